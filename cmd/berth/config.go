@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/compose"
+)
+
+type configOptions struct {
+	format         string
+	output         string
+	quiet          bool
+	services       bool
+	volumes        bool
+	profiles       bool
+	images         bool
+	hash           string
+	noInterpolate  bool
+	noNormalize    bool
+	noResolvePaths bool
+	noResolveEnv   bool
+	resolveDigests bool
+}
+
+func newConfigCmd(g *globalOptions) *cobra.Command {
+	opts := configOptions{}
+	cmd := &cobra.Command{
+		Use:   "config [OPTIONS] [SERVICE...]",
+		Short: "Print the project's configuration: merged, interpolated and normalized",
+		Long: `Print the compose configuration berth runs: all -f files merged in order,
+variables interpolated, paths made absolute, defaults filled in, as
+"docker compose config" prints it. Use -q to only check that it is valid.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runConfig(cmd, g, opts, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.format, "format", "yaml", "Output format: yaml or json")
+	f.StringVarP(&opts.output, "output", "o", "", "Write to this file instead of standard output")
+	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Only validate the configuration, print nothing")
+	f.BoolVar(&opts.services, "services", false, "Print the service names, one per line")
+	f.BoolVar(&opts.volumes, "volumes", false, "Print the volume names, one per line")
+	f.BoolVar(&opts.profiles, "profiles", false, "Print the profile names, one per line")
+	f.BoolVar(&opts.images, "images", false, "Print the image names, one per line")
+	f.StringVar(&opts.hash, "hash", "", `Print the config hash of the services ("*" or a comma-separated list), one per line`)
+	f.BoolVar(&opts.noInterpolate, "no-interpolate", false, "Do not interpolate environment variables")
+	f.BoolVar(&opts.noNormalize, "no-normalize", false, "Do not normalize the compose model")
+	f.BoolVar(&opts.noResolvePaths, "no-path-resolution", false, "Do not resolve file paths")
+	f.BoolVar(&opts.noResolveEnv, "no-env-resolution", false, "Do not merge the services' env_file into environment")
+	f.BoolVar(&opts.resolveDigests, "resolve-image-digests", false, "Pin image tags to digests (not supported yet)")
+	return cmd
+}
+
+func runConfig(cmd *cobra.Command, g *globalOptions, opts configOptions, services []string) error {
+	if opts.resolveDigests {
+		return fmt.Errorf("config --resolve-image-digests is not supported yet: it needs a registry lookup per image")
+	}
+	if opts.format != "yaml" && opts.format != "json" {
+		return fmt.Errorf("config --format %q: use yaml or json", opts.format)
+	}
+	lo := g.composeOptions()
+	lo.NoInterpolate, lo.NoNormalize, lo.NoResolvePaths, lo.KeepEnvFiles = opts.noInterpolate, opts.noNormalize, opts.noResolvePaths, opts.noResolveEnv
+	if !opts.profiles {
+		lo.Services = services
+	}
+	spec, err := compose.LoadSpec(cmd.Context(), lo)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	switch {
+	case opts.services:
+		for _, name := range spec.ServiceNames() {
+			fmt.Fprintln(out, name)
+		}
+		return nil
+	case opts.volumes:
+		for _, name := range sortedKeys(spec.Volumes) {
+			fmt.Fprintln(out, name)
+		}
+		return nil
+	case opts.profiles:
+		return printProfiles(cmd, spec)
+	case opts.images:
+		p, err := compose.FromSpec(spec)
+		if err != nil {
+			return err
+		}
+		for _, s := range p.Services {
+			fmt.Fprintln(out, s.ImageName())
+		}
+		return nil
+	case opts.hash != "":
+		return printHashes(cmd, spec, opts.hash)
+	}
+
+	var content []byte
+	if opts.format == "json" {
+		content, err = spec.MarshalJSON()
+	} else {
+		content, err = spec.MarshalYAML()
+	}
+	if err != nil {
+		return fmt.Errorf("render configuration: %w", err)
+	}
+	if !opts.noInterpolate {
+		// Values are printed interpolated; escape "$" so that the output,
+		// read back as a compose file, means the same.
+		content = bytes.ReplaceAll(content, []byte("$"), []byte("$$"))
+	}
+	if opts.quiet {
+		return nil
+	}
+	if opts.output != "" {
+		return os.WriteFile(opts.output, content, 0o666)
+	}
+	_, err = out.Write(content)
+	return err
+}
+
+func printProfiles(cmd *cobra.Command, spec *types.Project) error {
+	set := map[string]bool{}
+	for _, s := range spec.AllServices() {
+		for _, p := range s.Profiles {
+			set[p] = true
+		}
+	}
+	for _, p := range sortedKeys(set) {
+		fmt.Fprintln(cmd.OutOrStdout(), p)
+	}
+	return nil
+}
+
+func printHashes(cmd *cobra.Command, spec *types.Project, which string) error {
+	names := spec.ServiceNames()
+	if which != "*" {
+		names = strings.Split(which, ",")
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		s, err := spec.GetService(name)
+		if err != nil {
+			return fmt.Errorf("config --hash: %w", err)
+		}
+		h, err := compose.ServiceHash(s)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", name, h)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

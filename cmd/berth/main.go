@@ -1,0 +1,55 @@
+// Command berth runs compose stacks on containerd, without a Docker engine.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+// run executes the command line and returns the process exit status:
+// 0 on success, 130 when interrupted, the status an exitError carries, 1 otherwise.
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cmd := newRootCmd()
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, err)
+	if ctx.Err() != nil {
+		return 130
+	}
+	return 1
+}
+
+// exitError ends the process with a given status, printing err if not nil.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e exitError) Unwrap() error { return e.err }

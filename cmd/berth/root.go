@@ -1,0 +1,80 @@
+package main
+
+import (
+	"os"
+
+	"github.com/berth/berth/compose"
+
+	"github.com/spf13/cobra"
+)
+
+// globalOptions are the flags every subcommand shares. Their names, and the
+// environment variables behind them, are docker compose's.
+type globalOptions struct {
+	files       []string
+	projectName string
+	projectDir  string
+	envFiles    []string
+	profiles    []string
+	parallel    int
+	progress    string
+
+	address   string
+	namespace string
+	insecure  []string
+}
+
+func newRootCmd() *cobra.Command {
+	opts := &globalOptions{}
+	cmd := &cobra.Command{
+		Use:   "berth",
+		Short: "Run compose stacks on containerd, without a Docker engine",
+		Long: `berth runs the services of a compose file (compose.yaml, docker-compose.yml)
+on containerd: it pulls or loads images, creates the containers and keeps
+track of them, the way "docker compose" does, with no Docker engine.
+
+When no containerd answers at the default socket, berth starts and manages
+its own daemon (see "berth system info").`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := cmd.PersistentFlags()
+	f.StringArrayVarP(&opts.files, "file", "f", nil, "Compose configuration files (repeatable, merged in order; default: compose.yaml in this or a parent directory)")
+	f.StringVarP(&opts.projectName, "project-name", "p", "", "Project name (default: $COMPOSE_PROJECT_NAME, the name: key, or the project directory's name)")
+	f.StringVar(&opts.projectDir, "project-directory", "", "Project directory (default: the directory of the first compose file)")
+	f.StringArrayVar(&opts.envFiles, "env-file", nil, "Environment files to read instead of the project directory's .env (repeatable)")
+	f.StringArrayVar(&opts.profiles, "profile", nil, "Profiles to enable (repeatable; default: $COMPOSE_PROFILES)")
+	f.IntVar(&opts.parallel, "parallel", -1, "Maximum number of services handled at once (-1: unlimited)")
+	f.StringVar(&opts.progress, "progress", "auto", "Progress output: auto, tty, plain, json or quiet")
+	f.StringVar(&opts.address, "address", envOr("CONTAINERD_ADDRESS", defaultAddress), "containerd socket; when none answers at the default, berth runs its own daemon")
+	f.StringVar(&opts.namespace, "namespace", envOr("CONTAINERD_NAMESPACE", "berth"), "containerd namespace for berth's containers and images")
+	f.StringArrayVar(&opts.insecure, "insecure-registry", nil, "Registry reached over plain HTTP (loopback registries always are)")
+
+	cmd.AddCommand(
+		newConfigCmd(opts),
+		newVersionCmd(opts),
+	)
+	return cmd
+}
+
+// defaultAddress is containerd's default socket.
+const defaultAddress = "/run/containerd/containerd.sock"
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// composeOptions are the loader options the global flags describe.
+func (o *globalOptions) composeOptions() compose.Options {
+	return compose.Options{
+		Files:       o.files,
+		ProjectName: o.projectName,
+		ProjectDir:  o.projectDir,
+		EnvFiles:    o.envFiles,
+		Profiles:    o.profiles,
+		Environ:     os.Environ(),
+	}
+}

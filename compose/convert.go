@@ -1,0 +1,147 @@
+package compose
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// FromSpec turns a loaded compose-go project into the model berth runs.
+func FromSpec(spec *types.Project) (*Project, error) {
+	p := &Project{
+		Name:             spec.Name,
+		WorkingDir:       spec.WorkingDir,
+		ConfigFiles:      slices.Clone(spec.ComposeFiles),
+		DisabledServices: spec.DisabledServiceNames(),
+		Volumes:          map[string]Volume{},
+		Networks:         map[string]Network{},
+	}
+	sort.Strings(p.DisabledServices)
+	for _, name := range spec.ServiceNames() {
+		sc := spec.Services[name]
+		s, err := fromServiceSpec(spec.Name, sc)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: %w", name, err)
+		}
+		p.Services = append(p.Services, s)
+	}
+	sort.Slice(p.Services, func(i, j int) bool { return p.Services[i].Name < p.Services[j].Name })
+	for key, v := range spec.Volumes {
+		p.Volumes[key] = Volume{
+			Name:       v.Name,
+			Driver:     v.Driver,
+			DriverOpts: maps.Clone(v.DriverOpts),
+			External:   bool(v.External),
+			Labels:     maps.Clone(v.Labels),
+		}
+	}
+	for key, n := range spec.Networks {
+		p.Networks[key] = Network{
+			Name:     n.Name,
+			Driver:   n.Driver,
+			External: bool(n.External),
+			Internal: n.Internal,
+			Labels:   maps.Clone(n.Labels),
+		}
+	}
+	return p, nil
+}
+
+func fromServiceSpec(project string, sc types.ServiceConfig) (*Service, error) {
+	hash, err := ServiceHash(sc)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		Name:          sc.Name,
+		Project:       project,
+		Image:         sc.Image,
+		HasBuild:      sc.Build != nil,
+		PullPolicy:    pullPolicy(sc),
+		Platform:      sc.Platform,
+		ContainerName: sc.ContainerName,
+		Replicas:      sc.GetScale(),
+		Entrypoint:    cloneNonNil(sc.Entrypoint),
+		Command:       cloneNonNil(sc.Command),
+		Environment:   map[string]*string{},
+		WorkingDir:    sc.WorkingDir,
+		User:          sc.User,
+		Hostname:      sc.Hostname,
+		Domainname:    sc.DomainName,
+		Labels:        maps.Clone(map[string]string(sc.Labels)),
+		StopSignal:    sc.StopSignal,
+		Tty:           sc.Tty,
+		StdinOpen:     sc.StdinOpen,
+		ReadOnly:      sc.ReadOnly,
+		Privileged:    sc.Privileged,
+		Init:          sc.Init,
+		CapAdd:        slices.Clone(sc.CapAdd),
+		CapDrop:       slices.Clone(sc.CapDrop),
+		SecurityOpt:   slices.Clone(sc.SecurityOpt),
+		GroupAdd:      slices.Clone(sc.GroupAdd),
+		DependsOn:     map[string]Dependency{},
+		NetworkMode:   sc.NetworkMode,
+		VolumesFrom:   slices.Clone(sc.VolumesFrom),
+		ConfigHash:    hash,
+	}
+	if s.Replicas < 0 {
+		return nil, fmt.Errorf("scale must not be negative (got %d)", s.Replicas)
+	}
+	if s.ContainerName != "" && s.Replicas > 1 {
+		return nil, fmt.Errorf("container_name %q cannot be used with %d replicas: container names must be unique; remove container_name or set the scale to 1", s.ContainerName, s.Replicas)
+	}
+	for k, v := range sc.Environment {
+		if v != nil {
+			v := *v
+			s.Environment[k] = &v
+		} else {
+			s.Environment[k] = nil
+		}
+	}
+	if sc.StopGracePeriod != nil {
+		d := time.Duration(*sc.StopGracePeriod)
+		s.StopGracePeriod = &d
+	}
+	for name, dep := range sc.DependsOn {
+		cond := DependencyCondition(dep.Condition)
+		if cond == "" {
+			cond = ConditionStarted
+		}
+		s.DependsOn[name] = Dependency{Condition: cond, Required: dep.Required, Restart: dep.Restart}
+	}
+	return s, nil
+}
+
+// pullPolicy is the service's pull_policy, defaulted as docker compose does:
+// "build" for a service that only has a build section, else "missing".
+func pullPolicy(sc types.ServiceConfig) PullPolicy {
+	switch sc.PullPolicy {
+	case types.PullPolicyAlways:
+		return PullAlways
+	case types.PullPolicyNever:
+		return PullNever
+	case types.PullPolicyBuild:
+		return PullBuild
+	case "", types.PullPolicyMissing, types.PullPolicyIfNotPresent:
+		if sc.Image == "" && sc.Build != nil {
+			return PullBuild
+		}
+		return PullMissing
+	}
+	// daily, weekly, every_<duration>: berth has no pull timestamps yet, so
+	// treat them like "missing" (the image is pulled when absent).
+	return PullMissing
+}
+
+// cloneNonNil copies s, keeping the difference between nil (not set) and
+// empty (set to nothing, which clears the image's value).
+func cloneNonNil(s []string) []string {
+	if s == nil {
+		return nil
+	}
+	return append([]string{}, s...)
+}

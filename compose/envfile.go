@@ -1,0 +1,52 @@
+package compose
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+
+	"github.com/compose-spec/compose-go/v2/dotenv"
+)
+
+// The "raw" env_file format (env_file: {path: x, format: raw}) is registered
+// by the docker compose CLI, not by compose-go. berth registers the same
+// semantics, docker run --env-file's: KEY=VALUE lines taken verbatim (no
+// quotes, no interpolation), a bare KEY copied from the environment when set,
+// blank lines and #-comments skipped.
+func init() {
+	dotenv.RegisterFormat("raw", parseRawEnvFile)
+}
+
+func parseRawEnvFile(r io.Reader, filename string, vars map[string]string, lookup func(string) (string, bool)) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimLeftFunc(sc.Text(), unicode.IsSpace)
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\uFEFF")
+		}
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, value, hasValue := strings.Cut(line, "=")
+		if key == "" {
+			return fmt.Errorf("env_file %s line %d: no variable name before '='", filename, n)
+		}
+		if strings.ContainsFunc(key, unicode.IsSpace) {
+			return fmt.Errorf("env_file %s line %d: variable %q contains whitespace", filename, n, key)
+		}
+		if hasValue {
+			vars[key] = value
+			continue
+		}
+		if v, ok := lookup(key); ok {
+			vars[key] = v
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read env_file %s: %w", filename, err)
+	}
+	return nil
+}

@@ -1,0 +1,43 @@
+package compose
+
+import (
+	"maps"
+	"strings"
+	"testing"
+)
+
+func TestParseRawEnvFile(t *testing.T) {
+	env := map[string]string{"FROM_HOST": "host-value"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	tests := []struct {
+		name    string
+		in      string
+		want    map[string]string
+		wantErr string
+	}{
+		{"verbatim values", "A=\"quoted\" $X\nB=  spaced ", map[string]string{"A": `"quoted" $X`, "B": "  spaced "}, ""},
+		{"comments and blanks", "# c\n\n  C=1\n", map[string]string{"C": "1"}, ""},
+		{"bare key from environment", "FROM_HOST\nUNSET\n", map[string]string{"FROM_HOST": "host-value"}, ""},
+		{"empty value", "E=\n", map[string]string{"E": ""}, ""},
+		{"whitespace in key", "BAD KEY=1\n", nil, `line 1: variable "BAD KEY" contains whitespace`},
+		{"no key", "=1\n", nil, "line 1: no variable name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := map[string]string{}
+			err := parseRawEnvFile(strings.NewReader(tt.in), "x.env", got, lookup)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseRawEnvFile(%q) error = %v, want %q", tt.in, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseRawEnvFile(%q): %v", tt.in, err)
+			}
+			if !maps.Equal(got, tt.want) {
+				t.Errorf("parseRawEnvFile(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}

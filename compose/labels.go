@@ -1,0 +1,75 @@
+package compose
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Label keys berth puts on every container it creates. They are docker
+// compose's keys, so that other tools recognise berth's containers; no other
+// file spells them out.
+const (
+	LabelProject       = "com.docker.compose.project"
+	LabelService       = "com.docker.compose.service"
+	LabelNumber        = "com.docker.compose.container-number"
+	LabelConfigHash    = "com.docker.compose.config-hash"
+	LabelOneOff        = "com.docker.compose.oneoff"
+	LabelWorkingDir    = "com.docker.compose.project.working_dir"
+	LabelConfigFiles   = "com.docker.compose.project.config_files"
+	LabelVersion       = "com.docker.compose.version"
+	LabelImage         = "com.docker.compose.image"
+	LabelDependsOn     = "com.docker.compose.depends_on"
+	LabelContainerName = "com.docker.compose.container-name"
+	LabelVolume        = "com.docker.compose.volume"
+	LabelNetwork       = "com.docker.compose.network"
+	LabelStopSignal    = "berth.stop-signal"
+	LabelStopGrace     = "berth.stop-grace-period"
+	LabelLogPath       = "berth.log-path"
+	LabelNetNSPath     = "berth.netns-path"
+)
+
+// ContainerName is docker compose's name for replica n of a service.
+func ContainerName(project, service string, n int) string {
+	return fmt.Sprintf("%s-%s-%d", project, service, n)
+}
+
+// ContainerLabels are the labels that identify a container of service s,
+// replica n. The caller adds the service's own labels underneath.
+func ContainerLabels(p *Project, s *Service, n int) map[string]string {
+	l := map[string]string{
+		LabelProject:       p.Name,
+		LabelService:       s.Name,
+		LabelNumber:        strconv.Itoa(n),
+		LabelConfigHash:    s.ConfigHash,
+		LabelOneOff:        "False",
+		LabelWorkingDir:    p.WorkingDir,
+		LabelConfigFiles:   strings.Join(p.ConfigFiles, ","),
+		LabelContainerName: s.ContainerNameFor(n),
+		LabelStopGrace:     s.GracePeriod().String(),
+	}
+	if s.StopSignal != "" {
+		l[LabelStopSignal] = s.StopSignal
+	}
+	return l
+}
+
+// Labels is a container's label set with typed accessors.
+type Labels map[string]string
+
+func (l Labels) Project() string    { return l[LabelProject] }
+func (l Labels) Service() string    { return l[LabelService] }
+func (l Labels) ConfigHash() string { return l[LabelConfigHash] }
+func (l Labels) OneOff() bool       { return strings.EqualFold(l[LabelOneOff], "true") }
+func (l Labels) StopSignal() string { return l[LabelStopSignal] }
+func (l Labels) LogPath() string    { return l[LabelLogPath] }
+func (l Labels) NetNSPath() string  { return l[LabelNetNSPath] }
+
+// Number is the container-number label, or 0 when absent or malformed.
+func (l Labels) Number() int {
+	n, err := strconv.Atoi(l[LabelNumber])
+	if err != nil {
+		return 0
+	}
+	return n
+}

@@ -1,0 +1,148 @@
+package compose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	composeerrdefs "github.com/compose-spec/compose-go/v2/errdefs"
+	"github.com/compose-spec/compose-go/v2/types"
+	"gopkg.in/yaml.v3"
+)
+
+// Options say which files to load and how. They mirror docker compose's
+// global flags; empty fields fall back to the COMPOSE_* variables in Environ
+// and then to docker compose's defaults.
+type Options struct {
+	// Files are the -f files in merge order; empty means COMPOSE_FILE, else
+	// discover compose.yaml (and its override file) in the working directory
+	// or a parent.
+	Files       []string
+	ProjectName string
+	ProjectDir  string
+	// EnvFiles replace the project directory's .env when not empty.
+	EnvFiles []string
+	Profiles []string
+	// Environ is the process environment, as os.Environ returns it.
+	Environ []string
+	// Services restricts the project to these services and what they depend on.
+	Services []string
+	// Raw turns off interpolation, normalization and path resolution
+	// (config --no-interpolate / --no-normalize / --no-path-resolution).
+	NoInterpolate, NoNormalize, NoResolvePaths bool
+	// KeepEnvFiles keeps env_file in the services instead of merging it into
+	// environment (config --no-env-resolution).
+	KeepEnvFiles bool
+}
+
+// ErrNoConfig is returned (wrapped) when no compose file was given and none
+// was found.
+var ErrNoConfig = errors.New("no compose file found")
+
+// LoadSpec loads the project as compose-go models it, exactly as docker
+// compose does before it runs anything: interpolated, merged, normalized,
+// validated, with disabled services filtered out by the active profiles and
+// resources no service uses dropped. It is what `config` prints.
+func LoadSpec(ctx context.Context, opts Options) (*types.Project, error) {
+	envFiles := make([]string, 0, len(opts.EnvFiles))
+	for _, f := range opts.EnvFiles {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, fmt.Errorf("env file %s: %w", f, err)
+		}
+		envFiles = append(envFiles, abs)
+	}
+	po, err := cli.NewProjectOptions(opts.Files,
+		cli.WithInterpolation(!opts.NoInterpolate),
+		cli.WithResolvedPaths(!opts.NoResolvePaths),
+		cli.WithNormalization(!opts.NoNormalize),
+		cli.WithDiscardEnvFile,
+		cli.WithWorkingDirectory(opts.ProjectDir),
+		cli.WithEnv(opts.Environ),
+		cli.WithEnvFiles(envFiles...),
+		cli.WithDotEnv,
+		cli.WithConfigFileEnv,
+		cli.WithDefaultConfigPath,
+		// The project directory may only now be known: read its .env.
+		cli.WithEnvFiles(envFiles...),
+		cli.WithDotEnv,
+		cli.WithDefaultProfiles(opts.Profiles...),
+		cli.WithName(opts.ProjectName),
+	)
+	if err != nil {
+		return nil, loadError(err)
+	}
+	p, err := po.LoadProject(ctx)
+	if err != nil {
+		return nil, inFiles(loadError(err), po.ConfigPaths)
+	}
+	if p.Name == "" {
+		return nil, errors.New("project name can't be empty: use --project-name (-p) or a name: key")
+	}
+	p, err = p.WithServicesEnabled(opts.Services...)
+	if err != nil {
+		return nil, err
+	}
+	p, err = p.WithSelectedServices(opts.Services)
+	if err != nil {
+		return nil, err
+	}
+	p = p.WithoutUnnecessaryResources()
+	if !opts.KeepEnvFiles {
+		if p, err = p.WithServicesEnvironmentResolved(true); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.CheckContainerNameUnicity(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Load loads the project (see LoadSpec) and returns the model berth runs.
+func Load(ctx context.Context, opts Options) (*Project, error) {
+	spec, err := LoadSpec(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return FromSpec(spec)
+}
+
+// inFiles names the compose file an error comes from when compose-go did
+// not: the file that does not parse as YAML, or else the files loaded.
+func inFiles(err error, files []string) error {
+	msg := err.Error()
+	for _, f := range files {
+		if strings.Contains(msg, f) || strings.Contains(msg, filepath.Base(f)) {
+			return err
+		}
+	}
+	if strings.HasPrefix(msg, "yaml: ") {
+		for _, f := range files {
+			b, rerr := os.ReadFile(f)
+			if rerr != nil {
+				continue
+			}
+			var n yaml.Node
+			if yerr := yaml.Unmarshal(b, &n); yerr != nil {
+				return fmt.Errorf("%s: %w", f, yerr)
+			}
+		}
+	}
+	if len(files) == 0 {
+		return err
+	}
+	return fmt.Errorf("%s: %w", strings.Join(files, ", "), err)
+}
+
+// loadError makes compose-go's errors read as one clear line.
+func loadError(err error) error {
+	if errors.Is(err, composeerrdefs.ErrNotFound) && strings.Contains(err.Error(), "no configuration file provided") {
+		return fmt.Errorf("%w: looked for compose.yaml, compose.yml, docker-compose.yml and docker-compose.yaml in this directory and its parents; name one with -f FILE", ErrNoConfig)
+	}
+	return err
+}

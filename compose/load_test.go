@@ -1,0 +1,144 @@
+package compose
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func loadTestdata(t *testing.T, opts Options) (*Project, error) {
+	t.Helper()
+	return Load(context.Background(), opts)
+}
+
+func TestLoadBasic(t *testing.T) {
+	dir, _ := filepath.Abs("testdata/basic")
+	p, err := loadTestdata(t, Options{ProjectDir: dir, Files: []string{filepath.Join(dir, "compose.yaml"), filepath.Join(dir, "compose.override.yaml")}})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if p.Name != "demo" {
+		t.Errorf("Name = %q, want demo", p.Name)
+	}
+	if got, want := strings.Join(p.ServiceNames(), ","), "api,db,web"; got != want {
+		t.Errorf("ServiceNames = %q, want %q (debug is behind a profile)", got, want)
+	}
+	if got := strings.Join(p.DisabledServices, ","); got != "debug" {
+		t.Errorf("DisabledServices = %q, want debug", got)
+	}
+
+	api := p.Service("api")
+	if api.Replicas != 2 {
+		t.Errorf("api.Replicas = %d, want 2", api.Replicas)
+	}
+	if api.Entrypoint == nil || len(api.Entrypoint) != 0 {
+		t.Errorf("api.Entrypoint = %#v, want empty non-nil (entrypoint: [] clears the image's)", api.Entrypoint)
+	}
+	if got, want := strings.Join(api.Command, " "), "sh -c echo hello-dotenv"; got != want {
+		t.Errorf("api.Command = %q, want %q (.env interpolation)", got, want)
+	}
+	if v := api.Environment["FROM_FILE"]; v == nil || *v != "1" {
+		t.Errorf("api env FROM_FILE = %v, want 1 (env_file merged)", v)
+	}
+	if dep := api.DependsOn["db"]; dep.Condition != ConditionHealthy || !dep.Restart || !dep.Required {
+		t.Errorf("api depends_on db = %+v, want healthy, restart, required", dep)
+	}
+
+	db := p.Service("db")
+	if v := db.Environment["EXTRA"]; v == nil || *v != "from-override" {
+		t.Errorf("db env EXTRA = %v, want from-override (override file merged)", v)
+	}
+	if db.GracePeriod().String() != "3s" {
+		t.Errorf("db.GracePeriod = %v, want 3s", db.GracePeriod())
+	}
+	if db.PullPolicy != PullMissing {
+		t.Errorf("db.PullPolicy = %q, want missing", db.PullPolicy)
+	}
+
+	web := p.Service("web")
+	if !web.HasBuild || web.PullPolicy != PullBuild || web.ImageName() != "demo-web" {
+		t.Errorf("web: HasBuild=%v PullPolicy=%q ImageName=%q, want true, build, demo-web", web.HasBuild, web.PullPolicy, web.ImageName())
+	}
+	if web.NetworkMode != "service:api" {
+		t.Errorf("web.NetworkMode = %q", web.NetworkMode)
+	}
+	if web.ContainerNameFor(1) != "demo-web-1" {
+		t.Errorf("web.ContainerNameFor(1) = %q, want demo-web-1", web.ContainerNameFor(1))
+	}
+	for _, s := range p.Services {
+		if len(s.ConfigHash) != 64 {
+			t.Errorf("%s.ConfigHash = %q, want a sha256", s.Name, s.ConfigHash)
+		}
+	}
+}
+
+func TestLoadProfilesAndEnv(t *testing.T) {
+	dir, _ := filepath.Abs("testdata/basic")
+	file := filepath.Join(dir, "compose.yaml")
+	tests := []struct {
+		name    string
+		opts    Options
+		want    string
+		command string
+	}{
+		{"profile flag", Options{Files: []string{file}, Profiles: []string{"debug"}}, "api,db,debug,web", "sh -c echo hello-dotenv"},
+		{"COMPOSE_PROFILES", Options{Files: []string{file}, Environ: []string{"COMPOSE_PROFILES=debug"}}, "api,db,debug,web", "sh -c echo hello-dotenv"},
+		{"environment wins over .env", Options{Files: []string{file}, Environ: []string{"GREETING=from-env"}}, "api,db,web", "sh -c echo from-env"},
+		{"COMPOSE_FILE", Options{ProjectDir: dir, Environ: []string{"COMPOSE_FILE=" + file}}, "api,db,web", "sh -c echo hello-dotenv"},
+		{"services subset", Options{Files: []string{file}, Services: []string{"api"}}, "api,db", "sh -c echo hello-dotenv"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := loadTestdata(t, tt.opts)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if got := strings.Join(p.ServiceNames(), ","); got != tt.want {
+				t.Errorf("ServiceNames = %q, want %q", got, tt.want)
+			}
+			if got := strings.Join(p.Service("api").Command, " "); got != tt.command {
+				t.Errorf("api.Command = %q, want %q", got, tt.command)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string // substrings of the one-line error
+	}{
+		{"bad-yaml.yaml", []string{"bad-yaml.yaml", "yaml"}},
+		{"unknown-key.yaml", []string{"unknown-key.yaml", "colour"}},
+		{"missing-var.yaml", []string{"missing-var.yaml", "MUST", "set MUST first"}},
+		{"unknown-dep.yaml", []string{"unknown-dep.yaml", `"nope"`}},
+		{"bad-port.yaml", []string{"bad-port.yaml", "80:80"}},
+		{"cycle.yaml", []string{"cycle.yaml", "a -> b -> a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			_, err := loadTestdata(t, Options{Files: []string{filepath.Join("testdata/errors", tt.file)}})
+			if err == nil {
+				t.Fatalf("Load(%s) = nil error, want one", tt.file)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error has several lines: %q", msg)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("Load(%s) error = %q, want it to mention %q", tt.file, msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadNoConfig(t *testing.T) {
+	_, err := loadTestdata(t, Options{ProjectDir: t.TempDir()})
+	if !errors.Is(err, ErrNoConfig) {
+		t.Fatalf("Load in an empty dir = %v, want ErrNoConfig", err)
+	}
+}

@@ -1,0 +1,182 @@
+package compose
+
+import (
+	"time"
+)
+
+// Project is the part of a compose project that berth runs. It is built from
+// compose-go's types.Project by Load; everything here is already interpolated,
+// merged, normalized and filtered by the active profiles.
+type Project struct {
+	// Name is the normalized project name (lowercase, [a-z0-9_-]).
+	Name string
+	// WorkingDir is the absolute project directory.
+	WorkingDir string
+	// ConfigFiles are the absolute paths of the compose files, in merge order.
+	ConfigFiles []string
+	// Services are the enabled services, sorted by name.
+	Services []*Service
+	// DisabledServices are services defined in the files but not enabled
+	// by the active profiles. They are never started, but their containers
+	// are not orphans either.
+	DisabledServices []string
+	// Volumes are the top-level named volumes, keyed by their key in the file.
+	Volumes map[string]Volume
+	// Networks are the top-level networks, keyed by their key in the file.
+	Networks map[string]Network
+}
+
+// Service returns the enabled service called name, or nil.
+func (p *Project) Service(name string) *Service {
+	for _, s := range p.Services {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// ServiceNames returns the names of the enabled services, sorted.
+func (p *Project) ServiceNames() []string {
+	names := make([]string, 0, len(p.Services))
+	for _, s := range p.Services {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// PullPolicy says when an image is pulled. The values are the compose-spec's.
+type PullPolicy string
+
+const (
+	PullMissing PullPolicy = "missing"
+	PullAlways  PullPolicy = "always"
+	PullNever   PullPolicy = "never"
+	PullBuild   PullPolicy = "build"
+)
+
+// DependencyCondition is the condition of a depends_on entry.
+type DependencyCondition string
+
+const (
+	ConditionStarted               DependencyCondition = "service_started"
+	ConditionHealthy               DependencyCondition = "service_healthy"
+	ConditionCompletedSuccessfully DependencyCondition = "service_completed_successfully"
+)
+
+// Dependency is one depends_on entry of a service.
+type Dependency struct {
+	Condition DependencyCondition
+	// Required false means a missing or failed dependency is a warning.
+	Required bool
+	// Restart means the dependent is restarted when the dependency is.
+	Restart bool
+}
+
+// Service is one enabled service with everything the runtime needs to create
+// its containers. Slices and maps are never shared with other services.
+type Service struct {
+	Name string
+	// Image is the image reference, as written (normalization to a full
+	// reference is the runtime's job). Empty only when the service has a
+	// build section and no image; the image name is then ImageName().
+	Image string
+	// HasBuild is true when the service has a build section.
+	HasBuild   bool
+	PullPolicy PullPolicy
+	Platform   string
+
+	// ContainerName is the fixed container name (container_name), or "".
+	ContainerName string
+	// Replicas is the number of containers to run (scale, deploy.replicas; default 1).
+	Replicas int
+
+	// Entrypoint and Command override the image's when non-nil. An empty,
+	// non-nil slice clears the image's value (entrypoint: []).
+	Entrypoint []string
+	Command    []string
+	// Environment is the resolved environment, env_file entries merged in
+	// the compose-spec order. A nil value means the variable is unset.
+	Environment map[string]*string
+	WorkingDir  string
+	User        string
+	Hostname    string
+	Domainname  string
+	Labels      map[string]string
+
+	StopSignal string
+	// StopGracePeriod is how long a stop waits before SIGKILL; nil means the default (10 s).
+	StopGracePeriod *time.Duration
+
+	Tty         bool
+	StdinOpen   bool
+	ReadOnly    bool
+	Privileged  bool
+	Init        *bool
+	CapAdd      []string
+	CapDrop     []string
+	SecurityOpt []string
+	GroupAdd    []string
+
+	// DependsOn are the depends_on entries keyed by service name.
+	DependsOn map[string]Dependency
+	// NetworkMode is network_mode as written ("", "host", "none", "service:x", "container:x").
+	NetworkMode string
+	// VolumesFrom are volumes_from entries as written ("service", "service:ro", "container:x").
+	VolumesFrom []string
+
+	// ConfigHash identifies the service's configuration; a container whose
+	// config-hash label differs is recreated.
+	ConfigHash string
+	// Project is the name of the project the service belongs to.
+	Project string
+}
+
+// DefaultStopGracePeriod is Docker's default time between the stop signal and SIGKILL.
+const DefaultStopGracePeriod = 10 * time.Second
+
+// GracePeriod returns the stop grace period, defaulted.
+func (s *Service) GracePeriod() time.Duration {
+	if s.StopGracePeriod != nil {
+		return *s.StopGracePeriod
+	}
+	return DefaultStopGracePeriod
+}
+
+// ImageName is the image the service runs: Image, or for a build-only
+// service "<project>-<service>" as docker compose names it.
+func (s *Service) ImageName() string {
+	if s.Image != "" {
+		return s.Image
+	}
+	return s.Project + "-" + s.Name
+}
+
+// ContainerNameFor returns the name of replica number n (1-based):
+// container_name when set, else "<project>-<service>-<n>".
+func (s *Service) ContainerNameFor(n int) string {
+	if s.ContainerName != "" {
+		return s.ContainerName
+	}
+	return ContainerName(s.Project, s.Name, n)
+}
+
+// Volume is a top-level named volume.
+type Volume struct {
+	// Name is the real name (<project>_<key> unless name: or external).
+	Name       string
+	Driver     string
+	DriverOpts map[string]string
+	External   bool
+	Labels     map[string]string
+}
+
+// Network is a top-level network.
+type Network struct {
+	// Name is the real name (<project>_<key> unless name: or external).
+	Name     string
+	Driver   string
+	External bool
+	Internal bool
+	Labels   map[string]string
+}

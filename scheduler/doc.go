@@ -1,0 +1,5 @@
+// Package scheduler decides and does: it walks the service dependency graph,
+// reconciles desired services with observed containers into a plan of typed
+// operations, and executes that plan. It declares the narrow Runtime and
+// Network interfaces it needs and never imports containerd or netlink.
+package scheduler

@@ -1,0 +1,85 @@
+package scheduler
+
+import (
+	"context"
+	"time"
+
+	"github.com/berth/berth/compose"
+)
+
+// State is the state of a container as the runtime reports it.
+type State string
+
+const (
+	StateCreated State = "created"
+	StateRunning State = "running"
+	StatePaused  State = "paused"
+	StateExited  State = "exited"
+	StateUnknown State = "unknown"
+)
+
+// Container is a container as the runtime observes it. Everything the
+// scheduler knows about a container comes from here, mostly from its labels.
+type Container struct {
+	// ID is the runtime's container ID (berth uses the container name).
+	ID     string
+	Name   string
+	Labels compose.Labels
+	// Image is the image reference the container was created from.
+	Image    string
+	State    State
+	ExitCode int
+	Created  time.Time
+	// StartedAt and FinishedAt are zero when unknown.
+	StartedAt  time.Time
+	FinishedAt time.Time
+	// Command is the process's argv joined for display.
+	Command string
+}
+
+// CreateRequest is everything the runtime needs to create one container.
+type CreateRequest struct {
+	Project *compose.Project
+	Service *compose.Service
+	// Number is the replica number, from 1.
+	Number int
+	// Name is the container name (also its ID).
+	Name string
+	// NetNS is the network namespace to join: a path, or "" for the host's
+	// namespace (network_mode: host).
+	NetNS string
+}
+
+// Runtime is what the scheduler needs from a container runtime. The
+// containerd package implements it; tests use a fake.
+type Runtime interface {
+	// Containers lists every container of the project, in any state,
+	// one-offs included.
+	Containers(ctx context.Context, project string) ([]Container, error)
+	// EnsureImage makes the service's image available locally according to
+	// its pull policy, reporting progress on the runtime's event stream.
+	EnsureImage(ctx context.Context, s *compose.Service) error
+	// Create creates (but does not start) a container.
+	Create(ctx context.Context, req CreateRequest) (Container, error)
+	// Start starts a created or exited container.
+	Start(ctx context.Context, c Container) error
+	// Stop sends the container's stop signal, waits up to timeout for it to
+	// exit, then kills it. Stopping a container that is not running is not
+	// an error.
+	Stop(ctx context.Context, c Container, timeout time.Duration) error
+	// Remove deletes the container, its task, snapshot and logs. Removing a
+	// container that does not exist is not an error.
+	Remove(ctx context.Context, c Container) error
+	// RemoveVolume deletes a named volume. A missing volume is not an error.
+	RemoveVolume(ctx context.Context, name string) error
+}
+
+// Network is what the scheduler needs from the network layer.
+type Network interface {
+	// CreateNamespace creates a network namespace for the container called
+	// name, with loopback up, and returns its path.
+	CreateNamespace(ctx context.Context, project, name string) (string, error)
+	// DeleteNamespace removes what CreateNamespace made. A missing namespace
+	// is not an error.
+	DeleteNamespace(ctx context.Context, project, name string) error
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# install-deps.sh: install what berth needs on a Debian 12 machine (as root).
+#
+#   - runc, nftables and iptables (the container runtime and the packet filter tools),
+#   - busybox-static, mmdebstrap (test and example images made from Debian packages),
+#   - skopeo and docker-registry (the pull tests push to a real registry on 127.0.0.1),
+#   - the containerd daemon and containerd-shim-runc-v2 at the version go.mod uses, built with
+#     `go install` into /usr/local/lib/berth/containerd-<version>, where berth looks for them.
+#
+# Idempotent: when everything is there it only checks, in well under a second.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+packages=(runc nftables iptables busybox-static mmdebstrap skopeo docker-registry)
+
+say() { printf 'install-deps: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (berth needs root for containers and networks): sudo $0"
+command -v go >/dev/null || die "Go is not installed; install Go 1.24 or newer (https://go.dev/dl) and retry"
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	say "installing Debian packages: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# Debian's docker-registry starts a registry on :5000 on all interfaces where systemd runs;
+	# berth's tests start their own on loopback, so keep the packaged one off.
+	if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+		systemctl disable --now docker-registry >/dev/null 2>&1 || true
+	fi
+fi
+
+version="$(cd "$here" && go list -m -f '{{.Version}}' github.com/containerd/containerd/v2)"
+dest="/usr/local/lib/berth/containerd-$version"
+if [ ! -x "$dest/containerd" ] || [ ! -x "$dest/containerd-shim-runc-v2" ] || [ ! -x "$dest/ctr" ]; then
+	say "building containerd $version into $dest (about 3 minutes the first time)"
+	mkdir -p "$dest"
+	tmp="$(mktemp -d)"
+	trap 'rm -rf "$tmp"' EXIT
+	# Outside the berth module, so that go install resolves containerd's own dependencies.
+	(cd "$tmp" && CGO_ENABLED=0 GOBIN="$tmp/bin" go install -tags "no_btrfs no_devmapper no_zfs" \
+		"github.com/containerd/containerd/v2/cmd/containerd@$version" \
+		"github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2@$version" \
+		"github.com/containerd/containerd/v2/cmd/ctr@$version")
+	install -m 0755 "$tmp/bin/containerd" "$tmp/bin/containerd-shim-runc-v2" "$tmp/bin/ctr" "$dest/"
+fi
+say "ok: Debian packages present, containerd $version in $dest"
