@@ -1,8 +1,16 @@
 package containerd
 
 import (
-	"github.com/berth/berth/scheduler"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
 	containerd "github.com/containerd/containerd/v2/client"
+
+	"github.com/berth/berth/scheduler"
 )
 
 // Client is berth's connection to a containerd daemon, scoped to one
@@ -12,7 +20,7 @@ type Client struct {
 	namespace string
 	// address is the socket the client is connected to.
 	address string
-	// managed is true when berth started the daemon itself.
+	// managed is true when the daemon is berth's own.
 	managed bool
 	// dataDir is berth's data directory (logs, volumes): /var/lib/berth by default.
 	dataDir string
@@ -21,6 +29,153 @@ type Client struct {
 	// insecure lists registries reached over plain HTTP besides loopback ones.
 	insecure []string
 	events   scheduler.Events
+	// logDriver is the executable containerd's shim runs as the log driver.
+	logDriver string
+	// snapshotter is the snapshotter containers and images use.
+	snapshotter string
 }
 
-// var _ scheduler.Runtime = (*Client)(nil) // enabled once the methods exist
+var _ scheduler.Runtime = (*Client)(nil)
+
+// DefaultAddress is containerd's own default socket.
+const DefaultAddress = "/run/containerd/containerd.sock"
+
+// Opt configures Connect. Later options override earlier ones.
+type Opt func(*connectOptions)
+
+type connectOptions struct {
+	address         string
+	explicitAddress bool
+	namespace       string
+	dataDir, runDir string
+	daemonBinDir    string
+	insecure        []string
+	events          scheduler.Events
+	logDriver       string
+	startTimeout    time.Duration
+}
+
+// WithAddress sets the containerd socket. explicit means the user named it
+// (flag or CONTAINERD_ADDRESS): berth then never falls back to its managed
+// daemon, it reports that nothing answers there.
+func WithAddress(address string, explicit bool) Opt {
+	return func(o *connectOptions) { o.address, o.explicitAddress = address, explicit }
+}
+
+// WithNamespace sets the containerd namespace (default "berth").
+func WithNamespace(ns string) Opt { return func(o *connectOptions) { o.namespace = ns } }
+
+// WithDirs sets berth's data directory (default /var/lib/berth) and runtime
+// directory (default /run/berth). The managed daemon lives under both.
+func WithDirs(dataDir, runDir string) Opt {
+	return func(o *connectOptions) { o.dataDir, o.runDir = dataDir, runDir }
+}
+
+// WithDaemonBinDir names the directory holding containerd and
+// containerd-shim-runc-v2 for the managed daemon (default: see findDaemon).
+func WithDaemonBinDir(dir string) Opt { return func(o *connectOptions) { o.daemonBinDir = dir } }
+
+// WithInsecureRegistries lists registries reached over plain HTTP, besides
+// the loopback ones which always are.
+func WithInsecureRegistries(hosts ...string) Opt {
+	return func(o *connectOptions) { o.insecure = append(o.insecure, hosts...) }
+}
+
+// WithEvents sets where progress events go (default: discarded).
+func WithEvents(ev scheduler.Events) Opt { return func(o *connectOptions) { o.events = ev } }
+
+// WithLogDriver sets the executable the shim runs to write container logs;
+// it must handle the "__logdriver" subcommand (default: this executable).
+func WithLogDriver(path string) Opt { return func(o *connectOptions) { o.logDriver = path } }
+
+// Connect connects to containerd. When nothing answers at the default
+// address (and the address was not given explicitly) it starts berth's
+// managed daemon, or reuses the one already running.
+func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
+	o := connectOptions{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.address == "" {
+		o.address = DefaultAddress
+	}
+	if o.namespace == "" {
+		o.namespace = "berth"
+	}
+	if o.dataDir == "" {
+		o.dataDir = "/var/lib/berth"
+	}
+	if o.runDir == "" {
+		o.runDir = "/run/berth"
+	}
+	if o.events == nil {
+		o.events = scheduler.Discard
+	}
+	if o.startTimeout == 0 {
+		o.startTimeout = 30 * time.Second
+	}
+	if o.logDriver == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("find berth's own executable for the log driver: %w", err)
+		}
+		o.logDriver = exe
+	}
+
+	address, managed := o.address, false
+	if !answers(address) {
+		if o.explicitAddress {
+			return nil, fmt.Errorf("no containerd answers at %s: start it, or leave --address and CONTAINERD_ADDRESS unset to let berth run its own daemon", address)
+		}
+		d := daemon{dataDir: o.dataDir, runDir: o.runDir, binDir: o.daemonBinDir, timeout: o.startTimeout}
+		var err error
+		if address, err = d.ensure(ctx); err != nil {
+			return nil, err
+		}
+		managed = true
+	}
+	cc, err := containerd.New(address, containerd.WithDefaultNamespace(o.namespace), containerd.WithTimeout(10*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("connect to containerd at %s: %w", address, err)
+	}
+	return &Client{
+		client:      cc,
+		namespace:   o.namespace,
+		address:     address,
+		managed:     managed,
+		dataDir:     o.dataDir,
+		runDir:      o.runDir,
+		insecure:    o.insecure,
+		events:      o.events,
+		logDriver:   o.logDriver,
+		snapshotter: "overlayfs",
+	}, nil
+}
+
+// Close closes the connection. The managed daemon keeps running.
+func (c *Client) Close() error { return c.client.Close() }
+
+// answers reports whether something accepts connections on the unix socket.
+func answers(address string) bool {
+	conn, err := net.DialTimeout("unix", address, time.Second)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
+
+// containerDir is where berth keeps the files it generates for a container.
+func (c *Client) containerDir(name string) string {
+	return filepath.Join(c.dataDir, "containers", c.namespace, name)
+}
+
+// logPath is a container's log file.
+func (c *Client) logPath(name string) string {
+	return filepath.Join(c.dataDir, "logs", c.namespace, name+".log")
+}
+
+// volumeDir is a named volume's directory.
+func (c *Client) volumeDir(name string) string {
+	return filepath.Join(c.dataDir, "volumes", name)
+}

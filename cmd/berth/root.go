@@ -22,6 +22,9 @@ type globalOptions struct {
 	address   string
 	namespace string
 	insecure  []string
+	// addressExplicit is true when the user named the containerd socket:
+	// berth then never replaces it with its managed daemon.
+	addressExplicit bool
 }
 
 func newRootCmd() *cobra.Command {
@@ -37,8 +40,15 @@ When no containerd answers at the default socket, berth starts and manages
 its own daemon (see "berth system info").`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			_, env := os.LookupEnv("CONTAINERD_ADDRESS")
+			opts.addressExplicit = cmd.Root().Flags().Changed("address") || env
+		},
 	}
-	f := cmd.PersistentFlags()
+	// The project flags belong to the root command, not to every subcommand
+	// (as in docker compose): `berth -f x.yaml logs -f` is file, then follow.
+	cmd.TraverseChildren = true
+	f := cmd.Flags()
 	f.StringArrayVarP(&opts.files, "file", "f", nil, "Compose configuration files (repeatable, merged in order; default: compose.yaml in this or a parent directory)")
 	f.StringVarP(&opts.projectName, "project-name", "p", "", "Project name (default: $COMPOSE_PROJECT_NAME, the name: key, or the project directory's name)")
 	f.StringVar(&opts.projectDir, "project-directory", "", "Project directory (default: the directory of the first compose file)")
@@ -52,7 +62,16 @@ its own daemon (see "berth system info").`,
 
 	cmd.AddCommand(
 		newConfigCmd(opts),
+		newUpCmd(opts),
+		newDownCmd(opts),
+		newPsCmd(opts),
+		newLogsCmd(opts),
+		newPullCmd(opts),
+		newImagesCmd(opts),
+		newLoadCmd(opts),
+		newSystemCmd(opts),
 		newVersionCmd(opts),
+		newLogDriverCmd(),
 	)
 	return cmd
 }

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/berth/berth/containerd"
+	"github.com/berth/berth/scheduler"
+)
+
+type logsOptions struct {
+	follow     bool
+	tail       string
+	timestamps bool
+	noColor    bool
+	noPrefix   bool
+	since      string
+	until      string
+	index      int
+}
+
+func newLogsCmd(g *globalOptions) *cobra.Command {
+	opts := logsOptions{}
+	cmd := &cobra.Command{
+		Use:   "logs [OPTIONS] [SERVICE...]",
+		Short: "Show the output of the project's containers",
+		Long: `Show what the project's containers wrote to stdout and stderr, each line
+prefixed with the container's name. With -f, keep following the output, also
+across restarts of the containers.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLogs(cmd, g, opts, args)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&opts.follow, "follow", "f", false, "Follow the output")
+	f.StringVarP(&opts.tail, "tail", "n", "all", "Number of lines to show from the end of each container's log")
+	f.BoolVarP(&opts.timestamps, "timestamps", "t", false, "Show timestamps")
+	f.BoolVar(&opts.noColor, "no-color", false, "Produce monochrome output")
+	f.BoolVar(&opts.noPrefix, "no-log-prefix", false, "Do not print the container name before each line")
+	f.StringVar(&opts.since, "since", "", "Show lines since a time (2006-01-02T15:04:05Z) or a duration ago (42m)")
+	f.StringVar(&opts.until, "until", "", "Show lines before a time (2006-01-02T15:04:05Z) or a duration ago (42m)")
+	f.IntVar(&opts.index, "index", 0, "Only the container with this replica number")
+	return cmd
+}
+
+func runLogs(cmd *cobra.Command, g *globalOptions, opts logsOptions, services []string) error {
+	lo := containerd.LogOptions{Follow: opts.follow, Tail: -1}
+	if opts.tail != "all" && opts.tail != "" {
+		n, err := strconv.Atoi(opts.tail)
+		if err != nil || n < 0 {
+			return fmt.Errorf("logs --tail %q: give a number of lines or \"all\"", opts.tail)
+		}
+		lo.Tail = n
+	}
+	var err error
+	now := time.Now()
+	if lo.Since, err = parseTime(opts.since, now); err != nil {
+		return fmt.Errorf("logs --since: %w", err)
+	}
+	if lo.Until, err = parseTime(opts.until, now); err != nil {
+		return fmt.Errorf("logs --until: %w", err)
+	}
+
+	ctx := cmd.Context()
+	p, err := g.projectOrName(ctx)
+	if err != nil {
+		return err
+	}
+	if err := selectServices(p, services); err != nil {
+		return err
+	}
+	rt, err := g.connect(ctx, scheduler.Discard)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	all, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	var cs []scheduler.Container
+	for _, c := range all {
+		if c.Labels.OneOff() || (len(services) > 0 && !contains(services, c.Labels.Service())) ||
+			(opts.index > 0 && c.Labels.Number() != opts.index) {
+			continue
+		}
+		cs = append(cs, c)
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+
+	out := cmd.OutOrStdout()
+	color := !opts.noColor && os.Getenv("NO_COLOR") == "" && isTerminal(out)
+	pr := newLogPrinter(out, cs, color, !opts.noPrefix, opts.timestamps)
+	err = rt.Logs(ctx, cs, lo, pr.print)
+	if opts.follow && ctx.Err() != nil {
+		return nil // Ctrl-C ends following; that is not a failure
+	}
+	return err
+}
+
+// parseTime reads an absolute time or a duration before now; "" is zero.
+func parseTime(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	if secs, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(secs, 0), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither a time (2006-01-02T15:04:05Z) nor a duration (10m)", s)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// logPrinter writes log lines with docker compose's "name  | " prefixes,
+// padded to the longest name and coloured per container on a terminal.
+type logPrinter struct {
+	w          io.Writer
+	prefixes   map[string]string
+	timestamps bool
+}
+
+var logColors = []string{"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"}
+
+func newLogPrinter(w io.Writer, cs []scheduler.Container, color, prefix, timestamps bool) *logPrinter {
+	width := 0
+	for _, c := range cs {
+		width = max(width, len(c.Name))
+	}
+	p := &logPrinter{w: w, prefixes: map[string]string{}, timestamps: timestamps}
+	for i, c := range cs {
+		if !prefix {
+			p.prefixes[c.Name] = ""
+			continue
+		}
+		text := c.Name + strings.Repeat(" ", width-len(c.Name)) + "  | "
+		if color {
+			text = "\x1b[" + logColors[i%len(logColors)] + "m" + text + "\x1b[0m"
+		}
+		p.prefixes[c.Name] = text
+	}
+	return p
+}
+
+func (p *logPrinter) print(e containerd.LogEntry) {
+	line := e.Line
+	if !strings.HasSuffix(line, "\n") {
+		line += "\n"
+	}
+	if p.timestamps {
+		line = e.Time.Format(time.RFC3339Nano) + " " + line
+	}
+	fmt.Fprint(p.w, p.prefixes[e.Container]+line)
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/docker/go-units"
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/scheduler"
+)
+
+type psOptions struct {
+	all      bool
+	format   string
+	quiet    bool
+	services bool
+	status   []string
+}
+
+func newPsCmd(g *globalOptions) *cobra.Command {
+	opts := psOptions{}
+	cmd := &cobra.Command{
+		Use:   "ps [OPTIONS] [SERVICE...]",
+		Short: "List the project's containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPs(cmd, g, opts, args)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&opts.all, "all", "a", false, "Also show stopped containers")
+	f.StringVar(&opts.format, "format", "table", "Output format: table or json (one JSON object per line, as docker compose prints)")
+	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Only print container IDs")
+	f.BoolVar(&opts.services, "services", false, "Only print service names")
+	f.StringArrayVar(&opts.status, "status", nil, "Only show containers in this state (created, running, paused, exited)")
+	return cmd
+}
+
+// psEntry is a row of `ps --format json`, with docker compose's field names.
+type psEntry struct {
+	ID           string      `json:"ID"`
+	Name         string      `json:"Name"`
+	Names        string      `json:"Names"`
+	Image        string      `json:"Image"`
+	Command      string      `json:"Command"`
+	Project      string      `json:"Project"`
+	Service      string      `json:"Service"`
+	CreatedAt    string      `json:"CreatedAt"`
+	Created      int64       `json:"Created"`
+	State        string      `json:"State"`
+	Status       string      `json:"Status"`
+	Health       string      `json:"Health"`
+	ExitCode     int         `json:"ExitCode"`
+	Publishers   []publisher `json:"Publishers"`
+	Ports        string      `json:"Ports"`
+	Labels       string      `json:"Labels"`
+	LocalVolumes string      `json:"LocalVolumes"`
+	Mounts       string      `json:"Mounts"`
+	Networks     string      `json:"Networks"`
+	RunningFor   string      `json:"RunningFor"`
+	Size         string      `json:"Size"`
+}
+
+type publisher struct {
+	URL           string `json:"URL"`
+	TargetPort    int    `json:"TargetPort"`
+	PublishedPort int    `json:"PublishedPort"`
+	Protocol      string `json:"Protocol"`
+}
+
+func runPs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []string) error {
+	if opts.format != "table" && opts.format != "json" {
+		return fmt.Errorf("ps --format %q: use table or json", opts.format)
+	}
+	ctx := cmd.Context()
+	p, err := g.projectOrName(ctx)
+	if err != nil {
+		return err
+	}
+	if err := selectServices(p, services); err != nil {
+		return err
+	}
+	rt, err := g.connect(ctx, scheduler.Discard)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	cs, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	var rows []psEntry
+	for _, c := range cs {
+		if c.Labels.OneOff() || !keep(c, services, opts) {
+			continue
+		}
+		rows = append(rows, toPsEntry(c, p.Name, now))
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
+	return printPs(cmd.OutOrStdout(), rows, opts)
+}
+
+func keep(c scheduler.Container, services []string, opts psOptions) bool {
+	if len(services) > 0 && !contains(services, c.Labels.Service()) {
+		return false
+	}
+	if len(opts.status) > 0 {
+		return contains(opts.status, string(c.State))
+	}
+	return opts.all || c.State == scheduler.StateRunning || c.State == scheduler.StatePaused
+}
+
+func toPsEntry(c scheduler.Container, project string, now time.Time) psEntry {
+	labels := make([]string, 0, len(c.Labels))
+	for k, v := range c.Labels {
+		labels = append(labels, k+"="+v)
+	}
+	sort.Strings(labels)
+	return psEntry{
+		ID: c.ID, Name: c.Name, Names: c.Name, Image: c.Image,
+		Command: fmt.Sprintf("%q", c.Command), Project: project, Service: c.Labels.Service(),
+		CreatedAt: c.Created.Format("2006-01-02 15:04:05 -0700 MST"), Created: c.Created.Unix(),
+		State: string(c.State), Status: statusText(c, now), ExitCode: c.ExitCode,
+		Publishers: []publisher{}, Labels: strings.Join(labels, ","), LocalVolumes: "0",
+		RunningFor: units.HumanDuration(now.Sub(c.Created)) + " ago", Size: "0B",
+	}
+}
+
+// statusText is docker's STATUS column: "Up 5 seconds", "Exited (0) 3 minutes ago", "Created".
+func statusText(c scheduler.Container, now time.Time) string {
+	switch c.State {
+	case scheduler.StateRunning:
+		if c.StartedAt.IsZero() {
+			return "Up"
+		}
+		return "Up " + units.HumanDuration(now.Sub(c.StartedAt))
+	case scheduler.StatePaused:
+		return "Up " + units.HumanDuration(now.Sub(c.StartedAt)) + " (Paused)"
+	case scheduler.StateExited:
+		if c.FinishedAt.IsZero() {
+			return fmt.Sprintf("Exited (%d)", c.ExitCode)
+		}
+		return fmt.Sprintf("Exited (%d) %s ago", c.ExitCode, units.HumanDuration(now.Sub(c.FinishedAt)))
+	case scheduler.StateCreated:
+		return "Created"
+	}
+	return string(c.State)
+}
+
+func printPs(w io.Writer, rows []psEntry, opts psOptions) error {
+	switch {
+	case opts.quiet:
+		for _, r := range rows {
+			fmt.Fprintln(w, r.ID)
+		}
+	case opts.services:
+		seen := map[string]bool{}
+		for _, r := range rows {
+			if !seen[r.Service] {
+				seen[r.Service] = true
+				fmt.Fprintln(w, r.Service)
+			}
+		}
+	case opts.format == "json":
+		enc := json.NewEncoder(w)
+		for _, r := range rows {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+	default:
+		tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tIMAGE\tCOMMAND\tSERVICE\tCREATED\tSTATUS\tPORTS")
+		for _, r := range rows {
+			command := r.Command
+			if len(command) > 24 {
+				command = command[:23] + "…\""
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Image, command, r.Service, r.RunningFor, r.Status, r.Ports)
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

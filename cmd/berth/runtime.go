@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/containerd"
+	"github.com/berth/berth/netbridge"
+	"github.com/berth/berth/scheduler"
+)
+
+// connect connects to containerd as the global flags and BERTH_* variables say.
+func (o *globalOptions) connect(ctx context.Context, ev scheduler.Events) (*containerd.Client, error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("berth needs root to run containers and their networks: run it with sudo")
+	}
+	return containerd.Connect(ctx,
+		containerd.WithAddress(o.address, o.addressExplicit),
+		containerd.WithNamespace(o.namespace),
+		containerd.WithDirs(envOr("BERTH_DATA_DIR", "/var/lib/berth"), envOr("BERTH_RUN_DIR", "/run/berth")),
+		containerd.WithDaemonBinDir(os.Getenv("BERTH_CONTAINERD_BIN")),
+		containerd.WithInsecureRegistries(o.insecure...),
+		containerd.WithEvents(ev),
+	)
+}
+
+// network is the network layer the scheduler uses.
+func (o *globalOptions) network() scheduler.Network { return netbridge.Namespaces{} }
+
+// loadProject loads the compose project, limited to services (and what
+// they depend on) when given.
+func (o *globalOptions) loadProject(ctx context.Context, services ...string) (*compose.Project, error) {
+	lo := o.composeOptions()
+	lo.Services = services
+	return compose.Load(ctx, lo)
+}
+
+// projectOrName loads the project; when there is no compose file but a
+// project name was given (-p or COMPOSE_PROJECT_NAME), it returns a project
+// with only that name, as docker compose lets down, ps and logs work on a
+// project by name.
+func (o *globalOptions) projectOrName(ctx context.Context) (*compose.Project, error) {
+	p, err := o.loadProject(ctx)
+	if err == nil {
+		return p, nil
+	}
+	name := o.projectName
+	if name == "" {
+		name = os.Getenv("COMPOSE_PROJECT_NAME")
+	}
+	if errors.Is(err, compose.ErrNoConfig) && name != "" {
+		return &compose.Project{Name: name}, nil
+	}
+	return nil, err
+}
+
+// selectServices checks that services names services of p.
+func selectServices(p *compose.Project, services []string) error {
+	if len(p.Services) == 0 {
+		return nil // project known by name only: any service name may have containers
+	}
+	for _, s := range services {
+		if p.Service(s) == nil {
+			return fmt.Errorf("no such service: %q", s)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/scheduler"
+)
+
+type upOptions struct {
+	detach        bool
+	forceRecreate bool
+	noRecreate    bool
+	removeOrphans bool
+	noStart       bool
+	timeout       int
+}
+
+func newUpCmd(g *globalOptions) *cobra.Command {
+	opts := upOptions{}
+	cmd := &cobra.Command{
+		Use:   "up [OPTIONS] [SERVICE...]",
+		Short: "Create and start the project's containers",
+		Long: `Create and start the services' containers, each after the services it
+depends on. Containers that are up to date are left alone; a service whose
+configuration changed has its containers recreated.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runUp(cmd, g, opts, args)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&opts.detach, "detach", "d", false, "Detached mode: start the containers and return (required for now)")
+	f.BoolVar(&opts.forceRecreate, "force-recreate", false, "Recreate containers even if their configuration has not changed")
+	f.BoolVar(&opts.noRecreate, "no-recreate", false, "Keep existing containers even if their configuration changed")
+	f.BoolVar(&opts.removeOrphans, "remove-orphans", false, "Remove containers of services that are no longer in the compose file")
+	f.BoolVar(&opts.noStart, "no-start", false, "Create the containers without starting them")
+	f.IntVarP(&opts.timeout, "timeout", "t", -1, "Seconds to wait for containers being replaced to stop (default: their stop_grace_period)")
+	return cmd
+}
+
+func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []string) error {
+	if !opts.detach {
+		return errors.New("berth up without -d (attached mode, streaming logs) is not supported yet: use `berth up -d`, then `berth logs -f`")
+	}
+	ctx := cmd.Context()
+	p, err := g.loadProject(ctx, services...)
+	if err != nil {
+		return err
+	}
+	if err := selectServices(p, services); err != nil {
+		return err
+	}
+	progress, err := g.progressWriter()
+	if err != nil {
+		return err
+	}
+	rt, err := g.connect(ctx, progress)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	uo := scheduler.UpOptions{
+		ReconcileOptions: scheduler.ReconcileOptions{
+			ForceRecreate: opts.forceRecreate,
+			NoRecreate:    opts.noRecreate,
+			RemoveOrphans: opts.removeOrphans,
+		},
+		Parallel: g.parallel,
+		NoStart:  opts.noStart,
+	}
+	if len(services) > 0 {
+		uo.Services = services
+	}
+	if opts.timeout >= 0 {
+		d := time.Duration(opts.timeout) * time.Second
+		uo.StopTimeout = &d
+	}
+	plan, err := scheduler.Up(ctx, p, rt, g.network(), progress, uo)
+	if err != nil {
+		return err
+	}
+	if !plan.Changes() {
+		fmt.Fprintf(cmd.ErrOrStderr(), "Nothing to do: project %s is up to date.\n", p.Name)
+	}
+	return nil
+}

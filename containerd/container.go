@@ -1,0 +1,239 @@
+package containerd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/platforms"
+
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/scheduler"
+)
+
+// Labels berth keeps on a container about its runs; they are berth's own
+// bookkeeping, so they live here rather than among the compose label keys.
+const (
+	labelStartedAt  = "berth.started-at"
+	labelFinishedAt = "berth.finished-at"
+	labelExitCode   = "berth.exit-code"
+)
+
+const runtimeName = "io.containerd.runc.v2"
+
+// Containers lists the project's containers in every state.
+func (c *Client) Containers(ctx context.Context, project string) ([]scheduler.Container, error) {
+	filter := fmt.Sprintf("labels.%q==%s", compose.LabelProject, project)
+	list, err := c.client.Containers(ctx, filter)
+	if err != nil {
+		return nil, fmt.Errorf("list containers of project %q: %w", project, err)
+	}
+	out := make([]scheduler.Container, 0, len(list))
+	for _, ctr := range list {
+		sc, err := c.observe(ctx, ctr)
+		if errdefs.IsNotFound(err) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+// observe reads a container's state from containerd.
+func (c *Client) observe(ctx context.Context, ctr containerd.Container) (scheduler.Container, error) {
+	info, err := ctr.Info(ctx, containerd.WithoutRefreshedMetadata)
+	if err != nil {
+		return scheduler.Container{}, err
+	}
+	sc := scheduler.Container{
+		ID:      info.ID,
+		Name:    info.ID,
+		Labels:  compose.Labels(info.Labels),
+		Image:   info.Labels[compose.LabelImage],
+		State:   scheduler.StateCreated,
+		Created: info.CreatedAt,
+	}
+	if name := info.Labels[compose.LabelContainerName]; name != "" {
+		sc.Name = name
+	}
+	if sc.Image == "" {
+		sc.Image = info.Image
+	}
+	sc.StartedAt, _ = time.Parse(time.RFC3339Nano, info.Labels[labelStartedAt])
+	sc.FinishedAt, _ = time.Parse(time.RFC3339Nano, info.Labels[labelFinishedAt])
+	if code, err := strconv.Atoi(info.Labels[labelExitCode]); err == nil {
+		sc.State, sc.ExitCode = scheduler.StateExited, code
+	}
+	if spec, err := ctr.Spec(ctx); err == nil && spec.Process != nil {
+		sc.Command = strings.Join(spec.Process.Args, " ")
+	}
+
+	task, err := ctr.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return sc, nil
+	}
+	if err != nil {
+		return scheduler.Container{}, fmt.Errorf("container %s: task: %w", info.ID, err)
+	}
+	st, err := task.Status(ctx)
+	if err != nil {
+		return scheduler.Container{}, fmt.Errorf("container %s: task status: %w", info.ID, err)
+	}
+	switch st.Status {
+	case containerd.Running:
+		sc.State = scheduler.StateRunning
+	case containerd.Paused, containerd.Pausing:
+		sc.State = scheduler.StatePaused
+	case containerd.Stopped:
+		sc.State, sc.ExitCode, sc.FinishedAt = scheduler.StateExited, int(st.ExitStatus), st.ExitTime
+	case containerd.Created:
+		sc.State = scheduler.StateCreated
+	default:
+		sc.State = scheduler.StateUnknown
+	}
+	return sc, nil
+}
+
+// Create creates a container (not its task) for one replica of a service.
+// On failure nothing of it is left: no container, snapshot or files.
+func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ scheduler.Container, retErr error) {
+	s := req.Service
+	ref, err := NormalizeRef(s.ImageName())
+	if err != nil {
+		return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)
+	}
+	img, err := c.client.GetImage(ctx, ref)
+	if errdefs.IsNotFound(err) {
+		return scheduler.Container{}, fmt.Errorf("service %q: image %s is not present: `berth pull` or `berth load` it", s.Name, s.ImageName())
+	}
+	if err != nil {
+		return scheduler.Container{}, fmt.Errorf("service %q: image %s: %w", s.Name, s.ImageName(), err)
+	}
+	img = containerd.NewImageWithPlatform(c.client, img.Metadata(), platforms.Default())
+	if ok, err := img.IsUnpacked(ctx, c.snapshotter); err != nil || !ok {
+		if err := img.Unpack(ctx, c.snapshotter); err != nil {
+			return scheduler.Container{}, fmt.Errorf("service %q: unpack image %s: %w", s.Name, s.ImageName(), err)
+		}
+	}
+	ociImage, err := img.Spec(ctx)
+	if err != nil {
+		return scheduler.Container{}, fmt.Errorf("service %q: read image config of %s: %w", s.Name, s.ImageName(), err)
+	}
+
+	etcDir := c.containerDir(req.Name)
+	defer func() {
+		if retErr != nil {
+			os.RemoveAll(etcDir)
+		}
+	}()
+	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
+	if err := writeEtcFiles(etcDir, hostnameFor(s, req.Name), s.Domainname, hostResolv); err != nil {
+		return scheduler.Container{}, fmt.Errorf("container %s: write /etc files: %w", req.Name, err)
+	}
+	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir})
+	if err != nil {
+		return scheduler.Container{}, err
+	}
+	user := ociImage.Config.User
+	if s.User != "" {
+		user = s.User
+	}
+	if user != "" {
+		opts = append(opts, oci.WithUser(user), oci.WithAdditionalGIDs(user))
+	} else {
+		opts = append(opts, oci.WithAdditionalGIDs("root"))
+	}
+
+	labels := map[string]string{}
+	for k, v := range s.Labels {
+		labels[k] = v
+	}
+	for k, v := range compose.ContainerLabels(req.Project, s, req.Number) {
+		labels[k] = v
+	}
+	labels[compose.LabelImage] = s.ImageName()
+	labels[compose.LabelLogPath] = c.logPath(req.Name)
+	if req.NetNS != "" {
+		labels[compose.LabelNetNSPath] = req.NetNS
+	}
+	if s.StopSignal == "" && ociImage.Config.StopSignal != "" {
+		labels[compose.LabelStopSignal] = ociImage.Config.StopSignal
+	}
+
+	ctr, err := c.client.NewContainer(ctx, req.Name,
+		containerd.WithImage(img),
+		containerd.WithSnapshotter(c.snapshotter),
+		containerd.WithNewSnapshot(req.Name, img),
+		containerd.WithRuntime(runtimeName, nil),
+		containerd.WithNewSpec(opts...),
+		containerd.WithContainerLabels(labels),
+	)
+	if errdefs.IsAlreadyExists(err) {
+		return scheduler.Container{}, fmt.Errorf("service %q: container name %q is already in use: remove that container or change container_name", s.Name, req.Name)
+	}
+	if err != nil {
+		// NewContainer removes the snapshot it made when a later option fails.
+		return scheduler.Container{}, fmt.Errorf("create container %s: %w", req.Name, err)
+	}
+	defer func() {
+		if retErr != nil {
+			ctr.Delete(context.WithoutCancel(ctx), containerd.WithSnapshotCleanup) //nolint:errcheck // best effort rollback
+		}
+	}()
+	return c.observe(ctx, ctr)
+}
+
+// Remove deletes a container with its task, snapshot, generated files and
+// log. A container that does not exist is not an error.
+func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
+	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+	switch {
+	case errdefs.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("remove container %s: %w", sc.Name, err)
+	default:
+		if task, err := ctr.Task(ctx, nil); err == nil {
+			if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+				return fmt.Errorf("remove container %s: delete task: %w", sc.Name, err)
+			}
+		} else if !errdefs.IsNotFound(err) {
+			return fmt.Errorf("remove container %s: %w", sc.Name, err)
+		}
+		if err := ctr.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("remove container %s: %w", sc.Name, err)
+		}
+	}
+	var errs []error
+	if err := os.RemoveAll(c.containerDir(sc.ID)); err != nil {
+		errs = append(errs, err)
+	}
+	if err := os.Remove(c.logPath(sc.ID)); err != nil && !os.IsNotExist(err) {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("remove container %s: %w", sc.Name, err)
+	}
+	return nil
+}
+
+// RemoveVolume deletes a named volume's directory. A missing volume is not
+// an error.
+func (c *Client) RemoveVolume(_ context.Context, name string) error {
+	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
+		return fmt.Errorf("remove volume: invalid name %q", name)
+	}
+	if err := os.RemoveAll(c.volumeDir(name)); err != nil {
+		return fmt.Errorf("remove volume %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,228 @@
+package containerd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/scheduler"
+)
+
+// NormalizeRef turns a reference as people write it (busybox, me/app:1)
+// into the full one containerd stores (docker.io/library/busybox:latest).
+func NormalizeRef(ref string) (string, error) {
+	named, err := reference.ParseDockerRef(ref)
+	if err != nil {
+		return "", fmt.Errorf("invalid image reference %q: %w", ref, err)
+	}
+	return named.String(), nil
+}
+
+// ImageSummary describes one local image.
+type ImageSummary struct {
+	Name    string
+	Digest  string
+	Size    int64
+	Created time.Time
+}
+
+// Images lists the local images in berth's namespace, sorted by name.
+func (c *Client) Images(ctx context.Context) ([]ImageSummary, error) {
+	imgs, err := c.client.ListImages(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list images: %w", err)
+	}
+	out := make([]ImageSummary, 0, len(imgs))
+	for _, img := range imgs {
+		size, err := img.Size(ctx)
+		if err != nil {
+			size = -1
+		}
+		out = append(out, ImageSummary{
+			Name:    img.Name(),
+			Digest:  img.Target().Digest.String(),
+			Size:    size,
+			Created: img.Metadata().CreatedAt,
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Load imports an OCI image layout or `docker save` archive and unpacks its
+// images for this host's platform. It returns the names of the images.
+func (c *Client) Load(ctx context.Context, r io.Reader) ([]string, error) {
+	imgs, err := c.client.Import(ctx, r,
+		containerd.WithImportPlatform(platforms.DefaultStrict()),
+		containerd.WithSkipDigestRef(func(name string) bool { return name != "" }),
+		containerd.WithDigestRef(func(d digest.Digest) string { return "import-" + d.Encoded() }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("load image archive: %w (is it an OCI layout or `docker save` tar?)", err)
+	}
+	if len(imgs) == 0 {
+		return nil, fmt.Errorf("load image archive: it holds no image")
+	}
+	names := make([]string, 0, len(imgs))
+	for _, img := range imgs {
+		i := containerd.NewImageWithPlatform(c.client, img, platforms.Default())
+		if err := i.Unpack(ctx, c.snapshotter); err != nil {
+			return nil, fmt.Errorf("unpack %s: %w (is the image for %s?)", img.Name, err, platforms.DefaultString())
+		}
+		names = append(names, img.Name)
+	}
+	return names, nil
+}
+
+// Pull pulls and unpacks an image for this host's platform (or platform if
+// given), reporting per-layer progress on the client's events.
+func (c *Client) Pull(ctx context.Context, ref, platform string) error {
+	name, err := NormalizeRef(ref)
+	if err != nil {
+		return err
+	}
+	opts := []containerd.RemoteOpt{
+		containerd.WithPullUnpack,
+		containerd.WithPullSnapshotter(c.snapshotter),
+		containerd.WithResolver(c.resolver()),
+	}
+	if platform != "" {
+		if _, err := platforms.Parse(platform); err != nil {
+			return fmt.Errorf("pull %s: invalid platform %q: %w", ref, platform, err)
+		}
+		opts = append(opts, containerd.WithPlatform(platform))
+	}
+	c.events.Emit(scheduler.Event{Kind: scheduler.KindImage, Name: ref, Status: scheduler.StatusWorking, Text: "Pulling"})
+	stop := c.reportPull(ctx, ref)
+	_, err = c.client.Pull(ctx, name, opts...)
+	stop()
+	if err != nil {
+		c.events.Emit(scheduler.Event{Kind: scheduler.KindImage, Name: ref, Status: scheduler.StatusError, Text: "Error", Detail: err.Error()})
+		return fmt.Errorf("pull %s: %w", ref, explainPull(err))
+	}
+	c.events.Emit(scheduler.Event{Kind: scheduler.KindImage, Name: ref, Status: scheduler.StatusDone, Text: "Pulled"})
+	return nil
+}
+
+// explainPull adds what to do to the errors people meet when pulling.
+func explainPull(err error) error {
+	msg := err.Error()
+	switch {
+	case errdefs.IsNotFound(err) || strings.Contains(msg, "not found"):
+		return fmt.Errorf("%w: the registry has no such image or tag", err)
+	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"), strings.Contains(msg, "i/o timeout"), strings.Contains(msg, "network is unreachable"):
+		return fmt.Errorf("%w: the registry cannot be reached; on an offline machine, `berth load -i ARCHIVE` the image instead", err)
+	case strings.Contains(msg, "http: server gave HTTP response to HTTPS client"):
+		return fmt.Errorf("%w: the registry speaks plain HTTP; pass --insecure-registry HOST:PORT", err)
+	case strings.Contains(msg, "401"), strings.Contains(msg, "unauthorized"):
+		return fmt.Errorf("%w: log in to the registry (credentials are read from ~/.docker/config.json)", err)
+	}
+	return err
+}
+
+// reportPull emits per-layer byte counts while a pull runs, from the content
+// store's ingest statuses; the returned func stops it.
+func (c *Client) reportPull(ctx context.Context, image string) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			statuses, err := c.client.ContentStore().ListStatuses(ctx)
+			if err != nil {
+				continue
+			}
+			for _, s := range statuses {
+				if !strings.HasPrefix(s.Ref, "layer-") {
+					continue
+				}
+				c.events.Emit(scheduler.Event{
+					Kind: scheduler.KindLayer, Name: shortLayer(s.Ref), Parent: image,
+					Status: scheduler.StatusWorking, Text: "Downloading", Current: s.Offset, Total: s.Total,
+				})
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+func shortLayer(ref string) string {
+	ref = strings.TrimPrefix(ref, "layer-")
+	ref = strings.TrimPrefix(ref, "sha256:")
+	if len(ref) > 12 {
+		ref = ref[:12]
+	}
+	return ref
+}
+
+// hasImage reports whether ref is in the image store.
+func (c *Client) hasImage(ctx context.Context, ref string) (bool, error) {
+	_, err := c.client.ImageService().Get(ctx, ref)
+	if err == nil {
+		return true, nil
+	}
+	if errdefs.IsNotFound(err) {
+		return false, nil
+	}
+	return false, err
+}
+
+// EnsureImage makes the service's image available according to its pull
+// policy. Building images comes with a later version of berth: a service
+// whose image must be built is refused unless the image is already there.
+func (c *Client) EnsureImage(ctx context.Context, s *compose.Service) error {
+	image := s.ImageName()
+	ref, err := NormalizeRef(image)
+	if err != nil {
+		return fmt.Errorf("service %q: %w", s.Name, err)
+	}
+	present, err := c.hasImage(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("service %q: look up image %s: %w", s.Name, image, err)
+	}
+	switch s.PullPolicy {
+	case compose.PullAlways:
+		return c.pullFor(ctx, s, image)
+	case compose.PullNever:
+		if !present {
+			return fmt.Errorf("service %q: image %s is not present and pull_policy is never: `berth load -i ARCHIVE` it, or change pull_policy", s.Name, image)
+		}
+	case compose.PullBuild:
+		if !present {
+			return fmt.Errorf("service %q: image %s must be built, and this berth cannot build images yet: build it elsewhere and `berth load` it, or give the service an image to pull", s.Name, image)
+		}
+	default:
+		if !present {
+			if s.HasBuild && s.Image == "" {
+				return fmt.Errorf("service %q: image %s must be built, and this berth cannot build images yet", s.Name, image)
+			}
+			return c.pullFor(ctx, s, image)
+		}
+	}
+	c.events.Emit(scheduler.Event{Kind: scheduler.KindImage, Name: image, Status: scheduler.StatusDone, Text: "Present"})
+	return nil
+}
+
+func (c *Client) pullFor(ctx context.Context, s *compose.Service, image string) error {
+	if err := c.Pull(ctx, image, s.Platform); err != nil {
+		return fmt.Errorf("service %q: %w", s.Name, err)
+	}
+	return nil
+}

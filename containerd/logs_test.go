@@ -1,0 +1,143 @@
+package containerd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func writeLines(t *testing.T, path string, lines ...logLine) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, l := range lines {
+		b, _ := json.Marshal(l)
+		f.Write(append(b, '\n'))
+	}
+}
+
+func at(sec int) time.Time { return time.Date(2026, 1, 1, 0, 0, sec, 0, time.UTC) }
+
+func readAll(t *testing.T, path string, opts LogOptions) string {
+	t.Helper()
+	r := &logReader{path: path, opts: opts, interval: time.Millisecond}
+	var got []string
+	if err := r.read(context.Background(), func(e LogEntry) { got = append(got, e.Stream+":"+strings.TrimSuffix(e.Line, "\n")) }); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(got, ",")
+}
+
+func TestLogReaderTailAndTime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.log")
+	writeLines(t, path,
+		logLine{"one\n", "stdout", at(1)}, logLine{"two\n", "stderr", at(2)},
+		logLine{"three\n", "stdout", at(3)}, logLine{"four", "stdout", at(4)})
+	os.WriteFile(path+".junk", nil, 0o644)
+	tests := []struct {
+		name string
+		opts LogOptions
+		want string
+	}{
+		{"all", LogOptions{Tail: -1}, "stdout:one,stderr:two,stdout:three,stdout:four"},
+		{"tail 2", LogOptions{Tail: 2}, "stdout:three,stdout:four"},
+		{"tail 0", LogOptions{Tail: 0}, ""},
+		{"since", LogOptions{Tail: -1, Since: at(3)}, "stdout:three,stdout:four"},
+		{"until", LogOptions{Tail: -1, Until: at(2)}, "stdout:one,stderr:two"},
+	}
+	for _, tt := range tests {
+		if got := readAll(t, path, tt.opts); got != tt.want {
+			t.Errorf("%s: read = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	if got := readAll(t, filepath.Join(t.TempDir(), "missing.log"), LogOptions{Tail: -1}); got != "" {
+		t.Errorf("missing log read = %q, want nothing", got)
+	}
+}
+
+func TestLogReaderFollow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.log")
+	writeLines(t, path, logLine{"old\n", "stdout", at(1)})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	lines := make(chan string, 10)
+	r := &logReader{path: path, opts: LogOptions{Follow: true, Tail: -1}, interval: time.Millisecond}
+	done := make(chan error, 1)
+	go func() { done <- r.read(ctx, func(e LogEntry) { lines <- e.Line }) }()
+
+	expect := func(want string) {
+		t.Helper()
+		select {
+		case got := <-lines:
+			if got != want {
+				t.Fatalf("followed line = %q, want %q", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no line %q within 5s", want)
+		}
+	}
+	expect("old\n")
+	writeLines(t, path, logLine{"appended\n", "stdout", at(2)})
+	expect("appended\n")
+	// A truncated (replaced) log is read again from its start.
+	os.Truncate(path, 0)
+	writeLines(t, path, logLine{"new\n", "stdout", at(3)})
+	expect("new\n")
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("read after cancel = %v", err)
+	}
+}
+
+func TestLogReaderPartialLine(t *testing.T) {
+	b, _ := json.Marshal(logLine{"split\n", "stdout", at(2)})
+	r := &logReader{opts: LogOptions{Tail: -1}}
+	var got []string
+	emit := func(e LogEntry) { got = append(got, e.Line) }
+	n1, err := r.scan(bufio.NewReader(bytes.NewReader(b[:5])), emit)
+	if err != nil || len(got) != 0 || n1 != 5 {
+		t.Fatalf("scan(first half) = %d, %v, lines %q; want 5 bytes read and no line", n1, err, got)
+	}
+	n2, err := r.scan(bufio.NewReader(bytes.NewReader(append(b[5:], '\n'))), emit)
+	if err != nil || len(got) != 1 || got[0] != "split\n" || int(n1+n2) != len(b)+1 {
+		t.Fatalf("scan(second half) = %d, %v, lines %q; want the whole line once", n2, err, got)
+	}
+}
+
+func TestLineWriter(t *testing.T) {
+	var buf bytes.Buffer
+	w := &lineWriter{w: bufio.NewWriter(&buf), now: func() time.Time { return at(7) }}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); w.copy(strings.NewReader("a\nb"), "stdout") }()
+	go func() { defer wg.Done(); w.copy(strings.NewReader("err\n"), "stderr") }()
+	wg.Wait()
+	w.flush()
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var l logLine
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if !l.Time.Equal(at(7)) {
+			t.Errorf("time = %v", l.Time)
+		}
+		got = append(got, l.Stream+":"+l.Log)
+	}
+	joined := strings.Join(got, "|")
+	for _, want := range []string{"stdout:a\n", "stdout:b", "stderr:err\n"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("log %q lacks %q", joined, want)
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package containerd
+
+import (
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestNormalizeRef(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"busybox", "docker.io/library/busybox:latest"},
+		{"me/app:1", "docker.io/me/app:1"},
+		{"127.0.0.1:5000/e2e/busybox:1", "127.0.0.1:5000/e2e/busybox:1"},
+		{"localhost/x", "localhost/x:latest"},
+	}
+	for _, tt := range tests {
+		if got, err := NormalizeRef(tt.in); err != nil || got != tt.want {
+			t.Errorf("NormalizeRef(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := NormalizeRef("bad ref!"); err == nil {
+		t.Errorf("NormalizeRef(bad ref!) = nil error, want one")
+	}
+}
+
+func TestIsPlainHTTP(t *testing.T) {
+	insecure := []string{"registry.lan:5000", "http://other.lan"}
+	tests := []struct {
+		host string
+		want bool
+	}{
+		{"localhost:5000", true},
+		{"localhost", true},
+		{"127.0.0.1:5000", true},
+		{"127.8.9.10", true},
+		{"[::1]:5000", true},
+		{"registry.lan:5000", true},
+		{"registry.lan:443", false},
+		{"other.lan", true},
+		{"registry-1.docker.io", false},
+		{"10.0.0.1:5000", false},
+	}
+	for _, tt := range tests {
+		if got := isPlainHTTP(tt.host, insecure); got != tt.want {
+			t.Errorf("isPlainHTTP(%q) = %v, want %v", tt.host, got, tt.want)
+		}
+	}
+}
+
+func TestCredentialsFor(t *testing.T) {
+	auth := base64.StdEncoding.EncodeToString([]byte("me:secret"))
+	config := []byte(`{"auths":{
+		"reg.example:5000":{"auth":"` + auth + `"},
+		"https://index.docker.io/v1/":{"username":"hub","password":"pw"},
+		"tok.example":{"identitytoken":"tkn"},
+		"bad.example":{"auth":"!!"}}}`)
+	tests := []struct {
+		host, user, secret string
+		wantErr            bool
+	}{
+		{"reg.example:5000", "me", "secret", false},
+		{"registry-1.docker.io", "hub", "pw", false},
+		{"tok.example", "", "tkn", false},
+		{"unknown.example", "", "", false},
+		{"bad.example", "", "", true},
+	}
+	for _, tt := range tests {
+		user, secret, err := credentialsFor(config, tt.host, "config.json")
+		if (err != nil) != tt.wantErr || user != tt.user || secret != tt.secret {
+			t.Errorf("credentialsFor(%q) = %q, %q, %v; want %q, %q, error %v", tt.host, user, secret, err, tt.user, tt.secret, tt.wantErr)
+		}
+	}
+}
+
+func TestResolvConf(t *testing.T) {
+	host := "# generated\nnameserver 127.0.0.53\nnameserver 192.0.2.1\nsearch lan\noptions edns0\nnameserver ::1\n"
+	want := "nameserver 192.0.2.1\nsearch lan\noptions edns0\n"
+	if got := string(resolvConf([]byte(host))); got != want {
+		t.Errorf("resolvConf = %q, want %q", got, want)
+	}
+}
+
+func TestHostsFile(t *testing.T) {
+	got := string(hostsFile("web", "example.test"))
+	for _, want := range []string{"127.0.0.1\tlocalhost\n", "127.0.1.1\tweb.example.test web\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("hostsFile lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestDaemonConfig(t *testing.T) {
+	d := daemon{dataDir: "/var/lib/berth", runDir: "/run/berth"}
+	cfg := d.configTOML()
+	for _, want := range []string{
+		`root = "/var/lib/berth/containerd"`,
+		`state = "/run/berth/containerd"`,
+		`address = "/run/berth/containerd/containerd.sock"`,
+		`"io.containerd.grpc.v1.cri"`,
+		`"io.containerd.nri.v1.nri"`,
+		`path = "/var/lib/berth/containerd/opt"`,
+	} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("config lacks %s:\n%s", want, cfg)
+		}
+	}
+}
+
+func TestFindDaemon(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := findDaemon(dir); err == nil || !strings.Contains(err.Error(), "make deps") {
+		t.Errorf("findDaemon(empty dir) = %v, want an error telling to run make deps", err)
+	}
+	for _, name := range []string{"containerd", "containerd-shim-runc-v2"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := findDaemon(dir); err != nil || got != dir {
+		t.Errorf("findDaemon(%s) = %q, %v", dir, got, err)
+	}
+}

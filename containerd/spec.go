@@ -1,0 +1,225 @@
+package containerd
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/containerd/containerd/v2/contrib/seccomp"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth/berth/compose"
+)
+
+// specInput is what a container's OCI spec is made from.
+type specInput struct {
+	Name    string
+	Image   v1.ImageConfig
+	Service *compose.Service
+	// NetNS is the network namespace path to join; "" means the host's.
+	NetNS string
+	// EtcDir holds the generated hosts, hostname and resolv.conf files.
+	EtcDir string
+}
+
+// processArgs combines the image's entrypoint and command with the
+// service's, by Docker's rules: a service entrypoint replaces the image's
+// and also drops the image's command; a service command replaces the
+// image's command.
+func processArgs(img v1.ImageConfig, s *compose.Service) ([]string, error) {
+	entrypoint, cmd := img.Entrypoint, img.Cmd
+	if s.Entrypoint != nil {
+		entrypoint, cmd = s.Entrypoint, nil
+	}
+	if s.Command != nil {
+		cmd = s.Command
+	}
+	args := append(append([]string{}, entrypoint...), cmd...)
+	if len(args) == 0 {
+		return nil, fmt.Errorf("service %q has no command to run: its image sets no ENTRYPOINT or CMD; give the service a command", s.Name)
+	}
+	return args, nil
+}
+
+// serviceEnv is the service's environment as KEY=VALUE entries laid over the
+// image's; a variable set to nothing in the file (nil) is removed, which
+// containerd's env merging does for a bare KEY.
+func serviceEnv(s *compose.Service) []string {
+	keys := make([]string, 0, len(s.Environment))
+	for k := range s.Environment {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	env := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if v := s.Environment[k]; v != nil {
+			env = append(env, k+"="+*v)
+		} else {
+			env = append(env, k)
+		}
+	}
+	return env
+}
+
+// hostnameFor is the container's hostname: the service's hostname, else the
+// container name (Docker uses the short container ID; a name is what other
+// containers use to reach it, so berth uses that), cut to 63 bytes.
+func hostnameFor(s *compose.Service, name string) string {
+	h := s.Hostname
+	if h == "" {
+		h = name
+	}
+	if len(h) > 63 {
+		h = h[:63]
+	}
+	return h
+}
+
+// capName normalises a compose capability name (NET_ADMIN, cap_net_admin) to the OCI one.
+func capName(c string) string {
+	c = strings.ToUpper(c)
+	if c == "ALL" || strings.HasPrefix(c, "CAP_") {
+		return c
+	}
+	return "CAP_" + c
+}
+
+// specOpts are the spec options for a container, over containerd's default
+// Linux spec, which already has Docker's default capability set and its
+// masked and read-only paths. User names are resolved by the caller (they
+// need the container's root filesystem).
+func specOpts(in specInput) ([]oci.SpecOpts, error) {
+	s := in.Service
+	args, err := processArgs(in.Image, s)
+	if err != nil {
+		return nil, err
+	}
+	if s.Init != nil && *s.Init {
+		return nil, fmt.Errorf("service %q: init: true is not supported yet (berth ships no init binary); remove it or run an init as the entrypoint", s.Name)
+	}
+	imageEnv := in.Image.Env
+	if len(imageEnv) == 0 {
+		imageEnv = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	}
+	cwd := in.Image.WorkingDir
+	if s.WorkingDir != "" {
+		cwd = s.WorkingDir
+	}
+	if cwd == "" {
+		cwd = "/"
+	}
+	opts := []oci.SpecOpts{
+		oci.WithProcessArgs(args...),
+		oci.WithEnv(imageEnv),
+		oci.WithEnv(serviceEnv(s)),
+		oci.WithProcessCwd(cwd),
+		oci.WithHostname(hostnameFor(s, in.Name)),
+		withDomainname(s.Domainname),
+		// Docker's default: setuid programs work unless no-new-privileges is asked for.
+		withNoNewPrivileges(false),
+	}
+	if s.Tty {
+		opts = append(opts, oci.WithTTY)
+	}
+	if s.ReadOnly {
+		opts = append(opts, oci.WithRootFSReadonly())
+	}
+
+	seccompProfile := true
+	for _, o := range s.SecurityOpt {
+		key, value, _ := strings.Cut(o, "=")
+		if !strings.Contains(o, "=") {
+			key, value, _ = strings.Cut(o, ":")
+		}
+		switch {
+		case key == "no-new-privileges" && (value == "" || value == "true"):
+			opts = append(opts, withNoNewPrivileges(true))
+		case key == "no-new-privileges" && value == "false":
+		case key == "seccomp" && value == "unconfined":
+			seccompProfile = false
+		case key == "apparmor", key == "label":
+			// No AppArmor or SELinux on the hosts berth targets; Docker too
+			// ignores these where the module is absent.
+		default:
+			return nil, fmt.Errorf("service %q: security_opt %q is not supported yet (supported: no-new-privileges, seccomp=unconfined)", s.Name, o)
+		}
+	}
+
+	if s.Privileged {
+		opts = append(opts, oci.WithPrivileged, oci.WithAllDevicesAllowed, oci.WithHostDevices,
+			oci.WithMaskedPaths(nil), oci.WithReadonlyPaths(nil))
+		seccompProfile = false
+	} else {
+		var add, drop []string
+		dropAll, addAll := false, false
+		for _, c := range s.CapDrop {
+			if capName(c) == "ALL" {
+				dropAll = true
+				continue
+			}
+			drop = append(drop, capName(c))
+		}
+		for _, c := range s.CapAdd {
+			if capName(c) == "ALL" {
+				addAll = true
+				continue
+			}
+			add = append(add, capName(c))
+		}
+		if dropAll {
+			opts = append(opts, oci.WithCapabilities(nil))
+		}
+		if addAll {
+			opts = append(opts, oci.WithAllKnownCapabilities)
+		}
+		opts = append(opts, oci.WithDroppedCapabilities(drop), oci.WithAddedCapabilities(add))
+	}
+	if seccompProfile {
+		opts = append(opts, seccomp.WithDefaultProfile())
+	}
+	if len(s.GroupAdd) > 0 {
+		opts = append(opts, oci.WithAppendAdditionalGroups(s.GroupAdd...))
+	}
+
+	if in.NetNS != "" {
+		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: in.NetNS}))
+	} else {
+		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace))
+	}
+	opts = append(opts, oci.WithMounts([]specs.Mount{
+		etcMount(in.EtcDir, "hosts", s.ReadOnly),
+		etcMount(in.EtcDir, "hostname", s.ReadOnly),
+		etcMount(in.EtcDir, "resolv.conf", s.ReadOnly),
+	}))
+	return opts, nil
+}
+
+func etcMount(dir, name string, ro bool) specs.Mount {
+	options := []string{"rbind", "rprivate"}
+	if ro {
+		options = append(options, "ro")
+	}
+	return specs.Mount{Destination: "/etc/" + name, Type: "bind", Source: filepath.Join(dir, name), Options: options}
+}
+
+func withDomainname(d string) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		s.Domainname = d
+		return nil
+	}
+}
+
+func withNoNewPrivileges(on bool) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if s.Process == nil {
+			s.Process = &specs.Process{}
+		}
+		s.Process.NoNewPrivileges = on
+		return nil
+	}
+}

@@ -1,0 +1,178 @@
+package containerd
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth/berth/compose"
+)
+
+func TestProcessArgs(t *testing.T) {
+	img := v1.ImageConfig{Entrypoint: []string{"/entry"}, Cmd: []string{"serve"}}
+	tests := []struct {
+		name       string
+		img        v1.ImageConfig
+		entrypoint []string
+		command    []string
+		want       string
+		wantErr    bool
+	}{
+		{"image defaults", img, nil, nil, "/entry serve", false},
+		{"command replaces cmd", img, nil, []string{"run", "x"}, "/entry run x", false},
+		{"entrypoint drops image cmd", img, []string{"/other"}, nil, "/other", false},
+		{"entrypoint and command", img, []string{"/other"}, []string{"a"}, "/other a", false},
+		{"empty entrypoint clears it", img, []string{}, []string{"sh"}, "sh", false},
+		{"nothing to run", v1.ImageConfig{}, nil, nil, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := processArgs(tt.img, &compose.Service{Name: "web", Entrypoint: tt.entrypoint, Command: tt.command})
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("processArgs = %q, want an error", got)
+				}
+				return
+			}
+			if err != nil || strings.Join(got, " ") != tt.want {
+				t.Errorf("processArgs = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func genSpec(t *testing.T, in specInput) *oci.Spec {
+	t.Helper()
+	opts, err := specOpts(in)
+	if err != nil {
+		t.Fatalf("specOpts: %v", err)
+	}
+	ctx := namespaces.WithNamespace(context.Background(), "test")
+	s, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: in.Name}, opts...)
+	if err != nil {
+		t.Fatalf("GenerateSpec: %v", err)
+	}
+	return s
+}
+
+func str(s string) *string { return &s }
+
+func TestSpecOpts(t *testing.T) {
+	img := v1.ImageConfig{Env: []string{"PATH=/bin", "KEEP=1", "DROP=x"}, Cmd: []string{"sh"}, WorkingDir: "/app"}
+	base := func() *compose.Service {
+		return &compose.Service{Name: "web", Environment: map[string]*string{"A": str("1"), "DROP": nil}}
+	}
+	tests := []struct {
+		name  string
+		svc   func(*compose.Service)
+		netns string
+		check func(t *testing.T, s *oci.Spec)
+	}{
+		{"defaults", nil, "/run/netns/berth-demo-web-1", func(t *testing.T, s *oci.Spec) {
+			if got := strings.Join(s.Process.Env, " "); got != "PATH=/bin KEEP=1 A=1" {
+				t.Errorf("Env = %q (DROP must be removed, A added)", got)
+			}
+			if s.Process.Cwd != "/app" || s.Hostname != "demo-web-1" {
+				t.Errorf("Cwd, Hostname = %q, %q", s.Process.Cwd, s.Hostname)
+			}
+			if s.Process.NoNewPrivileges {
+				t.Errorf("NoNewPrivileges is on by default; Docker's default is off")
+			}
+			if !slices.Contains(s.Process.Capabilities.Bounding, "CAP_NET_BIND_SERVICE") || slices.Contains(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN") {
+				t.Errorf("default capabilities wrong: %v", s.Process.Capabilities.Bounding)
+			}
+			if s.Linux.Seccomp == nil {
+				t.Errorf("no seccomp profile")
+			}
+			if len(s.Linux.MaskedPaths) == 0 {
+				t.Errorf("no masked paths")
+			}
+			if !hasNamespace(s, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: "/run/netns/berth-demo-web-1"}) {
+				t.Errorf("network namespace not joined: %v", s.Linux.Namespaces)
+			}
+			for _, dst := range []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"} {
+				if !hasMount(s, dst, "/etc-dir"+strings.TrimPrefix(dst, "/etc")) {
+					t.Errorf("no bind mount of %s", dst)
+				}
+			}
+		}},
+		{"service settings", func(s *compose.Service) {
+			s.WorkingDir, s.Hostname, s.Domainname = "/srv", "api", "example.test"
+			s.CapAdd, s.CapDrop = []string{"NET_ADMIN"}, []string{"cap_net_raw"}
+			s.SecurityOpt = []string{"no-new-privileges:true"}
+			s.ReadOnly, s.Tty = true, true
+		}, "", func(t *testing.T, s *oci.Spec) {
+			if s.Process.Cwd != "/srv" || s.Hostname != "api" || s.Domainname != "example.test" {
+				t.Errorf("Cwd, Hostname, Domainname = %q, %q, %q", s.Process.Cwd, s.Hostname, s.Domainname)
+			}
+			if !slices.Contains(s.Process.Capabilities.Bounding, "CAP_NET_ADMIN") || slices.Contains(s.Process.Capabilities.Bounding, "CAP_NET_RAW") {
+				t.Errorf("cap_add/cap_drop not applied: %v", s.Process.Capabilities.Bounding)
+			}
+			if !s.Process.NoNewPrivileges || !s.Root.Readonly || !s.Process.Terminal {
+				t.Errorf("NoNewPrivileges, Readonly, Terminal = %v, %v, %v", s.Process.NoNewPrivileges, s.Root.Readonly, s.Process.Terminal)
+			}
+			for _, ns := range s.Linux.Namespaces {
+				if ns.Type == specs.NetworkNamespace {
+					t.Errorf("host network mode still has a network namespace: %v", ns)
+				}
+			}
+		}},
+		{"privileged", func(s *compose.Service) { s.Privileged = true }, "/x", func(t *testing.T, s *oci.Spec) {
+			if !slices.Contains(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN") || s.Linux.Seccomp != nil || len(s.Linux.MaskedPaths) != 0 {
+				t.Errorf("privileged: caps %v, seccomp %v, masked %v", s.Process.Capabilities.Bounding, s.Linux.Seccomp != nil, s.Linux.MaskedPaths)
+			}
+		}},
+		{"cap_drop ALL", func(s *compose.Service) { s.CapDrop = []string{"ALL"}; s.CapAdd = []string{"CHOWN"} }, "/x", func(t *testing.T, s *oci.Spec) {
+			if got := s.Process.Capabilities.Bounding; len(got) != 1 || got[0] != "CAP_CHOWN" {
+				t.Errorf("cap_drop ALL + cap_add CHOWN = %v", got)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := base()
+			if tt.svc != nil {
+				tt.svc(svc)
+			}
+			tt.check(t, genSpec(t, specInput{Name: "demo-web-1", Image: img, Service: svc, NetNS: tt.netns, EtcDir: "/etc-dir"}))
+		})
+	}
+}
+
+func TestSpecOptsRefusals(t *testing.T) {
+	yes := true
+	tests := []struct {
+		name string
+		svc  compose.Service
+		want string
+	}{
+		{"init", compose.Service{Name: "a", Init: &yes}, "init: true is not supported yet"},
+		{"security_opt", compose.Service{Name: "a", SecurityOpt: []string{"seccomp=/x.json"}}, `security_opt "seccomp=/x.json" is not supported yet`},
+	}
+	for _, tt := range tests {
+		_, err := specOpts(specInput{Name: "x", Image: v1.ImageConfig{Cmd: []string{"sh"}}, Service: &tt.svc})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: specOpts error = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func hasNamespace(s *oci.Spec, want specs.LinuxNamespace) bool {
+	return slices.Contains(s.Linux.Namespaces, want)
+}
+
+func hasMount(s *oci.Spec, dst, src string) bool {
+	for _, m := range s.Mounts {
+		if m.Destination == dst && m.Source == src && m.Type == "bind" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,142 @@
+package containerd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/errdefs"
+	"github.com/moby/sys/signal"
+
+	"github.com/berth/berth/scheduler"
+)
+
+// LogDriverCommand is the hidden berth subcommand containerd's shim runs to
+// write a container's output to its log file (see RunLogDriver).
+const LogDriverCommand = "__logdriver"
+
+// killWait is how long a stop waits for a container to die after SIGKILL.
+const killWait = 10 * time.Second
+
+// Start starts a created or exited container: a new task whose output goes
+// to the container's log file, appended to what earlier runs wrote.
+func (c *Client) Start(ctx context.Context, sc scheduler.Container) error {
+	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+	if err != nil {
+		return fmt.Errorf("start container %s: %w", sc.Name, err)
+	}
+	if task, err := ctr.Task(ctx, nil); err == nil {
+		st, err := task.Status(ctx)
+		if err == nil && st.Status == containerd.Running {
+			return nil
+		}
+		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("start container %s: delete previous task: %w", sc.Name, err)
+		}
+	}
+	logPath := c.logPath(sc.ID)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return fmt.Errorf("start container %s: %w", sc.Name, err)
+	}
+	task, err := ctr.NewTask(ctx, cio.BinaryIO(c.logDriver, map[string]string{LogDriverCommand: logPath}))
+	if err != nil {
+		return fmt.Errorf("start container %s: %w", sc.Name, err)
+	}
+	if err := task.Start(ctx); err != nil {
+		task.Delete(context.WithoutCancel(ctx), containerd.WithProcessKill) //nolint:errcheck // the start error is the one to report
+		return fmt.Errorf("start container %s: %w", sc.Name, err)
+	}
+	if _, err := ctr.SetLabels(ctx, map[string]string{
+		labelStartedAt: time.Now().UTC().Format(time.RFC3339Nano), labelFinishedAt: "", labelExitCode: "",
+	}); err != nil {
+		return fmt.Errorf("start container %s: record start: %w", sc.Name, err)
+	}
+	return nil
+}
+
+// Stop sends the container's stop signal, waits up to timeout, then kills
+// it; it then deletes the task and records the exit code on the container.
+func (c *Client) Stop(ctx context.Context, sc scheduler.Container, timeout time.Duration) error {
+	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stop container %s: %w", sc.Name, err)
+	}
+	task, err := ctr.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stop container %s: %w", sc.Name, err)
+	}
+	st, err := task.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("stop container %s: %w", sc.Name, err)
+	}
+	if st.Status != containerd.Stopped {
+		if err := c.signalAndWait(ctx, task, sc, timeout); err != nil {
+			return fmt.Errorf("stop container %s: %w", sc.Name, err)
+		}
+	}
+	status, err := task.Delete(ctx)
+	if err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("stop container %s: delete task: %w", sc.Name, err)
+	}
+	labels := map[string]string{labelFinishedAt: time.Now().UTC().Format(time.RFC3339Nano)}
+	if status != nil {
+		labels[labelExitCode] = strconv.Itoa(int(status.ExitCode()))
+		if !status.ExitTime().IsZero() {
+			labels[labelFinishedAt] = status.ExitTime().UTC().Format(time.RFC3339Nano)
+		}
+	}
+	if _, err := ctr.SetLabels(ctx, labels); err != nil {
+		return fmt.Errorf("stop container %s: record exit: %w", sc.Name, err)
+	}
+	return nil
+}
+
+func (c *Client) signalAndWait(ctx context.Context, task containerd.Task, sc scheduler.Container, timeout time.Duration) error {
+	exited, err := task.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	sig := syscall.SIGTERM
+	if name := sc.Labels.StopSignal(); name != "" {
+		if sig, err = signal.ParseSignal(name); err != nil {
+			return fmt.Errorf("stop signal %q: %w", name, err)
+		}
+	}
+	if err := task.Kill(ctx, sig); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("send %v: %w", sig, err)
+	}
+	grace := time.NewTimer(timeout)
+	defer grace.Stop()
+	select {
+	case <-exited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-grace.C:
+	}
+	if err := task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("kill: %w", err)
+	}
+	dead := time.NewTimer(killWait)
+	defer dead.Stop()
+	select {
+	case <-exited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-dead.C:
+		return fmt.Errorf("still running %s after SIGKILL", killWait)
+	}
+}

@@ -1,0 +1,104 @@
+package netbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/scheduler"
+)
+
+// netnsDir is where named network namespaces live, so that `ip netns` shows them.
+const netnsDir = "/run/netns"
+
+// Namespaces creates and deletes the containers' network namespaces. Each is
+// a bind-mounted namespace at /run/netns/berth-<container>, with loopback up;
+// bridges and addresses come with project networks.
+type Namespaces struct{}
+
+var _ scheduler.Network = (*Namespaces)(nil)
+
+// NamespacePath is the path of a container's network namespace.
+func NamespacePath(container string) string {
+	return filepath.Join(netnsDir, nsName(container))
+}
+
+func nsName(container string) string { return "berth-" + container }
+
+// CreateNamespace creates the container's network namespace with loopback
+// up and returns its path. An existing one (of an earlier, interrupted
+// attempt) is replaced.
+func (Namespaces) CreateNamespace(_ context.Context, _, name string) (_ string, retErr error) {
+	path := NamespacePath(name)
+	if _, err := os.Stat(path); err == nil {
+		if err := netns.DeleteNamed(nsName(name)); err != nil {
+			return "", fmt.Errorf("network namespace %s: remove stale one: %w", path, err)
+		}
+	}
+	// A new namespace is entered by the calling thread; keep this goroutine
+	// on it and go back before letting the thread go.
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return "", fmt.Errorf("network namespace: current one: %w", err)
+	}
+	defer orig.Close()
+	ns, err := netns.NewNamed(nsName(name))
+	if err != nil {
+		if serr := netns.Set(orig); serr == nil {
+			runtime.UnlockOSThread()
+		}
+		return "", fmt.Errorf("create network namespace %s: %w", path, err)
+	}
+	defer func() {
+		ns.Close()
+		if retErr != nil {
+			netns.DeleteNamed(nsName(name)) //nolint:errcheck // rollback of what we made
+		}
+	}()
+	upErr := loopbackUp()
+	if err := netns.Set(orig); err != nil {
+		// The thread stays locked and dies with the goroutine: it is in the wrong namespace.
+		return "", fmt.Errorf("network namespace %s: return to the host namespace: %w", path, err)
+	}
+	runtime.UnlockOSThread()
+	if upErr != nil {
+		return "", fmt.Errorf("network namespace %s: %w", path, upErr)
+	}
+	return path, nil
+}
+
+func loopbackUp() error {
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("find loopback: %w", err)
+	}
+	if err := netlink.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("set loopback up: %w", err)
+	}
+	return nil
+}
+
+// DeleteNamespace unmounts and removes the container's network namespace.
+// A missing one is not an error.
+func (Namespaces) DeleteNamespace(_ context.Context, _, name string) error {
+	path := NamespacePath(name)
+	err := netns.DeleteNamed(nsName(name))
+	if err == nil || errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if errors.Is(err, unix.EINVAL) { // not a mount point: a leftover file
+		if rerr := os.Remove(path); rerr == nil || os.IsNotExist(rerr) {
+			return nil
+		}
+	}
+	return fmt.Errorf("delete network namespace %s: %w", path, err)
+}

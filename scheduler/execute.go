@@ -1,0 +1,201 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/berth/berth/compose"
+)
+
+// Executor carries out plans. It decides nothing: every choice is in the plan.
+type Executor struct {
+	Project *compose.Project
+	Runtime Runtime
+	Network Network
+	Events  Events
+	// Parallel bounds how many services are worked on at once; < 1 is unlimited.
+	Parallel int
+	// NoStart creates containers without starting them.
+	NoStart bool
+	// StopTimeout overrides the services' stop grace periods when not nil.
+	StopTimeout *time.Duration
+}
+
+// Execute runs the plan: the services' ops along the dependency graph, then
+// the extra ops. A service whose dependency failed is skipped. The error
+// names every container that failed.
+func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
+	if e.Events == nil {
+		e.Events = Discard
+	}
+	only := plan.Only
+	if only == nil {
+		for s := range plan.Services {
+			only = append(only, s)
+		}
+	}
+	err := g.Walk(ctx, plan.Order, only, e.Parallel, func(ctx context.Context, service string) error {
+		for _, op := range plan.Services[service] {
+			if err := e.run(ctx, op); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var extraErrs []error
+	for _, op := range plan.Extra {
+		if err := e.run(ctx, op); err != nil {
+			extraErrs = append(extraErrs, err)
+		}
+	}
+	return errors.Join(append([]error{err}, extraErrs...)...)
+}
+
+func (e *Executor) emit(kind Kind, name string, st Status, text, detail string) {
+	e.Events.Emit(Event{Kind: kind, Name: name, Status: st, Text: text, Detail: detail})
+}
+
+func (e *Executor) run(ctx context.Context, op Op) error {
+	switch op.Kind {
+	case OpEnsureImage:
+		if err := e.Runtime.EnsureImage(ctx, e.Project.Service(op.Service)); err != nil {
+			e.emit(KindImage, op.Name, StatusError, "Error", err.Error())
+			return err
+		}
+		return nil
+	case OpRunning:
+		e.emit(KindContainer, op.Name, StatusDone, "Running", "")
+		return nil
+	case OpStart:
+		e.emit(KindContainer, op.Name, StatusWorking, "Starting", "")
+		if err := e.Runtime.Start(ctx, *op.Container); err != nil {
+			e.emit(KindContainer, op.Name, StatusError, "Error", err.Error())
+			return err
+		}
+		e.emit(KindContainer, op.Name, StatusDone, "Started", "")
+		return nil
+	case OpCreate:
+		return e.create(ctx, op)
+	case OpRecreate:
+		e.emit(KindContainer, op.Name, StatusWorking, "Recreate", op.Reason)
+		if err := e.remove(ctx, *op.Container); err != nil {
+			e.emit(KindContainer, op.Name, StatusError, "Error", err.Error())
+			return err
+		}
+		e.emit(KindContainer, op.Name, StatusDone, "Recreated", "")
+		return e.create(ctx, op)
+	case OpRemove:
+		e.emit(KindContainer, op.Name, StatusWorking, "Stopping", op.Reason)
+		if err := e.remove(ctx, *op.Container); err != nil {
+			e.emit(KindContainer, op.Name, StatusError, "Error", err.Error())
+			return err
+		}
+		e.emit(KindContainer, op.Name, StatusDone, "Removed", "")
+		return nil
+	case OpRemoveVolume:
+		e.emit(KindVolume, op.Name, StatusWorking, "Removing", "")
+		if err := e.Runtime.RemoveVolume(ctx, op.Name); err != nil {
+			e.emit(KindVolume, op.Name, StatusError, "Error", err.Error())
+			return err
+		}
+		e.emit(KindVolume, op.Name, StatusDone, "Removed", "")
+		return nil
+	}
+	return fmt.Errorf("unknown plan operation %q", op.Kind)
+}
+
+// create makes a container with its network namespace and starts it. A
+// container this run made and could not start is removed again, with its
+// namespace, so that a failed up leaves nothing half-made.
+func (e *Executor) create(ctx context.Context, op Op) (retErr error) {
+	s := e.Project.Service(op.Service)
+	e.emit(KindContainer, op.Name, StatusWorking, "Creating", op.Reason)
+	defer func() {
+		if retErr != nil {
+			e.emit(KindContainer, op.Name, StatusError, "Error", retErr.Error())
+		}
+	}()
+	netns, own, err := e.namespaceFor(ctx, s, op.Name)
+	if err != nil {
+		return err
+	}
+	cleanup := context.WithoutCancel(ctx)
+	defer func() {
+		if retErr != nil && own {
+			e.Network.DeleteNamespace(cleanup, e.Project.Name, op.Name) //nolint:errcheck // rollback; the first error is the one to report
+		}
+	}()
+	c, err := e.Runtime.Create(ctx, CreateRequest{Project: e.Project, Service: s, Number: op.Number, Name: op.Name, NetNS: netns})
+	if err != nil {
+		return err
+	}
+	e.emit(KindContainer, op.Name, StatusDone, "Created", "")
+	if e.NoStart {
+		return nil
+	}
+	e.emit(KindContainer, op.Name, StatusWorking, "Starting", "")
+	if err := e.Runtime.Start(ctx, c); err != nil {
+		if rerr := e.Runtime.Remove(cleanup, c); rerr != nil {
+			return fmt.Errorf("%w (and removing the container failed: %v)", err, rerr)
+		}
+		return err
+	}
+	e.emit(KindContainer, op.Name, StatusDone, "Started", "")
+	return nil
+}
+
+// namespaceFor returns the network namespace a new container joins and
+// whether the container owns it: its own new one, the host's (""), or
+// that of replica 1 of another service (network_mode: service:X).
+func (e *Executor) namespaceFor(ctx context.Context, s *compose.Service, name string) (string, bool, error) {
+	mode := s.NetworkMode
+	switch {
+	case mode == "host":
+		return "", false, nil
+	case strings.HasPrefix(mode, "service:"):
+		target := strings.TrimPrefix(mode, "service:")
+		cs, err := e.Runtime.Containers(ctx, e.Project.Name)
+		if err != nil {
+			return "", false, err
+		}
+		for _, c := range cs {
+			if c.Labels.Service() == target && !c.Labels.OneOff() && c.Labels.Number() == 1 && c.Labels.NetNSPath() != "" {
+				return c.Labels.NetNSPath(), false, nil
+			}
+		}
+		return "", false, fmt.Errorf("service %q: network_mode %q: service %q has no container with a network namespace", s.Name, mode, target)
+	case strings.HasPrefix(mode, "container:"):
+		return "", false, fmt.Errorf("service %q: network_mode %q is not supported yet: use service:NAME for a service of this project", s.Name, mode)
+	case mode == "", mode == "none", mode == "bridge", mode == "default":
+		path, err := e.Network.CreateNamespace(ctx, e.Project.Name, name)
+		if err != nil {
+			return "", false, fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		return path, true, nil
+	}
+	return "", false, fmt.Errorf("service %q: network_mode %q is not supported", s.Name, mode)
+}
+
+// remove stops a container (its grace period, or the executor's timeout),
+// removes it and deletes its network namespace.
+func (e *Executor) remove(ctx context.Context, c Container) error {
+	timeout := compose.DefaultStopGracePeriod
+	if d, err := time.ParseDuration(c.Labels[compose.LabelStopGrace]); err == nil {
+		timeout = d
+	}
+	if e.StopTimeout != nil {
+		timeout = *e.StopTimeout
+	}
+	if c.State == StateRunning || c.State == StatePaused {
+		if err := e.Runtime.Stop(ctx, c, timeout); err != nil {
+			return err
+		}
+	}
+	if err := e.Runtime.Remove(ctx, c); err != nil {
+		return err
+	}
+	return e.Network.DeleteNamespace(ctx, c.Labels.Project(), c.ID)
+}

@@ -1,0 +1,158 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth/berth/compose"
+)
+
+func TestUpThenNoop(t *testing.T) {
+	p := project("db", "api<-db")
+	f, n := newFakeRuntime(), &fakeNetwork{}
+	ctx := context.Background()
+	plan, err := Up(ctx, p, f, n, nil, UpOptions{})
+	if err != nil {
+		t.Fatalf("Up: %v", err)
+	}
+	if !plan.Changes() {
+		t.Errorf("first Up: plan has no changes")
+	}
+	calls := f.callList()
+	if strings.Index(calls, "start demo-db-1") > strings.Index(calls, "create demo-api-1") {
+		t.Errorf("api created before db started:\n%s", calls)
+	}
+	if !strings.Contains(calls, "create demo-api-1 netns=/run/netns/berth-demo-api-1") {
+		t.Errorf("api did not get its own netns:\n%s", calls)
+	}
+	if got := n.names(); got != "demo-api-1,demo-db-1" {
+		t.Errorf("namespaces = %s", got)
+	}
+
+	f.calls = nil
+	plan, err = Up(ctx, p, f, n, nil, UpOptions{})
+	if err != nil {
+		t.Fatalf("second Up: %v", err)
+	}
+	if plan.Changes() || f.callList() != "" {
+		t.Errorf("second Up changed things: plan\n%s\ncalls\n%s", plan, f.callList())
+	}
+}
+
+func TestUpStartFailureRollsBack(t *testing.T) {
+	p := project("db", "api<-db", "web<-api", "other")
+	f, n := newFakeRuntime(), &fakeNetwork{}
+	f.failOn["start demo-api-1"] = errors.New(`exec: "nope": executable file not found in $PATH`)
+	var events []Event
+	ev := EventFunc(func(e Event) { events = append(events, e) })
+	_, err := Up(context.Background(), p, f, n, ev, UpOptions{Parallel: 1})
+	if err == nil {
+		t.Fatal("Up = nil, want the start failure")
+	}
+	for _, want := range []string{"executable file not found", `service "web" skipped: "api" failed`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Up error %q does not say %q", err, want)
+		}
+	}
+	cs, _ := f.Containers(context.Background(), "demo")
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.Name)
+	}
+	if got := strings.Join(names, ","); got != "demo-db-1,demo-other-1" {
+		t.Errorf("containers after failed up = %s, want demo-db-1,demo-other-1 (api rolled back, web never made)", got)
+	}
+	if got := n.names(); got != "demo-db-1,demo-other-1" {
+		t.Errorf("namespaces after failed up = %s, want api's removed", got)
+	}
+	sawError := false
+	for _, e := range events {
+		if e.Name == "demo-api-1" && e.Status == StatusError {
+			sawError = true
+		}
+	}
+	if !sawError {
+		t.Errorf("no error event for demo-api-1: %+v", events)
+	}
+}
+
+func TestUpCreateFailureRemovesNamespace(t *testing.T) {
+	p := project("db")
+	f, n := newFakeRuntime(), &fakeNetwork{}
+	f.failOn["create demo-db-1 netns=/run/netns/berth-demo-db-1"] = errors.New("no space left")
+	if _, err := Up(context.Background(), p, f, n, nil, UpOptions{}); err == nil {
+		t.Fatal("Up = nil, want the create failure")
+	}
+	if got := n.names(); got != "" {
+		t.Errorf("namespaces left after failed create: %s", got)
+	}
+}
+
+func TestUpNetworkModes(t *testing.T) {
+	p := project("db", "sidecar<-db", "hostnet", "none")
+	p.Service("sidecar").NetworkMode = "service:db"
+	p.Service("hostnet").NetworkMode = "host"
+	p.Service("none").NetworkMode = "none"
+	f, n := newFakeRuntime(), &fakeNetwork{}
+	if _, err := Up(context.Background(), p, f, n, nil, UpOptions{}); err != nil {
+		t.Fatalf("Up: %v", err)
+	}
+	calls := f.callList()
+	for _, want := range []string{
+		"create demo-sidecar-1 netns=/run/netns/berth-demo-db-1",
+		"create demo-hostnet-1 netns=\n",
+		"create demo-none-1 netns=/run/netns/berth-demo-none-1",
+	} {
+		if !strings.Contains(calls+"\n", want) {
+			t.Errorf("calls do not include %q:\n%s", want, calls)
+		}
+	}
+	if got := n.names(); got != "demo-db-1,demo-none-1" {
+		t.Errorf("namespaces = %s, want only db's and none's own", got)
+	}
+
+	p.Service("db").NetworkMode = "container:x"
+	p.Service("db").ConfigHash = "changed"
+	_, err := Up(context.Background(), p, f, n, nil, UpOptions{})
+	if err == nil || !strings.Contains(err.Error(), `network_mode "container:x" is not supported yet`) {
+		t.Errorf("Up with container: network mode = %v", err)
+	}
+}
+
+func TestDownOrderAndTimeouts(t *testing.T) {
+	p := project("db", "api<-db")
+	grace := 3 * time.Second
+	p.Service("db").StopGracePeriod = &grace
+	p.Volumes["data"] = compose.Volume{Name: "demo_data"}
+	f, n := newFakeRuntime(), &fakeNetwork{}
+	ctx := context.Background()
+	if _, err := Up(ctx, p, f, n, nil, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.calls = nil
+	if _, err := Down(ctx, p, f, n, nil, DownRequest{DownOptions: DownOptions{Volumes: true}}); err != nil {
+		t.Fatalf("Down: %v", err)
+	}
+	want := "stop demo-api-1 10s\nremove demo-api-1\nstop demo-db-1 3s\nremove demo-db-1\nremove-volume demo_data"
+	if got := f.callList(); got != want {
+		t.Errorf("Down calls:\n%s\nwant:\n%s", got, want)
+	}
+	if got := n.names(); got != "" {
+		t.Errorf("namespaces left after down: %s", got)
+	}
+
+	if _, err := Up(ctx, p, f, n, nil, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.calls = nil
+	zero := time.Duration(0)
+	if _, err := Down(ctx, p, f, n, nil, DownRequest{Timeout: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.callList(); !strings.Contains(got, "stop demo-db-1 0s") || strings.Contains(got, "remove-volume") {
+		t.Errorf("Down -t 0 without -v calls:\n%s", got)
+	}
+}

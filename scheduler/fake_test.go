@@ -1,0 +1,187 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth/berth/compose"
+)
+
+// fakeRuntime is an in-memory Runtime that records what it is asked to do.
+type fakeRuntime struct {
+	mu         sync.Mutex // guards everything below
+	containers map[string]Container
+	calls      []string
+	// failOn makes the named call fail: "start web-1", "image web", ...
+	failOn map[string]error
+	// gate, when set, is waited on by Start (to hold ops in flight).
+	gate            chan struct{}
+	running, maxRun int
+}
+
+func newFakeRuntime() *fakeRuntime {
+	return &fakeRuntime{containers: map[string]Container{}, failOn: map[string]error{}}
+}
+
+func (f *fakeRuntime) record(call string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+	return f.failOn[call]
+}
+
+func (f *fakeRuntime) Containers(_ context.Context, project string) ([]Container, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Container
+	for _, c := range f.containers {
+		if c.Labels.Project() == project {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (f *fakeRuntime) EnsureImage(_ context.Context, s *compose.Service) error {
+	return f.record("image " + s.Name)
+}
+
+func (f *fakeRuntime) Create(_ context.Context, req CreateRequest) (Container, error) {
+	if err := f.record("create " + req.Name + " netns=" + req.NetNS); err != nil {
+		return Container{}, err
+	}
+	c := Container{ID: req.Name, Name: req.Name, State: StateCreated,
+		Labels: compose.Labels(compose.ContainerLabels(req.Project, req.Service, req.Number))}
+	if req.NetNS != "" {
+		c.Labels[compose.LabelNetNSPath] = req.NetNS
+	}
+	f.mu.Lock()
+	f.containers[c.ID] = c
+	f.mu.Unlock()
+	return c, nil
+}
+
+func (f *fakeRuntime) Start(_ context.Context, c Container) error {
+	f.mu.Lock()
+	f.running++
+	f.maxRun = max(f.maxRun, f.running)
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	f.mu.Lock()
+	f.running--
+	f.mu.Unlock()
+	if err := f.record("start " + c.Name); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c = f.containers[c.ID]
+	c.State = StateRunning
+	f.containers[c.ID] = c
+	return nil
+}
+
+func (f *fakeRuntime) Stop(_ context.Context, c Container, timeout time.Duration) error {
+	if err := f.record(fmt.Sprintf("stop %s %s", c.Name, timeout)); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c = f.containers[c.ID]
+	c.State = StateExited
+	f.containers[c.ID] = c
+	return nil
+}
+
+func (f *fakeRuntime) Remove(_ context.Context, c Container) error {
+	if err := f.record("remove " + c.Name); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.containers, c.ID)
+	return nil
+}
+
+func (f *fakeRuntime) RemoveVolume(_ context.Context, name string) error {
+	return f.record("remove-volume " + name)
+}
+
+// add puts an existing container of service s, replica n, in state st with hash.
+func (f *fakeRuntime) add(p *compose.Project, s string, n int, st State, hash string) {
+	svc := p.Service(s)
+	if svc == nil {
+		svc = &compose.Service{Name: s, Project: p.Name, Replicas: 1}
+	}
+	name := compose.ContainerName(p.Name, s, n)
+	l := compose.Labels(compose.ContainerLabels(p, svc, n))
+	l[compose.LabelConfigHash] = hash
+	l[compose.LabelNetNSPath] = "/run/netns/berth-" + name
+	f.containers[name] = Container{ID: name, Name: name, State: st, Labels: l}
+}
+
+func (f *fakeRuntime) callList() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strings.Join(f.calls, "\n")
+}
+
+// fakeNetwork records namespace creation and deletion.
+type fakeNetwork struct {
+	mu      sync.Mutex // guards created
+	created map[string]bool
+}
+
+func (n *fakeNetwork) CreateNamespace(_ context.Context, _, name string) (string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.created == nil {
+		n.created = map[string]bool{}
+	}
+	n.created[name] = true
+	return "/run/netns/berth-" + name, nil
+}
+
+func (n *fakeNetwork) DeleteNamespace(_ context.Context, _, name string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.created, name)
+	return nil
+}
+
+func (n *fakeNetwork) names() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for k := range n.created {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+// project builds a test project: services "name" or "name<-dep1,dep2",
+// hash "h-<name>", one replica.
+func project(specs ...string) *compose.Project {
+	p := &compose.Project{Name: "demo", Volumes: map[string]compose.Volume{}}
+	for _, spec := range specs {
+		name, deps, _ := strings.Cut(spec, "<-")
+		s := &compose.Service{Name: name, Image: name, Project: "demo", Replicas: 1, ConfigHash: "h-" + name, DependsOn: map[string]compose.Dependency{}}
+		for _, d := range strings.Split(deps, ",") {
+			if d != "" {
+				s.DependsOn[d] = compose.Dependency{Condition: compose.ConditionStarted, Required: true}
+			}
+		}
+		p.Services = append(p.Services, s)
+	}
+	sort.Slice(p.Services, func(i, j int) bool { return p.Services[i].Name < p.Services[j].Name })
+	return p
+}

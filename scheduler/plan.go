@@ -1,0 +1,302 @@
+package scheduler
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/berth/berth/compose"
+)
+
+// OpKind is the kind of a plan operation.
+type OpKind string
+
+const (
+	// OpEnsureImage makes the service's image available (pull per policy).
+	OpEnsureImage OpKind = "ensure-image"
+	// OpCreate creates and starts a new container.
+	OpCreate OpKind = "create"
+	// OpRecreate replaces a container whose configuration changed.
+	OpRecreate OpKind = "recreate"
+	// OpStart starts an existing, stopped container.
+	OpStart OpKind = "start"
+	// OpRunning leaves a running, up-to-date container alone.
+	OpRunning OpKind = "running"
+	// OpRemove stops and removes a container (scale down, orphans, down).
+	OpRemove OpKind = "remove"
+	// OpRemoveVolume removes a named volume (down -v).
+	OpRemoveVolume OpKind = "remove-volume"
+)
+
+// Op is one step of a plan, with the reason it exists.
+type Op struct {
+	Kind    OpKind
+	Service string
+	// Name is the container (or volume) the op is about.
+	Name string
+	// Number is the replica number of a created container.
+	Number int
+	// Container is the existing container a start, recreate or remove acts on.
+	Container *Container
+	Reason    string
+}
+
+// String renders the op for golden tests and debugging.
+func (o Op) String() string {
+	s := fmt.Sprintf("%s %s", o.Kind, o.Name)
+	if o.Reason != "" {
+		s += " (" + o.Reason + ")"
+	}
+	return s
+}
+
+// changes reports whether the op changes anything.
+func (o Op) changes() bool { return o.Kind != OpRunning }
+
+// Plan is what up or down will do: per service, a sequence of ops run in
+// order, the services walked along the dependency graph; then ops that
+// belong to no service (orphans, volumes).
+type Plan struct {
+	// Services maps a service to its ops.
+	Services map[string][]Op
+	// Order is the walk direction of Services.
+	Order Direction
+	// Only are the services walked; nil means all that have ops.
+	Only []string
+	// Extra ops run after the services: orphans, volumes.
+	Extra []Op
+	// Warnings are things the user should know that change nothing.
+	Warnings []string
+}
+
+// Changes reports whether executing the plan would change anything.
+func (p *Plan) Changes() bool {
+	for _, ops := range p.Services {
+		for _, op := range ops {
+			if op.changes() {
+				return true
+			}
+		}
+	}
+	return len(p.Extra) > 0
+}
+
+// String renders the plan as text, one op a line, services in name order
+// with what they wait for: the golden form of plan tests.
+func (p *Plan) String() string {
+	var b strings.Builder
+	names := make([]string, 0, len(p.Services))
+	for s := range p.Services {
+		names = append(names, s)
+	}
+	sort.Strings(names)
+	for _, s := range names {
+		for _, op := range p.Services[s] {
+			fmt.Fprintf(&b, "%s: %s\n", s, op)
+		}
+	}
+	for _, op := range p.Extra {
+		fmt.Fprintf(&b, "%s\n", op)
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
+	}
+	return b.String()
+}
+
+// ReconcileOptions are up's choices.
+type ReconcileOptions struct {
+	// Services restricts up to these services and their dependencies; nil is all.
+	Services []string
+	// ForceRecreate recreates containers even when their configuration is unchanged.
+	ForceRecreate bool
+	// NoRecreate keeps existing containers even when their configuration changed.
+	NoRecreate bool
+	// RemoveOrphans removes containers of services no longer in the project.
+	RemoveOrphans bool
+}
+
+// Reconcile compares the project's services with the observed containers
+// and returns the plan that makes them match. It is a pure function.
+func Reconcile(p *compose.Project, observed []Container, g *Graph, opts ReconcileOptions) (*Plan, error) {
+	if opts.ForceRecreate && opts.NoRecreate {
+		return nil, fmt.Errorf("--force-recreate and --no-recreate cannot be used together")
+	}
+	services := g.Services()
+	if opts.Services != nil {
+		for _, s := range opts.Services {
+			if p.Service(s) == nil {
+				return nil, unknownService(p, s)
+			}
+		}
+		services = g.WithDependencies(opts.Services)
+	}
+	byService := map[string][]Container{}
+	for _, c := range observed {
+		if c.Labels.OneOff() {
+			continue
+		}
+		byService[c.Labels.Service()] = append(byService[c.Labels.Service()], c)
+	}
+	plan := &Plan{Services: map[string][]Op{}, Order: DependenciesFirst, Only: services}
+	for _, name := range services {
+		plan.Services[name] = reconcileService(p.Service(name), byService[name], opts)
+	}
+
+	known := map[string]bool{}
+	for _, s := range p.ServiceNames() {
+		known[s] = true
+	}
+	for _, s := range p.DisabledServices {
+		known[s] = true
+	}
+	var orphans []string
+	for _, c := range observed {
+		if c.Labels.OneOff() || known[c.Labels.Service()] {
+			continue
+		}
+		if opts.RemoveOrphans {
+			c := c
+			plan.Extra = append(plan.Extra, Op{Kind: OpRemove, Service: c.Labels.Service(), Name: c.Name, Container: &c, Reason: "orphan"})
+		} else {
+			orphans = append(orphans, c.Name)
+		}
+	}
+	sort.Slice(plan.Extra, func(i, j int) bool { return plan.Extra[i].Name < plan.Extra[j].Name })
+	if len(orphans) > 0 {
+		sort.Strings(orphans)
+		plan.Warnings = append(plan.Warnings, fmt.Sprintf("found orphan containers (%s) for this project; if you removed or renamed their service in the compose file, run this command with --remove-orphans to clean them up", strings.Join(orphans, ", ")))
+	}
+	return plan, nil
+}
+
+// reconcileService plans one service: replicas 1..n exist, run and are up
+// to date; replicas above n go.
+func reconcileService(s *compose.Service, observed []Container, opts ReconcileOptions) []Op {
+	sort.Slice(observed, func(i, j int) bool {
+		if observed[i].Labels.Number() != observed[j].Labels.Number() {
+			return observed[i].Labels.Number() < observed[j].Labels.Number()
+		}
+		return observed[i].Created.After(observed[j].Created)
+	})
+	byNumber := map[int]*Container{}
+	var ops, removals []Op
+	for i := range observed {
+		c := &observed[i]
+		n := c.Labels.Number()
+		switch {
+		case n < 1 || n > s.Replicas:
+			removals = append(removals, Op{Kind: OpRemove, Service: s.Name, Name: c.Name, Container: c, Reason: fmt.Sprintf("scale down to %d", s.Replicas)})
+		case byNumber[n] != nil:
+			removals = append(removals, Op{Kind: OpRemove, Service: s.Name, Name: c.Name, Container: c, Reason: fmt.Sprintf("duplicate of replica %d", n)})
+		default:
+			byNumber[n] = c
+		}
+	}
+	needImage := false
+	for n := 1; n <= s.Replicas; n++ {
+		name := s.ContainerNameFor(n)
+		c := byNumber[n]
+		switch {
+		case c == nil:
+			ops = append(ops, Op{Kind: OpCreate, Service: s.Name, Name: name, Number: n, Reason: "missing"})
+			needImage = true
+		case !opts.NoRecreate && (opts.ForceRecreate || c.Labels.ConfigHash() != s.ConfigHash):
+			reason := "config hash changed"
+			if opts.ForceRecreate {
+				reason = "--force-recreate"
+			}
+			ops = append(ops, Op{Kind: OpRecreate, Service: s.Name, Name: name, Number: n, Container: c, Reason: reason})
+			needImage = true
+		case c.State != StateRunning:
+			ops = append(ops, Op{Kind: OpStart, Service: s.Name, Name: c.Name, Number: n, Container: c, Reason: string(c.State)})
+		default:
+			ops = append(ops, Op{Kind: OpRunning, Service: s.Name, Name: c.Name, Number: n, Container: c})
+		}
+	}
+	// Highest replica first, as docker compose scales down.
+	sort.Slice(removals, func(i, j int) bool {
+		return removals[i].Container.Labels.Number() > removals[j].Container.Labels.Number()
+	})
+	if needImage {
+		ops = append([]Op{{Kind: OpEnsureImage, Service: s.Name, Name: s.ImageName(), Reason: "for new containers"}}, ops...)
+	}
+	return append(removals, ops...)
+}
+
+// DownOptions are down's choices.
+type DownOptions struct {
+	// RemoveOrphans also removes containers of services not in the project.
+	RemoveOrphans bool
+	// Volumes also removes the project's named volumes.
+	Volumes bool
+}
+
+// PlanDown returns the plan that removes the project's containers, in
+// reverse dependency order. p may have no services (only a project name was
+// given): then every container of the project goes.
+func PlanDown(p *compose.Project, observed []Container, g *Graph, opts DownOptions) *Plan {
+	plan := &Plan{Services: map[string][]Op{}, Order: DependentsFirst}
+	known := map[string]bool{}
+	for _, s := range p.ServiceNames() {
+		known[s] = true
+	}
+	for _, s := range p.DisabledServices {
+		known[s] = true
+	}
+	var orphans []string
+	for i := range observed {
+		c := &observed[i]
+		svc := c.Labels.Service()
+		op := Op{Kind: OpRemove, Service: svc, Name: c.Name, Container: c}
+		switch {
+		case c.Labels.OneOff():
+			op.Reason = "one-off"
+			plan.Extra = append(plan.Extra, op)
+		case known[svc] && g != nil && contains(g.Services(), svc):
+			plan.Services[svc] = append(plan.Services[svc], op)
+		case len(p.Services) == 0 && len(p.DisabledServices) == 0:
+			op.Reason = "project " + p.Name
+			plan.Extra = append(plan.Extra, op)
+		case !known[svc] && opts.RemoveOrphans:
+			op.Reason = "orphan"
+			plan.Extra = append(plan.Extra, op)
+		case !known[svc]:
+			orphans = append(orphans, c.Name)
+		default: // a disabled service's container: down removes it too, as docker compose does
+			plan.Extra = append(plan.Extra, op)
+		}
+	}
+	for s := range plan.Services {
+		sort.Slice(plan.Services[s], func(i, j int) bool { return plan.Services[s][i].Name < plan.Services[s][j].Name })
+	}
+	sort.Slice(plan.Extra, func(i, j int) bool { return plan.Extra[i].Name < plan.Extra[j].Name })
+	if len(orphans) > 0 {
+		sort.Strings(orphans)
+		plan.Warnings = append(plan.Warnings, fmt.Sprintf("found orphan containers (%s) for this project; run down with --remove-orphans to remove them too", strings.Join(orphans, ", ")))
+	}
+	if opts.Volumes {
+		keys := make([]string, 0, len(p.Volumes))
+		for k := range p.Volumes {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := p.Volumes[k]
+			if v.External {
+				continue
+			}
+			plan.Extra = append(plan.Extra, Op{Kind: OpRemoveVolume, Name: v.Name})
+		}
+	}
+	return plan
+}
+
+func unknownService(p *compose.Project, name string) error {
+	for _, d := range p.DisabledServices {
+		if d == name {
+			return fmt.Errorf("service %q is not enabled: its profile is not active (use --profile)", name)
+		}
+	}
+	return fmt.Errorf("no such service: %q (services: %s)", name, strings.Join(p.ServiceNames(), ", "))
+}

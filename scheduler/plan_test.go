@@ -1,0 +1,220 @@
+package scheduler
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/berth/berth/compose"
+)
+
+func TestReconcileGolden(t *testing.T) {
+	tests := []struct {
+		name     string
+		project  *compose.Project
+		observed func(*fakeRuntime, *compose.Project)
+		opts     ReconcileOptions
+		want     string
+	}{
+		{
+			name:    "fresh up",
+			project: project("db", "api<-db"),
+			want: `
+api: ensure-image api (for new containers)
+api: create demo-api-1 (missing)
+db: ensure-image db (for new containers)
+db: create demo-db-1 (missing)`,
+		},
+		{
+			name:    "no-op up",
+			project: project("db", "api<-db"),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "db", 1, StateRunning, "h-db")
+				f.add(p, "api", 1, StateRunning, "h-api")
+			},
+			want: `
+api: running demo-api-1
+db: running demo-db-1`,
+		},
+		{
+			name:    "changed hash recreates only that service",
+			project: project("db", "api<-db"),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "db", 1, StateRunning, "old")
+				f.add(p, "api", 1, StateRunning, "h-api")
+			},
+			want: `
+api: running demo-api-1
+db: ensure-image db (for new containers)
+db: recreate demo-db-1 (config hash changed)`,
+		},
+		{
+			name:    "exited containers are started",
+			project: project("db"),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "db", 1, StateExited, "h-db")
+			},
+			want: `
+db: start demo-db-1 (exited)`,
+		},
+		{
+			name: "scale up and down",
+			project: func() *compose.Project {
+				p := project("web", "worker")
+				p.Service("web").Replicas = 3
+				p.Service("worker").Replicas = 1
+				return p
+			}(),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "web", 1, StateRunning, "h-web")
+				f.add(p, "worker", 1, StateRunning, "h-worker")
+				f.add(p, "worker", 2, StateRunning, "h-worker")
+				f.add(p, "worker", 3, StateRunning, "h-worker")
+			},
+			want: `
+web: ensure-image web (for new containers)
+web: running demo-web-1
+web: create demo-web-2 (missing)
+web: create demo-web-3 (missing)
+worker: remove demo-worker-3 (scale down to 1)
+worker: remove demo-worker-2 (scale down to 1)
+worker: running demo-worker-1`,
+		},
+		{
+			name:    "force recreate",
+			project: project("db"),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "db", 1, StateRunning, "h-db")
+			},
+			opts: ReconcileOptions{ForceRecreate: true},
+			want: `
+db: ensure-image db (for new containers)
+db: recreate demo-db-1 (--force-recreate)`,
+		},
+		{
+			name:    "no recreate keeps a changed container",
+			project: project("db"),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "db", 1, StateExited, "old")
+			},
+			opts: ReconcileOptions{NoRecreate: true},
+			want: `
+db: start demo-db-1 (exited)`,
+		},
+		{
+			name:    "orphans warned",
+			project: project("db"),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "db", 1, StateRunning, "h-db")
+				f.add(p, "gone", 1, StateRunning, "x")
+			},
+			want: `
+db: running demo-db-1
+warning: found orphan containers (demo-gone-1) for this project; if you removed or renamed their service in the compose file, run this command with --remove-orphans to clean them up`,
+		},
+		{
+			name:    "orphans removed",
+			project: project("db"),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "db", 1, StateRunning, "h-db")
+				f.add(p, "gone", 1, StateRunning, "x")
+			},
+			opts: ReconcileOptions{RemoveOrphans: true},
+			want: `
+db: running demo-db-1
+remove demo-gone-1 (orphan)`,
+		},
+		{
+			name: "disabled services are not orphans",
+			project: func() *compose.Project {
+				p := project("db")
+				p.DisabledServices = []string{"debug"}
+				return p
+			}(),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "db", 1, StateRunning, "h-db")
+				f.add(p, "debug", 1, StateRunning, "x")
+			},
+			want: `
+db: running demo-db-1`,
+		},
+		{
+			name:    "subset brings its dependencies only",
+			project: project("db", "api<-db", "web<-api", "other"),
+			opts:    ReconcileOptions{Services: []string{"api"}},
+			want: `
+api: ensure-image api (for new containers)
+api: create demo-api-1 (missing)
+db: ensure-image db (for new containers)
+db: create demo-db-1 (missing)`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeRuntime()
+			if tt.observed != nil {
+				tt.observed(f, tt.project)
+			}
+			g, err := NewGraph(tt.project)
+			if err != nil {
+				t.Fatal(err)
+			}
+			observed, _ := f.Containers(nil, "demo") //nolint:staticcheck // the fake ignores the context
+			plan, err := Reconcile(tt.project, observed, g, tt.opts)
+			if err != nil {
+				t.Fatalf("Reconcile: %v", err)
+			}
+			if got, want := strings.TrimSpace(plan.String()), strings.TrimSpace(tt.want); got != want {
+				t.Errorf("Reconcile plan:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestReconcileErrors(t *testing.T) {
+	p := project("db")
+	p.DisabledServices = []string{"debug"}
+	g, _ := NewGraph(p)
+	tests := []struct {
+		opts ReconcileOptions
+		want string
+	}{
+		{ReconcileOptions{ForceRecreate: true, NoRecreate: true}, "cannot be used together"},
+		{ReconcileOptions{Services: []string{"nope"}}, `no such service: "nope"`},
+		{ReconcileOptions{Services: []string{"debug"}}, `service "debug" is not enabled`},
+	}
+	for _, tt := range tests {
+		if _, err := Reconcile(p, nil, g, tt.opts); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Reconcile(%+v) error = %v, want %q", tt.opts, err, tt.want)
+		}
+	}
+}
+
+func TestPlanDownGolden(t *testing.T) {
+	p := project("db", "api<-db")
+	p.Volumes = map[string]compose.Volume{"data": {Name: "demo_data"}, "ext": {Name: "shared", External: true}}
+	f := newFakeRuntime()
+	f.add(p, "db", 1, StateRunning, "h-db")
+	f.add(p, "api", 1, StateRunning, "h-api")
+	f.add(p, "gone", 1, StateExited, "x")
+	observed, _ := f.Containers(nil, "demo") //nolint:staticcheck // the fake ignores the context
+	g, _ := NewGraph(p)
+
+	got := PlanDown(p, observed, g, DownOptions{Volumes: true}).String()
+	want := `api: remove demo-api-1
+db: remove demo-db-1
+remove-volume demo_data
+warning: found orphan containers (demo-gone-1) for this project; run down with --remove-orphans to remove them too
+`
+	if got != want {
+		t.Errorf("PlanDown:\n%s\nwant:\n%s", got, want)
+	}
+
+	byName := PlanDown(&compose.Project{Name: "demo"}, observed, g, DownOptions{}).String()
+	wantByName := `remove demo-api-1 (project demo)
+remove demo-db-1 (project demo)
+remove demo-gone-1 (project demo)
+`
+	if byName != wantByName {
+		t.Errorf("PlanDown by name:\n%s\nwant:\n%s", byName, wantByName)
+	}
+}

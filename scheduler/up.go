@@ -1,0 +1,78 @@
+package scheduler
+
+import (
+	"context"
+	"time"
+
+	"github.com/berth/berth/compose"
+)
+
+// UpOptions are up's choices.
+type UpOptions struct {
+	ReconcileOptions
+	// Parallel bounds how many services are worked on at once; < 1 is unlimited.
+	Parallel int
+	// NoStart creates containers without starting them.
+	NoStart bool
+	// StopTimeout overrides the grace period of containers being replaced.
+	StopTimeout *time.Duration
+}
+
+// Up makes the project's containers match its services: it observes what
+// runs, plans, and executes the plan. The plan is returned even when its
+// execution fails, so that callers can tell what was attempted.
+func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, opts UpOptions) (*Plan, error) {
+	if ev == nil {
+		ev = Discard
+	}
+	g, err := NewGraph(p)
+	if err != nil {
+		return nil, err
+	}
+	observed, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := Reconcile(p, observed, g, opts.ReconcileOptions)
+	if err != nil {
+		return nil, err
+	}
+	warn(ev, plan)
+	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: opts.Parallel, NoStart: opts.NoStart, StopTimeout: opts.StopTimeout}
+	return plan, ex.Execute(ctx, plan, g)
+}
+
+// DownRequest are down's choices.
+type DownRequest struct {
+	DownOptions
+	// Timeout overrides the services' stop grace periods when not nil.
+	Timeout  *time.Duration
+	Parallel int
+}
+
+// Down stops and removes the project's containers, dependents first, and
+// with Volumes its named volumes. p may hold only a name (down -p NAME with
+// no compose file): then every container of that project is removed.
+func Down(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, req DownRequest) (*Plan, error) {
+	if ev == nil {
+		ev = Discard
+	}
+	g, err := NewGraph(p)
+	if err != nil {
+		return nil, err
+	}
+	observed, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	plan := PlanDown(p, observed, g, req.DownOptions)
+	warn(ev, plan)
+	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: req.Parallel, StopTimeout: req.Timeout}
+	return plan, ex.Execute(ctx, plan, g)
+}
+
+func warn(ev Events, plan *Plan) {
+	for _, w := range plan.Warnings {
+		ev.Emit(Event{Kind: KindService, Status: StatusWarning, Text: "Warning", Detail: w})
+	}
+}
