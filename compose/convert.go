@@ -87,6 +87,7 @@ func fromServiceSpec(project string, sc types.ServiceConfig) (*Service, error) {
 		NetworkMode:   sc.NetworkMode,
 		VolumesFrom:   slices.Clone(sc.VolumesFrom),
 		ConfigHash:    hash,
+		Unsupported:   unsupportedKeys(sc),
 	}
 	if s.Replicas < 0 {
 		return nil, fmt.Errorf("scale must not be negative (got %d)", s.Replicas)

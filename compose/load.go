@@ -83,6 +83,9 @@ func LoadSpec(ctx context.Context, opts Options) (*types.Project, error) {
 	if p.Name == "" {
 		return nil, errors.New("project name can't be empty: use --project-name (-p) or a name: key")
 	}
+	if err := checkServiceNames(p, opts.Services); err != nil {
+		return nil, err
+	}
 	p, err = p.WithServicesEnabled(opts.Services...)
 	if err != nil {
 		return nil, err
@@ -110,6 +113,21 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 		return nil, err
 	}
 	return FromSpec(spec)
+}
+
+// checkServiceNames fails for a name that is no service of the project,
+// enabled or not.
+func checkServiceNames(p *types.Project, names []string) error {
+	for _, n := range names {
+		if _, ok := p.Services[n]; ok {
+			continue
+		}
+		if _, ok := p.DisabledServices[n]; ok {
+			continue
+		}
+		return fmt.Errorf("no such service: %q (the project's services: %s)", n, strings.Join(p.ServiceNames(), ", "))
+	}
+	return nil
 }
 
 // inFiles names the compose file an error comes from when compose-go did

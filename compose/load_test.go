@@ -3,6 +3,7 @@ package compose
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -140,5 +141,42 @@ func TestLoadNoConfig(t *testing.T) {
 	_, err := loadTestdata(t, Options{ProjectDir: t.TempDir()})
 	if !errors.Is(err, ErrNoConfig) {
 		t.Fatalf("Load in an empty dir = %v, want ErrNoConfig", err)
+	}
+}
+
+func TestUnsupportedKeys(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yaml")
+	content := `services:
+  plain:
+    image: busybox
+    deploy: {replicas: 2}
+  full:
+    image: busybox
+    ports: ["80"]
+    volumes: ["data:/data"]
+    healthcheck: {test: ["CMD", "true"]}
+    deploy: {resources: {limits: {memory: 64m}}}
+    networks: [default, other]
+networks:
+  other: {}
+volumes:
+  data: {}
+`
+	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load(context.Background(), Options{Files: []string{file}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Service("plain").Unsupported; len(got) != 0 {
+		t.Errorf("plain.Unsupported = %v, want none", got)
+	}
+	if got, want := strings.Join(p.Service("full").Unsupported, ","), "deploy,healthcheck,networks,ports,volumes"; got != want {
+		t.Errorf("full.Unsupported = %s, want %s", got, want)
+	}
+	if _, err := Load(context.Background(), Options{Files: []string{file}, Services: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), `no such service: "nope"`) {
+		t.Errorf("Load with an unknown service = %v", err)
 	}
 }

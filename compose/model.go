@@ -125,6 +125,10 @@ type Service struct {
 	// VolumesFrom are volumes_from entries as written ("service", "service:ro", "container:x").
 	VolumesFrom []string
 
+	// Unsupported are keys the service sets that this version of berth does
+	// not run yet; up warns about them rather than ignore them silently.
+	Unsupported []string
+
 	// ConfigHash identifies the service's configuration; a container whose
 	// config-hash label differs is recreated.
 	ConfigHash string

@@ -6,9 +6,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/log"
 
 	"github.com/berth/berth/scheduler"
 )
@@ -122,6 +124,7 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 		o.logDriver = exe
 	}
 
+	quietLibraryLogs()
 	address, managed := o.address, false
 	if !answers(address) {
 		if o.explicitAddress {
@@ -150,6 +153,15 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 		logDriver:   o.logDriver,
 		snapshotter: "overlayfs",
 	}, nil
+}
+
+var quietOnce sync.Once
+
+// quietLibraryLogs keeps the containerd client's own logger (logrus, on
+// standard error) to warnings and worse: berth reports what matters itself,
+// and "fetch failed" info lines would only repeat its errors.
+func quietLibraryLogs() {
+	quietOnce.Do(func() { log.SetLevel("warn") }) //nolint:errcheck // "warn" is a valid level
 }
 
 // Close closes the connection. The managed daemon keeps running.

@@ -8,11 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/containerd/containerd/v2/version"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,6 +31,7 @@ func (d daemon) state() string   { return filepath.Join(d.runDir, "containerd") 
 func (d daemon) address() string { return filepath.Join(d.state(), "containerd.sock") }
 func (d daemon) logFile() string { return filepath.Join(d.root(), "containerd.log") }
 func (d daemon) config() string  { return filepath.Join(d.root(), "config.toml") }
+func (d daemon) pidFile() string { return filepath.Join(d.state(), "containerd.pid") }
 
 // ensure returns the address of the managed daemon, starting it unless it
 // already answers. A file lock keeps concurrent berth processes from
@@ -82,6 +83,10 @@ func (d daemon) ensure(ctx context.Context) (string, error) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	if err := os.WriteFile(d.pidFile(), []byte(fmt.Sprintf("%d\n", cmd.Process.Pid)), 0o644); err != nil {
+		cmd.Process.Kill() //nolint:errcheck // we report the write error
+		return "", fmt.Errorf("managed containerd: %w", err)
+	}
 
 	deadline := time.NewTimer(d.timeout)
 	defer deadline.Stop()
@@ -131,17 +136,10 @@ disabled_plugins = [
 }
 
 // installDir is where scripts/install-deps.sh puts the containerd matching
-// the client berth was built with.
+// the client berth was built with: /usr/local/lib/berth/containerd-v<version>.
 func installDir() string {
-	version := "unknown"
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, m := range info.Deps {
-			if m.Path == "github.com/containerd/containerd/v2" {
-				version = m.Version
-			}
-		}
-	}
-	return "/usr/local/lib/berth/containerd-" + version
+	v, _, _ := strings.Cut(version.Version, "+")
+	return "/usr/local/lib/berth/containerd-v" + strings.TrimPrefix(v, "v")
 }
 
 // findDaemon returns the directory holding containerd and its runc shim:

@@ -107,7 +107,6 @@ func (c *Client) Pull(ctx context.Context, ref, platform string) error {
 	_, err = c.client.Pull(ctx, name, opts...)
 	stop()
 	if err != nil {
-		c.events.Emit(scheduler.Event{Kind: scheduler.KindImage, Name: ref, Status: scheduler.StatusError, Text: "Error", Detail: err.Error()})
 		return fmt.Errorf("pull %s: %w", ref, explainPull(err))
 	}
 	c.events.Emit(scheduler.Event{Kind: scheduler.KindImage, Name: ref, Status: scheduler.StatusDone, Text: "Pulled"})

@@ -2,6 +2,7 @@ package containerd
 
 import (
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,5 +121,16 @@ func TestFindDaemon(t *testing.T) {
 	}
 	if got, err := findDaemon(dir); err != nil || got != dir {
 		t.Errorf("findDaemon(%s) = %q, %v", dir, got, err)
+	}
+}
+
+func TestRuncReason(t *testing.T) {
+	err := errors.New(`failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/x": stat /x: no such file or directory: unknown`)
+	if got, want := runcReason(err).Error(), `exec: "/x": stat /x: no such file or directory`; got != want {
+		t.Errorf("runcReason = %q, want %q", got, want)
+	}
+	other := errors.New("context canceled")
+	if runcReason(other) != other {
+		t.Errorf("runcReason changed an error that is not runc's")
 	}
 }

@@ -2,10 +2,12 @@ package containerd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,11 +48,11 @@ func (c *Client) Start(ctx context.Context, sc scheduler.Container) error {
 	}
 	task, err := ctr.NewTask(ctx, cio.BinaryIO(c.logDriver, map[string]string{LogDriverCommand: logPath}))
 	if err != nil {
-		return fmt.Errorf("start container %s: %w", sc.Name, err)
+		return fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
 	}
 	if err := task.Start(ctx); err != nil {
 		task.Delete(context.WithoutCancel(ctx), containerd.WithProcessKill) //nolint:errcheck // the start error is the one to report
-		return fmt.Errorf("start container %s: %w", sc.Name, err)
+		return fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
 	}
 	if _, err := ctr.SetLabels(ctx, map[string]string{
 		labelStartedAt: time.Now().UTC().Format(time.RFC3339Nano), labelFinishedAt: "", labelExitCode: "",
@@ -58,6 +60,18 @@ func (c *Client) Start(ctx context.Context, sc scheduler.Container) error {
 		return fmt.Errorf("start container %s: record start: %w", sc.Name, err)
 	}
 	return nil
+}
+
+// runcReason cuts the chain of wrappers off a runc start error ("failed to
+// create shim task: OCI runtime create failed: runc create failed: unable to
+// start container process: exec: ...") down to the reason.
+func runcReason(err error) error {
+	const marker = "unable to start container process: "
+	msg := err.Error()
+	if i := strings.LastIndex(msg, marker); i >= 0 {
+		return errors.New(strings.TrimSuffix(msg[i+len(marker):], ": unknown"))
+	}
+	return err
 }
 
 // Stop sends the container's stop signal, waits up to timeout, then kills

@@ -62,7 +62,7 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 	switch op.Kind {
 	case OpEnsureImage:
 		if err := e.Runtime.EnsureImage(ctx, e.Project.Service(op.Service)); err != nil {
-			e.emit(KindImage, op.Name, StatusError, "Error", err.Error())
+			e.emit(KindImage, op.Name, StatusError, "Error", "")
 			return err
 		}
 		return nil
@@ -72,7 +72,7 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 	case OpStart:
 		e.emit(KindContainer, op.Name, StatusWorking, "Starting", "")
 		if err := e.Runtime.Start(ctx, *op.Container); err != nil {
-			e.emit(KindContainer, op.Name, StatusError, "Error", err.Error())
+			e.emit(KindContainer, op.Name, StatusError, "Error", "")
 			return err
 		}
 		e.emit(KindContainer, op.Name, StatusDone, "Started", "")
@@ -82,7 +82,7 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 	case OpRecreate:
 		e.emit(KindContainer, op.Name, StatusWorking, "Recreate", op.Reason)
 		if err := e.remove(ctx, *op.Container); err != nil {
-			e.emit(KindContainer, op.Name, StatusError, "Error", err.Error())
+			e.emit(KindContainer, op.Name, StatusError, "Error", "")
 			return err
 		}
 		e.emit(KindContainer, op.Name, StatusDone, "Recreated", "")
@@ -90,7 +90,7 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 	case OpRemove:
 		e.emit(KindContainer, op.Name, StatusWorking, "Stopping", op.Reason)
 		if err := e.remove(ctx, *op.Container); err != nil {
-			e.emit(KindContainer, op.Name, StatusError, "Error", err.Error())
+			e.emit(KindContainer, op.Name, StatusError, "Error", "")
 			return err
 		}
 		e.emit(KindContainer, op.Name, StatusDone, "Removed", "")
@@ -98,7 +98,7 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 	case OpRemoveVolume:
 		e.emit(KindVolume, op.Name, StatusWorking, "Removing", "")
 		if err := e.Runtime.RemoveVolume(ctx, op.Name); err != nil {
-			e.emit(KindVolume, op.Name, StatusError, "Error", err.Error())
+			e.emit(KindVolume, op.Name, StatusError, "Error", "")
 			return err
 		}
 		e.emit(KindVolume, op.Name, StatusDone, "Removed", "")
@@ -115,7 +115,7 @@ func (e *Executor) create(ctx context.Context, op Op) (retErr error) {
 	e.emit(KindContainer, op.Name, StatusWorking, "Creating", op.Reason)
 	defer func() {
 		if retErr != nil {
-			e.emit(KindContainer, op.Name, StatusError, "Error", retErr.Error())
+			e.emit(KindContainer, op.Name, StatusError, "Error", "")
 		}
 	}()
 	netns, own, err := e.namespaceFor(ctx, s, op.Name)

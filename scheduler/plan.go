@@ -140,7 +140,11 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 	}
 	plan := &Plan{Services: map[string][]Op{}, Order: DependenciesFirst, Only: services}
 	for _, name := range services {
-		plan.Services[name] = reconcileService(p.Service(name), byService[name], opts)
+		s := p.Service(name)
+		plan.Services[name] = reconcileService(s, byService[name], opts)
+		if len(s.Unsupported) > 0 {
+			plan.Warnings = append(plan.Warnings, fmt.Sprintf("service %q: %s not supported by this version of berth yet: ignored", name, strings.Join(s.Unsupported, ", ")))
+		}
 	}
 
 	known := map[string]bool{}

@@ -1,0 +1,50 @@
+# berth: `make demo` runs the example stack, `make test` runs every test.
+GO          ?= go
+BIN         := bin/berth
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -X main.version=$(VERSION)
+COMPAT      ?= ../shared/compat/compat.sh
+E2E_TIMEOUT ?= 20m
+
+.PHONY: all build deps test unit compat e2e demo lint clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/berth
+
+## deps: install runc, containerd and the test tools (idempotent; needs root)
+deps:
+	scripts/install-deps.sh
+
+## test: unit tests, the compose conformance suite, and the e2e tests against a real containerd
+test: deps build unit compat e2e
+
+unit: lint
+	$(GO) test -count=1 ./...
+
+compat: build
+	@test -x $(COMPAT) || { echo "compat suite not found at $(COMPAT) (set COMPAT=path/to/compat.sh)"; exit 1; }
+	$(COMPAT) ./$(BIN)
+
+e2e: build
+	$(GO) test -count=1 -tags e2e -timeout $(E2E_TIMEOUT) ./containerd/... ./netbridge/... ./e2e/...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt wants to rewrite:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin
+
+## demo: run examples/hello (offline: the busybox image is made from Debian's busybox-static)
+DEMO := $(BIN) -f examples/hello/compose.yaml
+demo: deps build
+	scripts/busybox-image.sh bin/busybox.tar
+	$(BIN) load -i bin/busybox.tar
+	$(DEMO) up -d
+	$(DEMO) ps
+	$(DEMO) logs --tail 3
+	@echo
+	@echo "examples/hello is up. Follow it:  $(DEMO) logs -f"
+	@echo "                       Stop it:    $(DEMO) down"

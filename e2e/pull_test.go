@@ -1,0 +1,139 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startRegistry runs Debian's docker-registry on a free loopback port with
+// its storage in a temp dir, and stops it when the test ends.
+func startRegistry(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("docker-registry"); err != nil {
+		t.Fatalf("docker-registry is not installed: run scripts/install-deps.sh")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	config := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
+	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, "docker-registry", "serve", filepath.Join(dir, "config.yml"))
+	logPath := filepath.Join(dir, "registry.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait() //nolint:errcheck // killed on purpose
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("registry log:\n%s", b)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return addr
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("registry at %s did not answer: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var digestLine = regexp.MustCompile(`\(sha256:([0-9a-f]{64})\)`)
+
+// pushTestImage writes the busybox archive and pushes it to the registry
+// with skopeo; it returns the manifest digest.
+func pushTestImage(t *testing.T, registry, repo string) string {
+	t.Helper()
+	archive := filepath.Join(t.TempDir(), "busybox.tar")
+	out, err := exec.Command(filepath.Join(repoRoot, "scripts", "busybox-image.sh"), archive, registry+"/"+repo).CombinedOutput()
+	if err != nil {
+		t.Fatalf("busybox-image.sh: %v: %s", err, out)
+	}
+	m := digestLine.FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("no digest in %q", out)
+	}
+	if out, err := exec.Command("skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci-archive:"+archive, "docker://"+registry+"/"+repo).CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy: %v: %s", err, out)
+	}
+	return m[1]
+}
+
+func TestPullFromLoopbackRegistry(t *testing.T) {
+	t.Parallel()
+	registry := startRegistry(t)
+	digest := pushTestImage(t, registry, "e2e/busybox:1")
+	image := registry + "/e2e/busybox:1"
+	p := newProject(t, `
+services:
+  app:
+    image: `+image+`
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+  never:
+    image: `+registry+`/e2e/absent:1
+    pull_policy: never
+    profiles: [never]
+`, nil)
+
+	r := p.must("pull")
+	if !strings.Contains(r.stderr, "Pulled") {
+		t.Errorf("pull printed no progress:\n%s", r.stderr)
+	}
+	images := p.must("images", "--format", "json").stdout
+	if !strings.Contains(images, `"Repository":"`+registry+`/e2e/busybox"`) || !strings.Contains(images, `"ID":"`+digest[:12]+`"`) {
+		t.Errorf("images after pull = %s; want %s with ID %s (the pushed digest)", images, image, digest[:12])
+	}
+
+	r = p.must("up", "-d")
+	if strings.Contains(r.stderr, "Pulling") {
+		t.Errorf("up pulled an image that was present (pull_policy missing):\n%s", r.stderr)
+	}
+	if ps := p.ps(false); len(ps) != 1 || ps[0].State != "running" {
+		t.Errorf("ps = %+v, want app running", ps)
+	}
+
+	r = p.berth("--profile", "never", "up", "-d", "never")
+	if r.code == 0 || !strings.Contains(r.stderr, "pull_policy is never") {
+		t.Errorf("pull_policy never with a missing image:\n%s", r)
+	}
+	for _, c := range p.ps(true) {
+		if c.Service == "never" {
+			t.Errorf("a container was created for the missing image: %+v", c)
+		}
+	}
+}

@@ -1,0 +1,157 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDependencyOrder(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  a:
+    image: `+testImage+`
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+  b:
+    image: `+testImage+`
+    depends_on: [a]
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+  c:
+    image: `+testImage+`
+    depends_on: [a]
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+  d:
+    image: `+testImage+`
+    depends_on: [b, c]
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+`, nil)
+	p.must("up", "-d")
+	started := map[string]time.Time{}
+	for _, c := range p.ps(false) {
+		ts, err := time.Parse(time.RFC3339Nano, c.label("berth.started-at"))
+		if err != nil {
+			t.Fatalf("%s: started-at %q: %v", c.Name, c.label("berth.started-at"), err)
+		}
+		started[c.Service] = ts
+	}
+	for _, edge := range [][2]string{{"a", "b"}, {"a", "c"}, {"b", "d"}, {"c", "d"}} {
+		if !started[edge[0]].Before(started[edge[1]]) {
+			t.Errorf("%s started at %v, not before its dependent %s at %v", edge[0], started[edge[0]], edge[1], started[edge[1]])
+		}
+	}
+}
+
+func TestReplicasAndNames(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  worker:
+    image: `+testImage+`
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+    deploy:
+      replicas: 2
+  fixed:
+    image: `+testImage+`
+    container_name: ${NAME}
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+`, nil)
+	fixed := "e2e-fixed-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	r := p.berthEnv([]string{"NAME=" + fixed}, "up", "-d")
+	if r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+	var names []string
+	for _, c := range p.ps(false) {
+		names = append(names, c.Name)
+	}
+	sort.Strings(names)
+	want := []string{fixed, p.name + "-worker-1", p.name + "-worker-2"}
+	sort.Strings(want)
+	if strings.Join(names, ",") != strings.Join(want, ",") {
+		t.Errorf("containers = %v, want %v", names, want)
+	}
+	// Scale down through the file: the highest replica goes.
+	p.write("compose.yaml", strings.Replace(readFile(t, p.dir+"/compose.yaml"), "replicas: 2", "replicas: 1", 1))
+	if r := p.berthEnv([]string{"NAME=" + fixed}, "up", "-d"); r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+	for _, c := range p.ps(true) {
+		if c.Name == p.name+"-worker-2" {
+			t.Errorf("worker-2 still there after scaling down to 1")
+		}
+	}
+	if r := p.berthEnv([]string{"NAME=" + fixed}, "down"); r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+}
+
+func TestStopGracePeriod(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  polite:
+    image: `+testImage+`
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1 & wait $$!; done"]
+  stubborn:
+    image: `+testImage+`
+    command: ["sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"]
+    stop_grace_period: 1s
+`, nil)
+	p.must("up", "-d")
+	begin := time.Now()
+	p.must("down")
+	// The stubborn one is killed after its 1 s grace period, not Docker's 10 s default.
+	if took := time.Since(begin); took > 8*time.Second {
+		t.Errorf("down took %s; stop_grace_period 1s was not honoured", took)
+	}
+	if ps := p.ps(true); len(ps) != 0 {
+		t.Errorf("containers left after down: %+v", ps)
+	}
+}
+
+func TestOwnNetworkNamespace(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  probe:
+    image: `+testImage+`
+    command: ["sh", "-c", "ip -o link; echo hostname=$$(hostname); cat /etc/hosts; sleep 600"]
+    stop_signal: SIGKILL
+  host:
+    image: `+testImage+`
+    network_mode: host
+    command: ["sh", "-c", "ip -o link | wc -l; sleep 600"]
+    stop_signal: SIGKILL
+`, nil)
+	p.must("up", "-d")
+	var out string
+	p.waitFor("probe's output", 10*time.Second, func() bool {
+		out = p.must("logs", "--no-log-prefix", "probe").stdout
+		return strings.Contains(out, "hostname=")
+	})
+	if !strings.Contains(out, "lo: <LOOPBACK,UP,LOWER_UP>") {
+		t.Errorf("loopback is not up in the container's namespace:\n%s", out)
+	}
+	if strings.Count(strings.TrimSpace(strings.Split(out, "hostname=")[0]), "\n") != 0 {
+		t.Errorf("the container sees links other than lo:\n%s", out)
+	}
+	if !strings.Contains(out, "hostname="+p.name+"-probe-1") || !strings.Contains(out, "127.0.0.1\tlocalhost") {
+		t.Errorf("hostname or /etc/hosts wrong:\n%s", out)
+	}
+	if _, err := statNetns("berth-" + p.name + "-probe-1"); err != nil {
+		t.Errorf("the namespace is not visible to ip netns: %v", err)
+	}
+	if _, err := statNetns("berth-" + p.name + "-host-1"); err == nil {
+		t.Errorf("network_mode: host got its own namespace")
+	}
+}
