@@ -130,12 +130,23 @@ func explainPull(err error) error {
 }
 
 // reportPull emits per-layer byte counts while a pull runs, from the content
-// store's ingest statuses; the returned func stops it.
+// store's ingest statuses, and a "Download complete" when a layer's ingest
+// ends; the returned func stops it.
 func (c *Client) reportPull(ctx context.Context, image string) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		active := map[string]bool{}
+		complete := func(layer string) {
+			c.events.Emit(scheduler.Event{Kind: scheduler.KindLayer, Name: layer, Parent: image, Status: scheduler.StatusDone, Text: "Download complete"})
+			delete(active, layer)
+		}
+		defer func() {
+			for layer := range active {
+				complete(layer)
+			}
+		}()
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
 		for {
@@ -148,14 +159,22 @@ func (c *Client) reportPull(ctx context.Context, image string) (stop func()) {
 			if err != nil {
 				continue
 			}
+			now := map[string]bool{}
 			for _, s := range statuses {
 				if !strings.HasPrefix(s.Ref, "layer-") {
 					continue
 				}
+				layer := shortLayer(s.Ref)
+				now[layer], active[layer] = true, true
 				c.events.Emit(scheduler.Event{
-					Kind: scheduler.KindLayer, Name: shortLayer(s.Ref), Parent: image,
+					Kind: scheduler.KindLayer, Name: layer, Parent: image,
 					Status: scheduler.StatusWorking, Text: "Downloading", Current: s.Offset, Total: s.Total,
 				})
+			}
+			for layer := range active {
+				if !now[layer] {
+					complete(layer)
+				}
 			}
 		}
 	}()
@@ -196,27 +215,32 @@ func (c *Client) EnsureImage(ctx context.Context, s *compose.Service) error {
 	if err != nil {
 		return fmt.Errorf("service %q: look up image %s: %w", s.Name, image, err)
 	}
-	switch s.PullPolicy {
-	case compose.PullAlways:
+	pull, err := pullNeeded(s, present)
+	if err != nil {
+		return err
+	}
+	if pull {
 		return c.pullFor(ctx, s, image)
-	case compose.PullNever:
-		if !present {
-			return fmt.Errorf("service %q: image %s is not present and pull_policy is never: `berth load -i ARCHIVE` it, or change pull_policy", s.Name, image)
-		}
-	case compose.PullBuild:
-		if !present {
-			return fmt.Errorf("service %q: image %s must be built, and this berth cannot build images yet: build it elsewhere and `berth load` it, or give the service an image to pull", s.Name, image)
-		}
-	default:
-		if !present {
-			if s.HasBuild && s.Image == "" {
-				return fmt.Errorf("service %q: image %s must be built, and this berth cannot build images yet", s.Name, image)
-			}
-			return c.pullFor(ctx, s, image)
-		}
 	}
 	c.events.Emit(scheduler.Event{Kind: scheduler.KindImage, Name: image, Status: scheduler.StatusDone, Text: "Present"})
 	return nil
+}
+
+// pullNeeded applies a service's pull_policy to whether its image is
+// present: pull it, use it, or refuse with what to do.
+func pullNeeded(s *compose.Service, present bool) (bool, error) {
+	image := s.ImageName()
+	switch {
+	case s.PullPolicy == compose.PullAlways:
+		return true, nil
+	case present:
+		return false, nil
+	case s.PullPolicy == compose.PullNever:
+		return false, fmt.Errorf("service %q: image %s is not present and pull_policy is never: `berth load -i ARCHIVE` it, or change pull_policy", s.Name, image)
+	case s.PullPolicy == compose.PullBuild || (s.HasBuild && s.Image == ""):
+		return false, fmt.Errorf("service %q: image %s must be built, and this berth cannot build images yet: build it elsewhere and `berth load` it, or give the service an image to pull", s.Name, image)
+	}
+	return true, nil
 }
 
 func (c *Client) pullFor(ctx context.Context, s *compose.Service, image string) error {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth/berth/compose"
 )
 
 func TestNormalizeRef(t *testing.T) {
@@ -132,5 +134,40 @@ func TestRuncReason(t *testing.T) {
 	other := errors.New("context canceled")
 	if runcReason(other) != other {
 		t.Errorf("runcReason changed an error that is not runc's")
+	}
+}
+
+func TestPullNeeded(t *testing.T) {
+	tests := []struct {
+		name     string
+		svc      compose.Service
+		present  bool
+		wantPull bool
+		wantErr  string
+	}{
+		{"missing, absent", compose.Service{Image: "a", PullPolicy: compose.PullMissing}, false, true, ""},
+		{"missing, present", compose.Service{Image: "a", PullPolicy: compose.PullMissing}, true, false, ""},
+		{"always, present", compose.Service{Image: "a", PullPolicy: compose.PullAlways}, true, true, ""},
+		{"never, present", compose.Service{Image: "a", PullPolicy: compose.PullNever}, true, false, ""},
+		{"never, absent", compose.Service{Image: "a", PullPolicy: compose.PullNever}, false, false, "pull_policy is never"},
+		{"build, present", compose.Service{Image: "a", PullPolicy: compose.PullBuild, HasBuild: true}, true, false, ""},
+		{"build, absent", compose.Service{Image: "a", PullPolicy: compose.PullBuild, HasBuild: true}, false, false, "cannot build images yet"},
+		{"build only, absent", compose.Service{PullPolicy: compose.PullMissing, HasBuild: true}, false, false, "cannot build images yet"},
+		{"build and image, absent: pulled", compose.Service{Image: "a", PullPolicy: compose.PullMissing, HasBuild: true}, false, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.svc.Name, tt.svc.Project = "web", "demo"
+			pull, err := pullNeeded(&tt.svc, tt.present)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), `service "web"`) {
+					t.Fatalf("pullNeeded = %v, %v; want error %q naming the service", pull, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || pull != tt.wantPull {
+				t.Errorf("pullNeeded = %v, %v; want %v", pull, err, tt.wantPull)
+			}
+		})
 	}
 }

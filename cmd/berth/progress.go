@@ -17,10 +17,12 @@ import (
 // event ("Container demo-web-1  Started"), JSON objects with --progress
 // json, nothing with --progress quiet.
 type progressWriter struct {
-	mu   sync.Mutex // guards w
+	mu   sync.Mutex // guards w and layers
 	w    io.Writer
 	mode string
 	tty  bool
+	// layers are the layers whose download was already reported.
+	layers map[string]bool
 }
 
 func (o *globalOptions) progressWriter() (*progressWriter, error) {
@@ -56,7 +58,16 @@ func (p *progressWriter) Emit(e scheduler.Event) {
 		return
 	}
 	if e.Kind == scheduler.KindLayer {
-		return // byte counts need the live display; plain output stays readable
+		// One line when a layer's download starts and one when it ends; the
+		// byte counts in between would flood plain output.
+		if p.layers == nil {
+			p.layers = map[string]bool{}
+		}
+		if e.Status == scheduler.StatusWorking && p.layers[e.Name] {
+			return
+		}
+		p.layers[e.Name] = true
+		e.Name = e.Parent + " " + e.Name
 	}
 	if e.Kind == scheduler.KindService && e.Status == scheduler.StatusWarning {
 		fmt.Fprintf(p.w, "WARN: %s\n", e.Detail)

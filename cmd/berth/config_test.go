@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// berth runs the command line in-process and returns its standard output.
+func berth(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out, errOut bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestConfigFlags(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("compose.yaml", `name: demo
+services:
+  db:
+    image: postgres:${PG:-16}
+    profiles: [data]
+  web:
+    build: .
+    environment:
+      GREETING: ${GREETING}
+volumes:
+  data: {}
+`)
+	write("other.env", "GREETING=from-env-file\nPG=15\n")
+	file := filepath.Join(dir, "compose.yaml")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"services", []string{"config", "--services"}, "web\n"},
+		{"services with profile", []string{"--profile", "data", "config", "--services"}, "db\nweb\n"},
+		{"profiles", []string{"config", "--profiles"}, "data\n"},
+		{"images", []string{"--profile", "data", "config", "--images"}, "postgres:16\ndemo-web\n"},
+		{"env file", []string{"--env-file", filepath.Join(dir, "other.env"), "--profile", "data", "config", "--images"}, "postgres:15\ndemo-web\n"},
+		{"quiet", []string{"config", "-q"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := berth(t, append([]string{"-f", file}, tt.args...)...)
+			if err != nil {
+				t.Fatalf("berth %v: %v", tt.args, err)
+			}
+			if tt.name == "images" || tt.name == "env file" {
+				// Service order is the project's; compare as sets.
+				if !sameLines(out, tt.want) {
+					t.Errorf("berth %v = %q, want %q", tt.args, out, tt.want)
+				}
+				return
+			}
+			if out != tt.want {
+				t.Errorf("berth %v = %q, want %q", tt.args, out, tt.want)
+			}
+		})
+	}
+
+	out, err := berth(t, "-f", file, "config", "--hash", "*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(out)
+	if len(fields) != 2 || fields[0] != "web" || len(fields[1]) != 64 {
+		t.Errorf("config --hash '*' = %q, want one 'web <sha256>' line", out)
+	}
+	out2, _ := berth(t, "-f", file, "--env-file", filepath.Join(dir, "other.env"), "config", "--hash", "web")
+	if out2 == out {
+		t.Errorf("config --hash did not change with the environment: %q", out2)
+	}
+
+	out, err = berth(t, "-f", file, "--env-file", filepath.Join(dir, "other.env"), "config", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Name     string
+		Services map[string]struct {
+			Environment map[string]string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("config --format json is not JSON: %v\n%s", err, out)
+	}
+	if m.Name != "demo" || m.Services["web"].Environment["GREETING"] != "from-env-file" {
+		t.Errorf("config json = %+v", m)
+	}
+
+	if _, err := berth(t, "-f", file, "config", "--format", "toml"); err == nil || !strings.Contains(err.Error(), "use yaml or json") {
+		t.Errorf("config --format toml = %v", err)
+	}
+}
+
+func sameLines(a, b string) bool {
+	la, lb := strings.Fields(a), strings.Fields(b)
+	if len(la) != len(lb) {
+		return false
+	}
+	seen := map[string]int{}
+	for _, l := range la {
+		seen[l]++
+	}
+	for _, l := range lb {
+		seen[l]--
+	}
+	for _, n := range seen {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func TestCommandsNeedRoot(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("checks the message non-root users get")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte("services:\n  a:\n    image: busybox\n"), 0o644)
+	if _, err := berth(t, "-f", filepath.Join(dir, "compose.yaml"), "ps"); err == nil || !strings.Contains(err.Error(), "needs root") {
+		t.Errorf("ps as non-root = %v, want a clear 'needs root' error", err)
+	}
+}
