@@ -117,14 +117,15 @@ func (c *Client) Pull(ctx context.Context, ref, platform string) error {
 func explainPull(err error) error {
 	msg := err.Error()
 	switch {
+	case strings.Contains(msg, "authorization failed"), strings.Contains(msg, "access denied"),
+		strings.Contains(msg, "401"), strings.Contains(msg, "unauthorized"):
+		return fmt.Errorf("%w: log in to the registry (berth reads credentials from $DOCKER_CONFIG/config.json or ~/.docker/config.json)", err)
 	case errdefs.IsNotFound(err) || strings.Contains(msg, "not found"):
 		return fmt.Errorf("%w: the registry has no such image or tag", err)
 	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"), strings.Contains(msg, "i/o timeout"), strings.Contains(msg, "network is unreachable"):
 		return fmt.Errorf("%w: the registry cannot be reached; on an offline machine, `berth load -i ARCHIVE` the image instead", err)
 	case strings.Contains(msg, "http: server gave HTTP response to HTTPS client"):
 		return fmt.Errorf("%w: the registry speaks plain HTTP; pass --insecure-registry HOST:PORT", err)
-	case strings.Contains(msg, "401"), strings.Contains(msg, "unauthorized"):
-		return fmt.Errorf("%w: log in to the registry (credentials are read from ~/.docker/config.json)", err)
 	}
 	return err
 }

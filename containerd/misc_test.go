@@ -171,3 +171,18 @@ func TestPullNeeded(t *testing.T) {
 		})
 	}
 }
+
+func TestExplainPull(t *testing.T) {
+	tests := []struct{ err, want string }{
+		{"pull access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials", "log in to the registry"},
+		{"dial tcp 127.0.0.1:1: connect: connection refused", "cannot be reached"},
+		{"127.0.0.1:5000/x:1: not found", "no such image or tag"},
+		{"http: server gave HTTP response to HTTPS client", "--insecure-registry"},
+		{"something else", "something else"},
+	}
+	for _, tt := range tests {
+		if got := explainPull(errors.New(tt.err)).Error(); !strings.Contains(got, tt.want) {
+			t.Errorf("explainPull(%q) = %q, want it to say %q", tt.err, got, tt.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,11 +15,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // startRegistry runs Debian's docker-registry on a free loopback port with
 // its storage in a temp dir, and stops it when the test ends.
 func startRegistry(t *testing.T) string {
+	t.Helper()
+	return startRegistryWith(t, "")
+}
+
+// startRegistryWith starts the registry with extra YAML config appended.
+func startRegistryWith(t *testing.T, extra string) string {
 	t.Helper()
 	if _, err := exec.LookPath("docker-registry"); err != nil {
 		t.Fatalf("docker-registry is not installed: run scripts/install-deps.sh")
@@ -30,7 +39,7 @@ func startRegistry(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	dir := t.TempDir()
-	config := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
+	config := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n%s", filepath.Join(dir, "data"), addr, extra)
 	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +70,7 @@ func startRegistry(t *testing.T) string {
 		resp, err := http.Get("http://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
 				return addr
 			}
 		}
@@ -135,5 +144,56 @@ services:
 		if c.Service == "never" {
 			t.Errorf("a container was created for the missing image: %+v", c)
 		}
+	}
+}
+
+func TestPullWithCredentials(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	htpasswd := filepath.Join(dir, "htpasswd")
+	if err := os.WriteFile(htpasswd, []byte("e2e:"+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	registry := startRegistryWith(t, "auth:\n  htpasswd:\n    realm: berth-e2e\n    path: "+htpasswd+"\n")
+
+	// Push with skopeo using the credentials, then pull with berth: first
+	// without any, then with them in a docker config file.
+	archive := filepath.Join(dir, "busybox.tar")
+	if out, err := exec.Command(filepath.Join(repoRoot, "scripts", "busybox-image.sh"), archive, registry+"/private/busybox:1").CombinedOutput(); err != nil {
+		t.Fatalf("busybox-image.sh: %v: %s", err, out)
+	}
+	if out, err := exec.Command("skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", "e2e:s3cret", "oci-archive:"+archive, "docker://"+registry+"/private/busybox:1").CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy: %v: %s", err, out)
+	}
+	p := newProject(t, `
+services:
+  app:
+    image: `+registry+`/private/busybox:1
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+`, nil)
+	empty := filepath.Join(dir, "empty")
+	os.MkdirAll(empty, 0o700)
+	r := p.berthEnv([]string{"DOCKER_CONFIG=" + empty}, "pull")
+	if r.code == 0 || !strings.Contains(r.stderr, "log in to the registry") {
+		t.Errorf("pull without credentials:\n%s", r)
+	}
+
+	withCreds := filepath.Join(dir, "docker")
+	os.MkdirAll(withCreds, 0o700)
+	auth := base64.StdEncoding.EncodeToString([]byte("e2e:s3cret"))
+	config := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, registry, auth)
+	if err := os.WriteFile(filepath.Join(withCreds, "config.json"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.berthEnv([]string{"DOCKER_CONFIG=" + withCreds}, "up", "-d"); r.code != 0 {
+		t.Fatalf("up with credentials in DOCKER_CONFIG:\n%s", r)
+	}
+	if ps := p.ps(false); len(ps) != 1 || ps[0].State != "running" {
+		t.Errorf("ps = %+v, want app running", ps)
 	}
 }

@@ -17,7 +17,12 @@ say() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root (berth needs root for containers and networks): sudo $0"
-command -v go >/dev/null || die "Go is not installed; install Go 1.24 or newer (https://go.dev/dl) and retry"
+need_go=1.26.6 # the containerd client berth uses requires it
+command -v go >/dev/null || die "Go is not installed; install Go $need_go or newer and retry"
+have_go="$(go env GOVERSION | sed 's/^go//')"
+if [ "$(printf '%s\n%s\n' "$need_go" "$have_go" | sort -V | head -n1)" != "$need_go" ]; then
+	die "Go $have_go is too old: berth needs Go $need_go or newer"
+fi
 
 missing=()
 for p in "${packages[@]}"; do
