@@ -23,7 +23,7 @@ func FromSpec(spec *types.Project) (*Project, error) {
 	sort.Strings(p.DisabledServices)
 	for _, name := range spec.ServiceNames() {
 		sc := spec.Services[name]
-		s, err := fromServiceSpec(spec.Name, sc)
+		s, err := fromServiceSpec(spec, sc)
 		if err != nil {
 			return nil, fmt.Errorf("service %q: %w", name, err)
 		}
@@ -51,7 +51,8 @@ func FromSpec(spec *types.Project) (*Project, error) {
 	return p, nil
 }
 
-func fromServiceSpec(project string, sc types.ServiceConfig) (*Service, error) {
+func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, error) {
+	project := spec.Name
 	hash, err := ServiceHash(sc)
 	if err != nil {
 		return nil, err
@@ -87,7 +88,7 @@ func fromServiceSpec(project string, sc types.ServiceConfig) (*Service, error) {
 		NetworkMode:   sc.NetworkMode,
 		VolumesFrom:   slices.Clone(sc.VolumesFrom),
 		ConfigHash:    hash,
-		Unsupported:   unsupportedKeys(sc),
+		Unsupported:   unsupportedKeys(spec, sc),
 	}
 	if s.Replicas < 0 {
 		return nil, fmt.Errorf("scale must not be negative (got %d)", s.Replicas)
@@ -103,6 +104,7 @@ func fromServiceSpec(project string, sc types.ServiceConfig) (*Service, error) {
 			s.Environment[k] = nil
 		}
 	}
+	s.Mounts = mountsOf(spec, sc)
 	if sc.StopGracePeriod != nil {
 		d := time.Duration(*sc.StopGracePeriod)
 		s.StopGracePeriod = &d
@@ -145,4 +147,44 @@ func cloneNonNil(s []string) []string {
 		return nil
 	}
 	return append([]string{}, s...)
+}
+
+// mountsOf converts the volumes and tmpfs entries berth can mount. The
+// others (anonymous volumes, image and cluster volumes, ...) are left out
+// and reported by unsupportedKeys.
+func mountsOf(spec *types.Project, sc types.ServiceConfig) []Mount {
+	var out []Mount
+	for _, v := range sc.Volumes {
+		m, ok := mountOf(spec, v)
+		if ok {
+			out = append(out, m)
+		}
+	}
+	for _, target := range sc.Tmpfs {
+		out = append(out, Mount{Type: MountTmpfs, Target: target})
+	}
+	return out
+}
+
+func mountOf(spec *types.Project, v types.ServiceVolumeConfig) (Mount, bool) {
+	m := Mount{Target: v.Target, ReadOnly: v.ReadOnly}
+	switch v.Type {
+	case types.VolumeTypeVolume:
+		top, ok := spec.Volumes[v.Source]
+		if v.Source == "" || !ok || (v.Volume != nil && v.Volume.Subpath != "") {
+			return Mount{}, false
+		}
+		m.Type, m.Source, m.External = MountVolume, top.Name, bool(top.External)
+	case types.VolumeTypeBind:
+		m.Type, m.Source = MountBind, v.Source
+		m.CreateHostPath = v.Bind != nil && v.Bind.CreateHostPath
+	case types.VolumeTypeTmpfs:
+		m.Type = MountTmpfs
+		if v.Tmpfs != nil {
+			m.TmpfsSize = int64(v.Tmpfs.Size)
+		}
+	default:
+		return Mount{}, false
+	}
+	return m, true
 }

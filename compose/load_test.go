@@ -154,7 +154,7 @@ func TestUnsupportedKeys(t *testing.T) {
   full:
     image: busybox
     ports: ["80"]
-    volumes: ["data:/data"]
+    volumes: ["data:/data", "/anonymous"]
     healthcheck: {test: ["CMD", "true"]}
     deploy: {resources: {limits: {memory: 64m}}}
     networks: [default, other]
@@ -178,5 +178,58 @@ volumes:
 	}
 	if _, err := Load(context.Background(), Options{Files: []string{file}, Services: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), `no such service: "nope"`) {
 		t.Errorf("Load with an unknown service = %v", err)
+	}
+}
+
+func TestMounts(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yaml")
+	content := `name: demo
+services:
+  app:
+    image: busybox
+    volumes:
+      - data:/data
+      - ./src:/src:ro
+      - type: bind
+        source: ./strict
+        target: /strict
+      - type: tmpfs
+        target: /cache
+        tmpfs: {size: 1m}
+      - shared:/shared
+    tmpfs: [/run]
+volumes:
+  data: {}
+  shared:
+    external: true
+    name: team-shared
+`
+	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load(context.Background(), Options{Files: []string{file}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := p.Service("app")
+	if len(app.Unsupported) != 0 {
+		t.Errorf("Unsupported = %v, want none", app.Unsupported)
+	}
+	want := []Mount{
+		{Type: MountVolume, Source: "demo_data", Target: "/data"},
+		{Type: MountBind, Source: filepath.Join(dir, "src"), Target: "/src", ReadOnly: true, CreateHostPath: true},
+		{Type: MountBind, Source: filepath.Join(dir, "strict"), Target: "/strict"},
+		{Type: MountTmpfs, Target: "/cache", TmpfsSize: 1 << 20},
+		{Type: MountVolume, Source: "team-shared", Target: "/shared", External: true},
+		{Type: MountTmpfs, Target: "/run"},
+	}
+	if len(app.Mounts) != len(want) {
+		t.Fatalf("Mounts = %+v, want %+v", app.Mounts, want)
+	}
+	for i := range want {
+		if app.Mounts[i] != want[i] {
+			t.Errorf("Mounts[%d] = %+v, want %+v", i, app.Mounts[i], want[i])
+		}
 	}
 }

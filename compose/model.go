@@ -118,6 +118,9 @@ type Service struct {
 	SecurityOpt []string
 	GroupAdd    []string
 
+	// Mounts are the service's volumes and tmpfs mounts, in file order.
+	Mounts []Mount
+
 	// DependsOn are the depends_on entries keyed by service name.
 	DependsOn map[string]Dependency
 	// NetworkMode is network_mode as written ("", "host", "none", "service:x", "container:x").
@@ -163,6 +166,35 @@ func (s *Service) ContainerNameFor(n int) string {
 		return s.ContainerName
 	}
 	return ContainerName(s.Project, s.Name, n)
+}
+
+// MountType is the kind of a service mount.
+type MountType string
+
+const (
+	// MountVolume is a named volume: a directory berth keeps for it.
+	MountVolume MountType = "volume"
+	// MountBind is a host path.
+	MountBind MountType = "bind"
+	// MountTmpfs is a tmpfs.
+	MountTmpfs MountType = "tmpfs"
+)
+
+// Mount is one entry of a service's volumes (or tmpfs) list.
+type Mount struct {
+	Type MountType
+	// Source is the volume's real name (MountVolume) or an absolute host
+	// path (MountBind); empty for MountTmpfs.
+	Source   string
+	Target   string
+	ReadOnly bool
+	// External is true for a volume declared external: it must exist.
+	External bool
+	// CreateHostPath creates a missing bind source (Docker does for the
+	// short syntax); otherwise a missing source is an error.
+	CreateHostPath bool
+	// TmpfsSize is the tmpfs size in bytes; 0 is the kernel's default.
+	TmpfsSize int64
 }
 
 // Volume is a top-level named volume.

@@ -22,7 +22,7 @@ var runKeys = map[string]bool{
 // Unsupported lists the keys of a service that this version of berth does
 // not run yet (ports, volumes, healthcheck, ...), so that up can say so
 // instead of silently running the service without them.
-func unsupportedKeys(sc types.ServiceConfig) []string {
+func unsupportedKeys(project *types.Project, sc types.ServiceConfig) []string {
 	b, err := json.Marshal(sc)
 	if err != nil {
 		return nil
@@ -43,6 +43,12 @@ func unsupportedKeys(sc types.ServiceConfig) []string {
 					continue // compose-go's implicit default network
 				}
 			}
+		case "volumes":
+			if len(mountsOf(project, sc)) == len(sc.Volumes)+len(sc.Tmpfs) && !hasVolumeDriverOpts(project, sc) {
+				continue
+			}
+		case "tmpfs":
+			continue
 		case "deploy":
 			if d := sc.Deploy; d != nil {
 				rest := *d
@@ -57,4 +63,18 @@ func unsupportedKeys(sc types.ServiceConfig) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// hasVolumeDriverOpts reports whether a named volume the service mounts has
+// a driver or driver_opts: berth's volumes are plain directories so far.
+func hasVolumeDriverOpts(project *types.Project, sc types.ServiceConfig) bool {
+	for _, v := range sc.Volumes {
+		if v.Type != types.VolumeTypeVolume {
+			continue
+		}
+		if top, ok := project.Volumes[v.Source]; ok && ((top.Driver != "" && top.Driver != "local") || len(top.DriverOpts) > 0) {
+			return true
+		}
+	}
+	return false
 }

@@ -140,7 +140,11 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	if err := writeEtcFiles(etcDir, hostnameFor(s, req.Name), s.Domainname, hostResolv); err != nil {
 		return scheduler.Container{}, fmt.Errorf("container %s: write /etc files: %w", req.Name, err)
 	}
-	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir})
+	mounts, err := c.prepareMounts(s)
+	if err != nil {
+		return scheduler.Container{}, err
+	}
+	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir, Mounts: mounts})
 	if err != nil {
 		return scheduler.Container{}, err
 	}
@@ -232,7 +236,7 @@ func (c *Client) RemoveVolume(_ context.Context, name string) error {
 	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {
 		return fmt.Errorf("remove volume: invalid name %q", name)
 	}
-	if err := os.RemoveAll(c.volumeDir(name)); err != nil {
+	if err := os.RemoveAll(c.volumeDir(name)); err != nil { // the volume's directory, with its _data
 		return fmt.Errorf("remove volume %s: %w", name, err)
 	}
 	return nil

@@ -25,6 +25,8 @@ type specInput struct {
 	NetNS string
 	// EtcDir holds the generated hosts, hostname and resolv.conf files.
 	EtcDir string
+	// Mounts are the service's volumes, bind mounts and tmpfs, prepared.
+	Mounts []specs.Mount
 }
 
 // processArgs combines the image's entrypoint and command with the
@@ -191,11 +193,11 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 	} else {
 		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace))
 	}
-	opts = append(opts, oci.WithMounts([]specs.Mount{
+	opts = append(opts, oci.WithMounts(append([]specs.Mount{
 		etcMount(in.EtcDir, "hosts", s.ReadOnly),
 		etcMount(in.EtcDir, "hostname", s.ReadOnly),
 		etcMount(in.EtcDir, "resolv.conf", s.ReadOnly),
-	}))
+	}, in.Mounts...)))
 	return opts, nil
 }
 
