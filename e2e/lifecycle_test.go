@@ -109,3 +109,37 @@ func TestLogsFollow(t *testing.T) {
 		return seen > before+3
 	})
 }
+
+// TestLogsFollowAcrossRestart follows a service whose container exits, is
+// started again by up, and writes again: the same logs -f sees both runs.
+func TestLogsFollowAcrossRestart(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  job:
+    image: `+testImage+`
+    command: ["sh", "-c", "echo run at $$(date +%s%N)"]
+`, nil)
+	p.must("up", "-d")
+	p.waitFor("the first run to exit", 10*time.Second, func() bool {
+		ps := p.ps(true)
+		return len(ps) == 1 && ps[0].State == "exited" && strings.Contains(p.must("logs", "job").stdout, "run at")
+	})
+	runs := 0
+	restarted := false
+	p.follow([]string{"logs", "-f", "--no-color", "job"}, 20*time.Second, func(line string) bool {
+		if strings.Contains(line, "| run at") {
+			runs++
+		}
+		if runs == 1 && !restarted {
+			restarted = true
+			if r := p.berth("up", "-d"); r.code != 0 {
+				t.Errorf("up -d to restart the exited job: %s", r)
+			}
+		}
+		return runs == 2
+	})
+	if ps := p.ps(true); len(ps) != 1 || ps[0].ExitCode != 0 {
+		t.Errorf("ps -a = %+v, want the one job container, exit code 0", ps)
+	}
+}

@@ -147,13 +147,7 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 		}
 	}
 
-	known := map[string]bool{}
-	for _, s := range p.ServiceNames() {
-		known[s] = true
-	}
-	for _, s := range p.DisabledServices {
-		known[s] = true
-	}
+	known := knownServices(p)
 	var orphans []string
 	for _, c := range observed {
 		if c.Labels.OneOff() || known[c.Labels.Service()] {
@@ -241,13 +235,7 @@ type DownOptions struct {
 // given): then every container of the project goes.
 func PlanDown(p *compose.Project, observed []Container, g *Graph, opts DownOptions) *Plan {
 	plan := &Plan{Services: map[string][]Op{}, Order: DependentsFirst}
-	known := map[string]bool{}
-	for _, s := range p.ServiceNames() {
-		known[s] = true
-	}
-	for _, s := range p.DisabledServices {
-		known[s] = true
-	}
+	known := knownServices(p)
 	var orphans []string
 	for i := range observed {
 		c := &observed[i]
@@ -294,6 +282,19 @@ func PlanDown(p *compose.Project, observed []Container, g *Graph, opts DownOptio
 		}
 	}
 	return plan
+}
+
+// knownServices are the project's services, enabled or not: containers of
+// any other service are orphans.
+func knownServices(p *compose.Project) map[string]bool {
+	known := map[string]bool{}
+	for _, s := range p.ServiceNames() {
+		known[s] = true
+	}
+	for _, s := range p.DisabledServices {
+		known[s] = true
+	}
+	return known
 }
 
 func unknownService(p *compose.Project, name string) error {

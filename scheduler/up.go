@@ -22,14 +22,7 @@ type UpOptions struct {
 // runs, plans, and executes the plan. The plan is returned even when its
 // execution fails, so that callers can tell what was attempted.
 func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, opts UpOptions) (*Plan, error) {
-	if ev == nil {
-		ev = Discard
-	}
-	g, err := NewGraph(p)
-	if err != nil {
-		return nil, err
-	}
-	observed, err := rt.Containers(ctx, p.Name)
+	g, observed, err := observe(ctx, p, rt)
 	if err != nil {
 		return nil, err
 	}
@@ -54,14 +47,7 @@ type DownRequest struct {
 // with Volumes its named volumes. p may hold only a name (down -p NAME with
 // no compose file): then every container of that project is removed.
 func Down(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, req DownRequest) (*Plan, error) {
-	if ev == nil {
-		ev = Discard
-	}
-	g, err := NewGraph(p)
-	if err != nil {
-		return nil, err
-	}
-	observed, err := rt.Containers(ctx, p.Name)
+	g, observed, err := observe(ctx, p, rt)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +57,24 @@ func Down(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Ev
 	return plan, ex.Execute(ctx, plan, g)
 }
 
+// observe builds the project's graph and lists its containers: what every
+// plan starts from.
+func observe(ctx context.Context, p *compose.Project, rt Runtime) (*Graph, []Container, error) {
+	g, err := NewGraph(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	observed, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, observed, nil
+}
+
 func warn(ev Events, plan *Plan) {
+	if ev == nil {
+		return
+	}
 	for _, w := range plan.Warnings {
 		ev.Emit(Event{Kind: KindService, Status: StatusWarning, Text: "Warning", Detail: w})
 	}

@@ -41,11 +41,7 @@ func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions) error {
 	if err != nil {
 		return err
 	}
-	progress, err := g.progressWriter()
-	if err != nil {
-		return err
-	}
-	rt, err := g.connect(ctx, progress)
+	rt, progress, err := g.connectWithProgress(ctx)
 	if err != nil {
 		return err
 	}

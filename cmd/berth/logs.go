@@ -70,22 +70,11 @@ func runLogs(cmd *cobra.Command, g *globalOptions, opts logsOptions, services []
 	}
 
 	ctx := cmd.Context()
-	p, err := g.projectOrName(ctx)
-	if err != nil {
-		return err
-	}
-	if err := selectServices(p, services); err != nil {
-		return err
-	}
-	rt, err := g.connect(ctx, scheduler.Discard)
+	_, rt, all, err := g.projectContainers(ctx, services)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	all, err := rt.Containers(ctx, p.Name)
-	if err != nil {
-		return err
-	}
 	var cs []scheduler.Container
 	for _, c := range all {
 		if c.Labels.OneOff() || (len(services) > 0 && !contains(services, c.Labels.Service())) ||

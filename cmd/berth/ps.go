@@ -77,23 +77,11 @@ func runPs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []stri
 	if opts.format != "table" && opts.format != "json" {
 		return fmt.Errorf("ps --format %q: use table or json", opts.format)
 	}
-	ctx := cmd.Context()
-	p, err := g.projectOrName(ctx)
+	p, rt, cs, err := g.projectContainers(cmd.Context(), services)
 	if err != nil {
 		return err
 	}
-	if err := selectServices(p, services); err != nil {
-		return err
-	}
-	rt, err := g.connect(ctx, scheduler.Discard)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	cs, err := rt.Containers(ctx, p.Name)
-	if err != nil {
-		return err
-	}
+	rt.Close()
 	now := time.Now()
 	var rows []psEntry
 	for _, c := range cs {

@@ -41,11 +41,7 @@ func runPull(cmd *cobra.Command, g *globalOptions, opts pullOptions, services []
 	if opts.quiet {
 		g.progress = "quiet"
 	}
-	progress, err := g.progressWriter()
-	if err != nil {
-		return err
-	}
-	rt, err := g.connect(ctx, progress)
+	rt, _, err := g.connectWithProgress(ctx)
 	if err != nil {
 		return err
 	}

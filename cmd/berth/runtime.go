@@ -27,6 +27,20 @@ func (o *globalOptions) connect(ctx context.Context, ev scheduler.Events) (*cont
 	)
 }
 
+// connectWithProgress connects with the progress renderer the --progress
+// flag asks for as the event stream, for commands that report steps.
+func (o *globalOptions) connectWithProgress(ctx context.Context) (*containerd.Client, *progressWriter, error) {
+	progress, err := o.progressWriter()
+	if err != nil {
+		return nil, nil, err
+	}
+	rt, err := o.connect(ctx, progress)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rt, progress, nil
+}
+
 // network is the network layer the scheduler uses.
 func (o *globalOptions) network() scheduler.Network { return netbridge.Namespaces{} }
 
@@ -55,6 +69,29 @@ func (o *globalOptions) projectOrName(ctx context.Context) (*compose.Project, er
 		return &compose.Project{Name: name}, nil
 	}
 	return nil, err
+}
+
+// projectContainers loads the project (or takes its name), checks the
+// service names and lists the project's containers. The caller closes the
+// returned client.
+func (o *globalOptions) projectContainers(ctx context.Context, services []string) (*compose.Project, *containerd.Client, []scheduler.Container, error) {
+	p, err := o.projectOrName(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := selectServices(p, services); err != nil {
+		return nil, nil, nil, err
+	}
+	rt, err := o.connect(ctx, scheduler.Discard)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cs, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		rt.Close()
+		return nil, nil, nil, err
+	}
+	return p, rt, cs, nil
 }
 
 // selectServices checks that services names services of p.

@@ -53,11 +53,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	if err := selectServices(p, services); err != nil {
 		return err
 	}
-	progress, err := g.progressWriter()
-	if err != nil {
-		return err
-	}
-	rt, err := g.connect(ctx, progress)
+	rt, progress, err := g.connectWithProgress(ctx)
 	if err != nil {
 		return err
 	}
