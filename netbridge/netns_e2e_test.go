@@ -62,3 +62,19 @@ func TestNamespaceLifecycle(t *testing.T) {
 		t.Errorf("%s still exists after delete", path)
 	}
 }
+
+func TestHostRoutes(t *testing.T) {
+	routes, err := HostRoutes()
+	if err != nil {
+		t.Fatalf("HostRoutes: %v", err)
+	}
+	found := false
+	for _, r := range routes {
+		if r.String() == "127.0.0.0/8" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("HostRoutes = %v, want the local table's 127.0.0.0/8 among them", routes)
+	}
+}

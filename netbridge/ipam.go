@@ -1,0 +1,293 @@
+package netbridge
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultPool is where project subnets come from when a network names none:
+// 10.89.0.0/16, one /24 per network.
+var DefaultPool = netip.MustParsePrefix("10.89.0.0/16")
+
+// Subnet is a network's address range and its gateway (the bridge's address).
+type Subnet struct {
+	Prefix  netip.Prefix `json:"prefix"`
+	Gateway netip.Addr   `json:"gateway"`
+}
+
+// IPAM hands out subnets to networks and addresses to containers. Its state
+// lives in one JSON file, read and written under an exclusive file lock, so
+// that it survives berth restarts and concurrent berth processes agree.
+type IPAM struct {
+	// path is the state file.
+	path string
+	// pool is where automatic subnets come from, in /bits blocks.
+	pool netip.Prefix
+	bits int
+	// hostRoutes returns the prefixes routed on the host; automatic subnets
+	// avoid them. Injected for tests.
+	hostRoutes func() ([]netip.Prefix, error)
+}
+
+// NewIPAM returns an IPAM keeping its state in path, allocating /bits
+// subnets from pool, avoiding the prefixes hostRoutes returns.
+func NewIPAM(path string, pool netip.Prefix, bits int, hostRoutes func() ([]netip.Prefix, error)) *IPAM {
+	return &IPAM{path: path, pool: pool.Masked(), bits: bits, hostRoutes: hostRoutes}
+}
+
+// ipamState is the state file's content.
+type ipamState struct {
+	// Networks maps a network's real name to its allocation.
+	Networks map[string]*networkState `json:"networks"`
+}
+
+type networkState struct {
+	Subnet Subnet `json:"subnet"`
+	// Addresses maps a container (endpoint) name to its address.
+	Addresses map[string]netip.Addr `json:"addresses"`
+}
+
+// AllocateSubnet returns the network's subnet, allocating one if it has none:
+// want when given (it must not overlap another network's), else the first
+// free block of the pool that overlaps neither another network nor a host
+// route. Asking again for an allocated network returns the same subnet.
+func (m *IPAM) AllocateSubnet(network string, want *Subnet) (Subnet, error) {
+	var out Subnet
+	err := m.update(func(st *ipamState) error {
+		if n, ok := st.Networks[network]; ok {
+			if want != nil && want.Prefix != n.Subnet.Prefix {
+				return fmt.Errorf("network %s already has subnet %s, not %s: remove it (berth down) to change its subnet", network, n.Subnet.Prefix, want.Prefix)
+			}
+			out = n.Subnet
+			return nil
+		}
+		if want != nil {
+			if other := st.overlapping(want.Prefix); other != "" {
+				return fmt.Errorf("network %s: subnet %s overlaps network %s's %s", network, want.Prefix, other, st.Networks[other].Subnet.Prefix)
+			}
+			out = *want
+			if !out.Gateway.IsValid() {
+				out.Gateway = out.Prefix.Masked().Addr().Next()
+			}
+		} else {
+			routes, err := m.hostRoutes()
+			if err != nil {
+				return fmt.Errorf("network %s: read host routes: %w", network, err)
+			}
+			p, ok := m.freeBlock(st, routes)
+			if !ok {
+				return fmt.Errorf("network %s: no free /%d left in %s (every block is used by a network or a host route): give the network an ipam subnet", network, m.bits, m.pool)
+			}
+			out = Subnet{Prefix: p, Gateway: p.Addr().Next()}
+		}
+		st.Networks[network] = &networkState{Subnet: out, Addresses: map[string]netip.Addr{}}
+		return nil
+	})
+	return out, err
+}
+
+// freeBlock is the first /bits block of the pool that overlaps no allocated
+// subnet and no host route.
+func (m *IPAM) freeBlock(st *ipamState, routes []netip.Prefix) (netip.Prefix, bool) {
+	if m.bits < m.pool.Bits() || m.bits > 30 {
+		return netip.Prefix{}, false
+	}
+	block := netip.PrefixFrom(m.pool.Addr(), m.bits)
+	for m.pool.Contains(block.Addr()) {
+		if st.overlapping(block) == "" && !overlapsAny(block, routes) {
+			return block, true
+		}
+		next, ok := nextBlock(block)
+		if !ok {
+			break
+		}
+		block = next
+	}
+	return netip.Prefix{}, false
+}
+
+// ReleaseSubnet forgets a network and its addresses. An unknown network is
+// not an error.
+func (m *IPAM) ReleaseSubnet(network string) error {
+	return m.update(func(st *ipamState) error {
+		delete(st.Networks, network)
+		return nil
+	})
+}
+
+// AllocateAddress returns the address of a container on a network: want
+// when valid (it must be in the subnet and free), else the lowest free
+// address after the gateway. Asking again returns the same address.
+func (m *IPAM) AllocateAddress(network, container string, want netip.Addr) (netip.Addr, error) {
+	var out netip.Addr
+	err := m.update(func(st *ipamState) error {
+		n, ok := st.Networks[network]
+		if !ok {
+			return fmt.Errorf("network %s has no subnet", network)
+		}
+		if a, ok := n.Addresses[container]; ok && (!want.IsValid() || want == a) {
+			out = a
+			return nil
+		}
+		used := map[netip.Addr]string{n.Subnet.Gateway: "the gateway"}
+		for c, a := range n.Addresses {
+			if c != container {
+				used[a] = c
+			}
+		}
+		if want.IsValid() {
+			if !n.Subnet.Prefix.Contains(want) {
+				return fmt.Errorf("%s: address %s is not in network %s's subnet %s", container, want, network, n.Subnet.Prefix)
+			}
+			if holder, taken := used[want]; taken {
+				return fmt.Errorf("%s: address %s on network %s is taken by %s", container, want, network, holder)
+			}
+			out = want
+		} else {
+			broadcast := lastAddr(n.Subnet.Prefix)
+			for a := n.Subnet.Prefix.Masked().Addr().Next(); n.Subnet.Prefix.Contains(a) && a != broadcast; a = a.Next() {
+				if _, taken := used[a]; !taken {
+					out = a
+					break
+				}
+			}
+			if !out.IsValid() {
+				return fmt.Errorf("network %s: no free address left in %s", network, n.Subnet.Prefix)
+			}
+		}
+		n.Addresses[container] = out
+		return nil
+	})
+	return out, err
+}
+
+// ReleaseAddress frees a container's address on a network. Unknown
+// networks and containers are not errors.
+func (m *IPAM) ReleaseAddress(network, container string) error {
+	return m.update(func(st *ipamState) error {
+		if n, ok := st.Networks[network]; ok {
+			delete(n.Addresses, container)
+		}
+		return nil
+	})
+}
+
+// Subnets returns every allocated subnet by network name.
+func (m *IPAM) Subnets() (map[string]Subnet, error) {
+	out := map[string]Subnet{}
+	err := m.update(func(st *ipamState) error {
+		for name, n := range st.Networks {
+			out[name] = n.Subnet
+		}
+		return errUnchanged
+	})
+	return out, err
+}
+
+// errUnchanged makes update skip writing the state back.
+var errUnchanged = errors.New("unchanged")
+
+// update runs fn on the state under the file lock and writes the state back
+// (atomically, by rename) unless fn fails.
+func (m *IPAM) update(fn func(*ipamState) error) error {
+	if err := os.MkdirAll(filepath.Dir(m.path), 0o755); err != nil {
+		return fmt.Errorf("ipam: %w", err)
+	}
+	lock, err := os.OpenFile(m.path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("ipam: %w", err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("ipam: lock %s: %w", m.path, err)
+	}
+	st := &ipamState{Networks: map[string]*networkState{}}
+	b, err := os.ReadFile(m.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("ipam: %w", err)
+	default:
+		if err := json.Unmarshal(b, st); err != nil {
+			return fmt.Errorf("ipam: %s is damaged (%v): remove it once no berth project is up", m.path, err)
+		}
+		if st.Networks == nil {
+			st.Networks = map[string]*networkState{}
+		}
+		for _, n := range st.Networks {
+			if n.Addresses == nil {
+				n.Addresses = map[string]netip.Addr{}
+			}
+		}
+	}
+	if err := fn(st); err != nil {
+		if errors.Is(err, errUnchanged) {
+			return nil
+		}
+		return err
+	}
+	out, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("ipam: %w", err)
+	}
+	tmp := m.path + ".tmp"
+	if err := os.WriteFile(tmp, out, 0o644); err != nil {
+		return fmt.Errorf("ipam: %w", err)
+	}
+	if err := os.Rename(tmp, m.path); err != nil {
+		return fmt.Errorf("ipam: %w", err)
+	}
+	return nil
+}
+
+// overlapping returns the name of an allocated network whose subnet
+// overlaps p, or "" (the first in name order, for stable messages).
+func (st *ipamState) overlapping(p netip.Prefix) string {
+	names := make([]string, 0, len(st.Networks))
+	for name := range st.Networks {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if st.Networks[name].Subnet.Prefix.Overlaps(p) {
+			return name
+		}
+	}
+	return ""
+}
+
+func overlapsAny(p netip.Prefix, list []netip.Prefix) bool {
+	for _, q := range list {
+		// A default route (0.0.0.0/0) overlaps everything and means nothing here.
+		if q.Bits() > 0 && q.Overlaps(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// nextBlock is the block of the same size right after p.
+func nextBlock(p netip.Prefix) (netip.Prefix, bool) {
+	last := lastAddr(p)
+	next := last.Next()
+	if !next.IsValid() {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(next, p.Bits()), true
+}
+
+// lastAddr is the highest address of p (its broadcast address for IPv4).
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	hostBits := 32 - p.Bits()
+	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	v |= (1 << hostBits) - 1
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
