@@ -1,0 +1,123 @@
+package dns
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Entry is one container endpoint on a network: its address and every name
+// it answers to there (service name, container name, aliases, hostname).
+type Entry struct {
+	Addr  netip.Addr
+	Names []string
+}
+
+// Table holds the names of every network a DNS server answers for. A client
+// sees only the networks whose subnet holds its source address, so projects
+// (and networks) cannot resolve each other's names. Safe for concurrent use.
+type Table struct {
+	mu       sync.RWMutex // guards networks
+	networks map[string]tableNetwork
+}
+
+type tableNetwork struct {
+	subnet netip.Prefix
+	// byName maps a lowercase name to the addresses answering to it.
+	byName map[string][]netip.Addr
+	// byAddr maps an address to its names, for PTR answers.
+	byAddr map[netip.Addr][]string
+}
+
+// NewTable returns an empty table.
+func NewTable() *Table { return &Table{networks: map[string]tableNetwork{}} }
+
+// Set replaces what a network answers.
+func (t *Table) Set(network string, subnet netip.Prefix, entries []Entry) {
+	n := tableNetwork{subnet: subnet, byName: map[string][]netip.Addr{}, byAddr: map[netip.Addr][]string{}}
+	for _, e := range entries {
+		for _, name := range e.Names {
+			name = normalize(name)
+			if name == "" || containsAddr(n.byName[name], e.Addr) {
+				continue
+			}
+			n.byName[name] = append(n.byName[name], e.Addr)
+			n.byAddr[e.Addr] = append(n.byAddr[e.Addr], name)
+		}
+	}
+	for _, addrs := range n.byName {
+		sort.Slice(addrs, func(i, j int) bool { return addrs[i].Less(addrs[j]) })
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.networks[network] = n
+}
+
+// Remove forgets a network.
+func (t *Table) Remove(network string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.networks, network)
+}
+
+// Lookup returns the addresses name has on the networks src is on, sorted.
+func (t *Table) Lookup(src netip.Addr, name string) []netip.Addr {
+	name = normalize(name)
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var out []netip.Addr
+	for _, n := range t.networks {
+		if !n.subnet.Contains(src) {
+			continue
+		}
+		for _, a := range n.byName[name] {
+			if !containsAddr(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
+	return out
+}
+
+// Reverse returns the names addr has on the networks src is on.
+func (t *Table) Reverse(src, addr netip.Addr) []string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var out []string
+	for _, n := range t.networks {
+		if n.subnet.Contains(src) {
+			out = append(out, n.byAddr[addr]...)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Known reports whether src is on any network of the table: queries from
+// elsewhere are refused, so that the server is no open resolver.
+func (t *Table) Known(src netip.Addr) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, n := range t.networks {
+		if n.subnet.Contains(src) {
+			return true
+		}
+	}
+	return false
+}
+
+// normalize lowercases a name and drops its trailing dot.
+func normalize(name string) string {
+	return strings.TrimSuffix(strings.ToLower(name), ".")
+}
+
+func containsAddr(list []netip.Addr, a netip.Addr) bool {
+	for _, x := range list {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
