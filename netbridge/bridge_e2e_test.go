@@ -1,0 +1,200 @@
+//go:build e2e
+
+package netbridge
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// inNS runs fn on a thread inside the namespace at path. The thread is
+// never returned to the host namespace: it ends with its goroutine.
+func inNS(path string, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		ns, err := netns.GetFromPath(path)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer ns.Close()
+		if err := netns.Set(ns); err != nil {
+			errc <- err
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
+}
+
+// listen starts a TCP server inside a namespace that reports the address of
+// each client it accepts.
+func listen(t *testing.T, nsPath, addr string) (string, <-chan string) {
+	t.Helper()
+	var l net.Listener
+	if err := inNS(nsPath, func() (err error) { l, err = net.Listen("tcp4", addr); return err }); err != nil {
+		t.Fatalf("listen in %s: %v", nsPath, err)
+	}
+	t.Cleanup(func() { l.Close() })
+	peers := make(chan string, 4)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			peers <- c.RemoteAddr().(*net.TCPAddr).IP.String()
+			c.Close()
+		}
+	}()
+	return l.Addr().String(), peers
+}
+
+func dialFrom(nsPath, addr string) error {
+	return inNS(nsPath, func() error {
+		c, err := net.DialTimeout("tcp4", addr, 700*time.Millisecond)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	})
+}
+
+func TestBridgeNetworks(t *testing.T) {
+	ctx := context.Background()
+	ipam := NewIPAM(filepath.Join(t.TempDir(), "ipam.json"), netip.MustParsePrefix("10.250.0.0/16"), 24, HostRoutes)
+	b := &Bridges{IPAM: ipam}
+	nss := Namespaces{}
+	ns := func(name string) string {
+		p, err := nss.CreateNamespace(ctx, "t", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nss.DeleteNamespace(ctx, "t", name) })
+		return p
+	}
+	a, bb, c, out := ns("brtest-a"), ns("brtest-b"), ns("brtest-c"), ns("brtest-out")
+
+	// An "upstream host": a namespace reached over its own veth, 10.251.0.0/24.
+	upHost := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "vbtestup"}, PeerName: "vbtestpeer"}
+	if err := netlink.LinkAdd(upHost); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if l, err := netlink.LinkByName("vbtestup"); err == nil {
+			netlink.LinkDel(l)
+		}
+	})
+	mustRun(t, "ip", "addr", "add", "10.251.0.1/24", "dev", "vbtestup")
+	mustRun(t, "ip", "link", "set", "vbtestup", "up")
+	mustRun(t, "ip", "link", "set", "vbtestpeer", "netns", filepath.Base(out))
+	mustRun(t, "ip", "-n", filepath.Base(out), "addr", "add", "10.251.0.2/24", "dev", "vbtestpeer")
+	mustRun(t, "ip", "-n", filepath.Base(out), "link", "set", "vbtestpeer", "up")
+	mustRun(t, "ip", "-n", filepath.Base(out), "route", "add", "default", "via", "10.251.0.1")
+
+	def, err := b.EnsureNetwork(NetworkConfig{Name: "brtest_default"})
+	if err != nil {
+		t.Fatalf("EnsureNetwork: %v", err)
+	}
+	if again, err := b.EnsureNetwork(NetworkConfig{Name: "brtest_default"}); err != nil || again != def {
+		t.Errorf("EnsureNetwork again = %+v, %v; want the same network", again, err)
+	}
+	internal, err := b.EnsureNetwork(NetworkConfig{Name: "brtest_internal", Internal: true})
+	if err != nil {
+		t.Fatalf("EnsureNetwork(internal): %v", err)
+	}
+	t.Cleanup(func() { b.RemoveNetwork("brtest_default"); b.RemoveNetwork("brtest_internal") })
+
+	epA, err := b.Attach(EndpointConfig{Network: def.Name, Container: "a", NetNS: a, IfName: "eth0", DefaultRoute: true})
+	if err != nil {
+		t.Fatalf("Attach a: %v", err)
+	}
+	epB, err := b.Attach(EndpointConfig{Network: def.Name, Container: "b", NetNS: bb, IfName: "eth0", DefaultRoute: true,
+		Addr: def.Subnet.Prefix.Addr().Next().Next().Next().Next(), MAC: "02:42:ac:11:00:99"})
+	if err != nil {
+		t.Fatalf("Attach b: %v", err)
+	}
+	if _, err := b.Attach(EndpointConfig{Network: internal.Name, Container: "c", NetNS: c, IfName: "eth0", DefaultRoute: true}); err != nil {
+		t.Fatalf("Attach c: %v", err)
+	}
+	if got := runIn(t, bb, "ip", "-o", "link", "show", "eth0"); !strings.Contains(got, "02:42:ac:11:00:99") {
+		t.Errorf("b's eth0 lacks the requested MAC: %s", got)
+	}
+
+	// Containers on one network reach each other.
+	addrB, peersB := listen(t, bb, epB.Addr.Addr().String()+":0")
+	if err := dialFrom(a, addrB); err != nil {
+		t.Errorf("a cannot reach b at %s: %v", addrB, err)
+	} else if got := <-peersB; got != epA.Addr.Addr().String() {
+		t.Errorf("b saw a as %s, want %s (no NAT inside a network)", got, epA.Addr.Addr())
+	}
+
+	// Egress is masqueraded: the upstream host sees the host's address.
+	upAddr, peersUp := listen(t, out, "10.251.0.2:0")
+	if err := dialFrom(a, upAddr); err != nil {
+		t.Errorf("a cannot reach the upstream host %s: %v", upAddr, err)
+	} else if got := <-peersUp; got != "10.251.0.1" {
+		t.Errorf("upstream saw a as %s, want the host's 10.251.0.1 (masquerade)", got)
+	}
+
+	// An internal network reaches nothing beyond its bridge.
+	if err := dialFrom(c, upAddr); err == nil {
+		t.Errorf("the internal network's container reached the upstream host")
+	}
+
+	// Tear down: nothing of it is left.
+	for _, ep := range [][2]string{{def.Name, "a"}, {def.Name, "b"}, {internal.Name, "c"}} {
+		if err := b.Detach(ep[0], ep[1]); err != nil {
+			t.Errorf("Detach %v: %v", ep, err)
+		}
+	}
+	for _, n := range []string{def.Name, internal.Name} {
+		if err := b.RemoveNetwork(n); err != nil {
+			t.Errorf("RemoveNetwork %s: %v", n, err)
+		}
+		if _, err := netlink.LinkByName(BridgeName(n)); err == nil {
+			t.Errorf("bridge of %s still exists", n)
+		}
+	}
+	if _, err := netlink.LinkByName(epA.HostVeth); err == nil {
+		t.Errorf("veth %s still exists", epA.HostVeth)
+	}
+	conn, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ListTableOfFamily(nftTable, nftables.TableFamilyIPv4); err == nil {
+		t.Errorf("nftables table %s still exists with no network", nftTable)
+	}
+	if subnets, _ := ipam.Subnets(); len(subnets) != 0 {
+		t.Errorf("IPAM still holds %v", subnets)
+	}
+}
+
+func mustRun(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+func runIn(t *testing.T, nsPath string, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("ip", append([]string{"netns", "exec", filepath.Base(nsPath), name}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s in %s: %v: %s", name, nsPath, err, out)
+	}
+	return string(out)
+}

@@ -1,0 +1,283 @@
+package netbridge
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// Bridges creates project networks (a Linux bridge each, with its subnet's
+// gateway address, NAT or isolation rules) and connects containers to them
+// (a veth pair each). Every multi-step operation rolls back on failure.
+type Bridges struct {
+	IPAM *IPAM
+}
+
+// NetworkConfig is what a project network asks for.
+type NetworkConfig struct {
+	// Name is the network's real name (<project>_<key>).
+	Name string
+	// Subnet is the requested subnet; nil means one from the pool.
+	Subnet *Subnet
+	// Internal networks reach nothing outside their bridge.
+	Internal bool
+}
+
+// Network is a network as created.
+type Network struct {
+	Name     string
+	Bridge   string
+	Subnet   Subnet
+	Internal bool
+}
+
+// BridgeName is the Linux bridge of a network: "br-" and a hash of its
+// name, as interface names are limited to 15 bytes.
+func BridgeName(network string) string { return "br-" + shortHash(network, 10) }
+
+// vethNames are the host end of a container's veth on a network and the
+// temporary name of the container end before it moves into the namespace.
+func vethNames(network, container string) (host, peer string) {
+	h := shortHash(network+"/"+container, 12)
+	return "vb" + h, "vp" + h
+}
+
+func shortHash(s string, n int) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:n]
+}
+
+// EnsureNetwork creates the network if needed and returns it. Calling it
+// again for an existing network changes nothing.
+func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
+	before, err := b.IPAM.Subnets()
+	if err != nil {
+		return Network{}, err
+	}
+	subnet, err := b.IPAM.AllocateSubnet(cfg.Name, cfg.Subnet)
+	if err != nil {
+		return Network{}, err
+	}
+	if _, had := before[cfg.Name]; !had {
+		defer func() {
+			if retErr != nil {
+				b.IPAM.ReleaseSubnet(cfg.Name) //nolint:errcheck // rollback
+			}
+		}()
+	}
+	name := BridgeName(cfg.Name)
+	br, err := netlink.LinkByName(name)
+	var notFound netlink.LinkNotFoundError
+	switch {
+	case errors.As(err, &notFound):
+		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}); err != nil {
+			return Network{}, fmt.Errorf("network %s: create bridge %s: %w", cfg.Name, name, err)
+		}
+		defer func() {
+			if retErr != nil {
+				if l, err := netlink.LinkByName(name); err == nil {
+					netlink.LinkDel(l) //nolint:errcheck // rollback
+				}
+			}
+		}()
+		if br, err = netlink.LinkByName(name); err != nil {
+			return Network{}, fmt.Errorf("network %s: bridge %s: %w", cfg.Name, name, err)
+		}
+	case err != nil:
+		return Network{}, fmt.Errorf("network %s: bridge %s: %w", cfg.Name, name, err)
+	}
+	gw := &netlink.Addr{IPNet: &net.IPNet{IP: net.IP(subnet.Gateway.AsSlice()), Mask: net.CIDRMask(subnet.Prefix.Bits(), 32)}}
+	if err := netlink.AddrReplace(br, gw); err != nil {
+		return Network{}, fmt.Errorf("network %s: address %s on %s: %w", cfg.Name, subnet.Gateway, name, err)
+	}
+	if err := netlink.LinkSetUp(br); err != nil {
+		return Network{}, fmt.Errorf("network %s: set %s up: %w", cfg.Name, name, err)
+	}
+	if !cfg.Internal {
+		if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
+			return Network{}, fmt.Errorf("network %s: enable IP forwarding: %w", cfg.Name, err)
+		}
+	}
+	n, err := openNFT()
+	if err != nil {
+		return Network{}, err
+	}
+	if err := n.setNetworkRules(cfg.Name, natRules(n.table, n.post, n.fwd, cfg.Name, name, subnet.Prefix, cfg.Internal)); err != nil {
+		return Network{}, err
+	}
+	return Network{Name: cfg.Name, Bridge: name, Subnet: subnet, Internal: cfg.Internal}, nil
+}
+
+// RemoveNetwork deletes the network's rules, bridge and allocation. A
+// network that does not exist is not an error.
+func (b *Bridges) RemoveNetwork(network string) error {
+	n, err := openNFT()
+	if err != nil {
+		return err
+	}
+	if err := n.deleteNetworkRules(network); err != nil {
+		return err
+	}
+	if err := n.dropTableIfEmpty(); err != nil {
+		return err
+	}
+	if l, err := netlink.LinkByName(BridgeName(network)); err == nil {
+		if err := netlink.LinkDel(l); err != nil {
+			return fmt.Errorf("network %s: delete bridge: %w", network, err)
+		}
+	}
+	return b.IPAM.ReleaseSubnet(network)
+}
+
+// EndpointConfig connects one container to one network.
+type EndpointConfig struct {
+	Network   string
+	Container string
+	// NetNS is the container's network namespace path.
+	NetNS string
+	// IfName is the interface inside: eth0, eth1, ...
+	IfName string
+	// Addr is the requested address (ipv4_address); invalid means any.
+	Addr netip.Addr
+	// MAC is the requested hardware address (mac_address), or "".
+	MAC string
+	// DefaultRoute routes the container's traffic out through this network.
+	DefaultRoute bool
+}
+
+// Endpoint is a container's interface on a network.
+type Endpoint struct {
+	Network string
+	IfName  string
+	Addr    netip.Prefix
+	Gateway netip.Addr
+	// HostVeth is the host end of the veth pair, on the bridge.
+	HostVeth string
+}
+
+// Attach connects a container's namespace to a network: a veth pair whose
+// host end joins the bridge and whose other end becomes IfName inside,
+// with the container's address and, if asked, the default route.
+func (b *Bridges) Attach(cfg EndpointConfig) (_ Endpoint, retErr error) {
+	subnets, err := b.IPAM.Subnets()
+	if err != nil {
+		return Endpoint{}, err
+	}
+	subnet, ok := subnets[cfg.Network]
+	if !ok {
+		return Endpoint{}, fmt.Errorf("container %s: network %s does not exist", cfg.Container, cfg.Network)
+	}
+	var mac net.HardwareAddr
+	if cfg.MAC != "" {
+		if mac, err = net.ParseMAC(cfg.MAC); err != nil {
+			return Endpoint{}, fmt.Errorf("container %s: mac_address %q: %w", cfg.Container, cfg.MAC, err)
+		}
+	}
+	addr, err := b.IPAM.AllocateAddress(cfg.Network, cfg.Container, cfg.Addr)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	defer func() {
+		if retErr != nil {
+			b.IPAM.ReleaseAddress(cfg.Network, cfg.Container) //nolint:errcheck // rollback
+		}
+	}()
+	br, err := netlink.LinkByName(BridgeName(cfg.Network))
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("container %s: bridge of network %s: %w", cfg.Container, cfg.Network, err)
+	}
+	hostName, peerName := vethNames(cfg.Network, cfg.Container)
+	if old, err := netlink.LinkByName(hostName); err == nil { // left by an interrupted attempt
+		netlink.LinkDel(old) //nolint:errcheck // replaced below
+	}
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: hostName, MasterIndex: br.Attrs().Index}, PeerName: peerName}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return Endpoint{}, fmt.Errorf("container %s: create veth on network %s: %w", cfg.Container, cfg.Network, err)
+	}
+	defer func() {
+		if retErr != nil {
+			if l, err := netlink.LinkByName(hostName); err == nil {
+				netlink.LinkDel(l) //nolint:errcheck // rollback; the peer goes with it
+			}
+		}
+	}()
+	peer, err := netlink.LinkByName(peerName)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("container %s: veth peer: %w", cfg.Container, err)
+	}
+	ns, err := netns.GetFromPath(cfg.NetNS)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("container %s: network namespace %s: %w", cfg.Container, cfg.NetNS, err)
+	}
+	defer ns.Close()
+	if err := netlink.LinkSetNsFd(peer, int(ns)); err != nil {
+		return Endpoint{}, fmt.Errorf("container %s: move veth into its namespace: %w", cfg.Container, err)
+	}
+	prefix := netip.PrefixFrom(addr, subnet.Prefix.Bits())
+	if err := configureInside(ns, peerName, cfg, mac, prefix, subnet.Gateway); err != nil {
+		return Endpoint{}, fmt.Errorf("container %s: network %s: %w", cfg.Container, cfg.Network, err)
+	}
+	host, err := netlink.LinkByName(hostName)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("container %s: veth: %w", cfg.Container, err)
+	}
+	if err := netlink.LinkSetUp(host); err != nil {
+		return Endpoint{}, fmt.Errorf("container %s: set veth up: %w", cfg.Container, err)
+	}
+	return Endpoint{Network: cfg.Network, IfName: cfg.IfName, Addr: prefix, Gateway: subnet.Gateway, HostVeth: hostName}, nil
+}
+
+// configureInside names, addresses and raises the container's end of the
+// veth, and adds the default route, through a netlink handle in the
+// container's namespace (no thread switching).
+func configureInside(ns netns.NsHandle, peerName string, cfg EndpointConfig, mac net.HardwareAddr, addr netip.Prefix, gw netip.Addr) error {
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	link, err := h.LinkByName(peerName)
+	if err != nil {
+		return err
+	}
+	if err := h.LinkSetName(link, cfg.IfName); err != nil {
+		return fmt.Errorf("rename to %s: %w", cfg.IfName, err)
+	}
+	if mac != nil {
+		if err := h.LinkSetHardwareAddr(link, mac); err != nil {
+			return fmt.Errorf("set mac_address: %w", err)
+		}
+	}
+	ipnet := &net.IPNet{IP: net.IP(addr.Addr().AsSlice()), Mask: net.CIDRMask(addr.Bits(), 32)}
+	if err := h.AddrAdd(link, &netlink.Addr{IPNet: ipnet}); err != nil {
+		return fmt.Errorf("address %s: %w", addr, err)
+	}
+	if err := h.LinkSetUp(link); err != nil {
+		return fmt.Errorf("set %s up: %w", cfg.IfName, err)
+	}
+	if cfg.DefaultRoute {
+		if err := h.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.IP(gw.AsSlice())}); err != nil {
+			return fmt.Errorf("default route via %s: %w", gw, err)
+		}
+	}
+	return nil
+}
+
+// Detach removes a container's veth on a network (its peer goes with it)
+// and frees its address. Missing ones are not errors.
+func (b *Bridges) Detach(network, container string) error {
+	hostName, _ := vethNames(network, container)
+	if l, err := netlink.LinkByName(hostName); err == nil {
+		if err := netlink.LinkDel(l); err != nil {
+			return fmt.Errorf("container %s: delete veth on network %s: %w", container, network, err)
+		}
+	}
+	return b.IPAM.ReleaseAddress(network, container)
+}
