@@ -40,13 +40,11 @@ func FromSpec(spec *types.Project) (*Project, error) {
 		}
 	}
 	for key, n := range spec.Networks {
-		p.Networks[key] = Network{
-			Name:     n.Name,
-			Driver:   n.Driver,
-			External: bool(n.External),
-			Internal: n.Internal,
-			Labels:   maps.Clone(n.Labels),
+		net, err := networkOf(key, n)
+		if err != nil {
+			return nil, err
 		}
+		p.Networks[key] = net
 	}
 	return p, nil
 }
@@ -105,6 +103,9 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 		}
 	}
 	s.Mounts = mountsOf(spec, sc)
+	if s.Networks, err = serviceNetworks(spec, sc); err != nil {
+		return nil, err
+	}
 	if sc.StopGracePeriod != nil {
 		d := time.Duration(*sc.StopGracePeriod)
 		s.StopGracePeriod = &d

@@ -173,7 +173,7 @@ volumes:
 	if got := p.Service("plain").Unsupported; len(got) != 0 {
 		t.Errorf("plain.Unsupported = %v, want none", got)
 	}
-	if got, want := strings.Join(p.Service("full").Unsupported, ","), "deploy,healthcheck,networks,ports,volumes"; got != want {
+	if got, want := strings.Join(p.Service("full").Unsupported, ","), "deploy,healthcheck,ports,volumes"; got != want {
 		t.Errorf("full.Unsupported = %s, want %s", got, want)
 	}
 	if _, err := Load(context.Background(), Options{Files: []string{file}, Services: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), `no such service: "nope"`) {
@@ -230,6 +230,75 @@ volumes:
 	for i := range want {
 		if app.Mounts[i] != want[i] {
 			t.Errorf("Mounts[%d] = %+v, want %+v", i, app.Mounts[i], want[i])
+		}
+	}
+}
+
+func TestNetworks(t *testing.T) {
+	load := func(t *testing.T, content string) (*Project, error) {
+		t.Helper()
+		file := filepath.Join(t.TempDir(), "compose.yaml")
+		if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return Load(context.Background(), Options{Files: []string{file}})
+	}
+	p, err := load(t, `name: demo
+services:
+  plain:
+    image: busybox
+  multi:
+    image: busybox
+    networks:
+      back:
+        aliases: [db-alias]
+        ipv4_address: 172.28.5.10
+        mac_address: 02:42:ac:1c:05:0a
+      front:
+        priority: 10
+  hostnet:
+    image: busybox
+    network_mode: host
+networks:
+  front: {}
+  back:
+    internal: true
+    ipam:
+      config:
+        - subnet: 172.28.5.0/24
+          gateway: 172.28.5.254
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Service("plain").Networks; len(got) != 1 || got[0].Key != "default" || got[0].Name != "demo_default" {
+		t.Errorf("plain.Networks = %+v, want the implicit demo_default", got)
+	}
+	multi := p.Service("multi").Networks
+	if len(multi) != 2 || multi[0].Key != "front" || multi[1].Key != "back" {
+		t.Fatalf("multi.Networks = %+v, want front (priority 10) before back", multi)
+	}
+	if b := multi[1]; b.IPv4Address.String() != "172.28.5.10" || b.MACAddress != "02:42:ac:1c:05:0a" || len(b.Aliases) != 1 {
+		t.Errorf("multi's back network = %+v", b)
+	}
+	if got := p.Service("hostnet").Networks; len(got) != 0 {
+		t.Errorf("hostnet.Networks = %+v, want none (network_mode: host)", got)
+	}
+	back := p.Networks["back"]
+	if back.Name != "demo_back" || !back.Internal || back.Subnet.String() != "172.28.5.0/24" || back.Gateway.String() != "172.28.5.254" {
+		t.Errorf("network back = %+v", back)
+	}
+
+	refusals := []struct{ networks, want string }{
+		{"n: {driver: overlay}", `driver "overlay" is not supported`},
+		{"n: {enable_ipv6: true}", "enable_ipv6 is not supported yet"},
+		{"n: {ipam: {config: [{subnet: 10.1.0.0/16, ip_range: 10.1.5.0/24}]}}", "ip_range"},
+		{"n: {ipam: {config: [{subnet: 10.1.0.0/16, gateway: 10.2.0.1}]}}", "gateway"},
+	}
+	for _, tt := range refusals {
+		_, err := load(t, "services:\n  a:\n    image: busybox\n    networks: [n]\nnetworks:\n  "+tt.networks+"\n")
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `network "n"`) {
+			t.Errorf("networks %s: error %v, want %q naming the network", tt.networks, err, tt.want)
 		}
 	}
 }

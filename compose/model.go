@@ -1,6 +1,7 @@
 package compose
 
 import (
+	"net/netip"
 	"time"
 )
 
@@ -118,6 +119,11 @@ type Service struct {
 	SecurityOpt []string
 	GroupAdd    []string
 
+	// Networks are the networks the service joins, in interface order:
+	// the first is eth0 and carries the default route. Empty when
+	// network_mode is set.
+	Networks []ServiceNetwork
+
 	// Mounts are the service's volumes and tmpfs mounts, in file order.
 	Mounts []Mount
 
@@ -215,4 +221,17 @@ type Network struct {
 	External bool
 	Internal bool
 	Labels   map[string]string
+	// Subnet and Gateway are the ipam config's; zero means berth picks.
+	Subnet  netip.Prefix
+	Gateway netip.Addr
+}
+
+// ServiceNetwork is a service's membership of one network.
+type ServiceNetwork struct {
+	// Key is the network's key in the file; Name its real name.
+	Key, Name string
+	Aliases   []string
+	// IPv4Address is the requested address; invalid means any.
+	IPv4Address netip.Addr
+	MACAddress  string
 }

@@ -16,7 +16,7 @@ var runKeys = map[string]bool{
 	"extends": true, "group_add": true, "hostname": true, "image": true, "init": true, "labels": true,
 	"label_file": true, "network_mode": true, "platform": true, "privileged": true, "pull_policy": true,
 	"read_only": true, "scale": true, "security_opt": true, "stdin_open": true, "stop_grace_period": true,
-	"stop_signal": true, "tty": true, "user": true, "working_dir": true,
+	"stop_signal": true, "tty": true, "user": true, "working_dir": true, "networks": true,
 }
 
 // Unsupported lists the keys of a service that this version of berth does
@@ -37,12 +37,6 @@ func unsupportedKeys(project *types.Project, sc types.ServiceConfig) []string {
 			continue
 		}
 		switch k {
-		case "networks":
-			if len(sc.Networks) == 1 {
-				if _, onlyDefault := sc.Networks["default"]; onlyDefault && sc.Networks["default"] == nil {
-					continue // compose-go's implicit default network
-				}
-			}
 		case "volumes":
 			if len(mountsOf(project, sc)) == len(sc.Volumes)+len(sc.Tmpfs) && !hasVolumeDriverOpts(project, sc) {
 				continue

@@ -15,6 +15,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/nftables"
+
+	"github.com/berth/berth/netbridge"
 )
 
 // project is a compose project in a temporary directory.
@@ -243,6 +247,32 @@ func (p *project) assertNothingLeft() {
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), "berth-"+prefix) {
 			t.Errorf("left behind: network namespace %s", e.Name())
+		}
+	}
+	links, _ := os.ReadDir("/sys/class/net")
+	bridges := map[string]bool{}
+	for _, n := range []string{"default", "front", "back"} {
+		bridges[netbridge.BridgeName(p.name+"_"+n)] = true
+	}
+	for _, l := range links {
+		if bridges[l.Name()] {
+			t.Errorf("left behind: bridge %s", l.Name())
+		}
+	}
+	if conn, err := nftables.New(); err == nil {
+		if table, err := conn.ListTableOfFamily("berth", nftables.TableFamilyIPv4); err == nil {
+			chains, _ := conn.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+			for _, c := range chains {
+				if c.Table.Name != table.Name {
+					continue
+				}
+				rules, _ := conn.GetRules(table, c)
+				for _, r := range rules {
+					if strings.HasPrefix(string(r.UserData), "berth-network:"+p.name+"_") {
+						t.Errorf("left behind: nft rule %q in chain %s", r.UserData, c.Name)
+					}
+				}
+			}
 		}
 	}
 	mounts, _ := os.ReadFile("/proc/self/mountinfo")

@@ -3,10 +3,14 @@
 package e2e
 
 import (
+	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth/berth/netbridge"
 )
 
 func TestDependencyOrder(t *testing.T) {
@@ -119,39 +123,64 @@ services:
 	}
 }
 
-func TestOwnNetworkNamespace(t *testing.T) {
+func TestProjectNetworks(t *testing.T) {
 	t.Parallel()
 	p := newProject(t, `
 services:
-  probe:
+  web:
     image: `+testImage+`
-    command: ["sh", "-c", "ip -o link; echo hostname=$$(hostname); cat /etc/hosts; sleep 600"]
+    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
     stop_signal: SIGKILL
+    networks:
+      front:
+        ipv4_address: 10.89.250.10
+  client:
+    image: `+testImage+`
+    depends_on: [web]
+    stop_signal: SIGKILL
+    networks: [front, default]
+    command:
+      - sh
+      - -c
+      - |
+        ip -o -4 addr show | grep -v ' lo '
+        ip route | grep default | grep -v 10.89.250
+        echo hostname=$$(hostname)
+        for i in $$(seq 50); do wget -qO- http://10.89.250.10:8080/ && break; sleep 0.1; done
+        sleep 600
   host:
     image: `+testImage+`
     network_mode: host
-    command: ["sh", "-c", "ip -o link | wc -l; sleep 600"]
+    command: [sleep, "600"]
     stop_signal: SIGKILL
+networks:
+  front:
+    ipam:
+      config:
+        - subnet: 10.89.250.0/24
 `, nil)
 	p.must("up", "-d")
 	var out string
-	p.waitFor("probe's output", 10*time.Second, func() bool {
-		out = p.must("logs", "--no-log-prefix", "probe").stdout
-		return strings.Contains(out, "hostname=")
+	p.waitFor("client to fetch web's page", 15*time.Second, func() bool {
+		out = p.must("logs", "--no-log-prefix", "client").stdout
+		return strings.Contains(out, "hello from berth")
 	})
-	if !strings.Contains(out, "lo: <LOOPBACK,UP,LOWER_UP>") {
-		t.Errorf("loopback is not up in the container's namespace:\n%s", out)
+	for _, want := range []string{"eth0    inet 10.89.", "eth1    inet 10.89.250.", "hostname=" + p.name + "-client-1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("client output lacks %q:\n%s", want, out)
+		}
 	}
-	if strings.Count(strings.TrimSpace(strings.Split(out, "hostname=")[0]), "\n") != 0 {
-		t.Errorf("the container sees links other than lo:\n%s", out)
+	if !regexp.MustCompile(`(?m)^default via 10\.89\.\d+\.1 dev eth0`).MatchString(out) {
+		t.Errorf("the default route is not through eth0 (the default network):\n%s", out)
 	}
-	if !strings.Contains(out, "hostname="+p.name+"-probe-1") || !strings.Contains(out, "127.0.0.1\tlocalhost") {
-		t.Errorf("hostname or /etc/hosts wrong:\n%s", out)
-	}
-	if _, err := statNetns("berth-" + p.name + "-probe-1"); err != nil {
-		t.Errorf("the namespace is not visible to ip netns: %v", err)
+	for _, n := range []string{p.name + "_front", p.name + "_default"} {
+		if _, err := os.Stat("/sys/class/net/" + netbridge.BridgeName(n)); err != nil {
+			t.Errorf("bridge of %s missing while up: %v", n, err)
+		}
 	}
 	if _, err := statNetns("berth-" + p.name + "-host-1"); err == nil {
 		t.Errorf("network_mode: host got its own namespace")
 	}
+	p.must("down")
+	p.assertNothingLeft()
 }

@@ -24,6 +24,8 @@ type Bridges struct {
 type NetworkConfig struct {
 	// Name is the network's real name (<project>_<key>).
 	Name string
+	// Project is the project that creates it.
+	Project string
 	// Subnet is the requested subnet; nil means one from the pool.
 	Subnet *Subnet
 	// Internal networks reach nothing outside their bridge.
@@ -61,7 +63,7 @@ func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
 	if err != nil {
 		return Network{}, err
 	}
-	subnet, err := b.IPAM.AllocateSubnet(cfg.Name, cfg.Subnet)
+	subnet, err := b.IPAM.AllocateSubnet(cfg.Name, cfg.Project, cfg.Subnet)
 	if err != nil {
 		return Network{}, err
 	}
@@ -105,6 +107,11 @@ func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
 			return Network{}, fmt.Errorf("network %s: enable IP forwarding: %w", cfg.Name, err)
 		}
 	}
+	unlock, err := lockNFT()
+	if err != nil {
+		return Network{}, err
+	}
+	defer unlock()
 	n, err := openNFT()
 	if err != nil {
 		return Network{}, err
@@ -118,6 +125,11 @@ func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
 // RemoveNetwork deletes the network's rules, bridge and allocation. A
 // network that does not exist is not an error.
 func (b *Bridges) RemoveNetwork(network string) error {
+	unlock, err := lockNFT()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	n, err := openNFT()
 	if err != nil {
 		return err

@@ -49,16 +49,19 @@ type ipamState struct {
 }
 
 type networkState struct {
-	Subnet Subnet `json:"subnet"`
+	// Project is the project that made the network.
+	Project string `json:"project"`
+	Subnet  Subnet `json:"subnet"`
 	// Addresses maps a container (endpoint) name to its address.
 	Addresses map[string]netip.Addr `json:"addresses"`
 }
 
-// AllocateSubnet returns the network's subnet, allocating one if it has none:
+// AllocateSubnet returns the network's subnet, allocating one for project
+// if it has none:
 // want when given (it must not overlap another network's), else the first
 // free block of the pool that overlaps neither another network nor a host
 // route. Asking again for an allocated network returns the same subnet.
-func (m *IPAM) AllocateSubnet(network string, want *Subnet) (Subnet, error) {
+func (m *IPAM) AllocateSubnet(network, project string, want *Subnet) (Subnet, error) {
 	var out Subnet
 	err := m.update(func(st *ipamState) error {
 		if n, ok := st.Networks[network]; ok {
@@ -87,7 +90,7 @@ func (m *IPAM) AllocateSubnet(network string, want *Subnet) (Subnet, error) {
 			}
 			out = Subnet{Prefix: p, Gateway: p.Addr().Next()}
 		}
-		st.Networks[network] = &networkState{Subnet: out, Addresses: map[string]netip.Addr{}}
+		st.Networks[network] = &networkState{Project: project, Subnet: out, Addresses: map[string]netip.Addr{}}
 		return nil
 	})
 	return out, err
@@ -188,6 +191,36 @@ func (m *IPAM) Subnets() (map[string]Subnet, error) {
 		}
 		return errUnchanged
 	})
+	return out, err
+}
+
+// ProjectNetworks returns the networks a project made, sorted.
+func (m *IPAM) ProjectNetworks(project string) ([]string, error) {
+	var out []string
+	err := m.update(func(st *ipamState) error {
+		for name, n := range st.Networks {
+			if n.Project == project {
+				out = append(out, name)
+			}
+		}
+		return errUnchanged
+	})
+	sort.Strings(out)
+	return out, err
+}
+
+// ContainerNetworks returns the networks a container has an address on, sorted.
+func (m *IPAM) ContainerNetworks(container string) ([]string, error) {
+	var out []string
+	err := m.update(func(st *ipamState) error {
+		for name, n := range st.Networks {
+			if _, ok := n.Addresses[container]; ok {
+				out = append(out, name)
+			}
+		}
+		return errUnchanged
+	})
+	sort.Strings(out)
 	return out, err
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -80,6 +82,28 @@ func ifname(n string) []byte {
 	b := make([]byte, unix.IFNAMSIZ)
 	copy(b, n)
 	return b
+}
+
+// nftLockPath serialises changes to berth's table across processes: the
+// table is host-wide, and one berth removing it as empty while another
+// adds rules to it would fail the other.
+const nftLockPath = "/run/lock/berth-nftables.lock"
+
+// lockNFT takes the host-wide lock on berth's table; call the returned
+// func to release it.
+func lockNFT() (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(nftLockPath), 0o755); err != nil {
+		return nil, fmt.Errorf("nftables lock: %w", err)
+	}
+	f, err := os.OpenFile(nftLockPath, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("nftables lock: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("nftables lock: %w", err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // nft is berth's table and chains on one nftables connection.

@@ -11,19 +11,15 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
-
-	"github.com/berth/berth/scheduler"
 )
 
 // netnsDir is where named network namespaces live, so that `ip netns` shows them.
 const netnsDir = "/run/netns"
 
 // Namespaces creates and deletes the containers' network namespaces. Each is
-// a bind-mounted namespace at /run/netns/berth-<container>, with loopback up;
-// bridges and addresses come with project networks.
+// a bind-mounted namespace at /run/netns/berth-<container>, with loopback up.
+// Networks joins them to the project's bridges.
 type Namespaces struct{}
-
-var _ scheduler.Network = (*Namespaces)(nil)
 
 // NamespacePath is the path of a container's network namespace.
 func NamespacePath(container string) string {

@@ -31,6 +31,11 @@ func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
 	if e.Events == nil {
 		e.Events = Discard
 	}
+	for _, op := range plan.Prepare {
+		if err := e.run(ctx, op); err != nil {
+			return err
+		}
+	}
 	only := plan.Only
 	if only == nil {
 		for s := range plan.Services {
@@ -95,6 +100,18 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 		}
 		e.emit(KindContainer, op.Name, StatusDone, "Removed", "")
 		return nil
+	case OpCreateNetworks:
+		if err := e.Network.EnsureNetworks(ctx, e.Project); err != nil {
+			e.emit(KindNetwork, op.Name, StatusError, "Error", "")
+			return err
+		}
+		return nil
+	case OpRemoveNetworks:
+		if err := e.Network.RemoveNetworks(ctx, op.Name); err != nil {
+			e.emit(KindNetwork, op.Name, StatusError, "Error", "")
+			return err
+		}
+		return nil
 	case OpRemoveVolume:
 		e.emit(KindVolume, op.Name, StatusWorking, "Removing", "")
 		if err := e.Runtime.RemoveVolume(ctx, op.Name); err != nil {
@@ -125,9 +142,16 @@ func (e *Executor) create(ctx context.Context, op Op) (retErr error) {
 	cleanup := context.WithoutCancel(ctx)
 	defer func() {
 		if retErr != nil && own {
-			e.Network.DeleteNamespace(cleanup, e.Project.Name, op.Name) //nolint:errcheck // rollback; the first error is the one to report
+			// Rollback; the first error is the one to report.
+			e.Network.Disconnect(cleanup, e.Project.Name, op.Name)      //nolint:errcheck
+			e.Network.DeleteNamespace(cleanup, e.Project.Name, op.Name) //nolint:errcheck
 		}
 	}()
+	if own {
+		if err := e.Network.Connect(ctx, e.Project, s, op.Name, netns); err != nil {
+			return err
+		}
+	}
 	c, err := e.Runtime.Create(ctx, CreateRequest{Project: e.Project, Service: s, Number: op.Number, Name: op.Name, NetNS: netns})
 	if err != nil {
 		return err
@@ -195,6 +219,9 @@ func (e *Executor) remove(ctx context.Context, c Container) error {
 		}
 	}
 	if err := e.Runtime.Remove(ctx, c); err != nil {
+		return err
+	}
+	if err := e.Network.Disconnect(ctx, c.Labels.Project(), c.ID); err != nil {
 		return err
 	}
 	return e.Network.DeleteNamespace(ctx, c.Labels.Project(), c.ID)

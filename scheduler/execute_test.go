@@ -156,3 +156,42 @@ func TestDownOrderAndTimeouts(t *testing.T) {
 		t.Errorf("Down -t 0 without -v calls:\n%s", got)
 	}
 }
+
+func TestNetworksLifecycle(t *testing.T) {
+	p := project("db", "api<-db")
+	f, n := newFakeRuntime(), &fakeNetwork{}
+	ctx := context.Background()
+	if _, err := Up(ctx, p, f, n, nil, UpOptions{}); err != nil {
+		t.Fatalf("Up: %v (networks must be created before containers connect)", err)
+	}
+	if got := n.connections(); got != "demo-api-1,demo-db-1" {
+		t.Errorf("connected after up = %q", got)
+	}
+	if _, err := Down(ctx, p, f, n, nil, DownRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.connections(); got != "" {
+		t.Errorf("connected after down = %q, want none", got)
+	}
+	if n.networks["demo"] {
+		t.Errorf("networks of demo still there after down")
+	}
+}
+
+func TestConnectFailureRollsBack(t *testing.T) {
+	p := project("db")
+	f, n := newFakeRuntime(), &fakeNetwork{failConnect: "demo-db-1"}
+	_, err := Up(context.Background(), p, f, n, nil, UpOptions{})
+	if err == nil || !strings.Contains(err.Error(), "no free address") {
+		t.Fatalf("Up = %v, want the connect failure", err)
+	}
+	if cs, _ := f.Containers(context.Background(), "demo"); len(cs) != 0 {
+		t.Errorf("containers after a failed connect: %+v", cs)
+	}
+	if got := n.names(); got != "" {
+		t.Errorf("namespaces after a failed connect: %s", got)
+	}
+	if n.networks["demo"] {
+		t.Errorf("a failed up with no container left kept the project's networks")
+	}
+}

@@ -134,10 +134,65 @@ func (f *fakeRuntime) callList() string {
 	return strings.Join(f.calls, "\n")
 }
 
-// fakeNetwork records namespace creation and deletion.
+// fakeNetwork records namespaces, networks and connections.
 type fakeNetwork struct {
-	mu      sync.Mutex // guards created
-	created map[string]bool
+	mu        sync.Mutex // guards everything below
+	created   map[string]bool
+	networks  map[string]bool
+	connected map[string]bool
+	// failConnect makes Connect fail for this container.
+	failConnect string
+}
+
+func (n *fakeNetwork) EnsureNetworks(_ context.Context, p *compose.Project) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.networks == nil {
+		n.networks = map[string]bool{}
+	}
+	n.networks[p.Name] = true
+	return nil
+}
+
+func (n *fakeNetwork) Connect(_ context.Context, p *compose.Project, _ *compose.Service, container, _ string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.networks[p.Name] {
+		return fmt.Errorf("connect %s: networks of %s not created first", container, p.Name)
+	}
+	if container == n.failConnect {
+		return fmt.Errorf("connect %s: no free address", container)
+	}
+	if n.connected == nil {
+		n.connected = map[string]bool{}
+	}
+	n.connected[container] = true
+	return nil
+}
+
+func (n *fakeNetwork) Disconnect(_ context.Context, _, container string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.connected, container)
+	return nil
+}
+
+func (n *fakeNetwork) RemoveNetworks(_ context.Context, project string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.networks, project)
+	return nil
+}
+
+func (n *fakeNetwork) connections() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for k := range n.connected {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
 }
 
 func (n *fakeNetwork) CreateNamespace(_ context.Context, _, name string) (string, error) {

@@ -26,6 +26,10 @@ const (
 	OpRemove OpKind = "remove"
 	// OpRemoveVolume removes a named volume (down -v).
 	OpRemoveVolume OpKind = "remove-volume"
+	// OpCreateNetworks creates the project's networks before any container.
+	OpCreateNetworks OpKind = "create-networks"
+	// OpRemoveNetworks removes the project's networks after its containers.
+	OpRemoveNetworks OpKind = "remove-networks"
 )
 
 // Op is one step of a plan, with the reason it exists.
@@ -50,13 +54,18 @@ func (o Op) String() string {
 	return s
 }
 
-// changes reports whether the op changes anything.
-func (o Op) changes() bool { return o.Kind != OpRunning }
+// changes reports whether the op changes anything a user would call a
+// change: network upkeep alone is not one.
+func (o Op) changes() bool {
+	return o.Kind != OpRunning && o.Kind != OpCreateNetworks && o.Kind != OpRemoveNetworks
+}
 
 // Plan is what up or down will do: per service, a sequence of ops run in
 // order, the services walked along the dependency graph; then ops that
 // belong to no service (orphans, volumes).
 type Plan struct {
+	// Prepare ops run first: the project's networks.
+	Prepare []Op
 	// Services maps a service to its ops.
 	Services map[string][]Op
 	// Order is the walk direction of Services.
@@ -78,13 +87,21 @@ func (p *Plan) Changes() bool {
 			}
 		}
 	}
-	return len(p.Extra) > 0
+	for _, op := range p.Extra {
+		if op.changes() {
+			return true
+		}
+	}
+	return false
 }
 
 // String renders the plan as text, one op a line, services in name order
 // with what they wait for: the golden form of plan tests.
 func (p *Plan) String() string {
 	var b strings.Builder
+	for _, op := range p.Prepare {
+		fmt.Fprintf(&b, "%s\n", op)
+	}
 	names := make([]string, 0, len(p.Services))
 	for s := range p.Services {
 		names = append(names, s)
@@ -139,14 +156,21 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 		byService[c.Labels.Service()] = append(byService[c.Labels.Service()], c)
 	}
 	plan := &Plan{Services: map[string][]Op{}, Order: DependenciesFirst, Only: services}
+	creates := false
 	for _, name := range services {
 		s := p.Service(name)
 		plan.Services[name] = reconcileService(s, byService[name], opts)
+		for _, op := range plan.Services[name] {
+			creates = creates || op.Kind == OpCreate || op.Kind == OpRecreate
+		}
 		if len(s.Unsupported) > 0 {
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("service %q: %s not supported by this version of berth yet: ignored", name, strings.Join(s.Unsupported, ", ")))
 		}
 	}
 
+	if creates {
+		plan.Prepare = append(plan.Prepare, Op{Kind: OpCreateNetworks, Name: p.Name})
+	}
 	known := knownServices(p)
 	var orphans []string
 	for _, c := range observed {
@@ -281,6 +305,7 @@ func PlanDown(p *compose.Project, observed []Container, g *Graph, opts DownOptio
 			plan.Extra = append(plan.Extra, Op{Kind: OpRemoveVolume, Name: v.Name})
 		}
 	}
+	plan.Extra = append(plan.Extra, Op{Kind: OpRemoveNetworks, Name: p.Name})
 	return plan
 }
 

@@ -19,6 +19,7 @@ func TestReconcileGolden(t *testing.T) {
 			name:    "fresh up",
 			project: project("db", "api<-db"),
 			want: `
+create-networks demo
 api: ensure-image api (for new containers)
 api: create demo-api-1 (missing)
 db: ensure-image db (for new containers)
@@ -43,6 +44,7 @@ db: running demo-db-1`,
 				f.add(p, "api", 1, StateRunning, "h-api")
 			},
 			want: `
+create-networks demo
 api: running demo-api-1
 db: ensure-image db (for new containers)
 db: recreate demo-db-1 (config hash changed)`,
@@ -71,6 +73,7 @@ db: start demo-db-1 (exited)`,
 				f.add(p, "worker", 3, StateRunning, "h-worker")
 			},
 			want: `
+create-networks demo
 web: ensure-image web (for new containers)
 web: running demo-web-1
 web: create demo-web-2 (missing)
@@ -87,6 +90,7 @@ worker: running demo-worker-1`,
 			},
 			opts: ReconcileOptions{ForceRecreate: true},
 			want: `
+create-networks demo
 db: ensure-image db (for new containers)
 db: recreate demo-db-1 (--force-recreate)`,
 		},
@@ -142,6 +146,7 @@ db: running demo-db-1`,
 			project: project("db", "api<-db", "web<-api", "other"),
 			opts:    ReconcileOptions{Services: []string{"api"}},
 			want: `
+create-networks demo
 api: ensure-image api (for new containers)
 api: create demo-api-1 (missing)
 db: ensure-image db (for new containers)
@@ -203,6 +208,7 @@ func TestPlanDownGolden(t *testing.T) {
 	want := `api: remove demo-api-1
 db: remove demo-db-1
 remove-volume demo_data
+remove-networks demo
 warning: found orphan containers (demo-gone-1) for this project; run down with --remove-orphans to remove them too
 `
 	if got != want {
@@ -213,6 +219,7 @@ warning: found orphan containers (demo-gone-1) for this project; run down with -
 	wantByName := `remove demo-api-1 (project demo)
 remove demo-db-1 (project demo)
 remove demo-gone-1 (project demo)
+remove-networks demo
 `
 	if byName != wantByName {
 		t.Errorf("PlanDown by name:\n%s\nwant:\n%s", byName, wantByName)

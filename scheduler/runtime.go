@@ -82,4 +82,15 @@ type Network interface {
 	// DeleteNamespace removes what CreateNamespace made. A missing namespace
 	// is not an error.
 	DeleteNamespace(ctx context.Context, project, name string) error
+	// EnsureNetworks creates the project's networks its services use, and
+	// checks that external ones exist. It is idempotent.
+	EnsureNetworks(ctx context.Context, p *compose.Project) error
+	// Connect attaches the container's namespace to its service's networks.
+	Connect(ctx context.Context, p *compose.Project, s *compose.Service, container, netns string) error
+	// Disconnect detaches the container from every network it is on. A
+	// container on no network is not an error.
+	Disconnect(ctx context.Context, project, container string) error
+	// RemoveNetworks removes the networks the project made (never external
+	// ones). Missing ones are not an error.
+	RemoveNetworks(ctx context.Context, project string) error
 }

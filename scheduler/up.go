@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/berth/berth/compose"
@@ -32,7 +33,18 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 	}
 	warn(ev, plan)
 	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: opts.Parallel, NoStart: opts.NoStart, StopTimeout: opts.StopTimeout}
-	return plan, ex.Execute(ctx, plan, g)
+	err = ex.Execute(ctx, plan, g)
+	if err != nil && len(plan.Prepare) > 0 {
+		// A failed up that leaves the project without containers leaves no
+		// networks either.
+		cleanup := context.WithoutCancel(ctx)
+		if cs, lerr := rt.Containers(cleanup, p.Name); lerr == nil && len(cs) == 0 {
+			if rerr := nw.RemoveNetworks(cleanup, p.Name); rerr != nil {
+				return plan, fmt.Errorf("%w (and removing its networks failed: %v)", err, rerr)
+			}
+		}
+	}
+	return plan, err
 }
 
 // DownRequest are down's choices.

@@ -41,8 +41,11 @@ func (o *globalOptions) connectWithProgress(ctx context.Context) (*containerd.Cl
 	return rt, progress, nil
 }
 
-// network is the network layer the scheduler uses.
-func (o *globalOptions) network() scheduler.Network { return netbridge.Namespaces{} }
+// network is the network layer the scheduler uses: namespaces joined to
+// the project's bridge networks, allocations kept under the data dir.
+func (o *globalOptions) network() scheduler.Network {
+	return netbridge.NewNetworks(envOr("BERTH_DATA_DIR", "/var/lib/berth"))
+}
 
 // loadProject loads the compose project, limited to services (and what
 // they depend on) when given.

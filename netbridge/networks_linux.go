@@ -1,0 +1,120 @@
+package netbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/scheduler"
+)
+
+// Networks is berth's network layer: a namespace per container, joined to
+// its service's bridge networks. It implements scheduler.Network.
+type Networks struct {
+	Namespaces
+	bridges *Bridges
+}
+
+var _ scheduler.Network = (*Networks)(nil)
+
+// NewNetworks keeps its address allocations under dataDir/network.
+func NewNetworks(dataDir string) *Networks {
+	ipam := NewIPAM(filepath.Join(dataDir, "network", "ipam.json"), DefaultPool, 24, HostRoutes)
+	return &Networks{bridges: &Bridges{IPAM: ipam}}
+}
+
+// EnsureNetworks implements scheduler.Network.
+func (n *Networks) EnsureNetworks(_ context.Context, p *compose.Project) error {
+	existing, err := n.bridges.IPAM.Subnets()
+	if err != nil {
+		return err
+	}
+	used := map[string]bool{}
+	for _, s := range p.Services {
+		for _, sn := range s.Networks {
+			used[sn.Key] = true
+		}
+	}
+	for _, key := range sortedKeys(used) {
+		net, ok := p.Networks[key]
+		if !ok {
+			return fmt.Errorf("network %q is not defined", key)
+		}
+		if net.External {
+			if _, ok := existing[net.Name]; !ok {
+				return fmt.Errorf("network %s is declared external, but could not be found: bring up the project that defines it first", net.Name)
+			}
+			continue
+		}
+		cfg := NetworkConfig{Name: net.Name, Project: p.Name, Internal: net.Internal}
+		if net.Subnet.IsValid() {
+			cfg.Subnet = &Subnet{Prefix: net.Subnet, Gateway: net.Gateway}
+		}
+		if _, err := n.bridges.EnsureNetwork(cfg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Connect implements scheduler.Network: the service's networks become
+// eth0, eth1, ... in its order; the default route goes through the first
+// network that is not internal.
+func (n *Networks) Connect(_ context.Context, p *compose.Project, s *compose.Service, container, netns string) (retErr error) {
+	defer func() {
+		if retErr != nil {
+			n.Disconnect(context.Background(), p.Name, container) //nolint:errcheck // rollback of the networks joined so far
+		}
+	}()
+	routed := false
+	for i, sn := range s.Networks {
+		internal := p.Networks[sn.Key].Internal
+		cfg := EndpointConfig{
+			Network: sn.Name, Container: container, NetNS: netns, IfName: fmt.Sprintf("eth%d", i),
+			Addr: sn.IPv4Address, MAC: sn.MACAddress, DefaultRoute: !routed && !internal,
+		}
+		if _, err := n.bridges.Attach(cfg); err != nil {
+			return fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		routed = routed || cfg.DefaultRoute
+	}
+	return nil
+}
+
+// Disconnect implements scheduler.Network.
+func (n *Networks) Disconnect(_ context.Context, _, container string) error {
+	networks, err := n.bridges.IPAM.ContainerNetworks(container)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, net := range networks {
+		errs = append(errs, n.bridges.Detach(net, container))
+	}
+	return errors.Join(errs...)
+}
+
+// RemoveNetworks implements scheduler.Network.
+func (n *Networks) RemoveNetworks(_ context.Context, project string) error {
+	networks, err := n.bridges.IPAM.ProjectNetworks(project)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, net := range networks {
+		errs = append(errs, n.bridges.RemoveNetwork(net))
+	}
+	return errors.Join(errs...)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
