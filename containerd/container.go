@@ -137,7 +137,7 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		}
 	}()
 	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
-	if err := writeEtcFiles(etcDir, hostnameFor(s, req.Name), s.Domainname, hostResolv); err != nil {
+	if err := writeEtcFiles(etcDir, hostnameFor(s, req.Name), s.Domainname, hostResolv, req.DNS); err != nil {
 		return scheduler.Container{}, fmt.Errorf("container %s: write /etc files: %w", req.Name, err)
 	}
 	mounts, err := c.prepareMounts(s)

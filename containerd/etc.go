@@ -11,15 +11,16 @@ import (
 )
 
 // writeEtcFiles writes the hosts, hostname and resolv.conf files a
-// container gets bind-mounted at /etc, into dir.
-func writeEtcFiles(dir, hostname, domainname string, hostResolvConf []byte) error {
+// container gets bind-mounted at /etc, into dir. nameservers replace the
+// host's when given (berth's DNS server on the container's network).
+func writeEtcFiles(dir, hostname, domainname string, hostResolvConf []byte, nameservers []string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	files := map[string][]byte{
 		"hosts":       hostsFile(hostname, domainname),
 		"hostname":    []byte(hostname + "\n"),
-		"resolv.conf": resolvConf(hostResolvConf),
+		"resolv.conf": resolvConf(hostResolvConf, nameservers),
 	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
@@ -43,13 +44,16 @@ func hostsFile(hostname, domainname string) []byte {
 }
 
 // resolvConf derives a container's resolv.conf from the host's: search and
-// options lines are kept, loopback nameservers dropped (they cannot be
-// reached from a container's own network namespace). Docker then falls back
-// to public resolvers; berth does not send queries anywhere the host did
-// not say, so such a container has no nameserver until project networks
-// bring berth's own DNS server.
-func resolvConf(host []byte) []byte {
+// options lines are kept; the nameservers are the given ones (berth's DNS
+// server, which forwards to the host's), else the host's minus loopback
+// ones, which cannot be reached from a container's own network namespace.
+// Docker then falls back to public resolvers; berth sends queries nowhere
+// the host did not say.
+func resolvConf(host []byte, nameservers []string) []byte {
 	var b bytes.Buffer
+	for _, ns := range nameservers {
+		b.WriteString("nameserver " + ns + "\n")
+	}
 	sc := bufio.NewScanner(bytes.NewReader(host))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -59,7 +63,7 @@ func resolvConf(host []byte) []byte {
 		}
 		switch fields[0] {
 		case "nameserver":
-			if len(fields) < 2 {
+			if len(nameservers) > 0 || len(fields) < 2 {
 				continue
 			}
 			if ip := net.ParseIP(fields[1]); ip == nil || ip.IsLoopback() {

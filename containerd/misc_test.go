@@ -80,8 +80,12 @@ func TestCredentialsFor(t *testing.T) {
 func TestResolvConf(t *testing.T) {
 	host := "# generated\nnameserver 127.0.0.53\nnameserver 192.0.2.1\nsearch lan\noptions edns0\nnameserver ::1\n"
 	want := "nameserver 192.0.2.1\nsearch lan\noptions edns0\n"
-	if got := string(resolvConf([]byte(host))); got != want {
+	if got := string(resolvConf([]byte(host), nil)); got != want {
 		t.Errorf("resolvConf = %q, want %q", got, want)
+	}
+	wantOwn := "nameserver 10.89.0.1\nsearch lan\noptions edns0\n"
+	if got := string(resolvConf([]byte(host), []string{"10.89.0.1"})); got != wantOwn {
+		t.Errorf("resolvConf with berth's DNS = %q, want %q", got, wantOwn)
 	}
 }
 

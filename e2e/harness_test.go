@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,13 @@ type project struct {
 
 var nonName = regexp.MustCompile(`[^a-z0-9]+`)
 
+var (
+	namesMu sync.Mutex // guards namesUsed
+	// namesUsed counts the projects made per test name, so that a test with
+	// several projects gives each its own name.
+	namesUsed = map[string]int{}
+)
+
 // newProject writes compose.yaml (and files) to a temp dir, names the
 // project after the test, and removes everything at the end, checking that
 // nothing of the project is left.
@@ -41,6 +49,12 @@ func newProject(t *testing.T, composeYAML string, files map[string]string) *proj
 		name = strings.Trim(name, "-")
 	}
 	name = "e2e-" + name
+	namesMu.Lock()
+	namesUsed[name]++
+	if n := namesUsed[name]; n > 1 {
+		name = fmt.Sprintf("%s%d", name, n) // no dash: "<name>-" must not prefix another project
+	}
+	namesMu.Unlock()
 	p := &project{t: t, name: name, dir: t.TempDir()}
 	p.write("compose.yaml", composeYAML)
 	for f, content := range files {
@@ -273,6 +287,15 @@ func (p *project) assertNothingLeft() {
 					}
 				}
 			}
+		}
+	}
+	if _, err := os.Stat("/run/berth/projects/" + p.name); !os.IsNotExist(err) {
+		t.Errorf("left behind: /run/berth/projects/%s (the DNS daemon's files)", p.name)
+	}
+	procs, _ := os.ReadDir("/proc")
+	for _, proc := range procs {
+		if cmdline, err := os.ReadFile("/proc/" + proc.Name() + "/cmdline"); err == nil && strings.Contains(string(cmdline), "__dns\x00"+p.name+"\x00") {
+			t.Errorf("left behind: the DNS daemon of %s (pid %s)", p.name, proc.Name())
 		}
 	}
 	mounts, _ := os.ReadFile("/proc/self/mountinfo")

@@ -39,9 +39,9 @@ func inNS(path string, fn func() error) error {
 	return <-errc
 }
 
-// listen starts a TCP server inside a namespace that reports the address of
+// listenIn starts a TCP server inside a namespace that reports the address of
 // each client it accepts.
-func listen(t *testing.T, nsPath, addr string) (string, <-chan string) {
+func listenIn(t *testing.T, nsPath, addr string) (string, <-chan string) {
 	t.Helper()
 	var l net.Listener
 	if err := inNS(nsPath, func() (err error) { l, err = net.Listen("tcp4", addr); return err }); err != nil {
@@ -134,7 +134,7 @@ func TestBridgeNetworks(t *testing.T) {
 	}
 
 	// Containers on one network reach each other.
-	addrB, peersB := listen(t, bb, epB.Addr.Addr().String()+":0")
+	addrB, peersB := listenIn(t, bb, epB.Addr.Addr().String()+":0")
 	if err := dialFrom(a, addrB); err != nil {
 		t.Errorf("a cannot reach b at %s: %v", addrB, err)
 	} else if got := <-peersB; got != epA.Addr.Addr().String() {
@@ -142,7 +142,7 @@ func TestBridgeNetworks(t *testing.T) {
 	}
 
 	// Egress is masqueraded: the upstream host sees the host's address.
-	upAddr, peersUp := listen(t, out, "10.251.0.2:0")
+	upAddr, peersUp := listenIn(t, out, "10.251.0.2:0")
 	if err := dialFrom(a, upAddr); err != nil {
 		t.Errorf("a cannot reach the upstream host %s: %v", upAddr, err)
 	} else if got := <-peersUp; got != "10.251.0.1" {

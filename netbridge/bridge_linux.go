@@ -107,6 +107,9 @@ func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
 			return Network{}, fmt.Errorf("network %s: enable IP forwarding: %w", cfg.Name, err)
 		}
 	}
+	if err := b.IPAM.SetInternal(cfg.Name, cfg.Internal); err != nil {
+		return Network{}, err
+	}
 	unlock, err := lockNFT()
 	if err != nil {
 		return Network{}, err
@@ -162,6 +165,8 @@ type EndpointConfig struct {
 	MAC string
 	// DefaultRoute routes the container's traffic out through this network.
 	DefaultRoute bool
+	// Names are the names the container answers to on the network in DNS.
+	Names []string
 }
 
 // Endpoint is a container's interface on a network.
@@ -242,6 +247,9 @@ func (b *Bridges) Attach(cfg EndpointConfig) (_ Endpoint, retErr error) {
 	}
 	if err := netlink.LinkSetUp(host); err != nil {
 		return Endpoint{}, fmt.Errorf("container %s: set veth up: %w", cfg.Container, err)
+	}
+	if err := b.IPAM.SetNames(cfg.Network, cfg.Container, cfg.Names); err != nil {
+		return Endpoint{}, err
 	}
 	return Endpoint{Network: cfg.Network, IfName: cfg.IfName, Addr: prefix, Gateway: subnet.Gateway, HostVeth: hostName}, nil
 }

@@ -51,9 +51,14 @@ type ipamState struct {
 type networkState struct {
 	// Project is the project that made the network.
 	Project string `json:"project"`
-	Subnet  Subnet `json:"subnet"`
+	// Internal networks get no upstream DNS forwarding.
+	Internal bool   `json:"internal,omitempty"`
+	Subnet   Subnet `json:"subnet"`
 	// Addresses maps a container (endpoint) name to its address.
 	Addresses map[string]netip.Addr `json:"addresses"`
+	// Names maps a container to the names it answers to on the network
+	// (service, container name, aliases, hostname), for the DNS server.
+	Names map[string][]string `json:"names,omitempty"`
 }
 
 // AllocateSubnet returns the network's subnet, allocating one for project
@@ -177,9 +182,58 @@ func (m *IPAM) ReleaseAddress(network, container string) error {
 	return m.update(func(st *ipamState) error {
 		if n, ok := st.Networks[network]; ok {
 			delete(n.Addresses, container)
+			delete(n.Names, container)
 		}
 		return nil
 	})
+}
+
+// SetNames records the names a container answers to on a network.
+func (m *IPAM) SetNames(network, container string, names []string) error {
+	return m.update(func(st *ipamState) error {
+		n, ok := st.Networks[network]
+		if !ok {
+			return fmt.Errorf("network %s has no subnet", network)
+		}
+		if n.Names == nil {
+			n.Names = map[string][]string{}
+		}
+		n.Names[container] = append([]string{}, names...)
+		return nil
+	})
+}
+
+// SetInternal records whether a network is internal.
+func (m *IPAM) SetInternal(network string, internal bool) error {
+	return m.update(func(st *ipamState) error {
+		n, ok := st.Networks[network]
+		if !ok {
+			return fmt.Errorf("network %s has no subnet", network)
+		}
+		n.Internal = internal
+		return nil
+	})
+}
+
+// NetworkView is a network's state as the DNS server reads it.
+type NetworkView struct {
+	Project   string
+	Internal  bool
+	Subnet    Subnet
+	Addresses map[string]netip.Addr
+	Names     map[string][]string
+}
+
+// Networks returns every network's state.
+func (m *IPAM) Networks() (map[string]NetworkView, error) {
+	out := map[string]NetworkView{}
+	err := m.update(func(st *ipamState) error {
+		for name, n := range st.Networks {
+			out[name] = NetworkView{Project: n.Project, Internal: n.Internal, Subnet: n.Subnet, Addresses: n.Addresses, Names: n.Names}
+		}
+		return errUnchanged
+	})
+	return out, err
 }
 
 // Subnets returns every allocated subnet by network name.

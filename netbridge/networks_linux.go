@@ -16,14 +16,22 @@ import (
 type Networks struct {
 	Namespaces
 	bridges *Bridges
+	// runDir holds the DNS daemons' files; exe is the berth executable
+	// that runs them.
+	runDir, exe string
 }
 
 var _ scheduler.Network = (*Networks)(nil)
 
-// NewNetworks keeps its address allocations under dataDir/network.
-func NewNetworks(dataDir string) *Networks {
-	ipam := NewIPAM(filepath.Join(dataDir, "network", "ipam.json"), DefaultPool, 24, HostRoutes)
-	return &Networks{bridges: &Bridges{IPAM: ipam}}
+// NewNetworks keeps its address allocations under dataDir/network and its
+// DNS daemons' files under runDir; exe is the berth executable, which runs
+// them (`berth __dns PROJECT`).
+func NewNetworks(dataDir, runDir, exe string) *Networks {
+	return &Networks{bridges: &Bridges{IPAM: newProjectIPAM(dataDir)}, runDir: runDir, exe: exe}
+}
+
+func newProjectIPAM(dataDir string) *IPAM {
+	return NewIPAM(filepath.Join(dataDir, "network", "ipam.json"), DefaultPool, 24, HostRoutes)
 }
 
 // EnsureNetworks implements scheduler.Network.
@@ -57,31 +65,45 @@ func (n *Networks) EnsureNetworks(_ context.Context, p *compose.Project) error {
 			return err
 		}
 	}
-	return nil
+	if len(used) == 0 {
+		return nil
+	}
+	return n.ensureDNS(p.Name)
 }
 
 // Connect implements scheduler.Network: the service's networks become
 // eth0, eth1, ... in its order; the default route goes through the first
-// network that is not internal.
-func (n *Networks) Connect(_ context.Context, p *compose.Project, s *compose.Service, container, netns string) (retErr error) {
+// network that is not internal. The container's nameserver is the DNS
+// daemon on its first network's gateway. Its names there are the service,
+// the container name, the aliases and the hostname.
+func (n *Networks) Connect(_ context.Context, p *compose.Project, s *compose.Service, container, netns string) (_ []string, retErr error) {
 	defer func() {
 		if retErr != nil {
 			n.Disconnect(context.Background(), p.Name, container) //nolint:errcheck // rollback of the networks joined so far
 		}
 	}()
 	routed := false
+	var nameservers []string
 	for i, sn := range s.Networks {
 		internal := p.Networks[sn.Key].Internal
+		names := append([]string{s.Name}, sn.Aliases...)
+		if s.Hostname != "" {
+			names = append(names, s.Hostname)
+		}
 		cfg := EndpointConfig{
 			Network: sn.Name, Container: container, NetNS: netns, IfName: fmt.Sprintf("eth%d", i),
-			Addr: sn.IPv4Address, MAC: sn.MACAddress, DefaultRoute: !routed && !internal,
+			Addr: sn.IPv4Address, MAC: sn.MACAddress, DefaultRoute: !routed && !internal, Names: names,
 		}
-		if _, err := n.bridges.Attach(cfg); err != nil {
-			return fmt.Errorf("service %q: %w", s.Name, err)
+		ep, err := n.bridges.Attach(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		if len(nameservers) == 0 {
+			nameservers = append(nameservers, ep.Gateway.String())
 		}
 		routed = routed || cfg.DefaultRoute
 	}
-	return nil
+	return nameservers, nil
 }
 
 // Disconnect implements scheduler.Network.
@@ -107,7 +129,10 @@ func (n *Networks) RemoveNetworks(_ context.Context, project string) error {
 	for _, net := range networks {
 		errs = append(errs, n.bridges.RemoveNetwork(net))
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return n.waitDNSGone(project)
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -147,12 +147,13 @@ func (e *Executor) create(ctx context.Context, op Op) (retErr error) {
 			e.Network.DeleteNamespace(cleanup, e.Project.Name, op.Name) //nolint:errcheck
 		}
 	}()
+	var nameservers []string
 	if own {
-		if err := e.Network.Connect(ctx, e.Project, s, op.Name, netns); err != nil {
+		if nameservers, err = e.Network.Connect(ctx, e.Project, s, op.Name, netns); err != nil {
 			return err
 		}
 	}
-	c, err := e.Runtime.Create(ctx, CreateRequest{Project: e.Project, Service: s, Number: op.Number, Name: op.Name, NetNS: netns})
+	c, err := e.Runtime.Create(ctx, CreateRequest{Project: e.Project, Service: s, Number: op.Number, Name: op.Name, NetNS: netns, DNS: nameservers})
 	if err != nil {
 		return err
 	}

@@ -159,6 +159,7 @@ func TestDownOrderAndTimeouts(t *testing.T) {
 
 func TestNetworksLifecycle(t *testing.T) {
 	p := project("db", "api<-db")
+	p.Service("api").Networks = []compose.ServiceNetwork{{Key: "default", Name: "demo_default"}}
 	f, n := newFakeRuntime(), &fakeNetwork{}
 	ctx := context.Background()
 	if _, err := Up(ctx, p, f, n, nil, UpOptions{}); err != nil {
@@ -166,6 +167,9 @@ func TestNetworksLifecycle(t *testing.T) {
 	}
 	if got := n.connections(); got != "demo-api-1,demo-db-1" {
 		t.Errorf("connected after up = %q", got)
+	}
+	if calls := f.callList(); !strings.Contains(calls, "create demo-api-1 netns=/run/netns/berth-demo-api-1 dns=10.89.0.1") {
+		t.Errorf("api was not created with the network's nameserver:\n%s", calls)
 	}
 	if _, err := Down(ctx, p, f, n, nil, DownRequest{}); err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func (f *fakeRuntime) EnsureImage(_ context.Context, s *compose.Service) error {
 }
 
 func (f *fakeRuntime) Create(_ context.Context, req CreateRequest) (Container, error) {
-	if err := f.record("create " + req.Name + " netns=" + req.NetNS); err != nil {
+	if err := f.record("create " + req.Name + " netns=" + req.NetNS + dnsSuffix(req.DNS)); err != nil {
 		return Container{}, err
 	}
 	c := Container{ID: req.Name, Name: req.Name, State: StateCreated,
@@ -154,20 +154,23 @@ func (n *fakeNetwork) EnsureNetworks(_ context.Context, p *compose.Project) erro
 	return nil
 }
 
-func (n *fakeNetwork) Connect(_ context.Context, p *compose.Project, _ *compose.Service, container, _ string) error {
+func (n *fakeNetwork) Connect(_ context.Context, p *compose.Project, s *compose.Service, container, _ string) ([]string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if !n.networks[p.Name] {
-		return fmt.Errorf("connect %s: networks of %s not created first", container, p.Name)
+		return nil, fmt.Errorf("connect %s: networks of %s not created first", container, p.Name)
 	}
 	if container == n.failConnect {
-		return fmt.Errorf("connect %s: no free address", container)
+		return nil, fmt.Errorf("connect %s: no free address", container)
 	}
 	if n.connected == nil {
 		n.connected = map[string]bool{}
 	}
 	n.connected[container] = true
-	return nil
+	if len(s.Networks) == 0 {
+		return nil, nil // network_mode none: no network, no nameserver
+	}
+	return []string{"10.89.0.1"}, nil
 }
 
 func (n *fakeNetwork) Disconnect(_ context.Context, _, container string) error {
@@ -239,4 +242,11 @@ func project(specs ...string) *compose.Project {
 	}
 	sort.Slice(p.Services, func(i, j int) bool { return p.Services[i].Name < p.Services[j].Name })
 	return p
+}
+
+func dnsSuffix(dns []string) string {
+	if len(dns) == 0 {
+		return ""
+	}
+	return " dns=" + strings.Join(dns, ",")
 }

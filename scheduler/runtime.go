@@ -48,6 +48,9 @@ type CreateRequest struct {
 	// NetNS is the network namespace to join: a path, or "" for the host's
 	// namespace (network_mode: host).
 	NetNS string
+	// DNS are the nameservers of the container's resolv.conf; none means
+	// the host's (less loopback ones).
+	DNS []string
 }
 
 // Runtime is what the scheduler needs from a container runtime. The
@@ -85,8 +88,9 @@ type Network interface {
 	// EnsureNetworks creates the project's networks its services use, and
 	// checks that external ones exist. It is idempotent.
 	EnsureNetworks(ctx context.Context, p *compose.Project) error
-	// Connect attaches the container's namespace to its service's networks.
-	Connect(ctx context.Context, p *compose.Project, s *compose.Service, container, netns string) error
+	// Connect attaches the container's namespace to its service's networks
+	// and returns the nameservers the container is to use (none: the host's).
+	Connect(ctx context.Context, p *compose.Project, s *compose.Service, container, netns string) ([]string, error)
 	// Disconnect detaches the container from every network it is on. A
 	// container on no network is not an error.
 	Disconnect(ctx context.Context, project, container string) error

@@ -46,6 +46,10 @@ func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions) error {
 		return err
 	}
 	defer rt.Close()
+	nw, err := g.network()
+	if err != nil {
+		return err
+	}
 	req := scheduler.DownRequest{
 		DownOptions: scheduler.DownOptions{Volumes: opts.volumes, RemoveOrphans: opts.removeOrphans},
 		Parallel:    g.parallel,
@@ -54,7 +58,7 @@ func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions) error {
 		d := time.Duration(opts.timeout) * time.Second
 		req.Timeout = &d
 	}
-	plan, err := scheduler.Down(ctx, p, rt, g.network(), progress, req)
+	plan, err := scheduler.Down(ctx, p, rt, nw, progress, req)
 	if err != nil {
 		return err
 	}

@@ -72,6 +72,7 @@ its own daemon (see "berth system info").`,
 		newSystemCmd(opts),
 		newVersionCmd(opts),
 		newLogDriverCmd(),
+		newDNSDaemonCmd(),
 	)
 	return cmd
 }

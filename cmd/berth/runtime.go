@@ -20,7 +20,7 @@ func (o *globalOptions) connect(ctx context.Context, ev scheduler.Events) (*cont
 	return containerd.Connect(ctx,
 		containerd.WithAddress(o.address, o.addressExplicit),
 		containerd.WithNamespace(o.namespace),
-		containerd.WithDirs(envOr("BERTH_DATA_DIR", "/var/lib/berth"), envOr("BERTH_RUN_DIR", "/run/berth")),
+		containerd.WithDirs(dataDir(), runDir()),
 		containerd.WithDaemonBinDir(os.Getenv("BERTH_CONTAINERD_BIN")),
 		containerd.WithInsecureRegistries(o.insecure...),
 		containerd.WithEvents(ev),
@@ -43,9 +43,17 @@ func (o *globalOptions) connectWithProgress(ctx context.Context) (*containerd.Cl
 
 // network is the network layer the scheduler uses: namespaces joined to
 // the project's bridge networks, allocations kept under the data dir.
-func (o *globalOptions) network() scheduler.Network {
-	return netbridge.NewNetworks(envOr("BERTH_DATA_DIR", "/var/lib/berth"))
+func (o *globalOptions) network() (scheduler.Network, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find berth's own executable for the DNS daemon: %w", err)
+	}
+	return netbridge.NewNetworks(dataDir(), runDir(), exe), nil
 }
+
+// dataDir and runDir are berth's own directories (BERTH_DATA_DIR, BERTH_RUN_DIR).
+func dataDir() string { return envOr("BERTH_DATA_DIR", "/var/lib/berth") }
+func runDir() string  { return envOr("BERTH_RUN_DIR", "/run/berth") }
 
 // loadProject loads the compose project, limited to services (and what
 // they depend on) when given.

@@ -58,6 +58,10 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		return err
 	}
 	defer rt.Close()
+	nw, err := g.network()
+	if err != nil {
+		return err
+	}
 	uo := scheduler.UpOptions{
 		ReconcileOptions: scheduler.ReconcileOptions{
 			ForceRecreate: opts.forceRecreate,
@@ -74,7 +78,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		d := time.Duration(opts.timeout) * time.Second
 		uo.StopTimeout = &d
 	}
-	plan, err := scheduler.Up(ctx, p, rt, g.network(), progress, uo)
+	plan, err := scheduler.Up(ctx, p, rt, nw, progress, uo)
 	if err != nil {
 		return err
 	}

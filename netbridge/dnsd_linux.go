@@ -1,0 +1,178 @@
+package netbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	mdns "github.com/miekg/dns"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/netbridge/dns"
+)
+
+// DNSDaemon serves the embedded DNS of one project's networks: a server on
+// each network's gateway address, port 53 (never on 0.0.0.0: it must not
+// become an open resolver), answering from the endpoints in the IPAM state.
+// It reloads whenever the state file changes (inotify, no polling) and
+// returns once the project has no network left, which is how down stops it.
+type DNSDaemon struct {
+	Project string
+	IPAM    *IPAM
+	// Upstream resolves other names; nil means none (every unknown name is NXDOMAIN).
+	Upstream dns.Forwarder
+	Log      *log.Logger
+
+	table   *dns.Table
+	servers map[string]*gatewayServers
+}
+
+type gatewayServers struct {
+	gateway  netip.Addr
+	udp, tcp *mdns.Server
+}
+
+// Run serves until ctx ends or the project has no network left.
+func (d *DNSDaemon) Run(ctx context.Context, ready func()) error {
+	d.table = dns.NewTable()
+	d.servers = map[string]*gatewayServers{}
+	defer d.stopAll()
+
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("dns: inotify: %w", err)
+	}
+	watch := os.NewFile(uintptr(fd), "inotify")
+	defer watch.Close()
+	dir := filepath.Dir(d.IPAM.path)
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE|unix.IN_CREATE|unix.IN_DELETE); err != nil {
+		return fmt.Errorf("dns: watch %s: %w", dir, err)
+	}
+	go func() { <-ctx.Done(); watch.Close() }()
+
+	buf := make([]byte, 4096)
+	first := true
+	for {
+		left, err := d.reload()
+		if err != nil {
+			d.Log.Printf("reload: %v", err)
+		}
+		if first {
+			first = false
+			if ready != nil {
+				ready()
+			}
+		}
+		if err == nil && left == 0 {
+			d.Log.Printf("project %s has no network left: exiting", d.Project)
+			return nil
+		}
+		if _, err := watch.Read(buf); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("dns: watch %s: %w", dir, err)
+		}
+	}
+}
+
+// reload reads the state, updates the table and starts or stops servers;
+// it returns how many networks the project has.
+func (d *DNSDaemon) reload() (int, error) {
+	views, err := d.IPAM.Networks()
+	if err != nil {
+		return -1, err
+	}
+	mine := map[string]NetworkView{}
+	for name, v := range views {
+		if v.Project == d.Project {
+			mine[name] = v
+		}
+	}
+	for name, gs := range d.servers {
+		if v, ok := mine[name]; !ok || v.Subnet.Gateway != gs.gateway {
+			gs.stop()
+			delete(d.servers, name)
+			d.table.Remove(name)
+		}
+	}
+	var errs []error
+	for name, v := range mine {
+		d.table.Set(name, v.Subnet.Prefix, Entries(v))
+		if _, ok := d.servers[name]; ok {
+			continue
+		}
+		var fwd dns.Forwarder
+		if !v.Internal && d.Upstream != nil {
+			fwd = d.Upstream
+		}
+		h := &dns.Handler{Records: d.table, Forward: fwd, Shuffle: shuffle}
+		gs, err := listen(v.Subnet.Gateway, h)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("network %s: %w", name, err))
+			continue
+		}
+		d.servers[name] = gs
+		d.Log.Printf("serving network %s on %s:53", name, v.Subnet.Gateway)
+	}
+	return len(mine), errors.Join(errs...)
+}
+
+// Entries are a network's DNS entries: each container's address with its names.
+func Entries(v NetworkView) []dns.Entry {
+	containers := make([]string, 0, len(v.Addresses))
+	for c := range v.Addresses {
+		containers = append(containers, c)
+	}
+	sort.Strings(containers)
+	out := make([]dns.Entry, 0, len(containers))
+	for _, c := range containers {
+		names := append([]string{c}, v.Names[c]...)
+		out = append(out, dns.Entry{Addr: v.Addresses[c], Names: names})
+	}
+	return out
+}
+
+func shuffle(a []netip.Addr) { rand.Shuffle(len(a), func(i, j int) { a[i], a[j] = a[j], a[i] }) }
+
+// listen serves h over UDP and TCP on the gateway address, port 53.
+func listen(gw netip.Addr, h mdns.Handler) (*gatewayServers, error) {
+	addr := net.JoinHostPort(gw.String(), "53")
+	pc, err := net.ListenPacket("udp4", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s/udp: %w", addr, err)
+	}
+	l, err := net.Listen("tcp4", addr)
+	if err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("listen on %s/tcp: %w", addr, err)
+	}
+	gs := &gatewayServers{gateway: gw, udp: &mdns.Server{PacketConn: pc, Handler: h}, tcp: &mdns.Server{Listener: l, Handler: h}}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	gs.udp.NotifyStartedFunc = wg.Done
+	gs.tcp.NotifyStartedFunc = wg.Done
+	go gs.udp.ActivateAndServe() //nolint:errcheck // ends with Shutdown
+	go gs.tcp.ActivateAndServe() //nolint:errcheck // ends with Shutdown
+	wg.Wait()
+	return gs, nil
+}
+
+func (gs *gatewayServers) stop() {
+	gs.udp.Shutdown() //nolint:errcheck // closing a server that is going away
+	gs.tcp.Shutdown() //nolint:errcheck
+}
+
+func (d *DNSDaemon) stopAll() {
+	for _, gs := range d.servers {
+		gs.stop()
+	}
+}

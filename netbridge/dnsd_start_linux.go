@@ -1,0 +1,145 @@
+package netbridge
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/netbridge/dns"
+)
+
+// DNSCommand is the hidden berth subcommand that runs a project's DNS
+// daemon: `berth __dns PROJECT`.
+const DNSCommand = "__dns"
+
+// dnsDir holds a project's DNS daemon files: pid, lock and log.
+func dnsDir(runDir, project string) string { return filepath.Join(runDir, "projects", project) }
+
+// DNSLogPath is the DNS daemon's log file of a project.
+func DNSLogPath(runDir, project string) string {
+	return filepath.Join(dnsDir(runDir, project), "dns.log")
+}
+
+// ensureDNS starts the project's DNS daemon unless it runs, and waits until
+// it serves. A lock keeps two berth processes from starting two daemons.
+func (n *Networks) ensureDNS(project string) error {
+	dir := dnsDir(n.runDir, project)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("dns daemon: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "dns.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("dns daemon: %w", err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("dns daemon: lock: %w", err)
+	}
+	pidFile := filepath.Join(dir, "dns.pid")
+	if pid, ok := runningDaemon(pidFile, project); ok && pid > 0 {
+		return nil
+	}
+	os.Remove(pidFile)
+	logf, err := os.OpenFile(DNSLogPath(n.runDir, project), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("dns daemon: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(n.exe, DNSCommand, project)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start the dns daemon of project %s: %w", project, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("the dns daemon of project %s exited at start (%v): see %s", project, err, DNSLogPath(n.runDir, project))
+		case <-deadline.C:
+			return fmt.Errorf("the dns daemon of project %s did not start within 10s: see %s", project, DNSLogPath(n.runDir, project))
+		case <-tick.C:
+			if pid, ok := runningDaemon(pidFile, project); ok && pid == cmd.Process.Pid {
+				return nil
+			}
+		}
+	}
+}
+
+// waitDNSGone waits (briefly) for the project's DNS daemon to exit, then
+// removes its files. The daemon exits by itself once its project has no
+// network left.
+func (n *Networks) waitDNSGone(project string) error {
+	dir := dnsDir(n.runDir, project)
+	pidFile := filepath.Join(dir, "dns.pid")
+	for i := 0; i < 200; i++ {
+		if _, alive := runningDaemon(pidFile, project); !alive {
+			return os.RemoveAll(dir)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("the dns daemon of project %s did not exit after its networks were removed: see %s", project, DNSLogPath(n.runDir, project))
+}
+
+// runningDaemon reads a pid file and reports whether that process is the
+// project's DNS daemon (the pid is not reused by something else).
+func runningDaemon(pidFile, project string) (int, bool) {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return 0, false
+	}
+	return pid, bytes.Contains(cmdline, []byte("\x00"+DNSCommand+"\x00"+project+"\x00"))
+}
+
+// RunDNSDaemon is the body of `berth __dns PROJECT`: it serves the
+// project's networks until none is left or ctx ends. Names outside the
+// project go to upstreams (host:port) when given, else to the host's
+// resolvers.
+func RunDNSDaemon(ctx context.Context, project, dataDir, runDir string, upstreams []string) error {
+	logger := log.New(os.Stderr, "", log.LstdFlags)
+	var upstream dns.Forwarder
+	servers := upstreams
+	if len(servers) == 0 {
+		var err error
+		if servers, err = dns.HostResolvers("/etc/resolv.conf"); err != nil {
+			logger.Printf("no upstream resolvers (%v): names outside the project will fail", err)
+		}
+	}
+	if len(servers) > 0 {
+		upstream = &dns.Upstream{Servers: servers}
+		logger.Printf("forwarding other names to %s", strings.Join(servers, ", "))
+	}
+	d := &DNSDaemon{Project: project, IPAM: newProjectIPAM(dataDir), Upstream: upstream, Log: logger}
+	pidFile := filepath.Join(dnsDir(runDir, project), "dns.pid")
+	ready := func() {
+		if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			logger.Printf("write %s: %v", pidFile, err)
+		}
+	}
+	defer os.Remove(pidFile)
+	return d.Run(ctx, ready)
+}
