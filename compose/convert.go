@@ -103,6 +103,17 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 		}
 	}
 	s.Mounts = mountsOf(spec, sc)
+	s.DNS, s.DNSSearch, s.DNSOptions = slices.Clone([]string(sc.DNS)), slices.Clone([]string(sc.DNSSearch)), slices.Clone(sc.DNSOpts)
+	hosts := make([]string, 0, len(sc.ExtraHosts))
+	for h := range sc.ExtraHosts {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	for _, h := range hosts {
+		for _, addr := range sc.ExtraHosts[h] {
+			s.ExtraHosts = append(s.ExtraHosts, HostEntry{Name: h, Addr: addr})
+		}
+	}
 	if s.Networks, err = serviceNetworks(spec, sc); err != nil {
 		return nil, err
 	}

@@ -124,6 +124,12 @@ type Service struct {
 	// network_mode is set.
 	Networks []ServiceNetwork
 
+	// DNS, DNSSearch and DNSOptions go into the container's resolv.conf.
+	DNS, DNSSearch, DNSOptions []string
+	// ExtraHosts are /etc/hosts entries: name and address ("host-gateway"
+	// is the host's address on the container's network).
+	ExtraHosts []HostEntry
+
 	// Mounts are the service's volumes and tmpfs mounts, in file order.
 	Mounts []Mount
 
@@ -172,6 +178,11 @@ func (s *Service) ContainerNameFor(n int) string {
 		return s.ContainerName
 	}
 	return ContainerName(s.Project, s.Name, n)
+}
+
+// HostEntry is one extra_hosts entry.
+type HostEntry struct {
+	Name, Addr string
 }
 
 // MountType is the kind of a service mount.

@@ -137,7 +137,21 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		}
 	}()
 	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
-	if err := writeEtcFiles(etcDir, hostnameFor(s, req.Name), s.Domainname, hostResolv, req.DNS); err != nil {
+	etc := etcFiles{
+		Hostname: hostnameFor(s, req.Name), Domainname: s.Domainname, HostResolvConf: hostResolv,
+		Nameservers: req.DNS, ExtraNameservers: s.DNS, Search: s.DNSSearch, Options: s.DNSOptions,
+	}
+	for _, h := range s.ExtraHosts {
+		addr := h.Addr
+		if addr == "host-gateway" {
+			if req.HostGateway == "" {
+				return scheduler.Container{}, fmt.Errorf("service %q: extra_hosts %s:host-gateway needs the service on a network (it has none)", s.Name, h.Name)
+			}
+			addr = req.HostGateway
+		}
+		etc.ExtraHosts = append(etc.ExtraHosts, hostLine{Addr: addr, Name: h.Name})
+	}
+	if err := writeEtcFiles(etcDir, etc); err != nil {
 		return scheduler.Container{}, fmt.Errorf("container %s: write /etc files: %w", req.Name, err)
 	}
 	mounts, err := c.prepareMounts(s)

@@ -10,17 +10,33 @@ import (
 	"strings"
 )
 
+// etcFiles are what a container's /etc/hosts, hostname and resolv.conf
+// are made of.
+type etcFiles struct {
+	Hostname, Domainname string
+	// HostResolvConf is the host's resolv.conf.
+	HostResolvConf []byte
+	// Nameservers replace the host's when given (berth's DNS server);
+	// ExtraNameservers (the service's dns) follow them.
+	Nameservers, ExtraNameservers []string
+	// Search and Options replace the host's when given.
+	Search, Options []string
+	// ExtraHosts are added to /etc/hosts.
+	ExtraHosts []hostLine
+}
+
+type hostLine struct{ Addr, Name string }
+
 // writeEtcFiles writes the hosts, hostname and resolv.conf files a
-// container gets bind-mounted at /etc, into dir. nameservers replace the
-// host's when given (berth's DNS server on the container's network).
-func writeEtcFiles(dir, hostname, domainname string, hostResolvConf []byte, nameservers []string) error {
+// container gets bind-mounted at /etc, into dir.
+func writeEtcFiles(dir string, e etcFiles) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	files := map[string][]byte{
-		"hosts":       hostsFile(hostname, domainname),
-		"hostname":    []byte(hostname + "\n"),
-		"resolv.conf": resolvConf(hostResolvConf, nameservers),
+		"hosts":       hostsFile(e.Hostname, e.Domainname, e.ExtraHosts),
+		"hostname":    []byte(e.Hostname + "\n"),
+		"resolv.conf": resolvConf(e.HostResolvConf, append(append([]string{}, e.Nameservers...), e.ExtraNameservers...), e.Search, e.Options),
 	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
@@ -30,8 +46,8 @@ func writeEtcFiles(dir, hostname, domainname string, hostResolvConf []byte, name
 	return nil
 }
 
-// hostsFile is Docker's /etc/hosts for a container without extra hosts.
-func hostsFile(hostname, domainname string) []byte {
+// hostsFile is Docker's /etc/hosts for a container, with its extra hosts.
+func hostsFile(hostname, domainname string, extra []hostLine) []byte {
 	var b bytes.Buffer
 	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 	b.WriteString("fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
@@ -40,6 +56,9 @@ func hostsFile(hostname, domainname string) []byte {
 		names = hostname + "." + domainname + " " + hostname
 	}
 	fmt.Fprintf(&b, "127.0.1.1\t%s\n", names)
+	for _, h := range extra {
+		fmt.Fprintf(&b, "%s\t%s\n", h.Addr, h.Name)
+	}
 	return b.Bytes()
 }
 
@@ -49,10 +68,16 @@ func hostsFile(hostname, domainname string) []byte {
 // ones, which cannot be reached from a container's own network namespace.
 // Docker then falls back to public resolvers; berth sends queries nowhere
 // the host did not say.
-func resolvConf(host []byte, nameservers []string) []byte {
+func resolvConf(host []byte, nameservers, search, options []string) []byte {
 	var b bytes.Buffer
 	for _, ns := range nameservers {
 		b.WriteString("nameserver " + ns + "\n")
+	}
+	if len(search) > 0 {
+		b.WriteString("search " + strings.Join(search, " ") + "\n")
+	}
+	if len(options) > 0 {
+		b.WriteString("options " + strings.Join(options, " ") + "\n")
 	}
 	sc := bufio.NewScanner(bytes.NewReader(host))
 	for sc.Scan() {
@@ -70,8 +95,14 @@ func resolvConf(host []byte, nameservers []string) []byte {
 				continue
 			}
 			b.WriteString(line + "\n")
-		case "search", "domain", "options":
-			b.WriteString(line + "\n")
+		case "search", "domain":
+			if len(search) == 0 {
+				b.WriteString(line + "\n")
+			}
+		case "options":
+			if len(options) == 0 {
+				b.WriteString(line + "\n")
+			}
 		}
 	}
 	return b.Bytes()

@@ -80,18 +80,25 @@ func TestCredentialsFor(t *testing.T) {
 func TestResolvConf(t *testing.T) {
 	host := "# generated\nnameserver 127.0.0.53\nnameserver 192.0.2.1\nsearch lan\noptions edns0\nnameserver ::1\n"
 	want := "nameserver 192.0.2.1\nsearch lan\noptions edns0\n"
-	if got := string(resolvConf([]byte(host), nil)); got != want {
-		t.Errorf("resolvConf = %q, want %q", got, want)
+	tests := []struct {
+		name                         string
+		nameservers, search, options []string
+		want                         string
+	}{
+		{"host's, less loopback", nil, nil, nil, want},
+		{"berth's DNS", []string{"10.89.0.1"}, nil, nil, "nameserver 10.89.0.1\nsearch lan\noptions edns0\n"},
+		{"dns_search and dns_opt", []string{"10.89.0.1", "192.0.2.9"}, []string{"corp.test"}, []string{"ndots:2"}, "nameserver 10.89.0.1\nnameserver 192.0.2.9\nsearch corp.test\noptions ndots:2\n"},
 	}
-	wantOwn := "nameserver 10.89.0.1\nsearch lan\noptions edns0\n"
-	if got := string(resolvConf([]byte(host), []string{"10.89.0.1"})); got != wantOwn {
-		t.Errorf("resolvConf with berth's DNS = %q, want %q", got, wantOwn)
+	for _, tt := range tests {
+		if got := string(resolvConf([]byte(host), tt.nameservers, tt.search, tt.options)); got != tt.want {
+			t.Errorf("%s: resolvConf = %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }
 
 func TestHostsFile(t *testing.T) {
-	got := string(hostsFile("web", "example.test"))
-	for _, want := range []string{"127.0.0.1\tlocalhost\n", "127.0.1.1\tweb.example.test web\n"} {
+	got := string(hostsFile("web", "example.test", []hostLine{{"10.89.0.1", "host.docker.internal"}}))
+	for _, want := range []string{"127.0.0.1\tlocalhost\n", "127.0.1.1\tweb.example.test web\n", "10.89.0.1\thost.docker.internal\n"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("hostsFile lacks %q:\n%s", want, got)
 		}

@@ -85,6 +85,9 @@ services:
 		t.Errorf("both projects got subnet %s.0/24:\n%s\n%s", aSubnet[1], out, probe)
 	}
 
+	if sys := a.must("logs", "--system").stdout; !strings.Contains(sys, "serving network "+a.name+"_default on 10.89.") {
+		t.Errorf("logs --system = %q, want the DNS daemon's log", sys)
+	}
 	a.must("down")
 	a.assertNothingLeft()
 }

@@ -139,10 +139,13 @@ services:
     depends_on: [web]
     stop_signal: SIGKILL
     networks: [front, default]
+    extra_hosts: ["host.docker.internal:host-gateway", "fixed.test:10.89.250.77"]
+    dns_search: [corp.test]
     command:
       - sh
       - -c
       - |
+        cat /etc/hosts /etc/resolv.conf
         ip -o -4 addr show | grep -v ' lo '
         ip route | grep default | grep -v 10.89.250
         echo hostname=$$(hostname)
@@ -169,6 +172,10 @@ networks:
 		if !strings.Contains(out, want) {
 			t.Errorf("client output lacks %q:\n%s", want, out)
 		}
+	}
+	if !regexp.MustCompile(`(?m)^10\.89\.\d+\.1\thost\.docker\.internal$`).MatchString(out) ||
+		!strings.Contains(out, "10.89.250.77\tfixed.test") || !strings.Contains(out, "search corp.test") {
+		t.Errorf("extra_hosts (with host-gateway) or dns_search missing:\n%s", out)
 	}
 	if !regexp.MustCompile(`(?m)^default via 10\.89\.\d+\.1 dev eth0`).MatchString(out) {
 		t.Errorf("the default route is not through eth0 (the default network):\n%s", out)

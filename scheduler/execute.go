@@ -153,7 +153,11 @@ func (e *Executor) create(ctx context.Context, op Op) (retErr error) {
 			return err
 		}
 	}
-	c, err := e.Runtime.Create(ctx, CreateRequest{Project: e.Project, Service: s, Number: op.Number, Name: op.Name, NetNS: netns, DNS: nameservers})
+	req := CreateRequest{Project: e.Project, Service: s, Number: op.Number, Name: op.Name, NetNS: netns, DNS: nameservers}
+	if len(nameservers) > 0 {
+		req.HostGateway = nameservers[0] // berth's DNS listens on the network's gateway, the host's address there
+	}
+	c, err := e.Runtime.Create(ctx, req)
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,10 @@ type CreateRequest struct {
 	// DNS are the nameservers of the container's resolv.conf; none means
 	// the host's (less loopback ones).
 	DNS []string
+	// HostGateway is the host's address as the container reaches it (the
+	// gateway of its first network), for extra_hosts "host-gateway"; "" if
+	// it has no network.
+	HostGateway string
 }
 
 // Runtime is what the scheduler needs from a container runtime. The

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/berth/berth/containerd"
+	"github.com/berth/berth/netbridge"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -25,6 +26,7 @@ type logsOptions struct {
 	since      string
 	until      string
 	index      int
+	system     bool
 }
 
 func newLogsCmd(g *globalOptions) *cobra.Command {
@@ -48,10 +50,14 @@ across restarts of the containers.`,
 	f.StringVar(&opts.since, "since", "", "Show lines since a time (2006-01-02T15:04:05Z) or a duration ago (42m)")
 	f.StringVar(&opts.until, "until", "", "Show lines before a time (2006-01-02T15:04:05Z) or a duration ago (42m)")
 	f.IntVar(&opts.index, "index", 0, "Only the container with this replica number")
+	f.BoolVar(&opts.system, "system", false, "Show the log of the project's DNS daemon instead")
 	return cmd
 }
 
 func runLogs(cmd *cobra.Command, g *globalOptions, opts logsOptions, services []string) error {
+	if opts.system {
+		return runSystemLogs(cmd, g)
+	}
 	lo := containerd.LogOptions{Follow: opts.follow, Tail: -1}
 	if opts.tail != "all" && opts.tail != "" {
 		n, err := strconv.Atoi(opts.tail)
@@ -158,4 +164,22 @@ func (p *logPrinter) print(e containerd.LogEntry) {
 		line = e.Time.Format(time.RFC3339Nano) + " " + line
 	}
 	fmt.Fprint(p.w, p.prefixes[e.Container]+line)
+}
+
+// runSystemLogs prints the log of the project's DNS daemon.
+func runSystemLogs(cmd *cobra.Command, g *globalOptions) error {
+	p, err := g.projectOrName(cmd.Context())
+	if err != nil {
+		return err
+	}
+	path := netbridge.DNSLogPath(runDir(), p.Name)
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return fmt.Errorf("project %s has no DNS daemon log (%s): it runs while the project has networks", p.Name, path)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = cmd.OutOrStdout().Write(b)
+	return err
 }
