@@ -3,9 +3,11 @@
 package e2e
 
 import (
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -85,6 +87,23 @@ services:
 		t.Errorf("both projects got subnet %s.0/24:\n%s\n%s", aSubnet[1], out, probe)
 	}
 
+	// A killed DNS daemon is started again by the next up, which changes
+	// nothing else.
+	pidFile := "/run/berth/projects/" + a.name + "/dns.pid"
+	old, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("no DNS daemon pid file: %v", err)
+	}
+	oldPid, _ := strconv.Atoi(strings.TrimSpace(string(old)))
+	if err := syscall.Kill(oldPid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill the DNS daemon: %v", err)
+	}
+	if r := a.must("up", "-d"); !strings.Contains(r.stderr, "Nothing to do") {
+		t.Errorf("up after the daemon died changed containers:\n%s", r.stderr)
+	}
+	if now, err := os.ReadFile(pidFile); err != nil || strings.TrimSpace(string(now)) == strconv.Itoa(oldPid) {
+		t.Errorf("the DNS daemon was not started again (pid file %q, %v)", now, err)
+	}
 	if sys := a.must("logs", "--system").stdout; !strings.Contains(sys, "serving network "+a.name+"_default on 10.89.") {
 		t.Errorf("logs --system = %q, want the DNS daemon's log", sys)
 	}

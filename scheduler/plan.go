@@ -156,19 +156,17 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 		byService[c.Labels.Service()] = append(byService[c.Labels.Service()], c)
 	}
 	plan := &Plan{Services: map[string][]Op{}, Order: DependenciesFirst, Only: services}
-	creates := false
 	for _, name := range services {
 		s := p.Service(name)
 		plan.Services[name] = reconcileService(s, byService[name], opts)
-		for _, op := range plan.Services[name] {
-			creates = creates || op.Kind == OpCreate || op.Kind == OpRecreate
-		}
 		if len(s.Unsupported) > 0 {
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("service %q: %s not supported by this version of berth yet: ignored", name, strings.Join(s.Unsupported, ", ")))
 		}
 	}
 
-	if creates {
+	if len(services) > 0 {
+		// Always, not only when containers are made: it is idempotent, and it
+		// restarts the project's DNS daemon if that died.
 		plan.Prepare = append(plan.Prepare, Op{Kind: OpCreateNetworks, Name: p.Name})
 	}
 	known := knownServices(p)

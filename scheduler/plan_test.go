@@ -33,6 +33,7 @@ db: create demo-db-1 (missing)`,
 				f.add(p, "api", 1, StateRunning, "h-api")
 			},
 			want: `
+create-networks demo
 api: running demo-api-1
 db: running demo-db-1`,
 		},
@@ -56,6 +57,7 @@ db: recreate demo-db-1 (config hash changed)`,
 				f.add(p, "db", 1, StateExited, "h-db")
 			},
 			want: `
+create-networks demo
 db: start demo-db-1 (exited)`,
 		},
 		{
@@ -102,6 +104,7 @@ db: recreate demo-db-1 (--force-recreate)`,
 			},
 			opts: ReconcileOptions{NoRecreate: true},
 			want: `
+create-networks demo
 db: start demo-db-1 (exited)`,
 		},
 		{
@@ -112,6 +115,7 @@ db: start demo-db-1 (exited)`,
 				f.add(p, "gone", 1, StateRunning, "x")
 			},
 			want: `
+create-networks demo
 db: running demo-db-1
 warning: found orphan containers (demo-gone-1) for this project; if you removed or renamed their service in the compose file, run this command with --remove-orphans to clean them up`,
 		},
@@ -124,6 +128,7 @@ warning: found orphan containers (demo-gone-1) for this project; if you removed 
 			},
 			opts: ReconcileOptions{RemoveOrphans: true},
 			want: `
+create-networks demo
 db: running demo-db-1
 remove demo-gone-1 (orphan)`,
 		},
@@ -139,6 +144,7 @@ remove demo-gone-1 (orphan)`,
 				f.add(p, "debug", 1, StateRunning, "x")
 			},
 			want: `
+create-networks demo
 db: running demo-db-1`,
 		},
 		{
