@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -41,23 +40,16 @@ func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions) error {
 	if err != nil {
 		return err
 	}
-	rt, progress, err := g.connectWithProgress(ctx)
+	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	nw, err := g.network()
-	if err != nil {
-		return err
-	}
 	req := scheduler.DownRequest{
 		DownOptions: scheduler.DownOptions{Volumes: opts.volumes, RemoveOrphans: opts.removeOrphans},
 		Parallel:    g.parallel,
 	}
-	if opts.timeout >= 0 {
-		d := time.Duration(opts.timeout) * time.Second
-		req.Timeout = &d
-	}
+	req.Timeout = timeoutFlag(opts.timeout)
 	plan, err := scheduler.Down(ctx, p, rt, nw, progress, req)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd"
@@ -39,6 +40,31 @@ func (o *globalOptions) connectWithProgress(ctx context.Context) (*containerd.Cl
 		return nil, nil, err
 	}
 	return rt, progress, nil
+}
+
+// backends connects to containerd with the progress renderer and makes the
+// network layer: what up and down drive. The caller closes the client.
+func (o *globalOptions) backends(ctx context.Context) (*containerd.Client, scheduler.Network, *progressWriter, error) {
+	rt, progress, err := o.connectWithProgress(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	nw, err := o.network()
+	if err != nil {
+		rt.Close()
+		return nil, nil, nil, err
+	}
+	return rt, nw, progress, nil
+}
+
+// timeoutFlag turns a -t/--timeout value in seconds into a duration; a
+// negative value (the flag's default) means "not given".
+func timeoutFlag(seconds int) *time.Duration {
+	if seconds < 0 {
+		return nil
+	}
+	d := time.Duration(seconds) * time.Second
+	return &d
 }
 
 // network is the network layer the scheduler uses: namespaces joined to

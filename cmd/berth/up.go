@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -53,15 +52,11 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	if err := selectServices(p, services); err != nil {
 		return err
 	}
-	rt, progress, err := g.connectWithProgress(ctx)
+	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	nw, err := g.network()
-	if err != nil {
-		return err
-	}
 	uo := scheduler.UpOptions{
 		ReconcileOptions: scheduler.ReconcileOptions{
 			ForceRecreate: opts.forceRecreate,
@@ -74,10 +69,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	if len(services) > 0 {
 		uo.Services = services
 	}
-	if opts.timeout >= 0 {
-		d := time.Duration(opts.timeout) * time.Second
-		uo.StopTimeout = &d
-	}
+	uo.StopTimeout = timeoutFlag(opts.timeout)
 	plan, err := scheduler.Up(ctx, p, rt, nw, progress, uo)
 	if err != nil {
 		return err
