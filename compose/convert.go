@@ -117,6 +117,16 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 	if s.Networks, err = serviceNetworks(spec, sc); err != nil {
 		return nil, err
 	}
+	if s.Ports, err = portsOf(sc); err != nil {
+		return nil, err
+	}
+	switch {
+	case len(s.Ports) == 0 || len(s.Networks) > 0:
+	case s.NetworkMode == "host":
+		s.Ports = nil // as Docker: a host-network container's ports are the host's already
+	default:
+		return nil, fmt.Errorf("ports cannot be published with network_mode %q: the container has no network of its own", s.NetworkMode)
+	}
 	if sc.StopGracePeriod != nil {
 		d := time.Duration(*sc.StopGracePeriod)
 		s.StopGracePeriod = &d

@@ -173,7 +173,7 @@ volumes:
 	if got := p.Service("plain").Unsupported; len(got) != 0 {
 		t.Errorf("plain.Unsupported = %v, want none", got)
 	}
-	if got, want := strings.Join(p.Service("full").Unsupported, ","), "deploy,healthcheck,ports,volumes"; got != want {
+	if got, want := strings.Join(p.Service("full").Unsupported, ","), "deploy,healthcheck,volumes"; got != want {
 		t.Errorf("full.Unsupported = %s, want %s", got, want)
 	}
 	if _, err := Load(context.Background(), Options{Files: []string{file}, Services: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), `no such service: "nope"`) {
@@ -299,6 +299,36 @@ networks:
 		_, err := load(t, "services:\n  a:\n    image: busybox\n    networks: [n]\nnetworks:\n  "+tt.networks+"\n")
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `network "n"`) {
 			t.Errorf("networks %s: error %v, want %q naming the network", tt.networks, err, tt.want)
+		}
+	}
+}
+
+func TestPorts(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "compose.yaml")
+	os.WriteFile(file, []byte(`services:
+  a:
+    image: busybox
+    ports: ["80", "8080:80", "127.0.0.1:9000-9002:90", "5353:53/udp", "7000-7001:7000-7001", "[::]:81:81"]
+`), 0o644)
+	p, err := Load(context.Background(), Options{Files: []string{file}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range p.Service("a").Ports {
+		got = append(got, m.String())
+	}
+	want := "80/tcp 8080:80/tcp 127.0.0.1:9000-9002:90/tcp 5353:53/udp 7000:7000/tcp 7001:7001/tcp 81:81/tcp"
+	if strings.Join(got, " ") != want {
+		t.Errorf("ports = %s, want %s", strings.Join(got, " "), want)
+	}
+	for _, tt := range []struct{ ports, want string }{
+		{`["1.2.3.4:80:80/sctp"]`, "only tcp and udp"},
+		{`["[fe80::1]:80:80"]`, "IPv6 addresses are not supported yet"},
+	} {
+		os.WriteFile(file, []byte("services:\n  a:\n    image: busybox\n    ports: "+tt.ports+"\n"), 0o644)
+		if _, err := Load(context.Background(), Options{Files: []string{file}}); err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `service "a"`) {
+			t.Errorf("ports %s: %v, want %q naming the service", tt.ports, err, tt.want)
 		}
 	}
 }

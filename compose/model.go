@@ -124,6 +124,9 @@ type Service struct {
 	// network_mode is set.
 	Networks []ServiceNetwork
 
+	// Ports are the published ports.
+	Ports []PortMapping
+
 	// DNS, DNSSearch and DNSOptions go into the container's resolv.conf.
 	DNS, DNSSearch, DNSOptions []string
 	// ExtraHosts are /etc/hosts entries: name and address ("host-gateway"

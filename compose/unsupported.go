@@ -17,7 +17,7 @@ var runKeys = map[string]bool{
 	"label_file": true, "network_mode": true, "platform": true, "privileged": true, "pull_policy": true,
 	"read_only": true, "scale": true, "security_opt": true, "stdin_open": true, "stop_grace_period": true,
 	"stop_signal": true, "tty": true, "user": true, "working_dir": true, "networks": true,
-	"dns": true, "dns_search": true, "dns_opt": true, "extra_hosts": true,
+	"dns": true, "dns_search": true, "dns_opt": true, "extra_hosts": true, "ports": true,
 }
 
 // Unsupported lists the keys of a service that this version of berth does

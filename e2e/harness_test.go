@@ -176,9 +176,9 @@ func (p *project) follow(args []string, timeout time.Duration, done func(line st
 
 // psEntry is the part of `ps --format json` the tests read.
 type psEntry struct {
-	ID, Name, Service, State, Status, Project, Image string
-	ExitCode                                         int
-	Labels                                           string
+	ID, Name, Service, State, Status, Project, Image, Ports string
+	ExitCode                                                int
+	Labels                                                  string
 }
 
 func (p *project) ps(all bool) []psEntry {
@@ -282,7 +282,7 @@ func (p *project) assertNothingLeft() {
 				}
 				rules, _ := conn.GetRules(table, c)
 				for _, r := range rules {
-					if strings.HasPrefix(string(r.UserData), "berth-network:"+p.name+"_") {
+					if strings.HasPrefix(string(r.UserData), "berth-network:"+p.name+"_") || strings.HasPrefix(string(r.UserData), "berth-port:"+p.name+"-") {
 						t.Errorf("left behind: nft rule %q in chain %s", r.UserData, c.Name)
 					}
 				}

@@ -9,8 +9,11 @@ import (
 	"net/netip"
 	"os"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/berth/berth/compose"
 )
 
 // Bridges creates project networks (a Linux bridge each, with its subnet's
@@ -105,6 +108,10 @@ func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
 	if !cfg.Internal {
 		if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
 			return Network{}, fmt.Errorf("network %s: enable IP forwarding: %w", cfg.Name, err)
+		}
+		// Published ports reached through 127.0.0.1 are routed into the bridge.
+		if err := os.WriteFile("/proc/sys/net/ipv4/conf/"+name+"/route_localnet", []byte("1"), 0o644); err != nil {
+			return Network{}, fmt.Errorf("network %s: allow published ports on 127.0.0.1: %w", cfg.Name, err)
 		}
 	}
 	if err := b.IPAM.SetInternal(cfg.Name, cfg.Internal); err != nil {
@@ -288,6 +295,57 @@ func configureInside(ns netns.NsHandle, peerName string, cfg EndpointConfig, mac
 		}
 	}
 	return nil
+}
+
+// Publish allocates a container's host ports and installs their rules. On
+// failure nothing of it is left.
+func (b *Bridges) Publish(container string, addr netip.Addr, ports []compose.PortMapping) (_ []PortBinding, retErr error) {
+	bindings, err := b.IPAM.AllocatePorts(container, addr, ports)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			b.IPAM.ReleasePorts(container) //nolint:errcheck // rollback
+		}
+	}()
+	unlock, err := lockNFT()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	n, err := openNFT()
+	if err != nil {
+		return nil, err
+	}
+	var rules []*nftables.Rule
+	for _, pb := range bindings {
+		rules = append(rules, portRules(n.table, n.pre, n.out, pb)...)
+	}
+	if err := n.setRules(portTag(container), rules); err != nil {
+		return nil, err
+	}
+	return bindings, nil
+}
+
+// Unpublish removes a container's port rules and frees its host ports.
+func (b *Bridges) Unpublish(container string) error {
+	unlock, err := lockNFT()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	n, err := openNFT()
+	if err != nil {
+		return err
+	}
+	if err := n.deleteRules(portTag(container)); err != nil {
+		return err
+	}
+	if err := n.dropTableIfEmpty(); err != nil {
+		return err
+	}
+	return b.IPAM.ReleasePorts(container)
 }
 
 // Detach removes a container's veth on a network (its peer goes with it)

@@ -46,6 +46,8 @@ func NewIPAM(path string, pool netip.Prefix, bits int, hostRoutes func() ([]neti
 type ipamState struct {
 	// Networks maps a network's real name to its allocation.
 	Networks map[string]*networkState `json:"networks"`
+	// Ports are the published ports of every berth container.
+	Ports []PortBinding `json:"ports,omitempty"`
 }
 
 type networkState struct {

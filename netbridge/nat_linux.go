@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
 )
@@ -18,21 +19,32 @@ const (
 	nftTable       = "berth"
 	nftPostrouting = "postrouting"
 	nftForward     = "forward"
+	nftPrerouting  = "prerouting"
+	nftOutput      = "output"
 )
 
 // ruleTag marks the rules of one network, so that they can be found and
 // removed with it.
 func ruleTag(network string) []byte { return []byte("berth-network:" + network) }
 
+// portTag marks the published-port rules of one container.
+func portTag(container string) []byte { return []byte("berth-port:" + container) }
+
 // natRules are a network's rules: masquerade of what leaves the subnet by
-// another interface than its bridge, and for an internal network, drops of
+// another interface than its bridge, and of what enters the bridge through
+// a published port (from the host itself or from another container, so
+// that replies come back the same way); for an internal network, drops of
 // everything forwarded into or out of the bridge.
 func natRules(table *nftables.Table, post, fwd *nftables.Chain, network, bridge string, subnet netip.Prefix, internal bool) []*nftables.Rule {
 	tag := ruleTag(network)
 	var rules []*nftables.Rule
 	if !internal {
-		rules = append(rules, &nftables.Rule{Table: table, Chain: post, UserData: tag, Exprs: append(append(
-			matchSaddr(subnet), matchIfname(expr.MetaKeyOIFNAME, expr.CmpOpNeq, bridge)...), &expr.Masq{})})
+		rules = append(rules,
+			&nftables.Rule{Table: table, Chain: post, UserData: tag, Exprs: append(append(
+				matchSaddr(subnet), matchIfname(expr.MetaKeyOIFNAME, expr.CmpOpNeq, bridge)...), &expr.Masq{})},
+			&nftables.Rule{Table: table, Chain: post, UserData: tag, Exprs: append(append(
+				matchIfname(expr.MetaKeyOIFNAME, expr.CmpOpEq, bridge), matchDNAT()...), &expr.Masq{})},
+		)
 		return rules
 	}
 	drop := &expr.Verdict{Kind: expr.VerdictDrop}
@@ -46,6 +58,58 @@ func natRules(table *nftables.Table, post, fwd *nftables.Chain, network, bridge 
 	)
 	return rules
 }
+
+// portRules send a published port to its container: the same DNAT in
+// prerouting (traffic from elsewhere, containers included) and output
+// (the host's own, to 127.0.0.1 or its addresses), for destinations that
+// are local addresses (and the host_ip, when given).
+func portRules(table *nftables.Table, pre, out *nftables.Chain, b PortBinding) []*nftables.Rule {
+	proto := byte(unix.IPPROTO_TCP)
+	if b.Protocol == "udp" {
+		proto = unix.IPPROTO_UDP
+	}
+	var match []expr.Any
+	if b.HostIP.IsValid() {
+		a := b.HostIP.As4()
+		match = append(match,
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: a[:]})
+	}
+	match = append(match,
+		&expr.Fib{Register: 1, FlagDADDR: true, ResultADDRTYPE: true},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(unix.RTN_LOCAL)},
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(b.HostPort)},
+	)
+	to := b.ContainerAddr.As4()
+	dnat := []expr.Any{
+		&expr.Immediate{Register: 1, Data: to[:]},
+		&expr.Immediate{Register: 2, Data: binaryutil.BigEndian.PutUint16(b.ContainerPort)},
+		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
+	}
+	tag := portTag(b.Container)
+	var rules []*nftables.Rule
+	for _, c := range []*nftables.Chain{pre, out} {
+		exprs := append(append([]expr.Any{}, match...), dnat...)
+		rules = append(rules, &nftables.Rule{Table: table, Chain: c, UserData: tag, Exprs: exprs})
+	}
+	return rules
+}
+
+// matchDNAT matches connections whose destination was translated.
+func matchDNAT() []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Register: 1, Key: expr.CtKeySTATUS},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(ipsDstNAT), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+	}
+}
+
+// ipsDstNAT is the kernel's IPS_DST_NAT conntrack status bit.
+const ipsDstNAT = 1 << 5
 
 // matchSaddr matches an IPv4 source address in prefix.
 func matchSaddr(prefix netip.Prefix) []expr.Any {
@@ -108,9 +172,9 @@ func lockNFT() (func(), error) {
 
 // nft is berth's table and chains on one nftables connection.
 type nft struct {
-	conn      *nftables.Conn
-	table     *nftables.Table
-	post, fwd *nftables.Chain
+	conn                *nftables.Conn
+	table               *nftables.Table
+	post, fwd, pre, out *nftables.Chain
 }
 
 // openNFT connects to nftables and makes sure berth's table and chains exist.
@@ -130,30 +194,45 @@ func openNFT() (*nft, error) {
 		Name: nftForward, Table: n.table, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept,
 	})
+	n.pre = conn.AddChain(&nftables.Chain{
+		Name: nftPrerouting, Table: n.table, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest,
+	})
+	n.out = conn.AddChain(&nftables.Chain{
+		Name: nftOutput, Table: n.table, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest,
+	})
 	if err := conn.Flush(); err != nil {
 		return nil, fmt.Errorf("nftables: create table %s: %w", nftTable, err)
 	}
 	return n, nil
 }
 
-// setNetworkRules replaces a network's rules with the given ones.
-func (n *nft) setNetworkRules(network string, rules []*nftables.Rule) error {
-	if err := n.deleteNetworkRules(network); err != nil {
+// setRules replaces the rules tagged tag with the given ones.
+func (n *nft) setRules(tag []byte, rules []*nftables.Rule) error {
+	if err := n.deleteRules(tag); err != nil {
 		return err
 	}
 	for _, r := range rules {
 		n.conn.AddRule(r)
 	}
 	if err := n.conn.Flush(); err != nil {
-		return fmt.Errorf("nftables: rules of network %s: %w", network, err)
+		return fmt.Errorf("nftables: add rules %s: %w", tag, err)
 	}
 	return nil
 }
 
+// setNetworkRules replaces a network's rules with the given ones.
+func (n *nft) setNetworkRules(network string, rules []*nftables.Rule) error {
+	return n.setRules(ruleTag(network), rules)
+}
+
 // deleteNetworkRules removes a network's rules, if any.
-func (n *nft) deleteNetworkRules(network string) error {
-	tag := ruleTag(network)
-	for _, c := range []*nftables.Chain{n.post, n.fwd} {
+func (n *nft) deleteNetworkRules(network string) error { return n.deleteRules(ruleTag(network)) }
+
+// deleteRules removes the rules tagged tag, if any.
+func (n *nft) deleteRules(tag []byte) error {
+	for _, c := range []*nftables.Chain{n.post, n.fwd, n.pre, n.out} {
 		rules, err := n.conn.GetRules(n.table, c)
 		if err != nil {
 			return fmt.Errorf("nftables: list %s rules: %w", c.Name, err)
@@ -161,13 +240,13 @@ func (n *nft) deleteNetworkRules(network string) error {
 		for _, r := range rules {
 			if bytes.Equal(r.UserData, tag) {
 				if err := n.conn.DelRule(r); err != nil {
-					return fmt.Errorf("nftables: delete a rule of network %s: %w", network, err)
+					return fmt.Errorf("nftables: delete rule %s: %w", tag, err)
 				}
 			}
 		}
 	}
 	if err := n.conn.Flush(); err != nil {
-		return fmt.Errorf("nftables: delete rules of network %s: %w", network, err)
+		return fmt.Errorf("nftables: delete rules %s: %w", tag, err)
 	}
 	return nil
 }
@@ -175,7 +254,7 @@ func (n *nft) deleteNetworkRules(network string) error {
 // dropTableIfEmpty removes berth's table when no network has rules left, so
 // that a host with no berth project has nothing of berth in its ruleset.
 func (n *nft) dropTableIfEmpty() error {
-	for _, c := range []*nftables.Chain{n.post, n.fwd} {
+	for _, c := range []*nftables.Chain{n.post, n.fwd, n.pre, n.out} {
 		rules, err := n.conn.GetRules(n.table, c)
 		if err != nil {
 			return fmt.Errorf("nftables: list %s rules: %w", c.Name, err)

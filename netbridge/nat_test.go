@@ -16,8 +16,8 @@ func TestNatRules(t *testing.T) {
 	subnet := netip.MustParsePrefix("10.89.3.0/24")
 
 	rules := natRules(table, post, fwd, "demo_default", "br-x", subnet, false)
-	if len(rules) != 1 || rules[0].Chain != post {
-		t.Fatalf("non-internal network: %d rules, want one masquerade rule in postrouting", len(rules))
+	if len(rules) != 2 || rules[0].Chain != post || rules[1].Chain != post {
+		t.Fatalf("non-internal network: %d rules, want two masquerade rules in postrouting (egress, published ports)", len(rules))
 	}
 	var hasMasq, hasSaddr, hasOifNeq bool
 	for _, e := range rules[0].Exprs {

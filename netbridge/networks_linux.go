@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"sort"
 
@@ -34,8 +35,13 @@ func newProjectIPAM(dataDir string) *IPAM {
 	return NewIPAM(filepath.Join(dataDir, "network", "ipam.json"), DefaultPool, 24, HostRoutes)
 }
 
-// EnsureNetworks implements scheduler.Network.
+// EnsureNetworks implements scheduler.Network. It also checks the
+// services' fixed host ports, so that a taken port fails up before any
+// container starts.
 func (n *Networks) EnsureNetworks(_ context.Context, p *compose.Project) error {
+	if err := n.bridges.IPAM.CheckPorts(p.Name, p.Services); err != nil {
+		return err
+	}
 	existing, err := n.bridges.IPAM.Subnets()
 	if err != nil {
 		return err
@@ -84,6 +90,7 @@ func (n *Networks) Connect(_ context.Context, p *compose.Project, s *compose.Ser
 	}()
 	routed := false
 	var nameservers []string
+	var published netip.Addr // ports go to the container's address on its first network
 	for i, sn := range s.Networks {
 		internal := p.Networks[sn.Key].Internal
 		names := append([]string{s.Name}, sn.Aliases...)
@@ -101,13 +108,32 @@ func (n *Networks) Connect(_ context.Context, p *compose.Project, s *compose.Ser
 		if len(nameservers) == 0 {
 			nameservers = append(nameservers, ep.Gateway.String())
 		}
+		if !published.IsValid() && !internal {
+			published = ep.Addr.Addr()
+		}
 		routed = routed || cfg.DefaultRoute
+	}
+	if len(s.Ports) > 0 {
+		if !published.IsValid() {
+			return nil, fmt.Errorf("service %q: ports cannot be published from internal networks only", s.Name)
+		}
+		if _, err := n.bridges.Publish(container, published, s.Ports); err != nil {
+			return nil, fmt.Errorf("service %q: %w", s.Name, err)
+		}
 	}
 	return nameservers, nil
 }
 
+// Ports returns a container's published ports.
+func (n *Networks) Ports(container string) ([]PortBinding, error) {
+	return n.bridges.IPAM.Ports(container)
+}
+
 // Disconnect implements scheduler.Network.
 func (n *Networks) Disconnect(_ context.Context, _, container string) error {
+	if err := n.bridges.Unpublish(container); err != nil {
+		return err
+	}
 	networks, err := n.bridges.IPAM.ContainerNetworks(container)
 	if err != nil {
 		return err

@@ -82,13 +82,32 @@ func runPs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []stri
 		return err
 	}
 	rt.Close()
+	nets, err := g.networks()
+	if err != nil {
+		return err
+	}
 	now := time.Now()
 	var rows []psEntry
 	for _, c := range cs {
 		if c.Labels.OneOff() || !keep(c, services, opts) {
 			continue
 		}
-		rows = append(rows, toPsEntry(c, p.Name, now))
+		e := toPsEntry(c, p.Name, now)
+		bindings, err := nets.Ports(c.ID)
+		if err != nil {
+			return err
+		}
+		var ports []string
+		for _, b := range bindings {
+			host := ""
+			if b.HostIP.IsValid() {
+				host = b.HostIP.String()
+			}
+			e.Publishers = append(e.Publishers, publisher{URL: host, TargetPort: int(b.ContainerPort), PublishedPort: int(b.HostPort), Protocol: b.Protocol})
+			ports = append(ports, b.String())
+		}
+		e.Ports = strings.Join(ports, ", ")
+		rows = append(rows, e)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
 	return printPs(cmd.OutOrStdout(), rows, opts)

@@ -70,6 +70,11 @@ func timeoutFlag(seconds int) *time.Duration {
 // network is the network layer the scheduler uses: namespaces joined to
 // the project's bridge networks, allocations kept under the data dir.
 func (o *globalOptions) network() (scheduler.Network, error) {
+	return o.networks()
+}
+
+// networks is the network layer itself, for commands that read it (port, ps).
+func (o *globalOptions) networks() (*netbridge.Networks, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find berth's own executable for the DNS daemon: %w", err)

@@ -1,0 +1,143 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// hostAddress is an IPv4 address of this machine that is not loopback and
+// not on a bridge berth made: where "the host's primary address" answers.
+func hostAddress(t *testing.T) string {
+	t.Helper()
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range ifaces {
+		if i.Flags&net.FlagLoopback != 0 || i.Flags&net.FlagUp == 0 || strings.HasPrefix(i.Name, "br-") || strings.HasPrefix(i.Name, "vb") {
+			continue
+		}
+		addrs, _ := i.Addrs()
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
+				return ipn.IP.String()
+			}
+		}
+	}
+	t.Skip("this machine has no non-loopback IPv4 address")
+	return ""
+}
+
+func fetch(url string) (string, error) {
+	c := &http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+func TestPublishedPorts(t *testing.T) {
+	t.Parallel()
+	host := hostAddress(t)
+	p := newProject(t, `
+services:
+  web:
+    image: `+testImage+`
+    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+    stop_signal: SIGKILL
+    ports: ["127.0.0.1::8080", "8080"]
+`, nil)
+	p.must("up", "-d")
+	loopback := strings.TrimSpace(p.must("port", "web", "8080").stdout)
+	if !strings.HasPrefix(loopback, "127.0.0.1:") {
+		t.Fatalf("port web 8080 = %q, want 127.0.0.1:<random>", loopback)
+	}
+	var all string
+	for _, e := range p.ps(false) {
+		for _, part := range strings.Split(e.Ports, ", ") {
+			if strings.HasPrefix(part, "0.0.0.0:") {
+				all = strings.TrimSuffix(strings.TrimPrefix(part, "0.0.0.0:"), "->8080/tcp")
+			}
+		}
+	}
+	if all == "" {
+		t.Fatalf("ps shows no 0.0.0.0 port: %+v", p.ps(false))
+	}
+	for _, url := range []string{"http://" + loopback + "/", "http://" + host + ":" + all + "/", "http://127.0.0.1:" + all + "/"} {
+		var body string
+		var err error
+		p.waitFor("a page from "+url, 10*time.Second, func() bool {
+			body, err = fetch(url)
+			return err == nil
+		})
+		if !strings.Contains(body, "hello from berth") {
+			t.Errorf("GET %s = %q, %v", url, body, err)
+		}
+	}
+
+	// Another container reaches the published port through the host's address (hairpin).
+	c := newProject(t, fmt.Sprintf(`
+services:
+  client:
+    image: %s
+    stop_signal: SIGKILL
+    command: ["sh", "-c", "for i in $$(seq 30); do wget -qO- http://%s:%s/ && break; sleep 0.2; done; echo finished; sleep 600"]
+`, testImage, host, all), nil)
+	c.must("up", "-d")
+	c.waitFor("the client's fetch", 15*time.Second, func() bool {
+		return strings.Contains(c.must("logs", "client").stdout, "finished")
+	})
+	if out := c.must("logs", "client").stdout; !strings.Contains(out, "hello from berth") {
+		t.Errorf("hairpin fetch through %s:%s failed:\n%s", host, all, out)
+	}
+
+	p.must("down")
+	// The host port is free again.
+	if l, err := net.Listen("tcp4", loopback); err != nil {
+		t.Errorf("after down, %s is still taken: %v", loopback, err)
+	} else {
+		l.Close()
+	}
+}
+
+func TestPortConflict(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	p := newProject(t, fmt.Sprintf(`
+services:
+  first:
+    image: %s
+    command: [sleep, "600"]
+  web:
+    image: %s
+    command: [sleep, "600"]
+    ports: ["127.0.0.1:%d:80"]
+`, testImage, testImage, port), nil)
+	r := p.berth("up", "-d")
+	if r.code == 0 {
+		t.Fatalf("up with a taken port succeeded:\n%s", r)
+	}
+	want := fmt.Sprintf(`service "web": port 127.0.0.1:%d:80/tcp is already in use on the host (by e2e.test`, port)
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("error does not say %q:\n%s", want, r.stderr)
+	}
+	if ps := p.ps(true); len(ps) != 0 {
+		t.Errorf("containers were started before the port check: %+v", ps)
+	}
+	p.assertNothingLeft()
+}
