@@ -7,6 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -140,4 +143,42 @@ services:
 		t.Errorf("containers were started before the port check: %+v", ps)
 	}
 	p.assertNothingLeft()
+}
+
+func TestPublishedUDPPort(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "udpecho"), "./testdata/udpecho")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build udpecho: %v: %s", err, out)
+	}
+	p := newProject(t, `
+services:
+  echo:
+    image: `+testImage+`
+    stop_signal: SIGKILL
+    ports: ["127.0.0.1::5353/udp"]
+    volumes: ["`+dir+`:/opt/udpecho:ro"]
+    command: ["/opt/udpecho/udpecho"]
+`, nil)
+	p.must("up", "-d")
+	addr := strings.TrimSpace(p.must("port", "--protocol", "udp", "echo", "5353").stdout)
+	conn, err := net.Dial("udp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 100)
+	var got string
+	p.waitFor("an echo through "+addr+"/udp", 10*time.Second, func() bool {
+		conn.Write([]byte("ping"))
+		conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		n, err := conn.Read(buf)
+		got = string(buf[:n])
+		return err == nil
+	})
+	if got != "echo: ping" {
+		t.Errorf("udp reply = %q, want %q", got, "echo: ping")
+	}
 }
