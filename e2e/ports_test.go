@@ -182,3 +182,45 @@ services:
 		t.Errorf("udp reply = %q, want %q", got, "echo: ping")
 	}
 }
+
+// TestEgressAndInternal: a container on a normal network reaches a server
+// on the host's own address; one on an internal network does not.
+func TestEgressAndInternal(t *testing.T) {
+	t.Parallel()
+	host := hostAddress(t)
+	l, err := net.Listen("tcp4", host+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "from-the-host") }))
+	url := "http://" + l.Addr().String() + "/"
+	p := newProject(t, `
+services:
+  out:
+    image: `+testImage+`
+    stop_signal: SIGKILL
+    command: ["sh", "-c", "for i in $$(seq 20); do wget -qO- `+url+` && break; sleep 0.2; done; echo; echo finished; sleep 600"]
+  in:
+    image: `+testImage+`
+    stop_signal: SIGKILL
+    networks: [back]
+    command: ["sh", "-c", "wget -qO- `+url+` || echo unreachable; ip route; echo finished; sleep 600"]
+networks:
+  back:
+    internal: true
+`, nil)
+	p.must("up", "-d")
+	for _, svc := range []string{"out", "in"} {
+		p.waitFor(svc+" to finish", 15*time.Second, func() bool {
+			return strings.Contains(p.must("logs", svc).stdout, "finished")
+		})
+	}
+	if out := p.must("logs", "out").stdout; !strings.Contains(out, "from-the-host") {
+		t.Errorf("a container could not reach the host's address %s:\n%s", url, out)
+	}
+	in := p.must("logs", "in").stdout
+	if strings.Contains(in, "from-the-host") || !strings.Contains(in, "unreachable") || strings.Contains(in, "default via") {
+		t.Errorf("a container on an internal network reached the host or has a default route:\n%s", in)
+	}
+}
