@@ -95,9 +95,15 @@ services:
 		t.Fatalf("no DNS daemon pid file: %v", err)
 	}
 	oldPid, _ := strconv.Atoi(strings.TrimSpace(string(old)))
+	if r := a.must("ps"); !strings.Contains(r.stderr, "DNS server of project "+a.name+": running (pid "+strconv.Itoa(oldPid)+")") {
+		t.Errorf("ps does not show the DNS server running:\n%s", r.stderr)
+	}
 	if err := syscall.Kill(oldPid, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill the DNS daemon: %v", err)
 	}
+	a.waitFor("ps to see the DNS server gone", 5*time.Second, func() bool {
+		return strings.Contains(a.must("ps").stderr, "DNS server of project "+a.name+": not running")
+	})
 	if r := a.must("up", "-d"); !strings.Contains(r.stderr, "Nothing to do") {
 		t.Errorf("up after the daemon died changed containers:\n%s", r.stderr)
 	}

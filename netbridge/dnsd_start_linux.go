@@ -97,6 +97,15 @@ func (n *Networks) waitDNSGone(project string) error {
 	return fmt.Errorf("the dns daemon of project %s did not exit after its networks were removed: see %s", project, DNSLogPath(n.runDir, project))
 }
 
+// DNSDaemonPID returns the pid of the project's DNS daemon, or 0 when none runs.
+func DNSDaemonPID(runDir, project string) int {
+	pid, ok := runningDaemon(filepath.Join(dnsDir(runDir, project), "dns.pid"), project)
+	if !ok {
+		return 0
+	}
+	return pid
+}
+
 // runningDaemon reads a pid file and reports whether that process is the
 // project's DNS daemon (the pid is not reused by something else).
 func runningDaemon(pidFile, project string) (int, bool) {

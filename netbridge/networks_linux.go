@@ -24,13 +24,23 @@ type Networks struct {
 
 var _ scheduler.Network = (*Networks)(nil)
 
-// NewNetworks keeps its address allocations under dataDir/network and its
-// DNS daemons' files under runDir; exe is the berth executable, which runs
-// them (`berth __dns PROJECT`).
-func NewNetworks(dataDir, runDir, exe string) *Networks {
-	return &Networks{bridges: &Bridges{IPAM: newProjectIPAM(dataDir)}, runDir: runDir, exe: exe}
+// NewNetworks keeps its address allocations under dataDir/network, taking
+// automatic subnets from pool in /bits blocks (DefaultPool and 24 when
+// invalid or 0), and its DNS daemons' files under runDir; exe is the berth
+// executable, which runs them (`berth __dns PROJECT`).
+func NewNetworks(dataDir, runDir, exe string, pool netip.Prefix, bits int) *Networks {
+	if !pool.IsValid() {
+		pool = DefaultPool
+	}
+	if bits == 0 {
+		bits = 24
+	}
+	ipam := NewIPAM(filepath.Join(dataDir, "network", "ipam.json"), pool, bits, HostRoutes)
+	return &Networks{bridges: &Bridges{IPAM: ipam}, runDir: runDir, exe: exe}
 }
 
+// newProjectIPAM opens the IPAM state for reading (the DNS daemon): the
+// pool does not matter there.
 func newProjectIPAM(dataDir string) *IPAM {
 	return NewIPAM(filepath.Join(dataDir, "network", "ipam.json"), DefaultPool, 24, HostRoutes)
 }

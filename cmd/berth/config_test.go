@@ -139,3 +139,25 @@ func TestCommandsNeedRoot(t *testing.T) {
 		t.Errorf("ps as non-root = %v, want a clear 'needs root' error", err)
 	}
 }
+
+func TestSubnetPool(t *testing.T) {
+	tests := []struct {
+		env, pool string
+		bits      int
+		wantErr   bool
+	}{
+		{"", "invalid Prefix", 0, false},
+		{"10.200.0.0/16", "10.200.0.0/16", 24, false},
+		{"10.200.0.0/16/26", "10.200.0.0/16", 26, false},
+		{"10.200.0.0/28", "", 0, true},
+		{"fd00::/8", "", 0, true},
+		{"10.200.0.0/16/40", "", 0, true},
+	}
+	for _, tt := range tests {
+		t.Setenv("BERTH_SUBNET_POOL", tt.env)
+		pool, bits, err := subnetPool()
+		if (err != nil) != tt.wantErr || (!tt.wantErr && (pool.String() != tt.pool || bits != tt.bits)) {
+			t.Errorf("subnetPool(%q) = %s, %d, %v; want %s, %d, error %v", tt.env, pool, bits, err, tt.pool, tt.bits, tt.wantErr)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
+	"github.com/berth/berth/netbridge"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -110,7 +111,30 @@ func runPs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []stri
 		rows = append(rows, e)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
-	return printPs(cmd.OutOrStdout(), rows, opts)
+	if err := printPs(cmd.OutOrStdout(), rows, opts); err != nil {
+		return err
+	}
+	if opts.format == "table" && !opts.quiet && !opts.services && len(rows) > 0 {
+		// The project's DNS server is berth's own process: say how it is, on
+		// standard error, so that scripts reading the table are not disturbed.
+		if pid := netbridge.DNSDaemonPID(runDir(), p.Name); pid > 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "DNS server of project %s: running (pid %d); its log: berth logs --system\n", p.Name, pid)
+		} else if hasNetworks(rows) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "DNS server of project %s: not running: service names do not resolve; berth up -d starts it again\n", p.Name)
+		}
+	}
+	return nil
+}
+
+// hasNetworks reports whether a listed container has a network namespace of
+// its own (and so relies on the project's DNS server).
+func hasNetworks(rows []psEntry) bool {
+	for _, r := range rows {
+		if strings.Contains(r.Labels, "berth.netns-path=") {
+			return true
+		}
+	}
+	return false
 }
 
 func keep(c scheduler.Container, services []string, opts psOptions) bool {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/berth/berth/compose"
@@ -79,7 +82,33 @@ func (o *globalOptions) networks() (*netbridge.Networks, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find berth's own executable for the DNS daemon: %w", err)
 	}
-	return netbridge.NewNetworks(dataDir(), runDir(), exe), nil
+	pool, bits, err := subnetPool()
+	if err != nil {
+		return nil, err
+	}
+	return netbridge.NewNetworks(dataDir(), runDir(), exe, pool, bits), nil
+}
+
+// subnetPool reads BERTH_SUBNET_POOL ("10.89.0.0/16" or "10.89.0.0/16/24":
+// the pool, and the size of each network's block; default 10.89.0.0/16 in /24s).
+func subnetPool() (netip.Prefix, int, error) {
+	v := os.Getenv("BERTH_SUBNET_POOL")
+	if v == "" {
+		return netip.Prefix{}, 0, nil
+	}
+	bits := 24
+	if i := strings.LastIndex(v, "/"); i > 0 && strings.Count(v, "/") == 2 {
+		b, err := strconv.Atoi(v[i+1:])
+		if err != nil || b < 8 || b > 30 {
+			return netip.Prefix{}, 0, fmt.Errorf("BERTH_SUBNET_POOL %q: the block size after the second / must be 8 to 30", v)
+		}
+		bits, v = b, v[:i]
+	}
+	pool, err := netip.ParsePrefix(v)
+	if err != nil || !pool.Addr().Is4() || pool.Bits() > bits {
+		return netip.Prefix{}, 0, fmt.Errorf("BERTH_SUBNET_POOL %q: give an IPv4 prefix no smaller than the /%d blocks, e.g. 10.89.0.0/16/24", os.Getenv("BERTH_SUBNET_POOL"), bits)
+	}
+	return pool.Masked(), bits, nil
 }
 
 // dataDir and runDir are berth's own directories (BERTH_DATA_DIR, BERTH_RUN_DIR).
