@@ -117,16 +117,9 @@ func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
 	if err := b.IPAM.SetInternal(cfg.Name, cfg.Internal); err != nil {
 		return Network{}, err
 	}
-	unlock, err := lockNFT()
-	if err != nil {
-		return Network{}, err
-	}
-	defer unlock()
-	n, err := openNFT()
-	if err != nil {
-		return Network{}, err
-	}
-	if err := n.setNetworkRules(cfg.Name, natRules(n.table, n.post, n.fwd, cfg.Name, name, subnet.Prefix, cfg.Internal)); err != nil {
+	if err := withNFT(func(n *nft) error {
+		return n.setNetworkRules(cfg.Name, natRules(n.table, n.post, n.fwd, cfg.Name, name, subnet.Prefix, cfg.Internal))
+	}); err != nil {
 		return Network{}, err
 	}
 	return Network{Name: cfg.Name, Bridge: name, Subnet: subnet, Internal: cfg.Internal}, nil
@@ -135,19 +128,12 @@ func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
 // RemoveNetwork deletes the network's rules, bridge and allocation. A
 // network that does not exist is not an error.
 func (b *Bridges) RemoveNetwork(network string) error {
-	unlock, err := lockNFT()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	n, err := openNFT()
-	if err != nil {
-		return err
-	}
-	if err := n.deleteNetworkRules(network); err != nil {
-		return err
-	}
-	if err := n.dropTableIfEmpty(); err != nil {
+	if err := withNFT(func(n *nft) error {
+		if err := n.deleteNetworkRules(network); err != nil {
+			return err
+		}
+		return n.dropTableIfEmpty()
+	}); err != nil {
 		return err
 	}
 	if l, err := netlink.LinkByName(BridgeName(network)); err == nil {
@@ -309,20 +295,13 @@ func (b *Bridges) Publish(container string, addr netip.Addr, ports []compose.Por
 			b.IPAM.ReleasePorts(container) //nolint:errcheck // rollback
 		}
 	}()
-	unlock, err := lockNFT()
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	n, err := openNFT()
-	if err != nil {
-		return nil, err
-	}
-	var rules []*nftables.Rule
-	for _, pb := range bindings {
-		rules = append(rules, portRules(n.table, n.pre, n.out, pb)...)
-	}
-	if err := n.setRules(portTag(container), rules); err != nil {
+	if err := withNFT(func(n *nft) error {
+		var rules []*nftables.Rule
+		for _, pb := range bindings {
+			rules = append(rules, portRules(n.table, n.pre, n.out, pb)...)
+		}
+		return n.setRules(portTag(container), rules)
+	}); err != nil {
 		return nil, err
 	}
 	return bindings, nil
@@ -330,19 +309,12 @@ func (b *Bridges) Publish(container string, addr netip.Addr, ports []compose.Por
 
 // Unpublish removes a container's port rules and frees its host ports.
 func (b *Bridges) Unpublish(container string) error {
-	unlock, err := lockNFT()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	n, err := openNFT()
-	if err != nil {
-		return err
-	}
-	if err := n.deleteRules(portTag(container)); err != nil {
-		return err
-	}
-	if err := n.dropTableIfEmpty(); err != nil {
+	if err := withNFT(func(n *nft) error {
+		if err := n.deleteRules(portTag(container)); err != nil {
+			return err
+		}
+		return n.dropTableIfEmpty()
+	}); err != nil {
 		return err
 	}
 	return b.IPAM.ReleasePorts(container)

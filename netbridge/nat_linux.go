@@ -170,6 +170,20 @@ func lockNFT() (func(), error) {
 	return func() { f.Close() }, nil
 }
 
+// withNFT runs fn on berth's table under the host-wide lock.
+func withNFT(fn func(*nft) error) error {
+	unlock, err := lockNFT()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	n, err := openNFT()
+	if err != nil {
+		return err
+	}
+	return fn(n)
+}
+
 // nft is berth's table and chains on one nftables connection.
 type nft struct {
 	conn                *nftables.Conn
