@@ -17,7 +17,7 @@ say() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root (berth needs root for containers and networks): sudo $0"
-need_go=1.26.6 # the containerd client berth uses requires it
+need_go=1.26.8 # the containerd 2.4 client and buildkit 0.34 parser berth uses require it
 command -v go >/dev/null || die "Go is not installed; install Go $need_go or newer and retry"
 have_go="$(go env GOVERSION | sed 's/^go//')"
 if [ "$(printf '%s\n%s\n' "$need_go" "$have_go" | sort -V | head -n1)" != "$need_go" ]; then

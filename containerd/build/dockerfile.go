@@ -1,0 +1,98 @@
+package build
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+)
+
+// Dockerfile is a parsed Dockerfile: its stages and the ARGs before the
+// first FROM.
+type Dockerfile struct {
+	Path     string
+	Stages   []instructions.Stage
+	MetaArgs []instructions.ArgCommand
+}
+
+// ParseDockerfile reads and parses a Dockerfile with buildkit's parser and
+// refuses, naming the file and line, the instruction flags berth's builder
+// does not carry out yet: they must never be ignored silently.
+func ParseDockerfile(path string) (*Dockerfile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read Dockerfile: %w", err)
+	}
+	res, err := parser.Parse(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	stages, metaArgs, err := instructions.Parse(res.AST, linter.New(&linter.Config{}))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(stages) == 0 {
+		return nil, fmt.Errorf("%s: no FROM instruction: a Dockerfile starts its first stage with FROM", path)
+	}
+	for _, st := range stages {
+		for _, cmd := range st.Commands {
+			if reason := unsupported(cmd); reason != "" {
+				return nil, fmt.Errorf("%s:%d: %s is not supported by berth's builder yet", path, line(cmd), reason)
+			}
+		}
+	}
+	return &Dockerfile{Path: path, Stages: stages, MetaArgs: metaArgs}, nil
+}
+
+// unsupported names a flag of cmd berth cannot carry out, or "".
+func unsupported(cmd instructions.Command) string {
+	switch c := cmd.(type) {
+	case *instructions.RunCommand:
+		if len(instructions.GetMounts(c)) > 0 {
+			return "RUN --mount"
+		}
+		if s := instructions.GetSecurity(c); s != "" && s != "sandbox" {
+			return "RUN --security=" + s
+		}
+	case *instructions.CopyCommand:
+		if len(c.ExcludePatterns) > 0 {
+			return "COPY --exclude"
+		}
+		if c.Parents {
+			return "COPY --parents"
+		}
+	case *instructions.AddCommand:
+		if len(c.ExcludePatterns) > 0 {
+			return "ADD --exclude"
+		}
+		if c.Checksum != "" {
+			return "ADD --checksum"
+		}
+		if c.KeepGitDir != nil {
+			return "ADD --keep-git-dir"
+		}
+	}
+	return ""
+}
+
+func line(cmd instructions.Command) int {
+	if loc := cmd.Location(); len(loc) > 0 {
+		return loc[0].Start.Line
+	}
+	return 0
+}
+
+// StepKey is the cache key of a build step: the key of the step before it
+// (or of the base image), the instruction with its arguments expanded, and
+// for COPY and ADD the content hash of what they copy. Two steps with the
+// same key produce the same layer, so the second is never run.
+func StepKey(parent, instruction, contentHash string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s", parent, instruction, contentHash)
+	return hex.EncodeToString(h.Sum(nil))
+}
