@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh: install what berth needs on a Debian 12 machine (as root).
 #
-#   - runc, nftables and iptables (the container runtime and the packet filter tools),
+#   - runc, nftables, iptables and iproute2 (the container runtime, packet filter and link tools),
 #   - busybox-static, mmdebstrap (test and example images made from Debian packages),
 #   - skopeo and docker-registry (the pull tests push to a real registry on 127.0.0.1),
 #   - the containerd daemon and containerd-shim-runc-v2 at the version go.mod uses, built with
@@ -11,7 +11,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-packages=(runc nftables iptables busybox-static mmdebstrap skopeo docker-registry)
+packages=(runc nftables iptables iproute2 busybox-static mmdebstrap skopeo docker-registry)
 
 say() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -33,10 +33,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	# Debian's docker-registry starts a registry on :5000 on all interfaces where systemd runs;
-	# berth's tests start their own on loopback, so keep the packaged one off.
+	# Debian's docker-registry package starts a registry on :5000 on all interfaces; berth's
+	# tests start their own on loopback, so keep the packaged one off (systemd or not).
 	if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
 		systemctl disable --now docker-registry >/dev/null 2>&1 || true
+	elif [ -x /etc/init.d/docker-registry ]; then
+		/etc/init.d/docker-registry stop >/dev/null 2>&1 || true
+		update-rc.d docker-registry disable >/dev/null 2>&1 || true
 	fi
 fi
 
