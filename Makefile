@@ -44,7 +44,9 @@ demo: deps build
 	$(BIN) load -i bin/busybox.tar
 	$(DEMO) up -d
 	$(DEMO) ps
+	sleep 1
 	$(DEMO) logs --tail 3
 	@echo
-	@echo "examples/hello is up. Follow it:  $(DEMO) logs -f"
+	@echo "examples/hello is up. Its page:   http://127.0.0.1:8080/"
+	@echo "                       Follow it:  $(DEMO) logs -f"
 	@echo "                       Stop it:    $(DEMO) down"
