@@ -62,15 +62,11 @@ func shortHash(s string, n int) string {
 // EnsureNetwork creates the network if needed and returns it. Calling it
 // again for an existing network changes nothing.
 func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
-	before, err := b.IPAM.Subnets()
+	subnet, created, err := b.IPAM.AllocateSubnet(cfg.Name, cfg.Project, cfg.Internal, cfg.Subnet)
 	if err != nil {
 		return Network{}, err
 	}
-	subnet, err := b.IPAM.AllocateSubnet(cfg.Name, cfg.Project, cfg.Subnet)
-	if err != nil {
-		return Network{}, err
-	}
-	if _, had := before[cfg.Name]; !had {
+	if created {
 		defer func() {
 			if retErr != nil {
 				b.IPAM.ReleaseSubnet(cfg.Name) //nolint:errcheck // rollback
@@ -113,9 +109,6 @@ func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
 		if err := os.WriteFile("/proc/sys/net/ipv4/conf/"+name+"/route_localnet", []byte("1"), 0o644); err != nil {
 			return Network{}, fmt.Errorf("network %s: allow published ports on 127.0.0.1: %w", cfg.Name, err)
 		}
-	}
-	if err := b.IPAM.SetInternal(cfg.Name, cfg.Internal); err != nil {
-		return Network{}, err
 	}
 	if err := withNFT(func(n *nft) error {
 		return n.setNetworkRules(cfg.Name, natRules(n.table, n.post, n.fwd, cfg.Name, name, subnet.Prefix, cfg.Internal))
@@ -176,21 +169,14 @@ type Endpoint struct {
 // host end joins the bridge and whose other end becomes IfName inside,
 // with the container's address and, if asked, the default route.
 func (b *Bridges) Attach(cfg EndpointConfig) (_ Endpoint, retErr error) {
-	subnets, err := b.IPAM.Subnets()
-	if err != nil {
-		return Endpoint{}, err
-	}
-	subnet, ok := subnets[cfg.Network]
-	if !ok {
-		return Endpoint{}, fmt.Errorf("container %s: network %s does not exist", cfg.Container, cfg.Network)
-	}
 	var mac net.HardwareAddr
 	if cfg.MAC != "" {
+		var err error
 		if mac, err = net.ParseMAC(cfg.MAC); err != nil {
 			return Endpoint{}, fmt.Errorf("container %s: mac_address %q: %w", cfg.Container, cfg.MAC, err)
 		}
 	}
-	addr, err := b.IPAM.AllocateAddress(cfg.Network, cfg.Container, cfg.Addr)
+	addr, subnet, err := b.IPAM.AllocateAddress(cfg.Network, cfg.Container, cfg.Addr, cfg.Names)
 	if err != nil {
 		return Endpoint{}, err
 	}
@@ -240,9 +226,6 @@ func (b *Bridges) Attach(cfg EndpointConfig) (_ Endpoint, retErr error) {
 	}
 	if err := netlink.LinkSetUp(host); err != nil {
 		return Endpoint{}, fmt.Errorf("container %s: set veth up: %w", cfg.Container, err)
-	}
-	if err := b.IPAM.SetNames(cfg.Network, cfg.Container, cfg.Names); err != nil {
-		return Endpoint{}, err
 	}
 	return Endpoint{Network: cfg.Network, IfName: cfg.IfName, Addr: prefix, Gateway: subnet.Gateway, HostVeth: hostName}, nil
 }

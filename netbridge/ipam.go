@@ -64,18 +64,23 @@ type networkState struct {
 }
 
 // AllocateSubnet returns the network's subnet, allocating one for project
-// if it has none:
+// (recording whether it is internal) if it has none, and whether it did:
 // want when given (it must not overlap another network's), else the first
 // free block of the pool that overlaps neither another network nor a host
 // route. Asking again for an allocated network returns the same subnet.
-func (m *IPAM) AllocateSubnet(network, project string, want *Subnet) (Subnet, error) {
+func (m *IPAM) AllocateSubnet(network, project string, internal bool, want *Subnet) (Subnet, bool, error) {
 	var out Subnet
+	created := false
 	err := m.update(func(st *ipamState) error {
 		if n, ok := st.Networks[network]; ok {
 			if want != nil && want.Prefix != n.Subnet.Prefix {
 				return fmt.Errorf("network %s already has subnet %s, not %s: remove it (berth down) to change its subnet", network, n.Subnet.Prefix, want.Prefix)
 			}
 			out = n.Subnet
+			if n.Internal == internal {
+				return errUnchanged
+			}
+			n.Internal = internal
 			return nil
 		}
 		if want != nil {
@@ -97,10 +102,11 @@ func (m *IPAM) AllocateSubnet(network, project string, want *Subnet) (Subnet, er
 			}
 			out = Subnet{Prefix: p, Gateway: p.Addr().Next()}
 		}
-		st.Networks[network] = &networkState{Project: project, Subnet: out, Addresses: map[string]netip.Addr{}}
+		st.Networks[network] = &networkState{Project: project, Internal: internal, Subnet: out, Addresses: map[string]netip.Addr{}}
+		created = true
 		return nil
 	})
-	return out, err
+	return out, created, err
 }
 
 // freeBlock is the first /bits block of the pool that overlaps no allocated
@@ -134,16 +140,24 @@ func (m *IPAM) ReleaseSubnet(network string) error {
 
 // AllocateAddress returns the address of a container on a network: want
 // when valid (it must be in the subnet and free), else the lowest free
-// address after the gateway. Asking again returns the same address.
-func (m *IPAM) AllocateAddress(network, container string, want netip.Addr) (netip.Addr, error) {
+// address after the gateway; it records the names the container answers to
+// there (for DNS) and returns the network's subnet. Asking again returns
+// the same address.
+func (m *IPAM) AllocateAddress(network, container string, want netip.Addr, names []string) (netip.Addr, Subnet, error) {
 	var out netip.Addr
+	var subnet Subnet
 	err := m.update(func(st *ipamState) error {
 		n, ok := st.Networks[network]
 		if !ok {
-			return fmt.Errorf("network %s has no subnet", network)
+			return fmt.Errorf("container %s: network %s does not exist", container, network)
+		}
+		subnet = n.Subnet
+		if n.Names == nil {
+			n.Names = map[string][]string{}
 		}
 		if a, ok := n.Addresses[container]; ok && (!want.IsValid() || want == a) {
 			out = a
+			n.Names[container] = append([]string{}, names...)
 			return nil
 		}
 		used := map[netip.Addr]string{n.Subnet.Gateway: "the gateway"}
@@ -173,9 +187,10 @@ func (m *IPAM) AllocateAddress(network, container string, want netip.Addr) (neti
 			}
 		}
 		n.Addresses[container] = out
+		n.Names[container] = append([]string{}, names...)
 		return nil
 	})
-	return out, err
+	return out, subnet, err
 }
 
 // ReleaseAddress frees a container's address on a network. Unknown
@@ -186,33 +201,6 @@ func (m *IPAM) ReleaseAddress(network, container string) error {
 			delete(n.Addresses, container)
 			delete(n.Names, container)
 		}
-		return nil
-	})
-}
-
-// SetNames records the names a container answers to on a network.
-func (m *IPAM) SetNames(network, container string, names []string) error {
-	return m.update(func(st *ipamState) error {
-		n, ok := st.Networks[network]
-		if !ok {
-			return fmt.Errorf("network %s has no subnet", network)
-		}
-		if n.Names == nil {
-			n.Names = map[string][]string{}
-		}
-		n.Names[container] = append([]string{}, names...)
-		return nil
-	})
-}
-
-// SetInternal records whether a network is internal.
-func (m *IPAM) SetInternal(network string, internal bool) error {
-	return m.update(func(st *ipamState) error {
-		n, ok := st.Networks[network]
-		if !ok {
-			return fmt.Errorf("network %s has no subnet", network)
-		}
-		n.Internal = internal
 		return nil
 	})
 }

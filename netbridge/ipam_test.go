@@ -30,7 +30,7 @@ func TestAllocateSubnet(t *testing.T) {
 		{"c_default", "10.89.4.0/24"}, // 10.89.3.0/24 overlaps a host route
 	}
 	for _, tt := range tests {
-		got, err := m.AllocateSubnet(tt.network, "p", nil)
+		got, _, err := m.AllocateSubnet(tt.network, "p", false, nil)
 		if err != nil {
 			t.Fatalf("AllocateSubnet(%s): %v", tt.network, err)
 		}
@@ -43,7 +43,7 @@ func TestAllocateSubnet(t *testing.T) {
 	if err := m.ReleaseSubnet("b_default"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := m.AllocateSubnet("d_default", "p", nil); got.Prefix.String() != "10.89.2.0/24" {
+	if got, _, _ := m.AllocateSubnet("d_default", "p", false, nil); got.Prefix.String() != "10.89.2.0/24" {
 		t.Errorf("after release, AllocateSubnet = %s, want the freed 10.89.2.0/24", got.Prefix)
 	}
 
@@ -61,28 +61,28 @@ func TestAllocateSubnet(t *testing.T) {
 func TestAllocateSubnetRequested(t *testing.T) {
 	m := newTestIPAM(t)
 	want := Subnet{Prefix: netip.MustParsePrefix("172.30.0.0/16"), Gateway: netip.MustParseAddr("172.30.0.254")}
-	got, err := m.AllocateSubnet("custom", "p", &want)
+	got, _, err := m.AllocateSubnet("custom", "p", false, &want)
 	if err != nil || got != want {
 		t.Fatalf("AllocateSubnet(requested) = %+v, %v; want %+v", got, err, want)
 	}
 	noGateway := Subnet{Prefix: netip.MustParsePrefix("172.31.5.0/24")}
-	if got, _ := m.AllocateSubnet("nogw", "p", &noGateway); got.Gateway.String() != "172.31.5.1" {
+	if got, _, _ := m.AllocateSubnet("nogw", "p", false, &noGateway); got.Gateway.String() != "172.31.5.1" {
 		t.Errorf("gateway defaulted to %s, want 172.31.5.1", got.Gateway)
 	}
 	clash := Subnet{Prefix: netip.MustParsePrefix("172.30.8.0/24")}
-	if _, err := m.AllocateSubnet("clash", "p", &clash); err == nil || !strings.Contains(err.Error(), "overlaps network custom") {
+	if _, _, err := m.AllocateSubnet("clash", "p", false, &clash); err == nil || !strings.Contains(err.Error(), "overlaps network custom") {
 		t.Errorf("overlapping request = %v, want an error naming network custom", err)
 	}
 	other := Subnet{Prefix: netip.MustParsePrefix("172.29.0.0/24")}
-	if _, err := m.AllocateSubnet("custom", "p", &other); err == nil || !strings.Contains(err.Error(), "already has subnet") {
+	if _, _, err := m.AllocateSubnet("custom", "p", false, &other); err == nil || !strings.Contains(err.Error(), "already has subnet") {
 		t.Errorf("changing an allocated subnet = %v, want an error", err)
 	}
 	// Automatic subnets avoid requested ones in the pool too.
 	inPool := Subnet{Prefix: netip.MustParsePrefix("10.89.0.0/23")}
-	if _, err := m.AllocateSubnet("inpool", "p", &inPool); err != nil {
+	if _, _, err := m.AllocateSubnet("inpool", "p", false, &inPool); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := m.AllocateSubnet("auto", "p", nil); got.Prefix.String() != "10.89.2.0/24" {
+	if got, _, _ := m.AllocateSubnet("auto", "p", false, nil); got.Prefix.String() != "10.89.2.0/24" {
 		t.Errorf("automatic subnet = %s, want 10.89.2.0/24 after the requested 10.89.0.0/23", got.Prefix)
 	}
 }
@@ -91,11 +91,11 @@ func TestPoolExhausted(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ipam.json")
 	m := NewIPAM(path, netip.MustParsePrefix("10.89.0.0/23"), 24, func() ([]netip.Prefix, error) { return nil, nil })
 	for i := 0; i < 2; i++ {
-		if _, err := m.AllocateSubnet(fmt.Sprint("n", i), "p", nil); err != nil {
+		if _, _, err := m.AllocateSubnet(fmt.Sprint("n", i), "p", false, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := m.AllocateSubnet("n2", "p", nil); err == nil || !strings.Contains(err.Error(), "no free /24") {
+	if _, _, err := m.AllocateSubnet("n2", "p", false, nil); err == nil || !strings.Contains(err.Error(), "no free /24") {
 		t.Errorf("third /24 of a /23 = %v, want an error", err)
 	}
 }
@@ -103,12 +103,12 @@ func TestPoolExhausted(t *testing.T) {
 func TestAllocateAddress(t *testing.T) {
 	m := newTestIPAM(t)
 	want := Subnet{Prefix: netip.MustParsePrefix("10.1.2.0/29")}
-	if _, err := m.AllocateSubnet("net", "p", &want); err != nil {
+	if _, _, err := m.AllocateSubnet("net", "p", false, &want); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
 	for _, c := range []string{"a", "b", "a"} {
-		a, err := m.AllocateAddress("net", c, netip.Addr{})
+		a, _, err := m.AllocateAddress("net", c, netip.Addr{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +117,7 @@ func TestAllocateAddress(t *testing.T) {
 	if got["a"] != "10.1.2.2" || got["b"] != "10.1.2.3" {
 		t.Errorf("addresses = %v, want a=.2 b=.3 (.1 is the gateway, a keeps its address)", got)
 	}
-	fixed, err := m.AllocateAddress("net", "c", netip.MustParseAddr("10.1.2.6"))
+	fixed, _, err := m.AllocateAddress("net", "c", netip.MustParseAddr("10.1.2.6"), nil)
 	if err != nil || fixed.String() != "10.1.2.6" {
 		t.Errorf("requested address = %s, %v", fixed, err)
 	}
@@ -126,26 +126,26 @@ func TestAllocateAddress(t *testing.T) {
 		{"10.1.2.1", "taken by the gateway"},
 		{"10.9.9.9", "not in network net's subnet"},
 	} {
-		if _, err := m.AllocateAddress("net", "d", netip.MustParseAddr(tt.addr)); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, _, err := m.AllocateAddress("net", "d", netip.MustParseAddr(tt.addr), nil); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("AllocateAddress(%s) = %v, want %q", tt.addr, err, tt.want)
 		}
 	}
 	// .4 and .5 are left; .7 is the broadcast address.
 	for _, c := range []string{"d", "e"} {
-		if _, err := m.AllocateAddress("net", c, netip.Addr{}); err != nil {
+		if _, _, err := m.AllocateAddress("net", c, netip.Addr{}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := m.AllocateAddress("net", "f", netip.Addr{}); err == nil || !strings.Contains(err.Error(), "no free address") {
+	if _, _, err := m.AllocateAddress("net", "f", netip.Addr{}, nil); err == nil || !strings.Contains(err.Error(), "no free address") {
 		t.Errorf("full subnet = %v, want an error", err)
 	}
 	if err := m.ReleaseAddress("net", "b"); err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := m.AllocateAddress("net", "f", netip.Addr{}); a.String() != "10.1.2.3" {
+	if a, _, _ := m.AllocateAddress("net", "f", netip.Addr{}, nil); a.String() != "10.1.2.3" {
 		t.Errorf("after release, f got %s, want the freed 10.1.2.3", a)
 	}
-	if _, err := m.AllocateAddress("nonet", "x", netip.Addr{}); err == nil {
+	if _, _, err := m.AllocateAddress("nonet", "x", netip.Addr{}, nil); err == nil {
 		t.Errorf("address on an unknown network: no error")
 	}
 }
@@ -163,7 +163,7 @@ func TestConcurrentAllocation(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			own := NewIPAM(m.path, m.pool, 24, m.hostRoutes)
-			results[i], errs[i] = own.AllocateSubnet(fmt.Sprint("net", i), "p", nil)
+			results[i], _, errs[i] = own.AllocateSubnet(fmt.Sprint("net", i), "p", false, nil)
 		}()
 	}
 	wg.Wait()
@@ -194,16 +194,16 @@ func TestLastAddr(t *testing.T) {
 func TestProjectAndContainerNetworks(t *testing.T) {
 	m := newTestIPAM(t)
 	for _, n := range [][2]string{{"a_default", "a"}, {"a_back", "a"}, {"b_default", "b"}} {
-		if _, err := m.AllocateSubnet(n[0], n[1], nil); err != nil {
+		if _, _, err := m.AllocateSubnet(n[0], n[1], false, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if got, _ := m.ProjectNetworks("a"); strings.Join(got, ",") != "a_back,a_default" {
 		t.Errorf("ProjectNetworks(a) = %v", got)
 	}
-	m.AllocateAddress("a_default", "a-web-1", netip.Addr{})
-	m.AllocateAddress("a_back", "a-web-1", netip.Addr{})
-	m.AllocateAddress("a_back", "a-db-1", netip.Addr{})
+	m.AllocateAddress("a_default", "a-web-1", netip.Addr{}, nil)
+	m.AllocateAddress("a_back", "a-web-1", netip.Addr{}, nil)
+	m.AllocateAddress("a_back", "a-db-1", netip.Addr{}, nil)
 	if got, _ := m.ContainerNetworks("a-web-1"); strings.Join(got, ",") != "a_back,a_default" {
 		t.Errorf("ContainerNetworks(a-web-1) = %v", got)
 	}
