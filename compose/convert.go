@@ -102,6 +102,7 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 			s.Environment[k] = nil
 		}
 	}
+	s.Build, s.BuildWarnings = buildOf(spec.WorkingDir, sc.Build)
 	s.Mounts = mountsOf(spec, sc)
 	s.DNS, s.DNSSearch, s.DNSOptions = slices.Clone([]string(sc.DNS)), slices.Clone([]string(sc.DNSSearch)), slices.Clone(sc.DNSOpts)
 	hosts := make([]string, 0, len(sc.ExtraHosts))

@@ -23,6 +23,7 @@ const (
 	LabelStopGrace     = "berth.stop-grace-period"
 	LabelLogPath       = "berth.log-path"
 	LabelNetNSPath     = "berth.netns-path"
+	LabelImageID       = "berth.image-id"
 )
 
 // ContainerName is docker compose's name for replica n of a service.
@@ -60,6 +61,7 @@ func (l Labels) OneOff() bool       { return strings.EqualFold(l[LabelOneOff], "
 func (l Labels) StopSignal() string { return l[LabelStopSignal] }
 func (l Labels) LogPath() string    { return l[LabelLogPath] }
 func (l Labels) NetNSPath() string  { return l[LabelNetNSPath] }
+func (l Labels) ImageID() string    { return l[LabelImageID] }
 
 // Number is the container-number label, or 0 when absent or malformed.
 func (l Labels) Number() int {

@@ -82,8 +82,9 @@ type Service struct {
 	// reference is the runtime's job). Empty only when the service has a
 	// build section and no image; the image name is then ImageName().
 	Image string
-	// HasBuild is true when the service has a build section.
+	// HasBuild is true when the service has a build section, Build.
 	HasBuild   bool
+	Build      *Build
 	PullPolicy PullPolicy
 	Platform   string
 
@@ -146,6 +147,8 @@ type Service struct {
 	// Unsupported are keys the service sets that this version of berth does
 	// not run yet; up warns about them rather than ignore them silently.
 	Unsupported []string
+	// BuildWarnings name build keys berth ignores.
+	BuildWarnings []string
 
 	// ConfigHash identifies the service's configuration; a container whose
 	// config-hash label differs is recreated.

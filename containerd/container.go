@@ -180,6 +180,9 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		labels[k] = v
 	}
 	labels[compose.LabelImage] = s.ImageName()
+	if cfg, err := img.Config(ctx); err == nil {
+		labels[compose.LabelImageID] = cfg.Digest.String()
+	}
 	labels[compose.LabelLogPath] = c.logPath(req.Name)
 	if req.NetNS != "" {
 		labels[compose.LabelNetNSPath] = req.NetNS

@@ -204,8 +204,8 @@ func (c *Client) hasImage(ctx context.Context, ref string) (bool, error) {
 }
 
 // EnsureImage makes the service's image available according to its pull
-// policy. Building images comes with a later version of berth: a service
-// whose image must be built is refused unless the image is already there.
+// policy. Images of services with a build section are built before this
+// (scheduler.Build); a missing one here was not built (--no-build).
 func (c *Client) EnsureImage(ctx context.Context, s *compose.Service) error {
 	image := s.ImageName()
 	ref, err := NormalizeRef(image)
@@ -239,7 +239,7 @@ func pullNeeded(s *compose.Service, present bool) (bool, error) {
 	case s.PullPolicy == compose.PullNever:
 		return false, fmt.Errorf("service %q: image %s is not present and pull_policy is never: `berth load -i ARCHIVE` it, or change pull_policy", s.Name, image)
 	case s.PullPolicy == compose.PullBuild || (s.HasBuild && s.Image == ""):
-		return false, fmt.Errorf("service %q: image %s must be built, and this berth cannot build images yet: build it elsewhere and `berth load` it, or give the service an image to pull", s.Name, image)
+		return false, fmt.Errorf("service %q: image %s is not built yet: run `berth build %s` (or `berth up` without --no-build)", s.Name, image, s.Name)
 	}
 	return true, nil
 }

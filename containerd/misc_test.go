@@ -162,8 +162,8 @@ func TestPullNeeded(t *testing.T) {
 		{"never, present", compose.Service{Image: "a", PullPolicy: compose.PullNever}, true, false, ""},
 		{"never, absent", compose.Service{Image: "a", PullPolicy: compose.PullNever}, false, false, "pull_policy is never"},
 		{"build, present", compose.Service{Image: "a", PullPolicy: compose.PullBuild, HasBuild: true}, true, false, ""},
-		{"build, absent", compose.Service{Image: "a", PullPolicy: compose.PullBuild, HasBuild: true}, false, false, "cannot build images yet"},
-		{"build only, absent", compose.Service{PullPolicy: compose.PullMissing, HasBuild: true}, false, false, "cannot build images yet"},
+		{"build, absent", compose.Service{Image: "a", PullPolicy: compose.PullBuild, HasBuild: true}, false, false, "is not built yet: run `berth build"},
+		{"build only, absent", compose.Service{PullPolicy: compose.PullMissing, HasBuild: true}, false, false, "is not built yet: run `berth build"},
 		{"build and image, absent: pulled", compose.Service{Image: "a", PullPolicy: compose.PullMissing, HasBuild: true}, false, true, ""},
 	}
 	for _, tt := range tests {

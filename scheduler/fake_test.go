@@ -21,10 +21,12 @@ type fakeRuntime struct {
 	// gate, when set, is waited on by Start (to hold ops in flight).
 	gate            chan struct{}
 	running, maxRun int
+	// images are the IDs of the images present, by name.
+	images map[string]string
 }
 
 func newFakeRuntime() *fakeRuntime {
-	return &fakeRuntime{containers: map[string]Container{}, failOn: map[string]error{}}
+	return &fakeRuntime{containers: map[string]Container{}, failOn: map[string]error{}, images: map[string]string{}}
 }
 
 func (f *fakeRuntime) record(call string) error {
@@ -51,12 +53,23 @@ func (f *fakeRuntime) EnsureImage(_ context.Context, s *compose.Service) error {
 	return f.record("image " + s.Name)
 }
 
+func (f *fakeRuntime) ImageID(_ context.Context, image string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.images[image], nil
+}
+
 func (f *fakeRuntime) Create(_ context.Context, req CreateRequest) (Container, error) {
 	if err := f.record("create " + req.Name + " netns=" + req.NetNS + dnsSuffix(req.DNS)); err != nil {
 		return Container{}, err
 	}
 	c := Container{ID: req.Name, Name: req.Name, State: StateCreated,
 		Labels: compose.Labels(compose.ContainerLabels(req.Project, req.Service, req.Number))}
+	f.mu.Lock()
+	if id := f.images[req.Service.ImageName()]; id != "" {
+		c.Labels[compose.LabelImageID] = id
+	}
+	f.mu.Unlock()
 	if req.NetNS != "" {
 		c.Labels[compose.LabelNetNSPath] = req.NetNS
 	}

@@ -131,6 +131,9 @@ type ReconcileOptions struct {
 	NoRecreate bool
 	// RemoveOrphans removes containers of services no longer in the project.
 	RemoveOrphans bool
+	// ImageIDs are the IDs of the services' images as they are now, by
+	// service; a container made from another image is recreated.
+	ImageIDs map[string]string
 }
 
 // Reconcile compares the project's services with the observed containers
@@ -221,10 +224,13 @@ func reconcileService(s *compose.Service, observed []Container, opts ReconcileOp
 		case c == nil:
 			ops = append(ops, Op{Kind: OpCreate, Service: s.Name, Name: name, Number: n, Reason: "missing"})
 			needImage = true
-		case !opts.NoRecreate && (opts.ForceRecreate || c.Labels.ConfigHash() != s.ConfigHash):
+		case !opts.NoRecreate && (opts.ForceRecreate || c.Labels.ConfigHash() != s.ConfigHash || imageChanged(c, opts.ImageIDs[s.Name])):
 			reason := "config hash changed"
-			if opts.ForceRecreate {
+			switch {
+			case opts.ForceRecreate:
 				reason = "--force-recreate"
+			case c.Labels.ConfigHash() == s.ConfigHash:
+				reason = "image changed"
 			}
 			ops = append(ops, Op{Kind: OpRecreate, Service: s.Name, Name: name, Number: n, Container: c, Reason: reason})
 			needImage = true
@@ -250,6 +256,13 @@ type DownOptions struct {
 	RemoveOrphans bool
 	// Volumes also removes the project's named volumes.
 	Volumes bool
+}
+
+// imageChanged reports whether the container was made from another image
+// than the service's image now is (both known).
+func imageChanged(c *Container, now string) bool {
+	was := c.Labels.ImageID()
+	return now != "" && was != "" && was != now
 }
 
 // PlanDown returns the plan that removes the project's containers, in

@@ -66,6 +66,9 @@ type Runtime interface {
 	// EnsureImage makes the service's image available locally according to
 	// its pull policy, reporting progress on the runtime's event stream.
 	EnsureImage(ctx context.Context, s *compose.Service) error
+	// ImageID is the ID of a local image (its config digest), or "" when
+	// the image is not present.
+	ImageID(ctx context.Context, image string) (string, error)
 	// Create creates (but does not start) a container.
 	Create(ctx context.Context, req CreateRequest) (Container, error)
 	// Start starts a created or exited container.

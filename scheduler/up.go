@@ -17,6 +17,12 @@ type UpOptions struct {
 	NoStart bool
 	// StopTimeout overrides the grace period of containers being replaced.
 	StopTimeout *time.Duration
+	// Builder builds the images of services with a build section: the
+	// missing ones, or all of them with Build. Nil or NoBuild builds none.
+	Builder      Builder
+	Build        bool
+	NoBuild      bool
+	BuildOptions BuildOptions
 }
 
 // Up makes the project's containers match its services: it observes what
@@ -27,7 +33,29 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 	if err != nil {
 		return nil, err
 	}
-	plan, err := Reconcile(p, observed, g, opts.ReconcileOptions)
+	if opts.Builder != nil && !opts.NoBuild {
+		var services []string
+		if opts.Services != nil {
+			services = g.WithDependencies(opts.Services)
+		}
+		bo := opts.BuildOptions
+		bo.Missing = !opts.Build
+		if err := Build(ctx, p, rt, opts.Builder, services, bo); err != nil {
+			return nil, err
+		}
+	}
+	ro := opts.ReconcileOptions
+	ro.ImageIDs = map[string]string{}
+	for _, s := range p.Services {
+		id, err := rt.ImageID(ctx, s.ImageName())
+		if err != nil {
+			return nil, fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		if id != "" {
+			ro.ImageIDs[s.Name] = id
+		}
+	}
+	plan, err := Reconcile(p, observed, g, ro)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,8 @@ type upOptions struct {
 	removeOrphans bool
 	noStart       bool
 	timeout       int
+	build         bool
+	noBuild       bool
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -36,6 +38,8 @@ configuration changed has its containers recreated.`,
 	f.BoolVar(&opts.noRecreate, "no-recreate", false, "Keep existing containers even if their configuration changed")
 	f.BoolVar(&opts.removeOrphans, "remove-orphans", false, "Remove containers of services that are no longer in the compose file")
 	f.BoolVar(&opts.noStart, "no-start", false, "Create the containers without starting them")
+	f.BoolVar(&opts.build, "build", false, "Build images before starting containers (by default only missing images are built)")
+	f.BoolVar(&opts.noBuild, "no-build", false, "Do not build images, even missing ones")
 	f.IntVarP(&opts.timeout, "timeout", "t", -1, "Seconds to wait for containers being replaced to stop (default: their stop_grace_period)")
 	return cmd
 }
@@ -43,6 +47,9 @@ configuration changed has its containers recreated.`,
 func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []string) error {
 	if !opts.detach {
 		return errors.New("berth up without -d (attached mode, streaming logs) is not supported yet: use `berth up -d`, then `berth logs -f`")
+	}
+	if opts.build && opts.noBuild {
+		return errors.New("--build and --no-build cannot be used together")
 	}
 	ctx := cmd.Context()
 	p, err := g.loadProject(ctx, services...)
@@ -63,8 +70,12 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 			NoRecreate:    opts.noRecreate,
 			RemoveOrphans: opts.removeOrphans,
 		},
-		Parallel: g.parallel,
-		NoStart:  opts.noStart,
+		Parallel:     g.parallel,
+		NoStart:      opts.noStart,
+		Builder:      rt,
+		Build:        opts.build,
+		NoBuild:      opts.noBuild,
+		BuildOptions: scheduler.BuildOptions{Out: cmd.OutOrStdout()},
 	}
 	if len(services) > 0 {
 		uo.Services = services

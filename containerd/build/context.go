@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	cfs "github.com/containerd/continuity/fs"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 )
@@ -22,6 +23,16 @@ type Context struct {
 	// Root is the context directory, absolute and with symlinks resolved.
 	Root    string
 	matcher *patternmatcher.PatternMatcher
+	// rootfs is set for an image's or stage's root filesystem (COPY
+	// --from): symlinks resolve inside it, as they would in a container.
+	rootfs bool
+}
+
+// RootFS is a context over a mounted root filesystem, for COPY --from:
+// no .dockerignore, and symlinks (absolute ones too) resolve inside root.
+func RootFS(root string) *Context {
+	m, _ := patternmatcher.New(nil)
+	return &Context{Root: root, matcher: m, rootfs: true}
 }
 
 // OpenContext opens the context directory dir and reads its .dockerignore
@@ -78,7 +89,10 @@ func (c *Context) Excluded(rel string) (bool, error) {
 // File is one file of the context selected by a COPY or ADD source.
 type File struct {
 	// Rel is the slash-separated path relative to the context root.
-	Rel  string
+	Rel string
+	// Root is the source path (or glob match) that selected the file: Rel
+	// itself, or a directory above it whose contents are copied.
+	Root string
 	Info fs.FileInfo
 	// Link is a symlink's target, as written.
 	Link string
@@ -177,7 +191,16 @@ func (c *Context) glob(pattern string) ([]string, error) {
 // if they stay inside the context.
 func (c *Context) walk(rel string) ([]File, error) {
 	abs := filepath.Join(c.Root, filepath.FromSlash(rel))
-	if err := c.inside(abs); err != nil {
+	if c.rootfs {
+		resolved, err := cfs.RootPath(c.Root, rel)
+		if err != nil {
+			return nil, err
+		}
+		abs = resolved
+		if r, err := filepath.Rel(c.Root, abs); err == nil {
+			rel = filepath.ToSlash(r)
+		}
+	} else if err := c.inside(abs); err != nil {
 		return nil, err
 	}
 	if excluded, err := c.Excluded(rel); err != nil || excluded {
@@ -209,7 +232,7 @@ func (c *Context) walk(rel string) ([]File, error) {
 		if err != nil {
 			return err
 		}
-		f := File{Rel: r, Info: info}
+		f := File{Rel: r, Root: rel, Info: info}
 		if info.Mode()&fs.ModeSymlink != 0 {
 			if f.Link, err = os.Readlink(p); err != nil {
 				return err

@@ -28,6 +28,12 @@ func ParseDockerfile(path string) (*Dockerfile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read Dockerfile: %w", err)
 	}
+	return ParseDockerfileBytes(path, b)
+}
+
+// ParseDockerfileBytes parses a Dockerfile's content; path names it in
+// errors.
+func ParseDockerfileBytes(path string, b []byte) (*Dockerfile, error) {
 	res, err := parser.Parse(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/scheduler"
+)
+
+type buildOptions struct {
+	noCache   bool
+	pull      bool
+	buildArgs []string
+	quiet     bool
+}
+
+func newBuildCmd(g *globalOptions) *cobra.Command {
+	opts := buildOptions{}
+	cmd := &cobra.Command{
+		Use:   "build [OPTIONS] [SERVICE...]",
+		Short: "Build the images of services that have a build section",
+		Long: `Build the services' images with berth's own builder, on containerd: no
+Docker or BuildKit daemon. Steps whose inputs did not change come from the
+cache; independent services, and independent stages of a Dockerfile, build
+at the same time. An image is named as in docker compose: the service's
+image, else <project>-<service>.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBuild(cmd, g, opts, args)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&opts.noCache, "no-cache", false, "Run every step, ignoring the build cache")
+	f.BoolVar(&opts.pull, "pull", false, "Pull base images even when they are present")
+	f.StringArrayVar(&opts.buildArgs, "build-arg", nil, "Set a build argument: KEY=VALUE, or KEY to take it from the environment")
+	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Print nothing but errors")
+	return cmd
+}
+
+func (o buildOptions) options(out io.Writer) (scheduler.BuildOptions, error) {
+	args, err := parseBuildArgs(o.buildArgs)
+	if err != nil {
+		return scheduler.BuildOptions{}, err
+	}
+	if o.quiet {
+		out = io.Discard
+	}
+	return scheduler.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args, Out: out}, nil
+}
+
+// parseBuildArgs reads --build-arg values; a bare KEY takes its value from
+// the environment and is left out when unset, as in docker compose.
+func parseBuildArgs(in []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, a := range in {
+		k, v, ok := strings.Cut(a, "=")
+		if k == "" {
+			return nil, fmt.Errorf("--build-arg %q: give KEY=VALUE or KEY", a)
+		}
+		if !ok {
+			if v, ok = os.LookupEnv(k); !ok {
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func runBuild(cmd *cobra.Command, g *globalOptions, opts buildOptions, services []string) error {
+	ctx := cmd.Context()
+	p, err := g.loadProject(ctx, services...)
+	if err != nil {
+		return err
+	}
+	if err := selectServices(p, services); err != nil {
+		return err
+	}
+	bo, err := opts.options(cmd.OutOrStdout())
+	if err != nil {
+		return err
+	}
+	for _, name := range services {
+		if s := p.Service(name); s != nil && s.Build == nil {
+			return fmt.Errorf("service %q has no build section: nothing to build (its image is pulled)", name)
+		}
+	}
+	if opts.quiet {
+		g.progress = "quiet"
+	}
+	rt, _, err := g.connectWithProgress(ctx)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	var only []string
+	if len(services) > 0 {
+		only = services
+	}
+	return scheduler.Build(ctx, p, rt, rt, only, bo)
+}

@@ -1,0 +1,731 @@
+package build
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/diff"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/core/leases"
+	"github.com/containerd/containerd/v2/core/mount"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/platforms"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/identity"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+)
+
+// emptyLayer is the diff ID of a layer that changes nothing (an empty tar).
+const emptyLayer = digest.Digest("sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef")
+
+// cacheLease is the containerd lease that keeps the build cache's blobs and
+// snapshots from containerd's garbage collector. `berth builder prune`
+// deletes it.
+const cacheLease = "berth.build-cache"
+
+// defaultPath is the PATH of RUN steps and of images built FROM scratch.
+const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// EnsureFunc makes an image present in the image store and unpacked: it
+// pulls it when missing, or always when pull is set.
+type EnsureFunc func(ctx context.Context, ref string, pull bool) error
+
+// Config configures a Builder.
+type Config struct {
+	// Snapshotter is the snapshotter layers are committed to (overlayfs).
+	Snapshotter string
+	// StateDir holds the cache index (<data>/build).
+	StateDir string
+	// FIFODir holds the FIFOs of RUN steps' output.
+	FIFODir string
+	// EnsureImage makes base images and COPY --from images present.
+	EnsureImage EnsureFunc
+}
+
+// Builder executes Dockerfiles on containerd: RUN in containerd tasks on
+// snapshots, COPY and ADD into mounted snapshots, layers computed by
+// containerd's diff service into its content store.
+type Builder struct {
+	client *containerd.Client
+	cfg    Config
+	cache  *cacheIndex
+}
+
+// New returns a builder on a containerd client whose context carries the
+// namespace to build in.
+func New(client *containerd.Client, cfg Config) (*Builder, error) {
+	if cfg.Snapshotter == "" {
+		cfg.Snapshotter = "overlayfs"
+	}
+	cache, err := openCache(filepath.Join(cfg.StateDir, "cache.json"))
+	if err != nil {
+		return nil, err
+	}
+	return &Builder{client: client, cfg: cfg, cache: cache}, nil
+}
+
+// Request is one image to build.
+type Request struct {
+	// Name prefixes the output lines (the service's name).
+	Name string
+	// ContextDir is the build context directory.
+	ContextDir string
+	// Dockerfile is the Dockerfile's path (relative ones are relative to
+	// the context); Inline, when set, is its content instead.
+	Dockerfile string
+	Inline     string
+	Target     string
+	Args       map[string]string
+	// Labels are added to the image's labels.
+	Labels map[string]string
+	// Tags are the full references the image is stored under.
+	Tags []string
+	// NoCache runs every step; Pull pulls base images even when present.
+	NoCache, Pull bool
+	// Network is RUN's network: "host" (also ""/"default") or "none".
+	Network string
+	// Out receives the progress lines and RUN output.
+	Out io.Writer
+}
+
+// Result is a built image.
+type Result struct {
+	// Manifest is the image's manifest descriptor (its digest is the
+	// image's digest in a registry).
+	Manifest ocispec.Descriptor
+	// Config is the config blob's digest (the image ID).
+	Config digest.Digest
+	// Steps counts the steps and how many came from the cache.
+	Steps, Cached int
+}
+
+// layers is the file system a stage has built so far.
+type layers struct {
+	descs   []ocispec.Descriptor
+	diffIDs []digest.Digest
+	// chain is the chain ID of the top snapshot, "" for an empty rootfs.
+	chain digest.Digest
+	// key is the cache key the next step derives from.
+	key string
+	// created is when the newest layer was made.
+	created time.Time
+}
+
+// stageResult is a finished stage.
+type stageResult struct {
+	layers
+	image dockerspec.DockerOCIImage
+}
+
+// build is one Build call.
+type build struct {
+	b   *Builder
+	req Request
+	df  *Dockerfile
+	ctx *Context
+	out *output
+	// globals are the global ARGs' values: predefined platform args, then
+	// the Dockerfile's defaults overridden by build args.
+	globals map[string]string
+
+	mu      sync.Mutex
+	fresh   []CacheEntry
+	steps   int
+	cached  int
+	stepNum int
+}
+
+// Build builds an image and stores it under the request's tags.
+func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
+	if req.Out == nil {
+		req.Out = io.Discard
+	}
+	switch req.Network {
+	case "", "default", "host", "none":
+	default:
+		return nil, fmt.Errorf("build network %q is not supported: berth runs RUN steps on the host's network (host, default) or with none", req.Network)
+	}
+	df, err := req.parse()
+	if err != nil {
+		return nil, err
+	}
+	bctx, err := OpenContext(req.ContextDir, df.Path)
+	if err != nil {
+		return nil, err
+	}
+	args := map[string]string{}
+	for k, v := range platformArgs() {
+		args[k] = v
+	}
+	for k, v := range req.Args {
+		args[k] = v
+	}
+	plans, err := PlanStages(df, req.Target, args)
+	if err != nil {
+		return nil, err
+	}
+	globals := platformArgs()
+	for _, kv := range globalArgs(df.MetaArgs, req.Args) {
+		k, v, _ := strings.Cut(kv, "=")
+		globals[k] = v
+	}
+	bd := &build{b: b, req: req, df: df, ctx: bctx, out: newOutput(req.Out, req.Name), globals: globals}
+	for _, p := range plans {
+		bd.steps += 1 + len(df.Stages[p.Index].Commands)
+	}
+
+	// Everything the build makes is leased until the image or the cache
+	// lease holds it, so containerd's collector cannot take it midway, and
+	// what a failed or interrupted build made goes with the lease.
+	ctx, done, err := b.client.WithLease(ctx, leases.WithRandomID(), leases.WithExpiration(6*time.Hour))
+	if err != nil {
+		return nil, fmt.Errorf("build: lease: %w", err)
+	}
+	defer done(context.WithoutCancel(ctx)) //nolint:errcheck // the lease expires anyway
+
+	results := map[int]*future{}
+	for _, p := range plans {
+		results[p.Index] = &future{done: make(chan struct{})}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, p := range plans {
+		g.Go(func() error {
+			deps := map[int]*stageResult{}
+			for _, n := range p.Needs {
+				r, err := results[n].wait(gctx)
+				if err != nil {
+					return err
+				}
+				deps[n] = r
+			}
+			r, err := bd.stage(gctx, p, deps)
+			results[p.Index].set(r, err)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	final, _ := results[plans[len(plans)-1].Index].wait(ctx)
+	start := time.Now()
+	res, err := bd.writeImage(ctx, final)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.pin(ctx, bd.fresh); err != nil {
+		return nil, err
+	}
+	res.Steps, res.Cached = bd.steps, bd.cached
+	bd.out.linef("naming to %s done %s", strings.Join(req.Tags, ", "), since(start))
+	return res, nil
+}
+
+func (r Request) parse() (*Dockerfile, error) {
+	if r.Inline != "" {
+		return ParseDockerfileBytes("dockerfile_inline", []byte(r.Inline))
+	}
+	name := r.Dockerfile
+	if name == "" {
+		name = "Dockerfile"
+	}
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(r.ContextDir, name)
+	}
+	return ParseDockerfile(name)
+}
+
+// future is a stage's result other stages wait for.
+type future struct {
+	done chan struct{}
+	res  *stageResult
+	err  error
+}
+
+func (f *future) set(r *stageResult, err error) {
+	f.res, f.err = r, err
+	close(f.done)
+}
+
+func (f *future) wait(ctx context.Context) (*stageResult, error) {
+	select {
+	case <-f.done:
+		return f.res, f.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// platformArgs are BuildKit's predefined platform ARGs for this host,
+// which berth builds for.
+func platformArgs() map[string]string {
+	p := platforms.DefaultSpec()
+	s := platforms.Format(p)
+	return map[string]string{
+		"TARGETPLATFORM": s, "TARGETOS": p.OS, "TARGETARCH": p.Architecture, "TARGETVARIANT": p.Variant,
+		"BUILDPLATFORM": s, "BUILDOS": p.OS, "BUILDARCH": p.Architecture, "BUILDVARIANT": p.Variant,
+	}
+}
+
+// step numbers the next step for the output.
+func (bd *build) step() int {
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	bd.stepNum++
+	return bd.stepNum
+}
+
+// base resolves a stage's FROM: scratch, an earlier stage, or an image
+// (pulled when missing or with --pull), unpacked.
+func (bd *build) base(ctx context.Context, p StagePlan, deps map[int]*stageResult) (*stageResult, error) {
+	st := bd.df.Stages[p.Index]
+	n := bd.step()
+	if plat := st.Platform; plat != "" {
+		expanded, err := expandWith(plat, bd.globals)
+		if err != nil {
+			return nil, fmt.Errorf("%s: FROM --platform=%s: %w", bd.df.Path, plat, err)
+		}
+		spec, err := platforms.Parse(expanded)
+		if err != nil {
+			return nil, fmt.Errorf("%s: FROM --platform=%s: %w", bd.df.Path, plat, err)
+		}
+		if !platforms.Only(platforms.DefaultSpec()).Match(spec) {
+			return nil, fmt.Errorf("%s: FROM --platform=%s: berth builds only for this host's platform (%s); build on a %s machine instead", bd.df.Path, expanded, platforms.DefaultString(), expanded)
+		}
+	}
+	if p.BaseStage >= 0 {
+		d := deps[p.BaseStage]
+		bd.out.stepf(n, bd.steps, "FROM %s", stageLabel(bd.df, p.BaseStage))
+		r := *d
+		r.descs, r.diffIDs = append([]ocispec.Descriptor{}, d.descs...), append([]digest.Digest{}, d.diffIDs...)
+		return &r, nil
+	}
+	if strings.EqualFold(p.BaseImage, "scratch") {
+		bd.out.stepf(n, bd.steps, "FROM scratch")
+		pl := platforms.DefaultSpec()
+		img := dockerspec.DockerOCIImage{}
+		img.Platform = ocispec.Platform{OS: pl.OS, Architecture: pl.Architecture, Variant: pl.Variant}
+		img.Config.Env = []string{defaultPath}
+		img.RootFS.Type = "layers"
+		return &stageResult{image: img, layers: layers{key: "scratch"}}, nil
+	}
+	start := time.Now()
+	bd.out.stepf(n, bd.steps, "FROM %s", p.BaseImage)
+	r, err := bd.b.image(ctx, p.BaseImage, bd.req.Pull)
+	if err != nil {
+		return nil, fmt.Errorf("%s: FROM %s: %w", bd.df.Path, p.BaseImage, err)
+	}
+	if len(r.image.Config.OnBuild) > 0 {
+		bd.out.linef("warning: %s has ONBUILD triggers, which berth records but does not run", p.BaseImage)
+	}
+	_ = start
+	return r, nil
+}
+
+func stageLabel(df *Dockerfile, i int) string {
+	if n := df.Stages[i].Name; n != "" {
+		return n
+	}
+	return fmt.Sprintf("stage %d", i)
+}
+
+// image loads a local image (pulling it when missing or pull is set) as a
+// stage base: its config, layers and unpacked snapshot chain.
+func (b *Builder) image(ctx context.Context, ref string, pull bool) (*stageResult, error) {
+	name, err := normalize(ref)
+	if err != nil {
+		return nil, err
+	}
+	if b.cfg.EnsureImage != nil {
+		if err := b.cfg.EnsureImage(ctx, ref, pull); err != nil {
+			return nil, err
+		}
+	}
+	img, err := b.client.GetImage(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", ref, err)
+	}
+	cs := b.client.ContentStore()
+	manifest, err := images.Manifest(ctx, cs, img.Target(), platforms.Default())
+	if err != nil {
+		return nil, fmt.Errorf("image %s has no manifest for %s: %w", ref, platforms.DefaultString(), err)
+	}
+	raw, err := content.ReadBlob(ctx, cs, manifest.Config)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: read config: %w", ref, err)
+	}
+	var cfg dockerspec.DockerOCIImage
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, fmt.Errorf("image %s: config: %w", ref, err)
+	}
+	if len(cfg.RootFS.DiffIDs) != len(manifest.Layers) {
+		return nil, fmt.Errorf("image %s: config lists %d layers, manifest %d", ref, len(cfg.RootFS.DiffIDs), len(manifest.Layers))
+	}
+	if ok, err := img.IsUnpacked(ctx, b.cfg.Snapshotter); err != nil || !ok {
+		if err := img.Unpack(ctx, b.cfg.Snapshotter); err != nil {
+			return nil, fmt.Errorf("image %s: unpack: %w", ref, err)
+		}
+	}
+	r := &stageResult{image: cfg}
+	r.descs = make([]ocispec.Descriptor, len(manifest.Layers))
+	for i, l := range manifest.Layers {
+		l.MediaType = ociLayerType(l.MediaType)
+		l.Annotations = nil
+		r.descs[i] = l
+	}
+	r.diffIDs = append([]digest.Digest{}, cfg.RootFS.DiffIDs...)
+	if len(r.diffIDs) > 0 {
+		r.chain = identity.ChainID(r.diffIDs)
+	}
+	r.key = "image:" + manifest.Config.Digest.String()
+	if cfg.Created != nil {
+		r.created = *cfg.Created
+	}
+	return r, nil
+}
+
+// ociLayerType maps Docker's layer media types to OCI's (same bytes), so
+// that a built image's manifest is plain OCI.
+func ociLayerType(mt string) string {
+	switch mt {
+	case images.MediaTypeDockerSchema2Layer:
+		return ocispec.MediaTypeImageLayerGzip
+	case images.MediaTypeDockerSchema2LayerForeign:
+		return ocispec.MediaTypeImageLayerNonDistributableGzip //nolint:staticcheck // kept as the image had it
+	}
+	return mt
+}
+
+// layerStep runs one file-system step: from the cache when its key is
+// known and its blob and snapshot are still there, else by preparing a
+// snapshot on the current chain, applying the step, and turning the change
+// into a layer (nothing, when the step changed no file).
+func (bd *build) layerStep(ctx context.Context, l *layers, key string, apply func(ctx context.Context, active string, mounts []mount.Mount) error) (cached bool, err error) {
+	b := bd.b
+	sn := b.client.SnapshotService(b.cfg.Snapshotter)
+	if !bd.req.NoCache {
+		if e, ok := b.cache.get(key); ok && b.usable(ctx, e) {
+			bd.add(l, key, e)
+			bd.mu.Lock()
+			bd.cached++
+			bd.mu.Unlock()
+			return true, nil
+		}
+	}
+	cleanup := context.WithoutCancel(ctx)
+	active := "berth-build-active-" + randomID()
+	mounts, err := sn.Prepare(ctx, active, string(l.chain))
+	if err != nil {
+		return false, fmt.Errorf("prepare snapshot: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			sn.Remove(cleanup, active) //nolint:errcheck // the build lease collects it otherwise
+		}
+	}()
+	if err := apply(ctx, active, mounts); err != nil {
+		return false, err
+	}
+
+	var lower []mount.Mount
+	if l.chain != "" {
+		view := "berth-build-view-" + randomID()
+		if lower, err = sn.View(ctx, view, string(l.chain)); err != nil {
+			return false, fmt.Errorf("view snapshot: %w", err)
+		}
+		defer sn.Remove(cleanup, view) //nolint:errcheck // the build lease collects it otherwise
+	}
+	desc, err := b.client.DiffService().Compare(ctx, lower, mounts, diff.WithMediaType(ocispec.MediaTypeImageLayerGzip))
+	if err != nil {
+		return false, fmt.Errorf("compute layer: %w", err)
+	}
+	info, err := b.client.ContentStore().Info(ctx, desc.Digest)
+	if err != nil {
+		return false, fmt.Errorf("compute layer: %w", err)
+	}
+	diffID, err := digest.Parse(info.Labels["containerd.io/uncompressed"])
+	if err != nil {
+		return false, fmt.Errorf("compute layer: no uncompressed digest: %w", err)
+	}
+	e := CacheEntry{Created: time.Now().UTC()}
+	if diffID == emptyLayer {
+		e.Empty = true
+	} else {
+		e.Layer, e.DiffID = desc, diffID
+		e.Chain = identity.ChainID(append(append([]digest.Digest{}, l.diffIDs...), diffID))
+		if err := sn.Commit(ctx, string(e.Chain), active); err != nil && !errdefs.IsAlreadyExists(err) {
+			return false, fmt.Errorf("commit snapshot: %w", err)
+		} else if err == nil {
+			committed = true
+		}
+	}
+	if err := b.cache.put(key, e); err != nil {
+		return false, err
+	}
+	bd.mu.Lock()
+	bd.fresh = append(bd.fresh, e)
+	bd.mu.Unlock()
+	bd.add(l, key, e)
+	return false, nil
+}
+
+// add appends a step's result to the stage's layers.
+func (bd *build) add(l *layers, key string, e CacheEntry) {
+	l.key = key
+	if e.Created.After(l.created) {
+		l.created = e.Created
+	}
+	if e.Empty {
+		return
+	}
+	l.descs = append(l.descs, e.Layer)
+	l.diffIDs = append(l.diffIDs, e.DiffID)
+	l.chain = e.Chain
+}
+
+// usable reports whether a cache entry's blob and snapshot still exist.
+func (b *Builder) usable(ctx context.Context, e CacheEntry) bool {
+	if e.Empty {
+		return true
+	}
+	if _, err := b.client.ContentStore().Info(ctx, e.Layer.Digest); err != nil {
+		return false
+	}
+	_, err := b.client.SnapshotService(b.cfg.Snapshotter).Stat(ctx, string(e.Chain))
+	return err == nil
+}
+
+// pin adds what this build made to the cache lease, so it outlives the
+// build's own lease.
+func (b *Builder) pin(ctx context.Context, entries []CacheEntry) error {
+	ls := b.client.LeasesService()
+	lease := leases.Lease{ID: cacheLease}
+	if _, err := ls.Create(ctx, leases.WithID(cacheLease), leases.WithLabel("berth.io/purpose", "build cache")); err != nil && !errdefs.IsAlreadyExists(err) {
+		return fmt.Errorf("build cache lease: %w", err)
+	}
+	for _, e := range entries {
+		if e.Empty {
+			continue
+		}
+		for _, r := range []leases.Resource{
+			{ID: e.Layer.Digest.String(), Type: "content"},
+			{ID: string(e.Chain), Type: "snapshots/" + b.cfg.Snapshotter},
+		} {
+			if err := ls.AddResource(ctx, lease, r); err != nil && !errdefs.IsAlreadyExists(err) {
+				return fmt.Errorf("build cache lease: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// writeImage writes the final stage's config and manifest to the content
+// store and points the request's tags at them.
+func (bd *build) writeImage(ctx context.Context, r *stageResult) (*Result, error) {
+	img := r.image
+	img.RootFS = ocispec.RootFS{Type: "layers", DiffIDs: r.diffIDs}
+	if img.RootFS.DiffIDs == nil {
+		img.RootFS.DiffIDs = []digest.Digest{}
+	}
+	created := r.created
+	img.Created = &created
+	for k, v := range bd.req.Labels {
+		if img.Config.Labels == nil {
+			img.Config.Labels = map[string]string{}
+		}
+		img.Config.Labels[k] = v
+	}
+	if len(img.Config.Labels) == 0 {
+		img.Config.Labels = nil
+	}
+	cfgBytes, err := json.Marshal(img)
+	if err != nil {
+		return nil, err
+	}
+	cfgDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(cfgBytes), Size: int64(len(cfgBytes))}
+	cfgLabels := map[string]string{}
+	if r.chain != "" {
+		cfgLabels["containerd.io/gc.ref.snapshot."+bd.b.cfg.Snapshotter] = string(r.chain)
+	}
+	cs := bd.b.client.ContentStore()
+	if err := content.WriteBlob(ctx, cs, "berth-build-"+cfgDesc.Digest.Encoded(), strings.NewReader(string(cfgBytes)), cfgDesc, content.WithLabels(cfgLabels)); err != nil {
+		return nil, fmt.Errorf("write image config: %w", err)
+	}
+	layers := r.descs
+	if layers == nil {
+		layers = []ocispec.Descriptor{}
+	}
+	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: cfgDesc, Layers: layers}
+	m.SchemaVersion = 2
+	mBytes, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	mDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(mBytes), Size: int64(len(mBytes))}
+	mLabels := map[string]string{"containerd.io/gc.ref.content.config": cfgDesc.Digest.String()}
+	for i, l := range layers {
+		mLabels[fmt.Sprintf("containerd.io/gc.ref.content.l.%d", i)] = l.Digest.String()
+	}
+	if err := content.WriteBlob(ctx, cs, "berth-build-"+mDesc.Digest.Encoded(), strings.NewReader(string(mBytes)), mDesc, content.WithLabels(mLabels)); err != nil {
+		return nil, fmt.Errorf("write image manifest: %w", err)
+	}
+	mDesc.Platform = &ocispec.Platform{OS: img.OS, Architecture: img.Architecture, Variant: img.Variant}
+	is := bd.b.client.ImageService()
+	for _, tag := range bd.req.Tags {
+		rec := images.Image{Name: tag, Target: ocispec.Descriptor{MediaType: mDesc.MediaType, Digest: mDesc.Digest, Size: mDesc.Size}}
+		if _, err := is.Create(ctx, rec); err != nil {
+			if !errdefs.IsAlreadyExists(err) {
+				return nil, fmt.Errorf("name image %s: %w", tag, err)
+			}
+			if _, err := is.Update(ctx, rec, "target"); err != nil {
+				return nil, fmt.Errorf("name image %s: %w", tag, err)
+			}
+		}
+	}
+	return &Result{Manifest: mDesc, Config: cfgDesc.Digest}, nil
+}
+
+// Prune drops the build cache: the index and the lease that kept its
+// layers, which containerd then collects unless an image still uses them.
+// It returns how many steps were forgotten and how many bytes the content
+// store shrank by.
+func (b *Builder) Prune(ctx context.Context) (int, int64, error) {
+	before, err := contentSize(ctx, b.client.ContentStore())
+	if err != nil {
+		return 0, 0, err
+	}
+	entries := b.cache.all()
+	keys := make([]string, 0, len(entries))
+	for k := range entries {
+		keys = append(keys, k)
+	}
+	if err := b.cache.drop(keys...); err != nil {
+		return 0, 0, err
+	}
+	err = b.client.LeasesService().Delete(ctx, leases.Lease{ID: cacheLease}, leases.SynchronousDelete)
+	if err != nil && !errdefs.IsNotFound(err) {
+		return 0, 0, fmt.Errorf("delete build cache lease: %w", err)
+	}
+	after, err := contentSize(ctx, b.client.ContentStore())
+	if err != nil {
+		return 0, 0, err
+	}
+	return len(keys), before - after, nil
+}
+
+func contentSize(ctx context.Context, cs content.Store) (int64, error) {
+	var n int64
+	err := cs.Walk(ctx, func(i content.Info) error {
+		n += i.Size
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("content store: %w", err)
+	}
+	return n, nil
+}
+
+func randomID() string {
+	b := make([]byte, 8)
+	rand.Read(b) //nolint:errcheck // crypto/rand does not fail on Linux
+	return hex.EncodeToString(b)
+}
+
+func since(t time.Time) string {
+	d := time.Since(t)
+	if d < time.Second {
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	}
+	return fmt.Sprintf("%.1fs", d.Seconds())
+}
+
+// output writes build progress: one line per step, prefixed by the
+// service, and RUN output lines. Parallel stages share it.
+type output struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+}
+
+func newOutput(w io.Writer, name string) *output {
+	return &output{w: w, prefix: name}
+}
+
+func (o *output) linef(format string, a ...any) {
+	line := fmt.Sprintf(format, a...)
+	if o.prefix != "" {
+		line = "[" + o.prefix + "] " + line
+	}
+	o.write(line)
+}
+
+func (o *output) stepf(n, total int, format string, a ...any) {
+	line := fmt.Sprintf(format, a...)
+	if o.prefix != "" {
+		line = fmt.Sprintf("[%s %d/%d] %s", o.prefix, n, total, line)
+	} else {
+		line = fmt.Sprintf("[%d/%d] %s", n, total, line)
+	}
+	o.write(line)
+}
+
+// write writes one whole line in one call, so that lines of builds
+// running side by side never mix.
+func (o *output) write(line string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	io.WriteString(o.w, line+"\n") //nolint:errcheck // progress output is best effort
+}
+
+// runLines is a writer of RUN output: each line goes to the output with
+// the service's prefix, and the last lines are kept for the error.
+type runLines struct {
+	o    *output
+	buf  []byte
+	last []string
+}
+
+func (r *runLines) Write(p []byte) (int, error) {
+	r.buf = append(r.buf, p...)
+	for {
+		i := strings.IndexByte(string(r.buf), '\n')
+		if i < 0 {
+			break
+		}
+		r.line(string(r.buf[:i]))
+		r.buf = r.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+func (r *runLines) flush() {
+	if len(r.buf) > 0 {
+		r.line(string(r.buf))
+		r.buf = nil
+	}
+}
+
+func (r *runLines) line(s string) {
+	s = strings.TrimRight(s, "\r")
+	r.last = append(r.last, s)
+	if len(r.last) > 10 {
+		r.last = r.last[1:]
+	}
+	if r.o.prefix != "" {
+		r.o.write(r.o.prefix + " | " + s)
+	} else {
+		r.o.write("| " + s)
+	}
+}

@@ -1,0 +1,174 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"syscall"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/mount"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	cfs "github.com/containerd/continuity/fs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// runSpec is one RUN step's process.
+type runSpec struct {
+	snapshot string
+	mounts   []mount.Mount
+	argv     []string
+	env      []string
+	user     string
+	cwd      string
+	// network is "host" (the host's namespace) or "none" (a namespace of
+	// its own with nothing in it).
+	network string
+	out     *runLines
+}
+
+// runTask runs a RUN step's command in a containerd task on the prepared
+// snapshot, streaming its output, and fails with its exit status and last
+// lines when it does not exit 0. The mount points runc makes for /proc,
+// /dev, /etc/resolv.conf and the like are removed again so that they do
+// not end up in the layer.
+func (b *Builder) runTask(ctx context.Context, rs runSpec, what string) (retErr error) {
+	cleanup := context.WithoutCancel(ctx)
+	id := "berth-build-" + randomID()
+	opts := []oci.SpecOpts{
+		oci.WithProcessArgs(rs.argv...),
+		oci.WithEnv(rs.env),
+		oci.WithProcessCwd(rs.cwd),
+		oci.WithHostname("berth-build"),
+	}
+	if rs.user != "" {
+		opts = append(opts, oci.WithUser(rs.user), oci.WithAdditionalGIDs(rs.user))
+	}
+	if rs.network == "host" {
+		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostHostsFile, oci.WithHostResolvconf)
+	}
+	ctr, err := b.client.NewContainer(ctx, id,
+		containerd.WithSnapshotter(b.cfg.Snapshotter),
+		containerd.WithSnapshot(rs.snapshot),
+		containerd.WithRuntime("io.containerd.runc.v2", nil),
+		containerd.WithNewSpec(opts...),
+	)
+	if err != nil {
+		return fmt.Errorf("%s: create build container: %w", what, err)
+	}
+	defer ctr.Delete(cleanup) //nolint:errcheck // the snapshot is the build's, not the container's
+
+	spec, err := ctr.Spec(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	var targets []string
+	for _, m := range spec.Mounts {
+		targets = append(targets, m.Destination)
+	}
+	var stubs []string
+	err = mount.WithTempMount(ctx, rs.mounts, func(root string) error {
+		stubs = missing(root, targets)
+		// The working directory is made as the image's, as Docker does.
+		return (&copier{root: root}).mkdirAll(rs.cwd)
+	})
+	if err != nil {
+		return fmt.Errorf("%s: prepare: %w", what, err)
+	}
+	defer func() {
+		err := mount.WithTempMount(cleanup, rs.mounts, func(root string) error { return removeStubs(root, stubs) })
+		if err != nil && retErr == nil {
+			retErr = fmt.Errorf("%s: clean up mount points: %w", what, err)
+		}
+	}()
+
+	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, rs.out, rs.out), cio.WithFIFODir(b.cfg.FIFODir)))
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, runcReason(err))
+	}
+	defer task.Delete(cleanup, containerd.WithProcessKill) //nolint:errcheck // best effort: the container goes too
+	exit, err := task.Wait(cleanup)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := task.Start(ctx); err != nil {
+		return fmt.Errorf("%s: %w", what, runcReason(err))
+	}
+	var status containerd.ExitStatus
+	select {
+	case status = <-exit:
+	case <-ctx.Done():
+		task.Kill(cleanup, syscall.SIGKILL) //nolint:errcheck // it is deleted next
+		<-exit
+		return ctx.Err()
+	}
+	code, _, err := status.Result()
+	rs.out.flush()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if code != 0 {
+		msg := fmt.Sprintf("%s: the command exited with status %d", what, code)
+		if len(rs.out.last) > 0 {
+			msg += "; its last output lines:\n    " + strings.Join(rs.out.last, "\n    ")
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// missing returns the image paths, and their parents, that do not exist
+// under root: what runc will make as mount points.
+func missing(root string, paths []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range paths {
+		for q := path.Clean(p); q != "/" && !seen[q]; q = path.Dir(q) {
+			seen[q] = true
+			host, err := cfs.RootPath(root, q)
+			if err != nil {
+				continue
+			}
+			if _, err := os.Lstat(host); errors.Is(err, fs.ErrNotExist) {
+				out = append(out, q)
+			}
+		}
+	}
+	return out
+}
+
+// removeStubs removes the mount points runc made, deepest first, when they
+// are still empty directories or empty files.
+func removeStubs(root string, stubs []string) error {
+	sort.Slice(stubs, func(i, j int) bool { return len(stubs[i]) > len(stubs[j]) })
+	for _, p := range stubs {
+		host, err := cfs.RootPath(root, p)
+		if err != nil {
+			continue
+		}
+		st, err := os.Lstat(host)
+		if err != nil || !(st.IsDir() || st.Mode().IsRegular() && st.Size() == 0) {
+			continue
+		}
+		if err := os.Remove(host); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
+			return err
+		}
+	}
+	return nil
+}
+
+// runcReason cuts runc's wrapped start errors down to the reason.
+func runcReason(err error) error {
+	const marker = "unable to start container process: "
+	msg := err.Error()
+	if i := strings.LastIndex(msg, marker); i >= 0 {
+		return errors.New(strings.TrimSuffix(msg[i+len(marker):], ": unknown"))
+	}
+	return err
+}

@@ -1,0 +1,134 @@
+package containerd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/containerd/errdefs"
+	"github.com/containerd/platforms"
+
+	containerd "github.com/containerd/containerd/v2/client"
+
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/containerd/build"
+	"github.com/berth/berth/scheduler"
+)
+
+// builder returns the image builder on this connection.
+func (c *Client) builder() (*build.Builder, error) {
+	fifo := filepath.Join(c.runDir, "build-fifo")
+	if err := os.MkdirAll(fifo, 0o700); err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	return build.New(c.client, build.Config{
+		Snapshotter: c.snapshotter,
+		StateDir:    filepath.Join(c.dataDir, "build", c.namespace),
+		FIFODir:     fifo,
+		EnsureImage: func(ctx context.Context, ref string, pull bool) error {
+			name, err := NormalizeRef(ref)
+			if err != nil {
+				return err
+			}
+			present, err := c.hasImage(ctx, name)
+			if err != nil {
+				return err
+			}
+			if present && !pull {
+				return nil
+			}
+			return c.Pull(ctx, ref, "")
+		},
+	})
+}
+
+// BuildImage builds a service's image from its build section and names it
+// as docker compose does (image:, else <project>-<service>), plus the
+// section's tags. Output goes to out, prefixed by the service's name.
+func (c *Client) BuildImage(ctx context.Context, s *compose.Service, opts scheduler.BuildOptions, out io.Writer) error {
+	b := s.Build
+	if b == nil {
+		return fmt.Errorf("service %q has no build section", s.Name)
+	}
+	if b.Refused != nil {
+		return fmt.Errorf("service %q: %w", s.Name, b.Refused)
+	}
+	if s.Platform != "" {
+		p, err := platforms.Parse(s.Platform)
+		if err != nil || !platforms.Only(platforms.DefaultSpec()).Match(p) {
+			return fmt.Errorf("service %q: platform %q: berth builds only for this host's platform (%s)", s.Name, s.Platform, platforms.DefaultString())
+		}
+	}
+	var tags []string
+	for _, t := range append([]string{s.ImageName()}, b.Tags...) {
+		ref, err := NormalizeRef(t)
+		if err != nil {
+			return fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		tags = append(tags, ref)
+	}
+	args := map[string]string{}
+	for k, v := range b.Args {
+		args[k] = v
+	}
+	for k, v := range opts.Args {
+		args[k] = v
+	}
+	bl, err := c.builder()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	_, err = bl.Build(ctx, build.Request{
+		Name:       s.Name,
+		ContextDir: b.Context,
+		Dockerfile: b.Dockerfile,
+		Inline:     b.Inline,
+		Target:     b.Target,
+		Args:       args,
+		Labels:     b.Labels,
+		Tags:       tags,
+		NoCache:    b.NoCache || opts.NoCache,
+		Pull:       b.Pull || opts.Pull,
+		Network:    b.Network,
+		Out:        out,
+	})
+	if err != nil {
+		return fmt.Errorf("service %q: build: %w", s.Name, err)
+	}
+	return nil
+}
+
+// ImageID is the ID (config digest) of a local image for this host's
+// platform, or "" when the image is not present.
+func (c *Client) ImageID(ctx context.Context, image string) (string, error) {
+	ref, err := NormalizeRef(image)
+	if err != nil {
+		return "", err
+	}
+	img, err := c.client.GetImage(ctx, ref)
+	if errdefs.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("image %s: %w", image, err)
+	}
+	img = containerd.NewImageWithPlatform(c.client, img.Metadata(), platforms.Default())
+	cfg, err := img.Config(ctx)
+	if err != nil {
+		return "", fmt.Errorf("image %s: %w", image, err)
+	}
+	return cfg.Digest.String(), nil
+}
+
+// PruneBuildCache drops the build cache; see build.Builder.Prune.
+func (c *Client) PruneBuildCache(ctx context.Context) (int, int64, error) {
+	bl, err := c.builder()
+	if err != nil {
+		return 0, 0, err
+	}
+	return bl.Prune(ctx)
+}

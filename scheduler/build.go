@@ -1,0 +1,79 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/berth/berth/compose"
+)
+
+// Builder builds the images of services that have a build section.
+type Builder interface {
+	// BuildImage builds the service's image and names it s.ImageName()
+	// (and the build's tags), writing its progress to out.
+	BuildImage(ctx context.Context, s *compose.Service, opts BuildOptions, out io.Writer) error
+}
+
+// BuildOptions are build's choices.
+type BuildOptions struct {
+	// NoCache runs every step; Pull pulls base images even when present.
+	NoCache, Pull bool
+	// Args override the build sections' args.
+	Args map[string]string
+	// Missing builds only the images that are not present yet.
+	Missing bool
+	// Out receives the builds' output (default: discarded).
+	Out io.Writer
+}
+
+// Build builds the images of the named services (every service with a
+// build section when none is named), the independent ones at the same
+// time. Services sharing an image name are built once.
+func Build(ctx context.Context, p *compose.Project, rt Runtime, b Builder, services []string, opts BuildOptions) error {
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	var todo []*compose.Service
+	if services == nil {
+		for _, s := range p.Services {
+			if s.Build != nil {
+				todo = append(todo, s)
+			}
+		}
+	} else {
+		for _, name := range services {
+			s := p.Service(name)
+			if s == nil {
+				return unknownService(p, name)
+			}
+			if s.Build != nil {
+				todo = append(todo, s)
+			}
+		}
+	}
+	sort.Slice(todo, func(i, j int) bool { return todo[i].Name < todo[j].Name })
+	seen := map[string]bool{}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, s := range todo {
+		image := s.ImageName()
+		if seen[image] {
+			continue
+		}
+		seen[image] = true
+		if opts.Missing {
+			id, err := rt.ImageID(ctx, image)
+			if err != nil {
+				return fmt.Errorf("service %q: %w", s.Name, err)
+			}
+			if id != "" || s.PullPolicy == compose.PullNever {
+				continue
+			}
+		}
+		g.Go(func() error { return b.BuildImage(gctx, s, opts, opts.Out) })
+	}
+	return g.Wait()
+}

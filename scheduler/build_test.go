@@ -1,0 +1,149 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/berth/berth/compose"
+)
+
+// fakeBuilder records builds and "produces" an image in the fake runtime.
+type fakeBuilder struct {
+	mu     sync.Mutex
+	rt     *fakeRuntime
+	built  []string
+	failOn string
+}
+
+func (b *fakeBuilder) BuildImage(_ context.Context, s *compose.Service, opts BuildOptions, _ io.Writer) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s.Name == b.failOn {
+		return errors.New("build failed")
+	}
+	b.built = append(b.built, fmt.Sprintf("%s nocache=%v arg=%s", s.Name, opts.NoCache, opts.Args["V"]))
+	b.rt.mu.Lock()
+	b.rt.images[s.ImageName()] = "sha256:new-" + s.Name
+	b.rt.mu.Unlock()
+	return nil
+}
+
+func (b *fakeBuilder) list() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := append([]string{}, b.built...)
+	sort.Strings(out)
+	return strings.Join(out, "; ")
+}
+
+// buildProject has services a and b built (b shares a's image name), c
+// built under its own name, d pulled.
+func buildProject() *compose.Project {
+	p := project("a", "b", "c<-a", "d")
+	for _, s := range p.Services {
+		if s.Name != "d" {
+			s.Build = &compose.Build{Context: "/ctx"}
+			s.HasBuild = true
+		}
+	}
+	p.Service("b").Image = "a"
+	p.Service("c").Image = ""
+	return p
+}
+
+func TestBuild(t *testing.T) {
+	tests := []struct {
+		name     string
+		services []string
+		opts     BuildOptions
+		present  []string
+		want     string
+		wantErr  string
+	}{
+		{name: "all, one build per image", want: "a nocache=false arg=; c nocache=false arg="},
+		{name: "named", services: []string{"c"}, opts: BuildOptions{NoCache: true, Args: map[string]string{"V": "1"}}, want: "c nocache=true arg=1"},
+		{name: "missing only", opts: BuildOptions{Missing: true}, present: []string{"a"}, want: "c nocache=false arg="},
+		{name: "unknown service", services: []string{"zz"}, wantErr: `no such service: "zz"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newFakeRuntime()
+			for _, img := range tt.present {
+				rt.images[img] = "sha256:old"
+			}
+			b := &fakeBuilder{rt: rt}
+			err := Build(context.Background(), buildProject(), rt, b, tt.services, tt.opts)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Build = %v; want error %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := b.list(); got != tt.want {
+				t.Errorf("built %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestUpBuildsMissingAndRecreatesOnImageChange(t *testing.T) {
+	ctx := context.Background()
+	p := buildProject()
+	rt, nw := newFakeRuntime(), &fakeNetwork{}
+	b := &fakeBuilder{rt: rt}
+	if _, err := Up(ctx, p, rt, nw, nil, UpOptions{Builder: b}); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.list(); got != "a nocache=false arg=; c nocache=false arg=" {
+		t.Errorf("first up built %q", got)
+	}
+
+	// Nothing changed: no build, no recreate.
+	b.built = nil
+	plan, err := Up(ctx, p, rt, nw, nil, UpOptions{Builder: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.list() != "" || plan.Changes() {
+		t.Errorf("second up built %q, plan:\n%s", b.list(), plan)
+	}
+
+	// up --build of c gives a new image: c is recreated, a is not.
+	b.built = nil
+	rt.images["demo-c"] = "sha256:older"
+	for name, c := range rt.containers {
+		if c.Labels.Service() == "c" {
+			c.Labels[compose.LabelImageID] = "sha256:older"
+			rt.containers[name] = c
+		}
+	}
+	plan, err = Up(ctx, p, rt, nw, nil, UpOptions{Builder: b, Build: true, ReconcileOptions: ReconcileOptions{Services: []string{"c"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.list(); got != "a nocache=false arg=; c nocache=false arg=" {
+		t.Errorf("up --build c built %q (c and its dependency a)", got)
+	}
+	if s := plan.String(); !strings.Contains(s, "recreate demo-c-1 (image changed)") || strings.Contains(s, "recreate demo-a-1") {
+		t.Errorf("plan:\n%s", s)
+	}
+
+	// A failed build fails up before any container is touched.
+	b.failOn = "c"
+	rt.calls = nil
+	if _, err := Up(ctx, p, rt, nw, nil, UpOptions{Builder: b, Build: true}); err == nil || !strings.Contains(err.Error(), "build failed") {
+		t.Fatalf("up with a failing build = %v", err)
+	}
+	if calls := rt.callList(); calls != "" {
+		t.Errorf("containers touched after a failed build: %s", calls)
+	}
+}
