@@ -471,7 +471,7 @@ func (bd *build) layerStep(ctx context.Context, l *layers, key string, apply fun
 			committed = true
 		}
 	}
-	if err := b.cache.put(key, e); err != nil {
+	if e, err = b.cache.put(key, e, func(old CacheEntry) bool { return b.usable(ctx, old) }); err != nil {
 		return false, err
 	}
 	bd.mu.Lock()
@@ -718,7 +718,12 @@ func (r *runLines) flush() {
 }
 
 func (r *runLines) line(s string) {
+	// Progress meters redraw a line with carriage returns: keep what a
+	// terminal would show last.
 	s = strings.TrimRight(s, "\r")
+	if i := strings.LastIndexByte(s, '\r'); i >= 0 {
+		s = s[i+1:]
+	}
 	r.last = append(r.last, s)
 	if len(r.last) > 10 {
 		r.last = r.last[1:]

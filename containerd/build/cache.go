@@ -67,15 +67,20 @@ func (c *cacheIndex) get(key string) (CacheEntry, bool) {
 	return e, ok
 }
 
-// put records a step's result and writes the index.
-func (c *cacheIndex) put(key string, e CacheEntry) error {
+// put records a step's result and writes the index, unless another build
+// recorded the same step meanwhile: the first result wins, so that builds
+// running side by side end with the same layers. It returns the entry
+// that is recorded.
+func (c *cacheIndex) put(key string, e CacheEntry, usable func(CacheEntry) bool) (CacheEntry, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries[key] = e
-	return c.locked(unix.LOCK_EX, func() error {
+	err := c.locked(unix.LOCK_EX, func() error {
 		disk, err := c.read()
 		if err != nil {
 			return err
+		}
+		if old, ok := disk[key]; ok && usable(old) {
+			e = old
 		}
 		disk[key] = e
 		for k, v := range disk {
@@ -83,6 +88,7 @@ func (c *cacheIndex) put(key string, e CacheEntry) error {
 		}
 		return c.write(disk)
 	})
+	return e, err
 }
 
 // drop forgets entries (whose blob or snapshot is gone).

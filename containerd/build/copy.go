@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/containerd/containerd/v2/pkg/archive/compression"
@@ -37,7 +38,12 @@ type copier struct {
 	mode *fs.FileMode
 	// dirTimes are the directories whose times are set once written.
 	dirTimes []dirTime
+	// linked maps a source file with several links to where the copy
+	// wrote it first: its other names become hard links to that.
+	linked map[fileID]string
 }
+
+type fileID struct{ dev, ino uint64 }
 
 type dirTime struct {
 	path  string
@@ -220,6 +226,20 @@ func (c *copier) writeFile(srcPath string, f File, target string) error {
 		}
 		return lutimes(host, f.Info.ModTime())
 	case mode.IsRegular():
+		var id fileID
+		if st, ok := f.Info.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+			id = fileID{uint64(st.Dev), st.Ino}
+			if first, ok := c.linked[id]; ok {
+				if err := removeNonDir(host); err != nil {
+					return err
+				}
+				return os.Link(first, host)
+			}
+			if c.linked == nil {
+				c.linked = map[fileID]string{}
+			}
+			c.linked[id] = host
+		}
 		in, err := os.Open(srcPath)
 		if err != nil {
 			return err

@@ -86,11 +86,21 @@ func TestCacheIndexSharedAndSurvives(t *testing.T) {
 	}
 	e1 := CacheEntry{DiffID: digest.FromString("1"), Chain: digest.FromString("c1"), Created: time.Unix(1, 0).UTC()}
 	e2 := CacheEntry{Empty: true, Created: time.Unix(2, 0).UTC()}
-	if err := a.put("k1", e1); err != nil {
+	always := func(CacheEntry) bool { return true }
+	if _, err := a.put("k1", e1, always); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.put("k2", e2); err != nil { // must not lose k1
+	if _, err := b.put("k2", e2, always); err != nil { // must not lose k1
 		t.Fatal(err)
+	}
+	// The same step built at the same time elsewhere: the first one wins.
+	if got, err := b.put("k1", CacheEntry{Empty: true}, always); err != nil || !reflect.DeepEqual(got, e1) {
+		t.Errorf("second put of k1 = %+v, %v; want the first entry", got, err)
+	}
+	// Unless the first one's layer is gone.
+	gone := func(CacheEntry) bool { return false }
+	if got, _ := b.put("k1", e1, gone); !reflect.DeepEqual(got, e1) {
+		t.Errorf("replacing put = %+v", got)
 	}
 	c, err := openCache(path)
 	if err != nil {

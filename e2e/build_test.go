@@ -1,0 +1,515 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ctr runs containerd's ctr against the suite's daemon in berth's namespace.
+func ctr(t *testing.T, args ...string) string {
+	t.Helper()
+	if ctrBin == "" {
+		t.Fatal("ctr is not installed next to the managed containerd")
+	}
+	out, err := exec.Command(ctrBin, append([]string{"--address", daemonAddress(), "-n", "berth"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("ctr %v: %v: %s", args, err, out)
+	}
+	return string(out)
+}
+
+// manifestDigest is the digest a local image points at, or "".
+func manifestDigest(t *testing.T, ref string) string {
+	t.Helper()
+	for _, line := range strings.Split(ctr(t, "images", "ls"), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == ref {
+			return f[2]
+		}
+	}
+	return ""
+}
+
+// imageConfig reads a local image's config blob.
+func imageConfig(t *testing.T, ref string) map[string]any {
+	t.Helper()
+	d := manifestDigest(t, ref)
+	if d == "" {
+		t.Fatalf("no local image %s", ref)
+	}
+	var m struct{ Config struct{ Digest string } }
+	if err := json.Unmarshal([]byte(ctr(t, "content", "get", d)), &m); err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal([]byte(ctr(t, "content", "get", m.Config.Digest)), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// removeImages removes the images when the test ends.
+func removeImages(t *testing.T, refs ...string) {
+	t.Cleanup(func() {
+		exec.Command(ctrBin, append([]string{"--address", daemonAddress(), "-n", "berth", "images", "rm"}, refs...)...).Run() //nolint:errcheck // absent is fine
+	})
+}
+
+// assertNoBuildLeftovers checks that no build container, task, temporary
+// snapshot or build lease remains.
+func assertNoBuildLeftovers(t *testing.T) {
+	t.Helper()
+	for _, what := range []string{"containers", "snapshots"} {
+		for _, line := range strings.Split(ctr(t, what, "ls"), "\n") {
+			if strings.Contains(line, "berth-build-") {
+				t.Errorf("left behind by a build (%s): %s", what, line)
+			}
+		}
+	}
+	for _, line := range strings.Split(ctr(t, "leases", "ls"), "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 0 && f[0] != "berth.build-cache" {
+			t.Errorf("left behind by a build: lease %s", line)
+		}
+	}
+	entries, _ := os.ReadDir("/run/berth/build-fifo")
+	if len(entries) > 0 {
+		t.Errorf("left behind by a build: %d FIFO dirs in /run/berth/build-fifo", len(entries))
+	}
+}
+
+func gzipTar(t *testing.T, files map[string]string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for name, content := range files {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg, ModTime: time.Unix(1e9, 0)})
+		tw.Write([]byte(content))
+	}
+	tw.Close()
+	zw.Close()
+	return buf.String()
+}
+
+// TestBuildEveryInstruction builds a multi-stage Dockerfile that uses
+// every instruction berth carries out, runs the image under berth up, and
+// checks the file system (from inside) and the image config.
+func TestBuildEveryInstruction(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Last-Modified", "Wed, 01 Jan 2020 00:00:00 GMT")
+		fmt.Fprint(w, "fetched over http\n")
+	}))
+	defer srv.Close()
+	dockerfile := `ARG BASE=` + testImage + `
+FROM ${BASE} AS builder
+ARG FROM_ARG=default
+WORKDIR /src
+COPY src/ ./
+RUN echo "built with $FROM_ARG" > built.txt && ln built.txt hardlink.txt && ln -s built.txt symlink.txt
+
+FROM builder AS unused
+RUN exit 1
+
+FROM ${BASE} AS final
+SHELL ["/bin/sh", "-ec"]
+ENV GREETING=hi
+LABEL org.example.stage=final
+EXPOSE 8080 9090/udp
+RUN rm /www/index.html
+RUN ["/bin/sh", "-c", "echo exec-form > /exec.txt"]
+RUN <<EOF
+echo heredoc-one > /heredoc.txt
+echo heredoc-two >> /heredoc.txt
+EOF
+COPY --from=builder /src/ /app/
+COPY --chown=65534:65534 --chmod=640 src/secret.conf /etc/app/
+COPY --link src/*.txt /glob/
+COPY <<EOF /inline.txt
+inline $GREETING
+EOF
+ADD files.tar.gz /unpacked/
+ADD ` + srv.URL + `/remote.txt /remote/
+RUN echo 'app:x:1234:1234::/tmp:/bin/sh' >> /etc/passwd && echo 'app:x:1234:' >> /etc/group
+USER app
+RUN id -u > /tmp/uid.txt
+WORKDIR /work/dir
+COPY check.sh /check.sh
+VOLUME /data
+HEALTHCHECK --interval=5s --retries=2 CMD true
+STOPSIGNAL SIGQUIT
+ONBUILD RUN echo never
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["exec /check.sh"]
+`
+	check := `#!/bin/sh
+echo "secret=$(ls -ln /etc/app/secret.conf | awk '{print $1, $3, $4}')"
+echo "built=$(cat /app/built.txt)"
+echo "links=$(stat -c %h /app/built.txt) $(readlink /app/symlink.txt)"
+test -e /www/index.html && echo "whiteout=missing" || echo "whiteout=ok"
+echo "exec=$(cat /exec.txt)"
+echo "heredoc=$(cat /heredoc.txt | tr '\n' ' ')"
+echo "inline=$(cat /inline.txt)"
+echo "glob=$(ls /glob | tr '\n' ' ')"
+echo "unpacked=$(cat /unpacked/pkg/file.txt)"
+echo "remote=$(stat -c '%a %s %Y' /remote/remote.txt)"
+echo "uid=$(cat /tmp/uid.txt) $(id -u)"
+echo "pwd=$(pwd)"
+echo "env=$GREETING"
+test -e /app/ignored.log && echo "dockerignore=broken" || echo "dockerignore=ok"
+echo "unused=$(test -e /src && echo leaked || echo absent)"
+`
+	p := newProject(t, `
+services:
+  app:
+    build:
+      context: .
+      target: final
+      args:
+        FROM_ARG: compose-arg
+      labels:
+        com.example.built-by: berth-e2e
+`, map[string]string{
+		"Dockerfile":      dockerfile,
+		"check.sh":        check,
+		".dockerignore":   "**/*.log\n",
+		"src/a.txt":       "a\n",
+		"src/b.txt":       "b\n",
+		"src/ignored.log": "must not be copied\n",
+		"src/secret.conf": "secret\n",
+		"files.tar.gz":    gzipTar(t, map[string]string{"pkg/file.txt": "from the tarball"}),
+	})
+	os.Chmod(filepath.Join(p.dir, "check.sh"), 0o755)
+	image := "docker.io/library/" + p.name + "-app:latest"
+	removeImages(t, image)
+
+	r := p.must("build")
+	for _, want := range []string{"[app 1/", "RUN echo \"built with $FROM_ARG\"", "DONE", "naming to " + image} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("build output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "exit 1") {
+		t.Errorf("the unused stage was built:\n%s", r.stdout)
+	}
+	assertNoBuildLeftovers(t)
+
+	p.must("up", "-d")
+	p.waitFor("the check to finish", 30*time.Second, func() bool {
+		ps := p.ps(true)
+		return len(ps) == 1 && ps[0].State == "exited"
+	})
+	logs := p.must("logs", "--no-log-prefix", "app").stdout
+	for _, want := range []string{
+		"secret=-rw-r----- 65534 65534",
+		"built=built with compose-arg",
+		"links=2 built.txt",
+		"whiteout=ok",
+		"exec=exec-form",
+		"heredoc=heredoc-one heredoc-two ",
+		"inline=inline hi",
+		"glob=a.txt b.txt ",
+		"unpacked=from the tarball",
+		"remote=600 18 1577836800",
+		"uid=1234 1234",
+		"pwd=/work/dir",
+		"env=hi",
+		"dockerignore=ok",
+		"unused=absent",
+	} {
+		if !strings.Contains(logs, want+"\n") {
+			t.Errorf("in the built image: want %q; the check printed:\n%s", want, logs)
+		}
+	}
+
+	cfg := imageConfig(t, image)
+	c := cfg["config"].(map[string]any)
+	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	for key, want := range map[string]string{
+		"ExposedPorts": `{"8080/tcp":{},"9090/udp":{}}`,
+		"Labels":       `{"com.example.built-by":"berth-e2e","org.example.stage":"final"}`,
+		"Volumes":      `{"/data":{}}`,
+		"Healthcheck":  `{"Interval":5000000000,"Retries":2,"Test":["CMD-SHELL","true"]}`,
+		"StopSignal":   `"SIGQUIT"`,
+		"OnBuild":      `["RUN echo never"]`,
+		"Entrypoint":   `["/bin/sh","-c"]`,
+		"Cmd":          `["exec /check.sh"]`,
+		"WorkingDir":   `"/work/dir"`,
+		"User":         `"app"`,
+		"Shell":        `["/bin/sh","-ec"]`,
+	} {
+		if got := js(c[key]); got != want {
+			t.Errorf("image config %s = %s, want %s", key, got, want)
+		}
+	}
+	diffIDs := cfg["rootfs"].(map[string]any)["diff_ids"].([]any)
+	history := cfg["history"].([]any)
+	layers := 0
+	for _, h := range history {
+		if e, _ := h.(map[string]any)["empty_layer"].(bool); !e {
+			layers++
+		}
+	}
+	if layers != len(diffIDs) {
+		t.Errorf("history has %d entries with layers, rootfs %d diff_ids", layers, len(diffIDs))
+	}
+}
+
+// TestBuildCache: a rebuild with nothing changed runs no step and gives the
+// same image; touching one file re-runs only from the step that uses it;
+// --no-cache and builder prune run everything again. Two services build.
+func TestBuildCache(t *testing.T) {
+	dockerfile := `FROM ` + testImage + `
+ENV STEP=1
+RUN echo one > /1
+COPY first.txt /first.txt
+RUN echo two > /2
+RUN echo three > /3
+COPY second.txt /second.txt
+RUN cat /second.txt > /4
+RUN echo five > /5
+CMD ["sleep", "600"]
+`
+	p := newProject(t, `
+services:
+  a:
+    build: .
+    stop_signal: SIGKILL
+  b:
+    build:
+      context: .
+      dockerfile: Dockerfile
+    image: e2e-build-cache/b:1
+    stop_signal: SIGKILL
+`, map[string]string{"Dockerfile": dockerfile, "first.txt": "1", "second.txt": "2"})
+	imageA := "docker.io/library/" + p.name + "-a:latest"
+	removeImages(t, imageA, "docker.io/e2e-build-cache/b:1")
+
+	steps := regexp.MustCompile(`(?m)^\[a (\d+)/10\] (CACHED )?(RUN|COPY)`)
+	ran := func(out string) (ran, cached []string) {
+		for _, m := range steps.FindAllStringSubmatch(out, -1) {
+			if m[2] != "" {
+				cached = append(cached, m[1])
+			} else {
+				ran = append(ran, m[1])
+			}
+		}
+		return ran, cached
+	}
+	p.must("builder", "prune")
+	r := p.must("up", "-d")
+	if r, c := ran(r.stdout); len(r) != 7 || len(c) != 0 {
+		t.Errorf("cold build ran %v, cached %v; want 7 run:\n%s", r, c, r)
+	}
+	if !strings.Contains(r.stdout, "[b 10/10]") {
+		t.Errorf("service b was not built:\n%s", r.stdout)
+	}
+	first := manifestDigest(t, imageA)
+
+	r = p.must("build", "a")
+	if r, c := ran(r.stdout); len(r) != 0 || len(c) != 7 {
+		t.Errorf("no-op rebuild ran %v, cached %v; want all 7 cached:\n%s", r, c, r)
+	}
+	if d := manifestDigest(t, imageA); d != first {
+		t.Errorf("no-op rebuild changed the image: %s -> %s", first, d)
+	}
+	if r := p.must("up", "-d"); strings.Contains(r.stderr, "Recreate") {
+		t.Errorf("up after a no-op rebuild recreated containers:\n%s", r.stderr)
+	}
+
+	p.write("second.txt", "changed")
+	r = p.must("up", "-d", "--build", "a")
+	if r, c := ran(r.stdout); strings.Join(r, ",") != "7,8,9" || strings.Join(c, ",") != "3,4,5,6" {
+		t.Errorf("after changing second.txt ran %v, cached %v; want 7,8,9 run and 3,4,5,6 cached:\n%s", r, c, r)
+	}
+	if !strings.Contains(r.stderr, "image changed") {
+		t.Errorf("up --build did not recreate a's container for its new image:\n%s", r.stderr)
+	}
+
+	r = p.must("build", "--no-cache", "a")
+	if r, c := ran(r.stdout); len(r) != 7 || len(c) != 0 {
+		t.Errorf("--no-cache ran %v, cached %v", r, c)
+	}
+	r = p.must("builder", "prune")
+	if !strings.Contains(r.stdout, "Removed") {
+		t.Errorf("builder prune said: %s", r.stdout)
+	}
+	r = p.must("build", "a")
+	if r, c := ran(r.stdout); len(r) != 7 || len(c) != 0 {
+		t.Errorf("build after prune ran %v, cached %v", r, c)
+	}
+	assertNoBuildLeftovers(t)
+}
+
+// TestBuildErrors: bad builds fail with the file, line and what to do, and
+// leave no build container, snapshot or lease behind.
+func TestBuildErrors(t *testing.T) {
+	tests := []struct {
+		name, dockerfile, compose string
+		files                     map[string]string
+		want                      string
+	}{
+		{"failing RUN", "FROM " + testImage + "\nRUN echo first line && echo last words && exit 3\n", "", nil,
+			"Dockerfile:2: RUN echo first line && echo last words && exit 3: the command exited with status 3; its last output lines:\n    first line\n    last words"},
+		{"source outside the context", "FROM " + testImage + "\nCOPY ../etc/passwd /x\n", "", nil, "Dockerfile:2: source \"../etc/passwd\" is outside the build context"},
+		{"missing source", "FROM " + testImage + "\nCOPY nothing.txt /x\n", "", nil, "Dockerfile:2: source \"nothing.txt\" matches no file"},
+		{"RUN --mount", "FROM " + testImage + "\nRUN --mount=type=secret,id=x cat /run/secrets/x\n", "", nil, "Dockerfile:2: RUN --mount is not supported"},
+		{"other platform", "FROM --platform=linux/s390x " + testImage + "\n", "", nil, "berth builds only for this host's platform"},
+		{"unknown target", "FROM " + testImage + " AS one\n", "      target: two\n", nil, `no stage named "two"`},
+		{"build ssh", "FROM " + testImage + "\n", "      ssh: [default]\n", nil, "build.ssh is not supported by berth's builder"},
+		{"missing base", "FROM berth-e2e.local/absent:1\n", "", nil, "FROM berth-e2e.local/absent:1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string]string{"Dockerfile": tt.dockerfile}
+			for k, v := range tt.files {
+				files[k] = v
+			}
+			p := newProject(t, "services:\n  app:\n    build:\n      context: .\n"+tt.compose, files)
+			removeImages(t, "docker.io/library/"+p.name+"-app:latest")
+			r := p.berth("up", "-d")
+			if r.code == 0 || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("want a failure saying %q, got:\n%s", tt.want, r)
+			}
+			if ps := p.ps(true); len(ps) != 0 {
+				t.Errorf("containers after a failed build: %+v", ps)
+			}
+			if manifestDigest(t, "docker.io/library/"+p.name+"-app:latest") != "" {
+				t.Errorf("a failed build left an image")
+			}
+			assertNoBuildLeftovers(t)
+		})
+	}
+}
+
+// TestBuildInterrupted: Ctrl-C during a RUN stops the build and removes
+// its container, snapshots and lease.
+func TestBuildInterrupted(t *testing.T) {
+	p := newProject(t, "services:\n  app:\n    build: .\n", map[string]string{
+		"Dockerfile": "FROM " + testImage + "\nRUN echo started && sleep 60\n",
+	})
+	cmd := exec.Command(berthBin, append(globalArgs(), "-p", p.name, "build")...)
+	cmd.Dir = p.dir
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor("the RUN step to start", 30*time.Second, func() bool { return strings.Contains(out.String(), "app | started") })
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("interrupted build exited 0:\n%s", out)
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("build did not stop on SIGINT:\n%s", out)
+	}
+	assertNoBuildLeftovers(t)
+}
+
+// TestBuildPushPull: a built image pushed to a registry and pulled back
+// has the same digest; save writes an archive load reads.
+func TestBuildPushPull(t *testing.T) {
+	registry := startRegistry(t)
+	image := registry + "/e2e/built:1"
+	p := newProject(t, `
+services:
+  app:
+    build: .
+    image: `+image+`
+    command: [cat, /hello]
+`, map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN echo hello from a pushed image > /hello\n"})
+	removeImages(t, image)
+	p.must("build")
+	local := manifestDigest(t, image)
+	p.must("push")
+
+	req, _ := http.NewRequest(http.MethodHead, "http://"+registry+"/v2/e2e/built/manifests/1", nil)
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Docker-Content-Digest"); got != local {
+		t.Errorf("registry has %s (HTTP %d), local image is %s", got, resp.StatusCode, local)
+	}
+
+	archive := filepath.Join(t.TempDir(), "built.tar")
+	p.must("save", "-o", archive, image)
+
+	ctr(t, "images", "rm", image)
+	p.must("pull")
+	if got := manifestDigest(t, image); got != local {
+		t.Errorf("pulled back %s, pushed %s", got, local)
+	}
+	ctr(t, "images", "rm", image)
+	p.must("load", "-i", archive)
+	if got := manifestDigest(t, image); got != local {
+		t.Errorf("loaded %s from the saved archive, built %s", got, local)
+	}
+	p.must("up", "-d", "--no-build")
+	p.waitFor("the container to print", 30*time.Second, func() bool {
+		return strings.Contains(p.must("logs", "app").stdout, "hello from a pushed image")
+	})
+}
+
+// TestBuildDebianNetwork: a RUN step reaches the Debian mirror (apt-get
+// update and install) from a Debian base image made with mmdebstrap.
+func TestBuildDebianNetwork(t *testing.T) {
+	archive := filepath.Join(t.TempDir(), "debian.tar")
+	out, err := exec.Command(filepath.Join(repoRoot, "scripts", "debian-image.sh"), archive).CombinedOutput()
+	if err != nil {
+		t.Fatalf("debian-image.sh: %v\n%s", err, out)
+	}
+	p := newProject(t, "services:\n  app:\n    build: .\n    command: [hello]\n", map[string]string{
+		"Dockerfile": "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends hello && rm -rf /var/lib/apt/lists/*\n",
+	})
+	removeImages(t, "docker.io/library/"+p.name+"-app:latest")
+	p.must("load", "-i", archive)
+	r := p.must("build")
+	if !strings.Contains(r.stdout, "Setting up hello") {
+		t.Errorf("apt-get install output missing:\n%s", r.stdout)
+	}
+	p.must("up", "-d")
+	p.waitFor("hello to print", 30*time.Second, func() bool {
+		return strings.Contains(p.must("logs", "app").stdout, "Hello, world!")
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for a command writing while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
