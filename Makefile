@@ -6,7 +6,7 @@ LDFLAGS     := -X main.version=$(VERSION)
 COMPAT      ?= ../shared/compat/compat.sh
 E2E_TIMEOUT ?= 20m
 
-.PHONY: all build deps test unit compat e2e demo lint clean
+.PHONY: all build deps test unit compat e2e bench demo lint clean
 
 all: build
 
@@ -29,6 +29,11 @@ compat: build
 
 e2e: build
 	$(GO) test -count=1 -tags e2e -timeout $(E2E_TIMEOUT) ./containerd/... ./netbridge/... ./e2e/...
+
+## bench: speed figures (medians of BENCH_RUNS runs) against a real containerd; see docs/benchmarks.md
+BENCH_RUNS ?= 5
+bench: deps build
+	$(GO) test -tags e2e -run '^$$' -bench . -benchtime $(BENCH_RUNS)x -count 1 -timeout 30m ./e2e/ | grep -v '^\(goos\|goarch\|pkg\):'
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt wants to rewrite:"; echo "$$out"; exit 1; fi

@@ -24,7 +24,7 @@ import (
 
 // project is a compose project in a temporary directory.
 type project struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	dir  string
 }
@@ -41,7 +41,7 @@ var (
 // newProject writes compose.yaml (and files) to a temp dir, names the
 // project after the test, and removes everything at the end, checking that
 // nothing of the project is left.
-func newProject(t *testing.T, composeYAML string, files map[string]string) *project {
+func newProject(t testing.TB, composeYAML string, files map[string]string) *project {
 	t.Helper()
 	name := strings.Trim(nonName.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	if len(name) > 40 {
