@@ -8,6 +8,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -138,6 +139,10 @@ echo heredoc-one > /heredoc.txt
 echo heredoc-two >> /heredoc.txt
 EOF
 COPY --from=builder /src/ /app/
+COPY --from=` + testImage + ` /bin/busybox /from-image/busybox
+RUN wget -q -O /net.txt ` + srv.URL + `/remote.txt
+RUN --network=none sh -c 'wget -q -T 2 -O /dev/null ` + srv.URL + `/remote.txt && echo reachable || echo unreachable' > /netnone.txt
+RUN echo "proxy=$HTTP_PROXY" > /proxy.txt
 COPY --chown=65534:65534 --chmod=640 src/secret.conf /etc/app/
 COPY --link src/*.txt /glob/
 COPY <<EOF /inline.txt
@@ -173,6 +178,10 @@ echo "pwd=$(pwd)"
 echo "env=$GREETING"
 test -e /app/ignored.log && echo "dockerignore=broken" || echo "dockerignore=ok"
 echo "unused=$(test -e /src && echo leaked || echo absent)"
+echo "fromimage=$(test -x /from-image/busybox && echo ok)"
+echo "net=$(cat /net.txt) $(cat /netnone.txt)"
+echo "$(cat /proxy.txt)"
+echo "mtime=$(stat -c %Y /etc/app/secret.conf)"
 `
 	p := newProject(t, `
 services:
@@ -182,6 +191,7 @@ services:
       target: final
       args:
         FROM_ARG: compose-arg
+        HTTP_PROXY: http://proxy.invalid:3128
       labels:
         com.example.built-by: berth-e2e
 `, map[string]string{
@@ -195,6 +205,7 @@ services:
 		"files.tar.gz":    gzipTar(t, map[string]string{"pkg/file.txt": "from the tarball"}),
 	})
 	os.Chmod(filepath.Join(p.dir, "check.sh"), 0o755)
+	os.Chtimes(filepath.Join(p.dir, "src/secret.conf"), time.Unix(1e9, 0), time.Unix(1e9, 0))
 	image := "docker.io/library/" + p.name + "-app:latest"
 	removeImages(t, image)
 
@@ -231,6 +242,10 @@ services:
 		"env=hi",
 		"dockerignore=ok",
 		"unused=absent",
+		"fromimage=ok",
+		"net=fetched over http unreachable",
+		"proxy=http://proxy.invalid:3128",
+		"mtime=1000000000",
 	} {
 		if !strings.Contains(logs, want+"\n") {
 			t.Errorf("in the built image: want %q; the check printed:\n%s", want, logs)
@@ -256,6 +271,9 @@ services:
 		if got := js(c[key]); got != want {
 			t.Errorf("image config %s = %s, want %s", key, got, want)
 		}
+	}
+	if js(c["Env"]) != `["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","GREETING=hi"]` {
+		t.Errorf("image Env = %s (the proxy arg must not be kept)", js(c["Env"]))
 	}
 	diffIDs := cfg["rootfs"].(map[string]any)["diff_ids"].([]any)
 	history := cfg["history"].([]any)
@@ -512,4 +530,31 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestBuildParallelStages: two stages that do not depend on each other
+// build at the same time. Stage a waits for a connection that only stage
+// b makes, so built one after the other they would never finish.
+func TestBuildParallelStages(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	p := newProject(t, "services:\n  app:\n    build: .\n", map[string]string{"Dockerfile": fmt.Sprintf(`FROM %[1]s AS a
+RUN timeout 30 nc -l -p %[2]d > /got.txt
+FROM %[1]s AS b
+RUN for i in $(seq 1 200); do echo hello-from-b | nc -w 2 127.0.0.1 %[2]d && exit 0; sleep 0.1; done; exit 1
+FROM %[1]s
+COPY --from=a /got.txt /got.txt
+COPY --from=b /etc/passwd /b-passwd
+CMD ["cat", "/got.txt"]
+`, testImage, port)})
+	removeImages(t, "docker.io/library/"+p.name+"-app:latest")
+	p.must("build")
+	p.must("up", "-d")
+	p.waitFor("the image to show what stage b sent", 30*time.Second, func() bool {
+		return strings.Contains(p.must("logs", "app").stdout, "hello-from-b")
+	})
 }

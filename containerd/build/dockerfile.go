@@ -65,6 +65,9 @@ func unsupported(cmd instructions.Command) string {
 		if s := instructions.GetSecurity(c); s != "" && s != "sandbox" {
 			return "RUN --security=" + s
 		}
+		if st := getDevices(c); len(st) > 0 {
+			return "RUN --device"
+		}
 	case *instructions.CopyCommand:
 		if len(c.ExcludePatterns) > 0 {
 			return "COPY --exclude"
@@ -101,4 +104,15 @@ func StepKey(parent, instruction, contentHash string) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s", parent, instruction, contentHash)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// getDevices is RUN --device, which the parser records only when the
+// labs syntax enables it.
+func getDevices(c *instructions.RunCommand) (d []*instructions.Device) {
+	defer func() {
+		if recover() != nil {
+			d = nil
+		}
+	}()
+	return instructions.GetDevices(c)
 }

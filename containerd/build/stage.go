@@ -119,6 +119,9 @@ func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *ins
 		cwd = "/"
 	}
 	network := bd.req.Network
+	if n := instructions.GetNetwork(c); n != "" && n != instructions.NetworkDefault {
+		network = n // RUN --network=none|host
+	}
 	if network == "" || network == "default" {
 		network = "host"
 	}
@@ -130,13 +133,29 @@ func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *ins
 		Network string
 	}{argv, env, user, cwd, network})
 	key := StepKey(r.key, "RUN "+string(desc), "")
+	// The proxy args reach RUN without an ARG, and stay out of the cache
+	// key and the image, as in docker.
+	procEnv := env
+	for _, k := range proxyArgs {
+		if v, ok := bd.req.Args[k]; ok {
+			if _, declared := st.Args[k]; !declared {
+				procEnv = append(procEnv, k+"="+v)
+			}
+		}
+	}
 	return bd.layerStep(ctx, &r.layers, key, func(ctx context.Context, active string, mounts []mount.Mount) error {
 		bd.out.stepf(n, bd.steps, "%s", historyText(c))
 		return bd.b.runTask(ctx, runSpec{
-			snapshot: active, mounts: mounts, argv: argv, env: env, user: user, cwd: cwd,
+			snapshot: active, mounts: mounts, argv: argv, env: procEnv, user: user, cwd: cwd,
 			network: network, out: &runLines{o: bd.out},
 		}, historyText(c))
 	})
+}
+
+// proxyArgs are docker's predefined build args.
+var proxyArgs = []string{
+	"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
+	"NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy",
 }
 
 // runArgv is a RUN's command line: the exec form as written, the shell
