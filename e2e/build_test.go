@@ -455,8 +455,16 @@ services:
     build: .
     image: `+image+`
     command: [cat, /hello]
-`, map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN echo hello from a pushed image > /hello\n"})
-	removeImages(t, image)
+  derived:
+    build:
+      context: .
+      dockerfile: Dockerfile.derived
+    profiles: [derived]
+`, map[string]string{
+		"Dockerfile":         "FROM " + testImage + "\nRUN echo hello from a pushed image > /hello\n",
+		"Dockerfile.derived": "FROM " + image + "\nRUN cat /hello\n",
+	})
+	removeImages(t, image, "docker.io/library/"+p.name+"-derived:latest")
 	p.must("build")
 	local := manifestDigest(t, image)
 	p.must("push")
@@ -470,6 +478,12 @@ services:
 	resp.Body.Close()
 	if got := resp.Header.Get("Docker-Content-Digest"); got != local {
 		t.Errorf("registry has %s (HTTP %d), local image is %s", got, resp.StatusCode, local)
+	}
+
+	// --pull fetches the base from its registry even though it is present.
+	r := p.must("--profile", "derived", "build", "--pull", "derived")
+	if !strings.Contains(r.stderr, "Pulled") || !strings.Contains(r.stdout, "derived | hello from a pushed image") {
+		t.Errorf("build --pull of an image based on the pushed one:\n%s", r)
 	}
 
 	archive := filepath.Join(t.TempDir(), "built.tar")
