@@ -103,6 +103,10 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 		}
 	}
 	s.Build, s.BuildWarnings = buildOf(spec.WorkingDir, sc.Build)
+	s.Healthcheck = healthcheckOf(sc.HealthCheck)
+	if s.Restart, err = restartOf(sc); err != nil {
+		return nil, err
+	}
 	s.Mounts = mountsOf(spec, sc)
 	s.DNS, s.DNSSearch, s.DNSOptions = slices.Clone([]string(sc.DNS)), slices.Clone([]string(sc.DNSSearch)), slices.Clone(sc.DNSOpts)
 	hosts := make([]string, 0, len(sc.ExtraHosts))

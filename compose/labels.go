@@ -1,6 +1,7 @@
 package compose
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -24,6 +25,16 @@ const (
 	LabelLogPath       = "berth.log-path"
 	LabelNetNSPath     = "berth.netns-path"
 	LabelImageID       = "berth.image-id"
+	// LabelHealthcheck is the container's effective healthcheck (JSON),
+	// LabelHealth its health as the supervisor last judged it (JSON).
+	LabelHealthcheck = "berth.healthcheck"
+	LabelHealth      = "berth.health"
+	// LabelRestart is the restart policy (JSON), LabelRestartCount how
+	// often the supervisor restarted the container, LabelManualStop set
+	// while a stop or kill asked it to exit.
+	LabelRestart      = "berth.restart"
+	LabelRestartCount = "berth.restart-count"
+	LabelManualStop   = "berth.manual-stop"
 )
 
 // ContainerName is docker compose's name for replica n of a service.
@@ -62,6 +73,26 @@ func (l Labels) StopSignal() string { return l[LabelStopSignal] }
 func (l Labels) LogPath() string    { return l[LabelLogPath] }
 func (l Labels) NetNSPath() string  { return l[LabelNetNSPath] }
 func (l Labels) ImageID() string    { return l[LabelImageID] }
+func (l Labels) ManualStop() bool   { return l[LabelManualStop] == "true" }
+
+// RestartCount is how often the supervisor restarted the container.
+func (l Labels) RestartCount() int {
+	n, _ := strconv.Atoi(l[LabelRestartCount])
+	return n
+}
+
+// Restart is the container's restart policy ("no" when none is recorded).
+func (l Labels) Restart() (RestartPolicy, error) {
+	p := RestartPolicy{Condition: RestartNo}
+	v := l[LabelRestart]
+	if v == "" {
+		return p, nil
+	}
+	if err := json.Unmarshal([]byte(v), &p); err != nil {
+		return RestartPolicy{Condition: RestartNo}, fmt.Errorf("label %s: %w", LabelRestart, err)
+	}
+	return p, nil
+}
 
 // Number is the container-number label, or 0 when absent or malformed.
 func (l Labels) Number() int {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func loadTestdata(t *testing.T, opts Options) (*Project, error) {
@@ -173,7 +174,7 @@ volumes:
 	if got := p.Service("plain").Unsupported; len(got) != 0 {
 		t.Errorf("plain.Unsupported = %v, want none", got)
 	}
-	if got, want := strings.Join(p.Service("full").Unsupported, ","), "deploy,healthcheck,volumes"; got != want {
+	if got, want := strings.Join(p.Service("full").Unsupported, ","), "deploy,volumes"; got != want {
 		t.Errorf("full.Unsupported = %s, want %s", got, want)
 	}
 	if _, err := Load(context.Background(), Options{Files: []string{file}, Services: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), `no such service: "nope"`) {
@@ -330,5 +331,54 @@ func TestPorts(t *testing.T) {
 		if _, err := Load(context.Background(), Options{Files: []string{file}}); err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `service "a"`) {
 			t.Errorf("ports %s: %v, want %q naming the service", tt.ports, err, tt.want)
 		}
+	}
+}
+
+func TestRestartAndHealthcheck(t *testing.T) {
+	tests := []struct {
+		name, service string
+		want          RestartPolicy
+		wantErr       string
+	}{
+		{"none", "image: x", RestartPolicy{Condition: RestartNo}, ""},
+		{"always", "image: x\n    restart: always", RestartPolicy{Condition: RestartAlways}, ""},
+		{"on-failure:3", "image: x\n    restart: on-failure:3", RestartPolicy{Condition: RestartOnFailure, MaxAttempts: 3}, ""},
+		{"deploy wins", "image: x\n    restart: always\n    deploy:\n      restart_policy: {condition: on-failure, max_attempts: 2, delay: 5s, window: 1m}",
+			RestartPolicy{Condition: RestartOnFailure, MaxAttempts: 2, Delay: 5 * time.Second, Window: time.Minute}, ""},
+		{"deploy any", "image: x\n    deploy:\n      restart_policy: {condition: any}", RestartPolicy{Condition: RestartAlways}, ""},
+		{"bad max", "image: x\n    restart: on-failure:x", RestartPolicy{}, "the maximum must be a number"},
+		{"max on always", "image: x\n    restart: always:3", RestartPolicy{}, "only on-failure takes a maximum"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "compose.yaml")
+			os.WriteFile(file, []byte("services:\n  s:\n    "+tt.service+"\n"), 0o644)
+			p, err := Load(context.Background(), Options{Files: []string{file}})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), `service "s"`) {
+					t.Fatalf("Load = %v, want error %q naming the service", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Service("s").Restart; got != tt.want {
+				t.Errorf("Restart = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yaml")
+	os.WriteFile(file, []byte("services:\n  s:\n    image: x\n    healthcheck:\n      test: pg_isready\n      interval: 2s\n      retries: 4\n      start_period: 10s\n"), 0o644)
+	p, err := Load(context.Background(), Options{Files: []string{file}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := p.Service("s").Healthcheck
+	if h == nil || strings.Join(h.Test, " ") != "CMD-SHELL pg_isready" || *h.Interval != 2*time.Second || *h.Retries != 4 || *h.StartPeriod != 10*time.Second || h.Timeout != nil {
+		t.Errorf("Healthcheck = %+v", h)
 	}
 }

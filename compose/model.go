@@ -137,6 +137,12 @@ type Service struct {
 	// Mounts are the service's volumes and tmpfs mounts, in file order.
 	Mounts []Mount
 
+	// Healthcheck is the service's healthcheck, nil when it has none (the
+	// image's applies).
+	Healthcheck *Healthcheck
+	// Restart is when exited containers are started again.
+	Restart RestartPolicy
+
 	// DependsOn are the depends_on entries keyed by service name.
 	DependsOn map[string]Dependency
 	// NetworkMode is network_mode as written ("", "host", "none", "service:x", "container:x").

@@ -18,6 +18,7 @@ var runKeys = map[string]bool{
 	"read_only": true, "scale": true, "security_opt": true, "stdin_open": true, "stop_grace_period": true,
 	"stop_signal": true, "tty": true, "user": true, "working_dir": true, "networks": true,
 	"dns": true, "dns_search": true, "dns_opt": true, "extra_hosts": true, "ports": true,
+	"healthcheck": true, "restart": true,
 }
 
 // Unsupported lists the keys of a service that this version of berth does
@@ -48,6 +49,7 @@ func unsupportedKeys(project *types.Project, sc types.ServiceConfig) []string {
 			if d := sc.Deploy; d != nil {
 				rest := *d
 				rest.Replicas = nil
+				rest.RestartPolicy = nil
 				empty, _ := json.Marshal(types.DeployConfig{})
 				if b, err := json.Marshal(rest); err == nil && string(b) == string(empty) {
 					continue

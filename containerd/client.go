@@ -191,3 +191,6 @@ func (c *Client) logPath(name string) string {
 func (c *Client) volumeDir(name string) string {
 	return filepath.Join(c.dataDir, "volumes", name)
 }
+
+// Address is the socket of the containerd the client is connected to.
+func (c *Client) Address() string { return c.address }

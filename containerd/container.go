@@ -2,6 +2,7 @@ package containerd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,9 +11,11 @@ import (
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
@@ -187,6 +190,20 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	if req.NetNS != "" {
 		labels[compose.LabelNetNSPath] = req.NetNS
 	}
+	if hc := scheduler.EffectiveHealth(s.Healthcheck, c.imageHealthcheck(ctx, img)); hc != nil {
+		b, err := json.Marshal(hc)
+		if err != nil {
+			return scheduler.Container{}, err
+		}
+		labels[compose.LabelHealthcheck] = string(b)
+	}
+	if s.Restart.Condition != "" && s.Restart.Condition != compose.RestartNo {
+		b, err := json.Marshal(s.Restart)
+		if err != nil {
+			return scheduler.Container{}, err
+		}
+		labels[compose.LabelRestart] = string(b)
+	}
 	if s.StopSignal == "" && ociImage.Config.StopSignal != "" {
 		labels[compose.LabelStopSignal] = ociImage.Config.StopSignal
 	}
@@ -257,4 +274,35 @@ func (c *Client) RemoveVolume(_ context.Context, name string) error {
 		return fmt.Errorf("remove volume %s: %w", name, err)
 	}
 	return nil
+}
+
+// imageHealthcheck is the image's HEALTHCHECK (Docker's config extension,
+// which the OCI config type leaves out), or nil.
+func (c *Client) imageHealthcheck(ctx context.Context, img containerd.Image) *compose.Healthcheck {
+	desc, err := img.Config(ctx)
+	if err != nil {
+		return nil
+	}
+	raw, err := content.ReadBlob(ctx, c.client.ContentStore(), desc)
+	if err != nil {
+		return nil
+	}
+	var cfg dockerspec.DockerOCIImage
+	if json.Unmarshal(raw, &cfg) != nil || cfg.Config.Healthcheck == nil {
+		return nil
+	}
+	h := cfg.Config.Healthcheck
+	out := &compose.Healthcheck{Test: h.Test}
+	set := func(d time.Duration) *time.Duration {
+		if d == 0 {
+			return nil
+		}
+		return &d
+	}
+	out.Interval, out.Timeout, out.StartPeriod, out.StartInterval = set(h.Interval), set(h.Timeout), set(h.StartPeriod), set(h.StartInterval)
+	if h.Retries > 0 {
+		r := h.Retries
+		out.Retries = &r
+	}
+	return out
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/sys/signal"
 
+	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -41,6 +42,11 @@ func (c *Client) Start(ctx context.Context, sc scheduler.Container) error {
 		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("start container %s: delete previous task: %w", sc.Name, err)
 		}
+	}
+	// Started again: its restart policy applies again, and the health of
+	// its last run is not this run's (up waiting on it must not see it).
+	if _, err := ctr.SetLabels(ctx, map[string]string{compose.LabelManualStop: "", compose.LabelHealth: ""}); err != nil {
+		return fmt.Errorf("start container %s: %w", sc.Name, err)
 	}
 	logPath := c.logPath(sc.ID)
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
@@ -96,6 +102,11 @@ func (c *Client) Stop(ctx context.Context, sc scheduler.Container, timeout time.
 		return fmt.Errorf("stop container %s: %w", sc.Name, err)
 	}
 	if st.Status != containerd.Stopped {
+		// Marked first, so that the supervisor, seeing the exit, knows a
+		// stop asked for it and no restart policy undoes it.
+		if _, err := ctr.SetLabels(ctx, map[string]string{compose.LabelManualStop: "true"}); err != nil {
+			return fmt.Errorf("stop container %s: %w", sc.Name, err)
+		}
 		if err := c.signalAndWait(ctx, task, sc, timeout); err != nil {
 			return fmt.Errorf("stop container %s: %w", sc.Name, err)
 		}

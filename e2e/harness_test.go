@@ -176,9 +176,9 @@ func (p *project) follow(args []string, timeout time.Duration, done func(line st
 
 // psEntry is the part of `ps --format json` the tests read.
 type psEntry struct {
-	ID, Name, Service, State, Status, Project, Image, Ports string
-	ExitCode                                                int
-	Labels                                                  string
+	ID, Name, Service, State, Status, Project, Image, Ports, Health string
+	ExitCode, RestartCount                                          int
+	Labels                                                          string
 }
 
 func (p *project) ps(all bool) []psEntry {

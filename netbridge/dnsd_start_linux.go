@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,8 +31,9 @@ func DNSLogPath(runDir, project string) string {
 	return filepath.Join(dnsDir(runDir, project), "dns.log")
 }
 
-// ensureDNS starts the project's DNS daemon unless it runs, and waits until
-// it serves. A lock keeps two berth processes from starting two daemons.
+// ensureDNS starts the project's background process (DNS on its networks,
+// supervision of its containers) unless it runs, and waits until it
+// serves. A lock keeps two berth processes from starting two.
 func (n *Networks) ensureDNS(project string) error {
 	dir := dnsDir(n.runDir, project)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -56,6 +58,7 @@ func (n *Networks) ensureDNS(project string) error {
 	}
 	defer logf.Close()
 	cmd := exec.Command(n.exe, DNSCommand, project)
+	cmd.Env = append(os.Environ(), n.DaemonEnv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -88,6 +91,11 @@ func (n *Networks) ensureDNS(project string) error {
 func (n *Networks) waitDNSGone(project string) error {
 	dir := dnsDir(n.runDir, project)
 	pidFile := filepath.Join(dir, "dns.pid")
+	// Its DNS ends by itself with the networks; its supervision ends when
+	// asked, the project's containers being gone.
+	if pid, alive := runningDaemon(pidFile, project); alive {
+		syscall.Kill(pid, syscall.SIGTERM) //nolint:errcheck // it may have exited meanwhile
+	}
 	for i := 0; i < 200; i++ {
 		if _, alive := runningDaemon(pidFile, project); !alive {
 			return os.RemoveAll(dir)
@@ -124,11 +132,17 @@ func runningDaemon(pidFile, project string) (int, bool) {
 	return pid, bytes.Contains(cmdline, []byte("\x00"+DNSCommand+"\x00"+project+"\x00"))
 }
 
-// RunDNSDaemon is the body of `berth __dns PROJECT`: it serves the
-// project's networks until none is left or ctx ends. Names outside the
-// project go to upstreams (host:port) when given, else to the host's
-// resolvers.
-func RunDNSDaemon(ctx context.Context, project, dataDir, runDir string, upstreams []string) error {
+// Supervise is the part of the project daemon that is not DNS: it runs
+// until the project has no container and dnsDone reports true; poke fires
+// when DNS has finished, so that it looks again.
+type Supervise func(ctx context.Context, dnsDone func() bool, poke <-chan struct{}) error
+
+// RunDNSDaemon is the body of `berth __dns PROJECT`, the project's
+// background process: it serves the project's networks until none is left,
+// and runs supervise beside it; it returns when both are done. Names
+// outside the project go to upstreams (host:port) when given, else to the
+// host's resolvers.
+func RunDNSDaemon(ctx context.Context, project, dataDir, runDir string, upstreams []string, supervise Supervise) error {
 	logger := log.New(os.Stderr, "", log.LstdFlags)
 	var upstream dns.Forwarder
 	servers := upstreams
@@ -144,11 +158,30 @@ func RunDNSDaemon(ctx context.Context, project, dataDir, runDir string, upstream
 	}
 	d := &DNSDaemon{Project: project, IPAM: newProjectIPAM(dataDir), Upstream: upstream, Log: logger}
 	pidFile := filepath.Join(dnsDir(runDir, project), "dns.pid")
-	ready := func() {
-		if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			logger.Printf("write %s: %v", pidFile, err)
+	ready := make(chan struct{})
+	defer os.Remove(pidFile)
+
+	var dnsDone atomic.Bool
+	poke := make(chan struct{}, 1)
+	dnsErr := make(chan error, 1)
+	go func() {
+		err := d.Run(ctx, func() { close(ready) })
+		dnsDone.Store(true)
+		poke <- struct{}{}
+		dnsErr <- err
+	}()
+	select {
+	case <-ready:
+	case err := <-dnsErr:
+		return err
+	}
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		logger.Printf("write %s: %v", pidFile, err)
+	}
+	if supervise != nil {
+		if err := supervise(ctx, dnsDone.Load, poke); err != nil {
+			logger.Printf("supervision stopped: %v", err)
 		}
 	}
-	defer os.Remove(pidFile)
-	return d.Run(ctx, ready)
+	return <-dnsErr
 }

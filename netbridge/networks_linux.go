@@ -20,6 +20,9 @@ type Networks struct {
 	// runDir holds the DNS daemons' files; exe is the berth executable
 	// that runs them.
 	runDir, exe string
+	// DaemonEnv is added to the environment of the project daemons it
+	// starts (which containerd to supervise).
+	DaemonEnv []string
 }
 
 var _ scheduler.Network = (*Networks)(nil)
@@ -81,9 +84,7 @@ func (n *Networks) EnsureNetworks(_ context.Context, p *compose.Project) error {
 			return err
 		}
 	}
-	if len(used) == 0 {
-		return nil
-	}
+	// Started even without networks: it also supervises the containers.
 	return n.ensureDNS(p.Name)
 }
 

@@ -43,6 +43,11 @@ func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
 		}
 	}
 	err := g.Walk(ctx, plan.Order, only, e.Parallel, func(ctx context.Context, service string) error {
+		if plan.Order == DependenciesFirst && startsContainers(plan.Services[service]) && !e.NoStart {
+			if err := e.waitDependencies(ctx, e.Project.Service(service), g); err != nil {
+				return err
+			}
+		}
 		for _, op := range plan.Services[service] {
 			if err := e.run(ctx, op); err != nil {
 				return err
@@ -57,6 +62,17 @@ func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
 		}
 	}
 	return errors.Join(append([]error{err}, extraErrs...)...)
+}
+
+// startsContainers reports whether a service's ops start a container.
+func startsContainers(ops []Op) bool {
+	for _, op := range ops {
+		switch op.Kind {
+		case OpCreate, OpRecreate, OpStart:
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Executor) emit(kind Kind, name string, st Status, text, detail string) {

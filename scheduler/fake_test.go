@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -23,16 +24,58 @@ type fakeRuntime struct {
 	running, maxRun int
 	// images are the IDs of the images present, by name.
 	images map[string]string
+	// subs get an event whenever a container changes.
+	subs []chan RuntimeEvent
+	// called is signalled after every recorded call.
+	called chan struct{}
+}
+
+func (f *fakeRuntime) Events(ctx context.Context) (<-chan RuntimeEvent, <-chan error) {
+	ch := make(chan RuntimeEvent, 100)
+	f.mu.Lock()
+	f.subs = append(f.subs, ch)
+	f.mu.Unlock()
+	return ch, make(chan error)
+}
+
+// notify tells the subscribers that a container changed; f.mu is held.
+func (f *fakeRuntime) notify(id string) {
+	for _, ch := range f.subs {
+		select {
+		case ch <- RuntimeEvent{Kind: EventUpdated, Container: id}:
+		default:
+		}
+	}
+}
+
+// set changes a container (its state, its labels) as the supervisor or
+// the container itself would, and tells the waiters.
+func (f *fakeRuntime) set(id string, change func(c *Container)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.containers[id]
+	l := compose.Labels{}
+	for k, v := range c.Labels {
+		l[k] = v
+	}
+	c.Labels = l
+	change(&c)
+	f.containers[id] = c
+	f.notify(id)
 }
 
 func newFakeRuntime() *fakeRuntime {
-	return &fakeRuntime{containers: map[string]Container{}, failOn: map[string]error{}, images: map[string]string{}}
+	return &fakeRuntime{containers: map[string]Container{}, failOn: map[string]error{}, images: map[string]string{}, called: make(chan struct{}, 1)}
 }
 
 func (f *fakeRuntime) record(call string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, call)
+	select {
+	case f.called <- struct{}{}:
+	default:
+	}
 	return f.failOn[call]
 }
 
@@ -42,6 +85,11 @@ func (f *fakeRuntime) Containers(_ context.Context, project string) ([]Container
 	var out []Container
 	for _, c := range f.containers {
 		if c.Labels.Project() == project {
+			l := compose.Labels{}
+			for k, v := range c.Labels {
+				l[k] = v
+			}
+			c.Labels = l
 			out = append(out, c)
 		}
 	}
@@ -68,6 +116,10 @@ func (f *fakeRuntime) Create(_ context.Context, req CreateRequest) (Container, e
 	f.mu.Lock()
 	if id := f.images[req.Service.ImageName()]; id != "" {
 		c.Labels[compose.LabelImageID] = id
+	}
+	if hc := EffectiveHealth(req.Service.Healthcheck, nil); hc != nil {
+		b, _ := json.Marshal(hc)
+		c.Labels[compose.LabelHealthcheck] = string(b)
 	}
 	f.mu.Unlock()
 	if req.NetNS != "" {
@@ -99,6 +151,7 @@ func (f *fakeRuntime) Start(_ context.Context, c Container) error {
 	c = f.containers[c.ID]
 	c.State = StateRunning
 	f.containers[c.ID] = c
+	f.notify(c.ID)
 	return nil
 }
 

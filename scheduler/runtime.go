@@ -82,6 +82,9 @@ type Runtime interface {
 	Remove(ctx context.Context, c Container) error
 	// RemoveVolume deletes a named volume. A missing volume is not an error.
 	RemoveVolume(ctx context.Context, name string) error
+	// Events streams the runtime's container events until ctx ends: what
+	// waiting on depends_on conditions wakes up on.
+	Events(ctx context.Context) (<-chan RuntimeEvent, <-chan error)
 }
 
 // Network is what the scheduler needs from the network layer.

@@ -65,6 +65,10 @@ type psEntry struct {
 	Networks     string      `json:"Networks"`
 	RunningFor   string      `json:"RunningFor"`
 	Size         string      `json:"Size"`
+	// berth's own: the restarts its supervisor made, and the last
+	// healthcheck results (as docker inspect's State.Health.Log).
+	RestartCount int                     `json:"RestartCount"`
+	HealthLog    []scheduler.ProbeResult `json:"HealthLog,omitempty"`
 }
 
 type publisher struct {
@@ -153,14 +157,24 @@ func toPsEntry(c scheduler.Container, project string, now time.Time) psEntry {
 		labels = append(labels, k+"="+v)
 	}
 	sort.Strings(labels)
-	return psEntry{
+	e := psEntry{
 		ID: c.ID, Name: c.Name, Names: c.Name, Image: c.Image,
 		Command: fmt.Sprintf("%q", c.Command), Project: project, Service: c.Labels.Service(),
 		CreatedAt: c.Created.Format("2006-01-02 15:04:05 -0700 MST"), Created: c.Created.Unix(),
 		State: string(c.State), Status: statusText(c, now), ExitCode: c.ExitCode,
 		Publishers: []publisher{}, Labels: strings.Join(labels, ","), LocalVolumes: "0",
 		RunningFor: units.HumanDuration(now.Sub(c.Created)) + " ago", Size: "0B",
+		RestartCount: c.Labels.RestartCount(),
 	}
+	if h, ok := scheduler.HealthOf(c.Labels); ok && c.State == scheduler.StateRunning {
+		e.Health, e.HealthLog = string(h.Status), h.Log
+		if h.Status == scheduler.HealthStarting {
+			e.Status += " (health: starting)"
+		} else {
+			e.Status += " (" + string(h.Status) + ")"
+		}
+	}
+	return e
 }
 
 // statusText is docker's STATUS column: "Up 5 seconds", "Exited (0) 3 minutes ago", "Created".

@@ -77,7 +77,7 @@ its own daemon (see "berth system info").`,
 		newSystemCmd(opts),
 		newVersionCmd(opts),
 		newLogDriverCmd(),
-		newDNSDaemonCmd(),
+		newDNSDaemonCmd(opts),
 	)
 	return cmd
 }

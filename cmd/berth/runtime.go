@@ -52,11 +52,13 @@ func (o *globalOptions) backends(ctx context.Context) (*containerd.Client, sched
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	nw, err := o.network()
+	nw, err := o.networks()
 	if err != nil {
 		rt.Close()
 		return nil, nil, nil, err
 	}
+	// The project daemon supervises the containers on this containerd.
+	nw.DaemonEnv = []string{"CONTAINERD_ADDRESS=" + rt.Address(), "CONTAINERD_NAMESPACE=" + o.namespace}
 	return rt, nw, progress, nil
 }
 
@@ -68,12 +70,6 @@ func timeoutFlag(seconds int) *time.Duration {
 	}
 	d := time.Duration(seconds) * time.Second
 	return &d
-}
-
-// network is the network layer the scheduler uses: namespaces joined to
-// the project's bridge networks, allocations kept under the data dir.
-func (o *globalOptions) network() (scheduler.Network, error) {
-	return o.networks()
 }
 
 // networks is the network layer itself, for commands that read it (port, ps).

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,8 @@ type upOptions struct {
 	timeout       int
 	build         bool
 	noBuild       bool
+	wait          bool
+	waitTimeout   int
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -40,11 +43,16 @@ configuration changed has its containers recreated.`,
 	f.BoolVar(&opts.noStart, "no-start", false, "Create the containers without starting them")
 	f.BoolVar(&opts.build, "build", false, "Build images before starting containers (by default only missing images are built)")
 	f.BoolVar(&opts.noBuild, "no-build", false, "Do not build images, even missing ones")
+	f.BoolVar(&opts.wait, "wait", false, "Wait until the services are running, and healthy when they have a healthcheck (implies -d)")
+	f.IntVar(&opts.waitTimeout, "wait-timeout", 0, "Give up --wait after this many seconds (0: no limit)")
 	f.IntVarP(&opts.timeout, "timeout", "t", -1, "Seconds to wait for containers being replaced to stop (default: their stop_grace_period)")
 	return cmd
 }
 
 func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []string) error {
+	if opts.wait {
+		opts.detach = true
+	}
 	if !opts.detach {
 		return errors.New("berth up without -d (attached mode, streaming logs) is not supported yet: use `berth up -d`, then `berth logs -f`")
 	}
@@ -84,6 +92,11 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	plan, err := scheduler.Up(ctx, p, rt, nw, progress, uo)
 	if err != nil {
 		return err
+	}
+	if opts.wait {
+		if err := scheduler.WaitReady(ctx, p, rt, plan.Only, time.Duration(opts.waitTimeout)*time.Second); err != nil {
+			return err
+		}
 	}
 	if !plan.Changes() {
 		fmt.Fprintf(cmd.ErrOrStderr(), "Nothing to do: project %s is up to date.\n", p.Name)

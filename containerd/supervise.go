@@ -1,0 +1,215 @@
+package containerd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	eventstypes "github.com/containerd/containerd/api/events"
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/typeurl/v2"
+
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/scheduler"
+)
+
+var _ scheduler.SupervisedRuntime = (*Client)(nil)
+
+// probeOutputLimit is how much of a probe's output is kept, as in Docker.
+const probeOutputLimit = 4096
+
+// Probe runs a healthcheck test as an exec process in the container's
+// task, with the container's environment, user and working directory,
+// and kills it when timeout passes.
+func (c *Client) Probe(ctx context.Context, sc scheduler.Container, test []string, timeout time.Duration) scheduler.ProbeResult {
+	r := scheduler.ProbeResult{Start: time.Now(), ExitCode: -1}
+	fail := func(msg string) scheduler.ProbeResult {
+		r.End, r.Output = time.Now(), msg
+		return r
+	}
+	var args []string
+	switch {
+	case len(test) >= 2 && test[0] == "CMD":
+		args = test[1:]
+	case len(test) == 2 && test[0] == "CMD-SHELL":
+		args = []string{"/bin/sh", "-c", test[1]}
+	default:
+		return fail(fmt.Sprintf("healthcheck test %q: use CMD args... or CMD-SHELL command", test))
+	}
+	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+	if err != nil {
+		return fail(err.Error())
+	}
+	task, err := ctr.Task(ctx, nil)
+	if err != nil {
+		return fail("not running: " + err.Error())
+	}
+	spec, err := ctr.Spec(ctx)
+	if err != nil || spec.Process == nil {
+		return fail(fmt.Sprintf("container spec: %v", err))
+	}
+	proc := *spec.Process
+	proc.Args = args
+	proc.Terminal = false
+	out := &limitedBuffer{max: probeOutputLimit}
+	id := "health-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	p, err := task.Exec(ctx, id, &proc, cio.NewCreator(cio.WithStreams(nil, out, out), cio.WithFIFODir(c.fifoDir())))
+	if err != nil {
+		return fail(runcReason(err).Error())
+	}
+	cleanup := context.WithoutCancel(ctx)
+	defer p.Delete(cleanup, containerd.WithProcessKill) //nolint:errcheck // best effort
+	exit, err := p.Wait(cleanup)
+	if err != nil {
+		return fail(err.Error())
+	}
+	if err := p.Start(ctx); err != nil {
+		return fail(runcReason(err).Error())
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case st := <-exit:
+		code, _, err := st.Result()
+		if err != nil {
+			return fail(err.Error())
+		}
+		r.ExitCode, r.End, r.Output = int(code), time.Now(), out.String()
+		return r
+	case <-timer.C:
+		p.Kill(cleanup, syscall.SIGKILL) //nolint:errcheck // it is deleted next
+		<-exit
+		return fail(fmt.Sprintf("Health check exceeded timeout (%s)", timeout))
+	case <-ctx.Done():
+		p.Kill(cleanup, syscall.SIGKILL) //nolint:errcheck // it is deleted next
+		<-exit
+		return fail(ctx.Err().Error())
+	}
+}
+
+// Record keeps a container's health and restart count in its labels,
+// where ps and up read them; a nil health removes it.
+func (c *Client) Record(ctx context.Context, sc scheduler.Container, h *scheduler.Health, restarts int) error {
+	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	labels := map[string]string{compose.LabelHealth: "", compose.LabelRestartCount: strconv.Itoa(restarts)}
+	if h != nil {
+		b, err := json.Marshal(h)
+		if err != nil {
+			return err
+		}
+		labels[compose.LabelHealth] = string(b)
+	}
+	_, err = ctr.SetLabels(ctx, labels)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// Events streams the namespace's task starts and exits (of containers'
+// main processes, not of execs) and container creations, deletions and
+// label updates.
+func (c *Client) Events(ctx context.Context) (<-chan scheduler.RuntimeEvent, <-chan error) {
+	envs, errs := c.client.Subscribe(ctx,
+		`topic=="/tasks/start"`, `topic=="/tasks/exit"`,
+		`topic=="/containers/create"`, `topic=="/containers/delete"`, `topic=="/containers/update"`)
+	out := make(chan scheduler.RuntimeEvent)
+	outErr := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case err := <-errs:
+				if err != nil && ctx.Err() == nil {
+					outErr <- err
+				}
+				return
+			case env := <-envs:
+				if env == nil || env.Namespace != c.namespace {
+					continue
+				}
+				ev, ok := runtimeEvent(env.Event, env.Timestamp)
+				if !ok {
+					continue
+				}
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, outErr
+}
+
+func runtimeEvent(any typeurl.Any, at time.Time) (scheduler.RuntimeEvent, bool) {
+	v, err := typeurl.UnmarshalAny(any)
+	if err != nil {
+		return scheduler.RuntimeEvent{}, false
+	}
+	switch e := v.(type) {
+	case *eventstypes.TaskStart:
+		return scheduler.RuntimeEvent{Kind: scheduler.EventStarted, Container: e.ContainerID, At: at}, true
+	case *eventstypes.TaskExit:
+		if e.ID != e.ContainerID {
+			return scheduler.RuntimeEvent{}, false // an exec (a probe) ended
+		}
+		exited := at
+		if e.ExitedAt != nil {
+			exited = e.ExitedAt.AsTime()
+		}
+		return scheduler.RuntimeEvent{Kind: scheduler.EventExited, Container: e.ContainerID, ExitCode: int(e.ExitStatus), At: exited}, true
+	case *eventstypes.ContainerCreate:
+		return scheduler.RuntimeEvent{Kind: scheduler.EventChanged, Container: e.ID, At: at}, true
+	case *eventstypes.ContainerDelete:
+		return scheduler.RuntimeEvent{Kind: scheduler.EventChanged, Container: e.ID, At: at}, true
+	case *eventstypes.ContainerUpdate:
+		return scheduler.RuntimeEvent{Kind: scheduler.EventUpdated, Container: e.ID, At: at}, true
+	}
+	return scheduler.RuntimeEvent{}, false
+}
+
+// limitedBuffer keeps the first max bytes written to it.
+type limitedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	max int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := b.max - b.buf.Len(); room > 0 {
+		if len(p) > room {
+			b.buf.Write(p[:room])
+		} else {
+			b.buf.Write(p)
+		}
+	}
+	return len(p), nil
+}
+
+func (b *limitedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// fifoDir holds the FIFOs of exec processes (probes).
+func (c *Client) fifoDir() string { return filepath.Join(c.runDir, "fifo") }

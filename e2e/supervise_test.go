@@ -1,0 +1,211 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// taskPid is the host pid of a container's main process.
+func taskPid(t *testing.T, container string) int {
+	t.Helper()
+	for _, line := range strings.Split(ctr(t, "tasks", "ls"), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == container && f[2] == "RUNNING" {
+			pid, _ := strconv.Atoi(f[1])
+			return pid
+		}
+	}
+	t.Fatalf("no running task for %s:\n%s", container, ctr(t, "tasks", "ls"))
+	return 0
+}
+
+func (p *project) entry(name string) psEntry {
+	p.t.Helper()
+	for _, e := range p.ps(true) {
+		if e.Name == name {
+			return e
+		}
+	}
+	return psEntry{}
+}
+
+// TestHealthyChain: five services, each depending on the one before with
+// service_healthy, come up in order under up --wait; each becomes ready a
+// little after it starts, so starting one before its dependency is healthy
+// shows.
+func TestHealthyChain(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("services:\n")
+	for i := 1; i <= 5; i++ {
+		fmt.Fprintf(&b, `  s%d:
+    image: %s
+    command: ["sh", "-c", "date +%%s%%N > /started; sleep 0.3; touch /tmp/ready; exec sleep 600"]
+    stop_signal: SIGKILL
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 1s
+`, i, testImage)
+		if i > 1 {
+			fmt.Fprintf(&b, "    depends_on:\n      s%d: {condition: service_healthy}\n", i-1)
+		}
+	}
+	p := newProject(t, b.String(), nil)
+	r := p.must("up", "--wait")
+	for i := 1; i <= 5; i++ {
+		e := p.entry(fmt.Sprintf("%s-s%d-1", p.name, i))
+		if e.Health != "healthy" || !strings.Contains(e.Status, "(healthy)") {
+			t.Errorf("s%d after up --wait: health %q, status %q", i, e.Health, e.Status)
+		}
+	}
+	// Each waited for the one before it: "Waiting" then "Healthy", in order.
+	var order []string
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if strings.Contains(line, "Container") && strings.HasSuffix(strings.TrimSpace(line), "Started") {
+			order = append(order, strings.Fields(line)[1])
+		}
+	}
+	want := []string{p.name + "-s1-1", p.name + "-s2-1", p.name + "-s3-1", p.name + "-s4-1", p.name + "-s5-1"}
+	if strings.Join(order, ",") != strings.Join(want, ",") {
+		t.Errorf("start order %v, want %v:\n%s", order, want, r.stderr)
+	}
+	if strings.Count(r.stderr, "Healthy") < 4 {
+		t.Errorf("up did not wait for health:\n%s", r.stderr)
+	}
+}
+
+// TestDependencyFailures: an unhealthy dependency and a failed one-shot
+// stop their dependents with a message naming them; required: false only
+// warns.
+func TestDependencyFailures(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  db:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    healthcheck:
+      test: ["CMD-SHELL", "echo db is not ready; exit 1"]
+      interval: 1s
+      retries: 1
+  migrate:
+    image: `+testImage+`
+    command: ["sh", "-c", "exit 3"]
+  api:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    depends_on:
+      db: {condition: service_healthy}
+  worker:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+  optional:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    depends_on:
+      db: {condition: service_healthy, required: false}
+`, nil)
+	r := p.berth("up", "-d", "api")
+	if r.code == 0 || !strings.Contains(r.stderr, `service "db" is unhealthy`) || !strings.Contains(r.stderr, "db is not ready") {
+		t.Errorf("up api with an unhealthy db:\n%s", r)
+	}
+	r = p.berth("up", "-d", "worker")
+	if r.code == 0 || !strings.Contains(r.stderr, `service "migrate" exited with code 3`) {
+		t.Errorf("up worker with a failing migration:\n%s", r)
+	}
+	for _, e := range p.ps(true) {
+		if e.Service == "api" || e.Service == "worker" {
+			t.Errorf("%s was created although its dependency failed", e.Name)
+		}
+	}
+	r = p.must("up", "-d", "optional")
+	if !strings.Contains(r.stderr, "optional dependency of optional not met") {
+		t.Errorf("required: false did not warn:\n%s", r.stderr)
+	}
+	if e := p.entry(p.name + "-optional-1"); e.State != "running" {
+		t.Errorf("optional: %+v, want running", e)
+	}
+}
+
+// TestRestartPolicies: a killed container is restarted (always,
+// on-failure), or not (no); on-failure:2 gives up after two restarts;
+// killing the project's background process leaves the containers running
+// and the next up brings it back, which goes on restarting them.
+func TestRestartPolicies(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  always:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    restart: always
+  never:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+  flaky:
+    image: `+testImage+`
+    command: ["sh", "-c", "sleep 0.2; exit 1"]
+    restart: on-failure:2
+`, nil)
+	p.must("up", "-d")
+	always, never := p.name+"-always-1", p.name+"-never-1"
+
+	syscall.Kill(taskPid(t, always), syscall.SIGKILL)
+	syscall.Kill(taskPid(t, never), syscall.SIGKILL)
+	p.waitFor("always to be restarted", 15*time.Second, func() bool {
+		e := p.entry(always)
+		return e.State == "running" && e.RestartCount == 1
+	})
+	p.waitFor("flaky to give up", 15*time.Second, func() bool {
+		e := p.entry(p.name + "-flaky-1")
+		return e.State == "exited" && e.RestartCount == 2
+	})
+	if e := p.entry(never); e.State != "exited" || e.RestartCount != 0 {
+		t.Errorf("restart: no was restarted: %+v", e)
+	}
+
+	// The background process dies; containers keep running.
+	pidFile := "/run/berth/projects/" + p.name + "/dns.pid"
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	daemon, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	before := taskPid(t, always)
+	syscall.Kill(daemon, syscall.SIGKILL)
+	p.waitFor("the background process to die", 10*time.Second, func() bool {
+		return syscall.Kill(daemon, 0) != nil
+	})
+	if taskPid(t, always) != before {
+		t.Errorf("the container was restarted when the background process died")
+	}
+	r := p.must("up", "-d")
+	if strings.Contains(r.stderr, "Recreate") || taskPid(t, always) != before {
+		t.Errorf("up after the background process died touched the running container:\n%s", r.stderr)
+	}
+	syscall.Kill(taskPid(t, always), syscall.SIGKILL)
+	p.waitFor("the new background process to restart always", 15*time.Second, func() bool {
+		e := p.entry(always)
+		return e.State == "running" && e.RestartCount == 2
+	})
+	var names []string
+	for _, e := range p.ps(true) {
+		names = append(names, e.Name+"="+e.State)
+	}
+	sort.Strings(names)
+	t.Logf("final: %v", names)
+}

@@ -1,0 +1,160 @@
+package scheduler
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/berth/berth/compose"
+)
+
+func dur(d time.Duration) *time.Duration { return &d }
+func num(n int) *int                     { return &n }
+
+func TestEffectiveHealth(t *testing.T) {
+	image := &compose.Healthcheck{Test: []string{"CMD-SHELL", "pg_isready"}, Interval: dur(2 * time.Second), Retries: num(5)}
+	tests := []struct {
+		name       string
+		svc, image *compose.Healthcheck
+		want       *HealthConfig
+	}{
+		{"none", nil, nil, nil},
+		{"image's, with defaults", nil, image, &HealthConfig{Test: []string{"CMD-SHELL", "pg_isready"}, Interval: 2 * time.Second, Timeout: 30 * time.Second, StartInterval: 5 * time.Second, Retries: 5}},
+		{"service overrides some fields", &compose.Healthcheck{Interval: dur(time.Second), StartPeriod: dur(10 * time.Second)}, image,
+			&HealthConfig{Test: []string{"CMD-SHELL", "pg_isready"}, Interval: time.Second, Timeout: 30 * time.Second, StartPeriod: 10 * time.Second, StartInterval: 5 * time.Second, Retries: 5}},
+		{"service test", &compose.Healthcheck{Test: []string{"CMD", "true"}}, nil, &HealthConfig{Test: []string{"CMD", "true"}, Interval: 30 * time.Second, Timeout: 30 * time.Second, StartInterval: 5 * time.Second, Retries: 3}},
+		{"disable", &compose.Healthcheck{Disable: true}, image, nil},
+		{"NONE", &compose.Healthcheck{Test: []string{"NONE"}}, image, nil},
+	}
+	for _, tt := range tests {
+		if got := EffectiveHealth(tt.svc, tt.image); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: EffectiveHealth = %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// probeAt feeds results to a prober: each probe starts when it is due and
+// takes 5 ms; ok says whether it passes.
+func probeRun(p *Prober, ok []bool) (times []time.Duration, statuses []HealthStatus) {
+	for _, pass := range ok {
+		start := p.Next()
+		code := 1
+		if pass {
+			code = 0
+		}
+		p.Record(ProbeResult{Start: start, End: start.Add(5 * time.Millisecond), ExitCode: code})
+		times = append(times, start.Sub(p.started))
+		statuses = append(statuses, p.Health().Status)
+	}
+	return times, statuses
+}
+
+func TestProberEagerThenDocker(t *testing.T) {
+	cfg := HealthConfig{Test: []string{"CMD", "x"}, Interval: time.Second, Timeout: time.Second, StartInterval: 5 * time.Second, Retries: 2}
+	p := NewProber(cfg, time.Unix(100, 0))
+	times, statuses := probeRun(p, []bool{false, false, false, false, false, false, false, false})
+	ms := time.Millisecond
+	// Eager: 0, then gaps of 50, 100, 200, 400 ms after each 5 ms probe,
+	// capped at Docker's first probe (1 s); then every interval after the
+	// previous probe's end.
+	wantTimes := []time.Duration{0, 55 * ms, 160 * ms, 365 * ms, 770 * ms, 1000 * ms, 2005 * ms, 3010 * ms}
+	if !reflect.DeepEqual(times, wantTimes) {
+		t.Errorf("probe times %v, want %v", times, wantTimes)
+	}
+	// Eager failures count for nothing; Docker's first and second probes
+	// fail: unhealthy after 2 (Retries), no earlier than Docker.
+	want := []HealthStatus{HealthStarting, HealthStarting, HealthStarting, HealthStarting, HealthStarting, HealthStarting, HealthUnhealthy, HealthUnhealthy}
+	if !reflect.DeepEqual(statuses, want) {
+		t.Errorf("statuses %v, want %v", statuses, want)
+	}
+	if h := p.Health(); len(h.Log) != 5 || h.FailingStreak != 3 {
+		t.Errorf("log %d entries (want the last 5), streak %d (want 3)", len(h.Log), h.FailingStreak)
+	}
+}
+
+func TestProberHealthyAtOnce(t *testing.T) {
+	cfg := HealthConfig{Test: []string{"CMD", "x"}, Interval: 30 * time.Second, Timeout: time.Second, StartInterval: 5 * time.Second, Retries: 3}
+	p := NewProber(cfg, time.Unix(100, 0))
+	times, statuses := probeRun(p, []bool{false, false, true, false})
+	if statuses[2] != HealthHealthy || times[2] != 160*time.Millisecond {
+		t.Errorf("third probe at %v: %v; want healthy at 160ms", times[2], statuses[2])
+	}
+	// Once healthy, the next probe comes one interval later, and a single
+	// failure does not make it unhealthy.
+	if times[3] != 160*time.Millisecond+5*time.Millisecond+30*time.Second || statuses[3] != HealthHealthy {
+		t.Errorf("after healthy: probe at %v, status %v", times[3], statuses[3])
+	}
+}
+
+func TestProberStartPeriod(t *testing.T) {
+	cfg := HealthConfig{Test: []string{"CMD", "x"}, Interval: 10 * time.Second, Timeout: time.Second, StartPeriod: 3 * time.Second, StartInterval: time.Second, Retries: 1}
+	p := NewProber(cfg, time.Unix(100, 0))
+	// Eager until 1 s (the start interval), then every start interval
+	// until the start period ends, failures not counting; then counting.
+	times, statuses := probeRun(p, []bool{false, false, false, false, false, false, false, false, false})
+	ms := time.Millisecond
+	want := []time.Duration{0, 55 * ms, 160 * ms, 365 * ms, 770 * ms, 1000 * ms, 2005 * ms, 3010 * ms, 13015 * ms}
+	if !reflect.DeepEqual(times, want) {
+		t.Errorf("times %v, want %v", times, want)
+	}
+	for i, s := range statuses {
+		wantS := HealthStarting
+		if i >= 7 {
+			wantS = HealthUnhealthy
+		}
+		if s != wantS {
+			t.Errorf("probe %d at %v: %s, want %s", i, times[i], s, wantS)
+		}
+	}
+}
+
+func TestRestarter(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	tests := []struct {
+		name   string
+		policy compose.RestartPolicy
+		exits  []int // exit codes, each after running 1 s
+		manual bool
+		want   []time.Duration // -1: no restart
+	}{
+		{"no", compose.RestartPolicy{Condition: "no"}, []int{1}, false, []time.Duration{-1}},
+		{"always backs off", compose.RestartPolicy{Condition: "always"}, []int{0, 0, 1, 0}, false,
+			[]time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}},
+		{"on-failure:2", compose.RestartPolicy{Condition: "on-failure", MaxAttempts: 2}, []int{1, 0, 1, 1}, false,
+			[]time.Duration{100 * time.Millisecond, -1, 200 * time.Millisecond, -1}},
+		{"manual stop", compose.RestartPolicy{Condition: "always"}, []int{0}, true, []time.Duration{-1}},
+		{"unless-stopped", compose.RestartPolicy{Condition: "unless-stopped"}, []int{137}, false, []time.Duration{100 * time.Millisecond}},
+		{"fixed delay", compose.RestartPolicy{Condition: "always", Delay: 2 * time.Second}, []int{0, 0}, false, []time.Duration{2 * time.Second, 2 * time.Second}},
+	}
+	for _, tt := range tests {
+		r := NewRestarter(tt.policy, 0)
+		now := t0
+		for i, code := range tt.exits {
+			wait, ok := r.Exited(code, now, now.Add(time.Second), tt.manual)
+			got := time.Duration(-1)
+			if ok {
+				got = wait
+				r.Restarted()
+			}
+			if got != tt.want[i] {
+				t.Errorf("%s: exit %d (#%d): wait %v, want %v", tt.name, code, i, got, tt.want[i])
+			}
+			now = now.Add(time.Second)
+		}
+	}
+	// Backoff starts over once a container stayed up long enough, and is capped.
+	r := NewRestarter(compose.RestartPolicy{Condition: "always"}, 0)
+	for i := 0; i < 12; i++ {
+		r.Exited(1, t0, t0.Add(time.Second), false)
+		r.Restarted()
+	}
+	if wait, _ := r.Exited(1, t0, t0.Add(time.Second), false); wait != 30*time.Second {
+		t.Errorf("capped backoff = %v, want 30s", wait)
+	}
+	if wait, _ := r.Exited(1, t0, t0.Add(11*time.Second), false); wait != 100*time.Millisecond {
+		t.Errorf("backoff after 11 s up = %v, want 100ms", wait)
+	}
+	if r.Count != 12 {
+		t.Errorf("count %d, want 12", r.Count)
+	}
+}

@@ -1,0 +1,326 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"time"
+)
+
+// RuntimeEventKind is what happened to a container.
+type RuntimeEventKind string
+
+const (
+	// EventStarted: the container's process started.
+	EventStarted RuntimeEventKind = "start"
+	// EventExited: the container's process exited.
+	EventExited RuntimeEventKind = "exit"
+	// EventChanged: a container was created or deleted.
+	EventChanged RuntimeEventKind = "change"
+	// EventUpdated: a container's labels changed (its recorded health,
+	// say). The supervisor makes these itself and ignores them.
+	EventUpdated RuntimeEventKind = "update"
+)
+
+// RuntimeEvent is one event of the runtime, for any container.
+type RuntimeEvent struct {
+	Kind      RuntimeEventKind
+	Container string
+	ExitCode  int
+	At        time.Time
+}
+
+// SupervisedRuntime is what the supervisor needs from the runtime.
+type SupervisedRuntime interface {
+	// Containers lists the project's containers.
+	Containers(ctx context.Context, project string) ([]Container, error)
+	// Start starts an exited container again.
+	Start(ctx context.Context, c Container) error
+	// Probe runs a healthcheck test in the container, bounded by timeout;
+	// a test that cannot run is a failed probe, not an error.
+	Probe(ctx context.Context, c Container, test []string, timeout time.Duration) ProbeResult
+	// Record keeps a container's health (nil: none) and restart count
+	// where ps and up read them.
+	Record(ctx context.Context, c Container, h *Health, restarts int) error
+	// Events streams the runtime's container events until ctx ends; the
+	// error channel reports why the stream broke.
+	Events(ctx context.Context) (<-chan RuntimeEvent, <-chan error)
+}
+
+// Clock is the supervisor's time: real in berth, fake in tests.
+type Clock interface {
+	Now() time.Time
+	// After delivers once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+// RealClock is the wall clock.
+type RealClock struct{}
+
+func (RealClock) Now() time.Time                         { return time.Now() }
+func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Supervisor keeps a project's containers as their services ask: it
+// probes their healthchecks and restarts them by their restart policies,
+// reacting to the runtime's events (no polling). It runs in the project's
+// background process.
+type Supervisor struct {
+	Project string
+	Runtime SupervisedRuntime
+	Clock   Clock
+	Log     *log.Logger
+	// Done, when set, is asked whenever the project has no container:
+	// true ends Run. Nil ends it at once then.
+	Done func() bool
+	// Poke makes the supervisor look at the project again (and ask Done).
+	Poke <-chan struct{}
+
+	watched map[string]*watched
+	results chan probeDone
+}
+
+// watched is the supervisor's state of one container.
+type watched struct {
+	c         Container
+	prober    *Prober
+	probing   bool
+	gen       int
+	restart   *Restarter
+	restartAt time.Time
+}
+
+type probeDone struct {
+	id     string
+	gen    int
+	result ProbeResult
+}
+
+// Run supervises until ctx ends or the project has no container left.
+func (s *Supervisor) Run(ctx context.Context) error {
+	s.watched = map[string]*watched{}
+	s.results = make(chan probeDone, 16)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, errs := s.Runtime.Events(ctx)
+	// At start the project may have no container yet (up starts this
+	// process before it creates them): only an emptying ends supervision.
+	if _, err := s.sync(ctx, true); err != nil {
+		return err
+	}
+	for {
+		var due <-chan time.Time
+		if next, ok := s.nextDue(); ok {
+			due = s.Clock.After(max(next.Sub(s.Clock.Now()), 0))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errs:
+			return fmt.Errorf("runtime events: %w", err)
+		case ev := <-events:
+			left, err := s.handle(ctx, ev)
+			if err != nil {
+				s.Log.Printf("%s %s: %v", ev.Kind, ev.Container, err)
+			}
+			if left == 0 && s.done() {
+				s.Log.Printf("project %s has no container left: supervision ends", s.Project)
+				return nil
+			}
+		case <-s.Poke:
+			left, err := s.sync(ctx, false)
+			if err != nil {
+				s.Log.Printf("sync: %v", err)
+			}
+			if left == 0 && s.done() {
+				s.Log.Printf("project %s has no container left: supervision ends", s.Project)
+				return nil
+			}
+		case d := <-s.results:
+			s.recordProbe(ctx, d)
+		case <-due:
+			s.runDue(ctx)
+		}
+	}
+}
+
+func (s *Supervisor) done() bool { return s.Done == nil || s.Done() }
+
+// sync lists the project's containers and adopts the ones it does not
+// watch yet; at start (first) it also restarts the exited ones whose
+// policy says so, as if it had seen them exit.
+func (s *Supervisor) sync(ctx context.Context, first bool) (int, error) {
+	cs, err := s.Runtime.Containers(ctx, s.Project)
+	if err != nil {
+		return -1, err
+	}
+	seen := map[string]bool{}
+	for _, c := range cs {
+		if c.Labels.OneOff() {
+			continue
+		}
+		seen[c.ID] = true
+		w, ok := s.watched[c.ID]
+		if ok {
+			w.c = c
+			continue
+		}
+		policy, err := c.Labels.Restart()
+		if err != nil {
+			s.Log.Printf("%s: %v", c.Name, err)
+		}
+		w = &watched{c: c, restart: NewRestarter(policy, c.Labels.RestartCount())}
+		s.watched[c.ID] = w
+		switch {
+		case c.State == StateRunning:
+			s.startProbing(w, c.StartedAt, true)
+		case c.State == StateExited && first:
+			s.exited(w, c.ExitCode, c.FinishedAt)
+		}
+	}
+	for id := range s.watched {
+		if !seen[id] {
+			delete(s.watched, id)
+		}
+	}
+	return len(s.watched), nil
+}
+
+// startProbing begins the healthchecks of a container that started at
+// started; adopting keeps the health it had (a restart of berth's process
+// does not make a healthy container "starting" again).
+func (s *Supervisor) startProbing(w *watched, started time.Time, adopting bool) {
+	w.gen++
+	w.probing = false
+	w.prober = nil
+	cfg, err := HealthcheckOf(w.c.Labels)
+	if err != nil {
+		s.Log.Printf("%s: %v", w.c.Name, err)
+		return
+	}
+	if cfg == nil {
+		return
+	}
+	if started.IsZero() {
+		started = s.Clock.Now()
+	}
+	w.prober = NewProber(*cfg, started)
+	if h, ok := HealthOf(w.c.Labels); adopting && ok {
+		w.prober.adopt(h)
+	}
+}
+
+// handle applies one runtime event; it returns how many containers the
+// project has left (-1 when it could not tell).
+func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
+	w, known := s.watched[ev.Container]
+	switch {
+	case ev.Kind == EventUpdated:
+	case ev.Kind == EventChanged || !known:
+		return s.sync(ctx, false)
+	case ev.Kind == EventStarted:
+		w.restartAt = time.Time{}
+		w.c.State, w.c.StartedAt = StateRunning, ev.At
+		s.startProbing(w, ev.At, false)
+		if w.prober != nil {
+			h := w.prober.Health()
+			return len(s.watched), s.Runtime.Record(ctx, w.c, &h, w.restart.Count)
+		}
+	case ev.Kind == EventExited:
+		// The labels say whether a stop asked for the exit.
+		if _, err := s.sync(ctx, false); err != nil {
+			return -1, err
+		}
+		if w, known = s.watched[ev.Container]; !known {
+			return len(s.watched), nil
+		}
+		s.exited(w, ev.ExitCode, ev.At)
+		return len(s.watched), s.Runtime.Record(ctx, w.c, nil, w.restart.Count)
+	}
+	return len(s.watched), nil
+}
+
+// exited stops probing a container and schedules its restart if its
+// policy says so.
+func (s *Supervisor) exited(w *watched, code int, at time.Time) {
+	w.gen++
+	w.prober, w.probing = nil, false
+	if at.IsZero() {
+		at = s.Clock.Now()
+	}
+	wait, restart := w.restart.Exited(code, w.c.StartedAt, at, w.c.Labels.ManualStop())
+	if !restart {
+		s.Log.Printf("%s exited with status %d: not restarted (%s)", w.c.Name, code, w.restart.policy.Condition)
+		return
+	}
+	w.restartAt = s.Clock.Now().Add(wait)
+	s.Log.Printf("%s exited with status %d: restarting in %s", w.c.Name, code, wait)
+}
+
+// nextDue is the earliest probe or restart that is due.
+func (s *Supervisor) nextDue() (time.Time, bool) {
+	var next time.Time
+	for _, w := range s.watched {
+		for _, t := range []time.Time{w.restartAt, w.probeAt()} {
+			if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+				next = t
+			}
+		}
+	}
+	return next, !next.IsZero()
+}
+
+func (w *watched) probeAt() time.Time {
+	if w.prober == nil || w.probing {
+		return time.Time{}
+	}
+	return w.prober.Next()
+}
+
+// runDue starts the probes and restarts that are due.
+func (s *Supervisor) runDue(ctx context.Context) {
+	now := s.Clock.Now()
+	for id, w := range s.watched {
+		if !w.restartAt.IsZero() && !w.restartAt.After(now) {
+			w.restartAt = time.Time{}
+			if err := s.Runtime.Start(ctx, w.c); err != nil {
+				s.Log.Printf("restart %s: %v", w.c.Name, err)
+				continue
+			}
+			w.restart.Restarted()
+			s.Log.Printf("restarted %s (restart %d)", w.c.Name, w.restart.Count)
+			if err := s.Runtime.Record(ctx, w.c, nil, w.restart.Count); err != nil {
+				s.Log.Printf("record %s: %v", w.c.Name, err)
+			}
+		}
+		if t := w.probeAt(); !t.IsZero() && !t.After(now) {
+			w.probing = true
+			c, gen, cfg := w.c, w.gen, w.prober.Config()
+			go func() {
+				r := s.Runtime.Probe(ctx, c, cfg.Test, cfg.Timeout)
+				select {
+				case s.results <- probeDone{id: id, gen: gen, result: r}:
+				case <-ctx.Done():
+				}
+			}()
+		}
+	}
+}
+
+// recordProbe judges a probe's result, if it still concerns the
+// container's current run, and records the health.
+func (s *Supervisor) recordProbe(ctx context.Context, d probeDone) {
+	w, ok := s.watched[d.id]
+	if !ok || w.gen != d.gen || w.prober == nil {
+		return
+	}
+	w.probing = false
+	before := w.prober.Health().Status
+	w.prober.Record(d.result)
+	h := w.prober.Health()
+	if h.Status != before {
+		s.Log.Printf("%s is %s", w.c.Name, h.Status)
+	}
+	if err := s.Runtime.Record(ctx, w.c, &h, w.restart.Count); err != nil {
+		s.Log.Printf("record %s: %v", w.c.Name, err)
+	}
+}

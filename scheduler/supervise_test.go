@@ -1,0 +1,311 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/berth/berth/compose"
+)
+
+// fakeClock is a clock the test moves by hand.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []clockWaiter
+	// added is signalled whenever someone starts waiting.
+	added chan struct{}
+}
+
+// awaitWaiter blocks until someone waits on the clock.
+func (c *fakeClock) awaitWaiter(t *testing.T) {
+	t.Helper()
+	for {
+		c.mu.Lock()
+		n := len(c.waiters)
+		c.mu.Unlock()
+		if n > 0 {
+			return
+		}
+		select {
+		case <-c.added:
+		case <-time.After(5 * time.Second):
+			t.Fatal("nothing waits on the clock")
+		}
+	}
+}
+
+type clockWaiter struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.now
+		return ch
+	}
+	c.waiters = append(c.waiters, clockWaiter{c.now.Add(d), ch})
+	select {
+	case c.added <- struct{}{}:
+	default:
+	}
+	return ch
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if w.at.After(c.now) {
+			kept = append(kept, w)
+		} else {
+			w.ch <- c.now
+		}
+	}
+	c.waiters = kept
+}
+
+// supRuntime is a fake SupervisedRuntime: containers in memory, probe
+// results scripted, every call reported on calls.
+type supRuntime struct {
+	mu         sync.Mutex
+	clock      *fakeClock
+	containers map[string]Container
+	probes     []int // exit codes of the next probes; 1 when none is left
+	events     chan RuntimeEvent
+	calls      chan string
+}
+
+func newSupRuntime(clock *fakeClock) *supRuntime {
+	return &supRuntime{clock: clock, containers: map[string]Container{}, events: make(chan RuntimeEvent), calls: make(chan string, 100)}
+}
+
+func (r *supRuntime) add(name string, st State, labels map[string]string) {
+	l := compose.Labels{compose.LabelProject: "demo", compose.LabelService: name}
+	for k, v := range labels {
+		l[k] = v
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.containers[name] = Container{ID: name, Name: name, State: st, Labels: l, StartedAt: r.clock.Now()}
+}
+
+func (r *supRuntime) Containers(_ context.Context, project string) ([]Container, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Container
+	for _, c := range r.containers {
+		cc := c
+		cc.Labels = compose.Labels{}
+		for k, v := range c.Labels {
+			cc.Labels[k] = v
+		}
+		out = append(out, cc)
+	}
+	return out, nil
+}
+
+func (r *supRuntime) Start(_ context.Context, c Container) error {
+	r.mu.Lock()
+	cc := r.containers[c.ID]
+	cc.State = StateRunning
+	r.containers[c.ID] = cc
+	r.mu.Unlock()
+	r.calls <- "start " + c.Name
+	return nil
+}
+
+func (r *supRuntime) Probe(_ context.Context, c Container, test []string, timeout time.Duration) ProbeResult {
+	r.mu.Lock()
+	code := 1
+	if len(r.probes) > 0 {
+		code, r.probes = r.probes[0], r.probes[1:]
+	}
+	r.mu.Unlock()
+	now := r.clock.Now()
+	r.calls <- fmt.Sprintf("probe %s %s", c.Name, strings.Join(test, " "))
+	return ProbeResult{Start: now, End: now, ExitCode: code}
+}
+
+func (r *supRuntime) Record(_ context.Context, c Container, h *Health, restarts int) error {
+	status := "none"
+	if h != nil {
+		status = string(h.Status)
+		b, _ := json.Marshal(h)
+		r.mu.Lock()
+		cc := r.containers[c.ID]
+		cc.Labels[compose.LabelHealth] = string(b)
+		r.mu.Unlock()
+	}
+	r.calls <- fmt.Sprintf("record %s %s restarts=%d", c.Name, status, restarts)
+	return nil
+}
+
+func (r *supRuntime) Events(ctx context.Context) (<-chan RuntimeEvent, <-chan error) {
+	return r.events, make(chan error)
+}
+
+// expect waits for the next call and checks it.
+func (r *supRuntime) expect(t *testing.T, want string) {
+	t.Helper()
+	select {
+	case got := <-r.calls:
+		if got != want {
+			t.Fatalf("call %q, want %q", got, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no call; want %q", want)
+	}
+}
+
+func (r *supRuntime) expectNone(t *testing.T) {
+	t.Helper()
+	select {
+	case got := <-r.calls:
+		t.Fatalf("unexpected call %q", got)
+	default:
+	}
+}
+
+func healthLabel(t *testing.T, cfg HealthConfig) string {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func startSupervisor(t *testing.T, rt *supRuntime, clock *fakeClock) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0)}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	return func() error {
+		cancel()
+		return <-done
+	}
+}
+
+func TestSupervisorHealth(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0), added: make(chan struct{}, 1)}
+	rt := newSupRuntime(clock)
+	rt.probes = []int{1, 1, 0}
+	rt.add("db", StateRunning, map[string]string{compose.LabelHealthcheck: healthLabel(t, HealthConfig{Test: []string{"CMD", "ok"}, Interval: time.Second, Timeout: time.Second, StartInterval: time.Second, Retries: 2})})
+	stop := startSupervisor(t, rt, clock)
+	defer stop()
+
+	// Probed at once, then 50 ms and 100 ms later: eager failures leave it
+	// starting; the success makes it healthy at 150 ms, not at Docker's 1 s.
+	rt.expect(t, "probe db CMD ok")
+	rt.expect(t, "record db starting restarts=0")
+	clock.Advance(50 * time.Millisecond)
+	rt.expect(t, "probe db CMD ok")
+	rt.expect(t, "record db starting restarts=0")
+	clock.Advance(99 * time.Millisecond)
+	rt.expectNone(t)
+	clock.Advance(1 * time.Millisecond)
+	rt.expect(t, "probe db CMD ok")
+	rt.expect(t, "record db healthy restarts=0")
+	// Then one interval later.
+	clock.Advance(999 * time.Millisecond)
+	rt.expectNone(t)
+	clock.Advance(time.Millisecond)
+	rt.expect(t, "probe db CMD ok")
+	rt.expect(t, "record db healthy restarts=0")
+}
+
+func TestSupervisorRestarts(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0), added: make(chan struct{}, 1)}
+	rt := newSupRuntime(clock)
+	always, _ := json.Marshal(compose.RestartPolicy{Condition: compose.RestartAlways})
+	onFailure, _ := json.Marshal(compose.RestartPolicy{Condition: compose.RestartOnFailure, MaxAttempts: 1})
+	rt.add("web", StateRunning, map[string]string{compose.LabelRestart: string(always)})
+	rt.add("job", StateRunning, map[string]string{compose.LabelRestart: string(onFailure)})
+	rt.add("once", StateRunning, nil)
+	stop := startSupervisor(t, rt, clock)
+	defer stop()
+
+	rt.events <- RuntimeEvent{Kind: EventExited, Container: "web", ExitCode: 137, At: clock.Now()}
+	rt.expect(t, "record web none restarts=0")
+	clock.Advance(99 * time.Millisecond)
+	rt.expectNone(t)
+	clock.Advance(time.Millisecond)
+	rt.expect(t, "start web")
+	rt.expect(t, "record web none restarts=1")
+
+	// on-failure:1 restarts once, then gives up.
+	rt.events <- RuntimeEvent{Kind: EventExited, Container: "job", ExitCode: 2, At: clock.Now()}
+	rt.expect(t, "record job none restarts=0")
+	clock.Advance(100 * time.Millisecond)
+	rt.expect(t, "start job")
+	rt.expect(t, "record job none restarts=1")
+	rt.events <- RuntimeEvent{Kind: EventStarted, Container: "job", At: clock.Now()}
+	rt.events <- RuntimeEvent{Kind: EventExited, Container: "job", ExitCode: 2, At: clock.Now()}
+	rt.expect(t, "record job none restarts=1")
+	clock.Advance(time.Minute)
+	rt.expectNone(t)
+
+	// restart: no
+	rt.events <- RuntimeEvent{Kind: EventExited, Container: "once", ExitCode: 1, At: clock.Now()}
+	rt.expect(t, "record once none restarts=0")
+	clock.Advance(time.Minute)
+	rt.expectNone(t)
+
+	// A stop (the manual-stop label) is not undone.
+	rt.mu.Lock()
+	rt.containers["web"].Labels[compose.LabelManualStop] = "true"
+	rt.mu.Unlock()
+	rt.events <- RuntimeEvent{Kind: EventExited, Container: "web", ExitCode: 0, At: clock.Now()}
+	rt.expect(t, "record web none restarts=1")
+	clock.Advance(time.Minute)
+	rt.expectNone(t)
+}
+
+func TestSupervisorAdoptsAndEnds(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0), added: make(chan struct{}, 1)}
+	rt := newSupRuntime(clock)
+	always, _ := json.Marshal(compose.RestartPolicy{Condition: compose.RestartAlways})
+	// A container that died while no supervisor ran is restarted at once
+	// (after the first backoff) when one starts.
+	rt.add("web", StateExited, map[string]string{compose.LabelRestart: string(always), compose.LabelRestartCount: "3"})
+	ctx := context.Background()
+	s := &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0)}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	clock.awaitWaiter(t)
+	clock.Advance(100 * time.Millisecond)
+	rt.expect(t, "start web")
+	rt.expect(t, "record web none restarts=4")
+
+	// down removed everything: supervision ends by itself.
+	rt.mu.Lock()
+	delete(rt.containers, "web")
+	rt.mu.Unlock()
+	rt.events <- RuntimeEvent{Kind: EventChanged, Container: "web"}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("supervisor did not end when the project's last container went")
+	}
+}

@@ -1,0 +1,201 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/berth/berth/compose"
+)
+
+// ConditionError says why a service cannot meet a condition (it exited, it
+// is unhealthy, it has no healthcheck): waiting longer would not help.
+type ConditionError struct {
+	Service string
+	Reason  string
+}
+
+func (e *ConditionError) Error() string { return fmt.Sprintf("service %q %s", e.Service, e.Reason) }
+
+// ConditionMet checks a service's containers against a condition:
+// whether it is met, or why it never will be.
+func ConditionMet(service string, cs []Container, cond compose.DependencyCondition) (bool, error) {
+	if len(cs) == 0 {
+		return false, nil
+	}
+	for _, c := range cs {
+		switch cond {
+		case compose.ConditionStarted:
+			if c.State != StateRunning && c.State != StateExited {
+				return false, nil
+			}
+		case compose.ConditionCompletedSuccessfully:
+			switch {
+			case c.State == StateExited && c.ExitCode == 0:
+			case c.State == StateExited:
+				return false, &ConditionError{service, fmt.Sprintf("exited with code %d (container %s), and its dependents need it to complete successfully", c.ExitCode, c.Name)}
+			default:
+				return false, nil
+			}
+		case compose.ConditionHealthy:
+			if c.State == StateExited {
+				return false, &ConditionError{service, fmt.Sprintf("exited with code %d (container %s) instead of becoming healthy", c.ExitCode, c.Name)}
+			}
+			if cfg, err := HealthcheckOf(c.Labels); err != nil || cfg == nil {
+				return false, &ConditionError{service, "has no healthcheck, so it can never be healthy: give it one, or depend on it with condition service_started"}
+			}
+			h, ok := HealthOf(c.Labels)
+			if !ok {
+				return false, nil
+			}
+			switch h.Status {
+			case HealthUnhealthy:
+				reason := fmt.Sprintf("is unhealthy (container %s)", c.Name)
+				if n := len(h.Log); n > 0 {
+					if out := strings.TrimSpace(h.Log[n-1].Output); out != "" {
+						reason += fmt.Sprintf("; its last healthcheck said: %s", out)
+					} else {
+						reason += fmt.Sprintf("; its last healthcheck exited with %d", h.Log[n-1].ExitCode)
+					}
+				}
+				return false, &ConditionError{service, reason}
+			case HealthHealthy:
+			default:
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+// WaitFor waits until the service's containers meet the condition, woken
+// by the runtime's events (no polling), and fails as soon as they cannot.
+func WaitFor(ctx context.Context, rt Runtime, project, service string, cond compose.DependencyCondition) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, errs := rt.Events(ctx)
+	for {
+		all, err := rt.Containers(ctx, project)
+		if err != nil {
+			return err
+		}
+		var cs []Container
+		for _, c := range all {
+			if c.Labels.Service() == service && !c.Labels.OneOff() {
+				cs = append(cs, c)
+			}
+		}
+		sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+		met, err := ConditionMet(service, cs, cond)
+		if met || err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-errs:
+			return fmt.Errorf("runtime events: %w", err)
+		case <-events:
+		}
+	}
+}
+
+// waitDependencies waits for the conditions service s puts on the
+// services it depends on, before its containers start.
+func (e *Executor) waitDependencies(ctx context.Context, s *compose.Service, g *Graph) error {
+	names := make([]string, 0, len(s.DependsOn))
+	for name := range s.DependsOn {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		dep := s.DependsOn[name]
+		if dep.Condition == compose.ConditionStarted || dep.Condition == "" || e.Project.Service(name) == nil {
+			continue
+		}
+		e.emit(KindService, name, StatusWorking, "Waiting", fmt.Sprintf("%s waits for it: %s", s.Name, dep.Condition))
+		err := WaitFor(ctx, e.Runtime, e.Project.Name, name, dep.Condition)
+		switch {
+		case err == nil:
+			text := "Healthy"
+			if dep.Condition == compose.ConditionCompletedSuccessfully {
+				text = "Exited"
+			}
+			e.emit(KindService, name, StatusDone, text, "")
+		case !dep.Required:
+			e.emit(KindService, name, StatusWarning, "Warning", fmt.Sprintf("optional dependency of %s not met, going on: %v", s.Name, err))
+		default:
+			e.emit(KindService, name, StatusError, "Error", err.Error())
+			return fmt.Errorf("dependency failed to start: %w", err)
+		}
+	}
+	return nil
+}
+
+// WaitReady waits until the services' containers are running, and
+// healthy when they have a healthcheck; a service that others need to
+// complete successfully may have exited with 0 instead.
+func WaitReady(ctx context.Context, p *compose.Project, rt Runtime, services []string, timeout time.Duration) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	completes := map[string]bool{}
+	for _, s := range p.Services {
+		for name, d := range s.DependsOn {
+			if d.Condition == compose.ConditionCompletedSuccessfully {
+				completes[name] = true
+			}
+		}
+	}
+	for _, name := range services {
+		s := p.Service(name)
+		if s == nil || s.Replicas == 0 {
+			continue
+		}
+		cond := compose.ConditionStarted
+		all, err := rt.Containers(ctx, p.Name)
+		if err != nil {
+			return err
+		}
+		for _, c := range all {
+			if c.Labels.Service() == name {
+				if cfg, _ := HealthcheckOf(c.Labels); cfg != nil {
+					cond = compose.ConditionHealthy
+				}
+			}
+		}
+		if completes[name] {
+			cond = compose.ConditionCompletedSuccessfully
+		}
+		err = WaitFor(ctx, rt, p.Name, name, cond)
+		if err == nil && cond == compose.ConditionStarted {
+			err = stillRunning(ctx, rt, p.Name, name)
+		}
+		if err != nil {
+			if ctx.Err() != nil && timeout > 0 {
+				return fmt.Errorf("service %q is not ready after %s (--wait-timeout)", name, timeout)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// stillRunning fails when a service's container has exited: --wait wants
+// services running, not started once.
+func stillRunning(ctx context.Context, rt Runtime, project, service string) error {
+	all, err := rt.Containers(ctx, project)
+	if err != nil {
+		return err
+	}
+	for _, c := range all {
+		if c.Labels.Service() == service && c.State == StateExited {
+			return &ConditionError{service, fmt.Sprintf("exited with code %d (container %s)", c.ExitCode, c.Name)}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth/berth/compose"
+)
+
+func healthJSON(st HealthStatus, out string) string {
+	b, _ := json.Marshal(Health{Status: st, Log: []ProbeResult{{ExitCode: 1, Output: out}}})
+	return string(b)
+}
+
+func TestConditionMet(t *testing.T) {
+	hc := `{"test":["CMD","true"]}`
+	c := func(st State, code int, labels map[string]string) Container {
+		l := compose.Labels{compose.LabelService: "db"}
+		for k, v := range labels {
+			l[k] = v
+		}
+		return Container{Name: "db-1", State: st, ExitCode: code, Labels: l}
+	}
+	tests := []struct {
+		name    string
+		cs      []Container
+		cond    compose.DependencyCondition
+		met     bool
+		wantErr string
+	}{
+		{"no container yet", nil, compose.ConditionHealthy, false, ""},
+		{"running, no health yet", []Container{c(StateRunning, 0, map[string]string{compose.LabelHealthcheck: hc})}, compose.ConditionHealthy, false, ""},
+		{"starting", []Container{c(StateRunning, 0, map[string]string{compose.LabelHealthcheck: hc, compose.LabelHealth: healthJSON(HealthStarting, "")})}, compose.ConditionHealthy, false, ""},
+		{"healthy", []Container{c(StateRunning, 0, map[string]string{compose.LabelHealthcheck: hc, compose.LabelHealth: healthJSON(HealthHealthy, "")})}, compose.ConditionHealthy, true, ""},
+		{"unhealthy", []Container{c(StateRunning, 0, map[string]string{compose.LabelHealthcheck: hc, compose.LabelHealth: healthJSON(HealthUnhealthy, "connection refused")})}, compose.ConditionHealthy, false, `service "db" is unhealthy (container db-1); its last healthcheck said: connection refused`},
+		{"no healthcheck", []Container{c(StateRunning, 0, nil)}, compose.ConditionHealthy, false, "has no healthcheck"},
+		{"exited instead of healthy", []Container{c(StateExited, 3, map[string]string{compose.LabelHealthcheck: hc})}, compose.ConditionHealthy, false, "exited with code 3"},
+		{"completed", []Container{c(StateExited, 0, nil)}, compose.ConditionCompletedSuccessfully, true, ""},
+		{"still running", []Container{c(StateRunning, 0, nil)}, compose.ConditionCompletedSuccessfully, false, ""},
+		{"failed", []Container{c(StateExited, 2, nil)}, compose.ConditionCompletedSuccessfully, false, "exited with code 2"},
+		{"started", []Container{c(StateRunning, 0, nil)}, compose.ConditionStarted, true, ""},
+	}
+	for _, tt := range tests {
+		met, err := ConditionMet("db", tt.cs, tt.cond)
+		if met != tt.met || (tt.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("%s: ConditionMet = %v, %v; want %v, %q", tt.name, met, err, tt.met, tt.wantErr)
+		}
+	}
+}
+
+// depProject: api depends on db (healthy, with a healthcheck) and on
+// migrate (completed successfully); cache is optional (healthy, required
+// false).
+func depProject() *compose.Project {
+	p := project("db", "migrate", "cache", "api<-db,migrate,cache")
+	p.Service("db").Healthcheck = &compose.Healthcheck{Test: []string{"CMD", "pg_isready"}}
+	p.Service("cache").Healthcheck = &compose.Healthcheck{Test: []string{"CMD", "ping"}}
+	api := p.Service("api")
+	api.DependsOn["db"] = compose.Dependency{Condition: compose.ConditionHealthy, Required: true}
+	api.DependsOn["migrate"] = compose.Dependency{Condition: compose.ConditionCompletedSuccessfully, Required: true}
+	api.DependsOn["cache"] = compose.Dependency{Condition: compose.ConditionHealthy, Required: false}
+	return p
+}
+
+// waitCall waits until the fake runtime was asked for call.
+func waitCall(t *testing.T, f *fakeRuntime, call string) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for !strings.Contains(f.callList(), call) {
+		select {
+		case <-deadline:
+			t.Fatalf("no %q; calls:\n%s", call, f.callList())
+		case <-f.called:
+		}
+	}
+}
+
+func TestUpWaitsForDependencies(t *testing.T) {
+	tests := []struct {
+		name      string
+		db, cache HealthStatus
+		migrate   int
+		wantErr   string
+	}{
+		{"all met", HealthHealthy, HealthHealthy, 0, ""},
+		{"optional dependency unhealthy", HealthHealthy, HealthUnhealthy, 0, ""},
+		{"db unhealthy", HealthUnhealthy, HealthHealthy, 0, `dependency failed to start: service "db" is unhealthy`},
+		{"migration failed", HealthHealthy, HealthHealthy, 1, `service "migrate" exited with code 1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, n := newFakeRuntime(), &fakeNetwork{}
+			p := depProject()
+			done := make(chan error, 1)
+			go func() {
+				_, err := Up(context.Background(), p, f, n, nil, UpOptions{})
+				done <- err
+			}()
+			for _, s := range []string{"db", "migrate", "cache"} {
+				waitCall(t, f, "start demo-"+s+"-1")
+			}
+			if strings.Contains(f.callList(), "create demo-api-1") {
+				t.Fatalf("api created before its dependencies were ready:\n%s", f.callList())
+			}
+			f.set("demo-db-1", func(c *Container) { c.Labels[compose.LabelHealth] = healthJSON(tt.db, "pg down") })
+			f.set("demo-cache-1", func(c *Container) { c.Labels[compose.LabelHealth] = healthJSON(tt.cache, "") })
+			f.set("demo-migrate-1", func(c *Container) { c.State, c.ExitCode = StateExited, tt.migrate })
+			err := <-done
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Up = %v, want %q", err, tt.wantErr)
+				}
+				if strings.Contains(f.callList(), "create demo-api-1") {
+					t.Errorf("api created although a dependency failed")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitCall(t, f, "start demo-api-1")
+		})
+	}
+}
