@@ -89,6 +89,9 @@ func (c *Client) observe(ctx context.Context, ctr containerd.Container) (schedul
 		return scheduler.Container{}, fmt.Errorf("container %s: task: %w", info.ID, err)
 	}
 	st, err := task.Status(ctx)
+	if errdefs.IsNotFound(err) {
+		return sc, nil // the task went meanwhile (a stop deletes it): the labels tell
+	}
 	if err != nil {
 		return scheduler.Container{}, fmt.Errorf("container %s: task status: %w", info.ID, err)
 	}

@@ -82,7 +82,16 @@ func (c *Client) Probe(ctx context.Context, sc scheduler.Container, test []strin
 		if err != nil {
 			return fail(err.Error())
 		}
-		r.ExitCode, r.End, r.Output = int(code), time.Now(), out.String()
+		r.ExitCode, r.End = int(code), time.Now()
+		// Its output may still be on the way; a child it left running
+		// could hold it open, so do not wait long.
+		copied := make(chan struct{})
+		go func() { p.IO().Wait(); close(copied) }()
+		select {
+		case <-copied:
+		case <-time.After(time.Second):
+		}
+		r.Output = out.String()
 		return r
 	case <-timer.C:
 		p.Kill(cleanup, syscall.SIGKILL) //nolint:errcheck // it is deleted next

@@ -165,3 +165,30 @@ func (c *Client) signalAndWait(ctx context.Context, task containerd.Task, sc sch
 		return fmt.Errorf("still running %s after SIGKILL", killWait)
 	}
 }
+
+// Kill sends a signal to the container's process. It marks the container
+// as stopped by hand first, so that its restart policy does not undo it.
+func (c *Client) Kill(ctx context.Context, sc scheduler.Container, sig string) error {
+	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+	if err != nil {
+		return fmt.Errorf("kill container %s: %w", sc.Name, err)
+	}
+	s, err := signal.ParseSignal(sig)
+	if err != nil {
+		return fmt.Errorf("kill container %s: signal %q: %w", sc.Name, sig, err)
+	}
+	task, err := ctr.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("kill container %s: %w", sc.Name, err)
+	}
+	if _, err := ctr.SetLabels(ctx, map[string]string{compose.LabelManualStop: "true"}); err != nil {
+		return fmt.Errorf("kill container %s: %w", sc.Name, err)
+	}
+	if err := task.Kill(ctx, s); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("kill container %s: %w", sc.Name, err)
+	}
+	return nil
+}

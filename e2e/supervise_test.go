@@ -5,6 +5,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -202,10 +203,73 @@ services:
 		e := p.entry(always)
 		return e.State == "running" && e.RestartCount == 2
 	})
+
+	// stop and kill are manual: restart: always does not undo them.
+	for _, how := range [][]string{{"stop", "always"}, {"kill", "always"}} {
+		p.must(how...)
+		want := map[string]int{"stop": 1, "kill": 2}[how[0]]
+		deadline := time.Now().Add(15 * time.Second)
+		for strings.Count(p.must("logs", "--system").stdout, always+" exited with status 137: stopped by hand, not restarted") < want {
+			if time.Now().After(deadline) {
+				t.Fatalf("the supervisor did not report the %s:\n%s", how[0], p.must("logs", "--system").stdout)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if e := p.entry(always); e.State != "exited" {
+			t.Errorf("after %s: %+v, want exited", how[0], e)
+		}
+		p.must("start", "always")
+		if e := p.entry(always); e.State != "running" {
+			t.Errorf("after start: %+v, want running", e)
+		}
+	}
 	var names []string
 	for _, e := range p.ps(true) {
 		names = append(names, e.Name+"="+e.State)
 	}
 	sort.Strings(names)
 	t.Logf("final: %v", names)
+}
+
+// TestExec: exec runs in the service's container with its environment,
+// passes stdin through and ends when it ends, honours -u, -w, -e, and
+// exits with the command's code.
+func TestExec(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  app:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    environment:
+      FROM_COMPOSE: "yes"
+  done:
+    image: `+testImage+`
+    command: ["true"]
+`, nil)
+	p.must("up", "-d")
+	r := p.must("exec", "-T", "app", "sh", "-c", "echo $FROM_COMPOSE $(hostname)")
+	if r.stdout != "yes "+p.name+"-app-1\n" {
+		t.Errorf("exec output %q", r.stdout)
+	}
+	r = p.berth("exec", "-T", "app", "sh", "-c", "exit 42")
+	if r.code != 42 {
+		t.Errorf("exec exit code %d, want 42", r.code)
+	}
+	r = p.must("exec", "-T", "-u", "nobody", "-w", "/tmp", "-e", "X=1", "app", "sh", "-c", "echo $(id -u) $(pwd) $X")
+	if r.stdout != "65534 /tmp 1\n" {
+		t.Errorf("exec -u -w -e output %q", r.stdout)
+	}
+	cmd := exec.Command(berthBin, append(globalArgs(), "-p", p.name, "exec", "-T", "app", "wc", "-c")...)
+	cmd.Dir = p.dir
+	cmd.Stdin = strings.NewReader("12345")
+	out, err := cmd.Output()
+	if err != nil || strings.TrimSpace(string(out)) != "5" {
+		t.Errorf("exec with stdin: %q, %v", out, err)
+	}
+	p.waitFor("done to exit", 10*time.Second, func() bool { return p.entry(p.name+"-done-1").State == "exited" })
+	if r := p.berth("exec", "-T", "done", "true"); r.code == 0 || !strings.Contains(r.stderr, `service "done" is not running`) {
+		t.Errorf("exec in an exited container:\n%s", r)
+	}
 }

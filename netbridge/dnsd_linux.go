@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
+	"unsafe"
 
 	mdns "github.com/miekg/dns"
 	"golang.org/x/sys/unix"
@@ -75,13 +77,39 @@ func (d *DNSDaemon) Run(ctx context.Context, ready func()) error {
 			d.Log.Printf("project %s has no network left: exiting", d.Project)
 			return nil
 		}
-		if _, err := watch.Read(buf); err != nil {
-			if ctx.Err() != nil {
-				return nil
+		// Wait for a change of the state file itself: the lock file beside
+		// it is opened and closed by every reader, this daemon included,
+		// and reacting to that would be a busy loop.
+		for {
+			n, err := watch.Read(buf)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("dns: watch %s: %w", dir, err)
 			}
-			return fmt.Errorf("dns: watch %s: %w", dir, err)
+			if touches(buf[:n], filepath.Base(d.IPAM.path)) {
+				break
+			}
 		}
 	}
+}
+
+// touches reports whether a batch of inotify events names the file name.
+func touches(buf []byte, name string) bool {
+	for off := 0; off+unix.SizeofInotifyEvent <= len(buf); {
+		ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+		start := off + unix.SizeofInotifyEvent
+		end := start + int(ev.Len)
+		if end > len(buf) {
+			return true // a cut batch: look at the state to be safe
+		}
+		if ev.Mask&unix.IN_Q_OVERFLOW != 0 || strings.TrimRight(string(buf[start:end]), "\x00") == name {
+			return true
+		}
+		off = end
+	}
+	return false
 }
 
 // reload reads the state, updates the table and starts or stops servers;

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -134,8 +135,9 @@ func runningDaemon(pidFile, project string) (int, bool) {
 
 // Supervise is the part of the project daemon that is not DNS: it runs
 // until the project has no container and dnsDone reports true; poke fires
-// when DNS has finished, so that it looks again.
-type Supervise func(ctx context.Context, dnsDone func() bool, poke <-chan struct{}) error
+// when DNS has finished, so that it looks again; it calls ready once it
+// follows the project (the daemon counts as started only then).
+type Supervise func(ctx context.Context, dnsDone func() bool, poke <-chan struct{}, ready func()) error
 
 // RunDNSDaemon is the body of `berth __dns PROJECT`, the project's
 // background process: it serves the project's networks until none is left,
@@ -175,13 +177,19 @@ func RunDNSDaemon(ctx context.Context, project, dataDir, runDir string, upstream
 	case err := <-dnsErr:
 		return err
 	}
-	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-		logger.Printf("write %s: %v", pidFile, err)
-	}
-	if supervise != nil {
-		if err := supervise(ctx, dnsDone.Load, poke); err != nil {
-			logger.Printf("supervision stopped: %v", err)
+	started := func() {
+		if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			logger.Printf("write %s: %v", pidFile, err)
 		}
 	}
+	if supervise == nil {
+		started()
+		return <-dnsErr
+	}
+	var once sync.Once
+	if err := supervise(ctx, dnsDone.Load, poke, func() { once.Do(started) }); err != nil {
+		logger.Printf("supervision stopped: %v", err)
+	}
+	once.Do(started) // DNS goes on serving without it
 	return <-dnsErr
 }

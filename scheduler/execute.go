@@ -116,6 +116,22 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 		}
 		e.emit(KindContainer, op.Name, StatusDone, "Removed", "")
 		return nil
+	case OpStop:
+		e.emit(KindContainer, op.Name, StatusWorking, "Stopping", op.Reason)
+		if err := e.Runtime.Stop(ctx, *op.Container, e.stopTimeout(*op.Container)); err != nil {
+			e.emit(KindContainer, op.Name, StatusError, "Error", "")
+			return err
+		}
+		e.emit(KindContainer, op.Name, StatusDone, "Stopped", "")
+		return nil
+	case OpKill:
+		e.emit(KindContainer, op.Name, StatusWorking, "Killing", op.Reason)
+		if err := e.Runtime.Kill(ctx, *op.Container, op.Reason); err != nil {
+			e.emit(KindContainer, op.Name, StatusError, "Error", "")
+			return err
+		}
+		e.emit(KindContainer, op.Name, StatusDone, "Killed", "")
+		return nil
 	case OpCreateNetworks:
 		if err := e.Network.EnsureNetworks(ctx, e.Project); err != nil {
 			e.emit(KindNetwork, op.Name, StatusError, "Error", "")
@@ -226,7 +242,8 @@ func (e *Executor) namespaceFor(ctx context.Context, s *compose.Service, name st
 
 // remove stops a container (its grace period, or the executor's timeout),
 // removes it and deletes its network namespace.
-func (e *Executor) remove(ctx context.Context, c Container) error {
+// stopTimeout is how long a stop of c waits before killing it.
+func (e *Executor) stopTimeout(c Container) time.Duration {
 	timeout := compose.DefaultStopGracePeriod
 	if d, err := time.ParseDuration(c.Labels[compose.LabelStopGrace]); err == nil {
 		timeout = d
@@ -234,8 +251,12 @@ func (e *Executor) remove(ctx context.Context, c Container) error {
 	if e.StopTimeout != nil {
 		timeout = *e.StopTimeout
 	}
+	return timeout
+}
+
+func (e *Executor) remove(ctx context.Context, c Container) error {
 	if c.State == StateRunning || c.State == StatePaused {
-		if err := e.Runtime.Stop(ctx, c, timeout); err != nil {
+		if err := e.Runtime.Stop(ctx, c, e.stopTimeout(c)); err != nil {
 			return err
 		}
 	}

@@ -167,6 +167,19 @@ func (f *fakeRuntime) Stop(_ context.Context, c Container, timeout time.Duration
 	return nil
 }
 
+func (f *fakeRuntime) Kill(_ context.Context, c Container, signal string) error {
+	if err := f.record("kill " + c.Name + " " + signal); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c = f.containers[c.ID]
+	c.State = StateExited
+	f.containers[c.ID] = c
+	f.notify(c.ID)
+	return nil
+}
+
 func (f *fakeRuntime) Remove(_ context.Context, c Container) error {
 	if err := f.record("remove " + c.Name); err != nil {
 		return err

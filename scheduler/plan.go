@@ -30,6 +30,10 @@ const (
 	OpCreateNetworks OpKind = "create-networks"
 	// OpRemoveNetworks removes the project's networks after its containers.
 	OpRemoveNetworks OpKind = "remove-networks"
+	// OpStop stops a running container (stop, restart).
+	OpStop OpKind = "stop"
+	// OpKill sends a signal to a running container.
+	OpKill OpKind = "kill"
 )
 
 // Op is one step of a plan, with the reason it exists.

@@ -77,6 +77,10 @@ type Runtime interface {
 	// exit, then kills it. Stopping a container that is not running is not
 	// an error.
 	Stop(ctx context.Context, c Container, timeout time.Duration) error
+	// Kill sends a signal (a name such as SIGKILL, or a number) to the
+	// container's process; like Stop it is a manual stop, which restart
+	// policies do not undo.
+	Kill(ctx context.Context, c Container, signal string) error
 	// Remove deletes the container, its task, snapshot and logs. Removing a
 	// container that does not exist is not an error.
 	Remove(ctx context.Context, c Container) error

@@ -74,6 +74,11 @@ type Supervisor struct {
 	Done func() bool
 	// Poke makes the supervisor look at the project again (and ask Done).
 	Poke <-chan struct{}
+	// Ready, when set, is called once the supervisor follows the events
+	// and has taken over the project's containers.
+	Ready func()
+	// Debug logs every event it gets.
+	Debug bool
 
 	watched map[string]*watched
 	results chan probeDone
@@ -107,6 +112,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	if _, err := s.sync(ctx, true); err != nil {
 		return err
 	}
+	if s.Ready != nil {
+		s.Ready()
+	}
 	for {
 		var due <-chan time.Time
 		if next, ok := s.nextDue(); ok {
@@ -118,6 +126,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		case err := <-errs:
 			return fmt.Errorf("runtime events: %w", err)
 		case ev := <-events:
+			if s.Debug {
+				s.Log.Printf("event %s %s (exit %d)", ev.Kind, ev.Container, ev.ExitCode)
+			}
 			left, err := s.handle(ctx, ev)
 			if err != nil {
 				s.Log.Printf("%s %s: %v", ev.Kind, ev.Container, err)
@@ -247,9 +258,14 @@ func (s *Supervisor) exited(w *watched, code int, at time.Time) {
 	if at.IsZero() {
 		at = s.Clock.Now()
 	}
-	wait, restart := w.restart.Exited(code, w.c.StartedAt, at, w.c.Labels.ManualStop())
-	if !restart {
-		s.Log.Printf("%s exited with status %d: not restarted (%s)", w.c.Name, code, w.restart.policy.Condition)
+	manual := w.c.Labels.ManualStop()
+	wait, restart := w.restart.Exited(code, w.c.StartedAt, at, manual)
+	switch {
+	case !restart && manual:
+		s.Log.Printf("%s exited with status %d: stopped by hand, not restarted", w.c.Name, code)
+		return
+	case !restart:
+		s.Log.Printf("%s exited with status %d: not restarted (restart: %s)", w.c.Name, code, w.restart.policy.Condition)
 		return
 	}
 	w.restartAt = s.Clock.Now().Add(wait)

@@ -125,3 +125,38 @@ func TestUpWaitsForDependencies(t *testing.T) {
 		})
 	}
 }
+
+func TestPlanLifecycle(t *testing.T) {
+	p := project("db", "api<-db", "job")
+	f := newFakeRuntime()
+	f.add(p, "db", 1, StateRunning, "h-db")
+	f.add(p, "api", 1, StateRunning, "h-api")
+	f.add(p, "job", 1, StateExited, "h-job")
+	observed, _ := f.Containers(context.Background(), "demo")
+	g, err := NewGraph(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		kind     OpKind
+		services []string
+		want     string
+		order    Direction
+	}{
+		{OpStop, nil, "api: stop demo-api-1\ndb: stop demo-db-1", DependentsFirst},
+		{OpStart, nil, "job: start demo-job-1", DependenciesFirst},
+		{OpKill, []string{"db"}, "db: kill demo-db-1 (SIGKILL)", DependentsFirst},
+	}
+	for _, tt := range tests {
+		plan, err := PlanLifecycle(p, observed, g, tt.kind, LifecycleRequest{Services: tt.services})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(plan.String()); got != tt.want || plan.Order != tt.order {
+			t.Errorf("%s %v: plan\n%s\nwant\n%s (order %v)", tt.kind, tt.services, got, tt.want, plan.Order)
+		}
+	}
+	if _, err := PlanLifecycle(p, observed, g, OpStop, LifecycleRequest{Services: []string{"nope"}}); err == nil {
+		t.Error("an unknown service was accepted")
+	}
+}

@@ -27,7 +27,7 @@ func newDNSDaemonCmd(g *globalOptions) *cobra.Command {
 				upstreams = strings.Split(v, ",")
 			}
 			project := args[0]
-			supervise := func(ctx context.Context, dnsDone func() bool, poke <-chan struct{}) error {
+			supervise := func(ctx context.Context, dnsDone func() bool, poke <-chan struct{}, ready func()) error {
 				rt, err := g.connect(ctx, scheduler.Discard)
 				if err != nil {
 					return err
@@ -35,7 +35,8 @@ func newDNSDaemonCmd(g *globalOptions) *cobra.Command {
 				defer rt.Close()
 				s := &scheduler.Supervisor{
 					Project: project, Runtime: rt, Clock: scheduler.RealClock{},
-					Log: log.New(os.Stderr, "supervisor: ", log.LstdFlags), Done: dnsDone, Poke: poke,
+					Log: log.New(os.Stderr, "supervisor: ", log.LstdFlags), Done: dnsDone, Poke: poke, Ready: ready,
+					Debug: os.Getenv("BERTH_DEBUG") != "",
 				}
 				return s.Run(ctx)
 			}

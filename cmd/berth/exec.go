@@ -1,0 +1,71 @@
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/containerd"
+	"github.com/berth/berth/scheduler"
+)
+
+type execOptions struct {
+	noTTY   bool
+	user    string
+	workdir string
+	env     []string
+	index   int
+}
+
+func newExecCmd(g *globalOptions) *cobra.Command {
+	opts := execOptions{}
+	cmd := &cobra.Command{
+		Use:   "exec [OPTIONS] SERVICE COMMAND [ARGS...]",
+		Short: "Run a command in a running service container",
+		Long: `Run a command in a service's running container, with the container's
+environment, user and working directory unless overridden. It gets a
+terminal when standard input is one (-T: never). berth exits with the
+command's exit code.`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExec(cmd, g, opts, args[0], args[1:])
+		},
+	}
+	f := cmd.Flags()
+	f.SetInterspersed(false)
+	f.BoolVarP(&opts.noTTY, "no-TTY", "T", false, "Do not allocate a terminal")
+	f.StringVarP(&opts.user, "user", "u", "", "Run as this user (name or uid[:gid])")
+	f.StringVarP(&opts.workdir, "workdir", "w", "", "Working directory in the container")
+	f.StringArrayVarP(&opts.env, "env", "e", nil, "Set an environment variable (KEY=VALUE)")
+	f.IntVar(&opts.index, "index", 1, "Which replica of the service (from 1)")
+	return cmd
+}
+
+func runExec(cmd *cobra.Command, g *globalOptions, opts execOptions, service string, args []string) error {
+	ctx := cmd.Context()
+	p, err := g.loadProject(ctx)
+	if err != nil {
+		return err
+	}
+	rt, err := g.connect(ctx, scheduler.Discard)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	c, err := scheduler.ServiceContainer(ctx, rt, p, service, opts.index)
+	if err != nil {
+		return err
+	}
+	tty := !opts.noTTY && isTerminal(os.Stdin) && isTerminal(os.Stdout)
+	code, err := rt.Exec(ctx, c, containerd.ExecRequest{
+		Args: args, Env: opts.env, User: opts.user, WorkDir: opts.workdir, TTY: tty,
+		Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
+	})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return exitError{code: code}
+	}
+	return nil
+}

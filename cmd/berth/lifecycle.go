@@ -1,0 +1,92 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/scheduler"
+)
+
+// lifecycleOptions are the flags of stop, start, restart and kill.
+type lifecycleOptions struct {
+	timeout int
+	signal  string
+}
+
+func newStopCmd(g *globalOptions) *cobra.Command {
+	opts := lifecycleOptions{}
+	cmd := &cobra.Command{
+		Use:   "stop [OPTIONS] [SERVICE...]",
+		Short: "Stop the services' containers without removing them",
+		Long: `Stop the running containers (dependents first). A stopped container stays
+stopped whatever its restart policy, until start, restart or up.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLifecycle(cmd, g, scheduler.OpStop, opts, args)
+		},
+	}
+	cmd.Flags().IntVarP(&opts.timeout, "timeout", "t", -1, "Seconds to wait for each container to stop before killing it (default: its stop_grace_period)")
+	return cmd
+}
+
+func newStartCmd(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "start [SERVICE...]",
+		Short: "Start the services' existing containers",
+		Long: `Start stopped containers (dependencies first, waiting for their depends_on
+conditions). Services without containers are left alone: up creates them.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLifecycle(cmd, g, scheduler.OpStart, lifecycleOptions{timeout: -1}, args)
+		},
+	}
+	return cmd
+}
+
+func newRestartCmd(g *globalOptions) *cobra.Command {
+	opts := lifecycleOptions{}
+	cmd := &cobra.Command{
+		Use:   "restart [OPTIONS] [SERVICE...]",
+		Short: "Stop and start the services' containers",
+		Long: `Stop the containers, then start them again. The configuration is not
+re-read into them: after changing the compose file, run up.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLifecycle(cmd, g, "restart", opts, args)
+		},
+	}
+	cmd.Flags().IntVarP(&opts.timeout, "timeout", "t", -1, "Seconds to wait for each container to stop before killing it (default: its stop_grace_period)")
+	return cmd
+}
+
+func newKillCmd(g *globalOptions) *cobra.Command {
+	opts := lifecycleOptions{}
+	cmd := &cobra.Command{
+		Use:   "kill [OPTIONS] [SERVICE...]",
+		Short: "Send a signal to the services' containers",
+		Long: `Send a signal (SIGKILL by default) to the running containers. Like stop, a
+kill is not undone by the restart policy.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLifecycle(cmd, g, scheduler.OpKill, opts, args)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.signal, "signal", "s", "SIGKILL", "Signal to send (name or number)")
+	return cmd
+}
+
+func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, opts lifecycleOptions, services []string) error {
+	ctx := cmd.Context()
+	p, err := g.loadProject(ctx, services...)
+	if err != nil {
+		return err
+	}
+	if err := selectServices(p, services); err != nil {
+		return err
+	}
+	rt, nw, progress, err := g.backends(ctx)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	req := scheduler.LifecycleRequest{Timeout: timeoutFlag(opts.timeout), Signal: opts.signal, Parallel: g.parallel}
+	if len(services) > 0 {
+		req.Services = services
+	}
+	return scheduler.Lifecycle(ctx, p, rt, nw, progress, kind, req)
+}

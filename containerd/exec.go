@@ -1,0 +1,163 @@
+package containerd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/containerd/console"
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/oci"
+
+	"github.com/berth/berth/scheduler"
+)
+
+// ExecRequest is a command to run in a running container.
+type ExecRequest struct {
+	Args []string
+	// Env adds KEY=VALUE entries to the container's environment.
+	Env     []string
+	User    string
+	WorkDir string
+	// TTY gives the process a terminal (stdin must be one).
+	TTY    bool
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Exec runs a command in the container's task with the container's
+// environment, user and working directory unless the request overrides
+// them, and returns its exit code.
+func (c *Client) Exec(ctx context.Context, sc scheduler.Container, req ExecRequest) (int, error) {
+	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", sc.Name, err)
+	}
+	task, err := ctr.Task(ctx, nil)
+	if err != nil {
+		return -1, fmt.Errorf("exec in %s: it is not running", sc.Name)
+	}
+	spec, err := ctr.Spec(ctx)
+	if err != nil || spec.Process == nil {
+		return -1, fmt.Errorf("exec in %s: container spec: %v", sc.Name, err)
+	}
+	procSpec := *spec.Process
+	procSpec.Args = req.Args
+	procSpec.Terminal = req.TTY
+	procSpec.Env = append(append([]string{}, procSpec.Env...), req.Env...)
+	if req.WorkDir != "" {
+		procSpec.Cwd = req.WorkDir
+	}
+	if req.User != "" {
+		// The user is resolved in the container's files, as at create.
+		s := &oci.Spec{Process: &procSpec, Root: spec.Root, Linux: spec.Linux}
+		info, err := ctr.Info(ctx)
+		if err != nil {
+			return -1, err
+		}
+		cc := containers.Container(info)
+		if err := oci.WithUser(req.User)(ctx, c.client, &cc, s); err != nil {
+			return -1, fmt.Errorf("exec in %s: user %q: %w", sc.Name, req.User, err)
+		}
+	}
+
+	var con console.Console
+	var ioOpts []cio.Opt
+	var proc containerd.Process
+	started := make(chan struct{})
+	if req.TTY {
+		con = console.Current()
+		if err := con.SetRaw(); err != nil {
+			return -1, fmt.Errorf("exec: terminal: %w", err)
+		}
+		defer con.Reset() //nolint:errcheck // best effort
+		ioOpts = []cio.Opt{cio.WithStreams(con, con, nil), cio.WithTerminal}
+	} else {
+		stdin := req.Stdin
+		if stdin != nil {
+			// The process sees the end of its input only when told.
+			stdin = &stdinCloser{r: stdin, started: started, close: func() {
+				if proc != nil {
+					proc.CloseIO(context.WithoutCancel(ctx), containerd.WithStdinCloser) //nolint:errcheck // it may have exited
+				}
+			}}
+		}
+		ioOpts = []cio.Opt{cio.WithStreams(stdin, req.Stdout, req.Stderr)}
+	}
+	ioOpts = append(ioOpts, cio.WithFIFODir(c.fifoDir()))
+	id := "exec-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	p, err := task.Exec(ctx, id, &procSpec, cio.NewCreator(ioOpts...))
+	if err != nil {
+		close(started)
+		return -1, fmt.Errorf("exec in %s: %w", sc.Name, runcReason(err))
+	}
+	proc = p
+	close(started)
+	cleanup := context.WithoutCancel(ctx)
+	defer p.Delete(cleanup, containerd.WithProcessKill) //nolint:errcheck // best effort
+	exit, err := p.Wait(cleanup)
+	if err != nil {
+		return -1, err
+	}
+	if err := p.Start(ctx); err != nil {
+		return -1, fmt.Errorf("exec in %s: %w", sc.Name, runcReason(err))
+	}
+	if req.TTY {
+		resize := func() {
+			if size, err := con.Size(); err == nil {
+				p.Resize(ctx, uint32(size.Width), uint32(size.Height)) //nolint:errcheck // cosmetic
+			}
+		}
+		resize()
+		winch := make(chan os.Signal, 1)
+		signal.Notify(winch, syscall.SIGWINCH)
+		defer signal.Stop(winch)
+		go func() {
+			for range winch {
+				resize()
+			}
+		}()
+	}
+	var st containerd.ExitStatus
+	select {
+	case st = <-exit:
+	case <-ctx.Done():
+		p.Kill(cleanup, syscall.SIGKILL) //nolint:errcheck // it is deleted next
+		st = <-exit
+	}
+	p.IO().Wait()
+	code, _, err := st.Result()
+	if err != nil {
+		return -1, err
+	}
+	return int(code), nil
+}
+
+// stdinCloser passes input through and, at its end, closes the process's
+// stdin (once the process exists).
+type stdinCloser struct {
+	r       io.Reader
+	started <-chan struct{}
+	close   func()
+	once    sync.Once
+}
+
+func (s *stdinCloser) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err == io.EOF {
+		s.once.Do(func() {
+			<-s.started
+			s.close()
+		})
+	}
+	return n, err
+}

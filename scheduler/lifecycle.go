@@ -1,0 +1,118 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/berth/berth/compose"
+)
+
+// LifecycleRequest selects the containers stop, start, restart and kill
+// act on, and how.
+type LifecycleRequest struct {
+	// Services limits the command to these services; nil is all.
+	Services []string
+	// Timeout overrides the stop grace periods when not nil.
+	Timeout *time.Duration
+	// Signal is kill's signal (default SIGKILL).
+	Signal   string
+	Parallel int
+}
+
+// PlanLifecycle plans stop, start or kill of the selected services'
+// existing containers: stops and kills dependents first, starts
+// dependencies first (waiting for their depends_on conditions).
+func PlanLifecycle(p *compose.Project, observed []Container, g *Graph, kind OpKind, req LifecycleRequest) (*Plan, error) {
+	services := g.Services()
+	if req.Services != nil {
+		for _, s := range req.Services {
+			if p.Service(s) == nil {
+				return nil, unknownService(p, s)
+			}
+		}
+		services = req.Services
+	}
+	plan := &Plan{Services: map[string][]Op{}, Order: DependentsFirst, Only: services}
+	if kind == OpStart {
+		plan.Order = DependenciesFirst
+	}
+	selected := map[string]bool{}
+	for _, s := range services {
+		selected[s] = true
+	}
+	for i := range observed {
+		c := &observed[i]
+		svc := c.Labels.Service()
+		if !selected[svc] || c.Labels.OneOff() {
+			continue
+		}
+		running := c.State == StateRunning || c.State == StatePaused
+		op := Op{Kind: kind, Service: svc, Name: c.Name, Container: c}
+		switch {
+		case kind == OpStart && !running:
+		case (kind == OpStop || kind == OpKill) && running:
+			if kind == OpKill {
+				op.Reason = req.Signal
+				if op.Reason == "" {
+					op.Reason = "SIGKILL"
+				}
+			}
+		default:
+			continue
+		}
+		plan.Services[svc] = append(plan.Services[svc], op)
+	}
+	return plan, nil
+}
+
+// Lifecycle stops, starts or kills the project's existing containers;
+// restart is a stop then a start. It creates nothing: services without
+// containers are left to up.
+func Lifecycle(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, kind OpKind, req LifecycleRequest) error {
+	kinds := []OpKind{kind}
+	if kind == "restart" {
+		kinds = []OpKind{OpStop, OpStart}
+	}
+	for _, k := range kinds {
+		g, observed, err := observe(ctx, p, rt)
+		if err != nil {
+			return err
+		}
+		plan, err := PlanLifecycle(p, observed, g, k, req)
+		if err != nil {
+			return err
+		}
+		if k == OpStart && len(observed) > 0 {
+			// Its background process supervises what starts (and it
+			// died with the machine, after a reboot).
+			plan.Prepare = []Op{{Kind: OpCreateNetworks, Name: p.Name}}
+		}
+		ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: req.Parallel, StopTimeout: req.Timeout}
+		if err := ex.Execute(ctx, plan, g); err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// ServiceContainer finds replica index (from 1) of a service among the
+// project's containers, for exec and the like; it must be running.
+func ServiceContainer(ctx context.Context, rt Runtime, p *compose.Project, service string, index int) (Container, error) {
+	if p.Service(service) == nil {
+		return Container{}, unknownService(p, service)
+	}
+	cs, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		return Container{}, err
+	}
+	for _, c := range cs {
+		if c.Labels.Service() == service && c.Labels.Number() == index && !c.Labels.OneOff() {
+			if c.State != StateRunning {
+				return Container{}, fmt.Errorf("service %q is not running (container %s is %s): start it with berth up -d %s", service, c.Name, c.State, service)
+			}
+			return c, nil
+		}
+	}
+	return Container{}, fmt.Errorf("service %q has no container %d: run berth up -d %s first", service, index, service)
+}
