@@ -202,6 +202,7 @@ func mountOf(spec *types.Project, v types.ServiceVolumeConfig) (Mount, bool) {
 			return Mount{}, false
 		}
 		m.Type, m.Source, m.External = MountVolume, top.Name, bool(top.External)
+		m.NoCopy = v.Volume != nil && v.Volume.NoCopy
 	case types.VolumeTypeBind:
 		m.Type, m.Source = MountBind, v.Source
 		m.CreateHostPath = v.Bind != nil && v.Bind.CreateHostPath

@@ -224,6 +224,9 @@ type Mount struct {
 	CreateHostPath bool
 	// TmpfsSize is the tmpfs size in bytes; 0 is the kernel's default.
 	TmpfsSize int64
+	// NoCopy keeps an empty named volume empty (volume.nocopy) instead of
+	// filling it from the image's content at Target.
+	NoCopy bool
 }
 
 // Volume is a top-level named volume.

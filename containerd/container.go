@@ -160,9 +160,14 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	if err := writeEtcFiles(etcDir, etc); err != nil {
 		return scheduler.Container{}, fmt.Errorf("container %s: write /etc files: %w", req.Name, err)
 	}
-	mounts, err := c.prepareMounts(s)
+	mounts, fills, err := c.prepareMounts(s)
 	if err != nil {
 		return scheduler.Container{}, err
+	}
+	if len(fills) > 0 {
+		if err := c.fillVolumes(ctx, img, fills); err != nil {
+			return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)
+		}
 	}
 	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir, Mounts: mounts})
 	if err != nil {

@@ -1,10 +1,17 @@
 package containerd
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/mount"
+	cfs "github.com/containerd/continuity/fs"
+	"github.com/opencontainers/image-spec/identity"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -16,35 +23,44 @@ func (c *Client) volumeData(name string) string {
 	return filepath.Join(c.volumeDir(name), "_data")
 }
 
+// volumeFill is an empty named volume to fill from the image's content at
+// the path it is mounted on, as Docker does on first use.
+type volumeFill struct {
+	dir, target string
+}
+
 // prepareMounts makes the sources of a service's mounts exist (named
 // volumes are created on first use, as Docker does; a short-syntax bind
 // source is created, a long-syntax one must exist) and returns the OCI
-// mounts. Named volumes start empty: filling them from the image's content
-// at that path is not done yet.
-func (c *Client) prepareMounts(s *compose.Service) ([]specs.Mount, error) {
+// mounts, and the empty named volumes to fill from the image.
+func (c *Client) prepareMounts(s *compose.Service) ([]specs.Mount, []volumeFill, error) {
 	var out []specs.Mount
+	var fills []volumeFill
 	for _, m := range s.Mounts {
 		switch m.Type {
 		case compose.MountVolume:
 			dir := c.volumeData(m.Source)
 			if m.External {
 				if _, err := os.Stat(dir); err != nil {
-					return nil, fmt.Errorf("service %q: external volume %q does not exist (looked for %s): create it first, or drop external: true", s.Name, m.Source, dir)
+					return nil, nil, fmt.Errorf("service %q: external volume %q does not exist (looked for %s): create it first, or drop external: true", s.Name, m.Source, dir)
 				}
 			} else if err := os.MkdirAll(dir, 0o755); err != nil {
-				return nil, fmt.Errorf("service %q: create volume %q: %w", s.Name, m.Source, err)
+				return nil, nil, fmt.Errorf("service %q: create volume %q: %w", s.Name, m.Source, err)
+			}
+			if !m.NoCopy && isEmptyDir(dir) {
+				fills = append(fills, volumeFill{dir: dir, target: m.Target})
 			}
 			out = append(out, bindMount(dir, m.Target, m.ReadOnly))
 		case compose.MountBind:
 			if _, err := os.Stat(m.Source); os.IsNotExist(err) {
 				if !m.CreateHostPath {
-					return nil, fmt.Errorf("service %q: bind mount source %s does not exist: create it, or set bind.create_host_path: true", s.Name, m.Source)
+					return nil, nil, fmt.Errorf("service %q: bind mount source %s does not exist: create it, or set bind.create_host_path: true", s.Name, m.Source)
 				}
 				if err := os.MkdirAll(m.Source, 0o755); err != nil {
-					return nil, fmt.Errorf("service %q: create bind mount source %s: %w", s.Name, m.Source, err)
+					return nil, nil, fmt.Errorf("service %q: create bind mount source %s: %w", s.Name, m.Source, err)
 				}
 			} else if err != nil {
-				return nil, fmt.Errorf("service %q: bind mount source %s: %w", s.Name, m.Source, err)
+				return nil, nil, fmt.Errorf("service %q: bind mount source %s: %w", s.Name, m.Source, err)
 			}
 			out = append(out, bindMount(m.Source, m.Target, m.ReadOnly))
 		case compose.MountTmpfs:
@@ -58,7 +74,44 @@ func (c *Client) prepareMounts(s *compose.Service) ([]specs.Mount, error) {
 			out = append(out, specs.Mount{Destination: m.Target, Type: "tmpfs", Source: "tmpfs", Options: opts})
 		}
 	}
-	return out, nil
+	return out, fills, nil
+}
+
+func isEmptyDir(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	return err == nil && len(entries) == 0
+}
+
+// fillVolumes copies the image's content at each fill's target into the
+// volume (owners, modes and times kept), from a read-only view of the
+// image's snapshot. A path the image does not have leaves the volume empty.
+func (c *Client) fillVolumes(ctx context.Context, img containerd.Image, fills []volumeFill) error {
+	diffIDs, err := img.RootFS(ctx)
+	if err != nil {
+		return err
+	}
+	sn := c.client.SnapshotService(c.snapshotter)
+	key := "berth-volume-fill-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	mounts, err := sn.View(ctx, key, identity.ChainID(diffIDs).String())
+	if err != nil {
+		return fmt.Errorf("view the image: %w", err)
+	}
+	defer sn.Remove(context.WithoutCancel(ctx), key) //nolint:errcheck // a leftover view holds nothing
+	return mount.WithReadonlyTempMount(ctx, mounts, func(root string) error {
+		for _, f := range fills {
+			src, err := cfs.RootPath(root, f.target)
+			if err != nil {
+				return err
+			}
+			if st, err := os.Stat(src); err != nil || !st.IsDir() {
+				continue
+			}
+			if err := cfs.CopyDir(f.dir, src); err != nil {
+				return fmt.Errorf("fill volume at %s from the image: %w", f.target, err)
+			}
+		}
+		return nil
+	})
 }
 
 func bindMount(source, target string, ro bool) specs.Mount {

@@ -17,13 +17,23 @@ func TestPrepareMounts(t *testing.T) {
 
 	s := &compose.Service{Name: "app", Mounts: []compose.Mount{
 		{Type: compose.MountVolume, Source: "demo_data", Target: "/data"},
+		{Type: compose.MountVolume, Source: "nocopy", Target: "/nocopy", NoCopy: true},
 		{Type: compose.MountVolume, Source: "ext", Target: "/ext", External: true, ReadOnly: true},
 		{Type: compose.MountBind, Source: filepath.Join(host, "made"), Target: "/made", CreateHostPath: true},
 		{Type: compose.MountTmpfs, Target: "/cache", TmpfsSize: 1024},
 	}}
-	mounts, err := c.prepareMounts(s)
+	mounts, fills, err := c.prepareMounts(s)
 	if err != nil {
 		t.Fatalf("prepareMounts: %v", err)
+	}
+	// New empty volumes are filled from the image, unless nocopy; the
+	// external one is filled too, being empty.
+	var filled []string
+	for _, f := range fills {
+		filled = append(filled, f.target)
+	}
+	if strings.Join(filled, ",") != "/data,/ext" {
+		t.Errorf("fills %v, want /data and /ext", filled)
 	}
 	got := make([]string, len(mounts))
 	for i, m := range mounts {
@@ -31,6 +41,7 @@ func TestPrepareMounts(t *testing.T) {
 	}
 	want := []string{
 		"bind /volumes/demo_data/_data /data rbind,rprivate,rw",
+		"bind /volumes/nocopy/_data /nocopy rbind,rprivate,rw",
 		"bind /volumes/ext/_data /ext rbind,rprivate,ro",
 		"bind " + filepath.Join(host, "made") + " /made rbind,rprivate,rw",
 		"tmpfs tmpfs /cache nosuid,nodev,mode=1777,size=1024",
@@ -52,7 +63,7 @@ func TestPrepareMounts(t *testing.T) {
 		{compose.Mount{Type: compose.MountBind, Source: filepath.Join(host, "missing"), Target: "/x"}, "does not exist: create it"},
 	}
 	for _, tt := range errs {
-		_, err := c.prepareMounts(&compose.Service{Name: "app", Mounts: []compose.Mount{tt.m}})
+		_, _, err := c.prepareMounts(&compose.Service{Name: "app", Mounts: []compose.Mount{tt.m}})
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `service "app"`) {
 			t.Errorf("prepareMounts(%+v) = %v, want %q", tt.m, err, tt.want)
 		}

@@ -71,3 +71,49 @@ volumes:
 		t.Errorf("down -v left %s (%v)", volumeDir, err)
 	}
 }
+
+// TestVolumeFilledFromImage: an empty named volume takes the image's
+// content at its mount path on first use (owners and modes kept), as
+// Docker does and as database images rely on; nocopy keeps it empty; a
+// volume with content is left alone.
+func TestVolumeFilledFromImage(t *testing.T) {
+	p := newProject(t, `
+services:
+  app:
+    build: .
+    command: ["sh", "-c", "ls -ln /data | tail -n +2 | awk '{print $1, $3, $9}'; stat -c '%u %a' /data"]
+    volumes: [data:/data]
+  empty:
+    build: .
+    command: ["sh", "-c", "echo files: $(ls /data | wc -l)"]
+    volumes:
+      - type: volume
+        source: other
+        target: /data
+        volume: {nocopy: true}
+volumes:
+  data: {}
+  other: {}
+`, map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN mkdir /data && echo seed > /data/seed.txt && chmod 600 /data/seed.txt && chown -R 1234:1234 /data && chmod 750 /data\n"})
+	removeImages(t, "docker.io/library/"+p.name+"-app:latest", "docker.io/library/"+p.name+"-empty:latest")
+	p.must("up", "-d")
+	p.waitFor("both to finish", 30*time.Second, func() bool {
+		ps := p.ps(true)
+		return len(ps) == 2 && ps[0].State == "exited" && ps[1].State == "exited"
+	})
+	if logs := p.must("logs", "--no-log-prefix", "app").stdout; logs != "-rw------- 1234 seed.txt\n1234 750\n" {
+		t.Errorf("the volume was not filled from the image as it is there:\n%q", logs)
+	}
+	if logs := p.must("logs", "--no-log-prefix", "empty").stdout; logs != "files: 0\n" {
+		t.Errorf("nocopy volume: %q", logs)
+	}
+	// Content written to the volume survives, and is not overwritten.
+	data := "/var/lib/berth/volumes/" + p.name + "_data/_data"
+	if err := os.WriteFile(data+"/seed.txt", []byte("changed"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.must("up", "-d", "--force-recreate", "app")
+	if b, _ := os.ReadFile(data + "/seed.txt"); string(b) != "changed" {
+		t.Errorf("a volume with content was filled again: %q", b)
+	}
+}
