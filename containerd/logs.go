@@ -141,7 +141,9 @@ func (r *logReader) read(ctx context.Context, emit func(LogEntry)) error {
 		}
 		offset += n
 	}
-	return nil
+	// Stopped following: what was written up to now is still shown.
+	_, err = r.scan(br, emit)
+	return err
 }
 
 // scan reads lines from br, decodes them and passes those inside the time

@@ -31,7 +31,7 @@ func TestBadInput(t *testing.T) {
 			[]string{"up", "-d"}, []string{"/nonexistent", `service "b" skipped`}},
 		{"missing external network", "services:\n  a:\n    image: " + testImage + "\n    networks: [shared]\nnetworks:\n  shared:\n    external: true\n    name: nobody-made-this\n", []string{"up", "-d"}, []string{"nobody-made-this", "declared external"}},
 		{"network driver", "services:\n  a:\n    image: " + testImage + "\nnetworks:\n  default:\n    driver: overlay\n", []string{"up", "-d"}, []string{`network "default"`, "overlay"}},
-		{"up without -d", "services:\n  a:\n    image: " + testImage + "\n", []string{"up"}, []string{"up -d"}},
+		{"abort flag with -d", "services:\n  a:\n    image: " + testImage + "\n", []string{"up", "-d", "--abort-on-container-exit"}, []string{"attached mode: drop -d"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -273,3 +273,54 @@ services:
 		t.Errorf("exec in an exited container:\n%s", r)
 	}
 }
+
+// TestAttachedUp: up without -d shows the output until every container is
+// done; --exit-code-from stops the rest and passes the code on; Ctrl-C
+// stops the containers gracefully, their last words still shown.
+func TestAttachedUp(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  a:
+    image: `+testImage+`
+    command: ["sh", "-c", "echo hello from a; sleep 0.3; echo bye from a"]
+  b:
+    image: `+testImage+`
+    command: ["sh", "-c", "echo hello from b; exit 3"]
+  web:
+    image: `+testImage+`
+    command: ["sh", "-c", "trap 'echo got TERM; exit 0' TERM; echo serving; while true; do sleep 0.1; done"]
+    profiles: [web]
+`, nil)
+	r := p.must("up")
+	for _, want := range []string{p.name + "-a-1  | hello from a", p.name + "-a-1  | bye from a", p.name + "-b-1  | hello from b"} {
+		if !strings.Contains(r.stdout, want+"\n") {
+			t.Errorf("attached up output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if r := p.berth("up", "--exit-code-from", "b"); r.code != 3 {
+		t.Errorf("--exit-code-from b: exit %d, want 3\n%s", r.code, r)
+	}
+
+	cmd := exec.Command(berthBin, append(globalArgs(), "-p", p.name, "--profile", "web", "up", "web")...)
+	cmd.Dir = p.dir
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor("web to serve", 30*time.Second, func() bool { return strings.Contains(out.String(), "| serving") })
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Errorf("up after Ctrl-C: %v, want exit 130\n%s", err, out)
+	}
+	for _, want := range []string{"Gracefully stopping", "| got TERM"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if e := p.entry(p.name + "-web-1"); e.State != "exited" || e.ExitCode != 0 {
+		t.Errorf("web after Ctrl-C: %+v, want exited 0", e)
+	}
+}

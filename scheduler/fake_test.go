@@ -143,16 +143,18 @@ func (f *fakeRuntime) Start(_ context.Context, c Container) error {
 	f.mu.Lock()
 	f.running--
 	f.mu.Unlock()
-	if err := f.record("start " + c.Name); err != nil {
-		return err
-	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	c = f.containers[c.ID]
-	c.State = StateRunning
-	f.containers[c.ID] = c
-	f.notify(c.ID)
-	return nil
+	fail := f.failOn["start "+c.Name]
+	if fail == nil {
+		c = f.containers[c.ID]
+		c.State = StateRunning
+		f.containers[c.ID] = c
+		f.notify(c.ID)
+	}
+	f.mu.Unlock()
+	// Recorded once started, so that a test seeing the call may change
+	// the container without the start undoing it.
+	return f.record("start " + c.Name)
 }
 
 func (f *fakeRuntime) Stop(_ context.Context, c Container, timeout time.Duration) error {

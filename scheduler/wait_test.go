@@ -160,3 +160,60 @@ func TestPlanLifecycle(t *testing.T) {
 		t.Error("an unknown service was accepted")
 	}
 }
+
+func TestWaitAttached(t *testing.T) {
+	always, _ := json.Marshal(compose.RestartPolicy{Condition: compose.RestartAlways})
+	p := project("a", "b")
+	tests := []struct {
+		name    string
+		opts    AttachOptions
+		exitB   int
+		policyA string
+		want    string // "" = all done, else the container that ended it
+	}{
+		{"all done", AttachOptions{}, 0, "", ""},
+		{"exit-code-from", AttachOptions{ExitCodeFrom: "b"}, 3, "", "demo-b-1"},
+		{"abort on failure", AttachOptions{AbortOnFailure: true}, 1, "", "demo-b-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeRuntime()
+			f.add(p, "a", 1, StateRunning, "h")
+			f.add(p, "b", 1, StateRunning, "h")
+			done := make(chan AttachResult, 1)
+			go func() {
+				r, err := WaitAttached(context.Background(), f, "demo", []string{"a", "b"}, tt.opts)
+				if err != nil {
+					t.Error(err)
+				}
+				done <- r
+			}()
+			f.set("demo-b-1", func(c *Container) { c.State, c.ExitCode = StateExited, tt.exitB })
+			if tt.want == "" {
+				select {
+				case r := <-done:
+					t.Fatalf("ended with a still running: %+v", r)
+				default:
+				}
+				f.set("demo-a-1", func(c *Container) { c.State = StateExited })
+			}
+			r := <-done
+			got := ""
+			if r.Container != nil {
+				got = r.Container.Name
+			}
+			if got != tt.want {
+				t.Errorf("ended by %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// A container its policy restarts is not done.
+	c := Container{State: StateExited, ExitCode: 1, Labels: compose.Labels{compose.LabelRestart: string(always)}}
+	if !willRestart(&c) {
+		t.Error("restart: always exited container counted as done")
+	}
+	c.Labels[compose.LabelManualStop] = "true"
+	if willRestart(&c) {
+		t.Error("a stopped container counted as restarting")
+	}
+}

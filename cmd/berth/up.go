@@ -21,6 +21,15 @@ type upOptions struct {
 	noBuild       bool
 	wait          bool
 	waitTimeout   int
+	// attached mode
+	abortOnExit    bool
+	abortOnFailure bool
+	exitCodeFrom   string
+	attach         []string
+	noAttach       []string
+	noColor        bool
+	noLogPrefix    bool
+	timestamps     bool
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -30,13 +39,25 @@ func newUpCmd(g *globalOptions) *cobra.Command {
 		Short: "Create and start the project's containers",
 		Long: `Create and start the services' containers, each after the services it
 depends on. Containers that are up to date are left alone; a service whose
-configuration changed has its containers recreated.`,
+configuration changed has its containers recreated.
+
+Without -d, up stays attached: it prints the containers' output with
+"name | " prefixes until they have all exited; Ctrl-C stops them
+gracefully, a second Ctrl-C kills them.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runUp(cmd, g, opts, args)
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVarP(&opts.detach, "detach", "d", false, "Detached mode: start the containers and return (required for now)")
+	f.BoolVarP(&opts.detach, "detach", "d", false, "Detached mode: start the containers and return")
+	f.BoolVar(&opts.abortOnExit, "abort-on-container-exit", false, "Stop all containers when one exits (attached mode)")
+	f.BoolVar(&opts.abortOnFailure, "abort-on-container-failure", false, "Stop all containers when one exits with a non-zero code (attached mode)")
+	f.StringVar(&opts.exitCodeFrom, "exit-code-from", "", "Return this service's exit code, stopping all when it exits (attached mode)")
+	f.StringArrayVar(&opts.attach, "attach", nil, "Show the output of these services only (attached mode)")
+	f.StringArrayVar(&opts.noAttach, "no-attach", nil, "Do not show the output of these services (attached mode)")
+	f.BoolVar(&opts.noColor, "no-color", false, "Produce monochrome output")
+	f.BoolVar(&opts.noLogPrefix, "no-log-prefix", false, "Do not print the container name before each line")
+	f.BoolVar(&opts.timestamps, "timestamps", false, "Show timestamps")
 	f.BoolVar(&opts.forceRecreate, "force-recreate", false, "Recreate containers even if their configuration has not changed")
 	f.BoolVar(&opts.noRecreate, "no-recreate", false, "Keep existing containers even if their configuration changed")
 	f.BoolVar(&opts.removeOrphans, "remove-orphans", false, "Remove containers of services that are no longer in the compose file")
@@ -53,8 +74,8 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	if opts.wait {
 		opts.detach = true
 	}
-	if !opts.detach {
-		return errors.New("berth up without -d (attached mode, streaming logs) is not supported yet: use `berth up -d`, then `berth logs -f`")
+	if opts.detach && (opts.abortOnExit || opts.abortOnFailure || opts.exitCodeFrom != "") {
+		return errors.New("--abort-on-container-exit, --abort-on-container-failure and --exit-code-from need attached mode: drop -d")
 	}
 	if opts.build && opts.noBuild {
 		return errors.New("--build and --no-build cannot be used together")
@@ -89,6 +110,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		uo.Services = services
 	}
 	uo.StopTimeout = timeoutFlag(opts.timeout)
+	start := time.Now()
 	plan, err := scheduler.Up(ctx, p, rt, nw, progress, uo)
 	if err != nil {
 		return err
@@ -97,6 +119,9 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		if err := scheduler.WaitReady(ctx, p, rt, plan.Only, time.Duration(opts.waitTimeout)*time.Second); err != nil {
 			return err
 		}
+	}
+	if !opts.detach && !opts.noStart {
+		return attachUp(cmd, g, rt, nw, progress, p, plan, opts, start)
 	}
 	if !plan.Changes() {
 		fmt.Fprintf(cmd.ErrOrStderr(), "Nothing to do: project %s is up to date.\n", p.Name)

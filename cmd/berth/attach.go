@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/containerd"
+	"github.com/berth/berth/scheduler"
+)
+
+// attachUp is up without -d: it follows the output of the services'
+// containers until they are all done (or one ends it, by the abort
+// flags), or Ctrl-C; then it stops them. Its error carries the exit code
+// --exit-code-from or an abort asks for.
+func attachUp(cmd *cobra.Command, g *globalOptions, rt *containerd.Client, nw scheduler.Network, progress scheduler.Events,
+	p *compose.Project, plan *scheduler.Plan, opts upOptions, start time.Time) error {
+	ctx := cmd.Context()
+	all, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	shown := map[string]bool{}
+	for _, s := range plan.Only {
+		shown[s] = len(opts.attach) == 0 || contains(opts.attach, s)
+	}
+	for _, s := range opts.noAttach {
+		shown[s] = false
+	}
+	var cs []scheduler.Container
+	for _, c := range all {
+		if shown[c.Labels.Service()] && !c.Labels.OneOff() {
+			cs = append(cs, c)
+		}
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	out := cmd.OutOrStdout()
+	color := !opts.noColor && os.Getenv("NO_COLOR") == "" && isTerminal(out)
+	pr := newLogPrinter(out, cs, color, !opts.noLogPrefix, opts.timestamps)
+	logCtx, stopLogs := context.WithCancel(context.WithoutCancel(ctx))
+	logsDone := make(chan error, 1)
+	go func() {
+		logsDone <- rt.Logs(logCtx, cs, containerd.LogOptions{Follow: true, Tail: -1, Since: start}, pr.print)
+	}()
+	finishLogs := func() {
+		stopLogs()
+		<-logsDone
+	}
+
+	res, err := scheduler.WaitAttached(ctx, rt, p.Name, plan.Only, scheduler.AttachOptions{
+		AbortOnExit: opts.abortOnExit, AbortOnFailure: opts.abortOnFailure, ExitCodeFrom: opts.exitCodeFrom,
+	})
+	stderr := cmd.ErrOrStderr()
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "Gracefully stopping... (press Ctrl+C again to force)")
+	case err != nil:
+		finishLogs()
+		return err
+	case res.Container != nil:
+		fmt.Fprintf(stderr, "%s exited with code %d: aborting\n", res.Container.Name, res.Container.ExitCode)
+	default:
+		finishLogs()
+		return nil // every container has exited by itself
+	}
+
+	// Stop what runs; a second Ctrl-C kills instead.
+	stopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt)
+	defer signal.Stop(again)
+	killed := make(chan struct{})
+	go func() {
+		select {
+		case <-again:
+			close(killed)
+			cancel()
+		case <-stopCtx.Done():
+		}
+	}()
+	req := scheduler.LifecycleRequest{Services: plan.Only, Timeout: timeoutFlag(opts.timeout), Parallel: g.parallel}
+	err = scheduler.Lifecycle(stopCtx, p, rt, nw, progress, scheduler.OpStop, req)
+	select {
+	case <-killed:
+		err = scheduler.Lifecycle(context.WithoutCancel(ctx), p, rt, nw, progress, scheduler.OpKill, req)
+	default:
+	}
+	finishLogs()
+	if err != nil {
+		return err
+	}
+	if res.Container != nil && (opts.exitCodeFrom != "" || res.Container.ExitCode != 0) {
+		return exitError{code: res.Container.ExitCode}
+	}
+	if ctx.Err() != nil {
+		return exitError{code: 130}
+	}
+	return nil
+}

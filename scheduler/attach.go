@@ -1,0 +1,99 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/berth/berth/compose"
+)
+
+// AttachOptions are attached up's reasons to end before every container
+// is done.
+type AttachOptions struct {
+	// AbortOnExit ends at the first container that exits.
+	AbortOnExit bool
+	// AbortOnFailure ends at the first container that exits non-zero.
+	AbortOnFailure bool
+	// ExitCodeFrom ends when this service's container exits (and up
+	// returns its exit code).
+	ExitCodeFrom string
+}
+
+// AttachResult says why attached up ended: Container is the one whose
+// exit ended it, or nil when all were done.
+type AttachResult struct {
+	Container *Container
+}
+
+// WaitAttached waits, woken by the runtime's events, until the services'
+// containers have all exited for good (no restart policy will start them
+// again), or until one exit ends it as the options say, or ctx ends.
+func WaitAttached(ctx context.Context, rt Runtime, project string, services []string, opts AttachOptions) (AttachResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, errs := rt.Events(ctx)
+	selected := map[string]bool{}
+	for _, s := range services {
+		selected[s] = true
+	}
+	if opts.ExitCodeFrom != "" && !selected[opts.ExitCodeFrom] {
+		return AttachResult{}, fmt.Errorf("--exit-code-from %s: the service is not among those started", opts.ExitCodeFrom)
+	}
+	for {
+		all, err := rt.Containers(ctx, project)
+		if err != nil {
+			return AttachResult{}, err
+		}
+		done := true
+		for i := range all {
+			c := &all[i]
+			if !selected[c.Labels.Service()] || c.Labels.OneOff() {
+				continue
+			}
+			if c.State != StateExited {
+				done = false
+				continue
+			}
+			switch {
+			case opts.ExitCodeFrom != "":
+				if c.Labels.Service() == opts.ExitCodeFrom {
+					return AttachResult{Container: c}, nil
+				}
+			case opts.AbortOnExit, opts.AbortOnFailure && c.ExitCode != 0:
+				return AttachResult{Container: c}, nil
+			}
+			if willRestart(c) {
+				done = false
+			}
+		}
+		if done {
+			return AttachResult{}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return AttachResult{}, ctx.Err()
+		case err := <-errs:
+			return AttachResult{}, fmt.Errorf("runtime events: %w", err)
+		case <-events:
+		}
+	}
+}
+
+// willRestart reports whether the supervisor will start an exited
+// container again.
+func willRestart(c *Container) bool {
+	if c.Labels.ManualStop() {
+		return false
+	}
+	p, err := c.Labels.Restart()
+	if err != nil {
+		return false
+	}
+	switch p.Condition {
+	case compose.RestartAlways, compose.RestartUnlessStopped:
+		return true
+	case compose.RestartOnFailure:
+		return c.ExitCode != 0 && (p.MaxAttempts == 0 || c.Labels.RestartCount() < p.MaxAttempts)
+	}
+	return false
+}
