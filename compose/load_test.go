@@ -157,7 +157,7 @@ func TestUnsupportedKeys(t *testing.T) {
     ports: ["80"]
     volumes: ["data:/data", "/anonymous"]
     healthcheck: {test: ["CMD", "true"]}
-    deploy: {resources: {limits: {memory: 64m}}}
+    deploy: {resources: {limits: {memory: 64m}}, placement: {constraints: ["node.role==manager"]}}
     networks: [default, other]
 networks:
   other: {}

@@ -142,6 +142,8 @@ type Service struct {
 	Healthcheck *Healthcheck
 	// Restart is when exited containers are started again.
 	Restart RestartPolicy
+	// Resources are its limits (memory, CPU, pids, ulimits, ...).
+	Resources Resources
 
 	// DependsOn are the depends_on entries keyed by service name.
 	DependsOn map[string]Dependency

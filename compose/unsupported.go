@@ -19,6 +19,9 @@ var runKeys = map[string]bool{
 	"stop_signal": true, "tty": true, "user": true, "working_dir": true, "networks": true,
 	"dns": true, "dns_search": true, "dns_opt": true, "extra_hosts": true, "ports": true,
 	"healthcheck": true, "restart": true,
+	"mem_limit": true, "mem_reservation": true, "memswap_limit": true, "cpus": true, "cpu_shares": true,
+	"cpu_period": true, "cpu_quota": true, "pids_limit": true, "shm_size": true, "oom_score_adj": true,
+	"ulimits": true, "sysctls": true, "devices": true,
 }
 
 // Unsupported lists the keys of a service that this version of berth does
@@ -50,6 +53,20 @@ func unsupportedKeys(project *types.Project, sc types.ServiceConfig) []string {
 				rest := *d
 				rest.Replicas = nil
 				rest.RestartPolicy = nil
+				if rest.Resources.Limits != nil {
+					lim := *rest.Resources.Limits
+					lim.NanoCPUs, lim.MemoryBytes, lim.Pids = 0, 0, 0
+					if b, _ := json.Marshal(lim); string(b) == "{}" {
+						rest.Resources.Limits = nil
+					}
+				}
+				if rest.Resources.Reservations != nil {
+					res := *rest.Resources.Reservations
+					res.MemoryBytes = 0
+					if b, _ := json.Marshal(res); string(b) == "{}" {
+						rest.Resources.Reservations = nil
+					}
+				}
 				empty, _ := json.Marshal(types.DeployConfig{})
 				if b, err := json.Marshal(rest); err == nil && string(b) == string(empty) {
 					continue

@@ -187,6 +187,11 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 	if len(s.GroupAdd) > 0 {
 		opts = append(opts, oci.WithAppendAdditionalGroups(s.GroupAdd...))
 	}
+	res, err := resourceOpts(s)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, res...)
 
 	if in.NetNS != "" {
 		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: in.NetNS}))

@@ -176,3 +176,47 @@ func hasMount(s *oci.Spec, dst, src string) bool {
 	}
 	return false
 }
+
+func TestResourceOpts(t *testing.T) {
+	svc := compose.Service{Name: "db", Resources: compose.Resources{
+		MemLimit: 256 << 20, MemSwapLimit: 512 << 20, MemReservation: 128 << 20,
+		CPUs: 1.5, CPUShares: 512, PidsLimit: 100, ShmSize: 128 << 20, OomScoreAdj: 500,
+		Ulimits: []compose.Ulimit{{Name: "nofile", Soft: 1024, Hard: 2048}},
+		Sysctls: map[string]string{"net.core.somaxconn": "1024"},
+	}}
+	s := genSpec(t, specInput{Name: "db-1", Image: v1.ImageConfig{Cmd: []string{"sh"}}, Service: &svc})
+	r := s.Linux.Resources
+	if *r.Memory.Limit != 256<<20 || *r.Memory.Swap != 512<<20 || *r.Memory.Reservation != 128<<20 {
+		t.Errorf("memory = %d/%d/%d", *r.Memory.Limit, *r.Memory.Swap, *r.Memory.Reservation)
+	}
+	if *r.CPU.Quota != 150000 || *r.CPU.Period != 100000 || *r.CPU.Shares != 512 {
+		t.Errorf("cpu = quota %d period %d shares %d", *r.CPU.Quota, *r.CPU.Period, *r.CPU.Shares)
+	}
+	if r.Pids.Limit == nil || *r.Pids.Limit != 100 {
+		t.Errorf("pids = %+v", r.Pids)
+	}
+	if *s.Process.OOMScoreAdj != 500 || s.Linux.Sysctl["net.core.somaxconn"] != "1024" {
+		t.Errorf("oom %d, sysctls %v", *s.Process.OOMScoreAdj, s.Linux.Sysctl)
+	}
+	nofile := 0
+	for _, l := range s.Process.Rlimits {
+		if l.Type == "RLIMIT_NOFILE" {
+			nofile++
+			if l.Soft != 1024 || l.Hard != 2048 {
+				t.Errorf("nofile = %+v", l)
+			}
+		}
+	}
+	if nofile != 1 {
+		t.Errorf("%d RLIMIT_NOFILE entries, want 1", nofile)
+	}
+	for _, m := range s.Mounts {
+		if m.Destination == "/dev/shm" && !slices.Contains(m.Options, "size=134217728") {
+			t.Errorf("/dev/shm options %v", m.Options)
+		}
+	}
+	bad := compose.Service{Name: "db", Resources: compose.Resources{Ulimits: []compose.Ulimit{{Name: "nofiles", Soft: 1, Hard: 1}}}}
+	if _, err := specOpts(specInput{Name: "x", Image: v1.ImageConfig{Cmd: []string{"sh"}}, Service: &bad}); err == nil || !strings.Contains(err.Error(), "ulimits.nofiles: unknown limit") {
+		t.Errorf("unknown ulimit: %v", err)
+	}
+}

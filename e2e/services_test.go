@@ -191,3 +191,45 @@ networks:
 	p.must("down")
 	p.assertNothingLeft()
 }
+
+// cgroupValue reads a container's cgroup setting from the host: cgroup v1
+// (controller/berth/<id>/file) or v2 (berth/<id>/file).
+func cgroupValue(t *testing.T, id, v1, v2 string) string {
+	t.Helper()
+	for _, p := range []string{"/sys/fs/cgroup/" + v1[:strings.Index(v1, ".")] + "/berth/" + id + "/" + v1, "/sys/fs/cgroup/berth/" + id + "/" + v2} {
+		if b, err := os.ReadFile(p); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+	}
+	t.Fatalf("no cgroup file %s or %s for %s", v1, v2, id)
+	return ""
+}
+
+// TestResourceLimits: memory, pids, ulimits and shm_size reach the
+// container.
+func TestResourceLimits(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  app:
+    image: `+testImage+`
+    command: ["sh", "-c", "ulimit -n; df -k /dev/shm | tail -1 | awk '{print $2}'; exec sleep 600"]
+    stop_signal: SIGKILL
+    mem_limit: 64m
+    pids_limit: 50
+    shm_size: 16m
+    ulimits:
+      nofile: {soft: 1000, hard: 2000}
+`, nil)
+	p.must("up", "-d")
+	id := p.name + "-app-1"
+	if v := cgroupValue(t, id, "memory.limit_in_bytes", "memory.max"); v != "67108864" {
+		t.Errorf("memory limit %s, want 67108864", v)
+	}
+	if v := cgroupValue(t, id, "pids.max", "pids.max"); v != "50" {
+		t.Errorf("pids limit %s, want 50", v)
+	}
+	p.waitFor("the output", 10*time.Second, func() bool {
+		return p.must("logs", "--no-log-prefix", "app").stdout == "1000\n16384\n"
+	})
+}
