@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berth/berth/netbridge"
 )
 
 // taskPid is the host pid of a container's main process.
@@ -322,5 +324,63 @@ services:
 	}
 	if e := p.entry(p.name + "-web-1"); e.State != "exited" || e.ExitCode != 0 {
 		t.Errorf("web after Ctrl-C: %+v, want exited 0", e)
+	}
+}
+
+// TestUpAfterReboot: after what a host reboot leaves (tasks gone without
+// an exit, network namespaces, bridges and the background process gone,
+// /run/berth emptied), up brings every service back on its network: the
+// web server answers by name again.
+func TestUpAfterReboot(t *testing.T) {
+	p := newProject(t, `
+services:
+  web:
+    image: `+testImage+`
+    command: ["httpd", "-f", "-p", "80", "-h", "/www"]
+    stop_signal: SIGKILL
+    restart: always
+  client:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    depends_on: [web]
+`, nil)
+	p.must("up", "-d")
+	fetch := func() string {
+		r := p.berth("exec", "-T", "client", "wget", "-q", "-O-", "http://web/")
+		return r.stdout
+	}
+	if got := fetch(); !strings.Contains(got, "hello from berth") {
+		t.Fatalf("before the reboot: %q", got)
+	}
+
+	// The reboot.
+	b, _ := os.ReadFile("/run/berth/projects/" + p.name + "/dns.pid")
+	if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	for _, c := range []string{p.name + "-web-1", p.name + "-client-1"} {
+		ctr(t, "tasks", "kill", "-s", "SIGKILL", c)
+	}
+	p.waitFor("the tasks to die", 10*time.Second, func() bool {
+		return !strings.Contains(ctr(t, "tasks", "ls"), "RUNNING\n") || !strings.Contains(ctr(t, "tasks", "ls"), p.name)
+	})
+	for _, c := range []string{p.name + "-web-1", p.name + "-client-1"} {
+		exec.Command(ctrBin, "--address", daemonAddress(), "-n", "berth", "tasks", "delete", c).Run() //nolint:errcheck // gone already is fine
+		if out, err := exec.Command("ip", "netns", "delete", "berth-"+c).CombinedOutput(); err != nil {
+			t.Fatalf("ip netns delete: %v: %s", err, out)
+		}
+	}
+	exec.Command("ip", "link", "delete", netbridge.BridgeName(p.name+"_default")).Run() //nolint:errcheck // gone already is fine
+	os.RemoveAll("/run/berth/projects/" + p.name)
+
+	p.must("up", "-d")
+	for _, e := range p.ps(true) {
+		if e.State != "running" {
+			t.Errorf("after up: %s is %s", e.Name, e.State)
+		}
+	}
+	if got := fetch(); !strings.Contains(got, "hello from berth") {
+		t.Errorf("after the reboot and up: %q", got)
 	}
 }

@@ -98,3 +98,17 @@ func (Namespaces) DeleteNamespace(_ context.Context, _, name string) error {
 	}
 	return fmt.Errorf("delete network namespace %s: %w", path, err)
 }
+
+// NamespaceExists implements scheduler.Network: the named namespace is
+// mounted at its path.
+func (Namespaces) NamespaceExists(_ context.Context, _, name string) (bool, error) {
+	var st unix.Statfs_t
+	err := unix.Statfs(NamespacePath(name), &st)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("network namespace %s: %w", NamespacePath(name), err)
+	}
+	return st.Type == unix.NSFS_MAGIC, nil
+}

@@ -92,6 +92,10 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 		return nil
 	case OpStart:
 		e.emit(KindContainer, op.Name, StatusWorking, "Starting", "")
+		if err := e.reattach(ctx, *op.Container); err != nil {
+			e.emit(KindContainer, op.Name, StatusError, "Error", "")
+			return err
+		}
 		if err := e.Runtime.Start(ctx, *op.Container); err != nil {
 			e.emit(KindContainer, op.Name, StatusError, "Error", "")
 			return err
@@ -205,6 +209,33 @@ func (e *Executor) create(ctx context.Context, op Op) (retErr error) {
 		return err
 	}
 	e.emit(KindContainer, op.Name, StatusDone, "Started", "")
+	return nil
+}
+
+// reattach gives a stopped container its network namespace and networks
+// back when they are gone, as after a reboot of the host: the namespace
+// is made again at the same path and joined to the same networks, with the
+// same addresses (the allocations outlive the reboot).
+func (e *Executor) reattach(ctx context.Context, c Container) error {
+	s := e.Project.Service(c.Labels.Service())
+	if s == nil || c.Labels.NetNSPath() == "" || s.NetworkMode == "host" || strings.HasPrefix(s.NetworkMode, "service:") {
+		return nil
+	}
+	ok, err := e.Network.NamespaceExists(ctx, e.Project.Name, c.ID)
+	if err != nil || ok {
+		return err
+	}
+	path, err := e.Network.CreateNamespace(ctx, e.Project.Name, c.ID)
+	if err != nil {
+		return fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	if path != c.Labels.NetNSPath() {
+		e.Network.DeleteNamespace(context.WithoutCancel(ctx), e.Project.Name, c.ID) //nolint:errcheck // the error below matters
+		return fmt.Errorf("container %s: its network namespace was %s, now %s: recreate it with up --force-recreate", c.Name, c.Labels.NetNSPath(), path)
+	}
+	if _, err := e.Network.Connect(ctx, e.Project, s, c.ID, path); err != nil {
+		return fmt.Errorf("container %s: %w", c.Name, err)
+	}
 	return nil
 }
 

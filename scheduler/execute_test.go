@@ -199,3 +199,24 @@ func TestConnectFailureRollsBack(t *testing.T) {
 		t.Errorf("a failed up with no container left kept the project's networks")
 	}
 }
+
+// TestStartAfterReboot: a stopped container whose namespace is gone (the
+// host rebooted) gets it back, joined to its networks, before it starts.
+func TestStartAfterReboot(t *testing.T) {
+	p := project("db", "api<-db")
+	f, n := newFakeRuntime(), &fakeNetwork{lost: map[string]bool{"demo-db-1": true}}
+	f.add(p, "db", 1, StateExited, "h-db")
+	f.add(p, "api", 1, StateExited, "h-api")
+	if _, err := Up(context.Background(), p, f, n, nil, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !n.created["demo-db-1"] || !n.connected["demo-db-1"] {
+		t.Errorf("db's namespace was not made again and joined: created %v, connected %v", n.created, n.connected)
+	}
+	if n.created["demo-api-1"] {
+		t.Error("api's namespace, still there, was made again")
+	}
+	if calls := f.callList(); !strings.Contains(calls, "start demo-db-1") || !strings.Contains(calls, "start demo-api-1") {
+		t.Errorf("calls:\n%s", calls)
+	}
+}

@@ -223,6 +223,8 @@ type fakeNetwork struct {
 	connected map[string]bool
 	// failConnect makes Connect fail for this container.
 	failConnect string
+	// lost are namespaces that are gone.
+	lost map[string]bool
 }
 
 func (n *fakeNetwork) EnsureNetworks(_ context.Context, p *compose.Project) error {
@@ -286,7 +288,15 @@ func (n *fakeNetwork) CreateNamespace(_ context.Context, _, name string) (string
 		n.created = map[string]bool{}
 	}
 	n.created[name] = true
+	delete(n.lost, name)
 	return "/run/netns/berth-" + name, nil
+}
+
+// NamespaceExists: namespaces the test lists in lost are gone (a reboot).
+func (n *fakeNetwork) NamespaceExists(_ context.Context, _, name string) (bool, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return !n.lost[name], nil
 }
 
 func (n *fakeNetwork) DeleteNamespace(_ context.Context, _, name string) error {

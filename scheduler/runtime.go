@@ -96,6 +96,9 @@ type Network interface {
 	// CreateNamespace creates a network namespace for the container called
 	// name, with loopback up, and returns its path.
 	CreateNamespace(ctx context.Context, project, name string) (string, error)
+	// NamespaceExists reports whether the container's namespace is there
+	// (after a reboot it is not, though the container is).
+	NamespaceExists(ctx context.Context, project, name string) (bool, error)
 	// DeleteNamespace removes what CreateNamespace made. A missing namespace
 	// is not an error.
 	DeleteNamespace(ctx context.Context, project, name string) error
