@@ -87,3 +87,17 @@ func portsOf(sc types.ServiceConfig) ([]PortMapping, error) {
 	}
 	return out, nil
 }
+
+// ParsePorts reads ports written as in ports: ("8080:80", "127.0.0.1:53:53/udp"),
+// as run -p gives them.
+func ParsePorts(specs []string) ([]PortMapping, error) {
+	var sc types.ServiceConfig
+	for _, s := range specs {
+		ps, err := types.ParsePortConfig(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", s, err)
+		}
+		sc.Ports = append(sc.Ports, ps...)
+	}
+	return portsOf(sc)
+}

@@ -190,6 +190,10 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	for k, v := range compose.ContainerLabels(req.Project, s, req.Number) {
 		labels[k] = v
 	}
+	if req.OneOff {
+		labels[compose.LabelOneOff] = "True"
+		labels[compose.LabelContainerName] = req.Name
+	}
 	labels[compose.LabelImage] = s.ImageName()
 	if cfg, err := img.Config(ctx); err == nil {
 		labels[compose.LabelImageID] = cfg.Digest.String()

@@ -161,3 +161,87 @@ func (s *stdinCloser) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// RunAttached starts a created container (a one-off of berth run) with its
+// process on the given streams instead of the log file, or on this
+// terminal, and waits for it; it returns the exit code.
+func (c *Client) RunAttached(ctx context.Context, sc scheduler.Container, tty bool, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+	if err != nil {
+		return -1, fmt.Errorf("run %s: %w", sc.Name, err)
+	}
+	var con console.Console
+	var ioOpts []cio.Opt
+	var task containerd.Task
+	started := make(chan struct{})
+	if tty {
+		con = console.Current()
+		if err := con.SetRaw(); err != nil {
+			return -1, fmt.Errorf("run: terminal: %w", err)
+		}
+		defer con.Reset() //nolint:errcheck // best effort
+		ioOpts = []cio.Opt{cio.WithStreams(con, con, nil), cio.WithTerminal}
+	} else {
+		if stdin != nil {
+			stdin = &stdinCloser{r: stdin, started: started, close: func() {
+				if task != nil {
+					task.CloseIO(context.WithoutCancel(ctx), containerd.WithStdinCloser) //nolint:errcheck // it may have exited
+				}
+			}}
+		}
+		ioOpts = []cio.Opt{cio.WithStreams(stdin, stdout, stderr)}
+	}
+	ioOpts = append(ioOpts, cio.WithFIFODir(c.fifoDir()))
+	t, err := ctr.NewTask(ctx, cio.NewCreator(ioOpts...))
+	if err != nil {
+		close(started)
+		return -1, fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
+	}
+	task = t
+	close(started)
+	cleanup := context.WithoutCancel(ctx)
+	defer task.Delete(cleanup, containerd.WithProcessKill) //nolint:errcheck // the container goes with --rm, or stays exited
+	exit, err := task.Wait(cleanup)
+	if err != nil {
+		return -1, err
+	}
+	if err := task.Start(ctx); err != nil {
+		return -1, fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
+	}
+	if tty {
+		resize := func() {
+			if size, err := con.Size(); err == nil {
+				task.Resize(ctx, uint32(size.Width), uint32(size.Height)) //nolint:errcheck // cosmetic
+			}
+		}
+		resize()
+		winch := make(chan os.Signal, 1)
+		signal.Notify(winch, syscall.SIGWINCH)
+		defer signal.Stop(winch)
+		go func() {
+			for range winch {
+				resize()
+			}
+		}()
+	}
+	var st containerd.ExitStatus
+	select {
+	case st = <-exit:
+	case <-ctx.Done():
+		task.Kill(cleanup, syscall.SIGTERM) //nolint:errcheck // then it is deleted with a kill
+		select {
+		case st = <-exit:
+		case <-time.After(killWait):
+			task.Kill(cleanup, syscall.SIGKILL) //nolint:errcheck // it is deleted next
+			st = <-exit
+		}
+	}
+	task.IO().Wait()
+	code, _, err := st.Result()
+	if err != nil {
+		return -1, err
+	}
+	// Recorded for ps -a; the exit code is what matters here.
+	ctr.SetLabels(cleanup, map[string]string{labelExitCode: strconv.Itoa(int(code)), labelFinishedAt: time.Now().UTC().Format(time.RFC3339Nano)}) //nolint:errcheck
+	return int(code), nil
+}

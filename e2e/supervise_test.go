@@ -384,3 +384,45 @@ services:
 		t.Errorf("after the reboot and up: %q", got)
 	}
 }
+
+// TestRun: run starts the dependencies, runs the command in a new
+// container reaching them by name, passes stdin and the exit code; --rm
+// removes it, without --rm down does.
+func TestRun(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  web:
+    image: `+testImage+`
+    command: ["httpd", "-f", "-p", "80", "-h", "/www"]
+    stop_signal: SIGKILL
+  client:
+    image: `+testImage+`
+    command: ["echo", "default command"]
+    depends_on: [web]
+    environment:
+      FROM_COMPOSE: "yes"
+`, nil)
+	r := p.berth("run", "--rm", "-T", "client", "sh", "-c", "wget -q -O- http://web/; echo $FROM_COMPOSE; exit 4")
+	if r.code != 4 || !strings.Contains(r.stdout, "hello from berth") || !strings.Contains(r.stdout, "yes\n") {
+		t.Errorf("run: want exit 4 with the page and the env:\n%s", r)
+	}
+	if e := p.entry(p.name + "-web-1"); e.State != "running" {
+		t.Errorf("the dependency web was not started: %+v", e)
+	}
+	cmd := exec.Command(berthBin, append(globalArgs(), "-p", p.name, "run", "--rm", "-T", "--no-deps", "-e", "X=1", "client", "sh", "-c", "echo $X; wc -c")...)
+	cmd.Dir = p.dir
+	cmd.Stdin = strings.NewReader("12345")
+	out, err := cmd.Output()
+	if err != nil || string(out) != "1\n5\n" {
+		t.Errorf("run with stdin and -e: %q, %v", out, err)
+	}
+	r = p.must("run", "-T", "client")
+	if r.stdout != "default command\n" {
+		t.Errorf("run with the service's command: %q", r.stdout)
+	}
+	oneOffs := strings.Count(ctr(t, "containers", "ls", "-q"), p.name+"-client-run-")
+	if oneOffs != 1 {
+		t.Errorf("%d one-off containers left, want 1 (the one without --rm)", oneOffs)
+	}
+}

@@ -189,7 +189,7 @@ func (e *Executor) create(ctx context.Context, op Op) (retErr error) {
 			return err
 		}
 	}
-	req := CreateRequest{Project: e.Project, Service: s, Number: op.Number, Name: op.Name, NetNS: netns, DNS: nameservers}
+	req := CreateRequest{Project: e.Project, Service: s, Number: op.Number, Name: op.Name, NetNS: netns, DNS: nameservers, OneOff: op.OneOff}
 	if len(nameservers) > 0 {
 		req.HostGateway = nameservers[0] // berth's DNS listens on the network's gateway, the host's address there
 	}

@@ -47,6 +47,8 @@ type Op struct {
 	// Container is the existing container a start, recreate or remove acts on.
 	Container *Container
 	Reason    string
+	// OneOff creates a one-off container (berth run).
+	OneOff bool
 }
 
 // String renders the op for golden tests and debugging.

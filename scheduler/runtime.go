@@ -55,6 +55,8 @@ type CreateRequest struct {
 	// gateway of its first network), for extra_hosts "host-gateway"; "" if
 	// it has no network.
 	HostGateway string
+	// OneOff marks a container of berth run.
+	OneOff bool
 }
 
 // Runtime is what the scheduler needs from a container runtime. The

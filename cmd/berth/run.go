@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/scheduler"
+)
+
+type runOptions struct {
+	rm           bool
+	noDeps       bool
+	servicePorts bool
+	noTTY        bool
+	interactive  bool
+	detach       bool
+	name         string
+	entrypoint   string
+	user         string
+	workdir      string
+	env          []string
+	publish      []string
+}
+
+func newRunCmd(g *globalOptions) *cobra.Command {
+	opts := runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run [OPTIONS] SERVICE [COMMAND] [ARGS...]",
+		Short: "Run a one-off command in a new container of a service",
+		Long: `Start the services SERVICE depends on (unless --no-deps), then run COMMAND
+(default: the service's) in a new container of SERVICE, attached to this
+terminal, and exit with its exit code. The service's ports are not
+published unless --service-ports or -p asks.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRun(cmd, g, opts, args[0], args[1:])
+		},
+	}
+	f := cmd.Flags()
+	f.SetInterspersed(false)
+	f.BoolVar(&opts.rm, "rm", false, "Remove the container when it exits")
+	f.BoolVar(&opts.noDeps, "no-deps", false, "Do not start the services it depends on")
+	f.BoolVar(&opts.servicePorts, "service-ports", false, "Publish the service's ports")
+	f.BoolVarP(&opts.noTTY, "no-TTY", "T", false, "Do not allocate a terminal")
+	f.BoolVarP(&opts.interactive, "interactive", "i", true, "Keep standard input open")
+	f.BoolVarP(&opts.detach, "detach", "d", false, "Run in the background and print the container's name")
+	f.StringVar(&opts.name, "name", "", "Name the container")
+	f.StringVar(&opts.entrypoint, "entrypoint", "", "Override the entrypoint (a command line)")
+	f.StringVarP(&opts.user, "user", "u", "", "Run as this user")
+	f.StringVarP(&opts.workdir, "workdir", "w", "", "Working directory in the container")
+	f.StringArrayVarP(&opts.env, "env", "e", nil, "Set an environment variable (KEY=VALUE)")
+	f.StringArrayVarP(&opts.publish, "publish", "p", nil, "Publish a port (as in ports:)")
+	return cmd
+}
+
+func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service string, command []string) error {
+	ctx := cmd.Context()
+	p, err := g.loadProject(ctx)
+	if err != nil {
+		return err
+	}
+	req := scheduler.RunRequest{
+		Service: service, User: opts.user, WorkDir: opts.workdir, NoDeps: opts.noDeps,
+		ServicePorts: opts.servicePorts, Name: opts.name, Env: map[string]string{},
+		TTY: !opts.noTTY && !opts.detach && isTerminal(os.Stdin) && isTerminal(os.Stdout), Interactive: opts.interactive,
+	}
+	if len(command) > 0 {
+		req.Command = command
+	}
+	if opts.entrypoint != "" {
+		req.Entrypoint = strings.Fields(opts.entrypoint)
+	}
+	for _, kv := range opts.env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			v, ok = os.LookupEnv(k)
+			if !ok {
+				continue
+			}
+		}
+		req.Env[k] = v
+	}
+	if req.Ports, err = compose.ParsePorts(opts.publish); err != nil {
+		return fmt.Errorf("run -p: %w", err)
+	}
+	rt, nw, progress, err := g.backends(ctx)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	c, err := scheduler.CreateOneOff(ctx, p, rt, nw, progress, req)
+	if err != nil {
+		return err
+	}
+	if opts.detach {
+		if err := rt.Start(ctx, c); err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), c.Name)
+		return nil
+	}
+	var stdin = cmd.InOrStdin()
+	if !opts.interactive {
+		stdin = nil
+	}
+	code, err := rt.RunAttached(ctx, c, req.TTY, stdin, cmd.OutOrStdout(), cmd.ErrOrStderr())
+	if opts.rm {
+		fresh, lerr := rt.Containers(context.WithoutCancel(ctx), p.Name)
+		if lerr == nil {
+			for _, f := range fresh {
+				if f.ID == c.ID {
+					c = f
+				}
+			}
+		}
+		if rerr := scheduler.RemoveContainer(context.WithoutCancel(ctx), p, rt, nw, c); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return exitError{code: code}
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package scheduler
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"maps"
+
+	"github.com/berth/berth/compose"
+)
+
+// RunRequest is a one-off command in a new container of a service (berth
+// run).
+type RunRequest struct {
+	Service string
+	// Command and Entrypoint replace the service's when not nil.
+	Command, Entrypoint []string
+	// Env adds to the service's environment.
+	Env     map[string]string
+	User    string
+	WorkDir string
+	// NoDeps does not start the services it depends on.
+	NoDeps bool
+	// ServicePorts publishes the service's ports (off by default, as in
+	// docker compose: the service may be running beside it).
+	ServicePorts bool
+	// Ports are extra ports to publish.
+	Ports []compose.PortMapping
+	// TTY gives the process a terminal; Interactive keeps stdin open.
+	TTY, Interactive bool
+	// Name is the container's name; "" makes <project>-<service>-run-<id>.
+	Name string
+}
+
+// CreateOneOff starts the services the one-off's service depends on
+// (unless NoDeps; they are brought up as up would) and creates, without
+// starting, its container. The caller starts it attached, and removes it
+// with RemoveContainer when asked to.
+func CreateOneOff(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, req RunRequest) (Container, error) {
+	base := p.Service(req.Service)
+	if base == nil {
+		return Container{}, unknownService(p, req.Service)
+	}
+	g, err := NewGraph(p)
+	if err != nil {
+		return Container{}, err
+	}
+	var deps []string
+	for _, d := range g.WithDependencies([]string{req.Service}) {
+		if d != req.Service {
+			deps = append(deps, d)
+		}
+	}
+	if !req.NoDeps && len(deps) > 0 {
+		if _, err := Up(ctx, p, rt, nw, ev, UpOptions{ReconcileOptions: ReconcileOptions{Services: deps}}); err != nil {
+			return Container{}, fmt.Errorf("start the services %s depends on: %w", req.Service, err)
+		}
+	}
+	for name, dep := range base.DependsOn {
+		if req.NoDeps || dep.Condition == compose.ConditionStarted || dep.Condition == "" {
+			continue
+		}
+		if err := WaitFor(ctx, rt, p.Name, name, dep.Condition); err != nil && dep.Required {
+			return Container{}, fmt.Errorf("dependency failed to start: %w", err)
+		}
+	}
+
+	s := oneOffService(base, req)
+	one := *p
+	one.Services = []*compose.Service{s}
+	name := req.Name
+	if name == "" {
+		b := make([]byte, 6)
+		rand.Read(b) //nolint:errcheck // crypto/rand does not fail on Linux
+		name = fmt.Sprintf("%s-%s-run-%s", p.Name, s.Name, hex.EncodeToString(b))
+	}
+	if err := nw.EnsureNetworks(ctx, &one); err != nil {
+		return Container{}, err
+	}
+	ex := &Executor{Project: &one, Runtime: rt, Network: nw, Events: ev, NoStart: true}
+	if err := ex.run(ctx, Op{Kind: OpEnsureImage, Service: s.Name, Name: s.ImageName()}); err != nil {
+		return Container{}, err
+	}
+	if err := ex.create(ctx, Op{Kind: OpCreate, Service: s.Name, Name: name, Number: 1, OneOff: true, Reason: "run"}); err != nil {
+		return Container{}, err
+	}
+	cs, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		return Container{}, err
+	}
+	for _, c := range cs {
+		if c.ID == name {
+			return c, nil
+		}
+	}
+	return Container{}, fmt.Errorf("the one-off container %s vanished", name)
+}
+
+// oneOffService is the service as berth run runs it: its command, no
+// container_name, no restart policy, its ports only when asked.
+func oneOffService(base *compose.Service, req RunRequest) *compose.Service {
+	s := *base
+	s.ContainerName = ""
+	s.Replicas = 1
+	s.Restart = compose.RestartPolicy{Condition: compose.RestartNo}
+	if req.Command != nil {
+		s.Command = req.Command
+	}
+	if req.Entrypoint != nil {
+		s.Entrypoint = req.Entrypoint
+	}
+	s.Environment = maps.Clone(base.Environment)
+	for k, v := range req.Env {
+		s.Environment[k] = &v
+	}
+	if req.User != "" {
+		s.User = req.User
+	}
+	if req.WorkDir != "" {
+		s.WorkingDir = req.WorkDir
+	}
+	if !req.ServicePorts {
+		s.Ports = nil
+	}
+	s.Ports = append(append([]compose.PortMapping{}, s.Ports...), req.Ports...)
+	s.Tty, s.StdinOpen = req.TTY, req.Interactive
+	return &s
+}
+
+// RemoveContainer stops and removes one container with its network
+// namespace (berth run --rm).
+func RemoveContainer(ctx context.Context, p *compose.Project, rt Runtime, nw Network, c Container) error {
+	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: Discard}
+	return ex.remove(ctx, c)
+}
