@@ -31,9 +31,13 @@ const (
 
 const runtimeName = "io.containerd.runc.v2"
 
-// Containers lists the project's containers in every state.
+// Containers lists the project's containers in every state; "" lists the
+// containers of every project.
 func (c *Client) Containers(ctx context.Context, project string) ([]scheduler.Container, error) {
 	filter := fmt.Sprintf("labels.%q==%s", compose.LabelProject, project)
+	if project == "" {
+		filter = fmt.Sprintf("labels.%q", compose.LabelProject)
+	}
 	list, err := c.client.Containers(ctx, filter)
 	if err != nil {
 		return nil, fmt.Errorf("list containers of project %q: %w", project, err)

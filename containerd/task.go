@@ -192,3 +192,24 @@ func (c *Client) Kill(ctx context.Context, sc scheduler.Container, sig string) e
 	}
 	return nil
 }
+
+// Pause freezes or thaws the container's processes (cgroup freezer).
+func (c *Client) Pause(ctx context.Context, sc scheduler.Container, paused bool) error {
+	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+	if err != nil {
+		return fmt.Errorf("pause container %s: %w", sc.Name, err)
+	}
+	task, err := ctr.Task(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("pause container %s: it is not running", sc.Name)
+	}
+	if paused {
+		err = task.Pause(ctx)
+	} else {
+		err = task.Resume(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("pause container %s: %w", sc.Name, err)
+	}
+	return nil
+}

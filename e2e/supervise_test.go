@@ -426,3 +426,46 @@ services:
 		t.Errorf("%d one-off containers left, want 1 (the one without --rm)", oneOffs)
 	}
 }
+
+// TestPauseRmLsWait: pause and unpause freeze and thaw a service; wait
+// prints the exit code of the first container to exit; rm removes stopped
+// containers (-s: running ones too); ls lists the project while it runs.
+func TestPauseRmLsWait(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  web:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+  job:
+    image: `+testImage+`
+    command: ["sh", "-c", "sleep 0.5; exit 7"]
+`, nil)
+	p.must("up", "-d")
+	if !strings.Contains(p.byName("ls").stdout, p.name) {
+		t.Errorf("ls does not list %s", p.name)
+	}
+	p.must("pause", "web")
+	if e := p.entry(p.name + "-web-1"); e.State != "paused" {
+		t.Errorf("after pause: %+v", e)
+	}
+	p.must("unpause", "web")
+	if e := p.entry(p.name + "-web-1"); e.State != "running" {
+		t.Errorf("after unpause: %+v", e)
+	}
+	if r := p.must("wait", "job"); r.stdout != "7\n" {
+		t.Errorf("wait job printed %q, want 7", r.stdout)
+	}
+	p.must("rm")
+	if ps := p.ps(true); len(ps) != 1 || ps[0].Service != "web" {
+		t.Errorf("after rm: %+v, want only the running web", ps)
+	}
+	p.must("rm", "-s", "-f")
+	if ps := p.ps(true); len(ps) != 0 {
+		t.Errorf("after rm -s: %+v", ps)
+	}
+	if strings.Contains(p.byName("ls").stdout, p.name) {
+		t.Errorf("ls still lists %s with no container", p.name)
+	}
+}

@@ -136,6 +136,18 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 		}
 		e.emit(KindContainer, op.Name, StatusDone, "Killed", "")
 		return nil
+	case OpPause, OpUnpause:
+		text, done, paused := "Pausing", "Paused", true
+		if op.Kind == OpUnpause {
+			text, done, paused = "Unpausing", "Unpaused", false
+		}
+		e.emit(KindContainer, op.Name, StatusWorking, text, "")
+		if err := e.Runtime.Pause(ctx, *op.Container, paused); err != nil {
+			e.emit(KindContainer, op.Name, StatusError, "Error", "")
+			return err
+		}
+		e.emit(KindContainer, op.Name, StatusDone, done, "")
+		return nil
 	case OpCreateNetworks:
 		if err := e.Network.EnsureNetworks(ctx, e.Project); err != nil {
 			e.emit(KindNetwork, op.Name, StatusError, "Error", "")

@@ -182,6 +182,19 @@ func (f *fakeRuntime) Kill(_ context.Context, c Container, signal string) error 
 	return nil
 }
 
+func (f *fakeRuntime) Pause(_ context.Context, c Container, paused bool) error {
+	if err := f.record(fmt.Sprintf("pause %s %v", c.Name, paused)); err != nil {
+		return err
+	}
+	f.set(c.ID, func(c *Container) {
+		c.State = StateRunning
+		if paused {
+			c.State = StatePaused
+		}
+	})
+	return nil
+}
+
 func (f *fakeRuntime) Remove(_ context.Context, c Container) error {
 	if err := f.record("remove " + c.Name); err != nil {
 		return err

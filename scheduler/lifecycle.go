@@ -3,6 +3,8 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/berth/berth/compose"
@@ -16,7 +18,9 @@ type LifecycleRequest struct {
 	// Timeout overrides the stop grace periods when not nil.
 	Timeout *time.Duration
 	// Signal is kill's signal (default SIGKILL).
-	Signal   string
+	Signal string
+	// Force makes rm remove running containers too (stopping them).
+	Force    bool
 	Parallel int
 }
 
@@ -34,7 +38,7 @@ func PlanLifecycle(p *compose.Project, observed []Container, g *Graph, kind OpKi
 		services = req.Services
 	}
 	plan := &Plan{Services: map[string][]Op{}, Order: DependentsFirst, Only: services}
-	if kind == OpStart {
+	if kind == OpStart || kind == OpUnpause {
 		plan.Order = DependenciesFirst
 	}
 	selected := map[string]bool{}
@@ -51,6 +55,10 @@ func PlanLifecycle(p *compose.Project, observed []Container, g *Graph, kind OpKi
 		op := Op{Kind: kind, Service: svc, Name: c.Name, Container: c}
 		switch {
 		case kind == OpStart && !running:
+		case kind == OpRemove && (!running || req.Force):
+			op.Reason = "rm"
+		case kind == OpUnpause && c.State == StatePaused:
+		case kind == OpPause && c.State == StateRunning:
 		case (kind == OpStop || kind == OpKill) && running:
 			if kind == OpKill {
 				op.Reason = req.Signal
@@ -115,4 +123,53 @@ func ServiceContainer(ctx context.Context, rt Runtime, p *compose.Project, servi
 		}
 	}
 	return Container{}, fmt.Errorf("service %q has no container %d: run berth up -d %s first", service, index, service)
+}
+
+// ProjectSummary is one project as berth ls shows it.
+type ProjectSummary struct {
+	Name string `json:"Name"`
+	// Status counts containers by state: "running(2), exited(1)".
+	Status      string `json:"Status"`
+	ConfigFiles string `json:"ConfigFiles"`
+}
+
+// SummarizeProjects groups containers by project, sorted by name.
+func SummarizeProjects(cs []Container) []ProjectSummary {
+	type acc struct {
+		states map[State]int
+		files  string
+	}
+	byName := map[string]*acc{}
+	for _, c := range cs {
+		name := c.Labels.Project()
+		if name == "" || c.Labels.OneOff() {
+			continue
+		}
+		a := byName[name]
+		if a == nil {
+			a = &acc{states: map[State]int{}}
+			byName[name] = a
+		}
+		a.states[c.State]++
+		if f := c.Labels[compose.LabelConfigFiles]; f != "" {
+			a.files = f
+		}
+	}
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]ProjectSummary, 0, len(names))
+	for _, n := range names {
+		a := byName[n]
+		var parts []string
+		for _, st := range []State{StateRunning, StatePaused, StateCreated, StateExited, StateUnknown} {
+			if k := a.states[st]; k > 0 {
+				parts = append(parts, fmt.Sprintf("%s(%d)", st, k))
+			}
+		}
+		out = append(out, ProjectSummary{Name: n, Status: strings.Join(parts, ", "), ConfigFiles: a.files})
+	}
+	return out
 }

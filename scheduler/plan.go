@@ -34,6 +34,9 @@ const (
 	OpStop OpKind = "stop"
 	// OpKill sends a signal to a running container.
 	OpKill OpKind = "kill"
+	// OpPause freezes a running container; OpUnpause thaws it.
+	OpPause   OpKind = "pause"
+	OpUnpause OpKind = "unpause"
 )
 
 // Op is one step of a plan, with the reason it exists.

@@ -83,6 +83,8 @@ type Runtime interface {
 	// container's process; like Stop it is a manual stop, which restart
 	// policies do not undo.
 	Kill(ctx context.Context, c Container, signal string) error
+	// Pause freezes (true) or thaws (false) the container's processes.
+	Pause(ctx context.Context, c Container, paused bool) error
 	// Remove deletes the container, its task, snapshot and logs. Removing a
 	// container that does not exist is not an error.
 	Remove(ctx context.Context, c Container) error

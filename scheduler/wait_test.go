@@ -146,6 +146,9 @@ func TestPlanLifecycle(t *testing.T) {
 		{OpStop, nil, "api: stop demo-api-1\ndb: stop demo-db-1", DependentsFirst},
 		{OpStart, nil, "job: start demo-job-1", DependenciesFirst},
 		{OpKill, []string{"db"}, "db: kill demo-db-1 (SIGKILL)", DependentsFirst},
+		{OpRemove, nil, "job: remove demo-job-1 (rm)", DependentsFirst},
+		{OpPause, []string{"db", "job"}, "db: pause demo-db-1", DependentsFirst},
+		{OpUnpause, nil, "", DependenciesFirst},
 	}
 	for _, tt := range tests {
 		plan, err := PlanLifecycle(p, observed, g, tt.kind, LifecycleRequest{Services: tt.services})
@@ -215,5 +218,26 @@ func TestWaitAttached(t *testing.T) {
 	c.Labels[compose.LabelManualStop] = "true"
 	if willRestart(&c) {
 		t.Error("a stopped container counted as restarting")
+	}
+}
+
+func TestSummarizeProjects(t *testing.T) {
+	c := func(project string, st State, oneOff bool) Container {
+		l := compose.Labels{compose.LabelProject: project, compose.LabelConfigFiles: "/srv/" + project + "/compose.yaml", compose.LabelOneOff: "False"}
+		if oneOff {
+			l[compose.LabelOneOff] = "True"
+		}
+		return Container{State: st, Labels: l}
+	}
+	got := SummarizeProjects([]Container{
+		c("web", StateRunning, false), c("web", StateExited, false), c("web", StateRunning, false),
+		c("db", StateExited, false), c("db", StateRunning, true), {Labels: compose.Labels{}},
+	})
+	want := []ProjectSummary{
+		{Name: "db", Status: "exited(1)", ConfigFiles: "/srv/db/compose.yaml"},
+		{Name: "web", Status: "running(2), exited(1)", ConfigFiles: "/srv/web/compose.yaml"},
+	}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("SummarizeProjects = %+v, want %+v", got, want)
 	}
 }

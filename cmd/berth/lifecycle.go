@@ -10,6 +10,8 @@ import (
 type lifecycleOptions struct {
 	timeout int
 	signal  string
+	stop    bool
+	force   bool
 }
 
 func newStopCmd(g *globalOptions) *cobra.Command {
@@ -70,6 +72,37 @@ kill is not undone by the restart policy.`,
 	return cmd
 }
 
+func newRmCmd(g *globalOptions) *cobra.Command {
+	opts := lifecycleOptions{timeout: -1}
+	cmd := &cobra.Command{
+		Use:   "rm [OPTIONS] [SERVICE...]",
+		Short: "Remove the services' stopped containers",
+		Long: `Remove the stopped containers of the services (all with -s, which stops
+running ones first), with their network namespaces and logs. berth never
+asks for confirmation; -f is accepted for docker compatibility.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLifecycle(cmd, g, scheduler.OpRemove, opts, args)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.stop, "stop", "s", false, "Stop running containers first, then remove them")
+	cmd.Flags().BoolVarP(&opts.force, "force", "f", false, "Do not ask for confirmation (berth never asks)")
+	return cmd
+}
+
+func newPauseCmd(g *globalOptions, pause bool) *cobra.Command {
+	use, short, kind := "pause", "Freeze the processes of the services' containers", scheduler.OpPause
+	if !pause {
+		use, short, kind = "unpause", "Thaw the processes of paused containers", scheduler.OpUnpause
+	}
+	return &cobra.Command{
+		Use:   use + " [SERVICE...]",
+		Short: short,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLifecycle(cmd, g, kind, lifecycleOptions{timeout: -1}, args)
+		},
+	}
+}
+
 func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, opts lifecycleOptions, services []string) error {
 	ctx := cmd.Context()
 	p, err := g.loadProject(ctx, services...)
@@ -84,7 +117,7 @@ func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, o
 		return err
 	}
 	defer rt.Close()
-	req := scheduler.LifecycleRequest{Timeout: timeoutFlag(opts.timeout), Signal: opts.signal, Parallel: g.parallel}
+	req := scheduler.LifecycleRequest{Timeout: timeoutFlag(opts.timeout), Signal: opts.signal, Force: opts.stop, Parallel: g.parallel}
 	if len(services) > 0 {
 		req.Services = services
 	}

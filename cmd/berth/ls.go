@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/scheduler"
+)
+
+type lsOptions struct {
+	format string
+	quiet  bool
+	all    bool
+}
+
+func newLsCmd(g *globalOptions) *cobra.Command {
+	opts := lsOptions{}
+	cmd := &cobra.Command{
+		Use:   "ls [OPTIONS]",
+		Short: "List the projects that have containers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLs(cmd, g, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.format, "format", "table", "Output format: table or json")
+	cmd.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "Only print project names")
+	cmd.Flags().BoolVarP(&opts.all, "all", "a", false, "Also list projects with no running container")
+	return cmd
+}
+
+func runLs(cmd *cobra.Command, g *globalOptions, opts lsOptions) error {
+	if opts.format != "table" && opts.format != "json" {
+		return fmt.Errorf("ls --format %q: use table or json", opts.format)
+	}
+	ctx := cmd.Context()
+	rt, err := g.connect(ctx, scheduler.Discard)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	cs, err := rt.Containers(ctx, "")
+	if err != nil {
+		return err
+	}
+	var rows []scheduler.ProjectSummary
+	for _, s := range scheduler.SummarizeProjects(cs) {
+		if opts.all || containsRunning(s.Status) {
+			rows = append(rows, s)
+		}
+	}
+	out := cmd.OutOrStdout()
+	switch {
+	case opts.quiet:
+		for _, r := range rows {
+			fmt.Fprintln(out, r.Name)
+		}
+	case opts.format == "json":
+		if rows == nil {
+			rows = []scheduler.ProjectSummary{}
+		}
+		return json.NewEncoder(out).Encode(rows)
+	default:
+		tw := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tSTATUS\tCONFIG FILES")
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.Status, r.ConfigFiles)
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+// containsRunning reports whether a project's status counts running or
+// paused containers (listed first).
+func containsRunning(status string) bool {
+	return strings.HasPrefix(status, "running") || strings.HasPrefix(status, "paused")
+}
