@@ -110,6 +110,9 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 	if s.Resources, err = resourcesOf(sc); err != nil {
 		return nil, err
 	}
+	if s.Files, err = fileMountsOf(spec, sc); err != nil {
+		return nil, err
+	}
 	s.Mounts = mountsOf(spec, sc)
 	s.DNS, s.DNSSearch, s.DNSOptions = slices.Clone([]string(sc.DNS)), slices.Clone([]string(sc.DNSSearch)), slices.Clone(sc.DNSOpts)
 	hosts := make([]string, 0, len(sc.ExtraHosts))

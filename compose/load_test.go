@@ -3,6 +3,7 @@ package compose
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -380,5 +381,42 @@ func TestRestartAndHealthcheck(t *testing.T) {
 	h := p.Service("s").Healthcheck
 	if h == nil || strings.Join(h.Test, " ") != "CMD-SHELL pg_isready" || *h.Interval != 2*time.Second || *h.Retries != 4 || *h.StartPeriod != 10*time.Second || h.Timeout != nil {
 		t.Errorf("Healthcheck = %+v", h)
+	}
+}
+
+func TestSecretsAndConfigsModel(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yaml")
+	os.WriteFile(file, []byte(`services:
+  s:
+    image: x
+    secrets: [a, {source: b, target: b.txt, mode: 0400, uid: "7"}]
+    configs: [c, {source: c, target: /etc/c.conf}]
+secrets:
+  a: {file: ./a.txt}
+  b: {file: ./b.txt}
+configs:
+  c: {content: "x = 1"}
+`), 0o644)
+	p, err := Load(context.Background(), Options{Files: []string{file}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range p.Service("s").Files {
+		got = append(got, fmt.Sprintf("%s %s %s file=%s mode=%o uid=%d", f.Kind, f.Name, f.Target, strings.TrimPrefix(f.File, dir), f.Mode, f.UID))
+	}
+	want := []string{
+		"config c /c file= mode=-1 uid=-1",
+		"config c /etc/c.conf file= mode=-1 uid=-1",
+		"secret a /run/secrets/a file=/a.txt mode=-1 uid=-1",
+		"secret b /run/secrets/b.txt file=/b.txt mode=400 uid=7",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("files:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	os.WriteFile(file, []byte("services:\n  s:\n    image: x\n    secrets: [x]\nsecrets:\n  x: {external: true}\n"), 0o644)
+	if _, err := Load(context.Background(), Options{Files: []string{file}}); err == nil || !strings.Contains(err.Error(), "external secrets and configs need swarm") {
+		t.Errorf("external secret: %v", err)
 	}
 }

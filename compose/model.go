@@ -144,6 +144,8 @@ type Service struct {
 	Restart RestartPolicy
 	// Resources are its limits (memory, CPU, pids, ulimits, ...).
 	Resources Resources
+	// Files are its secrets and configs.
+	Files []FileMount
 
 	// DependsOn are the depends_on entries keyed by service name.
 	DependsOn map[string]Dependency

@@ -21,7 +21,7 @@ var runKeys = map[string]bool{
 	"healthcheck": true, "restart": true,
 	"mem_limit": true, "mem_reservation": true, "memswap_limit": true, "cpus": true, "cpu_shares": true,
 	"cpu_period": true, "cpu_quota": true, "pids_limit": true, "shm_size": true, "oom_score_adj": true,
-	"ulimits": true, "sysctls": true, "devices": true,
+	"ulimits": true, "sysctls": true, "devices": true, "secrets": true, "configs": true,
 }
 
 // Unsupported lists the keys of a service that this version of berth does

@@ -168,6 +168,11 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	if err != nil {
 		return scheduler.Container{}, err
 	}
+	files, err := prepareFiles(s, etcDir)
+	if err != nil {
+		return scheduler.Container{}, err
+	}
+	mounts = append(mounts, files...)
 	if len(fills) > 0 {
 		if err := c.fillVolumes(ctx, img, fills); err != nil {
 			return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)

@@ -121,3 +121,41 @@ func bindMount(source, target string, ro bool) specs.Mount {
 	}
 	return specs.Mount{Destination: target, Type: "bind", Source: source, Options: opts}
 }
+
+// prepareFiles makes the service's secrets and configs read-only files in
+// the container: a file given by file: is bound as it is (it must exist);
+// content (content:, or environment: resolved at load) is written under
+// dir, the container's own directory, with its mode (0444 by default) and
+// owner, and bound from there.
+func prepareFiles(s *compose.Service, dir string) ([]specs.Mount, error) {
+	var out []specs.Mount
+	for i, f := range s.Files {
+		src := f.File
+		if src != "" {
+			if _, err := os.Stat(src); err != nil {
+				return nil, fmt.Errorf("service %q: %s %q: file %s: %w", s.Name, f.Kind, f.Name, src, err)
+			}
+		} else {
+			src = filepath.Join(dir, f.Kind+"s", strconv.Itoa(i)+"-"+filepath.Base(f.Name))
+			if err := os.MkdirAll(filepath.Dir(src), 0o700); err != nil {
+				return nil, err
+			}
+			mode := os.FileMode(0o444)
+			if f.Mode >= 0 {
+				mode = os.FileMode(f.Mode) & os.ModePerm
+			}
+			if err := os.WriteFile(src, []byte(f.Content), 0o600); err != nil {
+				return nil, fmt.Errorf("service %q: %s %q: %w", s.Name, f.Kind, f.Name, err)
+			}
+			uid, gid := max(f.UID, 0), max(f.GID, 0)
+			if err := os.Chown(src, int(uid), int(gid)); err != nil {
+				return nil, err
+			}
+			if err := os.Chmod(src, mode); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, bindMount(src, f.Target, true))
+	}
+	return out, nil
+}

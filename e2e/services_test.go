@@ -233,3 +233,39 @@ services:
 		return p.must("logs", "--no-log-prefix", "app").stdout == "1000\n16384\n"
 	})
 }
+
+// TestSecretsAndConfigs: file, environment and content secrets and configs
+// are read-only files at the compose-spec paths, with mode and owner.
+func TestSecretsAndConfigs(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  app:
+    image: `+testImage+`
+    command: ["sh", "-c", "cat /run/secrets/pw /run/secrets/token /app.conf; ls -ln /run/secrets/token | awk '{print $1, $3}'; (echo x > /run/secrets/pw) 2>/dev/null || echo read-only"]
+    secrets:
+      - pw
+      - source: token
+        mode: 0400
+        uid: "65534"
+    configs:
+      - source: conf
+        target: /app.conf
+secrets:
+  pw:
+    file: ./pw.txt
+  token:
+    environment: E2E_TOKEN
+configs:
+  conf:
+    content: |
+      listen = 8080
+`, map[string]string{"pw.txt": "s3cret\n"})
+	if r := p.berthEnv([]string{"E2E_TOKEN=tok123"}, "up"); r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+	want := "s3cret\ntok123listen = 8080\n-r-------- 65534\nread-only\n"
+	if got := p.must("logs", "--no-log-prefix", "app").stdout; got != want {
+		t.Errorf("in the container:\n%q\nwant\n%q", got, want)
+	}
+}
