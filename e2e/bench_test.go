@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -89,4 +90,55 @@ func BenchmarkBuildUpNoop(b *testing.B) {
 	})
 	p.must("up", "-d", "--build")
 	timed(b, nil, func() { p.must("--progress", "quiet", "up", "-d", "--build") })
+}
+
+// BenchmarkUpHealthyChain: `up -d --wait` then `down` of 10 services, each
+// depending on the one before with service_healthy (a healthcheck that
+// passes at once, interval 1s as in the docker compose comparison).
+func BenchmarkUpHealthyChain(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("services:\n")
+	for i := 1; i <= 10; i++ {
+		fmt.Fprintf(&sb, "  s%d:\n    image: %s\n    command: [sleep, \"600\"]\n    stop_signal: SIGKILL\n    healthcheck:\n      test: [CMD, \"true\"]\n      interval: 1s\n", i, testImage)
+		if i > 1 {
+			fmt.Fprintf(&sb, "    depends_on:\n      s%d: {condition: service_healthy}\n", i-1)
+		}
+	}
+	p := newProject(b, sb.String(), nil)
+	var downs []time.Duration
+	timed(b, func(i int) {
+		if i > 0 {
+			start := time.Now()
+			p.must("down")
+			downs = append(downs, time.Since(start))
+		}
+	}, func() { p.must("up", "-d", "--wait") })
+	start := time.Now()
+	p.must("down")
+	downs = append(downs, time.Since(start))
+	sort.Slice(downs, func(i, j int) bool { return downs[i] < downs[j] })
+	b.ReportMetric(downs[len(downs)/2].Seconds(), "down-median-s")
+}
+
+// BenchmarkUpIndependent: `up -d` then `down` of 30 independent services.
+func BenchmarkUpIndependent(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("services:\n")
+	for i := 1; i <= 30; i++ {
+		fmt.Fprintf(&sb, "  s%d:\n    image: %s\n    command: [sleep, \"600\"]\n    stop_signal: SIGKILL\n", i, testImage)
+	}
+	p := newProject(b, sb.String(), nil)
+	var downs []time.Duration
+	timed(b, func(i int) {
+		if i > 0 {
+			start := time.Now()
+			p.must("down")
+			downs = append(downs, time.Since(start))
+		}
+	}, func() { p.must("up", "-d") })
+	start := time.Now()
+	p.must("down")
+	downs = append(downs, time.Since(start))
+	sort.Slice(downs, func(i, j int) bool { return downs[i] < downs[j] })
+	b.ReportMetric(downs[len(downs)/2].Seconds(), "down-median-s")
 }
