@@ -178,7 +178,7 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 			return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)
 		}
 	}
-	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir, Mounts: mounts})
+	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir, Mounts: mounts, InitBinary: c.logDriver, CheckInit: checkStaticInit})
 	if err != nil {
 		return scheduler.Container{}, err
 	}

@@ -27,6 +27,10 @@ type specInput struct {
 	EtcDir string
 	// Mounts are the service's volumes, bind mounts and tmpfs, prepared.
 	Mounts []specs.Mount
+	// InitBinary is berth's executable, the init of init: true.
+	InitBinary string
+	// CheckInit vets InitBinary before it is used (nil: not checked).
+	CheckInit func(path string) error
 }
 
 // processArgs combines the image's entrypoint and command with the
@@ -101,8 +105,18 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 	if err != nil {
 		return nil, err
 	}
+	var initMount []specs.Mount
 	if s.Init != nil && *s.Init {
-		return nil, fmt.Errorf("service %q: init: true is not supported yet (berth ships no init binary); remove it or run an init as the entrypoint", s.Name)
+		if in.InitBinary == "" {
+			return nil, fmt.Errorf("service %q: init: true needs berth's own executable, which could not be found", s.Name)
+		}
+		if in.CheckInit != nil {
+			if err := in.CheckInit(in.InitBinary); err != nil {
+				return nil, fmt.Errorf("service %q: %w", s.Name, err)
+			}
+		}
+		args = append([]string{InitPath, "--"}, args...)
+		initMount = []specs.Mount{{Destination: InitPath, Type: "bind", Source: in.InitBinary, Options: []string{"rbind", "rprivate", "ro"}}}
 	}
 	imageEnv := in.Image.Env
 	if len(imageEnv) == 0 {
@@ -198,11 +212,11 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 	} else {
 		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace))
 	}
-	opts = append(opts, oci.WithMounts(append([]specs.Mount{
+	opts = append(opts, oci.WithMounts(append(append([]specs.Mount{
 		etcMount(in.EtcDir, "hosts", s.ReadOnly),
 		etcMount(in.EtcDir, "hostname", s.ReadOnly),
 		etcMount(in.EtcDir, "resolv.conf", s.ReadOnly),
-	}, in.Mounts...)))
+	}, in.Mounts...), initMount...)))
 	return opts, nil
 }
 

@@ -153,7 +153,7 @@ func TestSpecOptsRefusals(t *testing.T) {
 		svc  compose.Service
 		want string
 	}{
-		{"init", compose.Service{Name: "a", Init: &yes}, "init: true is not supported yet"},
+		{"init without berth's executable", compose.Service{Name: "a", Init: &yes}, "init: true needs berth's own executable"},
 		{"security_opt", compose.Service{Name: "a", SecurityOpt: []string{"seccomp=/x.json"}}, `security_opt "seccomp=/x.json" is not supported yet`},
 	}
 	for _, tt := range tests {
@@ -218,5 +218,23 @@ func TestResourceOpts(t *testing.T) {
 	bad := compose.Service{Name: "db", Resources: compose.Resources{Ulimits: []compose.Ulimit{{Name: "nofiles", Soft: 1, Hard: 1}}}}
 	if _, err := specOpts(specInput{Name: "x", Image: v1.ImageConfig{Cmd: []string{"sh"}}, Service: &bad}); err == nil || !strings.Contains(err.Error(), "ulimits.nofiles: unknown limit") {
 		t.Errorf("unknown ulimit: %v", err)
+	}
+}
+
+func TestInitSpec(t *testing.T) {
+	yes := true
+	svc := compose.Service{Name: "a", Init: &yes, Command: []string{"sleep", "1"}}
+	s := genSpec(t, specInput{Name: "a-1", Image: v1.ImageConfig{Cmd: []string{"sh"}}, Service: &svc, InitBinary: "/usr/bin/berth"})
+	if got := strings.Join(s.Process.Args, " "); got != InitPath+" -- sleep 1" {
+		t.Errorf("args %q", got)
+	}
+	found := false
+	for _, m := range s.Mounts {
+		if m.Destination == InitPath && m.Source == "/usr/bin/berth" && slices.Contains(m.Options, "ro") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("berth is not bound read-only at %s: %+v", InitPath, s.Mounts)
 	}
 }

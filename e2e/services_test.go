@@ -269,3 +269,32 @@ configs:
 		t.Errorf("in the container:\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestInit: with init: true berth itself is pid 1 (as docker-init): the
+// orphans the command leaves are reaped, and a stop's SIGTERM reaches the
+// command (sleep as pid 1 would ignore it and be killed after the grace
+// period, exit 137).
+func TestInit(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  app:
+    image: `+testImage+`
+    init: true
+    stop_grace_period: 60s
+    command: ["sh", "-c", "for i in 1 2 3 4 5; do (sleep 0.01 &); done; exec sleep 600"]
+`, nil)
+	p.must("up", "-d")
+	r := p.must("exec", "-T", "app", "cat", "/proc/1/cmdline")
+	if got := strings.ReplaceAll(r.stdout, "\x00", " "); !strings.HasPrefix(got, "/sbin/docker-init -- sh -c") {
+		t.Errorf("pid 1 is %q, want /sbin/docker-init -- sh -c ...", got)
+	}
+	p.waitFor("the orphans to be reaped", 10*time.Second, func() bool {
+		out := p.must("exec", "-T", "app", "sh", "-c", "cat /proc/[0-9]*/stat").stdout
+		return !strings.Contains(out, ") Z ")
+	})
+	p.must("stop", "app")
+	if e := p.entry(p.name + "-app-1"); e.ExitCode != 143 {
+		t.Errorf("exit code after stop %d, want 143 (SIGTERM passed to the command)", e.ExitCode)
+	}
+}

@@ -7,10 +7,17 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+
+	"github.com/berth/berth/containerd"
 )
 
 func main() {
+	// Bound into containers with init: true as their pid 1.
+	if filepath.Base(os.Args[0]) == filepath.Base(containerd.InitPath) {
+		os.Exit(containerd.RunInit(os.Args[1:]))
+	}
 	os.Exit(run())
 }
 
