@@ -469,3 +469,52 @@ services:
 		t.Errorf("ls still lists %s with no container", p.name)
 	}
 }
+
+// TestDependsOnRestart: a dependent with depends_on restart: true is
+// restarted when up recreates its dependency and when the dependency is
+// restarted with berth restart; one without it is left running.
+func TestDependsOnRestart(t *testing.T) {
+	t.Parallel()
+	compose := `
+services:
+  db:
+    image: ` + testImage + `
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    environment:
+      VERSION: "%s"
+  api:
+    image: ` + testImage + `
+    command: ["sh", "-c", "echo started; exec sleep 600"]
+    stop_signal: SIGKILL
+    depends_on:
+      db: {condition: service_started, restart: true}
+  other:
+    image: ` + testImage + `
+    command: ["sh", "-c", "echo started; exec sleep 600"]
+    stop_signal: SIGKILL
+    depends_on: [db]
+`
+	p := newProject(t, fmt.Sprintf(compose, "1"), nil)
+	starts := func(service string) int {
+		return strings.Count(p.must("logs", "--no-log-prefix", service).stdout, "started\n")
+	}
+	p.must("up", "-d")
+	p.waitFor("api and other to start", 10*time.Second, func() bool { return starts("api") == 1 && starts("other") == 1 })
+
+	p.write("compose.yaml", fmt.Sprintf(compose, "2"))
+	r := p.must("up", "-d")
+	if !strings.Contains(r.stderr, "Restart") {
+		t.Errorf("up does not say it restarts api:\n%s", r)
+	}
+	p.waitFor("api to start again", 10*time.Second, func() bool { return starts("api") == 2 })
+
+	p.must("restart", "db")
+	p.waitFor("api to start a third time", 10*time.Second, func() bool { return starts("api") == 3 })
+	if n := starts("other"); n != 1 {
+		t.Errorf("other (no restart: true) started %d times, want 1", n)
+	}
+	if e := p.entry(p.name + "-api-1"); e.State != "running" {
+		t.Errorf("api is %s after the restarts", e.State)
+	}
+}

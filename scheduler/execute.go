@@ -68,7 +68,7 @@ func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
 func startsContainers(ops []Op) bool {
 	for _, op := range ops {
 		switch op.Kind {
-		case OpCreate, OpRecreate, OpStart:
+		case OpCreate, OpRecreate, OpStart, OpRestart:
 			return true
 		}
 	}
@@ -127,6 +127,18 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 			return err
 		}
 		e.emit(KindContainer, op.Name, StatusDone, "Stopped", "")
+		return nil
+	case OpRestart:
+		e.emit(KindContainer, op.Name, StatusWorking, "Restarting", op.Reason)
+		if err := e.Runtime.Stop(ctx, *op.Container, e.stopTimeout(*op.Container)); err != nil {
+			e.emit(KindContainer, op.Name, StatusError, "Error", "")
+			return err
+		}
+		if err := e.Runtime.Start(ctx, *op.Container); err != nil {
+			e.emit(KindContainer, op.Name, StatusError, "Error", "")
+			return err
+		}
+		e.emit(KindContainer, op.Name, StatusDone, "Restarted", "")
 		return nil
 	case OpKill:
 		e.emit(KindContainer, op.Name, StatusWorking, "Killing", op.Reason)

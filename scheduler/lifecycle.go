@@ -79,8 +79,11 @@ func PlanLifecycle(p *compose.Project, observed []Container, g *Graph, kind OpKi
 // containers are left to up.
 func Lifecycle(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, kind OpKind, req LifecycleRequest) error {
 	kinds := []OpKind{kind}
-	if kind == "restart" {
+	if kind == OpRestart {
 		kinds = []OpKind{OpStop, OpStart}
+		if req.Services != nil {
+			req.Services = RestartDependents(p, req.Services)
+		}
 	}
 	for _, k := range kinds {
 		g, observed, err := observe(ctx, p, rt)

@@ -32,6 +32,9 @@ const (
 	OpRemoveNetworks OpKind = "remove-networks"
 	// OpStop stops a running container (stop, restart).
 	OpStop OpKind = "stop"
+	// OpRestart stops and starts a running container: a dependent with
+	// depends_on restart: true whose dependency up replaced.
+	OpRestart OpKind = "restart"
 	// OpKill sends a signal to a running container.
 	OpKill OpKind = "kill"
 	// OpPause freezes a running container; OpUnpause thaws it.
@@ -176,6 +179,8 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 		}
 	}
 
+	restartDependents(p, services, plan.Services)
+
 	if len(services) > 0 {
 		// Always, not only when containers are made: it is idempotent, and it
 		// restarts the project's DNS daemon if that died.
@@ -257,6 +262,63 @@ func reconcileService(s *compose.Service, observed []Container, opts ReconcileOp
 		ops = append([]Op{{Kind: OpEnsureImage, Service: s.Name, Name: s.ImageName(), Reason: "for new containers"}}, ops...)
 	}
 	return append(removals, ops...)
+}
+
+// restartDependents turns the running containers of services that
+// depend on a created, recreated or restarted service with restart: true
+// into restarts, transitively, as docker compose does after it updates a
+// dependency.
+func restartDependents(p *compose.Project, services []string, ops map[string][]Op) {
+	updated := func(service string) string {
+		for _, op := range ops[service] {
+			switch op.Kind {
+			case OpCreate, OpRecreate, OpRestart:
+				return string(op.Kind)
+			}
+		}
+		return ""
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, name := range services {
+			s := p.Service(name)
+			for dep, d := range s.DependsOn {
+				how := updated(dep)
+				if !d.Restart || how == "" {
+					continue
+				}
+				for i, op := range ops[name] {
+					if op.Kind == OpRunning {
+						ops[name][i].Kind, ops[name][i].Reason = OpRestart, fmt.Sprintf("dependency %s: %s", dep, how)
+						changed = true
+					}
+				}
+			}
+		}
+	}
+}
+
+// RestartDependents returns services plus, transitively, the services
+// that depend on one of them with restart: true: what berth restart acts on.
+func RestartDependents(p *compose.Project, services []string) []string {
+	out := append([]string(nil), services...)
+	for changed := true; changed; {
+		changed = false
+		for _, s := range p.Services {
+			if contains(out, s.Name) {
+				continue
+			}
+			for dep, d := range s.DependsOn {
+				if d.Restart && contains(out, dep) {
+					out = append(out, s.Name)
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // DownOptions are down's choices.

@@ -148,6 +148,35 @@ create-networks demo
 db: running demo-db-1`,
 		},
 		{
+			name:    "restart: true restarts dependents of a recreated service, transitively",
+			project: withRestart(project("db", "api<-db", "web<-api", "cache<-db"), "api<-db", "web<-api"),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "db", 1, StateRunning, "old")
+				f.add(p, "api", 1, StateRunning, "h-api")
+				f.add(p, "web", 1, StateRunning, "h-web")
+				f.add(p, "cache", 1, StateRunning, "h-cache")
+			},
+			want: `
+create-networks demo
+api: restart demo-api-1 (dependency db: recreate)
+cache: running demo-cache-1
+db: ensure-image db (for new containers)
+db: recreate demo-db-1 (config hash changed)
+web: restart demo-web-1 (dependency api: restart)`,
+		},
+		{
+			name:    "restart: true leaves dependents of an unchanged service alone",
+			project: withRestart(project("db", "api<-db"), "api<-db"),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "db", 1, StateRunning, "h-db")
+				f.add(p, "api", 1, StateRunning, "h-api")
+			},
+			want: `
+create-networks demo
+api: running demo-api-1
+db: running demo-db-1`,
+		},
+		{
 			name:    "subset brings its dependencies only",
 			project: project("db", "api<-db", "web<-api", "other"),
 			opts:    ReconcileOptions{Services: []string{"api"}},
@@ -229,5 +258,34 @@ remove-networks demo
 `
 	if byName != wantByName {
 		t.Errorf("PlanDown by name:\n%s\nwant:\n%s", byName, wantByName)
+	}
+}
+
+// withRestart sets restart: true on the given "dependent<-dependency" edges.
+func withRestart(p *compose.Project, edges ...string) *compose.Project {
+	for _, e := range edges {
+		s, dep, _ := strings.Cut(e, "<-")
+		d := p.Service(s).DependsOn[dep]
+		d.Restart = true
+		p.Service(s).DependsOn[dep] = d
+	}
+	return p
+}
+
+func TestRestartDependents(t *testing.T) {
+	p := withRestart(project("db", "api<-db", "web<-api", "cache<-db", "other"), "api<-db", "web<-api")
+	tests := []struct {
+		services []string
+		want     string
+	}{
+		{[]string{"db"}, "api,db,web"},
+		{[]string{"api"}, "api,web"},
+		{[]string{"cache"}, "cache"},
+		{[]string{"other", "db"}, "api,db,other,web"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(RestartDependents(p, tt.services), ","); got != tt.want {
+			t.Errorf("RestartDependents(%v) = %s, want %s", tt.services, got, tt.want)
+		}
 	}
 }

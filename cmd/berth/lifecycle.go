@@ -48,9 +48,11 @@ func newRestartCmd(g *globalOptions) *cobra.Command {
 		Use:   "restart [OPTIONS] [SERVICE...]",
 		Short: "Stop and start the services' containers",
 		Long: `Stop the containers, then start them again. The configuration is not
-re-read into them: after changing the compose file, run up.`,
+re-read into them: after changing the compose file, run up. Services that
+depend on a restarted one with depends_on restart: true are restarted
+with it (as up restarts them when it recreates their dependency).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runLifecycle(cmd, g, "restart", opts, args)
+			return runLifecycle(cmd, g, scheduler.OpRestart, opts, args)
 		},
 	}
 	cmd.Flags().IntVarP(&opts.timeout, "timeout", "t", -1, "Seconds to wait for each container to stop before killing it (default: its stop_grace_period)")
@@ -111,6 +113,13 @@ func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, o
 	}
 	if err := selectServices(p, services); err != nil {
 		return err
+	}
+	if kind == scheduler.OpRestart && len(services) > 0 {
+		// Loaded for the named services alone, the project lacks their
+		// dependents, which restart: true restarts with them.
+		if full, err := g.loadProject(ctx); err == nil && selectServices(full, services) == nil {
+			p = full
+		}
 	}
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
