@@ -102,7 +102,7 @@ services:
       retries: 1
   migrate:
     image: `+testImage+`
-    command: ["sh", "-c", "exit 3"]
+    command: ["sh", "-c", "echo 'ERROR: relation readings already exists'; exit 3"]
   api:
     image: `+testImage+`
     command: ["sleep", "600"]
@@ -128,6 +128,10 @@ services:
 	if r.code == 0 || !strings.Contains(r.stderr, `service "migrate" exited with code 3`) {
 		t.Errorf("up worker with a failing migration:\n%s", r)
 	}
+	// The culprit's last log lines come with the error.
+	if !strings.Contains(r.stderr, "Last 1 log lines of "+p.name+"-migrate-1") || !strings.Contains(r.stderr, "| ERROR: relation readings already exists") {
+		t.Errorf("up worker does not show migrate's log:\n%s", r)
+	}
 	for _, e := range p.ps(true) {
 		if e.Service == "api" || e.Service == "worker" {
 			t.Errorf("%s was created although its dependency failed", e.Name)
@@ -139,6 +143,29 @@ services:
 	}
 	if e := p.entry(p.name + "-optional-1"); e.State != "running" {
 		t.Errorf("optional: %+v, want running", e)
+	}
+}
+
+// TestWaitTimeoutShowsLogs: a service that does not get healthy in time
+// fails up --wait with its name and its last log lines.
+func TestWaitTimeoutShowsLogs(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  slow:
+    image: `+testImage+`
+    command: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo line $$i; done; echo still loading; exec sleep 600"]
+    stop_signal: SIGKILL
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 1h
+`, nil)
+	r := p.berth("up", "-d", "--wait", "--wait-timeout", "2")
+	if r.code == 0 || !strings.Contains(r.stderr, `service "slow" is not ready after 2s (--wait-timeout)`) {
+		t.Fatalf("up --wait with a service that never gets healthy:\n%s", r)
+	}
+	if !strings.Contains(r.stderr, "Last 10 log lines of "+p.name+"-slow-1") || !strings.Contains(r.stderr, "| still loading") || strings.Contains(r.stderr, "| line 3\n") {
+		t.Errorf("up --wait does not show the last 10 log lines:\n%s", r)
 	}
 }
 

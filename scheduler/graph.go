@@ -304,6 +304,21 @@ type WalkError struct {
 
 func (e *WalkError) Error() string { return e.msg }
 
+// Unwrap returns the services' errors in name order, so that errors.As
+// finds, say, the ConditionError of a failed dependency.
+func (e *WalkError) Unwrap() []error {
+	keys := make([]string, 0, len(e.Errs))
+	for k := range e.Errs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	errs := make([]error, 0, len(keys))
+	for _, k := range keys {
+		errs = append(errs, e.Errs[k])
+	}
+	return errs
+}
+
 func contains(s []string, v string) bool { return indexOf(s, v) >= 0 }
 
 func indexOf(s []string, v string) int {

@@ -70,6 +70,36 @@ func ConditionMet(service string, cs []Container, cond compose.DependencyConditi
 	return true, nil
 }
 
+// Culprits are the services a failed up or wait blames (a dependency that
+// exited or turned unhealthy, a service not ready in time), in the order
+// the error names them: the ones whose logs explain the failure.
+func Culprits(err error) []string {
+	var out []string
+	var walk func(error)
+	walk = func(err error) {
+		var ce *ConditionError
+		switch e := err.(type) {
+		case nil:
+			return
+		case *ConditionError:
+			ce = e
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				walk(x)
+			}
+			return
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+			return
+		}
+		if ce != nil && !contains(out, ce.Service) {
+			out = append(out, ce.Service)
+		}
+	}
+	walk(err)
+	return out
+}
+
 // WaitFor waits until the service's containers meet the condition, woken
 // by the runtime's events (no polling), and fails as soon as they cannot.
 func WaitFor(ctx context.Context, rt Runtime, project, service string, cond compose.DependencyCondition) error {
@@ -177,7 +207,7 @@ func WaitReady(ctx context.Context, p *compose.Project, rt Runtime, services []s
 		}
 		if err != nil {
 			if ctx.Err() != nil && timeout > 0 {
-				return fmt.Errorf("service %q is not ready after %s (--wait-timeout)", name, timeout)
+				return &ConditionError{name, fmt.Sprintf("is not ready after %s (--wait-timeout)", timeout)}
 			}
 			return err
 		}

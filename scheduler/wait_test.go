@@ -3,6 +3,9 @@ package scheduler
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -239,5 +242,29 @@ func TestSummarizeProjects(t *testing.T) {
 	}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("SummarizeProjects = %+v, want %+v", got, want)
+	}
+}
+
+func TestCulprits(t *testing.T) {
+	dbErr := &ConditionError{"db", "is unhealthy"}
+	jobErr := &ConditionError{"job", "exited with code 1"}
+	tests := []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{"none", nil, nil},
+		{"plain error", errors.New("boom"), nil},
+		{"direct", dbErr, []string{"db"}},
+		{"wrapped", fmt.Errorf("dependency failed to start: %w", dbErr), []string{"db"}},
+		{"walk of several, deduplicated", &WalkError{Errs: map[string]error{
+			"web": fmt.Errorf("x: %w", jobErr), "api": fmt.Errorf("dependency failed to start: %w", dbErr), "cli": dbErr,
+		}}, []string{"db", "job"}},
+		{"joined", errors.Join(errors.New("other"), jobErr), []string{"job"}},
+	}
+	for _, tt := range tests {
+		if got := Culprits(tt.err); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: Culprits = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

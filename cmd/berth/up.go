@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/containerd"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -113,10 +117,12 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	start := time.Now()
 	plan, err := scheduler.Up(ctx, p, rt, nw, progress, uo)
 	if err != nil {
+		showCulpritLogs(cmd, rt, p, err)
 		return err
 	}
 	if opts.wait {
 		if err := scheduler.WaitReady(ctx, p, rt, plan.Only, time.Duration(opts.waitTimeout)*time.Second); err != nil {
+			showCulpritLogs(cmd, rt, p, err)
 			return err
 		}
 	}
@@ -127,4 +133,42 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		fmt.Fprintf(cmd.ErrOrStderr(), "Nothing to do: project %s is up to date.\n", p.Name)
 	}
 	return nil
+}
+
+// culpritLogLines is how much of a failed service's log up shows.
+const culpritLogLines = 10
+
+// showCulpritLogs prints the last lines of the logs of the services a
+// failed up blames, on standard error: usually the reason is there.
+func showCulpritLogs(cmd *cobra.Command, rt *containerd.Client, p *compose.Project, err error) {
+	services := scheduler.Culprits(err)
+	if len(services) == 0 {
+		return
+	}
+	ctx := context.WithoutCancel(cmd.Context())
+	all, lerr := rt.Containers(ctx, p.Name)
+	if lerr != nil {
+		return
+	}
+	w := cmd.ErrOrStderr()
+	for _, service := range services {
+		var cs []scheduler.Container
+		for _, c := range all {
+			if c.Labels.Service() == service && !c.Labels.OneOff() {
+				cs = append(cs, c)
+			}
+		}
+		sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+		for _, c := range cs {
+			var lines []containerd.LogEntry
+			if rt.Logs(ctx, []scheduler.Container{c}, containerd.LogOptions{Tail: culpritLogLines}, func(e containerd.LogEntry) { lines = append(lines, e) }) != nil || len(lines) == 0 {
+				continue
+			}
+			fmt.Fprintf(w, "Last %d log lines of %s:\n", len(lines), c.Name)
+			pr := newLogPrinter(w, []scheduler.Container{c}, false, true, false)
+			for _, e := range lines {
+				pr.print(e)
+			}
+		}
+	}
 }
