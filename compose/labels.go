@@ -35,6 +35,9 @@ const (
 	LabelRestart      = "berth.restart"
 	LabelRestartCount = "berth.restart-count"
 	LabelManualStop   = "berth.manual-stop"
+	// LabelTerminal records tty: true, which the container's process
+	// streams follow when it starts.
+	LabelTerminal = "berth.tty"
 )
 
 // ContainerName is docker compose's name for replica n of a service.
@@ -59,6 +62,9 @@ func ContainerLabels(p *Project, s *Service, n int) map[string]string {
 	if s.StopSignal != "" {
 		l[LabelStopSignal] = s.StopSignal
 	}
+	if s.Tty {
+		l[LabelTerminal] = "true"
+	}
 	return l
 }
 
@@ -73,6 +79,7 @@ func (l Labels) StopSignal() string { return l[LabelStopSignal] }
 func (l Labels) LogPath() string    { return l[LabelLogPath] }
 func (l Labels) NetNSPath() string  { return l[LabelNetNSPath] }
 func (l Labels) ImageID() string    { return l[LabelImageID] }
+func (l Labels) Terminal() bool     { return l[LabelTerminal] == "true" }
 func (l Labels) ManualStop() bool   { return l[LabelManualStop] == "true" }
 
 // RestartCount is how often the supervisor restarted the container.

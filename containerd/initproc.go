@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -18,13 +19,48 @@ const InitPath = "/sbin/docker-init"
 // (berth itself, run as docker-init -- CMD...): it starts the command,
 // passes it the signals it gets, reaps every orphan that ends up with it,
 // and exits as the command did (128+signal when a signal killed it).
+//
+// Options before "--": --keep-stdin gives the command a standard input
+// that never ends (stdin_open without tty: Docker keeps the container's
+// stdin open, and a program reading it must not see EOF); --exec replaces
+// this process by the command instead of staying as init.
 func RunInit(args []string) int {
+	keepStdin, execOnly := false, false
+	for len(args) > 0 && args[0] != "--" && strings.HasPrefix(args[0], "--") {
+		switch args[0] {
+		case "--keep-stdin":
+			keepStdin = true
+		case "--exec":
+			execOnly = true
+		default:
+			fmt.Fprintf(os.Stderr, "docker-init: unknown option %s\n", args[0])
+			return 2
+		}
+		args = args[1:]
+	}
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, "docker-init: no command to run")
 		return 2
+	}
+	if keepStdin {
+		if err := holdStdin(); err != nil {
+			fmt.Fprintf(os.Stderr, "docker-init: stdin_open: %v\n", err)
+			return 126
+		}
+	}
+	if execOnly {
+		path, err := exec.LookPath(args[0])
+		if err == nil {
+			err = syscall.Exec(path, args, os.Environ())
+		}
+		fmt.Fprintf(os.Stderr, "docker-init: exec %s: %v\n", args[0], err)
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			return 127
+		}
+		return 126
 	}
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs)
@@ -63,6 +99,24 @@ func RunInit(args []string) int {
 		}
 	}
 	return 0
+}
+
+// holdStdin makes standard input a pipe that holds its own write end (the
+// pipe reopened read-write through /proc), so reads wait forever instead of
+// ending, and no extra descriptor leaks into the command.
+func holdStdin() error {
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		return err
+	}
+	defer syscall.Close(p[0])
+	defer syscall.Close(p[1])
+	fd, err := syscall.Open(fmt.Sprintf("/proc/self/fd/%d", p[0]), syscall.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(fd)
+	return syscall.Dup3(fd, 0, 0)
 }
 
 // checkStaticInit refuses a berth executable that needs a dynamic loader:

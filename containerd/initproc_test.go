@@ -1,10 +1,12 @@
 package containerd
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -34,5 +36,32 @@ func TestCheckStaticInit(t *testing.T) {
 	}
 	if err := checkStaticInit(filepath.Join(dir, "missing")); err == nil {
 		t.Error("missing file accepted")
+	}
+}
+
+// TestHoldStdin runs itself in a child whose stdin is /dev/null (EOF at
+// once) and checks that after holdStdin a read finds no data and no EOF.
+func TestHoldStdin(t *testing.T) {
+	if os.Getenv("BERTH_TEST_HOLD_STDIN") == "1" {
+		if err := holdStdin(); err != nil {
+			fmt.Println("holdStdin:", err)
+			os.Exit(1)
+		}
+		if err := syscall.SetNonblock(0, true); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		n, err := syscall.Read(0, make([]byte, 1))
+		fmt.Printf("read %d %v\n", n, err)
+		os.Exit(0)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestHoldStdin$")
+	cmd.Env = append(os.Environ(), "BERTH_TEST_HOLD_STDIN=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "read -1 resource temporarily unavailable") {
+		t.Errorf("stdin after holdStdin: %s (want no data and no EOF)", out)
 	}
 }

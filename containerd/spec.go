@@ -33,6 +33,23 @@ type specInput struct {
 	CheckInit func(path string) error
 }
 
+// initPrefix is what runs before the service's command: berth as
+// docker-init for init: true, and to keep standard input open for
+// stdin_open without a tty (a terminal's input stays open by itself).
+func initPrefix(s *compose.Service) []string {
+	init := s.Init != nil && *s.Init
+	keepStdin := s.StdinOpen && !s.Tty
+	switch {
+	case init && keepStdin:
+		return []string{InitPath, "--keep-stdin", "--"}
+	case init:
+		return []string{InitPath, "--"}
+	case keepStdin:
+		return []string{InitPath, "--keep-stdin", "--exec", "--"}
+	}
+	return nil
+}
+
 // processArgs combines the image's entrypoint and command with the
 // service's, by Docker's rules: a service entrypoint replaces the image's
 // and also drops the image's command; a service command replaces the
@@ -106,16 +123,16 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 		return nil, err
 	}
 	var initMount []specs.Mount
-	if s.Init != nil && *s.Init {
+	if initArgs := initPrefix(s); initArgs != nil {
 		if in.InitBinary == "" {
-			return nil, fmt.Errorf("service %q: init: true needs berth's own executable, which could not be found", s.Name)
+			return nil, fmt.Errorf("service %q: init: true and stdin_open need berth's own executable, which could not be found", s.Name)
 		}
 		if in.CheckInit != nil {
 			if err := in.CheckInit(in.InitBinary); err != nil {
 				return nil, fmt.Errorf("service %q: %w", s.Name, err)
 			}
 		}
-		args = append([]string{InitPath, "--"}, args...)
+		args = append(initArgs, args...)
 		initMount = []specs.Mount{{Destination: InitPath, Type: "bind", Source: in.InitBinary, Options: []string{"rbind", "rprivate", "ro"}}}
 	}
 	imageEnv := in.Image.Env

@@ -153,7 +153,7 @@ func TestSpecOptsRefusals(t *testing.T) {
 		svc  compose.Service
 		want string
 	}{
-		{"init without berth's executable", compose.Service{Name: "a", Init: &yes}, "init: true needs berth's own executable"},
+		{"init without berth's executable", compose.Service{Name: "a", Init: &yes}, "init: true and stdin_open need berth's own executable"},
 		{"security_opt", compose.Service{Name: "a", SecurityOpt: []string{"seccomp=/x.json"}}, `security_opt "seccomp=/x.json" is not supported yet`},
 	}
 	for _, tt := range tests {
@@ -222,12 +222,29 @@ func TestResourceOpts(t *testing.T) {
 }
 
 func TestInitSpec(t *testing.T) {
-	yes := true
+	yes, no := true, false
+	tests := []struct {
+		init           *bool
+		stdinOpen, tty bool
+		want           string
+	}{
+		{nil, false, false, "sleep 1"},
+		{&no, false, true, "sleep 1"},
+		{&yes, false, false, InitPath + " -- sleep 1"},
+		{nil, true, false, InitPath + " --keep-stdin --exec -- sleep 1"},
+		{&yes, true, false, InitPath + " --keep-stdin -- sleep 1"},
+		{nil, true, true, "sleep 1"}, // the terminal's input stays open
+		{&yes, true, true, InitPath + " -- sleep 1"},
+	}
+	for _, tt := range tests {
+		svc := compose.Service{Name: "a", Init: tt.init, StdinOpen: tt.stdinOpen, Tty: tt.tty, Command: []string{"sleep", "1"}}
+		s := genSpec(t, specInput{Name: "a-1", Image: v1.ImageConfig{Cmd: []string{"sh"}}, Service: &svc, InitBinary: "/usr/bin/berth"})
+		if got := strings.Join(s.Process.Args, " "); got != tt.want {
+			t.Errorf("init %v stdin_open %v tty %v: args %q, want %q", tt.init, tt.stdinOpen, tt.tty, got, tt.want)
+		}
+	}
 	svc := compose.Service{Name: "a", Init: &yes, Command: []string{"sleep", "1"}}
 	s := genSpec(t, specInput{Name: "a-1", Image: v1.ImageConfig{Cmd: []string{"sh"}}, Service: &svc, InitBinary: "/usr/bin/berth"})
-	if got := strings.Join(s.Process.Args, " "); got != InitPath+" -- sleep 1" {
-		t.Errorf("args %q", got)
-	}
 	found := false
 	for _, m := range s.Mounts {
 		if m.Destination == InitPath && m.Source == "/usr/bin/berth" && slices.Contains(m.Options, "ro") {

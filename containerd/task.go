@@ -52,7 +52,11 @@ func (c *Client) Start(ctx context.Context, sc scheduler.Container) error {
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return fmt.Errorf("start container %s: %w", sc.Name, err)
 	}
-	task, err := ctr.NewTask(ctx, cio.BinaryIO(c.logDriver, map[string]string{LogDriverCommand: logPath}))
+	streams, err := c.serviceIO(sc, logPath)
+	if err != nil {
+		return fmt.Errorf("start container %s: %w", sc.Name, err)
+	}
+	task, err := ctr.NewTask(ctx, streams)
 	if err != nil {
 		return fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
 	}
@@ -212,4 +216,14 @@ func (c *Client) Pause(ctx context.Context, sc scheduler.Container, paused bool)
 		return fmt.Errorf("pause container %s: %w", sc.Name, err)
 	}
 	return nil
+}
+
+// serviceIO gives a service container's process its streams: output to
+// berth's log driver, through a terminal with tty: true (whose input
+// stays open, as an attached terminal's would).
+func (c *Client) serviceIO(sc scheduler.Container, logPath string) (cio.Creator, error) {
+	if sc.Labels.Terminal() {
+		return cio.TerminalBinaryIO(c.logDriver, map[string]string{LogDriverCommand: logPath}), nil
+	}
+	return cio.BinaryIO(c.logDriver, map[string]string{LogDriverCommand: logPath}), nil
 }

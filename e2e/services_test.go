@@ -298,3 +298,46 @@ services:
 		t.Errorf("exit code after stop %d, want 143 (SIGTERM passed to the command)", e.ExitCode)
 	}
 }
+
+// TestTTYAndStdinOpen: tty: true gives the process a terminal (and keeps
+// an interactive shell running, as with Docker); stdin_open without a tty
+// gives it a standard input that does not end.
+func TestTTYAndStdinOpen(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  term:
+    image: `+testImage+`
+    command: ["sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo is-a-tty; exec sleep 600"]
+    stop_signal: SIGKILL
+    tty: true
+  shell:
+    image: `+testImage+`
+    command: ["sh"]
+    stop_signal: SIGKILL
+    tty: true
+    stdin_open: true
+  reader:
+    image: `+testImage+`
+    command: ["sh", "-c", "echo reading; cat; echo stdin ended"]
+    stop_signal: SIGKILL
+    stdin_open: true
+`, nil)
+	p.must("up", "-d")
+	p.waitFor("term to see a terminal", 10*time.Second, func() bool {
+		return strings.Contains(p.must("logs", "term").stdout, "is-a-tty")
+	})
+	p.waitFor("reader to read", 10*time.Second, func() bool {
+		return strings.Contains(p.must("logs", "reader").stdout, "reading")
+	})
+	// Reading stdin, cat would have ended at once on EOF.
+	p.must("exec", "-T", "reader", "true")
+	if out := p.must("logs", "reader").stdout; strings.Contains(out, "stdin ended") {
+		t.Errorf("reader's stdin ended:\n%s", out)
+	}
+	for _, name := range []string{"shell", "reader"} {
+		if e := p.entry(p.name + "-" + name + "-1"); e.State != "running" {
+			t.Errorf("%s is %s, want running", name, e.State)
+		}
+	}
+}

@@ -27,8 +27,10 @@ type RunRequest struct {
 	ServicePorts bool
 	// Ports are extra ports to publish.
 	Ports []compose.PortMapping
-	// TTY gives the process a terminal; Interactive keeps stdin open.
-	TTY, Interactive bool
+	// TTY gives the process a terminal; Interactive keeps stdin open:
+	// attached it is the caller's, Detached it is held open as stdin_open
+	// does.
+	TTY, Interactive, Detached bool
 	// Name is the container's name; "" makes <project>-<service>-run-<id>.
 	Name string
 }
@@ -124,7 +126,7 @@ func oneOffService(base *compose.Service, req RunRequest) *compose.Service {
 		s.Ports = nil
 	}
 	s.Ports = append(append([]compose.PortMapping{}, s.Ports...), req.Ports...)
-	s.Tty, s.StdinOpen = req.TTY, req.Interactive
+	s.Tty, s.StdinOpen = req.TTY, req.Interactive && req.Detached
 	return &s
 }
 

@@ -67,7 +67,7 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 	req := scheduler.RunRequest{
 		Service: service, User: opts.user, WorkDir: opts.workdir, NoDeps: opts.noDeps,
 		ServicePorts: opts.servicePorts, Name: opts.name, Env: map[string]string{},
-		TTY: !opts.noTTY && !opts.detach && isTerminal(os.Stdin) && isTerminal(os.Stdout), Interactive: opts.interactive,
+		TTY: !opts.noTTY && !opts.detach && isTerminal(os.Stdin) && isTerminal(os.Stdout), Interactive: opts.interactive, Detached: opts.detach,
 	}
 	if len(command) > 0 {
 		req.Command = command
