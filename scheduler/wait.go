@@ -167,7 +167,11 @@ func (e *Executor) waitDependencies(ctx context.Context, s *compose.Service, g *
 // WaitReady waits until the services' containers are running, and
 // healthy when they have a healthcheck; a service that others need to
 // complete successfully may have exited with 0 instead.
-func WaitReady(ctx context.Context, p *compose.Project, rt Runtime, services []string, timeout time.Duration) error {
+// Each service's wait is reported on ev (nil: not reported).
+func WaitReady(ctx context.Context, p *compose.Project, rt Runtime, ev Events, services []string, timeout time.Duration) error {
+	if ev == nil {
+		ev = Discard
+	}
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -181,11 +185,14 @@ func WaitReady(ctx context.Context, p *compose.Project, rt Runtime, services []s
 			}
 		}
 	}
+	var waited []string
 	for _, name := range services {
-		s := p.Service(name)
-		if s == nil || s.Replicas == 0 {
-			continue
+		if s := p.Service(name); s != nil && s.Replicas > 0 {
+			waited = append(waited, name)
+			ev.Emit(Event{Kind: KindService, Name: name, Status: StatusWorking, Text: "Waiting"})
 		}
+	}
+	for _, name := range waited {
 		cond := compose.ConditionStarted
 		all, err := rt.Containers(ctx, p.Name)
 		if err != nil {
@@ -206,13 +213,21 @@ func WaitReady(ctx context.Context, p *compose.Project, rt Runtime, services []s
 			err = stillRunning(ctx, rt, p.Name, name)
 		}
 		if err != nil {
+			ev.Emit(Event{Kind: KindService, Name: name, Status: StatusError, Text: "Error"})
 			if ctx.Err() != nil && timeout > 0 {
 				return &ConditionError{name, fmt.Sprintf("is not ready after %s (--wait-timeout)", timeout)}
 			}
 			return err
 		}
+		ev.Emit(Event{Kind: KindService, Name: name, Status: StatusDone, Text: readyText[cond]})
 	}
 	return nil
+}
+
+var readyText = map[compose.DependencyCondition]string{
+	compose.ConditionStarted:               "Running",
+	compose.ConditionHealthy:               "Healthy",
+	compose.ConditionCompletedSuccessfully: "Exited",
 }
 
 // stillRunning fails when a service's container has exited: --wait wants

@@ -50,7 +50,9 @@ func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions) error {
 		Parallel:    g.parallel,
 	}
 	req.Timeout = timeoutFlag(opts.timeout)
+	progress.Live()
 	plan, err := scheduler.Down(ctx, p, rt, nw, progress, req)
+	progress.Stop()
 	if err != nil {
 		return err
 	}

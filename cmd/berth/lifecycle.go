@@ -130,5 +130,7 @@ func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, o
 	if len(services) > 0 {
 		req.Services = services
 	}
+	progress.Live()
+	defer progress.Stop()
 	return scheduler.Lifecycle(ctx, p, rt, nw, progress, kind, req)
 }

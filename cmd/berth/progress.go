@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/docker/go-units"
 	"golang.org/x/term"
@@ -17,12 +19,14 @@ import (
 // event ("Container demo-web-1  Started"), JSON objects with --progress
 // json, nothing with --progress quiet.
 type progressWriter struct {
-	mu   sync.Mutex // guards w and layers
+	mu   sync.Mutex // guards w, layers and live
 	w    io.Writer
 	mode string
 	tty  bool
 	// layers are the layers whose download was already reported.
 	layers map[string]bool
+	// live, when set, redraws one line per resource in place (Live).
+	live *liveView
 }
 
 func (o *globalOptions) progressWriter() (*progressWriter, error) {
@@ -42,10 +46,108 @@ var statusMark = map[scheduler.Status]string{
 	scheduler.StatusWorking: " ",
 }
 
+// Live switches a terminal's progress to the live view: a line per
+// resource, redrawn in place with its state and time, as docker compose
+// shows up and down. Plain, JSON and non-terminal output are unchanged.
+// Stop ends it; until then nothing else may write to the terminal except
+// through Above.
+func (p *progressWriter) Live() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.tty || p.live != nil || p.mode == "quiet" || p.mode == "none" || p.mode == "json" {
+		return
+	}
+	width := func() int {
+		if w, _, err := term.GetSize(int(os.Stderr.Fd())); err == nil && w > 0 {
+			return w
+		}
+		return 80
+	}
+	p.live = newLiveView(p.w, time.Now, width)
+	stop, done := make(chan struct{}), make(chan struct{})
+	p.live.stop, p.live.done = stop, done
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				p.mu.Lock()
+				if p.live != nil {
+					p.live.draw()
+				}
+				p.mu.Unlock()
+			}
+		}
+	}()
+}
+
+// Stop ends the live view with a last drawing; later events are printed
+// as lines. It may be called more than once.
+func (p *progressWriter) Stop() {
+	p.mu.Lock()
+	live := p.live
+	p.live = nil
+	p.mu.Unlock()
+	if live == nil {
+		return
+	}
+	close(live.stop)
+	<-live.done
+	p.mu.Lock()
+	live.draw()
+	p.mu.Unlock()
+}
+
+// Above returns a writer whose lines are printed above the live view (or
+// straight to w when there is none): build output during up, say.
+func (p *progressWriter) Above(w io.Writer) io.Writer {
+	return &aboveWriter{p: p, w: w}
+}
+
+type aboveWriter struct {
+	p       *progressWriter
+	w       io.Writer
+	partial []byte
+}
+
+func (a *aboveWriter) Write(b []byte) (int, error) {
+	a.p.mu.Lock()
+	defer a.p.mu.Unlock()
+	if a.p.live == nil {
+		if len(a.partial) > 0 {
+			b = append(a.partial, b...)
+			a.partial = nil
+		}
+		_, err := a.w.Write(b)
+		return len(b), err
+	}
+	a.partial = append(a.partial, b...)
+	i := bytes.LastIndexByte(a.partial, '\n')
+	if i < 0 {
+		return len(b), nil
+	}
+	a.p.live.above(a.w, a.partial[:i+1])
+	a.partial = append([]byte(nil), a.partial[i+1:]...)
+	return len(b), nil
+}
+
 // Emit implements scheduler.Events.
 func (p *progressWriter) Emit(e scheduler.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.live != nil {
+		if e.Kind == scheduler.KindService && e.Status == scheduler.StatusWarning {
+			p.live.above(p.w, []byte("WARN: "+e.Detail+"\n"))
+			return
+		}
+		p.live.update(e)
+		p.live.draw()
+		return
+	}
 	switch p.mode {
 	case "quiet", "none":
 		return

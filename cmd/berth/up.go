@@ -97,6 +97,8 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		return err
 	}
 	defer rt.Close()
+	progress.Live()
+	defer progress.Stop()
 	uo := scheduler.UpOptions{
 		ReconcileOptions: scheduler.ReconcileOptions{
 			ForceRecreate: opts.forceRecreate,
@@ -108,7 +110,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		Builder:      rt,
 		Build:        opts.build,
 		NoBuild:      opts.noBuild,
-		BuildOptions: scheduler.BuildOptions{Out: cmd.OutOrStdout()},
+		BuildOptions: scheduler.BuildOptions{Out: progress.Above(cmd.OutOrStdout())},
 	}
 	if len(services) > 0 {
 		uo.Services = services
@@ -117,15 +119,18 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	start := time.Now()
 	plan, err := scheduler.Up(ctx, p, rt, nw, progress, uo)
 	if err != nil {
+		progress.Stop()
 		showCulpritLogs(cmd, rt, p, err)
 		return err
 	}
 	if opts.wait {
-		if err := scheduler.WaitReady(ctx, p, rt, plan.Only, time.Duration(opts.waitTimeout)*time.Second); err != nil {
+		if err := scheduler.WaitReady(ctx, p, rt, progress, plan.Only, time.Duration(opts.waitTimeout)*time.Second); err != nil {
+			progress.Stop()
 			showCulpritLogs(cmd, rt, p, err)
 			return err
 		}
 	}
+	progress.Stop()
 	if !opts.detach && !opts.noStart {
 		return attachUp(cmd, g, rt, nw, progress, p, plan, opts, start)
 	}
