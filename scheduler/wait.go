@@ -192,36 +192,73 @@ func WaitReady(ctx context.Context, p *compose.Project, rt Runtime, ev Events, s
 			ev.Emit(Event{Kind: KindService, Name: name, Status: StatusWorking, Text: "Waiting"})
 		}
 	}
-	for _, name := range waited {
-		cond := compose.ConditionStarted
+	// One subscription and one listing per event for all of them: every
+	// service is judged again on each wake-up, in the order given, so one
+	// that was ready and then exited fails the wait.
+	events, errs := rt.Events(ctx)
+	reported := map[string]bool{}
+	for {
 		all, err := rt.Containers(ctx, p.Name)
 		if err != nil {
 			return err
 		}
-		for _, c := range all {
-			if c.Labels.Service() == name {
-				if cfg, _ := HealthcheckOf(c.Labels); cfg != nil {
-					cond = compose.ConditionHealthy
+		var still []string
+		for _, name := range waited {
+			var cs []Container
+			for _, c := range all {
+				if c.Labels.Service() == name && !c.Labels.OneOff() {
+					cs = append(cs, c)
 				}
 			}
-		}
-		if completes[name] {
-			cond = compose.ConditionCompletedSuccessfully
-		}
-		err = WaitFor(ctx, rt, p.Name, name, cond)
-		if err == nil && cond == compose.ConditionStarted {
-			err = stillRunning(ctx, rt, p.Name, name)
-		}
-		if err != nil {
-			ev.Emit(Event{Kind: KindService, Name: name, Status: StatusError, Text: "Error"})
-			if ctx.Err() != nil && timeout > 0 {
-				return &ConditionError{name, fmt.Sprintf("is not ready after %s (--wait-timeout)", timeout)}
+			sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+			cond := readyCondition(cs, completes[name])
+			met, err := ConditionMet(name, cs, cond)
+			if err == nil && met && cond == compose.ConditionStarted {
+				err = stillRunning(name, cs)
 			}
-			return err
+			switch {
+			case err != nil:
+				ev.Emit(Event{Kind: KindService, Name: name, Status: StatusError, Text: "Error"})
+				return err
+			case met:
+				if !reported[name] {
+					reported[name] = true
+					ev.Emit(Event{Kind: KindService, Name: name, Status: StatusDone, Text: readyText[cond]})
+				}
+			default:
+				still = append(still, name)
+			}
 		}
-		ev.Emit(Event{Kind: KindService, Name: name, Status: StatusDone, Text: readyText[cond]})
+		if len(still) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			ev.Emit(Event{Kind: KindService, Name: still[0], Status: StatusError, Text: "Error"})
+			if timeout > 0 && ctx.Err() == context.DeadlineExceeded {
+				return &ConditionError{still[0], fmt.Sprintf("is not ready after %s (--wait-timeout)", timeout)}
+			}
+			return ctx.Err()
+		case err := <-errs:
+			return fmt.Errorf("runtime events: %w", err)
+		case <-events:
+		}
 	}
-	return nil
+}
+
+// readyCondition is what --wait waits for of a service: healthy when it
+// has a healthcheck, exited with 0 when others need it to complete, else
+// running.
+func readyCondition(cs []Container, completes bool) compose.DependencyCondition {
+	if completes {
+		return compose.ConditionCompletedSuccessfully
+	}
+	for _, c := range cs {
+		if cfg, _ := HealthcheckOf(c.Labels); cfg != nil {
+			return compose.ConditionHealthy
+		}
+	}
+	return compose.ConditionStarted
 }
 
 var readyText = map[compose.DependencyCondition]string{
@@ -232,13 +269,9 @@ var readyText = map[compose.DependencyCondition]string{
 
 // stillRunning fails when a service's container has exited: --wait wants
 // services running, not started once.
-func stillRunning(ctx context.Context, rt Runtime, project, service string) error {
-	all, err := rt.Containers(ctx, project)
-	if err != nil {
-		return err
-	}
-	for _, c := range all {
-		if c.Labels.Service() == service && c.State == StateExited {
+func stillRunning(service string, cs []Container) error {
+	for _, c := range cs {
+		if c.State == StateExited {
 			return &ConditionError{service, fmt.Sprintf("exited with code %d (container %s)", c.ExitCode, c.Name)}
 		}
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -266,5 +268,86 @@ func TestCulprits(t *testing.T) {
 		if got := Culprits(tt.err); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: Culprits = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+type recordedEvents struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (r *recordedEvents) Emit(e Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e.Name+" "+e.Text)
+}
+
+func TestWaitReady(t *testing.T) {
+	setup := func() (*compose.Project, *fakeRuntime) {
+		p := project("db", "migrate", "web", "api<-migrate")
+		p.Service("api").DependsOn["migrate"] = compose.Dependency{Condition: compose.ConditionCompletedSuccessfully, Required: true}
+		f := newFakeRuntime()
+		for _, s := range []string{"db", "migrate", "web", "api"} {
+			f.add(p, s, 1, StateRunning, "h-"+s)
+		}
+		f.containers["demo-db-1"].Labels[compose.LabelHealthcheck] = `{"Test":["CMD","true"]}`
+		return p, f
+	}
+	all := []string{"api", "db", "migrate", "web"}
+
+	t.Run("all ready", func(t *testing.T) {
+		p, f := setup()
+		ev := &recordedEvents{}
+		done := make(chan error, 1)
+		go func() { done <- WaitReady(context.Background(), p, f, ev, all, 0) }()
+		waitSubscribed(t, f)
+		f.set("demo-migrate-1", func(c *Container) { c.State, c.ExitCode = StateExited, 0 })
+		f.set("demo-db-1", func(c *Container) { c.Labels[compose.LabelHealth] = healthJSON(HealthHealthy, "") })
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(ev.events, ", ")
+		for _, want := range []string{"db Healthy", "migrate Exited", "web Running", "api Running"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("events %s lack %q", got, want)
+			}
+		}
+	})
+	t.Run("a service exits", func(t *testing.T) {
+		p, f := setup()
+		done := make(chan error, 1)
+		go func() { done <- WaitReady(context.Background(), p, f, nil, all, 0) }()
+		waitSubscribed(t, f)
+		f.set("demo-web-1", func(c *Container) { c.State, c.ExitCode = StateExited, 2 })
+		err := <-done
+		if err == nil || !strings.Contains(err.Error(), `service "web" exited with code 2`) {
+			t.Errorf("WaitReady = %v", err)
+		}
+	})
+	t.Run("timeout names a service not ready", func(t *testing.T) {
+		p, f := setup()
+		err := WaitReady(context.Background(), p, f, nil, all, time.Nanosecond)
+		var ce *ConditionError
+		if !errors.As(err, &ce) || ce.Service != "db" || !strings.Contains(err.Error(), "is not ready after 1ns (--wait-timeout)") {
+			t.Errorf("WaitReady = %v", err)
+		}
+	})
+}
+
+// waitSubscribed waits until someone follows the fake runtime's events.
+func waitSubscribed(t *testing.T, f *fakeRuntime) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		f.mu.Lock()
+		n := len(f.subs)
+		f.mu.Unlock()
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nobody subscribed to the runtime's events")
+		}
+		runtime.Gosched()
 	}
 }
