@@ -37,6 +37,17 @@ const (
 	LabelManualStop   = "berth.manual-stop"
 )
 
+// LabelVolume is docker compose's label of a named volume: its key in the
+// compose file. The volume carries LabelProject too.
+const LabelVolume = "com.docker.compose.volume"
+
+// The prefixes of compose's labels and of berth's own: what is left of a
+// container's labels without them are its service's labels.
+const (
+	LabelPrefixCompose = "com.docker.compose."
+	LabelPrefixBerth   = "berth."
+)
+
 // ContainerName is docker compose's name for replica n of a service.
 func ContainerName(project, service string, n int) string {
 	return fmt.Sprintf("%s-%s-%d", project, service, n)
