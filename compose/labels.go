@@ -73,7 +73,20 @@ func ContainerLabels(p *Project, s *Service, n int) map[string]string {
 	return l
 }
 
-// Labels is a container's label set with typed accessors.
+// VolumeLabels are the labels of the project's named volume key, as
+// docker compose gives them: the volume's own labels from the file, and
+// the project and the key.
+func VolumeLabels(p *Project, key string) map[string]string {
+	l := map[string]string{}
+	for k, v := range p.Volumes[key].Labels {
+		l[k] = v
+	}
+	l[LabelProject] = p.Name
+	l[LabelVolume] = key
+	return l
+}
+
+// Labels is a container's (or a volume's) label set with typed accessors.
 type Labels map[string]string
 
 func (l Labels) Project() string    { return l[LabelProject] }
@@ -85,6 +98,9 @@ func (l Labels) LogPath() string    { return l[LabelLogPath] }
 func (l Labels) NetNSPath() string  { return l[LabelNetNSPath] }
 func (l Labels) ImageID() string    { return l[LabelImageID] }
 func (l Labels) ManualStop() bool   { return l[LabelManualStop] == "true" }
+
+// Volume is a volume's key in its compose file.
+func (l Labels) Volume() string { return l[LabelVolume] }
 
 // RestartCount is how often the supervisor restarted the container.
 func (l Labels) RestartCount() int {
