@@ -45,6 +45,8 @@ type volumeMeta struct {
 // with its metadata (compose's labels, the creation time). On failure
 // nothing of it is left.
 func (c *Client) ensureVolume(p *compose.Project, name string) (retErr error) {
+	c.volumeMu.Lock()
+	defer c.volumeMu.Unlock()
 	dir := c.volumeDir(name)
 	if _, err := os.Stat(dir); err == nil {
 		return nil
@@ -71,8 +73,7 @@ func (c *Client) ensureVolume(p *compose.Project, name string) (retErr error) {
 	if err != nil {
 		return err
 	}
-	// Written aside and renamed: replicas of a service may create the
-	// volume at the same time, and none may read half a file.
+	// Written aside and renamed: no reader sees half a file.
 	f, err := os.CreateTemp(dir, volumeMetaFile+".*")
 	if err != nil {
 		return err
