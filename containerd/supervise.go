@@ -170,7 +170,8 @@ func (c *Client) Events(ctx context.Context) (<-chan scheduler.RuntimeEvent, <-c
 }
 
 // runtimeEvent is what a containerd event says happened to a container;
-// ok is false for an event of no container's main process (an exec's).
+// ok is false for events of exec processes (probes) and of topics berth
+// does not follow.
 func runtimeEvent(any typeurl.Any, at time.Time) (scheduler.RuntimeEvent, bool) {
 	v, err := typeurl.UnmarshalAny(any)
 	if err != nil {
