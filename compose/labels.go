@@ -40,6 +40,17 @@ const (
 	LabelTerminal = "berth.tty"
 )
 
+// LabelVolume is docker compose's label of a named volume: its key in the
+// compose file. The volume carries LabelProject too.
+const LabelVolume = "com.docker.compose.volume"
+
+// The prefixes of compose's labels and of berth's own: what is left of a
+// container's labels without them are its service's labels.
+const (
+	LabelPrefixCompose = "com.docker.compose."
+	LabelPrefixBerth   = "berth."
+)
+
 // ContainerName is docker compose's name for replica n of a service.
 func ContainerName(project, service string, n int) string {
 	return fmt.Sprintf("%s-%s-%d", project, service, n)
@@ -68,7 +79,20 @@ func ContainerLabels(p *Project, s *Service, n int) map[string]string {
 	return l
 }
 
-// Labels is a container's label set with typed accessors.
+// VolumeLabels are the labels of the project's named volume key, as
+// docker compose gives them: the volume's own labels from the file, and
+// the project and the key.
+func VolumeLabels(p *Project, key string) map[string]string {
+	l := map[string]string{}
+	for k, v := range p.Volumes[key].Labels {
+		l[k] = v
+	}
+	l[LabelProject] = p.Name
+	l[LabelVolume] = key
+	return l
+}
+
+// Labels is a container's (or a volume's) label set with typed accessors.
 type Labels map[string]string
 
 func (l Labels) Project() string    { return l[LabelProject] }
@@ -81,6 +105,9 @@ func (l Labels) NetNSPath() string  { return l[LabelNetNSPath] }
 func (l Labels) ImageID() string    { return l[LabelImageID] }
 func (l Labels) Terminal() bool     { return l[LabelTerminal] == "true" }
 func (l Labels) ManualStop() bool   { return l[LabelManualStop] == "true" }
+
+// Volume is a volume's key in its compose file.
+func (l Labels) Volume() string { return l[LabelVolume] }
 
 // RestartCount is how often the supervisor restarted the container.
 func (l Labels) RestartCount() int {

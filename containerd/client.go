@@ -35,6 +35,11 @@ type Client struct {
 	logDriver string
 	// snapshotter is the snapshotter containers and images use.
 	snapshotter string
+
+	// volumeMu serializes the creation of named volumes: services made at
+	// the same time may share one, and only its creator writes its
+	// metadata (and removes it again when that fails).
+	volumeMu sync.Mutex
 }
 
 var _ scheduler.Runtime = (*Client)(nil)

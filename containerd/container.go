@@ -81,8 +81,11 @@ func (c *Client) observe(ctx context.Context, ctr containerd.Container) (schedul
 	if code, err := strconv.Atoi(info.Labels[labelExitCode]); err == nil {
 		sc.State, sc.ExitCode = scheduler.StateExited, code
 	}
-	if spec, err := ctr.Spec(ctx); err == nil && spec.Process != nil {
-		sc.Command = strings.Join(spec.Process.Args, " ")
+	if spec, err := ctr.Spec(ctx); err == nil {
+		if spec.Process != nil {
+			sc.Command = strings.Join(spec.Process.Args, " ")
+		}
+		sc.Volumes = c.mountedVolumes(spec.Mounts)
 	}
 
 	task, err := ctr.Task(ctx, nil)
@@ -164,7 +167,7 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	if err := writeEtcFiles(etcDir, etc); err != nil {
 		return scheduler.Container{}, fmt.Errorf("container %s: write /etc files: %w", req.Name, err)
 	}
-	mounts, fills, err := c.prepareMounts(s)
+	mounts, fills, err := c.prepareMounts(req.Project, s)
 	if err != nil {
 		return scheduler.Container{}, err
 	}

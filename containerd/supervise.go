@@ -129,13 +129,15 @@ func (c *Client) Record(ctx context.Context, sc scheduler.Container, h *schedule
 	return err
 }
 
-// Events streams the namespace's task starts and exits (of containers'
-// main processes, not of execs) and container creations, deletions and
-// label updates.
+// Events streams the namespace's container events: task starts, exits (of
+// containers' main processes, not of execs), pauses, resumes and OOM kills;
+// container creations, deletions and label updates; and the kills and
+// stops berth itself publishes (containerd has no event for them).
 func (c *Client) Events(ctx context.Context) (<-chan scheduler.RuntimeEvent, <-chan error) {
 	envs, errs := c.client.Subscribe(ctx,
-		`topic=="/tasks/start"`, `topic=="/tasks/exit"`,
-		`topic=="/containers/create"`, `topic=="/containers/delete"`, `topic=="/containers/update"`)
+		`topic=="/tasks/start"`, `topic=="/tasks/exit"`, `topic=="/tasks/paused"`, `topic=="/tasks/resumed"`, `topic=="/tasks/oom"`,
+		`topic=="/containers/create"`, `topic=="/containers/delete"`, `topic=="/containers/update"`,
+		`topic==`+strconv.Quote(topicKill), `topic==`+strconv.Quote(topicStop))
 	out := make(chan scheduler.RuntimeEvent)
 	outErr := make(chan error, 1)
 	go func() {
@@ -167,31 +169,49 @@ func (c *Client) Events(ctx context.Context) (<-chan scheduler.RuntimeEvent, <-c
 	return out, outErr
 }
 
+// runtimeEvent is what a containerd event says happened to a container;
+// ok is false for events of exec processes (probes) and of topics berth
+// does not follow.
 func runtimeEvent(any typeurl.Any, at time.Time) (scheduler.RuntimeEvent, bool) {
 	v, err := typeurl.UnmarshalAny(any)
 	if err != nil {
 		return scheduler.RuntimeEvent{}, false
 	}
+	ev := scheduler.RuntimeEvent{At: at}
 	switch e := v.(type) {
 	case *eventstypes.TaskStart:
-		return scheduler.RuntimeEvent{Kind: scheduler.EventStarted, Container: e.ContainerID, At: at}, true
+		ev.Kind, ev.Container = scheduler.EventStarted, e.ContainerID
 	case *eventstypes.TaskExit:
 		if e.ID != e.ContainerID {
 			return scheduler.RuntimeEvent{}, false // an exec (a probe) ended
 		}
-		exited := at
+		ev.Kind, ev.Container, ev.ExitCode = scheduler.EventExited, e.ContainerID, int(e.ExitStatus)
 		if e.ExitedAt != nil {
-			exited = e.ExitedAt.AsTime()
+			ev.At = e.ExitedAt.AsTime()
 		}
-		return scheduler.RuntimeEvent{Kind: scheduler.EventExited, Container: e.ContainerID, ExitCode: int(e.ExitStatus), At: exited}, true
+	case *eventstypes.TaskPaused:
+		ev.Kind, ev.Container = scheduler.EventPaused, e.ContainerID
+	case *eventstypes.TaskResumed:
+		ev.Kind, ev.Container = scheduler.EventResumed, e.ContainerID
+	case *eventstypes.TaskOOM:
+		ev.Kind, ev.Container = scheduler.EventOOM, e.ContainerID
 	case *eventstypes.ContainerCreate:
-		return scheduler.RuntimeEvent{Kind: scheduler.EventChanged, Container: e.ID, At: at}, true
+		ev.Kind, ev.Container = scheduler.EventCreated, e.ID
 	case *eventstypes.ContainerDelete:
-		return scheduler.RuntimeEvent{Kind: scheduler.EventChanged, Container: e.ID, At: at}, true
+		ev.Kind, ev.Container = scheduler.EventDeleted, e.ID
 	case *eventstypes.ContainerUpdate:
-		return scheduler.RuntimeEvent{Kind: scheduler.EventUpdated, Container: e.ID, At: at}, true
+		ev.Kind, ev.Container, ev.Labels = scheduler.EventUpdated, e.ID, compose.Labels(e.Labels)
+		if ev.Labels == nil {
+			ev.Labels = compose.Labels{}
+		}
+	case *containerKilled:
+		ev.Kind, ev.Container, ev.Signal = scheduler.EventKilled, e.ID, e.Signal
+	case *containerStopped:
+		ev.Kind, ev.Container = scheduler.EventStopped, e.ID
+	default:
+		return scheduler.RuntimeEvent{}, false
 	}
-	return scheduler.RuntimeEvent{}, false
+	return ev, true
 }
 
 // limitedBuffer keeps the first max bytes written to it.

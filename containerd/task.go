@@ -105,7 +105,8 @@ func (c *Client) Stop(ctx context.Context, sc scheduler.Container, timeout time.
 	if err != nil {
 		return fmt.Errorf("stop container %s: %w", sc.Name, err)
 	}
-	if st.Status != containerd.Stopped {
+	signalled := st.Status != containerd.Stopped
+	if signalled {
 		// Marked first, so that the supervisor, seeing the exit, knows a
 		// stop asked for it and no restart policy undoes it.
 		if _, err := ctr.SetLabels(ctx, map[string]string{compose.LabelManualStop: "true"}); err != nil {
@@ -129,6 +130,9 @@ func (c *Client) Stop(ctx context.Context, sc scheduler.Container, timeout time.
 	if _, err := ctr.SetLabels(ctx, labels); err != nil {
 		return fmt.Errorf("stop container %s: record exit: %w", sc.Name, err)
 	}
+	if signalled {
+		c.publishStop(ctx, sc.ID)
+	}
 	return nil
 }
 
@@ -143,6 +147,7 @@ func (c *Client) signalAndWait(ctx context.Context, task containerd.Task, sc sch
 			return fmt.Errorf("stop signal %q: %w", name, err)
 		}
 	}
+	c.publishKill(ctx, sc.ID, sig)
 	if err := task.Kill(ctx, sig); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("send %v: %w", sig, err)
 	}
@@ -155,6 +160,7 @@ func (c *Client) signalAndWait(ctx context.Context, task containerd.Task, sc sch
 		return ctx.Err()
 	case <-grace.C:
 	}
+	c.publishKill(ctx, sc.ID, syscall.SIGKILL)
 	if err := task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("kill: %w", err)
 	}
@@ -191,6 +197,7 @@ func (c *Client) Kill(ctx context.Context, sc scheduler.Container, sig string) e
 	if _, err := ctr.SetLabels(ctx, map[string]string{compose.LabelManualStop: "true"}); err != nil {
 		return fmt.Errorf("kill container %s: %w", sc.Name, err)
 	}
+	c.publishKill(ctx, sc.ID, s)
 	if err := task.Kill(ctx, s); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("kill container %s: %w", sc.Name, err)
 	}

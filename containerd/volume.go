@@ -2,10 +2,12 @@ package containerd
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -16,11 +18,135 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth/berth/compose"
+	"github.com/berth/berth/scheduler"
 )
+
+var _ scheduler.VolumeRuntime = (*Client)(nil)
 
 // volumeData is the directory a named volume's content lives in.
 func (c *Client) volumeData(name string) string {
 	return filepath.Join(c.volumeDir(name), "_data")
+}
+
+// volumeMetaFile is the file, next to a volume's _data, where berth keeps
+// what Docker keeps in its volume database: the volume's labels and when
+// it was made. Volumes an older berth made have none.
+const volumeMetaFile = "volume.json"
+
+// volumeDriver is the only driver berth has: a directory on this host.
+const volumeDriver = "local"
+
+type volumeMeta struct {
+	CreatedAt time.Time         `json:"CreatedAt"`
+	Labels    map[string]string `json:"Labels"`
+}
+
+// ensureVolume creates the project's named volume name unless it exists,
+// with its metadata (compose's labels, the creation time). On failure
+// nothing of it is left.
+func (c *Client) ensureVolume(p *compose.Project, name string) (retErr error) {
+	c.volumeMu.Lock()
+	defer c.volumeMu.Unlock()
+	dir := c.volumeDir(name)
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	} else if !os.IsNotExist(err) {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "_data"), 0o755); err != nil {
+		return err
+	}
+	defer func() {
+		if retErr != nil {
+			os.RemoveAll(dir)
+		}
+	}()
+	meta := volumeMeta{CreatedAt: time.Now().UTC(), Labels: map[string]string{}}
+	if p != nil {
+		for key, v := range p.Volumes {
+			if v.Name == name && !v.External {
+				meta.Labels = compose.VolumeLabels(p, key)
+			}
+		}
+	}
+	b, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	// Written aside and renamed: no reader sees half a file.
+	f, err := os.CreateTemp(dir, volumeMetaFile+".*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), filepath.Join(dir, volumeMetaFile))
+}
+
+// Volumes lists the named volumes under berth's data directory, with the
+// metadata berth keeps for them.
+func (c *Client) Volumes(_ context.Context) ([]scheduler.Volume, error) {
+	root := filepath.Join(c.dataDir, "volumes")
+	entries, err := os.ReadDir(root)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list volumes: %w", err)
+	}
+	var out []scheduler.Volume
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		v := scheduler.Volume{Name: e.Name(), Driver: volumeDriver, Mountpoint: c.volumeData(e.Name())}
+		path := filepath.Join(root, e.Name(), volumeMetaFile)
+		b, err := os.ReadFile(path)
+		switch {
+		case os.IsNotExist(err):
+			// As Docker does for a volume it knows nothing more of.
+			info, err := e.Info()
+			if err != nil {
+				return nil, fmt.Errorf("volume %s: %w", e.Name(), err)
+			}
+			v.CreatedAt = info.ModTime()
+		case err != nil:
+			return nil, fmt.Errorf("volume %s: %w", e.Name(), err)
+		default:
+			var meta volumeMeta
+			if err := json.Unmarshal(b, &meta); err != nil {
+				return nil, fmt.Errorf("volume %s: %s: %w (remove the file to have the volume listed without its labels)", e.Name(), path, err)
+			}
+			v.CreatedAt, v.Labels = meta.CreatedAt, compose.Labels(meta.Labels)
+			if v.Labels == nil {
+				v.Labels = compose.Labels{}
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// mountedVolumes are the names of the named volumes among a container's
+// mounts.
+func (c *Client) mountedVolumes(mounts []specs.Mount) []string {
+	root := filepath.Join(c.dataDir, "volumes")
+	var out []string
+	for _, m := range mounts {
+		rel, err := filepath.Rel(root, m.Source)
+		if m.Type != "bind" || err != nil {
+			continue
+		}
+		if name, rest, ok := strings.Cut(rel, string(filepath.Separator)); ok && rest == "_data" && name != ".." {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // volumeFill is an empty named volume to fill from the image's content at
@@ -33,7 +159,7 @@ type volumeFill struct {
 // volumes are created on first use, as Docker does; a short-syntax bind
 // source is created, a long-syntax one must exist) and returns the OCI
 // mounts, and the empty named volumes to fill from the image.
-func (c *Client) prepareMounts(s *compose.Service) ([]specs.Mount, []volumeFill, error) {
+func (c *Client) prepareMounts(p *compose.Project, s *compose.Service) ([]specs.Mount, []volumeFill, error) {
 	var out []specs.Mount
 	var fills []volumeFill
 	for _, m := range s.Mounts {
@@ -44,7 +170,7 @@ func (c *Client) prepareMounts(s *compose.Service) ([]specs.Mount, []volumeFill,
 				if _, err := os.Stat(dir); err != nil {
 					return nil, nil, fmt.Errorf("service %q: external volume %q does not exist (looked for %s): create it first, or drop external: true", s.Name, m.Source, dir)
 				}
-			} else if err := os.MkdirAll(dir, 0o755); err != nil {
+			} else if err := c.ensureVolume(p, m.Source); err != nil {
 				return nil, nil, fmt.Errorf("service %q: create volume %q: %w", s.Name, m.Source, err)
 			}
 			if !m.NoCopy && isEmptyDir(dir) {

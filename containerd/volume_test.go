@@ -1,10 +1,15 @@
 package containerd
 
 import (
+	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth/berth/compose"
 )
@@ -22,7 +27,7 @@ func TestPrepareMounts(t *testing.T) {
 		{Type: compose.MountBind, Source: filepath.Join(host, "made"), Target: "/made", CreateHostPath: true},
 		{Type: compose.MountTmpfs, Target: "/cache", TmpfsSize: 1024},
 	}}
-	mounts, fills, err := c.prepareMounts(s)
+	mounts, fills, err := c.prepareMounts(nil, s)
 	if err != nil {
 		t.Fatalf("prepareMounts: %v", err)
 	}
@@ -63,9 +68,76 @@ func TestPrepareMounts(t *testing.T) {
 		{compose.Mount{Type: compose.MountBind, Source: filepath.Join(host, "missing"), Target: "/x"}, "does not exist: create it"},
 	}
 	for _, tt := range errs {
-		_, _, err := c.prepareMounts(&compose.Service{Name: "app", Mounts: []compose.Mount{tt.m}})
+		_, _, err := c.prepareMounts(nil, &compose.Service{Name: "app", Mounts: []compose.Mount{tt.m}})
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `service "app"`) {
 			t.Errorf("prepareMounts(%+v) = %v, want %q", tt.m, err, tt.want)
 		}
+	}
+}
+
+func TestVolumesMetadata(t *testing.T) {
+	data := t.TempDir()
+	c := &Client{dataDir: data}
+	p := &compose.Project{Name: "demo", Volumes: map[string]compose.Volume{
+		"data": {Name: "demo_data", Labels: map[string]string{"backup": "daily"}},
+		"ext":  {Name: "shared", External: true},
+	}}
+	s := &compose.Service{Name: "app", Mounts: []compose.Mount{{Type: compose.MountVolume, Source: "demo_data", Target: "/data"}}}
+	before := time.Now().Add(-time.Second)
+	if _, _, err := c.prepareMounts(p, s); err != nil {
+		t.Fatalf("prepareMounts: %v", err)
+	}
+	// A volume an older berth made: no metadata.
+	if err := os.MkdirAll(filepath.Join(data, "volumes", "demo_old", "_data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	vols, err := c.Volumes(context.Background())
+	if err != nil {
+		t.Fatalf("Volumes: %v", err)
+	}
+	if len(vols) != 2 {
+		t.Fatalf("Volumes = %+v, want demo_data and demo_old", vols)
+	}
+	v := vols[0]
+	wantLabels := compose.Labels{"backup": "daily", compose.LabelProject: "demo", compose.LabelVolume: "data"}
+	if v.Name != "demo_data" || v.Driver != "local" || v.Mountpoint != filepath.Join(data, "volumes", "demo_data", "_data") ||
+		!maps.Equal(v.Labels, wantLabels) || v.CreatedAt.Before(before) {
+		t.Errorf("Volumes()[0] = %+v, want demo_data with labels %v, made now", v, wantLabels)
+	}
+	if old := vols[1]; old.Name != "demo_old" || old.Labels != nil || old.CreatedAt.IsZero() {
+		t.Errorf("Volumes()[1] = %+v, want demo_old without labels, with its directory's time", old)
+	}
+
+	// Mounting it again keeps its metadata.
+	meta := filepath.Join(data, "volumes", "demo_data", volumeMetaFile)
+	first, _ := os.ReadFile(meta)
+	if _, _, err := c.prepareMounts(p, s); err != nil {
+		t.Fatalf("prepareMounts again: %v", err)
+	}
+	if again, _ := os.ReadFile(meta); string(again) != string(first) {
+		t.Errorf("metadata rewritten:\n%s\nwas:\n%s", again, first)
+	}
+
+	// A file that does not parse is named.
+	if err := os.WriteFile(meta, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Volumes(context.Background()); err == nil || !strings.Contains(err.Error(), meta) {
+		t.Errorf("Volumes with a broken %s = %v, want an error naming it", meta, err)
+	}
+}
+
+func TestMountedVolumes(t *testing.T) {
+	c := &Client{dataDir: "/var/lib/berth"}
+	mounts := []specs.Mount{
+		bindMount("/var/lib/berth/volumes/demo_data/_data", "/data", false),
+		bindMount("/var/lib/berth/volumes/demo_logs/_data", "/logs", true),
+		bindMount("/srv/conf", "/conf", true),
+		bindMount("/var/lib/berth/volumes/demo_data/_data/sub", "/sub", false),
+		bindMount("/var/lib/berth/containers/berth/demo-app-1/hosts", "/etc/hosts", false),
+		{Destination: "/cache", Type: "tmpfs", Source: "tmpfs"},
+	}
+	if got := c.mountedVolumes(mounts); strings.Join(got, ",") != "demo_data,demo_logs" {
+		t.Errorf("mountedVolumes = %v, want demo_data, demo_logs", got)
 	}
 }

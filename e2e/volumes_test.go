@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,5 +116,100 @@ volumes:
 	p.must("up", "-d", "--force-recreate", "app")
 	if b, _ := os.ReadFile(data + "/seed.txt"); string(b) != "changed" {
 		t.Errorf("a volume with content was filled again: %q", b)
+	}
+}
+
+// TestVolumeCommands: volume ls and inspect show the project's volumes
+// where their content is; rm refuses a volume a container mounts and
+// removes it once the container is gone; a volume an older berth made,
+// without metadata, is listed and removed too.
+func TestVolumeCommands(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  app:
+    image: `+testImage+`
+    stop_signal: SIGKILL
+    command: ["sh", "-c", "echo hello > /data/greeting; sleep 600"]
+    volumes: [data:/data]
+volumes:
+  data:
+    labels: {backup: daily}
+`, nil)
+	name := p.name + "_data"
+	mountpoint := "/var/lib/berth/volumes/" + name + "/_data"
+	legacy := "/var/lib/berth/volumes/" + p.name + "_legacy"
+	t.Cleanup(func() { os.RemoveAll(legacy) })
+
+	p.must("up", "-d")
+	p.waitFor("app to write into its volume", 10*time.Second, func() bool {
+		b, _ := os.ReadFile(mountpoint + "/greeting")
+		return string(b) == "hello\n"
+	})
+	if err := os.MkdirAll(legacy+"/_data", 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	if out := p.must("volume", "ls").stdout; !strings.Contains(out, "DRIVER    VOLUME NAME\n") || !strings.Contains(out, "local     "+name+"\n") || !strings.Contains(out, p.name+"_legacy\n") {
+		t.Errorf("volume ls:\n%s", out)
+	}
+	if out := p.must("volume", "ls", "-q").stdout; out != name+"\n"+p.name+"_legacy\n" {
+		t.Errorf("volume ls -q = %q", out)
+	}
+	type volume struct {
+		Name, Driver, Mountpoint, Scope, CreatedAt string
+		Labels                                     map[string]string
+	}
+	var listed volume
+	line, _, _ := strings.Cut(p.must("volume", "ls", "--format", "json").stdout, "\n")
+	if err := json.Unmarshal([]byte(line), &listed); err != nil {
+		t.Fatalf("volume ls --format json: %q: %v", line, err)
+	}
+	created, err := time.Parse(time.RFC3339, listed.CreatedAt)
+	if listed.Name != name || listed.Driver != "local" || listed.Scope != "local" || listed.Mountpoint != mountpoint ||
+		err != nil || time.Since(created) > 10*time.Minute ||
+		listed.Labels["backup"] != "daily" || listed.Labels["com.docker.compose.project"] != p.name || listed.Labels["com.docker.compose.volume"] != "data" {
+		t.Errorf("volume ls --format json: %+v (created: %v)", listed, err)
+	}
+	for _, arg := range []string{"data", name} {
+		var inspected []volume
+		out := p.must("volume", "inspect", arg).stdout
+		if err := json.Unmarshal([]byte(out), &inspected); err != nil || len(inspected) != 1 || inspected[0].Mountpoint != mountpoint || inspected[0].Labels["backup"] != "daily" {
+			t.Errorf("volume inspect %s: %v\n%s", arg, err, out)
+		}
+	}
+	if r := p.berth("volume", "inspect", "nope"); r.code == 0 || !strings.Contains(r.stderr, `"nope" is no volume of project `+p.name) || r.stdout != "" {
+		t.Errorf("volume inspect of an unknown volume:\n%s", r)
+	}
+
+	// In use, even with -f, even stopped: refused, naming the container.
+	for _, args := range [][]string{{"volume", "rm", "data"}, {"volume", "rm", "-f", "data", p.name + "_legacy"}} {
+		r := p.berth(args...)
+		if r.code == 0 || !strings.Contains(r.stderr, "volume "+name+" is in use by container "+p.name+"-app-1") || !strings.Contains(r.stderr, "berth rm -s app") {
+			t.Errorf("volume rm of a volume in use:\n%s", r)
+		}
+	}
+	p.must("stop", "app")
+	if r := p.berth("volume", "rm", "data"); r.code == 0 || !strings.Contains(r.stderr, "in use by container "+p.name+"-app-1") {
+		t.Errorf("volume rm of a volume a stopped container mounts:\n%s", r)
+	}
+	if _, err := os.Stat(legacy); err != nil {
+		t.Errorf("a refused volume rm removed another volume named with it: %v", err)
+	}
+	if r := p.berth("volume", "rm", "nope"); r.code == 0 || !strings.Contains(r.stderr, `no such volume: "nope"`) {
+		t.Errorf("volume rm of an unknown volume:\n%s", r)
+	}
+
+	p.must("rm", "-s", "-f", "app")
+	if out := p.must("volume", "rm", "data", "legacy").stdout; out != name+"\n"+p.name+"_legacy\n" {
+		t.Errorf("volume rm printed %q, want the names removed", out)
+	}
+	for _, dir := range []string{"/var/lib/berth/volumes/" + name, legacy} {
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("volume rm left %s (%v)", dir, err)
+		}
+	}
+	if out := p.must("volume", "ls", "-q").stdout; out != "" {
+		t.Errorf("volume ls -q after rm = %q", out)
 	}
 }

@@ -35,6 +35,8 @@ type Container struct {
 	FinishedAt time.Time
 	// Command is the process's argv joined for display.
 	Command string
+	// Volumes are the names of the named volumes it mounts.
+	Volumes []string
 }
 
 // CreateRequest is everything the runtime needs to create one container.

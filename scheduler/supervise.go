@@ -5,20 +5,36 @@ import (
 	"fmt"
 	"log"
 	"time"
+
+	"github.com/berth/berth/compose"
 )
 
 // RuntimeEventKind is what happened to a container.
 type RuntimeEventKind string
 
 const (
+	// EventCreated: a container was created.
+	EventCreated RuntimeEventKind = "create"
 	// EventStarted: the container's process started.
 	EventStarted RuntimeEventKind = "start"
-	// EventExited: the container's process exited.
+	// EventExited: the container's process exited (ExitCode).
 	EventExited RuntimeEventKind = "exit"
-	// EventChanged: a container was created or deleted.
-	EventChanged RuntimeEventKind = "change"
+	// EventKilled: berth sent the container's process a signal (Signal),
+	// for a kill or a stop.
+	EventKilled RuntimeEventKind = "kill"
+	// EventStopped: a stop of berth's ended with the process gone.
+	EventStopped RuntimeEventKind = "stop"
+	// EventPaused and EventResumed: the container's processes were
+	// frozen or thawed.
+	EventPaused  RuntimeEventKind = "pause"
+	EventResumed RuntimeEventKind = "resume"
+	// EventOOM: a process of the container was killed for lack of memory.
+	EventOOM RuntimeEventKind = "oom"
+	// EventDeleted: a container was deleted.
+	EventDeleted RuntimeEventKind = "delete"
 	// EventUpdated: a container's labels changed (its recorded health,
-	// say). The supervisor makes these itself and ignores them.
+	// say); Labels are the new ones. The supervisor makes these itself and
+	// ignores them.
 	EventUpdated RuntimeEventKind = "update"
 )
 
@@ -27,7 +43,12 @@ type RuntimeEvent struct {
 	Kind      RuntimeEventKind
 	Container string
 	ExitCode  int
-	At        time.Time
+	// Signal is the signal number of EventKilled.
+	Signal int
+	// Labels are the container's labels after an EventUpdated, nil for
+	// other kinds.
+	Labels compose.Labels
+	At     time.Time
 }
 
 // SupervisedRuntime is what the supervisor needs from the runtime.
@@ -226,7 +247,7 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 	w, known := s.watched[ev.Container]
 	switch {
 	case ev.Kind == EventUpdated:
-	case ev.Kind == EventChanged || !known:
+	case ev.Kind == EventCreated || ev.Kind == EventDeleted || !known:
 		return s.sync(ctx, false)
 	case ev.Kind == EventStarted:
 		w.restartAt = time.Time{}

@@ -299,7 +299,7 @@ func TestSupervisorAdoptsAndEnds(t *testing.T) {
 	rt.mu.Lock()
 	delete(rt.containers, "web")
 	rt.mu.Unlock()
-	rt.events <- RuntimeEvent{Kind: EventChanged, Container: "web"}
+	rt.events <- RuntimeEvent{Kind: EventDeleted, Container: "web"}
 	select {
 	case err := <-done:
 		if err != nil {
