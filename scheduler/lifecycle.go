@@ -107,6 +107,20 @@ func Lifecycle(ctx context.Context, p *compose.Project, rt Runtime, nw Network, 
 // ServiceContainer finds replica index (from 1) of a service among the
 // project's containers, for exec and the like; it must be running.
 func ServiceContainer(ctx context.Context, rt Runtime, p *compose.Project, service string, index int) (Container, error) {
+	c, err := ServiceReplica(ctx, rt, p, service, index)
+	if err != nil {
+		return Container{}, err
+	}
+	if c.State != StateRunning {
+		return Container{}, fmt.Errorf("service %q is not running (container %s is %s): start it with berth up -d %s", service, c.Name, c.State, service)
+	}
+	return c, nil
+}
+
+// ServiceReplica finds replica index (from 1) of a service among the
+// project's containers (one-offs left out), in whatever state it is: cp
+// works on stopped containers too.
+func ServiceReplica(ctx context.Context, rt Runtime, p *compose.Project, service string, index int) (Container, error) {
 	if p.Service(service) == nil {
 		return Container{}, unknownService(p, service)
 	}
@@ -116,9 +130,6 @@ func ServiceContainer(ctx context.Context, rt Runtime, p *compose.Project, servi
 	}
 	for _, c := range cs {
 		if c.Labels.Service() == service && c.Labels.Number() == index && !c.Labels.OneOff() {
-			if c.State != StateRunning {
-				return Container{}, fmt.Errorf("service %q is not running (container %s is %s): start it with berth up -d %s", service, c.Name, c.State, service)
-			}
 			return c, nil
 		}
 	}
