@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,5 +53,23 @@ func TestServiceReplica(t *testing.T) {
 	}
 	if _, err := ServiceContainer(context.Background(), f, p, "web", 1); err == nil || !strings.Contains(err.Error(), `service "web" is not running (container demo-web-1 is exited)`) {
 		t.Errorf("ServiceContainer(web, 1) on an exited container = %v", err)
+	}
+}
+
+func TestRunningContainers(t *testing.T) {
+	f := replicas("web/2/running", "web/1/paused", "web/3/exited", "web/1/running/run", "db/1/running", "cache/1/created")
+	cs, _ := f.Containers(context.Background(), "demo")
+	names := func(cs []Container) string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Name+":"+strconv.Itoa(c.Labels.Number()))
+		}
+		return strings.Join(out, " ")
+	}
+	if got, want := names(RunningContainers(cs, nil)), "demo-db-1:1 demo-web-1:1 demo-web-2:2"; got != want {
+		t.Errorf("RunningContainers(all) = %s, want %s", got, want)
+	}
+	if got, want := names(RunningContainers(cs, []string{"web", "cache"})), "demo-web-1:1 demo-web-2:2"; got != want {
+		t.Errorf("RunningContainers(web, cache) = %s, want %s", got, want)
 	}
 }
