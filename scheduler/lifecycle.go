@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -110,6 +111,20 @@ func Lifecycle(ctx context.Context, p *compose.Project, rt Runtime, nw Network, 
 // ServiceContainer finds replica index (from 1) of a service among the
 // project's containers, for exec and the like; it must be running.
 func ServiceContainer(ctx context.Context, rt Runtime, p *compose.Project, service string, index int) (Container, error) {
+	c, err := ServiceReplica(ctx, rt, p, service, index)
+	if err != nil {
+		return Container{}, err
+	}
+	if c.State != StateRunning {
+		return Container{}, fmt.Errorf("service %q is not running (container %s is %s): start it with berth up -d %s", service, c.Name, c.State, service)
+	}
+	return c, nil
+}
+
+// ServiceReplica finds replica index (from 1) of a service among the
+// project's containers (one-offs left out), in whatever state it is: cp
+// works on stopped containers too.
+func ServiceReplica(ctx context.Context, rt Runtime, p *compose.Project, service string, index int) (Container, error) {
 	if p.Service(service) == nil {
 		return Container{}, unknownService(p, service)
 	}
@@ -119,13 +134,28 @@ func ServiceContainer(ctx context.Context, rt Runtime, p *compose.Project, servi
 	}
 	for _, c := range cs {
 		if c.Labels.Service() == service && c.Labels.Number() == index && !c.Labels.OneOff() {
-			if c.State != StateRunning {
-				return Container{}, fmt.Errorf("service %q is not running (container %s is %s): start it with berth up -d %s", service, c.Name, c.State, service)
-			}
 			return c, nil
 		}
 	}
 	return Container{}, fmt.Errorf("service %q has no container %d: run berth up -d %s first", service, index, service)
+}
+
+// RunningContainers are the containers of cs whose processes exist
+// (running or paused), of the given services (all when none are given),
+// one-offs left out, sorted by name: what top and stats look at.
+func RunningContainers(cs []Container, services []string) []Container {
+	var out []Container
+	for _, c := range cs {
+		if c.Labels.OneOff() || (c.State != StateRunning && c.State != StatePaused) {
+			continue
+		}
+		if len(services) > 0 && !slices.Contains(services, c.Labels.Service()) {
+			continue
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // ProjectSummary is one project as berth ls shows it.

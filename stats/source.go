@@ -1,0 +1,43 @@
+package stats
+
+import (
+	"context"
+
+	"github.com/containerd/errdefs"
+
+	"github.com/berth/berth/scheduler"
+)
+
+// Runtime is what a project's source reads; berth's containerd client
+// implements it.
+type Runtime interface {
+	Containers(ctx context.Context, project string) ([]scheduler.Container, error)
+	// Stats reads a running container's counters; its error satisfies
+	// errdefs.IsNotFound when the container stopped meanwhile.
+	Stats(ctx context.Context, c scheduler.Container) (Sample, error)
+}
+
+// ProjectSource samples the running (and paused) containers of a
+// project's services, all when none are given, looking them up anew at
+// every sample so that containers coming and going are followed. One that
+// stops while it is read is left out.
+func ProjectSource(rt Runtime, project string, services []string) Source {
+	return func(ctx context.Context) ([]Sample, error) {
+		cs, err := rt.Containers(ctx, project)
+		if err != nil {
+			return nil, err
+		}
+		var out []Sample
+		for _, c := range scheduler.RunningContainers(cs, services) {
+			s, err := rt.Stats(ctx, c)
+			if errdefs.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+}
