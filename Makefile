@@ -42,16 +42,6 @@ lint:
 clean:
 	rm -rf bin
 
-## demo: run examples/hello (offline: the busybox image is made from Debian's busybox-static)
-DEMO := $(BIN) -f examples/hello/compose.yaml
+## demo: build and run examples/edge-stack (PostgreSQL, Python worker, Node.js api); see scripts/demo.sh
 demo: deps build
-	scripts/busybox-image.sh bin/busybox.tar
-	$(BIN) load -i bin/busybox.tar
-	$(DEMO) up -d
-	$(DEMO) ps
-	sleep 1
-	$(DEMO) logs --tail 3
-	@echo
-	@echo "examples/hello is up. Its page:   http://127.0.0.1:8080/"
-	@echo "                       Follow it:  $(DEMO) logs -f"
-	@echo "                       Stop it:    $(DEMO) down"
+	scripts/demo.sh

@@ -508,16 +508,11 @@ services:
 // TestBuildDebianNetwork: a RUN step reaches the Debian mirror (apt-get
 // update and install) from a Debian base image made with mmdebstrap.
 func TestBuildDebianNetwork(t *testing.T) {
-	archive := filepath.Join(t.TempDir(), "debian.tar")
-	out, err := exec.Command(filepath.Join(repoRoot, "scripts", "debian-image.sh"), archive).CombinedOutput()
-	if err != nil {
-		t.Fatalf("debian-image.sh: %v\n%s", err, out)
-	}
 	p := newProject(t, "services:\n  app:\n    build: .\n    command: [hello]\n", map[string]string{
 		"Dockerfile": "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends hello && rm -rf /var/lib/apt/lists/*\n",
 	})
 	removeImages(t, "docker.io/library/"+p.name+"-app:latest")
-	p.must("load", "-i", archive)
+	loadDebianImage(t)
 	r := p.must("build")
 	if !strings.Contains(r.stdout, "Setting up hello") {
 		t.Errorf("apt-get install output missing:\n%s", r.stdout)
@@ -526,6 +521,22 @@ func TestBuildDebianNetwork(t *testing.T) {
 	p.waitFor("hello to print", 30*time.Second, func() bool {
 		return strings.Contains(p.must("logs", "app").stdout, "Hello, world!")
 	})
+}
+
+// loadDebianImage makes debian:bookworm-slim with scripts/debian-image.sh
+// (from its cache after the first time) and loads it, as `make demo` does
+// on a machine that cannot pull.
+func loadDebianImage(t *testing.T) {
+	t.Helper()
+	archive := filepath.Join(t.TempDir(), "debian.tar")
+	out, err := exec.Command(filepath.Join(repoRoot, "scripts", "debian-image.sh"), archive).CombinedOutput()
+	if err != nil {
+		t.Fatalf("debian-image.sh: %v\n%s", err, out)
+	}
+	out, err = exec.Command(berthBin, append(globalArgs(), "load", "-i", archive)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("berth load %s: %v\n%s", archive, err, out)
+	}
 }
 
 // syncBuffer is a bytes.Buffer safe for a command writing while the test reads.

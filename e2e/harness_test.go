@@ -27,6 +27,9 @@ type project struct {
 	t    testing.TB
 	name string
 	dir  string
+	// timeout bounds each berth command (default 2 minutes); tests that
+	// build images with apt-get raise it.
+	timeout time.Duration
 }
 
 var nonName = regexp.MustCompile(`[^a-z0-9]+`)
@@ -114,7 +117,11 @@ func (p *project) byName(args ...string) result {
 func (p *project) run(dir string, env []string, args ...string) result {
 	p.t.Helper()
 	full := append(append(globalArgs(), "-p", p.name), args...)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	timeout := p.timeout
+	if timeout == 0 {
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, berthBin, full...)
 	cmd.Dir = dir

@@ -390,7 +390,13 @@ services:
 		ctr(t, "tasks", "kill", "-s", "SIGKILL", c)
 	}
 	p.waitFor("the tasks to die", 10*time.Second, func() bool {
-		return !strings.Contains(ctr(t, "tasks", "ls"), "RUNNING\n") || !strings.Contains(ctr(t, "tasks", "ls"), p.name)
+		// Only this project's tasks: other projects may run on the machine.
+		for _, line := range strings.Split(ctr(t, "tasks", "ls"), "\n") {
+			if f := strings.Fields(line); len(f) >= 3 && strings.HasPrefix(f[0], p.name+"-") && f[2] == "RUNNING" {
+				return false
+			}
+		}
+		return true
 	})
 	for _, c := range []string{p.name + "-web-1", p.name + "-client-1"} {
 		exec.Command(ctrBin, "--address", daemonAddress(), "-n", "berth", "tasks", "delete", c).Run() //nolint:errcheck // gone already is fine

@@ -4,6 +4,7 @@
 #   - runc, nftables, iptables and iproute2 (the container runtime, packet filter and link tools),
 #   - busybox-static, mmdebstrap (test and example images made from Debian packages),
 #   - skopeo and docker-registry (the pull tests push to a real registry on 127.0.0.1),
+#   - curl (make demo asks the example's api for its readings),
 #   - the containerd daemon and containerd-shim-runc-v2 at the version go.mod uses, built with
 #     `go install` into /usr/local/lib/berth/containerd-<version>, where berth looks for them.
 #
@@ -11,7 +12,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-packages=(runc nftables iptables iproute2 busybox-static mmdebstrap skopeo docker-registry)
+packages=(runc nftables iptables iproute2 busybox-static mmdebstrap skopeo docker-registry curl)
 
 say() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
