@@ -197,12 +197,20 @@ func WaitReady(ctx context.Context, p *compose.Project, rt Runtime, ev Events, s
 	// that was ready and then exited fails the wait.
 	events, errs := rt.Events(ctx)
 	reported := map[string]bool{}
+	still := waited
+	timedOut := func() error {
+		ev.Emit(Event{Kind: KindService, Name: still[0], Status: StatusError, Text: "Error"})
+		return &ConditionError{still[0], fmt.Sprintf("is not ready after %s (--wait-timeout)", timeout)}
+	}
 	for {
 		all, err := rt.Containers(ctx, p.Name)
 		if err != nil {
+			if timeout > 0 && ctx.Err() == context.DeadlineExceeded && len(still) > 0 {
+				return timedOut()
+			}
 			return err
 		}
-		var still []string
+		still = nil
 		for _, name := range waited {
 			var cs []Container
 			for _, c := range all {
@@ -234,12 +242,14 @@ func WaitReady(ctx context.Context, p *compose.Project, rt Runtime, ev Events, s
 		}
 		select {
 		case <-ctx.Done():
-			ev.Emit(Event{Kind: KindService, Name: still[0], Status: StatusError, Text: "Error"})
 			if timeout > 0 && ctx.Err() == context.DeadlineExceeded {
-				return &ConditionError{still[0], fmt.Sprintf("is not ready after %s (--wait-timeout)", timeout)}
+				return timedOut()
 			}
 			return ctx.Err()
 		case err := <-errs:
+			if timeout > 0 && ctx.Err() == context.DeadlineExceeded {
+				return timedOut()
+			}
 			return fmt.Errorf("runtime events: %w", err)
 		case <-events:
 		}
