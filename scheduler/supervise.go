@@ -113,6 +113,9 @@ type watched struct {
 	gen       int
 	restart   *Restarter
 	restartAt time.Time
+	// paused: its processes are frozen, so it is not probed (a probe
+	// could not run, and would count as a failure).
+	paused bool
 }
 
 type probeDone struct {
@@ -205,6 +208,9 @@ func (s *Supervisor) sync(ctx context.Context, first bool) (int, error) {
 		switch {
 		case c.State == StateRunning:
 			s.startProbing(w, c.StartedAt, true)
+		case c.State == StatePaused:
+			s.startProbing(w, c.StartedAt, true)
+			w.paused = true
 		case c.State == StateExited && first:
 			s.exited(w, c.ExitCode, c.FinishedAt)
 		}
@@ -257,6 +263,12 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 			h := w.prober.Health()
 			return len(s.watched), s.Runtime.Record(ctx, w.c, &h, w.restart.Count)
 		}
+	case ev.Kind == EventPaused:
+		w.paused = true
+		w.gen++ // a probe under way when it froze says nothing
+		w.probing = false
+	case ev.Kind == EventResumed:
+		w.paused = false
 	case ev.Kind == EventExited:
 		// The labels say whether a stop asked for the exit.
 		if _, err := s.sync(ctx, false); err != nil {
@@ -307,7 +319,7 @@ func (s *Supervisor) nextDue() (time.Time, bool) {
 }
 
 func (w *watched) probeAt() time.Time {
-	if w.prober == nil || w.probing {
+	if w.prober == nil || w.probing || w.paused {
 		return time.Time{}
 	}
 	return w.prober.Next()

@@ -309,3 +309,32 @@ func TestSupervisorAdoptsAndEnds(t *testing.T) {
 		t.Fatal("supervisor did not end when the project's last container went")
 	}
 }
+
+// TestSupervisorPaused: a paused container is not probed (a probe could
+// not run in it and would count as a failure); probing goes on once it is
+// thawed, and one adopted while paused waits for its thaw too.
+func TestSupervisorPaused(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0), added: make(chan struct{}, 1)}
+	rt := newSupRuntime(clock)
+	rt.probes = []int{0, 0, 0}
+	hc := map[string]string{compose.LabelHealthcheck: healthLabel(t, HealthConfig{Test: []string{"CMD", "ok"}, Interval: time.Second, Timeout: time.Second, Retries: 1})}
+	rt.add("db", StateRunning, hc)
+	rt.add("frozen", StatePaused, hc)
+	stop := startSupervisor(t, rt, clock)
+	defer stop()
+
+	rt.expect(t, "probe db CMD ok")
+	rt.expect(t, "record db healthy restarts=0")
+	rt.events <- RuntimeEvent{Kind: EventPaused, Container: "db", At: clock.Now()}
+	clock.Advance(10 * time.Second)
+	rt.expectNone(t)
+	rt.events <- RuntimeEvent{Kind: EventResumed, Container: "db", At: clock.Now()}
+	clock.Advance(time.Millisecond)
+	rt.expect(t, "probe db CMD ok")
+	rt.expect(t, "record db healthy restarts=0")
+
+	rt.events <- RuntimeEvent{Kind: EventResumed, Container: "frozen", At: clock.Now()}
+	clock.Advance(time.Millisecond)
+	rt.expect(t, "probe frozen CMD ok")
+	rt.expect(t, "record frozen healthy restarts=0")
+}
