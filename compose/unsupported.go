@@ -43,7 +43,7 @@ func unsupportedKeys(project *types.Project, sc types.ServiceConfig) []string {
 		}
 		switch k {
 		case "volumes":
-			if len(mountsOf(project, sc)) == len(sc.Volumes)+len(sc.Tmpfs) && !hasVolumeDriverOpts(project, sc) {
+			if len(mountsOf(project, sc)) == len(sc.Volumes)+len(sc.Tmpfs) {
 				continue
 			}
 		case "tmpfs":
@@ -77,18 +77,4 @@ func unsupportedKeys(project *types.Project, sc types.ServiceConfig) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// hasVolumeDriverOpts reports whether a named volume the service mounts has
-// a driver or driver_opts: berth's volumes are plain directories so far.
-func hasVolumeDriverOpts(project *types.Project, sc types.ServiceConfig) bool {
-	for _, v := range sc.Volumes {
-		if v.Type != types.VolumeTypeVolume {
-			continue
-		}
-		if top, ok := project.Volumes[v.Source]; ok && ((top.Driver != "" && top.Driver != "local") || len(top.DriverOpts) > 0) {
-			return true
-		}
-	}
-	return false
 }

@@ -166,6 +166,29 @@ func (c *Client) prepareMounts(p *compose.Project, s *compose.Service) ([]specs.
 		switch m.Type {
 		case compose.MountVolume:
 			dir := c.volumeData(m.Source)
+			local, err := localVolume(p, m.Source)
+			if err != nil {
+				return nil, nil, fmt.Errorf("service %q: %w", s.Name, err)
+			}
+			if local.Tmpfs {
+				// Each container gets its own: its content lives as long as
+				// the container runs.
+				if err := c.ensureVolume(p, m.Source); err != nil {
+					return nil, nil, fmt.Errorf("service %q: create volume %q: %w", s.Name, m.Source, err)
+				}
+				opts := append([]string{"nosuid", "nodev"}, local.TmpfsOptions...)
+				if m.ReadOnly {
+					opts = append(opts, "ro")
+				}
+				out = append(out, specs.Mount{Destination: m.Target, Type: "tmpfs", Source: "tmpfs", Options: opts})
+				continue
+			}
+			if local.Bind != "" {
+				if st, err := os.Stat(local.Bind); err != nil || !st.IsDir() {
+					return nil, nil, fmt.Errorf("service %q: volume %q: its driver_opts device %s is not a directory on this host: create it first", s.Name, m.Source, local.Bind)
+				}
+				dir = local.Bind
+			}
 			if m.External {
 				if _, err := os.Stat(dir); err != nil {
 					return nil, nil, fmt.Errorf("service %q: external volume %q does not exist (looked for %s): create it first, or drop external: true", s.Name, m.Source, dir)
@@ -201,6 +224,19 @@ func (c *Client) prepareMounts(p *compose.Project, s *compose.Service) ([]specs.
 		}
 	}
 	return out, fills, nil
+}
+
+// localVolume reads the driver options of the project's volume called
+// name (none when the project does not declare it).
+func localVolume(p *compose.Project, name string) (compose.LocalVolume, error) {
+	if p != nil {
+		for _, v := range p.Volumes {
+			if v.Name == name {
+				return v.Local()
+			}
+		}
+	}
+	return compose.LocalVolume{}, nil
 }
 
 func isEmptyDir(dir string) bool {

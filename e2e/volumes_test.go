@@ -213,3 +213,55 @@ volumes:
 		t.Errorf("volume ls -q after rm = %q", out)
 	}
 }
+
+// TestVolumeDriverOpts: the local driver's bind (type: none, o: bind,
+// device) and tmpfs options are honoured; others fail up before anything
+// starts, naming the volume.
+func TestVolumeDriverOpts(t *testing.T) {
+	t.Parallel()
+	device := t.TempDir()
+	p := newProject(t, `
+services:
+  app:
+    image: `+testImage+`
+    stop_signal: SIGKILL
+    command: ["sh", "-c", "echo hello > /data/file; grep ' /cache tmpfs ' /proc/mounts; exec sleep 600"]
+    volumes: [data:/data, cache:/cache]
+volumes:
+  data:
+    driver_opts: {type: none, o: bind, device: `+device+`}
+  cache:
+    driver_opts: {type: tmpfs, device: tmpfs, o: "size=5m"}
+`, nil)
+	p.must("up", "-d")
+	p.waitFor("the file in the bound device", 10*time.Second, func() bool {
+		b, err := os.ReadFile(filepath.Join(device, "file"))
+		return err == nil && string(b) == "hello\n"
+	})
+	p.waitFor("the tmpfs", 10*time.Second, func() bool {
+		out := p.must("logs", "--no-log-prefix", "app").stdout
+		return strings.Contains(out, "/cache tmpfs") && strings.Contains(out, "size=5120k")
+	})
+	p.must("down", "-v")
+	if _, err := os.Stat(filepath.Join(device, "file")); err != nil {
+		t.Errorf("down -v removed the bound device's content: %v", err)
+	}
+
+	p.write("compose.yaml", `
+services:
+  app:
+    image: `+testImage+`
+    command: ["true"]
+    volumes: [nfs:/data]
+volumes:
+  nfs:
+    driver_opts: {type: nfs, o: "addr=127.0.0.1", device: ":/export"}
+`)
+	r := p.berth("up", "-d")
+	if r.code == 0 || !strings.Contains(r.stderr, `driver_opts type "nfs"`) || !strings.Contains(r.stderr, p.name+"_nfs") {
+		t.Errorf("up with an nfs volume:\n%s", r)
+	}
+	if len(p.ps(true)) != 0 {
+		t.Errorf("containers were made: %+v", p.ps(true))
+	}
+}

@@ -33,6 +33,14 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 	if err != nil {
 		return nil, err
 	}
+	// Volume options berth cannot honour fail up before anything starts.
+	for _, v := range p.Volumes {
+		if !v.External {
+			if _, err := v.Local(); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if opts.Builder != nil && !opts.NoBuild {
 		var services []string
 		if opts.Services != nil {

@@ -1,0 +1,53 @@
+package compose
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// LocalVolume is where the local driver's options put a named volume's
+// data: by default a directory berth keeps; with driver_opts a host
+// directory bound in (type: none, o: bind, device: PATH) or a tmpfs
+// (type: tmpfs, o: size=...).
+type LocalVolume struct {
+	// Bind is the host directory holding the data ("" when berth's own).
+	Bind string
+	// Tmpfs: the volume is a tmpfs with TmpfsOptions (size=, mode=, uid=...).
+	Tmpfs        bool
+	TmpfsOptions []string
+}
+
+// Local reads a named volume's driver and driver_opts as Docker's local
+// driver would, refusing what berth cannot do yet rather than ignoring it.
+func (v Volume) Local() (LocalVolume, error) {
+	if v.Driver != "" && v.Driver != "local" {
+		return LocalVolume{}, fmt.Errorf("volume %q: driver %q is not supported: berth's volumes use the local driver (drop driver:, or use driver_opts type: none, o: bind, device: PATH)", v.Name, v.Driver)
+	}
+	if len(v.DriverOpts) == 0 {
+		return LocalVolume{}, nil
+	}
+	for k := range v.DriverOpts {
+		if k != "type" && k != "o" && k != "device" {
+			return LocalVolume{}, fmt.Errorf("volume %q: driver_opts key %q is not one of the local driver's (type, o, device)", v.Name, k)
+		}
+	}
+	typ, device := v.DriverOpts["type"], v.DriverOpts["device"]
+	var opts []string
+	for _, o := range strings.Split(v.DriverOpts["o"], ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			opts = append(opts, o)
+		}
+	}
+	switch {
+	case typ == "tmpfs":
+		return LocalVolume{Tmpfs: true, TmpfsOptions: opts}, nil
+	case typ == "none" && (slices.Contains(opts, "bind") || slices.Contains(opts, "rbind")):
+		if device == "" || !filepath.IsAbs(device) {
+			return LocalVolume{}, fmt.Errorf("volume %q: driver_opts device %q must be an absolute host path (as Docker's local driver wants)", v.Name, device)
+		}
+		return LocalVolume{Bind: filepath.Clean(device)}, nil
+	}
+	return LocalVolume{}, fmt.Errorf("volume %q: driver_opts type %q (o %q) is not supported yet: berth mounts local volumes of type none with o: bind, and tmpfs", v.Name, typ, v.DriverOpts["o"])
+}
