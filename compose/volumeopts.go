@@ -2,9 +2,13 @@ package compose
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/compose-spec/compose-go/v2/format"
+	"github.com/compose-spec/compose-go/v2/types"
 )
 
 // LocalVolume is where the local driver's options put a named volume's
@@ -50,4 +54,45 @@ func (v Volume) Local() (LocalVolume, error) {
 		return LocalVolume{Bind: filepath.Clean(device)}, nil
 	}
 	return LocalVolume{}, fmt.Errorf("volume %q: driver_opts type %q (o %q) is not supported yet: berth mounts local volumes of type none with o: bind, and tmpfs", v.Name, typ, v.DriverOpts["o"])
+}
+
+// ParseVolumes reads volumes given on the command line (run -v) in the
+// short syntax: a host path (relative to the project directory, created
+// when missing, as Docker does) or a named volume of the project.
+func ParseVolumes(p *Project, specs []string) ([]Mount, error) {
+	var out []Mount
+	for _, spec := range specs {
+		v, err := format.ParseVolume(spec)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", spec, err)
+		}
+		m := Mount{Target: v.Target, ReadOnly: v.ReadOnly}
+		switch v.Type {
+		case types.VolumeTypeBind:
+			src := v.Source
+			if strings.HasPrefix(src, "~/") {
+				if home, err := os.UserHomeDir(); err == nil {
+					src = filepath.Join(home, src[2:])
+				}
+			}
+			if !filepath.IsAbs(src) {
+				src = filepath.Join(p.WorkingDir, src)
+			}
+			m.Type, m.Source, m.CreateHostPath = MountBind, src, true
+		case types.VolumeTypeVolume:
+			if v.Source == "" {
+				return nil, fmt.Errorf("%q: anonymous volumes are not supported yet: name one declared under volumes:, or give a host path", spec)
+			}
+			// One the services do not use is not in the model: it is the
+			// project's volume of that name all the same.
+			m.Type, m.Source = MountVolume, p.Name+"_"+v.Source
+			if top, ok := p.Volumes[v.Source]; ok {
+				m.Source, m.External = top.Name, top.External
+			}
+		default:
+			return nil, fmt.Errorf("%q: use SOURCE:TARGET[:ro] with a host path or a declared volume", spec)
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }

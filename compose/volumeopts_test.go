@@ -35,3 +35,30 @@ func TestVolumeLocal(t *testing.T) {
 		}
 	}
 }
+
+func TestParseVolumes(t *testing.T) {
+	p := &Project{Name: "p", WorkingDir: "/proj", Volumes: map[string]Volume{"data": {Name: "p_data"}}}
+	tests := []struct {
+		spec    string
+		want    Mount
+		wantErr string
+	}{
+		{"./src:/src:ro", Mount{Type: MountBind, Source: "/proj/src", Target: "/src", ReadOnly: true, CreateHostPath: true}, ""},
+		{"/abs:/x", Mount{Type: MountBind, Source: "/abs", Target: "/x", CreateHostPath: true}, ""},
+		{"data:/var/lib/data", Mount{Type: MountVolume, Source: "p_data", Target: "/var/lib/data"}, ""},
+		{"other:/x", Mount{Type: MountVolume, Source: "p_other", Target: "/x"}, ""},
+		{"/only-target", Mount{}, "anonymous volumes are not supported yet"},
+	}
+	for _, tt := range tests {
+		got, err := ParseVolumes(p, []string{tt.spec})
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: error %v, want %q", tt.spec, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || len(got) != 1 || got[0] != tt.want {
+			t.Errorf("%s: %+v, %v; want %+v", tt.spec, got, err, tt.want)
+		}
+	}
+}

@@ -68,6 +68,10 @@ func (c *Client) ensureVolume(p *compose.Project, name string) (retErr error) {
 				meta.Labels = compose.VolumeLabels(p, key)
 			}
 		}
+		if key, ok := strings.CutPrefix(name, p.Name+"_"); ok && meta.Labels[compose.LabelProject] == "" {
+			// One no service declares (run -v): the project's all the same.
+			meta.Labels = map[string]string{compose.LabelProject: p.Name, compose.LabelVolume: key}
+		}
 	}
 	b, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {

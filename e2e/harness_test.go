@@ -270,6 +270,13 @@ func (p *project) assertNothingLeft() {
 			t.Errorf("left behind: network namespace %s", e.Name())
 		}
 	}
+	// Cleanup is down -v: the project's named volumes go too.
+	vols, _ := os.ReadDir("/var/lib/berth/volumes")
+	for _, e := range vols {
+		if strings.HasPrefix(e.Name(), p.name+"_") {
+			t.Errorf("left behind: volume %s", e.Name())
+		}
+	}
 	links, _ := os.ReadDir("/sys/class/net")
 	bridges := map[string]bool{}
 	for _, n := range []string{"default", "front", "back"} {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -143,6 +144,11 @@ services:
 	}
 	if e := p.entry(p.name + "-optional-1"); e.State != "running" {
 		t.Errorf("optional: %+v, want running", e)
+	}
+	// --no-deps neither starts nor waits for the dependencies.
+	p.must("up", "-d", "--no-deps", "api")
+	if e := p.entry(p.name + "-api-1"); e.State != "running" {
+		t.Errorf("up --no-deps api: %+v, want running", e)
 	}
 }
 
@@ -435,6 +441,8 @@ services:
     depends_on: [web]
     environment:
       FROM_COMPOSE: "yes"
+volumes:
+  cache: {}
 `, nil)
 	r := p.berth("run", "--rm", "-T", "client", "sh", "-c", "wget -q -O- http://web/; echo $FROM_COMPOSE; exit 4")
 	if r.code != 4 || !strings.Contains(r.stdout, "hello from berth") || !strings.Contains(r.stdout, "yes\n") {
@@ -449,6 +457,14 @@ services:
 	out, err := cmd.Output()
 	if err != nil || string(out) != "1\n5\n" {
 		t.Errorf("run with stdin and -e: %q, %v", out, err)
+	}
+	// -v: a host path (relative to the project) and a declared volume.
+	r = p.must("run", "--rm", "-T", "--no-deps", "-v", "./shared:/shared", "-v", "cache:/cache", "client", "sh", "-c", "echo out > /shared/f; echo kept > /cache/f")
+	if b, err := os.ReadFile(filepath.Join(p.dir, "shared", "f")); err != nil || string(b) != "out\n" {
+		t.Errorf("run -v ./shared: %q, %v", b, err)
+	}
+	if r = p.must("run", "--rm", "-T", "--no-deps", "-v", "cache:/cache:ro", "client", "cat", "/cache/f"); r.stdout != "kept\n" {
+		t.Errorf("run -v cache: %q", r.stdout)
 	}
 	r = p.must("run", "-T", "client")
 	if r.stdout != "default command\n" {

@@ -22,6 +22,8 @@ type Executor struct {
 	NoStart bool
 	// StopTimeout overrides the services' stop grace periods when not nil.
 	StopTimeout *time.Duration
+	// NoDeps starts services without waiting for their dependencies.
+	NoDeps bool
 }
 
 // Execute runs the plan: the services' ops along the dependency graph, then
@@ -43,7 +45,7 @@ func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
 		}
 	}
 	err := g.Walk(ctx, plan.Order, only, e.Parallel, func(ctx context.Context, service string) error {
-		if plan.Order == DependenciesFirst && startsContainers(plan.Services[service]) && !e.NoStart {
+		if plan.Order == DependenciesFirst && startsContainers(plan.Services[service]) && !e.NoStart && !e.NoDeps {
 			if err := e.waitDependencies(ctx, e.Project.Service(service), g); err != nil {
 				return err
 			}

@@ -143,6 +143,8 @@ type ReconcileOptions struct {
 	NoRecreate bool
 	// RemoveOrphans removes containers of services no longer in the project.
 	RemoveOrphans bool
+	// NoDeps leaves the dependencies of Services alone (up --no-deps).
+	NoDeps bool
 	// ImageIDs are the IDs of the services' images as they are now, by
 	// service; a container made from another image is recreated.
 	ImageIDs map[string]string
@@ -162,6 +164,10 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 			}
 		}
 		services = g.WithDependencies(opts.Services)
+		if opts.NoDeps {
+			services = append([]string(nil), opts.Services...)
+			sort.Strings(services)
+		}
 	}
 	byService := map[string][]Container{}
 	for _, c := range observed {

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -177,6 +178,15 @@ api: running demo-api-1
 db: running demo-db-1`,
 		},
 		{
+			name:    "no-deps leaves the dependencies alone",
+			project: project("db", "api<-db", "web<-api"),
+			opts:    ReconcileOptions{Services: []string{"api"}, NoDeps: true},
+			want: `
+create-networks demo
+api: ensure-image api (for new containers)
+api: create demo-api-1 (missing)`,
+		},
+		{
 			name:    "subset brings its dependencies only",
 			project: project("db", "api<-db", "web<-api", "other"),
 			opts:    ReconcileOptions{Services: []string{"api"}},
@@ -287,5 +297,31 @@ func TestRestartDependents(t *testing.T) {
 		if got := strings.Join(RestartDependents(p, tt.services), ","); got != tt.want {
 			t.Errorf("RestartDependents(%v) = %s, want %s", tt.services, got, tt.want)
 		}
+	}
+}
+
+// volumeLister is the fake runtime with volumes on the machine.
+type volumeLister struct {
+	*fakeRuntime
+	vols []Volume
+}
+
+func (v volumeLister) Volumes(context.Context) ([]Volume, error) { return v.vols, nil }
+
+func TestDownVolumesRemovesUndeclaredProjectVolumes(t *testing.T) {
+	p := project("db")
+	p.Volumes["data"] = compose.Volume{Name: "demo_data"}
+	rt := volumeLister{fakeRuntime: newFakeRuntime(), vols: []Volume{
+		{Name: "demo_data", Labels: compose.Labels{compose.LabelProject: "demo"}},
+		{Name: "demo_cache", Labels: compose.Labels{compose.LabelProject: "demo"}},
+		{Name: "other_cache", Labels: compose.Labels{compose.LabelProject: "other"}},
+	}}
+	plan, err := Down(context.Background(), p, rt, &fakeNetwork{}, nil, DownRequest{DownOptions: DownOptions{Volumes: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "remove-volume demo_data\nremove-volume demo_cache\nremove-networks demo"
+	if got := strings.TrimSpace(plan.String()); got != want {
+		t.Errorf("plan:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/berth/berth/compose"
 )
@@ -27,6 +28,9 @@ type RunRequest struct {
 	ServicePorts bool
 	// Ports are extra ports to publish.
 	Ports []compose.PortMapping
+	// Mounts are extra volumes (run -v); one at a target the service
+	// already mounts something on replaces that.
+	Mounts []compose.Mount
 	// TTY gives the process a terminal; Interactive keeps stdin open:
 	// attached it is the caller's, Detached it is held open as stdin_open
 	// does.
@@ -126,6 +130,15 @@ func oneOffService(base *compose.Service, req RunRequest) *compose.Service {
 		s.Ports = nil
 	}
 	s.Ports = append(append([]compose.PortMapping{}, s.Ports...), req.Ports...)
+	if len(req.Mounts) > 0 {
+		var mounts []compose.Mount
+		for _, m := range s.Mounts {
+			if !slices.ContainsFunc(req.Mounts, func(r compose.Mount) bool { return r.Target == m.Target }) {
+				mounts = append(mounts, m)
+			}
+		}
+		s.Mounts = append(mounts, req.Mounts...)
+	}
 	s.Tty, s.StdinOpen = req.TTY, req.Interactive && req.Detached
 	return &s
 }

@@ -25,6 +25,7 @@ type runOptions struct {
 	workdir      string
 	env          []string
 	publish      []string
+	volumes      []string
 }
 
 func newRunCmd(g *globalOptions) *cobra.Command {
@@ -55,6 +56,7 @@ published unless --service-ports or -p asks.`,
 	f.StringVarP(&opts.workdir, "workdir", "w", "", "Working directory in the container")
 	f.StringArrayVarP(&opts.env, "env", "e", nil, "Set an environment variable (KEY=VALUE)")
 	f.StringArrayVarP(&opts.publish, "publish", "p", nil, "Publish a port (as in ports:)")
+	f.StringArrayVarP(&opts.volumes, "volume", "v", nil, "Mount a host path or a declared volume (SOURCE:TARGET[:ro])")
 	return cmd
 }
 
@@ -87,6 +89,9 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 	}
 	if req.Ports, err = compose.ParsePorts(opts.publish); err != nil {
 		return fmt.Errorf("run -p: %w", err)
+	}
+	if req.Mounts, err = compose.ParseVolumes(p, opts.volumes); err != nil {
+		return fmt.Errorf("run -v: %w", err)
 	}
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {

@@ -19,6 +19,7 @@ type upOptions struct {
 	forceRecreate bool
 	noRecreate    bool
 	removeOrphans bool
+	noDeps        bool
 	noStart       bool
 	timeout       int
 	build         bool
@@ -65,6 +66,7 @@ gracefully, a second Ctrl-C kills them.`,
 	f.BoolVar(&opts.forceRecreate, "force-recreate", false, "Recreate containers even if their configuration has not changed")
 	f.BoolVar(&opts.noRecreate, "no-recreate", false, "Keep existing containers even if their configuration changed")
 	f.BoolVar(&opts.removeOrphans, "remove-orphans", false, "Remove containers of services that are no longer in the compose file")
+	f.BoolVar(&opts.noDeps, "no-deps", false, "Do not start the named services' dependencies, nor wait for them")
 	f.BoolVar(&opts.noStart, "no-start", false, "Create the containers without starting them")
 	f.BoolVar(&opts.build, "build", false, "Build images before starting containers (by default only missing images are built)")
 	f.BoolVar(&opts.noBuild, "no-build", false, "Do not build images, even missing ones")
@@ -104,6 +106,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 			ForceRecreate: opts.forceRecreate,
 			NoRecreate:    opts.noRecreate,
 			RemoveOrphans: opts.removeOrphans,
+			NoDeps:        opts.noDeps,
 		},
 		Parallel:     g.parallel,
 		NoStart:      opts.noStart,
