@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -127,7 +126,7 @@ func BenchmarkUpHealthyChain(b *testing.B) {
 	start := time.Now()
 	p.must("down")
 	downs = append(downs, time.Since(start))
-	b.ReportMetric(median(downs).Seconds(), "down-median-s")
+	spread(b, seconds(downs), "down-median-s", "down-min-s", "down-max-s")
 }
 
 // independentSizes are the stack sizes of BenchmarkUpIndependent: the issue
@@ -166,10 +165,9 @@ func benchUpIndependent(b *testing.B, n int) float64 {
 	start := time.Now()
 	p.must("down")
 	downs = append(downs, time.Since(start))
-	down := median(downs)
-	b.ReportMetric(down.Seconds(), "down-median-s")
+	down := spread(b, seconds(downs), "down-median-s", "down-min-s", "down-max-s")
 	b.ReportMetric(up.Seconds()/float64(n), "s/service")
-	b.ReportMetric(down.Seconds()/float64(n), "down-s/service")
+	b.ReportMetric(down/float64(n), "down-s/service")
 	return up.Seconds()
 }
 
@@ -185,9 +183,29 @@ func independentStack(n int) string {
 }
 
 // median sorts v and returns its middle element.
-func median[T cmp.Ordered](v []T) T {
+func median(v []float64) float64 {
 	slices.Sort(v)
 	return v[len(v)/2]
+}
+
+// spread reports the median, the smallest and the largest of v under the
+// three metric names, and returns the median.
+func spread(b *testing.B, v []float64, medianName, minName, maxName string) float64 {
+	b.Helper()
+	m := median(v)
+	b.ReportMetric(m, medianName)
+	b.ReportMetric(v[0], minName)
+	b.ReportMetric(v[len(v)-1], maxName)
+	return m
+}
+
+// seconds converts durations to seconds.
+func seconds(d []time.Duration) []float64 {
+	s := make([]float64, len(d))
+	for i, x := range d {
+		s[i] = x.Seconds()
+	}
+	return s
 }
 
 // BenchmarkDNS: queries per second and p50/p99 latency of the embedded DNS
@@ -238,12 +256,9 @@ services:
 				errs += res.Errors
 			}
 			b.StopTimer()
-			slices.Sort(qps)
-			b.ReportMetric(median(qps), "qps")
-			b.ReportMetric(qps[0], "min-qps")
-			b.ReportMetric(qps[len(qps)-1], "max-qps")
-			b.ReportMetric(median(p50), "p50-ms")
-			b.ReportMetric(median(p99), "p99-ms")
+			spread(b, qps, "qps", "min-qps", "max-qps")
+			spread(b, p50, "p50-ms", "p50-min-ms", "p50-max-ms")
+			spread(b, p99, "p99-ms", "p99-min-ms", "p99-max-ms")
 			b.ReportMetric(float64(errs), "errors")
 			b.ReportMetric(0, "ns/op")
 		})
@@ -282,14 +297,8 @@ func BenchmarkRSS(b *testing.B) {
 		daemon = append(daemon, float64(kib)/1024)
 	}
 	b.StopTimer()
-	slices.Sort(up)
-	slices.Sort(daemon)
-	b.ReportMetric(median(up), "up-MiB")
-	b.ReportMetric(up[0], "up-min-MiB")
-	b.ReportMetric(up[len(up)-1], "up-max-MiB")
-	b.ReportMetric(median(daemon), "daemon-MiB")
-	b.ReportMetric(daemon[0], "daemon-min-MiB")
-	b.ReportMetric(daemon[len(daemon)-1], "daemon-max-MiB")
+	spread(b, up, "up-MiB", "up-min-MiB", "up-max-MiB")
+	spread(b, daemon, "daemon-MiB", "daemon-min-MiB", "daemon-max-MiB")
 	b.ReportMetric(0, "ns/op")
 }
 
