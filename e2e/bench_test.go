@@ -271,10 +271,12 @@ const dnsQueries = 20000
 // BenchmarkRSS: peak resident memory with 30 independent services brought
 // up by `up -d --wait`: of `berth up` itself (ru_maxrss of the command) and
 // of the project's background process, `berth __dns PROJECT` (DNS server
-// and supervisor; VmHWM of /proc/PID/status right after up returns).
+// and supervisor; VmHWM of /proc/PID/status right after up returns). It
+// also reports how long that `up -d --wait` took (wait-median-s), the
+// issue's "ready" beside BenchmarkUpIndependent's `up -d`.
 func BenchmarkRSS(b *testing.B) {
 	p := newProject(b, independentStack(30), nil)
-	var up, daemon []float64
+	var up, daemon, took []float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if i > 0 {
@@ -282,9 +284,11 @@ func BenchmarkRSS(b *testing.B) {
 		}
 		cmd := exec.Command(berthBin, append(append(globalArgs(), "-p", p.name), "up", "-d", "--wait")...)
 		cmd.Dir = p.dir
+		start := time.Now()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("berth up -d --wait: %v: %s", err, out)
 		}
+		took = append(took, time.Since(start).Seconds())
 		up = append(up, float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)/1024) // KiB on Linux
 		pid := netbridge.DNSDaemonPID(berthRunDir(), p.name)
 		if pid == 0 {
@@ -299,6 +303,7 @@ func BenchmarkRSS(b *testing.B) {
 	b.StopTimer()
 	spread(b, up, "up-MiB", "up-min-MiB", "up-max-MiB")
 	spread(b, daemon, "daemon-MiB", "daemon-min-MiB", "daemon-max-MiB")
+	spread(b, took, "wait-median-s", "wait-min-s", "wait-max-s")
 	b.ReportMetric(0, "ns/op")
 }
 
