@@ -112,20 +112,7 @@ func (c *Client) Exec(ctx context.Context, sc scheduler.Container, req ExecReque
 		return -1, fmt.Errorf("exec in %s: %w", sc.Name, runcReason(err))
 	}
 	if req.TTY {
-		resize := func() {
-			if size, err := con.Size(); err == nil {
-				p.Resize(ctx, uint32(size.Width), uint32(size.Height)) //nolint:errcheck // cosmetic
-			}
-		}
-		resize()
-		winch := make(chan os.Signal, 1)
-		signal.Notify(winch, syscall.SIGWINCH)
-		defer signal.Stop(winch)
-		go func() {
-			for range winch {
-				resize()
-			}
-		}()
+		defer followTerminalSize(ctx, con, p)()
 	}
 	var st containerd.ExitStatus
 	select {
@@ -209,20 +196,7 @@ func (c *Client) RunAttached(ctx context.Context, sc scheduler.Container, tty bo
 		return -1, fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
 	}
 	if tty {
-		resize := func() {
-			if size, err := con.Size(); err == nil {
-				task.Resize(ctx, uint32(size.Width), uint32(size.Height)) //nolint:errcheck // cosmetic
-			}
-		}
-		resize()
-		winch := make(chan os.Signal, 1)
-		signal.Notify(winch, syscall.SIGWINCH)
-		defer signal.Stop(winch)
-		go func() {
-			for range winch {
-				resize()
-			}
-		}()
+		defer followTerminalSize(ctx, con, task)()
 	}
 	var st containerd.ExitStatus
 	select {
@@ -244,4 +218,28 @@ func (c *Client) RunAttached(ctx context.Context, sc scheduler.Container, tty bo
 	// Recorded for ps -a; the exit code is what matters here.
 	ctr.SetLabels(cleanup, map[string]string{labelExitCode: strconv.Itoa(int(code)), labelFinishedAt: time.Now().UTC().Format(time.RFC3339Nano)}) //nolint:errcheck
 	return int(code), nil
+}
+
+// followTerminalSize gives the process the terminal's size now and on
+// every SIGWINCH, until the returned stop is called.
+func followTerminalSize(ctx context.Context, con console.Console, proc interface {
+	Resize(ctx context.Context, w, h uint32) error
+}) (stop func()) {
+	resize := func() {
+		if size, err := con.Size(); err == nil {
+			proc.Resize(ctx, uint32(size.Width), uint32(size.Height)) //nolint:errcheck // cosmetic
+		}
+	}
+	resize()
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	go func() {
+		for range winch {
+			resize()
+		}
+	}()
+	return func() {
+		signal.Stop(winch)
+		close(winch)
+	}
 }
