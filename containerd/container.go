@@ -10,12 +10,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containerd/containerd/api/services/tasks/v1"
+	apitask "github.com/containerd/containerd/api/types/task"
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/platforms"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
@@ -32,36 +37,62 @@ const (
 const runtimeName = "io.containerd.runc.v2"
 
 // Containers lists the project's containers in every state; "" lists the
-// containers of every project.
+// containers of every project. Two requests to containerd, whatever the
+// number of containers: their records (with their specs) and the tasks.
 func (c *Client) Containers(ctx context.Context, project string) ([]scheduler.Container, error) {
 	filter := fmt.Sprintf("labels.%q==%s", compose.LabelProject, project)
 	if project == "" {
 		filter = fmt.Sprintf("labels.%q", compose.LabelProject)
 	}
-	list, err := c.client.Containers(ctx, filter)
+	list, err := c.client.ContainerService().List(ctx, filter)
 	if err != nil {
 		return nil, fmt.Errorf("list containers of project %q: %w", project, err)
 	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	resp, err := c.client.TaskService().List(ctx, &tasks.ListTasksRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("list tasks of project %q: %w", project, err)
+	}
+	procs := make(map[string]*apitask.Process, len(resp.Tasks))
+	for _, t := range resp.Tasks {
+		procs[t.ID] = t
+	}
 	out := make([]scheduler.Container, 0, len(list))
-	for _, ctr := range list {
-		sc, err := c.observe(ctx, ctr)
-		if errdefs.IsNotFound(err) {
-			continue // removed meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sc)
+	for _, info := range list {
+		out = append(out, c.observe(info, procs[info.ID]))
 	}
 	return out, nil
 }
 
-// observe reads a container's state from containerd.
-func (c *Client) observe(ctx context.Context, ctr containerd.Container) (scheduler.Container, error) {
-	info, err := ctr.Info(ctx, containerd.WithoutRefreshedMetadata)
+// container observes one container.
+func (c *Client) container(ctx context.Context, id string) (scheduler.Container, error) {
+	info, err := c.client.ContainerService().Get(ctx, id)
 	if err != nil {
 		return scheduler.Container{}, err
 	}
+	resp, err := c.client.TaskService().Get(ctx, &tasks.GetRequest{ContainerID: id})
+	if errdefs.IsNotFound(errgrpc.ToNative(err)) {
+		return c.observe(info, nil), nil
+	}
+	if err != nil {
+		return scheduler.Container{}, fmt.Errorf("container %s: task: %w", id, errgrpc.ToNative(err))
+	}
+	return c.observe(info, resp.Process), nil
+}
+
+// observedSpec is what observe reads of a container's spec.
+type observedSpec struct {
+	Process *struct {
+		Args []string `json:"args"`
+	} `json:"process"`
+	Mounts []specs.Mount `json:"mounts"`
+}
+
+// observe makes a container's state of its record and its task's process
+// (nil: it has no task).
+func (c *Client) observe(info containers.Container, proc *apitask.Process) scheduler.Container {
 	sc := scheduler.Container{
 		ID:      info.ID,
 		Name:    info.ID,
@@ -81,40 +112,32 @@ func (c *Client) observe(ctx context.Context, ctr containerd.Container) (schedul
 	if code, err := strconv.Atoi(info.Labels[labelExitCode]); err == nil {
 		sc.State, sc.ExitCode = scheduler.StateExited, code
 	}
-	if spec, err := ctr.Spec(ctx); err == nil {
+	var spec observedSpec
+	if info.Spec != nil && json.Unmarshal(info.Spec.GetValue(), &spec) == nil {
 		if spec.Process != nil {
 			sc.Command = strings.Join(spec.Process.Args, " ")
 		}
 		sc.Volumes = c.mountedVolumes(spec.Mounts)
 	}
-
-	task, err := ctr.Task(ctx, nil)
-	if errdefs.IsNotFound(err) {
-		return sc, nil
+	if proc == nil {
+		return sc // no task, or it went meanwhile (a stop deletes it): the labels tell
 	}
-	if err != nil {
-		return scheduler.Container{}, fmt.Errorf("container %s: task: %w", info.ID, err)
-	}
-	st, err := task.Status(ctx)
-	if errdefs.IsNotFound(err) {
-		return sc, nil // the task went meanwhile (a stop deletes it): the labels tell
-	}
-	if err != nil {
-		return scheduler.Container{}, fmt.Errorf("container %s: task status: %w", info.ID, err)
-	}
-	switch st.Status {
-	case containerd.Running:
+	switch proc.Status {
+	case apitask.Status_RUNNING:
 		sc.State = scheduler.StateRunning
-	case containerd.Paused, containerd.Pausing:
+	case apitask.Status_PAUSED, apitask.Status_PAUSING:
 		sc.State = scheduler.StatePaused
-	case containerd.Stopped:
-		sc.State, sc.ExitCode, sc.FinishedAt = scheduler.StateExited, int(st.ExitStatus), st.ExitTime
-	case containerd.Created:
+	case apitask.Status_STOPPED:
+		sc.State, sc.ExitCode = scheduler.StateExited, int(proc.ExitStatus)
+		if proc.ExitedAt != nil {
+			sc.FinishedAt = proc.ExitedAt.AsTime()
+		}
+	case apitask.Status_CREATED:
 		sc.State = scheduler.StateCreated
 	default:
 		sc.State = scheduler.StateUnknown
 	}
-	return sc, nil
+	return sc
 }
 
 // Create creates a container (not its task) for one replica of a service.
@@ -252,7 +275,7 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 			ctr.Delete(context.WithoutCancel(ctx), containerd.WithSnapshotCleanup) //nolint:errcheck // best effort rollback
 		}
 	}()
-	return c.observe(ctx, ctr)
+	return c.container(ctx, ctr.ID())
 }
 
 // Remove deletes a container with its task, snapshot, generated files and
