@@ -1,6 +1,8 @@
 package containerd
 
 import (
+	"context"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -8,6 +10,8 @@ import (
 	eventstypes "github.com/containerd/containerd/api/events"
 	"github.com/containerd/containerd/v2/pkg/protobuf"
 	"github.com/containerd/typeurl/v2"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
@@ -60,5 +64,29 @@ func TestRuntimeEvent(t *testing.T) {
 				t.Errorf("runtimeEvent(%T) = %+v, %v; want %+v, %v", tt.event, got, ok, tt.want, tt.wantOK)
 			}
 		})
+	}
+}
+
+func TestEndedWith(t *testing.T) {
+	ended, endNow := context.WithCancel(context.Background())
+	endNow()
+	live := context.Background()
+	ending, endSoon := context.WithCancel(context.Background())
+	go endSoon()
+	tests := []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want bool
+	}{
+		{"deadline, ctx ended", ended, status.Error(codes.DeadlineExceeded, "context deadline exceeded"), true},
+		{"cancel, ctx ending a moment later", ending, status.Error(codes.Canceled, "stream terminated by RST_STREAM with error code: CANCEL"), true},
+		{"daemon gone", live, status.Error(codes.Unavailable, "connection refused"), false},
+		{"other error, ctx ended", ended, errors.New("boom"), false},
+	}
+	for _, tt := range tests {
+		if got := endedWith(tt.ctx, tt.err); got != tt.want {
+			t.Errorf("%s: endedWith = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/typeurl/v2"
 
 	"github.com/berth/berth/compose"
@@ -146,7 +147,7 @@ func (c *Client) Events(ctx context.Context) (<-chan scheduler.RuntimeEvent, <-c
 			case <-ctx.Done():
 				return
 			case err := <-errs:
-				if err != nil && ctx.Err() == nil {
+				if err != nil && ctx.Err() == nil && !endedWith(ctx, err) {
 					outErr <- err
 				}
 				return
@@ -167,6 +168,24 @@ func (c *Client) Events(ctx context.Context) (<-chan scheduler.RuntimeEvent, <-c
 		}
 	}()
 	return out, outErr
+}
+
+// endedWith reports whether a stream's error is ctx's own end: gRPC can
+// see a deadline or a cancel a moment before ctx reports it, and the
+// caller, seeing the error first, would take a timeout for a failure.
+func endedWith(ctx context.Context, err error) bool {
+	err = errgrpc.ToNative(err)
+	if !errdefs.IsDeadlineExceeded(err) && !errdefs.IsCanceled(err) {
+		return false
+	}
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // runtimeEvent is what a containerd event says happened to a container;
