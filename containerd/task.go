@@ -27,38 +27,64 @@ const LogDriverCommand = "__logdriver"
 // killWait is how long a stop waits for a container to die after SIGKILL.
 const killWait = 10 * time.Second
 
-// Start starts a created or exited container: a new task whose output goes
-// to the container's log file, appended to what earlier runs wrote.
-func (c *Client) Start(ctx context.Context, sc scheduler.Container) error {
-	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+// Prepare makes a container's task without starting it: the shim, runc's
+// create (namespaces, mounts, cgroup) and the log driver, which is most of
+// what a start costs. up prepares the containers of a service while it
+// waits for the service's dependencies, so that the start itself, once
+// they are ready, is quick. A prepared container is in state created;
+// Start starts it, Stop and Remove undo it.
+func (c *Client) Prepare(ctx context.Context, sc scheduler.Container) error {
+	_, _, _, err := c.prepare(ctx, sc)
+	return err
+}
+
+// prepare returns the container and its task, ready to start: the one
+// made before (prepared, or running already: running is true) or a new
+// one. A task of an earlier run that exited is deleted first.
+func (c *Client) prepare(ctx context.Context, sc scheduler.Container) (ctr containerd.Container, task containerd.Task, running bool, err error) {
+	ctr, err = c.client.LoadContainer(ctx, sc.ID)
 	if err != nil {
-		return fmt.Errorf("start container %s: %w", sc.Name, err)
+		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
 	}
 	if task, err := ctr.Task(ctx, nil); err == nil {
 		st, err := task.Status(ctx)
-		if err == nil && st.Status == containerd.Running {
-			return nil
+		switch {
+		case err == nil && st.Status == containerd.Running:
+			return ctr, task, true, nil
+		case err == nil && st.Status == containerd.Created:
+			return ctr, task, false, nil
 		}
 		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("start container %s: delete previous task: %w", sc.Name, err)
+			return nil, nil, false, fmt.Errorf("start container %s: delete previous task: %w", sc.Name, err)
 		}
 	}
 	// Started again: its restart policy applies again, and the health of
 	// its last run is not this run's (up waiting on it must not see it).
 	if _, err := ctr.SetLabels(ctx, map[string]string{compose.LabelManualStop: "", compose.LabelHealth: ""}); err != nil {
-		return fmt.Errorf("start container %s: %w", sc.Name, err)
+		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
 	}
 	logPath := c.logPath(sc.ID)
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return fmt.Errorf("start container %s: %w", sc.Name, err)
+		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
 	}
 	streams, err := c.serviceIO(sc, logPath)
 	if err != nil {
-		return fmt.Errorf("start container %s: %w", sc.Name, err)
+		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
 	}
-	task, err := ctr.NewTask(ctx, streams)
+	task, err = ctr.NewTask(ctx, streams)
 	if err != nil {
-		return fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
+		return nil, nil, false, fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
+	}
+	return ctr, task, false, nil
+}
+
+// Start starts a created, prepared or exited container: its prepared task,
+// or a new one whose output goes to the container's log file, appended to
+// what earlier runs wrote.
+func (c *Client) Start(ctx context.Context, sc scheduler.Container) error {
+	ctr, task, running, err := c.prepare(ctx, sc)
+	if err != nil || running {
+		return err
 	}
 	if err := task.Start(ctx); err != nil {
 		task.Delete(context.WithoutCancel(ctx), containerd.WithProcessKill) //nolint:errcheck // the start error is the one to report

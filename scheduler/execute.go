@@ -27,8 +27,9 @@ type Executor struct {
 }
 
 // Execute runs the plan: the services' ops along the dependency graph, then
-// the extra ops. A service whose dependency failed is skipped. The error
-// names every container that failed.
+// the extra ops. A service whose dependency failed is skipped. Services
+// that wait for others have their new containers prepared meanwhile (see
+// prepareAhead). The error names every container that failed.
 func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
 	if e.Events == nil {
 		e.Events = Discard
@@ -44,11 +45,16 @@ func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
 			only = append(only, s)
 		}
 	}
+	prepared := e.prepareAhead(ctx, plan, g, only)
 	err := g.Walk(ctx, plan.Order, only, e.Parallel, func(ctx context.Context, service string) error {
+		defer prepared.markCreated(service)
 		if plan.Order == DependenciesFirst && startsContainers(plan.Services[service]) && !e.NoStart && !e.NoDeps {
 			if err := e.waitDependencies(ctx, e.Project.Service(service), g); err != nil {
 				return err
 			}
+		}
+		if ok, err := e.startPrepared(ctx, prepared, service, plan.Services[service]); ok {
+			return err
 		}
 		for _, op := range plan.Services[service] {
 			if err := e.run(ctx, op); err != nil {
@@ -57,6 +63,7 @@ func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
 		}
 		return nil
 	})
+	prepared.finish(ctx, e)
 	var extraErrs []error
 	for _, op := range plan.Extra {
 		if err := e.run(ctx, op); err != nil {
@@ -189,7 +196,17 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 // create makes a container with its network namespace and starts it. A
 // container this run made and could not start is removed again, with its
 // namespace, so that a failed up leaves nothing half-made.
-func (e *Executor) create(ctx context.Context, op Op) (retErr error) {
+func (e *Executor) create(ctx context.Context, op Op) error {
+	c, err := e.createContainer(ctx, op)
+	if err != nil || e.NoStart {
+		return err
+	}
+	return e.startNew(ctx, op, c)
+}
+
+// createContainer makes a container with its network namespace, or
+// nothing when it fails.
+func (e *Executor) createContainer(ctx context.Context, op Op) (_ Container, retErr error) {
 	s := e.Project.Service(op.Service)
 	e.emit(KindContainer, op.Name, StatusWorking, "Creating", op.Reason)
 	defer func() {
@@ -199,12 +216,12 @@ func (e *Executor) create(ctx context.Context, op Op) (retErr error) {
 	}()
 	netns, own, err := e.namespaceFor(ctx, s, op.Name)
 	if err != nil {
-		return err
+		return Container{}, err
 	}
-	cleanup := context.WithoutCancel(ctx)
 	defer func() {
 		if retErr != nil && own {
 			// Rollback; the first error is the one to report.
+			cleanup := context.WithoutCancel(ctx)
 			e.Network.Disconnect(cleanup, e.Project.Name, op.Name)      //nolint:errcheck
 			e.Network.DeleteNamespace(cleanup, e.Project.Name, op.Name) //nolint:errcheck
 		}
@@ -212,7 +229,7 @@ func (e *Executor) create(ctx context.Context, op Op) (retErr error) {
 	var nameservers []string
 	if own {
 		if nameservers, err = e.Network.Connect(ctx, e.Project, s, op.Name, netns); err != nil {
-			return err
+			return Container{}, err
 		}
 	}
 	req := CreateRequest{Project: e.Project, Service: s, Number: op.Number, Name: op.Name, NetNS: netns, DNS: nameservers, OneOff: op.OneOff}
@@ -221,21 +238,31 @@ func (e *Executor) create(ctx context.Context, op Op) (retErr error) {
 	}
 	c, err := e.Runtime.Create(ctx, req)
 	if err != nil {
-		return err
+		return Container{}, err
 	}
 	e.emit(KindContainer, op.Name, StatusDone, "Created", "")
-	if e.NoStart {
-		return nil
-	}
+	return c, nil
+}
+
+// startNew starts a container this run created (prepared or not); one
+// that fails is removed again with its namespace.
+func (e *Executor) startNew(ctx context.Context, op Op, c Container) error {
 	e.emit(KindContainer, op.Name, StatusWorking, "Starting", "")
 	if err := e.Runtime.Start(ctx, c); err != nil {
-		if rerr := e.Runtime.Remove(cleanup, c); rerr != nil {
+		e.emit(KindContainer, op.Name, StatusError, "Error", "")
+		if rerr := e.discard(ctx, c); rerr != nil {
 			return fmt.Errorf("%w (and removing the container failed: %v)", err, rerr)
 		}
 		return err
 	}
 	e.emit(KindContainer, op.Name, StatusDone, "Started", "")
 	return nil
+}
+
+// discard removes a container this run created and did not start, with
+// its namespace, even when ctx has ended.
+func (e *Executor) discard(ctx context.Context, c Container) error {
+	return e.remove(context.WithoutCancel(ctx), c)
 }
 
 // reattach gives a stopped container its network namespace and networks

@@ -157,6 +157,10 @@ func (f *fakeRuntime) Start(_ context.Context, c Container) error {
 	return f.record("start " + c.Name)
 }
 
+func (f *fakeRuntime) Prepare(_ context.Context, c Container) error {
+	return f.record("prepare " + c.Name)
+}
+
 func (f *fakeRuntime) Stop(_ context.Context, c Container, timeout time.Duration) error {
 	if err := f.record(fmt.Sprintf("stop %s %s", c.Name, timeout)); err != nil {
 		return err

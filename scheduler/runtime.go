@@ -75,7 +75,12 @@ type Runtime interface {
 	ImageID(ctx context.Context, image string) (string, error)
 	// Create creates (but does not start) a container.
 	Create(ctx context.Context, req CreateRequest) (Container, error)
-	// Start starts a created or exited container.
+	// Prepare readies a created container's process without starting it
+	// (what takes most of a start), so that a Start once its dependencies
+	// are ready is quick; the container stays in state created. Remove
+	// undoes it.
+	Prepare(ctx context.Context, c Container) error
+	// Start starts a created, prepared or exited container.
 	Start(ctx context.Context, c Container) error
 	// Stop sends the container's stop signal, waits up to timeout for it to
 	// exit, then kills it. Stopping a container that is not running is not

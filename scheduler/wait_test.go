@@ -107,8 +107,10 @@ func TestUpWaitsForDependencies(t *testing.T) {
 			for _, s := range []string{"db", "migrate", "cache"} {
 				waitCall(t, f, "start demo-"+s+"-1")
 			}
-			if strings.Contains(f.callList(), "create demo-api-1") {
-				t.Fatalf("api created before its dependencies were ready:\n%s", f.callList())
+			// api is made ready while it waits, not started.
+			waitCall(t, f, "prepare demo-api-1")
+			if strings.Contains(f.callList(), "start demo-api-1") {
+				t.Fatalf("api started before its dependencies were ready:\n%s", f.callList())
 			}
 			f.set("demo-db-1", func(c *Container) { c.Labels[compose.LabelHealth] = healthJSON(tt.db, "pg down") })
 			f.set("demo-cache-1", func(c *Container) { c.Labels[compose.LabelHealth] = healthJSON(tt.cache, "") })
@@ -118,8 +120,16 @@ func TestUpWaitsForDependencies(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Up = %v, want %q", err, tt.wantErr)
 				}
-				if strings.Contains(f.callList(), "create demo-api-1") {
-					t.Errorf("api created although a dependency failed")
+				// Its prepared container is removed, with its namespace.
+				calls := f.callList()
+				if strings.Contains(calls, "start demo-api-1") || !strings.Contains(calls, "remove demo-api-1") {
+					t.Errorf("api started, or not removed, although a dependency failed:\n%s", calls)
+				}
+				if ns := n.names(); strings.Contains(ns, "demo-api-1") {
+					t.Errorf("namespaces left: %s", ns)
+				}
+				if cs, _ := f.Containers(context.Background(), "demo"); slices.ContainsFunc(cs, func(c Container) bool { return c.Name == "demo-api-1" }) {
+					t.Errorf("api's container left although a dependency failed")
 				}
 				return
 			}
