@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -84,6 +85,84 @@ func TestHealthyChain(t *testing.T) {
 	if strings.Count(r.stderr, "Healthy") < 4 {
 		t.Errorf("up did not wait for health:\n%s", r.stderr)
 	}
+}
+
+// TestPreparedWhileWaiting: a service waiting for its dependency's health
+// is created and readied meanwhile (ps: created; its process made, not
+// run), and runs once the dependency is healthy. An up interrupted during
+// the wait removes it again, with its task and network namespace.
+func TestPreparedWhileWaiting(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  db:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 200ms
+  api:
+    image: `+testImage+`
+    command: ["sh", "-c", "echo api runs; exec sleep 600"]
+    stop_signal: SIGKILL
+    depends_on:
+      db: {condition: service_healthy}
+`, nil)
+	api := p.name + "-api-1"
+	up := func() (*exec.Cmd, *syncBuffer) {
+		cmd := exec.Command(berthBin, append(globalArgs(), "-p", p.name, "up", "-d")...)
+		cmd.Dir = p.dir
+		out := &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		p.waitFor("api to be prepared", 30*time.Second, func() bool { return p.entry(api).State == "created" })
+		return cmd, out
+	}
+	hasNamespace := func() bool {
+		_, err := os.Stat("/run/netns/berth-" + api)
+		return err == nil
+	}
+
+	cmd, out := up()
+	if !hasNamespace() {
+		t.Errorf("prepared api has no network namespace")
+	}
+	if ctrBin != "" {
+		created := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(api) + `\s+\d+\s+CREATED`)
+		p.waitFor("api's task to be made", 30*time.Second, func() bool {
+			tasks, _ := exec.Command(ctrBin, "--address", daemonAddress(), "-n", "berth", "tasks", "ls").CombinedOutput()
+			return created.Match(tasks)
+		})
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err == nil {
+		t.Errorf("up interrupted while waiting exited 0:\n%s", out)
+	}
+	if e := p.entry(api); e.Name != "" {
+		t.Errorf("api left after the interrupted up: %+v\n%s", e, out)
+	}
+	if hasNamespace() {
+		t.Errorf("api's network namespace left after the interrupted up")
+	}
+	if e := p.entry(p.name + "-db-1"); e.State != "running" {
+		t.Errorf("db after the interrupted up: %+v, want running", e)
+	}
+
+	cmd, out = up()
+	if logs := p.must("logs", "api").stdout; strings.Contains(logs, "api runs") {
+		t.Errorf("prepared api ran before db was healthy: %s", logs)
+	}
+	p.must("exec", "db", "touch", "/tmp/ready")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("up once db is healthy: %v\n%s", err, out)
+	}
+	if e := p.entry(api); e.State != "running" {
+		t.Errorf("api after up: %+v, want running", e)
+	}
+	p.waitFor("api's output", 10*time.Second, func() bool { return strings.Contains(p.must("logs", "api").stdout, "api runs") })
 }
 
 // TestDependencyFailures: an unhealthy dependency and a failed one-shot
