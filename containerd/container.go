@@ -267,7 +267,14 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		return scheduler.Container{}, fmt.Errorf("service %q: container name %q is already in use: remove that container or change container_name", s.Name, req.Name)
 	}
 	if err != nil {
-		// NewContainer removes the snapshot it made when a later option fails.
+		// The snapshot NewContainer made before a later option failed
+		// would only go with the garbage collector's next pass: now.
+		if rerr := c.client.SnapshotService(c.snapshotter).Remove(context.WithoutCancel(ctx), req.Name); rerr != nil && !errdefs.IsNotFound(rerr) {
+			err = fmt.Errorf("%w (and removing its snapshot failed: %v)", err, rerr)
+		}
+		if errors.Is(err, oci.ErrNoUsersFound) || errors.Is(err, oci.ErrNoGroupsFound) {
+			return scheduler.Container{}, fmt.Errorf("service %q: user %q: no such user or group in the image's /etc/passwd or /etc/group: use a numeric uid[:gid] or one the image has", s.Name, user)
+		}
 		return scheduler.Container{}, fmt.Errorf("create container %s: %w", req.Name, err)
 	}
 	defer func() {
