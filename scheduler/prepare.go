@@ -101,6 +101,9 @@ func (e *Executor) prepareAhead(ctx context.Context, plan *Plan, g *Graph, only 
 				p := ps.byService[name]
 				p.err = ps.waitCreated(ctx, g.Dependencies(name))
 				if p.err == nil {
+					p.err = ctx.Err() // up ended while it waited
+				}
+				if p.err == nil {
 					p.containers, p.err = e.prepareService(ctx, plan.Services[name], func() { ps.markCreated(name) })
 				}
 				ps.markCreated(name)
@@ -225,9 +228,6 @@ func (ps *preparations) finish(ctx context.Context, e *Executor) {
 		return
 	}
 	ps.cancel()
-	for name := range ps.created {
-		ps.markCreated(name) // those the walk skipped
-	}
 	ps.wg.Wait()
 	for _, p := range ps.byService {
 		if p.started {

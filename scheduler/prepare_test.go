@@ -171,3 +171,20 @@ func TestByDepth(t *testing.T) {
 		t.Errorf("byDepth = %s, want a,x,b,c,d", got)
 	}
 }
+
+// TestPrepareAheadStopsWithTheWalk: once up has failed, services still
+// queued for preparing are not created (and removed) any more.
+func TestPrepareAheadStopsWithTheWalk(t *testing.T) {
+	for range 20 {
+		p := project("x", "y<-x", "z<-y", "w<-y")
+		p.Service("y").NetworkMode = "service:x" // not prepared: z and w wait for its creation
+		f, n := newFakeRuntime(), &fakeNetwork{}
+		f.failOn["start demo-x-1"] = errors.New("boom")
+		if _, err := Up(context.Background(), p, f, n, nil, UpOptions{Parallel: 1}); err == nil {
+			t.Fatal("Up = nil, want x's start failure")
+		}
+		if calls := f.callList(); strings.Contains(calls, "create demo-z-1") || strings.Contains(calls, "create demo-w-1") {
+			t.Fatalf("z or w created after up failed:\n%s", calls)
+		}
+	}
+}
