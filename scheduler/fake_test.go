@@ -125,6 +125,9 @@ func (f *fakeRuntime) Create(_ context.Context, req CreateRequest) (Container, e
 	if req.NetNS != "" {
 		c.Labels[compose.LabelNetNSPath] = req.NetNS
 	}
+	if req.OneOff {
+		c.Labels[compose.LabelOneOff] = "True"
+	}
 	f.mu.Lock()
 	f.containers[c.ID] = c
 	f.mu.Unlock()

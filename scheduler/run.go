@@ -48,6 +48,9 @@ func CreateOneOff(ctx context.Context, p *compose.Project, rt Runtime, nw Networ
 	if base == nil {
 		return Container{}, unknownService(p, req.Service)
 	}
+	if ev == nil {
+		ev = Discard
+	}
 	g, err := NewGraph(p)
 	if err != nil {
 		return Container{}, err
@@ -63,12 +66,10 @@ func CreateOneOff(ctx context.Context, p *compose.Project, rt Runtime, nw Networ
 			return Container{}, fmt.Errorf("start the services %s depends on: %w", req.Service, err)
 		}
 	}
-	for name, dep := range base.DependsOn {
-		if req.NoDeps || dep.Condition == compose.ConditionStarted || dep.Condition == "" {
-			continue
-		}
-		if err := WaitFor(ctx, rt, p.Name, name, dep.Condition); err != nil && dep.Required {
-			return Container{}, fmt.Errorf("dependency failed to start: %w", err)
+	if !req.NoDeps {
+		deps := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev}
+		if err := deps.waitDependencies(ctx, base, g); err != nil {
+			return Container{}, err
 		}
 	}
 
@@ -88,19 +89,7 @@ func CreateOneOff(ctx context.Context, p *compose.Project, rt Runtime, nw Networ
 	if err := ex.run(ctx, Op{Kind: OpEnsureImage, Service: s.Name, Name: s.ImageName()}); err != nil {
 		return Container{}, err
 	}
-	if err := ex.create(ctx, Op{Kind: OpCreate, Service: s.Name, Name: name, Number: 1, OneOff: true, Reason: "run"}); err != nil {
-		return Container{}, err
-	}
-	cs, err := rt.Containers(ctx, p.Name)
-	if err != nil {
-		return Container{}, err
-	}
-	for _, c := range cs {
-		if c.ID == name {
-			return c, nil
-		}
-	}
-	return Container{}, fmt.Errorf("the one-off container %s vanished", name)
+	return ex.createContainer(ctx, Op{Kind: OpCreate, Service: s.Name, Name: name, Number: 1, OneOff: true, Reason: "run"})
 }
 
 // oneOffService is the service as berth run runs it: its command, no

@@ -1,0 +1,85 @@
+package scheduler
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth/berth/compose"
+)
+
+func TestCreateOneOff(t *testing.T) {
+	tests := []struct {
+		name string
+		// setup changes api's dependency on db.
+		setup   func(p *compose.Project)
+		noDeps  bool
+		wantErr string
+		// calls must contain these, in this order.
+		want []string
+	}{
+		{
+			name: "dependency started first",
+			want: []string{"start demo-db-1", "create demo-api-run-1"},
+		},
+		{
+			name:   "no deps",
+			noDeps: true,
+			want:   []string{"create demo-api-run-1"},
+		},
+		{
+			// A service its profile leaves out is not in the project:
+			// nothing to wait for (it used to wait for ever).
+			name: "optional dependency not in the project",
+			setup: func(p *compose.Project) {
+				p.DisabledServices = []string{"cache"}
+				p.Service("api").DependsOn["cache"] = compose.Dependency{Condition: compose.ConditionHealthy, Required: false}
+			},
+			want: []string{"start demo-db-1", "create demo-api-run-1"},
+		},
+		{
+			name: "dependency exits instead of completing",
+			setup: func(p *compose.Project) {
+				p.Service("api").DependsOn["db"] = compose.Dependency{Condition: compose.ConditionHealthy, Required: true}
+			},
+			wantErr: `dependency failed to start: service "db" has no healthcheck`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := project("db", "api<-db")
+			if tt.setup != nil {
+				tt.setup(p)
+			}
+			f, n := newFakeRuntime(), &fakeNetwork{}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c, err := CreateOneOff(ctx, p, f, n, nil, RunRequest{Service: "api", Name: "demo-api-run-1", NoDeps: tt.noDeps})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("CreateOneOff = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Name != "demo-api-run-1" || !c.Labels.OneOff() || c.State != StateCreated {
+				t.Errorf("container %+v, want the one-off, created", c)
+			}
+			calls := f.callList()
+			at := 0
+			for _, w := range tt.want {
+				i := strings.Index(calls[at:], w)
+				if i < 0 {
+					t.Fatalf("calls lack %q after position %d:\n%s", w, at, calls)
+				}
+				at += i
+			}
+			if tt.noDeps && strings.Contains(calls, "demo-db-1") {
+				t.Errorf("no deps touched db:\n%s", calls)
+			}
+		})
+	}
+}
