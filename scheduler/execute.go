@@ -48,7 +48,7 @@ func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
 	prepared := e.prepareAhead(ctx, plan, g, only)
 	err := g.Walk(ctx, plan.Order, only, e.Parallel, func(ctx context.Context, service string) error {
 		defer prepared.markCreated(service)
-		if plan.Order == DependenciesFirst && startsContainers(plan.Services[service]) && !e.NoStart && !e.NoDeps {
+		if e.waitsForDependencies(plan) && startsContainers(plan.Services[service]) {
 			if err := e.waitDependencies(ctx, e.Project.Service(service), g); err != nil {
 				return err
 			}
@@ -73,6 +73,12 @@ func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
 	return errors.Join(append([]error{err}, extraErrs...)...)
 }
 
+// waitsForDependencies reports whether the walk of plan starts services
+// only once their dependencies meet their conditions.
+func (e *Executor) waitsForDependencies(plan *Plan) bool {
+	return plan.Order == DependenciesFirst && !e.NoStart && !e.NoDeps
+}
+
 // startsContainers reports whether a service's ops start a container.
 func startsContainers(ops []Op) bool {
 	for _, op := range ops {
@@ -88,107 +94,72 @@ func (e *Executor) emit(kind Kind, name string, st Status, text, detail string) 
 	e.Events.Emit(Event{Kind: kind, Name: name, Status: st, Text: text, Detail: detail})
 }
 
+// step reports one step on a resource: working, then done or an error.
+func (e *Executor) step(kind Kind, name, working, done, detail string, do func() error) error {
+	e.emit(kind, name, StatusWorking, working, detail)
+	if err := do(); err != nil {
+		e.emit(kind, name, StatusError, "Error", "")
+		return err
+	}
+	e.emit(kind, name, StatusDone, done, "")
+	return nil
+}
+
+// quiet runs a step that reports only its failure.
+func (e *Executor) quiet(kind Kind, name string, err error) error {
+	if err != nil {
+		e.emit(kind, name, StatusError, "Error", "")
+	}
+	return err
+}
+
 func (e *Executor) run(ctx context.Context, op Op) error {
+	c := op.Container
 	switch op.Kind {
 	case OpEnsureImage:
-		if err := e.Runtime.EnsureImage(ctx, e.Project.Service(op.Service)); err != nil {
-			e.emit(KindImage, op.Name, StatusError, "Error", "")
-			return err
-		}
-		return nil
+		return e.quiet(KindImage, op.Name, e.Runtime.EnsureImage(ctx, e.Project.Service(op.Service)))
 	case OpRunning:
 		e.emit(KindContainer, op.Name, StatusDone, "Running", "")
 		return nil
 	case OpStart:
-		e.emit(KindContainer, op.Name, StatusWorking, "Starting", "")
-		if err := e.reattach(ctx, *op.Container); err != nil {
-			e.emit(KindContainer, op.Name, StatusError, "Error", "")
-			return err
-		}
-		if err := e.Runtime.Start(ctx, *op.Container); err != nil {
-			e.emit(KindContainer, op.Name, StatusError, "Error", "")
-			return err
-		}
-		e.emit(KindContainer, op.Name, StatusDone, "Started", "")
-		return nil
+		return e.step(KindContainer, op.Name, "Starting", "Started", "", func() error {
+			if err := e.reattach(ctx, *c); err != nil {
+				return err
+			}
+			return e.Runtime.Start(ctx, *c)
+		})
 	case OpCreate:
 		return e.create(ctx, op)
 	case OpRecreate:
-		e.emit(KindContainer, op.Name, StatusWorking, "Recreate", op.Reason)
-		if err := e.remove(ctx, *op.Container); err != nil {
-			e.emit(KindContainer, op.Name, StatusError, "Error", "")
+		if err := e.step(KindContainer, op.Name, "Recreate", "Recreated", op.Reason, func() error { return e.remove(ctx, *c) }); err != nil {
 			return err
 		}
-		e.emit(KindContainer, op.Name, StatusDone, "Recreated", "")
 		return e.create(ctx, op)
 	case OpRemove:
-		e.emit(KindContainer, op.Name, StatusWorking, "Stopping", op.Reason)
-		if err := e.remove(ctx, *op.Container); err != nil {
-			e.emit(KindContainer, op.Name, StatusError, "Error", "")
-			return err
-		}
-		e.emit(KindContainer, op.Name, StatusDone, "Removed", "")
-		return nil
+		return e.step(KindContainer, op.Name, "Stopping", "Removed", op.Reason, func() error { return e.remove(ctx, *c) })
 	case OpStop:
-		e.emit(KindContainer, op.Name, StatusWorking, "Stopping", op.Reason)
-		if err := e.Runtime.Stop(ctx, *op.Container, e.stopTimeout(*op.Container)); err != nil {
-			e.emit(KindContainer, op.Name, StatusError, "Error", "")
-			return err
-		}
-		e.emit(KindContainer, op.Name, StatusDone, "Stopped", "")
-		return nil
+		return e.step(KindContainer, op.Name, "Stopping", "Stopped", op.Reason, func() error {
+			return e.Runtime.Stop(ctx, *c, e.stopTimeout(*c))
+		})
 	case OpRestart:
-		e.emit(KindContainer, op.Name, StatusWorking, "Restarting", op.Reason)
-		if err := e.Runtime.Stop(ctx, *op.Container, e.stopTimeout(*op.Container)); err != nil {
-			e.emit(KindContainer, op.Name, StatusError, "Error", "")
-			return err
-		}
-		if err := e.Runtime.Start(ctx, *op.Container); err != nil {
-			e.emit(KindContainer, op.Name, StatusError, "Error", "")
-			return err
-		}
-		e.emit(KindContainer, op.Name, StatusDone, "Restarted", "")
-		return nil
+		return e.step(KindContainer, op.Name, "Restarting", "Restarted", op.Reason, func() error {
+			if err := e.Runtime.Stop(ctx, *c, e.stopTimeout(*c)); err != nil {
+				return err
+			}
+			return e.Runtime.Start(ctx, *c)
+		})
 	case OpKill:
-		e.emit(KindContainer, op.Name, StatusWorking, "Killing", op.Reason)
-		if err := e.Runtime.Kill(ctx, *op.Container, op.Reason); err != nil {
-			e.emit(KindContainer, op.Name, StatusError, "Error", "")
-			return err
-		}
-		e.emit(KindContainer, op.Name, StatusDone, "Killed", "")
-		return nil
-	case OpPause, OpUnpause:
-		text, done, paused := "Pausing", "Paused", true
-		if op.Kind == OpUnpause {
-			text, done, paused = "Unpausing", "Unpaused", false
-		}
-		e.emit(KindContainer, op.Name, StatusWorking, text, "")
-		if err := e.Runtime.Pause(ctx, *op.Container, paused); err != nil {
-			e.emit(KindContainer, op.Name, StatusError, "Error", "")
-			return err
-		}
-		e.emit(KindContainer, op.Name, StatusDone, done, "")
-		return nil
+		return e.step(KindContainer, op.Name, "Killing", "Killed", op.Reason, func() error { return e.Runtime.Kill(ctx, *c, op.Reason) })
+	case OpPause:
+		return e.step(KindContainer, op.Name, "Pausing", "Paused", "", func() error { return e.Runtime.Pause(ctx, *c, true) })
+	case OpUnpause:
+		return e.step(KindContainer, op.Name, "Unpausing", "Unpaused", "", func() error { return e.Runtime.Pause(ctx, *c, false) })
 	case OpCreateNetworks:
-		if err := e.Network.EnsureNetworks(ctx, e.Project); err != nil {
-			e.emit(KindNetwork, op.Name, StatusError, "Error", "")
-			return err
-		}
-		return nil
+		return e.quiet(KindNetwork, op.Name, e.Network.EnsureNetworks(ctx, e.Project))
 	case OpRemoveNetworks:
-		if err := e.Network.RemoveNetworks(ctx, op.Name); err != nil {
-			e.emit(KindNetwork, op.Name, StatusError, "Error", "")
-			return err
-		}
-		return nil
+		return e.quiet(KindNetwork, op.Name, e.Network.RemoveNetworks(ctx, op.Name))
 	case OpRemoveVolume:
-		e.emit(KindVolume, op.Name, StatusWorking, "Removing", "")
-		if err := e.Runtime.RemoveVolume(ctx, op.Name); err != nil {
-			e.emit(KindVolume, op.Name, StatusError, "Error", "")
-			return err
-		}
-		e.emit(KindVolume, op.Name, StatusDone, "Removed", "")
-		return nil
+		return e.step(KindVolume, op.Name, "Removing", "Removed", "", func() error { return e.Runtime.RemoveVolume(ctx, op.Name) })
 	}
 	return fmt.Errorf("unknown plan operation %q", op.Kind)
 }
@@ -247,16 +218,13 @@ func (e *Executor) createContainer(ctx context.Context, op Op) (_ Container, ret
 // startNew starts a container this run created (prepared or not); one
 // that fails is removed again with its namespace.
 func (e *Executor) startNew(ctx context.Context, op Op, c Container) error {
-	e.emit(KindContainer, op.Name, StatusWorking, "Starting", "")
-	if err := e.Runtime.Start(ctx, c); err != nil {
-		e.emit(KindContainer, op.Name, StatusError, "Error", "")
+	err := e.step(KindContainer, op.Name, "Starting", "Started", "", func() error { return e.Runtime.Start(ctx, c) })
+	if err != nil {
 		if rerr := e.discard(ctx, c); rerr != nil {
 			return fmt.Errorf("%w (and removing the container failed: %v)", err, rerr)
 		}
-		return err
 	}
-	e.emit(KindContainer, op.Name, StatusDone, "Started", "")
-	return nil
+	return err
 }
 
 // discard removes a container this run created and did not start, with
@@ -324,9 +292,8 @@ func (e *Executor) namespaceFor(ctx context.Context, s *compose.Service, name st
 	return "", false, fmt.Errorf("service %q: network_mode %q is not supported", s.Name, mode)
 }
 
-// remove stops a container (its grace period, or the executor's timeout),
-// removes it and deletes its network namespace.
-// stopTimeout is how long a stop of c waits before killing it.
+// stopTimeout is how long a stop of c waits before killing it: its grace
+// period, or the executor's timeout.
 func (e *Executor) stopTimeout(c Container) time.Duration {
 	timeout := compose.DefaultStopGracePeriod
 	if d, err := time.ParseDuration(c.Labels[compose.LabelStopGrace]); err == nil {
@@ -338,6 +305,7 @@ func (e *Executor) stopTimeout(c Container) time.Duration {
 	return timeout
 }
 
+// remove stops a container, removes it and deletes its network namespace.
 func (e *Executor) remove(ctx context.Context, c Container) error {
 	if c.State == StateRunning || c.State == StatePaused {
 		if err := e.Runtime.Stop(ctx, c, e.stopTimeout(c)); err != nil {

@@ -62,7 +62,7 @@ func (ps *preparations) markCreated(service string) {
 // volumes are left to the walk.
 func (e *Executor) prepareAhead(ctx context.Context, plan *Plan, g *Graph, only []string) *preparations {
 	ps := &preparations{byService: map[string]*preparation{}, created: map[string]*createdSignal{}}
-	if plan.Order != DependenciesFirst || e.NoStart || e.NoDeps {
+	if !e.waitsForDependencies(plan) {
 		return ps
 	}
 	var order []string
@@ -162,7 +162,6 @@ func (e *Executor) prepareService(ctx context.Context, ops []Op, created func())
 			cs = nil
 		}
 	}()
-	var names []string
 	for _, op := range ops {
 		if op.Kind != OpCreate {
 			if err := e.run(ctx, op); err != nil {
@@ -175,12 +174,11 @@ func (e *Executor) prepareService(ctx context.Context, ops []Op, created func())
 			return cs, err
 		}
 		cs = append(cs, c)
-		names = append(names, op.Name)
 	}
 	created()
-	for i, c := range cs {
+	for _, c := range cs {
 		if err := e.Runtime.Prepare(ctx, c); err != nil {
-			e.emit(KindContainer, names[i], StatusError, "Error", "")
+			e.emit(KindContainer, c.Name, StatusError, "Error", "")
 			return cs, err
 		}
 	}
