@@ -28,6 +28,8 @@ type fakeRuntime struct {
 	subs []chan RuntimeEvent
 	// called is signalled after every recorded call.
 	called chan struct{}
+	// listings counts the calls of Containers.
+	listings int
 }
 
 func (f *fakeRuntime) Events(ctx context.Context) (<-chan RuntimeEvent, <-chan error) {
@@ -82,6 +84,7 @@ func (f *fakeRuntime) record(call string) error {
 func (f *fakeRuntime) Containers(_ context.Context, project string) ([]Container, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.listings++
 	var out []Container
 	for _, c := range f.containers {
 		if c.Labels.Project() == project {

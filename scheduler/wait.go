@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -111,23 +112,45 @@ func WaitFor(ctx context.Context, rt Runtime, project, service string, cond comp
 		if err != nil {
 			return err
 		}
-		var cs []Container
-		for _, c := range all {
-			if c.Labels.Service() == service && !c.Labels.OneOff() {
-				cs = append(cs, c)
-			}
-		}
-		sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+		cs := serviceContainers(all, service)
 		met, err := ConditionMet(service, cs, cond)
 		if met || err != nil {
 			return err
 		}
+		if err := nextEventOf(ctx, events, errs, cs); err != nil {
+			return err
+		}
+	}
+}
+
+// serviceContainers are a service's containers among all (not one-offs),
+// sorted by name.
+func serviceContainers(all []Container, service string) []Container {
+	var cs []Container
+	for _, c := range all {
+		if c.Labels.Service() == service && !c.Labels.OneOff() {
+			cs = append(cs, c)
+		}
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	return cs
+}
+
+// nextEventOf waits for an event that may change what cs say: one about
+// them, or a new container (another replica). Events of other containers
+// (probes of other services write their labels every interval) cost no
+// listing.
+func nextEventOf(ctx context.Context, events <-chan RuntimeEvent, errs <-chan error, cs []Container) error {
+	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case err := <-errs:
 			return fmt.Errorf("runtime events: %w", err)
-		case <-events:
+		case ev := <-events:
+			if ev.Kind == EventCreated || slices.ContainsFunc(cs, func(c Container) bool { return c.ID == ev.Container }) {
+				return nil
+			}
 		}
 	}
 }
@@ -211,14 +234,10 @@ func WaitReady(ctx context.Context, p *compose.Project, rt Runtime, ev Events, s
 			return err
 		}
 		still = nil
+		var watched []Container
 		for _, name := range waited {
-			var cs []Container
-			for _, c := range all {
-				if c.Labels.Service() == name && !c.Labels.OneOff() {
-					cs = append(cs, c)
-				}
-			}
-			sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+			cs := serviceContainers(all, name)
+			watched = append(watched, cs...)
 			cond := readyCondition(cs, completes[name])
 			met, err := ConditionMet(name, cs, cond)
 			if err == nil && met && cond == compose.ConditionStarted {
@@ -240,18 +259,11 @@ func WaitReady(ctx context.Context, p *compose.Project, rt Runtime, ev Events, s
 		if len(still) == 0 {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
+		if err := nextEventOf(ctx, events, errs, watched); err != nil {
 			if timeout > 0 && ctx.Err() == context.DeadlineExceeded {
 				return timedOut()
 			}
-			return ctx.Err()
-		case err := <-errs:
-			if timeout > 0 && ctx.Err() == context.DeadlineExceeded {
-				return timedOut()
-			}
-			return fmt.Errorf("runtime events: %w", err)
-		case <-events:
+			return err
 		}
 	}
 }

@@ -361,3 +361,53 @@ func waitSubscribed(t *testing.T, f *fakeRuntime) {
 		runtime.Gosched()
 	}
 }
+
+// TestWaitForListsOnlyForItsService: events of other containers (the
+// probes of other services update their labels every interval) do not make
+// a waiter list the project again; its own container's do.
+func TestWaitForListsOnlyForItsService(t *testing.T) {
+	p := project("db", "cache")
+	f := newFakeRuntime()
+	f.add(p, "db", 1, StateRunning, "h-db")
+	f.add(p, "cache", 1, StateRunning, "h-cache")
+	f.containers["demo-db-1"].Labels[compose.LabelHealthcheck] = `{"Test":["CMD","true"]}`
+	done := make(chan error, 1)
+	go func() { done <- WaitFor(context.Background(), f, "demo", "db", compose.ConditionHealthy) }()
+	waitListings := func(n int) {
+		t.Helper()
+		deadline := time.After(5 * time.Second)
+		for {
+			f.mu.Lock()
+			got := f.listings
+			f.mu.Unlock()
+			if got >= n {
+				return
+			}
+			select {
+			case <-deadline:
+				t.Fatalf("listings = %d, want %d", got, n)
+			default:
+				runtime.Gosched()
+			}
+		}
+	}
+	waitListings(1)
+	for range 50 {
+		f.set("demo-cache-1", func(c *Container) { c.Labels[compose.LabelHealth] = healthJSON(HealthHealthy, "") })
+	}
+	// The waiter takes them all before db changes.
+	for drained := false; !drained; runtime.Gosched() {
+		f.mu.Lock()
+		drained = len(f.subs[0]) == 0
+		f.mu.Unlock()
+	}
+	f.set("demo-db-1", func(c *Container) { c.Labels[compose.LabelHealth] = healthJSON(HealthHealthy, "") })
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.listings != 2 {
+		t.Errorf("WaitFor listed the project %d times, want 2 (at start, after db's update)", f.listings)
+	}
+}
