@@ -102,6 +102,9 @@ type Supervisor struct {
 	Debug bool
 
 	watched map[string]*watched
+	// others are containers seen not to be the supervisor's (other
+	// projects', one-offs), so that their events cost no listing.
+	others  map[string]bool
 	results chan probeDone
 }
 
@@ -127,6 +130,7 @@ type probeDone struct {
 // Run supervises until ctx ends or the project has no container left.
 func (s *Supervisor) Run(ctx context.Context) error {
 	s.watched = map[string]*watched{}
+	s.others = map[string]bool{}
 	s.results = make(chan probeDone, 16)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -253,8 +257,16 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 	w, known := s.watched[ev.Container]
 	switch {
 	case ev.Kind == EventUpdated:
+	case !known && ev.Kind == EventDeleted:
+		delete(s.others, ev.Container)
+	case !known && s.others[ev.Container] && ev.Kind != EventCreated:
 	case ev.Kind == EventCreated || ev.Kind == EventDeleted || !known:
-		return s.sync(ctx, false)
+		delete(s.others, ev.Container) // a name freed and taken again
+		left, err := s.sync(ctx, false)
+		if _, ok := s.watched[ev.Container]; !ok && err == nil && ev.Kind != EventDeleted {
+			s.others[ev.Container] = true
+		}
+		return left, err
 	case ev.Kind == EventStarted:
 		w.restartAt = time.Time{}
 		w.c.State, w.c.StartedAt = StateRunning, ev.At

@@ -92,6 +92,7 @@ type supRuntime struct {
 	probes     []int // exit codes of the next probes; 1 when none is left
 	events     chan RuntimeEvent
 	calls      chan string
+	listings   int // calls of Containers
 }
 
 func newSupRuntime(clock *fakeClock) *supRuntime {
@@ -111,6 +112,7 @@ func (r *supRuntime) add(name string, st State, labels map[string]string) {
 func (r *supRuntime) Containers(_ context.Context, project string) ([]Container, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.listings++
 	var out []Container
 	for _, c := range r.containers {
 		cc := c
@@ -337,4 +339,24 @@ func TestSupervisorPaused(t *testing.T) {
 	clock.Advance(time.Millisecond)
 	rt.expect(t, "probe frozen CMD ok")
 	rt.expect(t, "record frozen healthy restarts=0")
+}
+
+// TestSupervisorIgnoresOthers: the events of a container that is not the
+// project's (another project's, a one-off) cost one listing, not one each.
+func TestSupervisorIgnoresOthers(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0), added: make(chan struct{}, 1)}
+	rt := newSupRuntime(clock)
+	rt.add("web", StateRunning, nil)
+	stop := startSupervisor(t, rt, clock)
+	defer stop()
+	for _, kind := range []RuntimeEventKind{EventStarted, EventKilled, EventExited, EventStarted, EventPaused, EventResumed, EventExited} {
+		rt.events <- RuntimeEvent{Kind: kind, Container: "other-project-db-1", At: clock.Now()}
+	}
+	rt.events <- RuntimeEvent{Kind: EventExited, Container: "web", ExitCode: 0, At: clock.Now()}
+	rt.expect(t, "record web none restarts=0")
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.listings != 3 {
+		t.Errorf("listings = %d, want 3 (at start, the first event of the other container, web's exit)", rt.listings)
+	}
 }
