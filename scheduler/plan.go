@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -288,8 +290,8 @@ func restartDependents(p *compose.Project, services []string, ops map[string][]O
 		changed = false
 		for _, name := range services {
 			s := p.Service(name)
-			for dep, d := range s.DependsOn {
-				how := updated(dep)
+			for _, dep := range slices.Sorted(maps.Keys(s.DependsOn)) { // the same reason every time
+				d, how := s.DependsOn[dep], updated(dep)
 				if !d.Restart || how == "" {
 					continue
 				}

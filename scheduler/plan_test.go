@@ -166,6 +166,23 @@ db: recreate demo-db-1 (config hash changed)
 web: restart demo-web-1 (dependency api: restart)`,
 		},
 		{
+			// Two updated dependencies: the reason names the first by name, every time.
+			name:    "restart: true with two updated dependencies",
+			project: withRestart(project("db", "cache", "api<-db,cache"), "api<-db", "api<-cache"),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "db", 1, StateRunning, "old")
+				f.add(p, "cache", 1, StateRunning, "old")
+				f.add(p, "api", 1, StateRunning, "h-api")
+			},
+			want: `
+create-networks demo
+api: restart demo-api-1 (dependency cache: recreate)
+cache: ensure-image cache (for new containers)
+cache: recreate demo-cache-1 (config hash changed)
+db: ensure-image db (for new containers)
+db: recreate demo-db-1 (config hash changed)`,
+		},
+		{
 			name:    "restart: true leaves dependents of an unchanged service alone",
 			project: withRestart(project("db", "api<-db"), "api<-db"),
 			observed: func(f *fakeRuntime, p *compose.Project) {
