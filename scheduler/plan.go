@@ -335,6 +335,10 @@ type DownOptions struct {
 	RemoveOrphans bool
 	// Volumes also removes the project's named volumes.
 	Volumes bool
+	// LabelledVolumes are volumes labelled with the project that its file
+	// may not declare (run -v made them, or a service since removed): with
+	// Volumes they go too.
+	LabelledVolumes []string
 }
 
 // imageChanged reports whether the container was made from another image
@@ -393,6 +397,11 @@ func PlanDown(p *compose.Project, observed []Container, g *Graph, opts DownOptio
 				continue
 			}
 			plan.Extra = append(plan.Extra, Op{Kind: OpRemoveVolume, Name: v.Name})
+		}
+		for _, name := range opts.LabelledVolumes {
+			if !slices.ContainsFunc(plan.Extra, func(op Op) bool { return op.Kind == OpRemoveVolume && op.Name == name }) {
+				plan.Extra = append(plan.Extra, Op{Kind: OpRemoveVolume, Name: name})
+			}
 		}
 	}
 	plan.Extra = append(plan.Extra, Op{Kind: OpRemoveNetworks, Name: p.Name})

@@ -277,6 +277,24 @@ warning: found orphan containers (demo-gone-1) for this project; run down with -
 		t.Errorf("PlanDown:\n%s\nwant:\n%s", got, want)
 	}
 
+	// Volumes labelled with the project: the undeclared ones are added
+	// once, before the networks; without Volumes none.
+	labelled := []string{"demo_cache", "demo_data"}
+	got = PlanDown(p, observed, g, DownOptions{Volumes: true, RemoveOrphans: true, LabelledVolumes: labelled}).String()
+	want = `api: remove demo-api-1
+db: remove demo-db-1
+remove demo-gone-1 (orphan)
+remove-volume demo_data
+remove-volume demo_cache
+remove-networks demo
+`
+	if got != want {
+		t.Errorf("PlanDown with labelled volumes:\n%s\nwant:\n%s", got, want)
+	}
+	if got := PlanDown(p, observed, g, DownOptions{LabelledVolumes: labelled}).String(); strings.Contains(got, "remove-volume") {
+		t.Errorf("PlanDown without Volumes removes volumes:\n%s", got)
+	}
+
 	byName := PlanDown(&compose.Project{Name: "demo"}, observed, g, DownOptions{}).String()
 	wantByName := `remove demo-api-1 (project demo)
 remove demo-db-1 (project demo)

@@ -102,12 +102,19 @@ func Down(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Ev
 	if err != nil {
 		return nil, err
 	}
-	plan := PlanDown(p, observed, g, req.DownOptions)
-	if req.Volumes {
-		if err := addProjectVolumes(ctx, p, rt, plan); err != nil {
+	opts := req.DownOptions
+	if lister, ok := rt.(VolumeRuntime); ok && opts.Volumes {
+		all, err := lister.Volumes(ctx)
+		if err != nil {
 			return nil, err
 		}
+		for _, v := range all {
+			if v.Labels.Project() == p.Name {
+				opts.LabelledVolumes = append(opts.LabelledVolumes, v.Name)
+			}
+		}
 	}
+	plan := PlanDown(p, observed, g, opts)
 	warn(ev, plan)
 	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: req.Parallel, StopTimeout: req.Timeout}
 	return plan, ex.Execute(ctx, plan, g)
@@ -134,40 +141,4 @@ func warn(ev Events, plan *Plan) {
 	for _, w := range plan.Warnings {
 		ev.Emit(Event{Kind: KindService, Status: StatusWarning, Text: "Warning", Detail: w})
 	}
-}
-
-// addProjectVolumes adds to down -v the project's volumes its compose file
-// does not list (used only by run -v, or by services since removed), when
-// the runtime can list volumes.
-func addProjectVolumes(ctx context.Context, p *compose.Project, rt Runtime, plan *Plan) error {
-	lister, ok := rt.(interface {
-		Volumes(ctx context.Context) ([]Volume, error)
-	})
-	if !ok {
-		return nil
-	}
-	all, err := lister.Volumes(ctx)
-	if err != nil {
-		return err
-	}
-	planned := map[string]bool{}
-	for _, op := range plan.Extra {
-		if op.Kind == OpRemoveVolume {
-			planned[op.Name] = true
-		}
-	}
-	var extra []Op
-	for _, v := range all {
-		if v.Labels.Project() == p.Name && !planned[v.Name] {
-			extra = append(extra, Op{Kind: OpRemoveVolume, Name: v.Name})
-		}
-	}
-	// Before the networks' removal, which stays last.
-	n := len(plan.Extra)
-	if n > 0 && plan.Extra[n-1].Kind == OpRemoveNetworks {
-		plan.Extra = append(append(plan.Extra[:n-1:n-1], extra...), plan.Extra[n-1])
-	} else {
-		plan.Extra = append(plan.Extra, extra...)
-	}
-	return nil
 }
