@@ -29,10 +29,6 @@ type UpOptions struct {
 // runs, plans, and executes the plan. The plan is returned even when its
 // execution fails, so that callers can tell what was attempted.
 func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, opts UpOptions) (*Plan, error) {
-	g, observed, err := observe(ctx, p, rt)
-	if err != nil {
-		return nil, err
-	}
 	// Volume options berth cannot honour fail up before anything starts.
 	for _, v := range p.Volumes {
 		if !v.External {
@@ -40,6 +36,10 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 				return nil, err
 			}
 		}
+	}
+	g, observed, err := observe(ctx, p, rt)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Builder != nil && !opts.NoBuild {
 		var services []string
