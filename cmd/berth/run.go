@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -61,6 +62,11 @@ published unless --service-ports or -p asks.`,
 }
 
 func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service string, command []string) error {
+	if opts.rm && opts.detach {
+		// Nothing would be there to remove it when it exits: a detached
+		// one-off is supervised by no one.
+		return errors.New("--rm with -d is not supported yet: drop --rm; berth down removes one-off containers with the project")
+	}
 	ctx := cmd.Context()
 	p, err := g.loadProject(ctx)
 	if err != nil {
