@@ -33,6 +33,9 @@ func TestBadInput(t *testing.T) {
 		{"missing external network", "services:\n  a:\n    image: " + testImage + "\n    networks: [shared]\nnetworks:\n  shared:\n    external: true\n    name: nobody-made-this\n", []string{"up", "-d"}, []string{"nobody-made-this", "declared external"}},
 		{"network driver", "services:\n  a:\n    image: " + testImage + "\nnetworks:\n  default:\n    driver: overlay\n", []string{"up", "-d"}, []string{`network "default"`, "overlay"}},
 		{"abort flag with -d", "services:\n  a:\n    image: " + testImage + "\n", []string{"up", "-d", "--abort-on-container-exit"}, []string{"attached mode: drop -d"}},
+		{"exit code flag with --wait", "services:\n  a:\n    image: " + testImage + "\n", []string{"up", "--wait", "--exit-code-from", "a"}, []string{"attached mode: drop -d/--wait"}},
+		{"exit code of an unknown service", "services:\n  a:\n    image: " + testImage + "\n", []string{"up", "--exit-code-from", "nope"}, []string{"--exit-code-from nope", "no such service"}},
+		{"attach an unknown service", "services:\n  a:\n    image: " + testImage + "\n", []string{"up", "--attach", "nope"}, []string{"--attach nope", "no such service"}},
 		{"run --rm with -d", "services:\n  a:\n    image: " + testImage + "\n", []string{"run", "-d", "--rm", "a"}, []string{"--rm with -d is not supported"}},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,9 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
+	"strings"
 
 	"github.com/berth/berth/compose"
 )
@@ -23,6 +26,37 @@ type AttachOptions struct {
 // exit ended it, or nil when all were done.
 type AttachResult struct {
 	Container *Container
+}
+
+// CheckAttachNames fails for a service that flag (--exit-code-from,
+// --attach, --no-attach: named in the error) names and that up with ro
+// does not start. Attached up checks its flags with it before it starts
+// anything: WaitAttached only finds out once everything runs, and the
+// attach lists would silently show nothing of the service.
+func CheckAttachNames(p *compose.Project, ro ReconcileOptions, flag string, names ...string) error {
+	g, err := NewGraph(p)
+	if err != nil {
+		return err
+	}
+	started := g.Services()
+	if ro.Services != nil {
+		started = g.WithDependencies(ro.Services)
+		if ro.NoDeps {
+			started = ro.Services
+		}
+	}
+	for _, n := range names {
+		switch {
+		case n == "", slices.Contains(started, n):
+		case p.Service(n) != nil || slices.Contains(p.DisabledServices, n):
+			return fmt.Errorf("%s %s: up does not start service %q (it starts %s): name it among the services to start, or enable its profile", flag, n, n, strings.Join(started, ", "))
+		default:
+			all := append(p.ServiceNames(), p.DisabledServices...)
+			sort.Strings(all)
+			return fmt.Errorf("%s %s: no such service (the project's services: %s)", flag, n, strings.Join(all, ", "))
+		}
+	}
+	return nil
 }
 
 // WaitAttached waits, woken by the runtime's events, until the services'

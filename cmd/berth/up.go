@@ -77,11 +77,11 @@ gracefully, a second Ctrl-C kills them.`,
 }
 
 func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []string) error {
+	if (opts.detach || opts.wait) && (opts.abortOnExit || opts.abortOnFailure || opts.exitCodeFrom != "") {
+		return errors.New("--abort-on-container-exit, --abort-on-container-failure and --exit-code-from need attached mode: drop -d/--wait")
+	}
 	if opts.wait {
 		opts.detach = true
-	}
-	if opts.detach && (opts.abortOnExit || opts.abortOnFailure || opts.exitCodeFrom != "") {
-		return errors.New("--abort-on-container-exit, --abort-on-container-failure and --exit-code-from need attached mode: drop -d")
 	}
 	if opts.build && opts.noBuild {
 		return errors.New("--build and --no-build cannot be used together")
@@ -94,6 +94,25 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	if err := selectServices(p, services); err != nil {
 		return err
 	}
+	ro := scheduler.ReconcileOptions{
+		ForceRecreate: opts.forceRecreate,
+		NoRecreate:    opts.noRecreate,
+		RemoveOrphans: opts.removeOrphans,
+		NoDeps:        opts.noDeps,
+	}
+	if len(services) > 0 {
+		ro.Services = services
+	}
+	if !opts.detach {
+		for _, f := range []struct {
+			flag  string
+			names []string
+		}{{"--exit-code-from", []string{opts.exitCodeFrom}}, {"--attach", opts.attach}, {"--no-attach", opts.noAttach}} {
+			if err := scheduler.CheckAttachNames(p, ro, f.flag, f.names...); err != nil {
+				return err
+			}
+		}
+	}
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err
@@ -102,21 +121,13 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	progress.Live()
 	defer progress.Stop()
 	uo := scheduler.UpOptions{
-		ReconcileOptions: scheduler.ReconcileOptions{
-			ForceRecreate: opts.forceRecreate,
-			NoRecreate:    opts.noRecreate,
-			RemoveOrphans: opts.removeOrphans,
-			NoDeps:        opts.noDeps,
-		},
-		Parallel:     g.parallel,
-		NoStart:      opts.noStart,
-		Builder:      rt,
-		Build:        opts.build,
-		NoBuild:      opts.noBuild,
-		BuildOptions: scheduler.BuildOptions{Out: progress.Above(cmd.OutOrStdout())},
-	}
-	if len(services) > 0 {
-		uo.Services = services
+		ReconcileOptions: ro,
+		Parallel:         g.parallel,
+		NoStart:          opts.noStart,
+		Builder:          rt,
+		Build:            opts.build,
+		NoBuild:          opts.noBuild,
+		BuildOptions:     scheduler.BuildOptions{Out: progress.Above(cmd.OutOrStdout())},
 	}
 	uo.StopTimeout = timeoutFlag(opts.timeout)
 	start := time.Now()
