@@ -36,6 +36,7 @@ func TestBadInput(t *testing.T) {
 		{"exit code flag with --wait", "services:\n  a:\n    image: " + testImage + "\n", []string{"up", "--wait", "--exit-code-from", "a"}, []string{"attached mode: drop -d/--wait"}},
 		{"exit code of an unknown service", "services:\n  a:\n    image: " + testImage + "\n", []string{"up", "--exit-code-from", "nope"}, []string{"--exit-code-from nope", "no such service"}},
 		{"attach an unknown service", "services:\n  a:\n    image: " + testImage + "\n", []string{"up", "--attach", "nope"}, []string{"--attach nope", "no such service"}},
+		{"wait without containers", "services:\n  a:\n    image: " + testImage + "\n", []string{"wait", "a"}, []string{"service a has no container", "berth up -d"}},
 		{"run --rm with -d", "services:\n  a:\n    image: " + testImage + "\n", []string{"run", "-d", "--rm", "a"}, []string{"--rm with -d is not supported"}},
 	}
 	for _, tt := range tests {

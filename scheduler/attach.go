@@ -131,3 +131,21 @@ func willRestart(c *Container) bool {
 	}
 	return false
 }
+
+// WaitExit is berth wait: it waits, woken by the runtime's events, until a
+// container of the services has exited (one that already has counts) and
+// returns it. A service without containers is an error, not a wait that
+// ends at once with nothing: no container of it will exit.
+func WaitExit(ctx context.Context, rt Runtime, project string, services []string) (*Container, error) {
+	cs, err := rt.Containers(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range services {
+		if !slices.ContainsFunc(cs, func(c Container) bool { return c.Labels.Service() == s && !c.Labels.OneOff() }) {
+			return nil, fmt.Errorf("service %s has no container: run berth up -d %s first", s, s)
+		}
+	}
+	res, err := WaitAttached(ctx, rt, project, services, AttachOptions{AbortOnExit: true})
+	return res.Container, err
+}

@@ -8,33 +8,40 @@ import (
 	"github.com/berth/berth/scheduler"
 )
 
+type waitOptions struct{}
+
 func newWaitCmd(g *globalOptions) *cobra.Command {
+	opts := waitOptions{}
 	return &cobra.Command{
 		Use:   "wait SERVICE...",
 		Short: "Wait until a container of the services exits, and print its exit code",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			p, err := g.loadProject(ctx, args...)
-			if err != nil {
-				return err
-			}
-			if err := selectServices(p, args); err != nil {
-				return err
-			}
-			rt, err := g.connect(ctx, scheduler.Discard)
-			if err != nil {
-				return err
-			}
-			defer rt.Close()
-			res, err := scheduler.WaitAttached(ctx, rt, p.Name, args, scheduler.AttachOptions{AbortOnExit: true})
-			if err != nil {
-				return err
-			}
-			if res.Container != nil {
-				fmt.Fprintln(cmd.OutOrStdout(), res.Container.ExitCode)
-			}
-			return nil
+			return runWait(cmd, g, opts, args)
 		},
 	}
+}
+
+func runWait(cmd *cobra.Command, g *globalOptions, _ waitOptions, services []string) error {
+	ctx := cmd.Context()
+	p, err := g.loadProject(ctx, services...)
+	if err != nil {
+		return err
+	}
+	if err := selectServices(p, services); err != nil {
+		return err
+	}
+	rt, err := g.connect(ctx, scheduler.Discard)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	c, err := scheduler.WaitExit(ctx, rt, p.Name, services)
+	if err != nil {
+		return err
+	}
+	if c != nil {
+		fmt.Fprintln(cmd.OutOrStdout(), c.ExitCode)
+	}
+	return nil
 }
