@@ -76,9 +76,6 @@ func runBuild(cmd *cobra.Command, g *globalOptions, opts buildOptions, services 
 	if err != nil {
 		return err
 	}
-	if err := selectServices(p, services); err != nil {
-		return err
-	}
 	bo, err := opts.options(cmd.OutOrStdout())
 	if err != nil {
 		return err

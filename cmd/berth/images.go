@@ -49,9 +49,6 @@ func runImages(cmd *cobra.Command, g *globalOptions, opts imagesOptions, service
 	if err != nil {
 		return err
 	}
-	if err := selectServices(p, services); err != nil {
-		return err
-	}
 	rt, err := g.connect(ctx, scheduler.Discard)
 	if err != nil {
 		return err

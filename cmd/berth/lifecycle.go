@@ -111,9 +111,6 @@ func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, o
 	if err != nil {
 		return err
 	}
-	if err := selectServices(p, services); err != nil {
-		return err
-	}
 	if kind == scheduler.OpRestart && len(services) > 0 {
 		// Loaded for the named services alone, the project lacks their
 		// dependents, which restart: true restarts with them.

@@ -35,9 +35,6 @@ func runPull(cmd *cobra.Command, g *globalOptions, opts pullOptions, services []
 	if err != nil {
 		return err
 	}
-	if err := selectServices(p, services); err != nil {
-		return err
-	}
 	if opts.quiet {
 		g.progress = "quiet"
 	}

@@ -35,9 +35,6 @@ func runPush(cmd *cobra.Command, g *globalOptions, opts pushOptions, services []
 	if err != nil {
 		return err
 	}
-	if err := selectServices(p, services); err != nil {
-		return err
-	}
 	if opts.quiet {
 		g.progress = "quiet"
 	}

@@ -91,9 +91,6 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	if err != nil {
 		return err
 	}
-	if err := selectServices(p, services); err != nil {
-		return err
-	}
 	ro := scheduler.ReconcileOptions{
 		ForceRecreate: opts.forceRecreate,
 		NoRecreate:    opts.noRecreate,

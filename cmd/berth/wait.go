@@ -28,9 +28,6 @@ func runWait(cmd *cobra.Command, g *globalOptions, _ waitOptions, services []str
 	if err != nil {
 		return err
 	}
-	if err := selectServices(p, services); err != nil {
-		return err
-	}
 	rt, err := g.connect(ctx, scheduler.Discard)
 	if err != nil {
 		return err
