@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -49,4 +51,35 @@ func parseRawEnvFile(r io.Reader, filename string, vars map[string]string, looku
 		return fmt.Errorf("read env_file %s: %w", filename, err)
 	}
 	return nil
+}
+
+// ParseEnvArgs reads the KEY=VALUE values of a command-line option (flag,
+// for the errors: --build-arg, -e): a bare KEY takes its value from lookup
+// (the process environment) and is left out when that does not have it,
+// as docker and docker compose do. A later value of a key wins.
+func ParseEnvArgs(flag string, args []string, lookup func(string) (string, bool)) (map[string]string, error) {
+	out := make(map[string]string, len(args))
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if k == "" {
+			return nil, fmt.Errorf("%s %q: give KEY=VALUE or KEY", flag, a)
+		}
+		if !ok {
+			if v, ok = lookup(k); !ok {
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// EnvList is env as KEY=VALUE entries sorted by key: the form a process's
+// environment takes.
+func EnvList(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
 }

@@ -375,6 +375,12 @@ services:
 	if r.stdout != "65534 /tmp 1\n" {
 		t.Errorf("exec -u -w -e output %q", r.stdout)
 	}
+	// -e KEY takes the value from berth's environment, and is left out when unset there.
+	r = p.berthEnv([]string{"BERTH_E2E_FROM_HOST=host value"}, "exec", "-T", "-e", "BERTH_E2E_FROM_HOST", "-e", "BERTH_E2E_UNSET", "app",
+		"sh", "-c", `echo "$BERTH_E2E_FROM_HOST|${BERTH_E2E_UNSET-unset}"`)
+	if r.code != 0 || r.stdout != "host value|unset\n" {
+		t.Errorf("exec -e KEY:\n%s", r)
+	}
 	cmd := exec.Command(berthBin, append(globalArgs(), "-p", p.name, "exec", "-T", "app", "wc", "-c")...)
 	cmd.Dir = p.dir
 	cmd.Stdin = strings.NewReader("12345")

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -41,7 +41,7 @@ image, else <project>-<service>.`,
 }
 
 func (o buildOptions) options(out io.Writer) (scheduler.BuildOptions, error) {
-	args, err := parseBuildArgs(o.buildArgs)
+	args, err := compose.ParseEnvArgs("--build-arg", o.buildArgs, os.LookupEnv)
 	if err != nil {
 		return scheduler.BuildOptions{}, err
 	}
@@ -49,25 +49,6 @@ func (o buildOptions) options(out io.Writer) (scheduler.BuildOptions, error) {
 		out = io.Discard
 	}
 	return scheduler.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args, Out: out}, nil
-}
-
-// parseBuildArgs reads --build-arg values; a bare KEY takes its value from
-// the environment and is left out when unset, as in docker compose.
-func parseBuildArgs(in []string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, a := range in {
-		k, v, ok := strings.Cut(a, "=")
-		if k == "" {
-			return nil, fmt.Errorf("--build-arg %q: give KEY=VALUE or KEY", a)
-		}
-		if !ok {
-			if v, ok = os.LookupEnv(k); !ok {
-				continue
-			}
-		}
-		out[k] = v
-	}
-	return out, nil
 }
 
 func runBuild(cmd *cobra.Command, g *globalOptions, opts buildOptions, services []string) error {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd"
 	"github.com/berth/berth/scheduler"
 )
@@ -56,9 +57,13 @@ func runExec(cmd *cobra.Command, g *globalOptions, opts execOptions, service str
 	if err != nil {
 		return err
 	}
+	env, err := compose.ParseEnvArgs("exec -e", opts.env, os.LookupEnv)
+	if err != nil {
+		return err
+	}
 	tty := !opts.noTTY && isTerminal(os.Stdin) && isTerminal(os.Stdout)
 	code, err := rt.Exec(ctx, c, containerd.ExecRequest{
-		Args: args, Env: opts.env, User: opts.user, WorkDir: opts.workdir, TTY: tty,
+		Args: args, Env: compose.EnvList(env), User: opts.user, WorkDir: opts.workdir, TTY: tty,
 		Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
 	})
 	if err != nil {

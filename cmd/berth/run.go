@@ -74,7 +74,7 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 	}
 	req := scheduler.RunRequest{
 		Service: service, User: opts.user, WorkDir: opts.workdir, NoDeps: opts.noDeps,
-		ServicePorts: opts.servicePorts, Name: opts.name, Env: map[string]string{},
+		ServicePorts: opts.servicePorts, Name: opts.name,
 		TTY: !opts.noTTY && !opts.detach && isTerminal(os.Stdin) && isTerminal(os.Stdout), Interactive: opts.interactive, Detached: opts.detach,
 	}
 	if len(command) > 0 {
@@ -83,15 +83,8 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 	if opts.entrypoint != "" {
 		req.Entrypoint = strings.Fields(opts.entrypoint)
 	}
-	for _, kv := range opts.env {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			v, ok = os.LookupEnv(k)
-			if !ok {
-				continue
-			}
-		}
-		req.Env[k] = v
+	if req.Env, err = compose.ParseEnvArgs("run -e", opts.env, os.LookupEnv); err != nil {
+		return err
 	}
 	if req.Ports, err = compose.ParsePorts(opts.publish); err != nil {
 		return fmt.Errorf("run -p: %w", err)
