@@ -140,21 +140,30 @@ func ServiceReplica(ctx context.Context, rt Runtime, p *compose.Project, service
 	return Container{}, fmt.Errorf("service %q has no container %d: run berth up -d %s first", service, index, service)
 }
 
-// RunningContainers are the containers of cs whose processes exist
-// (running or paused), of the given services (all when none are given),
-// one-offs left out, sorted by name: what top and stats look at.
-func RunningContainers(cs []Container, services []string) []Container {
+// ServiceContainers are the containers of cs of the given services (all
+// when none are given), one-offs left out, sorted by name: what logs and
+// attached up show.
+func ServiceContainers(cs []Container, services []string) []Container {
 	var out []Container
 	for _, c := range cs {
-		if c.Labels.OneOff() || (c.State != StateRunning && c.State != StatePaused) {
-			continue
-		}
-		if len(services) > 0 && !slices.Contains(services, c.Labels.Service()) {
+		if c.Labels.OneOff() || (len(services) > 0 && !slices.Contains(services, c.Labels.Service())) {
 			continue
 		}
 		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// RunningContainers are the ServiceContainers whose processes exist
+// (running or paused): what top and stats look at.
+func RunningContainers(cs []Container, services []string) []Container {
+	var out []Container
+	for _, c := range ServiceContainers(cs, services) {
+		if c.State == StateRunning || c.State == StatePaused {
+			out = append(out, c)
+		}
+	}
 	return out
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,23 +25,17 @@ func attachUp(cmd *cobra.Command, g *globalOptions, rt *containerd.Client, nw sc
 	if err != nil {
 		return err
 	}
-	shown := map[string]bool{}
+	var shown []string
 	for _, s := range plan.Only {
-		shown[s] = len(opts.attach) == 0 || contains(opts.attach, s)
-	}
-	for _, s := range opts.noAttach {
-		shown[s] = false
-	}
-	var cs []scheduler.Container
-	for _, c := range all {
-		if shown[c.Labels.Service()] && !c.Labels.OneOff() {
-			cs = append(cs, c)
+		if (len(opts.attach) == 0 || contains(opts.attach, s)) && !contains(opts.noAttach, s) {
+			shown = append(shown, s)
 		}
 	}
-	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
-	out := cmd.OutOrStdout()
-	color := !opts.noColor && os.Getenv("NO_COLOR") == "" && isTerminal(out)
-	pr := newLogPrinter(out, cs, color, !opts.noLogPrefix, opts.timestamps)
+	var cs []scheduler.Container
+	if len(shown) > 0 { // none shown is not all
+		cs = scheduler.ServiceContainers(all, shown)
+	}
+	pr := newTermLogPrinter(cmd.OutOrStdout(), cs, opts.noColor, !opts.noLogPrefix, opts.timestamps)
 	logCtx, stopLogs := context.WithCancel(context.WithoutCancel(ctx))
 	logsDone := make(chan error, 1)
 	go func() {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,19 +81,11 @@ func runLogs(cmd *cobra.Command, g *globalOptions, opts logsOptions, services []
 		return err
 	}
 	defer rt.Close()
-	var cs []scheduler.Container
-	for _, c := range all {
-		if c.Labels.OneOff() || (len(services) > 0 && !contains(services, c.Labels.Service())) ||
-			(opts.index > 0 && c.Labels.Number() != opts.index) {
-			continue
-		}
-		cs = append(cs, c)
+	cs := scheduler.ServiceContainers(all, services)
+	if opts.index > 0 {
+		cs = slices.DeleteFunc(cs, func(c scheduler.Container) bool { return c.Labels.Number() != opts.index })
 	}
-	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
-
-	out := cmd.OutOrStdout()
-	color := !opts.noColor && os.Getenv("NO_COLOR") == "" && isTerminal(out)
-	pr := newLogPrinter(out, cs, color, !opts.noPrefix, opts.timestamps)
+	pr := newTermLogPrinter(cmd.OutOrStdout(), cs, opts.noColor, !opts.noPrefix, opts.timestamps)
 	err = rt.Logs(ctx, cs, lo, pr.print)
 	if opts.follow && ctx.Err() != nil {
 		return nil // Ctrl-C ends following; that is not a failure
@@ -134,6 +126,13 @@ type logPrinter struct {
 }
 
 var logColors = []string{"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"}
+
+// newTermLogPrinter is the printer of logs and attached up: coloured on a
+// terminal, unless --no-color (noColor) or NO_COLOR says otherwise.
+func newTermLogPrinter(w io.Writer, cs []scheduler.Container, noColor, prefix, timestamps bool) *logPrinter {
+	color := !noColor && os.Getenv("NO_COLOR") == "" && isTerminal(w)
+	return newLogPrinter(w, cs, color, prefix, timestamps)
+}
 
 func newLogPrinter(w io.Writer, cs []scheduler.Container, color, prefix, timestamps bool) *logPrinter {
 	width := 0

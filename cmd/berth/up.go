@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -168,14 +167,7 @@ func showCulpritLogs(cmd *cobra.Command, rt *containerd.Client, p *compose.Proje
 	}
 	w := cmd.ErrOrStderr()
 	for _, service := range services {
-		var cs []scheduler.Container
-		for _, c := range all {
-			if c.Labels.Service() == service && !c.Labels.OneOff() {
-				cs = append(cs, c)
-			}
-		}
-		sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
-		for _, c := range cs {
+		for _, c := range scheduler.ServiceContainers(all, []string{service}) {
 			var lines []containerd.LogEntry
 			if rt.Logs(ctx, []scheduler.Container{c}, containerd.LogOptions{Tail: culpritLogLines}, func(e containerd.LogEntry) { lines = append(lines, e) }) != nil || len(lines) == 0 {
 				continue

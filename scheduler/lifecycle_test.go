@@ -1,0 +1,32 @@
+package scheduler
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestServiceContainers(t *testing.T) {
+	f := replicas("web/2/running", "web/1/exited", "web/1/running/run", "db/1/created", "cache/1/running")
+	cs, _ := f.Containers(context.Background(), "demo")
+	tests := []struct {
+		name     string
+		services []string
+		want     string
+	}{
+		{"all", nil, "demo-cache-1 demo-db-1 demo-web-1 demo-web-2"},
+		{"some", []string{"web", "db"}, "demo-db-1 demo-web-1 demo-web-2"},
+		{"none of them has one", []string{"idle"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var names []string
+			for _, c := range ServiceContainers(cs, tt.services) {
+				names = append(names, c.Name)
+			}
+			if got := strings.Join(names, " "); got != tt.want {
+				t.Errorf("ServiceContainers(%q) = %s, want %s", tt.services, got, tt.want)
+			}
+		})
+	}
+}
