@@ -48,14 +48,7 @@ command started is shown.`,
 
 func runEvents(cmd *cobra.Command, g *globalOptions, opts eventsOptions, services []string) error {
 	ctx := cmd.Context()
-	p, err := g.projectOrName(ctx)
-	if err != nil {
-		return err
-	}
-	if err := selectServices(p, services); err != nil {
-		return err
-	}
-	rt, err := g.connect(ctx, scheduler.Discard)
+	p, rt, err := g.projectClient(ctx, services)
 	if err != nil {
 		return err
 	}

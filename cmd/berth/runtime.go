@@ -138,18 +138,28 @@ func (o *globalOptions) projectOrName(ctx context.Context) (*compose.Project, er
 	return nil, err
 }
 
-// projectContainers loads the project (or takes its name), checks the
-// service names and lists the project's containers. The caller closes the
-// returned client.
-func (o *globalOptions) projectContainers(ctx context.Context, services []string) (*compose.Project, *containerd.Client, []scheduler.Container, error) {
+// projectClient loads the project (or takes its name: see projectOrName),
+// checks the service names against it and connects to containerd. The
+// caller closes the returned client.
+func (o *globalOptions) projectClient(ctx context.Context, services []string) (*compose.Project, *containerd.Client, error) {
 	p, err := o.projectOrName(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if err := selectServices(p, services); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	rt, err := o.connect(ctx, scheduler.Discard)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, rt, nil
+}
+
+// projectContainers is projectClient, and the project's containers. The
+// caller closes the returned client.
+func (o *globalOptions) projectContainers(ctx context.Context, services []string) (*compose.Project, *containerd.Client, []scheduler.Container, error) {
+	p, rt, err := o.projectClient(ctx, services)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -54,18 +54,11 @@ func runStats(cmd *cobra.Command, g *globalOptions, opts statsOptions, services 
 		return fmt.Errorf("stats --format %q: use table or json", opts.format)
 	}
 	ctx := cmd.Context()
-	p, err := g.projectOrName(ctx)
-	if err != nil {
-		return err
-	}
-	if err := selectServices(p, services); err != nil {
-		return err
-	}
 	hostMem, err := hostproc.Host.MemTotal()
 	if err != nil {
 		return fmt.Errorf("read the host's memory size: %w", err)
 	}
-	rt, err := g.connect(ctx, scheduler.Discard)
+	p, rt, err := g.projectClient(ctx, services)
 	if err != nil {
 		return err
 	}

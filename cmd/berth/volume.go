@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/compose"
-	"github.com/berth/berth/containerd"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -96,33 +95,28 @@ docker volume rm -f does; it does not remove a volume in use either.`,
 }
 
 // projectVolumes loads the project (or takes its name) and lists its
-// volumes. The caller closes the returned client.
-func (o *globalOptions) projectVolumes(ctx context.Context) (*compose.Project, *containerd.Client, []scheduler.Volume, error) {
-	p, err := o.projectOrName(ctx)
+// volumes.
+func (o *globalOptions) projectVolumes(ctx context.Context) (*compose.Project, []scheduler.Volume, error) {
+	p, rt, err := o.projectClient(ctx, nil)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	rt, err := o.connect(ctx, scheduler.Discard)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	defer rt.Close()
 	all, err := rt.Volumes(ctx)
 	if err != nil {
-		rt.Close()
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return p, rt, scheduler.ProjectVolumes(p, all), nil
+	return p, scheduler.ProjectVolumes(p, all), nil
 }
 
 func runVolumeLs(cmd *cobra.Command, g *globalOptions, opts volumeLsOptions) error {
 	if opts.format != "table" && opts.format != "json" {
 		return fmt.Errorf("volume ls --format %q: use table or json", opts.format)
 	}
-	_, rt, vols, err := g.projectVolumes(cmd.Context())
+	_, vols, err := g.projectVolumes(cmd.Context())
 	if err != nil {
 		return err
 	}
-	rt.Close()
 	out := cmd.OutOrStdout()
 	switch {
 	case opts.quiet:
@@ -148,11 +142,10 @@ func runVolumeLs(cmd *cobra.Command, g *globalOptions, opts volumeLsOptions) err
 }
 
 func runVolumeInspect(cmd *cobra.Command, g *globalOptions, args []string) error {
-	p, rt, vols, err := g.projectVolumes(cmd.Context())
+	p, vols, err := g.projectVolumes(cmd.Context())
 	if err != nil {
 		return err
 	}
-	rt.Close()
 	found, err := scheduler.ResolveVolumes(p, vols, args, false)
 	if err != nil {
 		return err
@@ -166,11 +159,7 @@ func runVolumeInspect(cmd *cobra.Command, g *globalOptions, args []string) error
 
 func runVolumeRm(cmd *cobra.Command, g *globalOptions, opts volumeRmOptions, args []string) error {
 	ctx := cmd.Context()
-	p, err := g.projectOrName(ctx)
-	if err != nil {
-		return err
-	}
-	rt, err := g.connect(ctx, scheduler.Discard)
+	p, rt, err := g.projectClient(ctx, nil)
 	if err != nil {
 		return err
 	}
