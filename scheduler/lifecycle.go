@@ -108,6 +108,23 @@ func Lifecycle(ctx context.Context, p *compose.Project, rt Runtime, nw Network, 
 	return nil
 }
 
+// RemoveOneOff removes the project's container id as it is now, stopping
+// it first if it still runs (berth run --rm, after the command: the state
+// the container was created in says nothing then, and an interrupted run
+// leaves it running). A container that is gone already is no error.
+func RemoveOneOff(ctx context.Context, p *compose.Project, rt Runtime, nw Network, id string) error {
+	cs, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		return fmt.Errorf("remove container %s: %w", id, err)
+	}
+	for _, c := range cs {
+		if c.ID == id {
+			return RemoveContainer(ctx, p, rt, nw, c)
+		}
+	}
+	return nil
+}
+
 // ServiceContainer finds replica index (from 1) of a service among the
 // project's containers, for exec and the like; it must be running.
 func ServiceContainer(ctx context.Context, rt Runtime, p *compose.Project, service string, index int) (Container, error) {

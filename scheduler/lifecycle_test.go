@@ -30,3 +30,30 @@ func TestServiceContainers(t *testing.T) {
 		})
 	}
 }
+
+func TestRemoveOneOff(t *testing.T) {
+	tests := []struct {
+		name  string
+		state State // what the container is in when it is removed
+		want  string
+	}{
+		{"exited", StateExited, "remove demo-web-1-run"},
+		{"still running", StateRunning, "stop demo-web-1-run 10s\nremove demo-web-1-run"},
+		{"gone", "", ""},
+	}
+	p := project("web")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeRuntime()
+			if tt.state != "" {
+				f = replicas("web/1/" + string(tt.state) + "/run")
+			}
+			if err := RemoveOneOff(context.Background(), p, f, &fakeNetwork{}, "demo-web-1-run"); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.callList(); got != tt.want {
+				t.Errorf("RemoveOneOff calls:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}

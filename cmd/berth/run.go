@@ -114,15 +114,7 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 	}
 	code, err := rt.RunAttached(ctx, c, req.TTY, stdin, cmd.OutOrStdout(), cmd.ErrOrStderr())
 	if opts.rm {
-		fresh, lerr := rt.Containers(context.WithoutCancel(ctx), p.Name)
-		if lerr == nil {
-			for _, f := range fresh {
-				if f.ID == c.ID {
-					c = f
-				}
-			}
-		}
-		if rerr := scheduler.RemoveContainer(context.WithoutCancel(ctx), p, rt, nw, c); rerr != nil && err == nil {
+		if rerr := scheduler.RemoveOneOff(context.WithoutCancel(ctx), p, rt, nw, c.ID); rerr != nil && err == nil {
 			err = rerr
 		}
 	}
