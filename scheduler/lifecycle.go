@@ -190,6 +190,9 @@ type ProjectSummary struct {
 	// Status counts containers by state: "running(2), exited(1)".
 	Status      string `json:"Status"`
 	ConfigFiles string `json:"ConfigFiles"`
+	// Running counts the containers whose processes exist (running or
+	// paused): ls leaves out projects without any.
+	Running int `json:"-"`
 }
 
 // SummarizeProjects groups containers by project, sorted by name.
@@ -228,7 +231,8 @@ func SummarizeProjects(cs []Container) []ProjectSummary {
 				parts = append(parts, fmt.Sprintf("%s(%d)", st, k))
 			}
 		}
-		out = append(out, ProjectSummary{Name: n, Status: strings.Join(parts, ", "), ConfigFiles: a.files})
+		out = append(out, ProjectSummary{Name: n, Status: strings.Join(parts, ", "), ConfigFiles: a.files,
+			Running: a.states[StateRunning] + a.states[StatePaused]})
 	}
 	return out
 }

@@ -2,8 +2,11 @@ package scheduler
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/berth/berth/compose"
 )
 
 func TestServiceContainers(t *testing.T) {
@@ -53,6 +56,33 @@ func TestRemoveOneOff(t *testing.T) {
 			}
 			if got := f.callList(); got != tt.want {
 				t.Errorf("RemoveOneOff calls:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSummarizeProjectsRunning(t *testing.T) {
+	c := func(project string, st State) Container {
+		return Container{State: st, Labels: compose.Labels{compose.LabelProject: project}}
+	}
+	tests := []struct {
+		name string
+		cs   []Container
+		want int
+	}{
+		{"running", []Container{c("p", StateRunning), c("p", StateExited)}, 1},
+		{"paused", []Container{c("p", StatePaused), c("p", StateRunning)}, 2},
+		{"none", []Container{c("p", StateExited), c("p", StateCreated)}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := SummarizeProjects(tt.cs)
+			if len(got) != 1 || got[0].Running != tt.want {
+				t.Fatalf("SummarizeProjects = %+v, want Running %d", got, tt.want)
+			}
+			b, err := json.Marshal(got[0])
+			if err != nil || strings.Contains(string(b), "Running") {
+				t.Errorf("JSON of a ProjectSummary = %s, %v: want docker compose's fields only", b, err)
 			}
 		})
 	}

@@ -250,7 +250,7 @@ func TestSummarizeProjects(t *testing.T) {
 	})
 	want := []ProjectSummary{
 		{Name: "db", Status: "exited(1)", ConfigFiles: "/srv/db/compose.yaml"},
-		{Name: "web", Status: "running(2), exited(1)", ConfigFiles: "/srv/web/compose.yaml"},
+		{Name: "web", Status: "running(2), exited(1)", ConfigFiles: "/srv/web/compose.yaml", Running: 2},
 	}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("SummarizeProjects = %+v, want %+v", got, want)

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -49,7 +48,7 @@ func runLs(cmd *cobra.Command, g *globalOptions, opts lsOptions) error {
 	}
 	var rows []scheduler.ProjectSummary
 	for _, s := range scheduler.SummarizeProjects(cs) {
-		if opts.all || containsRunning(s.Status) {
+		if opts.all || s.Running > 0 {
 			rows = append(rows, s)
 		}
 	}
@@ -73,10 +72,4 @@ func runLs(cmd *cobra.Command, g *globalOptions, opts lsOptions) error {
 		return tw.Flush()
 	}
 	return nil
-}
-
-// containsRunning reports whether a project's status counts running or
-// paused containers (listed first).
-func containsRunning(status string) bool {
-	return strings.HasPrefix(status, "running") || strings.HasPrefix(status, "paused")
 }
