@@ -17,6 +17,7 @@ func FromSpec(spec *types.Project) (*Project, error) {
 		WorkingDir:       spec.WorkingDir,
 		ConfigFiles:      slices.Clone(spec.ComposeFiles),
 		DisabledServices: spec.DisabledServiceNames(),
+		Profiles:         slices.DeleteFunc(slices.Clone(spec.Profiles), func(s string) bool { return s == "" }),
 		Volumes:          map[string]Volume{},
 		Networks:         map[string]Network{},
 	}

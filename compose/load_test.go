@@ -420,3 +420,34 @@ configs:
 		t.Errorf("external secret: %v", err)
 	}
 }
+
+func TestLoadProfiles(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "compose.yaml")
+	if err := os.WriteFile(file, []byte("name: demo\nservices:\n  web:\n    image: busybox\n  db:\n    image: busybox\n    profiles: [data]\n  debug:\n    image: busybox\n    profiles: [tools]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		profiles []string
+		environ  []string
+		services []string
+		want     string
+	}{
+		{"none", nil, nil, nil, ""},
+		{"flags", []string{"data", "tools"}, []string{"COMPOSE_PROFILES=other"}, nil, "data,tools"},
+		{"variable, trimmed", nil, []string{"COMPOSE_PROFILES=data, tools ,"}, nil, "data,tools"},
+		{"empty variable", nil, []string{"COMPOSE_PROFILES="}, nil, ""},
+		{"a disabled service named", []string{"data"}, nil, []string{"debug"}, "data,tools"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Load(context.Background(), Options{Files: []string{file}, Profiles: tt.profiles, Environ: tt.environ, Services: tt.services})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(p.Profiles, ","); got != tt.want {
+				t.Errorf("Load(profiles %q, environ %q).Profiles = %q, want %q", tt.profiles, tt.environ, got, tt.want)
+			}
+		})
+	}
+}

@@ -21,6 +21,11 @@ type Project struct {
 	// by the active profiles. They are never started, but their containers
 	// are not orphans either.
 	DisabledServices []string
+	// Profiles are the active profiles, as --profile or else
+	// COMPOSE_PROFILES gave them (trimmed, empty names left out), with
+	// those of disabled services named on the command line, which that
+	// enables.
+	Profiles []string
 	// Volumes are the top-level named volumes, keyed by their key in the file.
 	Volumes map[string]Volume
 	// Networks are the top-level networks, keyed by their key in the file.

@@ -57,7 +57,7 @@ its own daemon (see "berth system info").`,
 	f.IntVar(&opts.parallel, "parallel", -1, "Maximum number of services handled at once (-1: unlimited)")
 	f.StringVar(&opts.progress, "progress", "auto", "Progress output: auto, tty, plain, json or quiet")
 	f.StringVar(&opts.address, "address", envOr("CONTAINERD_ADDRESS", defaultAddress), "containerd socket; when none answers at the default, berth runs its own daemon")
-	f.StringVar(&opts.namespace, "namespace", envOr("CONTAINERD_NAMESPACE", "berth"), "containerd namespace for berth's containers and images")
+	f.StringVar(&opts.namespace, "namespace", envOr("CONTAINERD_NAMESPACE", defaultNamespace), "containerd namespace for berth's containers and images")
 	f.StringArrayVar(&opts.insecure, "insecure-registry", nil, "Registry reached over plain HTTP (loopback registries always are)")
 
 	cmd.AddCommand(
@@ -101,6 +101,10 @@ its own daemon (see "berth system info").`,
 
 // defaultAddress is containerd's default socket.
 const defaultAddress = "/run/containerd/containerd.sock"
+
+// defaultNamespace is the containerd namespace of berth's containers and
+// images unless --namespace or CONTAINERD_NAMESPACE names another.
+const defaultNamespace = "berth"
 
 func envOr(key, def string) string {
 	if v, ok := os.LookupEnv(key); ok && v != "" {

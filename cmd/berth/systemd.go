@@ -111,7 +111,7 @@ func (o *globalOptions) unit(cmd *cobra.Command) (systemd.Unit, error) {
 	if err != nil {
 		return systemd.Unit{}, fmt.Errorf("find berth's own executable for the unit: %w", err)
 	}
-	u := systemd.Unit{Project: p.Name, Berth: exe, Files: p.ConfigFiles, ProjectDir: p.WorkingDir, Profiles: o.profiles}
+	u := systemd.Unit{Project: p.Name, Berth: exe, Files: p.ConfigFiles, ProjectDir: p.WorkingDir, Profiles: p.Profiles}
 	for _, f := range o.envFiles {
 		abs, err := filepath.Abs(f) // as the compose loader reads them
 		if err != nil {
@@ -119,13 +119,10 @@ func (o *globalOptions) unit(cmd *cobra.Command) (systemd.Unit, error) {
 		}
 		u.EnvFiles = append(u.EnvFiles, abs)
 	}
-	if v := os.Getenv("COMPOSE_PROFILES"); len(u.Profiles) == 0 && v != "" {
-		u.Profiles = strings.Split(v, ",")
-	}
 	if o.addressExplicit {
 		u.GlobalArgs = append(u.GlobalArgs, "--address", o.address)
 	}
-	if o.namespace != "berth" {
+	if o.namespace != defaultNamespace {
 		u.GlobalArgs = append(u.GlobalArgs, "--namespace", o.namespace)
 	}
 	for _, r := range o.insecure {
