@@ -31,6 +31,10 @@ type Options struct {
 	Environ []string
 	// Services restricts the project to these services and what they depend on.
 	Services []string
+	// KeepUnselected keeps every enabled service in the project: Services
+	// are then only checked and enabled (their profiles activated). restart
+	// needs it, for the dependents it restarts with the services named.
+	KeepUnselected bool
 	// Raw turns off interpolation, normalization and path resolution
 	// (config --no-interpolate / --no-normalize / --no-path-resolution).
 	NoInterpolate, NoNormalize, NoResolvePaths bool
@@ -90,9 +94,10 @@ func LoadSpec(ctx context.Context, opts Options) (*types.Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err = p.WithSelectedServices(opts.Services)
-	if err != nil {
-		return nil, err
+	if !opts.KeepUnselected {
+		if p, err = p.WithSelectedServices(opts.Services); err != nil {
+			return nil, err
+		}
 	}
 	p = p.WithoutUnnecessaryResources()
 	if !opts.KeepEnvFiles {

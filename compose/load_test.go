@@ -451,3 +451,35 @@ func TestLoadProfiles(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadKeepUnselected(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "compose.yaml")
+	if err := os.WriteFile(file, []byte("name: demo\nservices:\n  db:\n    image: busybox\n  api:\n    image: busybox\n    depends_on:\n      db: {condition: service_started, restart: true}\n  other:\n    image: busybox\n  debug:\n    image: busybox\n    profiles: [tools]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		services []string
+		keep     bool
+		want     string
+	}{
+		{"selected", []string{"db"}, false, "db"},
+		{"kept", []string{"db"}, true, "api,db,other"},
+		{"kept, a disabled service named", []string{"debug"}, true, "api,db,debug,other"},
+		{"selected, a disabled service named", []string{"debug"}, false, "debug"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Load(context.Background(), Options{Files: []string{file}, Services: tt.services, KeepUnselected: tt.keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(p.ServiceNames(), ","); got != tt.want {
+				t.Errorf("Load(%q, keep %v) services = %s, want %s", tt.services, tt.keep, got, tt.want)
+			}
+		})
+	}
+	if _, err := Load(context.Background(), Options{Files: []string{file}, Services: []string{"nope"}, KeepUnselected: true}); err == nil || !strings.Contains(err.Error(), `no such service: "nope"`) {
+		t.Errorf("Load with an unknown service, keep = %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -107,16 +108,14 @@ func newPauseCmd(g *globalOptions, pause bool) *cobra.Command {
 
 func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, opts lifecycleOptions, services []string) error {
 	ctx := cmd.Context()
-	p, err := g.loadProject(ctx, services...)
+	lo := g.composeOptions()
+	lo.Services = services
+	// Restricted to the named services, the project would lack their
+	// dependents, which restart: true restarts with them.
+	lo.KeepUnselected = kind == scheduler.OpRestart
+	p, err := compose.Load(ctx, lo)
 	if err != nil {
 		return err
-	}
-	if kind == scheduler.OpRestart && len(services) > 0 {
-		// Loaded for the named services alone, the project lacks their
-		// dependents, which restart: true restarts with them.
-		if full, err := g.loadProject(ctx); err == nil && selectServices(full, services) == nil {
-			p = full
-		}
 	}
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
