@@ -23,8 +23,6 @@ type liveView struct {
 	// drawn is how many lines the last drawing took, to go back up over.
 	drawn int
 	frame int
-
-	stop, done chan struct{}
 }
 
 type liveEntry struct {

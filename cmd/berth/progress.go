@@ -19,14 +19,18 @@ import (
 // event ("Container demo-web-1  Started"), JSON objects with --progress
 // json, nothing with --progress quiet.
 type progressWriter struct {
-	mu   sync.Mutex // guards w, layers and live
+	mu   sync.Mutex // guards w, layers, live, stopLive and liveDone
 	w    io.Writer
 	mode string
-	tty  bool
+	// tty is set for --progress auto and tty on a terminal only.
+	tty bool
 	// layers are the layers whose download was already reported.
 	layers map[string]bool
 	// live, when set, redraws one line per resource in place (Live).
 	live *liveView
+	// stopLive ends the goroutine that redraws live on a tick, which
+	// closes liveDone when it returns.
+	stopLive, liveDone chan struct{}
 }
 
 func (o *globalOptions) progressWriter() (*progressWriter, error) {
@@ -54,7 +58,7 @@ var statusMark = map[scheduler.Status]string{
 func (p *progressWriter) Live() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.tty || p.live != nil || p.mode == "quiet" || p.mode == "none" || p.mode == "json" {
+	if !p.tty || p.live != nil { // quiet, json and plain modes are never tty
 		return
 	}
 	width := func() int {
@@ -65,7 +69,7 @@ func (p *progressWriter) Live() {
 	}
 	p.live = newLiveView(p.w, time.Now, width)
 	stop, done := make(chan struct{}), make(chan struct{})
-	p.live.stop, p.live.done = stop, done
+	p.stopLive, p.liveDone = stop, done
 	go func() {
 		defer close(done)
 		tick := time.NewTicker(100 * time.Millisecond)
@@ -89,14 +93,14 @@ func (p *progressWriter) Live() {
 // as lines. It may be called more than once.
 func (p *progressWriter) Stop() {
 	p.mu.Lock()
-	live := p.live
-	p.live = nil
+	live, stop, done := p.live, p.stopLive, p.liveDone
+	p.live, p.stopLive, p.liveDone = nil, nil, nil
 	p.mu.Unlock()
 	if live == nil {
 		return
 	}
-	close(live.stop)
-	<-live.done
+	close(stop)
+	<-done
 	p.mu.Lock()
 	live.draw()
 	p.mu.Unlock()
