@@ -119,7 +119,8 @@ func RemoveOneOff(ctx context.Context, p *compose.Project, rt Runtime, nw Networ
 	}
 	for _, c := range cs {
 		if c.ID == id {
-			return RemoveContainer(ctx, p, rt, nw, c)
+			ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: Discard}
+			return ex.remove(ctx, c)
 		}
 	}
 	return nil

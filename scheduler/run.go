@@ -131,10 +131,3 @@ func oneOffService(base *compose.Service, req RunRequest) *compose.Service {
 	s.Tty, s.StdinOpen = req.TTY, req.Interactive && req.Detached
 	return &s
 }
-
-// RemoveContainer stops and removes one container with its network
-// namespace (berth run --rm).
-func RemoveContainer(ctx context.Context, p *compose.Project, rt Runtime, nw Network, c Container) error {
-	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: Discard}
-	return ex.remove(ctx, c)
-}

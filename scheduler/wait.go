@@ -112,7 +112,7 @@ func WaitFor(ctx context.Context, rt Runtime, project, service string, cond comp
 		if err != nil {
 			return err
 		}
-		cs := serviceContainers(all, service)
+		cs := ServiceContainers(all, []string{service})
 		met, err := ConditionMet(service, cs, cond)
 		if met || err != nil {
 			return err
@@ -121,19 +121,6 @@ func WaitFor(ctx context.Context, rt Runtime, project, service string, cond comp
 			return err
 		}
 	}
-}
-
-// serviceContainers are a service's containers among all (not one-offs),
-// sorted by name.
-func serviceContainers(all []Container, service string) []Container {
-	var cs []Container
-	for _, c := range all {
-		if c.Labels.Service() == service && !c.Labels.OneOff() {
-			cs = append(cs, c)
-		}
-	}
-	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
-	return cs
 }
 
 // nextEventOf waits for an event that may change what cs say: one about
@@ -236,7 +223,7 @@ func WaitReady(ctx context.Context, p *compose.Project, rt Runtime, ev Events, s
 		still = nil
 		var watched []Container
 		for _, name := range waited {
-			cs := serviceContainers(all, name)
+			cs := ServiceContainers(all, []string{name})
 			watched = append(watched, cs...)
 			cond := readyCondition(cs, completes[name])
 			met, err := ConditionMet(name, cs, cond)
