@@ -421,13 +421,7 @@ func TestBuildInterrupted(t *testing.T) {
 	p := newProject(t, "services:\n  app:\n    build: .\n", map[string]string{
 		"Dockerfile": "FROM " + testImage + "\nRUN echo started && sleep 60\n",
 	})
-	cmd := exec.Command(berthBin, append(globalArgs(), "-p", p.name, "build")...)
-	cmd.Dir = p.dir
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := p.start("build")
 	p.waitFor("the RUN step to start", 30*time.Second, func() bool { return strings.Contains(out.String(), "app | started") })
 	cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan error, 1)

@@ -138,6 +138,20 @@ func (p *project) run(dir string, env []string, args ...string) result {
 	return r
 }
 
+// start runs berth -p NAME ARGS... in the background, its output (stdout
+// and stderr) gathered in out; the caller waits for cmd or signals it.
+func (p *project) start(args ...string) (cmd *exec.Cmd, out *syncBuffer) {
+	p.t.Helper()
+	cmd = exec.Command(berthBin, append(append(globalArgs(), "-p", p.name), args...)...)
+	cmd.Dir = p.dir
+	out = &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	return cmd, out
+}
+
 // must runs berth and fails the test unless it exits 0.
 func (p *project) must(args ...string) result {
 	p.t.Helper()

@@ -111,13 +111,7 @@ services:
 `, nil)
 	api := p.name + "-api-1"
 	up := func() (*exec.Cmd, *syncBuffer) {
-		cmd := exec.Command(berthBin, append(globalArgs(), "-p", p.name, "up", "-d")...)
-		cmd.Dir = p.dir
-		out := &syncBuffer{}
-		cmd.Stdout, cmd.Stderr = out, out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd, out := p.start("up", "-d")
 		p.waitFor("api to be prepared", 30*time.Second, func() bool { return p.entry(api).State == "created" })
 		return cmd, out
 	}
@@ -422,13 +416,7 @@ services:
 		t.Errorf("--exit-code-from b: exit %d, want 3\n%s", r.code, r)
 	}
 
-	cmd := exec.Command(berthBin, append(globalArgs(), "-p", p.name, "--profile", "web", "up", "web")...)
-	cmd.Dir = p.dir
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := p.start("--profile", "web", "up", "web")
 	p.waitFor("web to serve", 30*time.Second, func() bool { return strings.Contains(out.String(), "| serving") })
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
