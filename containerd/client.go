@@ -40,6 +40,10 @@ type Client struct {
 	// the same time may share one, and only its creator writes its
 	// metadata (and removes it again when that fails).
 	volumeMu sync.Mutex
+	// volumeFills serializes the filling of each named volume from an
+	// image (by its directory): only the first of the containers sharing
+	// an empty volume fills it.
+	volumeFills dirLocks
 }
 
 var _ scheduler.Runtime = (*Client)(nil)

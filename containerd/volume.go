@@ -3,11 +3,13 @@ package containerd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -200,7 +202,7 @@ func (c *Client) prepareMounts(p *compose.Project, s *compose.Service) ([]specs.
 			} else if err := c.ensureVolume(p, m.Source); err != nil {
 				return nil, nil, fmt.Errorf("service %q: create volume %q: %w", s.Name, m.Source, err)
 			}
-			if !m.NoCopy && isEmptyDir(dir) {
+			if !m.NoCopy && c.needsFill(dir) {
 				fills = append(fills, volumeFill{dir: dir, target: m.Target})
 			}
 			out = append(out, bindMount(dir, m.Target, m.ReadOnly))
@@ -248,10 +250,49 @@ func isEmptyDir(dir string) bool {
 	return err == nil && len(entries) == 0
 }
 
+// dirLocks are mutexes by directory: the zero value is ready. Entries are
+// never dropped: a Client makes containers for one command, on a handful
+// of volumes.
+type dirLocks struct {
+	mu sync.Mutex // guards following
+	m  map[string]*sync.Mutex
+}
+
+// lock locks dir's mutex and returns its unlock.
+func (l *dirLocks) lock(dir string) (unlock func()) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*sync.Mutex{}
+	}
+	m := l.m[dir]
+	if m == nil {
+		m = &sync.Mutex{}
+		l.m[dir] = m
+	}
+	l.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+// needsFill reports whether the volume at dir is empty, waiting for a fill
+// of it in progress (by a container of another service made at the same
+// time) to end: a fill that fails leaves it empty again.
+func (c *Client) needsFill(dir string) bool {
+	defer c.volumeFills.lock(dir)()
+	return isEmptyDir(dir)
+}
+
 // fillVolumes copies the image's content at each fill's target into the
 // volume (owners, modes and times kept), from a read-only view of the
 // image's snapshot. A path the image does not have leaves the volume empty.
+// The view is made under a lease, so that what a failure or an
+// interruption leaves behind goes with the garbage collector.
 func (c *Client) fillVolumes(ctx context.Context, img containerd.Image, fills []volumeFill) error {
+	ctx, done, err := c.client.WithLease(ctx)
+	if err != nil {
+		return fmt.Errorf("fill volumes: lease: %w", err)
+	}
+	defer done(context.WithoutCancel(ctx)) //nolint:errcheck // the lease expires anyway
 	diffIDs, err := img.RootFS(ctx)
 	if err != nil {
 		return err
@@ -262,22 +303,58 @@ func (c *Client) fillVolumes(ctx context.Context, img containerd.Image, fills []
 	if err != nil {
 		return fmt.Errorf("view the image: %w", err)
 	}
-	defer sn.Remove(context.WithoutCancel(ctx), key) //nolint:errcheck // a leftover view holds nothing
+	defer sn.Remove(context.WithoutCancel(ctx), key) //nolint:errcheck // the lease lets the garbage collector take it
 	return mount.WithReadonlyTempMount(ctx, mounts, func(root string) error {
 		for _, f := range fills {
-			src, err := cfs.RootPath(root, f.target)
-			if err != nil {
+			copyDir := func(dst, src string) error { return cfs.CopyDir(dst, src) }
+			if err := c.fillVolume(root, f, copyDir); err != nil {
 				return err
-			}
-			if st, err := os.Stat(src); err != nil || !st.IsDir() {
-				continue
-			}
-			if err := cfs.CopyDir(f.dir, src); err != nil {
-				return fmt.Errorf("fill volume at %s from the image: %w", f.target, err)
 			}
 		}
 		return nil
 	})
+}
+
+// fillVolume copies root's content at f.target into the volume at f.dir
+// with copyDir, unless the volume is no longer empty: containers of
+// services made at the same time may share it, and only the first fills
+// it. A copy that fails empties the volume again, for the next container
+// to fill.
+func (c *Client) fillVolume(root string, f volumeFill, copyDir func(dst, src string) error) error {
+	defer c.volumeFills.lock(f.dir)()
+	if !isEmptyDir(f.dir) {
+		return nil
+	}
+	src, err := cfs.RootPath(root, f.target)
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(src); err != nil || !st.IsDir() {
+		return nil
+	}
+	if err := copyDir(f.dir, src); err != nil {
+		if rerr := emptyDir(f.dir); rerr != nil {
+			err = fmt.Errorf("%w (and emptying the volume again failed: %v)", err, rerr)
+		}
+		return fmt.Errorf("fill volume at %s from the image: %w", f.target, err)
+	}
+	return nil
+}
+
+// emptyDir removes what dir holds, keeping dir (a volume's _data, or the
+// host directory its driver_opts name).
+func emptyDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func bindMount(source, target string, ro bool) specs.Mount {

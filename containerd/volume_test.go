@@ -2,13 +2,18 @@ package containerd
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	cfs "github.com/containerd/continuity/fs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth/berth/compose"
@@ -140,4 +145,105 @@ func TestMountedVolumes(t *testing.T) {
 	if got := c.mountedVolumes(mounts); strings.Join(got, ",") != "demo_data,demo_logs" {
 		t.Errorf("mountedVolumes = %v, want demo_data, demo_logs", got)
 	}
+}
+
+func TestFillVolume(t *testing.T) {
+	// copyFrom copies as the real fill does; failing writes a file and fails.
+	copyFrom := func(dst, src string) error { return cfs.CopyDir(dst, src) }
+	failing := func(dst, _ string) error {
+		os.WriteFile(filepath.Join(dst, "half"), []byte("x"), 0o644)
+		return errors.New("disk full")
+	}
+	tests := []struct {
+		name     string
+		existing bool // the volume holds a file already
+		target   string
+		copyDir  func(dst, src string) error
+		wantErr  string
+		want     string // the volume's files
+	}{
+		{name: "empty volume is filled", target: "/etc/app", copyDir: copyFrom, want: "conf"},
+		{name: "filled volume is left as it is", existing: true, target: "/etc/app", copyDir: copyFrom, want: "mine"},
+		{name: "path the image lacks leaves it empty", target: "/nope", copyDir: copyFrom, want: ""},
+		{name: "failed copy empties it again", target: "/etc/app", copyDir: failing, wantErr: "disk full", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root, vol := t.TempDir(), t.TempDir()
+			os.MkdirAll(filepath.Join(root, "etc", "app"), 0o755)
+			os.WriteFile(filepath.Join(root, "etc", "app", "conf"), []byte("image"), 0o644)
+			if tt.existing {
+				os.WriteFile(filepath.Join(vol, "mine"), []byte("user"), 0o644)
+			}
+			c := &Client{}
+			err := c.fillVolume(root, volumeFill{dir: vol, target: tt.target}, tt.copyDir)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("fillVolume() = %v, want error %q", err, tt.wantErr)
+			}
+			if got := dirNames(t, vol); got != tt.want {
+				t.Errorf("volume holds %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestFillVolumeShared fills one volume for several containers at once, each
+// from its own image: one copy is made, of one image's content, whole, and
+// no fill fails.
+func TestFillVolumeShared(t *testing.T) {
+	vol := t.TempDir()
+	c := &Client{}
+	const n = 8
+	var copies atomic.Int32
+	copyDir := func(dst, src string) error {
+		copies.Add(1)
+		return cfs.CopyDir(dst, src)
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, n)
+	for i := range n {
+		root := t.TempDir()
+		os.MkdirAll(filepath.Join(root, "data", "sub"), 0o755)
+		for _, f := range []string{"a", "sub/b"} {
+			os.WriteFile(filepath.Join(root, "data", f), []byte(strconv.Itoa(i)), 0o644)
+		}
+		if !c.needsFill(vol) { // as each Create's prepareMounts sees it, before any fill
+			t.Fatalf("needsFill(empty volume) = false")
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = c.fillVolume(root, volumeFill{dir: vol, target: "/data"}, copyDir)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("fill %d: %v", i, err)
+		}
+	}
+	a, _ := os.ReadFile(filepath.Join(vol, "a"))
+	b, _ := os.ReadFile(filepath.Join(vol, "sub", "b"))
+	if len(a) == 0 || string(a) != string(b) {
+		t.Errorf("volume holds a=%q, sub/b=%q: want both from the same image", a, b)
+	}
+	if got := copies.Load(); got != 1 {
+		t.Errorf("the volume was copied into %d times, want once", got)
+	}
+}
+
+func dirNames(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, ",")
 }
