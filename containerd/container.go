@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,10 @@ const (
 	labelStartedAt  = "berth.started-at"
 	labelFinishedAt = "berth.finished-at"
 	labelExitCode   = "berth.exit-code"
+	// labelVolumes lists the named volumes the container mounts, comma
+	// separated: those bound from a driver_opts device or made a tmpfs
+	// do not show in its spec's mount sources.
+	labelVolumes = "berth.volumes"
 )
 
 const runtimeName = "io.containerd.runc.v2"
@@ -118,6 +123,12 @@ func (c *Client) observe(info containers.Container, proc *apitask.Process) sched
 			sc.Command = strings.Join(spec.Process.Args, " ")
 		}
 		sc.Volumes = c.mountedVolumes(spec.Mounts)
+	}
+	// Containers made before the label was kept have only their spec's.
+	for _, name := range strings.Split(info.Labels[labelVolumes], ",") {
+		if name != "" && !slices.Contains(sc.Volumes, name) {
+			sc.Volumes = append(sc.Volumes, name)
+		}
 	}
 	if proc == nil {
 		return sc // no task, or it went meanwhile (a stop deletes it): the labels tell
@@ -234,6 +245,9 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		labels[compose.LabelImageID] = cfg.Digest.String()
 	}
 	labels[compose.LabelLogPath] = c.logPath(req.Name)
+	if names := namedVolumes(s); len(names) > 0 {
+		labels[labelVolumes] = strings.Join(names, ",")
+	}
 	if req.NetNS != "" {
 		labels[compose.LabelNetNSPath] = req.NetNS
 	}
@@ -316,6 +330,18 @@ func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 		return fmt.Errorf("remove container %s: %w", sc.Name, err)
 	}
 	return nil
+}
+
+// namedVolumes are the names of the named volumes the service mounts, each
+// once, in the order of its mounts.
+func namedVolumes(s *compose.Service) []string {
+	var out []string
+	for _, m := range s.Mounts {
+		if m.Type == compose.MountVolume && !slices.Contains(out, m.Source) {
+			out = append(out, m.Source)
+		}
+	}
+	return out
 }
 
 // RemoveVolume deletes a named volume's directory. A missing volume is not

@@ -2,6 +2,7 @@ package containerd
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -53,5 +54,59 @@ func TestObserve(t *testing.T) {
 		if got.Command != "sleep 600" || !slices.Equal(got.Volumes, []string{"demo_data"}) || got.Image != "busybox" || got.Name != "demo-web-1" {
 			t.Errorf("%s: command %q, volumes %q, image %q, name %q", tt.name, got.Command, got.Volumes, got.Image, got.Name)
 		}
+	}
+}
+
+// TestObserveVolumes: the named volumes a container uses are those its
+// label lists, with those its spec mounts from berth's volume directory
+// (all a container made before the label has).
+func TestObserveVolumes(t *testing.T) {
+	c := &Client{dataDir: "/var/lib/berth"}
+	spec := func(sources ...string) *anypb.Any {
+		b := []byte(`{"mounts":[`)
+		for i, src := range sources {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"destination":"/d`+strconv.Itoa(i)+`","type":"bind","source":"`+src+`"}`...)
+		}
+		return &anypb.Any{Value: append(b, "]}"...)}
+	}
+	tests := []struct {
+		name  string
+		label string
+		spec  *anypb.Any
+		want  []string
+	}{
+		{name: "before the label: the spec's", spec: spec("/var/lib/berth/volumes/demo_data/_data", "/srv/conf"), want: []string{"demo_data"}},
+		{name: "bound from a driver_opts device", label: "demo_data,demo_dev", spec: spec("/var/lib/berth/volumes/demo_data/_data", "/srv/device"),
+			want: []string{"demo_data", "demo_dev"}},
+		{name: "tmpfs volume, no spec", label: "demo_cache", want: []string{"demo_cache"}},
+		{name: "none", spec: spec("/srv/conf")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			labels := map[string]string{}
+			if tt.label != "" {
+				labels[labelVolumes] = tt.label
+			}
+			got := c.observe(containers.Container{ID: "demo-app-1", Labels: labels, Spec: tt.spec}, nil).Volumes
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("observe().Volumes = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNamedVolumes(t *testing.T) {
+	s := &compose.Service{Mounts: []compose.Mount{
+		{Type: compose.MountVolume, Source: "demo_data", Target: "/data"},
+		{Type: compose.MountBind, Source: "/srv/conf", Target: "/conf"},
+		{Type: compose.MountVolume, Source: "demo_data", Target: "/again"},
+		{Type: compose.MountTmpfs, Target: "/tmp"},
+		{Type: compose.MountVolume, Source: "demo_dev", Target: "/dev"},
+	}}
+	if got, want := namedVolumes(s), []string{"demo_data", "demo_dev"}; !slices.Equal(got, want) {
+		t.Errorf("namedVolumes = %q, want %q", got, want)
 	}
 }

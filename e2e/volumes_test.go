@@ -215,8 +215,9 @@ volumes:
 }
 
 // TestVolumeDriverOpts: the local driver's bind (type: none, o: bind,
-// device) and tmpfs options are honoured; others fail up before anything
-// starts, naming the volume.
+// device) and tmpfs options are honoured, and such volumes are in use while
+// a container mounts them; others fail up before anything starts, naming
+// the volume.
 func TestVolumeDriverOpts(t *testing.T) {
 	t.Parallel()
 	device := t.TempDir()
@@ -242,6 +243,15 @@ volumes:
 		out := p.must("logs", "--no-log-prefix", "app").stdout
 		return strings.Contains(out, "/cache tmpfs") && strings.Contains(out, "size=5120k")
 	})
+	// In use, though mounted from its device or as a tmpfs: refused.
+	for _, key := range []string{"data", "cache"} {
+		if r := p.berth("volume", "rm", key); r.code == 0 || !strings.Contains(r.stderr, "volume "+p.name+"_"+key+" is in use by container "+p.name+"-app-1") {
+			t.Errorf("volume rm %s while app uses it:\n%s", key, r)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(device, "file")); err != nil {
+		t.Errorf("a refused volume rm removed the bound device's content: %v", err)
+	}
 	p.must("down", "-v")
 	if _, err := os.Stat(filepath.Join(device, "file")); err != nil {
 		t.Errorf("down -v removed the bound device's content: %v", err)
