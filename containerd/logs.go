@@ -83,10 +83,16 @@ type logReader struct {
 	entry    LogEntry
 	// pending is a partial line waiting for the rest of it.
 	pending []byte
+	// open opens the log file; nil is os.Open.
+	open func(name string) (*os.File, error)
 }
 
 func (r *logReader) read(ctx context.Context, emit func(LogEntry)) error {
-	f, err := os.Open(r.path)
+	open := r.open
+	if open == nil {
+		open = os.Open
+	}
+	f, err := open(r.path)
 	for errors.Is(err, os.ErrNotExist) {
 		if !r.opts.Follow {
 			return nil // never started: no output yet
@@ -94,12 +100,19 @@ func (r *logReader) read(ctx context.Context, emit func(LogEntry)) error {
 		if !sleepCtx(ctx, r.interval) {
 			return nil
 		}
-		f, err = os.Open(r.path)
+		f, err = open(r.path)
 	}
 	if err != nil {
 		return err
 	}
-	defer func() { f.Close() }()
+	// closed is true while f is closed: the log was truncated or replaced
+	// and opening it again failed; it is tried again at the next tick.
+	closed := false
+	defer func() {
+		if !closed {
+			f.Close()
+		}
+	}()
 
 	// The lines already there: keep the last Tail of those that pass the time filter.
 	br := bufio.NewReaderSize(f, 64*1024)
@@ -127,11 +140,15 @@ func (r *logReader) read(ctx context.Context, emit func(LogEntry)) error {
 		if err != nil {
 			return err
 		}
-		if st.Size() < offset { // truncated or replaced: read it from the start
-			f.Close()
-			if f, err = os.Open(r.path); err != nil {
+		if closed || st.Size() < offset { // truncated or replaced: read it from the start
+			if !closed {
+				f.Close()
+				closed = true
+			}
+			if f, err = open(r.path); err != nil {
 				continue
 			}
+			closed = false
 			br.Reset(f)
 			offset, r.pending = 0, nil
 		}
@@ -140,6 +157,9 @@ func (r *logReader) read(ctx context.Context, emit func(LogEntry)) error {
 			return err
 		}
 		offset += n
+	}
+	if closed {
+		return nil
 	}
 	// Stopped following: what was written up to now is still shown.
 	_, err = r.scan(br, emit)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -139,5 +140,65 @@ func TestLineWriter(t *testing.T) {
 		if !strings.Contains(joined, want) {
 			t.Errorf("log %q lacks %q", joined, want)
 		}
+	}
+}
+
+// TestLogReaderFollowReopenFails: a log truncated while followed whose
+// reopening fails is tried again at the next tick, and a stop meanwhile is
+// a normal end, not a read of the closed file.
+func TestLogReaderFollowReopenFails(t *testing.T) {
+	tests := []struct {
+		name      string
+		failsOnce bool // the reopening fails once, then works
+		want      []string
+	}{
+		{name: "stopped while it cannot be reopened", want: []string{"old\n"}},
+		{name: "reopened at the next tick", failsOnce: true, want: []string{"old\n", "new\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.log")
+			writeLines(t, path, logLine{"old\n", "stdout", at(1)})
+			failed := make(chan struct{})
+			var opens int
+			open := func(name string) (*os.File, error) {
+				opens++ // only read's goroutine calls it
+				if opens == 1 || tt.failsOnce && opens > 2 {
+					return os.Open(name)
+				}
+				if opens == 2 {
+					close(failed)
+				}
+				return nil, os.ErrPermission
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			lines := make(chan string, 10)
+			r := &logReader{path: path, opts: LogOptions{Follow: true, Tail: -1}, interval: time.Millisecond, open: open}
+			done := make(chan error, 1)
+			go func() { done <- r.read(ctx, func(e LogEntry) { lines <- e.Line }) }()
+
+			if got := <-lines; got != "old\n" {
+				t.Fatalf("first line = %q, want %q", got, "old\n")
+			}
+			os.Truncate(path, 0)
+			<-failed
+			writeLines(t, path, logLine{"new\n", "stdout", at(2)})
+			got := []string{"old\n"}
+			if tt.failsOnce {
+				got = append(got, <-lines)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("read after cancel = %v, want nil", err)
+			}
+			close(lines)
+			for l := range lines {
+				got = append(got, l)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("lines %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
