@@ -77,14 +77,25 @@ func (c *Client) container(ctx context.Context, id string) (scheduler.Container,
 	if err != nil {
 		return scheduler.Container{}, err
 	}
-	resp, err := c.client.TaskService().Get(ctx, &tasks.GetRequest{ContainerID: id})
-	if errdefs.IsNotFound(errgrpc.ToNative(err)) {
+	proc, err := c.taskProcess(ctx, id)
+	if errdefs.IsNotFound(err) {
 		return c.observe(info, nil), nil
 	}
 	if err != nil {
-		return scheduler.Container{}, fmt.Errorf("container %s: task: %w", id, errgrpc.ToNative(err))
+		return scheduler.Container{}, fmt.Errorf("container %s: task: %w", id, err)
 	}
-	return c.observe(info, resp.Process), nil
+	return c.observe(info, proc), nil
+}
+
+// taskProcess is the main process of the container's task (its status and
+// pid), in one request to containerd, where ctr.Task and task.Status take
+// two. The error satisfies errdefs.IsNotFound when there is no task.
+func (c *Client) taskProcess(ctx context.Context, id string) (*apitask.Process, error) {
+	resp, err := c.client.TaskService().Get(ctx, &tasks.GetRequest{ContainerID: id})
+	if err != nil {
+		return nil, errgrpc.ToNative(err)
+	}
+	return resp.Process, nil
 }
 
 // observedSpec is what observe reads of a container's spec.

@@ -2,14 +2,19 @@ package containerd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"time"
 
 	v1 "github.com/containerd/cgroups/v3/cgroup1/stats"
 	v2 "github.com/containerd/cgroups/v3/cgroup2/stats"
-	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/api/types"
+	apitask "github.com/containerd/containerd/api/types/task"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/typeurl/v2"
 
 	"github.com/berth/berth/hostproc"
@@ -22,35 +27,88 @@ var _ stats.Runtime = (*Client)(nil)
 // Pids lists the host pids of the processes of the container's task (its
 // cgroup's), for top.
 func (c *Client) Pids(ctx context.Context, sc scheduler.Container) ([]int, error) {
-	task, err := c.runningTask(ctx, sc)
+	proc, err := c.taskProcess(ctx, sc.ID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("container %s: %w", sc.Name, err)
 	}
-	procs, err := task.Pids(ctx)
+	if proc.Status == apitask.Status_STOPPED {
+		return nil, fmt.Errorf("container %s is not running: %w", sc.Name, errdefs.ErrNotFound)
+	}
+	resp, err := c.client.TaskService().ListPids(ctx, &tasks.ListPidsRequest{ContainerID: sc.ID})
 	if err != nil {
-		return nil, fmt.Errorf("container %s: list its processes: %w", sc.Name, err)
+		return nil, fmt.Errorf("container %s: list its processes: %w", sc.Name, errgrpc.ToNative(err))
 	}
-	pids := make([]int, 0, len(procs))
-	for _, p := range procs {
+	pids := make([]int, 0, len(resp.Processes))
+	for _, p := range resp.Processes {
 		pids = append(pids, int(p.Pid))
 	}
 	return pids, nil
 }
 
-// Stats reads a running container's counters: CPU time, memory, block
-// I/O and pids from its cgroup through containerd's task metrics (cgroup
-// v1 or v2), and network traffic from its namespace's /proc/PID/net/dev
-// (none when it shares the host's network). The error satisfies
-// errdefs.IsNotFound when the container stopped meanwhile.
-func (c *Client) Stats(ctx context.Context, sc scheduler.Container) (stats.Sample, error) {
-	task, err := c.runningTask(ctx, sc)
-	if err != nil {
-		return stats.Sample{}, err
+// Stats reads the counters of running containers, in their order: CPU
+// time, memory, block I/O and pids from their cgroups through containerd's
+// task metrics (cgroup v1 or v2), and network traffic from their
+// namespaces' /proc/PID/net/dev (none for those on the host's network).
+// Those that stopped meanwhile are left out. Two requests to containerd,
+// whatever the number of containers: the tasks (their pids) and their
+// metrics.
+func (c *Client) Stats(ctx context.Context, cs []scheduler.Container) ([]stats.Sample, error) {
+	if len(cs) == 0 {
+		return nil, nil
 	}
-	m, err := task.Metrics(ctx)
+	list, err := c.client.TaskService().List(ctx, &tasks.ListTasksRequest{})
 	if err != nil {
-		return stats.Sample{}, fmt.Errorf("container %s: metrics: %w", sc.Name, err)
+		return nil, fmt.Errorf("stats: list tasks: %w", errgrpc.ToNative(err))
 	}
+	pids := make(map[string]int, len(list.Tasks))
+	for _, t := range list.Tasks {
+		if t.Status != apitask.Status_STOPPED && t.Pid != 0 {
+			pids[t.ID] = int(t.Pid)
+		}
+	}
+	var filters []string
+	for _, sc := range cs {
+		if pids[sc.ID] != 0 {
+			filters = append(filters, fmt.Sprintf("id==%q", sc.ID))
+		}
+	}
+	if len(filters) == 0 {
+		return nil, nil
+	}
+	resp, err := c.client.TaskService().Metrics(ctx, &tasks.MetricsRequest{Filters: filters})
+	if err != nil {
+		return nil, fmt.Errorf("stats: metrics: %w", errgrpc.ToNative(err))
+	}
+	metrics := make(map[string]*types.Metric, len(resp.Metrics))
+	for _, m := range resp.Metrics {
+		metrics[m.ID] = m
+	}
+	var out []stats.Sample
+	for _, sc := range cs {
+		m := metrics[sc.ID]
+		if m == nil {
+			continue // stopped meanwhile: containerd leaves it out
+		}
+		s, err := metricsSample(sc, m)
+		if err != nil {
+			return nil, err
+		}
+		if sc.Labels.NetNSPath() != "" { // else on the host's network, whose traffic is not its own
+			s.NetRx, s.NetTx, err = hostproc.Host.NetDev(pids[sc.ID])
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // stopped meanwhile
+			}
+			if err != nil {
+				return nil, fmt.Errorf("container %s: network counters: %w", sc.Name, err)
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// metricsSample is a container's sample of its task's metrics.
+func metricsSample(sc scheduler.Container, m *types.Metric) (stats.Sample, error) {
 	s := stats.Sample{ID: sc.ID, Name: sc.Name}
 	if m.Timestamp != nil {
 		s.At = m.Timestamp.AsTime()
@@ -66,16 +124,6 @@ func (c *Client) Stats(ctx context.Context, sc scheduler.Container) (stats.Sampl
 		cgroup2Sample(&s, v)
 	default:
 		return stats.Sample{}, fmt.Errorf("container %s: metrics of unknown type %T", sc.Name, data)
-	}
-	pid := int(task.Pid())
-	host, err := hostproc.Host.SharesHostNetwork(pid)
-	if err != nil {
-		return stats.Sample{}, fmt.Errorf("container %s: network namespace: %w", sc.Name, err)
-	}
-	if !host {
-		if s.NetRx, s.NetTx, err = hostproc.Host.NetDev(pid); err != nil {
-			return stats.Sample{}, fmt.Errorf("container %s: network counters: %w", sc.Name, err)
-		}
 	}
 	return s, nil
 }
@@ -127,25 +175,4 @@ func withoutCache(usage, inactiveFile uint64) uint64 {
 		return usage - inactiveFile
 	}
 	return usage
-}
-
-// runningTask is the task of a container that has processes; its error
-// satisfies errdefs.IsNotFound when the container or its task is gone.
-func (c *Client) runningTask(ctx context.Context, sc scheduler.Container) (containerd.Task, error) {
-	ctr, err := c.client.LoadContainer(ctx, sc.ID)
-	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", sc.Name, err)
-	}
-	task, err := ctr.Task(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", sc.Name, err)
-	}
-	st, err := task.Status(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", sc.Name, err)
-	}
-	if st.Status == containerd.Stopped {
-		return nil, fmt.Errorf("container %s is not running: %w", sc.Name, errdefs.ErrNotFound)
-	}
-	return task, nil
 }

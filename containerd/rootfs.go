@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	containerd "github.com/containerd/containerd/v2/client"
+	apitask "github.com/containerd/containerd/api/types/task"
 	"github.com/containerd/containerd/v2/core/mount"
 
 	"github.com/berth/berth/scheduler"
@@ -18,14 +18,10 @@ import (
 // (created, exited) its snapshot is mounted on a temporary directory for
 // the call, without its volumes, and unmounted after.
 func (c *Client) WithRoot(ctx context.Context, sc scheduler.Container, fn func(root string) error) error {
-	ctr, err := c.client.LoadContainer(ctx, sc.ID)
-	if err != nil {
-		return fmt.Errorf("container %s: %w", sc.Name, err)
-	}
-	if root, ok := c.processRoot(ctx, ctr); ok {
+	if root, ok := c.processRoot(ctx, sc.ID); ok {
 		return fn(root)
 	}
-	info, err := ctr.Info(ctx)
+	info, err := c.client.ContainerService().Get(ctx, sc.ID)
 	if err != nil {
 		return fmt.Errorf("container %s: %w", sc.Name, err)
 	}
@@ -51,16 +47,12 @@ func (c *Client) WithRoot(ctx context.Context, sc scheduler.Container, fn func(r
 
 // processRoot is /proc/PID/root of the container's task's process, when
 // the task has a live one.
-func (c *Client) processRoot(ctx context.Context, ctr containerd.Container) (string, bool) {
-	task, err := ctr.Task(ctx, nil)
-	if err != nil {
+func (c *Client) processRoot(ctx context.Context, id string) (string, bool) {
+	proc, err := c.taskProcess(ctx, id)
+	if err != nil || proc.Status == apitask.Status_STOPPED || proc.Pid == 0 {
 		return "", false
 	}
-	st, err := task.Status(ctx)
-	if err != nil || st.Status == containerd.Stopped || task.Pid() == 0 {
-		return "", false
-	}
-	root := fmt.Sprintf("/proc/%d/root", task.Pid())
+	root := fmt.Sprintf("/proc/%d/root", proc.Pid)
 	if _, err := os.Stat(root); err != nil {
 		return "", false
 	}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	apitask "github.com/containerd/containerd/api/types/task"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
@@ -39,19 +40,32 @@ func (c *Client) Prepare(ctx context.Context, sc scheduler.Container) error {
 }
 
 // prepare returns the container and its task, ready to start: the one
-// made before (prepared, or running already: running is true) or a new
-// one. A task of an earlier run that exited is deleted first.
+// made before (prepared) or a new one; running is true, with no task, when
+// the container runs already. A task of an earlier run that exited is
+// deleted first.
 func (c *Client) prepare(ctx context.Context, sc scheduler.Container) (ctr containerd.Container, task containerd.Task, running bool, err error) {
 	ctr, err = c.client.LoadContainer(ctx, sc.ID)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
 	}
-	if task, err := ctr.Task(ctx, nil); err == nil {
-		st, err := task.Status(ctx)
-		switch {
-		case err == nil && st.Status == containerd.Running:
-			return ctr, task, true, nil
-		case err == nil && st.Status == containerd.Created:
+	proc, err := c.taskProcess(ctx, sc.ID)
+	switch {
+	case errdefs.IsNotFound(err):
+	case err != nil:
+		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
+	case proc.Status == apitask.Status_RUNNING:
+		return ctr, nil, true, nil
+	default:
+		// Prepared (to start) or left by an earlier run (to delete): either
+		// way it is acted on.
+		task, err := ctr.Task(ctx, nil)
+		if errdefs.IsNotFound(err) {
+			break // deleted meanwhile
+		}
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
+		}
+		if proc.Status == apitask.Status_CREATED {
 			return ctr, task, false, nil
 		}
 		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {

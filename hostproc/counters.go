@@ -35,20 +35,6 @@ func (d Dir) NetDev(pid int) (rx, tx uint64, err error) {
 	return rx, tx, nil
 }
 
-// SharesHostNetwork reports whether the process is in berth's own
-// network namespace (network_mode: host), whose traffic is not its own.
-func (d Dir) SharesHostNetwork(pid int) (bool, error) {
-	mine, err := os.Readlink(d.path("self", "ns", "net"))
-	if err != nil {
-		return false, err
-	}
-	its, err := os.Readlink(d.path(strconv.Itoa(pid), "ns", "net"))
-	if err != nil {
-		return false, err
-	}
-	return mine == its, nil
-}
-
 // MemTotal is the host's memory in bytes (/proc/meminfo's MemTotal).
 func (d Dir) MemTotal() (uint64, error) {
 	b, err := os.ReadFile(d.path("meminfo"))

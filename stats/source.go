@@ -3,8 +3,6 @@ package stats
 import (
 	"context"
 
-	"github.com/containerd/errdefs"
-
 	"github.com/berth/berth/scheduler"
 )
 
@@ -12,9 +10,9 @@ import (
 // implements it.
 type Runtime interface {
 	Containers(ctx context.Context, project string) ([]scheduler.Container, error)
-	// Stats reads a running container's counters; its error satisfies
-	// errdefs.IsNotFound when the container stopped meanwhile.
-	Stats(ctx context.Context, c scheduler.Container) (Sample, error)
+	// Stats reads the counters of running containers, a sample each in
+	// their order; those that stopped meanwhile are left out.
+	Stats(ctx context.Context, cs []scheduler.Container) ([]Sample, error)
 }
 
 // ProjectSource samples the running (and paused) containers of a
@@ -27,17 +25,6 @@ func ProjectSource(rt Runtime, project string, services []string) Source {
 		if err != nil {
 			return nil, err
 		}
-		var out []Sample
-		for _, c := range scheduler.RunningContainers(cs, services) {
-			s, err := rt.Stats(ctx, c)
-			if errdefs.IsNotFound(err) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-		}
-		return out, nil
+		return rt.Stats(ctx, scheduler.RunningContainers(cs, services))
 	}
 }

@@ -3,12 +3,9 @@ package stats
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/containerd/errdefs"
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
@@ -145,11 +142,14 @@ func (f fakeRuntime) Containers(context.Context, string) ([]scheduler.Container,
 	return f.cs, nil
 }
 
-func (f fakeRuntime) Stats(_ context.Context, c scheduler.Container) (Sample, error) {
-	if f.gone[c.Name] {
-		return Sample{}, fmt.Errorf("container %s is not running: %w", c.Name, errdefs.ErrNotFound)
+func (f fakeRuntime) Stats(_ context.Context, cs []scheduler.Container) ([]Sample, error) {
+	var out []Sample
+	for _, c := range cs {
+		if !f.gone[c.Name] {
+			out = append(out, Sample{ID: c.ID, Name: c.Name})
+		}
 	}
-	return Sample{ID: c.ID, Name: c.Name}, nil
+	return out, nil
 }
 
 func TestProjectSource(t *testing.T) {
