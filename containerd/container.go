@@ -307,7 +307,13 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 			ctr.Delete(context.WithoutCancel(ctx), containerd.WithSnapshotCleanup) //nolint:errcheck // best effort rollback
 		}
 	}()
-	return c.container(ctx, ctr.ID())
+	// It has no task yet: its record, which NewContainer returned, is all
+	// there is to observe.
+	info, err := ctr.Info(ctx, containerd.WithoutRefreshedMetadata)
+	if err != nil {
+		return scheduler.Container{}, fmt.Errorf("create container %s: %w", req.Name, err)
+	}
+	return c.observe(info, nil), nil
 }
 
 // Remove deletes a container with its task, snapshot, generated files and

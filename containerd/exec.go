@@ -2,6 +2,8 @@ package containerd
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +18,7 @@ import (
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/errdefs"
 
 	"github.com/berth/berth/scheduler"
 )
@@ -38,17 +41,9 @@ type ExecRequest struct {
 // environment, user and working directory unless the request overrides
 // them, and returns its exit code.
 func (c *Client) Exec(ctx context.Context, sc scheduler.Container, req ExecRequest) (int, error) {
-	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+	task, info, spec, err := c.execTarget(ctx, sc)
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", sc.Name, err)
-	}
-	task, err := ctr.Task(ctx, nil)
-	if err != nil {
-		return -1, fmt.Errorf("exec in %s: it is not running", sc.Name)
-	}
-	spec, err := ctr.Spec(ctx)
-	if err != nil || spec.Process == nil {
-		return -1, fmt.Errorf("exec in %s: container spec: %v", sc.Name, err)
 	}
 	procSpec := *spec.Process
 	procSpec.Args = req.Args
@@ -60,12 +55,7 @@ func (c *Client) Exec(ctx context.Context, sc scheduler.Container, req ExecReque
 	if req.User != "" {
 		// The user is resolved in the container's files, as at create.
 		s := &oci.Spec{Process: &procSpec, Root: spec.Root, Linux: spec.Linux}
-		info, err := ctr.Info(ctx)
-		if err != nil {
-			return -1, err
-		}
-		cc := containers.Container(info)
-		if err := oci.WithUser(req.User)(ctx, c.client, &cc, s); err != nil {
+		if err := oci.WithUser(req.User)(ctx, c.client, &info, s); err != nil {
 			return -1, fmt.Errorf("exec in %s: user %q: %w", sc.Name, req.User, err)
 		}
 	}
@@ -127,6 +117,39 @@ func (c *Client) Exec(ctx context.Context, sc scheduler.Container, req ExecReque
 		return -1, err
 	}
 	return int(code), nil
+}
+
+// execTarget is what a process run in the container's task starts from:
+// the task, the container's record and its spec, whose process gives the
+// environment, user and working directory. Two requests to containerd: the
+// record (with the spec) and the task.
+func (c *Client) execTarget(ctx context.Context, sc scheduler.Container) (containerd.Task, containers.Container, *oci.Spec, error) {
+	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+	if err != nil {
+		return nil, containers.Container{}, nil, err
+	}
+	info, err := ctr.Info(ctx, containerd.WithoutRefreshedMetadata)
+	if err != nil {
+		return nil, containers.Container{}, nil, err
+	}
+	var spec oci.Spec
+	if info.Spec == nil {
+		return nil, containers.Container{}, nil, errors.New("container spec: it has none")
+	}
+	if err := json.Unmarshal(info.Spec.GetValue(), &spec); err != nil {
+		return nil, containers.Container{}, nil, fmt.Errorf("container spec: %w", err)
+	}
+	if spec.Process == nil {
+		return nil, containers.Container{}, nil, errors.New("container spec: it has no process")
+	}
+	task, err := ctr.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil, containers.Container{}, nil, errors.New("it is not running")
+	}
+	if err != nil {
+		return nil, containers.Container{}, nil, err
+	}
+	return task, info, &spec, nil
 }
 
 // stdinCloser passes input through and, at its end, closes the process's

@@ -45,17 +45,9 @@ func (c *Client) Probe(ctx context.Context, sc scheduler.Container, test []strin
 	default:
 		return fail(fmt.Sprintf("healthcheck test %q: use CMD args... or CMD-SHELL command", test))
 	}
-	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+	task, _, spec, err := c.execTarget(ctx, sc)
 	if err != nil {
 		return fail(err.Error())
-	}
-	task, err := ctr.Task(ctx, nil)
-	if err != nil {
-		return fail("not running: " + err.Error())
-	}
-	spec, err := ctr.Spec(ctx)
-	if err != nil || spec.Process == nil {
-		return fail(fmt.Sprintf("container spec: %v", err))
 	}
 	proc := *spec.Process
 	proc.Args = args
