@@ -60,63 +60,37 @@ func (c *Client) Exec(ctx context.Context, sc scheduler.Container, req ExecReque
 		}
 	}
 
-	var con console.Console
-	var ioOpts []cio.Opt
-	var proc containerd.Process
-	started := make(chan struct{})
-	if req.TTY {
-		con = console.Current()
-		if err := con.SetRaw(); err != nil {
-			return -1, fmt.Errorf("exec: terminal: %w", err)
-		}
-		defer con.Reset() //nolint:errcheck // best effort
-		ioOpts = []cio.Opt{cio.WithStreams(con, con, nil), cio.WithTerminal}
-	} else {
-		stdin := req.Stdin
-		if stdin != nil {
-			// The process sees the end of its input only when told.
-			stdin = &stdinCloser{r: stdin, started: started, close: func() {
-				if proc != nil {
-					proc.CloseIO(context.WithoutCancel(ctx), containerd.WithStdinCloser) //nolint:errcheck // it may have exited
-				}
-			}}
-		}
-		ioOpts = []cio.Opt{cio.WithStreams(stdin, req.Stdout, req.Stderr)}
-	}
-	ioOpts = append(ioOpts, cio.WithFIFODir(c.fifoDir()))
-	id := "exec-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	p, err := task.Exec(ctx, id, &procSpec, cio.NewCreator(ioOpts...))
+	aio, err := c.attachIO(ctx, req.TTY, req.Stdin, req.Stdout, req.Stderr)
 	if err != nil {
-		close(started)
+		return -1, fmt.Errorf("exec in %s: %w", sc.Name, err)
+	}
+	defer aio.reset()
+	id := "exec-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	p, err := task.Exec(ctx, id, &procSpec, aio.creator)
+	aio.started(p)
+	if err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", sc.Name, runcReason(err))
 	}
-	proc = p
-	close(started)
 	cleanup := context.WithoutCancel(ctx)
 	defer p.Delete(cleanup, containerd.WithProcessKill) //nolint:errcheck // best effort
 	exit, err := p.Wait(cleanup)
 	if err != nil {
-		return -1, err
+		return -1, fmt.Errorf("exec in %s: %w", sc.Name, err)
 	}
 	if err := p.Start(ctx); err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", sc.Name, runcReason(err))
 	}
 	if req.TTY {
-		defer followTerminalSize(ctx, con, p)()
+		defer followTerminalSize(ctx, aio.con, p)()
 	}
-	var st containerd.ExitStatus
-	select {
-	case st = <-exit:
-	case <-ctx.Done():
+	code, err := waitProcess(ctx, p, exit, func() error {
 		p.Kill(cleanup, syscall.SIGKILL) //nolint:errcheck // it is deleted next
-		st = <-exit
-	}
-	p.IO().Wait()
-	code, _, err := st.Result()
+		return nil
+	})
 	if err != nil {
-		return -1, err
+		return -1, fmt.Errorf("exec in %s: %w", sc.Name, err)
 	}
-	return int(code), nil
+	return code, nil
 }
 
 // execTarget is what a process run in the container's task starts from:
@@ -152,6 +126,81 @@ func (c *Client) execTarget(ctx context.Context, sc scheduler.Container) (contai
 	return task, info, &spec, nil
 }
 
+// attachedIO are the streams of a process attached to berth's own: this
+// terminal (tty), or the given streams.
+type attachedIO struct {
+	creator cio.Creator
+	// con is this terminal, in raw mode until reset; nil without tty.
+	con console.Console
+	// proc is the process, once it exists; set before ready is closed.
+	proc containerd.Process
+	// ready is closed once the process exists, or failed to.
+	ready chan struct{}
+}
+
+// attachIO makes the streams of a process to start. The end of stdin is
+// passed on to the process (it sees it only when told), once it exists:
+// the caller calls started with it, or with nil when it could not be made,
+// and reset when it is done.
+func (c *Client) attachIO(ctx context.Context, tty bool, stdin io.Reader, stdout, stderr io.Writer) (*attachedIO, error) {
+	a := &attachedIO{ready: make(chan struct{})}
+	var opts []cio.Opt
+	if tty {
+		a.con = console.Current()
+		if err := a.con.SetRaw(); err != nil {
+			return nil, fmt.Errorf("terminal: %w", err)
+		}
+		opts = []cio.Opt{cio.WithStreams(a.con, a.con, nil), cio.WithTerminal}
+	} else {
+		if stdin != nil {
+			stdin = &stdinCloser{r: stdin, started: a.ready, close: func() {
+				if a.proc != nil {
+					a.proc.CloseIO(context.WithoutCancel(ctx), containerd.WithStdinCloser) //nolint:errcheck // it may have exited
+				}
+			}}
+		}
+		opts = []cio.Opt{cio.WithStreams(stdin, stdout, stderr)}
+	}
+	a.creator = cio.NewCreator(append(opts, cio.WithFIFODir(c.fifoDir()))...)
+	return a, nil
+}
+
+// started records the process made with the streams (nil: none was).
+func (a *attachedIO) started(p containerd.Process) {
+	if p != nil {
+		a.proc = p
+	}
+	close(a.ready)
+}
+
+// reset gives this terminal back its mode.
+func (a *attachedIO) reset() {
+	if a.con != nil {
+		a.con.Reset() //nolint:errcheck // best effort
+	}
+}
+
+// waitProcess waits for the process to exit, or for ctx to end, when it
+// calls stop, which must make the process exit; it returns the exit code
+// once the process's output is copied.
+func waitProcess(ctx context.Context, p containerd.Process, exit <-chan containerd.ExitStatus, stop func() error) (int, error) {
+	var st containerd.ExitStatus
+	select {
+	case st = <-exit:
+	case <-ctx.Done():
+		if err := stop(); err != nil {
+			return -1, err
+		}
+		st = <-exit
+	}
+	p.IO().Wait()
+	code, _, err := st.Result()
+	if err != nil {
+		return -1, err
+	}
+	return int(code), nil
+}
+
 // stdinCloser passes input through and, at its end, closes the process's
 // stdin (once the process exists).
 type stdinCloser struct {
@@ -174,73 +223,44 @@ func (s *stdinCloser) Read(p []byte) (int, error) {
 
 // RunAttached starts a created container (a one-off of berth run) with its
 // process on the given streams instead of the log file, or on this
-// terminal, and waits for it; it returns the exit code.
+// terminal, and waits for it; it returns the exit code. When ctx ends it
+// stops the container as Stop does, with killWait as grace period.
 func (c *Client) RunAttached(ctx context.Context, sc scheduler.Container, tty bool, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	ctr, err := c.client.LoadContainer(ctx, sc.ID)
 	if err != nil {
 		return -1, fmt.Errorf("run %s: %w", sc.Name, err)
 	}
-	var con console.Console
-	var ioOpts []cio.Opt
-	var task containerd.Task
-	started := make(chan struct{})
-	if tty {
-		con = console.Current()
-		if err := con.SetRaw(); err != nil {
-			return -1, fmt.Errorf("run: terminal: %w", err)
-		}
-		defer con.Reset() //nolint:errcheck // best effort
-		ioOpts = []cio.Opt{cio.WithStreams(con, con, nil), cio.WithTerminal}
-	} else {
-		if stdin != nil {
-			stdin = &stdinCloser{r: stdin, started: started, close: func() {
-				if task != nil {
-					task.CloseIO(context.WithoutCancel(ctx), containerd.WithStdinCloser) //nolint:errcheck // it may have exited
-				}
-			}}
-		}
-		ioOpts = []cio.Opt{cio.WithStreams(stdin, stdout, stderr)}
-	}
-	ioOpts = append(ioOpts, cio.WithFIFODir(c.fifoDir()))
-	t, err := ctr.NewTask(ctx, cio.NewCreator(ioOpts...))
+	aio, err := c.attachIO(ctx, tty, stdin, stdout, stderr)
 	if err != nil {
-		close(started)
+		return -1, fmt.Errorf("run %s: %w", sc.Name, err)
+	}
+	defer aio.reset()
+	task, err := ctr.NewTask(ctx, aio.creator)
+	aio.started(task)
+	if err != nil {
 		return -1, fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
 	}
-	task = t
-	close(started)
 	cleanup := context.WithoutCancel(ctx)
 	defer task.Delete(cleanup, containerd.WithProcessKill) //nolint:errcheck // the container goes with --rm, or stays exited
 	exit, err := task.Wait(cleanup)
 	if err != nil {
-		return -1, err
+		return -1, fmt.Errorf("run %s: %w", sc.Name, err)
 	}
 	if err := task.Start(ctx); err != nil {
 		return -1, fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
 	}
 	if tty {
-		defer followTerminalSize(ctx, con, task)()
+		defer followTerminalSize(ctx, aio.con, task)()
 	}
-	var st containerd.ExitStatus
-	select {
-	case st = <-exit:
-	case <-ctx.Done():
-		task.Kill(cleanup, syscall.SIGTERM) //nolint:errcheck // then it is deleted with a kill
-		select {
-		case st = <-exit:
-		case <-time.After(killWait):
-			task.Kill(cleanup, syscall.SIGKILL) //nolint:errcheck // it is deleted next
-			st = <-exit
-		}
-	}
-	task.IO().Wait()
-	code, _, err := st.Result()
+	code, err := waitProcess(ctx, task, exit, func() error {
+		return c.signalAndWait(cleanup, task, sc, killWait)
+	})
 	if err != nil {
-		return -1, err
+		return -1, fmt.Errorf("run %s: %w", sc.Name, err)
 	}
 	// Recorded for ps -a; the exit code is what matters here.
-	ctr.SetLabels(cleanup, map[string]string{labelExitCode: strconv.Itoa(int(code)), labelFinishedAt: time.Now().UTC().Format(time.RFC3339Nano)}) //nolint:errcheck
-	return int(code), nil
+	ctr.SetLabels(cleanup, map[string]string{labelExitCode: strconv.Itoa(code), labelFinishedAt: time.Now().UTC().Format(time.RFC3339Nano)}) //nolint:errcheck
+	return code, nil
 }
 
 // followTerminalSize gives the process the terminal's size now and on
