@@ -251,8 +251,11 @@ func (c *Client) Pause(ctx context.Context, sc scheduler.Container, paused bool)
 		return fmt.Errorf("pause container %s: %w", sc.Name, err)
 	}
 	task, err := ctr.Task(ctx, nil)
-	if err != nil {
+	if errdefs.IsNotFound(err) {
 		return fmt.Errorf("pause container %s: it is not running", sc.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("pause container %s: %w", sc.Name, err)
 	}
 	if paused {
 		err = task.Pause(ctx)

@@ -381,7 +381,7 @@ func prepareFiles(s *compose.Service, dir string) ([]specs.Mount, error) {
 		} else {
 			src = filepath.Join(dir, f.Kind+"s", strconv.Itoa(i)+"-"+filepath.Base(f.Name))
 			if err := os.MkdirAll(filepath.Dir(src), 0o700); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("service %q: %s %q: %w", s.Name, f.Kind, f.Name, err)
 			}
 			mode := os.FileMode(0o444)
 			if f.Mode >= 0 {
@@ -392,10 +392,10 @@ func prepareFiles(s *compose.Service, dir string) ([]specs.Mount, error) {
 			}
 			uid, gid := max(f.UID, 0), max(f.GID, 0)
 			if err := os.Chown(src, int(uid), int(gid)); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("service %q: %s %q: owner %d:%d: %w", s.Name, f.Kind, f.Name, uid, gid, err)
 			}
 			if err := os.Chmod(src, mode); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("service %q: %s %q: mode %o: %w", s.Name, f.Kind, f.Name, mode, err)
 			}
 		}
 		out = append(out, bindMount(src, f.Target, true))

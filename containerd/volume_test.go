@@ -247,3 +247,27 @@ func dirNames(t *testing.T, dir string) string {
 	}
 	return strings.Join(names, ",")
 }
+
+func TestPrepareFilesErrors(t *testing.T) {
+	blocked := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(blocked, nil, 0o644)
+	tests := []struct {
+		name string
+		dir  string
+		f    compose.FileMount
+		want string
+	}{
+		{name: "missing file", dir: t.TempDir(), f: compose.FileMount{Kind: "secret", Name: "token", File: "/nonexistent/token", Target: "/run/secrets/token"},
+			want: `service "app": secret "token": file /nonexistent/token`},
+		{name: "directory not made", dir: blocked, f: compose.FileMount{Kind: "config", Name: "conf", Content: "x", Target: "/conf", Mode: -1, UID: -1, GID: -1},
+			want: `service "app": config "conf": mkdir`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := prepareFiles(&compose.Service{Name: "app", Files: []compose.FileMount{tt.f}}, tt.dir)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("prepareFiles() = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}
