@@ -33,6 +33,10 @@ type Client struct {
 	events   scheduler.Events
 	// logDriver is the executable containerd's shim runs as the log driver.
 	logDriver string
+	// staticInit is checkStaticInit of logDriver (berth's executable, also
+	// the init of init: true), read once: it does not change while berth
+	// runs.
+	staticInit func() error
 	// snapshotter is the snapshotter containers and images use.
 	snapshotter string
 
@@ -160,6 +164,7 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 		insecure:    o.insecure,
 		events:      o.events,
 		logDriver:   o.logDriver,
+		staticInit:  sync.OnceValue(func() error { return checkStaticInit(o.logDriver) }),
 		snapshotter: "overlayfs",
 	}, nil
 }

@@ -162,6 +162,14 @@ func (c *Client) observe(info containers.Container, proc *apitask.Process) sched
 	return sc
 }
 
+// checkInit is checkStaticInit of berth's executable, read once per Client.
+func (c *Client) checkInit(path string) error {
+	if c.staticInit == nil || path != c.logDriver {
+		return checkStaticInit(path)
+	}
+	return c.staticInit()
+}
+
 // Create creates a container (not its task) for one replica of a service.
 // On failure nothing of it is left: no container, snapshot or files.
 func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ scheduler.Container, retErr error) {
@@ -226,7 +234,7 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 			return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)
 		}
 	}
-	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir, Mounts: mounts, InitBinary: c.logDriver, CheckInit: checkStaticInit})
+	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir, Mounts: mounts, InitBinary: c.logDriver, CheckInit: c.checkInit})
 	if err != nil {
 		return scheduler.Container{}, err
 	}

@@ -66,7 +66,6 @@ func RunInit(args []string) int {
 	signal.Notify(sigs)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: false}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "docker-init: %v\n", err)
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {

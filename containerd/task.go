@@ -81,11 +81,7 @@ func (c *Client) prepare(ctx context.Context, sc scheduler.Container) (ctr conta
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
 	}
-	streams, err := c.serviceIO(sc, logPath)
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
-	}
-	task, err = ctr.NewTask(ctx, streams)
+	task, err = ctr.NewTask(ctx, c.serviceIO(sc, logPath))
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
 	}
@@ -271,9 +267,9 @@ func (c *Client) Pause(ctx context.Context, sc scheduler.Container, paused bool)
 // serviceIO gives a service container's process its streams: output to
 // berth's log driver, through a terminal with tty: true (whose input
 // stays open, as an attached terminal's would).
-func (c *Client) serviceIO(sc scheduler.Container, logPath string) (cio.Creator, error) {
+func (c *Client) serviceIO(sc scheduler.Container, logPath string) cio.Creator {
 	if sc.Labels.Terminal() {
-		return cio.TerminalBinaryIO(c.logDriver, map[string]string{LogDriverCommand: logPath}), nil
+		return cio.TerminalBinaryIO(c.logDriver, map[string]string{LogDriverCommand: logPath})
 	}
-	return cio.BinaryIO(c.logDriver, map[string]string{LogDriverCommand: logPath}), nil
+	return cio.BinaryIO(c.logDriver, map[string]string{LogDriverCommand: logPath})
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,10 +67,8 @@ func (c *Client) ensureVolume(p *compose.Project, name string) (retErr error) {
 	}()
 	meta := volumeMeta{CreatedAt: time.Now().UTC(), Labels: map[string]string{}}
 	if p != nil {
-		for key, v := range p.Volumes {
-			if v.Name == name && !v.External {
-				meta.Labels = compose.VolumeLabels(p, key)
-			}
+		if key, v, ok := projectVolume(p, name); ok && !v.External {
+			meta.Labels = compose.VolumeLabels(p, key)
 		}
 		if key, ok := strings.CutPrefix(name, p.Name+"_"); ok && meta.Labels[compose.LabelProject] == "" {
 			// One no service declares (run -v): the project's all the same.
@@ -235,14 +235,25 @@ func (c *Client) prepareMounts(p *compose.Project, s *compose.Service) ([]specs.
 // localVolume reads the driver options of the project's volume called
 // name (none when the project does not declare it).
 func localVolume(p *compose.Project, name string) (compose.LocalVolume, error) {
-	if p != nil {
-		for _, v := range p.Volumes {
-			if v.Name == name {
-				return v.Local()
-			}
-		}
+	if _, v, ok := projectVolume(p, name); ok {
+		return v.Local()
 	}
 	return compose.LocalVolume{}, nil
+}
+
+// projectVolume is the project's volume called name, with its key (the
+// first in key order when several have that name); ok is false when the
+// project (nil: none) does not declare it.
+func projectVolume(p *compose.Project, name string) (key string, v compose.Volume, ok bool) {
+	if p == nil {
+		return "", compose.Volume{}, false
+	}
+	for _, key := range slices.Sorted(maps.Keys(p.Volumes)) {
+		if v := p.Volumes[key]; v.Name == name {
+			return key, v, true
+		}
+	}
+	return "", compose.Volume{}, false
 }
 
 func isEmptyDir(dir string) bool {

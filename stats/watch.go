@@ -3,21 +3,17 @@ package stats
 import (
 	"context"
 	"time"
-)
 
-// Clock is the time Watcher waits on: real in berth, fake in tests.
-type Clock interface {
-	Now() time.Time
-	// After delivers once d has passed.
-	After(d time.Duration) <-chan time.Time
-}
+	"github.com/berth/berth/scheduler"
+)
 
 // Source reads a sample of each container to show: those running now.
 type Source func(ctx context.Context) ([]Sample, error)
 
 // Watcher samples containers at an interval and hands the rows on.
 type Watcher struct {
-	Clock  Clock
+	// Clock is the time Watcher waits on: real in berth, fake in tests.
+	Clock  scheduler.Clock
 	Source Source
 	// Interval is the time between samples (docker stats: one second).
 	Interval time.Duration
