@@ -57,7 +57,11 @@ func (w *writer) put(e *entry) error {
 	return nil
 }
 
-func (w *writer) make(e *entry, target string) error {
+// make writes one entry at target. What it created is removed again if a
+// later step fails (a truncated tar stream, a refused chown), so a failed
+// copy leaves no half-written file behind; a file rewritten in place
+// keeps its name, since it could not be removed in the first place.
+func (w *writer) make(e *entry, target string) (retErr error) {
 	old, err := w.t.lstat(target)
 	if err != nil {
 		return err
@@ -82,6 +86,12 @@ func (w *writer) make(e *entry, target string) error {
 			inPlace = true
 		}
 	}
+	created := false
+	defer func() {
+		if retErr != nil && created {
+			w.t.root.Remove(target) //nolint:errcheck // the error being returned says more
+		}
+	}()
 	o := w.ownerOf(e)
 	switch {
 	case e.hard:
@@ -96,6 +106,7 @@ func (w *writer) make(e *entry, target string) error {
 		if err := w.t.root.Mkdir(target, 0o700); err != nil {
 			return err
 		}
+		created = true
 		return w.meta(e, target)
 	case e.mode.IsRegular():
 		flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
@@ -106,6 +117,7 @@ func (w *writer) make(e *entry, target string) error {
 		if err != nil {
 			return err
 		}
+		created = !inPlace
 		_, err = io.Copy(f, e.body)
 		if err == nil {
 			err = f.Chown(o.UID, o.GID)
@@ -123,6 +135,7 @@ func (w *writer) make(e *entry, target string) error {
 		if err := w.t.root.Symlink(e.link, target); err != nil {
 			return err
 		}
+		created = true
 		if err := w.t.root.Lchown(target, o.UID, o.GID); err != nil {
 			return err
 		}
@@ -139,6 +152,7 @@ func (w *writer) make(e *entry, target string) error {
 		}); err != nil {
 			return err
 		}
+		created = true
 		if err := w.t.root.Lchown(target, o.UID, o.GID); err != nil {
 			return err
 		}
