@@ -11,9 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
-	"unsafe"
 
 	mdns "github.com/miekg/dns"
 	"golang.org/x/sys/unix"
@@ -42,6 +40,13 @@ type gatewayServers struct {
 	udp, tcp *mdns.Server
 }
 
+// stateEvents are the inotify events of the state file's directory that
+// make the daemon reload. The state file is only ever replaced by rename
+// (IN_MOVED_TO), or removed by hand (IN_DELETE); readers, the daemon
+// included, neither write nor rename anything there, so each such event
+// is a real change and reloading causes none.
+const stateEvents = unix.IN_MOVED_TO | unix.IN_DELETE
+
 // Run serves until ctx ends or the project has no network left.
 func (d *DNSDaemon) Run(ctx context.Context, ready func()) error {
 	d.table = dns.NewTable()
@@ -55,7 +60,7 @@ func (d *DNSDaemon) Run(ctx context.Context, ready func()) error {
 	watch := os.NewFile(uintptr(fd), "inotify")
 	defer watch.Close()
 	dir := filepath.Dir(d.IPAM.path)
-	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE|unix.IN_CREATE|unix.IN_DELETE); err != nil {
+	if _, err := unix.InotifyAddWatch(fd, dir, stateEvents); err != nil {
 		return fmt.Errorf("dns: watch %s: %w", dir, err)
 	}
 	go func() { <-ctx.Done(); watch.Close() }()
@@ -77,39 +82,15 @@ func (d *DNSDaemon) Run(ctx context.Context, ready func()) error {
 			d.Log.Printf("project %s has no network left: exiting", d.Project)
 			return nil
 		}
-		// Wait for a change of the state file itself: the lock file beside
-		// it is opened and closed by every reader, this daemon included,
-		// and reacting to that would be a busy loop.
-		for {
-			n, err := watch.Read(buf)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return fmt.Errorf("dns: watch %s: %w", dir, err)
+		// A read takes the events queued since the last reload (or an
+		// IN_Q_OVERFLOW), as many as fit: one reload serves them all.
+		if _, err := watch.Read(buf); err != nil {
+			if ctx.Err() != nil {
+				return nil
 			}
-			if touches(buf[:n], filepath.Base(d.IPAM.path)) {
-				break
-			}
+			return fmt.Errorf("dns: watch %s: %w", dir, err)
 		}
 	}
-}
-
-// touches reports whether a batch of inotify events names the file name.
-func touches(buf []byte, name string) bool {
-	for off := 0; off+unix.SizeofInotifyEvent <= len(buf); {
-		ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-		start := off + unix.SizeofInotifyEvent
-		end := start + int(ev.Len)
-		if end > len(buf) {
-			return true // a cut batch: look at the state to be safe
-		}
-		if ev.Mask&unix.IN_Q_OVERFLOW != 0 || strings.TrimRight(string(buf[start:end]), "\x00") == name {
-			return true
-		}
-		off = end
-	}
-	return false
 }
 
 // reload reads the state, updates the table and starts or stops servers;

@@ -23,8 +23,10 @@ type Subnet struct {
 }
 
 // IPAM hands out subnets to networks and addresses to containers. Its state
-// lives in one JSON file, read and written under an exclusive file lock, so
-// that it survives berth restarts and concurrent berth processes agree.
+// lives in one JSON file, so that it survives berth restarts. Changes are
+// made under an exclusive lock on a file beside it, so that concurrent
+// berth processes agree, and the file is only ever replaced by rename, so
+// that reading it needs no lock.
 type IPAM struct {
 	// path is the state file.
 	path string
@@ -216,63 +218,67 @@ type NetworkView struct {
 
 // Networks returns every network's state.
 func (m *IPAM) Networks() (map[string]NetworkView, error) {
+	st, err := m.read()
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]NetworkView{}
-	err := m.update(func(st *ipamState) error {
-		for name, n := range st.Networks {
-			out[name] = NetworkView{Project: n.Project, Internal: n.Internal, Subnet: n.Subnet, Addresses: n.Addresses, Names: n.Names}
-		}
-		return errUnchanged
-	})
-	return out, err
+	for name, n := range st.Networks {
+		out[name] = NetworkView{Project: n.Project, Internal: n.Internal, Subnet: n.Subnet, Addresses: n.Addresses, Names: n.Names}
+	}
+	return out, nil
 }
 
 // Subnets returns every allocated subnet by network name.
 func (m *IPAM) Subnets() (map[string]Subnet, error) {
+	st, err := m.read()
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]Subnet{}
-	err := m.update(func(st *ipamState) error {
-		for name, n := range st.Networks {
-			out[name] = n.Subnet
-		}
-		return errUnchanged
-	})
-	return out, err
+	for name, n := range st.Networks {
+		out[name] = n.Subnet
+	}
+	return out, nil
 }
 
 // ProjectNetworks returns the networks a project made, sorted.
 func (m *IPAM) ProjectNetworks(project string) ([]string, error) {
+	st, err := m.read()
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	err := m.update(func(st *ipamState) error {
-		for name, n := range st.Networks {
-			if n.Project == project {
-				out = append(out, name)
-			}
+	for name, n := range st.Networks {
+		if n.Project == project {
+			out = append(out, name)
 		}
-		return errUnchanged
-	})
+	}
 	sort.Strings(out)
-	return out, err
+	return out, nil
 }
 
 // ContainerNetworks returns the networks a container has an address on, sorted.
 func (m *IPAM) ContainerNetworks(container string) ([]string, error) {
+	st, err := m.read()
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	err := m.update(func(st *ipamState) error {
-		for name, n := range st.Networks {
-			if _, ok := n.Addresses[container]; ok {
-				out = append(out, name)
-			}
+	for name, n := range st.Networks {
+		if _, ok := n.Addresses[container]; ok {
+			out = append(out, name)
 		}
-		return errUnchanged
-	})
+	}
 	sort.Strings(out)
-	return out, err
+	return out, nil
 }
 
 // errUnchanged makes update skip writing the state back.
 var errUnchanged = errors.New("unchanged")
 
-// update runs fn on the state under the file lock and writes the state back
-// (atomically, by rename) unless fn fails.
+// update runs fn on the state under the exclusive lock and writes the
+// state back (atomically, by rename) unless fn fails.
 func (m *IPAM) update(fn func(*ipamState) error) error {
 	if err := os.MkdirAll(filepath.Dir(m.path), 0o755); err != nil {
 		return fmt.Errorf("ipam: %w", err)
@@ -285,24 +291,9 @@ func (m *IPAM) update(fn func(*ipamState) error) error {
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
 		return fmt.Errorf("ipam: lock %s: %w", m.path, err)
 	}
-	st := &ipamState{Networks: map[string]*networkState{}}
-	b, err := os.ReadFile(m.path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return fmt.Errorf("ipam: %w", err)
-	default:
-		if err := json.Unmarshal(b, st); err != nil {
-			return fmt.Errorf("ipam: %s is damaged (%v): remove it once no berth project is up", m.path, err)
-		}
-		if st.Networks == nil {
-			st.Networks = map[string]*networkState{}
-		}
-		for _, n := range st.Networks {
-			if n.Addresses == nil {
-				n.Addresses = map[string]netip.Addr{}
-			}
-		}
+	st, err := m.read()
+	if err != nil {
+		return err
 	}
 	if err := fn(st); err != nil {
 		if errors.Is(err, errUnchanged) {
@@ -322,6 +313,34 @@ func (m *IPAM) update(fn func(*ipamState) error) error {
 		return fmt.Errorf("ipam: %w", err)
 	}
 	return nil
+}
+
+// read returns the state as last written; a missing file is an empty
+// state. It takes no lock: update replaces the file by rename, so a read
+// sees a whole state, before or after a change. Readers neither open the
+// lock file nor write anything, which keeps the DNS daemon, which reloads
+// on every change of the directory, from waking itself up.
+func (m *IPAM) read() (*ipamState, error) {
+	st := &ipamState{Networks: map[string]*networkState{}}
+	b, err := os.ReadFile(m.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return st, nil
+	case err != nil:
+		return nil, fmt.Errorf("ipam: %w", err)
+	}
+	if err := json.Unmarshal(b, st); err != nil {
+		return nil, fmt.Errorf("ipam: %s is damaged (%v): remove it once no berth project is up", m.path, err)
+	}
+	if st.Networks == nil {
+		st.Networks = map[string]*networkState{}
+	}
+	for _, n := range st.Networks {
+		if n.Addresses == nil {
+			n.Addresses = map[string]netip.Addr{}
+		}
+	}
+	return st, nil
 }
 
 // overlapping returns the name of an allocated network whose subnet

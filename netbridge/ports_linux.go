@@ -111,13 +111,11 @@ func (m *IPAM) AllocatePorts(container string, addr netip.Addr, mappings []compo
 // that up fails before any container starts. Ports the project's own
 // containers hold are fine: they are reused.
 func (m *IPAM) CheckPorts(project string, services []*compose.Service) error {
-	var bindings []PortBinding
-	if err := m.update(func(st *ipamState) error {
-		bindings = append(bindings, st.Ports...)
-		return errUnchanged
-	}); err != nil {
+	st, err := m.read()
+	if err != nil {
 		return err
 	}
+	bindings := st.Ports
 	own := func(container string) bool { return strings.HasPrefix(container, project+"-") }
 	for _, s := range services {
 		for _, pm := range s.Ports {
@@ -161,16 +159,17 @@ func (m *IPAM) ReleasePorts(container string) error {
 
 // Ports returns the port bindings of a container.
 func (m *IPAM) Ports(container string) ([]PortBinding, error) {
+	st, err := m.read()
+	if err != nil {
+		return nil, err
+	}
 	var out []PortBinding
-	err := m.update(func(st *ipamState) error {
-		for _, b := range st.Ports {
-			if b.Container == container {
-				out = append(out, b)
-			}
+	for _, b := range st.Ports {
+		if b.Container == container {
+			out = append(out, b)
 		}
-		return errUnchanged
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // probe checks that a host port is free by binding it for a moment.
