@@ -25,6 +25,9 @@ type writer struct {
 	owner *Owner
 	// written maps entry names to where they were written, for hard links.
 	written map[string]string
+	// madeDirs maps the names of entries written as directories to where
+	// they are: their children's parent needs no resolving again.
+	madeDirs map[string]string
 	// dirs are the directories whose times are set once all is written
 	// (writing into a directory changes its mtime).
 	dirs []dirTime
@@ -36,24 +39,35 @@ type dirTime struct {
 }
 
 func newWriter(t *tree, dir string, owner *Owner) *writer {
-	return &writer{t: t, dir: dir, owner: owner, written: map[string]string{}}
+	return &writer{t: t, dir: dir, owner: owner, written: map[string]string{}, madeDirs: map[string]string{}}
 }
 
 func (w *writer) put(e *entry) error {
 	if e.name == "." {
 		return nil // the destination directory itself: left as it is
 	}
-	// The parent is resolved again for every entry: an existing directory
-	// of the destination may be a symlink, followed inside the tree.
-	parent, err := w.t.resolve(path.Join(w.dir, path.Dir(e.name)), true)
-	if err != nil {
-		return err
+	// A parent this copy wrote as a directory is one still: make never
+	// replaces a directory, and the os.Root keeps a symlink swapped in
+	// meanwhile from leading out. Any other parent is resolved, as an
+	// existing directory of the destination may be a symlink, followed
+	// inside the tree. Reusing spares resolving every element of every
+	// path again (securejoin's Lstat and Readlink calls), quadratic in
+	// the depth of the tree.
+	parent, ok := w.madeDirs[path.Dir(e.name)]
+	if !ok {
+		var err error
+		if parent, err = w.t.resolve(path.Join(w.dir, path.Dir(e.name)), true); err != nil {
+			return err
+		}
 	}
 	target := path.Join(parent, path.Base(e.name))
 	if err := w.make(e, target); err != nil {
 		return fmt.Errorf("write /%s %s: %w", target, w.t.where, err)
 	}
 	w.written[e.name] = target
+	if e.mode.IsDir() && !e.hard {
+		w.madeDirs[e.name] = target
+	}
 	return nil
 }
 
