@@ -427,16 +427,7 @@ func (c *copier) extract(r io.Reader, dest, name string) error {
 			return err
 		}
 		o := c.ownerOr(Owner{hdr.Uid, hdr.Gid})
-		perm := fs.FileMode(hdr.Mode & 0o777)
-		if hdr.Mode&04000 != 0 {
-			perm |= fs.ModeSetuid
-		}
-		if hdr.Mode&02000 != 0 {
-			perm |= fs.ModeSetgid
-		}
-		if hdr.Mode&01000 != 0 {
-			perm |= fs.ModeSticky
-		}
+		perm := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 		if c.mode != nil {
 			perm = *c.mode
 		}

@@ -277,3 +277,38 @@ func TestExtract(t *testing.T) {
 		t.Errorf("openArchive(plain) = %v, %v; want nil, nil", ar, err)
 	}
 }
+
+// TestExtractModes: an entry's setuid, setgid and sticky bits come from the
+// archive; --chmod replaces the whole mode.
+func TestExtractModes(t *testing.T) {
+	chmod := fs.FileMode(0o640)
+	tests := []struct {
+		name string
+		hdr  tar.Header
+		mode *fs.FileMode
+		want fs.FileMode
+	}{
+		{"setuid file", tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o4755}, nil, fs.ModeSetuid | 0o755},
+		{"setgid file", tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o2750}, nil, fs.ModeSetgid | 0o750},
+		{"sticky directory", tar.Header{Name: "d/", Typeflag: tar.TypeDir, Mode: 0o1777}, nil, fs.ModeDir | fs.ModeSticky | 0o777},
+		{"all bits", tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o7700}, nil, fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky | 0o700},
+		{"type bits in the header are not modes", tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o100644}, nil, 0o644},
+		{"--chmod", tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o4755}, &chmod, 0o640},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			ar, err := openArchive(tarball(t, []tar.Header{tt.hdr}, false))
+			if err != nil || ar == nil {
+				t.Fatalf("openArchive = %v, %v", ar, err)
+			}
+			defer ar.Close()
+			if err := (&copier{root: root, mode: tt.mode}).extract(ar, "/", "a.tar"); err != nil {
+				t.Fatal(err)
+			}
+			if got := mustStat(t, filepath.Join(root, tt.hdr.Name)).Mode(); got != tt.want {
+				t.Errorf("extract(%s, mode %#o) made mode %v, want %v", tt.hdr.Name, tt.hdr.Mode, got, tt.want)
+			}
+		})
+	}
+}
