@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 
 	mdns "github.com/miekg/dns"
 	"golang.org/x/sys/unix"
@@ -47,13 +48,18 @@ type gatewayServers struct {
 // is a real change and reloading causes none.
 const stateEvents = unix.IN_MOVED_TO | unix.IN_DELETE
 
+// retryListen is how soon a reload that failed (a gateway address not on
+// its bridge yet) is tried again.
+const retryListen = 100 * time.Millisecond
+
 // Run serves until ctx ends or the project has no network left.
 func (d *DNSDaemon) Run(ctx context.Context, ready func()) error {
 	d.table = dns.NewTable()
 	d.servers = map[string]*gatewayServers{}
 	defer d.stopAll()
 
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	// Non-blocking, so that reads honour deadlines (the retry below).
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		return fmt.Errorf("dns: inotify: %w", err)
 	}
@@ -67,10 +73,15 @@ func (d *DNSDaemon) Run(ctx context.Context, ready func()) error {
 
 	buf := make([]byte, 4096)
 	first := true
+	var lastErr string
 	for {
 		left, err := d.reload()
-		if err != nil {
+		if err != nil && err.Error() != lastErr { // retries say it once
 			d.Log.Printf("reload: %v", err)
+		}
+		lastErr = ""
+		if err != nil {
+			lastErr = err.Error()
 		}
 		if first {
 			first = false
@@ -82,9 +93,17 @@ func (d *DNSDaemon) Run(ctx context.Context, ready func()) error {
 			d.Log.Printf("project %s has no network left: exiting", d.Project)
 			return nil
 		}
+		// A network's subnet is in the state a moment before its gateway
+		// address is on the bridge: a server that could not listen is
+		// tried again shortly, not only at the next change.
+		var deadline time.Time
+		if err != nil {
+			deadline = time.Now().Add(retryListen)
+		}
+		watch.SetReadDeadline(deadline) //nolint:errcheck // the fd is pollable (non-blocking)
 		// A read takes the events queued since the last reload (or an
 		// IN_Q_OVERFLOW), as many as fit: one reload serves them all.
-		if _, err := watch.Read(buf); err != nil {
+		if _, err := watch.Read(buf); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			if ctx.Err() != nil {
 				return nil
 			}
