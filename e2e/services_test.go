@@ -150,6 +150,7 @@ services:
         ip route | grep default | grep -v 10.89.250
         echo hostname=$$(hostname)
         for i in $$(seq 50); do wget -qO- http://10.89.250.10:8080/ && break; sleep 0.1; done
+        wget -qO- http://web:8080/ >/dev/null && echo web-by-name-ok
         sleep 600
   host:
     image: `+testImage+`
@@ -167,6 +168,12 @@ networks:
 	p.waitFor("client to fetch web's page", 15*time.Second, func() bool {
 		out = p.must("logs", "--no-log-prefix", "client").stdout
 		return strings.Contains(out, "hello from berth")
+	})
+	// web is on front only; client asks the DNS server of its first
+	// network (default), which answers for all of client's networks.
+	p.waitFor("client to fetch web by name", 10*time.Second, func() bool {
+		out = p.must("logs", "--no-log-prefix", "client").stdout
+		return strings.Contains(out, "web-by-name-ok")
 	})
 	for _, want := range []string{"eth0    inet 10.89.", "eth1    inet 10.89.250.", "hostname=" + p.name + "-client-1"} {
 		if !strings.Contains(out, want) {

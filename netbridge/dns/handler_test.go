@@ -49,7 +49,12 @@ func testTable() *Table {
 	t.Set("demo_default", netip.MustParsePrefix("10.89.0.0/24"), []Entry{
 		{Addr: netip.MustParseAddr("10.89.0.2"), Names: []string{"web", "demo-web-1", "www"}},
 		{Addr: netip.MustParseAddr("10.89.0.3"), Names: []string{"web", "demo-web-2"}},
-		{Addr: netip.MustParseAddr("10.89.0.4"), Names: []string{"client", "demo-client-1"}},
+		{Addr: netip.MustParseAddr("10.89.0.4"), Names: []string{"client", "demo-client-1"}, Container: "demo-client-1"},
+	})
+	// client is on a second network of its project, with store.
+	t.Set("demo_back", netip.MustParsePrefix("10.89.2.0/24"), []Entry{
+		{Addr: netip.MustParseAddr("10.89.2.4"), Names: []string{"client", "demo-client-1"}, Container: "demo-client-1"},
+		{Addr: netip.MustParseAddr("10.89.2.5"), Names: []string{"store", "demo-store-1"}, Container: "demo-store-1"},
 	})
 	t.Set("other_default", netip.MustParsePrefix("10.89.1.0/24"), []Entry{
 		{Addr: netip.MustParseAddr("10.89.1.2"), Names: []string{"db", "other-db-1"}},
@@ -95,6 +100,10 @@ func TestHandler(t *testing.T) {
 		{"AAAA of a known name: empty, not NXDOMAIN", client, "web", dns.TypeAAAA, dns.RcodeSuccess, "", true},
 		{"PTR", client, "3.0.89.10.in-addr.arpa", dns.TypePTR, dns.RcodeSuccess, "demo-web-2.,web.", true},
 		{"other network's name is forwarded", client, "db", dns.TypeA, dns.RcodeSuccess, "192.0.2.10", false},
+		{"name on another network of the client's", client, "store", dns.TypeA, dns.RcodeSuccess, "10.89.2.5", true},
+		{"PTR on another network of the client's", client, "5.2.89.10.in-addr.arpa", dns.TypePTR, dns.RcodeSuccess, "demo-store-1.,store.", true},
+		{"a name on the client's own subnet wins", "10.89.2.4", "client", dns.TypeA, dns.RcodeSuccess, "10.89.2.4", true},
+		{"not for a container off that network", "10.89.0.2", "store", dns.TypeA, dns.RcodeSuccess, "192.0.2.10", false},
 		{"outside name is forwarded", client, "deb.debian.org", dns.TypeA, dns.RcodeSuccess, "192.0.2.10", false},
 		{"other network sees its own", "10.89.1.2", "db", dns.TypeA, dns.RcodeSuccess, "10.89.1.2", true},
 		{"stranger is refused", "192.0.2.99", "web", dns.TypeA, dns.RcodeRefused, "", false},

@@ -12,6 +12,9 @@ import (
 type Entry struct {
 	Addr  netip.Addr
 	Names []string
+	// Container is the endpoint's container: one on several networks
+	// resolves the names of all of them, as in Docker.
+	Container string
 }
 
 // Table holds the names of every network a DNS server answers for. A client
@@ -28,6 +31,9 @@ type tableNetwork struct {
 	byName map[string][]netip.Addr
 	// byAddr maps an address to its names, for PTR answers.
 	byAddr map[netip.Addr][]string
+	// containers map an address to its container, and back.
+	containerAt map[netip.Addr]string
+	endpoints   map[string]netip.Addr
 }
 
 // NewTable returns an empty table.
@@ -35,8 +41,12 @@ func NewTable() *Table { return &Table{networks: map[string]tableNetwork{}} }
 
 // Set replaces what a network answers.
 func (t *Table) Set(network string, subnet netip.Prefix, entries []Entry) {
-	n := tableNetwork{subnet: subnet, byName: map[string][]netip.Addr{}, byAddr: map[netip.Addr][]string{}}
+	n := tableNetwork{subnet: subnet, byName: map[string][]netip.Addr{}, byAddr: map[netip.Addr][]string{},
+		containerAt: map[netip.Addr]string{}, endpoints: map[string]netip.Addr{}}
 	for _, e := range entries {
+		if e.Container != "" {
+			n.containerAt[e.Addr], n.endpoints[e.Container] = e.Container, e.Addr
+		}
 		for _, name := range e.Names {
 			name = normalize(name)
 			if name == "" || containsAddr(n.byName[name], e.Addr) {
@@ -61,38 +71,73 @@ func (t *Table) Remove(network string) {
 	delete(t.networks, network)
 }
 
-// Lookup returns the addresses name has on the networks src is on, sorted.
+// Lookup returns the addresses name has on the networks src is on, sorted:
+// first the networks whose subnet holds src; when none has the name, the
+// other networks src's container is connected to.
 func (t *Table) Lookup(src netip.Addr, name string) []netip.Addr {
 	name = normalize(name)
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	var out []netip.Addr
-	for _, n := range t.networks {
-		if !n.subnet.Contains(src) {
-			continue
-		}
-		for _, a := range n.byName[name] {
-			if !containsAddr(out, a) {
-				out = append(out, a)
+	for _, nets := range t.reach(src) {
+		for _, n := range nets {
+			for _, a := range n.byName[name] {
+				if !containsAddr(out, a) {
+					out = append(out, a)
+				}
 			}
+		}
+		if len(out) > 0 {
+			break
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Less(out[j]) })
 	return out
 }
 
-// Reverse returns the names addr has on the networks src is on.
+// Reverse returns the names addr has on the networks src is on, in the
+// same order of preference as Lookup.
 func (t *Table) Reverse(src, addr netip.Addr) []string {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	var out []string
-	for _, n := range t.networks {
-		if n.subnet.Contains(src) {
+	for _, nets := range t.reach(src) {
+		for _, n := range nets {
 			out = append(out, n.byAddr[addr]...)
+		}
+		if len(out) > 0 {
+			break
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// reach returns the networks a client at src sees: those whose subnet
+// holds src, then the other networks its container is on. t.mu is held.
+func (t *Table) reach(src netip.Addr) [2][]tableNetwork {
+	var own, linked []tableNetwork
+	var containers []string
+	for _, n := range t.networks {
+		if n.subnet.Contains(src) {
+			own = append(own, n)
+			if c, ok := n.containerAt[src]; ok {
+				containers = append(containers, c)
+			}
+		}
+	}
+	for _, n := range t.networks {
+		if n.subnet.Contains(src) {
+			continue
+		}
+		for _, c := range containers {
+			if _, ok := n.endpoints[c]; ok {
+				linked = append(linked, n)
+				break
+			}
+		}
+	}
+	return [2][]tableNetwork{own, linked}
 }
 
 // Known reports whether src is on any network of the table: queries from
