@@ -9,6 +9,7 @@ import (
 
 	eventstypes "github.com/containerd/containerd/api/events"
 	"github.com/containerd/containerd/v2/pkg/protobuf"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/typeurl/v2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -80,6 +81,8 @@ func TestEndedWith(t *testing.T) {
 		want bool
 	}{
 		{"deadline, ctx ended", ended, status.Error(codes.DeadlineExceeded, "context deadline exceeded"), true},
+		{"deadline as the client hands it over, ctx ended", ended,
+			errgrpc.ToNative(status.Error(codes.DeadlineExceeded, "stream terminated by RST_STREAM with error code: CANCEL")), true},
 		{"cancel, ctx ending a moment later", ending, status.Error(codes.Canceled, "stream terminated by RST_STREAM with error code: CANCEL"), true},
 		{"daemon gone", live, status.Error(codes.Unavailable, "connection refused"), false},
 		{"other error, ctx ended", ended, errors.New("boom"), false},

@@ -166,8 +166,10 @@ func (c *Client) Events(ctx context.Context) (<-chan scheduler.RuntimeEvent, <-c
 // see a deadline or a cancel a moment before ctx reports it, and the
 // caller, seeing the error first, would take a timeout for a failure.
 func endedWith(ctx context.Context, err error) bool {
-	err = errgrpc.ToNative(err)
-	if !errdefs.IsDeadlineExceeded(err) && !errdefs.IsCanceled(err) {
+	// The client hands gRPC's errors over converted already; converting
+	// one again would lose its kind.
+	isEnd := func(err error) bool { return errdefs.IsDeadlineExceeded(err) || errdefs.IsCanceled(err) }
+	if !isEnd(err) && !isEnd(errgrpc.ToNative(err)) {
 		return false
 	}
 	t := time.NewTimer(time.Second)
