@@ -66,11 +66,7 @@ func runCp(cmd *cobra.Command, g *globalOptions, opts cpOptions, src, dst string
 	}
 	req.Archive, req.FollowLink = opts.archive, opts.followLink
 	ctx := cmd.Context()
-	p, err := g.loadProject(ctx)
-	if err != nil {
-		return err
-	}
-	rt, err := g.connect(ctx, scheduler.Discard)
+	p, rt, err := g.loadAndConnect(ctx)
 	if err != nil {
 		return err
 	}

@@ -44,11 +44,7 @@ command's exit code.`,
 
 func runExec(cmd *cobra.Command, g *globalOptions, opts execOptions, service string, args []string) error {
 	ctx := cmd.Context()
-	p, err := g.loadProject(ctx)
-	if err != nil {
-		return err
-	}
-	rt, err := g.connect(ctx, scheduler.Discard)
+	p, rt, err := g.loadAndConnect(ctx)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/containerd"
-	"github.com/berth/berth/scheduler"
 )
 
 type imagesOptions struct {
@@ -45,11 +44,7 @@ func runImages(cmd *cobra.Command, g *globalOptions, opts imagesOptions, service
 		return fmt.Errorf("images --format %q: use table or json", opts.format)
 	}
 	ctx := cmd.Context()
-	p, err := g.loadProject(ctx, services...)
-	if err != nil {
-		return err
-	}
-	rt, err := g.connect(ctx, scheduler.Discard)
+	p, rt, err := g.loadAndConnect(ctx, services...)
 	if err != nil {
 		return err
 	}

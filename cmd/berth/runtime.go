@@ -119,6 +119,20 @@ func (o *globalOptions) loadProject(ctx context.Context, services ...string) (*c
 	return compose.Load(ctx, lo)
 }
 
+// loadAndConnect loads the project (limited to services when given) and
+// connects to containerd, quietly. The caller closes the client.
+func (o *globalOptions) loadAndConnect(ctx context.Context, services ...string) (*compose.Project, *containerd.Client, error) {
+	p, err := o.loadProject(ctx, services...)
+	if err != nil {
+		return nil, nil, err
+	}
+	rt, err := o.connect(ctx, scheduler.Discard)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, rt, nil
+}
+
 // projectOrName loads the project; when there is no compose file but a
 // project name was given (-p or COMPOSE_PROJECT_NAME), it returns a project
 // with only that name, as docker compose lets down, ps and logs work on a

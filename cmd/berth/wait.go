@@ -24,11 +24,7 @@ func newWaitCmd(g *globalOptions) *cobra.Command {
 
 func runWait(cmd *cobra.Command, g *globalOptions, _ waitOptions, services []string) error {
 	ctx := cmd.Context()
-	p, err := g.loadProject(ctx, services...)
-	if err != nil {
-		return err
-	}
-	rt, err := g.connect(ctx, scheduler.Discard)
+	p, rt, err := g.loadAndConnect(ctx, services...)
 	if err != nil {
 		return err
 	}
