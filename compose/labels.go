@@ -79,6 +79,11 @@ func ContainerLabels(p *Project, s *Service, n int) map[string]string {
 	return l
 }
 
+// VolumeName is the machine's name of the project's volume key when the
+// file does not name it, as docker compose makes it: PROJECT_KEY.
+// VolumeName(project, "") is the prefix all of them share.
+func VolumeName(project, key string) string { return project + "_" + key }
+
 // VolumeLabels are the labels of the project's named volume key, as
 // docker compose gives them: the volume's own labels from the file, and
 // the project and the key.

@@ -85,7 +85,7 @@ func ParseVolumes(p *Project, specs []string) ([]Mount, error) {
 			}
 			// One the services do not use is not in the model: it is the
 			// project's volume of that name all the same.
-			m.Type, m.Source = MountVolume, p.Name+"_"+v.Source
+			m.Type, m.Source = MountVolume, VolumeName(p.Name, v.Source)
 			if top, ok := p.Volumes[v.Source]; ok {
 				m.Source, m.External = top.Name, top.External
 			}

@@ -70,9 +70,9 @@ func (c *Client) ensureVolume(p *compose.Project, name string) (retErr error) {
 		if key, v, ok := projectVolume(p, name); ok && !v.External {
 			meta.Labels = compose.VolumeLabels(p, key)
 		}
-		if key, ok := strings.CutPrefix(name, p.Name+"_"); ok && meta.Labels[compose.LabelProject] == "" {
+		if key, ok := strings.CutPrefix(name, compose.VolumeName(p.Name, "")); ok && meta.Labels[compose.LabelProject] == "" {
 			// One no service declares (run -v): the project's all the same.
-			meta.Labels = map[string]string{compose.LabelProject: p.Name, compose.LabelVolume: key}
+			meta.Labels = compose.VolumeLabels(p, key)
 		}
 	}
 	b, err := json.MarshalIndent(meta, "", "  ")

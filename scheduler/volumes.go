@@ -54,7 +54,7 @@ func ProjectVolumes(p *compose.Project, all []Volume) []Volume {
 		case v.Labels.Project() != "":
 			ok = v.Labels.Project() == p.Name
 		case v.Labels == nil:
-			ok = strings.HasPrefix(v.Name, p.Name+"_")
+			ok = strings.HasPrefix(v.Name, compose.VolumeName(p.Name, ""))
 		}
 		if ok {
 			out = append(out, v)
@@ -91,7 +91,7 @@ func ResolveVolume(p *compose.Project, vols []Volume, arg string) (Volume, error
 	for _, match := range []func(Volume) bool{
 		func(v Volume) bool { return v.Name == name },
 		func(v Volume) bool { return v.Labels.Volume() == arg }, // its key, with no compose file at hand
-		func(v Volume) bool { return v.Labels == nil && v.Name == p.Name+"_"+arg },
+		func(v Volume) bool { return v.Labels == nil && v.Name == compose.VolumeName(p.Name, arg) },
 	} {
 		for _, v := range vols {
 			if match(v) {
