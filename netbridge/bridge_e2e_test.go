@@ -177,7 +177,7 @@ func TestBridgeNetworks(t *testing.T) {
 		t.Fatal(err)
 	}
 	if table, err := conn.ListTableOfFamily(nftTable, nftables.TableFamilyIPv4); err == nil {
-		for _, name := range []string{nftPostrouting, nftForward} {
+		for _, name := range []string{nftPostrouting, nftForward, nftRaw} {
 			rules, _ := conn.GetRules(table, &nftables.Chain{Name: name, Table: table})
 			for _, r := range rules {
 				if strings.HasPrefix(string(r.UserData), "berth-network:brtest_") {

@@ -105,13 +105,17 @@ func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
 		if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644); err != nil {
 			return Network{}, fmt.Errorf("network %s: enable IP forwarding: %w", cfg.Name, err)
 		}
-		// Published ports reached through 127.0.0.1 are routed into the bridge.
+		// Published ports reached through 127.0.0.1 are routed into the
+		// bridge. This also lets the bridge deliver packets to 127.0.0.0/8,
+		// which confineRules drops before routing.
 		if err := os.WriteFile("/proc/sys/net/ipv4/conf/"+name+"/route_localnet", []byte("1"), 0o644); err != nil {
 			return Network{}, fmt.Errorf("network %s: allow published ports on 127.0.0.1: %w", cfg.Name, err)
 		}
 	}
 	if err := withNFT(func(n *nft) error {
-		return n.setNetworkRules(cfg.Name, natRules(n.table, n.post, n.fwd, cfg.Name, name, subnet.Prefix, cfg.Internal))
+		rules := natRules(n.table, n.post, n.fwd, cfg.Name, name, subnet.Prefix, cfg.Internal)
+		rules = append(rules, confineRules(n.table, n.raw, n.fwd, cfg.Name, name)...)
+		return n.setNetworkRules(cfg.Name, rules)
 	}); err != nil {
 		return Network{}, err
 	}

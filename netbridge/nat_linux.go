@@ -21,6 +21,8 @@ const (
 	nftForward     = "forward"
 	nftPrerouting  = "prerouting"
 	nftOutput      = "output"
+	// nftRaw filters at prerouting before conntrack and NAT (priority raw).
+	nftRaw = "raw-prerouting"
 )
 
 // ruleTag marks the rules of one network, so that they can be found and
@@ -99,12 +101,16 @@ func portRules(table *nftables.Table, pre, out *nftables.Chain, b PortBinding) [
 }
 
 // matchDNAT matches connections whose destination was translated.
-func matchDNAT() []expr.Any {
+func matchDNAT() []expr.Any { return matchCtBits(expr.CtKeySTATUS, ipsDstNAT, expr.CmpOpNeq) }
+
+// matchCtBits matches a conntrack bit field (state or status) having one
+// of mask's bits set (CmpOpNeq) or none of them (CmpOpEq).
+func matchCtBits(key expr.CtKey, mask uint32, op expr.CmpOp) []expr.Any {
 	return []expr.Any{
-		&expr.Ct{Register: 1, Key: expr.CtKeySTATUS},
+		&expr.Ct{Register: 1, Key: key},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
-			Mask: binaryutil.NativeEndian.PutUint32(ipsDstNAT), Xor: make([]byte, 4)},
-		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+			Mask: binaryutil.NativeEndian.PutUint32(mask), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: op, Register: 1, Data: make([]byte, 4)},
 	}
 }
 
@@ -112,7 +118,14 @@ func matchDNAT() []expr.Any {
 const ipsDstNAT = 1 << 5
 
 // matchSaddr matches an IPv4 source address in prefix.
-func matchSaddr(prefix netip.Prefix) []expr.Any {
+func matchSaddr(prefix netip.Prefix) []expr.Any { return matchAddr(12, prefix) }
+
+// matchDaddr matches an IPv4 destination address in prefix.
+func matchDaddr(prefix netip.Prefix) []expr.Any { return matchAddr(16, prefix) }
+
+// matchAddr matches the IPv4 header's address at offset (12 source, 16
+// destination) in prefix.
+func matchAddr(offset uint32, prefix netip.Prefix) []expr.Any {
 	bits := prefix.Bits()
 	m := make([]byte, 4)
 	for i := 0; i < 4; i++ {
@@ -127,7 +140,7 @@ func matchSaddr(prefix netip.Prefix) []expr.Any {
 	}
 	addr := prefix.Masked().Addr().As4()
 	return []expr.Any{
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: m, Xor: make([]byte, 4)},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: addr[:]},
 	}
@@ -186,9 +199,14 @@ func withNFT(fn func(*nft) error) error {
 
 // nft is berth's table and chains on one nftables connection.
 type nft struct {
-	conn                *nftables.Conn
-	table               *nftables.Table
-	post, fwd, pre, out *nftables.Chain
+	conn                     *nftables.Conn
+	table                    *nftables.Table
+	post, fwd, pre, out, raw *nftables.Chain
+}
+
+// chains are every chain of berth's table, where tagged rules are looked for.
+func (n *nft) chains() []*nftables.Chain {
+	return []*nftables.Chain{n.post, n.fwd, n.pre, n.out, n.raw}
 }
 
 // openNFT connects to nftables and makes sure berth's table and chains exist.
@@ -215,6 +233,10 @@ func openNFT() (*nft, error) {
 	n.out = conn.AddChain(&nftables.Chain{
 		Name: nftOutput, Table: n.table, Type: nftables.ChainTypeNAT,
 		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest,
+	})
+	n.raw = conn.AddChain(&nftables.Chain{
+		Name: nftRaw, Table: n.table, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRaw, Policy: &accept,
 	})
 	if err := conn.Flush(); err != nil {
 		return nil, fmt.Errorf("nftables: create table %s: %w", nftTable, err)
@@ -246,7 +268,7 @@ func (n *nft) deleteNetworkRules(network string) error { return n.deleteRules(ru
 
 // deleteRules removes the rules tagged tag, if any.
 func (n *nft) deleteRules(tag []byte) error {
-	for _, c := range []*nftables.Chain{n.post, n.fwd, n.pre, n.out} {
+	for _, c := range n.chains() {
 		rules, err := n.conn.GetRules(n.table, c)
 		if err != nil {
 			return fmt.Errorf("nftables: list %s rules: %w", c.Name, err)
@@ -268,7 +290,7 @@ func (n *nft) deleteRules(tag []byte) error {
 // dropTableIfEmpty removes berth's table when no network has rules left, so
 // that a host with no berth project has nothing of berth in its ruleset.
 func (n *nft) dropTableIfEmpty() error {
-	for _, c := range []*nftables.Chain{n.post, n.fwd, n.pre, n.out} {
+	for _, c := range n.chains() {
 		rules, err := n.conn.GetRules(n.table, c)
 		if err != nil {
 			return fmt.Errorf("nftables: list %s rules: %w", c.Name, err)
