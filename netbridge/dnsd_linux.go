@@ -173,6 +173,10 @@ func shuffle(a []netip.Addr) { rand.Shuffle(len(a), func(i, j int) { a[i], a[j] 
 
 // listen serves h over UDP and TCP on the gateway address, port 53.
 func listen(gw netip.Addr, h mdns.Handler) (*gatewayServers, error) {
+	// IPAM refuses such subnets; never serve on the host's own addresses.
+	if !gw.Is4() || gw.IsLoopback() || gw.IsUnspecified() || gw.IsMulticast() || gw.IsLinkLocalUnicast() {
+		return nil, fmt.Errorf("refusing to serve DNS on %s: not a usable gateway address", gw)
+	}
 	addr := net.JoinHostPort(gw.String(), "53")
 	pc, err := net.ListenPacket("udp4", addr)
 	if err != nil {

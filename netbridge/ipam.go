@@ -10,6 +10,8 @@ import (
 	"sort"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/compose"
 )
 
 // DefaultPool is where project subnets come from when a network names none:
@@ -67,17 +69,19 @@ type networkState struct {
 
 // AllocateSubnet returns the network's subnet, allocating one for project
 // (recording whether it is internal) if it has none, and whether it did:
-// want when given (it must not overlap another network's), else the first
-// free block of the pool that overlaps neither another network nor a host
-// route. Asking again for an allocated network returns the same subnet.
+// want when given (CheckSubnet must accept it), else the first free block
+// of the pool that overlaps neither another network nor a host route.
+// Asking again for an allocated network returns the same subnet.
 func (m *IPAM) AllocateSubnet(network, project string, internal bool, want *Subnet) (Subnet, bool, error) {
 	var out Subnet
 	created := false
 	err := m.update(func(st *ipamState) error {
-		if n, ok := st.Networks[network]; ok {
-			if want != nil && want.Prefix != n.Subnet.Prefix {
-				return fmt.Errorf("network %s already has subnet %s, not %s: remove it (berth down) to change its subnet", network, n.Subnet.Prefix, want.Prefix)
+		if want != nil {
+			if err := m.checkSubnet(st, network, want.Prefix); err != nil {
+				return err
 			}
+		}
+		if n, ok := st.Networks[network]; ok {
 			out = n.Subnet
 			if n.Internal == internal {
 				return errUnchanged
@@ -86,9 +90,6 @@ func (m *IPAM) AllocateSubnet(network, project string, internal bool, want *Subn
 			return nil
 		}
 		if want != nil {
-			if other := st.overlapping(want.Prefix); other != "" {
-				return fmt.Errorf("network %s: subnet %s overlaps network %s's %s", network, want.Prefix, other, st.Networks[other].Subnet.Prefix)
-			}
 			out = *want
 			if !out.Gateway.IsValid() {
 				out.Gateway = out.Prefix.Masked().Addr().Next()
@@ -100,7 +101,7 @@ func (m *IPAM) AllocateSubnet(network, project string, internal bool, want *Subn
 			}
 			p, ok := m.freeBlock(st, routes)
 			if !ok {
-				return fmt.Errorf("network %s: no free /%d left in %s (every block is used by a network or a host route): give the network an ipam subnet", network, m.bits, m.pool)
+				return fmt.Errorf("network %s: no free /%d left in %s (every block is used by a network or a host route, or reserved): give the network an ipam subnet", network, m.bits, m.pool)
 			}
 			out = Subnet{Prefix: p, Gateway: p.Addr().Next()}
 		}
@@ -111,6 +112,114 @@ func (m *IPAM) AllocateSubnet(network, project string, internal bool, want *Subn
 	return out, created, err
 }
 
+// reservedRanges are the IPv4 ranges no network may use: on a bridge they
+// would shadow the host's own (its loopback services, link-local metadata
+// services), or they cannot be a subnet at all; and the DNS server would
+// listen on the gateway address, such as the host's 127.0.0.1:53.
+var reservedRanges = []struct {
+	prefix netip.Prefix
+	what   string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), "the unspecified range"},
+	{netip.MustParsePrefix("127.0.0.0/8"), "the host's loopback range"},
+	{netip.MustParsePrefix("169.254.0.0/16"), "the link-local range"},
+	{netip.MustParsePrefix("224.0.0.0/4"), "the multicast range"},
+}
+
+// reserved returns the reserved range p overlaps, and what it is.
+func reserved(p netip.Prefix) (netip.Prefix, string, bool) {
+	for _, r := range reservedRanges {
+		if r.prefix.Overlaps(p) {
+			return r.prefix, r.what, true
+		}
+	}
+	return netip.Prefix{}, "", false
+}
+
+// SubnetError says why a requested subnet cannot be a network's.
+type SubnetError struct {
+	Network string
+	Subnet  netip.Prefix
+	// Problem and Remedy complete "subnet S ...: ...".
+	Problem, Remedy string
+}
+
+func (e *SubnetError) Error() string {
+	return fmt.Sprintf("network %s: subnet %s %s: %s", e.Network, e.Subnet, e.Problem, e.Remedy)
+}
+
+// CheckSubnet reports why want cannot be network's subnet (a
+// *SubnetError), without allocating anything: it overlaps a reserved
+// range, another network's subnet or a route of the host (other than
+// those of berth's own bridges), or the network already has another one.
+func (m *IPAM) CheckSubnet(network string, want netip.Prefix) error {
+	st, err := m.read()
+	if err != nil {
+		return err
+	}
+	return m.checkSubnet(st, network, want)
+}
+
+// CheckProjectSubnets checks, before anything is made, the requested
+// subnets of the project's networks named by keys (CheckSubnet), naming the
+// compose file's key of a refused one.
+func (m *IPAM) CheckProjectSubnets(p *compose.Project, keys []string) error {
+	for _, key := range keys {
+		n, ok := p.Networks[key]
+		if !ok || n.External || !n.Subnet.IsValid() {
+			continue
+		}
+		err := m.CheckSubnet(n.Name, n.Subnet)
+		var se *SubnetError
+		if errors.As(err, &se) {
+			where := "networks." + key + ".ipam.config"
+			if len(p.ConfigFiles) == 1 {
+				where += " in " + filepath.Base(p.ConfigFiles[0])
+			}
+			return fmt.Errorf("network %q: ipam subnet %s (%s) %s: %s", key, se.Subnet, where, se.Problem, se.Remedy)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *IPAM) checkSubnet(st *ipamState, network string, want netip.Prefix) error {
+	fail := func(problem, remedy string) error {
+		return &SubnetError{Network: network, Subnet: want, Problem: problem, Remedy: remedy}
+	}
+	const private = "choose a private range such as 172.16.0.0/12, 192.168.0.0/16 or 10.0.0.0/8"
+	if !want.Addr().Is4() {
+		return fail("is not an IPv4 range", private)
+	}
+	if r, what, ok := reserved(want); ok {
+		return fail(fmt.Sprintf("is in %s %s", what, r), private)
+	}
+	if n, ok := st.Networks[network]; ok {
+		if n.Subnet.Prefix != want {
+			return fail(fmt.Sprintf("is asked for, but the network already has subnet %s", n.Subnet.Prefix), "remove it (berth down) to change its subnet")
+		}
+		return nil
+	}
+	if other := st.overlapping(want); other != "" {
+		return fail(fmt.Sprintf("overlaps network %s's %s", other, st.Networks[other].Subnet.Prefix), "choose another range, or remove that network")
+	}
+	routes, err := m.hostRoutes()
+	if err != nil {
+		return fmt.Errorf("network %s: read host routes: %w", network, err)
+	}
+	for _, r := range routes {
+		// Routes inside a network's subnet are its bridge's: that
+		// overlap was named above.
+		if r.Bits() == 0 || !r.Overlaps(want) || st.within(r) {
+			continue
+		}
+		return fail(fmt.Sprintf("overlaps the host's route to %s", r), "choose a range the host does not use")
+	}
+	return nil
+}
+
 // freeBlock is the first /bits block of the pool that overlaps no allocated
 // subnet and no host route.
 func (m *IPAM) freeBlock(st *ipamState, routes []netip.Prefix) (netip.Prefix, bool) {
@@ -119,7 +228,7 @@ func (m *IPAM) freeBlock(st *ipamState, routes []netip.Prefix) (netip.Prefix, bo
 	}
 	block := netip.PrefixFrom(m.pool.Addr(), m.bits)
 	for m.pool.Contains(block.Addr()) {
-		if st.overlapping(block) == "" && !overlapsAny(block, routes) {
+		if _, _, bad := reserved(block); !bad && st.overlapping(block) == "" && !overlapsAny(block, routes) {
 			return block, true
 		}
 		next, ok := nextBlock(block)
@@ -357,6 +466,16 @@ func (st *ipamState) overlapping(p netip.Prefix) string {
 		}
 	}
 	return ""
+}
+
+// within reports whether p lies inside an allocated network's subnet.
+func (st *ipamState) within(p netip.Prefix) bool {
+	for _, n := range st.Networks {
+		if n.Subnet.Prefix.Bits() <= p.Bits() && n.Subnet.Prefix.Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
 }
 
 func overlapsAny(p netip.Prefix, list []netip.Prefix) bool {

@@ -65,15 +65,24 @@ func (n *Networks) EnsureNetworks(_ context.Context, p *compose.Project) error {
 			used[sn.Key] = true
 		}
 	}
-	for _, key := range sortedKeys(used) {
+	keys := sortedKeys(used)
+	for _, key := range keys {
 		net, ok := p.Networks[key]
 		if !ok {
 			return fmt.Errorf("network %q is not defined", key)
 		}
+		if _, ok := existing[net.Name]; net.External && !ok {
+			return fmt.Errorf("network %s is declared external, but could not be found: bring up the project that defines it first", net.Name)
+		}
+	}
+	// Every network is checked before the first is made: a refused one
+	// leaves nothing behind.
+	if err := n.bridges.IPAM.CheckProjectSubnets(p, keys); err != nil {
+		return err
+	}
+	for _, key := range keys {
+		net := p.Networks[key]
 		if net.External {
-			if _, ok := existing[net.Name]; !ok {
-				return fmt.Errorf("network %s is declared external, but could not be found: bring up the project that defines it first", net.Name)
-			}
 			continue
 		}
 		cfg := NetworkConfig{Name: net.Name, Project: p.Name, Internal: net.Internal}
