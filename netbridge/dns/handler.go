@@ -40,11 +40,36 @@ type Handler struct {
 
 var _ dns.Handler = (*Handler)(nil)
 
-// ServeDNS implements dns.Handler.
+// ServeDNS implements dns.Handler. An answer that does not fit what the
+// client takes over UDP (replySize) is cut to what fits, with TC set, so
+// that the client asks again over TCP, which the daemon serves on the same
+// address: many replicas of a service make answers of more than 512 bytes.
 func (h *Handler) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	m := h.answer(sourceAddr(w.RemoteAddr()), r)
+	if r.IsEdns0() != nil && m.IsEdns0() == nil {
+		m.SetEdns0(ednsSize, false) // RFC 6891: an EDNS query gets an EDNS answer
+	}
+	m.Truncate(replySize(w.RemoteAddr(), r))
 	// A failed write means the client is gone; there is nobody to tell.
 	_ = w.WriteMsg(m)
+}
+
+// ednsSize is the largest UDP answer berth sends to a client that
+// advertises a larger buffer: the DNS Flag Day 2020 size, which no path
+// fragments.
+const ednsSize = 1232
+
+// replySize is the largest answer a client takes: over TCP a whole
+// message; over UDP 512 bytes, or the EDNS0 buffer size its query
+// advertises, up to ednsSize.
+func replySize(remote net.Addr, r *dns.Msg) int {
+	if _, tcp := remote.(*net.TCPAddr); tcp {
+		return dns.MaxMsgSize
+	}
+	if opt := r.IsEdns0(); opt != nil {
+		return max(dns.MinMsgSize, min(int(opt.UDPSize()), ednsSize))
+	}
+	return dns.MinMsgSize
 }
 
 func (h *Handler) answer(src netip.Addr, r *dns.Msg) *dns.Msg {
