@@ -7,7 +7,10 @@
 // tries. The e2e tests build it statically and mount it into a busybox
 // container.
 //
-// Usage: loopprobe PORT
+// Usage: loopprobe PORT [ADDR]
+//
+// ADDR (default 127.0.0.1) lets a test check the probe itself against an
+// address that answers, such as the gateway's DNS port.
 package main
 
 import (
@@ -26,8 +29,14 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fatal(errors.New("usage: loopprobe PORT"))
+	if len(os.Args) != 2 && len(os.Args) != 3 {
+		fatal(errors.New("usage: loopprobe PORT [ADDR]"))
+	}
+	target := net.IPv4(127, 0, 0, 1).To4()
+	if len(os.Args) == 3 {
+		if target = net.ParseIP(os.Args[2]).To4(); target == nil {
+			fatal(fmt.Errorf("%q is not an IPv4 address", os.Args[2]))
+		}
 	}
 	port, err := strconv.ParseUint(os.Args[1], 10, 16)
 	if err != nil {
@@ -61,9 +70,8 @@ func main() {
 		fatal(err)
 	}
 	sport := uint16(40000 + rand.IntN(20000))
-	loopback := net.IPv4(127, 0, 0, 1).To4()
-	frame := synFrame(iface.HardwareAddr, gwMAC, src, loopback, sport, uint16(port))
-	fmt.Printf("SYN %s:%d -> 127.0.0.1:%d via gateway %s (%s) on %s\n", src, sport, port, gw, gwMAC, ifname)
+	frame := synFrame(iface.HardwareAddr, gwMAC, src, target, sport, uint16(port))
+	fmt.Printf("SYN %s:%d -> %s:%d via gateway %s (%s) on %s\n", src, sport, target, port, gw, gwMAC, ifname)
 	buf := make([]byte, 2048)
 	for try := 0; try < 3; try++ {
 		if err := unix.Sendto(fd, frame, 0, &unix.SockaddrLinklayer{Ifindex: iface.Index, Halen: 6, Addr: mac8(gwMAC)}); err != nil {
@@ -75,7 +83,7 @@ func main() {
 			if err != nil {
 				continue // timeout: look again until the deadline
 			}
-			if flags, ok := replyFrom(buf[:n], loopback, uint16(port), src, sport); ok {
+			if flags, ok := replyFrom(buf[:n], target, uint16(port), src, sport); ok {
 				fmt.Printf("answered %s\n", flags)
 				os.Exit(0)
 			}
