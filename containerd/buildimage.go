@@ -20,13 +20,21 @@ import (
 // builder returns the image builder on this connection.
 func (c *Client) builder() (*build.Builder, error) {
 	fifo := filepath.Join(c.runDir, "build-fifo")
-	if err := os.MkdirAll(fifo, 0o700); err != nil {
-		return nil, fmt.Errorf("build: %w", err)
+	etc := filepath.Join(c.runDir, "build-etc")
+	for _, dir := range []string{fifo, etc} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("build: %w", err)
+		}
 	}
 	return build.New(c.client, build.Config{
 		Snapshotter: c.snapshotter,
 		StateDir:    filepath.Join(c.dataDir, "build", c.namespace),
 		FIFODir:     fifo,
+		EtcDir:      etc,
+		Network:     c.buildNet,
+		WriteEtc:    writeBuildEtc,
+		// RUN steps are confined as containers are.
+		Confine: confinement(true, false),
 		EnsureImage: func(ctx context.Context, ref string, pull bool) error {
 			name, err := NormalizeRef(ref)
 			if err != nil {
@@ -42,6 +50,14 @@ func (c *Client) builder() (*build.Builder, error) {
 			return c.Pull(ctx, ref, "")
 		},
 	})
+}
+
+// writeBuildEtc writes the hosts, hostname and resolv.conf of RUN steps in
+// their build's network, as a container's are made: the host's search and
+// options lines, the build network's nameservers.
+func writeBuildEtc(dir string, nameservers []string) error {
+	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
+	return writeEtcFiles(dir, etcFiles{Hostname: "berth-build", HostResolvConf: hostResolv, Nameservers: nameservers})
 }
 
 // BuildImage builds a service's image from its build section and names it
@@ -76,6 +92,10 @@ func (c *Client) BuildImage(ctx context.Context, s *compose.Service, opts schedu
 	for k, v := range opts.Args {
 		args[k] = v
 	}
+	network := b.Network
+	if opts.Network != "" {
+		network = opts.Network
+	}
 	bl, err := c.builder()
 	if err != nil {
 		return err
@@ -93,7 +113,7 @@ func (c *Client) BuildImage(ctx context.Context, s *compose.Service, opts schedu
 		Tags:       tags,
 		NoCache:    b.NoCache || opts.NoCache,
 		Pull:       b.Pull || opts.Pull,
-		Network:    b.Network,
+		Network:    network,
 		Out:        out,
 	})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/log"
 
+	"github.com/berth/berth/containerd/build"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -39,6 +40,8 @@ type Client struct {
 	staticInit func() error
 	// snapshotter is the snapshotter containers and images use.
 	snapshotter string
+	// buildNet makes the networks of RUN steps; nil: none is configured.
+	buildNet build.Network
 
 	// volumeMu serializes the creation of named volumes: services made at
 	// the same time may share one, and only its creator writes its
@@ -68,6 +71,7 @@ type connectOptions struct {
 	events          scheduler.Events
 	logDriver       string
 	startTimeout    time.Duration
+	buildNetwork    build.Network
 }
 
 // WithAddress sets the containerd socket. explicit means the user named it
@@ -102,6 +106,11 @@ func WithEvents(ev scheduler.Events) Opt { return func(o *connectOptions) { o.ev
 // WithLogDriver sets the executable the shim runs to write container logs;
 // it must handle the "__logdriver" subcommand (default: this executable).
 func WithLogDriver(path string) Opt { return func(o *connectOptions) { o.logDriver = path } }
+
+// WithBuildNetwork sets what makes the networks of RUN steps that run in a
+// network of their build's own (the default). Without it such steps fail;
+// RUN --network=host and none still run.
+func WithBuildNetwork(n build.Network) Opt { return func(o *connectOptions) { o.buildNetwork = n } }
 
 // Connect connects to containerd. When nothing answers at the default
 // address (and the address was not given explicitly) it starts berth's
@@ -166,6 +175,7 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 		logDriver:   o.logDriver,
 		staticInit:  sync.OnceValue(func() error { return checkStaticInit(o.logDriver) }),
 		snapshotter: "overlayfs",
+		buildNet:    o.buildNetwork,
 	}, nil
 }
 

@@ -153,8 +153,6 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 		oci.WithProcessCwd(cwd),
 		oci.WithHostname(hostnameFor(s, in.Name)),
 		withDomainname(s.Domainname),
-		// Docker's default: setuid programs work unless no-new-privileges is asked for.
-		withNoNewPrivileges(false),
 	}
 	if s.Tty {
 		opts = append(opts, oci.WithTTY)
@@ -163,7 +161,7 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 		opts = append(opts, oci.WithRootFSReadonly())
 	}
 
-	seccompProfile := true
+	seccompProfile, noNewPrivileges := true, false
 	for _, o := range s.SecurityOpt {
 		key, value, _ := strings.Cut(o, "=")
 		if !strings.Contains(o, "=") {
@@ -171,7 +169,7 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 		}
 		switch {
 		case key == "no-new-privileges" && (value == "" || value == "true"):
-			opts = append(opts, withNoNewPrivileges(true))
+			noNewPrivileges = true
 		case key == "no-new-privileges" && value == "false":
 		case key == "seccomp" && value == "unconfined":
 			seccompProfile = false
@@ -212,9 +210,7 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 		}
 		opts = append(opts, oci.WithDroppedCapabilities(drop), oci.WithAddedCapabilities(add))
 	}
-	if seccompProfile {
-		opts = append(opts, seccomp.WithDefaultProfile())
-	}
+	opts = append(opts, confinement(seccompProfile, noNewPrivileges)...)
 	if len(s.GroupAdd) > 0 {
 		opts = append(opts, oci.WithAppendAdditionalGroups(s.GroupAdd...))
 	}
@@ -235,6 +231,20 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 		etcMount(in.EtcDir, "resolv.conf", s.ReadOnly),
 	}, in.Mounts...), initMount...)))
 	return opts, nil
+}
+
+// confinement is Docker's default confinement beyond what containerd's
+// default spec already holds (Docker's default capability set, masked and
+// read-only paths): its seccomp profile unless seccompProfile is false
+// (seccomp=unconfined, privileged), and no_new_privs only when asked for,
+// as setuid programs work in Docker by default. Services and build steps
+// (see builder) both get it, so that they cannot drift apart.
+func confinement(seccompProfile, noNewPrivileges bool) []oci.SpecOpts {
+	opts := []oci.SpecOpts{withNoNewPrivileges(noNewPrivileges)}
+	if seccompProfile {
+		opts = append(opts, seccomp.WithDefaultProfile())
+	}
+	return opts
 }
 
 func etcMount(dir, name string, ro bool) specs.Mount {

@@ -115,3 +115,15 @@ func TestCounters(t *testing.T) {
 		t.Errorf("MemTotal() = %d, %v, want %d", total, err, 2030000*1024)
 	}
 }
+
+func TestStartTicks(t *testing.T) {
+	proc := fakeProc(t, map[string]string{
+		"42/stat": "42 (berth build) S 1 42 42 0 -1 4194560 10 0 0 0 3 1 0 0 20 0 1 0 98765 1000 10 18446744073709551615",
+	})
+	if got, err := proc.StartTicks(42); err != nil || got != 98765 {
+		t.Errorf("StartTicks(42) = %d, %v, want 98765", got, err)
+	}
+	if _, err := proc.StartTicks(43); err == nil {
+		t.Errorf("StartTicks(43) of a missing process = nil error, want one")
+	}
+}

@@ -24,6 +24,9 @@ type BuildOptions struct {
 	NoCache, Pull bool
 	// Args override the build sections' args.
 	Args map[string]string
+	// Network overrides the build sections' network: RUN steps' network
+	// ("default", "host" or "none"; "" keeps each section's).
+	Network string
 	// Missing builds only the images that are not present yet.
 	Missing bool
 	// Out receives the builds' output (default: discarded).

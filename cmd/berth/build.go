@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/compose"
+	"github.com/berth/berth/containerd/build"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -16,6 +17,7 @@ type buildOptions struct {
 	pull      bool
 	buildArgs []string
 	quiet     bool
+	network   string
 }
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
@@ -37,6 +39,7 @@ image, else <project>-<service>.`,
 	f.BoolVar(&opts.pull, "pull", false, "Pull base images even when they are present")
 	f.StringArrayVar(&opts.buildArgs, "build-arg", nil, "Set a build argument: KEY=VALUE, or KEY to take it from the environment")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Print nothing but errors")
+	f.StringVar(&opts.network, "network", "", `RUN steps' network: "default" (a network of the build's own, with NAT to the outside), "host" or "none"; overrides the build sections' network`)
 	return cmd
 }
 
@@ -48,7 +51,10 @@ func (o buildOptions) options(out io.Writer) (scheduler.BuildOptions, error) {
 	if o.quiet {
 		out = io.Discard
 	}
-	return scheduler.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args, Out: out}, nil
+	if _, err := build.ParseNetworkMode(o.network); err != nil {
+		return scheduler.BuildOptions{}, fmt.Errorf("--network: %w", err)
+	}
+	return scheduler.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args, Network: o.network, Out: out}, nil
 }
 
 func runBuild(cmd *cobra.Command, g *globalOptions, opts buildOptions, services []string) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd"
+	"github.com/berth/berth/containerd/build"
 	"github.com/berth/berth/netbridge"
 	"github.com/berth/berth/scheduler"
 )
@@ -21,7 +22,12 @@ func (o *globalOptions) connect(ctx context.Context, ev scheduler.Events) (*cont
 	if os.Geteuid() != 0 {
 		return nil, errors.New("berth needs root to run containers and their networks: run it with sudo")
 	}
+	nw, err := o.networks()
+	if err != nil {
+		return nil, err
+	}
 	return containerd.Connect(ctx,
+		containerd.WithBuildNetwork(nw.Builds(dnsUpstreams())),
 		containerd.WithAddress(o.address, o.addressExplicit),
 		containerd.WithNamespace(o.namespace),
 		containerd.WithDirs(dataDir(), runDir()),
@@ -60,6 +66,19 @@ func (o *globalOptions) backends(ctx context.Context) (*containerd.Client, sched
 	// The project daemon supervises the containers on this containerd.
 	nw.DaemonEnv = []string{"CONTAINERD_ADDRESS=" + rt.Address(), "CONTAINERD_NAMESPACE=" + o.namespace}
 	return rt, nw, progress, nil
+}
+
+// netbridge makes the networks of the builder's RUN steps.
+var _ build.Network = (*netbridge.BuildNetworks)(nil)
+
+// dnsUpstreams are the resolvers BERTH_DNS_UPSTREAM names (host:port,
+// comma-separated), which the embedded DNS servers forward to instead of
+// the host's.
+func dnsUpstreams() []string {
+	if v := os.Getenv("BERTH_DNS_UPSTREAM"); v != "" {
+		return strings.Split(v, ",")
+	}
+	return nil
 }
 
 // timeoutFlag turns a -t/--timeout value in seconds into a duration; a

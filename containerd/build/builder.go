@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/core/mount"
+	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -25,6 +27,8 @@ import (
 	"github.com/opencontainers/image-spec/identity"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/berth/berth/hostproc"
 )
 
 // emptyLayer is the diff ID of a layer that changes nothing (an empty tar).
@@ -48,10 +52,20 @@ type Config struct {
 	Snapshotter string
 	// StateDir holds the cache index (<data>/build).
 	StateDir string
-	// FIFODir holds the FIFOs of RUN steps' output.
+	// FIFODir holds the FIFOs of RUN steps' output, a directory per build.
 	FIFODir string
+	// EtcDir holds the /etc files of RUN steps in the build's network, a
+	// directory per build.
+	EtcDir string
 	// EnsureImage makes base images and COPY --from images present.
 	EnsureImage EnsureFunc
+	// Network makes the networks of RUN steps (NetworkDefault); WriteEtc
+	// writes their hosts and resolv.conf.
+	Network  Network
+	WriteEtc EtcWriter
+	// Confine is the confinement of RUN steps past containerd's default
+	// spec: a container's (Docker's seccomp profile).
+	Confine []oci.SpecOpts
 }
 
 // Builder executes Dockerfiles on containerd: RUN in containerd tasks on
@@ -61,6 +75,8 @@ type Builder struct {
 	client *containerd.Client
 	cfg    Config
 	cache  *cacheIndex
+	// proc is where build owners are looked up: alive or gone.
+	proc hostproc.Dir
 }
 
 // New returns a builder on a containerd client whose context carries the
@@ -73,7 +89,7 @@ func New(client *containerd.Client, cfg Config) (*Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Builder{client: client, cfg: cfg, cache: cache}, nil
+	return &Builder{client: client, cfg: cfg, cache: cache, proc: hostproc.Host}, nil
 }
 
 // Request is one image to build.
@@ -94,7 +110,9 @@ type Request struct {
 	Tags []string
 	// NoCache runs every step; Pull pulls base images even when present.
 	NoCache, Pull bool
-	// Network is RUN's network: "host" (also ""/"default") or "none".
+	// Network is RUN's network (see ParseNetworkMode): a network of the
+	// build's own ("", "default"), "host" or "none". RUN --network
+	// overrides it.
 	Network string
 	// Out receives the progress lines and RUN output.
 	Out io.Writer
@@ -136,6 +154,11 @@ type build struct {
 	df  *Dockerfile
 	ctx *Context
 	out *output
+	// owner names what the build makes that a killed berth leaves behind.
+	owner BuildOwner
+	// fifoDir holds the FIFOs of the build's RUN steps.
+	fifoDir string
+	sandbox sandbox
 	// globals are the global ARGs' values: predefined platform args, then
 	// the Dockerfile's defaults overridden by build args.
 	globals map[string]string
@@ -152,10 +175,8 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	if req.Out == nil {
 		req.Out = io.Discard
 	}
-	switch req.Network {
-	case "", "default", "host", "none":
-	default:
-		return nil, fmt.Errorf("build network %q is not supported: berth runs RUN steps on the host's network (host, default) or with none", req.Network)
+	if _, err := ParseNetworkMode(req.Network); err != nil {
+		return nil, err
 	}
 	df, err := req.parse()
 	if err != nil {
@@ -181,19 +202,37 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 		k, v, _ := strings.Cut(kv, "=")
 		globals[k] = v
 	}
-	bd := &build{b: b, req: req, df: df, ctx: bctx, out: newOutput(req.Out, req.Name), globals: globals}
+	owner, err := newOwner(b.proc)
+	if err != nil {
+		return nil, err
+	}
+	bd := &build{b: b, req: req, df: df, ctx: bctx, out: newOutput(req.Out, req.Name), globals: globals, owner: owner}
 	for _, p := range plans {
 		bd.steps += 1 + len(df.Stages[p.Index].Commands)
+	}
+	// What builds of killed berth processes left goes first; a failure to
+	// remove it does not stop this build.
+	if err := b.Reap(ctx); err != nil {
+		bd.out.linef("warning: %v", err)
 	}
 
 	// Everything the build makes is leased until the image or the cache
 	// lease holds it, so containerd's collector cannot take it midway, and
-	// what a failed or interrupted build made goes with the lease.
-	ctx, done, err := b.client.WithLease(ctx, leases.WithRandomID(), leases.WithExpiration(6*time.Hour))
+	// what a failed or interrupted build made goes with the lease; a
+	// killed berth's lease is found by its owner label (Reap).
+	ctx, done, err := b.client.WithLease(ctx, leases.WithRandomID(), leases.WithExpiration(6*time.Hour),
+		leases.WithLabel(LabelOwner, owner.String()), leases.WithLabel(leasePurpose, "build"))
 	if err != nil {
 		return nil, fmt.Errorf("build: lease: %w", err)
 	}
 	defer done(context.WithoutCancel(ctx)) //nolint:errcheck // the lease expires anyway
+	bd.fifoDir = filepath.Join(b.cfg.FIFODir, owner.String())
+	defer os.RemoveAll(bd.fifoDir) //nolint:errcheck // Reap removes what is left
+	defer func() {
+		if err := bd.releaseNetwork(context.WithoutCancel(ctx)); err != nil {
+			bd.out.linef("warning: %v", err)
+		}
+	}()
 
 	results := map[int]*future{}
 	for _, p := range plans {
@@ -512,7 +551,7 @@ func (b *Builder) usable(ctx context.Context, e CacheEntry) bool {
 func (b *Builder) pin(ctx context.Context, entries []CacheEntry) error {
 	ls := b.client.LeasesService()
 	lease := leases.Lease{ID: cacheLease}
-	if _, err := ls.Create(ctx, leases.WithID(cacheLease), leases.WithLabel("berth.io/purpose", "build cache")); err != nil && !errdefs.IsAlreadyExists(err) {
+	if _, err := ls.Create(ctx, leases.WithID(cacheLease), leases.WithLabel(leasePurpose, "build cache")); err != nil && !errdefs.IsAlreadyExists(err) {
 		return fmt.Errorf("build cache lease: %w", err)
 	}
 	for _, e := range entries {
@@ -598,10 +637,13 @@ func (bd *build) writeImage(ctx context.Context, r *stageResult) (*Result, error
 }
 
 // Prune drops the build cache: the index and the lease that kept its
-// layers, which containerd then collects unless an image still uses them.
-// It returns how many steps were forgotten and how many bytes the content
+// layers, which containerd then collects unless an image still uses them,
+// and what builds of killed berth processes left (Reap). It returns how many steps were forgotten and how many bytes the content
 // store shrank by.
 func (b *Builder) Prune(ctx context.Context) (int, int64, error) {
+	if err := b.Reap(ctx); err != nil {
+		return 0, 0, err
+	}
 	before, err := contentSize(ctx, b.client.ContentStore())
 	if err != nil {
 		return 0, 0, err

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -27,20 +28,19 @@ type runSpec struct {
 	env      []string
 	user     string
 	cwd      string
-	// network is "host" (the host's namespace) or "none" (a namespace of
-	// its own with nothing in it).
-	network string
-	out     *runLines
+	network  NetworkMode
+	// netns and etcDir are the build network's namespace and /etc files,
+	// for NetworkDefault.
+	netns, etcDir string
+	out           *runLines
 }
 
-// runTask runs a RUN step's command in a containerd task on the prepared
-// snapshot, streaming its output, and fails with its exit status and last
-// lines when it does not exit 0. The mount points runc makes for /proc,
-// /dev, /etc/resolv.conf and the like are removed again so that they do
-// not end up in the layer.
-func (b *Builder) runTask(ctx context.Context, rs runSpec, what string) (retErr error) {
-	cleanup := context.WithoutCancel(ctx)
-	id := "berth-build-" + randomID()
+// runSpecOpts are the spec options of a RUN step's container, over
+// containerd's default spec (Docker's default capability set, masked and
+// read-only paths) and confine (Docker's seccomp profile): the step's
+// process, and its network: the build's namespace with the build's hosts
+// and resolv.conf, the host's with the host's files, or an empty one.
+func runSpecOpts(rs runSpec, confine []oci.SpecOpts) []oci.SpecOpts {
 	opts := []oci.SpecOpts{
 		oci.WithProcessArgs(rs.argv...),
 		oci.WithEnv(rs.env),
@@ -50,14 +50,40 @@ func (b *Builder) runTask(ctx context.Context, rs runSpec, what string) (retErr 
 	if rs.user != "" {
 		opts = append(opts, oci.WithUser(rs.user), oci.WithAdditionalGIDs(rs.user))
 	}
-	if rs.network == "host" {
+	opts = append(opts, confine...)
+	switch rs.network {
+	case NetworkHost:
 		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostHostsFile, oci.WithHostResolvconf)
+	case NetworkDefault:
+		opts = append(opts,
+			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: rs.netns}),
+			oci.WithMounts([]specs.Mount{etcMount(rs.etcDir, "hosts"), etcMount(rs.etcDir, "resolv.conf")}))
 	}
+	return opts
+}
+
+// etcMount binds the build's file name at /etc/name. It is the build's
+// own copy, so a step may change it without reaching the host.
+func etcMount(dir, name string) specs.Mount {
+	return specs.Mount{Destination: "/etc/" + name, Type: "bind", Source: filepath.Join(dir, name), Options: []string{"rbind", "rprivate"}}
+}
+
+// runTask runs a RUN step's command in a containerd task on the prepared
+// snapshot, streaming its output, and fails with its exit status and last
+// lines when it does not exit 0. The mount points runc makes for /proc,
+// /dev, /etc/resolv.conf and the like are removed again so that they do
+// not end up in the layer.
+func (b *Builder) runTask(ctx context.Context, owner BuildOwner, fifoDir string, rs runSpec, what string) (retErr error) {
+	cleanup := context.WithoutCancel(ctx)
+	id := "berth-build-" + randomID()
+	// The owner label lets Reap find the container when this berth is
+	// killed before it deletes it.
 	ctr, err := b.client.NewContainer(ctx, id,
 		containerd.WithSnapshotter(b.cfg.Snapshotter),
 		containerd.WithSnapshot(rs.snapshot),
 		containerd.WithRuntime("io.containerd.runc.v2", nil),
-		containerd.WithNewSpec(opts...),
+		containerd.WithContainerLabels(map[string]string{LabelOwner: owner.String()}),
+		containerd.WithNewSpec(runSpecOpts(rs, b.cfg.Confine)...),
 	)
 	if err != nil {
 		return fmt.Errorf("%s: create build container: %w", what, err)
@@ -88,7 +114,10 @@ func (b *Builder) runTask(ctx context.Context, rs runSpec, what string) (retErr 
 		}
 	}()
 
-	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, rs.out, rs.out), cio.WithFIFODir(b.cfg.FIFODir)))
+	if err := os.MkdirAll(fifoDir, 0o700); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, rs.out, rs.out), cio.WithFIFODir(fifoDir)))
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, runcReason(err))
 	}

@@ -118,12 +118,14 @@ func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *ins
 	if cwd == "" {
 		cwd = "/"
 	}
-	network := bd.req.Network
-	if n := instructions.GetNetwork(c); n != "" && n != instructions.NetworkDefault {
-		network = n // RUN --network=none|host
+	network, err := ParseNetworkMode(bd.req.Network)
+	if err != nil {
+		return false, err
 	}
-	if network == "" || network == "default" {
-		network = "host"
+	if n := instructions.GetNetwork(c); n != "" && n != instructions.NetworkDefault {
+		if network, err = ParseNetworkMode(n); err != nil { // RUN --network=none|host
+			return false, err
+		}
 	}
 	desc, _ := json.Marshal(struct {
 		Argv    []string
@@ -131,7 +133,7 @@ func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *ins
 		User    string
 		Cwd     string
 		Network string
-	}{argv, env, user, cwd, network})
+	}{argv, env, user, cwd, string(network)})
 	key := StepKey(r.key, "RUN "+string(desc), "")
 	// The proxy args reach RUN without an ARG, and stay out of the cache
 	// key and the image, as in docker.
@@ -145,10 +147,17 @@ func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *ins
 	}
 	return bd.layerStep(ctx, &r.layers, key, func(ctx context.Context, active string, mounts []mount.Mount) error {
 		bd.out.stepf(n, bd.steps, "%s", historyText(c))
-		return bd.b.runTask(ctx, runSpec{
+		rs := runSpec{
 			snapshot: active, mounts: mounts, argv: argv, env: procEnv, user: user, cwd: cwd,
 			network: network, out: &runLines{o: bd.out},
-		}, historyText(c))
+		}
+		if network == NetworkDefault {
+			var err error
+			if rs.netns, rs.etcDir, err = bd.network(ctx); err != nil {
+				return err
+			}
+		}
+		return bd.b.runTask(ctx, bd.owner, bd.fifoDir, rs, historyText(c))
 	})
 }
 
