@@ -255,3 +255,24 @@ func TestInitSpec(t *testing.T) {
 		t.Errorf("berth is not bound read-only at %s: %+v", InitPath, s.Mounts)
 	}
 }
+
+// TestConfinement: the confinement services and build steps share is
+// Docker's seccomp profile unless turned off, and no_new_privs only when
+// asked for.
+func TestConfinement(t *testing.T) {
+	ctx := namespaces.WithNamespace(context.Background(), "test")
+	for _, tc := range []struct {
+		seccomp, nnp bool
+	}{{true, false}, {false, false}, {true, true}} {
+		s, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: "x"}, confinement(tc.seccomp, tc.nnp)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Linux.Seccomp != nil; got != tc.seccomp {
+			t.Errorf("confinement(%v, %v): seccomp %v, want %v", tc.seccomp, tc.nnp, got, tc.seccomp)
+		}
+		if s.Process.NoNewPrivileges != tc.nnp {
+			t.Errorf("confinement(%v, %v): no_new_privs %v", tc.seccomp, tc.nnp, s.Process.NoNewPrivileges)
+		}
+	}
+}

@@ -56,6 +56,17 @@ func (b *Builder) Reap(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("delete build lease %s: %w", l.ID, err))
 		}
 	}
+	errs = append(errs, b.reapHost(ctx))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("clean up interrupted builds: %w", err)
+	}
+	return nil
+}
+
+// reapHost removes the networks and the FIFO and /etc directories of
+// builds whose owner is gone.
+func (b *Builder) reapHost(ctx context.Context) error {
+	var errs []error
 	if b.cfg.Network != nil {
 		ids, err := b.cfg.Network.BuildNetworks(ctx)
 		if err != nil {
@@ -70,10 +81,7 @@ func (b *Builder) Reap(ctx context.Context) error {
 	for _, dir := range []string{b.cfg.FIFODir, b.cfg.EtcDir} {
 		errs = append(errs, b.removeStale(dir))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("clean up interrupted builds: %w", err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // removeContainer kills and deletes a build container's task, the

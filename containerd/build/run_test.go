@@ -1,0 +1,70 @@
+package build
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/containerd/containerd/v2/contrib/seccomp"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// TestRunSpecOpts: a RUN step is confined as the builder is told (the
+// seccomp profile), keeps containerd's default capability set, and joins
+// the network its mode says: the build's namespace with the build's
+// /etc files, the host's, or an empty one of its own.
+func TestRunSpecOpts(t *testing.T) {
+	ctx := namespaces.WithNamespace(context.Background(), "test")
+	for _, tc := range []struct {
+		mode NetworkMode
+		// netns is the network namespace entry's path; "host" means none.
+		netns   string
+		mounted []string
+	}{
+		{NetworkDefault, "/run/netns/berth-build-x", []string{"/etc/hosts", "/etc/resolv.conf"}},
+		{NetworkHost, "host", []string{"/etc/hosts", "/etc/resolv.conf"}},
+		{NetworkNone, "", nil},
+	} {
+		t.Run(string(tc.mode), func(t *testing.T) {
+			rs := runSpec{argv: []string{"true"}, cwd: "/", network: tc.mode, netns: "/run/netns/berth-build-x", etcDir: "/run/berth/build-etc/x"}
+			spec, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: "berth-build-x"}, runSpecOpts(rs, []oci.SpecOpts{seccomp.WithDefaultProfile()})...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spec.Linux.Seccomp == nil || spec.Linux.Seccomp.DefaultAction != specs.ActErrno {
+				t.Errorf("no seccomp profile: %+v", spec.Linux.Seccomp)
+			}
+			caps := spec.Process.Capabilities.Bounding
+			if !slices.Contains(caps, "CAP_NET_RAW") || slices.Contains(caps, "CAP_NET_ADMIN") || slices.Contains(caps, "CAP_SYS_ADMIN") {
+				t.Errorf("capabilities %v, want Docker's default set", caps)
+			}
+			var netns *specs.LinuxNamespace
+			for i, ns := range spec.Linux.Namespaces {
+				if ns.Type == specs.NetworkNamespace {
+					netns = &spec.Linux.Namespaces[i]
+				}
+			}
+			switch {
+			case tc.netns == "host" && netns != nil:
+				t.Errorf("network namespace %+v, want the host's", *netns)
+			case tc.netns != "host" && (netns == nil || netns.Path != tc.netns):
+				t.Errorf("network namespace %+v, want path %q", netns, tc.netns)
+			}
+			var mounted []string
+			for _, m := range spec.Mounts {
+				if m.Destination == "/etc/hosts" || m.Destination == "/etc/resolv.conf" {
+					mounted = append(mounted, m.Destination)
+					if tc.mode == NetworkDefault && m.Source != "/run/berth/build-etc/x"+m.Destination[len("/etc"):] {
+						t.Errorf("%s from %s, want the build's own", m.Destination, m.Source)
+					}
+				}
+			}
+			if !slices.Equal(mounted, tc.mounted) {
+				t.Errorf("/etc mounts %v, want %v", mounted, tc.mounted)
+			}
+		})
+	}
+}
