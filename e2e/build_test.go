@@ -117,6 +117,8 @@ func TestBuildEveryInstruction(t *testing.T) {
 		fmt.Fprint(w, "fetched over http\n")
 	}))
 	defer srv.Close()
+	// srv listens on the host's loopback: a RUN step reaches it only on
+	// the host's network, which it must ask for.
 	dockerfile := `ARG BASE=` + testImage + `
 FROM ${BASE} AS builder
 ARG FROM_ARG=default
@@ -140,7 +142,7 @@ echo heredoc-two >> /heredoc.txt
 EOF
 COPY --from=builder /src/ /app/
 COPY --from=` + testImage + ` /bin/busybox /from-image/busybox
-RUN wget -q -O /net.txt ` + srv.URL + `/remote.txt
+RUN --network=host wget -q -O /net.txt ` + srv.URL + `/remote.txt
 RUN --network=none sh -c 'wget -q -T 2 -O /dev/null ` + srv.URL + `/remote.txt && echo reachable || echo unreachable' > /netnone.txt
 RUN echo "proxy=$HTTP_PROXY" > /proxy.txt
 COPY --chown=65534:65534 --chmod=640 src/secret.conf /etc/app/

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +22,10 @@ func newDNSDaemonCmd(g *globalOptions) *cobra.Command {
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			upstreams := dnsUpstreams()
+			var upstreams []string
+			if v := os.Getenv("BERTH_DNS_UPSTREAM"); v != "" {
+				upstreams = strings.Split(v, ",")
+			}
 			project := args[0]
 			supervise := func(ctx context.Context, dnsDone func() bool, poke <-chan struct{}, ready func()) error {
 				rt, err := g.connect(ctx, scheduler.Discard)

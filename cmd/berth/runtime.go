@@ -27,7 +27,9 @@ func (o *globalOptions) connect(ctx context.Context, ev scheduler.Events) (*cont
 		return nil, err
 	}
 	return containerd.Connect(ctx,
-		containerd.WithBuildNetwork(nw.Builds(dnsUpstreams())),
+		// RUN steps resolve names through the host's resolvers, as they
+		// did on the host's network (BERTH_DNS_UPSTREAM is the projects').
+		containerd.WithBuildNetwork(nw.Builds(nil)),
 		containerd.WithAddress(o.address, o.addressExplicit),
 		containerd.WithNamespace(o.namespace),
 		containerd.WithDirs(dataDir(), runDir()),
@@ -70,16 +72,6 @@ func (o *globalOptions) backends(ctx context.Context) (*containerd.Client, sched
 
 // netbridge makes the networks of the builder's RUN steps.
 var _ build.Network = (*netbridge.BuildNetworks)(nil)
-
-// dnsUpstreams are the resolvers BERTH_DNS_UPSTREAM names (host:port,
-// comma-separated), which the embedded DNS servers forward to instead of
-// the host's.
-func dnsUpstreams() []string {
-	if v := os.Getenv("BERTH_DNS_UPSTREAM"); v != "" {
-		return strings.Split(v, ",")
-	}
-	return nil
-}
 
 // timeoutFlag turns a -t/--timeout value in seconds into a duration; a
 // negative value (the flag's default) means "not given".

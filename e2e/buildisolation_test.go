@@ -1,0 +1,425 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/berth/berth/netbridge"
+)
+
+// loopbackServer is a TCP server on the host's 127.0.0.1 that counts the
+// connections it accepts.
+type loopbackServer struct {
+	port     int
+	accepted atomic.Int64
+}
+
+func newLoopbackServer(t *testing.T) *loopbackServer {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	s := &loopbackServer{port: l.Addr().(*net.TCPAddr).Port}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s.accepted.Add(1)
+			c.Close()
+		}
+	}()
+	return s
+}
+
+// hostNetns is the test's own (the host's) network namespace, as readlink
+// /proc/self/ns/net shows it.
+func hostNetns(t *testing.T) string {
+	t.Helper()
+	ns, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// probeRun is a RUN step's script that prints its network namespace, its
+// seccomp mode, whether the host's loopback server answered, its
+// nameserver and its default gateway, one key=value a line.
+func probeRun(port int) string {
+	return fmt.Sprintf(`echo "netns=$(readlink /proc/self/ns/net)"; `+
+		`echo "seccomp=$(grep '^Seccomp:' /proc/self/status | cut -f2)"; `+
+		`if nc -w 2 127.0.0.1 %d </dev/null; then echo loopback=reached; else echo loopback=unreached; fi; `+
+		`echo "nameserver=$(grep -m1 '^nameserver' /etc/resolv.conf | cut -d' ' -f2)"; `+
+		`echo "gateway=$(ip route | grep '^default' | cut -d' ' -f3)"`, port)
+}
+
+var probeLine = regexp.MustCompile(`\| (netns|seccomp|loopback|nameserver|gateway)=(.*)`)
+
+// probed reads probeRun's output from a build's output.
+func probed(t *testing.T, out string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, m := range probeLine.FindAllStringSubmatch(out, -1) {
+		got[m[1]] = strings.TrimSpace(m[2])
+	}
+	if got["netns"] == "" {
+		t.Fatalf("no probe output in the build's output:\n%s", out)
+	}
+	return got
+}
+
+// TestBuildIsolationRun: a RUN step runs in a network namespace of its
+// build's own, not the host's, so the host's 127.0.0.1 is not its
+// loopback (a server there is not reached); it is confined by Docker's
+// seccomp profile; its nameserver is its gateway, the forwarder berth
+// serves there.
+func TestBuildIsolationRun(t *testing.T) {
+	srv := newLoopbackServer(t)
+	p := newProject(t, "services:\n  app:\n    build: .\n", map[string]string{
+		"Dockerfile": "FROM " + testImage + "\nRUN " + probeRun(srv.port) + "\n",
+	})
+	removeImages(t, "docker.io/library/"+p.name+"-app:latest")
+	got := probed(t, p.must("build", "--no-cache").stdout)
+	if host := hostNetns(t); got["netns"] == host {
+		t.Errorf("RUN ran in the host's network namespace %s", host)
+	}
+	if got["seccomp"] != "2" {
+		t.Errorf("RUN's seccomp mode = %q, want 2 (filter)", got["seccomp"])
+	}
+	if got["loopback"] != "unreached" || srv.accepted.Load() != 0 {
+		t.Errorf("RUN reached the host's 127.0.0.1:%d (%s, %d connections accepted)", srv.port, got["loopback"], srv.accepted.Load())
+	}
+	if got["gateway"] == "" || got["nameserver"] != got["gateway"] {
+		t.Errorf("RUN's nameserver %q, default gateway %q: want the gateway's forwarder", got["nameserver"], got["gateway"])
+	}
+	assertNoBuildNetworks(t, "/run/netns")
+}
+
+// TestBuildIsolationHostNetwork: a RUN step is in the host's network
+// namespace (and reaches the host's loopback) only when that is asked
+// for: RUN --network=host, berth build --network host, or the compose
+// file's build.network: host. An unknown build network is refused.
+func TestBuildIsolationHostNetwork(t *testing.T) {
+	srv := newLoopbackServer(t)
+	host := hostNetns(t)
+	plain := map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN " + probeRun(srv.port) + "\n"}
+	for _, tc := range []struct {
+		name, compose string
+		files         map[string]string
+		args          []string
+	}{
+		{"RUN --network=host", "services:\n  app:\n    build: .\n",
+			map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN --network=host " + probeRun(srv.port) + "\n"}, nil},
+		{"build --network host", "services:\n  app:\n    build: .\n", plain, []string{"--network", "host"}},
+		{"build.network host", "services:\n  app:\n    build:\n      context: .\n      network: host\n", plain, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newProject(t, tc.compose, tc.files)
+			removeImages(t, "docker.io/library/"+p.name+"-app:latest")
+			before := srv.accepted.Load()
+			got := probed(t, p.must(append([]string{"build", "--no-cache"}, tc.args...)...).stdout)
+			if got["netns"] != host {
+				t.Errorf("RUN's network namespace = %s, want the host's %s", got["netns"], host)
+			}
+			if got["loopback"] != "reached" || srv.accepted.Load() == before {
+				t.Errorf("RUN on the host's network did not reach 127.0.0.1:%d (%s)", srv.port, got["loopback"])
+			}
+			if got["seccomp"] != "2" {
+				t.Errorf("RUN's seccomp mode = %q, want 2 (filter)", got["seccomp"])
+			}
+		})
+	}
+	t.Run("unknown network", func(t *testing.T) {
+		p := newProject(t, "services:\n  app:\n    build: .\n", plain)
+		r := p.berth("build", "--network", "bridge")
+		if r.code == 0 || !strings.Contains(r.stderr, `--network: build network "bridge" is not supported`) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("build --network bridge: want one line refusing it\n%s", r)
+		}
+	})
+}
+
+// assertNoBuildNetworks checks that no build namespace of this test
+// process's berth builds is left (builds of other processes may run).
+func assertNoBuildNetworks(t *testing.T, dir string) {
+	t.Helper()
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "berth-build-") {
+			continue
+		}
+		if pid, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(e.Name(), "berth-build-"), "-", 2)[0]); err == nil {
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+				t.Errorf("left behind: build network namespace %s of a berth that is gone", e.Name())
+			}
+		}
+	}
+}
+
+// privateDaemon is berth's managed containerd in temporary data and run
+// directories, for a test that kills builds and prunes the build cache
+// (which the shared daemon's must never lose).
+type privateDaemon struct {
+	t               *testing.T
+	dataDir, runDir string
+	// networks are the build networks seen so far, whose bridges must go
+	// with them.
+	networks map[string]bool
+}
+
+func newPrivateDaemon(t *testing.T) *privateDaemon {
+	t.Helper()
+	if os.Getenv("BERTH_E2E_ADDRESS") != "" {
+		t.Skip("needs berth's managed containerd (BERTH_E2E_ADDRESS is set)")
+	}
+	if ctrBin == "" {
+		t.Skip("ctr is not installed next to the managed containerd")
+	}
+	base, err := os.MkdirTemp("", "berth-e2e-private")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &privateDaemon{t: t, dataDir: filepath.Join(base, "data"), runDir: filepath.Join(base, "run"), networks: map[string]bool{}}
+	t.Cleanup(func() {
+		// What a failed test left goes first: containerd's shims and
+		// mounts outlive it.
+		d.command(base, "builder", "prune").Run() //nolint:errcheck // best effort before stopping
+		d.stop()
+		if err := os.RemoveAll(base); err != nil {
+			t.Errorf("remove the private daemon's directories: %v", err)
+		}
+	})
+	archive := filepath.Join(t.TempDir(), "busybox.tar")
+	if out, err := exec.Command(filepath.Join(repoRoot, "scripts", "busybox-image.sh"), archive, testImage).CombinedOutput(); err != nil {
+		t.Fatalf("busybox-image.sh: %v: %s", err, out)
+	}
+	d.must(t.TempDir(), "load", "-i", archive)
+	return d
+}
+
+func (d *privateDaemon) env() []string {
+	return append(os.Environ(), "BERTH_DATA_DIR="+d.dataDir, "BERTH_RUN_DIR="+d.runDir)
+}
+
+// command is berth ARGS... on the private daemon, in dir.
+func (d *privateDaemon) command(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(berthBin, args...)
+	cmd.Dir, cmd.Env = dir, d.env()
+	return cmd
+}
+
+func (d *privateDaemon) must(dir string, args ...string) string {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, berthBin, args...)
+	cmd.Dir, cmd.Env = dir, d.env()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		d.t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (d *privateDaemon) address() string {
+	return filepath.Join(d.runDir, "containerd", "containerd.sock")
+}
+
+func (d *privateDaemon) ctr(args ...string) string {
+	d.t.Helper()
+	out, err := exec.Command(ctrBin, append([]string{"--address", d.address(), "-n", "berth"}, args...)...).Output()
+	if err != nil {
+		d.t.Fatalf("ctr %v: %v: %s", args, err, out)
+	}
+	return string(out)
+}
+
+// stop ends the private containerd (its pid file is in the run dir) and
+// waits for it to be gone.
+func (d *privateDaemon) stop() {
+	b, err := os.ReadFile(filepath.Join(d.runDir, "containerd", "containerd.pid"))
+	if err != nil {
+		return // never started
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		d.t.Errorf("private containerd pid file: %q", b)
+		return
+	}
+	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); !bytes.Contains(cmdline, []byte(d.runDir)) {
+		return // gone already, or the pid is another process's now
+	}
+	syscall.Kill(pid, syscall.SIGTERM) //nolint:errcheck // checked below
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	syscall.Kill(pid, syscall.SIGKILL) //nolint:errcheck // last resort
+	d.t.Errorf("private containerd (pid %d) did not stop on SIGTERM", pid)
+}
+
+// buildLeft is what a build left on the private daemon and the host.
+type buildLeft struct {
+	containers, tasks, snapshots, leases, netns, bridges, mounts, processes []string
+}
+
+func (l buildLeft) empty() bool {
+	return len(l.containers)+len(l.tasks)+len(l.snapshots)+len(l.leases)+len(l.netns)+len(l.bridges)+len(l.mounts)+len(l.processes) == 0
+}
+
+// left lists the build containers, tasks, temporary snapshots, build
+// leases, build namespaces and bridges of the berth process pid, mounts
+// of the private daemon's tasks, and processes (shims, RUN steps) still
+// tied to the private daemon's socket or running cmd.
+func (d *privateDaemon) left(pid int, cmd string) buildLeft {
+	var l buildLeft
+	rows := func(what string) []string {
+		var out []string
+		for _, line := range strings.Split(d.ctr(what, "ls"), "\n")[1:] {
+			if f := strings.Fields(line); len(f) > 0 && f[0] != "berth.build-cache" && (what == "leases" || strings.HasPrefix(f[0], "berth-build-")) {
+				out = append(out, strings.TrimSpace(line))
+			}
+		}
+		return out
+	}
+	l.containers, l.tasks, l.snapshots, l.leases = rows("containers"), rows("tasks"), rows("snapshots"), rows("leases")
+	prefix := fmt.Sprintf("berth-build-%d-", pid)
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) {
+			// The namespace and the network have the same name.
+			l.netns = append(l.netns, e.Name())
+			d.networks[e.Name()] = true
+		}
+	}
+	for n := range d.networks {
+		if strings.HasPrefix(n, prefix) {
+			if _, err := os.Stat(filepath.Join("/sys/class/net", netbridge.BridgeName(n))); err == nil {
+				l.bridges = append(l.bridges, netbridge.BridgeName(n))
+			}
+		}
+	}
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, line := range strings.Split(string(mounts), "\n") {
+		if strings.Contains(line, d.runDir) || strings.Contains(line, d.dataDir) {
+			l.mounts = append(l.mounts, line)
+		}
+	}
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
+		if err != nil || p.Name() == strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		s := string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))
+		if strings.Contains(s, "containerd-shim") && strings.Contains(s, d.address()) || strings.TrimSpace(s) == cmd {
+			l.processes = append(l.processes, p.Name()+": "+s)
+		}
+	}
+	return l
+}
+
+// startKilledBuild starts berth build in dir, waits until its RUN step
+// prints started, and kills berth with SIGKILL. It returns berth's pid.
+func (d *privateDaemon) startKilledBuild(dir string) int {
+	d.t.Helper()
+	cmd := d.command(dir, "build", "--no-cache")
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(out.String(), "| started") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill() //nolint:errcheck // failing anyway
+			cmd.Wait()         //nolint:errcheck
+			d.t.Fatalf("the RUN step did not start:\n%s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		d.t.Fatal(err)
+	}
+	cmd.Wait() //nolint:errcheck // killed
+	return cmd.Process.Pid
+}
+
+// TestBuildIsolationKilledBuild: berth killed with SIGKILL during a RUN
+// step leaves its build container, task (shim, rootfs mount), snapshot,
+// lease and network; berth builder prune removes them, and so does the
+// next build. A running build's are left alone by both.
+func TestBuildIsolationKilledBuild(t *testing.T) {
+	d := newPrivateDaemon(t)
+	dir := t.TempDir()
+	const sleep = "sleep 321"
+	write := func(dockerfile string) {
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte("services:\n  app:\n    build: .\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write("FROM " + testImage + "\nRUN echo started && " + sleep + "\n")
+
+	// Killed, then pruned.
+	pid := d.startKilledBuild(dir)
+	if l := d.left(pid, sleep); len(l.containers) == 0 || len(l.tasks) == 0 || len(l.netns) == 0 || len(l.leases) == 0 {
+		t.Fatalf("a killed build left nothing to clean up, so this test proves nothing: %+v", l)
+	}
+	d.must(dir, "builder", "prune")
+	if l := d.left(pid, sleep); !l.empty() {
+		t.Errorf("left after builder prune: %+v", l)
+	}
+
+	// A running build is not touched by prune; killed, the next build
+	// removes what it left.
+	cmd := d.command(dir, "build", "--no-cache")
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() }) //nolint:errcheck // killed by the test already
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(out.String(), "| started") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the RUN step did not start:\n%s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	running := d.left(cmd.Process.Pid, sleep)
+	d.must(dir, "builder", "prune")
+	if l := d.left(cmd.Process.Pid, sleep); len(l.containers) != len(running.containers) || len(l.tasks) != len(running.tasks) || len(l.netns) != len(running.netns) || len(l.containers) == 0 {
+		t.Errorf("builder prune took from a running build: before %+v\nafter %+v", running, l)
+	}
+	cmd.Process.Signal(syscall.SIGKILL) //nolint:errcheck // checked by what is left
+	cmd.Wait()                          //nolint:errcheck // killed
+	pid = cmd.Process.Pid
+	write("FROM " + testImage + "\nRUN echo next\n")
+	d.must(dir, "build")
+	if l := d.left(pid, sleep); !l.empty() {
+		t.Errorf("left after the next build: %+v", l)
+	}
+}
