@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -17,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/nftables"
 
 	"github.com/berth/berth/netbridge"
 )
@@ -62,16 +65,22 @@ func hostNetns(t *testing.T) string {
 
 // probeRun is a RUN step's script that prints its network namespace, its
 // seccomp mode, whether the host's loopback server answered, its
-// nameserver and its default gateway, one key=value a line.
-func probeRun(port int) string {
+// nameserver and its default gateway, one key=value a line, and with a
+// project address (host:port) whether that answered.
+func probeRun(port int, project string) string {
+	var probeProject string
+	if project != "" {
+		probeProject = fmt.Sprintf(`; if nc -w 3 %s %s </dev/null; then echo project=reached; else echo project=unreached; fi`,
+			strings.Split(project, ":")[0], strings.Split(project, ":")[1])
+	}
 	return fmt.Sprintf(`echo "netns=$(readlink /proc/self/ns/net)"; `+
 		`echo "seccomp=$(grep '^Seccomp:' /proc/self/status | cut -f2)"; `+
 		`if nc -w 2 127.0.0.1 %d </dev/null; then echo loopback=reached; else echo loopback=unreached; fi; `+
 		`echo "nameserver=$(grep -m1 '^nameserver' /etc/resolv.conf | cut -d' ' -f2)"; `+
-		`echo "gateway=$(ip route | grep '^default' | cut -d' ' -f3)"`, port)
+		`echo "gateway=$(ip route | grep '^default' | cut -d' ' -f3)"`, port) + probeProject
 }
 
-var probeLine = regexp.MustCompile(`\| (netns|seccomp|loopback|nameserver|gateway)=(.*)`)
+var probeLine = regexp.MustCompile(`\| (netns|seccomp|loopback|nameserver|gateway|project)=(.*)`)
 
 // probed reads probeRun's output from a build's output.
 func probed(t *testing.T, out string) map[string]string {
@@ -88,16 +97,29 @@ func probed(t *testing.T, out string) map[string]string {
 
 // TestBuildIsolationRun: a RUN step runs in a network namespace of its
 // build's own, not the host's, so the host's 127.0.0.1 is not its
-// loopback (a server there is not reached); it is confined by Docker's
-// seccomp profile; its nameserver is its gateway, the forwarder berth
-// serves there.
+// loopback (a server there is not reached), nor does it reach a project's
+// container; it is confined by Docker's seccomp profile; its nameserver is
+// its gateway, the forwarder berth serves there.
 func TestBuildIsolationRun(t *testing.T) {
 	srv := newLoopbackServer(t)
+	web := newProject(t, "services:\n  web:\n    image: "+testImage+"\n    command: [\"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/www\"]\n", nil)
+	web.must("up", "-d")
+	webAddr := net.JoinHostPort(containerAddr(t, web.name+"_default", web.name+"-web-1"), "80")
+	web.waitFor("web to answer the host", 30*time.Second, func() bool {
+		c, err := net.DialTimeout("tcp4", webAddr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
 	p := newProject(t, "services:\n  app:\n    build: .\n", map[string]string{
-		"Dockerfile": "FROM " + testImage + "\nRUN " + probeRun(srv.port) + "\n",
+		"Dockerfile": "FROM " + testImage + "\nRUN " + probeRun(srv.port, webAddr) + "\n",
 	})
 	removeImages(t, "docker.io/library/"+p.name+"-app:latest")
 	got := probed(t, p.must("build", "--no-cache").stdout)
+	if got["project"] != "unreached" {
+		t.Errorf("RUN reached project %s's container at %s (%q)", web.name, webAddr, got["project"])
+	}
 	if host := hostNetns(t); got["netns"] == host {
 		t.Errorf("RUN ran in the host's network namespace %s", host)
 	}
@@ -120,14 +142,14 @@ func TestBuildIsolationRun(t *testing.T) {
 func TestBuildIsolationHostNetwork(t *testing.T) {
 	srv := newLoopbackServer(t)
 	host := hostNetns(t)
-	plain := map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN " + probeRun(srv.port) + "\n"}
+	plain := map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN " + probeRun(srv.port, "") + "\n"}
 	for _, tc := range []struct {
 		name, compose string
 		files         map[string]string
 		args          []string
 	}{
 		{"RUN --network=host", "services:\n  app:\n    build: .\n",
-			map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN --network=host " + probeRun(srv.port) + "\n"}, nil},
+			map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN --network=host " + probeRun(srv.port, "") + "\n"}, nil},
 		{"build --network host", "services:\n  app:\n    build: .\n", plain, []string{"--network", "host"}},
 		{"build.network host", "services:\n  app:\n    build:\n      context: .\n      network: host\n", plain, nil},
 	} {
@@ -154,6 +176,25 @@ func TestBuildIsolationHostNetwork(t *testing.T) {
 			t.Errorf("build --network bridge: want one line refusing it\n%s", r)
 		}
 	})
+}
+
+// containerAddr is a container's address on a network, from berth's IPAM
+// state.
+func containerAddr(t *testing.T, network, container string) string {
+	t.Helper()
+	var st struct {
+		Networks map[string]struct {
+			Addresses map[string]string `json:"addresses"`
+		} `json:"networks"`
+	}
+	if err := json.Unmarshal([]byte(readFile(t, "/var/lib/berth/network/ipam.json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	addr := st.Networks[network].Addresses[container]
+	if addr == "" {
+		t.Fatalf("no address of %s on %s in berth's IPAM state", container, network)
+	}
+	return addr
 }
 
 // assertNoBuildNetworks checks that no build namespace of this test
@@ -280,11 +321,11 @@ func (d *privateDaemon) stop() {
 
 // buildLeft is what a build left on the private daemon and the host.
 type buildLeft struct {
-	containers, tasks, snapshots, leases, netns, bridges, mounts, processes []string
+	containers, tasks, snapshots, leases, netns, bridges, rules, mounts, processes []string
 }
 
 func (l buildLeft) empty() bool {
-	return len(l.containers)+len(l.tasks)+len(l.snapshots)+len(l.leases)+len(l.netns)+len(l.bridges)+len(l.mounts)+len(l.processes) == 0
+	return len(l.containers)+len(l.tasks)+len(l.snapshots)+len(l.leases)+len(l.netns)+len(l.bridges)+len(l.rules)+len(l.mounts)+len(l.processes) == 0
 }
 
 // left lists the build containers, tasks, temporary snapshots, build
@@ -316,6 +357,22 @@ func (d *privateDaemon) left(pid int, cmd string) buildLeft {
 		if strings.HasPrefix(n, prefix) {
 			if _, err := os.Stat(filepath.Join("/sys/class/net", netbridge.BridgeName(n))); err == nil {
 				l.bridges = append(l.bridges, netbridge.BridgeName(n))
+			}
+		}
+	}
+	if conn, err := nftables.New(); err == nil {
+		if table, err := conn.ListTableOfFamily("berth", nftables.TableFamilyIPv4); err == nil {
+			chains, _ := conn.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+			for _, c := range chains {
+				if c.Table.Name != table.Name {
+					continue
+				}
+				rules, _ := conn.GetRules(table, c)
+				for _, r := range rules {
+					if tag := string(r.UserData); strings.HasPrefix(tag, "berth-build:"+prefix) || strings.HasPrefix(tag, "berth-network:"+prefix) {
+						l.rules = append(l.rules, c.Name+": "+tag)
+					}
+				}
 			}
 		}
 	}
@@ -385,7 +442,7 @@ func TestBuildIsolationKilledBuild(t *testing.T) {
 
 	// Killed, then pruned.
 	pid := d.startKilledBuild(dir)
-	if l := d.left(pid, sleep); len(l.containers) == 0 || len(l.tasks) == 0 || len(l.netns) == 0 || len(l.leases) == 0 {
+	if l := d.left(pid, sleep); len(l.containers) == 0 || len(l.tasks) == 0 || len(l.netns) == 0 || len(l.leases) == 0 || len(l.rules) == 0 {
 		t.Fatalf("a killed build left nothing to clean up, so this test proves nothing: %+v", l)
 	}
 	d.must(dir, "builder", "prune")

@@ -20,10 +20,12 @@ const buildPrefix = "berth-build-"
 
 // BuildNetworks makes the networks of image builds' RUN steps. A build's
 // network is a bridge of its own with NAT egress, made as a project
-// network is (so it gets the same rules), with one namespace on it, and a
-// DNS forwarder on its gateway served by this process, as the host's
-// resolvers may be on its loopback (systemd-resolved, dnsmasq), which the
-// namespace cannot reach. It implements containerd/build.Network.
+// network is, so it gets the same rules (confineRules: off the host's
+// loopback, no connection from or to other berth bridges); one namespace
+// on it; and a DNS forwarder on its gateway served by this process, as
+// the host's resolvers may be on its loopback (systemd-resolved,
+// dnsmasq), which the namespace cannot reach. It implements
+// containerd/build.Network.
 type BuildNetworks struct {
 	bridges *Bridges
 	// upstreams are the resolvers (host:port) the forwarder asks; none
@@ -103,11 +105,12 @@ func (b *BuildNetworks) RemoveBuildNetwork(ctx context.Context, id string) error
 	err := errors.Join(
 		b.bridges.Detach(network, endpoint),
 		(Namespaces{}).DeleteNamespace(ctx, "", endpoint),
+		b.bridges.RemoveNetwork(network),
 	)
 	if err != nil {
 		return fmt.Errorf("build network %s: %w", network, err)
 	}
-	return b.bridges.RemoveNetwork(network)
+	return nil
 }
 
 // BuildNetworks lists the ids of the build networks in the IPAM state,
