@@ -509,7 +509,9 @@ func TestBuildDebianNetwork(t *testing.T) {
 	})
 	removeImages(t, "docker.io/library/"+p.name+"-app:latest")
 	loadDebianImage(t)
-	r := p.must("build")
+	// --no-cache: the step must really reach the mirror, also when an
+	// earlier run of the suite left it in the build cache.
+	r := p.must("build", "--no-cache")
 	if !strings.Contains(r.stdout, "Setting up hello") {
 		t.Errorf("apt-get install output missing:\n%s", r.stdout)
 	}
