@@ -8,7 +8,6 @@ import (
 	"path"
 	"strings"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,7 +15,9 @@ import (
 // root filesystem, or the host's "/". Its paths are slash-separated and
 // relative to its top ("." is the top).
 type tree struct {
+	// root reads the tree; w writes it (and resolves its paths).
 	root *os.Root
+	w    *Root
 	// where ends messages about its paths: "in the container of service
 	// \"web\"", "on the host".
 	where string
@@ -27,10 +28,15 @@ func openTree(dir, where string) (*tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the filesystem %s: %w", where, err)
 	}
-	return &tree{root: r, where: where}, nil
+	w, err := OpenRoot(dir)
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("open the filesystem %s: %w", where, err)
+	}
+	return &tree{root: r, w: w, where: where}, nil
 }
 
-func (t *tree) Close() error { return t.root.Close() }
+func (t *tree) Close() error { return errors.Join(t.root.Close(), t.w.Close()) }
 
 // resolve turns p, a path as seen from inside the tree (absolute, or
 // relative to its top), into a path relative to the top with no symlink
@@ -51,9 +57,9 @@ func (t *tree) resolve(p string, followLast bool) (string, error) {
 		}
 		return path.Join(dir, path.Base(clean)), nil
 	}
-	r, err := securejoin.SecureJoinVFS("/", clean, rootVFS{t.root})
+	r, err := t.w.Resolve(clean)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", p, err)
+		return "", err
 	}
 	return relative(r), nil
 }
@@ -67,13 +73,6 @@ func relative(abs string) string {
 	return r
 }
 
-// rootVFS lets securejoin look at the tree only through its os.Root: a
-// path it asks about is "/"-based, taken relative to the top.
-type rootVFS struct{ root *os.Root }
-
-func (v rootVFS) Lstat(name string) (os.FileInfo, error) { return v.root.Lstat(relative(name)) }
-func (v rootVFS) Readlink(name string) (string, error)   { return v.root.Readlink(relative(name)) }
-
 // lstat is Lstat, with a missing file reported as (nil, nil).
 func (t *tree) lstat(rel string) (fs.FileInfo, error) {
 	fi, err := t.root.Lstat(rel)
@@ -83,13 +82,12 @@ func (t *tree) lstat(rel string) (fs.FileInfo, error) {
 	return fi, err
 }
 
-// at runs fn on the directory holding rel (opened through the root) and
-// rel's last element: for the *at system calls os.Root does not offer.
-func (t *tree) at(rel string, fn func(dirfd int, base string) error) error {
-	d, err := t.root.Open(path.Dir(rel))
-	if err != nil {
-		return err
+// wlstat is lstat through the tree's writer: the directory holding rel is
+// resolved inside the tree, the last element not followed.
+func (t *tree) wlstat(rel string) (fs.FileInfo, error) {
+	fi, err := t.w.Lstat(rel)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
+		return nil, nil
 	}
-	defer d.Close()
-	return fn(int(d.Fd()), path.Base(rel))
+	return fi, err
 }

@@ -76,7 +76,7 @@ func (w *writer) put(e *entry) error {
 // copy leaves no half-written file behind; a file rewritten in place
 // keeps its name, since it could not be removed in the first place.
 func (w *writer) make(e *entry, target string) (retErr error) {
-	old, err := w.t.lstat(target)
+	old, err := w.t.wlstat(target)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (w *writer) make(e *entry, target string) (retErr error) {
 	}
 	inPlace := false
 	if old != nil {
-		if err := w.t.root.Remove(target); err != nil {
+		if err := w.t.w.Remove(target); err != nil {
 			// A file bind-mounted into the container (such as
 			// /etc/hosts) cannot be removed; it is rewritten instead.
 			if !errors.Is(err, unix.EBUSY) || !old.Mode().IsRegular() || !e.mode.IsRegular() || e.hard {
@@ -103,7 +103,7 @@ func (w *writer) make(e *entry, target string) (retErr error) {
 	created := false
 	defer func() {
 		if retErr != nil && created {
-			w.t.root.Remove(target) //nolint:errcheck // the error being returned says more
+			w.t.w.Remove(target) //nolint:errcheck // the error being returned says more
 		}
 	}()
 	o := w.ownerOf(e)
@@ -115,9 +115,9 @@ func (w *writer) make(e *entry, target string) (retErr error) {
 				return err
 			}
 		}
-		return w.t.root.Link(from, target)
+		return w.t.w.Link(from, target)
 	case isDir:
-		if err := w.t.root.Mkdir(target, 0o700); err != nil {
+		if err := w.t.w.Mkdir(target, 0o700); err != nil {
 			return err
 		}
 		created = true
@@ -127,7 +127,7 @@ func (w *writer) make(e *entry, target string) (retErr error) {
 		if inPlace {
 			flags = os.O_WRONLY | os.O_TRUNC
 		}
-		f, err := w.t.root.OpenFile(target, flags, 0o600)
+		f, err := w.t.w.OpenFile(target, flags, 0o600)
 		if err != nil {
 			return err
 		}
@@ -146,11 +146,11 @@ func (w *writer) make(e *entry, target string) (retErr error) {
 			return err
 		}
 	case e.mode&fs.ModeSymlink != 0:
-		if err := w.t.root.Symlink(e.link, target); err != nil {
+		if err := w.t.w.Symlink(e.link, target); err != nil {
 			return err
 		}
 		created = true
-		if err := w.t.root.Lchown(target, o.UID, o.GID); err != nil {
+		if err := w.t.w.Lchown(target, o.UID, o.GID); err != nil {
 			return err
 		}
 	case e.mode&(fs.ModeDevice|fs.ModeNamedPipe) != 0:
@@ -161,16 +161,14 @@ func (w *writer) make(e *entry, target string) (retErr error) {
 		case e.mode&fs.ModeDevice != 0:
 			typ = unix.S_IFBLK
 		}
-		if err := w.t.at(target, func(dirfd int, base string) error {
-			return unix.Mknodat(dirfd, base, typ|uint32(e.mode.Perm()), int(e.rdev))
-		}); err != nil {
+		if err := w.t.w.Mknod(target, typ|uint32(e.mode.Perm()), e.rdev); err != nil {
 			return err
 		}
 		created = true
-		if err := w.t.root.Lchown(target, o.UID, o.GID); err != nil {
+		if err := w.t.w.Lchown(target, o.UID, o.GID); err != nil {
 			return err
 		}
-		if err := w.t.root.Chmod(target, e.mode.Perm()); err != nil {
+		if err := w.t.w.Lchmod(target, e.mode.Perm()); err != nil {
 			return err
 		}
 	default:
@@ -182,10 +180,10 @@ func (w *writer) make(e *entry, target string) (retErr error) {
 // meta gives a directory its owner and mode now, its times at the end.
 func (w *writer) meta(e *entry, target string) error {
 	o := w.ownerOf(e)
-	if err := w.t.root.Lchown(target, o.UID, o.GID); err != nil {
+	if err := w.t.w.Lchown(target, o.UID, o.GID); err != nil {
 		return err
 	}
-	if err := w.t.root.Chmod(target, e.mode&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
+	if err := w.t.w.Lchmod(target, e.mode&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
 		return err
 	}
 	w.dirs = append(w.dirs, dirTime{rel: target, mtime: e.mtime})
@@ -214,8 +212,5 @@ func setTimes(t *tree, rel string, mtime time.Time) error {
 	if mtime.IsZero() {
 		return nil // a tar entry without one: now is as good
 	}
-	ts := unix.NsecToTimespec(mtime.UnixNano())
-	return t.at(rel, func(dirfd int, base string) error {
-		return unix.UtimesNanoAt(dirfd, base, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
-	})
+	return t.w.Lchtimes(rel, mtime)
 }

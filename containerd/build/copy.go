@@ -21,17 +21,22 @@ import (
 	"github.com/containerd/containerd/v2/pkg/archive/compression"
 	cfs "github.com/containerd/continuity/fs"
 	"github.com/moby/sys/user"
-	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/fscopy"
 )
 
 // Owner is the numeric owner files are written with.
 type Owner struct{ UID, GID int }
 
 // copier writes files into a mounted root filesystem for COPY and ADD.
-// Every path is resolved inside root, so a symlink in the image (even an
-// absolute one) never leads a write out of it.
+// Every write goes through an fscopy.Root: paths are resolved inside root
+// (a symlink in the image, even an absolute one, or one an archive just
+// made, never leads a write out of it), and the file written is never
+// followed: a symlink there is replaced, not written through.
 type copier struct {
 	root string
+	// r is root, opened while a copy runs (see withRoot).
+	r *fscopy.Root
 	// owner is --chown's owner; nil keeps root (COPY) or the archive's (ADD).
 	owner *Owner
 	// mode is --chmod's mode for files and directories, or nil.
@@ -46,8 +51,27 @@ type copier struct {
 type fileID struct{ dev, ino uint64 }
 
 type dirTime struct {
+	// path is the directory's path in the image.
 	path  string
 	mtime time.Time
+}
+
+// withRoot runs fn with the root open (opening it for fn alone unless a
+// caller further up did).
+func (c *copier) withRoot(fn func() error) error {
+	if c.r != nil {
+		return fn()
+	}
+	r, err := fscopy.OpenRoot(c.root)
+	if err != nil {
+		return err
+	}
+	c.r = r
+	defer func() {
+		r.Close()
+		c.r = nil
+	}()
+	return fn()
 }
 
 // destination resolves COPY's destination: relative to the working
@@ -64,73 +88,37 @@ func destination(dest, workdir string, sources int) (string, bool) {
 	return path.Clean(dest), dir
 }
 
-// hostPath is where the image path p is on the host: its parent resolved
-// inside root, its last element not followed (it is what gets replaced).
-func (c *copier) hostPath(p string) (string, error) {
-	p = path.Clean("/" + p)
-	if p == "/" {
-		return c.root, nil
-	}
-	parent, err := cfs.RootPath(c.root, path.Dir(p))
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(parent, path.Base(p)), nil
-}
-
-// isDir reports whether the image path p is a directory (following links).
+// isDir reports whether the image path p is a directory (following links
+// inside the image).
 func (c *copier) isDir(p string) bool {
-	real, err := cfs.RootPath(c.root, p)
-	if err != nil {
-		return false
-	}
-	st, err := os.Stat(real)
-	return err == nil && st.IsDir()
+	var dir bool
+	c.withRoot(func() error { //nolint:errcheck // an error is "not a directory"
+		st, err := c.r.Stat(p)
+		dir = err == nil && st.IsDir()
+		return err
+	})
+	return dir
 }
 
-// mkdirAll makes the image directory p and its missing parents, owned by
-// the copy's owner (root by default), mode 0755.
+// mkdirAll makes the image directory p and its missing parents (following
+// symlinks inside the image), owned by the copy's owner (root by
+// default), mode 0755.
 func (c *copier) mkdirAll(p string) error {
-	p = path.Clean("/" + p)
-	if p == "/" {
-		return nil
-	}
-	if err := c.mkdirAll(path.Dir(p)); err != nil {
-		return err
-	}
-	host, err := cfs.RootPath(c.root, p)
-	if err != nil {
-		return err
-	}
-	st, err := os.Stat(host)
-	if err == nil {
-		if !st.IsDir() {
-			return fmt.Errorf("%s exists in the image and is not a directory", p)
+	return c.withRoot(func() error {
+		made, err := c.r.MkdirAll(p, 0o755)
+		if err == nil {
+			o := c.ownerOr(Owner{})
+			for _, d := range made {
+				if err = c.r.Lchown(d, o.UID, o.GID); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("make directory %s in the image: %w", path.Clean("/"+p), err)
 		}
 		return nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	// host may lie below directories that do not exist yet (a symlink in
-	// the image pointed to them): make them all, inside root.
-	var made []string
-	for d := host; d != c.root; d = filepath.Dir(d) {
-		if _, err := os.Lstat(d); err == nil {
-			break
-		}
-		made = append(made, d)
-	}
-	if err := os.MkdirAll(host, 0o755); err != nil {
-		return err
-	}
-	o := c.ownerOr(Owner{})
-	for _, d := range made {
-		if err := os.Lchown(d, o.UID, o.GID); err != nil {
-			return err
-		}
-	}
-	return nil
+	})
 }
 
 func (c *copier) ownerOr(def Owner) Owner {
@@ -144,52 +132,53 @@ func (c *copier) ownerOr(def Owner) Owner {
 // directory when destDir). A selected directory's contents go into dest;
 // a selected file goes to dest, or into it when dest is a directory.
 func (c *copier) copyFiles(src *Context, files []File, dest string, destDir bool) error {
-	if !destDir && c.isDir(dest) {
-		destDir = true
-	}
-	rootIsDir := map[string]bool{}
-	for _, f := range files {
-		if f.Rel == f.Root && f.Info.IsDir() {
-			rootIsDir[f.Root] = true
+	return c.withRoot(func() error {
+		if !destDir && c.isDir(dest) {
+			destDir = true
 		}
-	}
-	for _, f := range files {
-		var target string
-		switch {
-		case rootIsDir[f.Root] && f.Rel == f.Root:
-			// A directory source gives its contents; the destination
-			// directory is made if missing and otherwise left as it is.
-			if err := c.mkdirAll(dest); err != nil {
-				return fmt.Errorf("copy %s to %s: %w", f.Rel, dest, err)
+		rootIsDir := map[string]bool{}
+		for _, f := range files {
+			if f.Rel == f.Root && f.Info.IsDir() {
+				rootIsDir[f.Root] = true
 			}
-			continue
-		case rootIsDir[f.Root]:
-			if f.Root == "." {
-				target = path.Join(dest, f.Rel)
-			} else {
-				target = path.Join(dest, strings.TrimPrefix(f.Rel, f.Root+"/"))
+		}
+		for _, f := range files {
+			var target string
+			switch {
+			case rootIsDir[f.Root] && f.Rel == f.Root:
+				// A directory source gives its contents; the destination
+				// directory is made if missing and otherwise left as it is.
+				if err := c.mkdirAll(dest); err != nil {
+					return fmt.Errorf("copy %s to %s: %w", f.Rel, dest, err)
+				}
+				continue
+			case rootIsDir[f.Root]:
+				if f.Root == "." {
+					target = path.Join(dest, f.Rel)
+				} else {
+					target = path.Join(dest, strings.TrimPrefix(f.Rel, f.Root+"/"))
+				}
+			case destDir:
+				target = path.Join(dest, path.Base(f.Rel))
+			default:
+				target = dest
 			}
-		case destDir:
-			target = path.Join(dest, path.Base(f.Rel))
-		default:
-			target = dest
+			if err := c.mkdirAll(path.Dir(target)); err != nil {
+				return err
+			}
+			if err := c.writeFile(filepath.Join(src.Root, filepath.FromSlash(f.Rel)), f, target); err != nil {
+				return fmt.Errorf("copy %s to %s: %w", f.Rel, target, err)
+			}
 		}
-		if err := c.mkdirAll(path.Dir(target)); err != nil {
-			return err
-		}
-		if err := c.writeFile(filepath.Join(src.Root, filepath.FromSlash(f.Rel)), f, target); err != nil {
-			return fmt.Errorf("copy %s to %s: %w", f.Rel, target, err)
-		}
-	}
-	return c.finish()
+		return c.finish()
+	})
 }
 
-// writeFile writes one file, directory or symlink at the image path target.
+// writeFile writes one file, directory or symlink at the image path
+// target. What is there is replaced unless both are directories (then
+// the directory takes the source's owner and mode); a directory is not
+// replaced by a file.
 func (c *copier) writeFile(srcPath string, f File, target string) error {
-	host, err := c.hostPath(target)
-	if err != nil {
-		return err
-	}
 	mode := f.Info.Mode()
 	perm := mode.Perm() | mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
 	if c.mode != nil {
@@ -198,114 +187,133 @@ func (c *copier) writeFile(srcPath string, f File, target string) error {
 	o := c.ownerOr(Owner{})
 	switch {
 	case mode.IsDir():
-		if st, err := os.Lstat(host); err == nil && !st.IsDir() {
-			if err := os.Remove(host); err != nil {
-				return err
-			}
-		}
-		if err := os.Mkdir(host, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		if err := os.Lchown(host, o.UID, o.GID); err != nil {
-			return err
-		}
-		if err := os.Chmod(host, perm); err != nil {
-			return err
-		}
-		c.dirTimes = append(c.dirTimes, dirTime{host, f.Info.ModTime()})
-		return nil
+		return c.writeDir(target, perm, o, f.Info.ModTime())
 	case mode&fs.ModeSymlink != 0:
-		if err := removeNonDir(host); err != nil {
-			return err
-		}
-		if err := os.Symlink(f.Link, host); err != nil {
-			return err
-		}
-		if err := os.Lchown(host, o.UID, o.GID); err != nil {
-			return err
-		}
-		return lutimes(host, f.Info.ModTime())
+		return c.writeSymlink(target, f.Link, o, f.Info.ModTime())
 	case mode.IsRegular():
 		var id fileID
 		if st, ok := f.Info.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
 			id = fileID{uint64(st.Dev), st.Ino}
 			if first, ok := c.linked[id]; ok {
-				if err := removeNonDir(host); err != nil {
+				if err := c.clear(target, false); err != nil {
 					return err
 				}
-				return os.Link(first, host)
+				return c.r.Link(first, target)
 			}
 			if c.linked == nil {
 				c.linked = map[fileID]string{}
 			}
-			c.linked[id] = host
+			c.linked[id] = target
 		}
 		in, err := os.Open(srcPath)
 		if err != nil {
 			return err
 		}
 		defer in.Close()
-		return c.writeRegular(host, in, perm, o, f.Info.ModTime())
+		return c.writeRegular(target, in, perm, o, f.Info.ModTime())
 	}
 	return fmt.Errorf("%s is not a regular file, directory or symlink", f.Rel)
 }
 
-// writeRegular writes a regular file at host from r.
-func (c *copier) writeRegular(host string, r io.Reader, perm fs.FileMode, o Owner, mtime time.Time) error {
-	if err := removeNonDir(host); err != nil {
-		return err
-	}
-	out, err := os.OpenFile(host, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, r); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	if err := os.Lchown(host, o.UID, o.GID); err != nil {
-		return err
-	}
-	if err := os.Chmod(host, perm); err != nil { // after chown, which clears setuid bits
-		return err
-	}
-	return os.Chtimes(host, mtime, mtime)
-}
-
-// removeNonDir removes what is at host unless it is a directory (a file
-// replaces a file; it cannot replace a directory).
-func removeNonDir(host string) error {
-	st, err := os.Lstat(host)
+// clear makes room for a file at the image path target: a non-directory
+// there is removed (a symlink itself, never its target); a directory is
+// removed with all it holds when replaceDir (as an archive's entry
+// replaces one), and is otherwise an error.
+func (c *copier) clear(target string, replaceDir bool) error {
+	st, err := c.r.Lstat(target)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if st.IsDir() {
-		return fmt.Errorf("a directory is in the way")
+	switch {
+	case !st.IsDir():
+		return c.r.Remove(target)
+	case replaceDir:
+		return c.r.RemoveAll(target)
 	}
-	return os.Remove(host)
+	return fmt.Errorf("a directory is in the way")
 }
 
-// finish sets directory times, deepest first, once their contents are in.
+// writeDir makes the directory target, or gives an existing one (not a
+// symlink to one: that is replaced) the owner, mode and time.
+func (c *copier) writeDir(target string, perm fs.FileMode, o Owner, mtime time.Time) error {
+	st, err := c.r.Lstat(target)
+	switch {
+	case err == nil && !st.IsDir():
+		if err := c.r.Remove(target); err != nil {
+			return err
+		}
+		fallthrough
+	case errors.Is(err, fs.ErrNotExist):
+		if err := c.r.Mkdir(target, 0o700); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	}
+	if err := c.r.Lchown(target, o.UID, o.GID); err != nil {
+		return err
+	}
+	if err := c.r.Lchmod(target, perm); err != nil { // after chown, which clears setuid bits
+		return err
+	}
+	c.dirTimes = append(c.dirTimes, dirTime{target, mtime})
+	return nil
+}
+
+// writeSymlink makes target a symlink to link, written as it is: it is
+// resolved inside the container whenever it is followed.
+func (c *copier) writeSymlink(target, link string, o Owner, mtime time.Time) error {
+	if err := c.clear(target, false); err != nil {
+		return err
+	}
+	if err := c.r.Symlink(link, target); err != nil {
+		return err
+	}
+	if err := c.r.Lchown(target, o.UID, o.GID); err != nil {
+		return err
+	}
+	return c.r.Lchtimes(target, mtime)
+}
+
+// writeRegular writes a regular file at the image path target from r.
+func (c *copier) writeRegular(target string, r io.Reader, perm fs.FileMode, o Owner, mtime time.Time) error {
+	if err := c.clear(target, false); err != nil {
+		return err
+	}
+	out, err := c.r.Create(target)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, r)
+	if err == nil {
+		err = out.Chown(o.UID, o.GID)
+	}
+	if err == nil {
+		err = out.Chmod(perm) // after chown, which clears setuid bits
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return c.r.Lchtimes(target, mtime)
+}
+
+// finish sets directory times, deepest first, once their contents are
+// in. A directory replaced meanwhile by a symlink gets the times itself.
 func (c *copier) finish() error {
 	sort.SliceStable(c.dirTimes, func(i, j int) bool { return len(c.dirTimes[i].path) > len(c.dirTimes[j].path) })
 	for _, d := range c.dirTimes {
-		if err := os.Chtimes(d.path, d.mtime, d.mtime); err != nil {
+		if err := c.r.Lchtimes(d.path, d.mtime); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
 	c.dirTimes = nil
 	return nil
-}
-
-func lutimes(p string, t time.Time) error {
-	ts := []unix.Timespec{unix.NsecToTimespec(t.UnixNano()), unix.NsecToTimespec(t.UnixNano())}
-	return unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW)
 }
 
 // writeContent writes a file given inline (COPY heredoc, ADD URL) at the
@@ -314,14 +322,12 @@ func (c *copier) writeContent(target string, r io.Reader, perm fs.FileMode, mtim
 	if c.mode != nil {
 		perm = *c.mode
 	}
-	if err := c.mkdirAll(path.Dir(target)); err != nil {
-		return err
-	}
-	host, err := c.hostPath(target)
-	if err != nil {
-		return err
-	}
-	return c.writeRegular(host, r, perm, c.ownerOr(Owner{}), mtime)
+	return c.withRoot(func() error {
+		if err := c.mkdirAll(path.Dir(target)); err != nil {
+			return err
+		}
+		return c.writeRegular(target, r, perm, c.ownerOr(Owner{}), mtime)
+	})
 }
 
 // openArchive returns a reader of the tar archive in file, decompressed,
@@ -394,107 +400,97 @@ func (m multiCloser) Close() error {
 	return errors.Join(errs...)
 }
 
-// extract unpacks a tar stream into the image directory dest. Entries keep
-// their owners (unless --chown), modes and times; an entry whose name or
-// link climbs out of dest is refused, and symlinks already in the image
-// cannot lead a write out of the root.
+// extract unpacks a tar stream into the image directory dest, as Docker
+// does. Entries keep their owners (unless --chown), modes and times; a
+// leading "/" of a name is dropped, and an entry whose name or hard link
+// climbs out of dest with ".." is refused. An entry replaces what is
+// there unless both are directories (then the directory takes the
+// entry's owner, mode and time), never writing through a symlink; and
+// symlinks, in the image or made by the archive, lead a later entry
+// nowhere but inside the root. Devices and fifos are refused.
 func (c *copier) extract(r io.Reader, dest, name string) error {
-	if err := c.mkdirAll(dest); err != nil {
-		return err
-	}
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		rel, ok := inside(hdr.Name)
-		if !ok {
-			return fmt.Errorf("%s: entry %q points outside the destination: refusing to unpack it", name, hdr.Name)
-		}
-		if rel == "." {
-			continue
-		}
-		target := path.Join(dest, rel)
-		if err := c.mkdirAll(path.Dir(target)); err != nil {
-			return fmt.Errorf("%s: %s: %w", name, hdr.Name, err)
-		}
-		host, err := c.hostPath(target)
-		if err != nil {
+	return c.withRoot(func() error {
+		if err := c.mkdirAll(dest); err != nil {
 			return err
 		}
-		o := c.ownerOr(Owner{hdr.Uid, hdr.Gid})
-		perm := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
-		if c.mode != nil {
-			perm = *c.mode
-		}
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			if err := os.Mkdir(host, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-				return err
+		tr := tar.NewReader(r)
+		for {
+			hdr, err := tr.Next()
+			if err == io.EOF {
+				break
 			}
-			if err := os.Lchown(host, o.UID, o.GID); err != nil {
-				return err
-			}
-			if err := os.Chmod(host, perm); err != nil {
-				return err
-			}
-			c.dirTimes = append(c.dirTimes, dirTime{host, hdr.ModTime})
-		case tar.TypeReg:
-			if err := c.writeRegular(host, tr, perm, o, hdr.ModTime); err != nil {
-				return fmt.Errorf("%s: %s: %w", name, hdr.Name, err)
-			}
-		case tar.TypeSymlink:
-			if err := removeNonDir(host); err != nil {
-				return err
-			}
-			if err := os.Symlink(hdr.Linkname, host); err != nil {
-				return err
-			}
-			if err := os.Lchown(host, o.UID, o.GID); err != nil {
-				return err
-			}
-			if err := lutimes(host, hdr.ModTime); err != nil {
-				return err
-			}
-		case tar.TypeLink:
-			lrel, ok := inside(hdr.Linkname)
-			if !ok {
-				return fmt.Errorf("%s: hard link %q -> %q points outside the destination: refusing to unpack it", name, hdr.Name, hdr.Linkname)
-			}
-			old, err := c.hostPath(path.Join(dest, lrel))
 			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if err := c.extractEntry(tr, hdr, dest, name); err != nil {
 				return err
 			}
-			if err := removeNonDir(host); err != nil {
-				return err
-			}
-			if err := os.Link(old, host); err != nil {
-				return fmt.Errorf("%s: %s: %w", name, hdr.Name, err)
-			}
-		default:
-			return fmt.Errorf("%s: entry %q is a device, fifo or other special file, which ADD does not unpack", name, hdr.Name)
 		}
-	}
-	return c.finish()
+		return c.finish()
+	})
 }
 
-// inside cleans a tar entry name relative to the destination and reports
-// whether it stays inside it.
-func inside(name string) (string, bool) {
-	name = strings.TrimPrefix(filepath.ToSlash(name), "./")
-	if path.IsAbs(name) {
-		name = strings.TrimLeft(name, "/")
+func (c *copier) extractEntry(tr io.Reader, hdr *tar.Header, dest, name string) error {
+	if hdr.Typeflag == tar.TypeXGlobalHeader {
+		return nil // PAX defaults, which the entries that follow carry
 	}
-	for _, part := range strings.Split(name, "/") {
-		if part == ".." {
-			return "", false
+	rel, ok := inside(hdr.Name)
+	if !ok {
+		return fmt.Errorf("%s: entry %q points outside the destination: refusing to unpack it", name, hdr.Name)
+	}
+	if rel == "." {
+		return nil
+	}
+	target := path.Join(dest, rel)
+	o := c.ownerOr(Owner{hdr.Uid, hdr.Gid})
+	perm := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	if c.mode != nil {
+		perm = *c.mode
+	}
+	var err error
+	switch hdr.Typeflag {
+	case tar.TypeDir, tar.TypeReg, tar.TypeRegA, tar.TypeSymlink, tar.TypeLink:
+	default:
+		return fmt.Errorf("%s: entry %q is a device, fifo or other special file, which ADD does not unpack", name, hdr.Name)
+	}
+	if err := c.mkdirAll(path.Dir(target)); err != nil {
+		return fmt.Errorf("%s: %s: %w", name, hdr.Name, err)
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		err = c.writeDir(target, perm, o, hdr.ModTime)
+	case tar.TypeReg, tar.TypeRegA:
+		if err = c.clear(target, true); err == nil {
+			err = c.writeRegular(target, tr, perm, o, hdr.ModTime)
+		}
+	case tar.TypeSymlink:
+		if err = c.clear(target, true); err == nil {
+			err = c.writeSymlink(target, hdr.Linkname, o, hdr.ModTime)
+		}
+	case tar.TypeLink:
+		lrel, ok := inside(hdr.Linkname)
+		if !ok {
+			return fmt.Errorf("%s: hard link %q -> %q points outside the destination: refusing to unpack it", name, hdr.Name, hdr.Linkname)
+		}
+		if err = c.clear(target, true); err == nil {
+			err = c.r.Link(path.Join(dest, lrel), target)
 		}
 	}
-	return path.Clean("./" + name), true
+	if err != nil {
+		return fmt.Errorf("%s: %s: %w", name, hdr.Name, err)
+	}
+	return nil
+}
+
+// inside cleans a tar entry name relative to the destination, as Docker
+// does: a leading "/" is dropped, and the name must not climb out with
+// "..".
+func inside(name string) (string, bool) {
+	clean := path.Clean(strings.TrimLeft(filepath.ToSlash(name), "/"))
+	if clean == ".." || strings.HasPrefix(clean, "../") {
+		return "", false
+	}
+	return clean, true
 }
 
 // resolveOwner turns --chown's user[:group] into ids, looking names up in
