@@ -43,7 +43,7 @@ func ParseDockerfileBytes(path string, b []byte) (*Dockerfile, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(stages) == 0 {
-		return nil, fmt.Errorf("%s: no FROM instruction: a Dockerfile starts its first stage with FROM", path)
+		return nil, fmt.Errorf("%s:1: no FROM instruction: a Dockerfile starts its first stage with FROM", path)
 	}
 	for _, st := range stages {
 		for _, cmd := range st.Commands {

@@ -41,10 +41,10 @@ func PlanStages(df *Dockerfile, target string, buildArgs map[string]string) ([]S
 		p := StagePlan{Index: i, Name: st.Name, BaseStage: -1}
 		base, _, err := lex.ProcessWord(st.BaseName, shell.EnvsFromSlice(env))
 		if err != nil {
-			return nil, fmt.Errorf("%s: stage %d: FROM %s: %w", df.Path, i, st.BaseName, err)
+			return nil, fmt.Errorf("%s:%d: stage %d: FROM %s: %w", df.Path, stageLine(st), i, st.BaseName, err)
 		}
 		if base == "" {
-			return nil, fmt.Errorf("%s: stage %d: FROM %s expands to nothing: give the ARG a default or a --build-arg", df.Path, i, st.BaseName)
+			return nil, fmt.Errorf("%s:%d: stage %d: FROM %s expands to nothing: give the ARG a default or a --build-arg", df.Path, stageLine(st), i, st.BaseName)
 		}
 		if j, ok := byName[strings.ToLower(base)]; ok {
 			p.BaseStage = j
@@ -106,6 +106,14 @@ func PlanStages(df *Dockerfile, target string, buildArgs map[string]string) ([]S
 		}
 	}
 	return out, nil
+}
+
+// stageLine is the line of a stage's FROM.
+func stageLine(st instructions.Stage) int {
+	if len(st.Location) > 0 {
+		return st.Location[0].Start.Line
+	}
+	return 0
 }
 
 // stageRef resolves COPY --from: an earlier stage's name or index, or

@@ -1,0 +1,124 @@
+package build
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// layoutNames and layoutLinks are what FuzzSelect builds contexts from:
+// a layout byte picks a kind (file, directory, symlink), a name and, for
+// a symlink, a target; "$OUT" is a directory beside the context and
+// "$HOST" one elsewhere on the host.
+var (
+	layoutNames = []string{"a", "b.txt", "d", "d/e", "d/e/f", "d/.hidden", "up", "self", "x y", "d/up"}
+	layoutLinks = []string{".", "..", "../..", "/", "d", "a", "$OUT", "$OUT/secret", "$HOST", "$HOST/canary",
+		"../out", "../out/secret", "d/../..", "./../out", "../ctx", "../ctx/..", "nowhere", "/d"}
+)
+
+// buildLayout makes a context directory in parent from layout bytes (two
+// per file: kind and name, then for a symlink a third: its target), and
+// returns the path to open it by (the directory or, when the first byte
+// says so, a symlink to it).
+func buildLayout(t *testing.T, parent, host string, layout []byte) string {
+	t.Helper()
+	ctx := filepath.Join(parent, "ctx")
+	out := filepath.Join(parent, "out")
+	for _, d := range []string{ctx, out} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(out, "secret"), []byte("outside the context"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	open := ctx
+	if len(layout) > 0 && layout[0]%3 == 0 {
+		open = filepath.Join(parent, "ctxlink")
+		if err := os.Symlink("ctx", open); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for len(layout) >= 2 {
+		kind, name := layout[0]%3, layoutNames[int(layout[1])%len(layoutNames)]
+		layout = layout[2:]
+		p := filepath.Join(ctx, name)
+		os.MkdirAll(filepath.Dir(p), 0o755) //nolint:errcheck // a file in the way: the entry fails below
+		switch kind {
+		case 0:
+			os.WriteFile(p, []byte(name), 0o644) //nolint:errcheck // names may clash: what is made is what is tested
+		case 1:
+			os.MkdirAll(p, 0o755) //nolint:errcheck // as above
+		case 2:
+			if len(layout) == 0 {
+				return open
+			}
+			target := layoutLinks[int(layout[0])%len(layoutLinks)]
+			layout = layout[1:]
+			target = strings.NewReplacer("$OUT", out, "$HOST", host).Replace(target)
+			os.Symlink(target, p) //nolint:errcheck // as above
+		}
+	}
+	return open
+}
+
+// within reports whether p, its symlinks resolved, is dir or below it.
+func within(p, dir string) bool {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return true // nothing there to read
+	}
+	return real == dir || strings.HasPrefix(real, dir+string(filepath.Separator))
+}
+
+// FuzzSelect: whatever the context holds (symlinks up, out, to the host,
+// looping), whatever .dockerignore says and whatever the source is,
+// Select never panics and never names a file outside the context: every
+// file it gives is a path below the context whose directory is in the
+// context, and which is in the context itself unless it is a symlink
+// (copied as one).
+func FuzzSelect(f *testing.F) {
+	f.Add([]byte{1, 2, 0, 4, 2, 6, 1}, "", ".")
+	f.Add([]byte{3, 2, 2, 7, 0, 0}, "*\n!a", ".")
+	f.Add([]byte{1, 2, 2, 6, 1, 0, 1}, "", "up")
+	f.Add([]byte{1, 2, 2, 7, 3, 0, 1}, "**/*.txt", "*")
+	f.Add([]byte{0, 2, 2, 9, 8, 0, 1}, "", "d/up/..")
+	f.Add([]byte{1, 2, 2, 6, 14}, "!../out", "./up/../")
+	f.Add([]byte{1, 2, 2, 6, 10}, "", "/..")
+	f.Fuzz(func(t *testing.T, layout []byte, ignore, src string) {
+		if len(layout) > 64 || len(ignore) > 256 || len(src) > 128 {
+			return
+		}
+		host := newCanary(t)
+		parent := t.TempDir()
+		open := buildLayout(t, parent, host.dir, layout)
+		if strings.ContainsRune(ignore, 0) {
+			return
+		}
+		os.WriteFile(filepath.Join(parent, "ctx", ".dockerignore"), []byte(ignore), 0o644) //nolint:errcheck // a directory may be in the way
+		c, err := OpenContext(open, "")
+		if err != nil {
+			return
+		}
+		files, err := c.Select(src)
+		host.check(t)
+		if err != nil {
+			return
+		}
+		for _, f := range files {
+			for _, p := range []string{f.Rel, f.Root} {
+				if p != "." && !filepath.IsLocal(p) {
+					t.Fatalf("Select(%q) gave %q (root %q): not a path below the context", src, f.Rel, f.Root)
+				}
+			}
+			full := filepath.Join(c.Root, filepath.FromSlash(f.Rel))
+			if !within(filepath.Dir(full), c.Root) && f.Rel != "." {
+				t.Fatalf("Select(%q) gave %q, whose directory is outside the context %s", src, f.Rel, c.Root)
+			}
+			if f.Info.Mode().Type() != os.ModeSymlink && !within(full, c.Root) {
+				t.Fatalf("Select(%q) gave %q, which is outside the context %s", src, f.Rel, c.Root)
+			}
+		}
+	})
+}
