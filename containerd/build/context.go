@@ -39,11 +39,7 @@ func RootFS(root string) *Context {
 // (or <dockerfile>.dockerignore next to the Dockerfile, which wins, as in
 // BuildKit).
 func OpenContext(dir, dockerfile string) (*Context, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, fmt.Errorf("build context %s: %w", dir, err)
-	}
-	root, err := filepath.EvalSymlinks(abs)
+	root, err := contextRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("build context %s: %w", dir, err)
 	}
@@ -75,6 +71,23 @@ func OpenContext(dir, dockerfile string) (*Context, error) {
 		return nil, fmt.Errorf("build context %s: .dockerignore: %w", dir, err)
 	}
 	return &Context{Root: root, matcher: m}, nil
+}
+
+// contextRoot is the directory dir names, absolute and with its symlinks
+// resolved as the system resolves them: ".." after a symlink climbs from
+// where the symlink leads. filepath.Abs would clean "link/.." away
+// lexically first, and so name the directory holding the symlink, which
+// may be the context's parent or anywhere else.
+func contextRoot(dir string) (string, error) {
+	p := dir
+	if !filepath.IsAbs(p) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", err
+		}
+		p = wd + string(filepath.Separator) + dir
+	}
+	return filepath.EvalSymlinks(p)
 }
 
 // Excluded reports whether a context-relative path (slash-separated) is

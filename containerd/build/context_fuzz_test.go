@@ -17,10 +17,10 @@ var (
 		"../out", "../out/secret", "d/../..", "./../out", "../ctx", "../ctx/..", "nowhere", "/d"}
 )
 
-// buildLayout makes a context directory in parent from layout bytes (two
-// per file: kind and name, then for a symlink a third: its target), and
-// returns the path to open it by (the directory or, when the first byte
-// says so, a symlink to it).
+// buildLayout makes a context directory, parent/ctx, from layout bytes
+// (two per file: kind and name, then for a symlink a third: its target),
+// and returns the path to open it by: the directory or, as the first byte
+// says, a symlink to it or "link/.." where link leads into it.
 func buildLayout(t *testing.T, parent, host string, layout []byte) string {
 	t.Helper()
 	ctx := filepath.Join(parent, "ctx")
@@ -34,11 +34,20 @@ func buildLayout(t *testing.T, parent, host string, layout []byte) string {
 		t.Fatal(err)
 	}
 	open := ctx
-	if len(layout) > 0 && layout[0]%3 == 0 {
+	switch {
+	case len(layout) > 0 && layout[0]%3 == 0: // through a symlink to it
 		open = filepath.Join(parent, "ctxlink")
 		if err := os.Symlink("ctx", open); err != nil {
 			t.Fatal(err)
 		}
+	case len(layout) > 0 && layout[0]%3 == 1: // as the parent of where a symlink leads
+		if err := os.MkdirAll(filepath.Join(ctx, "d"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("ctx/d", filepath.Join(parent, "ctxsub")); err != nil {
+			t.Fatal(err)
+		}
+		open = parent + "/ctxsub/.."
 	}
 	for len(layout) >= 2 {
 		kind, name := layout[0]%3, layoutNames[int(layout[1])%len(layoutNames)]
@@ -100,6 +109,9 @@ func FuzzSelect(f *testing.F) {
 		c, err := OpenContext(open, "")
 		if err != nil {
 			return
+		}
+		if want, _ := filepath.EvalSymlinks(filepath.Join(parent, "ctx")); c.Root != want {
+			t.Fatalf("OpenContext(%q).Root = %s, want %s", open, c.Root, want)
 		}
 		files, err := c.Select(src)
 		host.check(t)

@@ -129,3 +129,77 @@ func TestDockerfileIgnoreWins(t *testing.T) {
 		t.Errorf("Dockerfile.dockerignore should replace .dockerignore: %v", err)
 	}
 }
+
+// TestOpenContextLayouts: the context is the directory its path names as
+// the system resolves it, however it is spelled; Select(".") of it never
+// names a file outside it (such as the directory holding a symlink to it).
+func TestOpenContextLayouts(t *testing.T) {
+	base := t.TempDir()
+	for _, d := range []string{"real/ctx/sub", "elsewhere"} {
+		if err := os.MkdirAll(filepath.Join(base, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, content := range map[string]string{"real/secret": "s", "real/ctx/a": "a", "secret": "s"} {
+		if err := os.WriteFile(filepath.Join(base, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, target := range map[string]string{
+		"l1": "real/ctx", "l2": "real/ctx/sub", "real/ctx/up": "..", "elsewhere/into": "../real/ctx/sub",
+	} {
+		if err := os.Symlink(target, filepath.Join(base, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := filepath.Join(base, "real/ctx")
+	tests := []struct {
+		dir string
+		// cwd, when set, is where the path is taken from (and $PWD).
+		cwd, want string
+	}{
+		{dir: "real/ctx", want: ctx},
+		{dir: "real/ctx/.", want: ctx},
+		{dir: "l1", want: ctx},
+		{dir: "l1/", want: ctx},
+		{dir: "l2/..", want: ctx},
+		{dir: "elsewhere/into/..", want: ctx},
+		{dir: "real/ctx/sub/..", want: ctx},
+		{dir: "real/ctx/up/ctx", want: ctx},
+		{dir: "..", cwd: "l2", want: ctx},
+		{dir: "..", cwd: "elsewhere/into", want: ctx},
+		{dir: ".", cwd: "l1", want: ctx},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cwd+":"+tt.dir, func(t *testing.T) {
+			dir := filepath.Join(base, tt.dir)
+			if strings.HasSuffix(tt.dir, "..") || strings.HasSuffix(tt.dir, "/") {
+				dir = base + "/" + tt.dir // as written: Join would clean it
+			}
+			if tt.cwd != "" {
+				t.Chdir(filepath.Join(base, tt.cwd))
+				t.Setenv("PWD", filepath.Join(base, tt.cwd)) // the shell's logical path, which os.Getwd prefers
+				dir = tt.dir
+			}
+			c, err := OpenContext(dir, "")
+			if err != nil {
+				t.Fatalf("OpenContext(%q) = %v", dir, err)
+			}
+			if c.Root != tt.want {
+				t.Errorf("OpenContext(%q).Root = %s, want %s", dir, c.Root, tt.want)
+			}
+			files, err := c.Select(".")
+			if err != nil {
+				t.Fatalf("Select(.) = %v", err)
+			}
+			for _, f := range files {
+				if f.Rel != "." && !filepath.IsLocal(f.Rel) {
+					t.Errorf("Select(.) gave %q, not below the context", f.Rel)
+				}
+				if strings.Contains(f.Rel, "secret") {
+					t.Errorf("Select(.) of %s gave %q, outside the context %s", dir, f.Rel, tt.want)
+				}
+			}
+		})
+	}
+}
