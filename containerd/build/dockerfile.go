@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 
@@ -36,11 +37,11 @@ func ParseDockerfile(path string) (*Dockerfile, error) {
 func ParseDockerfileBytes(path string, b []byte) (*Dockerfile, error) {
 	res, err := parser.Parse(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, located(path, err)
 	}
 	stages, metaArgs, err := instructions.Parse(res.AST, linter.New(&linter.Config{}))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, located(path, err)
 	}
 	if len(stages) == 0 {
 		return nil, fmt.Errorf("%s:1: no FROM instruction: a Dockerfile starts its first stage with FROM", path)
@@ -53,6 +54,20 @@ func ParseDockerfileBytes(path string, b []byte) (*Dockerfile, error) {
 		}
 	}
 	return &Dockerfile{Path: path, Stages: stages, MetaArgs: metaArgs}, nil
+}
+
+// located names the file and line of a parser error as "path:line: ":
+// buildkit keeps the line beside the message, not in it.
+func located(path string, err error) error {
+	var le *parser.LocationError
+	if errors.As(err, &le) {
+		for _, loc := range le.Locations {
+			if len(loc) > 0 && loc[0].Start.Line > 0 {
+				return fmt.Errorf("%s:%d: %w", path, loc[0].Start.Line, err)
+			}
+		}
+	}
+	return fmt.Errorf("%s: %w", path, err)
 }
 
 // unsupported names a flag of cmd berth cannot carry out, or "".
