@@ -6,7 +6,7 @@ LDFLAGS     := -X main.version=$(VERSION)
 COMPAT      ?= ../shared/compat/compat.sh
 E2E_TIMEOUT ?= 20m
 
-.PHONY: all build deps test unit compat e2e bench demo lint clean
+.PHONY: all build deps test unit compat e2e bench fuzz demo lint clean
 
 all: build
 
@@ -34,6 +34,17 @@ e2e: build
 BENCH_RUNS ?= 5
 bench: deps build
 	$(GO) test -tags e2e -run '^$$' -bench . -benchtime $(BENCH_RUNS)x -count 1 -timeout 30m ./e2e/ | grep -v '^\(goos\|goarch\|pkg\):'
+
+## fuzz: every Go fuzz target (func Fuzz...) for FUZZTIME each; the seeds are committed
+## under each package's testdata/fuzz, and a failing input is written there
+FUZZTIME ?= 60s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt wants to rewrite:"; echo "$$out"; exit 1; fi

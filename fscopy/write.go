@@ -47,7 +47,7 @@ func (w *writer) put(e *entry) error {
 		return nil // the destination directory itself: left as it is
 	}
 	// A parent this copy wrote as a directory is one still: make never
-	// replaces a directory, and the os.Root keeps a symlink swapped in
+	// replaces a directory, and the Root keeps a symlink swapped in
 	// meanwhile from leading out. Any other parent is resolved, as an
 	// existing directory of the destination may be a symlink, followed
 	// inside the tree. Reusing spares resolving every element of every
