@@ -57,33 +57,32 @@ func OpenRoot(dir string) (*Root, error) {
 // Close closes the tree.
 func (r *Root) Close() error { return r.f.Close() }
 
-// rel cleans p into a path relative to the top ("." for the top).
-func rel(p string) string { return relative(p) }
-
 // openDir opens the directory p, every element of it resolved inside the
 // tree.
 func (r *Root) openDir(p string) (*os.File, error) {
-	p = rel(p)
+	p = relative(p)
 	if r.walk {
 		resolved, err := r.Resolve(p)
 		if err != nil {
 			return nil, err
 		}
-		return r.walkNoFollow(rel(resolved))
+		return r.walkNoFollow(relative(resolved))
 	}
-	for {
-		fd, err := unix.Openat2(int(r.f.Fd()), p, &unix.OpenHow{
+	var err error
+	for range 64 {
+		var fd int
+		fd, err = unix.Openat2(int(r.f.Fd()), p, &unix.OpenHow{
 			Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 			Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 		})
-		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
-			continue // a rename elsewhere raced the lookup: try again
+		if err == nil {
+			return os.NewFile(uintptr(fd), "/"+p), nil
 		}
-		if err != nil {
-			return nil, &fs.PathError{Op: "open", Path: "/" + p, Err: err}
+		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
+			break // EAGAIN: a rename elsewhere raced the lookup; try again
 		}
-		return os.NewFile(uintptr(fd), "/"+p), nil
 	}
+	return nil, &fs.PathError{Op: "open", Path: "/" + p, Err: err}
 }
 
 // walkNoFollow opens the directory p, which must hold no symlink, one
@@ -119,7 +118,7 @@ func splitPath(p string) []string {
 // p's last element, which fn must not follow. The top itself is ("." of
 // the top).
 func (r *Root) at(op, p string, fn func(dirfd int, base string) error) error {
-	p = rel(p)
+	p = relative(p)
 	dir, base := path.Dir(p), path.Base(p)
 	if p == "." {
 		dir = "."
@@ -219,7 +218,7 @@ func (v resolveVFS) Readlink(name string) (string, error) {
 }
 
 func (v resolveVFS) atResolved(op, name string, fn func(dirfd int, base string) error) error {
-	p := rel(name)
+	p := relative(name)
 	d, err := v.r.walkNoFollow(path.Dir(p))
 	if err != nil {
 		return err
@@ -284,7 +283,7 @@ func (r *Root) MkdirAll(p string, perm fs.FileMode) ([]string, error) {
 	}
 	var made []string
 	cur := "/"
-	for _, elem := range splitPath(rel(resolved)) {
+	for _, elem := range splitPath(relative(resolved)) {
 		cur = path.Join(cur, elem)
 		fi, err := r.Lstat(cur)
 		switch {
@@ -312,7 +311,7 @@ func (r *Root) OpenFile(p string, flag int, perm fs.FileMode) (*os.File, error) 
 		if err != nil {
 			return err
 		}
-		f = os.NewFile(uintptr(fd), "/"+rel(p))
+		f = os.NewFile(uintptr(fd), "/"+relative(p))
 		return nil
 	})
 	return f, err
@@ -392,7 +391,7 @@ func (r *Root) Lchtimes(p string, mtime time.Time) error {
 
 // Remove removes the file or empty directory p (a symlink itself).
 func (r *Root) Remove(p string) error {
-	if rel(p) == "." {
+	if relative(p) == "." {
 		return &fs.PathError{Op: "remove", Path: "/", Err: unix.EBUSY}
 	}
 	return r.at("remove", p, func(dirfd int, base string) error {
@@ -409,7 +408,7 @@ func (r *Root) Remove(p string) error {
 // RemoveAll removes p and, if it is a directory, everything in it,
 // following no symlink.
 func (r *Root) RemoveAll(p string) error {
-	if rel(p) == "." {
+	if relative(p) == "." {
 		return &fs.PathError{Op: "remove", Path: "/", Err: unix.EBUSY}
 	}
 	return r.at("remove", p, removeAllAt)
