@@ -76,9 +76,15 @@ func LoadSpec(ctx context.Context, opts Options) (*types.Project, error) {
 		cli.WithDotEnv,
 		cli.WithDefaultProfiles(opts.Profiles...),
 		cli.WithName(opts.ProjectName),
+		cli.WithResourceLoader(boundedFiles{dir: opts.ProjectDir}),
 	)
 	if err != nil {
 		return nil, loadError(err)
+	}
+	restore, err := stdinBounded(po.ConfigPaths)
+	defer restore()
+	if err != nil {
+		return nil, err
 	}
 	p, err := po.LoadProject(ctx)
 	if err != nil {
