@@ -3,8 +3,10 @@ package compose
 import (
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -32,13 +34,22 @@ func FromSpec(spec *types.Project) (*Project, error) {
 	}
 	sort.Slice(p.Services, func(i, j int) bool { return p.Services[i].Name < p.Services[j].Name })
 	for key, v := range spec.Volumes {
-		p.Volumes[key] = Volume{
+		vol := Volume{
 			Name:       v.Name,
 			Driver:     v.Driver,
 			DriverOpts: maps.Clone(v.DriverOpts),
 			External:   bool(v.External),
 			Labels:     maps.Clone(v.Labels),
 		}
+		// A tmpfs volume's options fail now, not when a container that
+		// mounts it starts (after its volume was made). What berth does
+		// not support yet fails when a service uses the volume.
+		if vol.DriverOpts["type"] == "tmpfs" {
+			if _, err := vol.Local(); err != nil {
+				return nil, fmt.Errorf("volumes: %w", err)
+			}
+		}
+		p.Volumes[key] = vol
 	}
 	for key, n := range spec.Networks {
 		net, err := networkOf(key, n)
@@ -114,7 +125,9 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 	if s.Files, err = fileMountsOf(spec, sc); err != nil {
 		return nil, err
 	}
-	s.Mounts = mountsOf(spec, sc)
+	if s.Mounts, err = mountsOf(spec, sc); err != nil {
+		return nil, err
+	}
 	s.DNS, s.DNSSearch, s.DNSOptions = slices.Clone([]string(sc.DNS)), slices.Clone([]string(sc.DNSSearch)), slices.Clone(sc.DNSOpts)
 	hosts := make([]string, 0, len(sc.ExtraHosts))
 	for h := range sc.ExtraHosts {
@@ -149,6 +162,9 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 			cond = ConditionStarted
 		}
 		s.DependsOn[name] = Dependency{Condition: cond, Required: dep.Required, Restart: dep.Restart}
+	}
+	if err := checkService(sc, s); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -185,28 +201,50 @@ func cloneNonNil(s []string) []string {
 
 // mountsOf converts the volumes and tmpfs entries berth can mount. The
 // others (anonymous volumes, image and cluster volumes, ...) are left out
-// and reported by unsupportedKeys.
-func mountsOf(spec *types.Project, sc types.ServiceConfig) []Mount {
+// and reported by unsupportedKeys. A target Docker would refuse (relative,
+// or /) fails, naming the entry.
+func mountsOf(spec *types.Project, sc types.ServiceConfig) ([]Mount, error) {
 	var out []Mount
 	for _, v := range sc.Volumes {
-		m, ok := mountOf(spec, v)
+		if !path.IsAbs(v.Target) {
+			return nil, fmt.Errorf("volumes: target %q of %s is not an absolute path: mount it at a path such as /data", v.Target, volumeEntry(v))
+		}
+		if path.Clean(v.Target) == "/" {
+			return nil, fmt.Errorf("volumes: %s cannot be mounted on /", volumeEntry(v))
+		}
+		m, ok, err := mountOf(spec, v)
+		if err != nil {
+			return nil, fmt.Errorf("volumes: %s: %w", volumeEntry(v), err)
+		}
 		if ok {
 			out = append(out, m)
 		}
 	}
-	for _, target := range sc.Tmpfs {
-		out = append(out, Mount{Type: MountTmpfs, Target: target})
+	for _, t := range sc.Tmpfs {
+		m, err := ParseTmpfs(t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
 	}
-	return out
+	return out, nil
 }
 
-func mountOf(spec *types.Project, v types.ServiceVolumeConfig) (Mount, bool) {
-	m := Mount{Target: v.Target, ReadOnly: v.ReadOnly}
+// volumeEntry names a volumes entry in an error.
+func volumeEntry(v types.ServiceVolumeConfig) string {
+	if v.Source == "" {
+		return fmt.Sprintf("the %s at %q", v.Type, v.Target)
+	}
+	return fmt.Sprintf("%q (%s)", v.Source, v.Type)
+}
+
+func mountOf(spec *types.Project, v types.ServiceVolumeConfig) (Mount, bool, error) {
+	m := Mount{Target: path.Clean(v.Target), ReadOnly: v.ReadOnly}
 	switch v.Type {
 	case types.VolumeTypeVolume:
 		top, ok := spec.Volumes[v.Source]
 		if v.Source == "" || !ok || (v.Volume != nil && v.Volume.Subpath != "") {
-			return Mount{}, false
+			return Mount{}, false, nil
 		}
 		m.Type, m.Source, m.External = MountVolume, top.Name, bool(top.External)
 		m.NoCopy = v.Volume != nil && v.Volume.NoCopy
@@ -215,11 +253,20 @@ func mountOf(spec *types.Project, v types.ServiceVolumeConfig) (Mount, bool) {
 		m.CreateHostPath = v.Bind != nil && v.Bind.CreateHostPath
 	case types.VolumeTypeTmpfs:
 		m.Type = MountTmpfs
-		if v.Tmpfs != nil {
-			m.TmpfsSize = int64(v.Tmpfs.Size)
+		if t := v.Tmpfs; t != nil {
+			if t.Size < 0 {
+				return Mount{}, false, fmt.Errorf("tmpfs size %d must not be negative", t.Size)
+			}
+			m.TmpfsSize = int64(t.Size)
+			if t.Mode > 0o7777 {
+				return Mount{}, false, fmt.Errorf("tmpfs mode %o: give octal permissions such as 1777 or 0700", t.Mode)
+			}
+			if t.Mode != 0 {
+				m.TmpfsOptions = "mode=" + strconv.FormatUint(uint64(t.Mode), 8)
+			}
 		}
 	default:
-		return Mount{}, false
+		return Mount{}, false, nil
 	}
-	return m, true
+	return m, true, nil
 }

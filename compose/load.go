@@ -88,7 +88,7 @@ func LoadSpec(ctx context.Context, opts Options) (*types.Project, error) {
 	}
 	p, err := po.LoadProject(ctx)
 	if err != nil {
-		return nil, inFiles(loadError(err), po.ConfigPaths)
+		return nil, oneLine(inFiles(loadError(err), po.ConfigPaths))
 	}
 	if p.Name == "" {
 		return nil, errors.New("project name can't be empty: use --project-name (-p) or a name: key")
@@ -123,7 +123,11 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	return FromSpec(spec)
+	p, err := FromSpec(spec)
+	if err != nil {
+		return nil, inFiles(err, spec.ComposeFiles)
+	}
+	return p, nil
 }
 
 // checkServiceNames fails for a name that is no service of the project,
@@ -166,6 +170,32 @@ func inFiles(err error, files []string) error {
 		return err
 	}
 	return fmt.Errorf("%s: %w", strings.Join(files, ", "), err)
+}
+
+// oneLineError is an error whose message was joined into one line.
+type oneLineError struct {
+	msg string
+	err error
+}
+
+func (e oneLineError) Error() string { return e.msg }
+func (e oneLineError) Unwrap() error { return e.err }
+
+// oneLine joins a message of several lines (compose-go's decoding errors
+// list one per line, after a heading) into one, the way berth prints errors.
+func oneLine(err error) error {
+	msg := err.Error()
+	if !strings.Contains(msg, "\n") {
+		return err
+	}
+	msg = strings.ReplaceAll(msg, "decoding failed due to the following error(s):", "")
+	var parts []string
+	for _, l := range strings.Split(msg, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return oneLineError{msg: strings.Join(parts, " "), err: err}
 }
 
 // loadError makes compose-go's errors read as one clear line.

@@ -233,6 +233,10 @@ type Mount struct {
 	CreateHostPath bool
 	// TmpfsSize is the tmpfs size in bytes; 0 is the kernel's default.
 	TmpfsSize int64
+	// TmpfsOptions are the tmpfs's other mount options, comma-separated
+	// and checked by ParseTmpfsOptions (mode=, uid=, noexec, ...); without
+	// mode= a tmpfs is 1777, as Docker makes it.
+	TmpfsOptions string
 	// NoCopy keeps an empty named volume empty (volume.nocopy) instead of
 	// filling it from the image's content at Target.
 	NoCopy bool

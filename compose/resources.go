@@ -80,7 +80,7 @@ func resourcesOf(sc types.ServiceConfig) (Resources, error) {
 		if u.Single != 0 {
 			soft, hard = int64(u.Single), int64(u.Single)
 		}
-		if soft > hard {
+		if soft > hard && hard != -1 {
 			return r, fmt.Errorf("ulimits.%s: the soft limit %d is above the hard limit %d", name, soft, hard)
 		}
 		r.Ulimits = append(r.Ulimits, Ulimit{Name: name, Soft: soft, Hard: hard})

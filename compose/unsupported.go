@@ -43,7 +43,7 @@ func unsupportedKeys(project *types.Project, sc types.ServiceConfig) []string {
 		}
 		switch k {
 		case "volumes":
-			if len(mountsOf(project, sc)) == len(sc.Volumes)+len(sc.Tmpfs) {
+			if ms, err := mountsOf(project, sc); err == nil && len(ms) == len(sc.Volumes)+len(sc.Tmpfs) {
 				continue
 			}
 		case "tmpfs":

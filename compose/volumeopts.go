@@ -46,6 +46,9 @@ func (v Volume) Local() (LocalVolume, error) {
 	}
 	switch {
 	case typ == "tmpfs":
+		if _, err := ParseTmpfsOptions(v.DriverOpts["o"]); err != nil {
+			return LocalVolume{}, fmt.Errorf("volume %q: driver_opts o: %w", v.Name, err)
+		}
 		return LocalVolume{Tmpfs: true, TmpfsOptions: opts}, nil
 	case typ == "none" && (slices.Contains(opts, "bind") || slices.Contains(opts, "rbind")):
 		if device == "" || !filepath.IsAbs(device) {

@@ -158,7 +158,7 @@ func (b boundedFiles) check(p string) error {
 		if err != nil {
 			return nil // compose-go says why it cannot read it
 		}
-		return CheckYAMLBounds(c, content)
+		return checkComposeFile(c, content)
 	}
 	return nil
 }
@@ -176,7 +176,7 @@ func stdinBounded(files []string) (restore func(), err error) {
 	if err != nil {
 		return restore, fmt.Errorf("read the compose file from standard input: %w", err)
 	}
-	if err := CheckYAMLBounds("standard input", content); err != nil {
+	if err := checkComposeFile("standard input", content); err != nil {
 		return restore, err
 	}
 	f, err := os.CreateTemp("", "berth-stdin-*.yaml")

@@ -1,0 +1,111 @@
+package compose
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestLoadRefuses checks values compose-go accepts and Docker refuses: each
+// fails at load with one line naming the file, the service and the key.
+func TestLoadRefuses(t *testing.T) {
+	tests := []struct {
+		name, service string // the service's keys, indented by 4
+		want          []string
+	}{
+		{"volume mode", "volumes: ['/a:/data:zz']", []string{"line 5", `"/a:/data:zz"`, `unknown mode "zz"`}},
+		{"volume relative target", "volumes: ['/data:zz']", []string{`target "zz"`, "absolute"}},
+		{"named volume relative target", "volumes: ['data:0']", []string{`target "0"`}},
+		{"bind relative target", "volumes: ['./x:rel']", []string{`target "rel"`}},
+		{"volume on /", "volumes: ['/a:/']", []string{"cannot be mounted on /"}},
+		{"too many colons", "volumes: ['/a:/b:ro:x']", []string{"too many colons"}},
+		{"tmpfs bad size", "tmpfs: ['/x:size=lots']", []string{`tmpfs "/x:size=lots"`, "size"}},
+		{"tmpfs bad mode", "tmpfs: ['/x:mode=999']", []string{"mode"}},
+		{"tmpfs unknown option", "tmpfs: ['/x:sizee=1m']", []string{`unknown tmpfs option "sizee=1m"`}},
+		{"tmpfs relative", "tmpfs: ['x']", []string{"absolute"}},
+		{"negative stop_grace_period", "stop_grace_period: -5s", []string{"stop_grace_period", "negative"}},
+		{"bad stop_signal", "stop_signal: SIGNOPE", []string{"stop_signal", "SIGNOPE"}},
+		{"cpus above the host's", "cpus: 100000", []string{"cpus", "CPUs available"}},
+		{"unknown cap_add", "cap_add: [NET_ADMINN]", []string{"cap_add", "NET_ADMINN"}},
+		{"unknown cap_drop", "cap_drop: [cap_foo]", []string{"cap_drop", "cap_foo"}},
+		{"unknown ulimit", "ulimits: {nofiles: 10}", []string{"ulimits", "nofiles"}},
+		{"host sysctl", "sysctls: {kernel.hostname: x}", []string{"sysctls", "kernel.hostname"}},
+		{"net sysctl on the host network", "network_mode: host\n    sysctls: {net.ipv4.ip_forward: 1}", []string{"net.ipv4.ip_forward", "network_mode host"}},
+		{"negative health interval", "healthcheck: {test: [CMD, 'true'], interval: -1s}", []string{"healthcheck.interval"}},
+		{"negative retries", "healthcheck: {test: [CMD, 'true'], retries: -1}", []string{"healthcheck.retries", "-1"}},
+		{"bad dns", "dns: [not-an-ip]", []string{"dns", "not-an-ip"}},
+		{"bad oom_score_adj", "oom_score_adj: 5000", []string{"oom_score_adj"}},
+		{"bad device permissions", "devices: ['/dev/null:/dev/null:rwx']", []string{"devices", "rwx"}},
+		{"negative max_attempts", "deploy: {restart_policy: {max_attempts: -1}}", []string{"max_attempts"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "compose.yaml")
+			content := "name: x\nservices:\n  a:\n    image: busybox\n    " + tt.service + "\nvolumes:\n  data: {}\n"
+			if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(context.Background(), Options{Files: []string{file}})
+			if err == nil {
+				t.Fatalf("Load(%q) = nil error, want one", tt.service)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error has several lines: %q", msg)
+			}
+			for _, w := range append([]string{"compose.yaml"}, tt.want...) {
+				if !strings.Contains(msg, w) {
+					t.Errorf("Load(%q) error = %q, want it to mention %q", tt.service, msg, w)
+				}
+			}
+		})
+	}
+}
+
+// TestLoadAccepts checks the spellings Docker accepts still load.
+func TestLoadAccepts(t *testing.T) {
+	for _, service := range []string{
+		"cap_add: [ALL, net_admin, CAP_SYS_TIME, cap_chown]\n    cap_drop: [all]",
+		"volumes: ['/a:/b:ro,z', '/c:/d:rslave', 'data:/e:nocopy']",
+		"tmpfs: ['/x:size=1m,mode=0700,uid=1000,noexec', /y]",
+		"ulimits: {nofile: {soft: 100, hard: -1}}\n    sysctls: {net.core.somaxconn: 1024, kernel.shmmax: 1}",
+		"stop_signal: SIGUSR1\n    stop_grace_period: 0s",
+		"cpus: 0.5",
+	} {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "compose.yaml")
+		content := "name: x\nservices:\n  a:\n    image: busybox\n    " + service + "\nvolumes:\n  data: {}\n"
+		if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(context.Background(), Options{Files: []string{file}}); err != nil {
+			t.Errorf("Load(%q) = %v, want no error", service, err)
+		}
+	}
+}
+
+func TestParseTmpfs(t *testing.T) {
+	tests := []struct {
+		spec string
+		want Mount
+	}{
+		{"/x", Mount{Type: MountTmpfs, Target: "/x"}},
+		{"/x:size=1m", Mount{Type: MountTmpfs, Target: "/x", TmpfsSize: 1 << 20}},
+		{"/x/:size=2G,mode=700,noexec,ro", Mount{Type: MountTmpfs, Target: "/x", TmpfsSize: 2 << 30, TmpfsOptions: "mode=700,noexec", ReadOnly: true}},
+		{"/x:size=10%,uid=1,gid=2,nr_inodes=1k", Mount{Type: MountTmpfs, Target: "/x", TmpfsOptions: "size=10%,uid=1,gid=2,nr_inodes=1k"}},
+	}
+	for _, tt := range tests {
+		got, err := ParseTmpfs(tt.spec)
+		if err != nil || got != tt.want {
+			t.Errorf("ParseTmpfs(%q) = %+v, %v; want %+v", tt.spec, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "x", "/", "/x:size=", "/x:size=-1", "/x:size=1q", "/x:size=0", "/x:mode=8", "/x:mode=77777", "/x:uid=-1", "/x:bogus", "/x:size=99999999999999999999", "/x:size=9e"} {
+		if got, err := ParseTmpfs(bad); err == nil {
+			t.Errorf("ParseTmpfs(%q) = %+v, want an error", bad, got)
+		}
+	}
+}
