@@ -46,7 +46,11 @@ type Client struct {
 	// volumeMu serializes the creation of named volumes: services made at
 	// the same time may share one, and only its creator writes its
 	// metadata (and removes it again when that fails).
-	volumeMu sync.Mutex
+	volumeMu sync.Mutex // guards following
+	// volumeUsers counts, by volume name, the containers being created
+	// with it: a failed creation removes a volume it made only when no
+	// other creation uses it.
+	volumeUsers map[string]int
 	// volumeFills serializes the filling of each named volume from an
 	// image (by its directory): only the first of the containers sharing
 	// an empty volume fills it.

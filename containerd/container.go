@@ -220,10 +220,15 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	if err := writeEtcFiles(etcDir, etc); err != nil {
 		return scheduler.Container{}, fmt.Errorf("container %s: write /etc files: %w", req.Name, err)
 	}
-	mounts, fills, err := c.prepareMounts(req.Project, s)
+	mounts, fills, volumes, err := c.prepareMounts(req.Project, s)
 	if err != nil {
 		return scheduler.Container{}, err
 	}
+	defer func() {
+		if err := c.releaseVolumes(volumes, retErr != nil); err != nil && retErr != nil {
+			retErr = fmt.Errorf("%w (%v)", retErr, err)
+		}
+	}()
 	files, err := prepareFiles(s, etcDir)
 	if err != nil {
 		return scheduler.Container{}, err

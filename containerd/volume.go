@@ -45,20 +45,67 @@ type volumeMeta struct {
 	Labels    map[string]string `json:"Labels"`
 }
 
-// ensureVolume creates the project's named volume name unless it exists,
-// with its metadata (compose's labels, the creation time). On failure
-// nothing of it is left.
-func (c *Client) ensureVolume(p *compose.Project, name string) (retErr error) {
+// volumeUse is a named volume a container being created uses; created
+// says that creation made it.
+type volumeUse struct {
+	name    string
+	created bool
+}
+
+// useVolume creates the project's named volume name unless it exists
+// (ensureVolume) and counts a user of it until releaseVolumes.
+func (c *Client) useVolume(p *compose.Project, name string) (volumeUse, error) {
 	c.volumeMu.Lock()
 	defer c.volumeMu.Unlock()
+	created, err := c.ensureVolume(p, name)
+	if err != nil {
+		return volumeUse{}, err
+	}
+	if c.volumeUsers == nil {
+		c.volumeUsers = map[string]int{}
+	}
+	c.volumeUsers[name]++
+	return volumeUse{name: name, created: created}, nil
+}
+
+// releaseVolumes ends the uses of a container's creation. When that
+// failed, the volumes it made go again, unless another creation uses them:
+// a failed up leaves no volume directory behind.
+func (c *Client) releaseVolumes(uses []volumeUse, failed bool) error {
+	c.volumeMu.Lock()
+	defer c.volumeMu.Unlock()
+	var errs []error
+	for _, u := range uses {
+		c.volumeUsers[u.name]--
+		if c.volumeUsers[u.name] > 0 {
+			continue
+		}
+		delete(c.volumeUsers, u.name)
+		if failed && u.created {
+			if err := os.RemoveAll(c.volumeDir(u.name)); err != nil {
+				errs = append(errs, fmt.Errorf("remove volume %s made for the failed container: %w", u.name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ensureVolume creates the project's named volume name unless it exists,
+// with its metadata (compose's labels, the creation time), and says
+// whether it did. On failure nothing of it is left. The caller holds
+// volumeMu.
+func (c *Client) ensureVolume(p *compose.Project, name string) (created bool, retErr error) {
+	if err := ensurePrivateDir(filepath.Join(c.dataDir, "volumes")); err != nil {
+		return false, err
+	}
 	dir := c.volumeDir(name)
 	if _, err := os.Stat(dir); err == nil {
-		return nil
+		return false, nil
 	} else if !os.IsNotExist(err) {
-		return err
+		return false, err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "_data"), 0o755); err != nil {
-		return err
+		return false, err
 	}
 	defer func() {
 		if retErr != nil {
@@ -77,21 +124,45 @@ func (c *Client) ensureVolume(p *compose.Project, name string) (retErr error) {
 	}
 	b, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
-		return err
+		return false, err
 	}
 	// Written aside and renamed: no reader sees half a file.
 	f, err := os.CreateTemp(dir, volumeMetaFile+".*")
 	if err != nil {
-		return err
+		return false, err
 	}
 	if _, err := f.Write(append(b, '\n')); err != nil {
 		f.Close()
-		return err
+		return false, err
 	}
 	if err := f.Close(); err != nil {
+		return false, err
+	}
+	return true, os.Rename(f.Name(), filepath.Join(dir, volumeMetaFile))
+}
+
+// volumesDirMode is the mode of the directory holding the named volumes:
+// only root may go through it, whatever the modes inside (a volume's _data
+// takes the mode of the image's directory it is filled from, often 0755).
+// Docker's /var/lib/docker/volumes is 0701, with root-only directories below.
+const volumesDirMode = 0o700
+
+// ensurePrivateDir makes dir with volumesDirMode, or tightens the mode of
+// the one an older berth made 0755.
+func ensurePrivateDir(dir string) error {
+	if err := os.MkdirAll(dir, volumesDirMode); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), filepath.Join(dir, volumeMetaFile))
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm() != volumesDirMode {
+		if err := os.Chmod(dir, volumesDirMode); err != nil {
+			return fmt.Errorf("make %s private: %w", dir, err)
+		}
+	}
+	return nil
 }
 
 // Volumes lists the named volumes under berth's data directory, with the
@@ -164,24 +235,36 @@ type volumeFill struct {
 // prepareMounts makes the sources of a service's mounts exist (named
 // volumes are created on first use, as Docker does; a short-syntax bind
 // source is created, a long-syntax one must exist) and returns the OCI
-// mounts, and the empty named volumes to fill from the image.
-func (c *Client) prepareMounts(p *compose.Project, s *compose.Service) ([]specs.Mount, []volumeFill, error) {
+// mounts, the empty named volumes to fill from the image, and the named
+// volumes used, for releaseVolumes once the container is made (or not).
+// On failure it has released them itself.
+func (c *Client) prepareMounts(p *compose.Project, s *compose.Service) (_ []specs.Mount, _ []volumeFill, _ []volumeUse, retErr error) {
 	var out []specs.Mount
 	var fills []volumeFill
+	var uses []volumeUse
+	defer func() {
+		if retErr != nil {
+			if err := c.releaseVolumes(uses, true); err != nil {
+				retErr = fmt.Errorf("%w (%v)", retErr, err)
+			}
+		}
+	}()
 	for _, m := range s.Mounts {
 		switch m.Type {
 		case compose.MountVolume:
 			dir := c.volumeData(m.Source)
 			local, err := localVolume(p, m.Source)
 			if err != nil {
-				return nil, nil, fmt.Errorf("service %q: %w", s.Name, err)
+				return nil, nil, nil, fmt.Errorf("service %q: %w", s.Name, err)
 			}
 			if local.Tmpfs {
 				// Each container gets its own: its content lives as long as
 				// the container runs.
-				if err := c.ensureVolume(p, m.Source); err != nil {
-					return nil, nil, fmt.Errorf("service %q: create volume %q: %w", s.Name, m.Source, err)
+				u, err := c.useVolume(p, m.Source)
+				if err != nil {
+					return nil, nil, nil, fmt.Errorf("service %q: create volume %q: %w", s.Name, m.Source, err)
 				}
+				uses = append(uses, u)
 				opts := append([]string{"nosuid", "nodev"}, local.TmpfsOptions...)
 				if m.ReadOnly {
 					opts = append(opts, "ro")
@@ -191,16 +274,20 @@ func (c *Client) prepareMounts(p *compose.Project, s *compose.Service) ([]specs.
 			}
 			if local.Bind != "" {
 				if st, err := os.Stat(local.Bind); err != nil || !st.IsDir() {
-					return nil, nil, fmt.Errorf("service %q: volume %q: its driver_opts device %s is not a directory on this host: create it first", s.Name, m.Source, local.Bind)
+					return nil, nil, nil, fmt.Errorf("service %q: volume %q: its driver_opts device %s is not a directory on this host: create it first", s.Name, m.Source, local.Bind)
 				}
 				dir = local.Bind
 			}
 			if m.External {
 				if _, err := os.Stat(dir); err != nil {
-					return nil, nil, fmt.Errorf("service %q: external volume %q does not exist (looked for %s): create it first, or drop external: true", s.Name, m.Source, dir)
+					return nil, nil, nil, fmt.Errorf("service %q: external volume %q does not exist (looked for %s): create it first, or drop external: true", s.Name, m.Source, dir)
 				}
-			} else if err := c.ensureVolume(p, m.Source); err != nil {
-				return nil, nil, fmt.Errorf("service %q: create volume %q: %w", s.Name, m.Source, err)
+			} else {
+				u, err := c.useVolume(p, m.Source)
+				if err != nil {
+					return nil, nil, nil, fmt.Errorf("service %q: create volume %q: %w", s.Name, m.Source, err)
+				}
+				uses = append(uses, u)
 			}
 			if !m.NoCopy && c.needsFill(dir) {
 				fills = append(fills, volumeFill{dir: dir, target: m.Target})
@@ -209,17 +296,23 @@ func (c *Client) prepareMounts(p *compose.Project, s *compose.Service) ([]specs.
 		case compose.MountBind:
 			if _, err := os.Stat(m.Source); os.IsNotExist(err) {
 				if !m.CreateHostPath {
-					return nil, nil, fmt.Errorf("service %q: bind mount source %s does not exist: create it, or set bind.create_host_path: true", s.Name, m.Source)
+					return nil, nil, nil, fmt.Errorf("service %q: bind mount source %s does not exist: create it, or set bind.create_host_path: true", s.Name, m.Source)
 				}
 				if err := os.MkdirAll(m.Source, 0o755); err != nil {
-					return nil, nil, fmt.Errorf("service %q: create bind mount source %s: %w", s.Name, m.Source, err)
+					return nil, nil, nil, fmt.Errorf("service %q: create bind mount source %s: %w", s.Name, m.Source, err)
 				}
 			} else if err != nil {
-				return nil, nil, fmt.Errorf("service %q: bind mount source %s: %w", s.Name, m.Source, err)
+				return nil, nil, nil, fmt.Errorf("service %q: bind mount source %s: %w", s.Name, m.Source, err)
 			}
 			out = append(out, bindMount(m.Source, m.Target, m.ReadOnly))
 		case compose.MountTmpfs:
-			opts := []string{"nosuid", "nodev", "mode=1777"}
+			opts := []string{"nosuid", "nodev"}
+			if !strings.Contains(","+m.TmpfsOptions, ",mode=") {
+				opts = append(opts, "mode=1777")
+			}
+			if m.TmpfsOptions != "" {
+				opts = append(opts, strings.Split(m.TmpfsOptions, ",")...)
+			}
 			if m.ReadOnly {
 				opts = append(opts, "ro")
 			}
@@ -229,7 +322,7 @@ func (c *Client) prepareMounts(p *compose.Project, s *compose.Service) ([]specs.
 			out = append(out, specs.Mount{Destination: m.Target, Type: "tmpfs", Source: "tmpfs", Options: opts})
 		}
 	}
-	return out, fills, nil
+	return out, fills, uses, nil
 }
 
 // localVolume reads the driver options of the project's volume called

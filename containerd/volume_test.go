@@ -31,8 +31,9 @@ func TestPrepareMounts(t *testing.T) {
 		{Type: compose.MountVolume, Source: "ext", Target: "/ext", External: true, ReadOnly: true},
 		{Type: compose.MountBind, Source: filepath.Join(host, "made"), Target: "/made", CreateHostPath: true},
 		{Type: compose.MountTmpfs, Target: "/cache", TmpfsSize: 1024},
+		{Type: compose.MountTmpfs, Target: "/private", TmpfsOptions: "mode=700,uid=1000,noexec", ReadOnly: true},
 	}}
-	mounts, fills, err := c.prepareMounts(nil, s)
+	mounts, fills, _, err := c.prepareMounts(nil, s)
 	if err != nil {
 		t.Fatalf("prepareMounts: %v", err)
 	}
@@ -55,9 +56,15 @@ func TestPrepareMounts(t *testing.T) {
 		"bind /volumes/ext/_data /ext rbind,rprivate,ro",
 		"bind " + filepath.Join(host, "made") + " /made rbind,rprivate,rw",
 		"tmpfs tmpfs /cache nosuid,nodev,mode=1777,size=1024",
+		"tmpfs tmpfs /private nosuid,nodev,mode=700,uid=1000,noexec,ro",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("mounts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The volumes directory existed with 0755 (made so by an older berth,
+	// here by the test): only root may go through it now.
+	if st, err := os.Stat(filepath.Join(data, "volumes")); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("volumes directory: %v, %v; want mode 0700", st.Mode(), err)
 	}
 	for _, dir := range []string{filepath.Join(data, "volumes", "demo_data", "_data"), filepath.Join(host, "made")} {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
@@ -73,7 +80,7 @@ func TestPrepareMounts(t *testing.T) {
 		{compose.Mount{Type: compose.MountBind, Source: filepath.Join(host, "missing"), Target: "/x"}, "does not exist: create it"},
 	}
 	for _, tt := range errs {
-		_, _, err := c.prepareMounts(nil, &compose.Service{Name: "app", Mounts: []compose.Mount{tt.m}})
+		_, _, _, err := c.prepareMounts(nil, &compose.Service{Name: "app", Mounts: []compose.Mount{tt.m}})
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), `service "app"`) {
 			t.Errorf("prepareMounts(%+v) = %v, want %q", tt.m, err, tt.want)
 		}
@@ -89,7 +96,7 @@ func TestVolumesMetadata(t *testing.T) {
 	}}
 	s := &compose.Service{Name: "app", Mounts: []compose.Mount{{Type: compose.MountVolume, Source: "demo_data", Target: "/data"}}}
 	before := time.Now().Add(-time.Second)
-	if _, _, err := c.prepareMounts(p, s); err != nil {
+	if _, _, _, err := c.prepareMounts(p, s); err != nil {
 		t.Fatalf("prepareMounts: %v", err)
 	}
 	// A volume an older berth made: no metadata.
@@ -116,7 +123,7 @@ func TestVolumesMetadata(t *testing.T) {
 	// Mounting it again keeps its metadata.
 	meta := filepath.Join(data, "volumes", "demo_data", volumeMetaFile)
 	first, _ := os.ReadFile(meta)
-	if _, _, err := c.prepareMounts(p, s); err != nil {
+	if _, _, _, err := c.prepareMounts(p, s); err != nil {
 		t.Fatalf("prepareMounts again: %v", err)
 	}
 	if again, _ := os.ReadFile(meta); string(again) != string(first) {
@@ -269,5 +276,55 @@ func TestPrepareFilesErrors(t *testing.T) {
 				t.Errorf("prepareFiles() = %v, want an error with %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestReleaseVolumes checks that a failed creation removes the volumes it
+// made, and only those: not one that existed, nor one another creation
+// still uses.
+func TestReleaseVolumes(t *testing.T) {
+	data := t.TempDir()
+	c := &Client{dataDir: data}
+	os.MkdirAll(filepath.Join(data, "volumes", "old", "_data"), 0o755)
+	svc := func(names ...string) *compose.Service {
+		s := &compose.Service{Name: "app"}
+		for _, n := range names {
+			s.Mounts = append(s.Mounts, compose.Mount{Type: compose.MountVolume, Source: n, Target: "/" + n, NoCopy: true})
+		}
+		return s
+	}
+	_, _, first, err := c.prepareMounts(nil, svc("old", "mine", "shared"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, second, err := c.prepareMounts(nil, svc("shared"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.releaseVolumes(first, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := dirNames(t, filepath.Join(data, "volumes")); got != "old,shared" {
+		t.Errorf("after the first creation failed, volumes = %s, want old,shared (mine removed, shared in use)", got)
+	}
+	if err := c.releaseVolumes(second, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := dirNames(t, filepath.Join(data, "volumes")); got != "old,shared" {
+		t.Errorf("after the second creation succeeded, volumes = %s, want old,shared", got)
+	}
+	// A creation that fails half-way through its mounts releases itself.
+	_, _, _, err = c.prepareMounts(nil, &compose.Service{Name: "app", Mounts: []compose.Mount{
+		{Type: compose.MountVolume, Source: "half", Target: "/half"},
+		{Type: compose.MountBind, Source: filepath.Join(data, "missing"), Target: "/x"},
+	}})
+	if err == nil {
+		t.Fatal("prepareMounts with a missing bind source succeeded")
+	}
+	if got := dirNames(t, filepath.Join(data, "volumes")); got != "old,shared" {
+		t.Errorf("after a failed prepareMounts, volumes = %s, want old,shared", got)
+	}
+	if len(c.volumeUsers) != 0 {
+		t.Errorf("volume users left counted: %v", c.volumeUsers)
 	}
 }
