@@ -57,18 +57,27 @@ func checkVolumeModes(file string, doc *yaml.Node) error {
 			if v.Kind != yaml.ScalarNode || strings.Contains(v.Value, "$") {
 				continue
 			}
-			parts := strings.Split(v.Value, ":")
-			if len(parts) > 3 {
-				return fmt.Errorf("%s line %d: service %q: volume %q: too many colons: use SOURCE:TARGET[:MODE]", file, v.Line, name, v.Value)
+			if err := checkVolumeSpec(v.Value); err != nil {
+				return fmt.Errorf("%s line %d: service %q: %w", file, v.Line, name, err)
 			}
-			if len(parts) < 3 {
-				continue
-			}
-			for _, mode := range strings.Split(parts[2], ",") {
-				if !volumeModes[mode] {
-					return fmt.Errorf("%s line %d: service %q: volume %q: unknown mode %q: use ro or rw (and z, Z, nocopy or a propagation such as rslave)", file, v.Line, name, v.Value, mode)
-				}
-			}
+		}
+	}
+	return nil
+}
+
+// checkVolumeSpec checks the colons and the MODE of a volume in the
+// short syntax, SOURCE:TARGET[:MODE].
+func checkVolumeSpec(spec string) error {
+	parts := strings.Split(spec, ":")
+	if len(parts) > 3 {
+		return fmt.Errorf("volume %q: too many colons: use SOURCE:TARGET[:MODE]", spec)
+	}
+	if len(parts) < 3 {
+		return nil
+	}
+	for _, mode := range strings.Split(parts[2], ",") {
+		if !volumeModes[mode] {
+			return fmt.Errorf("volume %q: unknown mode %q: use ro or rw (and z, Z, nocopy or a propagation such as rslave)", spec, mode)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package compose
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -65,9 +66,15 @@ func (v Volume) Local() (LocalVolume, error) {
 func ParseVolumes(p *Project, specs []string) ([]Mount, error) {
 	var out []Mount
 	for _, spec := range specs {
+		if err := checkVolumeSpec(spec); err != nil {
+			return nil, err
+		}
 		v, err := format.ParseVolume(spec)
 		if err != nil {
 			return nil, fmt.Errorf("%q: %w", spec, err)
+		}
+		if !path.IsAbs(v.Target) || path.Clean(v.Target) == "/" {
+			return nil, fmt.Errorf("%q: the target %q must be an absolute path other than /, as in ./data:/data", spec, v.Target)
 		}
 		m := Mount{Target: v.Target, ReadOnly: v.ReadOnly}
 		switch v.Type {
