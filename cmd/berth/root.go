@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/berth/berth/compose"
@@ -40,6 +41,14 @@ When no containerd answers at the default socket, berth starts and manages
 its own daemon (see "berth system info").`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Without it, cobra shows the help and exits 0 for a command it
+		// does not know (TraverseChildren keeps its own check from running).
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %q for berth: see berth --help", args[0])
+			}
+			return cmd.Help()
+		},
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
 			_, env := os.LookupEnv("CONTAINERD_ADDRESS")
 			opts.addressExplicit = cmd.Root().Flags().Changed("address") || env

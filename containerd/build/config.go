@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -107,6 +108,9 @@ func (s *StageState) ApplyMeta(cmd instructions.Command) (bool, error) {
 			if !strings.Contains(port, "/") {
 				port += "/tcp"
 			}
+			if err := checkExposed(port); err != nil {
+				return false, fmt.Errorf("line %d: EXPOSE %s: %w", line(cmd), p, err)
+			}
 			c.ExposedPorts[strings.ToLower(port)] = struct{}{}
 		}
 	case *instructions.UserCommand:
@@ -185,4 +189,25 @@ func setEnv(env []string, key, value string) []string {
 		}
 	}
 	return append(append([]string{}, env...), key+"="+value)
+}
+
+// checkExposed refuses what Docker's EXPOSE refuses: a port that is not a
+// number (or range) in 1-65535, or a protocol other than tcp, udp or sctp.
+func checkExposed(port string) error {
+	num, proto, _ := strings.Cut(port, "/")
+	switch strings.ToLower(proto) {
+	case "tcp", "udp", "sctp":
+	default:
+		return fmt.Errorf("invalid protocol %q: use tcp, udp or sctp", proto)
+	}
+	lo, hi, isRange := strings.Cut(num, "-")
+	if !isRange {
+		hi = lo
+	}
+	min, err1 := strconv.ParseUint(lo, 10, 16)
+	max, err2 := strconv.ParseUint(hi, 10, 16)
+	if err1 != nil || err2 != nil || min == 0 || max < min {
+		return fmt.Errorf("invalid port %q: give a number from 1 to 65535, or a range such as 8000-8010", num)
+	}
+	return nil
 }

@@ -124,3 +124,16 @@ func TestApplyMetaLeavesFilesystemSteps(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckExposed(t *testing.T) {
+	for _, ok := range []string{"80/tcp", "53/UDP", "8000-8010/tcp", "1/sctp", "65535/tcp"} {
+		if err := checkExposed(ok); err != nil {
+			t.Errorf("checkExposed(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"http/tcp", "0/tcp", "65536/tcp", "90-80/tcp", "80/icmp", "/tcp", "80-/tcp"} {
+		if err := checkExposed(bad); err == nil {
+			t.Errorf("checkExposed(%q) = nil, want an error", bad)
+		}
+	}
+}
