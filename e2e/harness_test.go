@@ -46,6 +46,24 @@ var (
 // nothing of the project is left.
 func newProject(t testing.TB, composeYAML string, files map[string]string) *project {
 	t.Helper()
+	p := newBareProject(t, composeYAML, files)
+	t.Cleanup(func() {
+		r := p.berth("down", "-v", "-t", "0", "--remove-orphans")
+		if r.code != 0 { // an invalid compose file: remove by project name
+			r = p.byName("down", "-t", "0")
+		}
+		if r.code != 0 {
+			t.Errorf("cleanup: berth down: %s", r)
+		}
+		p.assertNothingLeft()
+	})
+	return p
+}
+
+// newBareProject is newProject without the cleanup: the caller removes
+// what the project makes and checks nothing is left.
+func newBareProject(t testing.TB, composeYAML string, files map[string]string) *project {
+	t.Helper()
 	name := strings.Trim(nonName.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	if len(name) > 40 {
 		name = name[len(name)-40:]
@@ -63,16 +81,6 @@ func newProject(t testing.TB, composeYAML string, files map[string]string) *proj
 	for f, content := range files {
 		p.write(f, content)
 	}
-	t.Cleanup(func() {
-		r := p.berth("down", "-v", "-t", "0", "--remove-orphans")
-		if r.code != 0 { // an invalid compose file: remove by project name
-			r = p.byName("down", "-t", "0")
-		}
-		if r.code != 0 {
-			t.Errorf("cleanup: berth down: %s", r)
-		}
-		p.assertNothingLeft()
-	})
 	return p
 }
 
@@ -259,48 +267,43 @@ func (p *project) waitFor(what string, timeout time.Duration, cond func() bool) 
 }
 
 // assertNothingLeft checks, independently of berth, that no container,
-// task, snapshot, network namespace or mount of the project remains.
+// task, snapshot, network namespace, bridge, nft rule, mount, IPAM entry
+// or file under berth's data and run directories of the project remains.
 func (p *project) assertNothingLeft() {
-	t := p.t
-	t.Helper()
-	prefix := p.name + "-"
+	p.t.Helper()
+	for _, l := range leftovers(p.name)[p.name] {
+		p.t.Errorf("left behind: %s", l)
+	}
+}
+
+// leftovers finds what remains of each of the projects, by project name:
+// one pass over the host's state serves them all (the bad-input table
+// checks its hundred projects at once).
+func leftovers(names ...string) map[string][]string {
+	out := map[string][]string{}
+	add := func(name, format string, args ...any) {
+		out[name] = append(out[name], fmt.Sprintf(format, args...))
+	}
 	if ctrBin != "" {
 		for _, what := range [][]string{{"containers", "ls", "-q"}, {"tasks", "ls"}, {"snapshots", "ls"}} {
-			out, err := exec.Command(ctrBin, append([]string{"--address", daemonAddress(), "-n", "berth"}, what...)...).CombinedOutput()
-			if err != nil {
-				t.Errorf("ctr %v: %v: %s", what, err, out)
-				continue
-			}
-			for _, line := range strings.Split(string(out), "\n") {
-				if strings.HasPrefix(strings.TrimSpace(line), prefix) {
-					t.Errorf("left behind (ctr %s): %s", what[0], line)
+			b, err := exec.Command(ctrBin, append([]string{"--address", daemonAddress(), "-n", "berth"}, what...)...).CombinedOutput()
+			for _, name := range names {
+				if err != nil {
+					add(name, "(ctr %v: %v: %s)", what, err, b)
+					continue
+				}
+				for _, line := range strings.Split(string(b), "\n") {
+					if strings.HasPrefix(strings.TrimSpace(line), name+"-") {
+						add(name, "ctr %s: %s", what[0], line)
+					}
 				}
 			}
 		}
 	}
-	entries, _ := os.ReadDir("/run/netns")
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "berth-"+prefix) {
-			t.Errorf("left behind: network namespace %s", e.Name())
-		}
-	}
-	// Cleanup is down -v: the project's named volumes go too.
+	netns, _ := os.ReadDir("/run/netns")
 	vols, _ := os.ReadDir("/var/lib/berth/volumes")
-	for _, e := range vols {
-		if strings.HasPrefix(e.Name(), p.name+"_") {
-			t.Errorf("left behind: volume %s", e.Name())
-		}
-	}
 	links, _ := os.ReadDir("/sys/class/net")
-	bridges := map[string]bool{}
-	for _, n := range []string{"default", "front", "back"} {
-		bridges[netbridge.BridgeName(p.name+"_"+n)] = true
-	}
-	for _, l := range links {
-		if bridges[l.Name()] {
-			t.Errorf("left behind: bridge %s", l.Name())
-		}
-	}
+	var rules []string
 	if conn, err := nftables.New(); err == nil {
 		if table, err := conn.ListTableOfFamily("berth", nftables.TableFamilyIPv4); err == nil {
 			chains, _ := conn.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
@@ -308,38 +311,133 @@ func (p *project) assertNothingLeft() {
 				if c.Table.Name != table.Name {
 					continue
 				}
-				rules, _ := conn.GetRules(table, c)
-				for _, r := range rules {
-					if strings.HasPrefix(string(r.UserData), "berth-network:"+p.name+"_") || strings.HasPrefix(string(r.UserData), "berth-port:"+p.name+"-") {
-						t.Errorf("left behind: nft rule %q in chain %s", r.UserData, c.Name)
-					}
+				rs, _ := conn.GetRules(table, c)
+				for _, r := range rs {
+					rules = append(rules, fmt.Sprintf("%s\x00%s", r.UserData, c.Name))
 				}
 			}
 		}
 	}
-	if _, err := os.Stat("/run/berth/projects/" + p.name); !os.IsNotExist(err) {
-		t.Errorf("left behind: /run/berth/projects/%s (the DNS daemon's files)", p.name)
-	}
+	var cmdlines []string
 	procs, _ := os.ReadDir("/proc")
 	for _, proc := range procs {
-		if cmdline, err := os.ReadFile("/proc/" + proc.Name() + "/cmdline"); err == nil && strings.Contains(string(cmdline), "__dns\x00"+p.name+"\x00") {
-			t.Errorf("left behind: the DNS daemon of %s (pid %s)", p.name, proc.Name())
+		if b, err := os.ReadFile("/proc/" + proc.Name() + "/cmdline"); err == nil {
+			cmdlines = append(cmdlines, proc.Name()+"\x00"+string(b))
 		}
 	}
 	mounts, _ := os.ReadFile("/proc/self/mountinfo")
-	for _, line := range strings.Split(string(mounts), "\n") {
-		if strings.Contains(line, "/berth-"+prefix) || strings.Contains(line, "/"+prefix) && strings.Contains(line, "berth") {
-			t.Errorf("left behind: mount %s", line)
+	for _, name := range names {
+		prefix := name + "-"
+		for _, e := range netns {
+			if strings.HasPrefix(e.Name(), "berth-"+prefix) {
+				add(name, "network namespace %s", e.Name())
+			}
 		}
-	}
-	for _, dir := range []string{"/var/lib/berth/containers/berth", "/var/lib/berth/logs/berth"} {
-		files, _ := os.ReadDir(dir)
-		for _, f := range files {
-			if strings.HasPrefix(f.Name(), prefix) {
-				t.Errorf("left behind: %s/%s", dir, f.Name())
+		// Cleanup is down -v: the project's named volumes go too.
+		for _, e := range vols {
+			if strings.HasPrefix(e.Name(), name+"_") {
+				add(name, "volume %s", e.Name())
+			}
+		}
+		bridges := map[string]bool{}
+		for _, n := range []string{"default", "front", "back"} {
+			bridges[netbridge.BridgeName(name+"_"+n)] = true
+		}
+		for _, l := range links {
+			if bridges[l.Name()] {
+				add(name, "bridge %s", l.Name())
+			}
+		}
+		for _, r := range rules {
+			data, chain, _ := strings.Cut(r, "\x00")
+			if strings.HasPrefix(data, "berth-network:"+name+"_") || strings.HasPrefix(data, "berth-port:"+prefix) {
+				add(name, "nft rule %q in chain %s", data, chain)
+			}
+		}
+		if _, err := os.Stat("/run/berth/projects/" + name); !os.IsNotExist(err) {
+			add(name, "/run/berth/projects/%s (the DNS daemon's files)", name)
+		}
+		for _, c := range cmdlines {
+			pid, cmdline, _ := strings.Cut(c, "\x00")
+			if strings.Contains(cmdline, "__dns\x00"+name+"\x00") {
+				add(name, "the DNS daemon of %s (pid %s)", name, pid)
+			}
+		}
+		for _, line := range strings.Split(string(mounts), "\n") {
+			if strings.Contains(line, "/berth-"+prefix) || strings.Contains(line, "/"+prefix) && strings.Contains(line, "berth") {
+				add(name, "mount %s", line)
+			}
+		}
+		for _, left := range ipamEntries(name) {
+			add(name, "IPAM entry %s", left)
+		}
+		for _, root := range []string{"/var/lib/berth", "/run/berth"} {
+			for _, f := range filesNamed(root, name, 3) {
+				add(name, "%s", f)
 			}
 		}
 	}
+	return out
+}
+
+// ipamEntries are the networks, addresses and ports berth's IPAM state
+// holds for the project (read without berth, from its state file).
+func ipamEntries(project string) []string {
+	b, err := os.ReadFile("/var/lib/berth/network/ipam.json")
+	if err != nil {
+		return nil
+	}
+	var st struct {
+		Networks map[string]struct {
+			Project   string            `json:"project"`
+			Addresses map[string]string `json:"addresses"`
+		} `json:"networks"`
+		Ports []struct {
+			Container string `json:"container"`
+		} `json:"ports"`
+	}
+	if json.Unmarshal(b, &st) != nil {
+		return []string{"(ipam.json does not parse)"}
+	}
+	var out []string
+	for name, n := range st.Networks {
+		if n.Project == project || strings.HasPrefix(name, project+"_") {
+			out = append(out, "network "+name)
+		}
+		for c := range n.Addresses {
+			if strings.HasPrefix(c, project+"-") {
+				out = append(out, "address of "+c+" on "+name)
+			}
+		}
+	}
+	for _, pb := range st.Ports {
+		if strings.HasPrefix(pb.Container, project+"-") {
+			out = append(out, "port of "+pb.Container)
+		}
+	}
+	return out
+}
+
+// filesNamed are the paths under root, down to depth levels (containerd's
+// own directories left out), whose name is the project's or starts with
+// "<project>-" or "<project>_".
+func filesNamed(root, project string, depth int) []string {
+	var out []string
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		name, path := e.Name(), filepath.Join(root, e.Name())
+		if name == "containerd" || name == "containerd.lock" {
+			continue
+		}
+		if name == project || strings.HasPrefix(name, project+"-") || strings.HasPrefix(name, project+"_") {
+			out = append(out, path)
+			continue
+		}
+		if e.IsDir() && depth > 1 {
+			out = append(out, filesNamed(path, project, depth-1)...)
+		}
+	}
+	return out
 }
 
 func daemonAddress() string { return daemonAddr }
