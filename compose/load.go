@@ -52,6 +52,9 @@ var ErrNoConfig = errors.New("no compose file found")
 // validated, with disabled services filtered out by the active profiles and
 // resources no service uses dropped. It is what `config` prints.
 func LoadSpec(ctx context.Context, opts Options) (*types.Project, error) {
+	if err := checkFiles(opts.Files); err != nil {
+		return nil, err
+	}
 	envFiles := make([]string, 0, len(opts.EnvFiles))
 	for _, f := range opts.EnvFiles {
 		abs, err := filepath.Abs(f)
@@ -111,10 +114,48 @@ func LoadSpec(ctx context.Context, opts Options) (*types.Project, error) {
 			return nil, err
 		}
 	}
-	if err := p.CheckContainerNameUnicity(); err != nil {
-		return nil, err
+	if err := checkContainerNames(p); err != nil {
+		return nil, inFiles(err, p.ComposeFiles)
 	}
 	return p, nil
+}
+
+// checkContainerNames refuses two services with one container_name.
+// compose-go's CheckContainerNameUnicity does too, but names only one of
+// them, in a garbled message.
+func checkContainerNames(p *types.Project) error {
+	by := map[string]string{}
+	for _, name := range p.ServiceNames() {
+		cn := p.Services[name].ContainerName
+		if cn == "" {
+			continue
+		}
+		if other, ok := by[cn]; ok {
+			return fmt.Errorf("services %q and %q have the same container_name %q: container names must be unique", other, name, cn)
+		}
+		by[cn] = name
+	}
+	return nil
+}
+
+// checkFiles fails for a -f path that names no file, before compose-go
+// says "read dir: is a directory" without naming it.
+func checkFiles(files []string) error {
+	for _, f := range files {
+		if f == "-" {
+			continue
+		}
+		st, err := os.Stat(f)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return fmt.Errorf("compose file %s (-f): no such file", f)
+		case err != nil:
+			return fmt.Errorf("compose file %s (-f): %w", f, err)
+		case st.IsDir():
+			return fmt.Errorf("compose file %s (-f) is a directory: name a file, or use --project-directory", f)
+		}
+	}
+	return nil
 }
 
 // Load loads the project (see LoadSpec) and returns the model berth runs.

@@ -109,3 +109,24 @@ func TestParseTmpfs(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	dup := filepath.Join(dir, "dup.yaml")
+	if err := os.WriteFile(dup, []byte("services:\n  a: {image: x, container_name: same}\n  b: {image: x, container_name: same}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		files []string
+		want  string
+	}{
+		{[]string{filepath.Join(dir, "missing.yaml")}, "missing.yaml (-f): no such file"},
+		{[]string{dir}, "(-f) is a directory"},
+		{[]string{dup}, `dup.yaml: services "a" and "b" have the same container_name "same"`},
+	} {
+		_, err := Load(context.Background(), Options{Files: tt.files})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Load(%v) = %v, want %q", tt.files, err, tt.want)
+		}
+	}
+}

@@ -80,7 +80,7 @@ func badInputCases() []badInputCase {
 		{"include billion laughs", "include: [laughs.yaml]\n" + ok, map[string]string{"laughs.yaml": laughsFile}, up, []string{"laughs.yaml line", "expand too far"}},
 		{"profiles not a list", svc("profiles: dev"), nil, up, []string{"compose.yaml", "profiles"}},
 		{"container_name with scale", svc("container_name: one\nscale: 2"), nil, up, []string{"compose.yaml", "container_name"}},
-		{"duplicate container_name", "services:\n  a:\n    image: x\n    container_name: same\n  b:\n    image: x\n    container_name: same\n", nil, up, []string{"same"}},
+		{"duplicate container_name", "services:\n  a:\n    image: x\n    container_name: same\n  b:\n    image: x\n    container_name: same\n", nil, up, []string{"compose.yaml", `services "a" and "b"`, `"same"`}},
 		// Volumes and tmpfs.
 		{"volume bad mode", svc("volumes: ['/tmp:/data:zz']"), nil, up, []string{"compose.yaml line 4", `service "a"`, `unknown mode "zz"`}},
 		{"volume bad mode in list", svc("volumes: ['/tmp:/data:ro,rx']"), nil, up, []string{"compose.yaml line 4", `"rx"`}},
@@ -174,7 +174,10 @@ func badInputCases() []badInputCase {
 		{"dockerfile unknown instruction", buildSvc, dockerfile("FROM "+testImage, "FROMM x"), []string{"build"}, []string{"Dockerfile", "FROMM"}},
 		{"dockerfile no FROM", buildSvc, dockerfile("RUN true"), []string{"build"}, []string{"Dockerfile", "FROM"}},
 		{"dockerfile empty FROM", buildSvc, dockerfile("FROM"), []string{"build"}, []string{"Dockerfile", "FROM"}},
-		{"dockerfile unknown stage", buildSvc, dockerfile("FROM "+testImage, "COPY --from=nope /x /x"), []string{"build"}, []string{"Dockerfile", "nope"}},
+		{"dockerfile unknown stage index", buildSvc, dockerfile("FROM "+testImage, "COPY --from=5 /x /x"), []string{"build"}, []string{"Dockerfile:2", "stage 5"}},
+		// An unknown stage name is an image to pull, as in Docker: this
+		// one from a closed loopback port, not from the internet.
+		{"dockerfile unknown stage", buildSvc, dockerfile("FROM "+testImage, "COPY --from=127.0.0.1:1/nope /x /x"), []string{"build"}, []string{"Dockerfile:2", "127.0.0.1:1/nope"}},
 		{"dockerfile unknown flag", buildSvc, dockerfile("FROM "+testImage, "COPY --bogus=1 f.txt /x"), []string{"build"}, []string{"Dockerfile", "bogus"}},
 		{"dockerfile missing source", buildSvc, dockerfile("FROM "+testImage, "COPY nothere.txt /x"), []string{"build"}, []string{"Dockerfile", "nothere.txt"}},
 		{"dockerfile bad healthcheck", buildSvc, dockerfile("FROM "+testImage, "HEALTHCHECK --interval=often CMD true"), []string{"build"}, []string{"Dockerfile", "often"}},
@@ -197,8 +200,8 @@ func badInputCases() []badInputCase {
 		{"unknown service restart", ok, nil, []string{"restart", "nope"}, []string{"nope"}},
 		{"unknown service run", ok, nil, []string{"run", "--rm", "nope"}, []string{"nope"}},
 		{"unknown service build", ok, nil, []string{"build", "nope"}, []string{"nope"}},
-		{"missing -f file", ok, nil, []string{"-f", "missing.yaml", "up", "-d"}, []string{"missing.yaml"}},
-		{"-f a directory", ok, map[string]string{"dir/x": "x"}, []string{"-f", "dir", "up", "-d"}, []string{"dir"}},
+		{"missing -f file", ok, nil, []string{"-f", "missing.yaml", "up", "-d"}, []string{"missing.yaml (-f)", "no such file"}},
+		{"-f a directory", ok, map[string]string{"dir/x": "x"}, []string{"-f", "dir", "up", "-d"}, []string{"dir (-f)", "is a directory"}},
 		{"-f billion laughs", ok, map[string]string{"laughs.yaml": laughsFile}, []string{"-f", "laughs.yaml", "config"}, []string{"laughs.yaml line", "expand too far"}},
 		{"missing --env-file", ok, nil, []string{"--env-file", "missing.env", "up", "-d"}, []string{"missing.env"}},
 		{"bad --env-file", svc("command: [echo, '${X}']"), map[string]string{"bad.env": "X='unterminated\n"}, []string{"--env-file", "bad.env", "up", "-d"}, []string{"bad.env"}},
@@ -255,6 +258,7 @@ func TestBadInputTable(t *testing.T) {
 					if msg == "" {
 						t.Fatalf("no error on stderr:\n%s", r)
 					}
+					t.Logf("error: %s", msg)
 					for _, w := range tt.want {
 						if !strings.Contains(msg, w) {
 							t.Errorf("error %q does not mention %q\n%s", msg, w, r)
