@@ -275,3 +275,34 @@ volumes:
 		t.Errorf("containers were made: %+v", p.ps(true))
 	}
 }
+
+// TestTmpfsOptions: the short syntax's options reach the mount (size and
+// mode, which berth once took as part of a directory name), the long
+// syntax's mode too; and named volumes live in a directory only root can
+// enter.
+func TestTmpfsOptions(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  app:
+    image: `+testImage+`
+    tmpfs: ["/short:size=1m,mode=700,noexec"]
+    volumes:
+      - data:/data
+      - type: tmpfs
+        target: /long
+        tmpfs: {size: 2m, mode: 0750}
+    command: [sh, -c, "grep ' /short \\| /long ' /proc/mounts; ls -d /short:size=1m,mode=700,noexec 2>&1; true"]
+volumes:
+  data: {}
+`, nil)
+	out := p.must("run", "--rm", "app").stdout
+	for _, want := range []string{"/short tmpfs", "size=1024k", "mode=700", "noexec", "/long tmpfs", "size=2048k", "mode=750", "No such file or directory"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("mounts lack %q:\n%s", want, out)
+		}
+	}
+	if st, err := os.Stat("/var/lib/berth/volumes"); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("/var/lib/berth/volumes: %v, %v; want mode 0700", st.Mode(), err)
+	}
+}
