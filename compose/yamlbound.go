@@ -125,8 +125,9 @@ func (w *boundWalk) errAt(via, n *yaml.Node, why string) error {
 
 // boundedFiles is a compose-go ResourceLoader that loads nothing itself: it
 // claims the local compose files (given with -f, or named by include: and
-// extends:) whose aliases expand too far, and fails them in Load. The others
-// it leaves to compose-go's own loaders. Relative paths are taken from dir
+// extends:) that checkComposeFile refuses (aliases that expand too far, a
+// volume mode compose-go would drop), and fails them in Load. The others it
+// leaves to compose-go's own loaders. Relative paths are taken from dir
 // (the project directory), then from the working directory.
 type boundedFiles struct{ dir string }
 

@@ -124,3 +124,38 @@ func TestYAMLBoundAtLimit(t *testing.T) {
 		t.Fatalf("CheckYAMLBounds(9^5 values) = %v, want ErrYAMLTooLarge", err)
 	}
 }
+
+// TestYAMLBoundsStdin checks -f -: the file read from standard input is
+// bounded too, and a good one still reaches compose-go whole.
+func TestYAMLBoundsStdin(t *testing.T) {
+	for _, tt := range []struct {
+		content string
+		wantErr bool
+	}{{laughs, true}, {"services:\n  a:\n    image: busybox\n", false}} {
+		f, err := os.CreateTemp(t.TempDir(), "stdin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(tt.content); err != nil {
+			t.Fatal(err)
+		}
+		f.Seek(0, 0)
+		old := os.Stdin
+		os.Stdin = f
+		p, err := Load(context.Background(), Options{Files: []string{"-"}, ProjectName: "x", ProjectDir: t.TempDir()})
+		os.Stdin = old
+		f.Close()
+		if tt.wantErr {
+			if !errors.Is(err, ErrYAMLTooLarge) || !strings.Contains(err.Error(), "standard input line") {
+				t.Errorf("Load(-f - of billion laughs) = %v, want ErrYAMLTooLarge naming standard input", err)
+			}
+			continue
+		}
+		if err != nil || p.Service("a") == nil {
+			t.Errorf("Load(-f - of a good file) = %v, %v", p, err)
+		}
+		if os.Stdin != old {
+			t.Error("os.Stdin not restored")
+		}
+	}
+}
