@@ -6,7 +6,7 @@ LDFLAGS     := -X main.version=$(VERSION)
 COMPAT      ?= ../shared/compat/compat.sh
 E2E_TIMEOUT ?= 20m
 
-.PHONY: all build deps test unit compat e2e bench fuzz demo lint clean
+.PHONY: all build deps test unit compat e2e bench fuzz fuzz-short demo lint clean
 
 all: build
 
@@ -17,8 +17,9 @@ build:
 deps:
 	scripts/install-deps.sh
 
-## test: unit tests, the compose conformance suite, and the e2e tests against a real containerd
-test: deps build unit compat e2e
+## test: unit tests, a short run of the fuzz targets, the compose conformance suite, and the e2e tests
+## against a real containerd
+test: deps build unit fuzz-short compat e2e
 
 unit: lint
 	$(GO) test -count=1 ./...
@@ -39,12 +40,13 @@ bench: deps build
 ## under each package's testdata/fuzz, and a failing input is written there
 FUZZTIME ?= 60s
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-			echo "== $$pkg $$f"; \
-			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
-		done; \
-	done
+	GO=$(GO) scripts/fuzz.sh $(FUZZTIME)
+
+## fuzz-short: the same targets for a fixed number of inputs each, as `make test` (and CI) runs them:
+## a count, not a time, so a slow or busy machine does not change what is checked
+FUZZ_SHORT ?= 500x
+fuzz-short:
+	GO=$(GO) scripts/fuzz.sh $(FUZZ_SHORT)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt wants to rewrite:"; echo "$$out"; exit 1; fi
