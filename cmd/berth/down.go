@@ -40,6 +40,11 @@ func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions) error {
 	if err != nil {
 		return err
 	}
+	unlock, err := lockProject(cmd, p.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err

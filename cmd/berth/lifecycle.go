@@ -117,6 +117,11 @@ func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, o
 	if err != nil {
 		return err
 	}
+	unlock, err := lockProject(cmd, p.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err

@@ -92,6 +92,13 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 	if req.Mounts, err = compose.ParseVolumes(p, opts.volumes); err != nil {
 		return fmt.Errorf("run -v: %w", err)
 	}
+	// Locked while the one-off and its dependencies are made, not while
+	// it runs: a long run must not hold up the project's other commands.
+	unlock, err := lockProject(cmd, p.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err
@@ -108,6 +115,7 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 		fmt.Fprintln(cmd.OutOrStdout(), c.Name)
 		return nil
 	}
+	unlock()
 	var stdin = cmd.InOrStdin()
 	if !opts.interactive {
 		stdin = nil

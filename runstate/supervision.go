@@ -1,0 +1,138 @@
+package runstate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// Supervision is what a project's background process says of its
+// supervision of the project's containers.
+type Supervision string
+
+const (
+	// Supervising: it follows the runtime's events, probes healthchecks
+	// and applies restart policies.
+	Supervising Supervision = "supervising"
+	// Disconnected: it lost the runtime (containerd went away) and tries
+	// to connect again; nothing is probed or restarted meanwhile.
+	Disconnected Supervision = "disconnected"
+	// Stopped: its supervision ended with an error; it serves DNS only.
+	Stopped Supervision = "stopped"
+)
+
+// SupervisionState is the content of the supervision file.
+type SupervisionState struct {
+	State Supervision `json:"state"`
+	// Since is when it entered State.
+	Since time.Time `json:"since"`
+	// Pid is the background process that wrote it.
+	Pid int `json:"pid"`
+}
+
+// supervisionPath is the supervision file of a project, in the project's
+// directory of the run dir (removed with it when the project is down).
+func supervisionPath(runDir, project string) string {
+	return filepath.Join(runDir, "projects", project, "supervision.json")
+}
+
+// WriteSupervision records the supervision state of the project's
+// background process (this process). The file is replaced atomically, so
+// that a reader never sees half of it.
+func WriteSupervision(runDir, project string, st SupervisionState) error {
+	path := supervisionPath(runDir, project)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write supervision state: %w", err)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("write supervision state: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write supervision state: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write supervision state: %w", err)
+	}
+	return nil
+}
+
+// ReadSupervision reads the supervision state the project's background
+// process pid wrote. ok is false when there is none from that process (none
+// at all, one of an earlier process, or unreadable): nothing can then be
+// said of its supervision.
+func ReadSupervision(runDir, project string, pid int) (SupervisionState, bool) {
+	b, err := os.ReadFile(supervisionPath(runDir, project))
+	if err != nil {
+		return SupervisionState{}, false
+	}
+	var st SupervisionState
+	if err := json.Unmarshal(b, &st); err != nil || st.Pid != pid || pid <= 0 {
+		return SupervisionState{}, false
+	}
+	return st, true
+}
+
+// IsSupervising reports whether the project's background process pid says
+// it supervises the project now.
+func IsSupervising(runDir, project string, pid int) bool {
+	st, ok := ReadSupervision(runDir, project, pid)
+	return ok && st.State == Supervising
+}
+
+// StopProcess ends process pid: SIGTERM, then SIGKILL when it has not
+// exited after grace. It returns once the process is gone, or with ctx's
+// error. tick is how often it looks (the process is not its child, so
+// there is no exit to wait for).
+func StopProcess(ctx context.Context, pid int, grace, tick time.Duration) error {
+	if pid <= 0 {
+		return fmt.Errorf("stop process %d: not a process id", pid)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		if errors.Is(err, syscall.ESRCH) {
+			return nil
+		}
+		return fmt.Errorf("stop process %d: %w", pid, err)
+	}
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	for {
+		if !alive(pid) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+				return fmt.Errorf("stop process %d: %w", pid, err)
+			}
+		case <-ticker.C:
+		}
+	}
+}
+
+// alive reports whether pid is a process that has not exited (a zombie
+// has: it only waits for its parent).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// "pid (comm) S ...": the state follows the last ')'.
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == ')' {
+			return i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
+		}
+	}
+	return true
+}

@@ -1,0 +1,85 @@
+package runstate
+
+import (
+	"bufio"
+	"context"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+func TestSupervisionState(t *testing.T) {
+	dir := t.TempDir()
+	if _, ok := ReadSupervision(dir, "web", 42); ok {
+		t.Fatal("ReadSupervision with no file: ok, want none")
+	}
+	since := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := WriteSupervision(dir, "web", SupervisionState{State: Disconnected, Since: since, Pid: 42}); err != nil {
+		t.Fatalf("WriteSupervision: %v", err)
+	}
+	tests := []struct {
+		pid  int
+		ok   bool
+		want bool
+	}{
+		{pid: 42, ok: true, want: false},
+		{pid: 43, ok: false, want: false}, // another process's: says nothing
+	}
+	for _, tt := range tests {
+		st, ok := ReadSupervision(dir, "web", tt.pid)
+		if ok != tt.ok || (ok && (st.State != Disconnected || !st.Since.Equal(since))) {
+			t.Errorf("ReadSupervision(pid %d) = %+v, %v; want disconnected since %v, %v", tt.pid, st, ok, since, tt.ok)
+		}
+		if got := IsSupervising(dir, "web", tt.pid); got != tt.want {
+			t.Errorf("IsSupervising(pid %d) = %v, want %v", tt.pid, got, tt.want)
+		}
+	}
+	if err := WriteSupervision(dir, "web", SupervisionState{State: Supervising, Since: since, Pid: 42}); err != nil {
+		t.Fatalf("WriteSupervision: %v", err)
+	}
+	if !IsSupervising(dir, "web", 42) {
+		t.Error("IsSupervising after writing supervising = false")
+	}
+}
+
+// startChild starts sh with script, which must print a line once it is
+// ready, and reaps it when it exits.
+func startChild(t *testing.T, script string) int {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", script)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Skipf("no sh: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() }) //nolint:errcheck // it may be gone
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		t.Fatalf("child did not say it was ready: %v", err)
+	}
+	go cmd.Wait() //nolint:errcheck // reaped only, so that it does not stay a zombie
+	return cmd.Process.Pid
+}
+
+func TestStopProcess(t *testing.T) {
+	tests := []struct {
+		name   string
+		script string
+	}{
+		{"ends on SIGTERM", "echo ready; exec sleep 60"},
+		// An ignored signal stays ignored across exec: only SIGKILL ends it.
+		{"ignores SIGTERM", "trap '' TERM; echo ready; exec sleep 60"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pid := startChild(t, tt.script)
+			if err := StopProcess(context.Background(), pid, 10*time.Millisecond, time.Millisecond); err != nil {
+				t.Fatalf("StopProcess: %v", err)
+			}
+			if alive(pid) {
+				t.Errorf("process %d alive after StopProcess", pid)
+			}
+		})
+	}
+}
