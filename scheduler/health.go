@@ -92,7 +92,46 @@ const (
 	HealthStarting  HealthStatus = "starting"
 	HealthHealthy   HealthStatus = "healthy"
 	HealthUnhealthy HealthStatus = "unhealthy"
+	// HealthUnknown is shown, never recorded, for a health nobody checks
+	// now: see ShownHealth. Docker has no such status (its daemon and its
+	// probes die together).
+	HealthUnknown HealthStatus = "unknown"
 )
+
+// healthSlack is how late a probe may be, beyond its interval and
+// timeout, before the health it recorded last is called stale.
+const healthSlack = 5 * time.Second
+
+// ShownHealth is the health to show of a running container at now. The
+// recorded health is only as true as the supervision that keeps it: when
+// the project's supervisor is not supervising (its process is gone, or it
+// lost containerd and is connecting again) or the last probe is older
+// than the next one could be (interval, timeout and some slack after it,
+// or after the start when nothing was probed yet: a supervisor that hangs,
+// or was away), the status shown is unknown, not a stale "healthy". ok is
+// false when the container has no recorded health.
+func ShownHealth(c Container, supervising bool, now time.Time) (Health, bool) {
+	h, ok := HealthOf(c.Labels)
+	if !ok {
+		return Health{}, false
+	}
+	if !supervising {
+		h.Status = HealthUnknown
+		return h, true
+	}
+	cfg, err := HealthcheckOf(c.Labels)
+	if err != nil || cfg == nil {
+		return h, true
+	}
+	last := c.StartedAt
+	if n := len(h.Log); n > 0 && h.Log[n-1].End.After(last) {
+		last = h.Log[n-1].End
+	}
+	if !last.IsZero() && now.Sub(last) > max(cfg.Interval, cfg.StartInterval)+cfg.Timeout+healthSlack {
+		h.Status = HealthUnknown
+	}
+	return h, true
+}
 
 // ProbeResult is one run of a healthcheck.
 type ProbeResult struct {

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -156,5 +157,46 @@ func TestRestarter(t *testing.T) {
 	}
 	if r.Count != 12 {
 		t.Errorf("count %d, want 12", r.Count)
+	}
+}
+
+func TestShownHealth(t *testing.T) {
+	start := time.Unix(1000, 0)
+	cfg := HealthConfig{Test: []string{"CMD", "ok"}, Interval: 10 * time.Second, Timeout: 2 * time.Second, StartInterval: time.Second, Retries: 1}
+	cfgJSON, _ := json.Marshal(cfg)
+	healthy := Health{Status: HealthHealthy, Log: []ProbeResult{{Start: start.Add(time.Second), End: start.Add(2 * time.Second)}}}
+	healthyJSON, _ := json.Marshal(healthy)
+	starting, _ := json.Marshal(Health{Status: HealthStarting})
+	container := func(health []byte) Container {
+		l := compose.Labels{compose.LabelHealthcheck: string(cfgJSON)}
+		if health != nil {
+			l[compose.LabelHealth] = string(health)
+		}
+		return Container{State: StateRunning, StartedAt: start, Labels: l}
+	}
+	tests := []struct {
+		name        string
+		c           Container
+		supervising bool
+		at          time.Duration // after start
+		want        HealthStatus
+		wantOK      bool
+	}{
+		{"none recorded", container(nil), true, time.Second, "", false},
+		{"fresh", container(healthyJSON), true, 3 * time.Second, HealthHealthy, true},
+		// last probe ended at 2s: the next one ends by 2+10+2 s, 5 s of slack.
+		{"just in time", container(healthyJSON), true, 19 * time.Second, HealthHealthy, true},
+		{"stale", container(healthyJSON), true, 20 * time.Second, HealthUnknown, true},
+		{"not supervised", container(healthyJSON), false, 3 * time.Second, HealthUnknown, true},
+		{"starting, not probed yet", container(starting), true, 5 * time.Second, HealthStarting, true},
+		{"starting, never probed", container(starting), true, time.Minute, HealthUnknown, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, ok := ShownHealth(tt.c, tt.supervising, start.Add(tt.at))
+			if ok != tt.wantOK || h.Status != tt.want {
+				t.Errorf("ShownHealth = %q, %v; want %q, %v", h.Status, ok, tt.want, tt.wantOK)
+			}
+		})
 	}
 }

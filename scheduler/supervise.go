@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"fmt"
 	"log"
 	"time"
 
@@ -81,15 +80,56 @@ type RealClock struct{}
 func (RealClock) Now() time.Time                         { return time.Now() }
 func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
+// SupervisorState says whether the supervisor follows the runtime.
+type SupervisorState int
+
+const (
+	// SupervisorConnected: it follows the runtime's events and has taken
+	// over the project's containers.
+	SupervisorConnected SupervisorState = iota
+	// SupervisorDisconnected: it lost the runtime's events (containerd
+	// went away) and tries to connect again; it probes and restarts
+	// nothing meanwhile.
+	SupervisorDisconnected
+)
+
+func (s SupervisorState) String() string {
+	if s == SupervisorConnected {
+		return "connected"
+	}
+	return "disconnected"
+}
+
+// Reconnection backoff: the first attempt after this, doubling up to the
+// cap. containerd usually comes back within a second or two; the cap
+// bounds how late supervision resumes after a longer outage.
+const (
+	reconnectFirst = 100 * time.Millisecond
+	reconnectMax   = 5 * time.Second
+)
+
 // Supervisor keeps a project's containers as their services ask: it
 // probes their healthchecks and restarts them by their restart policies,
 // reacting to the runtime's events (no polling). It runs in the project's
 // background process.
+//
+// When the runtime's event stream breaks (containerd restarted or died),
+// it connects again with backoff, then takes the project's containers
+// over afresh as at its start: running ones are probed again, and the ones
+// that exited meanwhile (or lost their task with containerd) are restarted
+// as their policies say.
 type Supervisor struct {
 	Project string
 	Runtime SupervisedRuntime
-	Clock   Clock
-	Log     *log.Logger
+	// Connect, when set, makes a new runtime after the event stream broke;
+	// it replaces Runtime (closing the old one is Connect's business).
+	// Nil subscribes to Runtime's events again.
+	Connect func(ctx context.Context) (SupervisedRuntime, error)
+	// State, when set, is told when the supervisor connects (first before
+	// Ready) and when it loses the runtime.
+	State func(SupervisorState)
+	Clock Clock
+	Log   *log.Logger
 	// Done, when set, is asked whenever the project has no container:
 	// true ends Run. Nil ends it at once then.
 	Done func() bool
@@ -106,6 +146,16 @@ type Supervisor struct {
 	// projects', one-offs), so that their events cost no listing.
 	others  map[string]bool
 	results chan probeDone
+	// gen numbers the runs of probing of all containers, so that a probe
+	// started before a reconnection is not taken for a later one's.
+	gen int
+}
+
+// subscription is one following of the runtime's events.
+type subscription struct {
+	events <-chan RuntimeEvent
+	errs   <-chan error
+	cancel context.CancelFunc
 }
 
 // watched is the supervisor's state of one container.
@@ -128,18 +178,20 @@ type probeDone struct {
 }
 
 // Run supervises until ctx ends or the project has no container left.
+// It returns an error only when it cannot take the project over at its
+// start; a runtime lost later is reconnected to.
 func (s *Supervisor) Run(ctx context.Context) error {
-	s.watched = map[string]*watched{}
-	s.others = map[string]bool{}
 	s.results = make(chan probeDone, 16)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	events, errs := s.Runtime.Events(ctx)
 	// At start the project may have no container yet (up starts this
 	// process before it creates them): only an emptying ends supervision.
-	if _, err := s.sync(ctx, true); err != nil {
+	sub, err := s.follow(ctx)
+	if err != nil {
 		return err
 	}
+	// Each subscription ends with ctx, when Run returns.
+	s.setState(SupervisorConnected)
 	if s.Ready != nil {
 		s.Ready()
 	}
@@ -151,9 +203,20 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case err := <-errs:
-			return fmt.Errorf("runtime events: %w", err)
-		case ev := <-events:
+		case err := <-sub.errs:
+			sub.cancel()
+			s.Log.Printf("lost the runtime's events (%v): supervision paused, connecting again", err)
+			s.setState(SupervisorDisconnected)
+			if sub, err = s.reconnect(ctx); err != nil {
+				return nil // ctx ended
+			}
+			s.Log.Printf("connected again: supervising %d containers", len(s.watched))
+			s.setState(SupervisorConnected)
+			if len(s.watched) == 0 && s.done() {
+				s.Log.Printf("project %s has no container left: supervision ends", s.Project)
+				return nil
+			}
+		case ev := <-sub.events:
 			if s.Debug {
 				s.Log.Printf("event %s %s (exit %d)", ev.Kind, ev.Container, ev.ExitCode)
 			}
@@ -183,6 +246,75 @@ func (s *Supervisor) Run(ctx context.Context) error {
 }
 
 func (s *Supervisor) done() bool { return s.Done == nil || s.Done() }
+
+func (s *Supervisor) setState(st SupervisorState) {
+	if s.State != nil {
+		s.State(st)
+	}
+}
+
+// follow subscribes to the runtime's events, then takes the project's
+// containers over afresh (subscribing first, so that no change falls
+// between the listing and the events).
+func (s *Supervisor) follow(ctx context.Context) (subscription, error) {
+	s.watched = map[string]*watched{}
+	s.others = map[string]bool{}
+	sctx, cancel := context.WithCancel(ctx)
+	events, errs := s.Runtime.Events(sctx)
+	if _, err := s.sync(ctx, true); err != nil {
+		cancel()
+		return subscription{}, err
+	}
+	return subscription{events: events, errs: errs, cancel: cancel}, nil
+}
+
+// reconnect follows the runtime again after its event stream broke,
+// trying with backoff until it succeeds or ctx ends.
+func (s *Supervisor) reconnect(ctx context.Context) (subscription, error) {
+	wait := reconnectFirst
+	var lastErr string
+	for {
+		select {
+		case <-ctx.Done():
+			return subscription{}, ctx.Err()
+		case <-s.Clock.After(wait):
+		}
+		wait = min(wait*2, reconnectMax)
+		err := s.connect(ctx)
+		if err == nil {
+			var sub subscription
+			if sub, err = s.follow(ctx); err == nil {
+				return sub, nil
+			}
+		}
+		if ctx.Err() != nil {
+			return subscription{}, ctx.Err()
+		}
+		// One line per new reason, not one per attempt: the runtime may
+		// stay away for long.
+		if err.Error() != lastErr {
+			lastErr = err.Error()
+			s.Log.Printf("connect again: %v (retrying every %s at most)", err, reconnectMax)
+		}
+	}
+}
+
+// connect replaces the runtime by a new one, when the supervisor has a way.
+func (s *Supervisor) connect(ctx context.Context) error {
+	if s.Connect == nil {
+		return nil
+	}
+	rt, err := s.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	s.Runtime = rt
+	return nil
+}
+
+// lostTaskStatus is the exit status given to a container whose process
+// went with the runtime, unrecorded.
+const lostTaskStatus = 255
 
 // sync lists the project's containers and adopts the ones it does not
 // watch yet; at start (first) it also restarts the exited ones whose
@@ -217,6 +349,12 @@ func (s *Supervisor) sync(ctx context.Context, first bool) (int, error) {
 			w.paused = true
 		case c.State == StateExited && first:
 			s.exited(w, c.ExitCode, c.FinishedAt)
+		case c.State == StateCreated && first && !c.StartedAt.IsZero():
+			// It ran, and its task went without an exit being recorded:
+			// it died with the runtime. 255 is Docker's status for a
+			// container that died with its daemon.
+			s.Log.Printf("%s lost its task with the runtime", c.Name)
+			s.exited(w, lostTaskStatus, c.StartedAt)
 		}
 	}
 	for id := range s.watched {
@@ -231,7 +369,7 @@ func (s *Supervisor) sync(ctx context.Context, first bool) (int, error) {
 // started; adopting keeps the health it had (a restart of berth's process
 // does not make a healthy container "starting" again).
 func (s *Supervisor) startProbing(w *watched, started time.Time, adopting bool) {
-	w.gen++
+	s.bump(w)
 	w.probing = false
 	w.prober = nil
 	cfg, err := HealthcheckOf(w.c.Labels)
@@ -277,7 +415,7 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 		}
 	case ev.Kind == EventPaused:
 		w.paused = true
-		w.gen++ // a probe under way when it froze says nothing
+		s.bump(w) // a probe under way when it froze says nothing
 		w.probing = false
 	case ev.Kind == EventResumed:
 		w.paused = false
@@ -298,7 +436,7 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 // exited stops probing a container and schedules its restart if its
 // policy says so.
 func (s *Supervisor) exited(w *watched, code int, at time.Time) {
-	w.gen++
+	s.bump(w)
 	w.prober, w.probing = nil, false
 	if at.IsZero() {
 		at = s.Clock.Now()
@@ -330,6 +468,13 @@ func (s *Supervisor) nextDue() (time.Time, bool) {
 	return next, !next.IsZero()
 }
 
+// bump starts a new run of probing of w: results of probes started
+// before are ignored.
+func (s *Supervisor) bump(w *watched) {
+	s.gen++
+	w.gen = s.gen
+}
+
 func (w *watched) probeAt() time.Time {
 	if w.prober == nil || w.probing || w.paused {
 		return time.Time{}
@@ -355,9 +500,9 @@ func (s *Supervisor) runDue(ctx context.Context) {
 		}
 		if t := w.probeAt(); !t.IsZero() && !t.After(now) {
 			w.probing = true
-			c, gen, cfg := w.c, w.gen, w.prober.Config()
+			c, gen, cfg, rt := w.c, w.gen, w.prober.Config(), s.Runtime
 			go func() {
-				r := s.Runtime.Probe(ctx, c, cfg.Test, cfg.Timeout)
+				r := rt.Probe(ctx, c, cfg.Test, cfg.Timeout)
 				select {
 				case s.results <- probeDone{id: id, gen: gen, result: r}:
 				case <-ctx.Done():
