@@ -117,8 +117,9 @@ func WithLogDriver(path string) Opt { return func(o *connectOptions) { o.logDriv
 func WithBuildNetwork(n build.Network) Opt { return func(o *connectOptions) { o.buildNetwork = n } }
 
 // Connect connects to containerd. When nothing answers at the default
-// address (and the address was not given explicitly) it starts berth's
-// managed daemon, or reuses the one already running.
+// address (and the address was not given explicitly, or is the managed
+// daemon's own) it starts berth's managed daemon, or reuses the one
+// already running.
 func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 	o := connectOptions{}
 	for _, opt := range opts {
@@ -152,11 +153,14 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 
 	quietLibraryLogs()
 	address, managed := o.address, false
+	d := daemon{dataDir: o.dataDir, runDir: o.runDir, binDir: o.daemonBinDir, timeout: o.startTimeout}
 	if !answers(address) {
-		if o.explicitAddress {
+		// An explicit address that is the managed daemon's own (the
+		// project process is given it) is no reason not to start it: it
+		// went away, and whoever connects first brings it back.
+		if o.explicitAddress && address != d.address() {
 			return nil, fmt.Errorf("no containerd answers at %s: start it, or leave --address and CONTAINERD_ADDRESS unset to let berth run its own daemon", address)
 		}
-		d := daemon{dataDir: o.dataDir, runDir: o.runDir, binDir: o.daemonBinDir, timeout: o.startTimeout}
 		var err error
 		if address, err = d.ensure(ctx); err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -138,8 +139,16 @@ func (c *Client) Events(ctx context.Context) (<-chan scheduler.RuntimeEvent, <-c
 			select {
 			case <-ctx.Done():
 				return
-			case err := <-errs:
-				if err != nil && ctx.Err() == nil && !endedWith(ctx, err) {
+			case err, ok := <-errs:
+				if ctx.Err() != nil {
+					return
+				}
+				if err == nil || !ok {
+					// A stream that ends while ctx lives is as broken as
+					// one that fails: its follower must learn of it.
+					err = errEventsEnded
+				}
+				if !endedWith(ctx, err) {
 					outErr <- err
 				}
 				return
@@ -161,6 +170,10 @@ func (c *Client) Events(ctx context.Context) (<-chan scheduler.RuntimeEvent, <-c
 	}()
 	return out, outErr
 }
+
+// errEventsEnded is reported when containerd ends the event stream without
+// saying why (it shut down, say).
+var errEventsEnded = errors.New("containerd ended the event stream")
 
 // endedWith reports whether a stream's error is ctx's own end: gRPC can
 // see a deadline or a cancel a moment before ctx reports it, and the

@@ -87,6 +87,34 @@ func IsSupervising(runDir, project string, pid int) bool {
 	return ok && st.State == Supervising
 }
 
+// StopIfNotSupervising stops the project's background process pid (pid 0:
+// none runs) unless it says it supervises the project: one that lost
+// containerd and has not connected again, whose supervision stopped, or
+// that predates the supervision file. Up calls it before it makes the
+// project, which then starts a new background process: that one takes the
+// containers over without restarting them. It reports why it stopped the
+// process, "" when it did not.
+func StopIfNotSupervising(ctx context.Context, runDir, project string, pid int) (string, error) {
+	if pid <= 0 || IsSupervising(runDir, project, pid) {
+		return "", nil
+	}
+	why := "its supervision state is unknown"
+	if st, ok := ReadSupervision(runDir, project, pid); ok {
+		why = fmt.Sprintf("its supervision is %s since %s", st.State, st.Since.Local().Format(time.DateTime))
+	}
+	if err := StopProcess(ctx, pid, stopGrace, stopTick); err != nil {
+		return "", fmt.Errorf("stop the background process of project %s (%s): %w", project, why, err)
+	}
+	return why, nil
+}
+
+// How long StopIfNotSupervising lets the process end by itself (it
+// removes its pid file then), and how often it looks.
+const (
+	stopGrace = 10 * time.Second
+	stopTick  = 20 * time.Millisecond
+)
+
 // StopProcess ends process pid: SIGTERM, then SIGKILL when it has not
 // exited after grace. It returns once the process is gone, or with ctx's
 // error. tick is how often it looks (the process is not its child, so

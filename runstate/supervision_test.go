@@ -83,3 +83,24 @@ func TestStopProcess(t *testing.T) {
 		})
 	}
 }
+
+func TestStopIfNotSupervising(t *testing.T) {
+	dir := t.TempDir()
+	if why, err := StopIfNotSupervising(context.Background(), dir, "web", 0); why != "" || err != nil {
+		t.Fatalf("StopIfNotSupervising(no process) = %q, %v; want nothing done", why, err)
+	}
+	pid := startChild(t, "echo ready; exec sleep 60")
+	if err := WriteSupervision(dir, "web", SupervisionState{State: Supervising, Pid: pid}); err != nil {
+		t.Fatal(err)
+	}
+	if why, err := StopIfNotSupervising(context.Background(), dir, "web", pid); why != "" || err != nil || !alive(pid) {
+		t.Fatalf("StopIfNotSupervising(supervising) = %q, %v (alive %v); want it left running", why, err, alive(pid))
+	}
+	if err := WriteSupervision(dir, "web", SupervisionState{State: Disconnected, Pid: pid}); err != nil {
+		t.Fatal(err)
+	}
+	why, err := StopIfNotSupervising(context.Background(), dir, "web", pid)
+	if err != nil || why == "" || alive(pid) {
+		t.Fatalf("StopIfNotSupervising(disconnected) = %q, %v (alive %v); want it stopped, with a reason", why, err, alive(pid))
+	}
+}

@@ -5,17 +5,19 @@ import (
 	"log"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/netbridge"
+	"github.com/berth/berth/runstate"
 	"github.com/berth/berth/scheduler"
 )
 
 // newDNSDaemonCmd is the hidden command up starts in the background for a
 // project: it serves DNS on the project's networks and supervises the
 // project's containers (healthchecks, restart policies) until the project
-// is down.
+// is down. It records whether it supervises (runstate) for up and ps.
 func newDNSDaemonCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:    netbridge.DNSCommand + " PROJECT",
@@ -27,18 +29,48 @@ func newDNSDaemonCmd(g *globalOptions) *cobra.Command {
 				upstreams = strings.Split(v, ",")
 			}
 			project := args[0]
+			logger := log.New(os.Stderr, "supervisor: ", log.LstdFlags)
+			record := func(st runstate.Supervision) {
+				if err := runstate.WriteSupervision(runDir(), project, runstate.SupervisionState{State: st, Since: time.Now(), Pid: os.Getpid()}); err != nil {
+					logger.Print(err)
+				}
+			}
 			supervise := func(ctx context.Context, dnsDone func() bool, poke <-chan struct{}, ready func()) error {
 				rt, err := g.connect(ctx, scheduler.Discard)
 				if err != nil {
+					record(runstate.Stopped)
 					return err
 				}
-				defer rt.Close()
+				current := rt
+				defer func() { current.Close() }()
 				s := &scheduler.Supervisor{
 					Project: project, Runtime: rt, Clock: scheduler.RealClock{},
-					Log: log.New(os.Stderr, "supervisor: ", log.LstdFlags), Done: dnsDone, Poke: poke, Ready: ready,
+					Connect: func(ctx context.Context) (scheduler.SupervisedRuntime, error) {
+						// A new client: the old one's connection may wait out
+						// gRPC's own backoff before it notices containerd back.
+						rt, err := g.connect(ctx, scheduler.Discard)
+						if err != nil {
+							return nil, err
+						}
+						current.Close()
+						current = rt
+						return rt, nil
+					},
+					State: func(st scheduler.SupervisorState) {
+						if st == scheduler.SupervisorConnected {
+							record(runstate.Supervising)
+						} else {
+							record(runstate.Disconnected)
+						}
+					},
+					Log: logger, Done: dnsDone, Poke: poke, Ready: ready,
 					Debug: os.Getenv("BERTH_DEBUG") != "",
 				}
-				return s.Run(ctx)
+				if err := s.Run(ctx); err != nil {
+					record(runstate.Stopped)
+					return err
+				}
+				return nil
 			}
 			return netbridge.RunDNSDaemon(cmd.Context(), project, dataDir(), runDir(), upstreams, supervise)
 		},

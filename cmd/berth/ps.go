@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/netbridge"
+	"github.com/berth/berth/runstate"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -92,12 +93,15 @@ func runPs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []stri
 		return err
 	}
 	now := time.Now()
+	// Health is only as true as the supervision keeping it.
+	pid := netbridge.DNSDaemonPID(runDir(), p.Name)
+	supervising := pid > 0 && runstate.IsSupervising(runDir(), p.Name, pid)
 	var rows []psEntry
 	for _, c := range cs {
 		if c.Labels.OneOff() || !keep(c, services, opts) {
 			continue
 		}
-		e := toPsEntry(c, p.Name, now)
+		e := toPsEntry(c, p.Name, supervising, now)
 		bindings, err := nets.Ports(c.ID)
 		if err != nil {
 			return err
@@ -121,8 +125,11 @@ func runPs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []stri
 	if opts.format == "table" && !opts.quiet && !opts.services && len(rows) > 0 {
 		// The project's DNS server is berth's own process: say how it is, on
 		// standard error, so that scripts reading the table are not disturbed.
-		if pid := netbridge.DNSDaemonPID(runDir(), p.Name); pid > 0 {
+		if pid > 0 {
 			fmt.Fprintf(cmd.ErrOrStderr(), "DNS server of project %s: running (pid %d); its log: berth logs --system\n", p.Name, pid)
+			if !supervising {
+				fmt.Fprintf(cmd.ErrOrStderr(), "Supervision of project %s: %s: healthchecks and restart policies are paused; berth up -d restarts it\n", p.Name, supervisionText(p.Name, pid))
+			}
 		} else if hasNetworks(rows) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "DNS server of project %s: not running: service names do not resolve; berth up -d starts it again\n", p.Name)
 		}
@@ -151,7 +158,16 @@ func keep(c scheduler.Container, services []string, opts psOptions) bool {
 	return opts.all || c.State == scheduler.StateRunning || c.State == scheduler.StatePaused
 }
 
-func toPsEntry(c scheduler.Container, project string, now time.Time) psEntry {
+// supervisionText says how the project process pid's supervision is.
+func supervisionText(project string, pid int) string {
+	st, ok := runstate.ReadSupervision(runDir(), project, pid)
+	if !ok {
+		return "state unknown"
+	}
+	return fmt.Sprintf("%s since %s", st.State, st.Since.Local().Format(time.DateTime))
+}
+
+func toPsEntry(c scheduler.Container, project string, supervising bool, now time.Time) psEntry {
 	labels := make([]string, 0, len(c.Labels))
 	for k, v := range c.Labels {
 		labels = append(labels, k+"="+v)
@@ -166,9 +182,9 @@ func toPsEntry(c scheduler.Container, project string, now time.Time) psEntry {
 		RunningFor: units.HumanDuration(now.Sub(c.Created)) + " ago", Size: "0B",
 		RestartCount: c.Labels.RestartCount(),
 	}
-	if h, ok := scheduler.HealthOf(c.Labels); ok && c.State == scheduler.StateRunning {
+	if h, ok := scheduler.ShownHealth(c, supervising, now); ok && c.State == scheduler.StateRunning {
 		e.Health, e.HealthLog = string(h.Status), h.Log
-		if h.Status == scheduler.HealthStarting {
+		if h.Status == scheduler.HealthStarting || h.Status == scheduler.HealthUnknown {
 			e.Status += " (health: starting)"
 		} else {
 			e.Status += " (" + string(h.Status) + ")"

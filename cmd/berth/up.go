@@ -10,6 +10,8 @@ import (
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd"
+	"github.com/berth/berth/netbridge"
+	"github.com/berth/berth/runstate"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -120,6 +122,15 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		return err
 	}
 	defer rt.Close()
+	// A project process that does not supervise is restarted, as a dead
+	// one is: up makes it again below.
+	why, err := runstate.StopIfNotSupervising(ctx, runDir(), p.Name, netbridge.DNSDaemonPID(runDir(), p.Name))
+	if err != nil {
+		return err
+	}
+	if why != "" {
+		fmt.Fprintf(cmd.ErrOrStderr(), "Restarting the background process of project %s: %s\n", p.Name, why)
+	}
 	progress.Live()
 	defer progress.Stop()
 	uo := scheduler.UpOptions{
