@@ -442,6 +442,8 @@ services:
       interval: 1s
       timeout: 2s
       retries: 1
+      start_period: 10s
+      start_interval: 500ms
   side:
     image: ` + testImage + `
     command: ["sleep", "600"]
@@ -605,7 +607,7 @@ services:
 	waiting := "waiting for another berth command on project " + p.name + " to finish"
 
 	// Another command holds the project: up waits, and Ctrl-C ends it.
-	unlock, err := runstate.Lock(context.Background(), runDir, p.name, nil)
+	lock, err := runstate.Lock(context.Background(), runDir, p.name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -622,7 +624,7 @@ services:
 	if cs := p.ps(true); len(cs) != 0 {
 		t.Errorf("up interrupted while waiting made containers: %+v", cs)
 	}
-	unlock()
+	lock.Unlock()
 
 	const ups = 3
 	results := make([]result, ups)
@@ -656,5 +658,10 @@ services:
 	}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Errorf("after concurrent ups: %v, want %v", names, want)
+	}
+	// down takes the lock file with the project.
+	p.must("down", "-t", "0")
+	if _, err := os.Stat(runstate.LockPath(runDir, p.name)); !os.IsNotExist(err) {
+		t.Errorf("the project's lock file after down: %v", err)
 	}
 }

@@ -13,19 +13,41 @@ import (
 
 // LockPath is the file whose lock a command changing project holds. It
 // sits beside the project's directory (<run>/projects/<project>/, which
-// down removes), not in it: a lock file removed while another process
-// waits on it would let a third one lock a new file beside it.
+// down removes with the DNS daemon's files), not in it.
 func LockPath(runDir, project string) string {
 	return filepath.Join(runDir, "projects", project+".lock")
 }
 
+// ProjectLock is a held project lock.
+type ProjectLock struct {
+	f    *os.File
+	path string
+	once sync.Once
+}
+
+// Unlock releases the lock. It may be called more than once (early, and
+// deferred).
+func (l *ProjectLock) Unlock() {
+	l.once.Do(func() { l.f.Close() }) // closing the only fd releases the flock
+}
+
+// Remove removes the lock file, then releases the lock: what down does
+// once the project is gone, so that a box running many short-lived
+// projects does not collect their lock files. A command waiting on the
+// removed file notices and locks a new one (see Lock).
+func (l *ProjectLock) Remove() {
+	l.once.Do(func() {
+		os.Remove(l.path)
+		l.f.Close()
+	})
+}
+
 // Lock takes the project's lock, waiting while another berth command holds
 // it; waiting, when not nil, is called once if it has to wait. It returns
-// ctx's error when ctx ends first. unlock releases it and may be called
-// more than once. The lock is an flock: the kernel drops
+// ctx's error when ctx ends first. The lock is an flock: the kernel drops
 // it when its holder exits, even by kill -9, so a crashed command never
 // leaves the project locked.
-func Lock(ctx context.Context, runDir, project string, waiting func()) (unlock func(), err error) {
+func Lock(ctx context.Context, runDir, project string, waiting func()) (*ProjectLock, error) {
 	if project == "" || strings.ContainsAny(project, "/\x00") || project == "." || project == ".." {
 		return nil, fmt.Errorf("lock project %q: not a project name", project)
 	}
@@ -33,46 +55,80 @@ func Lock(ctx context.Context, runDir, project string, waiting func()) (unlock f
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("lock project %s: %w", project, err)
 	}
+	for {
+		f, err := lockFile(ctx, path, &waiting)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("lock project %s: %w", project, err)
+		}
+		// The holder before may have removed the file (Remove) while this
+		// one waited on it: a lock on a file no longer at path locks
+		// nothing. Lock the one there now.
+		if same, err := isFileAt(f, path); err != nil || !same {
+			f.Close()
+			if err != nil {
+				return nil, fmt.Errorf("lock project %s: %w", project, err)
+			}
+			continue
+		}
+		return &ProjectLock{f: f, path: path}, nil
+	}
+}
+
+// lockFile opens path and locks it, waiting as Lock says; it calls
+// *waiting at most once over all calls (and clears it).
+func lockFile(ctx context.Context, path string, waiting *func()) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("lock project %s: %w", project, err)
+		return nil, err
 	}
 	fd := int(f.Fd())
-	// unlock may be called more than once (early, and deferred); the fd
-	// must not be touched again once closed: its number may be reused.
-	unlock = sync.OnceFunc(func() {
-		unix.Flock(fd, unix.LOCK_UN) //nolint:errcheck // closing releases it anyway
-		f.Close()
-	})
 	err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
 	if err == nil {
-		return unlock, nil
+		return f, nil
 	}
 	if err != unix.EWOULDBLOCK {
 		f.Close()
-		return nil, fmt.Errorf("lock project %s: %w", project, err)
+		return nil, err
 	}
-	if waiting != nil {
-		waiting()
+	if *waiting != nil {
+		(*waiting)()
+		*waiting = nil
 	}
 	// flock cannot be interrupted by ctx: it waits in a goroutine of its
-	// own, which releases the lock at once if ctx ended meanwhile.
+	// own, which lets the lock go at once if ctx ended meanwhile.
 	got := make(chan error, 1)
 	go func() { got <- unix.Flock(fd, unix.LOCK_EX) }()
 	select {
 	case err := <-got:
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("lock project %s: %w", project, err)
+			return nil, err
 		}
-		return unlock, nil
+		return f, nil
 	case <-ctx.Done():
 		go func() {
-			if <-got == nil {
-				unix.Flock(fd, unix.LOCK_UN) //nolint:errcheck // closing releases it anyway
-			}
+			<-got
 			f.Close()
 		}()
 		return nil, ctx.Err()
 	}
+}
+
+// isFileAt reports whether f is the file at path now.
+func isFileAt(f *os.File, path string) (bool, error) {
+	held, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	now, err := os.Stat(path)
+	if os.IsNotExist(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(held, now), nil
 }

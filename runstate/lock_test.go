@@ -3,12 +3,13 @@ package runstate
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 )
 
 func TestLockSecondWaitsForFirst(t *testing.T) {
 	dir := t.TempDir()
-	unlock, err := Lock(context.Background(), dir, "web", nil)
+	first, err := Lock(context.Background(), dir, "web", nil)
 	if err != nil {
 		t.Fatalf("Lock: %v", err)
 	}
@@ -16,14 +17,14 @@ func TestLockSecondWaitsForFirst(t *testing.T) {
 	calls := 0
 	got := make(chan error, 1)
 	go func() {
-		unlock2, err := Lock(context.Background(), dir, "web", func() { calls++; close(waited) })
+		second, err := Lock(context.Background(), dir, "web", func() { calls++; close(waited) })
 		if err == nil {
-			unlock2()
+			second.Unlock()
 		}
 		got <- err
 	}()
 	<-waited // the second is waiting: only then is the first released
-	unlock()
+	first.Unlock()
 	if err := <-got; err != nil {
 		t.Fatalf("second Lock = %v, want it once the first released", err)
 	}
@@ -34,22 +35,22 @@ func TestLockSecondWaitsForFirst(t *testing.T) {
 
 func TestLockOtherProjectsDoNotWait(t *testing.T) {
 	dir := t.TempDir()
-	unlock, err := Lock(context.Background(), dir, "a", nil)
+	a, err := Lock(context.Background(), dir, "a", nil)
 	if err != nil {
 		t.Fatalf("Lock(a): %v", err)
 	}
-	defer unlock()
-	unlockB, err := Lock(context.Background(), dir, "b", func() { t.Error("Lock(b) waited for a") })
+	defer a.Unlock()
+	b, err := Lock(context.Background(), dir, "b", func() { t.Error("Lock(b) waited for a") })
 	if err != nil {
 		t.Fatalf("Lock(b): %v", err)
 	}
-	unlockB()
-	unlockB() // a second call does nothing
+	b.Unlock()
+	b.Unlock() // a second call does nothing
 }
 
 func TestLockWaitEndsWithContext(t *testing.T) {
 	dir := t.TempDir()
-	unlock, err := Lock(context.Background(), dir, "web", nil)
+	first, err := Lock(context.Background(), dir, "web", nil)
 	if err != nil {
 		t.Fatalf("Lock: %v", err)
 	}
@@ -58,13 +59,13 @@ func TestLockWaitEndsWithContext(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Lock with a cancelled wait = %v, want context.Canceled", err)
 	}
-	unlock()
+	first.Unlock()
 	// The abandoned wait must not keep the lock: a later command gets it.
-	unlock3, err := Lock(context.Background(), dir, "web", nil)
+	third, err := Lock(context.Background(), dir, "web", nil)
 	if err != nil {
 		t.Fatalf("Lock after an abandoned wait: %v", err)
 	}
-	unlock3()
+	third.Unlock()
 }
 
 func TestLockRefusesBadNames(t *testing.T) {
@@ -72,5 +73,43 @@ func TestLockRefusesBadNames(t *testing.T) {
 		if _, err := Lock(context.Background(), t.TempDir(), name, nil); err == nil {
 			t.Errorf("Lock(%q) = nil error, want one", name)
 		}
+	}
+}
+
+// TestLockRemoved: a holder that removes the lock file (down) lets a waiter
+// go on, and the waiter then holds a lock a newcomer respects: the lock of
+// the file now at the path, not of the removed one.
+func TestLockRemoved(t *testing.T) {
+	dir := t.TempDir()
+	first, err := Lock(context.Background(), dir, "web", nil)
+	if err != nil {
+		t.Fatalf("Lock: %v", err)
+	}
+	waited := make(chan struct{})
+	got := make(chan *ProjectLock, 1)
+	go func() {
+		second, err := Lock(context.Background(), dir, "web", func() { close(waited) })
+		if err != nil {
+			t.Errorf("second Lock: %v", err)
+		}
+		got <- second
+	}()
+	<-waited
+	first.Remove()
+	second := <-got
+	if second == nil {
+		t.FailNow()
+	}
+	if _, err := os.Stat(LockPath(dir, "web")); err != nil {
+		t.Fatalf("no lock file while the second holds the lock: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	waitedThird := false
+	if _, err := Lock(ctx, dir, "web", func() { waitedThird = true; cancel() }); err == nil || !waitedThird {
+		t.Errorf("a third Lock while the second holds it: err %v, waited %v; want it to wait", err, waitedThird)
+	}
+	second.Remove()
+	if _, err := os.Stat(LockPath(dir, "web")); !os.IsNotExist(err) {
+		t.Errorf("lock file after Remove: %v", err)
 	}
 }

@@ -40,11 +40,11 @@ func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := lockProject(cmd, p.Name)
+	lock, err := lockProject(cmd, p.Name)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer lock.Unlock()
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err
@@ -61,6 +61,8 @@ func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions) error {
 	if err != nil {
 		return err
 	}
+	// The project is gone: so goes its lock file.
+	lock.Remove()
 	if !plan.Changes() {
 		fmt.Fprintf(cmd.ErrOrStderr(), "Nothing to remove: project %s has no containers.\n", p.Name)
 	}

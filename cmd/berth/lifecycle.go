@@ -117,11 +117,11 @@ func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, o
 	if err != nil {
 		return err
 	}
-	unlock, err := lockProject(cmd, p.Name)
+	lock, err := lockProject(cmd, p.Name)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer lock.Unlock()
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err

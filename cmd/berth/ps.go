@@ -185,7 +185,7 @@ func toPsEntry(c scheduler.Container, project string, supervising bool, now time
 	if h, ok := scheduler.ShownHealth(c, supervising, now); ok && c.State == scheduler.StateRunning {
 		e.Health, e.HealthLog = string(h.Status), h.Log
 		if h.Status == scheduler.HealthStarting || h.Status == scheduler.HealthUnknown {
-			e.Status += " (health: starting)"
+			e.Status += " (health: " + string(h.Status) + ")"
 		} else {
 			e.Status += " (" + string(h.Status) + ")"
 		}

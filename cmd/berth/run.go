@@ -94,11 +94,11 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 	}
 	// Locked while the one-off and its dependencies are made, not while
 	// it runs: a long run must not hold up the project's other commands.
-	unlock, err := lockProject(cmd, p.Name)
+	lock, err := lockProject(cmd, p.Name)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer lock.Unlock()
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err
@@ -115,7 +115,7 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 		fmt.Fprintln(cmd.OutOrStdout(), c.Name)
 		return nil
 	}
-	unlock()
+	lock.Unlock()
 	var stdin = cmd.InOrStdin()
 	if !opts.interactive {
 		stdin = nil

@@ -112,11 +112,11 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		}
 	}
 	// Locked until the project is up, not while attached to its logs.
-	unlock, err := lockProject(cmd, p.Name)
+	lock, err := lockProject(cmd, p.Name)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer lock.Unlock()
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err
@@ -158,7 +158,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		}
 	}
 	progress.Stop()
-	unlock()
+	lock.Unlock()
 	if !opts.detach && !opts.noStart {
 		return attachUp(cmd, g, rt, nw, progress, p, plan, opts, start)
 	}

@@ -164,11 +164,11 @@ func runVolumeRm(cmd *cobra.Command, g *globalOptions, opts volumeRmOptions, arg
 		return err
 	}
 	defer rt.Close()
-	unlock, err := lockProject(cmd, p.Name)
+	lock, err := lockProject(cmd, p.Name)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer lock.Unlock()
 	removed, err := scheduler.RemoveVolumes(ctx, rt, p, args, opts.force)
 	for _, name := range removed {
 		fmt.Fprintln(cmd.OutOrStdout(), name)
