@@ -43,12 +43,11 @@ func supervisionPath(runDir, project string) string {
 
 // WriteSupervision records the supervision state of the project's
 // background process (this process). The file is replaced atomically, so
-// that a reader never sees half of it.
+// that a reader never sees half of it. The project's directory must exist
+// (up makes it before it starts the process): one that down removed is
+// not made again.
 func WriteSupervision(runDir, project string, st SupervisionState) error {
 	path := supervisionPath(runDir, project)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write supervision state: %w", err)
-	}
 	b, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("write supervision state: %w", err)

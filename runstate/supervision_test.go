@@ -3,7 +3,9 @@ package runstate
 import (
 	"bufio"
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -14,6 +16,12 @@ func TestSupervisionState(t *testing.T) {
 		t.Fatal("ReadSupervision with no file: ok, want none")
 	}
 	since := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := WriteSupervision(dir, "web", SupervisionState{State: Supervising, Pid: 42}); err == nil {
+		t.Fatal("WriteSupervision made the project's directory again")
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "projects", "web"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := WriteSupervision(dir, "web", SupervisionState{State: Disconnected, Since: since, Pid: 42}); err != nil {
 		t.Fatalf("WriteSupervision: %v", err)
 	}
@@ -86,6 +94,9 @@ func TestStopProcess(t *testing.T) {
 
 func TestStopIfNotSupervising(t *testing.T) {
 	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "projects", "web"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if why, err := StopIfNotSupervising(context.Background(), dir, "web", 0); why != "" || err != nil {
 		t.Fatalf("StopIfNotSupervising(no process) = %q, %v; want nothing done", why, err)
 	}
