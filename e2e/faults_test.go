@@ -542,13 +542,11 @@ func TestFaults(t *testing.T) {
 		// ps tells the truth while nothing probes: a frozen project process
 		// leaves web's health unknown once its last probe is overdue
 		// (interval 1s + timeout 2s + 5s), and healthy again after.
+		// (When exactly is TestShownHealth's business: a probe's own
+		// duration under load makes it vary here.)
 		syscall.Kill(daemon, syscall.SIGSTOP)
-		frozen := time.Now()
 		waitUntil(t, "ps to show web's health unknown", 30*time.Second, func() bool { return fp.entry("web").Health == "unknown" })
 		syscall.Kill(daemon, syscall.SIGCONT)
-		if since := time.Since(frozen); since < 7*time.Second {
-			t.Errorf("web's health turned unknown %s after the project process froze: before its probe was overdue", since)
-		}
 		waitUntil(t, "web healthy after the thaw", 30*time.Second, func() bool { return fp.entry("web").Health == "healthy" })
 		fp.converge(markers)
 	})
