@@ -545,6 +545,7 @@ func TestFaults(t *testing.T) {
 		// (When exactly is TestShownHealth's business: a probe's own
 		// duration under load makes it vary here.)
 		syscall.Kill(daemon, syscall.SIGSTOP)
+		t.Cleanup(func() { syscall.Kill(daemon, syscall.SIGCONT) }) // even when the test fails: down must be able to stop it
 		waitUntil(t, "ps to show web's health unknown", 30*time.Second, func() bool { return fp.entry("web").Health == "unknown" })
 		syscall.Kill(daemon, syscall.SIGCONT)
 		waitUntil(t, "web healthy after the thaw", 30*time.Second, func() bool { return fp.entry("web").Health == "healthy" })
