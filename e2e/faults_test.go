@@ -22,20 +22,20 @@ import (
 	"github.com/berth/berth/runstate"
 )
 
-// privateDaemon is berth with data and run directories of its own, and so
+// faultDaemon is berth with data and run directories of its own, and so
 // a managed containerd of its own that a test may kill: the suite's shared
 // daemon, which other tests use meanwhile, is never touched. Its networks
 // come from a pool of their own, so that its IPAM (in its data dir) never
 // hands out a subnet the shared one gave. It is stopped and everything it
 // made removed when the test ends.
-type privateDaemon struct {
+type faultDaemon struct {
 	t               *testing.T
 	base            string
 	dataDir, runDir string
 	env             []string
 }
 
-func newPrivateDaemon(t *testing.T) *privateDaemon {
+func newFaultDaemon(t *testing.T) *faultDaemon {
 	t.Helper()
 	if os.Getenv("BERTH_E2E_ADDRESS") != "" {
 		t.Skip("BERTH_E2E_ADDRESS names a containerd: these tests need a managed daemon of their own, which they kill")
@@ -49,7 +49,7 @@ func newPrivateDaemon(t *testing.T) *privateDaemon {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &privateDaemon{t: t, base: base, dataDir: filepath.Join(base, "data"), runDir: filepath.Join(base, "run")}
+	d := &faultDaemon{t: t, base: base, dataDir: filepath.Join(base, "data"), runDir: filepath.Join(base, "run")}
 	d.env = []string{"BERTH_DATA_DIR=" + d.dataDir, "BERTH_RUN_DIR=" + d.runDir, "BERTH_SUBNET_POOL=10.213.0.0/16"}
 	t.Cleanup(d.stop)
 	archive := filepath.Join(base, "busybox.tar")
@@ -64,18 +64,18 @@ func newPrivateDaemon(t *testing.T) *privateDaemon {
 	return d
 }
 
-func (d *privateDaemon) address() string {
+func (d *faultDaemon) address() string {
 	return filepath.Join(d.runDir, "containerd", "containerd.sock")
 }
 
 // ctr runs ctr against the private daemon.
-func (d *privateDaemon) ctr(args ...string) (string, error) {
+func (d *faultDaemon) ctr(args ...string) (string, error) {
 	out, err := exec.Command(ctrBin, append([]string{"--address", d.address(), "-n", "berth"}, args...)...).CombinedOutput()
 	return string(out), err
 }
 
 // containerdPid is the private containerd's pid, 0 when none runs.
-func (d *privateDaemon) containerdPid() int {
+func (d *faultDaemon) containerdPid() int {
 	b, err := os.ReadFile(filepath.Join(d.runDir, "containerd", "containerd.pid"))
 	if err != nil {
 		return 0
@@ -89,7 +89,7 @@ func (d *privateDaemon) containerdPid() int {
 
 // killContainerd kills the private containerd with SIGKILL and waits until
 // it is gone; it returns its pid.
-func (d *privateDaemon) killContainerd() int {
+func (d *faultDaemon) killContainerd() int {
 	d.t.Helper()
 	pid := d.containerdPid()
 	if pid == 0 {
@@ -102,7 +102,7 @@ func (d *privateDaemon) killContainerd() int {
 
 // stop removes what the test left in the private daemon, stops it and its
 // shims, unmounts what is mounted under its directories and removes them.
-func (d *privateDaemon) stop() {
+func (d *faultDaemon) stop() {
 	t := d.t
 	if d.containerdPid() != 0 {
 		if out, err := d.ctr("tasks", "ls", "-q"); err == nil {
@@ -160,11 +160,11 @@ func (d *privateDaemon) stop() {
 type faultProject struct {
 	t    *testing.T
 	p    *project
-	d    *privateDaemon
+	d    *faultDaemon
 	name string
 }
 
-func newFaultProject(t *testing.T, d *privateDaemon, composeYAML string) *faultProject {
+func newFaultProject(t *testing.T, d *faultDaemon, composeYAML string) *faultProject {
 	t.Helper()
 	name := strings.Trim(nonName.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	if len(name) > 30 {
@@ -462,7 +462,7 @@ volumes:
 // it should, and the next up -d --wait converges with no duplicate
 // container and nothing lost in the named volume.
 func TestFaults(t *testing.T) {
-	d := newPrivateDaemon(t)
+	d := newFaultDaemon(t)
 	fp := newFaultProject(t, d, faultsCompose)
 	fp.must("up", "-d", "--wait")
 	var markers []string
