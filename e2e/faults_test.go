@@ -341,6 +341,14 @@ func (fp *faultProject) assertNothingLeft() {
 	if _, err := os.Stat(fp.projectDir()); !os.IsNotExist(err) {
 		t.Errorf("left behind: %s", fp.projectDir())
 	}
+	for _, root := range []string{fp.d.dataDir, fp.d.runDir} {
+		for _, f := range filesNamed(root, fp.name, 3) {
+			t.Errorf("left behind: %s", f)
+		}
+	}
+	if _, err := os.Stat(runstate.LockPath(fp.d.runDir, fp.name)); !os.IsNotExist(err) {
+		t.Errorf("left behind: the project's lock file (%v)", err)
+	}
 	vols, _ := os.ReadDir(filepath.Join(fp.d.dataDir, "volumes"))
 	for _, e := range vols {
 		if strings.HasPrefix(e.Name(), fp.name+"_") {
