@@ -100,8 +100,13 @@ services:
     command: ["sleep", "600"]
     stop_signal: SIGKILL
     healthcheck:
+      # Failures in the start period do not count: db stays "starting"
+      # (and api prepared) until the test makes it healthy, however slow
+      # the machine. Without it db turned unhealthy after 3 probes (0.6 s)
+      # and the test raced to see api created in that window.
       test: ["CMD", "test", "-f", "/tmp/ready"]
       interval: 200ms
+      start_period: 10m
   api:
     image: `+testImage+`
     command: ["sh", "-c", "echo api runs; exec sleep 600"]
