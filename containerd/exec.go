@@ -64,7 +64,7 @@ func (c *Client) Exec(ctx context.Context, sc scheduler.Container, req ExecReque
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", sc.Name, err)
 	}
-	defer aio.reset()
+	defer aio.release()
 	id := "exec-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	p, err := task.Exec(ctx, id, &procSpec, aio.creator)
 	aio.started(p)
@@ -130,7 +130,9 @@ func (c *Client) execTarget(ctx context.Context, sc scheduler.Container) (contai
 // terminal (tty), or the given streams.
 type attachedIO struct {
 	creator cio.Creator
-	// con is this terminal, in raw mode until reset; nil without tty.
+	// fifos are the FIFOs creator made, removed by release.
+	fifos fifoSet
+	// con is this terminal, in raw mode until release; nil without tty.
 	con console.Console
 	// proc is the process, once it exists; set before ready is closed.
 	proc containerd.Process
@@ -141,7 +143,7 @@ type attachedIO struct {
 // attachIO makes the streams of a process to start. The end of stdin is
 // passed on to the process (it sees it only when told), once it exists:
 // the caller calls started with it, or with nil when it could not be made,
-// and reset when it is done.
+// and release when it is done.
 func (c *Client) attachIO(ctx context.Context, tty bool, stdin io.Reader, stdout, stderr io.Writer) (*attachedIO, error) {
 	a := &attachedIO{ready: make(chan struct{})}
 	var opts []cio.Opt
@@ -161,7 +163,7 @@ func (c *Client) attachIO(ctx context.Context, tty bool, stdin io.Reader, stdout
 		}
 		opts = []cio.Opt{cio.WithStreams(stdin, stdout, stderr)}
 	}
-	a.creator = cio.NewCreator(append(opts, cio.WithFIFODir(c.fifoDir()))...)
+	a.creator = a.fifos.track(cio.NewCreator(append(opts, cio.WithFIFODir(c.fifoDir()))...))
 	return a, nil
 }
 
@@ -173,8 +175,10 @@ func (a *attachedIO) started(p containerd.Process) {
 	close(a.ready)
 }
 
-// reset gives this terminal back its mode.
-func (a *attachedIO) reset() {
+// release removes the streams' FIFOs, once the process is deleted (or
+// could not be), and gives this terminal back its mode.
+func (a *attachedIO) release() {
+	a.fifos.release()
 	if a.con != nil {
 		a.con.Reset() //nolint:errcheck // best effort
 	}
@@ -234,7 +238,7 @@ func (c *Client) RunAttached(ctx context.Context, sc scheduler.Container, tty bo
 	if err != nil {
 		return -1, fmt.Errorf("run %s: %w", sc.Name, err)
 	}
-	defer aio.reset()
+	defer aio.release()
 	task, err := ctr.NewTask(ctx, aio.creator)
 	aio.started(task)
 	if err != nil {

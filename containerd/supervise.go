@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -18,6 +17,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/typeurl/v2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
@@ -53,14 +53,32 @@ func (c *Client) Probe(ctx context.Context, sc scheduler.Container, test []strin
 	proc := *spec.Process
 	proc.Args = args
 	proc.Terminal = false
+	return runProbe(ctx, task, &proc, c.fifoDir(), timeout, r)
+}
+
+// execer runs processes in a task (a containerd.Task).
+type execer interface {
+	Exec(ctx context.Context, id string, spec *specs.Process, ioCreate cio.Creator) (containerd.Process, error)
+}
+
+// runProbe runs proc in task as a probe begun at r.Start, its output
+// copied through FIFOs under fifoDir, which are gone again when it
+// returns, whatever happened.
+func runProbe(ctx context.Context, task execer, proc *specs.Process, fifoDir string, timeout time.Duration, r scheduler.ProbeResult) scheduler.ProbeResult {
+	fail := func(msg string) scheduler.ProbeResult {
+		r.End, r.Output = time.Now(), msg
+		return r
+	}
 	out := &limitedBuffer{max: probeOutputLimit}
+	var fifos fifoSet
+	defer fifos.release()
 	id := "health-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	p, err := task.Exec(ctx, id, &proc, cio.NewCreator(cio.WithStreams(nil, out, out), cio.WithFIFODir(c.fifoDir())))
+	p, err := task.Exec(ctx, id, proc, fifos.track(cio.NewCreator(cio.WithStreams(nil, out, out), cio.WithFIFODir(fifoDir))))
 	if err != nil {
 		return fail(runcReason(err).Error())
 	}
 	cleanup := context.WithoutCancel(ctx)
-	defer p.Delete(cleanup, containerd.WithProcessKill) //nolint:errcheck // best effort
+	defer p.Delete(cleanup, containerd.WithProcessKill) //nolint:errcheck // best effort; release removes the FIFOs anyway
 	exit, err := p.Wait(cleanup)
 	if err != nil {
 		return fail(err.Error())
@@ -81,9 +99,11 @@ func (c *Client) Probe(ctx context.Context, sc scheduler.Container, test []strin
 		// could hold it open, so do not wait long.
 		copied := make(chan struct{})
 		go func() { p.IO().Wait(); close(copied) }()
+		wait := time.NewTimer(time.Second)
+		defer wait.Stop()
 		select {
 		case <-copied:
-		case <-time.After(time.Second):
+		case <-wait.C:
 		}
 		r.Output = out.String()
 		return r
@@ -265,6 +285,3 @@ func (b *limitedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
-
-// fifoDir holds the FIFOs of exec processes (probes).
-func (c *Client) fifoDir() string { return filepath.Join(c.runDir, "fifo") }
