@@ -329,8 +329,8 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	return c.observe(info, nil), nil
 }
 
-// Remove deletes a container with its task, snapshot, generated files and
-// log. A container that does not exist is not an error.
+// Remove deletes a container with its task, snapshot, generated files,
+// FIFOs and log. A container that does not exist is not an error.
 func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 	ctr, err := c.client.LoadContainer(ctx, sc.ID)
 	switch {
@@ -350,8 +350,12 @@ func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 		}
 	}
 	var errs []error
-	if err := os.RemoveAll(c.containerDir(sc.ID)); err != nil {
-		errs = append(errs, err)
+	// The FIFOs of its processes are left only by a berth process killed
+	// while it ran one (a probe of the project's process, say).
+	for _, dir := range []string{c.containerDir(sc.ID), c.fifoDir(sc.ID)} {
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := os.Remove(c.logPath(sc.ID)); err != nil && !os.IsNotExist(err) {
 		errs = append(errs, err)

@@ -60,7 +60,7 @@ func (c *Client) Exec(ctx context.Context, sc scheduler.Container, req ExecReque
 		}
 	}
 
-	aio, err := c.attachIO(ctx, req.TTY, req.Stdin, req.Stdout, req.Stderr)
+	aio, err := c.attachIO(ctx, sc.ID, req.TTY, req.Stdin, req.Stdout, req.Stderr)
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", sc.Name, err)
 	}
@@ -144,8 +144,8 @@ type attachedIO struct {
 // passed on to the process (it sees it only when told), once it exists:
 // the caller calls started with it, or with nil when it could not be made,
 // and release when it is done.
-func (c *Client) attachIO(ctx context.Context, tty bool, stdin io.Reader, stdout, stderr io.Writer) (*attachedIO, error) {
-	a := &attachedIO{ready: make(chan struct{})}
+func (c *Client) attachIO(ctx context.Context, containerID string, tty bool, stdin io.Reader, stdout, stderr io.Writer) (*attachedIO, error) {
+	a := &attachedIO{ready: make(chan struct{}), fifos: fifoSet{dir: c.fifoDir(containerID)}}
 	var opts []cio.Opt
 	if tty {
 		a.con = console.Current()
@@ -163,7 +163,7 @@ func (c *Client) attachIO(ctx context.Context, tty bool, stdin io.Reader, stdout
 		}
 		opts = []cio.Opt{cio.WithStreams(stdin, stdout, stderr)}
 	}
-	a.creator = a.fifos.track(cio.NewCreator(append(opts, cio.WithFIFODir(c.fifoDir()))...))
+	a.creator = a.fifos.creator(opts...)
 	return a, nil
 }
 
@@ -234,7 +234,7 @@ func (c *Client) RunAttached(ctx context.Context, sc scheduler.Container, tty bo
 	if err != nil {
 		return -1, fmt.Errorf("run %s: %w", sc.Name, err)
 	}
-	aio, err := c.attachIO(ctx, tty, stdin, stdout, stderr)
+	aio, err := c.attachIO(ctx, sc.ID, tty, stdin, stdout, stderr)
 	if err != nil {
 		return -1, fmt.Errorf("run %s: %w", sc.Name, err)
 	}

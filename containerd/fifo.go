@@ -1,34 +1,56 @@
 package containerd
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
 
 	"github.com/containerd/containerd/v2/pkg/cio"
 )
 
-// fifoDir holds the FIFOs of the processes whose streams berth copies
-// itself: exec processes (probes, berth exec) and one-offs attached to a
-// terminal (berth run). Each process gets a directory of its own there.
-func (c *Client) fifoDir() string { return filepath.Join(c.runDir, "fifo") }
+// fifoDir holds the FIFOs of a container's processes whose streams berth
+// copies itself: exec processes (probes, berth exec) and one-offs attached
+// to berth (berth run). Each process gets a directory of its own in it,
+// so that what is left of a container's processes can be told (and is
+// removed with the container) even when the process that made them was
+// killed.
+func (c *Client) fifoDir(containerID string) string {
+	return filepath.Join(c.runDir, "fifo", containerID)
+}
 
-// fifoSet keeps the streams a cio.Creator made for one process, so that
-// their FIFOs and the directory holding them are removed whatever becomes
-// of the process. containerd's client removes them only when a process's
-// delete succeeds, and that fails once the process or its task is gone:
-// a container stopped or killed while a probe ran in it, a start that
-// failed, a cancelled context. Each such probe left a directory behind,
-// and a box probing for months gathers them by the thousand.
+// fifoSet makes the streams of a container's processes and keeps them,
+// so that their FIFOs and the directories holding them are removed
+// whatever becomes of the processes. containerd's client removes them
+// only when a process's delete succeeds, and that fails once the process
+// or its task is gone: a container stopped or killed while a probe ran in
+// it, a start that failed, a cancelled context. Each such probe left a
+// directory behind, and a box probing for months gathers them by the
+// thousand.
 type fifoSet struct {
+	// dir is the container's directory of FIFOs.
+	dir string
+
 	mu   sync.Mutex // guards made
 	made []cio.IO
 }
 
-// track returns a creator that makes what create makes and remembers it.
-func (f *fifoSet) track(create cio.Creator) cio.Creator {
+// creator returns a creator of streams, as cio.NewCreator's, in a
+// directory of their own under f.dir, which it remembers.
+func (f *fifoSet) creator(opts ...cio.Opt) cio.Creator {
+	var streams cio.Streams
+	for _, o := range opts {
+		o(&streams)
+	}
 	return func(id string) (cio.IO, error) {
-		i, err := create(id)
+		fifos, err := newFIFOSet(f.dir, id, streams.Terminal)
 		if err != nil {
+			return nil, err
+		}
+		i, err := cio.NewAttach(opts...)(fifos)
+		if err != nil {
+			fifos.Close() //nolint:errcheck // the error that matters is err
 			return nil, err
 		}
 		f.mu.Lock()
@@ -38,10 +60,35 @@ func (f *fifoSet) track(create cio.Creator) cio.Creator {
 	}
 }
 
-// release stops the copying of the streams made and removes their FIFOs.
-// It is called once the process is deleted, or could not be: output not
-// copied by then is dropped. Closing streams containerd's client closed
-// already is harmless.
+// newFIFOSet makes a directory under dir for the FIFOs of process id.
+// Another process's release or the container's removal may remove dir
+// between its making and the directory's: it is made again then.
+func newFIFOSet(dir, id string, terminal bool) (*cio.FIFOSet, error) {
+	for attempt := 1; ; attempt++ {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		own, err := os.MkdirTemp(dir, "")
+		if errors.Is(err, fs.ErrNotExist) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return cio.NewFIFOSet(cio.Config{
+			Stdin:    filepath.Join(own, id+"-stdin"),
+			Stdout:   filepath.Join(own, id+"-stdout"),
+			Stderr:   filepath.Join(own, id+"-stderr"),
+			Terminal: terminal,
+		}, func() error { return os.RemoveAll(own) }), nil
+	}
+}
+
+// release stops the copying of the streams made and removes their FIFOs,
+// and the container's directory when no other process uses it. It is
+// called once the process is deleted, or could not be: output not copied
+// by then is dropped. Closing streams containerd's client closed already
+// is harmless.
 func (f *fifoSet) release() {
 	f.mu.Lock()
 	made := f.made
@@ -51,4 +98,5 @@ func (f *fifoSet) release() {
 		i.Cancel()
 		i.Close() //nolint:errcheck // the FIFOs' directory is removed whatever the pipes say
 	}
+	os.Remove(f.dir) //nolint:errcheck // not empty: another process of the container uses it
 }

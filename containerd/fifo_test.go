@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -155,13 +156,14 @@ func TestProbeRemovesFIFOs(t *testing.T) {
 			if tt.cancel {
 				tt.task.proc.onStart = cancel
 			}
-			dir := t.TempDir()
+			root := t.TempDir()
+			dir := filepath.Join(root, "web-1")
 			r := runProbe(ctx, &tt.task, &specs.Process{}, dir, tt.timeout, scheduler.ProbeResult{ExitCode: -1})
 			if r.ExitCode != tt.wantCode || !strings.Contains(r.Output, tt.wantOut) || tt.wantOut == "" && r.Output != "" {
 				t.Errorf("runProbe = exit %d, output %q; want exit %d, output %q", r.ExitCode, r.Output, tt.wantCode, tt.wantOut)
 			}
-			if left, _ := os.ReadDir(dir); len(left) != 0 {
-				t.Fatalf("runProbe left %d FIFO directories behind, want none", len(left))
+			if left, _ := os.ReadDir(root); len(left) != 0 {
+				t.Fatalf("runProbe left %s behind, want nothing", left[0].Name())
 			}
 			if tt.task.proc != nil && tt.task.proc.io != nil {
 				tt.task.proc.io.Wait() // hangs if a copy from a FIFO goes on
@@ -171,22 +173,39 @@ func TestProbeRemovesFIFOs(t *testing.T) {
 }
 
 // TestFIFOSetRelease: what a creator made is removed by release, also when
-// nothing else closed it, and releasing again is harmless.
+// nothing else closed it, and releasing again is harmless; the
+// container's directory stays while another process of it uses it.
 func TestFIFOSetRelease(t *testing.T) {
-	dir := t.TempDir()
-	var fifos fifoSet
-	create := fifos.track(cio.NewCreator(cio.WithStreams(nil, &limitedBuffer{max: 10}, &limitedBuffer{max: 10}), cio.WithFIFODir(dir)))
-	for _, id := range []string{"a", "b"} {
-		if _, err := create(id); err != nil {
-			t.Fatalf("create(%q): %v", id, err)
+	root := t.TempDir()
+	dir := filepath.Join(root, "web-1")
+	out := &limitedBuffer{max: 10}
+	probe, exec := &fifoSet{dir: dir}, &fifoSet{dir: dir}
+	for _, f := range []*fifoSet{probe, exec} {
+		i, err := f.creator(cio.WithStreams(nil, out, out))("p")
+		if err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		if cfg := i.Config(); filepath.Dir(filepath.Dir(cfg.Stdout)) != dir || filepath.Base(cfg.Stdout) != "p-stdout" || cfg.Stdin != "" {
+			t.Errorf("streams %+v, want stdout at %s/*/p-stdout and no stdin", cfg, dir)
 		}
 	}
 	if made, _ := os.ReadDir(dir); len(made) != 2 {
 		t.Fatalf("made %d FIFO directories, want 2", len(made))
 	}
-	fifos.release()
-	fifos.release()
-	if left, _ := os.ReadDir(dir); len(left) != 0 {
-		t.Errorf("release left %d FIFO directories behind, want none", len(left))
+	probe.release()
+	probe.release()
+	if left, _ := os.ReadDir(dir); len(left) != 1 {
+		t.Errorf("after one release: %d FIFO directories, want 1", len(left))
 	}
+	exec.release()
+	if left, _ := os.ReadDir(root); len(left) != 0 {
+		t.Errorf("after both releases: %s is left, want nothing", left[0].Name())
+	}
+	// A creator finds its container's directory gone (removed by another
+	// release): it makes it again.
+	again := &fifoSet{dir: dir}
+	if _, err := again.creator(cio.WithStreams(nil, out, out))("q"); err != nil {
+		t.Fatalf("create after removal: %v", err)
+	}
+	again.release()
 }

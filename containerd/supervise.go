@@ -53,7 +53,7 @@ func (c *Client) Probe(ctx context.Context, sc scheduler.Container, test []strin
 	proc := *spec.Process
 	proc.Args = args
 	proc.Terminal = false
-	return runProbe(ctx, task, &proc, c.fifoDir(), timeout, r)
+	return runProbe(ctx, task, &proc, c.fifoDir(sc.ID), timeout, r)
 }
 
 // execer runs processes in a task (a containerd.Task).
@@ -62,18 +62,18 @@ type execer interface {
 }
 
 // runProbe runs proc in task as a probe begun at r.Start, its output
-// copied through FIFOs under fifoDir, which are gone again when it
-// returns, whatever happened.
+// copied through FIFOs in the container's fifoDir, which are gone again
+// when it returns, whatever happened.
 func runProbe(ctx context.Context, task execer, proc *specs.Process, fifoDir string, timeout time.Duration, r scheduler.ProbeResult) scheduler.ProbeResult {
 	fail := func(msg string) scheduler.ProbeResult {
 		r.End, r.Output = time.Now(), msg
 		return r
 	}
 	out := &limitedBuffer{max: probeOutputLimit}
-	var fifos fifoSet
+	fifos := fifoSet{dir: fifoDir}
 	defer fifos.release()
 	id := "health-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	p, err := task.Exec(ctx, id, proc, fifos.track(cio.NewCreator(cio.WithStreams(nil, out, out), cio.WithFIFODir(fifoDir))))
+	p, err := task.Exec(ctx, id, proc, fifos.creator(cio.WithStreams(nil, out, out)))
 	if err != nil {
 		return fail(runcReason(err).Error())
 	}
