@@ -379,3 +379,42 @@ func list(names []string) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// TestFailedUpReleasesVolumes: an up that fails removes the named volumes
+// it made for the containers it removed again (app's command does not
+// exist), and keeps a volume that was there before and those a container
+// it left mounts.
+func TestFailedUpReleasesVolumes(t *testing.T) {
+	p := newProject(t, fmt.Sprintf(`services:
+  db:
+    image: %[1]s
+    command: ["sleep", "86400"]
+    stop_signal: SIGKILL
+    volumes: ["kept:/kept", "shared:/shared"]
+  app:
+    image: %[1]s
+    command: ["/nonexistent"]
+    volumes: ["new:/new", "shared:/shared", "old:/old"]
+    depends_on: [db]
+volumes:
+  kept: {}
+  shared: {}
+  new: {}
+  old: {}
+`, testImage), nil)
+	// There before the up: made by a one-off.
+	p.must("run", "--rm", "-T", "--no-deps", "-v", "old:/old", "db", "true")
+	if r := p.berth("up", "-d"); r.code == 0 {
+		t.Fatalf("up succeeded, want it to fail: %s", r)
+	}
+	var got []string
+	for _, v := range p.projectFiles(filepath.Join(berthDataDir(), "volumes")) {
+		if rel, err := filepath.Rel(filepath.Join(berthDataDir(), "volumes"), v); err == nil && !strings.Contains(rel, "/") {
+			got = append(got, strings.TrimPrefix(rel, p.name+"_"))
+		}
+	}
+	sort.Strings(got)
+	if want := "kept,old,shared"; strings.Join(got, ",") != want {
+		t.Errorf("volumes after the failed up: %s, want %s (app's new one removed)", strings.Join(got, ","), want)
+	}
+}

@@ -77,6 +77,41 @@ func TestUpStartFailureRollsBack(t *testing.T) {
 	}
 }
 
+// TestUpFailureRemovesNewVolumes: the named volumes a failed up made go
+// with the containers it removed again; those there before, and those a
+// container it left mounts, stay.
+func TestUpFailureRemovesNewVolumes(t *testing.T) {
+	tests := []struct {
+		name   string
+		failOn string
+		want   string
+	}{
+		{name: "start fails", failOn: "start demo-api-1", want: "demo_data,demo_old,demo_shared"},
+		{name: "create fails", failOn: "create demo-api-1 netns=/run/netns/berth-demo-api-1", want: "demo_data,demo_old,demo_shared"},
+		{name: "up succeeds", want: "demo_cache,demo_data,demo_old,demo_shared"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := project("db", "api<-db")
+			p.Volumes = map[string]compose.Volume{"data": {Name: "demo_data"}, "cache": {Name: "demo_cache"}, "shared": {Name: "demo_shared"}, "old": {Name: "demo_old"}}
+			p.Service("db").Mounts = []compose.Mount{{Type: compose.MountVolume, Source: "demo_data", Target: "/data"}, {Type: compose.MountVolume, Source: "demo_shared", Target: "/shared"}}
+			p.Service("api").Mounts = []compose.Mount{{Type: compose.MountVolume, Source: "demo_cache", Target: "/cache"}, {Type: compose.MountVolume, Source: "demo_shared", Target: "/shared"}, {Type: compose.MountVolume, Source: "demo_old", Target: "/old"}}
+			f, n := newFakeRuntime(), &fakeNetwork{}
+			f.volumes = map[string]bool{"demo_old": true}
+			if tt.failOn != "" {
+				f.failOn[tt.failOn] = errors.New("no space left")
+			}
+			if _, err := Up(context.Background(), p, f, n, nil, UpOptions{}); (err != nil) != (tt.failOn != "") {
+				t.Fatalf("Up = %v, want an error: %v", err, tt.failOn != "")
+			}
+			vs, _ := f.Volumes(context.Background())
+			if got := names(vs); got != tt.want {
+				t.Errorf("volumes after up = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestUpCreateFailureRemovesNamespace(t *testing.T) {
 	p := project("db")
 	f, n := newFakeRuntime(), &fakeNetwork{}

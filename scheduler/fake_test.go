@@ -30,6 +30,9 @@ type fakeRuntime struct {
 	called chan struct{}
 	// listings counts the calls of Containers.
 	listings int
+	// volumes are the named volumes there are; Create makes those its
+	// container mounts, as the real runtime does.
+	volumes map[string]bool
 }
 
 func (f *fakeRuntime) Events(ctx context.Context) (<-chan RuntimeEvent, <-chan error) {
@@ -87,7 +90,7 @@ func (f *fakeRuntime) Containers(_ context.Context, project string) ([]Container
 	f.listings++
 	var out []Container
 	for _, c := range f.containers {
-		if c.Labels.Project() == project {
+		if project == "" || c.Labels.Project() == project {
 			l := compose.Labels{}
 			for k, v := range c.Labels {
 				l[k] = v
@@ -111,10 +114,23 @@ func (f *fakeRuntime) ImageID(_ context.Context, image string) (string, error) {
 }
 
 func (f *fakeRuntime) Create(_ context.Context, req CreateRequest) (Container, error) {
+	// The named volumes are made first, and stay when the creation fails.
+	var volumes []string
+	f.mu.Lock()
+	for _, m := range req.Service.Mounts {
+		if m.Type == compose.MountVolume {
+			if f.volumes == nil {
+				f.volumes = map[string]bool{}
+			}
+			f.volumes[m.Source] = true
+			volumes = append(volumes, m.Source)
+		}
+	}
+	f.mu.Unlock()
 	if err := f.record("create " + req.Name + " netns=" + req.NetNS + dnsSuffix(req.DNS)); err != nil {
 		return Container{}, err
 	}
-	c := Container{ID: req.Name, Name: req.Name, State: StateCreated,
+	c := Container{ID: req.Name, Name: req.Name, State: StateCreated, Volumes: volumes,
 		Labels: compose.Labels(compose.ContainerLabels(req.Project, req.Service, req.Number))}
 	f.mu.Lock()
 	if id := f.images[req.Service.ImageName()]; id != "" {
@@ -135,6 +151,17 @@ func (f *fakeRuntime) Create(_ context.Context, req CreateRequest) (Container, e
 	f.containers[c.ID] = c
 	f.mu.Unlock()
 	return c, nil
+}
+
+func (f *fakeRuntime) Volumes(context.Context) ([]Volume, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Volume
+	for name := range f.volumes {
+		out = append(out, Volume{Name: name, Driver: "local"})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }
 
 func (f *fakeRuntime) Start(_ context.Context, c Container) error {
@@ -216,7 +243,13 @@ func (f *fakeRuntime) Remove(_ context.Context, c Container) error {
 }
 
 func (f *fakeRuntime) RemoveVolume(_ context.Context, name string) error {
-	return f.record("remove-volume " + name)
+	if err := f.record("remove-volume " + name); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.volumes, name)
+	return nil
 }
 
 // add puts an existing container of service s, replica n, in state st with hash.
