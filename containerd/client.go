@@ -55,6 +55,10 @@ type Client struct {
 	// image (by its directory): only the first of the containers sharing
 	// an empty volume fills it.
 	volumeFills dirLocks
+	// probed holds the IDs of the containers this client probed: before
+	// its first probe of one it removes the FIFOs of probes a killed
+	// predecessor left (see removeStaleProbeFIFOs).
+	probed sync.Map
 }
 
 var _ scheduler.Runtime = (*Client)(nil)

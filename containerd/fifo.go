@@ -5,9 +5,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/containerd/containerd/v2/pkg/cio"
+	"golang.org/x/sys/unix"
 )
 
 // fifoDir holds the FIFOs of a container's processes whose streams berth
@@ -99,4 +102,68 @@ func (f *fifoSet) release() {
 		i.Close() //nolint:errcheck // the FIFOs' directory is removed whatever the pipes say
 	}
 	os.Remove(f.dir) //nolint:errcheck // not empty: another process of the container uses it
+}
+
+// probeIDPrefix begins the exec IDs of probes, and so the names of their
+// FIFOs.
+const probeIDPrefix = "health-"
+
+// staleProbeHold is how long removeStaleProbeFIFOs keeps the FIFOs of a
+// killed process's probe open before it removes them: the shim, blocked
+// opening them for writing, goes on within microseconds once they have a
+// reader.
+const staleProbeHold = 5 * time.Second
+
+// removeStaleProbeFIFOs removes the directories in a container's FIFO
+// directory that hold a probe's FIFOs and nothing else: those a project
+// process killed while it probed left behind. Only the project's process
+// probes its containers, one probe at a time, and it calls this before its
+// first probe of the container: none of them is in use. An empty
+// directory may be an exec's being made, and stays.
+//
+// The shim of a probe started as its prober was killed waits to open
+// the FIFOs for writing until a reader opens them, forever; and while
+// that exec is pending, the shim does not report the container's exit,
+// so no stop of the container ends. Each FIFO is therefore opened for
+// reading first and kept open for hold (read from by no one: the probe's
+// output is dropped), and only then closed and removed; hold 0 does it at
+// once.
+func removeStaleProbeFIFOs(dir string, hold time.Duration) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		own := filepath.Join(dir, e.Name())
+		files, err := os.ReadDir(own)
+		if err != nil || len(files) == 0 {
+			continue
+		}
+		stale := true
+		for _, f := range files {
+			stale = stale && strings.HasPrefix(f.Name(), probeIDPrefix)
+		}
+		if !stale {
+			continue
+		}
+		var readers []int
+		for _, f := range files {
+			// Non-blocking: it returns at once, and wakes a writer
+			// waiting in open.
+			if fd, err := unix.Open(filepath.Join(own, f.Name()), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
+				readers = append(readers, fd)
+			}
+		}
+		remove := func() {
+			for _, fd := range readers {
+				unix.Close(fd) //nolint:errcheck // read-only
+			}
+			os.RemoveAll(own) //nolint:errcheck // best effort: the container's removal takes what is left
+		}
+		if hold == 0 {
+			remove()
+		} else {
+			time.AfterFunc(hold, remove)
+		}
+	}
 }

@@ -209,3 +209,35 @@ func TestFIFOSetRelease(t *testing.T) {
 	}
 	again.release()
 }
+
+// TestRemoveStaleProbeFIFOs: the FIFOs of probes a killed project process
+// left go; an exec's, and a directory being made, stay.
+func TestRemoveStaleProbeFIFOs(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "web-1")
+	layout := map[string][]string{
+		"1": {"health-a-stdout", "health-a-stderr"},
+		"2": {"health-b-stdout"},
+		"3": {"exec-c-stdout", "exec-c-stderr", "exec-c-stdin"},
+		"4": {},
+	}
+	for sub, files := range layout {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if err := syscall.Mkfifo(filepath.Join(dir, sub, f), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	removeStaleProbeFIFOs(dir, 0)
+	var left []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if got := strings.Join(left, ","); got != "3,4" {
+		t.Errorf("after removeStaleProbeFIFOs: %s, want 3,4 (the exec's and the empty one)", got)
+	}
+	removeStaleProbeFIFOs(filepath.Join(dir, "missing"), 0) // nothing there: nothing done
+}

@@ -53,6 +53,9 @@ func (c *Client) Probe(ctx context.Context, sc scheduler.Container, test []strin
 	proc := *spec.Process
 	proc.Args = args
 	proc.Terminal = false
+	if _, seen := c.probed.LoadOrStore(sc.ID, true); !seen {
+		removeStaleProbeFIFOs(c.fifoDir(sc.ID), staleProbeHold)
+	}
 	return runProbe(ctx, task, &proc, c.fifoDir(sc.ID), timeout, r)
 }
 
@@ -72,7 +75,7 @@ func runProbe(ctx context.Context, task execer, proc *specs.Process, fifoDir str
 	out := &limitedBuffer{max: probeOutputLimit}
 	fifos := fifoSet{dir: fifoDir}
 	defer fifos.release()
-	id := "health-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	id := probeIDPrefix + strconv.FormatInt(time.Now().UnixNano(), 36)
 	p, err := task.Exec(ctx, id, proc, fifos.creator(cio.WithStreams(nil, out, out)))
 	if err != nil {
 		return fail(runcReason(err).Error())

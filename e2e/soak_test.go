@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -187,5 +188,44 @@ func TestSoakProbes(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("whole fifo tree of the run dir: %d files; project process pid %s", countFiles(filepath.Join(berthRunDir(), "fifo")), strconv.Itoa(pid))
+	}
+}
+
+// TestProbeFIFOsAfterKill: the FIFOs of a probe under way when the
+// project's process was killed are removed by the next one, before its
+// first probe of the container.
+func TestProbeFIFOsAfterKill(t *testing.T) {
+	p := newProject(t, fmt.Sprintf(`services:
+  slow:
+    image: %s
+    command: ["sleep", "86400"]
+    stop_signal: SIGKILL
+    healthcheck:
+      test: ["CMD", "sleep", "3"]
+      interval: 100ms
+      timeout: 10s
+`, testImage), nil)
+	p.must("up", "-d")
+	dir := filepath.Join(berthRunDir(), "fifo", p.name+"-slow-1")
+	var stale string
+	p.waitFor("a probe under way", 30*time.Second, func() bool {
+		entries, _ := os.ReadDir(dir)
+		if len(entries) > 0 {
+			stale = entries[0].Name()
+		}
+		return stale != ""
+	})
+	pid := p.projectProcess()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor("the project process gone", 10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil })
+	p.must("up", "-d") // starts it again
+	p.waitFor("the stale probe's FIFOs removed", 30*time.Second, func() bool {
+		_, err := os.Stat(filepath.Join(dir, stale))
+		return os.IsNotExist(err)
+	})
+	if e := p.entry(p.name + "-slow-1"); e.State != "running" {
+		t.Errorf("slow after the project process was killed: %s, want running", e.State)
 	}
 }
