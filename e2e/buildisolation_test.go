@@ -304,7 +304,8 @@ func (d *privateDaemon) stop() {
 		d.t.Errorf("private containerd pid file: %q", b)
 		return
 	}
-	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); !bytes.Contains(cmdline, []byte(d.runDir)) {
+	// Its command line names its config, in the data directory.
+	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); !bytes.Contains(cmdline, []byte(d.dataDir)) {
 		return // gone already, or the pid is another process's now
 	}
 	syscall.Kill(pid, syscall.SIGTERM) //nolint:errcheck // checked below
