@@ -24,8 +24,11 @@ type Build struct {
 	Target  string
 	Labels  map[string]string
 	Network string
-	NoCache bool
-	Pull    bool
+	// Entitlements are what the user grants the Dockerfile
+	// (build.entitlements); berth's builder knows network.host only.
+	Entitlements []string
+	NoCache      bool
+	Pull         bool
 	// Tags are more names for the image, besides the service's image name.
 	Tags []string
 	// Refused is set when the section asks for what berth's builder cannot
@@ -50,8 +53,10 @@ func buildOf(workingDir string, b *types.BuildConfig) (*Build, []string) {
 		refused = refuse("secrets", "no RUN --mount=type=secret")
 	case len(b.AdditionalContexts) > 0:
 		refused = refuse("additional_contexts", "one build context per image")
-	case len(b.Entitlements) > 0 || b.Privileged:
-		refused = refuse("privileged/entitlements", "RUN steps run with the default capabilities")
+	case b.Privileged:
+		refused = refuse("privileged", "RUN steps run with the default capabilities")
+	case unknownEntitlement(b.Entitlements) != "":
+		refused = fmt.Errorf("build.entitlements: %q is not supported by berth's builder (RUN steps run with the default capabilities): remove it; berth grants only %s", unknownEntitlement(b.Entitlements), entitlementNetworkHost)
 	case len(b.Platforms) > 1:
 		refused = refuse("platforms", "berth builds for this host's platform only")
 	case strings.Contains(b.Context, "://") || strings.HasPrefix(b.Context, "git@"):
@@ -72,16 +77,17 @@ func buildOf(workingDir string, b *types.BuildConfig) (*Build, []string) {
 		ctxDir = filepath.Join(workingDir, ctxDir)
 	}
 	out := &Build{
-		Context: ctxDir,
-		Inline:  b.DockerfileInline,
-		Args:    map[string]string{},
-		Target:  b.Target,
-		Labels:  maps.Clone(map[string]string(b.Labels)),
-		Network: b.Network,
-		NoCache: b.NoCache,
-		Pull:    b.Pull,
-		Tags:    slices.Clone([]string(b.Tags)),
-		Refused: refused,
+		Context:      ctxDir,
+		Inline:       b.DockerfileInline,
+		Args:         map[string]string{},
+		Target:       b.Target,
+		Labels:       maps.Clone(map[string]string(b.Labels)),
+		Network:      b.Network,
+		Entitlements: slices.Clone(b.Entitlements),
+		NoCache:      b.NoCache,
+		Pull:         b.Pull,
+		Tags:         slices.Clone([]string(b.Tags)),
+		Refused:      refused,
 	}
 	if out.Inline == "" {
 		df := b.Dockerfile
@@ -99,4 +105,19 @@ func buildOf(workingDir string, b *types.BuildConfig) (*Build, []string) {
 		}
 	}
 	return out, warnings
+}
+
+// entitlementNetworkHost is the one entitlement berth's builder grants
+// (RUN --network=host); containerd/build checks and applies it.
+const entitlementNetworkHost = "network.host"
+
+// unknownEntitlement is the first entitlement berth's builder does not
+// grant, or "".
+func unknownEntitlement(es []string) string {
+	for _, e := range es {
+		if e != entitlementNetworkHost {
+			return e
+		}
+	}
+	return ""
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
@@ -96,6 +97,14 @@ func (c *Client) BuildImage(ctx context.Context, s *compose.Service, opts schedu
 	if opts.Network != "" {
 		network = opts.Network
 	}
+	var allow []build.Entitlement
+	for _, a := range append(slices.Clone(b.Entitlements), opts.Allow...) {
+		e, err := build.ParseEntitlement(a)
+		if err != nil {
+			return fmt.Errorf("service %q: build: %w", s.Name, err)
+		}
+		allow = append(allow, e)
+	}
 	bl, err := c.builder()
 	if err != nil {
 		return err
@@ -114,6 +123,7 @@ func (c *Client) BuildImage(ctx context.Context, s *compose.Service, opts schedu
 		NoCache:    b.NoCache || opts.NoCache,
 		Pull:       b.Pull || opts.Pull,
 		Network:    network,
+		Allow:      allow,
 		Out:        out,
 	})
 	if err != nil {

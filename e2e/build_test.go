@@ -118,7 +118,8 @@ func TestBuildEveryInstruction(t *testing.T) {
 	}))
 	defer srv.Close()
 	// srv listens on the host's loopback: a RUN step reaches it only on
-	// the host's network, which it must ask for.
+	// the host's network, which it must ask for and the compose file
+	// grant (build.entitlements).
 	dockerfile := `ARG BASE=` + testImage + `
 FROM ${BASE} AS builder
 ARG FROM_ARG=default
@@ -196,6 +197,7 @@ services:
         HTTP_PROXY: http://proxy.invalid:3128
       labels:
         com.example.built-by: berth-e2e
+      entitlements: [network.host]
 `, map[string]string{
 		"Dockerfile":      dockerfile,
 		"check.sh":        check,

@@ -136,20 +136,23 @@ func TestBuildIsolationRun(t *testing.T) {
 }
 
 // TestBuildIsolationHostNetwork: a RUN step is in the host's network
-// namespace (and reaches the host's loopback) only when that is asked
-// for: RUN --network=host, berth build --network host, or the compose
-// file's build.network: host. An unknown build network is refused.
+// namespace (and reaches the host's loopback) only when the user asks for
+// it: berth build --network host, the compose file's build.network: host,
+// or a RUN --network=host the user granted network.host (build --allow,
+// build.entitlements). Without the grant RUN --network=host fails the
+// build before any step runs; an unknown build network is refused.
 func TestBuildIsolationHostNetwork(t *testing.T) {
 	srv := newLoopbackServer(t)
 	host := hostNetns(t)
 	plain := map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN " + probeRun(srv.port, "") + "\n"}
+	hostRun := map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN true\nRUN --network=host " + probeRun(srv.port, "") + "\n"}
 	for _, tc := range []struct {
 		name, compose string
 		files         map[string]string
 		args          []string
 	}{
-		{"RUN --network=host", "services:\n  app:\n    build: .\n",
-			map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN --network=host " + probeRun(srv.port, "") + "\n"}, nil},
+		{"RUN --network=host with --allow", "services:\n  app:\n    build: .\n", hostRun, []string{"--allow", "network.host"}},
+		{"RUN --network=host with build.entitlements", "services:\n  app:\n    build:\n      context: .\n      entitlements: [network.host]\n", hostRun, nil},
 		{"build --network host", "services:\n  app:\n    build: .\n", plain, []string{"--network", "host"}},
 		{"build.network host", "services:\n  app:\n    build:\n      context: .\n      network: host\n", plain, nil},
 	} {
@@ -169,6 +172,25 @@ func TestBuildIsolationHostNetwork(t *testing.T) {
 			}
 		})
 	}
+	t.Run("RUN --network=host not granted", func(t *testing.T) {
+		p := newProject(t, "services:\n  app:\n    build: .\n", hostRun)
+		before := srv.accepted.Load()
+		r := p.berth("build", "--no-cache", "--network", "default")
+		want := "Dockerfile:3: RUN --network=host needs the network.host entitlement: pass --allow network.host to berth build, or set build.entitlements: [network.host] for the service"
+		if r.code == 0 || !strings.Contains(r.stderr, want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("build of RUN --network=host without the entitlement: want one line %q\n%s", want, r)
+		}
+		if strings.Contains(r.stdout, "RUN true") || srv.accepted.Load() != before {
+			t.Errorf("a step ran before the refusal (%d connections accepted)\n%s", srv.accepted.Load()-before, r)
+		}
+	})
+	t.Run("unknown entitlement", func(t *testing.T) {
+		p := newProject(t, "services:\n  app:\n    build: .\n", plain)
+		r := p.berth("build", "--allow", "security.insecure")
+		if r.code == 0 || !strings.Contains(r.stderr, `--allow: entitlement "security.insecure" is not supported`) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("build --allow security.insecure: want one line refusing it\n%s", r)
+		}
+	})
 	t.Run("unknown network", func(t *testing.T) {
 		p := newProject(t, "services:\n  app:\n    build: .\n", plain)
 		r := p.berth("build", "--network", "bridge")

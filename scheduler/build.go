@@ -27,6 +27,9 @@ type BuildOptions struct {
 	// Network overrides the build sections' network: RUN steps' network
 	// ("default", "host" or "none"; "" keeps each section's).
 	Network string
+	// Allow are entitlements granted to every build besides its section's
+	// (build --allow): "network.host" lets RUN --network=host run.
+	Allow []string
 	// Missing builds only the images that are not present yet.
 	Missing bool
 	// Out receives the builds' output (default: discarded).

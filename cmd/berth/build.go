@@ -18,6 +18,7 @@ type buildOptions struct {
 	buildArgs []string
 	quiet     bool
 	network   string
+	allow     []string
 }
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
@@ -40,6 +41,7 @@ image, else <project>-<service>.`,
 	f.StringArrayVar(&opts.buildArgs, "build-arg", nil, "Set a build argument: KEY=VALUE, or KEY to take it from the environment")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Print nothing but errors")
 	f.StringVar(&opts.network, "network", "", `RUN steps' network: "default" (a network of the build's own, with NAT to the outside), "host" or "none"; overrides the build sections' network`)
+	f.StringArrayVar(&opts.allow, "allow", nil, `Grant the Dockerfiles an entitlement: "network.host" lets RUN --network=host use the host's network`)
 	return cmd
 }
 
@@ -54,7 +56,12 @@ func (o buildOptions) options(out io.Writer) (scheduler.BuildOptions, error) {
 	if _, err := build.ParseNetworkMode(o.network); err != nil {
 		return scheduler.BuildOptions{}, fmt.Errorf("--network: %w", err)
 	}
-	return scheduler.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args, Network: o.network, Out: out}, nil
+	for _, a := range o.allow {
+		if _, err := build.ParseEntitlement(a); err != nil {
+			return scheduler.BuildOptions{}, fmt.Errorf("--allow: %w", err)
+		}
+	}
+	return scheduler.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args, Network: o.network, Allow: o.allow, Out: out}, nil
 }
 
 func runBuild(cmd *cobra.Command, g *globalOptions, opts buildOptions, services []string) error {

@@ -112,8 +112,12 @@ type Request struct {
 	NoCache, Pull bool
 	// Network is RUN's network (see ParseNetworkMode): a network of the
 	// build's own ("", "default"), "host" or "none". RUN --network
-	// overrides it.
+	// overrides it, RUN --network=host only when the build grants it.
 	Network string
+	// Allow are the entitlements the user grants the Dockerfile (see
+	// Entitlement); a RUN that needs one not granted fails the build
+	// before any step runs.
+	Allow []Entitlement
 	// Out receives the progress lines and RUN output.
 	Out io.Writer
 }
@@ -195,6 +199,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	}
 	plans, err := PlanStages(df, req.Target, args)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkEntitlements(req, df, plans); err != nil {
 		return nil, err
 	}
 	globals := platformArgs()

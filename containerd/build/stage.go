@@ -122,6 +122,9 @@ func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *ins
 	if err != nil {
 		return false, err
 	}
+	if err := checkRunNetwork(bd.req, c); err != nil {
+		return false, err // Build checked it; kept here so no path runs it
+	}
 	if n := instructions.GetNetwork(c); n != "" && n != instructions.NetworkDefault {
 		if network, err = ParseNetworkMode(n); err != nil { // RUN --network=none|host
 			return false, err

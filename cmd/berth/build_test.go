@@ -1,0 +1,34 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBuildFlagErrors checks the flags build refuses before it connects to
+// containerd or builds anything.
+func TestBuildFlagErrors(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "compose.yaml")
+	if err := os.WriteFile(file, []byte("services:\n  a:\n    build: .\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown entitlement", []string{"build", "--allow", "security.insecure"}, `--allow: entitlement "security.insecure" is not supported: berth's builder grants only network.host`},
+		{"unknown after a known one", []string{"build", "--allow", "network.host", "--allow", "host"}, `--allow: entitlement "host" is not supported`},
+		{"unknown network", []string{"build", "--network", "bridge"}, `--network: build network "bridge" is not supported`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := berth(t, append([]string{"-f", file, "-p", "demo"}, tt.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("berth %s = %v, want an error containing %q", strings.Join(tt.args, " "), err, tt.want)
+			}
+		})
+	}
+}
