@@ -15,11 +15,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berth/berth/containerd/build"
+	"github.com/berth/berth/hostproc"
 )
 
 // ctr runs containerd's ctr against the suite's daemon in berth's namespace.
@@ -72,25 +76,176 @@ func removeImages(t *testing.T, refs ...string) {
 	})
 }
 
-// assertNoBuildLeftovers checks that no build container, task, temporary
-// snapshot or build lease remains.
+// assertNoBuildLeftovers checks that no build whose berth process is gone
+// left a build container (with its task), a snapshot it prepared, its
+// lease or its FIFO directory on the shared daemon. Each carries its
+// build's owner (pid, start time, build id): builds that still run, of
+// other tests and other test packages, hold theirs, and are left alone;
+// a build of this test has ended by the time it checks, so whatever of
+// it remains is reported.
 func assertNoBuildLeftovers(t *testing.T) {
 	t.Helper()
-	for _, what := range []string{"containers", "snapshots"} {
-		for _, line := range strings.Split(ctr(t, what, "ls"), "\n") {
-			if strings.Contains(line, "berth-build-") {
-				t.Errorf("left behind by a build (%s): %s", what, line)
+	for _, l := range buildLeftovers(t, ctrOut, "/run/berth/build-fifo", ownerGone) {
+		t.Errorf("left behind by a build: %s", l)
+	}
+}
+
+// ownerGone reports whether a build owner's process is gone. A thing of
+// the builder that names no owner is nobody's, hence left behind.
+func ownerGone(owner string) bool {
+	o, err := build.ParseBuildOwner(owner)
+	return err != nil || !o.Alive(hostproc.Host)
+}
+
+// ctrOut runs ctr against the shared daemon; an error is returned, as
+// what it asks about may be gone by then.
+func ctrOut(args ...string) (string, error) {
+	out, err := exec.Command(ctrBin, append([]string{"--address", daemonAddress(), "-n", "berth"}, args...)...).Output()
+	return string(out), err
+}
+
+// buildThing is something a build made, with its owner.
+type buildThing struct {
+	kind, id, owner string
+	// exists tells whether it is still there.
+	exists func() bool
+}
+
+func (b buildThing) String() string { return fmt.Sprintf("%s %s (build %s)", b.kind, b.id, b.owner) }
+
+// buildLeftovers lists the build containers, the berth-build-* snapshots,
+// the build leases and the FIFO directories whose owner gone reports as
+// gone and that still exist once it was: its process can no longer remove
+// them, so they are left behind, and a build that ended between the
+// listing and the check is not taken for one.
+func buildLeftovers(t *testing.T, ctr func(...string) (string, error), fifoDir string, gone func(owner string) bool) []buildThing {
+	t.Helper()
+	var things []buildThing
+	info := func(kind, id string) (string, bool) {
+		out, err := ctr(kind, "info", id)
+		if err != nil {
+			return "", false
+		}
+		var v struct{ Labels map[string]string }
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("ctr %s info %s: %v: %s", kind, id, err, out)
+		}
+		return v.Labels[build.LabelOwner], true
+	}
+	for _, kind := range []string{"containers", "snapshots"} {
+		out, err := ctr(kind, "ls")
+		if err != nil {
+			t.Fatalf("ctr %s ls: %v", kind, err)
+		}
+		for _, line := range strings.Split(out, "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) == 0 || !strings.HasPrefix(f[0], "berth-build-") {
+				continue
+			}
+			id := f[0]
+			if owner, ok := info(kind, id); ok {
+				things = append(things, buildThing{kind: strings.TrimSuffix(kind, "s"), id: id, owner: owner, exists: func() bool {
+					_, ok := info(kind, id)
+					return ok
+				}})
 			}
 		}
 	}
-	for _, line := range strings.Split(ctr(t, "leases", "ls"), "\n")[1:] {
-		if f := strings.Fields(line); len(f) > 0 && f[0] != "berth.build-cache" {
-			t.Errorf("left behind by a build: lease %s", line)
+	leases := func() map[string]string {
+		out, err := ctr("leases", "ls")
+		if err != nil {
+			t.Fatalf("ctr leases ls: %v", err)
+		}
+		owners := map[string]string{}
+		for _, line := range strings.Split(out, "\n")[1:] {
+			if m := leaseOwner.FindStringSubmatch(line); m != nil {
+				owners[m[1]] = m[2]
+			}
+		}
+		return owners
+	}
+	for id, owner := range leases() {
+		things = append(things, buildThing{kind: "lease", id: id, owner: owner, exists: func() bool { _, ok := leases()[id]; return ok }})
+	}
+	entries, _ := os.ReadDir(fifoDir)
+	for _, e := range entries {
+		path := filepath.Join(fifoDir, e.Name())
+		things = append(things, buildThing{kind: "FIFO dir", id: path, owner: e.Name(), exists: func() bool {
+			_, err := os.Lstat(path)
+			return err == nil
+		}})
+	}
+	var left []buildThing
+	for _, th := range things {
+		if gone(th.owner) && th.exists() {
+			left = append(left, th)
 		}
 	}
-	entries, _ := os.ReadDir("/run/berth/build-fifo")
-	if len(entries) > 0 {
-		t.Errorf("left behind by a build: %d FIFO dirs in /run/berth/build-fifo", len(entries))
+	return left
+}
+
+// leaseOwner finds a build lease's id and owner in a line of ctr leases ls.
+var leaseOwner = regexp.MustCompile(`^(\S+)\s.*\b` + regexp.QuoteMeta(build.LabelOwner) + `=([^,\s]+)`)
+
+// TestBuildLeftoversCheck: the leftovers check reports what a build that
+// ended left (a container, a snapshot, a lease, a FIFO dir) and nothing of
+// a build that still runs, nor what a build removed as it ended (listed
+// before its process was gone, gone when checked). It runs on canned ctr
+// output, so it needs no build.
+func TestBuildLeftoversCheck(t *testing.T) {
+	const ended, running, finishing = "11-100-ended", "22-200-running", "33-300-finishing"
+	labels := map[string]string{
+		"containers info berth-build-a": ended, "containers info berth-build-b": running,
+		"snapshots info berth-build-active-a": ended, "snapshots info berth-build-view-b": running,
+		"snapshots info berth-build-active-c": finishing, "snapshots info berth-build-view-d": "",
+	}
+	removed := map[string]bool{}
+	fake := func(args ...string) (string, error) {
+		switch cmd := strings.Join(args, " "); cmd {
+		case "containers ls":
+			return "CONTAINER IMAGE RUNTIME\nberth-build-a - io.containerd.runc.v2\nberth-build-b - io.containerd.runc.v2\nweb-1 x io.containerd.runc.v2\n", nil
+		case "snapshots ls":
+			return "KEY PARENT KIND\nberth-build-active-a sha256:1 Active\nberth-build-view-b sha256:1 View\nberth-build-active-c sha256:1 Active\nberth-build-view-d sha256:1 View\nsha256:1  Committed\n", nil
+		case "leases ls":
+			return "ID CREATED AT LABELS\nberth.build-cache 2026-01-01T00:00:00Z berth.io/purpose=build cache\n" +
+				"l1 2026-01-01T00:00:00Z berth.build-owner=" + ended + ",berth.io/purpose=build\n" +
+				"l2 2026-01-01T00:00:00Z berth.io/purpose=build,berth.build-owner=" + running + "\n", nil
+		default:
+			owner, ok := labels[cmd]
+			if !ok || removed[cmd] {
+				return "", fmt.Errorf("ctr %s: not found", cmd)
+			}
+			// The finishing build removes its snapshot once listed.
+			if owner == finishing {
+				removed[cmd] = true
+			}
+			if owner == "" {
+				return `{"Labels":{}}`, nil
+			}
+			return `{"Labels":{"berth.build-owner":"` + owner + `"}}`, nil
+		}
+	}
+	fifo := t.TempDir()
+	for _, o := range []string{ended, running} {
+		if err := os.Mkdir(filepath.Join(fifo, o), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone := func(owner string) bool { return owner != running }
+	var got []string
+	for _, l := range buildLeftovers(t, fake, fifo, gone) {
+		got = append(got, l.kind+" "+filepath.Base(l.id)+" "+l.owner)
+	}
+	sort.Strings(got)
+	want := []string{
+		"FIFO dir " + ended + " " + ended,
+		"container berth-build-a " + ended,
+		"lease l1 " + ended,
+		"snapshot berth-build-active-a " + ended,
+		"snapshot berth-build-view-d ",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("buildLeftovers =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 

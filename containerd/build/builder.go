@@ -471,7 +471,7 @@ func (bd *build) layerStep(ctx context.Context, l *layers, key string, apply fun
 	}
 	cleanup := context.WithoutCancel(ctx)
 	active := "berth-build-active-" + randomID()
-	mounts, err := sn.Prepare(ctx, active, string(l.chain))
+	mounts, err := sn.Prepare(ctx, active, string(l.chain), bd.ownerLabel())
 	if err != nil {
 		return false, fmt.Errorf("prepare snapshot: %w", err)
 	}
@@ -488,7 +488,7 @@ func (bd *build) layerStep(ctx context.Context, l *layers, key string, apply fun
 	var lower []mount.Mount
 	if l.chain != "" {
 		view := "berth-build-view-" + randomID()
-		if lower, err = sn.View(ctx, view, string(l.chain)); err != nil {
+		if lower, err = sn.View(ctx, view, string(l.chain), bd.ownerLabel()); err != nil {
 			return false, fmt.Errorf("view snapshot: %w", err)
 		}
 		defer sn.Remove(cleanup, view) //nolint:errcheck // the build lease collects it otherwise

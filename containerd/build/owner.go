@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/containerd/containerd/v2/core/snapshots"
+
 	"github.com/berth/berth/hostproc"
 )
 
@@ -59,11 +61,11 @@ func newOwner(proc hostproc.Dir) (BuildOwner, error) {
 	return BuildOwner{PID: pid, Start: start, Build: randomID()}, nil
 }
 
-// alive reports whether the owner's process still runs: a process with its
+// Alive reports whether the owner's process still runs: a process with its
 // pid that started when it did. When that cannot be told (proc unreadable
 // for another reason than the process being gone) it is taken as alive:
 // what a running build uses must never be removed.
-func (o BuildOwner) alive(proc hostproc.Dir) bool {
+func (o BuildOwner) Alive(proc hostproc.Dir) bool {
 	start, err := proc.StartTicks(o.PID)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false
@@ -75,5 +77,13 @@ func (o BuildOwner) alive(proc hostproc.Dir) bool {
 // are not an owner's are never stale: they are not the builder's.
 func stale(proc hostproc.Dir, s string) bool {
 	o, err := ParseBuildOwner(s)
-	return err == nil && !o.alive(proc)
+	return err == nil && !o.Alive(proc)
+}
+
+// ownerLabel labels the snapshots the build prepares with its owner, as
+// its containers and lease are: what is left of a build is told from
+// what a build that still runs uses (the lease alone holds them for the
+// collector; the label is for whoever lists them).
+func (bd *build) ownerLabel() snapshots.Opt {
+	return snapshots.WithLabels(map[string]string{LabelOwner: bd.owner.String()})
 }

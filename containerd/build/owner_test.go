@@ -61,8 +61,8 @@ func TestOwnerAlive(t *testing.T) {
 		{"unreadable: kept", BuildOwner{PID: 300, Start: 500, Build: "a"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.owner.alive(proc); got != tc.want {
-				t.Errorf("alive(%v) = %v, want %v", tc.owner, got, tc.want)
+			if got := tc.owner.Alive(proc); got != tc.want {
+				t.Errorf("Alive(%v) = %v, want %v", tc.owner, got, tc.want)
 			}
 			if got := stale(proc, tc.owner.String()); got != !tc.want {
 				t.Errorf("stale(%q) = %v, want %v", tc.owner, got, !tc.want)
@@ -79,7 +79,7 @@ func TestNewOwnerIsAlive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.PID != os.Getpid() || !o.alive(hostproc.Host) {
+	if o.PID != os.Getpid() || !o.Alive(hostproc.Host) {
 		t.Errorf("newOwner = %+v: not this running process", o)
 	}
 	if o2, _ := newOwner(hostproc.Host); o2 == o {

@@ -298,7 +298,7 @@ func (bd *build) copy(ctx context.Context, r *stageResult, st *StageState, sd in
 			}
 			sn := bd.b.client.SnapshotService(bd.b.cfg.Snapshotter)
 			view := "berth-build-view-" + randomID()
-			mounts, err := sn.View(ctx, view, chain)
+			mounts, err := sn.View(ctx, view, chain, bd.ownerLabel())
 			if err != nil {
 				return fmt.Errorf("COPY --from=%s: %w", from, err)
 			}
