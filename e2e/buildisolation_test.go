@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/google/nftables"
 
+	"github.com/berth/berth/containerd/build"
 	"github.com/berth/berth/netbridge"
 )
 
@@ -344,17 +346,17 @@ func (d *privateDaemon) stop() {
 
 // buildLeft is what a build left on the private daemon and the host.
 type buildLeft struct {
-	containers, tasks, snapshots, leases, netns, bridges, rules, mounts, processes []string
+	containers, tasks, snapshots, leases, netns, ipam, bridges, rules, mounts, processes []string
 }
 
 func (l buildLeft) empty() bool {
-	return len(l.containers)+len(l.tasks)+len(l.snapshots)+len(l.leases)+len(l.netns)+len(l.bridges)+len(l.rules)+len(l.mounts)+len(l.processes) == 0
+	return len(l.containers)+len(l.tasks)+len(l.snapshots)+len(l.leases)+len(l.netns)+len(l.ipam)+len(l.bridges)+len(l.rules)+len(l.mounts)+len(l.processes) == 0
 }
 
 // left lists the build containers, tasks, temporary snapshots, build
-// leases, build namespaces and bridges of the berth process pid, mounts
-// of the private daemon's tasks, and processes (shims, RUN steps) still
-// tied to the private daemon's socket or running cmd.
+// leases, build namespaces, IPAM entries and bridges of the berth process
+// pid, mounts of the private daemon's tasks, and processes (shims, RUN
+// steps) still tied to the private daemon's socket or running cmd.
 func (d *privateDaemon) left(pid int, cmd string) buildLeft {
 	var l buildLeft
 	rows := func(what string) []string {
@@ -374,6 +376,20 @@ func (d *privateDaemon) left(pid int, cmd string) buildLeft {
 			// The namespace and the network have the same name.
 			l.netns = append(l.netns, e.Name())
 			d.networks[e.Name()] = true
+		}
+	}
+	for _, n := range d.ipamNetworks() {
+		if strings.HasPrefix(n, prefix) {
+			l.ipam = append(l.ipam, n)
+			d.networks[n] = true
+		}
+	}
+	// A bridge may outlive its namespace and IPAM entry: its name is a
+	// hash of its network's, which is the build's owner (pid, start time,
+	// build id) that the build's containers, leases and directories name.
+	for _, owner := range d.buildOwners() {
+		if n := "berth-build-" + owner; strings.HasPrefix(n, prefix) {
+			d.networks[n] = true
 		}
 	}
 	for n := range d.networks {
@@ -417,6 +433,57 @@ func (d *privateDaemon) left(pid int, cmd string) buildLeft {
 		}
 	}
 	return l
+}
+
+// ipamNetworks are the build networks in the private daemon's IPAM state.
+func (d *privateDaemon) ipamNetworks() []string {
+	b, err := os.ReadFile(filepath.Join(d.dataDir, "network", "ipam.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	var st struct {
+		Networks map[string]json.RawMessage `json:"networks"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		d.t.Fatalf("berth's IPAM state: %v", err)
+	}
+	var names []string
+	for n := range st.Networks {
+		if strings.HasPrefix(n, "berth-build-") {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// buildOwners are the build owners the private daemon's build
+// containers and leases and its run dir's build directories name.
+func (d *privateDaemon) buildOwners() []string {
+	var owners []string
+	for _, line := range strings.Split(d.ctr("containers", "ls"), "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], "berth-build-") {
+			var c struct{ Labels map[string]string }
+			if err := json.Unmarshal([]byte(d.ctr("containers", "info", f[0])), &c); err != nil {
+				d.t.Fatalf("ctr containers info %s: %v", f[0], err)
+			}
+			owners = append(owners, c.Labels[build.LabelOwner])
+		}
+	}
+	for _, line := range strings.Split(d.ctr("leases", "ls"), "\n")[1:] {
+		if m := leaseOwner.FindStringSubmatch(line); m != nil {
+			owners = append(owners, m[2])
+		}
+	}
+	for _, dir := range []string{"build-fifo", "build-etc"} {
+		entries, _ := os.ReadDir(filepath.Join(d.runDir, dir))
+		for _, e := range entries {
+			owners = append(owners, e.Name())
+		}
+	}
+	return owners
 }
 
 // startKilledBuild starts berth build in dir, waits until its RUN step
@@ -465,7 +532,7 @@ func TestBuildIsolationKilledBuild(t *testing.T) {
 
 	// Killed, then pruned.
 	pid := d.startKilledBuild(dir)
-	if l := d.left(pid, sleep); len(l.containers) == 0 || len(l.tasks) == 0 || len(l.netns) == 0 || len(l.leases) == 0 || len(l.rules) == 0 {
+	if l := d.left(pid, sleep); len(l.containers) == 0 || len(l.tasks) == 0 || len(l.netns) == 0 || len(l.ipam) == 0 || len(l.bridges) == 0 || len(l.leases) == 0 || len(l.rules) == 0 {
 		t.Fatalf("a killed build left nothing to clean up, so this test proves nothing: %+v", l)
 	}
 	d.must(dir, "builder", "prune")
