@@ -1,58 +1,13 @@
 package fscopy
 
 import (
-	"archive/tar"
 	"bytes"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
-)
 
-// fuzzNames and fuzzLinks are what fuzzTar builds archives from; "$HOST"
-// is the canary directory, outside the root.
-var (
-	fuzzNames = []string{"v", "d", "d/e", "v/x", "d/v", "/abs", "up/x", "./", "a/../b", "../esc", "x/../../y",
-		"$HOST/canary", "d/e/f", "h", "up", "v/", "/", "$HOST", "$HOST/sub"}
-	fuzzLinks = []string{"$HOST", "$HOST/canary", "$HOST/sub", "..", "../../../../../../../../../..", "/", "v", "d",
-		"../../../../../../../../../..$HOST/canary", "d/e", "nowhere/deep", "h", "up", "v/x", "../esc", ".", ""}
+	"github.com/berth/berth/fscopy/fscopytest"
 )
-
-// fuzzTar decodes ops into a tar stream, three bytes an entry: type,
-// name, and a link target or mode.
-func fuzzTar(ops []byte, host string) []byte {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	sub := func(s string) string { return strings.ReplaceAll(s, "$HOST", host) }
-	for ; len(ops) >= 3; ops = ops[3:] {
-		name := sub(fuzzNames[int(ops[1])%len(fuzzNames)])
-		link := sub(fuzzLinks[int(ops[2])%len(fuzzLinks)])
-		h := &tar.Header{Name: name, Mode: int64(ops[2])<<4 | 0o7, Uid: int(ops[2]), Gid: int(ops[1]), ModTime: time.Unix(int64(ops[0])<<20, 0)}
-		body := ""
-		switch ops[0] % 6 {
-		case 0:
-			h.Typeflag = tar.TypeDir
-		case 1:
-			h.Typeflag, body = tar.TypeReg, "content of "+name
-		case 2:
-			h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, link, 0o777
-		case 3:
-			h.Typeflag, h.Linkname = tar.TypeLink, link
-		case 4:
-			h.Typeflag = tar.TypeFifo
-		case 5:
-			h.Typeflag, h.Linkname = tar.TypeSymlink, sub(fuzzNames[int(ops[2])%len(fuzzNames)])
-		}
-		h.Size = int64(len(body))
-		if tw.WriteHeader(h) != nil {
-			continue
-		}
-		tw.Write([]byte(body)) //nolint:errcheck // a short body shows as a read error
-	}
-	tw.Close() //nolint:errcheck // as above
-	return buf.Bytes()
-}
 
 // FuzzExtractTar: berth cp's extraction of any tar stream (entries of
 // every type in any order, names and links leading anywhere) into a
@@ -69,8 +24,8 @@ func FuzzExtractTar(f *testing.F) {
 		if len(ops) > 3*24 {
 			return
 		}
-		host := newHost(t)
-		before := hostState(t, host)
+		canary := fscopytest.NewCanary(t)
+		host := canary.Dir
 		root := t.TempDir()
 		// The root holds the canary directory's path, so that entries
 		// through symlinks to it land somewhere.
@@ -89,9 +44,7 @@ func FuzzExtractTar(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer tr.Close()
-		extractTar(bytes.NewReader(fuzzTar(ops, host)), tr, "/existing", owner) //nolint:errcheck // refusing is fine; touching the host is not
-		if now := hostState(t, host); now != before {
-			t.Fatalf("a host file outside the root changed:\nbefore:\n%s\nafter:\n%s", before, now)
-		}
+		extractTar(bytes.NewReader(fscopytest.FuzzTar(ops, host)), tr, "/existing", owner) //nolint:errcheck // refusing is fine; touching the host is not
+		canary.Check(t)
 	})
 }

@@ -4,68 +4,16 @@ import (
 	"archive/tar"
 	"bytes"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/fscopy/fscopytest"
 )
-
-// hostState describes everything under dir (a canary directory outside
-// the root): modes, owners, link counts, times (not access times) and
-// contents.
-func hostState(t testing.TB, dir string) string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		st := info.Sys().(*syscall.Stat_t)
-		line := fmt.Sprintf("%s %v %d:%d nlink=%d mtime=%d ctime=%d", strings.TrimPrefix(p, dir), info.Mode(), st.Uid, st.Gid, st.Nlink, st.Mtim.Nano(), st.Ctim.Nano())
-		if info.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			line += " " + string(b)
-		}
-		out = append(out, line)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(out, "\n")
-}
-
-// newHost makes a canary directory outside any root: canary (0600) and
-// sub/ (0700), with old times.
-func newHost(t testing.TB) string {
-	t.Helper()
-	dir := t.TempDir()
-	old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
-	if err := os.WriteFile(filepath.Join(dir, "canary"), []byte("the host's"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{"canary", "sub", "."} {
-		if err := os.Chtimes(filepath.Join(dir, p), old, old); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 // TestRootStaysInside: every operation of a Root acts inside it, whatever
 // symlinks lead out, with openat2 and with the user-space walk used
@@ -167,8 +115,8 @@ func TestRootStaysInside(t *testing.T) {
 	for _, walk := range []bool{false, true} {
 		for _, tt := range tests {
 			t.Run(fmt.Sprintf("%s/walk=%v", tt.name, walk), func(t *testing.T) {
-				host := newHost(t)
-				before := hostState(t, host)
+				canary := fscopytest.NewCanary(t)
+				host := canary.Dir
 				dir := t.TempDir()
 				for name, target := range map[string]string{
 					"abs": host + "/canary", "absdir": host, "updir": up, "rel": "..", "dangling": host + "/nothing",
@@ -191,9 +139,7 @@ func TestRootStaysInside(t *testing.T) {
 				defer r.Close()
 				r.walk = r.walk || walk
 				err = tt.op(r, host)
-				if now := hostState(t, host); now != before {
-					t.Fatalf("a host file outside the root changed:\nbefore:\n%s\nafter:\n%s", before, now)
-				}
+				canary.Check(t)
 				if tt.wantErr != "" {
 					if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 						t.Fatalf("%s = %v, want an error containing %q", tt.name, err, tt.wantErr)
@@ -205,33 +151,13 @@ func TestRootStaysInside(t *testing.T) {
 				}
 				for p, want := range tt.want {
 					p, want = strings.ReplaceAll(p, "$HOST", host), strings.ReplaceAll(want, "$HOST", host)
-					if got := describeFile(filepath.Join(dir, p)); got != want {
+					if got := fscopytest.Describe(filepath.Join(dir, p)); got != want {
 						t.Errorf("%s in the root is %q, want %q", p, got, want)
 					}
 				}
 			})
 		}
 	}
-}
-
-// describeFile says what is at p: "dir 0755", "file 0644 <content>",
-// "link -> <target>", "missing", or the mode.
-func describeFile(p string) string {
-	fi, err := os.Lstat(p)
-	if err != nil {
-		return "missing"
-	}
-	switch {
-	case fi.IsDir():
-		return fmt.Sprintf("dir %#o", fi.Mode().Perm())
-	case fi.Mode()&fs.ModeSymlink != 0:
-		l, _ := os.Readlink(p)
-		return "link -> " + l
-	case fi.Mode().IsRegular():
-		b, _ := os.ReadFile(p)
-		return fmt.Sprintf("file %#o %s", fi.Mode().Perm(), b)
-	}
-	return fi.Mode().String()
 }
 
 // TestExtractTarStaysInRoot: berth cp's tar extraction (docker cp -)
@@ -297,8 +223,8 @@ func TestExtractTarStaysInRoot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			host := newHost(t)
-			before := hostState(t, host)
+			canary := fscopytest.NewCanary(t)
+			host := canary.Dir
 			sub := func(s string) string { return strings.ReplaceAll(s, "$HOST", host) }
 			var buf bytes.Buffer
 			tw := tar.NewWriter(&buf)
@@ -326,9 +252,7 @@ func TestExtractTarStaysInRoot(t *testing.T) {
 				}
 			}
 			err := extractTar(&buf, mustOpen(t, root, "in the container"), "/existing", &Owner{UID: os.Getuid(), GID: os.Getgid()})
-			if now := hostState(t, host); now != before {
-				t.Fatalf("a host file outside the root changed:\nbefore:\n%s\nafter:\n%s", before, now)
-			}
+			canary.Check(t)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("extractTar = %v, want an error containing %q", err, tt.wantErr)
@@ -339,7 +263,7 @@ func TestExtractTarStaysInRoot(t *testing.T) {
 				t.Fatalf("extractTar = %v", err)
 			}
 			for p, want := range tt.want {
-				if got := describeFile(filepath.Join(root, sub(p))); got != sub(want) {
+				if got := fscopytest.Describe(filepath.Join(root, sub(p))); got != sub(want) {
 					t.Errorf("%s in the root is %q, want %q", p, got, sub(want))
 				}
 			}

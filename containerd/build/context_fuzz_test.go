@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth/berth/fscopy/fscopytest"
 )
 
 // layoutNames and layoutLinks are what FuzzSelect builds contexts from:
@@ -99,9 +101,9 @@ func FuzzSelect(f *testing.F) {
 		if len(layout) > 64 || len(ignore) > 256 || len(src) > 128 {
 			return
 		}
-		host := newCanary(t)
+		host := fscopytest.NewCanary(t)
 		parent := t.TempDir()
-		open := buildLayout(t, parent, host.dir, layout)
+		open := buildLayout(t, parent, host.Dir, layout)
 		if strings.ContainsRune(ignore, 0) {
 			return
 		}
@@ -114,7 +116,7 @@ func FuzzSelect(f *testing.F) {
 			t.Fatalf("OpenContext(%q).Root = %s, want %s", open, c.Root, want)
 		}
 		files, err := c.Select(src)
-		host.check(t)
+		host.Check(t)
 		if err != nil {
 			return
 		}

@@ -2,118 +2,15 @@ package build
 
 import (
 	"archive/tar"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berth/berth/fscopy/fscopytest"
 )
-
-// canary is a directory on the host, outside the root a copy writes
-// into, whose files must never change: their content, mode, owner,
-// times and link counts, and the directory's own.
-type canary struct {
-	dir    string
-	before string
-}
-
-// newCanary makes the canary directory: canary (a file, 0600), sub/ and
-// sub/inner (0644).
-func newCanary(t testing.TB) *canary {
-	t.Helper()
-	dir := t.TempDir()
-	old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
-	for _, f := range []struct {
-		name string
-		dir  bool
-		mode fs.FileMode
-	}{{"canary", false, 0o600}, {"sub", true, 0o700}, {"sub/inner", false, 0o644}} {
-		p := filepath.Join(dir, f.name)
-		var err error
-		if f.dir {
-			err = os.Mkdir(p, f.mode)
-		} else {
-			err = os.WriteFile(p, []byte("the host's "+f.name), f.mode)
-		}
-		if err == nil {
-			err = os.Chmod(p, f.mode)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, p := range []string{"sub/inner", "sub", "canary", "."} {
-		if err := os.Chtimes(filepath.Join(dir, p), old, old); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c := &canary{dir: dir}
-	c.before = c.state(t)
-	return c
-}
-
-// state describes everything under the canary directory.
-func (c *canary) state(t testing.TB) string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(c.dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		st := info.Sys().(*syscall.Stat_t)
-		// Not the access time, which reading them here changes.
-		line := fmt.Sprintf("%s %v %d:%d nlink=%d mtime=%d ctime=%d size=%d", strings.TrimPrefix(p, c.dir), info.Mode(), st.Uid, st.Gid, st.Nlink, st.Mtim.Nano(), st.Ctim.Nano(), st.Size)
-		if info.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			line += " " + string(b)
-		}
-		out = append(out, line)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(out, "\n")
-}
-
-// check fails the test if anything under the canary directory changed.
-func (c *canary) check(t testing.TB) {
-	t.Helper()
-	if now := c.state(t); now != c.before {
-		t.Fatalf("a host file outside the root changed:\nbefore:\n%s\nafter:\n%s", c.before, now)
-	}
-}
-
-// describe says what is at p: "dir 0755", "file 0644 <content>" or
-// "link -> <target>", or "missing".
-func describe(p string) string {
-	fi, err := os.Lstat(p)
-	if err != nil {
-		return "missing"
-	}
-	switch {
-	case fi.IsDir():
-		return fmt.Sprintf("dir %#o", fi.Mode().Perm())
-	case fi.Mode()&fs.ModeSymlink != 0:
-		l, _ := os.Readlink(p)
-		return "link -> " + l
-	case fi.Mode().IsRegular():
-		b, _ := os.ReadFile(p)
-		return fmt.Sprintf("file %#o %s", fi.Mode().Perm(), b)
-	}
-	return fi.Mode().String()
-}
 
 func hdrDir(name string, mode int64) tar.Header {
 	return tar.Header{Name: name, Typeflag: tar.TypeDir, Mode: mode, Uid: 4242, Gid: 4242, ModTime: time.Unix(1e9, 0)}
@@ -242,8 +139,8 @@ func TestExtractStaysInRoot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			host := newCanary(t)
-			sub := func(s string) string { return strings.ReplaceAll(s, "$HOST", host.dir) }
+			host := fscopytest.NewCanary(t)
+			sub := func(s string) string { return strings.ReplaceAll(s, "$HOST", host.Dir) }
 			root := t.TempDir()
 			for p, target := range tt.image {
 				full := filepath.Join(root, p)
@@ -265,7 +162,7 @@ func TestExtractStaysInRoot(t *testing.T) {
 			}
 			defer ar.Close()
 			err = (&copier{root: root}).extract(ar, "/x", "evil.tar")
-			host.check(t)
+			host.Check(t)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("extract = %v, want an error containing %q", err, tt.wantErr)
@@ -275,7 +172,7 @@ func TestExtractStaysInRoot(t *testing.T) {
 			if err != nil {
 				t.Fatalf("extract = %v", err)
 			}
-			checkRoot(t, root, host.dir, tt.want)
+			checkRoot(t, root, host.Dir, tt.want)
 		})
 	}
 }
@@ -292,7 +189,7 @@ func checkRoot(t *testing.T, root, host string, want map[string]string) {
 	for _, p := range paths {
 		full := filepath.Join(root, strings.ReplaceAll(p, "$HOST", host))
 		wantDesc := strings.ReplaceAll(want[p], "$HOST", host)
-		if got := describe(full); got != wantDesc {
+		if got := fscopytest.Describe(full); got != wantDesc {
 			t.Errorf("/%s in the root is %q, want %q", p, got, wantDesc)
 		}
 	}
@@ -333,8 +230,8 @@ func TestCopyStaysInRoot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			host := newCanary(t)
-			sub := func(s string) string { return strings.ReplaceAll(s, "$HOST", host.dir) }
+			host := fscopytest.NewCanary(t)
+			sub := func(s string) string { return strings.ReplaceAll(s, "$HOST", host.Dir) }
 			ctxDir := t.TempDir()
 			for name, content := range map[string]string{"top.txt": "top", "dir/a.txt": "a", "dir/sub/b.txt": "b"} {
 				p := filepath.Join(ctxDir, name)
@@ -370,11 +267,11 @@ func TestCopyStaysInRoot(t *testing.T) {
 			}
 			dest, destDir := destination(tt.dest, "/", 1)
 			err = (&copier{root: root}).copyFiles(c, files, dest, destDir)
-			host.check(t)
+			host.Check(t)
 			if err != nil {
 				t.Fatalf("copyFiles(%s, %s) = %v", tt.src, tt.dest, err)
 			}
-			checkRoot(t, root, host.dir, tt.want)
+			checkRoot(t, root, host.Dir, tt.want)
 		})
 	}
 }
@@ -382,14 +279,14 @@ func TestCopyStaysInRoot(t *testing.T) {
 // TestWriteContentStaysInRoot: a heredoc or downloaded file written onto
 // an image symlink replaces the symlink.
 func TestWriteContentStaysInRoot(t *testing.T) {
-	host := newCanary(t)
+	host := fscopytest.NewCanary(t)
 	root := t.TempDir()
-	if err := os.Symlink(filepath.Join(host.dir, "canary"), filepath.Join(root, "f")); err != nil {
+	if err := os.Symlink(filepath.Join(host.Dir, "canary"), filepath.Join(root, "f")); err != nil {
 		t.Fatal(err)
 	}
 	if err := (&copier{root: root}).writeContent("/f", strings.NewReader("inline"), 0o644, time.Unix(0, 0)); err != nil {
 		t.Fatal(err)
 	}
-	host.check(t)
-	checkRoot(t, root, host.dir, map[string]string{"f": "file 0644 inline"})
+	host.Check(t)
+	checkRoot(t, root, host.Dir, map[string]string{"f": "file 0644 inline"})
 }
