@@ -4,13 +4,11 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -236,112 +234,6 @@ func assertNoBuildNetworks(t *testing.T, dir string) {
 			}
 		}
 	}
-}
-
-// privateDaemon is berth's managed containerd in temporary data and run
-// directories, for a test that kills builds and prunes the build cache
-// (which the shared daemon's must never lose).
-type privateDaemon struct {
-	t               *testing.T
-	dataDir, runDir string
-	// networks are the build networks seen so far, whose bridges must go
-	// with them.
-	networks map[string]bool
-}
-
-func newPrivateDaemon(t *testing.T) *privateDaemon {
-	t.Helper()
-	if os.Getenv("BERTH_E2E_ADDRESS") != "" {
-		t.Skip("needs berth's managed containerd (BERTH_E2E_ADDRESS is set)")
-	}
-	if ctrBin == "" {
-		t.Skip("ctr is not installed next to the managed containerd")
-	}
-	base, err := os.MkdirTemp("", "berth-e2e-private")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &privateDaemon{t: t, dataDir: filepath.Join(base, "data"), runDir: filepath.Join(base, "run"), networks: map[string]bool{}}
-	t.Cleanup(func() {
-		// What a failed test left goes first: containerd's shims and
-		// mounts outlive it.
-		d.command(base, "builder", "prune").Run() //nolint:errcheck // best effort before stopping
-		d.stop()
-		if err := os.RemoveAll(base); err != nil {
-			t.Errorf("remove the private daemon's directories: %v", err)
-		}
-	})
-	archive := filepath.Join(t.TempDir(), "busybox.tar")
-	if out, err := exec.Command(filepath.Join(repoRoot, "scripts", "busybox-image.sh"), archive, testImage).CombinedOutput(); err != nil {
-		t.Fatalf("busybox-image.sh: %v: %s", err, out)
-	}
-	d.must(t.TempDir(), "load", "-i", archive)
-	return d
-}
-
-func (d *privateDaemon) env() []string {
-	return append(os.Environ(), "BERTH_DATA_DIR="+d.dataDir, "BERTH_RUN_DIR="+d.runDir)
-}
-
-// command is berth ARGS... on the private daemon, in dir.
-func (d *privateDaemon) command(dir string, args ...string) *exec.Cmd {
-	cmd := exec.Command(berthBin, args...)
-	cmd.Dir, cmd.Env = dir, d.env()
-	return cmd
-}
-
-func (d *privateDaemon) must(dir string, args ...string) string {
-	d.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, berthBin, args...)
-	cmd.Dir, cmd.Env = dir, d.env()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		d.t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func (d *privateDaemon) address() string {
-	return filepath.Join(d.runDir, "containerd", "containerd.sock")
-}
-
-func (d *privateDaemon) ctr(args ...string) string {
-	d.t.Helper()
-	out, err := exec.Command(ctrBin, append([]string{"--address", d.address(), "-n", "berth"}, args...)...).Output()
-	if err != nil {
-		d.t.Fatalf("ctr %v: %v: %s", args, err, out)
-	}
-	return string(out)
-}
-
-// stop ends the private containerd (its pid file is in the run dir) and
-// waits for it to be gone.
-func (d *privateDaemon) stop() {
-	b, err := os.ReadFile(filepath.Join(d.runDir, "containerd", "containerd.pid"))
-	if err != nil {
-		return // never started
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		d.t.Errorf("private containerd pid file: %q", b)
-		return
-	}
-	// Its command line names its config, in the data directory.
-	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); !bytes.Contains(cmdline, []byte(d.dataDir)) {
-		return // gone already, or the pid is another process's now
-	}
-	syscall.Kill(pid, syscall.SIGTERM) //nolint:errcheck // checked below
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	syscall.Kill(pid, syscall.SIGKILL) //nolint:errcheck // last resort
-	d.t.Errorf("private containerd (pid %d) did not stop on SIGTERM", pid)
 }
 
 // buildLeft is what a build left on the private daemon and the host.

@@ -22,74 +22,9 @@ import (
 	"github.com/berth/berth/runstate"
 )
 
-// faultDaemon is berth with data and run directories of its own, and so
-// a managed containerd of its own that a test may kill: the suite's shared
-// daemon, which other tests use meanwhile, is never touched. Its networks
-// come from a pool of their own, so that its IPAM (in its data dir) never
-// hands out a subnet the shared one gave. It is stopped and everything it
-// made removed when the test ends.
-type faultDaemon struct {
-	t               *testing.T
-	base            string
-	dataDir, runDir string
-	env             []string
-}
-
-func newFaultDaemon(t *testing.T) *faultDaemon {
-	t.Helper()
-	if os.Getenv("BERTH_E2E_ADDRESS") != "" {
-		t.Skip("BERTH_E2E_ADDRESS names a containerd: these tests need a managed daemon of their own, which they kill")
-	}
-	if ctrBin == "" {
-		t.Skip("no ctr next to the managed containerd")
-	}
-	// Short: containerd's sockets live under it, and a socket's path is
-	// limited to 108 bytes.
-	base, err := os.MkdirTemp("", "bf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &faultDaemon{t: t, base: base, dataDir: filepath.Join(base, "data"), runDir: filepath.Join(base, "run")}
-	d.env = []string{"BERTH_DATA_DIR=" + d.dataDir, "BERTH_RUN_DIR=" + d.runDir, "BERTH_SUBNET_POOL=10.213.0.0/16"}
-	t.Cleanup(d.stop)
-	archive := filepath.Join(base, "busybox.tar")
-	if out, err := exec.Command(filepath.Join(repoRoot, "scripts", "busybox-image.sh"), archive, testImage).CombinedOutput(); err != nil {
-		t.Fatalf("busybox-image.sh: %v: %s", err, out)
-	}
-	cmd := exec.Command(berthBin, "load", "-i", archive)
-	cmd.Env = append(os.Environ(), d.env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("berth load into the private daemon: %v: %s", err, out)
-	}
-	return d
-}
-
-func (d *faultDaemon) address() string {
-	return filepath.Join(d.runDir, "containerd", "containerd.sock")
-}
-
-// ctr runs ctr against the private daemon.
-func (d *faultDaemon) ctr(args ...string) (string, error) {
-	out, err := exec.Command(ctrBin, append([]string{"--address", d.address(), "-n", "berth"}, args...)...).CombinedOutput()
-	return string(out), err
-}
-
-// containerdPid is the private containerd's pid, 0 when none runs.
-func (d *faultDaemon) containerdPid() int {
-	b, err := os.ReadFile(filepath.Join(d.runDir, "containerd", "containerd.pid"))
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	if pid <= 0 || !strings.Contains(cmdline(pid), d.dataDir) {
-		return 0 // not (or no longer) this daemon's
-	}
-	return pid
-}
-
 // killContainerd kills the private containerd with SIGKILL and waits until
 // it is gone; it returns its pid.
-func (d *faultDaemon) killContainerd() int {
+func (d *privateDaemon) killContainerd() int {
 	d.t.Helper()
 	pid := d.containerdPid()
 	if pid == 0 {
@@ -100,71 +35,16 @@ func (d *faultDaemon) killContainerd() int {
 	return pid
 }
 
-// stop removes what the test left in the private daemon, stops it and its
-// shims, unmounts what is mounted under its directories and removes them.
-func (d *faultDaemon) stop() {
-	t := d.t
-	if d.containerdPid() != 0 {
-		if out, err := d.ctr("tasks", "ls", "-q"); err == nil {
-			for _, id := range strings.Fields(out) {
-				d.ctr("tasks", "kill", "-s", "SIGKILL", id) //nolint:errcheck // best effort cleanup
-				d.ctr("tasks", "delete", "-f", id)          //nolint:errcheck // best effort cleanup
-			}
-		}
-		if out, err := d.ctr("containers", "ls", "-q"); err == nil {
-			for _, id := range strings.Fields(out) {
-				d.ctr("containers", "rm", id) //nolint:errcheck // best effort cleanup
-			}
-		}
-		if pid := d.containerdPid(); pid != 0 {
-			syscall.Kill(pid, syscall.SIGTERM)
-			if !waitGoneWithin(pid, 10*time.Second) {
-				syscall.Kill(pid, syscall.SIGKILL)
-				waitGoneWithin(pid, 10*time.Second)
-			}
-		}
-	}
-	// Shims (and project processes) of this daemon that outlived it.
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil {
-			continue
-		}
-		if c := cmdline(pid); strings.Contains(c, "containerd-shim") && strings.Contains(c, d.runDir) {
-			t.Logf("killing a shim the private containerd left: %d %s", pid, c)
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-	// Mounts under its directories, deepest first.
-	var mounts []string
-	info, _ := os.ReadFile("/proc/self/mountinfo")
-	for _, line := range strings.Split(string(info), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], d.base+"/") {
-			mounts = append(mounts, f[4])
-		}
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(mounts)))
-	for _, m := range mounts {
-		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", m, err)
-		}
-	}
-	if err := os.RemoveAll(d.base); err != nil {
-		t.Errorf("remove the private daemon's directories: %v", err)
-	}
-}
-
 // faultProject is a compose project whose berth commands (and cleanup) go
 // to a private daemon.
 type faultProject struct {
 	t    *testing.T
 	p    *project
-	d    *faultDaemon
+	d    *privateDaemon
 	name string
 }
 
-func newFaultProject(t *testing.T, d *faultDaemon, composeYAML string) *faultProject {
+func newFaultProject(t *testing.T, d *privateDaemon, composeYAML string) *faultProject {
 	t.Helper()
 	name := strings.Trim(nonName.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	if len(name) > 30 {
@@ -229,7 +109,7 @@ func (fp *faultProject) entry(service string) psEntry {
 // has none.
 func (fp *faultProject) taskPid(service string) int {
 	fp.t.Helper()
-	out, err := fp.d.ctr("tasks", "ls")
+	out, err := fp.d.tryCtr("tasks", "ls")
 	if err != nil {
 		fp.t.Fatalf("ctr tasks ls: %v: %s", err, out)
 	}
@@ -295,7 +175,7 @@ func (fp *faultProject) converge(markers []string) {
 	if want := []string{fp.name + "-side-1", fp.name + "-web-1"}; strings.Join(names, " ") != strings.Join(want, " ") {
 		fp.t.Errorf("after up --wait: containers %v, want %v", names, want)
 	}
-	out, err := fp.d.ctr("containers", "ls", "-q")
+	out, err := fp.d.tryCtr("containers", "ls", "-q")
 	if err != nil {
 		fp.t.Fatalf("ctr containers ls: %v: %s", err, out)
 	}
@@ -321,7 +201,7 @@ func (fp *faultProject) assertNothingLeft() {
 	t := fp.t
 	prefix := fp.name + "-"
 	for _, what := range [][]string{{"containers", "ls", "-q"}, {"tasks", "ls"}, {"snapshots", "ls"}} {
-		out, err := fp.d.ctr(what...)
+		out, err := fp.d.tryCtr(what...)
 		if err != nil {
 			t.Errorf("ctr %v: %v: %s", what, err, out)
 			continue
@@ -470,7 +350,7 @@ volumes:
 // it should, and the next up -d --wait converges with no duplicate
 // container and nothing lost in the named volume.
 func TestFaults(t *testing.T) {
-	d := newFaultDaemon(t)
+	d := newPrivateDaemon(t)
 	fp := newFaultProject(t, d, faultsCompose)
 	fp.must("up", "-d", "--wait")
 	var markers []string

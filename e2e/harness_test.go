@@ -7,13 +7,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -452,3 +456,167 @@ func readFile(t *testing.T, path string) string {
 }
 
 func statNetns(name string) (os.FileInfo, error) { return os.Stat(filepath.Join("/run/netns", name)) }
+
+// privateDaemon is berth with data and run directories of its own, and so
+// a managed containerd of its own, for a test that kills it, kills builds
+// or prunes the build cache: the suite's shared daemon, which other tests
+// use meanwhile (and whose build cache must never be lost), is never
+// touched. Its networks come from a pool of their own, so that its IPAM
+// (in its data dir) never hands out a subnet the shared one gave. It is
+// stopped, and everything it made removed, when the test ends.
+type privateDaemon struct {
+	t *testing.T
+	// base holds dataDir and runDir.
+	base, dataDir, runDir string
+	// env are the variables that point berth at it.
+	env []string
+	// networks are the build networks seen so far, whose bridges must go
+	// with them (see left).
+	networks map[string]bool
+}
+
+func newPrivateDaemon(t *testing.T) *privateDaemon {
+	t.Helper()
+	if os.Getenv("BERTH_E2E_ADDRESS") != "" {
+		t.Skip("BERTH_E2E_ADDRESS names a containerd: this test needs a managed daemon of its own")
+	}
+	if ctrBin == "" {
+		t.Skip("no ctr next to the managed containerd")
+	}
+	// Short: containerd's sockets live under it, and a socket's path is
+	// limited to 108 bytes.
+	base, err := os.MkdirTemp("", "bf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &privateDaemon{t: t, base: base, dataDir: filepath.Join(base, "data"), runDir: filepath.Join(base, "run"), networks: map[string]bool{}}
+	d.env = []string{"BERTH_DATA_DIR=" + d.dataDir, "BERTH_RUN_DIR=" + d.runDir, "BERTH_SUBNET_POOL=10.213.0.0/16"}
+	t.Cleanup(d.stop)
+	archive := filepath.Join(base, "busybox.tar")
+	if out, err := exec.Command(filepath.Join(repoRoot, "scripts", "busybox-image.sh"), archive, testImage).CombinedOutput(); err != nil {
+		t.Fatalf("busybox-image.sh: %v: %s", err, out)
+	}
+	d.must(base, "load", "-i", archive)
+	return d
+}
+
+// command is berth ARGS... on the private daemon, in dir.
+func (d *privateDaemon) command(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(berthBin, args...)
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), d.env...)
+	return cmd
+}
+
+// must runs berth ARGS... on the private daemon in dir, and fails the test
+// unless it succeeds within two minutes; it returns the output.
+func (d *privateDaemon) must(dir string, args ...string) string {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, berthBin, args...)
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), d.env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		d.t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (d *privateDaemon) address() string {
+	return filepath.Join(d.runDir, "containerd", "containerd.sock")
+}
+
+// tryCtr runs ctr against the private daemon and returns its standard
+// output (ctr's warnings, on standard error, would spoil its JSON), and
+// its standard error too when it fails.
+func (d *privateDaemon) tryCtr(args ...string) (string, error) {
+	out, err := exec.Command(ctrBin, append([]string{"--address", d.address(), "-n", "berth"}, args...)...).Output()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		out = append(out, exit.Stderr...)
+	}
+	return string(out), err
+}
+
+// ctr runs ctr against the private daemon and fails the test if it fails.
+func (d *privateDaemon) ctr(args ...string) string {
+	d.t.Helper()
+	out, err := d.tryCtr(args...)
+	if err != nil {
+		d.t.Fatalf("ctr %v: %v: %s", args, err, out)
+	}
+	return out
+}
+
+// containerdPid is the private containerd's pid, 0 when none runs.
+func (d *privateDaemon) containerdPid() int {
+	b, err := os.ReadFile(filepath.Join(d.runDir, "containerd", "containerd.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	// Its command line names its config, in the data directory.
+	if pid <= 0 || !strings.Contains(cmdline(pid), d.dataDir) {
+		return 0 // not (or no longer) this daemon's
+	}
+	return pid
+}
+
+// stop removes what the test left in the private daemon (builds' networks
+// and what killed builds left go with builder prune; containers and
+// tasks), stops it and its shims, unmounts what is mounted under its
+// directories and removes them.
+func (d *privateDaemon) stop() {
+	t := d.t
+	if d.containerdPid() != 0 {
+		d.command(d.base, "builder", "prune").Run() //nolint:errcheck // best effort cleanup
+		if out, err := d.tryCtr("tasks", "ls", "-q"); err == nil {
+			for _, id := range strings.Fields(out) {
+				d.tryCtr("tasks", "kill", "-s", "SIGKILL", id) //nolint:errcheck // best effort cleanup
+				d.tryCtr("tasks", "delete", "-f", id)          //nolint:errcheck // best effort cleanup
+			}
+		}
+		if out, err := d.tryCtr("containers", "ls", "-q"); err == nil {
+			for _, id := range strings.Fields(out) {
+				d.tryCtr("containers", "rm", id) //nolint:errcheck // best effort cleanup
+			}
+		}
+		if pid := d.containerdPid(); pid != 0 {
+			syscall.Kill(pid, syscall.SIGTERM) //nolint:errcheck // checked below
+			if !waitGoneWithin(pid, 30*time.Second) {
+				t.Errorf("private containerd (pid %d) did not stop on SIGTERM", pid)
+				syscall.Kill(pid, syscall.SIGKILL) //nolint:errcheck // last resort
+				waitGoneWithin(pid, 10*time.Second)
+			}
+		}
+	}
+	// Shims (and project processes) of this daemon that outlived it.
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		if c := cmdline(pid); strings.Contains(c, "containerd-shim") && strings.Contains(c, d.runDir) {
+			t.Logf("killing a shim the private containerd left: %d %s", pid, c)
+			syscall.Kill(pid, syscall.SIGKILL) //nolint:errcheck // best effort cleanup
+		}
+	}
+	// Mounts under its directories, deepest first.
+	var mounts []string
+	info, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, line := range strings.Split(string(info), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], d.base+"/") {
+			mounts = append(mounts, f[4])
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(mounts)))
+	for _, m := range mounts {
+		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", m, err)
+		}
+	}
+	if err := os.RemoveAll(d.base); err != nil {
+		t.Errorf("remove the private daemon's directories: %v", err)
+	}
+}
