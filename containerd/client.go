@@ -43,18 +43,22 @@ type Client struct {
 	// buildNet makes the networks of RUN steps; nil: none is configured.
 	buildNet build.Network
 
-	// volumeMu serializes the creation of named volumes: services made at
-	// the same time may share one, and only its creator writes its
-	// metadata (and removes it again when that fails).
 	volumeMu sync.Mutex // guards following
 	// volumeUsers counts, by volume name, the containers being created
-	// with it: a failed creation removes a volume it made only when no
-	// other creation uses it.
+	// with it: ReleaseVolumes leaves a volume a creation is using.
 	volumeUsers map[string]int
-	// volumeFills serializes the filling of each named volume from an
-	// image (by its directory): only the first of the containers sharing
-	// an empty volume fills it.
+	// volumesMade are the named volumes this client made: the only ones
+	// ReleaseVolumes may remove.
+	volumesMade map[string]bool
+
+	// volumeFills locks each named volume by its directory: its creation
+	// (services made at the same time may share one, and only its creator
+	// writes its metadata), its filling from an image (only the first of
+	// the containers sharing an empty volume fills it) and ReleaseVolumes.
 	volumeFills dirLocks
+	// listContainers lists every project's containers for ReleaseVolumes;
+	// nil: Containers(ctx, ""). Tests set it.
+	listContainers func(ctx context.Context) ([]scheduler.Container, error)
 	// probed holds the IDs of the containers this client probed: before
 	// its first probe of one it removes the FIFOs of probes a killed
 	// predecessor left (see removeStaleProbeFIFOs).

@@ -224,11 +224,7 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	if err != nil {
 		return scheduler.Container{}, err
 	}
-	defer func() {
-		if err := c.releaseVolumes(volumes, retErr != nil); err != nil && retErr != nil {
-			retErr = fmt.Errorf("%w (%v)", retErr, err)
-		}
-	}()
+	defer c.releaseVolumes(volumes)
 	files, err := prepareFiles(s, etcDir)
 	if err != nil {
 		return scheduler.Container{}, err

@@ -25,7 +25,10 @@ import (
 	"github.com/berth/berth/scheduler"
 )
 
-var _ scheduler.VolumeRuntime = (*Client)(nil)
+var (
+	_ scheduler.VolumeRuntime  = (*Client)(nil)
+	_ scheduler.VolumeReleaser = (*Client)(nil)
+)
 
 // volumeData is the directory a named volume's content lives in.
 func (c *Client) volumeData(name string) string {
@@ -45,55 +48,103 @@ type volumeMeta struct {
 	Labels    map[string]string `json:"Labels"`
 }
 
-// volumeUse is a named volume a container being created uses; created
-// says that creation made it.
+// volumeUse is a named volume a container being created uses.
 type volumeUse struct {
-	name    string
-	created bool
+	name string
 }
 
 // useVolume creates the project's named volume name unless it exists
-// (ensureVolume) and counts a user of it until releaseVolumes.
+// (ensureVolume), noting that this client made it, and counts a user of
+// it until releaseVolumes. It holds the volume's lock (the one its filling
+// takes), so that ReleaseVolumes never removes a volume a creation is
+// starting to use.
 func (c *Client) useVolume(p *compose.Project, name string) (volumeUse, error) {
-	c.volumeMu.Lock()
-	defer c.volumeMu.Unlock()
+	defer c.volumeFills.lock(c.volumeData(name))()
 	created, err := c.ensureVolume(p, name)
 	if err != nil {
 		return volumeUse{}, err
 	}
+	c.volumeMu.Lock()
+	defer c.volumeMu.Unlock()
 	if c.volumeUsers == nil {
 		c.volumeUsers = map[string]int{}
 	}
 	c.volumeUsers[name]++
-	return volumeUse{name: name, created: created}, nil
+	if created {
+		if c.volumesMade == nil {
+			c.volumesMade = map[string]bool{}
+		}
+		c.volumesMade[name] = true
+	}
+	return volumeUse{name: name}, nil
 }
 
-// releaseVolumes ends the uses of a container's creation. When that
-// failed, the volumes it made go again, unless another creation uses them:
-// a failed up leaves no volume directory behind.
-func (c *Client) releaseVolumes(uses []volumeUse, failed bool) error {
+// releaseVolumes ends the uses of a container's creation, made or not. It
+// removes nothing: a failed command takes back the volumes it made with
+// ReleaseVolumes, once it knows which containers stay.
+func (c *Client) releaseVolumes(uses []volumeUse) {
 	c.volumeMu.Lock()
 	defer c.volumeMu.Unlock()
-	var errs []error
 	for _, u := range uses {
-		c.volumeUsers[u.name]--
-		if c.volumeUsers[u.name] > 0 {
-			continue
+		if c.volumeUsers[u.name]--; c.volumeUsers[u.name] <= 0 {
+			delete(c.volumeUsers, u.name)
 		}
-		delete(c.volumeUsers, u.name)
-		if failed && u.created {
-			if err := os.RemoveAll(c.volumeDir(u.name)); err != nil {
-				errs = append(errs, fmt.Errorf("remove volume %s made for the failed container: %w", u.name, err))
-			}
+	}
+}
+
+// ReleaseVolumes removes the named volumes this client made that nothing
+// uses: no creation in progress, and no container of any project, in any
+// state. A failed command calls it to leave no volume it made for the
+// containers it removed again. Each volume is decided under its lock (the
+// one its creation and filling take), so that a creation cannot start
+// using it between the check and the removal.
+func (c *Client) ReleaseVolumes(ctx context.Context) error {
+	c.volumeMu.Lock()
+	made := slices.Sorted(maps.Keys(c.volumesMade))
+	c.volumeMu.Unlock()
+	var errs []error
+	for _, name := range made {
+		if err := c.releaseVolume(ctx, name); err != nil {
+			errs = append(errs, fmt.Errorf("release volume %s: %w", name, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
+// releaseVolume removes the volume name this client made, unless a
+// creation in progress or a container uses it.
+func (c *Client) releaseVolume(ctx context.Context, name string) error {
+	defer c.volumeFills.lock(c.volumeData(name))()
+	c.volumeMu.Lock()
+	busy := c.volumeUsers[name] > 0
+	c.volumeMu.Unlock()
+	if busy {
+		return nil
+	}
+	list := c.listContainers
+	if list == nil {
+		list = func(ctx context.Context) ([]scheduler.Container, error) { return c.Containers(ctx, "") }
+	}
+	cs, err := list(ctx)
+	if err != nil {
+		return err
+	}
+	if len(scheduler.VolumeUsers(cs, name)) > 0 {
+		return nil
+	}
+	if err := os.RemoveAll(c.volumeDir(name)); err != nil {
+		return err
+	}
+	c.volumeMu.Lock()
+	delete(c.volumesMade, name)
+	c.volumeMu.Unlock()
+	return nil
+}
+
 // ensureVolume creates the project's named volume name unless it exists,
 // with its metadata (compose's labels, the creation time), and says
 // whether it did. On failure nothing of it is left. The caller holds
-// volumeMu.
+// the volume's lock.
 func (c *Client) ensureVolume(p *compose.Project, name string) (created bool, retErr error) {
 	if err := ensurePrivateDir(filepath.Join(c.dataDir, "volumes")); err != nil {
 		return false, err
@@ -237,16 +288,15 @@ type volumeFill struct {
 // source is created, a long-syntax one must exist) and returns the OCI
 // mounts, the empty named volumes to fill from the image, and the named
 // volumes used, for releaseVolumes once the container is made (or not).
-// On failure it has released them itself.
+// On failure it has ended those uses itself; the volumes it made stay for
+// ReleaseVolumes.
 func (c *Client) prepareMounts(p *compose.Project, s *compose.Service) (_ []specs.Mount, _ []volumeFill, _ []volumeUse, retErr error) {
 	var out []specs.Mount
 	var fills []volumeFill
 	var uses []volumeUse
 	defer func() {
 		if retErr != nil {
-			if err := c.releaseVolumes(uses, true); err != nil {
-				retErr = fmt.Errorf("%w (%v)", retErr, err)
-			}
+			c.releaseVolumes(uses)
 		}
 	}()
 	for _, m := range s.Mounts {

@@ -17,6 +17,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth/berth/compose"
+	"github.com/berth/berth/scheduler"
 )
 
 func TestPrepareMounts(t *testing.T) {
@@ -279,12 +280,16 @@ func TestPrepareFilesErrors(t *testing.T) {
 	}
 }
 
-// TestReleaseVolumes checks that a failed creation removes the volumes it
-// made, and only those: not one that existed, nor one another creation
-// still uses.
+// TestReleaseVolumes checks that a failed command takes back the volumes
+// its client made, and only those nothing uses: not one that existed, not
+// one a creation in progress uses, not one a container mounts, whichever
+// creation made it.
 func TestReleaseVolumes(t *testing.T) {
 	data := t.TempDir()
-	c := &Client{dataDir: data}
+	var containers []scheduler.Container
+	c := &Client{dataDir: data, listContainers: func(context.Context) ([]scheduler.Container, error) {
+		return containers, nil
+	}}
 	os.MkdirAll(filepath.Join(data, "volumes", "old", "_data"), 0o755)
 	svc := func(names ...string) *compose.Service {
 		s := &compose.Service{Name: "app"}
@@ -293,27 +298,37 @@ func TestReleaseVolumes(t *testing.T) {
 		}
 		return s
 	}
-	_, _, first, err := c.prepareMounts(nil, svc("old", "mine", "shared"))
+	release := func(when, want string) {
+		t.Helper()
+		if err := c.ReleaseVolumes(context.Background()); err != nil {
+			t.Fatalf("%s: ReleaseVolumes: %v", when, err)
+		}
+		if got := dirNames(t, filepath.Join(data, "volumes")); got != want {
+			t.Errorf("%s: volumes = %s, want %s", when, got, want)
+		}
+	}
+	// A makes mine and shared; B starts using shared.
+	_, _, a, err := c.prepareMounts(nil, svc("old", "mine", "shared"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, second, err := c.prepareMounts(nil, svc("shared"))
+	_, _, b, err := c.prepareMounts(nil, svc("shared"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.releaseVolumes(first, true); err != nil {
-		t.Fatal(err)
-	}
-	if got := dirNames(t, filepath.Join(data, "volumes")); got != "old,shared" {
-		t.Errorf("after the first creation failed, volumes = %s, want old,shared (mine removed, shared in use)", got)
-	}
-	if err := c.releaseVolumes(second, false); err != nil {
-		t.Fatal(err)
-	}
-	if got := dirNames(t, filepath.Join(data, "volumes")); got != "old,shared" {
-		t.Errorf("after the second creation succeeded, volumes = %s, want old,shared", got)
-	}
-	// A creation that fails half-way through its mounts releases itself.
+	release("while A and B are being created", "mine,old,shared")
+	// A fails while B is still being created: B's use keeps shared.
+	c.releaseVolumes(a)
+	release("A failed, B in progress", "old,shared")
+	// B is made: its container mounts shared, which A made.
+	containers = []scheduler.Container{{Name: "b", State: scheduler.StateCreated, Volumes: []string{"shared"}}}
+	c.releaseVolumes(b)
+	release("A failed, B's container exists", "old,shared")
+	// B's container goes: shared is A's, and unused.
+	containers = nil
+	release("B's container removed", "old")
+	// A creation that fails half-way through its mounts ends its uses;
+	// the volume it made goes with ReleaseVolumes.
 	_, _, _, err = c.prepareMounts(nil, &compose.Service{Name: "app", Mounts: []compose.Mount{
 		{Type: compose.MountVolume, Source: "half", Target: "/half"},
 		{Type: compose.MountBind, Source: filepath.Join(data, "missing"), Target: "/x"},
@@ -321,10 +336,11 @@ func TestReleaseVolumes(t *testing.T) {
 	if err == nil {
 		t.Fatal("prepareMounts with a missing bind source succeeded")
 	}
-	if got := dirNames(t, filepath.Join(data, "volumes")); got != "old,shared" {
-		t.Errorf("after a failed prepareMounts, volumes = %s, want old,shared", got)
+	release("after a failed prepareMounts", "old")
+	if len(c.volumeUsers) != 0 || len(c.volumesMade) != 0 {
+		t.Errorf("left counted: users %v, made %v", c.volumeUsers, c.volumesMade)
 	}
-	if len(c.volumeUsers) != 0 {
-		t.Errorf("volume users left counted: %v", c.volumeUsers)
-	}
+	// A volume another client (command) made is never this one's to take.
+	os.MkdirAll(filepath.Join(data, "volumes", "theirs", "_data"), 0o755)
+	release("another's volume", "old,theirs")
 }

@@ -112,6 +112,36 @@ func TestUpFailureRemovesNewVolumes(t *testing.T) {
 	}
 }
 
+// TestUpFailureKeepsSharedVolume: a volume the failed container's creation
+// made stays when another container, made meanwhile, mounts it; it goes
+// once no container mounts it.
+func TestUpFailureKeepsSharedVolume(t *testing.T) {
+	p := project("a", "b")
+	p.Volumes = map[string]compose.Volume{"shared": {Name: "demo_shared"}}
+	for _, s := range p.Services {
+		s.Mounts = []compose.Mount{{Type: compose.MountVolume, Source: "demo_shared", Target: "/shared"}}
+	}
+	f, n := newFakeRuntime(), &fakeNetwork{}
+	f.failOn["start demo-a-1"] = errors.New("exec format error")
+	if _, err := Up(context.Background(), p, f, n, nil, UpOptions{Parallel: 1}); err == nil {
+		t.Fatal("Up succeeded, want a's start to fail")
+	}
+	vs, _ := f.Volumes(context.Background())
+	if got := names(vs); got != "demo_shared" {
+		t.Fatalf("volumes after a failed = %q, want demo_shared (b's container mounts it)", got)
+	}
+	cs, _ := f.Containers(context.Background(), "")
+	for _, c := range cs {
+		f.Remove(context.Background(), c)
+	}
+	if err := f.ReleaseVolumes(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if vs, _ := f.Volumes(context.Background()); len(vs) != 0 {
+		t.Errorf("volumes once no container mounts them = %q, want none", names(vs))
+	}
+}
+
 func TestUpCreateFailureRemovesNamespace(t *testing.T) {
 	p := project("db")
 	f, n := newFakeRuntime(), &fakeNetwork{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -31,8 +32,9 @@ type fakeRuntime struct {
 	// listings counts the calls of Containers.
 	listings int
 	// volumes are the named volumes there are; Create makes those its
-	// container mounts, as the real runtime does.
-	volumes map[string]bool
+	// container mounts, as the real runtime does, noting in made those it
+	// made for ReleaseVolumes.
+	volumes, made map[string]bool
 }
 
 func (f *fakeRuntime) Events(ctx context.Context) (<-chan RuntimeEvent, <-chan error) {
@@ -122,6 +124,12 @@ func (f *fakeRuntime) Create(_ context.Context, req CreateRequest) (Container, e
 			if f.volumes == nil {
 				f.volumes = map[string]bool{}
 			}
+			if !f.volumes[m.Source] {
+				if f.made == nil {
+					f.made = map[string]bool{}
+				}
+				f.made[m.Source] = true
+			}
 			f.volumes[m.Source] = true
 			volumes = append(volumes, m.Source)
 		}
@@ -162,6 +170,23 @@ func (f *fakeRuntime) Volumes(context.Context) ([]Volume, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// ReleaseVolumes removes the volumes it made that no container mounts.
+func (f *fakeRuntime) ReleaseVolumes(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for name := range f.made {
+		used := false
+		for _, c := range f.containers {
+			used = used || slices.Contains(c.Volumes, name)
+		}
+		if !used {
+			delete(f.volumes, name)
+			delete(f.made, name)
+		}
+	}
+	return nil
 }
 
 func (f *fakeRuntime) Start(_ context.Context, c Container) error {

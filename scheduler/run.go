@@ -89,7 +89,12 @@ func CreateOneOff(ctx context.Context, p *compose.Project, rt Runtime, nw Networ
 	if err := ex.run(ctx, Op{Kind: OpEnsureImage, Service: s.Name, Name: s.ImageName()}); err != nil {
 		return Container{}, err
 	}
-	return ex.createContainer(ctx, Op{Kind: OpCreate, Service: s.Name, Name: name, Number: 1, OneOff: true, Reason: "run"})
+	c, err := ex.createContainer(ctx, Op{Kind: OpCreate, Service: s.Name, Name: name, Number: 1, OneOff: true, Reason: "run"})
+	if err != nil {
+		// The volumes its creation made (run -v new:/x) go with it.
+		return Container{}, releaseVolumes(ctx, rt, err)
+	}
+	return c, nil
 }
 
 // oneOffService is the service as berth run runs it: its command, no

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +82,26 @@ func TestCreateOneOff(t *testing.T) {
 				t.Errorf("no deps touched db:\n%s", calls)
 			}
 		})
+	}
+}
+
+// TestCreateOneOffFailureReleasesVolumes: a one-off whose creation fails
+// takes back the volume it made (run -v new:/x), not the one its
+// dependency's container mounts.
+func TestCreateOneOffFailureReleasesVolumes(t *testing.T) {
+	p := project("db", "api<-db")
+	p.Service("db").Mounts = []compose.Mount{{Type: compose.MountVolume, Source: "demo_data", Target: "/data"}}
+	f, n := newFakeRuntime(), &fakeNetwork{}
+	f.failOn["create demo-api-run-1 netns=/run/netns/berth-demo-api-run-1"] = errors.New("no space left")
+	req := RunRequest{Service: "api", Name: "demo-api-run-1", Mounts: []compose.Mount{
+		{Type: compose.MountVolume, Source: "demo_new", Target: "/new"},
+		{Type: compose.MountVolume, Source: "demo_data", Target: "/data"},
+	}}
+	if _, err := CreateOneOff(context.Background(), p, f, n, nil, req); err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("CreateOneOff = %v, want the creation's error", err)
+	}
+	vs, _ := f.Volumes(context.Background())
+	if got := names(vs); got != "demo_data" {
+		t.Errorf("volumes after the failed one-off = %q, want demo_data (db mounts it; demo_new removed)", got)
 	}
 }

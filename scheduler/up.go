@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -72,18 +71,12 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 		return nil, err
 	}
 	warn(ev, plan)
-	volumesBefore, err := volumeNames(ctx, rt)
-	if err != nil {
-		return nil, err
-	}
 	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: opts.Parallel, NoStart: opts.NoStart, StopTimeout: opts.StopTimeout, NoDeps: opts.NoDeps}
 	err = ex.Execute(ctx, plan, g)
-	if err != nil && volumesBefore != nil {
+	if err != nil {
 		// Named volumes are made with the first container that mounts
 		// them: those this up made for containers it removed again go too.
-		if rerr := removeNewVolumes(context.WithoutCancel(ctx), p, rt.(VolumeRuntime), volumesBefore); rerr != nil {
-			err = fmt.Errorf("%w (and removing the volumes it made failed: %v)", err, rerr)
-		}
+		err = releaseVolumes(ctx, rt, err)
 	}
 	if err != nil && len(plan.Prepare) > 0 {
 		// A failed up that leaves the project without containers leaves no
@@ -96,49 +89,6 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 		}
 	}
 	return plan, err
-}
-
-// volumeNames are the named volumes there are, by name; nil when the
-// runtime cannot list them.
-func volumeNames(ctx context.Context, rt Runtime) (map[string]bool, error) {
-	vr, ok := rt.(VolumeRuntime)
-	if !ok {
-		return nil, nil
-	}
-	all, err := vr.Volumes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	names := map[string]bool{}
-	for _, v := range all {
-		names[v.Name] = true
-	}
-	return names, nil
-}
-
-// removeNewVolumes removes the project's named volumes that were not
-// there before (they are not in before) and that no container, of any
-// project, mounts: those a failed up made for containers it removed
-// again. A volume that a container it left mounts stays.
-func removeNewVolumes(ctx context.Context, p *compose.Project, vr VolumeRuntime, before map[string]bool) error {
-	all, err := vr.Volumes(ctx)
-	if err != nil {
-		return err
-	}
-	cs, err := vr.Containers(ctx, "")
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, v := range ProjectVolumes(p, all) {
-		if before[v.Name] || len(VolumeUsers(cs, v.Name)) > 0 {
-			continue
-		}
-		if err := vr.RemoveVolume(ctx, v.Name); err != nil {
-			errs = append(errs, fmt.Errorf("volume %s: %w", v.Name, err))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // DownRequest are down's choices.

@@ -36,6 +36,31 @@ type VolumeRuntime interface {
 	RemoveVolume(ctx context.Context, name string) error
 }
 
+// VolumeReleaser is a runtime that makes named volumes with the first
+// container that mounts them, and can take back those it made.
+type VolumeReleaser interface {
+	// ReleaseVolumes removes the named volumes this runtime made that
+	// nothing uses: no creation in progress and no container of any
+	// project, in any state. Each is decided under the lock that the
+	// volume's creation takes, so a volume that a container made meanwhile
+	// mounts stays.
+	ReleaseVolumes(ctx context.Context) error
+}
+
+// releaseVolumes has rt, when it is a VolumeReleaser, take back the named
+// volumes it made for the containers a failed command removed again; err
+// is the command's error, returned with what releasing them returned.
+func releaseVolumes(ctx context.Context, rt Runtime, err error) error {
+	vr, ok := rt.(VolumeReleaser)
+	if !ok {
+		return err
+	}
+	if rerr := vr.ReleaseVolumes(context.WithoutCancel(ctx)); rerr != nil {
+		return fmt.Errorf("%w (and removing the volumes it made failed: %v)", err, rerr)
+	}
+	return err
+}
+
 // ErrNoSuchVolume is returned (wrapped) for a volume name that names no
 // volume of the project.
 var ErrNoSuchVolume = errors.New("no such volume")
