@@ -423,8 +423,8 @@ func ipamEntries(project string) []string {
 }
 
 // filesNamed are the paths under root, down to depth levels (containerd's
-// own directories left out), whose name is the project's or starts with
-// "<project>-" or "<project>_".
+// own directories left out), whose name is the project's or its lock
+// file's ("<project>.lock") or starts with "<project>-" or "<project>_".
 func filesNamed(root, project string, depth int) []string {
 	var out []string
 	entries, _ := os.ReadDir(root)
@@ -433,7 +433,7 @@ func filesNamed(root, project string, depth int) []string {
 		if name == "containerd" || name == "containerd.lock" {
 			continue
 		}
-		if name == project || strings.HasPrefix(name, project+"-") || strings.HasPrefix(name, project+"_") {
+		if name == project || name == project+".lock" || strings.HasPrefix(name, project+"-") || strings.HasPrefix(name, project+"_") {
 			out = append(out, path)
 			continue
 		}

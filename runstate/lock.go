@@ -42,6 +42,24 @@ func (l *ProjectLock) Remove() {
 	})
 }
 
+// End releases the lock at the end of the command that held it. When
+// the project has no container left (containers, asked under the lock,
+// counts them), the lock file goes too, as with Remove: a failed up that
+// made nothing leaves no lock file. When containers fails the file stays:
+// a lock file left is harmless, one removed while the project has
+// containers only costs the next command its creation.
+//
+// Once the lock is released (Unlock, Remove) End does nothing, and does
+// not call containers.
+func (l *ProjectLock) End(containers func() (int, error)) {
+	l.once.Do(func() {
+		if n, err := containers(); err == nil && n == 0 {
+			os.Remove(l.path)
+		}
+		l.f.Close()
+	})
+}
+
 // Lock takes the project's lock, waiting while another berth command holds
 // it; waiting, when not nil, is called once if it has to wait. It returns
 // ctx's error when ctx ends first. The lock is an flock: the kernel drops

@@ -113,3 +113,47 @@ func TestLockRemoved(t *testing.T) {
 		t.Errorf("lock file after Remove: %v", err)
 	}
 }
+
+// TestLockEnd: a command's end removes the lock file only when the project
+// has no container left, and only once (an Unlock before it wins).
+func TestLockEnd(t *testing.T) {
+	tests := []struct {
+		name       string
+		containers int
+		err        error
+		unlocked   bool
+		wantFile   bool
+	}{
+		{name: "no container left", containers: 0, wantFile: false},
+		{name: "containers left", containers: 2, wantFile: true},
+		{name: "containers unknown", err: errors.New("connection refused"), wantFile: true},
+		{name: "unlocked before", containers: 0, unlocked: true, wantFile: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			l, err := Lock(context.Background(), dir, "web", nil)
+			if err != nil {
+				t.Fatalf("Lock: %v", err)
+			}
+			if tt.unlocked {
+				l.Unlock()
+			}
+			asked := false
+			l.End(func() (int, error) { asked = true; return tt.containers, tt.err })
+			if asked == tt.unlocked {
+				t.Errorf("End asked for the containers: %v, want %v", asked, !tt.unlocked)
+			}
+			_, err = os.Stat(LockPath(dir, "web"))
+			if gotFile := err == nil; gotFile != tt.wantFile {
+				t.Errorf("lock file there after End: %v (%v), want %v", gotFile, err, tt.wantFile)
+			}
+			// Released either way: a new Lock does not wait.
+			next, err := Lock(context.Background(), dir, "web", func() { t.Error("Lock after End waited") })
+			if err != nil {
+				t.Fatalf("Lock after End: %v", err)
+			}
+			next.Unlock()
+		})
+	}
+}

@@ -127,6 +127,7 @@ func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, o
 		return err
 	}
 	defer rt.Close()
+	defer endProject(ctx, lock, rt, p.Name)
 	req := scheduler.LifecycleRequest{Timeout: timeoutFlag(opts.timeout), Signal: opts.signal, Force: opts.stop, Parallel: g.parallel}
 	if len(services) > 0 {
 		req.Services = services

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/runstate"
+	"github.com/berth/berth/scheduler"
 )
 
 // lockProject takes the project's lock for a command that changes the
@@ -20,4 +22,19 @@ func lockProject(cmd *cobra.Command, project string) (*runstate.ProjectLock, err
 		return nil, fmt.Errorf("interrupted while waiting for another berth command on project %s", project)
 	}
 	return lock, err
+}
+
+// containerLister is what endProject needs of the runtime.
+type containerLister interface {
+	Containers(ctx context.Context, project string) ([]scheduler.Container, error)
+}
+
+// endProject ends the command's hold of the project's lock
+// (runstate.ProjectLock.End): its lock file goes when rt lists no
+// container of the project.
+func endProject(ctx context.Context, lock *runstate.ProjectLock, rt containerLister, project string) {
+	lock.End(func() (int, error) {
+		cs, err := rt.Containers(context.WithoutCancel(ctx), project)
+		return len(cs), err
+	})
 }

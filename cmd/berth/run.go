@@ -104,6 +104,7 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 		return err
 	}
 	defer rt.Close()
+	defer endProject(ctx, lock, rt, p.Name)
 	c, err := scheduler.CreateOneOff(ctx, p, rt, nw, progress, req)
 	if err != nil {
 		return err

@@ -122,6 +122,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		return err
 	}
 	defer rt.Close()
+	defer endProject(ctx, lock, rt, p.Name)
 	// A project process that does not supervise is restarted, as a dead
 	// one is: up makes it again below.
 	why, err := runstate.StopIfNotSupervising(ctx, runDir(), p.Name, netbridge.DNSDaemonPID(runDir(), p.Name))

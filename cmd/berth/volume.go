@@ -168,7 +168,7 @@ func runVolumeRm(cmd *cobra.Command, g *globalOptions, opts volumeRmOptions, arg
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer endProject(ctx, lock, rt, p.Name)
 	removed, err := scheduler.RemoveVolumes(ctx, rt, p, args, opts.force)
 	for _, name := range removed {
 		fmt.Fprintln(cmd.OutOrStdout(), name)
