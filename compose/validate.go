@@ -151,11 +151,28 @@ func checkRestart(sc types.ServiceConfig) error {
 	return nil
 }
 
-// checkResources refuses limits Docker refuses.
-func checkResources(r Resources, networkMode string) error {
-	if n := runtime.NumCPU(); r.CPUs > float64(n) {
-		return fmt.Errorf("cpus %v: the range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available", r.CPUs, n, n)
+// CheckHost refuses what the project's services ask for that this host
+// cannot give: cpus above its CPU count. Docker refuses it only when it
+// creates the container, so it is no error of the file: config, ps, down
+// and logs load a file written for a bigger machine, and the commands that
+// make containers (up, run) call CheckHost before they make anything.
+func (p *Project) CheckHost() error {
+	return p.checkHost(runtime.NumCPU())
+}
+
+// checkHost is CheckHost on a host with cpus CPUs.
+func (p *Project) checkHost(cpus int) error {
+	for _, s := range p.Services {
+		if c := s.Resources.CPUs; c > float64(cpus) {
+			err := fmt.Errorf("service %q: cpus %v: the range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available", s.Name, c, cpus, cpus)
+			return inFiles(err, p.ConfigFiles)
+		}
 	}
+	return nil
+}
+
+// checkResources refuses limits Docker refuses whatever the host.
+func checkResources(r Resources, networkMode string) error {
 	if r.CPUs > 0 && r.CPUs < 0.01 {
 		return fmt.Errorf("cpus %v: the range of CPUs is from 0.01 to %d.00", r.CPUs, runtime.NumCPU())
 	}

@@ -27,7 +27,6 @@ func TestLoadRefuses(t *testing.T) {
 		{"tmpfs relative", "tmpfs: ['x']", []string{"absolute"}},
 		{"negative stop_grace_period", "stop_grace_period: -5s", []string{"stop_grace_period", "negative"}},
 		{"bad stop_signal", "stop_signal: SIGNOPE", []string{"stop_signal", "SIGNOPE"}},
-		{"cpus above the host's", "cpus: 100000", []string{"cpus", "CPUs available"}},
 		{"unknown cap_add", "cap_add: [NET_ADMINN]", []string{"cap_add", "NET_ADMINN"}},
 		{"unknown cap_drop", "cap_drop: [cap_foo]", []string{"cap_drop", "cap_foo"}},
 		{"unknown ulimit", "ulimits: {nofiles: 10}", []string{"ulimits", "nofiles"}},
@@ -60,6 +59,43 @@ func TestLoadRefuses(t *testing.T) {
 				if !strings.Contains(msg, w) {
 					t.Errorf("Load(%q) error = %q, want it to mention %q", tt.service, msg, w)
 				}
+			}
+		})
+	}
+}
+
+// TestCheckHost: cpus above the host's CPU count load (config, ps, down and
+// logs work on a file written for a bigger machine), and CheckHost, which
+// the commands that make containers call, refuses them in one line naming
+// the file and the service.
+func TestCheckHost(t *testing.T) {
+	tests := []struct {
+		name, service string
+		cpus          int
+		want          string // "": no error
+	}{
+		{name: "above", service: "cpus: 100000", cpus: 4, want: `service "a": cpus 100000: the range of CPUs is from 0.01 to 4.00, as there are only 4 CPUs available`},
+		{name: "deploy limit above", service: "deploy: {resources: {limits: {cpus: '8'}}}", cpus: 2, want: "only 2 CPUs available"},
+		{name: "all of them", service: "cpus: 4", cpus: 4},
+		{name: "none asked", service: "cap_add: [NET_ADMIN]", cpus: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "compose.yaml")
+			content := "name: x\nservices:\n  a:\n    image: busybox\n    " + tt.service + "\n"
+			if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p, err := Load(context.Background(), Options{Files: []string{file}})
+			if err != nil {
+				t.Fatalf("Load(%q) = %v, want the file loaded", tt.service, err)
+			}
+			err = p.checkHost(tt.cpus)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("checkHost(%d) of %q = %v, want nil", tt.cpus, tt.service, err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "compose.yaml") || strings.Contains(err.Error(), "\n")):
+				t.Errorf("checkHost(%d) of %q = %v, want one line naming compose.yaml with %q", tt.cpus, tt.service, err, tt.want)
 			}
 		})
 	}

@@ -119,6 +119,7 @@ func badInputCases() []badInputCase {
 		{"bad shm_size", svc("shm_size: 1x"), nil, up, []string{"compose.yaml", "shm_size"}},
 		{"memswap below mem_limit", svc("mem_limit: 64m\nmemswap_limit: 32m"), nil, up, []string{"compose.yaml", "memswap_limit"}},
 		{"cpus above the host", svc("cpus: 4096"), nil, up, []string{"compose.yaml", `service "a"`, "CPUs available"}},
+		{"run cpus above the host", svc("cpus: 4096"), nil, []string{"run", "--rm", "-T", "a", "true"}, []string{"compose.yaml", `service "a"`, "CPUs available"}},
 		{"cpus negative", svc("cpus: -1"), nil, up, []string{"compose.yaml", "cpus"}},
 		{"cpus not a number", svc("cpus: many"), nil, up, []string{"compose.yaml", "many"}},
 		{"deploy cpus above the host", svc("deploy: {resources: {limits: {cpus: '4096'}}}"), nil, up, []string{"compose.yaml", "CPUs available"}},
@@ -319,5 +320,21 @@ func TestLeftoversSeeAProject(t *testing.T) {
 	p.must("down", "-v", "-t", "0")
 	if left := leftovers(p.name)[p.name]; len(left) != 0 {
 		t.Errorf("after down -v, leftovers = %v", left)
+	}
+}
+
+// TestCPUsAboveHostLoads: a compose file asking for more CPUs than the host
+// has is refused only by the commands that make containers (the table's
+// cases); the others work on it, as docker compose's do.
+func TestCPUsAboveHostLoads(t *testing.T) {
+	t.Parallel()
+	p := newBareProject(t, svc("cpus: 4096"), nil)
+	for _, args := range [][]string{{"config"}, {"ps"}, {"logs"}, {"down"}} {
+		if r := p.berth(args...); r.code != 0 {
+			t.Errorf("berth %s on a file asking for 4096 CPUs: %s", strings.Join(args, " "), r)
+		}
+	}
+	if left := leftovers(p.name)[p.name]; len(left) != 0 {
+		t.Errorf("left behind: %s", strings.Join(left, "; "))
 	}
 }

@@ -92,6 +92,10 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 	if req.Mounts, err = compose.ParseVolumes(p, opts.volumes); err != nil {
 		return fmt.Errorf("run -v: %w", err)
 	}
+	// Refused before anything is made, as Docker refuses it on creation.
+	if err := p.CheckHost(); err != nil {
+		return err
+	}
 	// Locked while the one-off and its dependencies are made, not while
 	// it runs: a long run must not hold up the project's other commands.
 	lock, err := lockProject(cmd, p.Name)

@@ -111,6 +111,10 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 			}
 		}
 	}
+	// Refused before anything is made, as Docker refuses it on creation.
+	if err := p.CheckHost(); err != nil {
+		return err
+	}
 	// Locked until the project is up, not while attached to its logs.
 	lock, err := lockProject(cmd, p.Name)
 	if err != nil {
