@@ -117,16 +117,15 @@ func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, o
 	if err != nil {
 		return err
 	}
-	lock, err := lockProject(cmd, p.Name)
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
+	lock, err := lockProject(cmd, p.Name)
+	if err != nil {
+		return err
+	}
 	defer endProject(ctx, lock, rt, p.Name)
 	req := scheduler.LifecycleRequest{Timeout: timeoutFlag(opts.timeout), Signal: opts.signal, Force: opts.stop, Parallel: g.parallel}
 	if len(services) > 0 {

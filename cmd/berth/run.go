@@ -96,18 +96,17 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 	if err := p.CheckHost(); err != nil {
 		return err
 	}
+	rt, nw, progress, err := g.backends(ctx)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
 	// Locked while the one-off and its dependencies are made, not while
 	// it runs: a long run must not hold up the project's other commands.
 	lock, err := lockProject(cmd, p.Name)
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
-	rt, nw, progress, err := g.backends(ctx)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
 	defer endProject(ctx, lock, rt, p.Name)
 	c, err := scheduler.CreateOneOff(ctx, p, rt, nw, progress, req)
 	if err != nil {

@@ -115,17 +115,16 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	if err := p.CheckHost(); err != nil {
 		return err
 	}
-	// Locked until the project is up, not while attached to its logs.
-	lock, err := lockProject(cmd, p.Name)
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
+	// Locked until the project is up, not while attached to its logs.
+	lock, err := lockProject(cmd, p.Name)
+	if err != nil {
+		return err
+	}
 	defer endProject(ctx, lock, rt, p.Name)
 	// A project process that does not supervise is restarted, as a dead
 	// one is: up makes it again below.
