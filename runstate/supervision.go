@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"os"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/berth/berth/scheduler"
 )
 
 // Supervision is what a project's background process says of its
@@ -33,6 +36,40 @@ type SupervisionState struct {
 	Since time.Time `json:"since"`
 	// Pid is the background process that wrote it.
 	Pid int `json:"pid"`
+}
+
+// Recorder writes the supervision file of the project's background
+// process (this process, Pid) as its supervisor's state changes. A file it
+// cannot write is logged, not an error: supervision goes on without it.
+type Recorder struct {
+	RunDir, Project string
+	Pid             int
+	// Now is the clock of Since; nil: time.Now.
+	Now func() time.Time
+	Log *log.Logger
+}
+
+// Supervisor records the supervisor's state, as scheduler.Supervisor's
+// State callback: connected is Supervising, anything else Disconnected.
+func (r Recorder) Supervisor(st scheduler.SupervisorState) {
+	if st == scheduler.SupervisorConnected {
+		r.record(Supervising)
+	} else {
+		r.record(Disconnected)
+	}
+}
+
+// Stopped records that the supervision ended (or never began).
+func (r Recorder) Stopped() { r.record(Stopped) }
+
+func (r Recorder) record(st Supervision) {
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	if err := WriteSupervision(r.RunDir, r.Project, SupervisionState{State: st, Since: now(), Pid: r.Pid}); err != nil {
+		r.Log.Print(err)
+	}
 }
 
 // supervisionPath is the supervision file of a project, in the project's

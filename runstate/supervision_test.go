@@ -2,12 +2,17 @@ package runstate
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth/berth/scheduler"
 )
 
 func TestSupervisionState(t *testing.T) {
@@ -113,5 +118,45 @@ func TestStopIfNotSupervising(t *testing.T) {
 	why, err := StopIfNotSupervising(context.Background(), dir, "web", pid)
 	if err != nil || why == "" || alive(pid) {
 		t.Fatalf("StopIfNotSupervising(disconnected) = %q, %v (alive %v); want it stopped, with a reason", why, err, alive(pid))
+	}
+}
+
+// TestRecorder: the supervisor's states map to the supervision file's
+// (connected: supervising, else disconnected; stopped), with the process's
+// pid and the clock's time; a file that cannot be written is logged.
+func TestRecorder(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "projects", "web"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var logged bytes.Buffer
+	r := Recorder{RunDir: dir, Project: "web", Pid: 42, Now: func() time.Time { return at }, Log: log.New(&logged, "", 0)}
+	tests := []struct {
+		name   string
+		record func()
+		want   Supervision
+	}{
+		{"connected", func() { r.Supervisor(scheduler.SupervisorConnected) }, Supervising},
+		{"disconnected", func() { r.Supervisor(scheduler.SupervisorDisconnected) }, Disconnected},
+		{"connected again", func() { r.Supervisor(scheduler.SupervisorConnected) }, Supervising},
+		{"stopped", r.Stopped, Stopped},
+	}
+	for _, tt := range tests {
+		at = at.Add(time.Minute)
+		tt.record()
+		st, ok := ReadSupervision(dir, "web", 42)
+		if !ok || st.State != tt.want || !st.Since.Equal(at) {
+			t.Errorf("%s: file says %+v (ok %v), want %s since %v", tt.name, st, ok, tt.want, at)
+		}
+	}
+	if logged.Len() != 0 {
+		t.Errorf("logged %q, want nothing", logged.String())
+	}
+	// Down removed the project's directory: logged, not made again.
+	gone := Recorder{RunDir: dir, Project: "gone", Pid: 42, Log: log.New(&logged, "", 0)}
+	gone.Supervisor(scheduler.SupervisorConnected)
+	if !strings.Contains(logged.String(), "write supervision state") {
+		t.Errorf("logged %q, want the failed write", logged.String())
 	}
 }

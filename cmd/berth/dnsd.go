@@ -10,7 +10,6 @@ import (
 	"runtime/pprof"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -35,44 +34,21 @@ func newDNSDaemonCmd(g *globalOptions) *cobra.Command {
 			}
 			project := args[0]
 			logger := log.New(os.Stderr, "supervisor: ", log.LstdFlags)
-			record := func(st runstate.Supervision) {
-				if err := runstate.WriteSupervision(runDir(), project, runstate.SupervisionState{State: st, Since: time.Now(), Pid: os.Getpid()}); err != nil {
-					logger.Print(err)
-				}
-			}
+			rec := runstate.Recorder{RunDir: runDir(), Project: project, Pid: os.Getpid(), Log: logger}
 			supervise := func(ctx context.Context, dnsDone func() bool, poke <-chan struct{}, ready func()) error {
-				rt, err := g.connect(ctx, scheduler.Discard)
+				rt, err := g.reconnecting(ctx)
 				if err != nil {
-					record(runstate.Stopped)
+					rec.Stopped()
 					return err
 				}
-				current := rt
-				defer func() { current.Close() }()
+				defer rt.Close()
 				s := &scheduler.Supervisor{
-					Project: project, Runtime: rt, Clock: scheduler.RealClock{},
-					Connect: func(ctx context.Context) (scheduler.SupervisedRuntime, error) {
-						// A new client: the old one's connection may wait out
-						// gRPC's own backoff before it notices containerd back.
-						rt, err := g.connect(ctx, scheduler.Discard)
-						if err != nil {
-							return nil, err
-						}
-						current.Close()
-						current = rt
-						return rt, nil
-					},
-					State: func(st scheduler.SupervisorState) {
-						if st == scheduler.SupervisorConnected {
-							record(runstate.Supervising)
-						} else {
-							record(runstate.Disconnected)
-						}
-					},
-					Log: logger, Done: dnsDone, Poke: poke, Ready: ready,
+					Project: project, Runtime: rt, Connect: rt.SupervisorConnect, State: rec.Supervisor,
+					Clock: scheduler.RealClock{}, Log: logger, Done: dnsDone, Poke: poke, Ready: ready,
 					Debug: os.Getenv("BERTH_DEBUG") != "",
 				}
 				if err := s.Run(ctx); err != nil {
-					record(runstate.Stopped)
+					rec.Stopped()
 					return err
 				}
 				return nil

@@ -19,6 +19,25 @@ import (
 
 // connect connects to containerd as the global flags and BERTH_* variables say.
 func (o *globalOptions) connect(ctx context.Context, ev scheduler.Events) (*containerd.Client, error) {
+	opts, err := o.connectOptions(ev)
+	if err != nil {
+		return nil, err
+	}
+	return containerd.Connect(ctx, opts...)
+}
+
+// reconnecting connects as connect does, for the project's supervisor:
+// a runtime that connects again with the same options when asked.
+func (o *globalOptions) reconnecting(ctx context.Context) (*containerd.Reconnecting, error) {
+	opts, err := o.connectOptions(scheduler.Discard)
+	if err != nil {
+		return nil, err
+	}
+	return containerd.NewReconnecting(ctx, opts...)
+}
+
+// connectOptions are the options of connect.
+func (o *globalOptions) connectOptions(ev scheduler.Events) ([]containerd.Opt, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("berth needs root to run containers and their networks: run it with sudo")
 	}
@@ -26,7 +45,7 @@ func (o *globalOptions) connect(ctx context.Context, ev scheduler.Events) (*cont
 	if err != nil {
 		return nil, err
 	}
-	return containerd.Connect(ctx,
+	return []containerd.Opt{
 		// RUN steps resolve names through the host's resolvers, as they
 		// did on the host's network (BERTH_DNS_UPSTREAM is the projects').
 		containerd.WithBuildNetwork(nw.Builds(nil)),
@@ -36,7 +55,7 @@ func (o *globalOptions) connect(ctx context.Context, ev scheduler.Events) (*cont
 		containerd.WithDaemonBinDir(os.Getenv("BERTH_CONTAINERD_BIN")),
 		containerd.WithInsecureRegistries(o.insecure...),
 		containerd.WithEvents(ev),
-	)
+	}, nil
 }
 
 // connectWithProgress connects with the progress renderer the --progress
