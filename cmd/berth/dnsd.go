@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -56,39 +52,8 @@ func newDNSDaemonCmd(g *globalOptions) *cobra.Command {
 			ctx, stop := context.WithCancel(cmd.Context())
 			defer stop()
 			// Beside its log, removed with it when the project is down.
-			go dumpGoroutines(ctx, filepath.Join(filepath.Dir(netbridge.DNSLogPath(runDir(), project)), "goroutines"))
+			go runstate.DumpGoroutinesOnSignal(ctx, filepath.Join(filepath.Dir(netbridge.DNSLogPath(runDir(), project)), "goroutines"), logger)
 			return netbridge.RunDNSDaemon(ctx, project, dataDir(), runDir(), upstreams, supervise)
 		},
-	}
-}
-
-// dumpGoroutines writes the process's goroutines to path (Go's profile
-// with debug=1, whose first line is "goroutine profile: total N") each
-// time the process gets SIGUSR1, until ctx ends: how one sees what a
-// project process that ran for months holds, and how the soak test counts
-// its goroutines. The file is replaced whole, never seen half-written.
-func dumpGoroutines(ctx context.Context, path string) {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGUSR1)
-	defer signal.Stop(sig)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-sig:
-		}
-		var b bytes.Buffer
-		if err := pprof.Lookup("goroutine").WriteTo(&b, 1); err != nil {
-			log.Printf("goroutine profile: %v", err)
-			continue
-		}
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, b.Bytes(), 0o600); err != nil {
-			log.Printf("goroutine profile: %v", err)
-			continue
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			log.Printf("goroutine profile: %v", err)
-		}
 	}
 }
