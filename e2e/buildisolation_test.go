@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/nftables"
-
 	"github.com/berth/berth/containerd/build"
 	"github.com/berth/berth/netbridge"
 )
@@ -291,20 +289,9 @@ func (d *privateDaemon) left(pid int, cmd string) buildLeft {
 			}
 		}
 	}
-	if conn, err := nftables.New(); err == nil {
-		if table, err := conn.ListTableOfFamily("berth", nftables.TableFamilyIPv4); err == nil {
-			chains, _ := conn.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
-			for _, c := range chains {
-				if c.Table.Name != table.Name {
-					continue
-				}
-				rules, _ := conn.GetRules(table, c)
-				for _, r := range rules {
-					if tag := string(r.UserData); strings.HasPrefix(tag, "berth-build:"+prefix) || strings.HasPrefix(tag, "berth-network:"+prefix) {
-						l.rules = append(l.rules, c.Name+": "+tag)
-					}
-				}
-			}
+	for _, r := range berthRules() {
+		if strings.HasPrefix(r.tag, "berth-build:"+prefix) || strings.HasPrefix(r.tag, "berth-network:"+prefix) {
+			l.rules = append(l.rules, r.chain+": "+r.tag)
 		}
 	}
 	mounts, _ := os.ReadFile("/proc/self/mountinfo")

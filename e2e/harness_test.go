@@ -307,21 +307,7 @@ func leftovers(names ...string) map[string][]string {
 	netns, _ := os.ReadDir("/run/netns")
 	vols, _ := os.ReadDir("/var/lib/berth/volumes")
 	links, _ := os.ReadDir("/sys/class/net")
-	var rules []string
-	if conn, err := nftables.New(); err == nil {
-		if table, err := conn.ListTableOfFamily("berth", nftables.TableFamilyIPv4); err == nil {
-			chains, _ := conn.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
-			for _, c := range chains {
-				if c.Table.Name != table.Name {
-					continue
-				}
-				rs, _ := conn.GetRules(table, c)
-				for _, r := range rs {
-					rules = append(rules, fmt.Sprintf("%s\x00%s", r.UserData, c.Name))
-				}
-			}
-		}
-	}
+	rules := berthRules()
 	var cmdlines []string
 	procs, _ := os.ReadDir("/proc")
 	for _, proc := range procs {
@@ -353,9 +339,8 @@ func leftovers(names ...string) map[string][]string {
 			}
 		}
 		for _, r := range rules {
-			data, chain, _ := strings.Cut(r, "\x00")
-			if strings.HasPrefix(data, "berth-network:"+name+"_") || strings.HasPrefix(data, "berth-port:"+prefix) {
-				add(name, "nft rule %q in chain %s", data, chain)
+			if strings.HasPrefix(r.tag, "berth-network:"+name+"_") || strings.HasPrefix(r.tag, "berth-port:"+prefix) {
+				add(name, "nft rule %q in chain %s", r.tag, r.chain)
 			}
 		}
 		if _, err := os.Stat("/run/berth/projects/" + name); !os.IsNotExist(err) {
@@ -619,4 +604,33 @@ func (d *privateDaemon) stop() {
 	if err := os.RemoveAll(d.base); err != nil {
 		t.Errorf("remove the private daemon's directories: %v", err)
 	}
+}
+
+// nftRule is a rule of berth's nft table: its chain and the tag berth
+// keeps in its user data.
+type nftRule struct{ chain, tag string }
+
+// berthRules lists the rules of berth's nft table (none when there is no
+// table), for the leftover checks.
+func berthRules() []nftRule {
+	conn, err := nftables.New()
+	if err != nil {
+		return nil
+	}
+	table, err := conn.ListTableOfFamily("berth", nftables.TableFamilyIPv4)
+	if err != nil {
+		return nil
+	}
+	chains, _ := conn.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	var rules []nftRule
+	for _, c := range chains {
+		if c.Table.Name != table.Name {
+			continue
+		}
+		rs, _ := conn.GetRules(table, c)
+		for _, r := range rs {
+			rules = append(rules, nftRule{chain: c.Name, tag: string(r.UserData)})
+		}
+	}
+	return rules
 }
