@@ -324,7 +324,14 @@ services:
 		deadline := time.Now().Add(15 * time.Second)
 		for strings.Count(p.must("logs", "--system").stdout, always+" exited with status 137: stopped by hand, not restarted") < want {
 			if time.Now().After(deadline) {
-				t.Fatalf("the supervisor did not report the %s:\n%s", how[0], p.must("logs", "--system").stdout)
+				// What the project's process was doing says why.
+				var dump string
+				if b, err := os.ReadFile(pidFile); err == nil {
+					pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+					_, dump = p.goroutines(pid)
+				}
+				t.Fatalf("the supervisor did not report the %s:\n%s\n%s\ngoroutines of the project's process:\n%s",
+					how[0], p.must("logs", "--system").stdout, p.must("ps", "-a").stdout, dump)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}

@@ -169,6 +169,9 @@ type watched struct {
 	// paused: its processes are frozen, so it is not probed (a probe
 	// could not run, and would count as a failure).
 	paused bool
+	// lastExit is when the exit handled last happened: an exit learnt
+	// twice (from its event and from a stop's) is acted on once.
+	lastExit time.Time
 }
 
 type probeDone struct {
@@ -419,6 +422,19 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 		w.probing = false
 	case ev.Kind == EventResumed:
 		w.paused = false
+	case ev.Kind == EventStopped:
+		// A stop of berth's is over, the process gone. Its exit event
+		// normally came first; should it be late or lost, the exit the
+		// stop recorded on the container is acted on now.
+		if _, err := s.sync(ctx, false); err != nil {
+			return -1, err
+		}
+		if w, known = s.watched[ev.Container]; !known || w.c.State != StateExited || w.c.FinishedAt.IsZero() {
+			return len(s.watched), nil
+		}
+		if s.exited(w, w.c.ExitCode, w.c.FinishedAt) {
+			return len(s.watched), s.Runtime.Record(ctx, w.c, nil, w.restart.Count)
+		}
 	case ev.Kind == EventExited:
 		// The labels say whether a stop asked for the exit.
 		if _, err := s.sync(ctx, false); err != nil {
@@ -427,15 +443,21 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 		if w, known = s.watched[ev.Container]; !known {
 			return len(s.watched), nil
 		}
-		s.exited(w, ev.ExitCode, ev.At)
-		return len(s.watched), s.Runtime.Record(ctx, w.c, nil, w.restart.Count)
+		if s.exited(w, ev.ExitCode, ev.At) {
+			return len(s.watched), s.Runtime.Record(ctx, w.c, nil, w.restart.Count)
+		}
 	}
 	return len(s.watched), nil
 }
 
 // exited stops probing a container and schedules its restart if its
-// policy says so.
-func (s *Supervisor) exited(w *watched, code int, at time.Time) {
+// policy says so. It reports false, doing nothing, for an exit at the
+// same time as the one handled last (the same exit, learnt again).
+func (s *Supervisor) exited(w *watched, code int, at time.Time) bool {
+	if !at.IsZero() && at.Equal(w.lastExit) {
+		return false
+	}
+	w.lastExit = at
 	s.bump(w)
 	w.prober, w.probing = nil, false
 	if at.IsZero() {
@@ -446,13 +468,14 @@ func (s *Supervisor) exited(w *watched, code int, at time.Time) {
 	switch {
 	case !restart && manual:
 		s.Log.Printf("%s exited with status %d: stopped by hand, not restarted", w.c.Name, code)
-		return
+		return true
 	case !restart:
 		s.Log.Printf("%s exited with status %d: not restarted (restart: %s)", w.c.Name, code, w.restart.policy.Condition)
-		return
+		return true
 	}
 	w.restartAt = s.Clock.Now().Add(wait)
 	s.Log.Printf("%s exited with status %d: restarting in %s", w.c.Name, code, wait)
+	return true
 }
 
 // nextDue is the earliest probe or restart that is due.

@@ -281,6 +281,54 @@ func TestSupervisorRestarts(t *testing.T) {
 	rt.expectNone(t)
 }
 
+// TestSupervisorStopEvent: berth's stop event acts on the exit it
+// recorded when the exit event is late or lost, and an exit learnt twice
+// is acted on once.
+func TestSupervisorStopEvent(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0), added: make(chan struct{}, 1)}
+	rt := newSupRuntime(clock)
+	always, _ := json.Marshal(compose.RestartPolicy{Condition: compose.RestartAlways})
+	rt.add("web", StateRunning, map[string]string{compose.LabelRestart: string(always)})
+	stop := startSupervisor(t, rt, clock)
+	defer stop()
+	stopped := func(at time.Time) {
+		rt.mu.Lock()
+		c := rt.containers["web"]
+		c.State, c.ExitCode, c.FinishedAt = StateExited, 137, at
+		c.Labels[compose.LabelManualStop] = "true"
+		rt.containers["web"] = c
+		rt.mu.Unlock()
+	}
+
+	// Taken once the supervisor listens (it has adopted web running).
+	rt.events <- RuntimeEvent{Kind: EventUpdated, Container: "web", At: clock.Now()}
+
+	// The stop's event comes, its exit event never does.
+	first := clock.Now()
+	stopped(first)
+	rt.events <- RuntimeEvent{Kind: EventStopped, Container: "web", At: clock.Now()}
+	rt.expect(t, "record web none restarts=0")
+	rt.events <- RuntimeEvent{Kind: EventExited, Container: "web", ExitCode: 137, At: first}
+	clock.Advance(time.Minute)
+	rt.expectNone(t)
+
+	// Started again and stopped: the exit event first, then the stop's.
+	rt.mu.Lock()
+	c := rt.containers["web"]
+	c.State = StateRunning
+	delete(c.Labels, compose.LabelManualStop)
+	rt.containers["web"] = c
+	rt.mu.Unlock()
+	rt.events <- RuntimeEvent{Kind: EventStarted, Container: "web", At: clock.Now()}
+	second := clock.Now().Add(time.Second)
+	stopped(second)
+	rt.events <- RuntimeEvent{Kind: EventExited, Container: "web", ExitCode: 137, At: second}
+	rt.expect(t, "record web none restarts=0")
+	rt.events <- RuntimeEvent{Kind: EventStopped, Container: "web", At: clock.Now()}
+	clock.Advance(time.Minute)
+	rt.expectNone(t)
+}
+
 func TestSupervisorAdoptsAndEnds(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1000, 0), added: make(chan struct{}, 1)}
 	rt := newSupRuntime(clock)
