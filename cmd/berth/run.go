@@ -47,7 +47,7 @@ published unless --service-ports or -p asks.`,
 	f.SetInterspersed(false)
 	f.BoolVar(&opts.rm, "rm", false, "Remove the container when it exits")
 	f.BoolVar(&opts.noDeps, "no-deps", false, "Do not start the services it depends on")
-	f.BoolVar(&opts.servicePorts, "service-ports", false, "Publish the service's ports")
+	f.BoolVarP(&opts.servicePorts, "service-ports", "P", false, "Publish the service's ports")
 	f.BoolVarP(&opts.noTTY, "no-TTY", "T", false, "Do not allocate a terminal")
 	f.BoolVarP(&opts.interactive, "interactive", "i", true, "Keep standard input open")
 	f.BoolVarP(&opts.detach, "detach", "d", false, "Run in the background and print the container's name")

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// composeGaps are docker compose's commands and flags berth does not have,
+// each with the reason. TestComposeSurface fails when one is missing from
+// berth without being listed here, and when one listed here is no longer
+// missing: the list is what berth lacks, always.
+var composeGaps = map[string]string{
+	". --all-resources":           "not yet: issue 13",
+	". --ansi":                    "not yet: issue 13",
+	". --compatibility":           "not yet: issue 13",
+	". --dry-run":                 "dry runs are issue 17",
+	"attach":                      "not yet: issue 13",
+	"bridge":                      "compose bridge converts to Kubernetes through Docker Desktop extensions; berth convert kubernetes is issue 18",
+	"build --builder":             "not yet: issue 13",
+	"build --check":               "not yet: issue 13",
+	"build --memory":              "not yet: issue 13",
+	"build --print":               "not yet: issue 13",
+	"build --provenance":          "not yet: issue 13",
+	"build --push":                "not yet: issue 13",
+	"build --sbom":                "not yet: issue 13",
+	"build --ssh":                 "not yet: issue 13",
+	"build --with-dependencies":   "not yet: issue 13",
+	"commit":                      "not yet: issue 13",
+	"config --environment":        "not yet: issue 13",
+	"config --lock-image-digests": "not yet: issue 13",
+	"config --models":             "not yet: issue 13",
+	"config --networks":           "not yet: issue 13",
+	"config --no-consistency":     "not yet: issue 13",
+	"config --variables":          "not yet: issue 13",
+	"convert":                     "not yet: issue 13",
+	"cp --all":                    "not yet: issue 13",
+	"create":                      "not yet: issue 13",
+	"down --rmi":                  "not yet: issue 13",
+	"events --since":              "not yet: issue 13",
+	"events --until":              "not yet: issue 13",
+	"exec --detach":               "not yet: issue 13",
+	"exec --no-tty":               "not yet: issue 13",
+	"exec --privileged":           "not yet: issue 13",
+	"export":                      "not yet: issue 13",
+	"kill --remove-orphans":       "not yet: issue 13",
+	"ls --filter":                 "not yet: issue 13",
+	"ps --filter":                 "not yet: issue 13",
+	"ps --no-trunc":               "not yet: issue 13",
+	"ps --orphans":                "not yet: issue 13",
+	"publish":                     "not yet: issue 13",
+	"pull --ignore-buildable":     "not yet: issue 13",
+	"pull --include-deps":         "not yet: issue 13",
+	"pull --policy":               "not yet: issue 13",
+	"push --include-deps":         "not yet: issue 13",
+	"restart --no-deps":           "not yet: issue 13",
+	"rm --volumes":                "not yet: issue 13",
+	"run --build":                 "not yet: issue 13",
+	"run --cap-add":               "not yet: issue 13",
+	"run --cap-drop":              "not yet: issue 13",
+	"run --env-from-file":         "not yet: issue 13",
+	"run --label":                 "not yet: issue 13",
+	"run --pull":                  "not yet: issue 13",
+	"run --quiet":                 "not yet: issue 13",
+	"run --quiet-build":           "not yet: issue 13",
+	"run --quiet-pull":            "not yet: issue 13",
+	"run --remove-orphans":        "not yet: issue 13",
+	"run --use-aliases":           "not yet: issue 13",
+	"scale":                       "not yet: issue 13",
+	"stats --all":                 "not yet: issue 13",
+	"stats --no-trunc":            "not yet: issue 13",
+	"up --always-recreate-deps":   "not yet: issue 13",
+	"up --attach-dependencies":    "not yet: issue 13",
+	"up --menu":                   "not yet: issue 13",
+	"up --pull":                   "not yet: issue 13",
+	"up --quiet-build":            "not yet: issue 13",
+	"up --quiet-pull":             "not yet: issue 13",
+	"up --renew-anon-volumes":     "not yet: issue 13",
+	"up --scale":                  "not yet: issue 13",
+	"up --watch":                  "develop.watch is issue 17",
+	"up --yes":                    "not yet: issue 13",
+	"version --format":            "not yet: issue 13",
+	"volumes":                     "not yet: issue 13",
+	"wait --down-project":         "not yet: issue 13",
+	"watch":                       "develop.watch is issue 17",
+}
+
+// TestComposeSurface checks that every command and flag of docker compose
+// (testdata/compose-cli.txt, from compose's own reference) is one of
+// berth's, with the same shorthand, or is a known gap.
+func TestComposeSurface(t *testing.T) {
+	f, err := os.Open("testdata/compose-cli.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	root := newRootCmd()
+	var missing, wrongShort []string
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		path, rest := fields[0], fields[1:]
+		key := path
+		if len(rest) > 0 {
+			key += " " + rest[0]
+		}
+		seen[key] = true
+		cmd := findCommand(root, path)
+		gap, known := composeGaps[key]
+		switch {
+		case cmd == nil && len(rest) > 0:
+			// The command's own line says it.
+			continue
+		case cmd == nil:
+			if !known {
+				missing = append(missing, key)
+			}
+			continue
+		case len(rest) == 0:
+			if known {
+				t.Errorf("%q is listed as a gap (%s) but berth has it: remove it from composeGaps", key, gap)
+			}
+			continue
+		}
+		flag := lookupFlag(cmd, strings.TrimPrefix(rest[0], "--"))
+		switch {
+		case flag == nil && !known:
+			missing = append(missing, key)
+		case flag != nil && known:
+			t.Errorf("%q is listed as a gap (%s) but berth has it: remove it from composeGaps", key, gap)
+		case flag != nil && len(rest) > 1 && flag.Shorthand != strings.TrimPrefix(rest[1], "-"):
+			wrongShort = append(wrongShort, key+" "+rest[1])
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for key := range composeGaps {
+		if !seen[key] {
+			t.Errorf("composeGaps lists %q, which docker compose does not have", key)
+		}
+	}
+	sort.Strings(missing)
+	for _, m := range missing {
+		t.Errorf("docker compose has %q; berth does not (add it, or list it in composeGaps with the reason)", m)
+	}
+	for _, w := range wrongShort {
+		t.Errorf("docker compose has %q; berth's shorthand differs", w)
+	}
+}
+
+// findCommand is the command at path ("." the root, "alpha scale" a
+// subcommand), by name or alias.
+func findCommand(root *cobra.Command, path string) *cobra.Command {
+	if path == "." {
+		return root
+	}
+	cmd := root
+	for _, name := range strings.Split(path, " ") {
+		var next *cobra.Command
+		for _, c := range cmd.Commands() {
+			if c.Name() == name || c.HasAlias(name) {
+				next = c
+				break
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		cmd = next
+	}
+	return cmd
+}
+
+// lookupFlag finds a flag of cmd, its own or inherited from its parents.
+func lookupFlag(cmd *cobra.Command, name string) *pflag.Flag {
+	if f := cmd.Flags().Lookup(name); f != nil {
+		return f
+	}
+	for c := cmd; c != nil; c = c.Parent() {
+		if f := c.PersistentFlags().Lookup(name); f != nil {
+			return f
+		}
+	}
+	return nil
+}
