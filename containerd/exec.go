@@ -31,7 +31,13 @@ type ExecRequest struct {
 	User    string
 	WorkDir string
 	// TTY gives the process a terminal (stdin must be one).
-	TTY    bool
+	TTY bool
+	// Privileged gives the process every capability (docker exec
+	// --privileged), whatever the container's own set.
+	Privileged bool
+	// Detach starts the process and returns at once, with exit code 0;
+	// its output is discarded, as docker exec -d does.
+	Detach bool
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
@@ -59,13 +65,31 @@ func (c *Client) Exec(ctx context.Context, sc scheduler.Container, req ExecReque
 			return -1, fmt.Errorf("exec in %s: user %q: %w", sc.Name, req.User, err)
 		}
 	}
+	if req.Privileged {
+		s := &oci.Spec{Process: &procSpec}
+		if err := oci.WithAllCurrentCapabilities(ctx, c.client, &info, s); err != nil {
+			return -1, fmt.Errorf("exec in %s: privileged: %w", sc.Name, err)
+		}
+	}
+	id := "exec-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if req.Detach {
+		procSpec.Terminal = false
+		p, err := task.Exec(ctx, id, &procSpec, cio.NullIO)
+		if err != nil {
+			return -1, fmt.Errorf("exec in %s: %w", sc.Name, runcReason(err))
+		}
+		if err := p.Start(ctx); err != nil {
+			p.Delete(context.WithoutCancel(ctx)) //nolint:errcheck // the start error is the one to report
+			return -1, fmt.Errorf("exec in %s: %w", sc.Name, runcReason(err))
+		}
+		return 0, nil
+	}
 
 	aio, err := c.attachIO(ctx, sc.ID, req.TTY, req.Stdin, req.Stdout, req.Stderr)
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", sc.Name, err)
 	}
 	defer aio.release()
-	id := "exec-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	p, err := task.Exec(ctx, id, &procSpec, aio.creator)
 	aio.started(p)
 	if err != nil {

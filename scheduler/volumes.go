@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -222,4 +223,24 @@ func volumeInUse(p *compose.Project, v Volume, c Container) error {
 		return fmt.Errorf("volume %s is in use by container %s (a one-off container of service %s): remove the container first (%s down)", v.Name, c.Name, svc, berth)
 	}
 	return fmt.Errorf("volume %s is in use by container %s: remove the container first (%s rm -s %s, or %s down)", v.Name, c.Name, berth, svc, berth)
+}
+
+// VolumesMountedBy keeps the volumes of vols that a container of one of
+// services mounts, as docker compose volumes SERVICE… lists them.
+func VolumesMountedBy(vols []Volume, cs []Container, services []string) []Volume {
+	mounted := map[string]bool{}
+	for _, c := range cs {
+		if slices.Contains(services, c.Labels.Service()) {
+			for _, v := range c.Volumes {
+				mounted[v] = true
+			}
+		}
+	}
+	var out []Volume
+	for _, v := range vols {
+		if mounted[v.Name] {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -172,3 +172,25 @@ func TestRemoveVolumes(t *testing.T) {
 		t.Errorf("RemoveVolumes failing on demo_data = %v, %v; want demo_gone removed and the error", removed, err)
 	}
 }
+
+func TestVolumesMountedBy(t *testing.T) {
+	cs := []Container{
+		{Name: "demo-db-1", Labels: compose.Labels{compose.LabelService: "db"}, Volumes: []string{"demo_data", "shared"}},
+		{Name: "demo-db-2", Labels: compose.Labels{compose.LabelService: "db"}, Volumes: []string{"demo_old"}},
+		{Name: "demo-web-1", Labels: compose.Labels{compose.LabelService: "web"}, Volumes: []string{"custom-name"}},
+	}
+	vols := ProjectVolumes(volumeProject(), allVolumes)
+	for _, tc := range []struct {
+		services []string
+		want     string
+	}{
+		{[]string{"db"}, "demo_data,demo_old"}, // shared is external: not the project's
+		{[]string{"web"}, "custom-name"},
+		{[]string{"db", "web"}, "custom-name,demo_data,demo_old"},
+		{[]string{"worker"}, ""},
+	} {
+		if got := names(VolumesMountedBy(vols, cs, tc.services)); got != tc.want {
+			t.Errorf("VolumesMountedBy(%v) = %q, want %q", tc.services, got, tc.want)
+		}
+	}
+}

@@ -11,11 +11,13 @@ import (
 )
 
 type execOptions struct {
-	noTTY   bool
-	user    string
-	workdir string
-	env     []string
-	index   int
+	noTTY      bool
+	detach     bool
+	privileged bool
+	user       string
+	workdir    string
+	env        []string
+	index      int
 }
 
 func newExecCmd(g *globalOptions) *cobra.Command {
@@ -26,7 +28,9 @@ func newExecCmd(g *globalOptions) *cobra.Command {
 		Long: `Run a command in a service's running container, with the container's
 environment, user and working directory unless overridden. It gets a
 terminal when standard input is one (-T: never). berth exits with the
-command's exit code.`,
+command's exit code; with -d it returns at once, the command running on
+in the container, its output discarded. --privileged gives the command
+every capability, whatever the service's cap_add and cap_drop.`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExec(cmd, g, opts, args[0], args[1:])
@@ -34,7 +38,11 @@ command's exit code.`,
 	}
 	f := cmd.Flags()
 	f.SetInterspersed(false)
-	f.BoolVarP(&opts.noTTY, "no-TTY", "T", false, "Do not allocate a terminal")
+	f.BoolVarP(&opts.noTTY, "no-tty", "T", false, "Do not allocate a terminal")
+	f.BoolVar(&opts.noTTY, "no-TTY", false, "Do not allocate a terminal")
+	f.MarkHidden("no-TTY") //nolint:errcheck // the flag exists: berth's older spelling of --no-tty
+	f.BoolVarP(&opts.detach, "detach", "d", false, "Run the command in the background; its output is discarded")
+	f.BoolVar(&opts.privileged, "privileged", false, "Give the command every capability")
 	f.StringVarP(&opts.user, "user", "u", "", "Run as this user (name or uid[:gid])")
 	f.StringVarP(&opts.workdir, "workdir", "w", "", "Working directory in the container")
 	f.StringArrayVarP(&opts.env, "env", "e", nil, "Set an environment variable (KEY=VALUE)")
@@ -59,7 +67,8 @@ func runExec(cmd *cobra.Command, g *globalOptions, opts execOptions, service str
 	}
 	tty := !opts.noTTY && isTerminal(os.Stdin) && isTerminal(os.Stdout)
 	code, err := rt.Exec(ctx, c, containerd.ExecRequest{
-		Args: args, Env: compose.EnvList(env), User: opts.user, WorkDir: opts.workdir, TTY: tty,
+		Args: args, Env: compose.EnvList(env), User: opts.user, WorkDir: opts.workdir, TTY: tty && !opts.detach,
+		Privileged: opts.privileged, Detach: opts.detach,
 		Stdin: cmd.InOrStdin(), Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
 	})
 	if err != nil {

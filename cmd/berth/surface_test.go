@@ -44,9 +44,6 @@ var composeGaps = map[string]string{
 	"down --rmi":                  "not yet: issue 13",
 	"events --since":              "not yet: issue 13",
 	"events --until":              "not yet: issue 13",
-	"exec --detach":               "not yet: issue 13",
-	"exec --no-tty":               "not yet: issue 13",
-	"exec --privileged":           "not yet: issue 13",
 	"export":                      "not yet: issue 13",
 	"kill --remove-orphans":       "not yet: issue 13",
 	"ls --filter":                 "not yet: issue 13",
@@ -84,8 +81,6 @@ var composeGaps = map[string]string{
 	"up --scale":                  "not yet: issue 13",
 	"up --watch":                  "develop.watch is issue 17",
 	"up --yes":                    "not yet: issue 13",
-	"version --format":            "not yet: issue 13",
-	"volumes":                     "not yet: issue 13",
 	"wait --down-project":         "not yet: issue 13",
 	"watch":                       "develop.watch is issue 17",
 }

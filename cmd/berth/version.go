@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -12,7 +13,8 @@ import (
 var version = "dev"
 
 type versionOptions struct {
-	short bool
+	short  bool
+	format string
 }
 
 func newVersionCmd(_ *globalOptions) *cobra.Command {
@@ -26,11 +28,21 @@ func newVersionCmd(_ *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&opts.short, "short", false, "Print only the version number")
+	cmd.Flags().StringVarP(&opts.format, "format", "f", "pretty", `Output format: pretty, or json ({"version":"…"})`)
 	return cmd
 }
 
 func runVersion(cmd *cobra.Command, opts versionOptions) error {
 	out := cmd.OutOrStdout()
+	switch opts.format {
+	case "pretty", "":
+	case "json":
+		return json.NewEncoder(out).Encode(struct {
+			Version string `json:"version"`
+		}{version})
+	default:
+		return fmt.Errorf("version --format %q: use pretty or json", opts.format)
+	}
 	if opts.short {
 		fmt.Fprintln(out, version)
 		return nil

@@ -117,7 +117,11 @@ func runVolumeLs(cmd *cobra.Command, g *globalOptions, opts volumeLsOptions) err
 	if err != nil {
 		return err
 	}
-	out := cmd.OutOrStdout()
+	return writeVolumes(cmd.OutOrStdout(), vols, opts)
+}
+
+// writeVolumes prints vols as a table, JSON lines or names (-q).
+func writeVolumes(out io.Writer, vols []scheduler.Volume, opts volumeLsOptions) error {
 	switch {
 	case opts.quiet:
 		for _, v := range vols {

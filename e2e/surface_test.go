@@ -1,0 +1,85 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestExecDetachPrivileged: exec -d returns at once and the command goes
+// on in the container; --privileged gives the command the capabilities
+// the service dropped; --no-tty is compose's spelling of -T.
+func TestExecDetachPrivileged(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  app:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    cap_drop: [ALL]
+`, nil)
+	p.must("up", "-d")
+	r := p.must("exec", "-d", "app", "sh", "-c", "sleep 1; echo done > /tmp/detached")
+	if r.stdout != "" {
+		t.Errorf("exec -d printed %q, want nothing", r.stdout)
+	}
+	if got := p.berth("exec", "--no-tty", "app", "cat", "/tmp/detached"); got.code == 0 {
+		t.Errorf("exec -d waited for its command: /tmp/detached is there at once: %s", got)
+	}
+	p.waitFor("the detached command to finish", 15*time.Second, func() bool {
+		return strings.TrimSpace(p.berth("exec", "-T", "app", "cat", "/tmp/detached").stdout) == "done"
+	})
+	capEff := func(args ...string) string {
+		out := p.must(append(append([]string{"exec", "-T"}, args...), "app", "sh", "-c", "grep CapEff /proc/self/status")...).stdout
+		return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(out), "CapEff:"))
+	}
+	if got := capEff(); got != "0000000000000000" {
+		t.Errorf("exec in a cap_drop: [ALL] service: CapEff %s, want none", got)
+	}
+	if got := capEff("--privileged"); got == "0000000000000000" || got == "" {
+		t.Errorf("exec --privileged: CapEff %q, want every capability", got)
+	}
+}
+
+// TestVolumesCommand: berth volumes lists the project's volumes, or those
+// the named services mount, as docker compose volumes does.
+func TestVolumesCommand(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  db:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    volumes: [data:/data]
+  web:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    volumes: [cache:/cache]
+volumes:
+  data:
+  cache:
+`, nil)
+	p.must("up", "-d")
+	if got, want := p.must("volumes", "-q").stdout, p.name+"_cache\n"+p.name+"_data\n"; got != want {
+		t.Errorf("volumes -q = %q, want %q", got, want)
+	}
+	if got, want := p.must("volumes", "-q", "db").stdout, p.name+"_data\n"; got != want {
+		t.Errorf("volumes -q db = %q, want %q", got, want)
+	}
+	var v struct{ Name, Driver string }
+	if err := json.Unmarshal([]byte(p.must("volumes", "--format", "json", "web").stdout), &v); err != nil || v.Name != p.name+"_cache" || v.Driver != "local" {
+		t.Errorf("volumes --format json web = %+v (%v)", v, err)
+	}
+	if r := p.berth("volumes", "nosuch"); r.code == 0 || !strings.Contains(r.stderr, "nosuch") {
+		t.Errorf("volumes of an unknown service: %s", r)
+	}
+	if got := p.must("version", "--format", "json").stdout; !strings.HasPrefix(got, `{"version":`) {
+		t.Errorf("version --format json = %q", got)
+	}
+}
