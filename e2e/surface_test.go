@@ -83,3 +83,54 @@ volumes:
 		t.Errorf("version --format json = %q", got)
 	}
 }
+
+// TestRestartNoDepsKillRemoveOrphans: restart --no-deps leaves alone a
+// service that depends on the restarted one with restart: true; kill
+// --remove-orphans removes a service gone from the file.
+func TestRestartNoDepsKillRemoveOrphans(t *testing.T) {
+	t.Parallel()
+	services := `
+services:
+  db:
+    image: ` + testImage + `
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+  api:
+    image: ` + testImage + `
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    depends_on:
+      db: {condition: service_started, restart: true}
+`
+	p := newProject(t, services+`
+  old:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+`, nil)
+	p.must("up", "-d")
+	db, api := p.name+"-db-1", p.name+"-api-1"
+	apiPid, dbPid := taskPid(t, api), taskPid(t, db)
+	p.must("restart", "--no-deps", "db")
+	if taskPid(t, db) == dbPid {
+		t.Errorf("restart --no-deps db did not restart db")
+	}
+	if taskPid(t, api) != apiPid {
+		t.Errorf("restart --no-deps db restarted api, which depends on it with restart: true")
+	}
+	apiPid = taskPid(t, api)
+	p.must("restart", "db")
+	if taskPid(t, api) == apiPid {
+		t.Errorf("restart db did not restart api (depends_on restart: true)")
+	}
+
+	p.write("compose.yaml", services)
+	p.must("kill", "--remove-orphans", "db")
+	var left []string
+	for _, e := range p.ps(true) {
+		left = append(left, e.Name+"="+e.State)
+	}
+	if got, want := strings.Join(left, " "), api+"=running "+db+"=exited"; got != want {
+		t.Errorf("after kill --remove-orphans db: %s, want %s", got, want)
+	}
+}

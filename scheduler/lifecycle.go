@@ -21,8 +21,14 @@ type LifecycleRequest struct {
 	// Signal is kill's signal (default SIGKILL).
 	Signal string
 	// Force makes rm remove running containers too (stopping them).
-	Force    bool
-	Parallel int
+	Force bool
+	// NoDeps makes restart leave alone the services that depend on the
+	// named ones with depends_on restart: true.
+	NoDeps bool
+	// RemoveOrphans makes kill also remove the containers of services no
+	// longer in the project (docker compose kill --remove-orphans).
+	RemoveOrphans bool
+	Parallel      int
 }
 
 // PlanLifecycle plans stop, start or kill of the selected services'
@@ -72,6 +78,16 @@ func PlanLifecycle(p *compose.Project, observed []Container, g *Graph, kind OpKi
 		}
 		plan.Services[svc] = append(plan.Services[svc], op)
 	}
+	if kind == OpKill && req.RemoveOrphans {
+		known := knownServices(p)
+		for i := range observed {
+			c := &observed[i]
+			if !c.Labels.OneOff() && !known[c.Labels.Service()] {
+				plan.Extra = append(plan.Extra, Op{Kind: OpRemove, Service: c.Labels.Service(), Name: c.Name, Container: c, Reason: "orphan"})
+			}
+		}
+		sort.Slice(plan.Extra, func(i, j int) bool { return plan.Extra[i].Name < plan.Extra[j].Name })
+	}
 	return plan, nil
 }
 
@@ -82,7 +98,7 @@ func Lifecycle(ctx context.Context, p *compose.Project, rt Runtime, nw Network, 
 	kinds := []OpKind{kind}
 	if kind == OpRestart {
 		kinds = []OpKind{OpStop, OpStart}
-		if req.Services != nil {
+		if req.Services != nil && !req.NoDeps {
 			req.Services = RestartDependents(p, req.Services)
 		}
 	}

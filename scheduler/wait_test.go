@@ -147,26 +147,30 @@ func TestPlanLifecycle(t *testing.T) {
 	f.add(p, "db", 1, StateRunning, "h-db")
 	f.add(p, "api", 1, StateRunning, "h-api")
 	f.add(p, "job", 1, StateExited, "h-job")
+	f.add(project("old"), "old", 1, StateRunning, "h-old") // an orphan
 	observed, _ := f.Containers(context.Background(), "demo")
 	g, err := NewGraph(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		kind     OpKind
-		services []string
-		want     string
-		order    Direction
+		kind          OpKind
+		services      []string
+		want          string
+		order         Direction
+		removeOrphans bool
 	}{
-		{OpStop, nil, "api: stop demo-api-1\ndb: stop demo-db-1", DependentsFirst},
-		{OpStart, nil, "job: start demo-job-1", DependenciesFirst},
-		{OpKill, []string{"db"}, "db: kill demo-db-1 (SIGKILL)", DependentsFirst},
-		{OpRemove, nil, "job: remove demo-job-1 (rm)", DependentsFirst},
-		{OpPause, []string{"db", "job"}, "db: pause demo-db-1", DependentsFirst},
-		{OpUnpause, nil, "", DependenciesFirst},
+		{OpStop, nil, "api: stop demo-api-1\ndb: stop demo-db-1", DependentsFirst, false},
+		{OpStart, nil, "job: start demo-job-1", DependenciesFirst, false},
+		{OpKill, []string{"db"}, "db: kill demo-db-1 (SIGKILL)", DependentsFirst, false},
+		{OpRemove, nil, "job: remove demo-job-1 (rm)", DependentsFirst, false},
+		{OpPause, []string{"db", "job"}, "db: pause demo-db-1", DependentsFirst, false},
+		{OpUnpause, nil, "", DependenciesFirst, false},
+		{OpKill, []string{"db"}, "db: kill demo-db-1 (SIGKILL)\nremove demo-old-1 (orphan)", DependentsFirst, true},
+		{OpStop, nil, "api: stop demo-api-1\ndb: stop demo-db-1", DependentsFirst, true}, // only kill has --remove-orphans
 	}
 	for _, tt := range tests {
-		plan, err := PlanLifecycle(p, observed, g, tt.kind, LifecycleRequest{Services: tt.services})
+		plan, err := PlanLifecycle(p, observed, g, tt.kind, LifecycleRequest{Services: tt.services, RemoveOrphans: tt.removeOrphans})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,10 +9,12 @@ import (
 
 // lifecycleOptions are the flags of stop, start, restart and kill.
 type lifecycleOptions struct {
-	timeout int
-	signal  string
-	stop    bool
-	force   bool
+	timeout       int
+	signal        string
+	stop          bool
+	force         bool
+	noDeps        bool
+	removeOrphans bool
 }
 
 func newStopCmd(g *globalOptions) *cobra.Command {
@@ -51,12 +53,14 @@ func newRestartCmd(g *globalOptions) *cobra.Command {
 		Long: `Stop the containers, then start them again. The configuration is not
 re-read into them: after changing the compose file, run up. Services that
 depend on a restarted one with depends_on restart: true are restarted
-with it (as up restarts them when it recreates their dependency).`,
+with it (as up restarts them when it recreates their dependency), unless
+--no-deps.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLifecycle(cmd, g, scheduler.OpRestart, opts, args)
 		},
 	}
 	cmd.Flags().IntVarP(&opts.timeout, "timeout", "t", -1, "Seconds to wait for each container to stop before killing it (default: its stop_grace_period)")
+	cmd.Flags().BoolVar(&opts.noDeps, "no-deps", false, "Do not restart the services that depend on the named ones (depends_on restart: true)")
 	return cmd
 }
 
@@ -66,12 +70,14 @@ func newKillCmd(g *globalOptions) *cobra.Command {
 		Use:   "kill [OPTIONS] [SERVICE...]",
 		Short: "Send a signal to the services' containers",
 		Long: `Send a signal (SIGKILL by default) to the running containers. Like stop, a
-kill is not undone by the restart policy.`,
+kill is not undone by the restart policy. --remove-orphans also removes
+the containers of services no longer in the compose file.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLifecycle(cmd, g, scheduler.OpKill, opts, args)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.signal, "signal", "s", "SIGKILL", "Signal to send (name or number)")
+	cmd.Flags().BoolVar(&opts.removeOrphans, "remove-orphans", false, "Also remove containers of services not in the compose file")
 	return cmd
 }
 
@@ -127,7 +133,8 @@ func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, o
 		return err
 	}
 	defer endProject(ctx, lock, rt, p.Name)
-	req := scheduler.LifecycleRequest{Timeout: timeoutFlag(opts.timeout), Signal: opts.signal, Force: opts.stop, Parallel: g.parallel}
+	req := scheduler.LifecycleRequest{Timeout: timeoutFlag(opts.timeout), Signal: opts.signal, Force: opts.stop,
+		NoDeps: opts.noDeps, RemoveOrphans: opts.removeOrphans, Parallel: g.parallel}
 	if len(services) > 0 {
 		req.Services = services
 	}
