@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +133,34 @@ services:
 	}
 	if got, want := strings.Join(left, " "), api+"=running "+db+"=exited"; got != want {
 		t.Errorf("after kill --remove-orphans db: %s, want %s", got, want)
+	}
+}
+
+// TestEventsUntil: events --until ends the stream by itself at that time,
+// with the events that came before it.
+func TestEventsUntil(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  app:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+`, nil)
+	p.must("up", "-d")
+	until := time.Now().Add(4 * time.Second)
+	s := p.events("--until", strconv.FormatInt(until.Unix()+1, 10))
+	p.waitFor("the event stream to see a kill", 10*time.Second, func() bool {
+		p.must("kill", "app")
+		p.must("start", "app")
+		return s.has("app", "kill", nil)
+	})
+	select {
+	case <-s.done:
+	case <-time.After(time.Until(until) + 10*time.Second):
+		t.Fatal("events --until did not end its stream")
+	}
+	if err := s.cmd.Wait(); err != nil {
+		t.Errorf("events --until ended with %v: %s", err, s.stderr.String())
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,5 +38,29 @@ func TestPrintEvent(t *testing.T) {
 				t.Errorf("printed %q, want %q", b.String(), tt.want)
 			}
 		})
+	}
+}
+
+func TestEventTime(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Time
+	}{
+		{"", time.Time{}},
+		{"10m", now.Add(-10 * time.Minute)},
+		{"1764064800", time.Unix(1764064800, 0)},
+		{"1764064800.5", time.Unix(1764064800, 5e8)},
+		{"2026-11-25T09:00:00Z", time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)},
+		{"2026-11-25T11:00:00+01:00", time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		got, err := eventTime("since", tt.in, now)
+		if err != nil || !got.Equal(tt.want) {
+			t.Errorf("eventTime(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := eventTime("until", "yesterday", now); err == nil || !strings.Contains(err.Error(), "--until") {
+		t.Errorf("eventTime(yesterday) = %v, want an error naming --until", err)
 	}
 }
