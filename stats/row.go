@@ -28,6 +28,8 @@ type Sample struct {
 	BlockRead, BlockWrite uint64
 	// Pids is how many processes (and threads) it has.
 	Pids uint64
+	// Stopped says the container does not run: nothing was read.
+	Stopped bool
 }
 
 // Row is a container's line of berth stats, with the fields and
@@ -73,6 +75,9 @@ func MakeRow(prev *Sample, cur Sample, hostMem uint64) Row {
 		cpu = CPUPercent(*prev, cur)
 	}
 	limit := MemLimit(cur, hostMem)
+	if cur.Stopped {
+		limit = 0 // docker stats shows 0B / 0B
+	}
 	mem := 0.0
 	if limit > 0 {
 		mem = float64(cur.Mem) / float64(limit) * 100

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"context"
+	"sort"
 
 	"github.com/berth/berth/scheduler"
 )
@@ -18,13 +19,29 @@ type Runtime interface {
 // ProjectSource samples the running (and paused) containers of a
 // project's services, all when none are given, looking them up anew at
 // every sample so that containers coming and going are followed. One that
-// stops while it is read is left out.
-func ProjectSource(rt Runtime, project string, services []string) Source {
+// stops while it is read is left out. With all, the services' other
+// containers (not one-offs) come too, as Stopped samples, the way docker
+// stats --all shows them; the samples are then sorted by name.
+func ProjectSource(rt Runtime, project string, services []string, all bool) Source {
 	return func(ctx context.Context) ([]Sample, error) {
 		cs, err := rt.Containers(ctx, project)
 		if err != nil {
 			return nil, err
 		}
-		return rt.Stats(ctx, scheduler.RunningContainers(cs, services))
+		samples, err := rt.Stats(ctx, scheduler.RunningContainers(cs, services))
+		if err != nil || !all {
+			return samples, err
+		}
+		sampled := map[string]bool{}
+		for _, s := range samples {
+			sampled[s.ID] = true
+		}
+		for _, c := range scheduler.ServiceContainers(cs, services) {
+			if !sampled[c.ID] {
+				samples = append(samples, Sample{ID: c.ID, Name: c.Name, Stopped: true})
+			}
+		}
+		sort.Slice(samples, func(i, j int) bool { return samples[i].Name < samples[j].Name })
+		return samples, nil
 	}
 }

@@ -152,6 +152,15 @@ func (f fakeRuntime) Stats(_ context.Context, cs []scheduler.Container) ([]Sampl
 	return out, nil
 }
 
+func TestMakeRowStopped(t *testing.T) {
+	got := MakeRow(nil, Sample{ID: "p-old-1", Name: "p-old-1", Stopped: true}, 8<<30)
+	want := Row{Container: "p-old-1", ID: "p-old-1", Name: "p-old-1", CPUPerc: "0.00%", MemUsage: "0B / 0B", MemPerc: "0.00%",
+		NetIO: "0B / 0B", BlockIO: "0B / 0B", PIDs: "0"}
+	if got != want {
+		t.Errorf("MakeRow(stopped) =\n%+v, want\n%+v", got, want)
+	}
+}
+
 func TestProjectSource(t *testing.T) {
 	c := func(name, service string, st scheduler.State) scheduler.Container {
 		return scheduler.Container{ID: name, Name: name, State: st, Labels: compose.Labels{compose.LabelService: service}}
@@ -162,18 +171,28 @@ func TestProjectSource(t *testing.T) {
 	}, gone: map[string]bool{"p-gone-1": true}}
 	for _, tt := range []struct {
 		services []string
+		all      bool
 		want     string
-	}{{nil, "p-db-1 p-web-1 p-web-2"}, {[]string{"web"}, "p-web-1 p-web-2"}} {
-		samples, err := ProjectSource(rt, "p", tt.services)(context.Background())
+	}{
+		{nil, false, "p-db-1 p-web-1 p-web-2"},
+		{[]string{"web"}, false, "p-web-1 p-web-2"},
+		// --all: the exited one, and the one that stopped while read.
+		{nil, true, "p-db-1 p-gone-1(stopped) p-old-1(stopped) p-web-1 p-web-2"},
+		{[]string{"db"}, true, "p-db-1"},
+	} {
+		samples, err := ProjectSource(rt, "p", tt.services, tt.all)(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
 		var names []string
 		for _, s := range samples {
+			if s.Stopped {
+				s.Name += "(stopped)"
+			}
 			names = append(names, s.Name)
 		}
 		if got := strings.Join(names, " "); got != tt.want {
-			t.Errorf("ProjectSource(%v) sampled %s, want %s", tt.services, got, tt.want)
+			t.Errorf("ProjectSource(%v, all %v) sampled %s, want %s", tt.services, tt.all, got, tt.want)
 		}
 	}
 }

@@ -17,6 +17,8 @@ import (
 type statsOptions struct {
 	noStream bool
 	format   string
+	all      bool
+	noTrunc  bool
 }
 
 func newStatsCmd(g *globalOptions) *cobra.Command {
@@ -37,6 +39,8 @@ second. Without --no-stream the table is redrawn every second until Ctrl-C
 containers that start or stop meanwhile come and go. --format json prints
 one JSON object per container per update, with docker's field names.
 
+-a also shows the stopped containers, with zeros, as docker stats -a does.
+
 Memory, CPU, block I/O and pids come from the container's cgroup (v1 or
 v2) through containerd, network traffic from the host's /proc.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -46,6 +50,8 @@ v2) through containerd, network traffic from the host's /proc.`,
 	f := cmd.Flags()
 	f.BoolVar(&opts.noStream, "no-stream", false, "Print one table (after a second) instead of redrawing it")
 	f.StringVar(&opts.format, "format", "table", "Output format: table or json (one object per line)")
+	f.BoolVarP(&opts.all, "all", "a", false, "Also show stopped containers (with zeros)")
+	f.BoolVar(&opts.noTrunc, "no-trunc", false, "Do not truncate output (berth never does: names are shown whole)")
 	return cmd
 }
 
@@ -71,7 +77,7 @@ func runStats(cmd *cobra.Command, g *globalOptions, opts statsOptions, services 
 	case isTerminal(out):
 		layout = statsRedraw
 	}
-	w := stats.Watcher{Clock: scheduler.RealClock{}, Source: stats.ProjectSource(rt, p.Name, services),
+	w := stats.Watcher{Clock: scheduler.RealClock{}, Source: stats.ProjectSource(rt, p.Name, services, opts.all),
 		Interval: time.Second, HostMem: hostMem, Once: opts.noStream}
 	err = w.Run(ctx, func(rows []stats.Row) error { return printStats(out, rows, opts.format, layout) })
 	if !opts.noStream && ctx.Err() != nil {

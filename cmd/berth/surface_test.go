@@ -64,8 +64,6 @@ var composeGaps = map[string]string{
 	"run --remove-orphans":        "not yet: issue 13",
 	"run --use-aliases":           "not yet: issue 13",
 	"scale":                       "not yet: issue 13",
-	"stats --all":                 "not yet: issue 13",
-	"stats --no-trunc":            "not yet: issue 13",
 	"up --always-recreate-deps":   "not yet: issue 13",
 	"up --attach-dependencies":    "not yet: issue 13",
 	"up --menu":                   "not yet: issue 13",
