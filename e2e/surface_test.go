@@ -164,3 +164,42 @@ services:
 		t.Errorf("events --until ended with %v: %s", err, s.stderr.String())
 	}
 }
+
+// TestPsFilterOrphans: ps --filter status=X, --orphans=false and
+// --no-trunc, as docker compose ps has them.
+func TestPsFilterOrphans(t *testing.T) {
+	t.Parallel()
+	web := `
+services:
+  web:
+    image: ` + testImage + `
+    command: ["sh", "-c", "echo a long command line that ps truncates; exec sleep 600"]
+    stop_signal: SIGKILL
+`
+	p := newProject(t, web+`
+  job:
+    image: `+testImage+`
+    command: ["true"]
+`, nil)
+	p.must("up", "-d")
+	p.waitFor("job to exit", 10*time.Second, func() bool { return p.entry(p.name+"-job-1").State == "exited" })
+	if got, want := p.must("ps", "--filter", "status=exited", "--services").stdout, "job\n"; got != want {
+		t.Errorf("ps --filter status=exited --services = %q, want %q", got, want)
+	}
+	if r := p.berth("ps", "--filter", "name=web"); r.code == 0 || !strings.Contains(r.stderr, "status=") {
+		t.Errorf("ps --filter name=web: %s", r)
+	}
+	p.write("compose.yaml", web)
+	if got, want := p.must("ps", "-a", "--services").stdout, "job\nweb\n"; got != want {
+		t.Errorf("ps -a --services with an orphan = %q, want %q", got, want)
+	}
+	if got, want := p.must("ps", "-a", "--orphans=false", "--services").stdout, "web\n"; got != want {
+		t.Errorf("ps -a --orphans=false --services = %q, want %q", got, want)
+	}
+	if out := p.must("ps", "--no-trunc").stdout; !strings.Contains(out, "exec sleep 600") {
+		t.Errorf("ps --no-trunc truncated the command:\n%s", out)
+	}
+	if out := p.must("ps").stdout; strings.Contains(out, "exec sleep 600") {
+		t.Errorf("ps did not truncate the command:\n%s", out)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +13,7 @@ import (
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
+	"github.com/berth/berth/compose"
 	"github.com/berth/berth/netbridge"
 	"github.com/berth/berth/runstate"
 	"github.com/berth/berth/scheduler"
@@ -23,6 +25,9 @@ type psOptions struct {
 	quiet    bool
 	services bool
 	status   []string
+	filter   string
+	orphans  bool
+	noTrunc  bool
 }
 
 func newPsCmd(g *globalOptions) *cobra.Command {
@@ -40,6 +45,9 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Only print container IDs")
 	f.BoolVar(&opts.services, "services", false, "Only print service names")
 	f.StringArrayVar(&opts.status, "status", nil, "Only show containers in this state (created, running, paused, exited)")
+	f.StringVar(&opts.filter, "filter", "", "Filter by a property: status=STATE (as --status)")
+	f.BoolVar(&opts.orphans, "orphans", true, "Include containers of services not in the compose file")
+	f.BoolVar(&opts.noTrunc, "no-trunc", false, "Do not truncate the COMMAND column")
 	return cmd
 }
 
@@ -83,11 +91,21 @@ func runPs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []stri
 	if opts.format != "table" && opts.format != "json" {
 		return fmt.Errorf("ps --format %q: use table or json", opts.format)
 	}
+	if opts.filter != "" {
+		key, value, ok := strings.Cut(opts.filter, "=")
+		if !ok || key != "status" {
+			return fmt.Errorf("ps --filter %q: the filter is status=STATE", opts.filter)
+		}
+		opts.status = append(opts.status, value)
+	}
 	p, rt, cs, err := g.projectContainers(cmd.Context(), services)
 	if err != nil {
 		return err
 	}
 	rt.Close()
+	if !opts.orphans && len(p.Services) > 0 {
+		cs = withoutOrphans(p, cs)
+	}
 	nets, err := g.networks()
 	if err != nil {
 		return err
@@ -240,7 +258,7 @@ func printPs(w io.Writer, rows []psEntry, opts psOptions) error {
 		fmt.Fprintln(tw, "NAME\tIMAGE\tCOMMAND\tSERVICE\tCREATED\tSTATUS\tPORTS")
 		for _, r := range rows {
 			command := r.Command
-			if len(command) > 24 {
+			if len(command) > 24 && !opts.noTrunc {
 				command = command[:23] + "…\""
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Image, command, r.Service, r.RunningFor, r.Status, r.Ports)
@@ -248,6 +266,18 @@ func printPs(w io.Writer, rows []psEntry, opts psOptions) error {
 		return tw.Flush()
 	}
 	return nil
+}
+
+// withoutOrphans leaves out the containers of services the compose file
+// does not have (ps --orphans=false).
+func withoutOrphans(p *compose.Project, cs []scheduler.Container) []scheduler.Container {
+	var out []scheduler.Container
+	for _, c := range cs {
+		if p.Service(c.Labels.Service()) != nil || slices.Contains(p.DisabledServices, c.Labels.Service()) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func contains(list []string, s string) bool {
