@@ -115,15 +115,19 @@ type Service struct {
 	// StopGracePeriod is how long a stop waits before SIGKILL; nil means the default (10 s).
 	StopGracePeriod *time.Duration
 
-	Tty         bool
-	StdinOpen   bool
-	ReadOnly    bool
-	Privileged  bool
-	Init        *bool
-	CapAdd      []string
-	CapDrop     []string
-	SecurityOpt []string
-	GroupAdd    []string
+	Tty       bool
+	StdinOpen bool
+	// NoServiceNames keeps the service's name and aliases off the
+	// container on its networks: a one-off of berth run, reached by its
+	// container name only unless run --use-aliases.
+	NoServiceNames bool
+	ReadOnly       bool
+	Privileged     bool
+	Init           *bool
+	CapAdd         []string
+	CapDrop        []string
+	SecurityOpt    []string
+	GroupAdd       []string
 
 	// Networks are the networks the service joins, in interface order:
 	// the first is eth0 and carries the default route. Empty when

@@ -203,3 +203,64 @@ services:
 		t.Errorf("ps did not truncate the command:\n%s", out)
 	}
 }
+
+// TestRunFlags: run --cap-add/--cap-drop, --label, --use-aliases,
+// --remove-orphans, --pull never and -q, as docker compose run has them.
+func TestRunFlags(t *testing.T) {
+	t.Parallel()
+	web := `
+services:
+  web:
+    image: ` + testImage + `
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+`
+	p := newProject(t, web+`
+  old:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+`, nil)
+	p.must("up", "-d")
+	capEff := func(args ...string) string {
+		out := p.must(append(append([]string{"run", "--rm", "-T"}, args...), "web", "sh", "-c", "grep CapEff /proc/self/status")...).stdout
+		return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(out), "CapEff:"))
+	}
+	if got := capEff("--cap-drop", "ALL"); got != "0000000000000000" {
+		t.Errorf("run --cap-drop ALL: CapEff %s, want none", got)
+	}
+	if got := capEff("--cap-drop", "ALL", "--cap-add", "NET_ADMIN"); got != "0000000000001000" {
+		t.Errorf("run --cap-drop ALL --cap-add NET_ADMIN: CapEff %s, want 0000000000001000", got)
+	}
+
+	// -q -d prints nothing; the label is on the container.
+	r := p.must("run", "-d", "-q", "--name", p.name+"-labelled", "--label", "purpose=e2e", "web", "sleep", "600")
+	if r.stdout != "" {
+		t.Errorf("run -d -q printed %q", r.stdout)
+	}
+	if info := ctr(t, "containers", "info", p.name+"-labelled"); !strings.Contains(info, `"purpose": "e2e"`) {
+		t.Errorf("run --label purpose=e2e: the container's labels:\n%s", info)
+	}
+
+	// A one-off answers to the service's name only with --use-aliases.
+	resolve := func(args ...string) string {
+		script := "nslookup web | grep -c Address: || true"
+		return strings.TrimSpace(p.must(append(append([]string{"run", "--rm", "-T"}, args...), "web", "sh", "-c", script)...).stdout)
+	}
+	// The server's address, and for the one-off asking with --use-aliases
+	// its own too (nslookup counts the server's line as one).
+	if plain, aliased := resolve(), resolve("--use-aliases"); aliased <= plain {
+		t.Errorf("run --use-aliases: web resolves to %s addresses, without it %s; want more with it", aliased, plain)
+	}
+
+	if r := p.berth("run", "--rm", "--pull", "sometimes", "web", "true"); r.code == 0 || !strings.Contains(r.stderr, "--pull") {
+		t.Errorf("run --pull sometimes: %s", r)
+	}
+	p.write("compose.yaml", web)
+	p.must("run", "--rm", "--remove-orphans", "web", "true")
+	for _, e := range p.ps(true) {
+		if e.Service == "old" {
+			t.Errorf("run --remove-orphans left %s", e.Name)
+		}
+	}
+}

@@ -114,6 +114,9 @@ func (n *Networks) Connect(_ context.Context, p *compose.Project, s *compose.Ser
 	for i, sn := range s.Networks {
 		internal := p.Networks[sn.Key].Internal
 		names := append([]string{s.Name}, sn.Aliases...)
+		if s.NoServiceNames {
+			names = nil
+		}
 		if s.Hostname != "" {
 			names = append(names, s.Hostname)
 		}

@@ -37,6 +37,25 @@ type RunRequest struct {
 	TTY, Interactive, Detached bool
 	// Name is the container's name; "" makes <project>-<service>-run-<id>.
 	Name string
+	// CapAdd and CapDrop add to the service's cap_add and cap_drop.
+	CapAdd, CapDrop []string
+	// Labels add to the service's labels.
+	Labels map[string]string
+	// UseAliases gives the one-off the service's names on its networks
+	// (the service name and its aliases), so that it is reached as the
+	// service is; without it only its container name resolves to it, as
+	// docker compose run does.
+	UseAliases bool
+	// PullPolicy overrides the service's pull_policy when not "".
+	PullPolicy compose.PullPolicy
+	// Builder, when not nil, builds the service's image first: when it
+	// is missing, or always with Build.
+	Builder      Builder
+	Build        bool
+	BuildOptions BuildOptions
+	// RemoveOrphans removes the containers of services no longer in the
+	// project before the one-off is made.
+	RemoveOrphans bool
 }
 
 // CreateOneOff starts the services the one-off's service depends on
@@ -59,6 +78,18 @@ func CreateOneOff(ctx context.Context, p *compose.Project, rt Runtime, nw Networ
 	for _, d := range g.WithDependencies([]string{req.Service}) {
 		if d != req.Service {
 			deps = append(deps, d)
+		}
+	}
+	if req.RemoveOrphans {
+		if err := removeOrphans(ctx, p, rt, nw, ev); err != nil {
+			return Container{}, err
+		}
+	}
+	if req.Builder != nil {
+		bo := req.BuildOptions
+		bo.Missing = !req.Build
+		if err := Build(ctx, p, rt, req.Builder, []string{req.Service}, bo); err != nil {
+			return Container{}, err
 		}
 	}
 	if !req.NoDeps && len(deps) > 0 {
@@ -134,5 +165,39 @@ func oneOffService(base *compose.Service, req RunRequest) *compose.Service {
 		s.Mounts = append(mounts, req.Mounts...)
 	}
 	s.Tty, s.StdinOpen = req.TTY, req.Interactive && req.Detached
+	s.CapAdd = append(slices.Clone(s.CapAdd), req.CapAdd...)
+	s.CapDrop = append(slices.Clone(s.CapDrop), req.CapDrop...)
+	if len(req.Labels) > 0 {
+		s.Labels = maps.Clone(s.Labels)
+		if s.Labels == nil {
+			s.Labels = map[string]string{}
+		}
+		maps.Copy(s.Labels, req.Labels)
+	}
+	if req.PullPolicy != "" {
+		s.PullPolicy = req.PullPolicy
+	}
+	s.NoServiceNames = !req.UseAliases
 	return &s
+}
+
+// removeOrphans removes the project's containers of services it no longer
+// has (one-offs aside), as up --remove-orphans does.
+func removeOrphans(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events) error {
+	cs, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	known := knownServices(p)
+	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev}
+	for _, c := range cs {
+		if c.Labels.OneOff() || known[c.Labels.Service()] {
+			continue
+		}
+		c := c
+		if err := ex.run(ctx, Op{Kind: OpRemove, Service: c.Labels.Service(), Name: c.Name, Container: &c, Reason: "orphan"}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

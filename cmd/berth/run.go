@@ -27,6 +27,14 @@ type runOptions struct {
 	env          []string
 	publish      []string
 	volumes      []string
+	capAdd       []string
+	capDrop      []string
+	labels       []string
+	useAliases   bool
+	pull         string
+	build        bool
+	removeOrph   bool
+	quiet        bool
 }
 
 func newRunCmd(g *globalOptions) *cobra.Command {
@@ -37,7 +45,10 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 		Long: `Start the services SERVICE depends on (unless --no-deps), then run COMMAND
 (default: the service's) in a new container of SERVICE, attached to this
 terminal, and exit with its exit code. The service's ports are not
-published unless --service-ports or -p asks.`,
+published unless --service-ports or -p asks, and the container is reached
+on the networks by its own name only, not the service's, unless
+--use-aliases. A missing image is built (or pulled) first; --build
+rebuilds it.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRun(cmd, g, opts, args[0], args[1:])
@@ -58,6 +69,14 @@ published unless --service-ports or -p asks.`,
 	f.StringArrayVarP(&opts.env, "env", "e", nil, "Set an environment variable (KEY=VALUE)")
 	f.StringArrayVarP(&opts.publish, "publish", "p", nil, "Publish a port (as in ports:)")
 	f.StringArrayVarP(&opts.volumes, "volume", "v", nil, "Mount a host path or a declared volume (SOURCE:TARGET[:ro])")
+	f.StringArrayVar(&opts.capAdd, "cap-add", nil, "Add a Linux capability (as cap_add:)")
+	f.StringArrayVar(&opts.capDrop, "cap-drop", nil, "Drop a Linux capability (as cap_drop:)")
+	f.StringArrayVarP(&opts.labels, "label", "l", nil, "Add a label to the container (KEY=VALUE)")
+	f.BoolVar(&opts.useAliases, "use-aliases", false, "Give the container the service's name and aliases on its networks")
+	f.StringVar(&opts.pull, "pull", "", "Pull the image before running: always, missing or never (default: the service's pull_policy)")
+	f.BoolVar(&opts.build, "build", false, "Build the service's image before running it")
+	f.BoolVar(&opts.removeOrph, "remove-orphans", false, "Remove containers of services not in the compose file")
+	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Print nothing to standard output but the command's own (no container name with -d)")
 	return cmd
 }
 
@@ -76,6 +95,24 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 		Service: service, User: opts.user, WorkDir: opts.workdir, NoDeps: opts.noDeps,
 		ServicePorts: opts.servicePorts, Name: opts.name,
 		TTY: !opts.noTTY && !opts.detach && isTerminal(os.Stdin) && isTerminal(os.Stdout), Interactive: opts.interactive, Detached: opts.detach,
+		CapAdd: opts.capAdd, CapDrop: opts.capDrop, UseAliases: opts.useAliases, Build: opts.build, RemoveOrphans: opts.removeOrph,
+	}
+	switch policy := compose.PullPolicy(opts.pull); policy {
+	case "":
+	case compose.PullAlways, compose.PullMissing, compose.PullNever:
+		req.PullPolicy = policy
+	default:
+		return fmt.Errorf("run --pull %q: use always, missing or never", opts.pull)
+	}
+	if len(opts.labels) > 0 {
+		req.Labels = map[string]string{}
+		for _, l := range opts.labels {
+			k, v, ok := strings.Cut(l, "=")
+			if !ok || k == "" {
+				return fmt.Errorf("run --label %q: use KEY=VALUE", l)
+			}
+			req.Labels[k] = v
+		}
 	}
 	if len(command) > 0 {
 		req.Command = command
@@ -108,6 +145,9 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 		return err
 	}
 	defer endProject(ctx, lock, rt, p.Name)
+	// Its image is built when missing (always with --build), as up does.
+	req.Builder = rt
+	req.BuildOptions = scheduler.BuildOptions{Out: progress.Above(cmd.ErrOrStderr())}
 	c, err := scheduler.CreateOneOff(ctx, p, rt, nw, progress, req)
 	if err != nil {
 		return err
@@ -116,7 +156,9 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 		if err := rt.Start(ctx, c); err != nil {
 			return err
 		}
-		fmt.Fprintln(cmd.OutOrStdout(), c.Name)
+		if !opts.quiet {
+			fmt.Fprintln(cmd.OutOrStdout(), c.Name)
+		}
 		return nil
 	}
 	lock.Unlock()
