@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/cli"
@@ -41,6 +42,14 @@ type Options struct {
 	// KeepEnvFiles keeps env_file in the services instead of merging it into
 	// environment (config --no-env-resolution).
 	KeepEnvFiles bool
+	// AllResources keeps the networks and volumes no selected service
+	// uses (--all-resources); by default they are left out, as docker
+	// compose leaves them out.
+	AllResources bool
+	// Compatibility names containers and images as compose v1 did, with
+	// underscores: project_service_1 (--compatibility). A true
+	// COMPOSE_COMPATIBILITY in the environment or .env does the same.
+	Compatibility bool
 }
 
 // ErrNoConfig is returned (wrapped) when no compose file was given and none
@@ -108,7 +117,9 @@ func LoadSpec(ctx context.Context, opts Options) (*types.Project, error) {
 			return nil, err
 		}
 	}
-	p = p.WithoutUnnecessaryResources()
+	if !opts.AllResources {
+		p = p.WithoutUnnecessaryResources()
+	}
 	if !opts.KeepEnvFiles {
 		if p, err = p.WithServicesEnvironmentResolved(true); err != nil {
 			return nil, err
@@ -168,7 +179,24 @@ func Load(ctx context.Context, opts Options) (*Project, error) {
 	if err != nil {
 		return nil, inFiles(err, spec.ComposeFiles)
 	}
+	p.AllResources = opts.AllResources
+	if opts.Compatibility || isTrue(spec.Environment[envCompatibility]) {
+		for _, s := range p.Services {
+			s.NameSeparator = "_"
+		}
+	}
 	return p, nil
+}
+
+// envCompatibility turns on compatibility mode like --compatibility, from
+// the environment or the project's .env, as in docker compose.
+const envCompatibility = "COMPOSE_COMPATIBILITY"
+
+// isTrue reads a boolean environment value as docker compose does
+// (strconv.ParseBool: 1, t, true, TRUE, ...); anything else is false.
+func isTrue(v string) bool {
+	b, err := strconv.ParseBool(v)
+	return err == nil && b
 }
 
 // checkServiceNames fails for a name that is no service of the project,

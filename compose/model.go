@@ -2,6 +2,8 @@ package compose
 
 import (
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -30,6 +32,10 @@ type Project struct {
 	Volumes map[string]Volume
 	// Networks are the top-level networks, keyed by their key in the file.
 	Networks map[string]Network
+	// AllResources is set when the project was loaded with
+	// --all-resources: Volumes and Networks then hold those no service
+	// uses too, and up makes them as well.
+	AllResources bool
 }
 
 // Service returns the enabled service called name, or nil.
@@ -174,6 +180,18 @@ type Service struct {
 	ConfigHash string
 	// Project is the name of the project the service belongs to.
 	Project string
+	// NameSeparator joins the project, service and replica number in the
+	// names berth makes: "-", or "_" in compose v1's compatibility mode
+	// (--compatibility, COMPOSE_COMPATIBILITY). Empty means "-".
+	NameSeparator string
+}
+
+// Separator is the service's NameSeparator, defaulted to "-".
+func (s *Service) Separator() string {
+	if s.NameSeparator == "" {
+		return "-"
+	}
+	return s.NameSeparator
 }
 
 // DefaultStopGracePeriod is Docker's default time between the stop signal and SIGKILL.
@@ -188,21 +206,30 @@ func (s *Service) GracePeriod() time.Duration {
 }
 
 // ImageName is the image the service runs: Image, or for a build-only
-// service "<project>-<service>" as docker compose names it.
+// service "<project>-<service>" as docker compose names it
+// ("<project>_<service>" in compatibility mode).
 func (s *Service) ImageName() string {
 	if s.Image != "" {
 		return s.Image
 	}
-	return s.Project + "-" + s.Name
+	return s.Project + s.Separator() + s.Name
 }
 
 // ContainerNameFor returns the name of replica number n (1-based):
-// container_name when set, else "<project>-<service>-<n>".
+// container_name when set, else "<project>-<service>-<n>" (with
+// underscores in compatibility mode).
 func (s *Service) ContainerNameFor(n int) string {
 	if s.ContainerName != "" {
 		return s.ContainerName
 	}
-	return ContainerName(s.Project, s.Name, n)
+	return strings.Join([]string{s.Project, s.Name, strconv.Itoa(n)}, s.Separator())
+}
+
+// OneOffName is the name of a one-off (run) container of the service
+// with the random suffix id: "<project>-<service>-run-<id>", with
+// underscores in compatibility mode, as docker compose names it.
+func (s *Service) OneOffName(id string) string {
+	return strings.Join([]string{s.Project, s.Name, "run", id}, s.Separator())
 }
 
 // HostEntry is one extra_hosts entry.

@@ -238,6 +238,8 @@ func pullNeeded(s *compose.Service, present bool) (bool, error) {
 		return false, nil
 	case s.PullPolicy == compose.PullNever:
 		return false, fmt.Errorf("service %q: image %s is not present and pull_policy is never: `berth load -i ARCHIVE` it, or change pull_policy", s.Name, image)
+	case s.PullPolicy == compose.PullBuild && !s.HasBuild:
+		return false, fmt.Errorf("service %q: image %s is not present and pull policy build does not pull it (the service has no build section): `berth pull %s`, or drop --pull build", s.Name, image, s.Name)
 	case s.PullPolicy == compose.PullBuild || (s.HasBuild && s.Image == ""):
 		return false, fmt.Errorf("service %q: image %s is not built yet: run `berth build %s` (or `berth up` without --no-build)", s.Name, image, s.Name)
 	}

@@ -164,6 +164,8 @@ func TestPullNeeded(t *testing.T) {
 		{"build, present", compose.Service{Image: "a", PullPolicy: compose.PullBuild, HasBuild: true}, true, false, ""},
 		{"build, absent", compose.Service{Image: "a", PullPolicy: compose.PullBuild, HasBuild: true}, false, false, "is not built yet: run `berth build"},
 		{"build only, absent", compose.Service{PullPolicy: compose.PullMissing, HasBuild: true}, false, false, "is not built yet: run `berth build"},
+		{"build, no build section, present", compose.Service{Image: "a", PullPolicy: compose.PullBuild}, true, false, ""},
+		{"build, no build section, absent", compose.Service{Image: "a", PullPolicy: compose.PullBuild}, false, false, "pull policy build does not pull it"},
 		{"build and image, absent: pulled", compose.Service{Image: "a", PullPolicy: compose.PullMissing, HasBuild: true}, false, true, ""},
 	}
 	for _, tt := range tests {

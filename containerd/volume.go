@@ -28,6 +28,7 @@ import (
 var (
 	_ scheduler.VolumeRuntime  = (*Client)(nil)
 	_ scheduler.VolumeReleaser = (*Client)(nil)
+	_ scheduler.VolumeMaker    = (*Client)(nil)
 )
 
 // volumeData is the directory a named volume's content lives in.
@@ -77,6 +78,41 @@ func (c *Client) useVolume(p *compose.Project, name string) (volumeUse, error) {
 		c.volumesMade[name] = true
 	}
 	return volumeUse{name: name}, nil
+}
+
+// EnsureVolumes creates the project's own named volumes that no service
+// mounts (the others are made with the first container that mounts
+// them): up --all-resources makes every declared volume, as docker
+// compose does. A volume that exists is left as it is.
+func (c *Client) EnsureVolumes(_ context.Context, p *compose.Project) error {
+	mounted := map[string]bool{}
+	for _, s := range p.Services {
+		for _, m := range s.Mounts {
+			if m.Type == compose.MountVolume {
+				mounted[m.Source] = true
+			}
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(p.Volumes)) {
+		v := p.Volumes[key]
+		if v.External || mounted[v.Name] {
+			continue
+		}
+		if _, err := v.Local(); err != nil {
+			return fmt.Errorf("volume %q: %w", key, err)
+		}
+		created, err := func() (bool, error) {
+			defer c.volumeFills.lock(c.volumeData(v.Name))()
+			return c.ensureVolume(p, v.Name)
+		}()
+		if err != nil {
+			return fmt.Errorf("create volume %s: %w", v.Name, err)
+		}
+		if created {
+			c.events.Emit(scheduler.Event{Kind: scheduler.KindVolume, Name: v.Name, Status: scheduler.StatusDone, Text: "Created"})
+		}
+	}
+	return nil
 }
 
 // releaseVolumes ends the uses of a container's creation, made or not. It

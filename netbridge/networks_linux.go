@@ -65,6 +65,11 @@ func (n *Networks) EnsureNetworks(_ context.Context, p *compose.Project) error {
 			used[sn.Key] = true
 		}
 	}
+	if p.AllResources { // --all-resources: those no service uses too
+		for key := range p.Networks {
+			used[key] = true
+		}
+	}
 	keys := sortedKeys(used)
 	for _, key := range keys {
 		net, ok := p.Networks[key]

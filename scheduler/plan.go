@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -147,9 +148,17 @@ type ReconcileOptions struct {
 	RemoveOrphans bool
 	// NoDeps leaves the dependencies of Services alone (up --no-deps).
 	NoDeps bool
+	// AlwaysRecreateDeps recreates the containers of the services that
+	// Services depend on but do not name, even when their configuration
+	// is unchanged (up --always-recreate-deps). Without Services every
+	// service is named, so it changes nothing, as in docker compose.
+	AlwaysRecreateDeps bool
 	// ImageIDs are the IDs of the services' images as they are now, by
 	// service; a container made from another image is recreated.
 	ImageIDs map[string]string
+	// forceReason is the reason of a forced recreate when it is not
+	// --force-recreate.
+	forceReason string
 }
 
 // Reconcile compares the project's services with the observed containers
@@ -181,7 +190,11 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 	plan := &Plan{Services: map[string][]Op{}, Order: DependenciesFirst, Only: services}
 	for _, name := range services {
 		s := p.Service(name)
-		plan.Services[name] = reconcileService(s, byService[name], opts)
+		so := opts
+		if opts.AlwaysRecreateDeps && opts.Services != nil && !slices.Contains(opts.Services, name) {
+			so.ForceRecreate, so.forceReason = true, "--always-recreate-deps"
+		}
+		plan.Services[name] = reconcileService(s, byService[name], so)
 		if len(s.Unsupported) > 0 {
 			plan.Warnings = append(plan.Warnings, fmt.Sprintf("service %q: %s not supported by this version of berth yet: ignored", name, strings.Join(s.Unsupported, ", ")))
 		}
@@ -250,7 +263,7 @@ func reconcileService(s *compose.Service, observed []Container, opts ReconcileOp
 			reason := "config hash changed"
 			switch {
 			case opts.ForceRecreate:
-				reason = "--force-recreate"
+				reason = cmp.Or(opts.forceReason, "--force-recreate")
 			case c.Labels.ConfigHash() == s.ConfigHash:
 				reason = "image changed"
 			}

@@ -98,6 +98,37 @@ db: ensure-image db (for new containers)
 db: recreate demo-db-1 (--force-recreate)`,
 		},
 		{
+			name:    "always recreate deps recreates the unnamed dependencies only",
+			project: project("db", "cache", "api<-db,cache", "web"),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "db", 1, StateRunning, "h-db")
+				f.add(p, "cache", 1, StateExited, "h-cache")
+				f.add(p, "api", 1, StateRunning, "h-api")
+				f.add(p, "web", 1, StateRunning, "h-web")
+			},
+			opts: ReconcileOptions{Services: []string{"api"}, AlwaysRecreateDeps: true},
+			want: `
+create-networks demo
+api: running demo-api-1
+cache: ensure-image cache (for new containers)
+cache: recreate demo-cache-1 (--always-recreate-deps)
+db: ensure-image db (for new containers)
+db: recreate demo-db-1 (--always-recreate-deps)`,
+		},
+		{
+			name:    "always recreate deps without named services changes nothing",
+			project: project("db", "api<-db"),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "db", 1, StateRunning, "h-db")
+				f.add(p, "api", 1, StateRunning, "h-api")
+			},
+			opts: ReconcileOptions{AlwaysRecreateDeps: true},
+			want: `
+create-networks demo
+api: running demo-api-1
+db: running demo-db-1`,
+		},
+		{
 			name:    "no recreate keeps a changed container",
 			project: project("db"),
 			observed: func(f *fakeRuntime, p *compose.Project) {

@@ -111,7 +111,7 @@ func CreateOneOff(ctx context.Context, p *compose.Project, rt Runtime, nw Networ
 	if name == "" {
 		b := make([]byte, 6)
 		rand.Read(b) //nolint:errcheck // crypto/rand does not fail on Linux
-		name = fmt.Sprintf("%s-%s-run-%s", p.Name, s.Name, hex.EncodeToString(b))
+		name = s.OneOffName(hex.EncodeToString(b))
 	}
 	if err := nw.EnsureNetworks(ctx, &one); err != nil {
 		return Container{}, err

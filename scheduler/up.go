@@ -71,6 +71,11 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 		return nil, err
 	}
 	warn(ev, plan)
+	if vm, ok := rt.(VolumeMaker); ok && p.AllResources {
+		if err := vm.EnsureVolumes(ctx, p); err != nil {
+			return nil, err
+		}
+	}
 	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: opts.Parallel, NoStart: opts.NoStart, StopTimeout: opts.StopTimeout, NoDeps: opts.NoDeps}
 	err = ex.Execute(ctx, plan, g)
 	if err != nil {

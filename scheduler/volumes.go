@@ -48,6 +48,13 @@ type VolumeReleaser interface {
 	ReleaseVolumes(ctx context.Context) error
 }
 
+// VolumeMaker is a runtime that can make the project's named volumes
+// that no service mounts, for up --all-resources (the others are made
+// with their first container).
+type VolumeMaker interface {
+	EnsureVolumes(ctx context.Context, p *compose.Project) error
+}
+
 // releaseVolumes has rt, when it is a VolumeReleaser, take back the named
 // volumes it made for the containers a failed command removed again; err
 // is the command's error, returned with what releasing them returned.

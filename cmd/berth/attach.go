@@ -27,7 +27,21 @@ func attachUp(cmd *cobra.Command, g *globalOptions, rt *containerd.Client, nw sc
 	}
 	var shown []string
 	for _, s := range plan.Only {
-		if (len(opts.attach) == 0 || contains(opts.attach, s)) && !contains(opts.noAttach, s) {
+		if contains(opts.noAttach, s) {
+			continue
+		}
+		switch {
+		case len(opts.attach) > 0:
+			if contains(opts.attach, s) {
+				shown = append(shown, s)
+			}
+		// Named services without --attach-dependencies: theirs only, as
+		// docker compose attaches.
+		case len(opts.named) > 0 && !opts.attachDeps:
+			if contains(opts.named, s) {
+				shown = append(shown, s)
+			}
+		default:
 			shown = append(shown, s)
 		}
 	}
@@ -35,7 +49,7 @@ func attachUp(cmd *cobra.Command, g *globalOptions, rt *containerd.Client, nw sc
 	if len(shown) > 0 { // none shown is not all
 		cs = scheduler.ServiceContainers(all, shown)
 	}
-	pr := newTermLogPrinter(cmd.OutOrStdout(), cs, opts.noColor, !opts.noLogPrefix, opts.timestamps)
+	pr := g.newTermLogPrinter(cmd.OutOrStdout(), cs, opts.noColor, !opts.noLogPrefix, opts.timestamps)
 	logCtx, stopLogs := context.WithCancel(context.WithoutCancel(ctx))
 	logsDone := make(chan error, 1)
 	go func() {

@@ -85,7 +85,7 @@ func runLogs(cmd *cobra.Command, g *globalOptions, opts logsOptions, services []
 	if opts.index > 0 {
 		cs = slices.DeleteFunc(cs, func(c scheduler.Container) bool { return c.Labels.Number() != opts.index })
 	}
-	pr := newTermLogPrinter(cmd.OutOrStdout(), cs, opts.noColor, !opts.noPrefix, opts.timestamps)
+	pr := g.newTermLogPrinter(cmd.OutOrStdout(), cs, opts.noColor, !opts.noPrefix, opts.timestamps)
 	err = rt.Logs(ctx, cs, lo, pr.print)
 	if opts.follow && ctx.Err() != nil {
 		return nil // Ctrl-C ends following; that is not a failure
@@ -128,10 +128,10 @@ type logPrinter struct {
 var logColors = []string{"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"}
 
 // newTermLogPrinter is the printer of logs and attached up: coloured on a
-// terminal, unless --no-color (noColor) or NO_COLOR says otherwise.
-func newTermLogPrinter(w io.Writer, cs []scheduler.Container, noColor, prefix, timestamps bool) *logPrinter {
-	color := !noColor && os.Getenv("NO_COLOR") == "" && isTerminal(w)
-	return newLogPrinter(w, cs, color, prefix, timestamps)
+// terminal, unless --no-color (noColor), NO_COLOR or --ansi says
+// otherwise (see globalOptions.logColor).
+func (o *globalOptions) newTermLogPrinter(w io.Writer, cs []scheduler.Container, noColor, prefix, timestamps bool) *logPrinter {
+	return newLogPrinter(w, cs, o.logColor(w, noColor), prefix, timestamps)
 }
 
 func newLogPrinter(w io.Writer, cs []scheduler.Container, color, prefix, timestamps bool) *logPrinter {

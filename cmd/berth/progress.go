@@ -22,12 +22,15 @@ type progressWriter struct {
 	mu   sync.Mutex // guards w, layers, live, stopLive and liveDone
 	w    io.Writer
 	mode string
-	// tty is set for --progress auto and tty on a terminal only.
+	// tty is set for the live view: see globalOptions.liveProgress.
 	tty bool
 	// layers are the layers whose download was already reported.
 	layers map[string]bool
 	// live, when set, redraws one line per resource in place (Live).
 	live *liveView
+	// quietPull drops the progress of each layer of a pull (--quiet-pull):
+	// only the image's Pulling and Pulled are shown.
+	quietPull bool
 	// stopLive ends the goroutine that redraws live on a tick, which
 	// closes liveDone when it returns.
 	stopLive, liveDone chan struct{}
@@ -39,8 +42,7 @@ func (o *globalOptions) progressWriter() (*progressWriter, error) {
 	default:
 		return nil, fmt.Errorf("--progress %q: use auto, tty, plain, json or quiet", o.progress)
 	}
-	tty := term.IsTerminal(int(os.Stderr.Fd()))
-	return &progressWriter{w: os.Stderr, mode: o.progress, tty: tty && (o.progress == "auto" || o.progress == "tty")}, nil
+	return &progressWriter{w: os.Stderr, mode: o.progress, tty: o.liveProgress(termIsTerminal(os.Stderr))}, nil
 }
 
 var statusMark = map[scheduler.Status]string{
@@ -143,6 +145,9 @@ func (a *aboveWriter) Write(b []byte) (int, error) {
 func (p *progressWriter) Emit(e scheduler.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.quietPull && e.Kind == scheduler.KindLayer {
+		return
+	}
 	if p.live != nil {
 		if e.Kind == scheduler.KindService && e.Status == scheduler.StatusWarning {
 			p.live.above(p.w, []byte("WARN: "+e.Detail+"\n"))

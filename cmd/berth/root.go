@@ -19,6 +19,11 @@ type globalOptions struct {
 	profiles    []string
 	parallel    int
 	progress    string
+	// ansi, verbose, compatibility and allResources: see ansi.go.
+	ansi          string
+	verbose       bool
+	compatibility bool
+	allResources  bool
 
 	address   string
 	namespace string
@@ -28,8 +33,10 @@ type globalOptions struct {
 	addressExplicit bool
 }
 
-func newRootCmd() *cobra.Command {
-	opts := &globalOptions{}
+func newRootCmd() *cobra.Command { return newRootCmdWith(&globalOptions{}) }
+
+// newRootCmdWith is newRootCmd with its flags parsed into opts.
+func newRootCmdWith(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "berth",
 		Short: "Run compose stacks on containerd, without a Docker engine",
@@ -49,9 +56,10 @@ its own daemon (see "berth system info").`,
 			}
 			return cmd.Help()
 		},
-		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			_, env := os.LookupEnv("CONTAINERD_ADDRESS")
 			opts.addressExplicit = cmd.Root().Flags().Changed("address") || env
+			return opts.resolveOutput(cmd)
 		},
 	}
 	// The project flags belong to the root command, not to every subcommand
@@ -64,7 +72,12 @@ its own daemon (see "berth system info").`,
 	f.StringArrayVar(&opts.envFiles, "env-file", nil, "Environment files to read instead of the project directory's .env (repeatable)")
 	f.StringArrayVar(&opts.profiles, "profile", nil, "Profiles to enable (repeatable; default: $COMPOSE_PROFILES)")
 	f.IntVar(&opts.parallel, "parallel", -1, "Maximum number of services handled at once (-1: unlimited)")
-	f.StringVar(&opts.progress, "progress", "auto", "Progress output: auto, tty, plain, json or quiet")
+	// Also after the subcommand: berth up --progress plain.
+	cmd.PersistentFlags().StringVar(&opts.progress, "progress", envOr("COMPOSE_PROGRESS", "auto"), "Progress output: auto, tty, plain, json or quiet (default: $COMPOSE_PROGRESS, else auto)")
+	f.StringVar(&opts.ansi, "ansi", "auto", `When to print ANSI control characters (colours, the live progress view): never, always or auto (default: $COMPOSE_ANSI, else auto)`)
+	f.BoolVar(&opts.verbose, "verbose", false, "Show more output: what up plans to do to each container, and why")
+	f.BoolVar(&opts.compatibility, "compatibility", false, "Compose v1 compatibility: name containers project_service_1, with underscores (also $COMPOSE_COMPATIBILITY)")
+	f.BoolVar(&opts.allResources, "all-resources", false, "Include all resources, even the networks and volumes no service uses")
 	f.StringVar(&opts.address, "address", envOr("CONTAINERD_ADDRESS", defaultAddress), "containerd socket; when none answers at the default, berth runs its own daemon")
 	f.StringVar(&opts.namespace, "namespace", envOr("CONTAINERD_NAMESPACE", defaultNamespace), "containerd namespace for berth's containers and images")
 	f.StringArrayVar(&opts.insecure, "insecure-registry", nil, "Registry reached over plain HTTP (loopback registries always are)")
@@ -132,5 +145,8 @@ func (o *globalOptions) composeOptions() compose.Options {
 		EnvFiles:    o.envFiles,
 		Profiles:    o.profiles,
 		Environ:     os.Environ(),
+
+		AllResources:  o.allResources,
+		Compatibility: o.compatibility,
 	}
 }

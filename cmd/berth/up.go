@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,6 +38,16 @@ type upOptions struct {
 	noColor        bool
 	noLogPrefix    bool
 	timestamps     bool
+	// attachDeps shows the dependencies' output too; named are the
+	// services named on the command line.
+	attachDeps bool
+	named      []string
+	menu       bool
+	// recreation and images
+	alwaysRecreateDeps bool
+	renewAnonVolumes   bool
+	pull               string
+	quietPull          bool
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -74,29 +86,63 @@ gracefully, a second Ctrl-C kills them.`,
 	f.BoolVar(&opts.wait, "wait", false, "Wait until the services are running, and healthy when they have a healthcheck (implies -d)")
 	f.IntVar(&opts.waitTimeout, "wait-timeout", 0, "Give up --wait after this many seconds (0: no limit)")
 	f.IntVarP(&opts.timeout, "timeout", "t", -1, "Seconds to wait for containers being replaced to stop (default: their stop_grace_period)")
+	f.BoolVar(&opts.attachDeps, "attach-dependencies", false, "Show the output of the named services' dependencies too (attached mode; by default only the named services' is shown)")
+	f.BoolVar(&opts.alwaysRecreateDeps, "always-recreate-deps", false, "Recreate the containers of the named services' dependencies, even unchanged ones")
+	f.BoolVarP(&opts.renewAnonVolumes, "renew-anon-volumes", "V", false, "Give recreated containers new anonymous volumes instead of the previous containers' data (berth mounts no anonymous volumes yet: it warns about them, so there is nothing to renew)")
+	f.StringVar(&opts.pull, "pull", "policy", "Pull images: always, missing, never, build (build them), or policy (each service's pull_policy)")
+	f.BoolVar(&opts.quietPull, "quiet-pull", false, "Pull without printing the progress of each layer")
+	f.BoolVar(&opts.menu, "menu", false, "Accepted for docker compose's interactive shortcuts (also $COMPOSE_MENU); berth shows no menu")
 	return cmd
 }
 
-func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []string) error {
-	if (opts.detach || opts.wait) && (opts.abortOnExit || opts.abortOnFailure || opts.exitCodeFrom != "") {
-		return errors.New("--abort-on-container-exit, --abort-on-container-failure and --exit-code-from need attached mode: drop -d/--wait")
+// checkUpFlags refuses the combinations of up's flags docker compose
+// refuses, before anything is loaded. It may turn on detach (--wait).
+func checkUpFlags(opts *upOptions) error {
+	attachedOnly := opts.abortOnExit || opts.abortOnFailure || opts.exitCodeFrom != "" || opts.attachDeps
+	switch {
+	case (opts.detach || opts.wait) && attachedOnly:
+		return errors.New("--abort-on-container-exit, --abort-on-container-failure, --exit-code-from and --attach-dependencies need attached mode: drop -d/--wait")
+	case opts.build && opts.noBuild:
+		return errors.New("--build and --no-build cannot be used together")
+	case len(opts.attach) > 0 && opts.attachDeps:
+		return errors.New("cannot combine --attach and --attach-dependencies: --attach names every service to show")
+	case opts.renewAnonVolumes && opts.noRecreate:
+		return errors.New("--no-recreate and --renew-anon-volumes are incompatible: a container kept has its volumes")
+	case opts.alwaysRecreateDeps && opts.noRecreate:
+		return errors.New("--always-recreate-deps and --no-recreate are incompatible")
+	case opts.forceRecreate && opts.noRecreate:
+		return errors.New("--force-recreate and --no-recreate are incompatible")
+	}
+	if _, err := compose.ParsePullPolicy(opts.pull); err != nil {
+		return err
 	}
 	if opts.wait {
 		opts.detach = true
 	}
-	if opts.build && opts.noBuild {
-		return errors.New("--build and --no-build cannot be used together")
+	return nil
+}
+
+func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []string) error {
+	if err := checkUpFlags(&opts); err != nil {
+		return err
 	}
+	opts.named = services
 	ctx := cmd.Context()
 	p, err := g.loadProject(ctx, services...)
 	if err != nil {
 		return err
 	}
+	pull, _ := compose.ParsePullPolicy(opts.pull) // checked above
+	p.OverridePullPolicy(pull)
+	if pull == compose.PullBuild {
+		opts.build = true // every image with a build section is built, as --build does
+	}
 	ro := scheduler.ReconcileOptions{
-		ForceRecreate: opts.forceRecreate,
-		NoRecreate:    opts.noRecreate,
-		RemoveOrphans: opts.removeOrphans,
-		NoDeps:        opts.noDeps,
+		ForceRecreate:      opts.forceRecreate,
+		NoRecreate:         opts.noRecreate,
+		RemoveOrphans:      opts.removeOrphans,
+		NoDeps:             opts.noDeps,
+		AlwaysRecreateDeps: opts.alwaysRecreateDeps,
 	}
 	if len(services) > 0 {
 		ro.Services = services
@@ -135,6 +181,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	if why != "" {
 		fmt.Fprintf(cmd.ErrOrStderr(), "Restarting the background process of project %s: %s\n", p.Name, why)
 	}
+	progress.quietPull = opts.quietPull
 	progress.Live()
 	defer progress.Stop()
 	uo := scheduler.UpOptions{
@@ -149,6 +196,10 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	uo.StopTimeout = timeoutFlag(opts.timeout)
 	start := time.Now()
 	plan, err := scheduler.Up(ctx, p, rt, nw, progress, uo)
+	if g.verbose && plan != nil {
+		progress.Stop()
+		printPlan(cmd.ErrOrStderr(), plan)
+	}
 	if err != nil {
 		progress.Stop()
 		showCulpritLogs(cmd, rt, p, err)
@@ -200,5 +251,13 @@ func showCulpritLogs(cmd *cobra.Command, rt *containerd.Client, p *compose.Proje
 				pr.print(e)
 			}
 		}
+	}
+}
+
+// printPlan writes, for --verbose, every step up planned with its reason,
+// one a line: "DEBUG plan: db: recreate demo-db-1 (config hash changed)".
+func printPlan(w io.Writer, plan *scheduler.Plan) {
+	for _, line := range strings.Split(strings.TrimSuffix(plan.String(), "\n"), "\n") {
+		fmt.Fprintf(w, "DEBUG plan: %s\n", line)
 	}
 }
