@@ -156,6 +156,9 @@ type ReconcileOptions struct {
 	// ImageIDs are the IDs of the services' images as they are now, by
 	// service; a container made from another image is recreated.
 	ImageIDs map[string]string
+	// Pulled are the services whose image up has just pulled: their new
+	// containers need no ensure-image step.
+	Pulled map[string]bool
 	// forceReason is the reason of a forced recreate when it is not
 	// --force-recreate.
 	forceReason string
@@ -279,7 +282,7 @@ func reconcileService(s *compose.Service, observed []Container, opts ReconcileOp
 	sort.Slice(removals, func(i, j int) bool {
 		return removals[i].Container.Labels.Number() > removals[j].Container.Labels.Number()
 	})
-	if needImage {
+	if needImage && !opts.Pulled[s.Name] {
 		ops = append([]Op{{Kind: OpEnsureImage, Service: s.Name, Name: s.ImageName(), Reason: "for new containers"}}, ops...)
 	}
 	return append(removals, ops...)

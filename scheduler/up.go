@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/berth/berth/compose"
 )
 
@@ -56,6 +58,12 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 		}
 	}
 	ro := opts.ReconcileOptions
+	// pull_policy always (or up --pull always) pulls before anything is
+	// planned, as docker compose does: a container whose image the pull
+	// changed is recreated, and one that is up to date stays.
+	if ro.Pulled, err = pullAlways(ctx, p, g, rt, opts); err != nil {
+		return nil, err
+	}
 	ro.ImageIDs = map[string]string{}
 	for _, s := range p.Services {
 		id, err := rt.ImageID(ctx, s.ImageName())
@@ -94,6 +102,32 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 		}
 	}
 	return plan, err
+}
+
+// pullAlways pulls the images of the services up works on whose pull
+// policy is always, opts.Parallel at a time, and returns those services.
+func pullAlways(ctx context.Context, p *compose.Project, g *Graph, rt Runtime, opts UpOptions) (map[string]bool, error) {
+	services := g.Services()
+	if opts.Services != nil {
+		services = g.WithDependencies(opts.Services)
+		if opts.NoDeps {
+			services = opts.Services
+		}
+	}
+	pulled := map[string]bool{}
+	eg, ectx := errgroup.WithContext(ctx)
+	if opts.Parallel > 0 {
+		eg.SetLimit(opts.Parallel)
+	}
+	for _, name := range services {
+		s := p.Service(name)
+		if s == nil || s.PullPolicy != compose.PullAlways {
+			continue
+		}
+		pulled[name] = true
+		eg.Go(func() error { return rt.EnsureImage(ectx, s) })
+	}
+	return pulled, eg.Wait()
 }
 
 // DownRequest are down's choices.
