@@ -242,6 +242,11 @@ func mountOf(spec *types.Project, v types.ServiceVolumeConfig) (Mount, bool, err
 	m := Mount{Target: path.Clean(v.Target), ReadOnly: v.ReadOnly}
 	switch v.Type {
 	case types.VolumeTypeVolume:
+		if v.Source == "" && (v.Volume == nil || v.Volume.Subpath == "") {
+			m.Type, m.Anonymous = MountVolume, true
+			m.NoCopy = v.Volume != nil && v.Volume.NoCopy
+			return m, true, nil
+		}
 		top, ok := spec.Volumes[v.Source]
 		if v.Source == "" || !ok || (v.Volume != nil && v.Volume.Subpath != "") {
 			return Mount{}, false, nil

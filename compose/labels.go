@@ -44,6 +44,15 @@ const (
 // compose file. The volume carries LabelProject too.
 const LabelVolume = "com.docker.compose.volume"
 
+// LabelAnonymousVolume marks an anonymous volume, as Docker marks them
+// (with an empty value). berth's carry LabelProject too, so that down -v
+// removes them with the project's named volumes.
+const LabelAnonymousVolume = "com.docker.volume.anonymous"
+
+// LabelAnonVolumes is a container's anonymous volumes: JSON, mount
+// target to volume name. up gives them to the container that replaces it.
+const LabelAnonVolumes = "berth.anon-volumes"
+
 // The prefixes of compose's labels and of berth's own: what is left of a
 // container's labels without them are its service's labels.
 const (
@@ -110,6 +119,16 @@ func (l Labels) NetNSPath() string  { return l[LabelNetNSPath] }
 func (l Labels) ImageID() string    { return l[LabelImageID] }
 func (l Labels) Terminal() bool     { return l[LabelTerminal] == "true" }
 func (l Labels) ManualStop() bool   { return l[LabelManualStop] == "true" }
+
+// AnonVolumes are the container's anonymous volumes by mount target
+// (LabelAnonVolumes); nil when it has none or the label does not parse.
+func (l Labels) AnonVolumes() map[string]string {
+	var m map[string]string
+	if v := l[LabelAnonVolumes]; v != "" && json.Unmarshal([]byte(v), &m) != nil {
+		return nil
+	}
+	return m
+}
 
 // Volume is a volume's key in its compose file.
 func (l Labels) Volume() string { return l[LabelVolume] }

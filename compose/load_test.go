@@ -175,7 +175,7 @@ volumes:
 	if got := p.Service("plain").Unsupported; len(got) != 0 {
 		t.Errorf("plain.Unsupported = %v, want none", got)
 	}
-	if got, want := strings.Join(p.Service("full").Unsupported, ","), "deploy,volumes"; got != want {
+	if got, want := strings.Join(p.Service("full").Unsupported, ","), "deploy"; got != want { // anonymous volumes are supported
 		t.Errorf("full.Unsupported = %s, want %s", got, want)
 	}
 	if _, err := Load(context.Background(), Options{Files: []string{file}, Services: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), `no such service: "nope"`) {
@@ -200,6 +200,11 @@ services:
         target: /cache
         tmpfs: {size: 1m}
       - shared:/shared
+      - /anon
+      - type: volume
+        target: /anon-nocopy
+        read_only: true
+        volume: {nocopy: true}
     tmpfs: [/run]
 volumes:
   data: {}
@@ -224,6 +229,8 @@ volumes:
 		{Type: MountBind, Source: filepath.Join(dir, "strict"), Target: "/strict"},
 		{Type: MountTmpfs, Target: "/cache", TmpfsSize: 1 << 20},
 		{Type: MountVolume, Source: "team-shared", Target: "/shared", External: true},
+		{Type: MountVolume, Target: "/anon", Anonymous: true},
+		{Type: MountVolume, Target: "/anon-nocopy", Anonymous: true, ReadOnly: true, NoCopy: true},
 		{Type: MountTmpfs, Target: "/run"},
 	}
 	if len(app.Mounts) != len(want) {

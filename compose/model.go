@@ -271,6 +271,11 @@ type Mount struct {
 	// NoCopy keeps an empty named volume empty (volume.nocopy) instead of
 	// filling it from the image's content at Target.
 	NoCopy bool
+	// Anonymous marks a volume with no name in the file ("- /data"): each
+	// container gets its own, which up hands on to the container that
+	// replaces it (unless up -V). Source is empty here; the runtime is
+	// told the volume's name when it creates the container.
+	Anonymous bool
 }
 
 // Volume is a top-level named volume.

@@ -173,7 +173,10 @@ func (c *Client) checkInit(path string) error {
 // Create creates a container (not its task) for one replica of a service.
 // On failure nothing of it is left: no container, snapshot or files.
 func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ scheduler.Container, retErr error) {
-	s := req.Service
+	s, err := withAnonVolumes(req.Service, req.AnonVolumes)
+	if err != nil {
+		return scheduler.Container{}, err
+	}
 	ref, err := NormalizeRef(s.ImageName())
 	if err != nil {
 		return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)
@@ -268,6 +271,13 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	if names := namedVolumes(s); len(names) > 0 {
 		labels[labelVolumes] = strings.Join(names, ",")
 	}
+	if anon := anonVolumesOf(s); len(anon) > 0 {
+		b, err := json.Marshal(anon)
+		if err != nil {
+			return scheduler.Container{}, err
+		}
+		labels[compose.LabelAnonVolumes] = string(b)
+	}
 	if req.NetNS != "" {
 		labels[compose.LabelNetNSPath] = req.NetNS
 	}
@@ -323,6 +333,38 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		return scheduler.Container{}, fmt.Errorf("create container %s: %w", req.Name, err)
 	}
 	return c.observe(info, nil), nil
+}
+
+// withAnonVolumes returns s with the volumes of its anonymous mounts
+// named as names (mount target to volume name) says; s itself when it
+// has none.
+func withAnonVolumes(s *compose.Service, names map[string]string) (*compose.Service, error) {
+	if !slices.ContainsFunc(s.Mounts, func(m compose.Mount) bool { return m.Anonymous }) {
+		return s, nil
+	}
+	out := *s
+	out.Mounts = slices.Clone(s.Mounts)
+	for i, m := range out.Mounts {
+		if !m.Anonymous {
+			continue
+		}
+		if names[m.Target] == "" {
+			return nil, fmt.Errorf("service %q: no volume named for its anonymous volume at %s", s.Name, m.Target)
+		}
+		out.Mounts[i].Source = names[m.Target]
+	}
+	return &out, nil
+}
+
+// anonVolumesOf are the volumes of s's anonymous mounts by target.
+func anonVolumesOf(s *compose.Service) map[string]string {
+	out := map[string]string{}
+	for _, m := range s.Mounts {
+		if m.Anonymous {
+			out[m.Target] = m.Source
+		}
+	}
+	return out
 }
 
 // Remove deletes a container with its task, snapshot, generated files,

@@ -59,9 +59,9 @@ type volumeUse struct {
 // it until releaseVolumes. It holds the volume's lock (the one its filling
 // takes), so that ReleaseVolumes never removes a volume a creation is
 // starting to use.
-func (c *Client) useVolume(p *compose.Project, name string) (volumeUse, error) {
+func (c *Client) useVolume(p *compose.Project, name string, anon bool) (volumeUse, error) {
 	defer c.volumeFills.lock(c.volumeData(name))()
-	created, err := c.ensureVolume(p, name)
+	created, err := c.ensureVolume(p, name, anon)
 	if err != nil {
 		return volumeUse{}, err
 	}
@@ -103,7 +103,7 @@ func (c *Client) EnsureVolumes(_ context.Context, p *compose.Project) error {
 		}
 		created, err := func() (bool, error) {
 			defer c.volumeFills.lock(c.volumeData(v.Name))()
-			return c.ensureVolume(p, v.Name)
+			return c.ensureVolume(p, v.Name, false)
 		}()
 		if err != nil {
 			return fmt.Errorf("create volume %s: %w", v.Name, err)
@@ -179,9 +179,9 @@ func (c *Client) releaseVolume(ctx context.Context, name string) error {
 
 // ensureVolume creates the project's named volume name unless it exists,
 // with its metadata (compose's labels, the creation time), and says
-// whether it did. On failure nothing of it is left. The caller holds
-// the volume's lock.
-func (c *Client) ensureVolume(p *compose.Project, name string) (created bool, retErr error) {
+// whether it did; anon marks an anonymous volume of the project. On
+// failure nothing of it is left. The caller holds the volume's lock.
+func (c *Client) ensureVolume(p *compose.Project, name string, anon bool) (created bool, retErr error) {
 	if err := ensurePrivateDir(filepath.Join(c.dataDir, "volumes")); err != nil {
 		return false, err
 	}
@@ -200,7 +200,11 @@ func (c *Client) ensureVolume(p *compose.Project, name string) (created bool, re
 		}
 	}()
 	meta := volumeMeta{CreatedAt: time.Now().UTC(), Labels: map[string]string{}}
-	if p != nil {
+	switch {
+	case anon && p != nil:
+		meta.Labels[compose.LabelAnonymousVolume] = ""
+		meta.Labels[compose.LabelProject] = p.Name
+	case p != nil:
 		if key, v, ok := projectVolume(p, name); ok && !v.External {
 			meta.Labels = compose.VolumeLabels(p, key)
 		}
@@ -346,7 +350,7 @@ func (c *Client) prepareMounts(p *compose.Project, s *compose.Service) (_ []spec
 			if local.Tmpfs {
 				// Each container gets its own: its content lives as long as
 				// the container runs.
-				u, err := c.useVolume(p, m.Source)
+				u, err := c.useVolume(p, m.Source, m.Anonymous)
 				if err != nil {
 					return nil, nil, nil, fmt.Errorf("service %q: create volume %q: %w", s.Name, m.Source, err)
 				}
@@ -369,7 +373,7 @@ func (c *Client) prepareMounts(p *compose.Project, s *compose.Service) (_ []spec
 					return nil, nil, nil, fmt.Errorf("service %q: external volume %q does not exist (looked for %s): create it first, or drop external: true", s.Name, m.Source, dir)
 				}
 			} else {
-				u, err := c.useVolume(p, m.Source)
+				u, err := c.useVolume(p, m.Source, m.Anonymous)
 				if err != nil {
 					return nil, nil, nil, fmt.Errorf("service %q: create volume %q: %w", s.Name, m.Source, err)
 				}

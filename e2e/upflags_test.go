@@ -218,3 +218,61 @@ volumes:
 		t.Errorf("down -v left the unused volume: %q", out)
 	}
 }
+
+// TestUpRenewAnonVolumes checks anonymous volumes: a recreated container
+// keeps the data of the one it replaces, up -V gives it a new, empty
+// volume, and down -v removes them all.
+func TestUpRenewAnonVolumes(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  db:
+    image: `+testImage+`
+    volumes: ["/data"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1 & wait $$!; done"]
+`, nil)
+	r := p.must("up", "-d")
+	if strings.Contains(r.stderr, "not supported") {
+		t.Errorf("up warned about the anonymous volume:\n%s", r.stderr)
+	}
+	p.must("exec", "-T", "db", "sh", "-c", "echo kept > /data/f")
+	anon := func() []string {
+		var out []string
+		for _, c := range p.ps(true) {
+			out = append(out, c.label("berth.anon-volumes"))
+		}
+		return out
+	}
+	first := anon()
+	if len(first) != 1 || !strings.Contains(first[0], `"/data":"`) {
+		t.Fatalf("container's anonymous volumes = %v, want one at /data", first)
+	}
+
+	p.must("up", "-d", "--force-recreate")
+	if out := p.must("exec", "-T", "db", "cat", "/data/f").stdout; out != "kept\n" {
+		t.Errorf("after a recreate /data/f = %q, want the previous container's data", out)
+	}
+	if again := anon(); len(again) != 1 || again[0] != first[0] {
+		t.Errorf("recreated container's anonymous volumes = %v, want %v", again, first)
+	}
+
+	p.must("up", "-d", "--force-recreate", "-V")
+	if r := p.berth("exec", "-T", "db", "cat", "/data/f"); r.code == 0 {
+		t.Errorf("after up -V /data/f is still there: %s", r)
+	}
+	if renewed := anon(); len(renewed) != 1 || renewed[0] == first[0] {
+		t.Errorf("after up -V the anonymous volumes are %v, want new ones (was %v)", renewed, first)
+	}
+	if r := p.berth("up", "-d", "-V", "--no-recreate"); r.code == 0 || !strings.Contains(r.stderr, "--no-recreate and --renew-anon-volumes are incompatible") {
+		t.Errorf("up -V --no-recreate: want compose's refusal\n%s", r)
+	}
+
+	vols := p.must("volume", "ls", "-q").stdout
+	if n := strings.Count(vols, "\n"); n != 2 {
+		t.Errorf("volume ls = %q, want the two anonymous volumes (the replaced one stays, as Docker keeps it)", vols)
+	}
+	p.must("down", "-v", "-t", "0")
+	if vols := p.must("volume", "ls", "-q").stdout; vols != "" {
+		t.Errorf("down -v left volumes %q", vols)
+	}
+}

@@ -24,6 +24,9 @@ type Executor struct {
 	StopTimeout *time.Duration
 	// NoDeps starts services without waiting for their dependencies.
 	NoDeps bool
+	// RenewAnonVolumes gives recreated containers new anonymous volumes
+	// instead of those of the containers they replace (up -V).
+	RenewAnonVolumes bool
 }
 
 // Execute runs the plan: the services' ops along the dependency graph, then
@@ -203,7 +206,8 @@ func (e *Executor) createContainer(ctx context.Context, op Op) (_ Container, ret
 			return Container{}, err
 		}
 	}
-	req := CreateRequest{Project: e.Project, Service: s, Number: op.Number, Name: op.Name, NetNS: netns, DNS: nameservers, OneOff: op.OneOff}
+	req := CreateRequest{Project: e.Project, Service: s, Number: op.Number, Name: op.Name, NetNS: netns, DNS: nameservers, OneOff: op.OneOff,
+		AnonVolumes: anonVolumes(s, op.Container, e.RenewAnonVolumes)}
 	if len(nameservers) > 0 {
 		req.HostGateway = nameservers[0] // berth's DNS listens on the network's gateway, the host's address there
 	}

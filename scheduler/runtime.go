@@ -59,6 +59,9 @@ type CreateRequest struct {
 	HostGateway string
 	// OneOff marks a container of berth run.
 	OneOff bool
+	// AnonVolumes name the volumes of the service's anonymous mounts, by
+	// mount target: the previous container's, or new ones.
+	AnonVolumes map[string]string
 }
 
 // Runtime is what the scheduler needs from a container runtime. The

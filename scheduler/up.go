@@ -19,6 +19,9 @@ type UpOptions struct {
 	NoStart bool
 	// StopTimeout overrides the grace period of containers being replaced.
 	StopTimeout *time.Duration
+	// RenewAnonVolumes gives recreated containers new anonymous volumes
+	// instead of the data of the containers they replace (up -V).
+	RenewAnonVolumes bool
 	// Builder builds the images of services with a build section: the
 	// missing ones, or all of them with Build. Nil or NoBuild builds none.
 	Builder      Builder
@@ -84,7 +87,7 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 			return nil, err
 		}
 	}
-	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: opts.Parallel, NoStart: opts.NoStart, StopTimeout: opts.StopTimeout, NoDeps: opts.NoDeps}
+	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: opts.Parallel, NoStart: opts.NoStart, StopTimeout: opts.StopTimeout, NoDeps: opts.NoDeps, RenewAnonVolumes: opts.RenewAnonVolumes}
 	err = ex.Execute(ctx, plan, g)
 	if err != nil {
 		// Named volumes are made with the first container that mounts

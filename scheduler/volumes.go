@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -248,6 +250,34 @@ func VolumesMountedBy(vols []Volume, cs []Container, services []string) []Volume
 		if mounted[v.Name] {
 			out = append(out, v)
 		}
+	}
+	return out
+}
+
+// anonVolumes names the volumes of s's anonymous mounts, by mount target,
+// for a container that replaces old (nil for a new one): old's volume at
+// the same target, as docker compose hands anonymous volumes on, unless
+// renew; else a new name, 64 hex digits as Docker makes them.
+func anonVolumes(s *compose.Service, old *Container, renew bool) map[string]string {
+	var was map[string]string
+	if old != nil && !renew {
+		was = old.Labels.AnonVolumes()
+	}
+	var out map[string]string
+	for _, m := range s.Mounts {
+		if !m.Anonymous {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		if name := was[m.Target]; name != "" {
+			out[m.Target] = name
+			continue
+		}
+		b := make([]byte, 32)
+		rand.Read(b) //nolint:errcheck // crypto/rand does not fail on Linux
+		out[m.Target] = hex.EncodeToString(b)
 	}
 	return out
 }

@@ -194,3 +194,31 @@ func TestVolumesMountedBy(t *testing.T) {
 		}
 	}
 }
+
+// TestAnonVolumes checks how a container's anonymous volumes are named:
+// new for a new container, the replaced container's by target for a
+// recreated one, new again with renew (up -V).
+func TestAnonVolumes(t *testing.T) {
+	s := &compose.Service{Name: "db", Mounts: []compose.Mount{
+		{Type: compose.MountVolume, Source: "demo_data", Target: "/data"},
+		{Type: compose.MountVolume, Anonymous: true, Target: "/var/lib/db"},
+		{Type: compose.MountVolume, Anonymous: true, Target: "/cache"},
+	}}
+	fresh := anonVolumes(s, nil, false)
+	if len(fresh) != 2 || len(fresh["/var/lib/db"]) != 64 || len(fresh["/cache"]) != 64 || fresh["/cache"] == fresh["/var/lib/db"] {
+		t.Fatalf("anonVolumes(new) = %v, want two distinct 64-digit names", fresh)
+	}
+	// The old container had /var/lib/db only (the service gained /cache).
+	old := &Container{Labels: compose.Labels{compose.LabelAnonVolumes: `{"/var/lib/db":"` + fresh["/var/lib/db"] + `","/gone":"x"}`}}
+	kept := anonVolumes(s, old, false)
+	if kept["/var/lib/db"] != fresh["/var/lib/db"] || len(kept["/cache"]) != 64 || kept["/cache"] == fresh["/cache"] || len(kept) != 2 {
+		t.Errorf("anonVolumes(recreate) = %v, want /var/lib/db kept (%s), a new /cache, nothing else", kept, fresh["/var/lib/db"])
+	}
+	renewed := anonVolumes(s, old, true)
+	if renewed["/var/lib/db"] == fresh["/var/lib/db"] || len(renewed["/var/lib/db"]) != 64 {
+		t.Errorf("anonVolumes(recreate, renew) = %v, want a new /var/lib/db", renewed)
+	}
+	if got := anonVolumes(&compose.Service{Name: "web"}, old, false); got != nil {
+		t.Errorf("anonVolumes of a service without anonymous volumes = %v, want nil", got)
+	}
+}

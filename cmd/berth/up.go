@@ -88,7 +88,7 @@ gracefully, a second Ctrl-C kills them.`,
 	f.IntVarP(&opts.timeout, "timeout", "t", -1, "Seconds to wait for containers being replaced to stop (default: their stop_grace_period)")
 	f.BoolVar(&opts.attachDeps, "attach-dependencies", false, "Show the output of the named services' dependencies too (attached mode; by default only the named services' is shown)")
 	f.BoolVar(&opts.alwaysRecreateDeps, "always-recreate-deps", false, "Recreate the containers of the named services' dependencies, even unchanged ones")
-	f.BoolVarP(&opts.renewAnonVolumes, "renew-anon-volumes", "V", false, "Give recreated containers new anonymous volumes instead of the previous containers' data (berth mounts no anonymous volumes yet: it warns about them, so there is nothing to renew)")
+	f.BoolVarP(&opts.renewAnonVolumes, "renew-anon-volumes", "V", false, "Give recreated containers new anonymous volumes instead of the previous containers' data")
 	f.StringVar(&opts.pull, "pull", "policy", "Pull images: always, missing, never, build (build them), or policy (each service's pull_policy)")
 	f.BoolVar(&opts.quietPull, "quiet-pull", false, "Pull without printing the progress of each layer")
 	f.BoolVar(&opts.menu, "menu", false, "Accepted for docker compose's interactive shortcuts (also $COMPOSE_MENU); berth shows no menu")
@@ -191,6 +191,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		Builder:          rt,
 		Build:            opts.build,
 		NoBuild:          opts.noBuild,
+		RenewAnonVolumes: opts.renewAnonVolumes,
 		BuildOptions:     scheduler.BuildOptions{Out: progress.Above(cmd.OutOrStdout())},
 	}
 	uo.StopTimeout = timeoutFlag(opts.timeout)
