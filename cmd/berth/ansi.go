@@ -20,14 +20,21 @@ const (
 // resolveOutput settles the output flags before a subcommand runs, as
 // docker compose does: COMPOSE_ANSI applies unless --ansi was given, and
 // --progress must agree with it.
+// berth's own helpers (the DNS daemon, the log driver), hidden commands
+// run with the environment of whoever started them, print no progress and
+// must not fail on it: they are left out.
 func (o *globalOptions) resolveOutput(cmd *cobra.Command) error {
+	if cmd.Hidden {
+		return nil
+	}
+	from := "--ansi"
 	if v, ok := os.LookupEnv("COMPOSE_ANSI"); ok && !cmd.Root().Flags().Changed("ansi") {
-		o.ansi = v
+		o.ansi, from = v, "COMPOSE_ANSI"
 	}
 	switch o.ansi {
 	case ansiNever, ansiAlways, ansiAuto:
 	default:
-		return fmt.Errorf("--ansi %q: use never, always or auto", o.ansi)
+		return fmt.Errorf("%s %q: use never, always or auto", from, o.ansi)
 	}
 	switch {
 	case o.progress == "tty" && o.ansi == ansiNever:

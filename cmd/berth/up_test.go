@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // TestUpFlagErrors checks the flags up refuses before it connects to
@@ -46,6 +48,30 @@ func TestUpFlagErrors(t *testing.T) {
 				t.Errorf("berth %s = %v, want an error containing %q", strings.Join(tt.args, " "), err, tt.want)
 			}
 		})
+	}
+}
+
+// TestHiddenCommandsIgnoreOutputEnv checks that berth's own helpers run
+// whatever COMPOSE_ANSI and COMPOSE_PROGRESS say, while user commands
+// refuse a bad value.
+func TestHiddenCommandsIgnoreOutputEnv(t *testing.T) {
+	t.Setenv("COMPOSE_ANSI", "bogus")
+	cmd := newRootCmd()
+	var hidden *cobra.Command
+	for _, c := range cmd.Commands() {
+		if c.Hidden {
+			hidden = c
+		}
+	}
+	if hidden == nil {
+		t.Fatal("no hidden command")
+	}
+	o := &globalOptions{ansi: "auto", progress: "auto"}
+	if err := o.resolveOutput(hidden); err != nil {
+		t.Errorf("resolveOutput(%s) = %v, want nil", hidden.Name(), err)
+	}
+	if _, err := berth(t, "version"); err == nil || !strings.Contains(err.Error(), `COMPOSE_ANSI "bogus"`) {
+		t.Errorf("berth version with COMPOSE_ANSI=bogus = %v, want a refusal naming the value", err)
 	}
 }
 
