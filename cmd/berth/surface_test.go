@@ -16,9 +16,6 @@ import (
 // berth without being listed here, and when one listed here is no longer
 // missing: the list is what berth lacks, always.
 var composeGaps = map[string]string{
-	". --all-resources":           "not yet: issue 13",
-	". --ansi":                    "not yet: issue 13",
-	". --compatibility":           "not yet: issue 13",
 	". --dry-run":                 "dry runs are issue 17",
 	"attach":                      "not yet: issue 13",
 	"bridge":                      "compose bridge converts to Kubernetes through Docker Desktop extensions; berth convert kubernetes is issue 18",
@@ -53,13 +50,7 @@ var composeGaps = map[string]string{
 	"run --quiet-build":           "not yet: issue 13",
 	"run --quiet-pull":            "not yet: issue 13",
 	"scale":                       "not yet: issue 13",
-	"up --always-recreate-deps":   "not yet: issue 13",
-	"up --attach-dependencies":    "not yet: issue 13",
-	"up --menu":                   "not yet: issue 13",
-	"up --pull":                   "not yet: issue 13",
 	"up --quiet-build":            "not yet: issue 13",
-	"up --quiet-pull":             "not yet: issue 13",
-	"up --renew-anon-volumes":     "not yet: issue 13",
 	"up --scale":                  "not yet: issue 13",
 	"up --watch":                  "develop.watch is issue 17",
 	"up --yes":                    "not yet: issue 13",
