@@ -196,3 +196,12 @@ func (p *progressWriter) Emit(e scheduler.Event) {
 	}
 	fmt.Fprintln(p.w, line)
 }
+
+// buildOutput is where builds write their steps' output: above the live
+// progress on w, or nowhere with --quiet-build.
+func buildOutput(p *progressWriter, w io.Writer, quiet bool) io.Writer {
+	if quiet {
+		return io.Discard
+	}
+	return p.Above(w)
+}

@@ -35,6 +35,8 @@ type runOptions struct {
 	build        bool
 	removeOrph   bool
 	quiet        bool
+	quietPull    bool
+	quietBuild   bool
 }
 
 func newRunCmd(g *globalOptions) *cobra.Command {
@@ -76,6 +78,8 @@ rebuilds it.`,
 	f.StringVar(&opts.pull, "pull", "", "Pull the image before running: always, missing or never (default: the service's pull_policy)")
 	f.BoolVar(&opts.build, "build", false, "Build the service's image before running it")
 	f.BoolVar(&opts.removeOrph, "remove-orphans", false, "Remove containers of services not in the compose file")
+	f.BoolVar(&opts.quietPull, "quiet-pull", false, "Pull without printing the progress of each layer")
+	f.BoolVar(&opts.quietBuild, "quiet-build", false, "Build without printing the build's output")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Print nothing to standard output but the command's own (no container name with -d)")
 	return cmd
 }
@@ -147,7 +151,8 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 	defer endProject(ctx, lock, rt, p.Name)
 	// Its image is built when missing (always with --build), as up does.
 	req.Builder = rt
-	req.BuildOptions = scheduler.BuildOptions{Out: progress.Above(cmd.ErrOrStderr())}
+	req.BuildOptions = scheduler.BuildOptions{Out: buildOutput(progress, cmd.ErrOrStderr(), opts.quietBuild)}
+	progress.quietPull = opts.quietPull
 	c, err := scheduler.CreateOneOff(ctx, p, rt, nw, progress, req)
 	if err != nil {
 		return err

@@ -48,6 +48,7 @@ type upOptions struct {
 	renewAnonVolumes   bool
 	pull               string
 	quietPull          bool
+	quietBuild         bool
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -91,6 +92,7 @@ gracefully, a second Ctrl-C kills them.`,
 	f.BoolVarP(&opts.renewAnonVolumes, "renew-anon-volumes", "V", false, "Give recreated containers new anonymous volumes instead of the previous containers' data")
 	f.StringVar(&opts.pull, "pull", "policy", "Pull images: always, missing, never, build (build them), or policy (each service's pull_policy)")
 	f.BoolVar(&opts.quietPull, "quiet-pull", false, "Pull without printing the progress of each layer")
+	f.BoolVar(&opts.quietBuild, "quiet-build", false, "Build without printing the builds' output")
 	f.BoolVar(&opts.menu, "menu", false, "Accepted for docker compose's interactive shortcuts (also $COMPOSE_MENU); berth shows no menu")
 	return cmd
 }
@@ -192,7 +194,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		Build:            opts.build,
 		NoBuild:          opts.noBuild,
 		RenewAnonVolumes: opts.renewAnonVolumes,
-		BuildOptions:     scheduler.BuildOptions{Out: progress.Above(cmd.OutOrStdout())},
+		BuildOptions:     scheduler.BuildOptions{Out: buildOutput(progress, cmd.OutOrStdout(), opts.quietBuild)},
 	}
 	uo.StopTimeout = timeoutFlag(opts.timeout)
 	start := time.Now()
