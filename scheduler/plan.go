@@ -193,6 +193,9 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 	plan := &Plan{Services: map[string][]Op{}, Order: DependenciesFirst, Only: services}
 	for _, name := range services {
 		s := p.Service(name)
+		if err := s.CheckReplicas(s.Replicas); err != nil {
+			return nil, err
+		}
 		so := opts
 		if opts.AlwaysRecreateDeps && opts.Services != nil && !slices.Contains(opts.Services, name) {
 			so.ForceRecreate, so.forceReason = true, "--always-recreate-deps"
@@ -231,8 +234,11 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 	return plan, nil
 }
 
-// reconcileService plans one service: replicas 1..n exist, run and are up
-// to date; replicas above n go.
+// reconcileService plans one service: s.Replicas containers exist, run
+// and are up to date. The replicas kept are the lowest-numbered ones that
+// exist; the others go, highest number first, and missing replicas take the
+// lowest free numbers: scaling 3 to 1 keeps replica 1, scaling 1 to 3 adds
+// 2 and 3, and a scale never touches the replicas it keeps.
 func reconcileService(s *compose.Service, observed []Container, opts ReconcileOptions) []Op {
 	sort.Slice(observed, func(i, j int) bool {
 		if observed[i].Labels.Number() != observed[j].Labels.Number() {
@@ -241,21 +247,29 @@ func reconcileService(s *compose.Service, observed []Container, opts ReconcileOp
 		return observed[i].Created.After(observed[j].Created)
 	})
 	byNumber := map[int]*Container{}
+	var numbers []int
 	var ops, removals []Op
 	for i := range observed {
 		c := &observed[i]
 		n := c.Labels.Number()
 		switch {
-		case n < 1 || n > s.Replicas:
-			removals = append(removals, Op{Kind: OpRemove, Service: s.Name, Name: c.Name, Container: c, Reason: fmt.Sprintf("scale down to %d", s.Replicas)})
-		case byNumber[n] != nil:
+		case n >= 1 && byNumber[n] != nil:
 			removals = append(removals, Op{Kind: OpRemove, Service: s.Name, Name: c.Name, Container: c, Reason: fmt.Sprintf("duplicate of replica %d", n)})
+		case n < 1 || len(numbers) >= s.Replicas:
+			removals = append(removals, Op{Kind: OpRemove, Service: s.Name, Name: c.Name, Container: c, Reason: fmt.Sprintf("scale down to %d", s.Replicas)})
 		default:
 			byNumber[n] = c
+			numbers = append(numbers, n)
 		}
 	}
+	for n := 1; len(numbers) < s.Replicas; n++ {
+		if byNumber[n] == nil {
+			numbers = append(numbers, n)
+		}
+	}
+	sort.Ints(numbers)
 	needImage := false
-	for n := 1; n <= s.Replicas; n++ {
+	for _, n := range numbers {
 		name := s.ContainerNameFor(n)
 		c := byNumber[n]
 		switch {

@@ -86,6 +86,84 @@ worker: remove demo-worker-2 (scale down to 1)
 worker: running demo-worker-1`,
 		},
 		{
+			name: "scale keeps the replicas that exist",
+			project: func() *compose.Project {
+				p := project("web", "worker")
+				p.Service("web").Replicas = 2
+				p.Service("worker").Replicas = 3
+				return p
+			}(),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				// Replica 2 of each was removed by hand (rm).
+				f.add(p, "web", 1, StateRunning, "h-web")
+				f.add(p, "web", 3, StateRunning, "h-web")
+				f.add(p, "worker", 1, StateRunning, "h-worker")
+				f.add(p, "worker", 3, StateRunning, "h-worker")
+			},
+			want: `
+create-networks demo
+web: running demo-web-1
+web: running demo-web-3
+worker: ensure-image worker (for new containers)
+worker: running demo-worker-1
+worker: create demo-worker-2 (missing)
+worker: running demo-worker-3`,
+		},
+		{
+			name: "scale down removes the highest numbers",
+			project: func() *compose.Project {
+				p := project("web")
+				p.Service("web").Replicas = 2
+				return p
+			}(),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				for n := 1; n <= 4; n++ {
+					f.add(p, "web", n, StateRunning, "h-web")
+				}
+			},
+			want: `
+create-networks demo
+web: remove demo-web-4 (scale down to 2)
+web: remove demo-web-3 (scale down to 2)
+web: running demo-web-1
+web: running demo-web-2`,
+		},
+		{
+			name: "scale to 0 removes every container",
+			project: func() *compose.Project {
+				p := project("db", "web<-db")
+				p.Service("web").Replicas = 0
+				return p
+			}(),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "db", 1, StateRunning, "h-db")
+				f.add(p, "web", 1, StateRunning, "h-web")
+				f.add(p, "web", 2, StateExited, "h-web")
+			},
+			want: `
+create-networks demo
+db: running demo-db-1
+web: remove demo-web-2 (scale down to 0)
+web: remove demo-web-1 (scale down to 0)`,
+		},
+		{
+			name: "scale down and a changed config: the kept replica is recreated",
+			project: func() *compose.Project {
+				p := project("web")
+				p.Service("web").Replicas = 1
+				return p
+			}(),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "web", 1, StateRunning, "old")
+				f.add(p, "web", 2, StateRunning, "old")
+			},
+			want: `
+create-networks demo
+web: remove demo-web-2 (scale down to 1)
+web: ensure-image web (for new containers)
+web: recreate demo-web-1 (config hash changed)`,
+		},
+		{
 			name:    "force recreate",
 			project: project("db"),
 			observed: func(f *fakeRuntime, p *compose.Project) {
@@ -269,8 +347,11 @@ db: create demo-db-1 (missing)`,
 }
 
 func TestReconcileErrors(t *testing.T) {
-	p := project("db")
+	p := project("db", "web")
 	p.DisabledServices = []string{"debug"}
+	// Two replicas cannot both hold host port 8080.
+	p.Service("web").Replicas = 2
+	p.Service("web").Ports = []compose.PortMapping{{HostPortMin: 8080, HostPortMax: 8080, ContainerPort: 80, Protocol: "tcp"}}
 	g, _ := NewGraph(p)
 	tests := []struct {
 		opts ReconcileOptions
@@ -279,6 +360,7 @@ func TestReconcileErrors(t *testing.T) {
 		{ReconcileOptions{ForceRecreate: true, NoRecreate: true}, "cannot be used together"},
 		{ReconcileOptions{Services: []string{"nope"}}, `no such service: "nope"`},
 		{ReconcileOptions{Services: []string{"debug"}}, `service "debug" is not enabled`},
+		{ReconcileOptions{}, `service "web" cannot be scaled to 2: port 8080:80/tcp publishes host port 8080`},
 	}
 	for _, tt := range tests {
 		if _, err := Reconcile(p, nil, g, tt.opts); err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -85,6 +85,7 @@ its own daemon (see "berth system info").`,
 	cmd.AddCommand(
 		newConfigCmd(opts),
 		newUpCmd(opts),
+		newScaleCmd(opts),
 		newDownCmd(opts),
 		newPsCmd(opts),
 		newLogsCmd(opts),

@@ -29,6 +29,8 @@ type upOptions struct {
 	noBuild       bool
 	wait          bool
 	waitTimeout   int
+	// scale are --scale SERVICE=N overrides of the file's replicas.
+	scale []string
 	// attached mode
 	abortOnExit    bool
 	abortOnFailure bool
@@ -86,6 +88,7 @@ gracefully, a second Ctrl-C kills them.`,
 	f.BoolVar(&opts.noBuild, "no-build", false, "Do not build images, even missing ones")
 	f.BoolVar(&opts.wait, "wait", false, "Wait until the services are running, and healthy when they have a healthcheck (implies -d)")
 	f.IntVar(&opts.waitTimeout, "wait-timeout", 0, "Give up --wait after this many seconds (0: no limit)")
+	f.StringArrayVar(&opts.scale, "scale", nil, "Scale SERVICE to NUM replicas (SERVICE=NUM, repeatable); overrides scale and deploy.replicas of the compose file")
 	f.IntVarP(&opts.timeout, "timeout", "t", -1, "Seconds to wait for containers being replaced to stop (default: their stop_grace_period)")
 	f.BoolVar(&opts.attachDeps, "attach-dependencies", false, "Show the output of the named services' dependencies too (attached mode; by default only the named services' is shown)")
 	f.BoolVar(&opts.alwaysRecreateDeps, "always-recreate-deps", false, "Recreate the containers of the named services' dependencies, even unchanged ones")
@@ -129,9 +132,16 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		return err
 	}
 	opts.named = services
+	replicas, err := compose.ParseScale("--scale", opts.scale)
+	if err != nil {
+		return err
+	}
 	ctx := cmd.Context()
 	p, err := g.loadProject(ctx, services...)
 	if err != nil {
+		return err
+	}
+	if err := p.SetScale(replicas); err != nil {
 		return err
 	}
 	pull, _ := compose.ParsePullPolicy(opts.pull) // checked above
