@@ -103,6 +103,7 @@ func VolumeLabels(p *Project, key string) map[string]string {
 	}
 	l[LabelProject] = p.Name
 	l[LabelVolume] = key
+	l[LabelConfigHash] = VolumeHash(p.Volumes[key])
 	return l
 }
 

@@ -112,7 +112,7 @@ func TestVolumesMetadata(t *testing.T) {
 		t.Fatalf("Volumes = %+v, want demo_data and demo_old", vols)
 	}
 	v := vols[0]
-	wantLabels := compose.Labels{"backup": "daily", compose.LabelProject: "demo", compose.LabelVolume: "data"}
+	wantLabels := compose.Labels{"backup": "daily", compose.LabelProject: "demo", compose.LabelVolume: "data", compose.LabelConfigHash: compose.VolumeHash(p.Volumes["data"])}
 	if v.Name != "demo_data" || v.Driver != "local" || v.Mountpoint != filepath.Join(data, "volumes", "demo_data", "_data") ||
 		!maps.Equal(v.Labels, wantLabels) || v.CreatedAt.Before(before) {
 		t.Errorf("Volumes()[0] = %+v, want demo_data with labels %v, made now", v, wantLabels)

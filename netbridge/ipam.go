@@ -67,6 +67,35 @@ type networkState struct {
 	Names map[string][]string `json:"names,omitempty"`
 }
 
+// NetworkInfo is a network of a project as IPAM records it.
+type NetworkInfo struct {
+	Name string
+	// Containers are those with an address on it, sorted.
+	Containers []string
+}
+
+// ProjectNetworkInfo returns the networks a project made, sorted by name.
+func (m *IPAM) ProjectNetworkInfo(project string) ([]NetworkInfo, error) {
+	st, err := m.read()
+	if err != nil {
+		return nil, err
+	}
+	var out []NetworkInfo
+	for name, n := range st.Networks {
+		if n.Project != project {
+			continue
+		}
+		info := NetworkInfo{Name: name}
+		for c := range n.Addresses {
+			info.Containers = append(info.Containers, c)
+		}
+		sort.Strings(info.Containers)
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
 // AllocateSubnet returns the network's subnet, allocating one for project
 // (recording whether it is internal) if it has none, and whether it did:
 // want when given (CheckSubnet must accept it), else the first free block

@@ -211,3 +211,28 @@ func TestProjectAndContainerNetworks(t *testing.T) {
 		t.Errorf("ContainerNetworks(nobody) = %v", got)
 	}
 }
+
+func TestProjectNetworkInfo(t *testing.T) {
+	m := newTestIPAM(t)
+	for _, n := range []string{"demo_front", "demo_back"} {
+		if _, _, err := m.AllocateSubnet(n, "demo", false, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := m.AllocateSubnet("other_net", "other", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"demo-web-2", "demo-web-1"} {
+		if _, _, err := m.AllocateAddress("demo_front", c, netip.Addr{}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := m.ProjectNetworkInfo("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []NetworkInfo{{Name: "demo_back"}, {Name: "demo_front", Containers: []string{"demo-web-1", "demo-web-2"}}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("ProjectNetworkInfo(demo) = %v, want %v", got, want)
+	}
+}

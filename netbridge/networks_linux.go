@@ -7,6 +7,9 @@ import (
 	"net/netip"
 	"path/filepath"
 	"sort"
+	"strings"
+
+	"github.com/vishvananda/netlink"
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
@@ -25,7 +28,10 @@ type Networks struct {
 	DaemonEnv []string
 }
 
-var _ scheduler.Network = (*Networks)(nil)
+var (
+	_ scheduler.Network         = (*Networks)(nil)
+	_ scheduler.NetworkObserver = (*Networks)(nil)
+)
 
 // NewNetworks keeps its address allocations under dataDir/network, taking
 // automatic subnets from pool in /bits blocks (DefaultPool and 24 when
@@ -95,6 +101,9 @@ func (n *Networks) EnsureNetworks(_ context.Context, p *compose.Project) error {
 			cfg.Subnet = &Subnet{Prefix: net.Subnet, Gateway: net.Gateway}
 		}
 		if _, err := n.bridges.EnsureNetwork(cfg); err != nil {
+			return err
+		}
+		if err := recordConfigHash(net.Name, compose.NetworkHash(net)); err != nil {
 			return err
 		}
 	}
@@ -187,6 +196,78 @@ func (n *Networks) RemoveNetworks(_ context.Context, project string) error {
 		return err
 	}
 	return n.waitDNSGone(project)
+}
+
+// ObserveNetworks implements scheduler.NetworkObserver.
+func (n *Networks) ObserveNetworks(_ context.Context, project string) ([]scheduler.ObservedNetwork, error) {
+	infos, err := n.bridges.IPAM.ProjectNetworkInfo(project)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]scheduler.ObservedNetwork, 0, len(infos))
+	for _, i := range infos {
+		out = append(out, scheduler.ObservedNetwork{Name: i.Name, ConfigHash: configHashOf(i.Name), Containers: i.Containers})
+	}
+	return out, nil
+}
+
+// RemoveNetwork implements scheduler.NetworkObserver: it removes one of the
+// project's networks (never another project's), so that EnsureNetworks
+// makes it again with its new configuration.
+func (n *Networks) RemoveNetwork(_ context.Context, project, name string) error {
+	infos, err := n.bridges.IPAM.ProjectNetworkInfo(project)
+	if err != nil {
+		return err
+	}
+	for _, i := range infos {
+		if i.Name != name {
+			continue
+		}
+		if len(i.Containers) > 0 {
+			return fmt.Errorf("network %s: containers %s are still on it", name, strings.Join(i.Containers, ", "))
+		}
+		return n.bridges.RemoveNetwork(name)
+	}
+	return nil
+}
+
+// configHashAlias prefixes the config hash a network's bridge carries
+// as its interface alias (ifalias).
+const configHashAlias = "berth-config-hash="
+
+// configHashOf returns the compose.NetworkHash the network was made with:
+// its bridge's alias, which goes with the bridge. It is "" for a network
+// an older berth made, or whose bridge is gone (a reboot): then the
+// network is taken as it is. It is not in the IPAM state, which older
+// berth binaries still running (project daemons) rewrite without it.
+func configHashOf(network string) string {
+	l, err := netlink.LinkByName(BridgeName(network))
+	if err != nil {
+		return ""
+	}
+	hash, ok := strings.CutPrefix(l.Attrs().Alias, configHashAlias)
+	if !ok {
+		return ""
+	}
+	return hash
+}
+
+// recordConfigHash notes the configuration hash on a network's bridge that
+// has none yet: the one just made, or one an older berth made, which is
+// taken as it is. A recorded hash is never replaced: up makes a network
+// whose configuration changed again (it removes it first).
+func recordConfigHash(network, hash string) error {
+	l, err := netlink.LinkByName(BridgeName(network))
+	if err != nil {
+		return fmt.Errorf("network %s: bridge %s: %w", network, BridgeName(network), err)
+	}
+	if strings.HasPrefix(l.Attrs().Alias, configHashAlias) {
+		return nil
+	}
+	if err := netlink.LinkSetAlias(l, configHashAlias+hash); err != nil {
+		return fmt.Errorf("network %s: record its configuration on bridge %s: %w", network, BridgeName(network), err)
+	}
+	return nil
 }
 
 func sortedKeys(m map[string]bool) []string {

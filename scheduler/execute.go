@@ -161,6 +161,12 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 		return e.quiet(KindNetwork, op.Name, e.Network.EnsureNetworks(ctx, e.Project))
 	case OpRemoveNetworks:
 		return e.quiet(KindNetwork, op.Name, e.Network.RemoveNetworks(ctx, op.Name))
+	case OpRemoveNetwork:
+		no, ok := e.Network.(NetworkObserver)
+		if !ok {
+			return fmt.Errorf("network %s: this network layer cannot remove one network", op.Name)
+		}
+		return e.step(KindNetwork, op.Name, "Removing", "Removed", op.Reason, func() error { return no.RemoveNetwork(ctx, e.Project.Name, op.Name) })
 	case OpRemoveVolume:
 		return e.step(KindVolume, op.Name, "Removing", "Removed", "", func() error { return e.Runtime.RemoveVolume(ctx, op.Name) })
 	}

@@ -31,6 +31,8 @@ const (
 	OpRemoveVolume OpKind = "remove-volume"
 	// OpCreateNetworks creates the project's networks before any container.
 	OpCreateNetworks OpKind = "create-networks"
+	// OpRemoveNetwork removes one network whose configuration changed.
+	OpRemoveNetwork OpKind = "remove-network"
 	// OpRemoveNetworks removes the project's networks after its containers.
 	OpRemoveNetworks OpKind = "remove-networks"
 	// OpStop stops a running container (stop, restart).
@@ -102,7 +104,7 @@ func (p *Plan) Changes() bool {
 			}
 		}
 	}
-	for _, op := range p.Extra {
+	for _, op := range slices.Concat(p.Prepare, p.Extra) {
 		if op.changes() {
 			return true
 		}
@@ -162,6 +164,13 @@ type ReconcileOptions struct {
 	// forceReason is the reason of a forced recreate when it is not
 	// --force-recreate.
 	forceReason string
+	// Networks are the project's networks as made: one whose config hash
+	// changed is recreated, with the containers on it.
+	Networks []ObservedNetwork
+	// RecreateVolumes are the volumes whose configuration changed that the
+	// user agreed to recreate (their data is lost), with the containers
+	// mounting them.
+	RecreateVolumes []string
 }
 
 // Reconcile compares the project's services with the observed containers
@@ -183,14 +192,19 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 			sort.Strings(services)
 		}
 	}
+	recreate, removed, more := recreateResources(p, observed, services, opts)
+	if len(more) > 0 {
+		services = append(append([]string(nil), services...), more...)
+		sort.Strings(services)
+	}
 	byService := map[string][]Container{}
 	for _, c := range observed {
-		if c.Labels.OneOff() {
+		if c.Labels.OneOff() || removed[c.Name] {
 			continue
 		}
 		byService[c.Labels.Service()] = append(byService[c.Labels.Service()], c)
 	}
-	plan := &Plan{Services: map[string][]Op{}, Order: DependenciesFirst, Only: services}
+	plan := &Plan{Prepare: recreate, Services: map[string][]Op{}, Order: DependenciesFirst, Only: services}
 	for _, name := range services {
 		s := p.Service(name)
 		if err := s.CheckReplicas(s.Replicas); err != nil {
@@ -216,7 +230,7 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 	known := knownServices(p)
 	var orphans []string
 	for _, c := range observed {
-		if c.Labels.OneOff() || known[c.Labels.Service()] {
+		if c.Labels.OneOff() || known[c.Labels.Service()] || removed[c.Name] {
 			continue
 		}
 		if opts.RemoveOrphans {

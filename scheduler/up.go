@@ -28,6 +28,9 @@ type UpOptions struct {
 	Build        bool
 	NoBuild      bool
 	BuildOptions BuildOptions
+	// Confirm asks whether to recreate a volume whose configuration
+	// changed; nil fails up instead (no terminal and no -y).
+	Confirm Confirm
 }
 
 // Up makes the project's containers match its services: it observes what
@@ -46,6 +49,17 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 	if err != nil {
 		return nil, err
 	}
+	ro := opts.ReconcileOptions
+	if vr, ok := rt.(VolumeRuntime); ok {
+		if ro.RecreateVolumes, err = confirmVolumes(ctx, p, vr, opts.Confirm); err != nil {
+			return nil, err
+		}
+	}
+	if no, ok := nw.(NetworkObserver); ok {
+		if ro.Networks, err = no.ObserveNetworks(ctx, p.Name); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Builder != nil && !opts.NoBuild {
 		var services []string
 		if opts.Services != nil {
@@ -60,7 +74,6 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 			return nil, err
 		}
 	}
-	ro := opts.ReconcileOptions
 	// pull_policy always (or up --pull always) pulls before anything is
 	// planned, as docker compose does: a container whose image the pull
 	// changed is recreated, and one that is up to date stays.

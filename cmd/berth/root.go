@@ -24,6 +24,8 @@ type globalOptions struct {
 	verbose       bool
 	compatibility bool
 	allResources  bool
+	// assumeYes answers yes to every question (-y/--yes).
+	assumeYes bool
 
 	address   string
 	namespace string
@@ -78,6 +80,8 @@ its own daemon (see "berth system info").`,
 	f.BoolVar(&opts.verbose, "verbose", false, "Show more output: what up plans to do to each container, and why")
 	f.BoolVar(&opts.compatibility, "compatibility", false, "Compose v1 compatibility: name containers project_service_1, with underscores (also $COMPOSE_COMPATIBILITY)")
 	f.BoolVar(&opts.allResources, "all-resources", false, "Include all resources, even the networks and volumes no service uses")
+	// Persistent: docker compose takes it after the subcommand (up -y) too.
+	cmd.PersistentFlags().BoolVarP(&opts.assumeYes, "yes", "y", false, `Assume "yes" as the answer to every question and run non-interactively (up: recreate a volume whose configuration changed)`)
 	f.StringVar(&opts.address, "address", envOr("CONTAINERD_ADDRESS", defaultAddress), "containerd socket; when none answers at the default, berth runs its own daemon")
 	f.StringVar(&opts.namespace, "namespace", envOr("CONTAINERD_NAMESPACE", defaultNamespace), "containerd namespace for berth's containers and images")
 	f.StringArrayVar(&opts.insecure, "insecure-registry", nil, "Registry reached over plain HTTP (loopback registries always are)")

@@ -205,6 +205,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		NoBuild:          opts.noBuild,
 		RenewAnonVolumes: opts.renewAnonVolumes,
 		BuildOptions:     scheduler.BuildOptions{Out: buildOutput(progress, cmd.OutOrStdout(), opts.quietBuild)},
+		Confirm:          g.confirmer(progress),
 	}
 	uo.StopTimeout = timeoutFlag(opts.timeout)
 	start := time.Now()
