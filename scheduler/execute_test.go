@@ -283,3 +283,20 @@ func TestStartAfterReboot(t *testing.T) {
 		t.Errorf("calls:\n%s", calls)
 	}
 }
+
+// A dependency scaled to 0 is not waited for: it would never be healthy.
+func TestUpDependencyScaledToZero(t *testing.T) {
+	p := project("db", "api<-db")
+	p.Service("api").DependsOn["db"] = compose.Dependency{Condition: compose.ConditionHealthy, Required: true}
+	p.Service("db").Replicas = 0
+	f, n := newFakeRuntime(), &fakeNetwork{}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a hang fails, it does not block the suite
+	defer cancel()
+	if _, err := Up(ctx, p, f, n, nil, UpOptions{}); err != nil {
+		t.Fatalf("Up: %v", err)
+	}
+	calls := f.callList()
+	if !strings.Contains(calls, "start demo-api-1") || strings.Contains(calls, "demo-db-1") {
+		t.Errorf("want api started and no db container:\n%s", calls)
+	}
+}

@@ -152,7 +152,9 @@ func (e *Executor) waitDependencies(ctx context.Context, s *compose.Service, g *
 	sort.Strings(names)
 	for _, name := range names {
 		dep := s.DependsOn[name]
-		if dep.Condition == compose.ConditionStarted || dep.Condition == "" || e.Project.Service(name) == nil {
+		// A dependency scaled to 0 has nothing to wait for (docker compose
+		// skips it too).
+		if d := e.Project.Service(name); dep.Condition == compose.ConditionStarted || dep.Condition == "" || d == nil || d.Replicas == 0 {
 			continue
 		}
 		e.emit(KindService, name, StatusWorking, "Waiting", fmt.Sprintf("%s waits for it: %s", s.Name, dep.Condition))
