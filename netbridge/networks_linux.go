@@ -213,7 +213,8 @@ func (n *Networks) ObserveNetworks(_ context.Context, project string) ([]schedul
 
 // RemoveNetwork implements scheduler.NetworkObserver: it removes one of the
 // project's networks (never another project's), so that EnsureNetworks
-// makes it again with its new configuration.
+// makes it again with its new configuration. The scheduler removes the
+// containers on it first (it refuses when another project's are).
 func (n *Networks) RemoveNetwork(_ context.Context, project, name string) error {
 	infos, err := n.bridges.IPAM.ProjectNetworkInfo(project)
 	if err != nil {
@@ -223,8 +224,12 @@ func (n *Networks) RemoveNetwork(_ context.Context, project, name string) error 
 		if i.Name != name {
 			continue
 		}
-		if len(i.Containers) > 0 {
-			return fmt.Errorf("network %s: containers %s are still on it", name, strings.Join(i.Containers, ", "))
+		// The scheduler removed the containers on it first: what is left
+		// are addresses of containers that are gone.
+		for _, c := range i.Containers {
+			if err := n.bridges.Detach(name, c); err != nil {
+				return fmt.Errorf("network %s: detach %s: %w", name, c, err)
+			}
 		}
 		return n.bridges.RemoveNetwork(name)
 	}

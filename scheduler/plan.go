@@ -192,7 +192,10 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 			sort.Strings(services)
 		}
 	}
-	recreate, removed, more := recreateResources(p, observed, services, opts)
+	recreate, removed, more, err := recreateResources(p, observed, services, opts)
+	if err != nil {
+		return nil, err
+	}
 	if len(more) > 0 {
 		services = append(append([]string(nil), services...), more...)
 		sort.Strings(services)

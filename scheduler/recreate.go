@@ -119,7 +119,7 @@ func volumeKey(p *compose.Project, name string) string {
 // returns those ops, the containers they remove (which the services'
 // plans must not count), and the services of those containers that the
 // plan must bring back although up was not asked for them.
-func recreateResources(p *compose.Project, observed []Container, services []string, opts ReconcileOptions) ([]Op, map[string]bool, []string) {
+func recreateResources(p *compose.Project, observed []Container, services []string, opts ReconcileOptions) ([]Op, map[string]bool, []string, error) {
 	type resource struct {
 		op      Op
 		members func(c Container) bool
@@ -138,6 +138,13 @@ func recreateResources(p *compose.Project, observed []Container, services []stri
 				continue
 			}
 			on := opts.Networks[i]
+			for _, c := range on.Containers {
+				// One of the project's names that no container has is a
+				// stale address, which removing the network drops.
+				if !strings.HasPrefix(c, p.Name+"-") && !slices.ContainsFunc(observed, func(o Container) bool { return o.Name == c }) {
+					return nil, nil, nil, fmt.Errorf("network %q (%s) exists with a different configuration than the compose file declares, and container %s, not of project %s, is on it: it cannot be recreated; restore its configuration or remove that container first", sn.Key, n.Name, c, p.Name)
+				}
+			}
 			resources = append(resources, resource{
 				op:      Op{Kind: OpRemoveNetwork, Name: n.Name, Reason: "configuration changed"},
 				members: func(c Container) bool { return slices.Contains(on.Containers, c.Name) },
@@ -169,5 +176,5 @@ func recreateResources(p *compose.Project, observed []Container, services []stri
 	}
 	sort.Slice(ops, func(i, j int) bool { return ops[i].Name < ops[j].Name })
 	sort.Strings(more)
-	return append(ops, after...), removed, more
+	return append(ops, after...), removed, more, nil
 }

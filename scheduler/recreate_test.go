@@ -114,6 +114,17 @@ web: ensure-image web (for new containers)
 web: create demo-web-1 (missing)`,
 		},
 	}
+	t.Run("a changed network another project's container is on", func(t *testing.T) {
+		f := newFakeRuntime()
+		running(f, p)
+		observed, _ := f.Containers(context.Background(), p.Name)
+		g, _ := NewGraph(p)
+		opts := ReconcileOptions{Networks: []ObservedNetwork{{Name: "demo_front", ConfigHash: "old", Containers: append(onFront, "other-x-1")}}}
+		_, err := Reconcile(p, observed, g, opts)
+		if err == nil || !strings.Contains(err.Error(), `network "front" (demo_front) exists with a different configuration`) || !strings.Contains(err.Error(), "other-x-1") {
+			t.Errorf("Reconcile() error = %v, want one naming the network and the other container", err)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeRuntime()
