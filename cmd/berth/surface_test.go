@@ -47,10 +47,7 @@ var composeGaps = map[string]string{
 	"push --include-deps":         "not yet: issue 13",
 	"rm --volumes":                "not yet: issue 13",
 	"run --env-from-file":         "not yet: issue 13",
-	"scale":                       "not yet: issue 13",
-	"up --scale":                  "not yet: issue 13",
 	"up --watch":                  "develop.watch is issue 17",
-	"up --yes":                    "not yet: issue 13",
 	"wait --down-project":         "not yet: issue 13",
 	"watch":                       "develop.watch is issue 17",
 }
