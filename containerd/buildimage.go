@@ -124,6 +124,7 @@ func (c *Client) BuildImage(ctx context.Context, s *compose.Service, opts schedu
 		Pull:       b.Pull || opts.Pull,
 		Network:    network,
 		Allow:      allow,
+		Memory:     opts.Memory,
 		Out:        out,
 	})
 	if err != nil {

@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -262,5 +264,59 @@ services:
 		if e.Service == "old" {
 			t.Errorf("run --remove-orphans left %s", e.Name)
 		}
+	}
+}
+
+// TestBuildFlags: build --check runs the Dockerfile checks without
+// building, --print prints the bake file, --memory limits RUN steps,
+// --provenance=false is accepted and --builder names berth's own only.
+func TestBuildFlags(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  app:
+    build: .
+    image: `+strings.ToLower(t.Name())+`.local/app
+`, map[string]string{"Dockerfile": `FROM ` + testImage + ` as base
+ARG WAIT=0
+RUN sleep $WAIT; echo ` + t.Name() + `
+`})
+	r := p.berth("build", "--check")
+	if r.code != 1 || !strings.Contains(r.stdout, "app: ") || !strings.Contains(r.stdout, ":1: FromAsCasing:") || !strings.Contains(r.stdout, "1 warnings have been found") {
+		t.Errorf("build --check of a Dockerfile with 'as' in lower case:\n%s", r)
+	}
+	var bake struct {
+		Target map[string]struct {
+			Context string   `json:"context"`
+			Tags    []string `json:"tags"`
+		} `json:"target"`
+	}
+	if err := json.Unmarshal([]byte(p.must("build", "--print").stdout), &bake); err != nil || bake.Target["app"].Context != p.dir || len(bake.Target["app"].Tags) == 0 {
+		t.Errorf("build --print: %+v (%v)", bake, err)
+	}
+	if r := p.berth("build", "--builder", "cloud"); r.code == 0 || !strings.Contains(r.stderr, "--builder") {
+		t.Errorf("build --builder cloud: %s", r)
+	}
+	if r := p.berth("build", "--sbom", "true"); r.code == 0 || !strings.Contains(r.stderr, "--sbom") {
+		t.Errorf("build --sbom true: %s", r)
+	}
+	// The RUN step's cgroup, seen from the host while it runs, has the
+	// limit (cgroup v1 or v2).
+	p.must("build", "--provenance=false")
+	cmd, out := p.start("build", "--memory", "67m", "--build-arg", "WAIT=15")
+	limited := func() bool {
+		for _, pattern := range []string{"/sys/fs/cgroup/memory/berth/berth-build-*/memory.limit_in_bytes", "/sys/fs/cgroup/berth/berth-build-*/memory.max"} {
+			files, _ := filepath.Glob(pattern)
+			for _, f := range files {
+				if b, err := os.ReadFile(f); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(67<<20) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	p.waitFor("a RUN step with a 67 MiB memory limit", 25*time.Second, limited)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("build --memory 67m: %v\n%s", err, out.String())
 	}
 }

@@ -32,6 +32,8 @@ type BuildOptions struct {
 	Allow []string
 	// Missing builds only the images that are not present yet.
 	Missing bool
+	// Memory limits each RUN step's memory, in bytes; 0 is no limit.
+	Memory int64
 	// Out receives the builds' output (default: discarded).
 	Out io.Writer
 }

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 
+	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/compose"
@@ -19,6 +24,13 @@ type buildOptions struct {
 	quiet     bool
 	network   string
 	allow     []string
+	memory    string
+	builder   string
+	withDeps  bool
+	check     bool
+	print     bool
+	provenance,
+	sbom string
 }
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
@@ -42,7 +54,31 @@ image, else <project>-<service>.`,
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Print nothing but errors")
 	f.StringVar(&opts.network, "network", "", `RUN steps' network: "default" (a network of the build's own, with NAT to the outside), "host" or "none"; overrides the build sections' network`)
 	f.StringArrayVar(&opts.allow, "allow", nil, `Grant the Dockerfiles an entitlement: "network.host" lets RUN --network=host use the host's network`)
+	f.StringVarP(&opts.memory, "memory", "m", "", "Memory limit of each RUN step (e.g. 512m, 2g)")
+	f.StringVar(&opts.builder, "builder", "", `The builder to use: berth has one, its own ("default")`)
+	f.BoolVar(&opts.withDeps, "with-dependencies", false, "Also build the images of the services the named ones depend on")
+	f.BoolVar(&opts.check, "check", false, "Run the Dockerfile checks (BuildKit's rules) instead of building; exit 1 when one warns")
+	f.BoolVar(&opts.print, "print", false, "Print the build definitions as a bake file (JSON) instead of building")
+	f.StringVar(&opts.provenance, "provenance", "", `Provenance attestation: berth's builder makes none, so only "false" (or "0") is accepted`)
+	f.StringVar(&opts.sbom, "sbom", "", `SBOM attestation: berth's builder makes none, so only "false" (or "0") is accepted`)
 	return cmd
+}
+
+// checkBuildFlags refuses what berth's builder cannot do, by flag.
+func (o buildOptions) checkBuildFlags() error {
+	switch o.builder {
+	case "", "default", "berth":
+	default:
+		return fmt.Errorf("--builder %q: berth builds with its own builder on containerd; there is no other to choose (drop --builder)", o.builder)
+	}
+	for flag, v := range map[string]string{"--provenance": o.provenance, "--sbom": o.sbom} {
+		switch strings.ToLower(v) {
+		case "", "false", "0":
+		default:
+			return fmt.Errorf("%s %q: berth's builder makes no attestations; use %s=false or drop it", flag, v, flag)
+		}
+	}
+	return nil
 }
 
 func (o buildOptions) options(out io.Writer) (scheduler.BuildOptions, error) {
@@ -61,10 +97,19 @@ func (o buildOptions) options(out io.Writer) (scheduler.BuildOptions, error) {
 			return scheduler.BuildOptions{}, fmt.Errorf("--allow: %w", err)
 		}
 	}
-	return scheduler.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args, Network: o.network, Allow: o.allow, Out: out}, nil
+	var memory int64
+	if o.memory != "" {
+		if memory, err = units.RAMInBytes(o.memory); err != nil || memory <= 0 {
+			return scheduler.BuildOptions{}, fmt.Errorf("--memory %q: give a size such as 512m or 2g", o.memory)
+		}
+	}
+	return scheduler.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args, Network: o.network, Allow: o.allow, Memory: memory, Out: out}, nil
 }
 
 func runBuild(cmd *cobra.Command, g *globalOptions, opts buildOptions, services []string) error {
+	if err := opts.checkBuildFlags(); err != nil {
+		return err
+	}
 	ctx := cmd.Context()
 	p, err := g.loadProject(ctx, services...)
 	if err != nil {
@@ -79,6 +124,19 @@ func runBuild(cmd *cobra.Command, g *globalOptions, opts buildOptions, services 
 			return fmt.Errorf("service %q has no build section: nothing to build (its image is pulled)", name)
 		}
 	}
+	if opts.withDeps && len(services) > 0 {
+		gr, err := scheduler.NewGraph(p)
+		if err != nil {
+			return err
+		}
+		services = gr.WithDependencies(services)
+	}
+	switch {
+	case opts.check:
+		return checkDockerfiles(cmd.OutOrStdout(), buildServices(p, services))
+	case opts.print:
+		return printBake(cmd.OutOrStdout(), buildServices(p, services), bo)
+	}
 	if opts.quiet {
 		g.progress = "quiet"
 	}
@@ -92,4 +150,87 @@ func runBuild(cmd *cobra.Command, g *globalOptions, opts buildOptions, services 
 		only = services
 	}
 	return scheduler.Build(ctx, p, rt, rt, only, bo)
+}
+
+// buildServices are the services with a build section among the named
+// ones (all when none is named), sorted by name.
+func buildServices(p *compose.Project, names []string) []*compose.Service {
+	var out []*compose.Service
+	for _, s := range p.Services {
+		if s.Build != nil && (len(names) == 0 || slices.Contains(names, s.Name)) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// checkDockerfiles prints the Dockerfile checks' warnings of each
+// service's build, as docker build --check does, and fails when there is
+// any.
+func checkDockerfiles(out io.Writer, services []*compose.Service) error {
+	n := 0
+	for _, s := range services {
+		ws, err := build.Request{ContextDir: s.Build.Context, Dockerfile: s.Build.Dockerfile, Inline: s.Build.Inline}.Check()
+		if err != nil {
+			return fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		for _, w := range ws {
+			fmt.Fprintf(out, "%s: %s\n", s.Name, w)
+		}
+		n += len(ws)
+	}
+	if n == 0 {
+		fmt.Fprintln(out, "Check complete, no warnings found.")
+		return nil
+	}
+	fmt.Fprintf(out, "Check complete, %d warnings have been found!\n", n)
+	return exitError{code: 1}
+}
+
+// bakeTarget is a service's build as a docker buildx bake file target.
+type bakeTarget struct {
+	Context    string            `json:"context"`
+	Dockerfile string            `json:"dockerfile,omitempty"`
+	Inline     string            `json:"dockerfile-inline,omitempty"`
+	Args       map[string]string `json:"args,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Tags       []string          `json:"tags"`
+	Target     string            `json:"target,omitempty"`
+	Network    string            `json:"network,omitempty"`
+	NoCache    bool              `json:"no-cache,omitempty"`
+	Pull       bool              `json:"pull,omitempty"`
+}
+
+// printBake prints the services' builds as the bake file docker compose
+// build --print prints: a default group of one target per service.
+func printBake(out io.Writer, services []*compose.Service, bo scheduler.BuildOptions) error {
+	type group struct {
+		Targets []string `json:"targets"`
+	}
+	file := struct {
+		Group  map[string]group      `json:"group"`
+		Target map[string]bakeTarget `json:"target"`
+	}{Group: map[string]group{"default": {Targets: []string{}}}, Target: map[string]bakeTarget{}}
+	for _, s := range services {
+		b := s.Build
+		args := maps.Clone(b.Args)
+		for k, v := range bo.Args {
+			if args == nil {
+				args = map[string]string{}
+			}
+			args[k] = v
+		}
+		network := b.Network
+		if bo.Network != "" {
+			network = bo.Network
+		}
+		t := bakeTarget{Context: b.Context, Dockerfile: b.Dockerfile, Inline: b.Inline, Args: args, Labels: b.Labels,
+			Tags: append([]string{s.ImageName()}, b.Tags...), Target: b.Target, Network: network,
+			NoCache: b.NoCache || bo.NoCache, Pull: b.Pull || bo.Pull}
+		file.Group["default"] = group{Targets: append(file.Group["default"].Targets, s.Name)}
+		file.Target[s.Name] = t
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(file)
 }

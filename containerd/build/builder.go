@@ -118,6 +118,8 @@ type Request struct {
 	// Entitlement); a RUN that needs one not granted fails the build
 	// before any step runs.
 	Allow []Entitlement
+	// Memory limits each RUN step's memory, in bytes; 0 is no limit.
+	Memory int64
 	// Out receives the progress lines and RUN output.
 	Out io.Writer
 }

@@ -32,7 +32,9 @@ type runSpec struct {
 	// netns and etcDir are the build network's namespace and /etc files,
 	// for NetworkDefault.
 	netns, etcDir string
-	out           *runLines
+	// memory is the step's memory limit in bytes; 0 is none.
+	memory int64
+	out    *runLines
 }
 
 // runSpecOpts are the spec options of a RUN step's container, over
@@ -51,6 +53,9 @@ func runSpecOpts(rs runSpec, confine []oci.SpecOpts) []oci.SpecOpts {
 		opts = append(opts, oci.WithUser(rs.user), oci.WithAdditionalGIDs(rs.user))
 	}
 	opts = append(opts, confine...)
+	if rs.memory > 0 {
+		opts = append(opts, oci.WithMemoryLimit(uint64(rs.memory)))
+	}
 	switch rs.network {
 	case NetworkHost:
 		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostHostsFile, oci.WithHostResolvconf)

@@ -68,3 +68,26 @@ func TestRunSpecOpts(t *testing.T) {
 		})
 	}
 }
+
+func TestRunSpecMemory(t *testing.T) {
+	ctx := namespaces.WithNamespace(context.Background(), "test")
+	for _, tc := range []struct {
+		memory int64
+		want   *int64
+	}{{0, nil}, {64 << 20, ptr(int64(64 << 20))}} {
+		rs := runSpec{argv: []string{"true"}, cwd: "/", network: NetworkNone, memory: tc.memory}
+		spec, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: "berth-build-x"}, runSpecOpts(rs, nil)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got *int64
+		if r := spec.Linux.Resources; r != nil && r.Memory != nil {
+			got = r.Memory.Limit
+		}
+		if (got == nil) != (tc.want == nil) || (got != nil && *got != *tc.want) {
+			t.Errorf("memory %d: limit %v, want %v", tc.memory, got, tc.want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -152,7 +152,7 @@ func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *ins
 		bd.out.stepf(n, bd.steps, "%s", historyText(c))
 		rs := runSpec{
 			snapshot: active, mounts: mounts, argv: argv, env: procEnv, user: user, cwd: cwd,
-			network: network, out: &runLines{o: bd.out},
+			network: network, memory: bd.req.Memory, out: &runLines{o: bd.out},
 		}
 		if network == NetworkDefault {
 			var err error
