@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -142,6 +143,9 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 	if s.Networks, err = serviceNetworks(spec, sc); err != nil {
 		return nil, err
 	}
+	if err := runtimeKeysOf(spec, sc, s); err != nil {
+		return nil, err
+	}
 	if s.Ports, err = portsOf(sc); err != nil {
 		return nil, err
 	}
@@ -256,6 +260,17 @@ func mountOf(spec *types.Project, v types.ServiceVolumeConfig) (Mount, bool, err
 	case types.VolumeTypeBind:
 		m.Type, m.Source = MountBind, v.Source
 		m.CreateHostPath = v.Bind != nil && v.Bind.CreateHostPath
+	case types.VolumeTypeImage:
+		if v.Source == "" {
+			return Mount{}, false, fmt.Errorf("an image volume needs source: the image to mount")
+		}
+		m.Type, m.Source, m.ReadOnly = MountImage, v.Source, true
+		if v.Image != nil && v.Image.SubPath != "" {
+			if slices.Contains(strings.Split(v.Image.SubPath, "/"), "..") {
+				return Mount{}, false, fmt.Errorf("image.subpath %q must stay inside the image: remove the ..", v.Image.SubPath)
+			}
+			m.SubPath = path.Clean("/" + v.Image.SubPath)
+		}
 	case types.VolumeTypeTmpfs:
 		m.Type = MountTmpfs
 		if t := v.Tmpfs; t != nil {

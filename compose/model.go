@@ -169,6 +169,20 @@ type Service struct {
 	// VolumesFrom are volumes_from entries as written ("service", "service:ro", "container:x").
 	VolumesFrom []string
 
+	// PostStart run in the container after it starts (a failing one fails
+	// the start); PreStop before it is stopped.
+	PostStart, PreStop []Hook
+	// Namespaces are ipc, pid, uts, userns_mode and cgroup.
+	Namespaces Namespaces
+	// Logging is where the container's output goes.
+	Logging Logging
+	// Links make Alias resolve to Service for this service's containers.
+	Links []Link
+	// CgroupParent is the cgroup its containers' cgroups are made under.
+	CgroupParent string
+	// StorageOpt are the snapshot's options (size=...).
+	StorageOpt map[string]string
+
 	// Unsupported are keys the service sets that this version of berth does
 	// not run yet; up warns about them rather than ignore them silently.
 	Unsupported []string
@@ -247,13 +261,16 @@ const (
 	MountBind MountType = "bind"
 	// MountTmpfs is a tmpfs.
 	MountTmpfs MountType = "tmpfs"
+	// MountImage is an image's filesystem, mounted read-only.
+	MountImage MountType = "image"
 )
 
 // Mount is one entry of a service's volumes (or tmpfs) list.
 type Mount struct {
 	Type MountType
-	// Source is the volume's real name (MountVolume) or an absolute host
-	// path (MountBind); empty for MountTmpfs.
+	// Source is the volume's real name (MountVolume), an absolute host
+	// path (MountBind) or an image reference (MountImage); empty for
+	// MountTmpfs.
 	Source   string
 	Target   string
 	ReadOnly bool
@@ -276,6 +293,8 @@ type Mount struct {
 	// replaces it (unless up -V). Source is empty here; the runtime is
 	// told the volume's name when it creates the container.
 	Anonymous bool
+	// SubPath is the directory of the image mounted (MountImage), or "".
+	SubPath string
 }
 
 // Volume is a top-level named volume.
@@ -309,4 +328,7 @@ type ServiceNetwork struct {
 	// IPv4Address is the requested address; invalid means any.
 	IPv4Address netip.Addr
 	MACAddress  string
+	// InterfaceName is the interface's name in the container; "" is
+	// eth0, eth1, ... in network order.
+	InterfaceName string
 }

@@ -73,6 +73,7 @@ func serviceNetworks(spec *types.Project, sc types.ServiceConfig) ([]ServiceNetw
 			e.priority = cfg.Priority
 			e.Aliases = append([]string{}, cfg.Aliases...)
 			e.MACAddress = cfg.MacAddress
+			e.InterfaceName = cfg.InterfaceName
 			if cfg.Ipv4Address != "" {
 				a, err := netip.ParseAddr(cfg.Ipv4Address)
 				if err != nil || !a.Is4() {

@@ -25,6 +25,12 @@ type Resources struct {
 	Ulimits     []Ulimit
 	Sysctls     map[string]string
 	Devices     []Device
+	// CPUSet is the CPUs it may run on ("0-2,4"), or "".
+	CPUSet string
+	// Blkio is its blkio_config, or nil.
+	Blkio *BlkioConfig
+	// DeviceCgroupRules are device_cgroup_rules, checked by ParseDeviceCgroupRule.
+	DeviceCgroupRules []string
 }
 
 // Ulimit is one rlimit.

@@ -22,6 +22,9 @@ var runKeys = map[string]bool{
 	"mem_limit": true, "mem_reservation": true, "memswap_limit": true, "cpus": true, "cpu_shares": true,
 	"cpu_period": true, "cpu_quota": true, "pids_limit": true, "shm_size": true, "oom_score_adj": true,
 	"ulimits": true, "sysctls": true, "devices": true, "secrets": true, "configs": true,
+	"post_start": true, "pre_stop": true, "ipc": true, "pid": true, "uts": true, "userns_mode": true,
+	"cgroup": true, "cgroup_parent": true, "cpuset": true, "blkio_config": true, "device_cgroup_rules": true,
+	"storage_opt": true, "logging": true, "links": true, "mac_address": true,
 }
 
 // Unsupported lists the keys of a service that this version of berth does
