@@ -157,6 +157,9 @@ type EndpointConfig struct {
 	DefaultRoute bool
 	// Names are the names the container answers to on the network in DNS.
 	Names []string
+	// Links are the container's links on the network: alias to the name
+	// it stands for, resolved for this container only.
+	Links map[string]string
 }
 
 // Endpoint is a container's interface on a network.
@@ -189,6 +192,11 @@ func (b *Bridges) Attach(cfg EndpointConfig) (_ Endpoint, retErr error) {
 			b.IPAM.ReleaseAddress(cfg.Network, cfg.Container) //nolint:errcheck // rollback
 		}
 	}()
+	if len(cfg.Links) > 0 {
+		if err := b.IPAM.SetLinks(cfg.Network, cfg.Container, cfg.Links); err != nil {
+			return Endpoint{}, err
+		}
+	}
 	br, err := netlink.LinkByName(BridgeName(cfg.Network))
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("container %s: bridge of network %s: %w", cfg.Container, cfg.Network, err)

@@ -164,7 +164,7 @@ func Entries(v NetworkView) []dns.Entry {
 	out := make([]dns.Entry, 0, len(containers))
 	for _, c := range containers {
 		names := append([]string{c}, v.Names[c]...)
-		out = append(out, dns.Entry{Addr: v.Addresses[c], Names: names, Container: c})
+		out = append(out, dns.Entry{Addr: v.Addresses[c], Names: names, Container: c, Links: v.Links[c]})
 	}
 	return out
 }

@@ -134,9 +134,14 @@ func (n *Networks) Connect(_ context.Context, p *compose.Project, s *compose.Ser
 		if s.Hostname != "" {
 			names = append(names, s.Hostname)
 		}
+		ifName := sn.InterfaceName
+		if ifName == "" {
+			ifName = fmt.Sprintf("eth%d", i)
+		}
 		cfg := EndpointConfig{
-			Network: sn.Name, Container: container, NetNS: netns, IfName: fmt.Sprintf("eth%d", i),
+			Network: sn.Name, Container: container, NetNS: netns, IfName: ifName,
 			Addr: sn.IPv4Address, MAC: sn.MACAddress, DefaultRoute: !routed && !internal, Names: names,
+			Links: linkAliases(s),
 		}
 		ep, err := n.bridges.Attach(cfg)
 		if err != nil {
@@ -159,6 +164,22 @@ func (n *Networks) Connect(_ context.Context, p *compose.Project, s *compose.Ser
 		}
 	}
 	return nameservers, nil
+}
+
+// linkAliases are a service's links as DNS aliases: alias to service name
+// (a link without an alias needs none: the service's name resolves).
+func linkAliases(s *compose.Service) map[string]string {
+	var out map[string]string
+	for _, l := range s.Links {
+		if l.Alias == l.Service {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[l.Alias] = l.Service
+	}
+	return out
 }
 
 // Ports returns a container's published ports.

@@ -15,6 +15,9 @@ type Entry struct {
 	// Container is the endpoint's container: one on several networks
 	// resolves the names of all of them, as in Docker.
 	Container string
+	// Links are the container's links: an alias it alone resolves, to the
+	// name it stands for (links: [db:database]).
+	Links map[string]string
 }
 
 // Table holds the names of every network a DNS server answers for. A client
@@ -34,6 +37,8 @@ type tableNetwork struct {
 	// containers map an address to its container, and back.
 	containerAt map[netip.Addr]string
 	endpoints   map[string]netip.Addr
+	// links map an address to its container's links (normalized).
+	links map[netip.Addr]map[string]string
 }
 
 // NewTable returns an empty table.
@@ -42,8 +47,14 @@ func NewTable() *Table { return &Table{networks: map[string]tableNetwork{}} }
 // Set replaces what a network answers.
 func (t *Table) Set(network string, subnet netip.Prefix, entries []Entry) {
 	n := tableNetwork{subnet: subnet, byName: map[string][]netip.Addr{}, byAddr: map[netip.Addr][]string{},
-		containerAt: map[netip.Addr]string{}, endpoints: map[string]netip.Addr{}}
+		containerAt: map[netip.Addr]string{}, endpoints: map[string]netip.Addr{}, links: map[netip.Addr]map[string]string{}}
 	for _, e := range entries {
+		for alias, target := range e.Links {
+			if n.links[e.Addr] == nil {
+				n.links[e.Addr] = map[string]string{}
+			}
+			n.links[e.Addr][normalize(alias)] = normalize(target)
+		}
 		if e.Container != "" {
 			n.containerAt[e.Addr], n.endpoints[e.Container] = e.Container, e.Addr
 		}
@@ -78,6 +89,12 @@ func (t *Table) Lookup(src netip.Addr, name string) []netip.Addr {
 	name = normalize(name)
 	t.mu.RLock()
 	defer t.mu.RUnlock()
+	for _, n := range t.networks {
+		if target, ok := n.links[src][name]; ok && n.subnet.Contains(src) {
+			name = target
+			break
+		}
+	}
 	var out []netip.Addr
 	for _, nets := range t.reach(src) {
 		for _, n := range nets {
