@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -37,6 +38,9 @@ const (
 	// separated: those bound from a driver_opts device or made a tmpfs
 	// do not show in its spec's mount sources.
 	labelVolumes = "berth.volumes"
+	// labelLogging is the service's logging (JSON) when it is not the
+	// default json-file without rotation.
+	labelLogging = "berth.logging"
 )
 
 const runtimeName = "io.containerd.runc.v2"
@@ -177,6 +181,14 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	if err != nil {
 		return scheduler.Container{}, err
 	}
+	if len(s.StorageOpt) > 0 {
+		return scheduler.Container{}, fmt.Errorf("service %q: storage_opt is not supported by berth's %s snapshotter (it has no per-container size limits): remove storage_opt", s.Name, c.snapshotter)
+	}
+	ctx, done, err := c.client.WithLease(ctx)
+	if err != nil {
+		return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)
+	}
+	defer done(context.WithoutCancel(ctx)) //nolint:errcheck // the lease only guards what is made until the container holds it
 	ref, err := NormalizeRef(s.ImageName())
 	if err != nil {
 		return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)
@@ -233,12 +245,27 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		return scheduler.Container{}, err
 	}
 	mounts = append(mounts, files...)
+	imgMounts, imgLabels, removeViews, err := c.imageMounts(ctx, req.Name, s)
+	if err != nil {
+		return scheduler.Container{}, err
+	}
+	defer func() {
+		if retErr != nil {
+			removeViews()
+		}
+	}()
+	mounts = append(mounts, imgMounts...)
+	joined, err := c.joined(ctx, req.Project.Name, s)
+	if err != nil {
+		return scheduler.Container{}, err
+	}
 	if len(fills) > 0 {
 		if err := c.fillVolumes(ctx, img, fills); err != nil {
 			return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)
 		}
 	}
-	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir, Mounts: mounts, InitBinary: c.logDriver, CheckInit: c.checkInit})
+	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir, Mounts: mounts, InitBinary: c.logDriver, CheckInit: c.checkInit,
+		Joined: joined, Cgroups: hostCgroups("/sys/fs/cgroup")})
 	if err != nil {
 		return scheduler.Container{}, err
 	}
@@ -268,6 +295,19 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		labels[compose.LabelImageID] = cfg.Digest.String()
 	}
 	labels[compose.LabelLogPath] = c.logPath(req.Name)
+	maps.Copy(labels, imgLabels)
+	hooks, err := hookLabels(s)
+	if err != nil {
+		return scheduler.Container{}, err
+	}
+	maps.Copy(labels, hooks)
+	if s.Logging != (compose.Logging{Driver: compose.LogJSONFile, MaxFile: 1}) && s.Logging.Driver != "" {
+		b, err := json.Marshal(s.Logging)
+		if err != nil {
+			return scheduler.Container{}, err
+		}
+		labels[labelLogging] = string(b)
+	}
 	if names := namedVolumes(s); len(names) > 0 {
 		labels[labelVolumes] = strings.Join(names, ",")
 	}
@@ -385,6 +425,15 @@ func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 		}
 		if err := ctr.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("remove container %s: %w", sc.Name, err)
+		}
+		// Its image volumes' views, which the garbage collector would
+		// otherwise take on its next pass only.
+		for k, key := range sc.Labels {
+			if strings.HasPrefix(k, labelImageVolumePrefix+c.snapshotter+"/") {
+				if err := c.client.SnapshotService(c.snapshotter).Remove(ctx, key); err != nil && !errdefs.IsNotFound(err) {
+					return fmt.Errorf("remove container %s: image volume: %w", sc.Name, err)
+				}
+			}
 		}
 	}
 	var errs []error

@@ -207,6 +207,9 @@ func (c *Client) hasImage(ctx context.Context, ref string) (bool, error) {
 // policy. Images of services with a build section are built before this
 // (scheduler.Build); a missing one here was not built (--no-build).
 func (c *Client) EnsureImage(ctx context.Context, s *compose.Service) error {
+	if err := c.ensureMountImages(ctx, s); err != nil {
+		return err
+	}
 	image := s.ImageName()
 	ref, err := NormalizeRef(image)
 	if err != nil {

@@ -6,11 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/containerd/containerd/v2/core/runtime/v2/logging"
+
+	"github.com/berth/berth/compose"
 )
 
 // logLine is one line of a container log file, in Docker's json-file format.
@@ -20,20 +25,73 @@ type logLine struct {
 	Time   time.Time `json:"time"`
 }
 
+// logDriverArg is the argument of `berth __logdriver`: the log's path,
+// followed by the service's logging options as a query when it has any
+// (the shim passes a log driver its arguments in no fixed order, so they
+// travel as one).
+func logDriverArg(path string, l compose.Logging) string {
+	q := url.Values{}
+	if l.Driver == compose.LogNone {
+		q.Set("driver", string(compose.LogNone))
+	}
+	if l.MaxSize > 0 {
+		q.Set("max-size", strconv.FormatInt(l.MaxSize, 10))
+		q.Set("max-file", strconv.Itoa(max(l.MaxFile, 1)))
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+// parseLogDriverArg undoes logDriverArg.
+func parseLogDriverArg(arg string) (string, compose.Logging) {
+	l := compose.Logging{Driver: compose.LogJSONFile, MaxFile: 1}
+	i := strings.LastIndex(arg, "?")
+	if i < 0 {
+		return arg, l
+	}
+	q, err := url.ParseQuery(arg[i+1:])
+	if err != nil {
+		return arg, l
+	}
+	if q.Get("driver") == string(compose.LogNone) {
+		l.Driver = compose.LogNone
+	}
+	l.MaxSize, _ = strconv.ParseInt(q.Get("max-size"), 10, 64)
+	if n, err := strconv.Atoi(q.Get("max-file")); err == nil && n > 0 {
+		l.MaxFile = n
+	}
+	return arg[:i], l
+}
+
 // RunLogDriver is the log driver containerd's shim runs for each task (as
-// `berth __logdriver PATH`): it appends the task's stdout and stderr to
-// PATH as JSON lines and returns when both streams end.
-func RunLogDriver(path string) {
+// `berth __logdriver PATH[?OPTIONS]`): it appends the task's stdout and
+// stderr to PATH as JSON lines, rotating it at max-size into PATH.1 ...
+// (max-file files in all), and returns when both streams end. With the
+// none driver it keeps nothing.
+func RunLogDriver(arg string) {
+	path, opts := parseLogDriverArg(arg)
 	logging.Run(func(_ context.Context, cfg *logging.Config, ready func() error) error {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
-		if err != nil {
-			return fmt.Errorf("open log %s: %w", path, err)
+		if opts.Driver == compose.LogNone {
+			if err := ready(); err != nil {
+				return err
+			}
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() { defer wg.Done(); io.Copy(io.Discard, cfg.Stdout) }() //nolint:errcheck // nothing is kept
+			go func() { defer wg.Done(); io.Copy(io.Discard, cfg.Stderr) }() //nolint:errcheck
+			wg.Wait()
+			return nil
 		}
-		defer f.Close()
+		w := &lineWriter{path: path, maxSize: opts.MaxSize, maxFile: opts.MaxFile, now: time.Now}
+		if err := w.open(); err != nil {
+			return err
+		}
+		defer w.close()
 		if err := ready(); err != nil {
 			return err
 		}
-		w := &lineWriter{w: bufio.NewWriter(f), now: time.Now}
 		var wg sync.WaitGroup
 		wg.Add(2)
 		go func() { defer wg.Done(); w.copy(cfg.Stdout, "stdout") }()
@@ -43,11 +101,64 @@ func RunLogDriver(path string) {
 	})
 }
 
-// lineWriter encodes lines from several streams into one log.
+// lineWriter encodes lines from several streams into one log, rotated at
+// maxSize bytes (0: never) into path.1 ... path.(maxFile-1).
 type lineWriter struct {
-	mu  sync.Mutex // guards w
-	w   *bufio.Writer
-	now func() time.Time
+	path    string
+	maxSize int64
+	maxFile int
+	mu      sync.Mutex // guards following
+	f       *os.File
+	w       *bufio.Writer
+	size    int64
+	now     func() time.Time
+}
+
+// open opens the log for appending.
+func (l *lineWriter) open() error {
+	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("open log %s: %w", l.path, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("open log %s: %w", l.path, err)
+	}
+	l.f, l.w, l.size = f, bufio.NewWriter(f), st.Size()
+	return nil
+}
+
+func (l *lineWriter) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f != nil {
+		l.f.Close()
+	}
+}
+
+// rotate moves path to path.1 (and path.1 to path.2, ...), dropping the
+// oldest, and starts an empty path; with one file it empties path.
+// l.mu is held.
+func (l *lineWriter) rotate() error {
+	l.w.Flush() //nolint:errcheck // what could not be written is lost with the old file
+	l.f.Close()
+	if l.maxFile <= 1 {
+		if err := os.Truncate(l.path, 0); err != nil {
+			return err
+		}
+	} else {
+		for i := l.maxFile - 1; i > 0; i-- {
+			from := l.path
+			if i > 1 {
+				from = l.path + "." + strconv.Itoa(i-1)
+			}
+			if err := os.Rename(from, l.path+"."+strconv.Itoa(i)); err != nil && !os.IsNotExist(err) {
+				return err
+			}
+		}
+	}
+	return l.open()
 }
 
 // copy reads r line by line until it ends; each line is flushed at once so
@@ -72,9 +183,15 @@ func (l *lineWriter) write(line logLine) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.maxSize > 0 && l.size > 0 && l.size+int64(len(b))+1 > l.maxSize {
+		if err := l.rotate(); err != nil {
+			return // the file is gone or closed: lines are dropped rather than the container blocked
+		}
+	}
 	l.w.Write(b)        //nolint:errcheck // a full disk must not block the container; Flush reports
 	l.w.WriteByte('\n') //nolint:errcheck
 	l.w.Flush()         //nolint:errcheck
+	l.size += int64(len(b)) + 1
 }
 
 func (l *lineWriter) flush() error {

@@ -31,6 +31,10 @@ type specInput struct {
 	InitBinary string
 	// CheckInit vets InitBinary before it is used (nil: not checked).
 	CheckInit func(path string) error
+	// Joined are the other containers' namespaces it joins.
+	Joined Joined
+	// Cgroups is what the host's cgroups can do.
+	Cgroups cgroupSupport
 }
 
 // initPrefix is what runs before the service's command: berth as
@@ -219,6 +223,11 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 		return nil, err
 	}
 	opts = append(opts, res...)
+	keys, err := runtimeKeyOpts(s, in.Joined, in.Cgroups)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, keys...)
 
 	if in.NetNS != "" {
 		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: in.NetNS}))

@@ -2,6 +2,7 @@ package containerd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -105,6 +106,16 @@ func (c *Client) Start(ctx context.Context, sc scheduler.Container) error {
 	}); err != nil {
 		return fmt.Errorf("start container %s: record start: %w", sc.Name, err)
 	}
+	if err := c.runHooks(ctx, sc, labelPostStart); err != nil {
+		// As in docker compose, a failing post_start fails the start: the
+		// container does not stay up half-initialised.
+		cleanup := context.WithoutCancel(ctx)
+		if _, derr := task.Delete(cleanup, containerd.WithProcessKill); derr != nil && !errdefs.IsNotFound(derr) {
+			return fmt.Errorf("%w (and stopping the container failed: %v)", err, derr)
+		}
+		ctr.SetLabels(cleanup, map[string]string{labelFinishedAt: time.Now().UTC().Format(time.RFC3339Nano), labelExitCode: "137"}) //nolint:errcheck // the hook's error is the one to report
+		return err
+	}
 	return nil
 }
 
@@ -142,6 +153,12 @@ func (c *Client) Stop(ctx context.Context, sc scheduler.Container, timeout time.
 		return fmt.Errorf("stop container %s: %w", sc.Name, err)
 	}
 	signalled := st.Status != containerd.Stopped
+	if st.Status == containerd.Running {
+		// As in docker compose, a failing pre_stop fails the stop.
+		if err := c.runHooks(ctx, sc, labelPreStop); err != nil {
+			return err
+		}
+	}
 	if signalled {
 		// Marked first, so that the supervisor, seeing the exit, knows a
 		// stop asked for it and no restart policy undoes it.
@@ -268,8 +285,13 @@ func (c *Client) Pause(ctx context.Context, sc scheduler.Container, paused bool)
 // berth's log driver, through a terminal with tty: true (whose input
 // stays open, as an attached terminal's would).
 func (c *Client) serviceIO(sc scheduler.Container, logPath string) cio.Creator {
-	if sc.Labels.Terminal() {
-		return cio.TerminalBinaryIO(c.logDriver, map[string]string{LogDriverCommand: logPath})
+	logging := compose.Logging{Driver: compose.LogJSONFile, MaxFile: 1}
+	if raw := sc.Labels[labelLogging]; raw != "" {
+		json.Unmarshal([]byte(raw), &logging) //nolint:errcheck // a label berth wrote; unreadable is the default
 	}
-	return cio.BinaryIO(c.logDriver, map[string]string{LogDriverCommand: logPath})
+	arg := logDriverArg(logPath, logging)
+	if sc.Labels.Terminal() {
+		return cio.TerminalBinaryIO(c.logDriver, map[string]string{LogDriverCommand: arg})
+	}
+	return cio.BinaryIO(c.logDriver, map[string]string{LogDriverCommand: arg})
 }

@@ -1,0 +1,84 @@
+package containerd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/scheduler"
+)
+
+// Labels keeping a container's post_start and pre_stop hooks (JSON), so
+// that Start and Stop, which see only the container, run them.
+const (
+	labelPostStart = "berth.post-start"
+	labelPreStop   = "berth.pre-stop"
+)
+
+// hookLabels are the labels of the service's hooks.
+func hookLabels(s *compose.Service) (map[string]string, error) {
+	out := map[string]string{}
+	for key, hooks := range map[string][]compose.Hook{labelPostStart: s.PostStart, labelPreStop: s.PreStop} {
+		if len(hooks) == 0 {
+			continue
+		}
+		b, err := json.Marshal(hooks)
+		if err != nil {
+			return nil, err
+		}
+		out[key] = string(b)
+	}
+	return out, nil
+}
+
+// hooksOf reads the hooks of a container's label.
+func hooksOf(sc scheduler.Container, label string) ([]compose.Hook, error) {
+	raw := sc.Labels[label]
+	if raw == "" {
+		return nil, nil
+	}
+	var hooks []compose.Hook
+	if err := json.Unmarshal([]byte(raw), &hooks); err != nil {
+		return nil, fmt.Errorf("container %s: label %s: %w", sc.Name, label, err)
+	}
+	return hooks, nil
+}
+
+// hookOutputTail bounds how much of a failed hook's output its error quotes.
+const hookOutputTail = 512
+
+// runHooks runs the hooks of label in the container, in order, as docker
+// compose does: with the container's environment under the hook's, as the
+// hook's user, in its working directory, privileged if asked. The first
+// that fails (cannot run, or exits non-zero) is the error, with the end of
+// its output.
+func (c *Client) runHooks(ctx context.Context, sc scheduler.Container, label string) error {
+	hooks, err := hooksOf(sc, label)
+	if err != nil {
+		return err
+	}
+	key := strings.ReplaceAll(strings.TrimPrefix(label, compose.LabelPrefixBerth), "-", "_")
+	for i, h := range hooks {
+		var out bytes.Buffer
+		code, err := c.Exec(ctx, sc, ExecRequest{Args: h.Command, Env: h.Environment, User: h.User, WorkDir: h.WorkingDir,
+			Privileged: h.Privileged, Stdout: &out, Stderr: &out})
+		if err == nil && code == 0 {
+			continue
+		}
+		if err == nil {
+			err = fmt.Errorf("exited with code %d", code)
+		}
+		msg := strings.TrimSpace(out.String())
+		if len(msg) > hookOutputTail {
+			msg = "..." + msg[len(msg)-hookOutputTail:]
+		}
+		if msg != "" {
+			err = fmt.Errorf("%w: %s", err, strings.ReplaceAll(msg, "\n", " | "))
+		}
+		return fmt.Errorf("service %q: container %s: %s[%d] %q: %w", sc.Labels.Service(), sc.Name, key, i, strings.Join(h.Command, " "), err)
+	}
+	return nil
+}
