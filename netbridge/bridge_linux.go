@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
@@ -183,7 +184,7 @@ func (b *Bridges) Attach(cfg EndpointConfig) (_ Endpoint, retErr error) {
 			return Endpoint{}, fmt.Errorf("container %s: mac_address %q: %w", cfg.Container, cfg.MAC, err)
 		}
 	}
-	addr, subnet, err := b.IPAM.AllocateAddress(cfg.Network, cfg.Container, cfg.Addr, cfg.Names)
+	addr, subnet, err := b.IPAM.AllocateAddress(cfg.Network, cfg.Container, cfg.Addr, append(slices.Clone(cfg.Names), linkNames(cfg.Links)...))
 	if err != nil {
 		return Endpoint{}, err
 	}
@@ -192,11 +193,6 @@ func (b *Bridges) Attach(cfg EndpointConfig) (_ Endpoint, retErr error) {
 			b.IPAM.ReleaseAddress(cfg.Network, cfg.Container) //nolint:errcheck // rollback
 		}
 	}()
-	if len(cfg.Links) > 0 {
-		if err := b.IPAM.SetLinks(cfg.Network, cfg.Container, cfg.Links); err != nil {
-			return Endpoint{}, err
-		}
-	}
 	br, err := netlink.LinkByName(BridgeName(cfg.Network))
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("container %s: bridge of network %s: %w", cfg.Container, cfg.Network, err)

@@ -163,8 +163,9 @@ func Entries(v NetworkView) []dns.Entry {
 	sort.Strings(containers)
 	out := make([]dns.Entry, 0, len(containers))
 	for _, c := range containers {
-		names := append([]string{c}, v.Names[c]...)
-		out = append(out, dns.Entry{Addr: v.Addresses[c], Names: names, Container: c, Links: v.Links[c]})
+		kept, links := splitLinks(v.Names[c])
+		names := append([]string{c}, kept...)
+		out = append(out, dns.Entry{Addr: v.Addresses[c], Names: names, Container: c, Links: links})
 	}
 	return out
 }

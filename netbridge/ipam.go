@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -63,9 +62,6 @@ type networkState struct {
 	Subnet   Subnet `json:"subnet"`
 	// Addresses maps a container (endpoint) name to its address.
 	Addresses map[string]netip.Addr `json:"addresses"`
-	// Links maps a container to its links: alias to the name it stands
-	// for, for that container's queries only.
-	Links map[string]map[string]string `json:"links,omitempty"`
 	// Names maps a container to the names it answers to on the network
 	// (service, container name, aliases, hostname), for the DNS server.
 	Names map[string][]string `json:"names,omitempty"`
@@ -344,28 +340,7 @@ func (m *IPAM) ReleaseAddress(network, container string) error {
 		if n, ok := st.Networks[network]; ok {
 			delete(n.Addresses, container)
 			delete(n.Names, container)
-			delete(n.Links, container)
 		}
-		return nil
-	})
-}
-
-// SetLinks records the links of a container on a network (links: alias
-// to the name it stands for); none forgets them.
-func (m *IPAM) SetLinks(network, container string, links map[string]string) error {
-	return m.update(func(st *ipamState) error {
-		n, ok := st.Networks[network]
-		if !ok {
-			return fmt.Errorf("container %s: network %s does not exist", container, network)
-		}
-		if len(links) == 0 {
-			delete(n.Links, container)
-			return nil
-		}
-		if n.Links == nil {
-			n.Links = map[string]map[string]string{}
-		}
-		n.Links[container] = maps.Clone(links)
 		return nil
 	})
 }
@@ -377,7 +352,6 @@ type NetworkView struct {
 	Subnet    Subnet
 	Addresses map[string]netip.Addr
 	Names     map[string][]string
-	Links     map[string]map[string]string
 }
 
 // Networks returns every network's state.
@@ -388,7 +362,7 @@ func (m *IPAM) Networks() (map[string]NetworkView, error) {
 	}
 	out := map[string]NetworkView{}
 	for name, n := range st.Networks {
-		out[name] = NetworkView{Project: n.Project, Internal: n.Internal, Subnet: n.Subnet, Addresses: n.Addresses, Names: n.Names, Links: n.Links}
+		out[name] = NetworkView{Project: n.Project, Internal: n.Internal, Subnet: n.Subnet, Addresses: n.Addresses, Names: n.Names}
 	}
 	return out, nil
 }
