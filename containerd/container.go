@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -259,6 +260,21 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	if err != nil {
 		return scheduler.Container{}, err
 	}
+	var shmLabel string
+	if shareableShm(req.Project, s) && !s.Namespaces.IPC.Host() && s.Namespaces.IPC != "none" {
+		shmLabel = filepath.Join(etcDir, "shm")
+		if err := mountShm(shmLabel, s.Resources.ShmSize); err != nil {
+			return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		defer func() {
+			if retErr != nil {
+				unmountShm(shmLabel) //nolint:errcheck // rollback; etcDir goes next
+			}
+		}()
+		if joined.Shm == "" {
+			joined.Shm = shmLabel
+		}
+	}
 	if len(fills) > 0 {
 		if err := c.fillVolumes(ctx, img, fills); err != nil {
 			return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)
@@ -296,6 +312,9 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	}
 	labels[compose.LabelLogPath] = c.logPath(req.Name)
 	maps.Copy(labels, imgLabels)
+	if shmLabel != "" {
+		labels[labelShm] = shmLabel
+	}
 	hooks, err := hookLabels(s)
 	if err != nil {
 		return scheduler.Container{}, err
@@ -437,6 +456,9 @@ func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 		}
 	}
 	var errs []error
+	if dir := sc.Labels[labelShm]; dir != "" {
+		errs = append(errs, unmountShm(dir))
+	}
 	// The FIFOs of its processes are left only by a berth process killed
 	// while it ran one (a probe of the project's process, say).
 	for _, dir := range []string{c.containerDir(sc.ID), c.fifoDir(sc.ID)} {

@@ -22,8 +22,9 @@ import (
 type Joined struct {
 	// IPC and PID are namespace paths, or "".
 	IPC, PID string
-	// Shm is the /dev/shm the container shares with the one whose IPC
-	// namespace it joins, as Docker shares it, or "".
+	// Shm is the host directory of the /dev/shm the container shares:
+	// that of the one whose IPC namespace it joins, as Docker shares it,
+	// or its own when it is shareable; "" for a tmpfs of its own.
 	Shm string
 }
 

@@ -135,8 +135,9 @@ func (ps *preparations) waitCreated(ctx context.Context, deps []string) error {
 // dependencies: image ops and creates only, on a namespace of its own.
 func (e *Executor) preparable(name string, ops []Op) bool {
 	s := e.Project.Service(name)
-	if s == nil || strings.HasPrefix(s.NetworkMode, "service:") || len(s.VolumesFrom) > 0 {
-		return false
+	if s == nil || strings.HasPrefix(s.NetworkMode, "service:") || len(s.VolumesFrom) > 0 ||
+		s.Namespaces.IPC.Service() != "" || s.Namespaces.PID.Service() != "" {
+		return false // it joins what another service's container has
 	}
 	creates := 0
 	for _, op := range ops {
