@@ -393,11 +393,12 @@ func runtimeKeysOf(spec *types.Project, sc types.ServiceConfig, s *Service) erro
 	s.CgroupParent = sc.CgroupParent
 	s.StorageOpt = maps.Clone(sc.StorageOpt)
 	seen := map[string]string{}
-	for i, n := range s.Networks {
+	for _, n := range s.Networks {
 		name := n.InterfaceName
 		if name == "" {
-			name = "eth" + strconv.Itoa(i)
-		} else if len(name) > 15 || strings.ContainsAny(name, "/: \t\n") || name == "." || name == ".." || name == "lo" {
+			continue
+		}
+		if len(name) > 15 || strings.ContainsAny(name, "/: \t\n") || name == "." || name == ".." || name == "lo" {
 			return fmt.Errorf("networks.%s.interface_name %q: give a Linux interface name (at most 15 characters, no '/', ':' or spaces, not lo)", n.Key, name)
 		}
 		if other, dup := seen[name]; dup {
@@ -415,4 +416,30 @@ func runtimeKeysOf(spec *types.Project, sc types.ServiceConfig, s *Service) erro
 		s.Networks[0].MACAddress = sc.MacAddress
 	}
 	return nil
+}
+
+// InterfaceNames are the names of the service's interfaces, one per
+// network in s.Networks: interface_name, else the first of eth0, eth1, ...
+// that no other interface has, as Docker names them.
+func (s *Service) InterfaceNames() []string {
+	taken := map[string]bool{}
+	for _, n := range s.Networks {
+		if n.InterfaceName != "" {
+			taken[n.InterfaceName] = true
+		}
+	}
+	out := make([]string, len(s.Networks))
+	next := 0
+	for i, n := range s.Networks {
+		if n.InterfaceName != "" {
+			out[i] = n.InterfaceName
+			continue
+		}
+		for taken["eth"+strconv.Itoa(next)] {
+			next++
+		}
+		out[i] = "eth" + strconv.Itoa(next)
+		next++
+	}
+	return out
 }

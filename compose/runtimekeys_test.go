@@ -90,7 +90,7 @@ func TestRuntimeKeysRefused(t *testing.T) {
 		{"links unknown", "links: ['nope:db']", `depends on undefined service "nope"`},
 		{"mac host network", "network_mode: host\n    mac_address: 02:42:ac:11:00:99", "needs the service on a network"},
 		{"interface name too long", "networks: {other: {interface_name: averyveryverylongname}}", "interface_name"},
-		{"interface name taken", "networks: {default: {}, other: {interface_name: eth0}}", "has that name already"},
+		{"interface name taken", "networks: {default: {interface_name: data}, other: {interface_name: data}}", "has that name already"},
 		{"cpuset bad", "cpuset: 3-1", `cpuset "3-1"`},
 		{"blkio weight", "blkio_config: {weight: 5}", "blkio_config.weight 5"},
 		{"device rule", "device_cgroup_rules: ['x 1:3 rwm']", "device_cgroup_rules"},
@@ -104,5 +104,26 @@ func TestRuntimeKeysRefused(t *testing.T) {
 				t.Errorf("Load(%q) = %v, want an error naming the file with %q", tt.keys, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestInterfaceNames(t *testing.T) {
+	tests := []struct {
+		names []string // interface_name of each network, in order
+		want  string
+	}{
+		{[]string{"", ""}, "eth0 eth1"},
+		{[]string{"backnet", ""}, "backnet eth0"},
+		{[]string{"", "eth0"}, "eth1 eth0"},
+		{[]string{"eth1", "", ""}, "eth1 eth0 eth2"},
+	}
+	for _, tt := range tests {
+		s := &Service{}
+		for _, n := range tt.names {
+			s.Networks = append(s.Networks, ServiceNetwork{InterfaceName: n})
+		}
+		if got := strings.Join(s.InterfaceNames(), " "); got != tt.want {
+			t.Errorf("InterfaceNames(%q) = %s, want %s", tt.names, got, tt.want)
+		}
 	}
 }

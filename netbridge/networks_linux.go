@@ -125,6 +125,7 @@ func (n *Networks) Connect(_ context.Context, p *compose.Project, s *compose.Ser
 	routed := false
 	var nameservers []string
 	var published netip.Addr // ports go to the container's address on its first network
+	ifNames := s.InterfaceNames()
 	for i, sn := range s.Networks {
 		internal := p.Networks[sn.Key].Internal
 		names := append([]string{s.Name}, sn.Aliases...)
@@ -134,12 +135,8 @@ func (n *Networks) Connect(_ context.Context, p *compose.Project, s *compose.Ser
 		if s.Hostname != "" {
 			names = append(names, s.Hostname)
 		}
-		ifName := sn.InterfaceName
-		if ifName == "" {
-			ifName = fmt.Sprintf("eth%d", i)
-		}
 		cfg := EndpointConfig{
-			Network: sn.Name, Container: container, NetNS: netns, IfName: ifName,
+			Network: sn.Name, Container: container, NetNS: netns, IfName: ifNames[i],
 			Addr: sn.IPv4Address, MAC: sn.MACAddress, DefaultRoute: !routed && !internal, Names: names,
 			Links: linkAliases(s),
 		}
