@@ -466,8 +466,10 @@ func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := os.Remove(c.logPath(sc.ID)); err != nil && !os.IsNotExist(err) {
-		errs = append(errs, err)
+	for _, log := range append(rotatedLogs(c.logPath(sc.ID)), c.logPath(sc.ID)) {
+		if err := os.Remove(log); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("remove container %s: %w", sc.Name, err)

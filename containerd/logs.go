@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -114,15 +115,29 @@ func (r *logReader) read(ctx context.Context, emit func(LogEntry)) error {
 		}
 	}()
 
-	// The lines already there: keep the last Tail of those that pass the time filter.
-	br := bufio.NewReaderSize(f, 64*1024)
+	// The lines already there, from the oldest rotated file (logging
+	// max-file) on: keep the last Tail of those that pass the time filter.
 	var backlog []LogEntry
-	offset, err := r.scan(br, func(e LogEntry) {
+	keep := func(e LogEntry) {
 		backlog = append(backlog, e)
 		if r.opts.Tail >= 0 && len(backlog) > r.opts.Tail {
 			backlog = backlog[1:]
 		}
-	})
+	}
+	for _, old := range rotatedLogs(r.path) {
+		rf, err := open(old)
+		if err != nil {
+			continue // rotated away meanwhile
+		}
+		_, err = r.scan(bufio.NewReaderSize(rf, 64*1024), keep)
+		rf.Close()
+		r.pending = nil
+		if err != nil {
+			return err
+		}
+	}
+	br := bufio.NewReaderSize(f, 64*1024)
+	offset, err := r.scan(br, keep)
 	if err != nil {
 		return err
 	}
@@ -196,6 +211,20 @@ func (r *logReader) scan(br *bufio.Reader, fn func(LogEntry)) (int64, error) {
 		e.Stream, e.Time, e.Line = l.Stream, l.Time, l.Log
 		fn(e)
 	}
+}
+
+// rotatedLogs are the rotated files of the log at path (path.1, path.2,
+// ...), oldest first.
+func rotatedLogs(path string) []string {
+	var out []string
+	for n := 1; ; n++ {
+		p := path + "." + strconv.Itoa(n)
+		if _, err := os.Stat(p); err != nil {
+			break
+		}
+		out = append([]string{p}, out...)
+	}
+	return out
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

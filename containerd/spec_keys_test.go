@@ -1,6 +1,7 @@
 package containerd
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -228,5 +229,24 @@ func TestLogRotation(t *testing.T) {
 	}
 	if _, err := os.Stat(path + ".3"); !os.IsNotExist(err) {
 		t.Errorf("c.log.3 exists (%v): max-file 3 keeps three files", err)
+	}
+}
+
+// TestLogsReadRotated checks that logs reads the rotated files, oldest
+// first, before the current one.
+func TestLogsReadRotated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.log")
+	for name, line := range map[string]string{path + ".2": "one", path + ".1": "two", path: "three"} {
+		if err := os.WriteFile(name, []byte(`{"log":"`+line+`\n","stream":"stdout","time":"2026-01-01T00:00:00Z"}`+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	r := &logReader{path: path, opts: LogOptions{Tail: -1}}
+	if err := r.read(context.Background(), func(e LogEntry) { got = append(got, strings.TrimSpace(e.Line)) }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, " ") != "one two three" {
+		t.Errorf("lines = %q, want one two three", got)
 	}
 }
