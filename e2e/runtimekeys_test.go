@@ -352,6 +352,8 @@ services:
 		t.Errorf("reading the allowed device:\n%s", r)
 	}
 
+	blkio(t)
+
 	bad := newBareProject(t, `
 services:
   app:
@@ -365,4 +367,61 @@ services:
 	}
 	bad.byName("down", "-t", "0")
 	bad.assertNothingLeft()
+}
+
+// blkio checks blkio_config: a read throttle on a block device of the
+// host is in the container's cgroup; a weight is refused by name where the
+// kernel's block I/O controller has none (this machine's cgroup v1 with
+// the none scheduler), and set where it has.
+func blkio(t *testing.T) {
+	dev := ""
+	for _, name := range []string{"vda", "sda", "nvme0n1", "xvda", "loop0"} {
+		if st, err := os.Stat("/dev/" + name); err == nil && st.Mode()&os.ModeDevice != 0 && st.Mode()&os.ModeCharDevice == 0 {
+			dev = "/dev/" + name
+			break
+		}
+	}
+	if dev == "" {
+		t.Log("no block device to throttle: blkio_config not checked")
+		return
+	}
+	numbers := strings.TrimSpace(readFile(t, filepath.Join("/sys/block", filepath.Base(dev), "dev")))
+	p := newProject(t, `
+services:
+  app:
+    image: `+testImage+`
+    stop_signal: SIGKILL
+    command: ["sleep", "600"]
+    blkio_config:
+      device_read_bps: [{path: `+dev+`, rate: 1mb}]
+`, nil)
+	p.must("up", "-d")
+	// The container's cgroup, seen from the host: /<namespace>/<container>.
+	name := p.name + "-app-1"
+	v1, _ := filepath.Glob("/sys/fs/cgroup/blkio/*/" + name + "/blkio.throttle.read_bps_device")
+	v2, _ := filepath.Glob("/sys/fs/cgroup/*/" + name + "/io.max")
+	var out string
+	for _, f := range append(v1, v2...) {
+		out += readFile(t, f)
+	}
+	if !strings.Contains(out, numbers+" 1048576") && !strings.Contains(out, numbers+" rbps=1048576") {
+		t.Errorf("the cgroup of %s lacks the read throttle %s 1048576 (files %q):\n%s", name, numbers, append(v1, v2...), out)
+	}
+
+	_, v1err := os.Stat("/sys/fs/cgroup/blkio/blkio.weight")
+	_, bfqErr := os.Stat("/sys/fs/cgroup/blkio/blkio.bfq.weight")
+	if _, v2 := os.Stat("/sys/fs/cgroup/cgroup.controllers"); v2 == nil || v1err == nil || bfqErr == nil {
+		return // weights may work here: the refusal is not checked
+	}
+	w := newProject(t, `
+services:
+  app:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    blkio_config: {weight: 300}
+`, nil)
+	r := w.berth("up", "-d")
+	if r.code == 0 || !strings.Contains(r.stderr, `service "app": blkio_config weights`) {
+		t.Errorf("up with a blkio weight on a kernel without weights:\n%s", r)
+	}
 }
