@@ -315,6 +315,7 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	if shmLabel != "" {
 		labels[labelShm] = shmLabel
 	}
+	maps.Copy(labels, joinLabels(joined))
 	hooks, err := hookLabels(s)
 	if err != nil {
 		return scheduler.Container{}, err

@@ -22,6 +22,8 @@ import (
 type Joined struct {
 	// IPC and PID are namespace paths, or "".
 	IPC, PID string
+	// IPCFrom and PIDFrom are the containers they belong to.
+	IPCFrom, PIDFrom string
 	// Shm is the host directory of the /dev/shm the container shares:
 	// that of the one whose IPC namespace it joins, as Docker shares it,
 	// or its own when it is shareable; "" for a tmpfs of its own.

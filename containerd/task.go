@@ -78,6 +78,9 @@ func (c *Client) prepare(ctx context.Context, sc scheduler.Container) (ctr conta
 	if _, err := ctr.SetLabels(ctx, map[string]string{compose.LabelManualStop: "", compose.LabelHealth: ""}); err != nil {
 		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
 	}
+	if err := c.rejoin(ctx, ctr, sc); err != nil {
+		return nil, nil, false, err
+	}
 	if dir := sc.Labels[labelShm]; dir != "" {
 		if err := mountShm(dir, 0); err != nil { // gone with a reboot
 			return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)

@@ -118,6 +118,14 @@ services:
 	p.waitFor("the owner's marker", 10*time.Second, func() bool {
 		return strings.TrimSpace(p.berth("exec", "-T", "guest", "cat", "/dev/shm/marker").stdout) == "shared"
 	})
+
+	// The owner's restart gives it a new process: the guest, restarted,
+	// joins that one's namespace, not the gone one's.
+	p.must("restart", "owner")
+	p.must("restart", "guest")
+	if owner, guest := ns("owner"), ns("guest"); owner != guest {
+		t.Errorf("after restarts: guest's ipc namespace %s, owner's %s: want the same", guest, owner)
+	}
 }
 
 // TestPidUtsModes checks pid: service:, pid: host and uts: host.
