@@ -313,7 +313,7 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	labels[compose.LabelLogPath] = c.logPath(req.Name)
 	maps.Copy(labels, imgLabels)
 	if shmLabel != "" {
-		labels[labelShm] = shmLabel
+		labels[labelShm], labels[labelShmSize] = shmLabel, strconv.FormatInt(s.Resources.ShmSize, 10)
 	}
 	maps.Copy(labels, joinLabels(joined))
 	hooks, err := hookLabels(s)

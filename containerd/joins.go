@@ -144,8 +144,12 @@ func (c *Client) rejoin(ctx context.Context, ctr containerd.Container, sc schedu
 }
 
 // labelShm is the host directory of a shareable container's /dev/shm,
-// which the containers that join its IPC namespace mount too.
-const labelShm = "berth.shm"
+// which the containers that join its IPC namespace mount too;
+// labelShmSize its size in bytes, for mounting it again after a reboot.
+const (
+	labelShm     = "berth.shm"
+	labelShmSize = "berth.shm-size"
+)
 
 // defaultShmSize is Docker's /dev/shm size.
 const defaultShmSize = 64 << 20

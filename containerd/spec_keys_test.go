@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth/berth/compose"
+	"github.com/berth/berth/scheduler"
 )
 
 // namespaceOf is the spec's namespace of kind: present, and its path.
@@ -248,5 +249,53 @@ func TestLogsReadRotated(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "one two three" {
 		t.Errorf("lines = %q, want one two three", got)
+	}
+}
+
+func TestHostCgroups(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  cgroupSupport
+	}{
+		{"v1 without weights", map[string]string{"blkio/blkio.throttle.read_bps_device": ""}, cgroupSupport{BlkioThrottle: true}},
+		{"v1 with cfq", map[string]string{"blkio/blkio.weight": "", "blkio/blkio.throttle.read_bps_device": ""}, cgroupSupport{BlkioWeight: true, BlkioThrottle: true}},
+		{"v2 with io and bfq", map[string]string{"cgroup.controllers": "cpu io memory", "system.slice/io.bfq.weight": ""}, cgroupSupport{Unified: true, BlkioWeight: true, BlkioThrottle: true}},
+		{"v2 without io", map[string]string{"cgroup.controllers": "cpu memory", "system.slice/io.weight": ""}, cgroupSupport{Unified: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			for name, content := range tt.files {
+				p := filepath.Join(root, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := hostCgroups(root); got != tt.want {
+				t.Errorf("hostCgroups = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHookLabels(t *testing.T) {
+	s := &compose.Service{Name: "web", PostStart: []compose.Hook{{Command: []string{"touch", "/x"}, User: "root", Privileged: true}}}
+	labels, err := hookLabels(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := labels[labelPreStop]; ok {
+		t.Errorf("labels = %v: no pre_stop label without pre_stop hooks", labels)
+	}
+	got, err := hooksOf(scheduler.Container{Name: "web-1", Labels: labels}, labelPostStart)
+	if err != nil || !reflect.DeepEqual(got, s.PostStart) {
+		t.Errorf("hooksOf = %+v, %v; want %+v", got, err, s.PostStart)
+	}
+	if _, err := hooksOf(scheduler.Container{Name: "web-1", Labels: map[string]string{labelPreStop: "{"}}, labelPreStop); err == nil {
+		t.Error("hooksOf of a broken label = nil error")
 	}
 }

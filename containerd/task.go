@@ -82,7 +82,8 @@ func (c *Client) prepare(ctx context.Context, sc scheduler.Container) (ctr conta
 		return nil, nil, false, err
 	}
 	if dir := sc.Labels[labelShm]; dir != "" {
-		if err := mountShm(dir, 0); err != nil { // gone with a reboot
+		size, _ := strconv.ParseInt(sc.Labels[labelShmSize], 10, 64)
+		if err := mountShm(dir, size); err != nil { // gone with a reboot
 			return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
 		}
 	}
