@@ -3,6 +3,7 @@ package compose
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -39,6 +40,11 @@ const (
 	// streams follow when it starts.
 	LabelTerminal = "berth.tty"
 )
+
+// LabelDependsOn is the service's depends_on as docker compose writes it,
+// "db:service_healthy:true,..." (service, condition, restart): the
+// commands that work from the labels alone keep the dependency order.
+const LabelDependsOn = "com.docker.compose.depends_on"
 
 // LabelVolume is docker compose's label of a named volume: its key in the
 // compose file. The volume carries LabelProject too.
@@ -82,6 +88,9 @@ func ContainerLabels(p *Project, s *Service, n int) map[string]string {
 	if s.StopSignal != "" {
 		l[LabelStopSignal] = s.StopSignal
 	}
+	if len(s.DependsOn) > 0 {
+		l[LabelDependsOn] = FormatDependsOn(s.DependsOn)
+	}
 	if s.Tty {
 		l[LabelTerminal] = "true"
 	}
@@ -105,6 +114,45 @@ func VolumeLabels(p *Project, key string) map[string]string {
 	l[LabelVolume] = key
 	l[LabelConfigHash] = VolumeHash(p.Volumes[key])
 	return l
+}
+
+// FormatDependsOn writes depends_on as LabelDependsOn holds it, sorted.
+func FormatDependsOn(deps map[string]Dependency) string {
+	parts := make([]string, 0, len(deps))
+	for name, d := range deps {
+		parts = append(parts, fmt.Sprintf("%s:%s:%t", name, d.Condition, d.Restart))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+// DependsOn reads LabelDependsOn back. As docker compose does, an entry
+// without a condition is service_started, one without its restart flag
+// restarts, and none is required: the labels cannot tell whether the
+// dependency still exists. Malformed entries are left out.
+func (l Labels) DependsOn() map[string]Dependency {
+	v := l[LabelDependsOn]
+	if v == "" {
+		return nil
+	}
+	deps := map[string]Dependency{}
+	for _, entry := range strings.Split(v, ",") {
+		f := strings.Split(entry, ":")
+		if f[0] == "" {
+			continue
+		}
+		d := Dependency{Condition: ConditionStarted, Restart: true}
+		if len(f) > 1 && f[1] != "" {
+			d.Condition = DependencyCondition(f[1])
+		}
+		if len(f) > 2 {
+			if r, err := strconv.ParseBool(f[2]); err == nil {
+				d.Restart = r
+			}
+		}
+		deps[f[0]] = d
+	}
+	return deps
 }
 
 // Labels is a container's (or a volume's) label set with typed accessors.

@@ -36,6 +36,11 @@ type Project struct {
 	// --all-resources: Volumes and Networks then hold those no service
 	// uses too, and up makes them as well.
 	AllResources bool
+	// FromLabels is true for a project known by its name alone (-p NAME
+	// with no compose file, or an invalid one): its services, if any, are
+	// what its containers' labels tell (names, images, depends_on), with
+	// no networks, ports or volumes.
+	FromLabels bool
 }
 
 // Service returns the enabled service called name, or nil.

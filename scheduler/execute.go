@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containerd/errdefs"
+
 	"github.com/berth/berth/compose"
 )
 
@@ -169,8 +171,42 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 		return e.step(KindNetwork, op.Name, "Removing", "Removed", op.Reason, func() error { return no.RemoveNetwork(ctx, e.Project.Name, op.Name) })
 	case OpRemoveVolume:
 		return e.step(KindVolume, op.Name, "Removing", "Removed", "", func() error { return e.Runtime.RemoveVolume(ctx, op.Name) })
+	case OpRemoveImage:
+		return e.removeImage(ctx, op.Name)
 	}
 	return fmt.Errorf("unknown plan operation %q", op.Kind)
+}
+
+// ImageRemover is what down --rmi needs of the runtime.
+type ImageRemover interface {
+	// RemoveImage deletes a local image. One a container still uses is
+	// kept, with an error satisfying errdefs.IsConflict; a missing one is
+	// errdefs.IsNotFound.
+	RemoveImage(ctx context.Context, image string) error
+}
+
+// removeImage removes an image; one still in use (by another project's
+// container) is a warning, as docker compose says "Resource is still in use".
+func (e *Executor) removeImage(ctx context.Context, name string) error {
+	rm, ok := e.Runtime.(ImageRemover)
+	if !ok {
+		return fmt.Errorf("remove image %s: this runtime cannot remove images", name)
+	}
+	e.emit(KindImage, name, StatusWorking, "Removing", "")
+	err := rm.RemoveImage(ctx, name)
+	switch {
+	case errdefs.IsConflict(err):
+		e.emit(KindImage, name, StatusWarning, "Resource is still in use", err.Error())
+		return nil
+	case errdefs.IsNotFound(err):
+		e.emit(KindImage, name, StatusDone, "Removed", "")
+		return nil
+	case err != nil:
+		e.emit(KindImage, name, StatusError, "Error", "")
+		return err
+	}
+	e.emit(KindImage, name, StatusDone, "Removed", "")
+	return nil
 }
 
 // create makes a container with its network namespace and starts it. A
@@ -255,6 +291,10 @@ func (e *Executor) reattach(ctx context.Context, c Container) error {
 	ok, err := e.Network.NamespaceExists(ctx, e.Project.Name, c.ID)
 	if err != nil || ok {
 		return err
+	}
+	if e.Project.FromLabels {
+		// The labels do not tell its networks: it would start unconnected.
+		return fmt.Errorf("container %s: its network namespace is gone (did the host restart?): start it with berth up from its compose file", c.Name)
 	}
 	path, err := e.Network.CreateNamespace(ctx, e.Project.Name, c.ID)
 	if err != nil {

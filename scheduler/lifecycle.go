@@ -66,6 +66,9 @@ func PlanLifecycle(p *compose.Project, observed []Container, g *Graph, kind OpKi
 			op.Reason = "rm"
 		case kind == OpUnpause && c.State == StatePaused:
 		case kind == OpPause && c.State == StateRunning:
+		case kind == OpPause && c.State == StatePaused:
+			// As the Docker engine (and so docker compose) refuses it.
+			return nil, fmt.Errorf("container %s is already paused", c.Name)
 		case (kind == OpStop || kind == OpKill) && running:
 			if kind == OpKill {
 				op.Reason = req.Signal
@@ -172,6 +175,30 @@ func ServiceReplica(ctx context.Context, rt Runtime, p *compose.Project, service
 		}
 	}
 	return Container{}, fmt.Errorf("service %q has no container %d: run berth up -d %s first", service, index, service)
+}
+
+// ServiceReplicas are the containers of a service (one-offs left out), in
+// whatever state, by replica number: what cp copies into. A service
+// without any is an error.
+func ServiceReplicas(ctx context.Context, rt Runtime, p *compose.Project, service string) ([]Container, error) {
+	if p.Service(service) == nil {
+		return nil, unknownService(p, service)
+	}
+	cs, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	var out []Container
+	for _, c := range cs {
+		if c.Labels.Service() == service && !c.Labels.OneOff() {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no container found for service %q: run berth up -d %s first", service, service)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Labels.Number() < out[j].Labels.Number() })
+	return out, nil
 }
 
 // ServiceContainers are the containers of cs of the given services (all

@@ -29,6 +29,8 @@ const (
 	OpRemove OpKind = "remove"
 	// OpRemoveVolume removes a named volume (down -v).
 	OpRemoveVolume OpKind = "remove-volume"
+	// OpRemoveImage removes an image of the project's services (down --rmi).
+	OpRemoveImage OpKind = "remove-image"
 	// OpCreateNetworks creates the project's networks before any container.
 	OpCreateNetworks OpKind = "create-networks"
 	// OpRemoveNetwork removes one network whose configuration changed.
@@ -386,6 +388,14 @@ type DownOptions struct {
 	// may not declare (run -v made them, or a service since removed): with
 	// Volumes they go too.
 	LabelledVolumes []string
+	// Services limits down to these services and those that depend on
+	// them (nil: the whole project), as docker compose's down SERVICE:
+	// the networks, and with Volumes the volumes, then stay while other
+	// containers use them.
+	Services []string
+	// Images are the images to remove once the containers are gone
+	// (down --rmi, see DownImages).
+	Images []string
 }
 
 // imageChanged reports whether the container was made from another image
@@ -401,12 +411,23 @@ func imageChanged(c *Container, now string) bool {
 func PlanDown(p *compose.Project, observed []Container, g *Graph, opts DownOptions) *Plan {
 	plan := &Plan{Services: map[string][]Op{}, Order: DependentsFirst}
 	known := knownServices(p)
+	var selected map[string]bool
+	if opts.Services != nil && g != nil {
+		selected = map[string]bool{}
+		for _, s := range g.WithDependents(opts.Services) {
+			selected[s] = true
+		}
+	}
 	var orphans []string
+	// kept are the containers down SERVICE leaves: what they use stays.
+	var kept []Container
 	for i := range observed {
 		c := &observed[i]
 		svc := c.Labels.Service()
 		op := Op{Kind: OpRemove, Service: svc, Name: c.Name, Container: c}
 		switch {
+		case selected != nil && !selected[svc]:
+			kept = append(kept, *c)
 		case c.Labels.OneOff():
 			op.Reason = "one-off"
 			plan.Extra = append(plan.Extra, op)
@@ -420,9 +441,13 @@ func PlanDown(p *compose.Project, observed []Container, g *Graph, opts DownOptio
 			plan.Extra = append(plan.Extra, op)
 		case !known[svc]:
 			orphans = append(orphans, c.Name)
+			kept = append(kept, *c)
 		default: // a disabled service's container: down removes it too, as docker compose does
 			plan.Extra = append(plan.Extra, op)
 		}
+	}
+	if selected != nil {
+		plan.Only = sortedKeys(selected)
 	}
 	for s := range plan.Services {
 		sort.Slice(plan.Services[s], func(i, j int) bool { return plan.Services[s][i].Name < plan.Services[s][j].Name })
@@ -432,7 +457,18 @@ func PlanDown(p *compose.Project, observed []Container, g *Graph, opts DownOptio
 		sort.Strings(orphans)
 		plan.Warnings = append(plan.Warnings, fmt.Sprintf("found orphan containers (%s) for this project; run down with --remove-orphans to remove them too", strings.Join(orphans, ", ")))
 	}
+	for _, img := range opts.Images {
+		plan.Extra = append(plan.Extra, Op{Kind: OpRemoveImage, Name: img})
+	}
 	if opts.Volumes {
+		inUse := map[string]bool{}
+		if selected != nil {
+			for _, c := range kept {
+				for _, v := range c.Volumes {
+					inUse[v] = true
+				}
+			}
+		}
 		keys := make([]string, 0, len(p.Volumes))
 		for k := range p.Volumes {
 			keys = append(keys, k)
@@ -440,19 +476,73 @@ func PlanDown(p *compose.Project, observed []Container, g *Graph, opts DownOptio
 		sort.Strings(keys)
 		for _, k := range keys {
 			v := p.Volumes[k]
-			if v.External {
+			if v.External || inUse[v.Name] {
 				continue
 			}
 			plan.Extra = append(plan.Extra, Op{Kind: OpRemoveVolume, Name: v.Name})
 		}
 		for _, name := range opts.LabelledVolumes {
-			if !slices.ContainsFunc(plan.Extra, func(op Op) bool { return op.Kind == OpRemoveVolume && op.Name == name }) {
+			if !inUse[name] && !slices.ContainsFunc(plan.Extra, func(op Op) bool { return op.Kind == OpRemoveVolume && op.Name == name }) {
 				plan.Extra = append(plan.Extra, Op{Kind: OpRemoveVolume, Name: name})
 			}
 		}
 	}
-	plan.Extra = append(plan.Extra, Op{Kind: OpRemoveNetworks, Name: p.Name})
+	if selected == nil || len(kept) == 0 {
+		plan.Extra = append(plan.Extra, Op{Kind: OpRemoveNetworks, Name: p.Name})
+	}
 	return plan
+}
+
+// sortedKeys are the keys of a set, sorted.
+func sortedKeys(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ImageRemoval is down --rmi's choice of images.
+type ImageRemoval string
+
+const (
+	// ImagesLocal are the images without a custom tag: those berth built
+	// for services with no image: key ("<project>-<service>").
+	ImagesLocal ImageRemoval = "local"
+	// ImagesAll are the images every service uses.
+	ImagesAll ImageRemoval = "all"
+)
+
+// ParseImageRemoval reads down --rmi's value.
+func ParseImageRemoval(s string) (ImageRemoval, error) {
+	switch m := ImageRemoval(s); m {
+	case "", ImagesLocal, ImagesAll:
+		return m, nil
+	}
+	return "", fmt.Errorf("--rmi %q: use local (the images berth built for services without image:) or all (every image the services use)", s)
+}
+
+// DownImages are the images of the services (all when services is nil)
+// that down --rmi mode names, sorted and each once.
+func DownImages(p *compose.Project, mode ImageRemoval, services []string) []string {
+	if mode == "" {
+		return nil
+	}
+	set := map[string]bool{}
+	for _, s := range p.Services {
+		if services != nil && !slices.Contains(services, s.Name) {
+			continue
+		}
+		own := s.Image == ""
+		if p.FromLabels {
+			own = OwnImage(p, s)
+		}
+		if mode == ImagesAll || own {
+			set[s.ImageName()] = true
+		}
+	}
+	return sortedKeys(set)
 }
 
 // knownServices are the project's services, enabled or not: containers of

@@ -149,6 +149,8 @@ func pullAlways(ctx context.Context, p *compose.Project, g *Graph, rt Runtime, o
 // DownRequest are down's choices.
 type DownRequest struct {
 	DownOptions
+	// Images says which of the services' images go too (down --rmi).
+	Images ImageRemoval
 	// Timeout overrides the services' stop grace periods when not nil.
 	Timeout  *time.Duration
 	Parallel int
@@ -172,6 +174,19 @@ func Down(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Ev
 			if v.Labels.Project() == p.Name {
 				opts.LabelledVolumes = append(opts.LabelledVolumes, v.Name)
 			}
+		}
+	}
+	if len(opts.Services) > 0 {
+		opts.Services = g.WithDependents(opts.Services)
+	}
+	for _, img := range DownImages(p, req.Images, opts.Services) {
+		// Only those present: a build service never built has none.
+		id, err := rt.ImageID(ctx, img)
+		if err != nil {
+			return nil, err
+		}
+		if id != "" {
+			opts.Images = append(opts.Images, img)
 		}
 	}
 	plan := PlanDown(p, observed, g, opts)

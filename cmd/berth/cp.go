@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"os"
+
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/fscopy"
@@ -19,8 +23,9 @@ func newCpCmd(g *globalOptions) *cobra.Command {
 		Use: `cp [OPTIONS] SERVICE:SRC_PATH DEST_PATH|-
   berth cp [OPTIONS] SRC_PATH|- SERVICE:DEST_PATH`,
 		Short: "Copy files between a service container and the host",
-		Long: `Copy a file or directory between a service's container (the replica
---index names) and the host, as docker compose cp does. Paths in the
+		Long: `Copy a file or directory between a service's containers and the host, as
+docker compose cp does: into every replica of the service, or out of its
+first one, unless --index names one. Paths in the
 container are taken from its /. An argument starting with / or . is a host
 path: write ./a:b for a host file whose name holds a colon.
 
@@ -53,7 +58,7 @@ container's own layer, hidden by the mount once the container runs.`,
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&opts.index, "index", 1, "Which replica of the service (from 1)")
+	f.IntVar(&opts.index, "index", 0, "Only this replica of the service (from 1); default: every replica when copying into the service, the first when copying out")
 	f.BoolVarP(&opts.archive, "archive", "a", false, "Archive mode: keep the source's uid and gid")
 	f.BoolVarP(&opts.followLink, "follow-link", "L", false, "Follow a symlink given as SRC_PATH (copy what it points to)")
 	return cmd
@@ -65,17 +70,69 @@ func runCp(cmd *cobra.Command, g *globalOptions, opts cpOptions, src, dst string
 		return err
 	}
 	req.Archive, req.FollowLink = opts.archive, opts.followLink
+	if opts.index < 0 {
+		return fmt.Errorf("cp --index %d: give a replica number from 1", opts.index)
+	}
 	ctx := cmd.Context()
-	p, rt, err := g.loadAndConnect(ctx)
+	p, rt, err := g.serviceProject(ctx, []string{req.Service})
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	c, err := scheduler.ServiceReplica(ctx, rt, p, req.Service, opts.index)
-	if err != nil {
-		return err
+	var targets []scheduler.Container
+	if opts.index > 0 {
+		c, err := scheduler.ServiceReplica(ctx, rt, p, req.Service, opts.index)
+		if err != nil {
+			return err
+		}
+		targets = []scheduler.Container{c}
+	} else {
+		if targets, err = scheduler.ServiceReplicas(ctx, rt, p, req.Service); err != nil {
+			return err
+		}
+		if !req.ToContainer {
+			targets = targets[:1]
+		}
 	}
-	return rt.WithRoot(ctx, c, func(root string) error {
-		return fscopy.Copy(req, root, cmd.InOrStdin(), cmd.OutOrStdout())
-	})
+	stdin := cmd.InOrStdin()
+	var spooled *os.File
+	if req.HostPath == "-" && len(targets) > 1 {
+		// Every replica gets the same tar stream: keep it to read again.
+		if spooled, err = spool(stdin); err != nil {
+			return err
+		}
+		defer spooled.Close()
+		stdin = spooled
+	}
+	for _, c := range targets {
+		if spooled != nil {
+			if _, err := spooled.Seek(0, io.SeekStart); err != nil {
+				return fmt.Errorf("cp: %w", err)
+			}
+		}
+		err := rt.WithRoot(ctx, c, func(root string) error {
+			return fscopy.Copy(req, root, stdin, cmd.OutOrStdout())
+		})
+		if err != nil {
+			if len(targets) > 1 {
+				return fmt.Errorf("container %s: %w", c.Name, err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// spool copies r to an unlinked temporary file, to read it more than once.
+func spool(r io.Reader) (*os.File, error) {
+	f, err := os.CreateTemp("", "berth-cp-*.tar")
+	if err != nil {
+		return nil, fmt.Errorf("cp: keep standard input: %w", err)
+	}
+	os.Remove(f.Name())
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cp: read standard input: %w", err)
+	}
+	return f, nil
 }

@@ -9,6 +9,7 @@ import (
 )
 
 type downOptions struct {
+	rmi           string
 	volumes       bool
 	removeOrphans bool
 	timeout       int
@@ -17,28 +18,45 @@ type downOptions struct {
 func newDownCmd(g *globalOptions) *cobra.Command {
 	opts := downOptions{}
 	cmd := &cobra.Command{
-		Use:   "down [OPTIONS]",
+		Use:   "down [OPTIONS] [SERVICE...]",
 		Short: "Stop and remove the project's containers",
 		Long: `Stop the project's containers (dependents first) and remove them, with their
-network namespaces. With -v also remove the named volumes the compose file
-declares. Works with only -p NAME when the compose file is gone.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDown(cmd, g, opts)
+network namespaces, then the project's networks. With -v also remove the
+named volumes the compose file declares; with --rmi the services' images.
+
+With SERVICE names, only the containers of those services (and of the
+services that depend on them) go; the networks, and with -v the volumes,
+stay while other containers of the project use them.
+
+Works with only -p NAME when the compose file is gone (or does not load):
+the services are then those the containers' labels name.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDown(cmd, g, opts, args)
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&opts.rmi, "rmi", "", `Also remove images: "local" (those berth built for services without image:) or "all" (every image the services use); one a container still uses is kept`)
 	f.BoolVarP(&opts.volumes, "volumes", "v", false, "Also remove the named volumes declared in the compose file")
 	f.BoolVar(&opts.removeOrphans, "remove-orphans", false, "Also remove containers of services not in the compose file")
 	f.IntVarP(&opts.timeout, "timeout", "t", -1, "Seconds to wait for each container to stop before killing it (default: its stop_grace_period)")
 	return cmd
 }
 
-func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions) error {
+func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions, services []string) error {
+	rmi, err := scheduler.ParseImageRemoval(opts.rmi)
+	if err != nil {
+		return err
+	}
 	ctx := cmd.Context()
 	p, err := g.projectOrName(ctx)
 	if err != nil {
 		return err
+	}
+	if !p.FromLabels && len(services) > 0 {
+		// The loader names the project's services when one is unknown.
+		if _, err := g.loadProject(ctx, services...); err != nil {
+			return err
+		}
 	}
 	lock, err := lockProject(cmd, p.Name)
 	if err != nil {
@@ -50,9 +68,23 @@ func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions) error {
 		return err
 	}
 	defer rt.Close()
+	if p, err = labelProject(ctx, rt, p); err != nil {
+		return err
+	}
+	if p.FromLabels && len(services) > 0 {
+		// Without the file, a name that has no container may be a typo as
+		// well as a service already removed: docker compose lets it be.
+		if services = knownServices(cmd, p, scheduler.OpRemove, services); services == nil {
+			return nil
+		}
+	}
 	req := scheduler.DownRequest{
 		DownOptions: scheduler.DownOptions{Volumes: opts.volumes, RemoveOrphans: opts.removeOrphans},
+		Images:      rmi,
 		Parallel:    g.parallel,
+	}
+	if len(services) > 0 {
+		req.Services = services
 	}
 	req.Timeout = timeoutFlag(opts.timeout)
 	progress.Live()
@@ -60,6 +92,9 @@ func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions) error {
 	progress.Stop()
 	if err != nil {
 		return err
+	}
+	if len(services) > 0 {
+		return nil
 	}
 	// The project is gone: so goes its lock file.
 	lock.Remove()

@@ -52,7 +52,7 @@ every capability, whatever the service's cap_add and cap_drop.`,
 
 func runExec(cmd *cobra.Command, g *globalOptions, opts execOptions, service string, args []string) error {
 	ctx := cmd.Context()
-	p, rt, err := g.loadAndConnect(ctx)
+	p, rt, err := g.serviceProject(ctx, []string{service})
 	if err != nil {
 		return err
 	}

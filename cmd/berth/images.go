@@ -44,7 +44,7 @@ func runImages(cmd *cobra.Command, g *globalOptions, opts imagesOptions, service
 		return fmt.Errorf("images --format %q: use table or json", opts.format)
 	}
 	ctx := cmd.Context()
-	p, rt, err := g.loadAndConnect(ctx, services...)
+	p, rt, err := g.serviceProject(ctx, services)
 	if err != nil {
 		return err
 	}

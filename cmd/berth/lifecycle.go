@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/compose"
@@ -13,6 +15,7 @@ type lifecycleOptions struct {
 	signal        string
 	stop          bool
 	force         bool
+	volumes       bool
 	noDeps        bool
 	removeOrphans bool
 }
@@ -95,6 +98,9 @@ asks for confirmation; -f is accepted for docker compatibility.`,
 	}
 	cmd.Flags().BoolVarP(&opts.stop, "stop", "s", false, "Stop running containers first, then remove them")
 	cmd.Flags().BoolVarP(&opts.force, "force", "f", false, "Do not ask for confirmation (berth never asks)")
+	// Accepted for scripts written for docker compose (rm -fsv): named
+	// volumes outlive their containers there too.
+	cmd.Flags().BoolVarP(&opts.volumes, "volumes", "v", false, "Remove the anonymous volumes of the removed containers (berth mounts no anonymous volumes yet, so there are none; named volumes stay: down -v removes them)")
 	return cmd
 }
 
@@ -114,20 +120,41 @@ func newPauseCmd(g *globalOptions, pause bool) *cobra.Command {
 
 func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, opts lifecycleOptions, services []string) error {
 	ctx := cmd.Context()
-	lo := g.composeOptions()
-	lo.Services = services
-	// Restricted to the named services, the project would lack their
-	// dependents, which restart: true restarts with them.
-	lo.KeepUnselected = kind == scheduler.OpRestart
-	p, err := compose.Load(ctx, lo)
+	p, err := g.projectOrName(ctx)
 	if err != nil {
 		return err
+	}
+	pausing := kind == scheduler.OpPause || kind == scheduler.OpUnpause
+	if pausing && !p.FromLabels {
+		// docker compose pauses what it finds: an unknown service is a
+		// warning, not a failure.
+		if services = knownServices(cmd, p, kind, services); services == nil {
+			return nil
+		}
+	}
+	if !p.FromLabels && len(services) > 0 {
+		lo := g.composeOptions()
+		lo.Services = services
+		// Restricted to the named services, the project would lack their
+		// dependents, which restart: true restarts with them.
+		lo.KeepUnselected = kind == scheduler.OpRestart
+		if p, err = compose.Load(ctx, lo); err != nil {
+			return err
+		}
 	}
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
+	if p, err = labelProject(ctx, rt, p); err != nil {
+		return err
+	}
+	if pausing && p.FromLabels {
+		if services = knownServices(cmd, p, kind, services); services == nil {
+			return nil
+		}
+	}
 	lock, err := lockProject(cmd, p.Name)
 	if err != nil {
 		return err
@@ -141,4 +168,23 @@ func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, o
 	progress.Live()
 	defer progress.Stop()
 	return scheduler.Lifecycle(ctx, p, rt, nw, progress, kind, req)
+}
+
+// knownServices are the services of the list that p has, with a warning
+// for each other one; nil when the list named services and none is
+// known, and then there is nothing to do. The empty list (all services)
+// stays empty.
+func knownServices(cmd *cobra.Command, p *compose.Project, kind scheduler.OpKind, services []string) []string {
+	if len(services) == 0 {
+		return []string{}
+	}
+	var known []string
+	for _, s := range services {
+		if p.Service(s) != nil {
+			known = append(known, s)
+			continue
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "WARN: no such service: %q (project %s): nothing to %s there\n", s, p.Name, kind)
+	}
+	return known
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/berth/berth/compose"
 
@@ -33,6 +36,8 @@ type globalOptions struct {
 	// addressExplicit is true when the user named the containerd socket:
 	// berth then never replaces it with its managed daemon.
 	addressExplicit bool
+	// warnings is the running command's standard error.
+	warnings io.Writer
 }
 
 func newRootCmd() *cobra.Command { return newRootCmdWith(&globalOptions{}) }
@@ -54,13 +59,14 @@ its own daemon (see "berth system info").`,
 		// does not know (TraverseChildren keeps its own check from running).
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return fmt.Errorf("unknown command %q for berth: see berth --help", args[0])
+				return unknownCommand(cmd, args[0])
 			}
 			return cmd.Help()
 		},
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			_, env := os.LookupEnv("CONTAINERD_ADDRESS")
 			opts.addressExplicit = cmd.Root().Flags().Changed("address") || env
+			opts.warnings = cmd.ErrOrStderr()
 			return opts.resolveOutput(cmd)
 		},
 	}
@@ -125,6 +131,17 @@ its own daemon (see "berth system info").`,
 		newDNSDaemonCmd(opts),
 	)
 	return cmd
+}
+
+// unknownCommand is cobra's own error for a command it does not know, with
+// its suggestions, as docker compose prints it: `berth upp` fails with
+// unknown command "upp" for "berth" and "Did you mean this? up".
+func unknownCommand(root *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", name, root.CommandPath())
+	if s := root.SuggestionsFor(name); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	return errors.New(msg + "\n\nRun '" + root.CommandPath() + " --help' for usage.")
 }
 
 // defaultAddress is containerd's default socket.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"strconv"
@@ -163,23 +164,88 @@ func (o *globalOptions) loadAndConnect(ctx context.Context, services ...string) 
 	return p, rt, nil
 }
 
-// projectOrName loads the project; when there is no compose file but a
-// project name was given (-p or COMPOSE_PROJECT_NAME), it returns a project
-// with only that name, as docker compose lets down, ps and logs work on a
-// project by name.
+// projectOrName loads the project. When there is no compose file, or one
+// that does not load, but the project's name was given (-p or
+// COMPOSE_PROJECT_NAME), it returns a project with only that name, marked
+// FromLabels, as docker compose lets its commands work on a project by
+// name: an invalid value in the file does not keep ps, logs, down or stop
+// from the running project, and gets one warning naming the problem.
 func (o *globalOptions) projectOrName(ctx context.Context) (*compose.Project, error) {
 	p, err := o.loadProject(ctx)
 	if err == nil {
 		return p, nil
 	}
-	name := o.projectName
+	name := o.explicitName()
 	if name == "" {
-		name = os.Getenv("COMPOSE_PROJECT_NAME")
+		return nil, err
 	}
-	if errors.Is(err, compose.ErrNoConfig) && name != "" {
-		return &compose.Project{Name: name}, nil
+	if !errors.Is(err, compose.ErrNoConfig) {
+		fmt.Fprintf(o.stderr(), "WARN: %v: working on project %s from its containers' labels\n", err, name)
 	}
-	return nil, err
+	return &compose.Project{Name: name, FromLabels: true}, nil
+}
+
+// explicitName is the project name the user gave (-p, else
+// COMPOSE_PROJECT_NAME), or "".
+func (o *globalOptions) explicitName() string {
+	if o.projectName != "" {
+		return o.projectName
+	}
+	return os.Getenv("COMPOSE_PROJECT_NAME")
+}
+
+// stderr is where warnings go.
+func (o *globalOptions) stderr() io.Writer {
+	if o.warnings != nil {
+		return o.warnings
+	}
+	return os.Stderr
+}
+
+// labelProject is the project the service commands (stop, exec, cp, ...)
+// act on: p itself, or for a project known by name only, what its
+// containers' labels tell of its services (scheduler.ProjectFromContainers).
+func labelProject(ctx context.Context, rt scheduler.Runtime, p *compose.Project) (*compose.Project, error) {
+	if !p.FromLabels || len(p.Services) > 0 {
+		return p, nil
+	}
+	cs, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	return scheduler.ProjectFromContainers(p.Name, cs), nil
+}
+
+// serviceProject loads the project (or rebuilds it from its containers'
+// labels, see projectOrName and labelProject), checks the service names
+// against it and connects to containerd. The caller closes the client.
+func (o *globalOptions) serviceProject(ctx context.Context, services []string) (*compose.Project, *containerd.Client, error) {
+	p, err := o.projectOrName(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !p.FromLabels && len(services) > 0 {
+		// The loader enables the named services' profiles, as it does
+		// for up, and names the project's services when one is unknown.
+		if p, err = o.loadProject(ctx, services...); err != nil {
+			return nil, nil, err
+		}
+	}
+	rt, err := o.connect(ctx, scheduler.Discard)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p, err = labelProject(ctx, rt, p); err != nil {
+		rt.Close()
+		return nil, nil, err
+	}
+	for _, s := range services {
+		if p.Service(s) == nil {
+			rt.Close()
+			return nil, nil, fmt.Errorf("no such service: %q: project %s has no container of it", s, p.Name)
+		}
+	}
+	return p, rt, nil
 }
 
 // projectClient loads the project (or takes its name: see projectOrName),

@@ -19,7 +19,7 @@ func TestUnknownServiceArgs(t *testing.T) {
 	const want = `no such service: "nope" (the project's services: a, b)`
 	for _, args := range [][]string{
 		{"up", "a", "nope"}, {"wait", "nope"}, {"build", "nope"}, {"images", "nope"}, {"pull", "nope"}, {"push", "nope"},
-		{"stop", "nope"}, {"start", "nope"}, {"restart", "nope"}, {"kill", "nope"}, {"rm", "nope"}, {"pause", "nope"}, {"unpause", "nope"},
+		{"stop", "nope"}, {"start", "nope"}, {"restart", "nope"}, {"kill", "nope"}, {"rm", "nope"}, {"down", "nope"},
 	} {
 		t.Run(args[0], func(t *testing.T) {
 			_, err := berth(t, append([]string{"-f", file, "-p", "demo"}, args...)...)

@@ -24,7 +24,7 @@ func newWaitCmd(g *globalOptions) *cobra.Command {
 
 func runWait(cmd *cobra.Command, g *globalOptions, _ waitOptions, services []string) error {
 	ctx := cmd.Context()
-	p, rt, err := g.loadAndConnect(ctx, services...)
+	p, rt, err := g.serviceProject(ctx, services)
 	if err != nil {
 		return err
 	}

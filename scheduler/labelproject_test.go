@@ -1,0 +1,246 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/containerd/errdefs"
+
+	"github.com/berth/berth/compose"
+)
+
+// upContainers is a fake runtime holding the containers up made of p: what a
+// command working from the labels alone finds.
+func upContainers(p *compose.Project, state State) *fakeRuntime {
+	f := newFakeRuntime()
+	for _, s := range p.Services {
+		for n := 1; n <= s.Replicas; n++ {
+			f.add(p, s.Name, n, state, s.ConfigHash)
+			name := compose.ContainerName(p.Name, s.Name, n)
+			c := f.containers[name]
+			c.Image = s.ImageName()
+			f.containers[name] = c
+		}
+	}
+	return f
+}
+
+func TestProjectFromContainers(t *testing.T) {
+	p := withRestart(project("db", "api<-db", "web<-api,db"), "api<-db")
+	p.Service("web").Replicas = 2
+	p.Service("db").Image = ""
+	f := upContainers(p, StateRunning)
+	// A one-off's service is no service of the project.
+	f.containers["demo-web-1-run"] = Container{ID: "demo-web-1-run", Name: "demo-web-1-run", Labels: compose.Labels{
+		compose.LabelProject: "demo", compose.LabelService: "cron", compose.LabelOneOff: "True"}}
+	cs, _ := f.Containers(context.Background(), "demo")
+
+	got := ProjectFromContainers("demo", cs)
+	var b strings.Builder
+	for _, s := range got.Services {
+		fmt.Fprintf(&b, "%s image=%s replicas=%d deps=%s\n", s.Name, s.Image, s.Replicas, compose.FormatDependsOn(s.DependsOn))
+	}
+	want := `api image=api replicas=1 deps=db:service_started:true
+db image=demo-db replicas=1 deps=
+web image=web replicas=2 deps=api:service_started:false,db:service_started:false
+`
+	if b.String() != want {
+		t.Errorf("ProjectFromContainers:\n%swant:\n%s", b.String(), want)
+	}
+	if !got.FromLabels || got.Name != "demo" {
+		t.Errorf("ProjectFromContainers = %q FromLabels=%v, want demo, true", got.Name, got.FromLabels)
+	}
+	for _, s := range got.Services {
+		for dep, d := range s.DependsOn {
+			if d.Required {
+				t.Errorf("service %s: dependency %s is required; the labels cannot tell it still exists", s.Name, dep)
+			}
+		}
+	}
+	// A dependency without containers is left out: the graph must build.
+	delete(f.containers, "demo-db-1")
+	cs, _ = f.Containers(context.Background(), "demo")
+	if _, err := NewGraph(ProjectFromContainers("demo", cs)); err != nil {
+		t.Errorf("NewGraph of a project whose dependency has no container: %v", err)
+	}
+}
+
+// TestLifecycleFromLabels drives stop and start on a project rebuilt from
+// its labels: in dependency order, as with the file.
+func TestLifecycleFromLabels(t *testing.T) {
+	p := project("db", "api<-db", "web<-api")
+	f := upContainers(p, StateRunning)
+	cs, _ := f.Containers(context.Background(), "demo")
+	lp := ProjectFromContainers("demo", cs)
+	nw := &fakeNetwork{}
+
+	if err := Lifecycle(context.Background(), lp, f, nw, nil, OpStop, LifecycleRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	want := "stop demo-web-1 10s\nstop demo-api-1 10s\nstop demo-db-1 10s"
+	if got := f.callList(); got != want {
+		t.Errorf("stop from labels:\n%s\nwant:\n%s", got, want)
+	}
+
+	f.calls = nil
+	if err := Lifecycle(context.Background(), lp, f, nw, nil, OpStart, LifecycleRequest{Services: []string{"db"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.callList(); got != "start demo-db-1" {
+		t.Errorf("start db from labels: %s, want start demo-db-1", got)
+	}
+
+	// After a reboot the namespace is gone: the labels cannot rebuild it.
+	nw.lost = map[string]bool{"demo-api-1": true}
+	err := Lifecycle(context.Background(), lp, f, nw, nil, OpStart, LifecycleRequest{Services: []string{"api"}})
+	if err == nil || !strings.Contains(err.Error(), "network namespace is gone") {
+		t.Errorf("start of a container without its namespace from labels = %v, want the namespace is gone", err)
+	}
+}
+
+func TestPauseAlreadyPaused(t *testing.T) {
+	f := replicas("web/1/paused", "db/1/running")
+	cs, _ := f.Containers(context.Background(), "demo")
+	p := project("web", "db")
+	g, _ := NewGraph(p)
+	_, err := PlanLifecycle(p, cs, g, OpPause, LifecycleRequest{Services: []string{"web"}})
+	if err == nil || err.Error() != "container demo-web-1 is already paused" {
+		t.Errorf("PlanLifecycle(pause of a paused container) = %v, want already paused", err)
+	}
+	plan, err := PlanLifecycle(p, cs, g, OpPause, LifecycleRequest{Services: []string{"db"}})
+	if err != nil || strings.TrimSpace(plan.String()) != "db: pause demo-db-1" {
+		t.Errorf("PlanLifecycle(pause db) = %v, %v", plan, err)
+	}
+}
+
+func TestPlanDownServices(t *testing.T) {
+	p := project("db", "api<-db", "web<-api", "cache")
+	p.Volumes = map[string]compose.Volume{"data": {Name: "demo_data"}, "tmp": {Name: "demo_tmp"}}
+	f := upContainers(p, StateRunning)
+	set := func(name string, vols ...string) {
+		c := f.containers[name]
+		c.Volumes = vols
+		f.containers[name] = c
+	}
+	set("demo-db-1", "demo_data")
+	set("demo-api-1", "demo_tmp")
+	observed, _ := f.Containers(context.Background(), "demo")
+	g, _ := NewGraph(p)
+
+	tests := []struct {
+		name string
+		opts DownOptions
+		want string
+	}{
+		{"a service and its dependents", DownOptions{Services: []string{"api"}, Volumes: true},
+			"api: remove demo-api-1\nweb: remove demo-web-1\nremove-volume demo_tmp\n"},
+		{"a leaf", DownOptions{Services: []string{"cache"}},
+			"cache: remove demo-cache-1\n"},
+		{"every service: the networks go", DownOptions{Services: []string{"db", "cache"}, Volumes: true},
+			"api: remove demo-api-1\ncache: remove demo-cache-1\ndb: remove demo-db-1\nweb: remove demo-web-1\nremove-volume demo_data\nremove-volume demo_tmp\nremove-networks demo\n"},
+		{"images after the containers", DownOptions{Images: []string{"web"}},
+			"api: remove demo-api-1\ncache: remove demo-cache-1\ndb: remove demo-db-1\nweb: remove demo-web-1\nremove-image web\nremove-networks demo\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := tt.opts
+			if opts.Services != nil {
+				opts.Services = g.WithDependents(opts.Services)
+			}
+			if got := PlanDown(p, observed, g, opts).String(); got != tt.want {
+				t.Errorf("PlanDown(%+v):\n%s\nwant:\n%s", tt.opts, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDownImages(t *testing.T) {
+	p := project("db", "web", "worker")
+	p.Service("web").Image = "" // built: demo-web
+	p.Service("worker").Image = "web"
+	f := upContainers(p, StateExited)
+	cs, _ := f.Containers(context.Background(), "demo")
+	byLabels := ProjectFromContainers("demo", cs)
+	tests := []struct {
+		name     string
+		p        *compose.Project
+		mode     ImageRemoval
+		services []string
+		want     string
+	}{
+		{"none", p, "", nil, ""},
+		{"local", p, ImagesLocal, nil, "demo-web"},
+		{"all, each once", p, ImagesAll, nil, "db demo-web web"},
+		{"all of a service", p, ImagesAll, []string{"db"}, "db"},
+		{"local from labels", byLabels, ImagesLocal, nil, "demo-web"},
+		{"all from labels", byLabels, ImagesAll, nil, "db demo-web web"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := strings.Join(DownImages(tt.p, tt.mode, tt.services), " "); got != tt.want {
+				t.Errorf("DownImages(%s, %v) = %q, want %q", tt.mode, tt.services, got, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{"none", "LOCAL", "yes"} {
+		if _, err := ParseImageRemoval(bad); err == nil {
+			t.Errorf("ParseImageRemoval(%q) = nil error, want one", bad)
+		}
+	}
+}
+
+// imageRemover is the fake runtime that removes images; inUse ones are
+// refused as the real runtime refuses them.
+type imageRemover struct {
+	*fakeRuntime
+	inUse map[string]bool
+}
+
+func (r imageRemover) RemoveImage(_ context.Context, image string) error {
+	if err := r.record("remove-image " + image); err != nil {
+		return err
+	}
+	if r.inUse[image] {
+		return fmt.Errorf("image %s is used by container other-x-1: %w", image, errdefs.ErrConflict)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.images, image)
+	return nil
+}
+
+func TestDownRmi(t *testing.T) {
+	p := project("db", "web", "cache")
+	p.Service("web").Image = ""
+	f := upContainers(p, StateRunning)
+	f.images = map[string]string{"db": "sha256:d", "demo-web": "sha256:w"} // cache's is not there
+	rt := imageRemover{fakeRuntime: f, inUse: map[string]bool{"db": true}}
+	var ev recordedEvents
+	_, err := Down(context.Background(), p, rt, &fakeNetwork{}, &ev, DownRequest{Images: ImagesAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := f.callList()
+	if !strings.Contains(calls, "remove-image db\nremove-image demo-web") || strings.Contains(calls, "remove-image cache") {
+		t.Errorf("down --rmi all calls:\n%s\nwant db and demo-web removed (after the containers), not the absent cache", calls)
+	}
+	if i, j := strings.Index(calls, "remove demo-web-1"), strings.Index(calls, "remove-image"); i < 0 || i > j {
+		t.Errorf("down --rmi removes images before the containers:\n%s", calls)
+	}
+	events := strings.Join(ev.events, "\n")
+	if !strings.Contains(events, "db Resource is still in use") || !strings.Contains(events, "demo-web Removed") {
+		t.Errorf("events = %v, want db still in use, demo-web removed", ev.events)
+	}
+
+	// A failure other than "in use" fails down.
+	f2 := upContainers(p, StateExited)
+	f2.images = map[string]string{"demo-web": "sha256:w"}
+	f2.failOn["remove-image demo-web"] = errors.New("disk on fire")
+	_, err = Down(context.Background(), p, imageRemover{fakeRuntime: f2}, &fakeNetwork{}, nil, DownRequest{Images: ImagesLocal})
+	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Errorf("Down with a failing image removal = %v, want the failure", err)
+	}
+}
