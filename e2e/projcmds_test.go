@@ -151,11 +151,20 @@ func TestInvalidFileByName(t *testing.T) {
 		}
 	}
 	p.wantStates("after down web", map[string]string{"db-1": "running", "web-1": ""})
-	// Without -p the project cannot be known: the file's error stands.
-	cmd := exec.Command(berthBin, append(globalArgs(), "ps")...)
-	cmd.Dir = p.dir
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), `"lots"`) {
-		t.Errorf("ps without -p and an invalid file = %v: %s", err, out)
+	// Without -p, the name the file gives serves if that project runs;
+	// the directory's name here is no running project's: the error stands.
+	psHere := func() (string, error) {
+		cmd := exec.Command(berthBin, append(globalArgs(), "ps")...)
+		cmd.Dir = p.dir
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := psHere(); err == nil || !strings.Contains(out, `"lots"`) {
+		t.Errorf("ps without -p and an invalid file of no running project = %v: %s", err, out)
+	}
+	p.write("compose.yaml", "name: "+p.name+"\n"+strings.Replace(pair, "scale: 2", "scale: lots", 1))
+	if out, err := psHere(); err != nil || !strings.Contains(out, p.name+"-db-1") || strings.Count(out, "WARN: ") != 1 {
+		t.Errorf("ps without -p, the invalid file naming the running project = %v: %s", err, out)
 	}
 }
 

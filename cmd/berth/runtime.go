@@ -169,13 +169,18 @@ func (o *globalOptions) loadAndConnect(ctx context.Context, services ...string) 
 // COMPOSE_PROJECT_NAME), it returns a project with only that name, marked
 // FromLabels, as docker compose lets its commands work on a project by
 // name: an invalid value in the file does not keep ps, logs, down or stop
-// from the running project, and gets one warning naming the problem.
+// from the running project, and gets one warning naming the problem. The
+// name the file would give (its name: key, its directory) serves too, if
+// that project has containers.
 func (o *globalOptions) projectOrName(ctx context.Context) (*compose.Project, error) {
 	p, err := o.loadProject(ctx)
 	if err == nil {
 		return p, nil
 	}
 	name := o.explicitName()
+	if name == "" && !errors.Is(err, compose.ErrNoConfig) {
+		name = o.runningName(ctx)
+	}
 	if name == "" {
 		return nil, err
 	}
@@ -183,6 +188,25 @@ func (o *globalOptions) projectOrName(ctx context.Context) (*compose.Project, er
 		fmt.Fprintf(o.stderr(), "WARN: %v: working on project %s from its containers' labels\n", err, name)
 	}
 	return &compose.Project{Name: name, FromLabels: true}, nil
+}
+
+// runningName is the name the compose file that does not load would give
+// its project, if that project has containers; else "".
+func (o *globalOptions) runningName(ctx context.Context) string {
+	name := compose.ProjectName(ctx, o.composeOptions())
+	if name == "" {
+		return ""
+	}
+	rt, err := o.connect(ctx, scheduler.Discard)
+	if err != nil {
+		return ""
+	}
+	defer rt.Close()
+	cs, err := rt.Containers(ctx, name)
+	if err != nil || len(cs) == 0 {
+		return ""
+	}
+	return name
 }
 
 // explicitName is the project name the user gave (-p, else
