@@ -134,14 +134,14 @@ its own daemon (see "berth system info").`,
 }
 
 // unknownCommand is cobra's own error for a command it does not know, with
-// its suggestions, as docker compose prints it: `berth upp` fails with
-// unknown command "upp" for "berth" and "Did you mean this? up".
+// its suggestions, on one line as berth's errors are: `berth upp` fails
+// with unknown command "upp" for "berth"; did you mean: up, ps, cp, top?
 func unknownCommand(root *cobra.Command, name string) error {
 	msg := fmt.Sprintf("unknown command %q for %q", name, root.CommandPath())
 	if s := root.SuggestionsFor(name); len(s) > 0 {
-		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+		msg += "; did you mean: " + strings.Join(s, ", ") + "?"
 	}
-	return errors.New(msg + "\n\nRun '" + root.CommandPath() + " --help' for usage.")
+	return errors.New(msg + " (" + root.CommandPath() + " --help lists the commands)")
 }
 
 // defaultAddress is containerd's default socket.
