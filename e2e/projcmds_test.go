@@ -324,6 +324,15 @@ func TestCpEveryReplica(t *testing.T) {
 			t.Errorf("web-%s: /tmp/two.txt = %q, want %q (--index 2 only)", i, got, want)
 		}
 	}
+	// --all: the one-off containers too. This one hands what it gets to
+	// the replicas through their shared volume.
+	p.must("run", "-d", "web", "sh", "-c", "while [ ! -f /tmp/all2.txt ]; do sleep 0.1; done; cp /tmp/all2.txt /scratch/from-run.txt")
+	p.must("cp", "--all", "all.txt", "web:/tmp/all2.txt")
+	p.waitFor("the one-off to get the file", 10*time.Second, func() bool { return cat("1", "/scratch/from-run.txt") == "all\n" })
+	if got := cat("3", "/tmp/all2.txt"); got != "all\n" {
+		t.Errorf("web-3: /tmp/all2.txt = %q after cp --all", got)
+	}
+
 	p.must("exec", "-T", "--index", "3", "web", "sh", "-c", "echo three > /tmp/which")
 	p.must("exec", "-T", "--index", "1", "web", "sh", "-c", "echo one > /tmp/which")
 	p.must("cp", "web:/tmp/which", "which.txt")

@@ -244,3 +244,33 @@ func TestDownRmi(t *testing.T) {
 		t.Errorf("Down with a failing image removal = %v, want the failure", err)
 	}
 }
+
+func TestServiceReplicas(t *testing.T) {
+	f := replicas("web/2/running", "web/1/exited", "web/1/running/run", "db/1/created")
+	p := project("web", "db", "idle")
+	tests := []struct {
+		service string
+		oneOffs bool
+		want    string // the containers' names, or the error
+	}{
+		{"web", false, "demo-web-1 demo-web-2"},
+		{"web", true, "demo-web-1 demo-web-2 demo-web-1-run"},
+		{"db", false, "demo-db-1"},
+		{"idle", false, `no container found for service "idle": run berth up -d idle first`},
+		{"nope", false, `no such service: "nope" (services: db, idle, web)`},
+	}
+	for _, tt := range tests {
+		cs, err := ServiceReplicas(context.Background(), f, p, tt.service, tt.oneOffs)
+		var names []string
+		for _, c := range cs {
+			names = append(names, c.Name)
+		}
+		got := strings.Join(names, " ")
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("ServiceReplicas(%s, %v) = %s, want %s", tt.service, tt.oneOffs, got, tt.want)
+		}
+	}
+}

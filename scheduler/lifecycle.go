@@ -177,10 +177,10 @@ func ServiceReplica(ctx context.Context, rt Runtime, p *compose.Project, service
 	return Container{}, fmt.Errorf("service %q has no container %d: run berth up -d %s first", service, index, service)
 }
 
-// ServiceReplicas are the containers of a service (one-offs left out), in
-// whatever state, by replica number: what cp copies into. A service
-// without any is an error.
-func ServiceReplicas(ctx context.Context, rt Runtime, p *compose.Project, service string) ([]Container, error) {
+// ServiceReplicas are the containers of a service, in whatever state, by
+// replica number, then its one-off containers (berth run) when oneOffs:
+// what cp copies into. A service without any is an error.
+func ServiceReplicas(ctx context.Context, rt Runtime, p *compose.Project, service string, oneOffs bool) ([]Container, error) {
 	if p.Service(service) == nil {
 		return nil, unknownService(p, service)
 	}
@@ -190,14 +190,22 @@ func ServiceReplicas(ctx context.Context, rt Runtime, p *compose.Project, servic
 	}
 	var out []Container
 	for _, c := range cs {
-		if c.Labels.Service() == service && !c.Labels.OneOff() {
+		if c.Labels.Service() == service && (oneOffs || !c.Labels.OneOff()) {
 			out = append(out, c)
 		}
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no container found for service %q: run berth up -d %s first", service, service)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Labels.Number() < out[j].Labels.Number() })
+	sort.Slice(out, func(i, j int) bool {
+		if a, b := out[i].Labels.OneOff(), out[j].Labels.OneOff(); a != b {
+			return b
+		}
+		if a, b := out[i].Labels.Number(), out[j].Labels.Number(); a != b {
+			return a < b
+		}
+		return out[i].Name < out[j].Name
+	})
 	return out, nil
 }
 

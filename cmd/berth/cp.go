@@ -12,6 +12,7 @@ import (
 )
 
 type cpOptions struct {
+	all        bool
 	index      int
 	archive    bool
 	followLink bool
@@ -59,6 +60,7 @@ container's own layer, hidden by the mount once the container runs.`,
 	}
 	f := cmd.Flags()
 	f.IntVar(&opts.index, "index", 0, "Only this replica of the service (from 1); default: every replica when copying into the service, the first when copying out")
+	f.BoolVar(&opts.all, "all", false, "Also copy into the service's one-off containers (berth run), as docker compose's deprecated --all")
 	f.BoolVarP(&opts.archive, "archive", "a", false, "Archive mode: keep the source's uid and gid")
 	f.BoolVarP(&opts.followLink, "follow-link", "L", false, "Follow a symlink given as SRC_PATH (copy what it points to)")
 	return cmd
@@ -87,7 +89,7 @@ func runCp(cmd *cobra.Command, g *globalOptions, opts cpOptions, src, dst string
 		}
 		targets = []scheduler.Container{c}
 	} else {
-		if targets, err = scheduler.ServiceReplicas(ctx, rt, p, req.Service); err != nil {
+		if targets, err = scheduler.ServiceReplicas(ctx, rt, p, req.Service, opts.all); err != nil {
 			return err
 		}
 		if !req.ToContainer {

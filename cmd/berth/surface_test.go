@@ -29,7 +29,6 @@ var composeGaps = map[string]string{
 	"config --no-consistency":     "not yet: issue 13",
 	"config --variables":          "not yet: issue 13",
 	"convert":                     "not yet: issue 13",
-	"cp --all":                    "not yet: issue 13",
 	"create":                      "not yet: issue 13",
 	"export":                      "not yet: issue 13",
 	"publish":                     "not yet: issue 13",
