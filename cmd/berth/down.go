@@ -94,6 +94,8 @@ func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions, services []
 		return err
 	}
 	if len(services) > 0 {
+		// The lock file goes with the last container.
+		endProject(ctx, lock, rt, p.Name)
 		return nil
 	}
 	// The project is gone: so goes its lock file.
