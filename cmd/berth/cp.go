@@ -26,9 +26,9 @@ func newCpCmd(g *globalOptions) *cobra.Command {
 		Short: "Copy files between a service container and the host",
 		Long: `Copy a file or directory between a service's containers and the host, as
 docker compose cp does: into every replica of the service, or out of its
-first one, unless --index names one. Paths in the
-container are taken from its /. An argument starting with / or . is a host
-path: write ./a:b for a host file whose name holds a colon.
+first one, unless --index names one. Paths in the container are taken from
+its /. An argument starting with / or . is a host path: write ./a:b for a
+host file whose name holds a colon.
 
   SRC is a file:       DEST is made, or replaced if it is a file; if DEST is
                        an existing directory, the file goes into it. A DEST
