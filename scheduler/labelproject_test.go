@@ -274,3 +274,15 @@ func TestServiceReplicas(t *testing.T) {
 		}
 	}
 }
+
+func TestUpRefusesLabelProject(t *testing.T) {
+	f := upContainers(project("web"), StateExited)
+	cs, _ := f.Containers(context.Background(), "demo")
+	_, err := Up(context.Background(), ProjectFromContainers("demo", cs), f, &fakeNetwork{}, nil, UpOptions{})
+	if err == nil || !strings.Contains(err.Error(), "up needs its compose file") {
+		t.Errorf("Up of a project rebuilt from labels = %v, want a refusal", err)
+	}
+	if calls := f.callList(); calls != "" {
+		t.Errorf("Up of a project rebuilt from labels did %s", calls)
+	}
+}

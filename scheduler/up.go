@@ -37,6 +37,10 @@ type UpOptions struct {
 // runs, plans, and executes the plan. The plan is returned even when its
 // execution fails, so that callers can tell what was attempted.
 func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, opts UpOptions) (*Plan, error) {
+	if p.FromLabels {
+		// Its labels do not tell networks, ports, mounts: nothing to create from.
+		return nil, fmt.Errorf("project %s is known by its containers' labels only: up needs its compose file", p.Name)
+	}
 	// Volume options berth cannot honour fail up before anything starts.
 	for _, v := range p.Volumes {
 		if !v.External {
