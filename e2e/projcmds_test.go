@@ -249,18 +249,40 @@ services:
 }
 
 // TestRmVolumes checks that rm -fsv (docker compose's usual spelling)
-// stops and removes the containers and keeps the named volumes.
+// stops and removes the containers with their anonymous volumes, and
+// keeps the named volumes.
 func TestRmVolumes(t *testing.T) {
 	t.Parallel()
-	p := newProject(t, pair, nil)
+	p := newProject(t, strings.Replace(pair, "volumes: [scratch:/scratch]", "volumes: [scratch:/scratch, /anon]", 1), nil)
 	p.must("up", "-d")
+	anon := func() []string {
+		t.Helper()
+		var out []string
+		for _, v := range strings.Fields(p.must("volume", "ls", "-q").stdout) {
+			if len(v) == 64 && strings.Trim(v, "0123456789abcdef") == "" {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	if got := anon(); len(got) != 2 {
+		t.Fatalf("anonymous volumes after up = %v, want one per web replica", got)
+	}
 	p.must("rm", "-fsv", "web")
 	p.wantStates("after rm -fsv web", map[string]string{"db-1": "running", "web-1": "", "web-2": ""})
-	p.mustByName("rm", "-fsv")
-	if got := p.states(); len(got) != 0 {
-		t.Errorf("containers after rm -fsv by name: %v", got)
+	if got := anon(); len(got) != 0 {
+		t.Errorf("anonymous volumes after rm -v web = %v, want none", got)
 	}
-	if vols := p.must("volume", "ls", "-q").stdout; !strings.Contains(vols, p.name+"_data") {
+	p.must("up", "-d")
+	p.mustByName("rm", "-fs")
+	if got := p.states(); len(got) != 0 {
+		t.Errorf("containers after rm -fs by name: %v", got)
+	}
+	if got := anon(); len(got) != 2 {
+		t.Errorf("anonymous volumes after rm without -v = %v, want them kept", got)
+	}
+	vols := p.must("volume", "ls", "-q").stdout
+	if !strings.Contains(vols, p.name+"_data") || !strings.Contains(vols, p.name+"_scratch") {
 		t.Errorf("volumes after rm -v = %q: named volumes must stay (down -v removes them)", vols)
 	}
 }

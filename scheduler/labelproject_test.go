@@ -286,3 +286,44 @@ func TestUpRefusesLabelProject(t *testing.T) {
 		t.Errorf("Up of a project rebuilt from labels did %s", calls)
 	}
 }
+
+func TestRmVolumes(t *testing.T) {
+	p := project("db", "web")
+	f := upContainers(p, StateExited)
+	anon := func(name, vols string) {
+		c := f.containers[name]
+		c.Labels[compose.LabelAnonVolumes] = vols
+		f.containers[name] = c
+	}
+	anon("demo-web-1", `{"/cache":"aaa","/tmp/x":"bbb"}`)
+	anon("demo-db-1", `{"/data":"ccc"}`)
+	cs, _ := f.Containers(context.Background(), "demo")
+	g, _ := NewGraph(p)
+	tests := []struct {
+		name string
+		req  LifecycleRequest
+		want string
+	}{
+		{"rm -v web", LifecycleRequest{Services: []string{"web"}, Volumes: true}, "web: remove demo-web-1 (rm)\nremove-volume aaa\nremove-volume bbb\n"},
+		{"rm -v", LifecycleRequest{Volumes: true}, "db: remove demo-db-1 (rm)\nweb: remove demo-web-1 (rm)\nremove-volume aaa\nremove-volume bbb\nremove-volume ccc\n"},
+		{"rm keeps them", LifecycleRequest{Services: []string{"web"}}, "web: remove demo-web-1 (rm)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := PlanLifecycle(p, cs, g, OpRemove, tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := plan.String(); got != tt.want {
+				t.Errorf("PlanLifecycle(rm %+v):\n%s\nwant:\n%s", tt.req, got, tt.want)
+			}
+		})
+	}
+	// A running container is not removed without -s: nor are its volumes.
+	f.set("demo-db-1", func(c *Container) { c.State = StateRunning })
+	cs, _ = f.Containers(context.Background(), "demo")
+	plan, _ := PlanLifecycle(p, cs, g, OpRemove, LifecycleRequest{Volumes: true})
+	if got := plan.String(); strings.Contains(got, "ccc") {
+		t.Errorf("rm -v of a running container without -s removes its volume:\n%s", got)
+	}
+}

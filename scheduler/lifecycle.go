@@ -28,7 +28,10 @@ type LifecycleRequest struct {
 	// RemoveOrphans makes kill also remove the containers of services no
 	// longer in the project (docker compose kill --remove-orphans).
 	RemoveOrphans bool
-	Parallel      int
+	// Volumes makes rm also remove the anonymous volumes of the
+	// containers it removes (docker compose rm -v); named volumes stay.
+	Volumes  bool
+	Parallel int
 }
 
 // PlanLifecycle plans stop, start or kill of the selected services'
@@ -91,7 +94,33 @@ func PlanLifecycle(p *compose.Project, observed []Container, g *Graph, kind OpKi
 		}
 		sort.Slice(plan.Extra, func(i, j int) bool { return plan.Extra[i].Name < plan.Extra[j].Name })
 	}
+	if kind == OpRemove && req.Volumes {
+		plan.Extra = append(plan.Extra, anonVolumesOf(plan)...)
+	}
 	return plan, nil
+}
+
+// anonVolumesOf are the ops removing the anonymous volumes of the
+// containers the plan removes, once they are gone: each belongs to its
+// container alone (the one that replaces it is given it, not shares it).
+func anonVolumesOf(plan *Plan) []Op {
+	var names []string
+	for _, ops := range plan.Services {
+		for _, op := range ops {
+			if op.Kind != OpRemove || op.Container == nil {
+				continue
+			}
+			for _, name := range op.Container.Labels.AnonVolumes() {
+				names = append(names, name)
+			}
+		}
+	}
+	sort.Strings(names)
+	out := make([]Op, 0, len(names))
+	for _, name := range names {
+		out = append(out, Op{Kind: OpRemoveVolume, Name: name})
+	}
+	return out
 }
 
 // Lifecycle stops, starts or kills the project's existing containers;

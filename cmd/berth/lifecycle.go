@@ -98,9 +98,7 @@ asks for confirmation; -f is accepted for docker compatibility.`,
 	}
 	cmd.Flags().BoolVarP(&opts.stop, "stop", "s", false, "Stop running containers first, then remove them")
 	cmd.Flags().BoolVarP(&opts.force, "force", "f", false, "Do not ask for confirmation (berth never asks)")
-	// Accepted for scripts written for docker compose (rm -fsv): named
-	// volumes outlive their containers there too.
-	cmd.Flags().BoolVarP(&opts.volumes, "volumes", "v", false, "Remove the anonymous volumes of the removed containers (berth mounts no anonymous volumes yet, so there are none; named volumes stay: down -v removes them)")
+	cmd.Flags().BoolVarP(&opts.volumes, "volumes", "v", false, "Also remove the anonymous volumes of the removed containers (named volumes stay: down -v removes them)")
 	return cmd
 }
 
@@ -161,7 +159,7 @@ func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, o
 	}
 	defer endProject(ctx, lock, rt, p.Name)
 	req := scheduler.LifecycleRequest{Timeout: timeoutFlag(opts.timeout), Signal: opts.signal, Force: opts.stop,
-		NoDeps: opts.noDeps, RemoveOrphans: opts.removeOrphans, Parallel: g.parallel}
+		NoDeps: opts.noDeps, RemoveOrphans: opts.removeOrphans, Volumes: opts.volumes, Parallel: g.parallel}
 	if len(services) > 0 {
 		req.Services = services
 	}
