@@ -39,6 +39,9 @@ type Options struct {
 	// Raw turns off interpolation, normalization and path resolution
 	// (config --no-interpolate / --no-normalize / --no-path-resolution).
 	NoInterpolate, NoNormalize, NoResolvePaths bool
+	// NoConsistency skips compose-go's consistency check (config
+	// --no-consistency).
+	NoConsistency bool
 	// KeepEnvFiles keeps env_file in the services instead of merging it into
 	// environment (config --no-env-resolution).
 	KeepEnvFiles bool
@@ -76,6 +79,7 @@ func LoadSpec(ctx context.Context, opts Options) (*types.Project, error) {
 		cli.WithInterpolation(!opts.NoInterpolate),
 		cli.WithResolvedPaths(!opts.NoResolvePaths),
 		cli.WithNormalization(!opts.NoNormalize),
+		cli.WithConsistency(!opts.NoConsistency),
 		cli.WithDiscardEnvFile,
 		cli.WithWorkingDirectory(opts.ProjectDir),
 		cli.WithEnv(opts.Environ),

@@ -27,13 +27,18 @@ type configOptions struct {
 	noResolvePaths bool
 	noResolveEnv   bool
 	resolveDigests bool
+	environment    bool
+	networks       bool
+	models         bool
+	noConsistency  bool
 }
 
 func newConfigCmd(g *globalOptions) *cobra.Command {
 	opts := configOptions{}
 	cmd := &cobra.Command{
-		Use:   "config [OPTIONS] [SERVICE...]",
-		Short: "Print the project's configuration: merged, interpolated and normalized",
+		Use:     "config [OPTIONS] [SERVICE...]",
+		Aliases: []string{"convert"},
+		Short:   "Print the project's configuration: merged, interpolated and normalized",
 		Long: `Print the compose configuration berth runs: all -f files merged in order,
 variables interpolated, paths made absolute, defaults filled in, as
 "docker compose config" prints it. Use -q to only check that it is valid.`,
@@ -55,6 +60,10 @@ variables interpolated, paths made absolute, defaults filled in, as
 	f.BoolVar(&opts.noResolvePaths, "no-path-resolution", false, "Do not resolve file paths")
 	f.BoolVar(&opts.noResolveEnv, "no-env-resolution", false, "Do not merge the services' env_file into environment")
 	f.BoolVar(&opts.resolveDigests, "resolve-image-digests", false, "Pin image tags to digests (not supported yet)")
+	f.BoolVar(&opts.environment, "environment", false, "Print the environment used for interpolation (KEY=VALUE, sorted)")
+	f.BoolVar(&opts.networks, "networks", false, "Print the network names, one per line")
+	f.BoolVar(&opts.models, "models", false, "Print the model names of the top-level models, one per line")
+	f.BoolVar(&opts.noConsistency, "no-consistency", false, "Do not check the model's consistency (references to undefined networks, volumes, ...); the output may be invalid")
 	return cmd
 }
 
@@ -67,6 +76,7 @@ func runConfig(cmd *cobra.Command, g *globalOptions, opts configOptions, service
 	}
 	lo := g.composeOptions()
 	lo.NoInterpolate, lo.NoNormalize, lo.NoResolvePaths, lo.KeepEnvFiles = opts.noInterpolate, opts.noNormalize, opts.noResolvePaths, opts.noResolveEnv
+	lo.NoConsistency = opts.noConsistency
 	if !opts.profiles {
 		lo.Services = services
 	}
@@ -88,6 +98,23 @@ func runConfig(cmd *cobra.Command, g *globalOptions, opts configOptions, service
 		return nil
 	case opts.profiles:
 		return printProfiles(cmd, spec)
+	case opts.networks:
+		for _, name := range sortedKeys(spec.Networks) {
+			fmt.Fprintln(out, name)
+		}
+		return nil
+	case opts.models:
+		for _, key := range sortedKeys(spec.Models) {
+			if m := spec.Models[key].Model; m != "" {
+				fmt.Fprintln(out, m)
+			}
+		}
+		return nil
+	case opts.environment:
+		for _, key := range sortedKeys(spec.Environment) {
+			fmt.Fprintf(out, "%s=%s\n", key, spec.Environment[key])
+		}
+		return nil
 	case opts.images:
 		p, err := compose.FromSpec(spec)
 		if err != nil {

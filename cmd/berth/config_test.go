@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -159,5 +160,59 @@ func TestSubnetPool(t *testing.T) {
 		if (err != nil) != tt.wantErr || (!tt.wantErr && (pool.String() != tt.pool || bits != tt.bits)) {
 			t.Errorf("subnetPool(%q) = %s, %d, %v; want %s, %d, error %v", tt.env, pool, bits, err, tt.pool, tt.bits, tt.wantErr)
 		}
+	}
+}
+
+// TestConfigListings: config --networks, --models, --environment,
+// --no-consistency and the convert alias, as docker compose has them.
+func TestConfigListings(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(file, []byte(`name: demo
+services:
+  web:
+    image: nginx:${TAG:-1}
+    networks: [front, back]
+    models: [llm]
+networks:
+  front: {}
+  back: {}
+models:
+  llm:
+    model: ai/smollm2
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("TAG=2\nZZ_BERTH_TEST=last\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"config", "--networks"}, "back\nfront\n"},
+		{[]string{"config", "--models"}, "ai/smollm2\n"},
+		{[]string{"convert", "--networks"}, "back\nfront\n"},
+	} {
+		out, err := berth(t, append([]string{"-f", file}, tt.args...)...)
+		if err != nil || out != tt.want {
+			t.Errorf("berth %v = %q, %v; want %q", tt.args, out, err, tt.want)
+		}
+	}
+	out, err := berth(t, "-f", file, "config", "--environment")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if err != nil || !strings.Contains(out, "\nTAG=2\n") || !strings.Contains(out, "\nZZ_BERTH_TEST=last\n") || !slices.IsSorted(lines) {
+		t.Errorf("config --environment = %q, %v; want TAG=2 and the .env's variables, sorted", out, err)
+	}
+
+	// A service on an undefined network: refused, unless --no-consistency.
+	if err := os.WriteFile(file, []byte("name: demo\nservices:\n  web:\n    image: nginx\n    networks: [nowhere]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := berth(t, "-f", file, "config"); err == nil || !strings.Contains(err.Error(), "nowhere") {
+		t.Errorf("config of a service on an undefined network: %v", err)
+	}
+	if _, err := berth(t, "-f", file, "config", "--no-consistency"); err != nil {
+		t.Errorf("config --no-consistency: %v", err)
 	}
 }
