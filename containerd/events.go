@@ -13,6 +13,9 @@ import (
 const (
 	topicKill = "/berth/containers/kill"
 	topicStop = "/berth/containers/stop"
+	// topicSync carries the marker by which Events knows that its
+	// subscription is in place.
+	topicSync = "/berth/events/subscribed"
 )
 
 // containerKilled is published when berth signals a container's process
@@ -28,10 +31,16 @@ type containerStopped struct {
 	ID string `json:"id"`
 }
 
+// subscribed is the marker an Events subscription publishes and waits for.
+type subscribed struct {
+	ID string `json:"id"`
+}
+
 // The events travel as JSON under these type URLs; only berth reads them.
 func init() {
 	typeurl.Register(&containerKilled{}, "berth.dev", "events", "ContainerKill")
 	typeurl.Register(&containerStopped{}, "berth.dev", "events", "ContainerStop")
+	typeurl.Register(&subscribed{}, "berth.dev", "events", "Subscribed")
 }
 
 // publishKill tells the namespace's subscribers that berth sends sig to

@@ -12,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/scheduler"
 )
 
 func writeLines(t *testing.T, path string, lines ...logLine) {
@@ -200,5 +203,53 @@ func TestLogReaderFollowReopenFails(t *testing.T) {
 				t.Errorf("lines %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestLogFollowerFlush: a flush passes on what the log holds at once (so a
+// status line printed next comes after it), a container added twice is
+// read once, and a removed one is read no more.
+func TestLogFollowerFlush(t *testing.T) {
+	dir := t.TempDir()
+	sc := func(name string) scheduler.Container {
+		return scheduler.Container{ID: name, Name: name, Labels: compose.Labels{compose.LabelLogPath: filepath.Join(dir, name+".log")}}
+	}
+	web, db := sc("web"), sc("db")
+	writeLines(t, filepath.Join(dir, "web.log"), logLine{"old\n", "stdout", at(1)})
+
+	var mu sync.Mutex
+	var got []string
+	seen := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Join(got, ",")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f := (&Client{}).FollowLogs(ctx, LogOptions{Tail: -1}, func(e LogEntry) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, e.Container+":"+strings.TrimSuffix(e.Line, "\n"))
+	})
+	f.Add(web)
+	f.Add(web)
+	f.Add(db) // no log yet
+	f.Flush("db")
+	writeLines(t, filepath.Join(dir, "web.log"), logLine{"last words\n", "stdout", at(2)})
+	f.Flush("web")
+	if s := seen(); s != "web:old,web:last words" {
+		t.Fatalf("after flushing web: %q, want web:old,web:last words", s)
+	}
+	writeLines(t, filepath.Join(dir, "db.log"), logLine{"ready\n", "stdout", at(3)})
+	f.Flush("db")
+	f.Remove("web")
+	writeLines(t, filepath.Join(dir, "web.log"), logLine{"after removal\n", "stdout", at(4)})
+	f.Flush("web") // not followed: returns at once
+	f.Flush("nobody")
+	cancel()
+	if err := f.Wait(); err != nil {
+		t.Fatalf("Wait = %v", err)
+	}
+	if s := seen(); s != "web:old,web:last words,db:ready" {
+		t.Errorf("followed %q, want web:old,web:last words,db:ready", s)
 	}
 }

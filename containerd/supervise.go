@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"sync"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 
 	eventstypes "github.com/containerd/containerd/api/events"
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/events"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
@@ -154,10 +156,18 @@ func (c *Client) Events(ctx context.Context) (<-chan scheduler.RuntimeEvent, <-c
 	envs, errs := c.client.Subscribe(ctx,
 		`topic=="/tasks/start"`, `topic=="/tasks/exit"`, `topic=="/tasks/paused"`, `topic=="/tasks/resumed"`, `topic=="/tasks/oom"`,
 		`topic=="/containers/create"`, `topic=="/containers/delete"`, `topic=="/containers/update"`,
-		`topic==`+strconv.Quote(topicKill), `topic==`+strconv.Quote(topicStop))
+		`topic==`+strconv.Quote(topicKill), `topic==`+strconv.Quote(topicStop), `topic==`+strconv.Quote(topicSync))
 	out := make(chan scheduler.RuntimeEvent)
 	outErr := make(chan error, 1)
+	pending := c.awaitSubscribed(ctx, envs)
 	go func() {
+		for _, ev := range pending {
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
 		for {
 			select {
 			case <-ctx.Done():
@@ -192,6 +202,47 @@ func (c *Client) Events(ctx context.Context) (<-chan scheduler.RuntimeEvent, <-c
 		}
 	}()
 	return out, outErr
+}
+
+// subscribeWait bounds how long Events waits for its own marker event.
+const subscribeWait = 2 * time.Second
+
+// awaitSubscribed publishes a marker event and waits (a while at most) for
+// it to come back on envs: containerd registers a subscription some time
+// after Subscribe returns, and a caller that lists containers next (logs
+// -f) would miss what happens in between. The events that come before the
+// marker are returned, to be passed on first.
+func (c *Client) awaitSubscribed(ctx context.Context, envs <-chan *events.Envelope) []scheduler.RuntimeEvent {
+	id := strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + strconv.Itoa(os.Getpid())
+	if err := c.client.EventService().Publish(ctx, topicSync, &subscribed{ID: id}); err != nil {
+		return nil // the stream reports what is wrong
+	}
+	t := time.NewTimer(subscribeWait)
+	defer t.Stop()
+	var pending []scheduler.RuntimeEvent
+	for {
+		select {
+		case <-ctx.Done():
+			return pending
+		case <-t.C:
+			return pending
+		case env := <-envs:
+			if env == nil {
+				return pending
+			}
+			if env.Namespace != c.namespace {
+				continue
+			}
+			if v, err := typeurl.UnmarshalAny(env.Event); err == nil {
+				if m, ok := v.(*subscribed); ok && m.ID == id {
+					return pending
+				}
+			}
+			if ev, ok := runtimeEvent(env.Event, env.Timestamp); ok {
+				pending = append(pending, ev)
+			}
+		}
+	}
 }
 
 // errEventsEnded is reported when containerd ends the event stream without

@@ -419,7 +419,7 @@ services:
     profiles: [web]
 `, nil)
 	r := p.must("up")
-	for _, want := range []string{p.name + "-a-1  | hello from a", p.name + "-a-1  | bye from a", p.name + "-b-1  | hello from b"} {
+	for _, want := range []string{"a-1  | hello from a", "a-1  | bye from a", "b-1  | hello from b"} {
 		if !strings.Contains(r.stdout, want+"\n") {
 			t.Errorf("attached up output lacks %q:\n%s", want, r.stdout)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,10 @@ import (
 	"github.com/berth/berth/containerd"
 	"github.com/berth/berth/scheduler"
 )
+
+// exitLinesWait bounds how long attached up waits at its end for the
+// "exited with code" lines of the containers that exited.
+const exitLinesWait = 2 * time.Second
 
 // attachUp is up without -d: it follows the output of the services'
 // containers until they are all done (or one ends it, by the abort
@@ -49,13 +54,40 @@ func attachUp(cmd *cobra.Command, g *globalOptions, rt *containerd.Client, nw sc
 	if len(shown) > 0 { // none shown is not all
 		cs = scheduler.ServiceContainers(all, shown)
 	}
-	pr := g.newTermLogPrinter(cmd.OutOrStdout(), cs, opts.noColor, !opts.noLogPrefix, opts.timestamps)
+	out := cmd.OutOrStdout()
+	pr := g.newTermLogPrinter(out, cs, opts.noColor, !opts.noLogPrefix, opts.timestamps)
+	if len(cs) > 0 {
+		names := make([]string, len(cs))
+		for i, c := range cs {
+			names[i] = scheduler.ShortName(c)
+		}
+		fmt.Fprintf(out, "Attaching to %s\n", strings.Join(names, ", "))
+	}
 	logCtx, stopLogs := context.WithCancel(context.WithoutCancel(ctx))
 	logsDone := make(chan error, 1)
 	go func() {
-		logsDone <- rt.Logs(logCtx, cs, containerd.LogOptions{Follow: true, Tail: -1, Since: start}, pr.print)
+		if len(shown) == 0 {
+			logsDone <- nil
+			return
+		}
+		// Containers created while attached (recreated by another up, say)
+		// are shown too, as compose does.
+		lo := containerd.LogOptions{Tail: -1, Since: start}
+		keep := func(c scheduler.Container) bool { return contains(shown, c.Labels.Service()) }
+		logsDone <- followLogs(logCtx, rt, p.Name, shown, keep, lo, start, pr)
 	}()
 	finishLogs := func() {
+		// The exits of those that ended are printed before attached up
+		// returns: they come on the log follower's own event stream.
+		if now, err := rt.Containers(context.WithoutCancel(ctx), p.Name); err == nil && len(shown) > 0 {
+			var exited []string
+			for _, c := range scheduler.ServiceContainers(now, shown) {
+				if c.State == scheduler.StateExited {
+					exited = append(exited, c.Name)
+				}
+			}
+			pr.waitExits(exited, exitLinesWait)
+		}
 		stopLogs()
 		<-logsDone
 	}
@@ -71,7 +103,7 @@ func attachUp(cmd *cobra.Command, g *globalOptions, rt *containerd.Client, nw sc
 		finishLogs()
 		return err
 	case res.Container != nil:
-		fmt.Fprintf(stderr, "%s exited with code %d: aborting\n", res.Container.Name, res.Container.ExitCode)
+		fmt.Fprintln(stderr, "Aborting on container exit...")
 	default:
 		finishLogs()
 		return nil // every container has exited by itself

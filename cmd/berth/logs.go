@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,8 +37,10 @@ func newLogsCmd(g *globalOptions) *cobra.Command {
 		Use:   "logs [OPTIONS] [SERVICE...]",
 		Short: "Show the output of the project's containers",
 		Long: `Show what the project's containers wrote to stdout and stderr, each line
-prefixed with the container's name. With -f, keep following the output, also
-across restarts of the containers.`,
+prefixed with the container's service and replica number ("web-1  | "), as
+docker compose does. With -f, keep following the output, across restarts of
+the containers and of containers created meanwhile (a service scaled up or
+recreated), with a line when one exits ("web-1 exited with code 0").`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLogs(cmd, g, opts, args)
 		},
@@ -76,7 +80,7 @@ func runLogs(cmd *cobra.Command, g *globalOptions, opts logsOptions, services []
 	}
 
 	ctx := cmd.Context()
-	_, rt, all, err := g.projectContainers(ctx, services)
+	p, rt, all, err := g.projectContainers(ctx, services)
 	if err != nil {
 		return err
 	}
@@ -86,8 +90,14 @@ func runLogs(cmd *cobra.Command, g *globalOptions, opts logsOptions, services []
 		cs = slices.DeleteFunc(cs, func(c scheduler.Container) bool { return c.Labels.Number() != opts.index })
 	}
 	pr := g.newTermLogPrinter(cmd.OutOrStdout(), cs, opts.noColor, !opts.noPrefix, opts.timestamps)
-	err = rt.Logs(ctx, cs, lo, pr.print)
-	if opts.follow && ctx.Err() != nil {
+	if !opts.follow {
+		return rt.Logs(ctx, cs, lo, pr.print)
+	}
+	// Following also shows the containers created from now on (a service
+	// scaled up or recreated), as compose's logs -f does.
+	keep := func(c scheduler.Container) bool { return opts.index == 0 || c.Labels.Number() == opts.index }
+	err = followLogs(ctx, rt, p.Name, services, keep, lo, time.Time{}, pr)
+	if ctx.Err() != nil {
 		return nil // Ctrl-C ends following; that is not a failure
 	}
 	return err
@@ -117,12 +127,20 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// logPrinter writes log lines with docker compose's "name  | " prefixes,
-// padded to the longest name and coloured per container on a terminal.
+// logPrinter writes log lines with docker compose's "name  | " prefixes
+// (the container's ShortName, "web-1"), padded to the longest name and
+// coloured per container on a terminal, and compose's status lines
+// ("web-1 exited with code 0"). Containers can be added while it prints:
+// the prefixes widen as compose's do.
 type logPrinter struct {
-	w          io.Writer
-	prefixes   map[string]string
-	timestamps bool
+	w             io.Writer
+	color, prefix bool
+	timestamps    bool
+	mu            sync.Mutex               // guards the following
+	names         map[string]string        // container name: shown name
+	order         []string                 // container names, as added
+	prefixes      map[string]string        // container name: prefix
+	exits         map[string]chan struct{} // container name: closed once its exit is printed
 }
 
 var logColors = []string{"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"}
@@ -135,23 +153,37 @@ func (o *globalOptions) newTermLogPrinter(w io.Writer, cs []scheduler.Container,
 }
 
 func newLogPrinter(w io.Writer, cs []scheduler.Container, color, prefix, timestamps bool) *logPrinter {
-	width := 0
+	p := &logPrinter{w: w, color: color, prefix: prefix, timestamps: timestamps, names: map[string]string{}, prefixes: map[string]string{}}
 	for _, c := range cs {
-		width = max(width, len(c.Name))
-	}
-	p := &logPrinter{w: w, prefixes: map[string]string{}, timestamps: timestamps}
-	for i, c := range cs {
-		if !prefix {
-			p.prefixes[c.Name] = ""
-			continue
-		}
-		text := c.Name + strings.Repeat(" ", width-len(c.Name)) + "  | "
-		if color {
-			text = "\x1b[" + logColors[i%len(logColors)] + "m" + text + "\x1b[0m"
-		}
-		p.prefixes[c.Name] = text
+		p.add(c)
 	}
 	return p
+}
+
+// add makes the container's prefix (once) and widens the others' to it.
+func (p *logPrinter) add(c scheduler.Container) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.names[c.Name]; ok {
+		return
+	}
+	p.names[c.Name] = scheduler.ShortName(c)
+	p.order = append(p.order, c.Name)
+	if !p.prefix {
+		p.prefixes[c.Name] = ""
+		return
+	}
+	width := 0
+	for _, n := range p.order {
+		width = max(width, len(p.names[n]))
+	}
+	for i, n := range p.order {
+		text := p.names[n] + strings.Repeat(" ", width-len(p.names[n])) + "  | "
+		if p.color {
+			text = "\x1b[" + logColors[i%len(logColors)] + "m" + text + "\x1b[0m"
+		}
+		p.prefixes[n] = text
+	}
 }
 
 func (p *logPrinter) print(e containerd.LogEntry) {
@@ -162,7 +194,96 @@ func (p *logPrinter) print(e containerd.LogEntry) {
 	if p.timestamps {
 		line = e.Time.Format(time.RFC3339Nano) + " " + line
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	fmt.Fprint(p.w, p.prefixes[e.Container]+line)
+}
+
+// exited prints compose's line for a container that exited: "web-1 exited
+// with code 0", "(restarting)" added when its restart policy starts it
+// again.
+func (p *logPrinter) exited(c scheduler.Container, code int, restarting bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	name, ok := p.names[c.Name]
+	if !ok {
+		name = scheduler.ShortName(c)
+	}
+	if ch := p.exitChan(c.Name); !restarting {
+		select {
+		case <-ch:
+		default:
+			close(ch)
+		}
+	}
+	line := fmt.Sprintf("%s exited with code %d", name, code)
+	if restarting {
+		line += " (restarting)"
+	}
+	if p.color {
+		i := max(slices.Index(p.order, c.Name), 0)
+		line = "\x1b[" + logColors[i%len(logColors)] + "m" + line + "\x1b[0m"
+	}
+	fmt.Fprintln(p.w, line)
+}
+
+// exitChan is closed once the container's exit is printed; p.mu is held.
+func (p *logPrinter) exitChan(name string) chan struct{} {
+	if p.exits == nil {
+		p.exits = map[string]chan struct{}{}
+	}
+	ch, ok := p.exits[name]
+	if !ok {
+		ch = make(chan struct{})
+		p.exits[name] = ch
+	}
+	return ch
+}
+
+// waitExits waits until the exits of the containers have been printed, or
+// until timeout: the events that tell of them come on their own stream.
+func (p *logPrinter) waitExits(names []string, timeout time.Duration) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for _, n := range names {
+		p.mu.Lock()
+		ch := p.exitChan(n)
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// followLogs shows the output of the project's containers of the services
+// (none: all) that keep accepts, those there now and those created later,
+// with a line for each exit, until ctx ends: logs -f and attached up.
+// Exits before exitedSince (zero: all before now) are not shown.
+func followLogs(ctx context.Context, rt *containerd.Client, project string, services []string, keep func(scheduler.Container) bool,
+	lo containerd.LogOptions, exitedSince time.Time, pr *logPrinter) error {
+	lf := rt.FollowLogs(ctx, lo, pr.print)
+	err := scheduler.FollowContainers(ctx, rt, project, services, scheduler.FollowHandler{
+		Added: func(c scheduler.Container) {
+			if keep == nil || keep(c) {
+				pr.add(c)
+				lf.Add(c)
+			}
+		},
+		Exited: func(c scheduler.Container, code int, restarting bool) {
+			if keep == nil || keep(c) {
+				lf.Flush(c.ID) // its last words first
+				pr.exited(c, code, restarting)
+			}
+		},
+		Removed:     func(c scheduler.Container) { lf.Remove(c.ID) },
+		ExitedSince: exitedSince,
+	})
+	if werr := lf.Wait(); err == nil {
+		err = werr
+	}
+	return err
 }
 
 // runSystemLogs prints the log of the project's DNS daemon.

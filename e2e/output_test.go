@@ -1,0 +1,102 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAttachedPrefixes: attached up prefixes each line with the service
+// and replica, as docker compose does ("web-1  | "), padded to the longest
+// name, names a container_name as it is, and says "X exited with code N"
+// when a container exits.
+func TestAttachedPrefixes(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  web:
+    image: `+testImage+`
+    command: ["sh", "-c", "echo hello; exit 3"]
+  longername:
+    image: `+testImage+`
+    command: ["sh", "-c", "sleep 0.2; echo from long"]
+  named:
+    image: `+testImage+`
+    container_name: PLACEHOLDER
+    command: ["echo", "custom"]
+`, nil)
+	named := p.name + "-custom"
+	p.write("compose.yaml", strings.Replace(readFile(t, p.dir+"/compose.yaml"), "PLACEHOLDER", named, 1))
+	r := p.berth("up")
+	if r.code != 0 {
+		t.Fatalf("attached up: %s", r)
+	}
+	pad := func(name string) string {
+		w := max(len("longername-1"), len(named))
+		return name + strings.Repeat(" ", w-len(name)) + "  | "
+	}
+	for _, want := range []string{
+		pad("web-1") + "hello\n",
+		pad("longername-1") + "from long\n",
+		pad(named) + "custom\n",
+		"web-1 exited with code 3\n",
+		"longername-1 exited with code 0\n",
+		named + " exited with code 0\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("attached up output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.HasPrefix(r.stdout, "Attaching to ") || strings.Contains(r.stdout, p.name+"-web-1") {
+		t.Errorf("attached up should attach to short names first:\n%s", r.stdout)
+	}
+	// The exit line comes after the container's last words.
+	if i, j := strings.Index(r.stdout, pad("web-1")+"hello"), strings.Index(r.stdout, "web-1 exited with code 3"); i > j {
+		t.Errorf("exit line before the container's output:\n%s", r.stdout)
+	}
+}
+
+// TestLogsFollowNewContainers: logs -f shows the output of containers
+// created after it started (a service scaled up, a container recreated),
+// and a line when one exits.
+func TestLogsFollowNewContainers(t *testing.T) {
+	t.Parallel()
+	compose := func(greeting string, replicas int) string {
+		return fmt.Sprintf(`
+services:
+  web:
+    image: %s
+    command: ["sh", "-c", "echo %s $$HOSTNAME; trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+    scale: %d
+`, testImage, greeting, replicas)
+	}
+	p := newProject(t, compose("first", 1), nil)
+	p.must("up", "-d")
+	cmd, out := p.start("logs", "-f")
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	p.waitFor("the first line", 30*time.Second, func() bool { return strings.Contains(out.String(), "web-1  | first") })
+
+	// Recreated (a new command) and scaled up while following.
+	p.write("compose.yaml", compose("second", 2))
+	p.must("up", "-d")
+	p.waitFor("the new containers' lines", 30*time.Second, func() bool {
+		s := out.String()
+		return strings.Contains(s, "web-1  | second") && strings.Contains(s, "web-2  | second")
+	})
+	p.must("stop", "-t", "5")
+	defer func() {
+		if t.Failed() {
+			t.Logf("logs -f output:\n%s", out)
+		}
+	}()
+	p.waitFor("the exit lines", 30*time.Second, func() bool {
+		s := out.String()
+		return strings.Contains(s, "web-1 exited with code 0\n") && strings.Contains(s, "web-2 exited with code 0\n")
+	})
+}
