@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -99,4 +100,52 @@ services:
 		s := out.String()
 		return strings.Contains(s, "web-1 exited with code 0\n") && strings.Contains(s, "web-2 exited with code 0\n")
 	})
+}
+
+// TestStopStoppedPrintsLine: stop prints a line for every container it
+// selects, also one that has exited already (compose does), and a second
+// stop prints them again.
+func TestStopStoppedPrintsLine(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  job:
+    image: `+testImage+`
+    command: ["true"]
+  web:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+`, nil)
+	p.must("up", "-d")
+	p.waitFor("job to exit", 30*time.Second, func() bool { return p.entry(p.name+"-job-1").State == "exited" })
+	for _, round := range []string{"first", "second"} {
+		r := p.must("--progress", "plain", "stop")
+		for _, c := range []string{p.name + "-job-1", p.name + "-web-1"} {
+			if want := "Container " + c + "  Stopped"; !strings.Contains(r.stderr+r.stdout, want) {
+				t.Errorf("%s stop lacks %q:\n%s", round, want, r)
+			}
+		}
+	}
+}
+
+// TestVersionShort: version --short prints the version alone, on one line,
+// the one version prints after "berth version".
+func TestVersionShort(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command(berthBin, "version", "--short").Output()
+	if err != nil {
+		t.Fatalf("version --short: %v", err)
+	}
+	short := string(out)
+	if strings.Count(short, "\n") != 1 || !strings.HasSuffix(short, "\n") || strings.ContainsAny(strings.TrimSpace(short), " \t") || strings.TrimSpace(short) == "" {
+		t.Fatalf("version --short = %q, want the version alone on one line", short)
+	}
+	long, err := exec.Command(berthBin, "version").Output()
+	if err != nil {
+		t.Fatalf("version: %v", err)
+	}
+	if first, _, _ := strings.Cut(string(long), "\n"); first != "berth version "+strings.TrimSpace(short) {
+		t.Errorf("version says %q, version --short %q", first, short)
+	}
 }

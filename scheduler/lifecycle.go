@@ -72,12 +72,13 @@ func PlanLifecycle(p *compose.Project, observed []Container, g *Graph, kind OpKi
 		case kind == OpPause && c.State == StatePaused:
 			// As the Docker engine (and so docker compose) refuses it.
 			return nil, fmt.Errorf("container %s is already paused", c.Name)
-		case (kind == OpStop || kind == OpKill) && running:
-			if kind == OpKill {
-				op.Reason = req.Signal
-				if op.Reason == "" {
-					op.Reason = "SIGKILL"
-				}
+		case kind == OpStop:
+			// Stopped ones too: compose prints "Container x  Stopped" for
+			// each container stop selects, running or not.
+		case kind == OpKill && running:
+			op.Reason = req.Signal
+			if op.Reason == "" {
+				op.Reason = "SIGKILL"
 			}
 		default:
 			continue

@@ -160,14 +160,14 @@ func TestPlanLifecycle(t *testing.T) {
 		order         Direction
 		removeOrphans bool
 	}{
-		{OpStop, nil, "api: stop demo-api-1\ndb: stop demo-db-1", DependentsFirst, false},
+		{OpStop, nil, "api: stop demo-api-1\ndb: stop demo-db-1\njob: stop demo-job-1", DependentsFirst, false}, // job has exited: stopped again, as compose does
 		{OpStart, nil, "job: start demo-job-1", DependenciesFirst, false},
 		{OpKill, []string{"db"}, "db: kill demo-db-1 (SIGKILL)", DependentsFirst, false},
 		{OpRemove, nil, "job: remove demo-job-1 (rm)", DependentsFirst, false},
 		{OpPause, []string{"db", "job"}, "db: pause demo-db-1", DependentsFirst, false},
 		{OpUnpause, nil, "", DependenciesFirst, false},
 		{OpKill, []string{"db"}, "db: kill demo-db-1 (SIGKILL)\nremove demo-old-1 (orphan)", DependentsFirst, true},
-		{OpStop, nil, "api: stop demo-api-1\ndb: stop demo-db-1", DependentsFirst, true}, // only kill has --remove-orphans
+		{OpStop, nil, "api: stop demo-api-1\ndb: stop demo-db-1\njob: stop demo-job-1", DependentsFirst, true}, // only kill has --remove-orphans
 	}
 	for _, tt := range tests {
 		plan, err := PlanLifecycle(p, observed, g, tt.kind, LifecycleRequest{Services: tt.services, RemoveOrphans: tt.removeOrphans})
