@@ -149,3 +149,58 @@ func TestVersionShort(t *testing.T) {
 		t.Errorf("version says %q, version --short %q", first, short)
 	}
 }
+
+// TestDependencyErrorTexts: a failed dependency fails up with compose's
+// words on a line of their own, first, and berth's details after it.
+func TestDependencyErrorTexts(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  dies:
+    image: `+testImage+`
+    command: ["sh", "-c", "echo going down; exit 1"]
+    healthcheck:
+      test: ["CMD", "true"]
+  plain:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+  a:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    depends_on:
+      dies: {condition: service_healthy}
+  b:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    depends_on:
+      plain: {condition: service_healthy}
+`, nil)
+	tests := []struct {
+		service, first, after string
+	}{
+		{"a", "dependency failed to start: container " + p.name + "-dies-1 exited (1)", `service "dies" exited with code 1 instead of becoming healthy`},
+		{"b", "dependency failed to start: container " + p.name + "-plain-1 has no healthcheck configured", `service "plain" has no healthcheck`},
+	}
+	for _, tt := range tests {
+		r := p.berth("--progress", "quiet", "up", "-d", tt.service)
+		lines := strings.Split(r.stderr, "\n")
+		if r.code != 1 || lines[0] != tt.first || len(lines) < 2 || !strings.HasPrefix(lines[1], tt.after) {
+			t.Errorf("up %s: want exit 1, first line %q, then %q:\n%s", tt.service, tt.first, tt.after, r)
+		}
+	}
+	if r := p.berth("--progress", "quiet", "up", "-d", "a"); !strings.Contains(r.stderr, "dies-1  | going down") {
+		t.Errorf("up a does not show the last log lines of dies:\n%s", r)
+	}
+
+	q := newProject(t, `
+services:
+  web:
+    image: `+testImage+`
+    depends_on: [nope]
+`, nil)
+	r := q.berth("up", "-d")
+	if want := `service "web" depends on undefined service "nope": invalid compose project`; r.code == 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("up with an undefined dependency: want %q:\n%s", want, r)
+	}
+}

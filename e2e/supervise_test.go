@@ -200,11 +200,11 @@ services:
       db: {condition: service_healthy, required: false}
 `, nil)
 	r := p.berth("up", "-d", "api")
-	if r.code == 0 || !strings.Contains(r.stderr, `service "db" is unhealthy`) || !strings.Contains(r.stderr, "db is not ready") {
+	if r.code == 0 || !strings.Contains(r.stderr, "dependency failed to start: container "+p.name+"-db-1 is unhealthy\n") || !strings.Contains(r.stderr, "db is not ready") {
 		t.Errorf("up api with an unhealthy db:\n%s", r)
 	}
 	r = p.berth("up", "-d", "worker")
-	if r.code == 0 || !strings.Contains(r.stderr, `service "migrate" exited with code 3`) {
+	if r.code == 0 || !strings.Contains(r.stderr, `service "migrate" didn't complete successfully: exit 3`+"\n") {
 		t.Errorf("up worker with a failing migration:\n%s", r)
 	}
 	// The culprit's last log lines come with the error.

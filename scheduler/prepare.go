@@ -178,7 +178,13 @@ func (e *Executor) prepareService(ctx context.Context, ops []Op, created func())
 	}
 	created()
 	for _, c := range cs {
-		if err := e.Runtime.Prepare(ctx, c); err != nil {
+		if err := ctx.Err(); err != nil {
+			return cs, err
+		}
+		// Not cut short once begun: a task create abandoned half-way goes
+		// on in containerd (its shim then makes the log file of a
+		// container already removed); preparing is quick.
+		if err := e.Runtime.Prepare(context.WithoutCancel(ctx), c); err != nil {
 			e.emit(KindContainer, c.Name, StatusError, "Error", "")
 			return cs, err
 		}

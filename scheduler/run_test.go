@@ -44,7 +44,7 @@ func TestCreateOneOff(t *testing.T) {
 			setup: func(p *compose.Project) {
 				p.Service("api").DependsOn["db"] = compose.Dependency{Condition: compose.ConditionHealthy, Required: true}
 			},
-			wantErr: `dependency failed to start: service "db" has no healthcheck`,
+			wantErr: `dependency failed to start: container demo-db-1 has no healthcheck configured`,
 		},
 	}
 	for _, tt := range tests {

@@ -15,10 +15,42 @@ import (
 // is unhealthy, it has no healthcheck): waiting longer would not help.
 type ConditionError struct {
 	Service string
-	Reason  string
+	// Reason is the error as docker compose words it ("container x is
+	// unhealthy"): scripts match it.
+	Reason string
+	// Detail is what berth adds, shown after compose's line ("the last
+	// healthcheck of container x said: ..."); "" when nothing.
+	Detail string
 }
 
-func (e *ConditionError) Error() string { return fmt.Sprintf("service %q %s", e.Service, e.Reason) }
+func (e *ConditionError) Error() string { return e.Reason }
+
+// Details are the Details of the ConditionErrors in err, in order: what
+// up prints after the error line.
+func Details(err error) []string {
+	var out []string
+	walkConditionErrors(err, func(ce *ConditionError) {
+		if ce.Detail != "" && !slices.Contains(out, ce.Detail) {
+			out = append(out, ce.Detail)
+		}
+	})
+	return out
+}
+
+// walkConditionErrors calls fn for each ConditionError in err's tree.
+func walkConditionErrors(err error, fn func(*ConditionError)) {
+	switch e := err.(type) {
+	case nil:
+	case *ConditionError:
+		fn(e)
+	case interface{ Unwrap() []error }:
+		for _, x := range e.Unwrap() {
+			walkConditionErrors(x, fn)
+		}
+	case interface{ Unwrap() error }:
+		walkConditionErrors(e.Unwrap(), fn)
+	}
+}
 
 // ConditionMet checks a service's containers against a condition:
 // whether it is met, or why it never will be.
@@ -36,16 +68,19 @@ func ConditionMet(service string, cs []Container, cond compose.DependencyConditi
 			switch {
 			case c.State == StateExited && c.ExitCode == 0:
 			case c.State == StateExited:
-				return false, &ConditionError{service, fmt.Sprintf("exited with code %d (container %s), and its dependents need it to complete successfully", c.ExitCode, c.Name)}
+				return false, &ConditionError{Service: service, Reason: fmt.Sprintf("service %q didn't complete successfully: exit %d", service, c.ExitCode),
+					Detail: fmt.Sprintf("its dependents need service %q to complete successfully; container %s exited with code %d", service, c.Name, c.ExitCode)}
 			default:
 				return false, nil
 			}
 		case compose.ConditionHealthy:
 			if c.State == StateExited {
-				return false, &ConditionError{service, fmt.Sprintf("exited with code %d (container %s) instead of becoming healthy", c.ExitCode, c.Name)}
+				return false, &ConditionError{Service: service, Reason: fmt.Sprintf("container %s exited (%d)", c.Name, c.ExitCode),
+					Detail: fmt.Sprintf("service %q exited with code %d instead of becoming healthy", service, c.ExitCode)}
 			}
 			if cfg, err := HealthcheckOf(c.Labels); err != nil || cfg == nil {
-				return false, &ConditionError{service, "has no healthcheck, so it can never be healthy: give it one, or depend on it with condition service_started"}
+				return false, &ConditionError{Service: service, Reason: fmt.Sprintf("container %s has no healthcheck configured", c.Name),
+					Detail: fmt.Sprintf("service %q has no healthcheck, so it can never be healthy: give it one, or depend on it with condition service_started", service)}
 			}
 			h, ok := HealthOf(c.Labels)
 			if !ok {
@@ -53,15 +88,15 @@ func ConditionMet(service string, cs []Container, cond compose.DependencyConditi
 			}
 			switch h.Status {
 			case HealthUnhealthy:
-				reason := fmt.Sprintf("is unhealthy (container %s)", c.Name)
+				detail := ""
 				if n := len(h.Log); n > 0 {
 					if out := strings.TrimSpace(h.Log[n-1].Output); out != "" {
-						reason += fmt.Sprintf("; its last healthcheck said: %s", out)
+						detail = fmt.Sprintf("the last healthcheck of container %s (service %q) said: %s", c.Name, service, out)
 					} else {
-						reason += fmt.Sprintf("; its last healthcheck exited with %d", h.Log[n-1].ExitCode)
+						detail = fmt.Sprintf("the last healthcheck of container %s (service %q) exited with %d", c.Name, service, h.Log[n-1].ExitCode)
 					}
 				}
-				return false, &ConditionError{service, reason}
+				return false, &ConditionError{Service: service, Reason: fmt.Sprintf("container %s is unhealthy", c.Name), Detail: detail}
 			case HealthHealthy:
 			default:
 				return false, nil
@@ -76,28 +111,11 @@ func ConditionMet(service string, cs []Container, cond compose.DependencyConditi
 // the error names them: the ones whose logs explain the failure.
 func Culprits(err error) []string {
 	var out []string
-	var walk func(error)
-	walk = func(err error) {
-		var ce *ConditionError
-		switch e := err.(type) {
-		case nil:
-			return
-		case *ConditionError:
-			ce = e
-		case interface{ Unwrap() []error }:
-			for _, x := range e.Unwrap() {
-				walk(x)
-			}
-			return
-		case interface{ Unwrap() error }:
-			walk(e.Unwrap())
-			return
-		}
-		if ce != nil && !contains(out, ce.Service) {
+	walkConditionErrors(err, func(ce *ConditionError) {
+		if !contains(out, ce.Service) {
 			out = append(out, ce.Service)
 		}
-	}
-	walk(err)
+	})
 	return out
 }
 
@@ -170,6 +188,9 @@ func (e *Executor) waitDependencies(ctx context.Context, s *compose.Service, g *
 			e.emit(KindService, name, StatusWarning, "Warning", fmt.Sprintf("optional dependency of %s not met, going on: %v", s.Name, err))
 		default:
 			e.emit(KindService, name, StatusError, "Error", err.Error())
+			if dep.Condition == compose.ConditionCompletedSuccessfully {
+				return err // compose says this one as it is
+			}
 			return fmt.Errorf("dependency failed to start: %w", err)
 		}
 	}
@@ -212,7 +233,7 @@ func WaitReady(ctx context.Context, p *compose.Project, rt Runtime, ev Events, s
 	still := waited
 	timedOut := func() error {
 		ev.Emit(Event{Kind: KindService, Name: still[0], Status: StatusError, Text: "Error"})
-		return &ConditionError{still[0], fmt.Sprintf("is not ready after %s (--wait-timeout)", timeout)}
+		return &ConditionError{Service: still[0], Reason: fmt.Sprintf("service %q is not ready after %s (--wait-timeout)", still[0], timeout)}
 	}
 	for {
 		all, err := rt.Containers(ctx, p.Name)
@@ -283,7 +304,8 @@ var readyText = map[compose.DependencyCondition]string{
 func stillRunning(service string, cs []Container) error {
 	for _, c := range cs {
 		if c.State == StateExited {
-			return &ConditionError{service, fmt.Sprintf("exited with code %d (container %s)", c.ExitCode, c.Name)}
+			return &ConditionError{Service: service, Reason: fmt.Sprintf("container %s exited (%d)", c.Name, c.ExitCode),
+				Detail: fmt.Sprintf("service %q exited with code %d", service, c.ExitCode)}
 		}
 	}
 	return nil

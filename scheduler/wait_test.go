@@ -40,17 +40,21 @@ func TestConditionMet(t *testing.T) {
 		{"running, no health yet", []Container{c(StateRunning, 0, map[string]string{compose.LabelHealthcheck: hc})}, compose.ConditionHealthy, false, ""},
 		{"starting", []Container{c(StateRunning, 0, map[string]string{compose.LabelHealthcheck: hc, compose.LabelHealth: healthJSON(HealthStarting, "")})}, compose.ConditionHealthy, false, ""},
 		{"healthy", []Container{c(StateRunning, 0, map[string]string{compose.LabelHealthcheck: hc, compose.LabelHealth: healthJSON(HealthHealthy, "")})}, compose.ConditionHealthy, true, ""},
-		{"unhealthy", []Container{c(StateRunning, 0, map[string]string{compose.LabelHealthcheck: hc, compose.LabelHealth: healthJSON(HealthUnhealthy, "connection refused")})}, compose.ConditionHealthy, false, `service "db" is unhealthy (container db-1); its last healthcheck said: connection refused`},
-		{"no healthcheck", []Container{c(StateRunning, 0, nil)}, compose.ConditionHealthy, false, "has no healthcheck"},
-		{"exited instead of healthy", []Container{c(StateExited, 3, map[string]string{compose.LabelHealthcheck: hc})}, compose.ConditionHealthy, false, "exited with code 3"},
+		{"unhealthy", []Container{c(StateRunning, 0, map[string]string{compose.LabelHealthcheck: hc, compose.LabelHealth: healthJSON(HealthUnhealthy, "connection refused")})}, compose.ConditionHealthy, false, `container db-1 is unhealthy | the last healthcheck of container db-1 (service "db") said: connection refused`},
+		{"no healthcheck", []Container{c(StateRunning, 0, nil)}, compose.ConditionHealthy, false, `container db-1 has no healthcheck configured | service "db" has no healthcheck`},
+		{"exited instead of healthy", []Container{c(StateExited, 3, map[string]string{compose.LabelHealthcheck: hc})}, compose.ConditionHealthy, false, `container db-1 exited (3) | service "db" exited with code 3 instead of becoming healthy`},
 		{"completed", []Container{c(StateExited, 0, nil)}, compose.ConditionCompletedSuccessfully, true, ""},
 		{"still running", []Container{c(StateRunning, 0, nil)}, compose.ConditionCompletedSuccessfully, false, ""},
-		{"failed", []Container{c(StateExited, 2, nil)}, compose.ConditionCompletedSuccessfully, false, "exited with code 2"},
+		{"failed", []Container{c(StateExited, 2, nil)}, compose.ConditionCompletedSuccessfully, false, `service "db" didn't complete successfully: exit 2 | its dependents need`},
 		{"started", []Container{c(StateRunning, 0, nil)}, compose.ConditionStarted, true, ""},
 	}
 	for _, tt := range tests {
 		met, err := ConditionMet("db", tt.cs, tt.cond)
-		if met != tt.met || (tt.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+		text := "" // compose's line | berth's detail
+		if err != nil {
+			text = err.Error() + " | " + strings.Join(Details(err), "; ")
+		}
+		if met != tt.met || (tt.wantErr == "") != (err == nil) || (err != nil && !strings.HasPrefix(text, tt.wantErr)) {
 			t.Errorf("%s: ConditionMet = %v, %v; want %v, %q", tt.name, met, err, tt.met, tt.wantErr)
 		}
 	}
@@ -92,8 +96,8 @@ func TestUpWaitsForDependencies(t *testing.T) {
 	}{
 		{"all met", HealthHealthy, HealthHealthy, 0, ""},
 		{"optional dependency unhealthy", HealthHealthy, HealthUnhealthy, 0, ""},
-		{"db unhealthy", HealthUnhealthy, HealthHealthy, 0, `dependency failed to start: service "db" is unhealthy`},
-		{"migration failed", HealthHealthy, HealthHealthy, 1, `service "migrate" exited with code 1`},
+		{"db unhealthy", HealthUnhealthy, HealthHealthy, 0, `dependency failed to start: container demo-db-1 is unhealthy`},
+		{"migration failed", HealthHealthy, HealthHealthy, 1, `service "migrate" didn't complete successfully: exit 1`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,8 +266,8 @@ func TestSummarizeProjects(t *testing.T) {
 }
 
 func TestCulprits(t *testing.T) {
-	dbErr := &ConditionError{"db", "is unhealthy"}
-	jobErr := &ConditionError{"job", "exited with code 1"}
+	dbErr := &ConditionError{Service: "db", Reason: "container db-1 is unhealthy", Detail: "the last healthcheck said: no"}
+	jobErr := &ConditionError{Service: "job", Reason: `service "job" didn't complete successfully: exit 1`}
 	tests := []struct {
 		name string
 		err  error
@@ -334,7 +338,7 @@ func TestWaitReady(t *testing.T) {
 		waitSubscribed(t, f)
 		f.set("demo-web-1", func(c *Container) { c.State, c.ExitCode = StateExited, 2 })
 		err := <-done
-		if err == nil || !strings.Contains(err.Error(), `service "web" exited with code 2`) {
+		if err == nil || !strings.Contains(err.Error(), `container demo-web-1 exited (2)`) {
 			t.Errorf("WaitReady = %v", err)
 		}
 	})
@@ -413,5 +417,17 @@ func TestWaitForListsOnlyForItsService(t *testing.T) {
 	defer f.mu.Unlock()
 	if f.listings != 2 {
 		t.Errorf("WaitFor listed the project %d times, want 2 (at start, after db's update)", f.listings)
+	}
+}
+
+func TestDetails(t *testing.T) {
+	db := &ConditionError{Service: "db", Reason: "container db-1 is unhealthy", Detail: "the last healthcheck of container db-1 said: no"}
+	job := &ConditionError{Service: "job", Reason: `service "job" didn't complete successfully: exit 1`}
+	err := &WalkError{Errs: map[string]error{"api": fmt.Errorf("dependency failed to start: %w", db), "web": job, "cli": db}}
+	if got, want := Details(err), []string{"the last healthcheck of container db-1 said: no"}; !slices.Equal(got, want) {
+		t.Errorf("Details = %q, want %q", got, want)
+	}
+	if got := Details(errors.New("plain")); got != nil {
+		t.Errorf("Details(plain error) = %q, want none", got)
 	}
 }

@@ -216,14 +216,12 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	}
 	if err != nil {
 		progress.Stop()
-		showCulpritLogs(cmd, rt, p, err)
-		return err
+		return upFailed(cmd, rt, p, err)
 	}
 	if opts.wait {
 		if err := scheduler.WaitReady(ctx, p, rt, progress, plan.Only, time.Duration(opts.waitTimeout)*time.Second); err != nil {
 			progress.Stop()
-			showCulpritLogs(cmd, rt, p, err)
-			return err
+			return upFailed(cmd, rt, p, err)
 		}
 	}
 	progress.Stop()
@@ -235,6 +233,24 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		fmt.Fprintf(cmd.ErrOrStderr(), "Nothing to do: project %s is up to date.\n", p.Name)
 	}
 	return nil
+}
+
+// upFailed reports a failed up: the error as compose words it on its own
+// line first (scripts match it), then what berth adds: the details of the
+// services to blame and their last log lines. Interrupted, it leaves the
+// error to main (exit 130).
+func upFailed(cmd *cobra.Command, rt *containerd.Client, p *compose.Project, err error) error {
+	if cmd.Context().Err() != nil {
+		showCulpritLogs(cmd, rt, p, err)
+		return err
+	}
+	w := cmd.ErrOrStderr()
+	fmt.Fprintln(w, err)
+	for _, d := range scheduler.Details(err) {
+		fmt.Fprintln(w, d)
+	}
+	showCulpritLogs(cmd, rt, p, err)
+	return exitError{code: 1}
 }
 
 // culpritLogLines is how much of a failed service's log up shows.
