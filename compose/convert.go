@@ -59,6 +59,9 @@ func FromSpec(spec *types.Project) (*Project, error) {
 		}
 		p.Networks[key] = net
 	}
+	if _, ok := p.Networks[DefaultNetwork]; !ok && slices.ContainsFunc(p.Services, func(s *Service) bool { return s.NetworkMode == NetworkModeBridge }) {
+		p.Networks[DefaultNetwork] = Network{Name: defaultNetworkName(spec)}
+	}
 	return p, nil
 }
 
@@ -142,6 +145,9 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 	}
 	if s.Networks, err = serviceNetworks(spec, sc); err != nil {
 		return nil, err
+	}
+	if sc.NetworkMode == NetworkModeBridge && len(s.Networks) == 0 {
+		s.Networks = []ServiceNetwork{{Key: DefaultNetwork, Name: defaultNetworkName(spec)}}
 	}
 	if err := runtimeKeysOf(spec, sc, s); err != nil {
 		return nil, err

@@ -490,3 +490,46 @@ func TestLoadKeepUnselected(t *testing.T) {
 		t.Errorf("Load with an unknown service, keep = %v", err)
 	}
 }
+
+// TestNetworkModeBridge: network_mode: bridge joins the project's default
+// network (made for it when no service names it), with its ports.
+func TestNetworkModeBridge(t *testing.T) {
+	tests := []struct {
+		name, yaml, wantNet string
+	}{
+		{"default made for it", `name: demo
+services:
+  web:
+    image: busybox
+    network_mode: bridge
+    ports: ["8080:80"]
+`, "demo_default"},
+		{"other services on default", `name: demo
+services:
+  web:
+    image: busybox
+    network_mode: bridge
+  api:
+    image: busybox
+`, "demo_default"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "compose.yaml")
+			if err := os.WriteFile(file, []byte(tt.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p, err := Load(context.Background(), Options{Files: []string{file}})
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			s := p.Service("web")
+			if len(s.Networks) != 1 || s.Networks[0].Key != DefaultNetwork || s.Networks[0].Name != tt.wantNet {
+				t.Errorf("web's networks = %+v, want the default network %s", s.Networks, tt.wantNet)
+			}
+			if n, ok := p.Networks[DefaultNetwork]; !ok || n.Name != tt.wantNet {
+				t.Errorf("project networks = %+v, want default named %s", p.Networks, tt.wantNet)
+			}
+		})
+	}
+}

@@ -9,6 +9,29 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
+// NetworkModeBridge is network_mode: bridge, Docker's default bridge
+// network. berth has no network shared by every project (its networks
+// are isolated from each other, and a shared one would undo that): a
+// service in this mode joins its project's default network instead, as if
+// it named no network. It reaches the outside and publishes ports as on
+// Docker's bridge; unlike there, it also resolves the project's other
+// services by name, and other projects' containers cannot reach it.
+const NetworkModeBridge = "bridge"
+
+// DefaultNetwork is the key of the network services join when they name
+// none.
+const DefaultNetwork = "default"
+
+// defaultNetworkName is the name of the project's default network: its
+// name: when the file declares it, else <project>_default, as compose
+// names it.
+func defaultNetworkName(spec *types.Project) string {
+	if n, ok := spec.Networks[DefaultNetwork]; ok && n.Name != "" {
+		return n.Name
+	}
+	return spec.Name + "_" + DefaultNetwork
+}
+
 // networkOf converts a top-level network, refusing what berth's bridge
 // networks cannot do yet with a message naming the network.
 func networkOf(key string, n types.NetworkConfig) (Network, error) {
