@@ -54,3 +54,68 @@ services:
 		t.Errorf("the project's DNS server does not run:\n%s", r)
 	}
 }
+
+// TestPublishedPortHeld: while a container publishes a host port (TCP and
+// UDP), a program that binds the port gets "address in use", as with
+// Docker's proxy, and the port still reaches the container; once the
+// container is removed the port is free.
+func TestPublishedPortHeld(t *testing.T) {
+	t.Parallel()
+	port := freeLoopbackPort(t)
+	udpConn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	udpPort := udpConn.LocalAddr().(*net.UDPAddr).Port
+	udpConn.Close()
+	p := newProject(t, fmt.Sprintf(`
+services:
+  web:
+    image: %s
+    command: ["httpd", "-f", "-p", "80", "-h", "/www"]
+    ports: ["127.0.0.1:%d:80", "127.0.0.1:%d:53/udp"]
+    stop_signal: SIGKILL
+`, testImage, port, udpPort), nil)
+	p.must("up", "-d")
+	tcpAddr, udpAddr := fmt.Sprintf("127.0.0.1:%d", port), fmt.Sprintf("127.0.0.1:%d", udpPort)
+	p.waitFor("the published ports to be held", 10*time.Second, func() bool {
+		l, err := net.Listen("tcp4", tcpAddr)
+		if err == nil {
+			l.Close()
+			return false
+		}
+		c, err := net.ListenPacket("udp4", udpAddr)
+		if err == nil {
+			c.Close()
+			return false
+		}
+		return strings.Contains(err.Error(), "address already in use")
+	})
+	served := func() bool {
+		body, _ := fetch("http://" + tcpAddr + "/")
+		return strings.Contains(body, "hello from berth")
+	}
+	p.waitFor("the held port to reach the container", 10*time.Second, served)
+	// A second up (the port is the project's own) and a recreate work.
+	p.must("up", "-d")
+	p.must("up", "-d", "--force-recreate")
+	p.waitFor("the port to reach the recreated container", 10*time.Second, served)
+	p.must("down")
+	for _, network := range []string{"tcp4", "udp4"} {
+		var err error
+		if network == "tcp4" {
+			var l net.Listener
+			if l, err = net.Listen(network, tcpAddr); err == nil {
+				l.Close()
+			}
+		} else {
+			var c net.PacketConn
+			if c, err = net.ListenPacket(network, udpAddr); err == nil {
+				c.Close()
+			}
+		}
+		if err != nil {
+			t.Errorf("after down, the %s port is still taken: %v", network, err)
+		}
+	}
+}

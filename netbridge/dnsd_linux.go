@@ -34,6 +34,7 @@ type DNSDaemon struct {
 
 	table   *dns.Table
 	servers map[string]*gatewayServers
+	ports   portHolder
 }
 
 type gatewayServers struct {
@@ -133,6 +134,19 @@ func (d *DNSDaemon) reload() (int, error) {
 		}
 	}
 	var errs []error
+	// The published ports of the project's containers are held while
+	// they are published (the project's networks are here).
+	containers := map[string]bool{}
+	for _, v := range mine {
+		for c := range v.Addresses {
+			containers[c] = true
+		}
+	}
+	if ports, err := d.IPAM.ProjectPorts(containers); err != nil {
+		errs = append(errs, err)
+	} else if err := d.ports.sync(ports); err != nil {
+		errs = append(errs, err)
+	}
 	for name, v := range mine {
 		d.table.Set(name, v.Subnet.Prefix, Entries(v))
 		if _, ok := d.servers[name]; ok {
@@ -208,4 +222,5 @@ func (d *DNSDaemon) stopAll() {
 	for _, gs := range d.servers {
 		gs.stop()
 	}
+	d.ports.closeAll()
 }

@@ -2,6 +2,7 @@ package netbridge
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -179,18 +180,35 @@ func probe(ip netip.Addr, port uint16, proto string) error {
 		host = ip.String()
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(int(port)))
+	// With SO_REUSEPORT, as portHolder binds: a port the project's daemon
+	// holds for a container being recreated is free to berth.
 	if proto == "udp" {
-		c, err := net.ListenPacket("udp4", addr)
+		c, err := reusePort.ListenPacket(context.Background(), "udp4", addr)
 		if err != nil {
 			return err
 		}
 		return c.Close()
 	}
-	l, err := net.Listen("tcp4", addr)
+	l, err := reusePort.Listen(context.Background(), "tcp4", addr)
 	if err != nil {
 		return err
 	}
 	return l.Close()
+}
+
+// ProjectPorts are the host port bindings of the containers given.
+func (m *IPAM) ProjectPorts(containers map[string]bool) ([]PortBinding, error) {
+	st, err := m.read()
+	if err != nil {
+		return nil, err
+	}
+	var out []PortBinding
+	for _, b := range st.Ports {
+		if containers[b.Container] {
+			out = append(out, b)
+		}
+	}
+	return out, nil
 }
 
 // freeHostPort asks the kernel for a free port (binding port 0) until ok
