@@ -93,6 +93,9 @@ func WithAddress(address string, explicit bool) Opt {
 	return func(o *connectOptions) { o.address, o.explicitAddress = address, explicit }
 }
 
+// defaultRunDir is berth's run dir unless WithDirs names another.
+const defaultRunDir = "/run/berth"
+
 // WithNamespace sets the containerd namespace (default "berth").
 func WithNamespace(ns string) Opt { return func(o *connectOptions) { o.namespace = ns } }
 
@@ -143,7 +146,7 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 		o.dataDir = "/var/lib/berth"
 	}
 	if o.runDir == "" {
-		o.runDir = "/run/berth"
+		o.runDir = defaultRunDir
 	}
 	if o.events == nil {
 		o.events = scheduler.Discard

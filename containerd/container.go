@@ -2,6 +2,8 @@ package containerd
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/api/services/tasks/v1"
+	runcoptions "github.com/containerd/containerd/api/types/runc/options"
 	apitask "github.com/containerd/containerd/api/types/task"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
@@ -45,6 +48,31 @@ const (
 )
 
 const runtimeName = "io.containerd.runc.v2"
+
+// cgroupParent is where a new container's cgroup goes when the run dir is
+// not the default: containerd's default, /<namespace>/<id>, is the same
+// for every containerd, and another berth's container of the same name
+// would share (and on its removal, take down) this one's cgroup. "" keeps
+// containerd's default.
+func (c *Client) cgroupParent() string {
+	if filepath.Clean(c.runDir) == defaultRunDir {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(filepath.Clean(c.runDir)))
+	return "/" + c.namespace + "-" + hex.EncodeToString(sum[:])[:8]
+}
+
+// runtimeOptions are the runc shim's options of a new container: with a
+// run dir other than the default, runc keeps its state under it, since
+// runc's default root (/run/containerd/runc/<namespace>) is the same for
+// every containerd, and another berth's daemon running a container of the
+// same name and namespace would find its ID taken there.
+func (c *Client) runtimeOptions() any {
+	if filepath.Clean(c.runDir) == defaultRunDir {
+		return nil
+	}
+	return &runcoptions.Options{Root: filepath.Join(c.runDir, "runc")}
+}
 
 // Containers lists the project's containers in every state; "" lists the
 // containers of every project. Two requests to containerd, whatever the
@@ -294,6 +322,9 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	} else {
 		opts = append(opts, oci.WithAdditionalGIDs("root"))
 	}
+	if cg := c.cgroupParent(); cg != "" {
+		opts = append(opts, oci.WithCgroup(cg+"/"+req.Name))
+	}
 
 	labels := map[string]string{}
 	for k, v := range s.Labels {
@@ -363,7 +394,7 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		containerd.WithImage(img),
 		containerd.WithSnapshotter(c.snapshotter),
 		containerd.WithNewSnapshot(req.Name, img),
-		containerd.WithRuntime(runtimeName, nil),
+		containerd.WithRuntime(runtimeName, c.runtimeOptions()),
 		containerd.WithNewSpec(opts...),
 		containerd.WithContainerLabels(labels),
 	)

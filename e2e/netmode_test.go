@@ -5,6 +5,8 @@ package e2e
 import (
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -118,4 +120,61 @@ services:
 			t.Errorf("after down, the %s port is still taken: %v", network, err)
 		}
 	}
+}
+
+// TestSameProjectTwoDataDirs: the same project name run by a berth with
+// another data dir (and so its own containerd) next to the shared one
+// gets host-side objects of its own: neither takes over the other's
+// bridge, namespaces or addresses, and removing one leaves the other up.
+func TestSameProjectTwoDataDirs(t *testing.T) {
+	t.Parallel()
+	const file = `
+services:
+  web:
+    image: ` + testImage + `
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+`
+	p := newProject(t, file, nil)
+	p.must("up", "-d")
+	d := newPrivateDaemon(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(file), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.must(dir, "-p", p.name, "up", "-d")
+	defer d.command(dir, "-p", p.name, "down", "-t", "0").Run() //nolint:errcheck // when the test fails half-way
+
+	addr := func(out string) string { return strings.TrimSpace(out) }
+	shared := func() string {
+		r := p.berth("exec", "-T", "web", "cat", "/sys/class/net/eth0/address")
+		if r.code != 0 {
+			t.Fatalf("the shared daemon's container lost eth0:\n%s", r)
+		}
+		return addr(r.stdout)
+	}
+	private := addr(d.must(dir, "-p", p.name, "exec", "-T", "web", "cat", "/sys/class/net/eth0/address"))
+	if s := shared(); s == private {
+		t.Errorf("both containers have the same eth0 (%s): one took the other's namespace", s)
+	}
+	if r := p.must("up", "-d"); !strings.Contains(r.stderr, "Nothing to do") {
+		t.Errorf("up -d of the shared project after the private one's:\n%s", r)
+	}
+	d.must(dir, "-p", p.name, "down", "-t", "0")
+	shared()
+	if r := p.must("exec", "-T", "web", "ping", "-c", "1", "-W", "2", gatewayOf(t, p)); r.code != 0 {
+		t.Errorf("the shared container cannot reach its gateway after the private project's down:\n%s", r)
+	}
+}
+
+// gatewayOf is the gateway of the project's web container (its default
+// route), read inside it.
+func gatewayOf(t *testing.T, p *project) string {
+	t.Helper()
+	r := p.must("exec", "-T", "web", "sh", "-c", "ip route | awk '/^default/ {print $3}'")
+	gw := strings.TrimSpace(r.stdout)
+	if gw == "" {
+		t.Fatalf("no default route in the container:\n%s", r)
+	}
+	return gw
 }

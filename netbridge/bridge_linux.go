@@ -22,6 +22,19 @@ import (
 // (a veth pair each). Every multi-step operation rolls back on failure.
 type Bridges struct {
 	IPAM *IPAM
+	// Scope keeps the host-side names (bridges, veths, rule tags) of one
+	// berth (data dir and containerd namespace) apart from another's that
+	// runs the same project names; "" for the default one.
+	Scope string
+}
+
+// scoped qualifies a network or container name with the scope before it
+// is hashed or tagged into a host-side name.
+func (b *Bridges) scoped(name string) string {
+	if b.Scope == "" {
+		return name
+	}
+	return b.Scope + "/" + name
 }
 
 // NetworkConfig is what a project network asks for.
@@ -74,7 +87,7 @@ func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
 			}
 		}()
 	}
-	name := BridgeName(cfg.Name)
+	name := BridgeName(b.scoped(cfg.Name))
 	br, err := netlink.LinkByName(name)
 	var notFound netlink.LinkNotFoundError
 	switch {
@@ -114,9 +127,10 @@ func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
 		}
 	}
 	if err := withNFT(func(n *nft) error {
-		rules := natRules(n.table, n.post, n.fwd, cfg.Name, name, subnet.Prefix, cfg.Internal)
-		rules = append(rules, confineRules(n.table, n.raw, n.fwd, cfg.Name, name)...)
-		return n.setNetworkRules(cfg.Name, rules)
+		tagged := b.scoped(cfg.Name)
+		rules := natRules(n.table, n.post, n.fwd, tagged, name, subnet.Prefix, cfg.Internal)
+		rules = append(rules, confineRules(n.table, n.raw, n.fwd, tagged, name)...)
+		return n.setNetworkRules(tagged, rules)
 	}); err != nil {
 		return Network{}, err
 	}
@@ -127,14 +141,14 @@ func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
 // network that does not exist is not an error.
 func (b *Bridges) RemoveNetwork(network string) error {
 	if err := withNFT(func(n *nft) error {
-		if err := n.deleteNetworkRules(network); err != nil {
+		if err := n.deleteNetworkRules(b.scoped(network)); err != nil {
 			return err
 		}
 		return n.dropTableIfEmpty()
 	}); err != nil {
 		return err
 	}
-	if l, err := netlink.LinkByName(BridgeName(network)); err == nil {
+	if l, err := netlink.LinkByName(BridgeName(b.scoped(network))); err == nil {
 		if err := netlink.LinkDel(l); err != nil {
 			return fmt.Errorf("network %s: delete bridge: %w", network, err)
 		}
@@ -193,11 +207,11 @@ func (b *Bridges) Attach(cfg EndpointConfig) (_ Endpoint, retErr error) {
 			b.IPAM.ReleaseAddress(cfg.Network, cfg.Container) //nolint:errcheck // rollback
 		}
 	}()
-	br, err := netlink.LinkByName(BridgeName(cfg.Network))
+	br, err := netlink.LinkByName(BridgeName(b.scoped(cfg.Network)))
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("container %s: bridge of network %s: %w", cfg.Container, cfg.Network, err)
 	}
-	hostName, peerName := vethNames(cfg.Network, cfg.Container)
+	hostName, peerName := vethNames(b.scoped(cfg.Network), cfg.Container)
 	if old, err := netlink.LinkByName(hostName); err == nil { // left by an interrupted attempt
 		netlink.LinkDel(old) //nolint:errcheck // replaced below
 	}
@@ -289,9 +303,10 @@ func (b *Bridges) Publish(container string, addr netip.Addr, ports []compose.Por
 	if err := withNFT(func(n *nft) error {
 		var rules []*nftables.Rule
 		for _, pb := range bindings {
+			pb.Container = b.scoped(pb.Container) // its rules' tag
 			rules = append(rules, portRules(n.table, n.pre, n.out, pb)...)
 		}
-		return n.setRules(portTag(container), rules)
+		return n.setRules(portTag(b.scoped(container)), rules)
 	}); err != nil {
 		return nil, err
 	}
@@ -301,7 +316,7 @@ func (b *Bridges) Publish(container string, addr netip.Addr, ports []compose.Por
 // Unpublish removes a container's port rules and frees its host ports.
 func (b *Bridges) Unpublish(container string) error {
 	if err := withNFT(func(n *nft) error {
-		if err := n.deleteRules(portTag(container)); err != nil {
+		if err := n.deleteRules(portTag(b.scoped(container))); err != nil {
 			return err
 		}
 		return n.dropTableIfEmpty()
@@ -314,7 +329,7 @@ func (b *Bridges) Unpublish(container string) error {
 // Detach removes a container's veth on a network (its peer goes with it)
 // and frees its address. Missing ones are not errors.
 func (b *Bridges) Detach(network, container string) error {
-	hostName, _ := vethNames(network, container)
+	hostName, _ := vethNames(b.scoped(network), container)
 	if l, err := netlink.LinkByName(hostName); err == nil {
 		if err := netlink.LinkDel(l); err != nil {
 			return fmt.Errorf("container %s: delete veth on network %s: %w", container, network, err)

@@ -17,24 +17,40 @@ import (
 const netnsDir = "/run/netns"
 
 // Namespaces creates and deletes the containers' network namespaces. Each is
-// a bind-mounted namespace at /run/netns/berth-<container>, with loopback up.
-// Networks joins them to the project's bridges.
-type Namespaces struct{}
-
-// NamespacePath is the path of a container's network namespace.
-func NamespacePath(container string) string {
-	return filepath.Join(netnsDir, nsName(container))
+// a bind-mounted namespace at /run/netns/berth-<container> (with a Scope,
+// berth-<scope>-<container>), with loopback up. Networks joins them to the
+// project's bridges.
+type Namespaces struct {
+	// Scope keeps one berth's (data dir and containerd namespace)
+	// namespaces apart from another's with the same container names; ""
+	// for the default one.
+	Scope string
 }
 
-func nsName(container string) string { return "berth-" + container }
+// NamespacePath is the path of a container's network namespace, in the
+// default scope.
+func NamespacePath(container string) string {
+	return Namespaces{}.path(container)
+}
+
+func (n Namespaces) path(container string) string {
+	return filepath.Join(netnsDir, n.nsName(container))
+}
+
+func (n Namespaces) nsName(container string) string {
+	if n.Scope == "" {
+		return "berth-" + container
+	}
+	return "berth-" + n.Scope + "-" + container
+}
 
 // CreateNamespace creates the container's network namespace with loopback
 // up and returns its path. An existing one (of an earlier, interrupted
 // attempt) is replaced.
-func (Namespaces) CreateNamespace(_ context.Context, _, name string) (_ string, retErr error) {
-	path := NamespacePath(name)
+func (n Namespaces) CreateNamespace(_ context.Context, _, name string) (_ string, retErr error) {
+	path := n.path(name)
 	if _, err := os.Stat(path); err == nil {
-		if err := netns.DeleteNamed(nsName(name)); err != nil {
+		if err := netns.DeleteNamed(n.nsName(name)); err != nil {
 			return "", fmt.Errorf("network namespace %s: remove stale one: %w", path, err)
 		}
 	}
@@ -47,7 +63,7 @@ func (Namespaces) CreateNamespace(_ context.Context, _, name string) (_ string, 
 		return "", fmt.Errorf("network namespace: current one: %w", err)
 	}
 	defer orig.Close()
-	ns, err := netns.NewNamed(nsName(name))
+	ns, err := netns.NewNamed(n.nsName(name))
 	if err != nil {
 		if serr := netns.Set(orig); serr == nil {
 			runtime.UnlockOSThread()
@@ -57,7 +73,7 @@ func (Namespaces) CreateNamespace(_ context.Context, _, name string) (_ string, 
 	defer func() {
 		ns.Close()
 		if retErr != nil {
-			netns.DeleteNamed(nsName(name)) //nolint:errcheck // rollback of what we made
+			netns.DeleteNamed(n.nsName(name)) //nolint:errcheck // rollback of what we made
 		}
 	}()
 	upErr := loopbackUp()
@@ -85,9 +101,9 @@ func loopbackUp() error {
 
 // DeleteNamespace unmounts and removes the container's network namespace.
 // A missing one is not an error.
-func (Namespaces) DeleteNamespace(_ context.Context, _, name string) error {
-	path := NamespacePath(name)
-	err := netns.DeleteNamed(nsName(name))
+func (n Namespaces) DeleteNamespace(_ context.Context, _, name string) error {
+	path := n.path(name)
+	err := netns.DeleteNamed(n.nsName(name))
 	if err == nil || errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -101,14 +117,14 @@ func (Namespaces) DeleteNamespace(_ context.Context, _, name string) error {
 
 // NamespaceExists implements scheduler.Network: the named namespace is
 // mounted at its path.
-func (Namespaces) NamespaceExists(_ context.Context, _, name string) (bool, error) {
+func (n Namespaces) NamespaceExists(_ context.Context, _, name string) (bool, error) {
 	var st unix.Statfs_t
-	err := unix.Statfs(NamespacePath(name), &st)
+	err := unix.Statfs(n.path(name), &st)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("network namespace %s: %w", NamespacePath(name), err)
+		return false, fmt.Errorf("network namespace %s: %w", n.path(name), err)
 	}
 	return st.Type == unix.NSFS_MAGIC, nil
 }

@@ -37,7 +37,7 @@ var (
 // automatic subnets from pool in /bits blocks (DefaultPool and 24 when
 // invalid or 0), and its DNS daemons' files under runDir; exe is the berth
 // executable, which runs them (`berth __dns PROJECT`).
-func NewNetworks(dataDir, runDir, exe string, pool netip.Prefix, bits int) *Networks {
+func NewNetworks(dataDir, runDir, exe string, pool netip.Prefix, bits int, opts ...NetworksOption) *Networks {
 	if !pool.IsValid() {
 		pool = DefaultPool
 	}
@@ -45,7 +45,36 @@ func NewNetworks(dataDir, runDir, exe string, pool netip.Prefix, bits int) *Netw
 		bits = 24
 	}
 	ipam := NewIPAM(filepath.Join(dataDir, "network", "ipam.json"), pool, bits, HostRoutes)
-	return &Networks{bridges: &Bridges{IPAM: ipam}, runDir: runDir, exe: exe}
+	n := &Networks{bridges: &Bridges{IPAM: ipam}, runDir: runDir, exe: exe}
+	for _, o := range opts {
+		o(n)
+	}
+	return n
+}
+
+// NetworksOption is an option of NewNetworks.
+type NetworksOption func(*Networks)
+
+// WithScope names the host-side objects (bridges, veths, network
+// namespaces, nftables rule tags) in a scope of their own, so that a berth
+// with another data dir or containerd namespace, running the same project
+// names, never takes them over. "" (the default) keeps the plain names.
+// The last one given counts.
+func WithScope(scope string) NetworksOption {
+	return func(n *Networks) {
+		n.Namespaces.Scope = scope
+		n.bridges.Scope = scope
+	}
+}
+
+// Scope returns a scope for WithScope that tells one berth from another:
+// "" for the default data dir and containerd namespace, else a short hash
+// of both.
+func Scope(dataDir, namespace, defaultDataDir, defaultNamespace string) string {
+	if filepath.Clean(dataDir) == filepath.Clean(defaultDataDir) && namespace == defaultNamespace {
+		return ""
+	}
+	return shortHash(filepath.Clean(dataDir)+"\x00"+namespace, 6)
 }
 
 // newProjectIPAM opens the IPAM state for reading (the DNS daemon): the

@@ -113,7 +113,8 @@ func (o *globalOptions) networks() (*netbridge.Networks, error) {
 	if err != nil {
 		return nil, err
 	}
-	return netbridge.NewNetworks(dataDir(), runDir(), exe, pool, bits), nil
+	scope := netbridge.Scope(dataDir(), o.namespace, defaultDataDir, defaultNamespace)
+	return netbridge.NewNetworks(dataDir(), runDir(), exe, pool, bits, netbridge.WithScope(scope)), nil
 }
 
 // subnetPool reads BERTH_SUBNET_POOL ("10.89.0.0/16" or "10.89.0.0/16/24":
@@ -139,8 +140,12 @@ func subnetPool() (netip.Prefix, int, error) {
 }
 
 // dataDir and runDir are berth's own directories (BERTH_DATA_DIR, BERTH_RUN_DIR).
-func dataDir() string { return envOr("BERTH_DATA_DIR", "/var/lib/berth") }
-func runDir() string  { return envOr("BERTH_RUN_DIR", "/run/berth") }
+func dataDir() string { return envOr("BERTH_DATA_DIR", defaultDataDir) }
+
+// defaultDataDir is berth's data dir unless BERTH_DATA_DIR names another.
+const defaultDataDir = "/var/lib/berth"
+
+func runDir() string { return envOr("BERTH_RUN_DIR", "/run/berth") }
 
 // loadProject loads the compose project, limited to services (and what
 // they depend on) when given.
