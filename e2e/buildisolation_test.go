@@ -284,13 +284,13 @@ func (d *privateDaemon) left(pid int, cmd string) buildLeft {
 	}
 	for n := range d.networks {
 		if strings.HasPrefix(n, prefix) {
-			if _, err := os.Stat(filepath.Join("/sys/class/net", netbridge.BridgeName(n))); err == nil {
-				l.bridges = append(l.bridges, netbridge.BridgeName(n))
+			if _, err := os.Stat(filepath.Join("/sys/class/net", netbridge.BridgeName(d.scoped(n)))); err == nil {
+				l.bridges = append(l.bridges, netbridge.BridgeName(d.scoped(n)))
 			}
 		}
 	}
 	for _, r := range berthRules() {
-		if strings.HasPrefix(r.tag, "berth-build:"+prefix) || strings.HasPrefix(r.tag, "berth-network:"+prefix) {
+		if strings.HasPrefix(r.tag, "berth-build:"+d.scoped(prefix)) || strings.HasPrefix(r.tag, "berth-network:"+d.scoped(prefix)) {
 			l.rules = append(l.rules, r.chain+": "+r.tag)
 		}
 	}

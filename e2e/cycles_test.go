@@ -96,7 +96,7 @@ volumes:
 		"Dockerfile": "FROM " + testImage + "\nCOPY index.html /www/index.html\nRUN echo built > /www/built\n",
 		"index.html": "<h1>cycles</h1>\n",
 	})
-	bridges := []string{netbridge.BridgeName(p.name + "_front")}
+	bridges := []string{netbridge.BridgeName(d.scoped(p.name + "_front"))}
 	// links are the project's links seen while it is up: its bridges and
 	// the host ends of its veths (their names are the same every cycle).
 	links := map[string]bool{}

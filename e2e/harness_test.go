@@ -458,7 +458,14 @@ type privateDaemon struct {
 	// networks are the build networks seen so far, whose bridges must go
 	// with them (see left).
 	networks map[string]bool
+	// scope is the scope berth names its host-side objects (bridges, rule
+	// tags) in for this daemon's data dir (see netbridge.Scope).
+	scope string
 }
+
+// scoped is a network's name as this daemon's berth qualifies it before
+// naming its bridge or tagging its rules.
+func (d *privateDaemon) scoped(name string) string { return d.scope + "/" + name }
 
 func newPrivateDaemon(t *testing.T) *privateDaemon {
 	t.Helper()
@@ -475,6 +482,7 @@ func newPrivateDaemon(t *testing.T) *privateDaemon {
 		t.Fatal(err)
 	}
 	d := &privateDaemon{t: t, base: base, dataDir: filepath.Join(base, "data"), runDir: filepath.Join(base, "run"), networks: map[string]bool{}}
+	d.scope = netbridge.Scope(d.dataDir, "berth", "/var/lib/berth", "berth")
 	d.env = []string{"BERTH_DATA_DIR=" + d.dataDir, "BERTH_RUN_DIR=" + d.runDir, "BERTH_SUBNET_POOL=10.213.0.0/16"}
 	t.Cleanup(d.stop)
 	archive := filepath.Join(base, "busybox.tar")

@@ -47,7 +47,7 @@ func TestUpPsLogsDown(t *testing.T) {
 
 	p.waitFor("each service's first line in the logs", 10*time.Second, func() bool {
 		out := p.must("logs", "--no-color").stdout
-		return strings.Contains(out, p.name+"-db-1 ") && strings.Contains(out, "| hello from db") &&
+		return strings.Contains(out, "db-1 ") && !strings.Contains(out, p.name+"-db-1 ") && strings.Contains(out, "| hello from db") &&
 			strings.Contains(out, "| hello from api one") && strings.Contains(out, "| hello from web")
 	})
 	if out := p.must("logs", "--tail", "1", "web").stdout; strings.Count(out, "\n") != 1 || !strings.Contains(out, "hello from web") {

@@ -26,13 +26,24 @@ services:
     cap_drop: [ALL]
 `, nil)
 	p.must("up", "-d")
-	r := p.must("exec", "-d", "app", "sh", "-c", "sleep 1; echo done > /tmp/detached")
-	if r.stdout != "" {
-		t.Errorf("exec -d printed %q, want nothing", r.stdout)
+	// The detached command waits for the test's word, so that its result
+	// cannot come before the test looks.
+	cmd, out := p.start("exec", "-d", "app", "sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.1; done; echo done > /tmp/detached")
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil || out.String() != "" {
+			t.Fatalf("exec -d: %v, printed %q", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill() //nolint:errcheck // failing anyway
+		t.Fatal("exec -d waited for its command, which waits for the test")
 	}
 	if got := p.berth("exec", "--no-tty", "app", "cat", "/tmp/detached"); got.code == 0 {
-		t.Errorf("exec -d waited for its command: /tmp/detached is there at once: %s", got)
+		t.Errorf("/tmp/detached is there before the detached command was told to write it: %s", got)
 	}
+	p.must("exec", "-T", "app", "touch", "/tmp/go")
 	p.waitFor("the detached command to finish", 15*time.Second, func() bool {
 		return strings.TrimSpace(p.berth("exec", "-T", "app", "cat", "/tmp/detached").stdout) == "done"
 	})

@@ -132,7 +132,7 @@ func (n *Networks) EnsureNetworks(_ context.Context, p *compose.Project) error {
 		if _, err := n.bridges.EnsureNetwork(cfg); err != nil {
 			return err
 		}
-		if err := recordConfigHash(net.Name, compose.NetworkHash(net)); err != nil {
+		if err := recordConfigHash(BridgeName(n.bridges.scoped(net.Name)), net.Name, compose.NetworkHash(net)); err != nil {
 			return err
 		}
 	}
@@ -253,7 +253,7 @@ func (n *Networks) ObserveNetworks(_ context.Context, project string) ([]schedul
 	}
 	out := make([]scheduler.ObservedNetwork, 0, len(infos))
 	for _, i := range infos {
-		out = append(out, scheduler.ObservedNetwork{Name: i.Name, ConfigHash: configHashOf(i.Name), Containers: i.Containers})
+		out = append(out, scheduler.ObservedNetwork{Name: i.Name, ConfigHash: configHashOf(BridgeName(n.bridges.scoped(i.Name))), Containers: i.Containers})
 	}
 	return out, nil
 }
@@ -287,13 +287,13 @@ func (n *Networks) RemoveNetwork(_ context.Context, project, name string) error 
 // as its interface alias (ifalias).
 const configHashAlias = "berth-config-hash="
 
-// configHashOf returns the compose.NetworkHash the network was made with:
-// its bridge's alias, which goes with the bridge. It is "" for a network
+// configHashOf returns the compose.NetworkHash a network was made with:
+// its bridge's (named with the scope) alias, which goes with the bridge. It is "" for a network
 // an older berth made, or whose bridge is gone (a reboot): then the
 // network is taken as it is. It is not in the IPAM state, which older
 // berth binaries still running (project daemons) rewrite without it.
-func configHashOf(network string) string {
-	l, err := netlink.LinkByName(BridgeName(network))
+func configHashOf(bridge string) string {
+	l, err := netlink.LinkByName(bridge)
 	if err != nil {
 		return ""
 	}
@@ -308,16 +308,16 @@ func configHashOf(network string) string {
 // has none yet: the one just made, or one an older berth made, which is
 // taken as it is. A recorded hash is never replaced: up makes a network
 // whose configuration changed again (it removes it first).
-func recordConfigHash(network, hash string) error {
-	l, err := netlink.LinkByName(BridgeName(network))
+func recordConfigHash(bridge, network, hash string) error {
+	l, err := netlink.LinkByName(bridge)
 	if err != nil {
-		return fmt.Errorf("network %s: bridge %s: %w", network, BridgeName(network), err)
+		return fmt.Errorf("network %s: bridge %s: %w", network, bridge, err)
 	}
 	if strings.HasPrefix(l.Attrs().Alias, configHashAlias) {
 		return nil
 	}
 	if err := netlink.LinkSetAlias(l, configHashAlias+hash); err != nil {
-		return fmt.Errorf("network %s: record its configuration on bridge %s: %w", network, BridgeName(network), err)
+		return fmt.Errorf("network %s: record its configuration on bridge %s: %w", network, bridge, err)
 	}
 	return nil
 }
