@@ -127,6 +127,10 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 		e.emit(KindContainer, op.Name, StatusDone, "Running", "")
 		return nil
 	case OpStart:
+		if e.NoStart { // create, up --no-start: an existing container is left as it is
+			e.emit(KindContainer, op.Name, StatusDone, "Created", "")
+			return nil
+		}
 		return e.step(KindContainer, op.Name, "Starting", "Started", "", func() error {
 			if err := e.reattach(ctx, *c); err != nil {
 				return err

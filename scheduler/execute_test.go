@@ -300,3 +300,19 @@ func TestUpDependencyScaledToZero(t *testing.T) {
 		t.Errorf("want api started and no db container:\n%s", calls)
 	}
 }
+
+// TestUpNoStartLeavesExisting: with NoStart (create, up --no-start) a
+// container that exists and is up to date is not started, and the
+// missing one is created, not started.
+func TestUpNoStartLeavesExisting(t *testing.T) {
+	p := project("db", "api<-db")
+	f, n := newFakeRuntime(), &fakeNetwork{}
+	f.add(p, "db", 1, StateCreated, "h-db")
+	if _, err := Up(context.Background(), p, f, n, nil, UpOptions{NoStart: true}); err != nil {
+		t.Fatal(err)
+	}
+	calls := f.callList()
+	if strings.Contains(calls, "start ") || !strings.Contains(calls, "create demo-api-1") {
+		t.Errorf("Up with NoStart: calls\n%s\nwant api created and nothing started", calls)
+	}
+}

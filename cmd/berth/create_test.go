@@ -1,0 +1,62 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/berth/berth/compose"
+)
+
+// TestCreateFlagErrors checks what create refuses before it connects to
+// containerd.
+func TestCreateFlagErrors(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "compose.yaml")
+	if err := os.WriteFile(file, []byte("services:\n  web:\n    image: busybox\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"build and no-build", []string{"create", "--build", "--no-build"}, "--build and --no-build are incompatible"},
+		{"force and no recreate", []string{"create", "--force-recreate", "--no-recreate"}, "--force-recreate and --no-recreate are incompatible"},
+		{"bad pull", []string{"create", "--pull", "sometimes"}, `invalid --pull option "sometimes"`},
+		{"unknown service", []string{"create", "db"}, `no such service: "db"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := berth(t, append([]string{"-f", file, "-p", "demo"}, tt.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("berth %s = %v, want an error containing %q", strings.Join(tt.args, " "), err, tt.want)
+			}
+		})
+	}
+}
+
+func TestApplyPullFlag(t *testing.T) {
+	tests := []struct {
+		pull string
+		want []compose.PullPolicy
+	}{
+		{"policy", []compose.PullPolicy{compose.PullNever, compose.PullMissing}},
+		{"", []compose.PullPolicy{compose.PullNever, compose.PullMissing}},
+		{"always", []compose.PullPolicy{compose.PullAlways, compose.PullAlways}},
+		{"build", []compose.PullPolicy{compose.PullBuild, compose.PullBuild}},
+	}
+	for _, tt := range tests {
+		p := &compose.Project{Services: []*compose.Service{
+			{Name: "a", PullPolicy: compose.PullNever}, {Name: "b", PullPolicy: compose.PullMissing},
+		}}
+		if err := applyPullFlag(p, tt.pull); err != nil {
+			t.Fatalf("applyPullFlag(%q) = %v", tt.pull, err)
+		}
+		for i, s := range p.Services {
+			if s.PullPolicy != tt.want[i] {
+				t.Errorf("applyPullFlag(%q): service %s has %q, want %q", tt.pull, s.Name, s.PullPolicy, tt.want[i])
+			}
+		}
+	}
+}
