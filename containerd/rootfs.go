@@ -58,3 +58,32 @@ func (c *Client) processRoot(ctx context.Context, id string) (string, bool) {
 	}
 	return root, true
 }
+
+// WithFilesystem calls fn with a read-only view of the container's own
+// filesystem, its image with its changes and without its volumes, bind
+// mounts or tmpfs, whether it runs or not: what docker export archives
+// and docker commit sees. The snapshot is mounted read-only (overlay's
+// upper directory as one more lower one), which leaves a running
+// container's own mount alone.
+func (c *Client) WithFilesystem(ctx context.Context, sc scheduler.Container, fn func(root string) error) error {
+	info, err := c.client.ContainerService().Get(ctx, sc.ID)
+	if err != nil {
+		return fmt.Errorf("container %s: %w", sc.Name, err)
+	}
+	mounts, err := c.client.SnapshotService(info.Snapshotter).Mounts(ctx, info.SnapshotKey)
+	if err != nil {
+		return fmt.Errorf("container %s: its filesystem: %w", sc.Name, err)
+	}
+	var fnErr error
+	err = mount.WithReadonlyTempMount(ctx, mounts, func(root string) error {
+		fnErr = fn(root)
+		return fnErr
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("container %s: mount its filesystem: %w", sc.Name, err)
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/fscopy"
+	"github.com/berth/berth/scheduler"
+)
+
+type exportOptions struct {
+	output string
+	index  int
+}
+
+func newExportCmd(g *globalOptions) *cobra.Command {
+	opts := exportOptions{}
+	cmd := &cobra.Command{
+		Use:   "export [OPTIONS] SERVICE",
+		Short: "Export a service container's filesystem as a tar archive",
+		Long: `Write the filesystem of a service's container (the replica --index names),
+running or not, as a tar archive: its image with the changes made in the
+container, as "docker export" does. Volumes, bind mounts and tmpfs are not
+part of it. The archive goes to the file -o names, else to standard
+output (which must not be a terminal).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExport(cmd, g, opts, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.output, "output", "o", "", "Write to this file instead of standard output")
+	f.IntVar(&opts.index, "index", 1, "Which replica of the service (from 1)")
+	return cmd
+}
+
+func runExport(cmd *cobra.Command, g *globalOptions, opts exportOptions, service string) (retErr error) {
+	if opts.output == "" && isTerminal(cmd.OutOrStdout()) {
+		return errors.New("export: refusing to write a tar archive to a terminal: give -o FILE or redirect standard output")
+	}
+	ctx := cmd.Context()
+	p, rt, err := g.loadAndConnect(ctx)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	c, err := scheduler.ServiceReplica(ctx, rt, p, service, opts.index)
+	if err != nil {
+		return err
+	}
+	var w io.Writer = cmd.OutOrStdout()
+	var tmp *os.File
+	if opts.output != "" {
+		// Written next to the target and renamed, so that a failed export
+		// leaves no half archive behind.
+		tmp, err = os.CreateTemp(filepath.Dir(opts.output), ".berth-export-*")
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		defer func() {
+			if retErr != nil {
+				tmp.Close()
+				os.Remove(tmp.Name())
+			}
+		}()
+		w = tmp
+	}
+	if err := rt.WithFilesystem(ctx, c, func(root string) error { return fscopy.Export(root, w) }); err != nil {
+		return fmt.Errorf("export %s (container %s): %w", service, c.Name, err)
+	}
+	if tmp == nil {
+		return nil
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), opts.output); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
+}
