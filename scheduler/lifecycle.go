@@ -192,7 +192,9 @@ func ServiceContainer(ctx context.Context, rt Runtime, p *compose.Project, servi
 // project's containers (one-offs left out), in whatever state it is: cp
 // works on stopped containers too.
 func ServiceReplica(ctx context.Context, rt Runtime, p *compose.Project, service string, index int) (Container, error) {
-	if p.Service(service) == nil {
+	// A project known by name only (no compose file) is checked by its
+	// containers' labels alone.
+	if len(p.Services) > 0 && p.Service(service) == nil {
 		return Container{}, unknownService(p, service)
 	}
 	cs, err := rt.Containers(ctx, p.Name)

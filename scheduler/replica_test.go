@@ -51,6 +51,14 @@ func TestServiceReplica(t *testing.T) {
 			t.Errorf("ServiceReplica(%s, %d) = %q, want %q", tt.service, tt.index, got, tt.want)
 		}
 	}
+	// Known by name only (-p, no compose file): the labels decide.
+	byName := &compose.Project{Name: "demo"}
+	if c, err := ServiceReplica(context.Background(), f, byName, "web", 2); err != nil || c.Name != "demo-web-2" {
+		t.Errorf("ServiceReplica(web, 2) of a project known by name = %q, %v", c.Name, err)
+	}
+	if _, err := ServiceReplica(context.Background(), f, byName, "nope", 1); err == nil || !strings.Contains(err.Error(), `service "nope" has no container 1`) {
+		t.Errorf("ServiceReplica(nope, 1) of a project known by name = %v", err)
+	}
 	if _, err := ServiceContainer(context.Background(), f, p, "web", 1); err == nil || !strings.Contains(err.Error(), `service "web" is not running (container demo-web-1 is exited)`) {
 		t.Errorf("ServiceContainer(web, 1) on an exited container = %v", err)
 	}

@@ -27,7 +27,8 @@ func newExportCmd(g *globalOptions) *cobra.Command {
 running or not, as a tar archive: its image with the changes made in the
 container, as "docker export" does. Volumes, bind mounts and tmpfs are not
 part of it. The archive goes to the file -o names, else to standard
-output (which must not be a terminal).`,
+output (which must not be a terminal). It works from -p NAME alone, with
+no compose file.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExport(cmd, g, opts, args[0])
@@ -44,7 +45,11 @@ func runExport(cmd *cobra.Command, g *globalOptions, opts exportOptions, service
 		return errors.New("export: refusing to write a tar archive to a terminal: give -o FILE or redirect standard output")
 	}
 	ctx := cmd.Context()
-	p, rt, err := g.loadAndConnect(ctx)
+	p, err := g.projectOrName(ctx)
+	if err != nil {
+		return err
+	}
+	rt, err := g.connect(ctx, scheduler.Discard)
 	if err != nil {
 		return err
 	}
