@@ -53,6 +53,10 @@ type Options struct {
 	// underscores: project_service_1 (--compatibility). A true
 	// COMPOSE_COMPATIBILITY in the environment or .env does the same.
 	Compatibility bool
+	// Artifacts fetches compose files given as oci://REPO[:TAG]; they are
+	// kept in ArtifactCache, a directory per artifact.
+	Artifacts     ArtifactFetcher
+	ArtifactCache string
 }
 
 // ErrNoConfig is returned (wrapped) when no compose file was given and none
@@ -92,6 +96,7 @@ func LoadSpec(ctx context.Context, opts Options) (*types.Project, error) {
 		cli.WithDotEnv,
 		cli.WithDefaultProfiles(opts.Profiles...),
 		cli.WithName(opts.ProjectName),
+		cli.WithResourceLoader(&ociFiles{fetch: opts.Artifacts, cache: opts.ArtifactCache, known: map[string]string{}}),
 		cli.WithResourceLoader(boundedFiles{dir: opts.ProjectDir}),
 	)
 	if err != nil {
@@ -157,7 +162,7 @@ func checkContainerNames(p *types.Project) error {
 // says "read dir: is a directory" without naming it.
 func checkFiles(files []string) error {
 	for _, f := range files {
-		if f == "-" {
+		if f == "-" || strings.HasPrefix(f, OCIPrefix) {
 			continue
 		}
 		st, err := os.Stat(f)

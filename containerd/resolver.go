@@ -16,8 +16,11 @@ import (
 // resolver is containerd's docker resolver with berth's registry rules:
 // plain HTTP for loopback registries and those named insecure, credentials
 // from the docker config file.
-func (c *Client) resolver() remotes.Resolver {
-	insecure := c.insecure
+func (c *Client) resolver() remotes.Resolver { return newResolver(c.insecure) }
+
+// newResolver is the resolver of Client.resolver for registries reached
+// without a containerd daemon (compose artifacts).
+func newResolver(insecure []string) remotes.Resolver {
 	return docker.NewResolver(docker.ResolverOptions{
 		Hosts: docker.ConfigureDefaultRegistries(
 			docker.WithPlainHTTP(func(host string) (bool, error) { return isPlainHTTP(host, insecure), nil }),

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/berth/berth/compose"
+	"github.com/berth/berth/containerd"
 
 	"github.com/spf13/cobra"
 )
@@ -124,6 +126,7 @@ its own daemon (see "berth system info").`,
 		newPullCmd(opts),
 		newBuildCmd(opts),
 		newPushCmd(opts),
+		newPublishCmd(opts),
 		newSaveCmd(opts),
 		newBuilderCmd(opts),
 		newImagesCmd(opts),
@@ -173,5 +176,8 @@ func (o *globalOptions) composeOptions() compose.Options {
 
 		AllResources:  o.allResources,
 		Compatibility: o.compatibility,
+		// -f oci://REPO[:TAG]: a project published with berth publish.
+		Artifacts:     registryArtifacts{containerd.NewRegistry(o.insecure...)},
+		ArtifactCache: filepath.Join(dataDir(), "oci"),
 	}
 }
