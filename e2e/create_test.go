@@ -72,6 +72,17 @@ services:
 		t.Errorf("create after a change: %v (marker kept: %v), want app replaced, created", got, same())
 	}
 
+	p.must("create", "--scale", "app=2", "--quiet-pull", "app")
+	n := 0
+	for _, e := range p.ps(true) {
+		if e.Service == "app" && e.State == "created" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("create --scale app=2: %d app containers created, want 2: %v", n, p.ps(true))
+	}
+
 	p.write("compose.yaml", `
 services:
   app:

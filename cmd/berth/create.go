@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +19,9 @@ type createOptions struct {
 	noRecreate    bool
 	removeOrphans bool
 	pull          string
+	quietPull     bool
+	// scale are --scale SERVICE=N overrides of the file's replicas.
+	scale []string
 }
 
 func newCreateCmd(g *globalOptions) *cobra.Command {
@@ -40,29 +42,12 @@ configuration changed has its containers recreated (stopped first).`,
 	f.BoolVar(&opts.build, "build", false, "Build images before creating containers (by default only missing images are built)")
 	f.BoolVar(&opts.noBuild, "no-build", false, "Do not build images, even missing ones")
 	f.StringVar(&opts.pull, "pull", "policy", `Pull images before creating: "always", "missing", "never", "build", or "policy" (each service's pull_policy)`)
+	f.BoolVar(&opts.quietPull, "quiet-pull", false, "Pull without printing the progress of each layer")
+	f.StringArrayVar(&opts.scale, "scale", nil, "Scale SERVICE to NUM replicas (SERVICE=NUM, repeatable); overrides scale and deploy.replicas of the compose file")
 	f.BoolVar(&opts.forceRecreate, "force-recreate", false, "Recreate containers even if their configuration has not changed")
 	f.BoolVar(&opts.noRecreate, "no-recreate", false, "Keep existing containers even if their configuration changed")
 	f.BoolVar(&opts.removeOrphans, "remove-orphans", false, "Remove containers of services that are no longer in the compose file")
 	return cmd
-}
-
-// pullPolicies are the values of create's --pull besides "policy".
-var pullPolicies = []compose.PullPolicy{compose.PullAlways, compose.PullMissing, compose.PullNever, compose.PullBuild}
-
-// applyPullFlag sets every service's pull_policy to what --pull says, as
-// docker compose does; "policy" keeps each service's own.
-func applyPullFlag(p *compose.Project, pull string) error {
-	if pull == "" || pull == "policy" {
-		return nil
-	}
-	policy := compose.PullPolicy(pull)
-	if !slices.Contains(pullPolicies, policy) {
-		return fmt.Errorf("invalid --pull option %q: give always, missing, never, build or policy", pull)
-	}
-	for _, s := range p.Services {
-		s.PullPolicy = policy
-	}
-	return nil
 }
 
 func runCreate(cmd *cobra.Command, g *globalOptions, opts createOptions, services []string) error {
@@ -72,14 +57,23 @@ func runCreate(cmd *cobra.Command, g *globalOptions, opts createOptions, service
 	if opts.forceRecreate && opts.noRecreate {
 		return errors.New("--force-recreate and --no-recreate are incompatible")
 	}
+	pull, err := compose.ParsePullPolicy(opts.pull)
+	if err != nil {
+		return err
+	}
+	replicas, err := compose.ParseScale("--scale", opts.scale)
+	if err != nil {
+		return err
+	}
 	ctx := cmd.Context()
 	p, err := g.loadProject(ctx, services...)
 	if err != nil {
 		return err
 	}
-	if err := applyPullFlag(p, opts.pull); err != nil {
+	if err := p.SetScale(replicas); err != nil {
 		return err
 	}
+	p.OverridePullPolicy(pull)
 	if err := p.CheckHost(); err != nil {
 		return err
 	}
@@ -88,6 +82,7 @@ func runCreate(cmd *cobra.Command, g *globalOptions, opts createOptions, service
 		return err
 	}
 	defer rt.Close()
+	progress.quietPull = opts.quietPull
 	lock, err := lockProject(cmd, p.Name)
 	if err != nil {
 		return err
@@ -111,7 +106,7 @@ func runCreate(cmd *cobra.Command, g *globalOptions, opts createOptions, service
 		Parallel:     g.parallel,
 		NoStart:      true,
 		Builder:      rt,
-		Build:        opts.build || opts.pull == string(compose.PullBuild),
+		Build:        opts.build || pull == compose.PullBuild, // build images, as --build does
 		NoBuild:      opts.noBuild,
 		BuildOptions: scheduler.BuildOptions{Out: progress.Above(cmd.OutOrStdout())},
 	}

@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/berth/berth/compose"
 )
 
 // TestCreateFlagErrors checks what create refuses before it connects to
@@ -25,6 +23,7 @@ func TestCreateFlagErrors(t *testing.T) {
 		{"force and no recreate", []string{"create", "--force-recreate", "--no-recreate"}, "--force-recreate and --no-recreate are incompatible"},
 		{"bad pull", []string{"create", "--pull", "sometimes"}, `invalid --pull option "sometimes"`},
 		{"unknown service", []string{"create", "db"}, `no such service: "db"`},
+		{"bad scale", []string{"create", "--scale", "web"}, "--scale"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -33,30 +32,5 @@ func TestCreateFlagErrors(t *testing.T) {
 				t.Errorf("berth %s = %v, want an error containing %q", strings.Join(tt.args, " "), err, tt.want)
 			}
 		})
-	}
-}
-
-func TestApplyPullFlag(t *testing.T) {
-	tests := []struct {
-		pull string
-		want []compose.PullPolicy
-	}{
-		{"policy", []compose.PullPolicy{compose.PullNever, compose.PullMissing}},
-		{"", []compose.PullPolicy{compose.PullNever, compose.PullMissing}},
-		{"always", []compose.PullPolicy{compose.PullAlways, compose.PullAlways}},
-		{"build", []compose.PullPolicy{compose.PullBuild, compose.PullBuild}},
-	}
-	for _, tt := range tests {
-		p := &compose.Project{Services: []*compose.Service{
-			{Name: "a", PullPolicy: compose.PullNever}, {Name: "b", PullPolicy: compose.PullMissing},
-		}}
-		if err := applyPullFlag(p, tt.pull); err != nil {
-			t.Fatalf("applyPullFlag(%q) = %v", tt.pull, err)
-		}
-		for i, s := range p.Services {
-			if s.PullPolicy != tt.want[i] {
-				t.Errorf("applyPullFlag(%q): service %s has %q, want %q", tt.pull, s.Name, s.PullPolicy, tt.want[i])
-			}
-		}
 	}
 }
