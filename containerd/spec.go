@@ -157,6 +157,9 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 		oci.WithProcessCwd(cwd),
 		oci.WithHostname(hostnameFor(s, in.Name)),
 		withDomainname(s.Domainname),
+		// Docker mounts no tmpfs on /run (containerd's default spec does):
+		// what the image has there stays; only tmpfs: asks for one.
+		oci.WithoutRunMount,
 	}
 	if s.Tty {
 		opts = append(opts, oci.WithTTY)

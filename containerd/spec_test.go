@@ -102,6 +102,11 @@ func TestSpecOpts(t *testing.T) {
 					t.Errorf("no bind mount of %s", dst)
 				}
 			}
+			for _, m := range s.Mounts {
+				if m.Destination == "/run" {
+					t.Errorf("a mount on /run (%+v): Docker mounts none, so the image's /run is hidden", m)
+				}
+			}
 		}},
 		{"service settings", func(s *compose.Service) {
 			s.WorkingDir, s.Hostname, s.Domainname = "/srv", "api", "example.test"
@@ -143,6 +148,23 @@ func TestSpecOpts(t *testing.T) {
 			}
 			tt.check(t, genSpec(t, specInput{Name: "demo-web-1", Image: img, Service: svc, NetNS: tt.netns, EtcDir: "/etc-dir"}))
 		})
+	}
+}
+
+// TestSpecOptsTmpfsRun: a tmpfs the service asks for on /run is kept,
+// although the default one is removed.
+func TestSpecOptsTmpfsRun(t *testing.T) {
+	svc := &compose.Service{Name: "web"}
+	tmpfs := specs.Mount{Destination: "/run", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid"}}
+	s := genSpec(t, specInput{Name: "demo-web-1", Image: v1.ImageConfig{Cmd: []string{"sh"}}, Service: svc, EtcDir: "/etc-dir", Mounts: []specs.Mount{tmpfs}})
+	var runs []specs.Mount
+	for _, m := range s.Mounts {
+		if m.Destination == "/run" {
+			runs = append(runs, m)
+		}
+	}
+	if len(runs) != 1 || !slices.Equal(runs[0].Options, tmpfs.Options) {
+		t.Errorf("mounts on /run = %+v, want only the service's tmpfs %+v", runs, tmpfs)
 	}
 }
 

@@ -48,6 +48,10 @@ func runSpecOpts(rs runSpec, confine []oci.SpecOpts) []oci.SpecOpts {
 		oci.WithEnv(rs.env),
 		oci.WithProcessCwd(rs.cwd),
 		oci.WithHostname("berth-build"),
+		// No tmpfs on /run, as in Docker's builds: what the image or an
+		// earlier step put there stays, and what this step writes there
+		// goes into its layer.
+		oci.WithoutRunMount,
 	}
 	if rs.user != "" {
 		opts = append(opts, oci.WithUser(rs.user), oci.WithAdditionalGIDs(rs.user))

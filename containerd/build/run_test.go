@@ -55,6 +55,9 @@ func TestRunSpecOpts(t *testing.T) {
 			}
 			var mounted []string
 			for _, m := range spec.Mounts {
+				if m.Destination == "/run" {
+					t.Errorf("a mount on /run (%+v): what the image and earlier steps put there must stay visible", m)
+				}
 				if m.Destination == "/etc/hosts" || m.Destination == "/etc/resolv.conf" {
 					mounted = append(mounted, m.Destination)
 					if tc.mode == NetworkDefault && m.Source != "/run/berth/build-etc/x"+m.Destination[len("/etc"):] {
