@@ -77,6 +77,7 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 		Image:         sc.Image,
 		HasBuild:      sc.Build != nil,
 		PullPolicy:    pullPolicy(sc),
+		PullIfMissing: sc.PullPolicy == types.PullPolicyMissing || sc.PullPolicy == types.PullPolicyIfNotPresent,
 		Platform:      sc.Platform,
 		ContainerName: sc.ContainerName,
 		Replicas:      sc.GetScale(),

@@ -102,7 +102,11 @@ type Service struct {
 	HasBuild   bool
 	Build      *Build
 	PullPolicy PullPolicy
-	Platform   string
+	// PullIfMissing is set when the file says pull_policy: missing (or
+	// if_not_present): `pull` then skips an image that is present, as
+	// docker compose does; without a policy `pull` always pulls.
+	PullIfMissing bool
+	Platform      string
 
 	// ContainerName is the fixed container name (container_name), or "".
 	ContainerName string

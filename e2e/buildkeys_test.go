@@ -55,3 +55,50 @@ services:
 		t.Errorf("tmpfs: /run is not empty: %q", logs)
 	}
 }
+
+// TestPullSkipsBuildOnly: pull says docker compose's "Skipped - No image
+// to be pulled" for a service that is only built, and pulls nothing for it.
+func TestPullSkipsBuildOnly(t *testing.T) {
+	p := newProject(t, "services:\n  app:\n    build: .\n", map[string]string{
+		"Dockerfile": "FROM " + testImage + "\n",
+	})
+	r := p.must("pull")
+	if !strings.Contains(r.stderr, "app  Skipped - No image to be pulled") || strings.Contains(r.stderr, "Pulling") {
+		t.Errorf("pull of a build-only service:\n%s", r)
+	}
+}
+
+// TestPullPolicyMissing: pull skips an image that is present when the
+// service says pull_policy: missing (or if_not_present), and pulls it when
+// it is absent; without a policy, pull pulls it again.
+func TestPullPolicyMissing(t *testing.T) {
+	registry := startRegistry(t)
+	pushTestImage(t, registry, "e2e/missing:1")
+	image := registry + "/e2e/missing:1"
+	p := newProject(t, `
+services:
+  lazy:
+    image: `+image+`
+    pull_policy: missing
+  old:
+    image: `+image+`
+    pull_policy: if_not_present
+  eager:
+    image: `+image+`
+    profiles: [eager]
+`, nil)
+	removeImages(t, image)
+	r := p.must("pull")
+	if !strings.Contains(r.stderr, "Pulled") {
+		t.Errorf("pull of an absent image with pull_policy missing pulled nothing:\n%s", r)
+	}
+	r = p.must("pull")
+	if strings.Contains(r.stderr, "Pulling") || !strings.Contains(r.stderr, "lazy  Skipped - Image is already present locally") ||
+		!strings.Contains(r.stderr, "old  Skipped - Image is already present locally") {
+		t.Errorf("pull of a present image with pull_policy missing:\n%s", r)
+	}
+	r = p.must("--profile", "eager", "pull", "eager")
+	if !strings.Contains(r.stderr, "Pulled") {
+		t.Errorf("pull without a pull_policy did not pull the present image:\n%s", r)
+	}
+}

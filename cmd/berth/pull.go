@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"strings"
+	"sync"
 
+	"github.com/distribution/reference"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berth/berth/compose"
+	"github.com/berth/berth/scheduler"
 )
 
 type pullOptions struct {
@@ -19,6 +24,10 @@ func newPullCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pull [OPTIONS] [SERVICE...]",
 		Short: "Pull the images of the project's services",
+		Long: `Pull the services' images, as docker compose does: a service without an
+image name (it is only built) is skipped, and so are those with pull_policy
+never or build, and those with pull_policy missing whose tagged image is
+present already. A service that can be built only warns when its pull fails.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPull(cmd, g, opts, args)
 		},
@@ -27,6 +36,42 @@ func newPullCmd(g *globalOptions) *cobra.Command {
 	f.BoolVar(&opts.ignoreFailures, "ignore-pull-failures", false, "Pull what can be pulled and ignore the images that fail")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Print no progress")
 	return cmd
+}
+
+// Texts of docker compose's pull events for services it does not pull.
+const (
+	skipNoImage = "Skipped - No image to be pulled"
+	skipPolicy  = "Skipped"
+	skipPresent = "Skipped - Image is already present locally"
+)
+
+// pullSkip says why a service's image is not pulled ("" when it is), by
+// docker compose's rules: no image name, pull_policy never or build, or
+// pull_policy missing with the image present under a tag other than
+// latest. present is asked only in that last case.
+func pullSkip(ctx context.Context, s *compose.Service, present func(ctx context.Context, image string) (bool, error)) (string, error) {
+	switch {
+	case s.Image == "":
+		return skipNoImage, nil
+	case s.PullPolicy == compose.PullNever || s.PullPolicy == compose.PullBuild:
+		return skipPolicy, nil
+	case s.PullIfMissing:
+		ref, err := reference.ParseDockerRef(s.Image)
+		if err != nil {
+			return "", nil // the pull names what is wrong with it
+		}
+		if t, ok := ref.(reference.NamedTagged); !ok || t.Tag() == "latest" {
+			return "", nil
+		}
+		ok, err := present(ctx, s.Image)
+		if err != nil {
+			return "", fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		if ok {
+			return skipPresent, nil
+		}
+	}
+	return "", nil
 }
 
 func runPull(cmd *cobra.Command, g *globalOptions, opts pullOptions, services []string) error {
@@ -38,47 +83,75 @@ func runPull(cmd *cobra.Command, g *globalOptions, opts pullOptions, services []
 	if opts.quiet {
 		g.progress = "quiet"
 	}
-	rt, _, err := g.connectWithProgress(ctx)
+	rt, progress, err := g.connectWithProgress(ctx)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
+	present := func(ctx context.Context, image string) (bool, error) {
+		id, err := rt.ImageID(ctx, image)
+		return id != "", err
+	}
 
 	// One pull per image, even when several services share it.
 	images := map[string]*compose.Service{}
+	var order []string
 	for _, s := range p.Services {
 		if len(services) > 0 && !contains(services, s.Name) {
 			continue
 		}
-		if s.Image == "" || s.PullPolicy == compose.PullBuild {
-			continue // built, not pulled
+		why, err := pullSkip(ctx, s, present)
+		if err != nil {
+			return err
 		}
-		if _, ok := images[s.Image]; !ok {
-			images[s.Image] = s
+		if first, ok := images[s.Image]; ok && why == "" {
+			why = "Skipped - Image is already being pulled by " + first.Name
 		}
+		if why != "" {
+			progress.Emit(scheduler.Event{Kind: scheduler.KindService, Name: s.Name, Status: scheduler.StatusDone, Text: why})
+			continue
+		}
+		images[s.Image] = s
+		order = append(order, s.Image)
 	}
 	eg, ctx := errgroup.WithContext(ctx)
 	if g.parallel > 0 {
 		eg.SetLimit(g.parallel)
 	}
-	errs := make(chan error, len(images))
-	for image, s := range images {
+	var (
+		mu        sync.Mutex // guards following
+		warnings  []error
+		mustBuild []string
+	)
+	for _, image := range order {
+		s := images[image]
 		eg.Go(func() error {
-			if err := rt.Pull(ctx, image, s.Platform); err != nil {
-				err = fmt.Errorf("service %q: %w", s.Name, err)
-				if opts.ignoreFailures {
-					errs <- err
-					return nil
-				}
+			err := rt.Pull(ctx, image, s.Platform)
+			if err == nil {
+				return nil
+			}
+			err = fmt.Errorf("service %q: %w", s.Name, err)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case s.HasBuild:
+				// It can be built instead, so its failure is a warning.
+				mustBuild = append(mustBuild, s.Name)
+				warnings = append(warnings, err)
+			case opts.ignoreFailures:
+				warnings = append(warnings, err)
+			default:
 				return err
 			}
 			return nil
 		})
 	}
 	err = eg.Wait()
-	close(errs)
-	for e := range errs {
+	for _, e := range warnings {
 		fmt.Fprintf(cmd.ErrOrStderr(), "WARN: %v\n", e)
+	}
+	if len(mustBuild) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: Some service image(s) must be built from source by running:\n    berth build %s\n", strings.Join(mustBuild, " "))
 	}
 	return err
 }
