@@ -130,6 +130,8 @@ func (c *Client) BuildImage(ctx context.Context, s *compose.Service, opts schedu
 	if err != nil {
 		return fmt.Errorf("service %q: build: %w", s.Name, err)
 	}
+	// docker compose's line after a build, which scripts look for.
+	c.events.Emit(scheduler.Event{Kind: scheduler.KindService, Name: s.Name, Status: scheduler.StatusDone, Text: "Built"})
 	return nil
 }
 

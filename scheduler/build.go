@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -40,7 +41,8 @@ type BuildOptions struct {
 
 // Build builds the images of the named services (every service with a
 // build section when none is named), the independent ones at the same
-// time. Services sharing an image name are built once.
+// time. Services sharing an image name are built once. When builds fail,
+// the others still run to their end, and the error joins the failures.
 func Build(ctx context.Context, p *compose.Project, rt Runtime, b Builder, services []string, opts BuildOptions) error {
 	if opts.Out == nil {
 		opts.Out = io.Discard
@@ -65,8 +67,12 @@ func Build(ctx context.Context, p *compose.Project, rt Runtime, b Builder, servi
 	}
 	sort.Slice(todo, func(i, j int) bool { return todo[i].Name < todo[j].Name })
 	seen := map[string]bool{}
-	g, gctx := errgroup.WithContext(ctx)
-	for _, s := range todo {
+	// A failed build does not cancel the others: each runs to its end, so
+	// that a long step of one is not lost (and run again) for another's
+	// mistake; the failures are reported together when all are done.
+	var g errgroup.Group
+	errs := make([]error, len(todo))
+	for i, s := range todo {
 		image := s.ImageName()
 		if seen[image] {
 			continue
@@ -81,7 +87,11 @@ func Build(ctx context.Context, p *compose.Project, rt Runtime, b Builder, servi
 				continue
 			}
 		}
-		g.Go(func() error { return b.BuildImage(gctx, s, opts, opts.Out) })
+		g.Go(func() error {
+			errs[i] = b.BuildImage(ctx, s, opts, opts.Out)
+			return nil
+		})
 	}
-	return g.Wait()
+	g.Wait() //nolint:errcheck // the builds' errors are in errs
+	return errors.Join(errs...)
 }

@@ -147,3 +147,38 @@ func TestUpBuildsMissingAndRecreatesOnImageChange(t *testing.T) {
 		t.Errorf("containers touched after a failed build: %s", calls)
 	}
 }
+
+// gatedBuilder fails the build of failOn at once; every other build waits
+// until that failure was returned and then records whether its context
+// was cancelled.
+type gatedBuilder struct {
+	failOn  string
+	failed  chan struct{}
+	mu      sync.Mutex
+	outcome map[string]error
+}
+
+func (b *gatedBuilder) BuildImage(ctx context.Context, s *compose.Service, _ BuildOptions, _ io.Writer) error {
+	if s.Name == b.failOn {
+		defer close(b.failed)
+		return errors.New("RUN exited 1")
+	}
+	<-b.failed
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.outcome[s.Name] = ctx.Err()
+	return ctx.Err()
+}
+
+// TestBuildFailureLetsOthersFinish: one service's failed build does not
+// cancel the others; Build returns the failure once they are done.
+func TestBuildFailureLetsOthersFinish(t *testing.T) {
+	b := &gatedBuilder{failOn: "a", failed: make(chan struct{}), outcome: map[string]error{}}
+	err := Build(context.Background(), buildProject(), newFakeRuntime(), b, nil, BuildOptions{})
+	if err == nil || !strings.Contains(err.Error(), "RUN exited 1") {
+		t.Fatalf("Build = %v, want the failure of a", err)
+	}
+	if got, ok := b.outcome["c"]; !ok || got != nil {
+		t.Errorf("c's build: ran %v, context error %v; want it run to its end", ok, got)
+	}
+}

@@ -170,7 +170,6 @@ type build struct {
 	globals map[string]string
 
 	mu      sync.Mutex
-	fresh   []CacheEntry
 	steps   int
 	cached  int
 	stepNum int
@@ -270,9 +269,6 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	start := time.Now()
 	res, err := bd.writeImage(ctx, final)
 	if err != nil {
-		return nil, err
-	}
-	if err := b.pin(ctx, bd.fresh); err != nil {
 		return nil, err
 	}
 	res.Steps, res.Cached = bd.steps, bd.cached
@@ -522,9 +518,13 @@ func (bd *build) layerStep(ctx context.Context, l *layers, key string, apply fun
 	if e, err = b.cache.put(key, e, func(old CacheEntry) bool { return b.usable(ctx, old) }); err != nil {
 		return false, err
 	}
-	bd.mu.Lock()
-	bd.fresh = append(bd.fresh, e)
-	bd.mu.Unlock()
+	// The step is pinned as soon as it is done, not when the build is: a
+	// build that fails or is interrupted later keeps the steps it
+	// finished, as BuildKit does, instead of leaving them to the
+	// collector with the build's lease.
+	if err := b.pin(cleanup, e); err != nil {
+		return false, err
+	}
 	bd.add(l, key, e)
 	return false, nil
 }
@@ -555,9 +555,9 @@ func (b *Builder) usable(ctx context.Context, e CacheEntry) bool {
 	return err == nil
 }
 
-// pin adds what this build made to the cache lease, so it outlives the
-// build's own lease.
-func (b *Builder) pin(ctx context.Context, entries []CacheEntry) error {
+// pin adds a step's layer and snapshot to the cache lease, so they
+// outlive the build's own lease.
+func (b *Builder) pin(ctx context.Context, entries ...CacheEntry) error {
 	ls := b.client.LeasesService()
 	lease := leases.Lease{ID: cacheLease}
 	if _, err := ls.Create(ctx, leases.WithID(cacheLease), leases.WithLabel(leasePurpose, "build cache")); err != nil && !errdefs.IsAlreadyExists(err) {
