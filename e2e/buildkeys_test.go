@@ -102,3 +102,74 @@ services:
 		t.Errorf("pull without a pull_policy did not pull the present image:\n%s", r)
 	}
 }
+
+// collectGarbage makes containerd collect what nothing references now,
+// as it would a little later by itself: it deletes a lease of its own
+// synchronously.
+func collectGarbage(t *testing.T) {
+	t.Helper()
+	id := "e2e-gc-" + fmt.Sprint(time.Now().UnixNano())
+	ctr(t, "leases", "create", "--id", id)
+	ctr(t, "leases", "delete", "--sync", id)
+}
+
+// TestBuildKeepsFinishedSteps: the steps a failed build finished stay in
+// the cache, even after containerd collected garbage, and the next build
+// takes them from it.
+func TestBuildKeepsFinishedSteps(t *testing.T) {
+	token := uniq(t)
+	p := newProject(t, "services:\n  app:\n    build: .\n", map[string]string{
+		"Dockerfile": "FROM " + testImage + "\nRUN echo " + token + " > /token\nARG FAIL\nRUN test -z \"$FAIL\"\n",
+	})
+	removeImages(t, "docker.io/library/"+p.name+"-app:latest")
+	r := p.berth("build", "--build-arg", "FAIL=1")
+	if r.code == 0 {
+		t.Fatalf("the build did not fail:\n%s", r)
+	}
+	if strings.Contains(r.stdout, "CACHED RUN echo") {
+		t.Fatalf("the first step came from the cache although its content is new:\n%s", r)
+	}
+	collectGarbage(t)
+	r = p.must("build")
+	if !strings.Contains(r.stdout, "CACHED RUN echo "+token) {
+		t.Errorf("the step the failed build finished ran again:\n%s", r)
+	}
+	if !strings.Contains(r.stderr, "app  Built") {
+		t.Errorf("no %q line after the build:\n%s", "app  Built", r)
+	}
+	assertNoBuildLeftovers(t)
+}
+
+// TestUpBuildsRunToEnd: when one service's build fails, up lets the
+// other builds finish (their images exist afterwards) and then fails
+// naming the broken one.
+func TestUpBuildsRunToEnd(t *testing.T) {
+	token := uniq(t)
+	p := newProject(t, `
+services:
+  bad:
+    build:
+      context: .
+      dockerfile: Dockerfile.bad
+  good:
+    build:
+      context: .
+      dockerfile: Dockerfile.good
+`, map[string]string{
+		"Dockerfile.bad":  "FROM " + testImage + "\nRUN echo broken && exit 7\n",
+		"Dockerfile.good": "FROM " + testImage + "\nRUN sleep 3 && echo " + token + " > /token\n",
+	})
+	good := "docker.io/library/" + p.name + "-good:latest"
+	removeImages(t, good, "docker.io/library/"+p.name+"-bad:latest")
+	r := p.berth("up", "-d")
+	if r.code == 0 || !strings.Contains(r.stderr, `service "bad"`) {
+		t.Fatalf("up with a failing build:\n%s", r)
+	}
+	if manifestDigest(t, good) == "" || !strings.Contains(r.stderr, "good  Built") {
+		t.Errorf("good's build did not run to its end:\n%s", r)
+	}
+	if ps := p.ps(true); len(ps) != 0 {
+		t.Errorf("containers after a failed build: %+v", ps)
+	}
+	assertNoBuildLeftovers(t)
+}
