@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -172,4 +173,56 @@ services:
 		t.Errorf("containers after a failed build: %+v", ps)
 	}
 	assertNoBuildLeftovers(t)
+}
+
+// registryDigest is the digest of a manifest in a loopback registry, or
+// "" when it has none under that name.
+func registryDigest(t *testing.T, registry, repo, tag string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodHead, "http://"+registry+"/v2/"+repo+"/manifests/"+tag, nil)
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return ""
+	}
+	return resp.Header.Get("Docker-Content-Digest")
+}
+
+// TestBuildPush: build --push sends the image name and each build tag to
+// its own registry; push goes on with the other names when one registry
+// cannot be reached, and then fails naming it.
+func TestBuildPush(t *testing.T) {
+	one, two := startRegistry(t), startRegistry(t)
+	p := newProject(t, `
+services:
+  app:
+    build:
+      context: .
+      tags: [`+two+`/e2e/app:2]
+    image: `+one+`/e2e/app:1
+  broken:
+    build:
+      context: .
+      tags: [`+two+`/e2e/after:1]
+    image: 127.0.0.1:1/e2e/nowhere:1
+    profiles: [broken]
+`, map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN echo " + uniq(t) + " > /token\n"})
+	removeImages(t, one+"/e2e/app:1", two+"/e2e/app:2", "127.0.0.1:1/e2e/nowhere:1", two+"/e2e/after:1")
+	r := p.must("build", "--push", "app")
+	local := manifestDigest(t, one+"/e2e/app:1")
+	if got1, got2 := registryDigest(t, one, "e2e/app", "1"), registryDigest(t, two, "e2e/app", "2"); got1 != local || got2 != local {
+		t.Errorf("build --push: registries have %q and %q, local image is %q:\n%s", got1, got2, local, r)
+	}
+	p.must("--profile", "broken", "build", "broken")
+	r = p.berth("--profile", "broken", "push", "broken")
+	if r.code == 0 || !strings.Contains(r.stderr, "127.0.0.1:1/e2e/nowhere:1") {
+		t.Errorf("push to a registry that is not there:\n%s", r)
+	}
+	if registryDigest(t, two, "e2e/after", "1") == "" {
+		t.Errorf("the tag for a reachable registry was not pushed after another name failed:\n%s", r)
+	}
 }

@@ -31,6 +31,7 @@ type buildOptions struct {
 	print     bool
 	provenance,
 	sbom string
+	push      bool
 }
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
@@ -61,6 +62,7 @@ image, else <project>-<service>.`,
 	f.BoolVar(&opts.print, "print", false, "Print the build definitions as a bake file (JSON) instead of building")
 	f.StringVar(&opts.provenance, "provenance", "", `Provenance attestation: berth's builder makes none, so only "false" (or "0") is accepted`)
 	f.StringVar(&opts.sbom, "sbom", "", `SBOM attestation: berth's builder makes none, so only "false" (or "0") is accepted`)
+	f.BoolVar(&opts.push, "push", false, "Push the built images (image: names and build tags) to their registries when every build succeeded")
 	return cmd
 }
 
@@ -140,7 +142,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, opts buildOptions, services 
 	if opts.quiet {
 		g.progress = "quiet"
 	}
-	rt, _, err := g.connectWithProgress(ctx)
+	rt, progress, err := g.connectWithProgress(ctx)
 	if err != nil {
 		return err
 	}
@@ -149,7 +151,19 @@ func runBuild(cmd *cobra.Command, g *globalOptions, opts buildOptions, services 
 	if len(services) > 0 {
 		only = services
 	}
-	return scheduler.Build(ctx, p, rt, rt, only, bo)
+	if err := scheduler.Build(ctx, p, rt, rt, only, bo); err != nil {
+		return err
+	}
+	if !opts.push {
+		return nil
+	}
+	var built []*compose.Service
+	for _, s := range p.Services {
+		if s.Build != nil && (only == nil || contains(only, s.Name)) {
+			built = append(built, s)
+		}
+	}
+	return pushServices(ctx, rt, progress, built, false, cmd.ErrOrStderr())
 }
 
 // buildServices are the services with a build section among the named

@@ -1,9 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"sync"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/scheduler"
 )
 
 type pushOptions struct {
@@ -16,9 +24,11 @@ func newPushCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "push [OPTIONS] [SERVICE...]",
 		Short: "Push the images of the project's services to their registries",
-		Long: `Push the image of every service that names one (image:), and the build's
-extra tags. Services without an image name are skipped: their
-<project>-<service> image has no registry to go to.`,
+		Long: `Push the images berth builds: each service's image name (image:) and its
+build's extra tags (build.tags), each name to its own registry. As in docker
+compose, services without a build section are skipped (their image comes
+from a registry already), and so are built services without an image name
+or tags: their <project>-<service> image has no registry to go to.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPush(cmd, g, opts, args)
 		},
@@ -38,40 +48,75 @@ func runPush(cmd *cobra.Command, g *globalOptions, opts pushOptions, services []
 	if opts.quiet {
 		g.progress = "quiet"
 	}
-	rt, _, err := g.connectWithProgress(ctx)
+	rt, progress, err := g.connectWithProgress(ctx)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	seen := map[string]bool{}
-	var failed []error
+	var selected []*compose.Service
 	for _, s := range p.Services {
-		if len(services) > 0 && !contains(services, s.Name) {
+		if len(services) == 0 || contains(services, s.Name) {
+			selected = append(selected, s)
+		}
+	}
+	return pushServices(ctx, rt, progress, selected, opts.ignoreFailures, cmd.ErrOrStderr())
+}
+
+// imagePusher pushes a local image to its registry.
+type imagePusher interface {
+	Push(ctx context.Context, image string) (string, error)
+}
+
+// pushRefs are the names push sends of a service: its image name and its
+// build's tags, once each; none for a service without a build section.
+func pushRefs(s *compose.Service, seen map[string]bool) []string {
+	if s.Build == nil {
+		return nil
+	}
+	var refs []string
+	for _, ref := range append([]string{s.Image}, s.Build.Tags...) {
+		if ref != "" && !seen[ref] {
+			seen[ref] = true
+			refs = append(refs, ref)
+		}
+	}
+	return refs
+}
+
+// pushServices pushes the services' images (pushRefs), each name to its
+// own registry and all at the same time: one that fails stops none of the
+// others. The failures are returned together, or only printed to errOut
+// as warnings with ignoreFailures.
+func pushServices(ctx context.Context, rt imagePusher, ev scheduler.Events, services []*compose.Service, ignoreFailures bool, errOut io.Writer) error {
+	seen := map[string]bool{}
+	var (
+		g    errgroup.Group
+		mu   sync.Mutex // guards errs
+		errs []error
+	)
+	for _, s := range services {
+		refs := pushRefs(s, seen)
+		if len(refs) == 0 {
+			ev.Emit(scheduler.Event{Kind: scheduler.KindService, Name: s.Name, Status: scheduler.StatusDone, Text: "Skipped"})
 			continue
 		}
-		refs := []string{}
-		if s.Image != "" {
-			refs = append(refs, s.Image)
-		}
-		if s.Build != nil {
-			refs = append(refs, s.Build.Tags...)
-		}
 		for _, ref := range refs {
-			if seen[ref] {
-				continue
-			}
-			seen[ref] = true
-			if _, err := rt.Push(ctx, ref); err != nil {
-				err = fmt.Errorf("service %q: %w", s.Name, err)
-				if !opts.ignoreFailures {
-					return err
+			g.Go(func() error {
+				if _, err := rt.Push(ctx, ref); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("service %q: %w", s.Name, err))
+					mu.Unlock()
 				}
-				failed = append(failed, err)
-			}
+				return nil
+			})
 		}
 	}
-	for _, err := range failed {
-		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", err)
+	g.Wait() //nolint:errcheck // the pushes' errors are in errs
+	if ignoreFailures {
+		for _, err := range errs {
+			fmt.Fprintln(errOut, "warning:", err)
+		}
+		return nil
 	}
-	return nil
+	return errors.Join(errs...)
 }
