@@ -631,7 +631,9 @@ services:
       dockerfile: Dockerfile.derived
     profiles: [derived]
 `, map[string]string{
-		"Dockerfile":         "FROM " + testImage + "\nRUN echo hello from a pushed image > /hello\n",
+		// Content of this run only: the derived build's RUN must not come
+		// from another run's cache.
+		"Dockerfile":         "FROM " + testImage + "\nRUN echo hello from a pushed image > /hello && echo " + uniq(t) + " > /token\n",
 		"Dockerfile.derived": "FROM " + image + "\nRUN cat /hello\n",
 	})
 	removeImages(t, image, "docker.io/library/"+p.name+"-derived:latest")
