@@ -3,9 +3,12 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -225,4 +228,53 @@ services:
 	if registryDigest(t, two, "e2e/after", "1") == "" {
 		t.Errorf("the tag for a reachable registry was not pushed after another name failed:\n%s", r)
 	}
+}
+
+// TestBuildSighup: closing the terminal (SIGHUP) or the reading end of
+// standard output (EPIPE) during a RUN stops the build, and it removes its
+// build container, snapshots and lease.
+func TestBuildSighup(t *testing.T) {
+	dockerfile := "FROM " + testImage + "\nRUN echo " + uniq(t) + " && echo started && while true; do echo tick; sleep 1; done\n"
+	wait := func(t *testing.T, cmd *exec.Cmd, out fmt.Stringer) {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("the build exited 0:\n%s", out)
+			}
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("the build did not stop:\n%s", out)
+		}
+		assertNoBuildLeftovers(t)
+	}
+	t.Run("SIGHUP", func(t *testing.T) {
+		p := newProject(t, "services:\n  app:\n    build: .\n", map[string]string{"Dockerfile": dockerfile})
+		cmd, out := p.start("build")
+		p.waitFor("the RUN step to start", 30*time.Second, func() bool { return strings.Contains(out.String(), "app | started") })
+		cmd.Process.Signal(syscall.SIGHUP)
+		wait(t, cmd, out)
+	})
+	t.Run("EPIPE", func(t *testing.T) {
+		p := newProject(t, "services:\n  app:\n    build: .\n", map[string]string{"Dockerfile": dockerfile})
+		cmd := exec.Command(berthBin, append(append(globalArgs(), "-p", p.name), "build")...)
+		cmd.Dir = p.dir
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stderr := &syncBuffer{}
+		cmd.Stderr = stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() && !strings.Contains(sc.Text(), "app | started") {
+		}
+		stdout.Close() // as head does once it has its lines
+		wait(t, cmd, stderr)
+	})
 }

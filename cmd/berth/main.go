@@ -2,13 +2,10 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/berth/berth/containerd"
 )
@@ -22,9 +19,9 @@ func main() {
 }
 
 // run executes the command line and returns the process exit status:
-// 0 on success, 130 when interrupted, the status an exitError carries, 1 otherwise.
+// 0 on success, 130 when interrupted (see interruptContext), the status an exitError carries, 1 otherwise.
 func run() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 
 	cmd := newRootCmd()
