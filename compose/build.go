@@ -25,10 +25,26 @@ type Build struct {
 	Labels  map[string]string
 	Network string
 	// Entitlements are what the user grants the Dockerfile
-	// (build.entitlements); berth's builder knows network.host only.
+	// (build.entitlements; privileged: true grants security.insecure);
+	// berth's builder knows network.host and security.insecure.
 	Entitlements []string
-	NoCache      bool
-	Pull         bool
+	// Secrets are what RUN --mount=type=secret reads (build.secrets), by
+	// id: the reference's target, else the secret's name.
+	Secrets map[string]BuildSecret
+	// SSH are the agents RUN --mount=type=ssh forwards (build.ssh), by
+	// id: an agent socket or private key files; "default" without a path
+	// is the agent of $SSH_AUTH_SOCK when the build runs.
+	SSH map[string][]string
+	// Contexts are the named contexts (build.additional_contexts) that
+	// FROM and COPY --from may name: an absolute directory or a
+	// docker-image:// reference; service:NAME is turned into the
+	// reference of that service's image, and NAME is in After.
+	Contexts map[string]string
+	// After are the services whose images this build uses (service:
+	// contexts): they are built first.
+	After   []string
+	NoCache bool
+	Pull    bool
 	// Tags are more names for the image, besides the service's image name.
 	Tags []string
 	// Refused is set when the section asks for what berth's builder cannot
@@ -36,27 +52,29 @@ type Build struct {
 	Refused error
 }
 
+// BuildSecret is a secret a build reads: a host file, or its content.
+type BuildSecret struct {
+	File    string
+	Content string
+}
+
 // buildOf converts a service's build section; what berth's builder cannot
 // do is recorded in Refused, with the key named.
-func buildOf(workingDir string, b *types.BuildConfig) (*Build, []string) {
+func buildOf(spec *types.Project, b *types.BuildConfig) (*Build, []string) {
 	if b == nil {
 		return nil, nil
 	}
+	workingDir := spec.WorkingDir
 	refuse := func(key, why string) error {
 		return fmt.Errorf("build.%s is not supported by berth's builder (%s): remove it", key, why)
 	}
+	secrets, secretsErr := buildSecretsOf(spec, b.Secrets)
 	var refused error
 	switch {
-	case len(b.SSH) > 0:
-		refused = refuse("ssh", "no SSH agent forwarding into RUN steps")
-	case len(b.Secrets) > 0:
-		refused = refuse("secrets", "no RUN --mount=type=secret")
-	case len(b.AdditionalContexts) > 0:
-		refused = refuse("additional_contexts", "one build context per image")
-	case b.Privileged:
-		refused = refuse("privileged", "RUN steps run with the default capabilities")
+	case secretsErr != nil:
+		refused = secretsErr
 	case unknownEntitlement(b.Entitlements) != "":
-		refused = fmt.Errorf("build.entitlements: %q is not supported by berth's builder (RUN steps run with the default capabilities): remove it; berth grants only %s", unknownEntitlement(b.Entitlements), entitlementNetworkHost)
+		refused = fmt.Errorf("build.entitlements: %q is not supported by berth's builder: remove it; berth grants %s and %s", unknownEntitlement(b.Entitlements), entitlementNetworkHost, entitlementSecurityInsecure)
 	case len(b.Platforms) > 1:
 		refused = refuse("platforms", "berth builds for this host's platform only")
 	case strings.Contains(b.Context, "://") || strings.HasPrefix(b.Context, "git@"):
@@ -84,6 +102,7 @@ func buildOf(workingDir string, b *types.BuildConfig) (*Build, []string) {
 		Labels:       maps.Clone(map[string]string(b.Labels)),
 		Network:      b.Network,
 		Entitlements: slices.Clone(b.Entitlements),
+		Secrets:      secrets,
 		NoCache:      b.NoCache,
 		Pull:         b.Pull,
 		Tags:         slices.Clone([]string(b.Tags)),
@@ -104,18 +123,105 @@ func buildOf(workingDir string, b *types.BuildConfig) (*Build, []string) {
 			out.Args[k] = *v
 		}
 	}
+	if b.Privileged && !slices.Contains(out.Entitlements, entitlementSecurityInsecure) {
+		// As docker compose: privileged lets RUN --security=insecure run.
+		out.Entitlements = append(out.Entitlements, entitlementSecurityInsecure)
+	}
+	for _, k := range b.SSH {
+		if out.SSH == nil {
+			out.SSH = map[string][]string{}
+		}
+		id := k.ID
+		if id == "" {
+			id = "default"
+		}
+		if k.Path != "" {
+			path := k.Path
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(workingDir, path)
+			}
+			out.SSH[id] = append(out.SSH[id], path)
+		} else if out.SSH[id] == nil {
+			out.SSH[id] = []string{}
+		}
+	}
+	for name, v := range b.AdditionalContexts {
+		if out.Contexts == nil {
+			out.Contexts = map[string]string{}
+		}
+		switch {
+		case strings.HasPrefix(v, "docker-image://"):
+		case strings.HasPrefix(v, "service:"):
+			dep := strings.TrimPrefix(v, "service:")
+			other, ok := spec.Services[dep]
+			if !ok {
+				if out.Refused == nil {
+					out.Refused = fmt.Errorf("build.additional_contexts.%s: no service %q is enabled: name a service of the project (or enable its profile)", name, dep)
+				}
+				continue
+			}
+			image := other.Image
+			if image == "" {
+				image = spec.Name + "-" + dep
+			}
+			v = "docker-image://" + image
+			out.After = append(out.After, dep)
+		case strings.Contains(v, "://") || strings.HasPrefix(v, "git@"):
+			if out.Refused == nil {
+				out.Refused = fmt.Errorf("build.additional_contexts.%s %q: remote contexts are not supported by berth's builder; give a directory, docker-image://REF or service:NAME", name, v)
+			}
+		case !filepath.IsAbs(v):
+			v = filepath.Join(workingDir, v) // as compose-go resolves it
+		}
+		out.Contexts[name] = v
+	}
+	slices.Sort(out.After)
 	return out, warnings
 }
 
-// entitlementNetworkHost is the one entitlement berth's builder grants
-// (RUN --network=host); containerd/build checks and applies it.
-const entitlementNetworkHost = "network.host"
+// buildSecretsOf resolves build.secrets against the top-level secrets:
+// a file or a content (environment: is resolved at load time), by id.
+func buildSecretsOf(spec *types.Project, refs []types.ServiceSecretConfig) (map[string]BuildSecret, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	out := map[string]BuildSecret{}
+	for _, ref := range refs {
+		obj, ok := spec.Secrets[ref.Source]
+		if !ok {
+			return nil, fmt.Errorf("build.secrets: secret %q is not defined at the top level of the compose file", ref.Source)
+		}
+		if obj.External {
+			return nil, fmt.Errorf("build.secrets: secret %q is external, which a build cannot read: give file:, environment: or content:", ref.Source)
+		}
+		id := ref.Source
+		if ref.Target != "" {
+			id = ref.Target
+		}
+		sec := BuildSecret{Content: obj.Content}
+		if obj.File != "" {
+			sec.File = obj.File
+			if !filepath.IsAbs(sec.File) {
+				sec.File = filepath.Join(spec.WorkingDir, sec.File)
+			}
+		}
+		out[id] = sec
+	}
+	return out, nil
+}
+
+// The entitlements berth's builder grants: RUN --network=host and RUN
+// --security=insecure; containerd/build checks and applies them.
+const (
+	entitlementNetworkHost      = "network.host"
+	entitlementSecurityInsecure = "security.insecure"
+)
 
 // unknownEntitlement is the first entitlement berth's builder does not
 // grant, or "".
 func unknownEntitlement(es []string) string {
 	for _, e := range es {
-		if e != entitlementNetworkHost {
+		if e != entitlementNetworkHost && e != entitlementSecurityInsecure {
 			return e
 		}
 	}

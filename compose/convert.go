@@ -119,7 +119,7 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 			s.Environment[k] = nil
 		}
 	}
-	s.Build, s.BuildWarnings = buildOf(spec.WorkingDir, sc.Build)
+	s.Build, s.BuildWarnings = buildOf(spec, sc.Build)
 	s.Healthcheck = healthcheckOf(sc.HealthCheck)
 	if s.Restart, err = restartOf(sc); err != nil {
 		return nil, err

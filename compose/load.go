@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -122,7 +123,7 @@ func LoadSpec(ctx context.Context, opts Options) (*types.Project, error) {
 		return nil, err
 	}
 	if !opts.KeepUnselected {
-		if p, err = p.WithSelectedServices(opts.Services); err != nil {
+		if p, err = p.WithSelectedServices(withBuildContextServices(p, opts.Services)); err != nil {
 			return nil, err
 		}
 	}
@@ -282,4 +283,26 @@ func loadError(err error) error {
 		return fmt.Errorf("%w: looked for compose.yaml, compose.yml, docker-compose.yml and docker-compose.yaml in this directory and its parents; name one with -f FILE", ErrNoConfig)
 	}
 	return err
+}
+
+// withBuildContextServices adds to a selection of services those whose
+// images their builds use (build.additional_contexts service:NAME), as
+// docker compose does: they are built first.
+func withBuildContextServices(p *types.Project, services []string) []string {
+	if len(services) == 0 {
+		return services
+	}
+	out := slices.Clone(services)
+	for i := 0; i < len(out); i++ {
+		s, ok := p.Services[out[i]]
+		if !ok || s.Build == nil {
+			continue
+		}
+		for _, c := range s.Build.AdditionalContexts {
+			if dep, ok := strings.CutPrefix(c, types.ServicePrefix); ok && !slices.Contains(out, dep) {
+				out = append(out, dep)
+			}
+		}
+	}
+	return out
 }

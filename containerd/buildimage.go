@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
@@ -105,6 +106,10 @@ func (c *Client) BuildImage(ctx context.Context, s *compose.Service, opts schedu
 		}
 		allow = append(allow, e)
 	}
+	secrets, sshAgents, contexts, err := buildInputs(b)
+	if err != nil {
+		return fmt.Errorf("service %q: %w", s.Name, err)
+	}
 	bl, err := c.builder()
 	if err != nil {
 		return err
@@ -125,6 +130,9 @@ func (c *Client) BuildImage(ctx context.Context, s *compose.Service, opts schedu
 		Network:    network,
 		Allow:      allow,
 		Memory:     opts.Memory,
+		Secrets:    secrets,
+		SSH:        sshAgents,
+		Contexts:   contexts,
 		Out:        out,
 	})
 	if err != nil {
@@ -164,4 +172,43 @@ func (c *Client) PruneBuildCache(ctx context.Context) (int, int64, error) {
 		return 0, 0, err
 	}
 	return bl.Prune(ctx)
+}
+
+// buildInputs turns a build section's secrets, SSH agents and named
+// contexts into the builder's: "default" without a path is the agent of
+// $SSH_AUTH_SOCK, as docker compose forwards it.
+func buildInputs(b *compose.Build) (map[string]build.Secret, map[string][]string, map[string]build.NamedContext, error) {
+	var secrets map[string]build.Secret
+	for id, sec := range b.Secrets {
+		if secrets == nil {
+			secrets = map[string]build.Secret{}
+		}
+		secrets[id] = build.Secret{File: sec.File, Data: []byte(sec.Content)}
+	}
+	var agents map[string][]string
+	for id, paths := range b.SSH {
+		if agents == nil {
+			agents = map[string][]string{}
+		}
+		if len(paths) == 0 {
+			sock := os.Getenv("SSH_AUTH_SOCK")
+			if sock == "" {
+				return nil, nil, nil, fmt.Errorf("build.ssh %q: SSH_AUTH_SOCK is not set: start an ssh-agent, or give the key file (%s=~/.ssh/id_ed25519)", id, id)
+			}
+			paths = []string{sock}
+		}
+		agents[id] = slices.Clone(paths)
+	}
+	var contexts map[string]build.NamedContext
+	for name, v := range b.Contexts {
+		if contexts == nil {
+			contexts = map[string]build.NamedContext{}
+		}
+		if ref, ok := strings.CutPrefix(v, "docker-image://"); ok {
+			contexts[name] = build.NamedContext{Image: ref}
+		} else {
+			contexts[name] = build.NamedContext{Dir: v}
+		}
+	}
+	return secrets, agents, contexts, nil
 }

@@ -4,6 +4,9 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -11,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // uniq is content no other run of the suite has, so that a build step
@@ -277,4 +282,134 @@ func TestBuildSighup(t *testing.T) {
 		stdout.Close() // as head does once it has its lines
 		wait(t, cmd, stderr)
 	})
+}
+
+// TestBuildSecretsSSH: build.secrets reach RUN --mount=type=secret as a
+// file or a variable and stay out of the layers and the cache keys;
+// build.ssh forwards an agent serving a key file to RUN --mount=type=ssh;
+// a required secret the build lacks fails before any step runs.
+func TestBuildSecretsSSH(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "berth e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := pem.EncodeToMemory(block)
+	token := uniq(t)
+	p := newProject(t, `
+services:
+  app:
+    build:
+      context: .
+      secrets:
+        - token
+        - source: inline
+          target: api
+      ssh: [deploy=./id_key]
+  strict:
+    build:
+      context: .
+      dockerfile: Dockerfile.strict
+    profiles: [strict]
+secrets:
+  token:
+    file: ./token.txt
+  inline:
+    environment: E2E_API_TOKEN
+`, map[string]string{
+		"token.txt": "file-secret-1",
+		"id_key":    string(key),
+		"Dockerfile": "FROM " + testImage + "\n" +
+			"RUN echo " + token + "\n" +
+			"RUN --mount=type=secret,id=token echo token=$(cat /run/secrets/token)\n" +
+			"RUN --mount=type=secret,id=api,env=API echo api=$API\n" +
+			"RUN --mount=type=ssh,id=deploy test -S \"$SSH_AUTH_SOCK\" && echo agent=$SSH_AUTH_SOCK\n" +
+			"RUN test ! -e /run/secrets/token && echo no secret in the layer\n",
+		"Dockerfile.strict": "FROM " + testImage + "\nRUN echo " + token + "\nRUN --mount=type=secret,id=absent,required cat /run/secrets/absent\n",
+	})
+	removeImages(t, "docker.io/library/"+p.name+"-app:latest")
+	r := p.berthEnv([]string{"E2E_API_TOKEN=env-secret-1"}, "build", "app")
+	for _, want := range []string{"app | token=file-secret-1", "app | api=env-secret-1", "app | agent=/run/buildkit/ssh_agent.0", "app | no secret in the layer"} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("build with secrets and ssh: no %q:\n%s", want, r)
+		}
+	}
+	p.write("token.txt", "file-secret-2")
+	r = p.berthEnv([]string{"E2E_API_TOKEN=env-secret-2"}, "build", "app")
+	if r.code != 0 || strings.Contains(r.stdout, "app | token=") || !strings.Contains(r.stdout, "CACHED RUN --mount=type=secret,id=token") {
+		t.Errorf("a changed secret changed the steps' cache keys (BuildKit keeps them):\n%s", r)
+	}
+	r = p.berth("--profile", "strict", "build", "strict")
+	if r.code == 0 || !strings.Contains(r.stderr, `Dockerfile.strict:3: RUN --mount=type=secret,id=absent,required: the build has no secret "absent"`) || strings.Contains(r.stdout, "strict | "+token) {
+		t.Errorf("a required secret the build lacks:\n%s", r)
+	}
+	assertNoBuildLeftovers(t)
+}
+
+// TestBuildPrivileged: RUN --security=insecure runs with every
+// capability when build.privileged grants it, and fails before any step
+// runs when nothing does.
+func TestBuildPrivileged(t *testing.T) {
+	token := uniq(t)
+	dockerfile := "FROM " + testImage + "\nRUN echo " + token + "\nRUN --security=insecure grep CapEff /proc/self/status\n"
+	p := newProject(t, `
+services:
+  app:
+    build:
+      context: .
+      privileged: true
+  plain:
+    build: .
+    profiles: [plain]
+`, map[string]string{"Dockerfile": dockerfile})
+	removeImages(t, "docker.io/library/"+p.name+"-app:latest", "docker.io/library/"+p.name+"-plain:latest")
+	r := p.must("build", "app")
+	if !strings.Contains(r.stdout, "app | CapEff:") || strings.Contains(r.stdout, "CapEff:\t00000000a80425fb") {
+		t.Errorf("privileged RUN did not get every capability:\n%s", r)
+	}
+	r = p.berth("--profile", "plain", "build", "plain")
+	if r.code == 0 || !strings.Contains(r.stderr, "RUN --security=insecure needs the security.insecure entitlement") || strings.Contains(r.stdout, "plain | "+token) {
+		t.Errorf("RUN --security=insecure without the entitlement:\n%s", r)
+	}
+}
+
+// TestBuildAdditionalContexts: FROM and COPY --from name the contexts of
+// build.additional_contexts: a directory, a docker-image:// reference,
+// and service:NAME, whose image is built first even when only the user
+// is named.
+func TestBuildAdditionalContexts(t *testing.T) {
+	token := uniq(t)
+	p := newProject(t, `
+services:
+  base:
+    build: ./base
+  app:
+    build:
+      context: ./app
+      additional_contexts:
+        assets: ./assets
+        busy: docker-image://`+testImage+`
+        basesvc: service:base
+    command: [cat, /hello.txt, /from-base]
+`, map[string]string{
+		"base/Dockerfile":  "FROM " + testImage + "\nRUN echo base " + token + " > /from-base\n",
+		"assets/hello.txt": "hello from assets\n",
+		"app/Dockerfile":   "FROM basesvc\nCOPY --from=assets hello.txt /hello.txt\nCOPY --from=busy /bin/busybox /busybox-copy\nRUN cat /hello.txt /from-base && test -x /busybox-copy\n",
+	})
+	removeImages(t, "docker.io/library/"+p.name+"-app:latest", "docker.io/library/"+p.name+"-base:latest")
+	r := p.must("build", "app")
+	if !strings.Contains(r.stdout, "app | hello from assets") || !strings.Contains(r.stdout, "app | base "+token) {
+		t.Errorf("build with additional contexts:\n%s", r)
+	}
+	if i, j := strings.Index(r.stderr, "base  Built"), strings.Index(r.stderr, "app  Built"); i < 0 || j < i {
+		t.Errorf("base was not built before app:\n%s", r)
+	}
+	p.write("assets/hello.txt", "changed\n")
+	r = p.must("build", "app")
+	if !strings.Contains(r.stdout, "app | changed") {
+		t.Errorf("a change in a directory context did not rebuild the COPY:\n%s", r)
+	}
 }

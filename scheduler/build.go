@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 
@@ -65,7 +67,33 @@ func Build(ctx context.Context, p *compose.Project, rt Runtime, b Builder, servi
 			}
 		}
 	}
+	// The services whose images a build uses (service: contexts) are
+	// built too, and first.
+	named := map[string]bool{}
+	for _, s := range todo {
+		named[s.Name] = true
+	}
+	for i := 0; i < len(todo); i++ {
+		for _, dep := range todo[i].Build.After {
+			if d := p.Service(dep); d != nil && d.Build != nil && !named[dep] {
+				named[dep] = true
+				todo = append(todo, d)
+			}
+		}
+	}
 	sort.Slice(todo, func(i, j int) bool { return todo[i].Name < todo[j].Name })
+	if err := buildCycle(p, todo); err != nil {
+		return err
+	}
+	// built is closed when the build of an image ended; failed tells how.
+	built := map[string]chan struct{}{}
+	failed := map[string]*error{}
+	for _, s := range todo {
+		if _, ok := built[s.ImageName()]; !ok {
+			built[s.ImageName()] = make(chan struct{})
+			failed[s.ImageName()] = new(error)
+		}
+	}
 	seen := map[string]bool{}
 	// A failed build does not cancel the others: each runs to its end, so
 	// that a long step of one is not lost (and run again) for another's
@@ -84,14 +112,66 @@ func Build(ctx context.Context, p *compose.Project, rt Runtime, b Builder, servi
 				return fmt.Errorf("service %q: %w", s.Name, err)
 			}
 			if id != "" || s.PullPolicy == compose.PullNever {
+				close(built[image])
 				continue
 			}
 		}
 		g.Go(func() error {
+			defer close(built[image])
+			for _, dep := range s.Build.After {
+				d := p.Service(dep)
+				if d == nil || built[d.ImageName()] == nil {
+					continue // not built here: its image is used as it is
+				}
+				<-built[d.ImageName()]
+				if *failed[d.ImageName()] != nil {
+					errs[i] = fmt.Errorf("service %q: not built: the build of service %q, whose image it uses, failed", s.Name, dep)
+					*failed[image] = errs[i]
+					return nil
+				}
+			}
 			errs[i] = b.BuildImage(ctx, s, opts, opts.Out)
+			*failed[image] = errs[i]
 			return nil
 		})
 	}
 	g.Wait() //nolint:errcheck // the builds' errors are in errs
 	return errors.Join(errs...)
+}
+
+// buildCycle refuses builds that use each other's images (service:
+// contexts), which could never start: it names the cycle.
+func buildCycle(p *compose.Project, todo []*compose.Service) error {
+	state := map[string]int{} // 1: on the path, 2: done
+	var path []string
+	var visit func(name string) error
+	visit = func(name string) error {
+		switch state[name] {
+		case 1:
+			i := slices.Index(path, name)
+			return fmt.Errorf("build cycle: %s: the builds use each other's images (build.additional_contexts service:)", strings.Join(append(path[i:], name), " -> "))
+		case 2:
+			return nil
+		}
+		s := p.Service(name)
+		if s == nil || s.Build == nil {
+			return nil
+		}
+		state[name] = 1
+		path = append(path, name)
+		for _, dep := range s.Build.After {
+			if err := visit(dep); err != nil {
+				return err
+			}
+		}
+		path = path[:len(path)-1]
+		state[name] = 2
+		return nil
+	}
+	for _, s := range todo {
+		if err := visit(s.Name); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -180,5 +181,52 @@ func TestBuildFailureLetsOthersFinish(t *testing.T) {
 	}
 	if got, ok := b.outcome["c"]; !ok || got != nil {
 		t.Errorf("c's build: ran %v, context error %v; want it run to its end", ok, got)
+	}
+}
+
+// orderBuilder records the order builds end in.
+type orderBuilder struct {
+	mu    sync.Mutex
+	order []string
+	fail  string
+}
+
+func (b *orderBuilder) BuildImage(_ context.Context, s *compose.Service, _ BuildOptions, _ io.Writer) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s.Name == b.fail {
+		return errors.New("RUN exited 1")
+	}
+	b.order = append(b.order, s.Name)
+	return nil
+}
+
+// TestBuildServiceContexts: a build that uses another service's image
+// (service: context) runs after it, builds it even when only the user
+// is named, does not run when it failed, and a cycle is refused.
+func TestBuildServiceContexts(t *testing.T) {
+	proj := func(after map[string][]string) *compose.Project {
+		p := project("app", "lib", "base")
+		for _, s := range p.Services {
+			s.Image = ""
+			s.Build = &compose.Build{Context: "/ctx", After: after[s.Name]}
+		}
+		return p
+	}
+	b := &orderBuilder{}
+	if err := Build(context.Background(), proj(map[string][]string{"app": {"lib"}, "lib": {"base"}}), newFakeRuntime(), b, []string{"app"}, BuildOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(b.order, ","); got != "base,lib,app" {
+		t.Errorf("built %s, want base,lib,app", got)
+	}
+	b = &orderBuilder{fail: "lib"}
+	err := Build(context.Background(), proj(map[string][]string{"app": {"lib"}}), newFakeRuntime(), b, nil, BuildOptions{})
+	if err == nil || !strings.Contains(err.Error(), `service "app": not built: the build of service "lib", whose image it uses, failed`) || slices.Contains(b.order, "app") {
+		t.Errorf("Build with lib failing = %v, built %v", err, b.order)
+	}
+	err = Build(context.Background(), proj(map[string][]string{"app": {"lib"}, "lib": {"app"}}), newFakeRuntime(), &orderBuilder{}, nil, BuildOptions{})
+	if err == nil || !strings.Contains(err.Error(), "build cycle: app -> lib -> app") {
+		t.Errorf("Build with a cycle = %v", err)
 	}
 }

@@ -31,7 +31,7 @@ type buildOptions struct {
 	print     bool
 	provenance,
 	sbom string
-	push      bool
+	push bool
 }
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
@@ -54,7 +54,7 @@ image, else <project>-<service>.`,
 	f.StringArrayVar(&opts.buildArgs, "build-arg", nil, "Set a build argument: KEY=VALUE, or KEY to take it from the environment")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Print nothing but errors")
 	f.StringVar(&opts.network, "network", "", `RUN steps' network: "default" (a network of the build's own, with NAT to the outside), "host" or "none"; overrides the build sections' network`)
-	f.StringArrayVar(&opts.allow, "allow", nil, `Grant the Dockerfiles an entitlement: "network.host" lets RUN --network=host use the host's network`)
+	f.StringArrayVar(&opts.allow, "allow", nil, `Grant the Dockerfiles an entitlement: "network.host" lets RUN --network=host use the host's network, "security.insecure" lets RUN --security=insecure run privileged`)
 	f.StringVarP(&opts.memory, "memory", "m", "", "Memory limit of each RUN step (e.g. 512m, 2g)")
 	f.StringVar(&opts.builder, "builder", "", `The builder to use: berth has one, its own ("default")`)
 	f.BoolVar(&opts.withDeps, "with-dependencies", false, "Also build the images of the services the named ones depend on")

@@ -19,7 +19,7 @@ func TestBuildFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown entitlement", []string{"build", "--allow", "security.insecure"}, `--allow: entitlement "security.insecure" is not supported: berth's builder grants only network.host`},
+		{"unknown entitlement", []string{"build", "--allow", "device"}, `--allow: entitlement "device" is not supported: berth's builder grants network.host and security.insecure`},
 		{"unknown after a known one", []string{"build", "--allow", "network.host", "--allow", "host"}, `--allow: entitlement "host" is not supported`},
 		{"unknown network", []string{"build", "--network", "bridge"}, `--network: build network "bridge" is not supported`},
 	}

@@ -120,6 +120,14 @@ type Request struct {
 	Allow []Entitlement
 	// Memory limits each RUN step's memory, in bytes; 0 is no limit.
 	Memory int64
+	// Secrets are what RUN --mount=type=secret mounts, by id.
+	Secrets map[string]Secret
+	// SSH are the agents RUN --mount=type=ssh forwards, by id: an agent
+	// socket, or private key files berth serves as an agent.
+	SSH map[string][]string
+	// Contexts are the named contexts FROM and COPY --from may name
+	// besides stages (build.additional_contexts).
+	Contexts map[string]NamedContext
 	// Out receives the progress lines and RUN output.
 	Out io.Writer
 }
@@ -366,7 +374,14 @@ func (bd *build) base(ctx context.Context, p StagePlan, deps map[int]*stageResul
 	}
 	start := time.Now()
 	bd.out.stepf(n, bd.steps, "FROM %s", p.BaseImage)
-	r, err := bd.b.image(ctx, p.BaseImage, bd.req.Pull)
+	ref := p.BaseImage
+	if nc, err := bd.req.namedContext(ref); err == nil {
+		if nc.Image == "" {
+			return nil, fmt.Errorf("%s: FROM %s: the named context %q is a directory, which berth's builder can COPY --from but not start a stage from; give docker-image://REF or service:NAME", bd.df.Path, p.BaseImage, p.BaseImage)
+		}
+		ref = nc.Image
+	}
+	r, err := bd.b.image(ctx, ref, bd.req.Pull)
 	if err != nil {
 		return nil, fmt.Errorf("%s: FROM %s: %w", bd.df.Path, p.BaseImage, err)
 	}

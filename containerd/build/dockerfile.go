@@ -48,6 +48,14 @@ func ParseDockerfileBytes(path string, b []byte) (*Dockerfile, error) {
 	}
 	for _, st := range stages {
 		for _, cmd := range st.Commands {
+			if c, ok := cmd.(*instructions.RunCommand); ok {
+				// The parser reads --mount's values only when they are
+				// expanded: as written here, with the stage's variables
+				// when the step runs.
+				if err := c.Expand(func(w string) (string, error) { return w, nil }); err != nil {
+					return nil, fmt.Errorf("%s:%d: RUN --mount: %w", path, line(cmd), err)
+				}
+			}
 			if reason := unsupported(cmd); reason != "" {
 				return nil, fmt.Errorf("%s:%d: %s is not supported by berth's builder yet", path, line(cmd), reason)
 			}
@@ -74,10 +82,10 @@ func located(path string, err error) error {
 func unsupported(cmd instructions.Command) string {
 	switch c := cmd.(type) {
 	case *instructions.RunCommand:
-		if len(instructions.GetMounts(c)) > 0 {
-			return "RUN --mount"
+		if m := unsupportedMount(c); m != "" {
+			return m
 		}
-		if s := instructions.GetSecurity(c); s != "" && s != "sandbox" {
+		if s := instructions.GetSecurity(c); s != "" && s != "sandbox" && s != instructions.SecurityInsecure {
 			return "RUN --security=" + s
 		}
 		if st := getDevices(c); len(st) > 0 {

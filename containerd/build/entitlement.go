@@ -2,6 +2,7 @@ package build
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
@@ -16,14 +17,22 @@ type Entitlement string
 // network namespace.
 const EntitlementNetworkHost Entitlement = "network.host"
 
+// EntitlementSecurityInsecure lets RUN --security=insecure run a step
+// privileged: every capability, the host's devices, no seccomp profile.
+const EntitlementSecurityInsecure Entitlement = "security.insecure"
+
 // ParseEntitlement reads an --allow value or a build.entitlements entry.
-// berth grants network.host only: security.insecure (privileged RUN steps)
-// is what its builder never does.
 func ParseEntitlement(s string) (Entitlement, error) {
-	if s == string(EntitlementNetworkHost) {
-		return EntitlementNetworkHost, nil
+	switch Entitlement(s) {
+	case EntitlementNetworkHost, EntitlementSecurityInsecure:
+		return Entitlement(s), nil
 	}
-	return "", fmt.Errorf("entitlement %q is not supported: berth's builder grants only %s", s, EntitlementNetworkHost)
+	return "", fmt.Errorf("entitlement %q is not supported: berth's builder grants %s and %s", s, EntitlementNetworkHost, EntitlementSecurityInsecure)
+}
+
+// grants reports whether the request allows e.
+func (req Request) grants(e Entitlement) bool {
+	return slices.Contains(req.Allow, e)
 }
 
 // grantsNetworkHost reports whether the request allows RUN steps to ask for the
@@ -52,8 +61,10 @@ func checkEntitlements(req Request, df *Dockerfile, plans []StagePlan) error {
 	for _, p := range plans {
 		for _, cmd := range df.Stages[p.Index].Commands {
 			if c, ok := cmd.(*instructions.RunCommand); ok {
-				if err := checkRunNetwork(req, c); err != nil {
-					return fmt.Errorf("%s:%d: %w", df.Path, line(c), err)
+				for _, check := range []func(Request, *instructions.RunCommand) error{checkRunNetwork, checkRunSecurity, checkRunMounts} {
+					if err := check(req, c); err != nil {
+						return fmt.Errorf("%s:%d: %w", df.Path, line(c), err)
+					}
 				}
 			}
 		}
@@ -68,4 +79,14 @@ func checkRunNetwork(req Request, c *instructions.RunCommand) error {
 	}
 	return fmt.Errorf("RUN --network=host needs the %s entitlement: pass --allow %[1]s to berth build, or set build.entitlements: [%[1]s] for the service",
 		EntitlementNetworkHost)
+}
+
+// checkRunSecurity refuses RUN --security=insecure unless the request
+// grants it.
+func checkRunSecurity(req Request, c *instructions.RunCommand) error {
+	if instructions.GetSecurity(c) != instructions.SecurityInsecure || req.grants(EntitlementSecurityInsecure) {
+		return nil
+	}
+	return fmt.Errorf("RUN --security=insecure needs the %s entitlement: pass --allow %[1]s to berth build, or set build.privileged: true (or build.entitlements: [%[1]s]) for the service",
+		EntitlementSecurityInsecure)
 }

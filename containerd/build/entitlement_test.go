@@ -12,7 +12,7 @@ func TestParseEntitlement(t *testing.T) {
 		wantErr string
 	}{
 		{"network.host", EntitlementNetworkHost, ""},
-		{"security.insecure", "", `entitlement "security.insecure" is not supported`},
+		{"security.insecure", EntitlementSecurityInsecure, ""},
 		{"network", "", `entitlement "network" is not supported`},
 		{"", "", `entitlement "" is not supported`},
 	}
@@ -47,7 +47,13 @@ func TestCheckEntitlements(t *testing.T) {
 		{"host refused with none", hostRun, "", Request{Network: "none"}, refused},
 		{"host granted", hostRun, "", Request{Allow: []Entitlement{EntitlementNetworkHost}}, ""},
 		{"whole build on the host", hostRun, "", Request{Network: "host"}, ""},
-		{"unknown entitlement", "FROM busybox\nRUN true\n", "", Request{Allow: []Entitlement{"security.insecure"}}, `entitlement "security.insecure" is not supported`},
+		{"unknown entitlement", "FROM busybox\nRUN true\n", "", Request{Allow: []Entitlement{"device"}}, `entitlement "device" is not supported`},
+		{"insecure refused", "FROM busybox\nRUN --security=insecure true\n", "", Request{Allow: []Entitlement{EntitlementNetworkHost}}, "Dockerfile:2: RUN --security=insecure needs the security.insecure entitlement"},
+		{"insecure granted", "FROM busybox\nRUN --security=insecure true\n", "", Request{Allow: []Entitlement{EntitlementSecurityInsecure}}, ""},
+		{"required secret missing", "FROM busybox\nRUN --mount=type=secret,id=tok,required cat /run/secrets/tok\n", "", Request{}, `Dockerfile:2: RUN --mount=type=secret,id=tok,required: the build has no secret "tok"`},
+		{"required secret given", "FROM busybox\nRUN --mount=type=secret,id=tok,required cat /run/secrets/tok\n", "", Request{Secrets: map[string]Secret{"tok": {Data: []byte("x")}}}, ""},
+		{"optional secret missing", "FROM busybox\nRUN --mount=type=secret,id=tok cat /run/secrets/tok || true\n", "", Request{}, ""},
+		{"required agent missing", "FROM busybox\nRUN --mount=type=ssh,required ssh-add -l\n", "", Request{}, `the build forwards no SSH agent "default"`},
 		{"none and default need nothing", "FROM busybox\nRUN --network=none true\nRUN --network=default true\n", "", Request{}, ""},
 		{"unneeded stage not checked", hostRun + "FROM busybox AS b\nRUN true\n", "b", Request{}, ""},
 		{"needed stage checked", hostRun + "FROM busybox AS b\nCOPY --from=a /x /x\n", "b", Request{}, refused},

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/oci"
@@ -34,7 +35,12 @@ type runSpec struct {
 	netns, etcDir string
 	// memory is the step's memory limit in bytes; 0 is none.
 	memory int64
-	out    *runLines
+	// binds are the step's secret files and agent sockets.
+	binds []specs.Mount
+	// privileged runs the step with every capability, the host's devices
+	// and no seccomp profile (RUN --security=insecure).
+	privileged bool
+	out        *runLines
 }
 
 // runSpecOpts are the spec options of a RUN step's container, over
@@ -59,6 +65,13 @@ func runSpecOpts(rs runSpec, confine []oci.SpecOpts) []oci.SpecOpts {
 	opts = append(opts, confine...)
 	if rs.memory > 0 {
 		opts = append(opts, oci.WithMemoryLimit(uint64(rs.memory)))
+	}
+	if rs.privileged {
+		opts = append(opts, oci.WithPrivileged, oci.WithAllDevicesAllowed, oci.WithHostDevices,
+			oci.WithMaskedPaths(nil), oci.WithReadonlyPaths(nil), withoutSeccomp)
+	}
+	if len(rs.binds) > 0 {
+		opts = append(opts, oci.WithMounts(rs.binds))
 	}
 	switch rs.network {
 	case NetworkHost:
@@ -209,4 +222,13 @@ func runcReason(err error) error {
 		return errors.New(strings.TrimSuffix(msg[i+len(marker):], ": unknown"))
 	}
 	return err
+}
+
+// withoutSeccomp drops the seccomp profile confine set, for a privileged
+// step.
+func withoutSeccomp(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+	if s.Linux != nil {
+		s.Linux.Seccomp = nil
+	}
+	return nil
 }

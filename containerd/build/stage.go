@@ -122,9 +122,16 @@ func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *ins
 	if err != nil {
 		return false, err
 	}
-	if err := checkRunNetwork(bd.req, c); err != nil {
-		return false, err // Build checked it; kept here so no path runs it
+	for _, check := range []func(Request, *instructions.RunCommand) error{checkRunNetwork, checkRunSecurity, checkRunMounts} {
+		if err := check(bd.req, c); err != nil {
+			return false, err // Build checked them; kept here so no path runs one
+		}
 	}
+	if err := c.Expand(st.Expand); err != nil {
+		return false, fmt.Errorf("RUN --mount: %w", err)
+	}
+	mounts := runMounts(c)
+	privileged := instructions.GetSecurity(c) == instructions.SecurityInsecure
 	if n := instructions.GetNetwork(c); n != "" && n != instructions.NetworkDefault {
 		if network, err = ParseNetworkMode(n); err != nil { // RUN --network=none|host
 			return false, err
@@ -136,7 +143,11 @@ func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *ins
 		User    string
 		Cwd     string
 		Network string
-	}{argv, env, user, cwd, string(network)})
+		// Mounts and Insecure are left out when unset, so that the keys
+		// of the steps without them stay what they were.
+		Mounts   []string `json:",omitempty"`
+		Insecure bool     `json:",omitempty"`
+	}{argv, env, user, cwd, string(network), mountKeys(mounts), privileged})
 	key := StepKey(r.key, "RUN "+string(desc), "")
 	// The proxy args reach RUN without an ARG, and stay out of the cache
 	// key and the image, as in docker.
@@ -150,9 +161,17 @@ func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *ins
 	}
 	return bd.layerStep(ctx, &r.layers, key, func(ctx context.Context, active string, mounts []mount.Mount) error {
 		bd.out.stepf(n, bd.steps, "%s", historyText(c))
+		if err := os.MkdirAll(bd.fifoDir, 0o700); err != nil {
+			return err
+		}
+		binds, mountEnv, release, err := mountsFor(bd.fifoDir, bd.req, runMounts(c))
+		if err != nil {
+			return err
+		}
+		defer release()
 		rs := runSpec{
-			snapshot: active, mounts: mounts, argv: argv, env: procEnv, user: user, cwd: cwd,
-			network: network, memory: bd.req.Memory, out: &runLines{o: bd.out},
+			snapshot: active, mounts: mounts, argv: argv, env: append(append([]string{}, procEnv...), mountEnv...), user: user, cwd: cwd,
+			network: network, memory: bd.req.Memory, binds: binds, privileged: privileged, out: &runLines{o: bd.out},
 		}
 		if network == NetworkDefault {
 			var err error
@@ -273,6 +292,23 @@ func (bd *build) copy(ctx context.Context, r *stageResult, st *StageState, sd in
 		}
 	}()
 	var local []string
+	// A named context that is a directory is copied from as the build
+	// context is; one that is an image as an image.
+	srcCtx, srcName := bd.ctx, "ctx"
+	if from != "" {
+		if _, isStage, _ := stageRef(from, stageIndex(bd.df, p.Index), p.Index); !isStage {
+			if nc, err := bd.req.namedContext(from); err == nil {
+				if nc.Dir != "" {
+					if srcCtx, err = OpenContext(nc.Dir, ""); err != nil {
+						return false, fmt.Errorf("COPY --from=%s: %w", from, err)
+					}
+					srcName, from = "context "+from, ""
+				} else {
+					from = nc.Image
+				}
+			}
+		}
+	}
 	switch {
 	case from != "":
 		var chain, key string
@@ -323,18 +359,18 @@ func (bd *build) copy(ctx context.Context, r *stageResult, st *StageState, sd in
 			if strings.Contains(src, "://") || strings.HasPrefix(src, "git@") {
 				return false, fmt.Errorf("source %q: COPY takes files from the build context; only ADD fetches URLs (git sources are not supported)", src)
 			}
-			files, err := bd.ctx.Select(src)
+			files, err := srcCtx.Select(src)
 			if err != nil {
 				return false, err
 			}
-			h, err := bd.ctx.Hash(files)
+			h, err := srcCtx.Hash(files)
 			if err != nil {
 				return false, err
 			}
-			hashes = append(hashes, "ctx:"+src+":"+h)
+			hashes = append(hashes, srcName+":"+src+":"+h)
 			local = append(local, src)
 		}
-		srcRoot = func(_ context.Context, f func(*Context) error) error { return f(bd.ctx) }
+		srcRoot = func(_ context.Context, f func(*Context) error) error { return f(srcCtx) }
 	}
 	for _, c := range sd.SourceContents {
 		hashes = append(hashes, "inline:"+c.Path+":"+c.Data)
