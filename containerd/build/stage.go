@@ -169,6 +169,14 @@ func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *ins
 			return err
 		}
 		defer release()
+		// A long step says now and then that it still runs, and for how
+		// long, between its output lines.
+		ticker := time.NewTicker(runHeartbeat)
+		stop := make(chan struct{})
+		defer func() { close(stop); ticker.Stop() }()
+		go heartbeat(stop, ticker.C, time.Now(), func(d time.Duration) {
+			bd.out.stepf(n, bd.steps, "%s: running for %s", historyText(c), d.Round(time.Second))
+		})
 		rs := runSpec{
 			snapshot: active, mounts: mounts, argv: argv, env: append(append([]string{}, procEnv...), mountEnv...), user: user, cwd: cwd,
 			network: network, memory: bd.req.Memory, binds: binds, privileged: privileged, out: &runLines{o: bd.out},
@@ -548,4 +556,20 @@ func expandWith(word string, vars map[string]string) (string, error) {
 	}
 	out, _, err := shell.NewLex('\\').ProcessWord(word, shell.EnvsFromSlice(env))
 	return out, err
+}
+
+// runHeartbeat is how often a running RUN step reports its time.
+const runHeartbeat = 30 * time.Second
+
+// heartbeat calls emit with the time since start at each tick, until done
+// is closed.
+func heartbeat(done <-chan struct{}, ticks <-chan time.Time, start time.Time, emit func(time.Duration)) {
+	for {
+		select {
+		case <-done:
+			return
+		case t := <-ticks:
+			emit(t.Sub(start))
+		}
+	}
 }

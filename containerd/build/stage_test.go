@@ -125,3 +125,22 @@ func TestCacheIndexSharedAndSurvives(t *testing.T) {
 		t.Errorf("damaged index: %v, %v", e.all(), err)
 	}
 }
+
+// TestHeartbeat: each tick reports the time since the step started, and
+// closing done ends it.
+func TestHeartbeat(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ticks, done, ended := make(chan time.Time), make(chan struct{}), make(chan struct{})
+	var got []time.Duration
+	go func() {
+		defer close(ended)
+		heartbeat(done, ticks, start, func(d time.Duration) { got = append(got, d) })
+	}()
+	ticks <- start.Add(30 * time.Second)
+	ticks <- start.Add(time.Minute)
+	close(done)
+	<-ended
+	if len(got) != 2 || got[0] != 30*time.Second || got[1] != time.Minute {
+		t.Errorf("heartbeat reported %v, want [30s 1m0s]", got)
+	}
+}
