@@ -66,14 +66,20 @@ services:
 }
 
 // TestPullSkipsBuildOnly: pull says docker compose's "Skipped - No image
-// to be pulled" for a service that is only built, and pulls nothing for it.
+// to be pulled" for a service that is only built, and pulls nothing for it;
+// a service that can be built only warns when its image cannot be pulled,
+// and --ignore-buildable does not try.
 func TestPullSkipsBuildOnly(t *testing.T) {
-	p := newProject(t, "services:\n  app:\n    build: .\n", map[string]string{
+	p := newProject(t, "services:\n  app:\n    build: .\n  both:\n    build: .\n    image: 127.0.0.1:1/e2e/nowhere:1\n", map[string]string{
 		"Dockerfile": "FROM " + testImage + "\n",
 	})
 	r := p.must("pull")
-	if !strings.Contains(r.stderr, "app  Skipped - No image to be pulled") || strings.Contains(r.stderr, "Pulling") {
-		t.Errorf("pull of a build-only service:\n%s", r)
+	if !strings.Contains(r.stderr, "app  Skipped - No image to be pulled") || !strings.Contains(r.stderr, "must be built from source") {
+		t.Errorf("pull of a build-only service and of a buildable one that cannot be pulled:\n%s", r)
+	}
+	r = p.must("pull", "--ignore-buildable")
+	if !strings.Contains(r.stderr, "both  Skipped - Image can be built") || strings.Contains(r.stderr, "Pulling") {
+		t.Errorf("pull --ignore-buildable:\n%s", r)
 	}
 }
 

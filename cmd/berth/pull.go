@@ -15,8 +15,9 @@ import (
 )
 
 type pullOptions struct {
-	ignoreFailures bool
-	quiet          bool
+	ignoreFailures  bool
+	ignoreBuildable bool
+	quiet           bool
 }
 
 func newPullCmd(g *globalOptions) *cobra.Command {
@@ -34,6 +35,7 @@ present already. A service that can be built only warns when its pull fails.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&opts.ignoreFailures, "ignore-pull-failures", false, "Pull what can be pulled and ignore the images that fail")
+	f.BoolVar(&opts.ignoreBuildable, "ignore-buildable", false, "Skip the images of services that have a build section (build them instead)")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Print no progress")
 	return cmd
 }
@@ -43,6 +45,7 @@ const (
 	skipNoImage = "Skipped - No image to be pulled"
 	skipPolicy  = "Skipped"
 	skipPresent = "Skipped - Image is already present locally"
+	skipBuild   = "Skipped - Image can be built"
 )
 
 // pullSkip says why a service's image is not pulled ("" when it is), by
@@ -103,6 +106,9 @@ func runPull(cmd *cobra.Command, g *globalOptions, opts pullOptions, services []
 		why, err := pullSkip(ctx, s, present)
 		if err != nil {
 			return err
+		}
+		if why == "" && opts.ignoreBuildable && s.HasBuild {
+			why = skipBuild
 		}
 		if first, ok := images[s.Image]; ok && why == "" {
 			why = "Skipped - Image is already being pulled by " + first.Name
