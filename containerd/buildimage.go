@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -106,7 +107,7 @@ func (c *Client) BuildImage(ctx context.Context, s *compose.Service, opts schedu
 		}
 		allow = append(allow, e)
 	}
-	secrets, sshAgents, contexts, err := buildInputs(b)
+	secrets, sshAgents, contexts, err := buildInputs(b, opts.SSH)
 	if err != nil {
 		return fmt.Errorf("service %q: %w", s.Name, err)
 	}
@@ -177,7 +178,7 @@ func (c *Client) PruneBuildCache(ctx context.Context) (int, int64, error) {
 // buildInputs turns a build section's secrets, SSH agents and named
 // contexts into the builder's: "default" without a path is the agent of
 // $SSH_AUTH_SOCK, as docker compose forwards it.
-func buildInputs(b *compose.Build) (map[string]build.Secret, map[string][]string, map[string]build.NamedContext, error) {
+func buildInputs(b *compose.Build, extraSSH map[string][]string) (map[string]build.Secret, map[string][]string, map[string]build.NamedContext, error) {
 	var secrets map[string]build.Secret
 	for id, sec := range b.Secrets {
 		if secrets == nil {
@@ -186,7 +187,14 @@ func buildInputs(b *compose.Build) (map[string]build.Secret, map[string][]string
 		secrets[id] = build.Secret{File: sec.File, Data: []byte(sec.Content)}
 	}
 	var agents map[string][]string
-	for id, paths := range b.SSH {
+	ssh := maps.Clone(b.SSH)
+	for id, paths := range extraSSH {
+		if ssh == nil {
+			ssh = map[string][]string{}
+		}
+		ssh[id] = paths // build --ssh overrides the section's
+	}
+	for id, paths := range ssh {
 		if agents == nil {
 			agents = map[string][]string{}
 		}

@@ -320,6 +320,11 @@ services:
       context: .
       dockerfile: Dockerfile.strict
     profiles: [strict]
+  cli:
+    build:
+      context: .
+      dockerfile: Dockerfile.cli
+    profiles: [cli]
 secrets:
   token:
     file: ./token.txt
@@ -334,6 +339,7 @@ secrets:
 			"RUN --mount=type=secret,id=api,env=API echo api=$API\n" +
 			"RUN --mount=type=ssh,id=deploy test -S \"$SSH_AUTH_SOCK\" && echo agent=$SSH_AUTH_SOCK\n" +
 			"RUN test ! -e /run/secrets/token && echo no secret in the layer\n",
+		"Dockerfile.cli":    "FROM " + testImage + "\nRUN echo " + token + "\nRUN --mount=type=ssh,id=cli,required test -S \"$SSH_AUTH_SOCK\" && echo cli agent\n",
 		"Dockerfile.strict": "FROM " + testImage + "\nRUN echo " + token + "\nRUN --mount=type=secret,id=absent,required cat /run/secrets/absent\n",
 	})
 	removeImages(t, "docker.io/library/"+p.name+"-app:latest")
@@ -351,6 +357,14 @@ secrets:
 	r = p.berth("--profile", "strict", "build", "strict")
 	if r.code == 0 || !strings.Contains(r.stderr, `Dockerfile.strict:3: RUN --mount=type=secret,id=absent,required: the build has no secret "absent"`) || strings.Contains(r.stdout, "strict | "+token) {
 		t.Errorf("a required secret the build lacks:\n%s", r)
+	}
+	r = p.berth("--profile", "cli", "build", "cli")
+	if r.code == 0 || !strings.Contains(r.stderr, `the build forwards no SSH agent "cli"`) {
+		t.Errorf("a required agent the build lacks:\n%s", r)
+	}
+	r = p.berth("--profile", "cli", "build", "--ssh", "cli=./id_key", "cli")
+	if r.code != 0 || !strings.Contains(r.stdout, "cli | cli agent") {
+		t.Errorf("build --ssh cli=./id_key:\n%s", r)
 	}
 	assertNoBuildLeftovers(t)
 }

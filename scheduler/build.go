@@ -33,6 +33,10 @@ type BuildOptions struct {
 	// Allow are entitlements granted to every build besides its section's
 	// (build --allow): "network.host" lets RUN --network=host run.
 	Allow []string
+	// SSH are agents forwarded to every build besides its section's
+	// build.ssh (build --ssh): id to an agent socket or key files, an
+	// empty list meaning $SSH_AUTH_SOCK.
+	SSH map[string][]string
 	// Missing builds only the images that are not present yet.
 	Missing bool
 	// Memory limits each RUN step's memory, in bytes; 0 is no limit.

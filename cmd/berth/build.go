@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -32,6 +33,7 @@ type buildOptions struct {
 	provenance,
 	sbom string
 	push bool
+	ssh  []string
 }
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
@@ -62,6 +64,7 @@ image, else <project>-<service>.`,
 	f.BoolVar(&opts.print, "print", false, "Print the build definitions as a bake file (JSON) instead of building")
 	f.StringVar(&opts.provenance, "provenance", "", `Provenance attestation: berth's builder makes none, so only "false" (or "0") is accepted`)
 	f.StringVar(&opts.sbom, "sbom", "", `SBOM attestation: berth's builder makes none, so only "false" (or "0") is accepted`)
+	f.StringArrayVar(&opts.ssh, "ssh", nil, `Forward an SSH agent to RUN --mount=type=ssh of every build: "default" (the agent of $SSH_AUTH_SOCK) or ID=PATH[,PATH] (an agent socket or private key files)`)
 	f.BoolVar(&opts.push, "push", false, "Push the built images (image: names and build tags) to their registries when every build succeeded")
 	return cmd
 }
@@ -105,7 +108,11 @@ func (o buildOptions) options(out io.Writer) (scheduler.BuildOptions, error) {
 			return scheduler.BuildOptions{}, fmt.Errorf("--memory %q: give a size such as 512m or 2g", o.memory)
 		}
 	}
-	return scheduler.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args, Network: o.network, Allow: o.allow, Memory: memory, Out: out}, nil
+	ssh, err := parseSSHFlags(o.ssh)
+	if err != nil {
+		return scheduler.BuildOptions{}, err
+	}
+	return scheduler.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args, Network: o.network, Allow: o.allow, Memory: memory, SSH: ssh, Out: out}, nil
 }
 
 func runBuild(cmd *cobra.Command, g *globalOptions, opts buildOptions, services []string) error {
@@ -247,4 +254,31 @@ func printBake(out io.Writer, services []*compose.Service, bo scheduler.BuildOpt
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(file)
+}
+
+// parseSSHFlags reads --ssh values as docker compose does: "default", or
+// ID, or ID=PATH[,PATH...]; relative paths are made absolute.
+func parseSSHFlags(values []string) (map[string][]string, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	out := map[string][]string{}
+	for _, v := range values {
+		id, paths, _ := strings.Cut(v, "=")
+		if id == "" {
+			return nil, fmt.Errorf("--ssh %q: give default, or ID=PATH", v)
+		}
+		list := []string{}
+		if paths != "" {
+			for _, p := range strings.Split(paths, ",") {
+				abs, err := filepath.Abs(p)
+				if err != nil {
+					return nil, fmt.Errorf("--ssh %q: %w", v, err)
+				}
+				list = append(list, abs)
+			}
+		}
+		out[id] = list
+	}
+	return out, nil
 }

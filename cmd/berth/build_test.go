@@ -32,3 +32,13 @@ func TestBuildFlagErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestParseSSHFlags(t *testing.T) {
+	got, err := parseSSHFlags([]string{"default", "deploy=/k/a,/k/b"})
+	if err != nil || len(got) != 2 || len(got["default"]) != 0 || strings.Join(got["deploy"], " ") != "/k/a /k/b" {
+		t.Errorf("parseSSHFlags = %v, %v", got, err)
+	}
+	if _, err := parseSSHFlags([]string{"=/k"}); err == nil || !strings.Contains(err.Error(), `--ssh "=/k": give default, or ID=PATH`) {
+		t.Errorf("parseSSHFlags(=/k) = %v", err)
+	}
+}

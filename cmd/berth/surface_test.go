@@ -18,7 +18,6 @@ import (
 var composeGaps = map[string]string{
 	". --dry-run":                     "dry runs are issue 17",
 	"bridge":                          "compose bridge converts to Kubernetes through Docker Desktop extensions; berth convert kubernetes is issue 18",
-	"build --ssh":                     "not yet: issue 13",
 	"config --lock-image-digests":     "not yet: issue 13",
 	"config --variables":              "not yet: issue 13",
 	"publish --app":                   "not yet: the images are not pushed into the artifact's index",
