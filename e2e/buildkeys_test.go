@@ -433,3 +433,31 @@ services:
 		t.Errorf("a change in a directory context did not rebuild the COPY:\n%s", r)
 	}
 }
+
+// TestBuildWithDependencies: build SERVICE builds that service only;
+// --with-dependencies builds what it depends on too.
+func TestBuildWithDependencies(t *testing.T) {
+	token := uniq(t)
+	p := newProject(t, `
+services:
+  db:
+    build:
+      context: .
+      dockerfile: Dockerfile.db
+  web:
+    build: .
+    depends_on: [db]
+`, map[string]string{
+		"Dockerfile":    "FROM " + testImage + "\nRUN echo web " + token + "\n",
+		"Dockerfile.db": "FROM " + testImage + "\nRUN echo db " + token + "\n",
+	})
+	removeImages(t, "docker.io/library/"+p.name+"-web:latest", "docker.io/library/"+p.name+"-db:latest")
+	r := p.must("build", "web")
+	if !strings.Contains(r.stderr, "web  Built") || strings.Contains(r.stderr, "db  Built") {
+		t.Errorf("build web:\n%s", r)
+	}
+	r = p.must("build", "--with-dependencies", "web")
+	if !strings.Contains(r.stderr, "web  Built") || !strings.Contains(r.stdout, "db | db "+token) {
+		t.Errorf("build --with-dependencies web:\n%s", r)
+	}
+}
