@@ -114,7 +114,9 @@ type Service struct {
 	Replicas int
 
 	// Entrypoint and Command override the image's when non-nil. An empty,
-	// non-nil slice clears the image's value (entrypoint: []).
+	// non-nil Entrypoint clears the image's (entrypoint: []); an empty
+	// Command (command: "") keeps the image's unless an entrypoint is set,
+	// as the Docker engine does.
 	Entrypoint []string
 	Command    []string
 	// Environment is the resolved environment, env_file entries merged in

@@ -55,16 +55,22 @@ func initPrefix(s *compose.Service) []string {
 }
 
 // processArgs combines the image's entrypoint and command with the
-// service's, by Docker's rules: a service entrypoint replaces the image's
-// and also drops the image's command; a service command replaces the
-// image's command.
+// service's, by the Docker engine's rules (its merge of a container's
+// config with its image's): a service entrypoint that is not empty
+// replaces the image's and also drops the image's command; an empty one
+// (entrypoint: []) only clears the image's entrypoint. A service command
+// replaces the image's command unless it is empty (command: "" once
+// interpolated, or []) and no entrypoint is set: then the image's
+// command runs, as with docker compose.
 func processArgs(img v1.ImageConfig, s *compose.Service) ([]string, error) {
-	entrypoint, cmd := img.Entrypoint, img.Cmd
-	if s.Entrypoint != nil {
-		entrypoint, cmd = s.Entrypoint, nil
-	}
-	if s.Command != nil {
-		cmd = s.Command
+	entrypoint, cmd := s.Entrypoint, s.Command
+	if len(entrypoint) == 0 {
+		if len(cmd) == 0 {
+			cmd = img.Cmd
+		}
+		if entrypoint == nil {
+			entrypoint = img.Entrypoint
+		}
 	}
 	args := append(append([]string{}, entrypoint...), cmd...)
 	if len(args) == 0 {

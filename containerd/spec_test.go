@@ -30,7 +30,11 @@ func TestProcessArgs(t *testing.T) {
 		{"entrypoint drops image cmd", img, []string{"/other"}, nil, "/other", false},
 		{"entrypoint and command", img, []string{"/other"}, []string{"a"}, "/other a", false},
 		{"empty entrypoint clears it", img, []string{}, []string{"sh"}, "sh", false},
+		{"empty entrypoint keeps image cmd", img, []string{}, nil, "serve", false},
+		{"empty command means the image's", img, nil, []string{}, "/entry serve", false},
+		{"empty command after an entrypoint", img, []string{"/other"}, []string{}, "/other", false},
 		{"nothing to run", v1.ImageConfig{}, nil, nil, "", true},
+		{"empty command, nothing in the image", v1.ImageConfig{}, nil, []string{}, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
