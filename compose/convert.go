@@ -23,6 +23,7 @@ func FromSpec(spec *types.Project) (*Project, error) {
 		Profiles:         slices.DeleteFunc(slices.Clone(spec.Profiles), func(s string) bool { return s == "" }),
 		Volumes:          map[string]Volume{},
 		Networks:         map[string]Network{},
+		Environment:      maps.Clone(map[string]string(spec.Environment)),
 	}
 	sort.Strings(p.DisabledServices)
 	for _, name := range spec.ServiceNames() {

@@ -69,39 +69,9 @@ var ErrNoConfig = errors.New("no compose file found")
 // validated, with disabled services filtered out by the active profiles and
 // resources no service uses dropped. It is what `config` prints.
 func LoadSpec(ctx context.Context, opts Options) (*types.Project, error) {
-	if err := checkFiles(opts.Files); err != nil {
-		return nil, err
-	}
-	envFiles := make([]string, 0, len(opts.EnvFiles))
-	for _, f := range opts.EnvFiles {
-		abs, err := filepath.Abs(f)
-		if err != nil {
-			return nil, fmt.Errorf("env file %s: %w", f, err)
-		}
-		envFiles = append(envFiles, abs)
-	}
-	po, err := cli.NewProjectOptions(opts.Files,
-		cli.WithInterpolation(!opts.NoInterpolate),
-		cli.WithResolvedPaths(!opts.NoResolvePaths),
-		cli.WithNormalization(!opts.NoNormalize),
-		cli.WithConsistency(!opts.NoConsistency),
-		cli.WithDiscardEnvFile,
-		cli.WithWorkingDirectory(opts.ProjectDir),
-		cli.WithEnv(opts.Environ),
-		cli.WithEnvFiles(envFiles...),
-		cli.WithDotEnv,
-		cli.WithConfigFileEnv,
-		cli.WithDefaultConfigPath,
-		// The project directory may only now be known: read its .env.
-		cli.WithEnvFiles(envFiles...),
-		cli.WithDotEnv,
-		cli.WithDefaultProfiles(opts.Profiles...),
-		cli.WithName(opts.ProjectName),
-		cli.WithResourceLoader(&ociFiles{fetch: opts.Artifacts, cache: opts.ArtifactCache, known: map[string]string{}}),
-		cli.WithResourceLoader(boundedFiles{dir: opts.ProjectDir}),
-	)
+	po, err := projectOptions(opts)
 	if err != nil {
-		return nil, loadError(err)
+		return nil, err
 	}
 	restore, err := stdinBounded(po.ConfigPaths)
 	defer restore()
@@ -131,14 +101,95 @@ func LoadSpec(ctx context.Context, opts Options) (*types.Project, error) {
 		p = p.WithoutUnnecessaryResources()
 	}
 	if !opts.KeepEnvFiles {
-		if p, err = p.WithServicesEnvironmentResolved(true); err != nil {
-			return nil, err
+		// Only now, as docker compose does: the env_file of a service
+		// that is not selected need not exist.
+		resolved, err := p.WithServicesEnvironmentResolved(true)
+		if err != nil {
+			return nil, inFiles(err, p.ComposeFiles)
 		}
+		p = resolved
 	}
 	if err := checkContainerNames(p); err != nil {
 		return nil, inFiles(err, p.ComposeFiles)
 	}
 	return p, nil
+}
+
+// LoadModel loads the files as LoadSpec does, merged but not interpolated
+// and not decoded into compose-go's types: what config --no-interpolate
+// and config --variables print, as docker compose does, since a value
+// such as "${PORT:-8080}:80" only decodes once interpolated.
+func LoadModel(ctx context.Context, opts Options) (map[string]any, error) {
+	opts.NoInterpolate = true
+	po, err := projectOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	restore, err := stdinBounded(po.ConfigPaths)
+	defer restore()
+	if err != nil {
+		return nil, err
+	}
+	model, err := po.LoadModel(ctx)
+	if err != nil {
+		return nil, oneLine(inFiles(loadError(err), po.ConfigPaths))
+	}
+	return model, nil
+}
+
+// projectOptions are compose-go's options for opts.
+func projectOptions(opts Options) (*cli.ProjectOptions, error) {
+	if err := checkFiles(opts.Files); err != nil {
+		return nil, err
+	}
+	files := opts.EnvFiles
+	if len(files) == 0 {
+		// docker compose's default for --env-file.
+		files = strings.FieldsFunc(environValue(opts.Environ, "COMPOSE_ENV_FILES"), func(r rune) bool { return r == ',' })
+	}
+	envFiles := make([]string, 0, len(files))
+	for _, f := range files {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, fmt.Errorf("env file %s: %w", f, err)
+		}
+		envFiles = append(envFiles, abs)
+	}
+	po, err := cli.NewProjectOptions(opts.Files,
+		cli.WithInterpolation(!opts.NoInterpolate),
+		cli.WithResolvedPaths(!opts.NoResolvePaths),
+		cli.WithNormalization(!opts.NoNormalize),
+		cli.WithConsistency(!opts.NoConsistency),
+		cli.WithDiscardEnvFile,
+		cli.WithWorkingDirectory(opts.ProjectDir),
+		cli.WithEnv(opts.Environ),
+		cli.WithEnvFiles(envFiles...),
+		cli.WithDotEnv,
+		cli.WithConfigFileEnv,
+		cli.WithDefaultConfigPath,
+		// The project directory may only now be known: read its .env.
+		cli.WithEnvFiles(envFiles...),
+		cli.WithDotEnv,
+		cli.WithDefaultProfiles(opts.Profiles...),
+		cli.WithName(opts.ProjectName),
+		cli.WithResourceLoader(&ociFiles{fetch: opts.Artifacts, cache: opts.ArtifactCache, known: map[string]string{}}),
+		cli.WithResourceLoader(boundedFiles{dir: opts.ProjectDir}),
+		cli.WithoutEnvironmentResolution,
+	)
+	if err != nil {
+		return nil, loadError(err)
+	}
+	return po, nil
+}
+
+// environValue is the value of key in environ (KEY=VALUE entries), or "".
+func environValue(environ []string, key string) string {
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
 }
 
 // checkContainerNames refuses two services with one container_name.

@@ -533,3 +533,74 @@ services:
 		})
 	}
 }
+
+func TestLoadEnvFileOfUnselectedService(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(file, []byte("name: demo\nservices:\n  a:\n    image: busybox\n    env_file: missing.env\n  b:\n    image: busybox\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(context.Background(), Options{Files: []string{file}, Services: []string{"b"}}); err != nil {
+		t.Errorf("Load(b) = %v, want no error: a's env_file is not needed", err)
+	}
+	_, err := Load(context.Background(), Options{Files: []string{file}, Services: []string{"a"}})
+	if err == nil || !strings.Contains(err.Error(), "missing.env") || !strings.Contains(err.Error(), "compose.yaml") {
+		t.Errorf("Load(a) = %v, want an error naming missing.env and the compose file", err)
+	}
+}
+
+func TestLoadProjectEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yaml")
+	for name, content := range map[string]string{
+		"compose.yaml": "name: demo\nservices:\n  a:\n    image: busybox\n",
+		".env":         "FROM=dotenv\nDOT=1\n",
+		"other.env":    "FROM=other\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := filepath.Join(dir, "other.env")
+	tests := []struct {
+		name     string
+		envFiles []string
+		environ  []string
+		want     string // FROM, DOT
+	}{
+		{".env", nil, nil, "dotenv,1"},
+		{"--env-file replaces .env", []string{other}, nil, "other,"},
+		{"COMPOSE_ENV_FILES", nil, []string{"COMPOSE_ENV_FILES=" + other}, "other,"},
+		{"--env-file over COMPOSE_ENV_FILES", []string{filepath.Join(dir, ".env")}, []string{"COMPOSE_ENV_FILES=" + other}, "dotenv,1"},
+		{"the shell wins", nil, []string{"FROM=shell"}, "shell,1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Load(context.Background(), Options{Files: []string{file}, EnvFiles: tt.envFiles, Environ: tt.environ})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Environment["FROM"] + "," + p.Environment["DOT"]; got != tt.want {
+				t.Errorf("Load(env files %q, environ %q).Environment FROM,DOT = %q, want %q", tt.envFiles, tt.environ, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadModelNotInterpolated(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "compose.yaml")
+	if err := os.WriteFile(file, []byte("name: demo\nservices:\n  a:\n    image: busybox:${TAG:-1}\n    ports:\n      - ${PORT:-8080}:80\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	model, err := LoadModel(context.Background(), Options{Files: []string{file}})
+	if err != nil {
+		t.Fatalf("LoadModel: %v", err)
+	}
+	a := model["services"].(map[string]any)["a"].(map[string]any)
+	if got := fmt.Sprint(a["ports"]); got != "[${PORT:-8080}:80]" {
+		t.Errorf("ports = %s, want [${PORT:-8080}:80]", got)
+	}
+	if got := a["image"]; got != "busybox:${TAG:-1}" {
+		t.Errorf("image = %v, want busybox:${TAG:-1}", got)
+	}
+}

@@ -41,6 +41,10 @@ type Project struct {
 	// what its containers' labels tell (names, images, depends_on), with
 	// no networks, ports or volumes.
 	FromLabels bool
+	// Environment holds the variables the files were interpolated with:
+	// the process environment over the .env file (or --env-file,
+	// COMPOSE_ENV_FILES). run -e NAME takes NAME's value from it.
+	Environment map[string]string
 }
 
 // Service returns the enabled service called name, or nil.

@@ -31,6 +31,7 @@ type configOptions struct {
 	networks       bool
 	models         bool
 	noConsistency  bool
+	variables      bool
 }
 
 func newConfigCmd(g *globalOptions) *cobra.Command {
@@ -64,6 +65,7 @@ variables interpolated, paths made absolute, defaults filled in, as
 	f.BoolVar(&opts.networks, "networks", false, "Print the network names, one per line")
 	f.BoolVar(&opts.models, "models", false, "Print the model names of the top-level models, one per line")
 	f.BoolVar(&opts.noConsistency, "no-consistency", false, "Do not check the model's consistency (references to undefined networks, volumes, ...); the output may be invalid")
+	f.BoolVar(&opts.variables, "variables", false, "Print the variables the files use, with their default values and whether they are required (a table; --format json or yaml for those)")
 	return cmd
 }
 
@@ -71,12 +73,22 @@ func runConfig(cmd *cobra.Command, g *globalOptions, opts configOptions, service
 	if opts.resolveDigests {
 		return fmt.Errorf("config --resolve-image-digests is not supported yet: it needs a registry lookup per image")
 	}
+	if opts.variables {
+		format := opts.format
+		if !cmd.Flags().Changed("format") {
+			format = "table"
+		}
+		return runConfigVariables(cmd, g.composeOptions(), services, format)
+	}
 	if opts.format != "yaml" && opts.format != "json" {
 		return fmt.Errorf("config --format %q: use yaml or json", opts.format)
 	}
 	lo := g.composeOptions()
 	lo.NoInterpolate, lo.NoNormalize, lo.NoResolvePaths, lo.KeepEnvFiles = opts.noInterpolate, opts.noNormalize, opts.noResolvePaths, opts.noResolveEnv
 	lo.NoConsistency = opts.noConsistency
+	if opts.noInterpolate && !opts.services && !opts.volumes && !opts.profiles && !opts.images && opts.hash == "" && !opts.environment && !opts.networks && !opts.models {
+		return runConfigNoInterpolate(cmd, lo, opts, services)
+	}
 	if !opts.profiles {
 		lo.Services = services
 	}

@@ -216,3 +216,58 @@ models:
 		t.Errorf("config --no-consistency: %v", err)
 	}
 }
+
+func TestConfigVariablesAndNoInterpolate(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(file, []byte(`name: demo
+services:
+  web:
+    image: busybox:${TAG:?set TAG}
+    environment:
+      X: ${ALT:+yes}
+    ports:
+      - ${PORT:-8080}:80
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want []string // lines or fragments of the output, in order
+	}{
+		{"table", []string{"config", "--variables"}, []string{
+			"NAME                REQUIRED            DEFAULT VALUE       ALTERNATE VALUE\n",
+			"ALT                 false                                   yes\n",
+			"PORT                false               8080                \n",
+			"TAG                 true                                    \n",
+		}},
+		{"json", []string{"config", "--variables", "--format", "json"}, []string{
+			"\"PORT\": {\n        \"Name\": \"PORT\",\n        \"DefaultValue\": \"8080\",\n        \"PresenceValue\": \"\",\n        \"Required\": false\n    }",
+		}},
+		{"yaml", []string{"config", "--variables", "--format", "yaml"}, []string{
+			"TAG:\n    name: TAG\n    defaultvalue: \"\"\n    presencevalue: \"\"\n    required: true\n",
+		}},
+		{"no-interpolate", []string{"config", "--no-interpolate"}, []string{"image: busybox:${TAG:?set TAG}", "- ${PORT:-8080}:80"}},
+		{"no-interpolate, a service named", []string{"config", "--no-interpolate", "web"}, []string{"- ${PORT:-8080}:80"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := berth(t, append([]string{"-f", file}, tt.args...)...)
+			if err != nil {
+				t.Fatalf("berth %q: %v", tt.args, err)
+			}
+			rest := out
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("berth %q printed\n%s\nwant, in order, %q", tt.args, out, w)
+				}
+				rest = rest[i+len(w):]
+			}
+		})
+	}
+	if _, err := berth(t, "-f", file, "config", "--variables", "--format", "xml"); err == nil || !strings.Contains(err.Error(), "use table, json or yaml") {
+		t.Errorf("config --variables --format xml = %v, want an error naming the formats", err)
+	}
+}
