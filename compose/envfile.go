@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"unicode"
@@ -51,6 +52,21 @@ func parseRawEnvFile(r io.Reader, filename string, vars map[string]string, looku
 		return fmt.Errorf("read env_file %s: %w", filename, err)
 	}
 	return nil
+}
+
+// ReadEnvFile reads an env file in the .env format (run --env-from-file);
+// ${VAR} in its values is looked up in lookup.
+func ReadEnvFile(file string, lookup func(string) (string, bool)) (map[string]string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	vars, err := dotenv.ParseWithLookup(f, lookup)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return vars, nil
 }
 
 // ParseEnvArgs reads the KEY=VALUE values of a command-line option (flag,

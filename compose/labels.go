@@ -39,6 +39,9 @@ const (
 	// LabelTerminal records tty: true, which the container's process
 	// streams follow when it starts.
 	LabelTerminal = "berth.tty"
+	// LabelAutoRemove marks a one-off container that the project's
+	// supervisor removes once it exits (run --rm -d).
+	LabelAutoRemove = "berth.auto-remove"
 )
 
 // LabelDependsOn is the service's depends_on as docker compose writes it,
@@ -168,6 +171,7 @@ func (l Labels) NetNSPath() string  { return l[LabelNetNSPath] }
 func (l Labels) ImageID() string    { return l[LabelImageID] }
 func (l Labels) Terminal() bool     { return l[LabelTerminal] == "true" }
 func (l Labels) ManualStop() bool   { return l[LabelManualStop] == "true" }
+func (l Labels) AutoRemove() bool   { return l[LabelAutoRemove] == "true" }
 
 // AnonVolumes are the container's anonymous volumes by mount target
 // (LabelAnonVolumes); nil when it has none or the label does not parse.

@@ -14,6 +14,7 @@ import (
 // tests).
 type supervisedClient interface {
 	scheduler.SupervisedRuntime
+	Remove(ctx context.Context, c scheduler.Container) error
 	Close() error
 }
 
@@ -212,6 +213,16 @@ func (r *Reconnecting) Record(ctx context.Context, c scheduler.Container, h *sch
 	}
 	defer r.release(g)
 	return g.client.Record(ctx, c, h, restarts)
+}
+
+// Remove removes a container, on the current client.
+func (r *Reconnecting) Remove(ctx context.Context, c scheduler.Container) error {
+	g, err := r.acquire()
+	if err != nil {
+		return err
+	}
+	defer r.release(g)
+	return g.client.Remove(ctx, c)
 }
 
 // Events streams the events of the current client. The stream is not

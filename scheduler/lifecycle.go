@@ -175,9 +175,39 @@ func RemoveOneOff(ctx context.Context, p *compose.Project, rt Runtime, nw Networ
 	return nil
 }
 
+// containerRemover and namespaceRemover are what RemoveExited needs of
+// the runtime and the network layer.
+type (
+	containerRemover interface {
+		Remove(ctx context.Context, c Container) error
+	}
+	namespaceRemover interface {
+		Disconnect(ctx context.Context, project, container string) error
+		DeleteNamespace(ctx context.Context, project, name string) error
+	}
+)
+
+// RemoveExited removes a container that has exited, with its network
+// namespace: what the project's supervisor does with a one-off of
+// run --rm -d once it exits.
+func RemoveExited(ctx context.Context, rt containerRemover, nw namespaceRemover, c Container) error {
+	if err := rt.Remove(ctx, c); err != nil {
+		return err
+	}
+	if err := nw.Disconnect(ctx, c.Labels.Project(), c.ID); err != nil {
+		return err
+	}
+	return nw.DeleteNamespace(ctx, c.Labels.Project(), c.ID)
+}
+
 // ServiceContainer finds replica index (from 1) of a service among the
-// project's containers, for exec and the like; it must be running.
+// project's containers, for exec and the like; it must be running. Index
+// 0 is the service's first running container, as docker compose picks
+// it: the replicas by number, then its one-offs (run -d).
 func ServiceContainer(ctx context.Context, rt Runtime, p *compose.Project, service string, index int) (Container, error) {
+	if index == 0 {
+		return firstRunning(ctx, rt, p, service)
+	}
 	c, err := ServiceReplica(ctx, rt, p, service, index)
 	if err != nil {
 		return Container{}, err
@@ -186,6 +216,37 @@ func ServiceContainer(ctx context.Context, rt Runtime, p *compose.Project, servi
 		return Container{}, fmt.Errorf("service %q is not running (container %s is %s): start it with berth up -d %s", service, c.Name, c.State, service)
 	}
 	return c, nil
+}
+
+// firstRunning is ServiceContainer's pick for index 0.
+func firstRunning(ctx context.Context, rt Runtime, p *compose.Project, service string) (Container, error) {
+	if p.Service(service) == nil {
+		return Container{}, unknownService(p, service)
+	}
+	cs, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		return Container{}, err
+	}
+	var running []Container
+	for _, c := range cs {
+		if c.Labels.Service() == service && c.State == StateRunning {
+			running = append(running, c)
+		}
+	}
+	if len(running) == 0 {
+		return Container{}, fmt.Errorf("service %q is not running: start it with berth up -d %s", service, service)
+	}
+	sort.SliceStable(running, func(i, j int) bool {
+		a, b := running[i], running[j]
+		if a.Labels.OneOff() != b.Labels.OneOff() {
+			return !a.Labels.OneOff()
+		}
+		if a.Labels.OneOff() {
+			return a.Created.Before(b.Created)
+		}
+		return a.Labels.Number() < b.Labels.Number()
+	})
+	return running[0], nil
 }
 
 // ServiceReplica finds replica index (from 1) of a service among the

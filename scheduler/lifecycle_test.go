@@ -87,3 +87,32 @@ func TestSummarizeProjectsRunning(t *testing.T) {
 		})
 	}
 }
+
+func TestServiceContainerIndex(t *testing.T) {
+	tests := []struct {
+		name       string
+		containers []string
+		index      int
+		want       string // container name, or a fragment of the error
+	}{
+		{"first running replica", []string{"web/1/exited", "web/2/running", "web/3/running"}, 0, "demo-web-2"},
+		{"replicas before one-offs", []string{"web/1/running/run", "web/2/running"}, 0, "demo-web-2"},
+		{"a one-off when no replica runs", []string{"web/1/exited", "web/1/running/run"}, 0, "demo-web-1-run"},
+		{"nothing runs", []string{"web/1/exited", "web/1/exited/run"}, 0, `service "web" is not running`},
+		{"replica asked", []string{"web/1/running", "web/2/running"}, 2, "demo-web-2"},
+		{"replica asked, one-offs left out", []string{"web/1/running/run"}, 1, `service "web" has no container 1`},
+	}
+	p := project("web")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ServiceContainer(context.Background(), replicas(tt.containers...), p, "web", tt.index)
+			got := c.Name
+			if err != nil {
+				got = err.Error()
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("ServiceContainer(%q, index %d) = %q, want %q", tt.containers, tt.index, got, tt.want)
+			}
+		})
+	}
+}

@@ -150,6 +150,8 @@ type ReconcileOptions struct {
 	NoRecreate bool
 	// RemoveOrphans removes containers of services no longer in the project.
 	RemoveOrphans bool
+	// IgnoreOrphans keeps quiet about them (run warns about orphans itself).
+	IgnoreOrphans bool
 	// NoDeps leaves the dependencies of Services alone (up --no-deps).
 	NoDeps bool
 	// AlwaysRecreateDeps recreates the containers of the services that
@@ -246,7 +248,7 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 		}
 	}
 	sort.Slice(plan.Extra, func(i, j int) bool { return plan.Extra[i].Name < plan.Extra[j].Name })
-	if len(orphans) > 0 {
+	if len(orphans) > 0 && !opts.IgnoreOrphans {
 		sort.Strings(orphans)
 		plan.Warnings = append(plan.Warnings, fmt.Sprintf("found orphan containers (%s) for this project; if you removed or renamed their service in the compose file, run this command with --remove-orphans to clean them up", strings.Join(orphans, ", ")))
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sort"
+	"strings"
 
 	"github.com/berth/berth/compose"
 )
@@ -53,9 +55,13 @@ type RunRequest struct {
 	Builder      Builder
 	Build        bool
 	BuildOptions BuildOptions
-	// RemoveOrphans removes the containers of services no longer in the
-	// project before the one-off is made.
-	RemoveOrphans bool
+	// AutoRemove has the project's supervisor remove the container once
+	// it exits (run --rm -d: berth run has returned by then).
+	AutoRemove bool
+	// RemoveOrphans removes the project's orphans first: containers of
+	// services not in the project, and one-offs that exited. Otherwise
+	// they are named in a warning, unless IgnoreOrphans.
+	RemoveOrphans, IgnoreOrphans bool
 }
 
 // CreateOneOff starts the services the one-off's service depends on
@@ -80,10 +86,8 @@ func CreateOneOff(ctx context.Context, p *compose.Project, rt Runtime, nw Networ
 			deps = append(deps, d)
 		}
 	}
-	if req.RemoveOrphans {
-		if err := removeOrphans(ctx, p, rt, nw, ev); err != nil {
-			return Container{}, err
-		}
+	if err := runOrphans(ctx, p, rt, nw, ev, req); err != nil {
+		return Container{}, err
 	}
 	if req.Builder != nil {
 		bo := req.BuildOptions
@@ -93,7 +97,7 @@ func CreateOneOff(ctx context.Context, p *compose.Project, rt Runtime, nw Networ
 		}
 	}
 	if !req.NoDeps && len(deps) > 0 {
-		if _, err := Up(ctx, p, rt, nw, ev, UpOptions{ReconcileOptions: ReconcileOptions{Services: deps}}); err != nil {
+		if _, err := Up(ctx, p, rt, nw, ev, UpOptions{ReconcileOptions: ReconcileOptions{Services: deps, IgnoreOrphans: true}}); err != nil {
 			return Container{}, fmt.Errorf("start the services %s depends on: %w", req.Service, err)
 		}
 	}
@@ -126,6 +130,51 @@ func CreateOneOff(ctx context.Context, p *compose.Project, rt Runtime, nw Networ
 		return Container{}, releaseVolumes(ctx, rt, err)
 	}
 	return c, nil
+}
+
+// runOrphans warns about the project's orphans, or removes them when
+// asked, as docker compose does before a run: the containers of services
+// not in the project, and the one-offs that exited.
+func runOrphans(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, req RunRequest) error {
+	if req.IgnoreOrphans && !req.RemoveOrphans {
+		return nil
+	}
+	cs, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	known := knownServices(p)
+	var orphans []Container
+	for _, c := range cs {
+		if c.Labels.OneOff() && c.State == StateExited || !c.Labels.OneOff() && !known[c.Labels.Service()] {
+			orphans = append(orphans, c)
+		}
+	}
+	sort.Slice(orphans, func(i, j int) bool { return orphans[i].Name < orphans[j].Name })
+	if len(orphans) == 0 {
+		return nil
+	}
+	if !req.RemoveOrphans {
+		names := make([]string, len(orphans))
+		for i, c := range orphans {
+			names[i] = c.Name
+		}
+		ev.Emit(Event{Kind: KindService, Status: StatusWarning, Text: "Warning", Detail: OrphanWarning(names)})
+		return nil
+	}
+	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev}
+	for _, c := range orphans {
+		if err := ex.run(ctx, Op{Kind: OpRemove, Service: c.Labels.Service(), Name: c.Name, Container: &c, Reason: "orphan"}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OrphanWarning is docker compose's warning about orphan containers,
+// word for word (scripts look for it).
+func OrphanWarning(names []string) string {
+	return fmt.Sprintf("Found orphan containers ([%s]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.", strings.Join(names, " "))
 }
 
 // oneOffService is the service as berth run runs it: its command, no
@@ -167,12 +216,15 @@ func oneOffService(base *compose.Service, req RunRequest) *compose.Service {
 	s.Tty, s.StdinOpen = req.TTY, req.Interactive && req.Detached
 	s.CapAdd = append(slices.Clone(s.CapAdd), req.CapAdd...)
 	s.CapDrop = append(slices.Clone(s.CapDrop), req.CapDrop...)
-	if len(req.Labels) > 0 {
+	if len(req.Labels) > 0 || req.AutoRemove {
 		s.Labels = maps.Clone(s.Labels)
 		if s.Labels == nil {
 			s.Labels = map[string]string{}
 		}
 		maps.Copy(s.Labels, req.Labels)
+		if req.AutoRemove {
+			s.Labels[compose.LabelAutoRemove] = "true"
+		}
 	}
 	if req.PullPolicy != "" {
 		s.PullPolicy = req.PullPolicy
@@ -181,23 +233,3 @@ func oneOffService(base *compose.Service, req RunRequest) *compose.Service {
 	return &s
 }
 
-// removeOrphans removes the project's containers of services it no longer
-// has (one-offs aside), as up --remove-orphans does.
-func removeOrphans(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events) error {
-	cs, err := rt.Containers(ctx, p.Name)
-	if err != nil {
-		return err
-	}
-	known := knownServices(p)
-	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev}
-	for _, c := range cs {
-		if c.Labels.OneOff() || known[c.Labels.Service()] {
-			continue
-		}
-		c := c
-		if err := ex.run(ctx, Op{Kind: OpRemove, Service: c.Labels.Service(), Name: c.Name, Container: &c, Reason: "orphan"}); err != nil {
-			return err
-		}
-	}
-	return nil
-}

@@ -105,3 +105,72 @@ func TestCreateOneOffFailureReleasesVolumes(t *testing.T) {
 		t.Errorf("volumes after the failed one-off = %q, want demo_data (db mounts it; demo_new removed)", got)
 	}
 }
+
+// warnings records the warnings of an event stream.
+type warnings struct{ got []string }
+
+func (w *warnings) Emit(e Event) {
+	if e.Status == StatusWarning {
+		w.got = append(w.got, e.Detail)
+	}
+}
+
+// TestCreateOneOffOrphans: as docker compose, run names the project's
+// orphans (containers of no service, one-offs that exited) before it
+// makes its container, or removes them when asked, and is quiet when told.
+func TestCreateOneOffOrphans(t *testing.T) {
+	tests := []struct {
+		name          string
+		remove, quiet bool
+		wantWarn      string
+		wantCalls     []string
+	}{
+		{"warned", false, false, "Found orphan containers ([demo-api-1-run demo-gone-1]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.", nil},
+		{"ignored", false, true, "", nil},
+		{"removed", true, false, "", []string{"remove demo-api-1-run", "remove demo-gone-1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := project("db", "api")
+			// An exited one-off and a running one of api, db's replica
+			// and a container of a service gone from the file.
+			f := replicas("api/1/exited/run", "db/1/running", "gone/1/running")
+			f.containers["demo-api-2-run"] = Container{ID: "demo-api-2-run", Name: "demo-api-2-run", State: StateRunning,
+				Labels: compose.Labels{compose.LabelProject: "demo", compose.LabelService: "api", compose.LabelOneOff: "True"}}
+			w := &warnings{}
+			_, err := CreateOneOff(context.Background(), p, f, &fakeNetwork{}, w, RunRequest{Service: "api", Name: "demo-api-run-3", NoDeps: true, RemoveOrphans: tt.remove, IgnoreOrphans: tt.quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(w.got, "\n"); got != tt.wantWarn {
+				t.Errorf("warnings = %q, want %q", got, tt.wantWarn)
+			}
+			calls := f.callList()
+			for _, c := range tt.wantCalls {
+				if !strings.Contains(calls, c) {
+					t.Errorf("calls lack %q:\n%s", c, calls)
+				}
+			}
+			if !tt.remove && strings.Contains(calls, "remove") {
+				t.Errorf("removed a container unasked:\n%s", calls)
+			}
+			if strings.Contains(calls, "demo-api-2-run") || strings.Contains(calls, "remove demo-db-1") {
+				t.Errorf("touched a running one-off or a service's replica:\n%s", calls)
+			}
+		})
+	}
+}
+
+func TestOneOffServiceAutoRemove(t *testing.T) {
+	base := &compose.Service{Name: "api", Labels: map[string]string{"x": "1"}}
+	s := oneOffService(base, RunRequest{Service: "api", AutoRemove: true, Detached: true})
+	if !compose.Labels(s.Labels).AutoRemove() || s.Labels["x"] != "1" {
+		t.Errorf("labels = %v, want the service's and %s", s.Labels, compose.LabelAutoRemove)
+	}
+	if _, ok := base.Labels[compose.LabelAutoRemove]; ok {
+		t.Error("the service's own labels were changed")
+	}
+	if s := oneOffService(base, RunRequest{Service: "api"}); compose.Labels(s.Labels).AutoRemove() {
+		t.Error("a one-off without --rm -d is marked for removal")
+	}
+}

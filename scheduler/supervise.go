@@ -140,12 +140,19 @@ type Supervisor struct {
 	Ready func()
 	// Debug logs every event it gets.
 	Debug bool
+	// Remove, when set, removes an exited container with its network
+	// namespace: the supervisor removes the one-offs that asked for it
+	// when they exit (run --rm -d, whose berth has returned). Nil leaves
+	// them.
+	Remove func(ctx context.Context, c Container) error
 
 	watched map[string]*watched
 	// others are containers seen not to be the supervisor's (other
 	// projects', one-offs), so that their events cost no listing.
-	others  map[string]bool
-	results chan probeDone
+	others map[string]bool
+	// autoRemove are the one-offs to remove once they exit.
+	autoRemove map[string]bool
+	results    chan probeDone
 	// gen numbers the runs of probing of all containers, so that a probe
 	// started before a reconnection is not taken for a later one's.
 	gen int
@@ -215,7 +222,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			}
 			s.Log.Printf("connected again: supervising %d containers", len(s.watched))
 			s.setState(SupervisorConnected)
-			if len(s.watched) == 0 && s.done() {
+			if s.left() == 0 && s.done() {
 				s.Log.Printf("project %s has no container left: supervision ends", s.Project)
 				return nil
 			}
@@ -249,6 +256,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 }
 
 func (s *Supervisor) done() bool { return s.Done == nil || s.Done() }
+
+// left counts the containers the supervisor still has to look after.
+func (s *Supervisor) left() int { return len(s.watched) + len(s.autoRemove) }
 
 func (s *Supervisor) setState(st SupervisorState) {
 	if s.State != nil {
@@ -328,8 +338,10 @@ func (s *Supervisor) sync(ctx context.Context, first bool) (int, error) {
 		return -1, err
 	}
 	seen := map[string]bool{}
+	s.autoRemove = map[string]bool{}
 	for _, c := range cs {
 		if c.Labels.OneOff() {
+			s.oneOff(ctx, c, first)
 			continue
 		}
 		seen[c.ID] = true
@@ -365,7 +377,26 @@ func (s *Supervisor) sync(ctx context.Context, first bool) (int, error) {
 			delete(s.watched, id)
 		}
 	}
-	return len(s.watched), nil
+	return s.left(), nil
+}
+
+// oneOff removes a one-off that asked to be removed when it exits and
+// has (at start, also one whose task went with the runtime), or notes it
+// to look again when it exits.
+func (s *Supervisor) oneOff(ctx context.Context, c Container, first bool) {
+	if s.Remove == nil || !c.Labels.AutoRemove() {
+		return
+	}
+	lost := c.State == StateCreated && first && !c.StartedAt.IsZero()
+	if c.State != StateExited && !lost {
+		s.autoRemove[c.ID] = true
+		return
+	}
+	if err := s.Remove(ctx, c); err != nil {
+		s.Log.Printf("%s exited: remove it (run --rm): %v", c.Name, err)
+		return
+	}
+	s.Log.Printf("%s exited with status %d: removed (run --rm)", c.Name, c.ExitCode)
 }
 
 // startProbing begins the healthchecks of a container that started at
@@ -398,6 +429,8 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 	w, known := s.watched[ev.Container]
 	switch {
 	case ev.Kind == EventUpdated:
+	case !known && ev.Kind == EventExited && s.autoRemove[ev.Container]:
+		return s.sync(ctx, false)
 	case !known && ev.Kind == EventDeleted:
 		delete(s.others, ev.Container)
 	case !known && s.others[ev.Container] && ev.Kind != EventCreated:
@@ -414,7 +447,7 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 		s.startProbing(w, ev.At, false)
 		if w.prober != nil {
 			h := w.prober.Health()
-			return len(s.watched), s.Runtime.Record(ctx, w.c, &h, w.restart.Count)
+			return s.left(), s.Runtime.Record(ctx, w.c, &h, w.restart.Count)
 		}
 	case ev.Kind == EventPaused:
 		w.paused = true
@@ -441,13 +474,13 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 			return -1, err
 		}
 		if w, known = s.watched[ev.Container]; !known {
-			return len(s.watched), nil
+			return s.left(), nil
 		}
 		if s.exited(w, ev.ExitCode, ev.At) {
-			return len(s.watched), s.Runtime.Record(ctx, w.c, nil, w.restart.Count)
+			return s.left(), s.Runtime.Record(ctx, w.c, nil, w.restart.Count)
 		}
 	}
-	return len(s.watched), nil
+	return s.left(), nil
 }
 
 // exited stops probing a container and schedules its restart if its

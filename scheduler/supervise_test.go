@@ -408,3 +408,48 @@ func TestSupervisorIgnoresOthers(t *testing.T) {
 		t.Errorf("listings = %d, want 3 (at start, the first event of the other container, web's exit)", rt.listings)
 	}
 }
+
+// TestSupervisorAutoRemove: a one-off of run --rm -d is removed once it
+// exits, one that exited while no supervisor ran is removed at start, and
+// other one-offs stay; supervision does not end while one is pending.
+func TestSupervisorAutoRemove(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0), added: make(chan struct{}, 1)}
+	rt := newSupRuntime(clock)
+	oneOff := map[string]string{compose.LabelOneOff: "True", compose.LabelAutoRemove: "true"}
+	rt.add("gone-early", StateExited, oneOff)
+	rt.add("kept", StateExited, map[string]string{compose.LabelOneOff: "True"})
+	rt.add("job", StateRunning, oneOff)
+	ctx := context.Background()
+	s := &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0),
+		Remove: func(_ context.Context, c Container) error {
+			rt.mu.Lock()
+			delete(rt.containers, c.ID)
+			rt.mu.Unlock()
+			rt.calls <- "remove " + c.Name
+			return nil
+		}}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	rt.expect(t, "remove gone-early")
+
+	// Its exit, as the runtime reports it: the task stopped.
+	rt.mu.Lock()
+	c := rt.containers["job"]
+	c.State, c.ExitCode = StateExited, 3
+	rt.containers["job"] = c
+	rt.mu.Unlock()
+	rt.events <- RuntimeEvent{Kind: EventExited, Container: "job", ExitCode: 3, At: clock.Now()}
+	rt.expect(t, "remove job")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("supervisor did not end once the pending one-off was removed")
+	}
+	rt.expectNone(t)
+	if _, ok := rt.containers["kept"]; !ok {
+		t.Error("a one-off without --rm was removed")
+	}
+}

@@ -38,10 +38,18 @@ func newDNSDaemonCmd(g *globalOptions) *cobra.Command {
 					return err
 				}
 				defer rt.Close()
+				nw, err := g.networks()
+				if err != nil {
+					rec.Stopped()
+					return err
+				}
 				s := &scheduler.Supervisor{
 					Project: project, Runtime: rt, Connect: rt.SupervisorConnect, State: rec.Supervisor,
 					Clock: scheduler.RealClock{}, Log: logger, Done: dnsDone, Poke: poke, Ready: ready,
 					Debug: os.Getenv("BERTH_DEBUG") != "",
+					Remove: func(ctx context.Context, c scheduler.Container) error {
+						return scheduler.RemoveExited(ctx, rt, nw, c)
+					},
 				}
 				if err := s.Run(ctx); err != nil {
 					rec.Stopped()

@@ -46,7 +46,7 @@ every capability, whatever the service's cap_add and cap_drop.`,
 	f.StringVarP(&opts.user, "user", "u", "", "Run as this user (name or uid[:gid])")
 	f.StringVarP(&opts.workdir, "workdir", "w", "", "Working directory in the container")
 	f.StringArrayVarP(&opts.env, "env", "e", nil, "Set an environment variable (KEY=VALUE)")
-	f.IntVar(&opts.index, "index", 1, "Which replica of the service (from 1)")
+	f.IntVar(&opts.index, "index", 0, "Which replica of the service (from 1); default: its first running container, a one-off (run -d) when no replica runs")
 	return cmd
 }
 

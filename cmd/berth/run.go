@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
@@ -37,6 +38,7 @@ type runOptions struct {
 	quiet        bool
 	quietPull    bool
 	quietBuild   bool
+	envFromFile  []string
 }
 
 func newRunCmd(g *globalOptions) *cobra.Command {
@@ -70,36 +72,44 @@ rebuilds it.`,
 	f.StringVarP(&opts.workdir, "workdir", "w", "", "Working directory in the container")
 	f.StringArrayVarP(&opts.env, "env", "e", nil, "Set an environment variable (KEY=VALUE)")
 	f.StringArrayVarP(&opts.publish, "publish", "p", nil, "Publish a port (as in ports:)")
-	f.StringArrayVarP(&opts.volumes, "volume", "v", nil, "Mount a host path or a declared volume (SOURCE:TARGET[:ro])")
+	f.StringArrayVarP(&opts.volumes, "volume", "v", nil, "Mount a host path or a declared volume (SOURCE:TARGET[:ro]); also --volumes")
 	f.StringArrayVar(&opts.capAdd, "cap-add", nil, "Add a Linux capability (as cap_add:)")
 	f.StringArrayVar(&opts.capDrop, "cap-drop", nil, "Drop a Linux capability (as cap_drop:)")
 	f.StringArrayVarP(&opts.labels, "label", "l", nil, "Add a label to the container (KEY=VALUE)")
 	f.BoolVar(&opts.useAliases, "use-aliases", false, "Give the container the service's name and aliases on its networks")
 	f.StringVar(&opts.pull, "pull", "", "Pull the image before running: always, missing or never (default: the service's pull_policy)")
 	f.BoolVar(&opts.build, "build", false, "Build the service's image before running it")
-	f.BoolVar(&opts.removeOrph, "remove-orphans", false, "Remove containers of services not in the compose file")
+	f.BoolVar(&opts.removeOrph, "remove-orphans", false, "Remove containers of services not in the compose file, and one-offs that exited")
 	f.BoolVar(&opts.quietPull, "quiet-pull", false, "Pull without printing the progress of each layer")
 	f.BoolVar(&opts.quietBuild, "quiet-build", false, "Build without printing the build's output")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Print nothing to standard output but the command's own (no container name with -d)")
+	f.StringArrayVar(&opts.envFromFile, "env-from-file", nil, "Set the environment variables of this file (KEY=VALUE lines, as .env; -e wins)")
+	// docker compose takes --volumes for --volume.
+	f.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "volumes" {
+			name = "volume"
+		}
+		return pflag.NormalizedName(name)
+	})
 	return cmd
 }
 
 func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service string, command []string) error {
-	if opts.rm && opts.detach {
-		// Nothing would be there to remove it when it exits: a detached
-		// one-off is supervised by no one.
-		return errors.New("--rm with -d is not supported yet: drop --rm; berth down removes one-off containers with the project")
-	}
 	ctx := cmd.Context()
-	p, err := g.loadProject(ctx)
+	// The service and what it depends on, its profile enabled even when
+	// not active (as docker compose does for the service run targets).
+	p, err := g.loadProject(ctx, service)
 	if err != nil {
 		return err
 	}
+	ignoreOrphans, _ := strconv.ParseBool(os.Getenv("COMPOSE_IGNORE_ORPHANS"))
 	req := scheduler.RunRequest{
 		Service: service, User: opts.user, WorkDir: opts.workdir, NoDeps: opts.noDeps,
 		ServicePorts: opts.servicePorts, Name: opts.name,
 		TTY: !opts.noTTY && !opts.detach && isTerminal(os.Stdin) && isTerminal(os.Stdout), Interactive: opts.interactive, Detached: opts.detach,
 		CapAdd: opts.capAdd, CapDrop: opts.capDrop, UseAliases: opts.useAliases, Build: opts.build, RemoveOrphans: opts.removeOrph,
+		// Detached, the project's supervisor removes it when it exits.
+		AutoRemove: opts.rm && opts.detach, IgnoreOrphans: ignoreOrphans,
 	}
 	switch policy := compose.PullPolicy(opts.pull); policy {
 	case "":
@@ -124,7 +134,7 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 	if opts.entrypoint != "" {
 		req.Entrypoint = strings.Fields(opts.entrypoint)
 	}
-	if req.Env, err = compose.ParseEnvArgs("run -e", opts.env, os.LookupEnv); err != nil {
+	if req.Env, err = runEnv(p, opts); err != nil {
 		return err
 	}
 	if req.Ports, err = compose.ParsePorts(opts.publish); err != nil {
@@ -184,4 +194,33 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 		return exitError{code: code}
 	}
 	return nil
+}
+
+// runEnv is the one-off's extra environment: -e KEY=VALUE, a bare -e KEY
+// valued from the variables the project was loaded with (the shell's,
+// then .env, --env-file or COMPOSE_ENV_FILES, as docker compose resolves
+// it), then the --env-from-file files for the keys -e did not set.
+func runEnv(p *compose.Project, opts runOptions) (map[string]string, error) {
+	env, err := compose.ParseEnvArgs("run -e", opts.env, func(k string) (string, bool) {
+		v, ok := p.Environment[k]
+		return v, ok
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, file := range opts.envFromFile {
+		vars, err := compose.ReadEnvFile(file, func(k string) (string, bool) {
+			v, ok := env[k]
+			return v, ok
+		})
+		if err != nil {
+			return nil, fmt.Errorf("run --env-from-file: %w", err)
+		}
+		for k, v := range vars {
+			if _, ok := env[k]; !ok {
+				env[k] = v
+			}
+		}
+	}
+	return env, nil
 }
