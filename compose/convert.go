@@ -103,6 +103,7 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 		DependsOn:     map[string]Dependency{},
 		NetworkMode:   sc.NetworkMode,
 		VolumesFrom:   slices.Clone(sc.VolumesFrom),
+		Expose:        slices.Clone([]string(sc.Expose)),
 		ConfigHash:    hash,
 		Unsupported:   unsupportedKeys(spec, sc),
 	}

@@ -69,6 +69,14 @@ const (
 	LabelPrefixBerth   = "berth."
 )
 
+// LabelVersion is the version of docker compose that made the container;
+// berth puts the version whose behaviour it follows (ComposeVersion):
+// tools read the label to tell compose's containers.
+const LabelVersion = "com.docker.compose.version"
+
+// ComposeVersion is the docker compose release berth behaves as.
+const ComposeVersion = "2.40.3"
+
 // ContainerName is docker compose's name for replica n of a service.
 func ContainerName(project, service string, n int) string {
 	return fmt.Sprintf("%s-%s-%d", project, service, n)
@@ -87,6 +95,7 @@ func ContainerLabels(p *Project, s *Service, n int) map[string]string {
 		LabelConfigFiles:   strings.Join(p.ConfigFiles, ","),
 		LabelContainerName: s.ContainerNameFor(n),
 		LabelStopGrace:     s.GracePeriod().String(),
+		LabelVersion:       ComposeVersion,
 	}
 	if s.StopSignal != "" {
 		l[LabelStopSignal] = s.StopSignal

@@ -157,6 +157,9 @@ type Service struct {
 
 	// Ports are the published ports.
 	Ports []PortMapping
+	// Expose are the ports it exposes without publishing them ("80",
+	// "8000-8002/udp"): ps shows them, as docker compose does.
+	Expose []string
 
 	// DNS, DNSSearch and DNSOptions go into the container's resolv.conf.
 	DNS, DNSSearch, DNSOptions []string

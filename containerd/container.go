@@ -164,7 +164,7 @@ func (c *Client) observe(info containers.Container, proc *apitask.Process) sched
 	var spec observedSpec
 	if info.Spec != nil && json.Unmarshal(info.Spec.GetValue(), &spec) == nil {
 		if spec.Process != nil {
-			sc.Command = strings.Join(spec.Process.Args, " ")
+			sc.Command = strings.Join(withoutInit(spec.Process.Args), " ")
 		}
 		sc.Volumes = c.mountedVolumes(spec.Mounts)
 	}

@@ -54,6 +54,21 @@ func initPrefix(s *compose.Service) []string {
 	return nil
 }
 
+// withoutInit is a container's command line without the init berth runs
+// it under (init: true, stdin_open): what ps shows, as docker does (its
+// init is not in the container's command line).
+func withoutInit(args []string) []string {
+	if len(args) == 0 || args[0] != InitPath {
+		return args
+	}
+	for i, a := range args {
+		if a == "--" {
+			return args[i+1:]
+		}
+	}
+	return args
+}
+
 // processArgs combines the image's entrypoint and command with the
 // service's, by the Docker engine's rules (its merge of a container's
 // config with its image's): a service entrypoint that is not empty

@@ -302,3 +302,17 @@ func TestConfinement(t *testing.T) {
 		}
 	}
 }
+
+func TestWithoutInit(t *testing.T) {
+	tests := []struct{ args, want string }{
+		{"sleep 10", "sleep 10"},
+		{InitPath + " -- sleep 10", "sleep 10"},
+		{InitPath + " --keep-stdin --exec -- sh -c x", "sh -c x"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(withoutInit(strings.Fields(tt.args)), " "); got != tt.want {
+			t.Errorf("withoutInit(%q) = %q, want %q", tt.args, got, tt.want)
+		}
+	}
+}

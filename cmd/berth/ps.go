@@ -40,8 +40,8 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVarP(&opts.all, "all", "a", false, "Also show stopped containers")
-	f.StringVar(&opts.format, "format", "table", "Output format: table or json (one JSON object per line, as docker compose prints)")
+	f.BoolVarP(&opts.all, "all", "a", false, "Also show stopped containers, and the one-offs of berth run")
+	f.StringVar(&opts.format, "format", "table", `Output format: table, json (one JSON object per line, as docker compose prints), or a Go template over the fields of the json output ("{{.Name}} {{.State}}"; "table {{.Name}}\t{{.Ports}}" adds a header and aligns the columns)`)
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Only print container IDs")
 	f.BoolVar(&opts.services, "services", false, "Only print service names")
 	f.StringArrayVar(&opts.status, "status", nil, "Only show containers in this state (created, running, paused, exited)")
@@ -78,7 +78,13 @@ type psEntry struct {
 	// healthcheck results (as docker inspect's State.Health.Log).
 	RestartCount int                     `json:"RestartCount"`
 	HealthLog    []scheduler.ProbeResult `json:"HealthLog,omitempty"`
+
+	labels map[string]string
 }
+
+// Label is the value of a label of the container, for ps --format
+// '{{.Label "com.docker.compose.project"}}'.
+func (e psEntry) Label(name string) string { return e.labels[name] }
 
 type publisher struct {
 	URL           string `json:"URL"`
@@ -88,8 +94,9 @@ type publisher struct {
 }
 
 func runPs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []string) error {
-	if opts.format != "table" && opts.format != "json" {
-		return fmt.Errorf("ps --format %q: use table or json", opts.format)
+	tmpl, err := psTemplate(opts.format)
+	if err != nil {
+		return err
 	}
 	if opts.filter != "" {
 		key, value, ok := strings.Cut(opts.filter, "=")
@@ -116,7 +123,7 @@ func runPs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []stri
 	supervising := pid > 0 && runstate.IsSupervising(runDir(), p.Name, pid)
 	var rows []psEntry
 	for _, c := range cs {
-		if c.Labels.OneOff() || !keep(c, services, opts) {
+		if !keep(c, services, opts) {
 			continue
 		}
 		e := toPsEntry(c, p.Name, supervising, now)
@@ -124,20 +131,15 @@ func runPs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []stri
 		if err != nil {
 			return err
 		}
-		var ports []string
-		for _, b := range bindings {
-			host := ""
-			if b.HostIP.IsValid() {
-				host = b.HostIP.String()
-			}
-			e.Publishers = append(e.Publishers, publisher{URL: host, TargetPort: int(b.ContainerPort), PublishedPort: int(b.HostPort), Protocol: b.Protocol})
-			ports = append(ports, b.String())
+		s := p.Service(c.Labels.Service())
+		e.Publishers, e.Ports = publishers(bindings, s)
+		if s != nil {
+			e.Networks, e.Mounts, e.LocalVolumes = serviceResources(s, c)
 		}
-		e.Ports = strings.Join(ports, ", ")
 		rows = append(rows, e)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
-	if err := printPs(cmd.OutOrStdout(), rows, opts); err != nil {
+	if err := printPs(cmd.OutOrStdout(), rows, opts, tmpl); err != nil {
 		return err
 	}
 	if opts.format == "table" && !opts.quiet && !opts.services && len(rows) > 0 {
@@ -166,8 +168,13 @@ func hasNetworks(rows []psEntry) bool {
 	return false
 }
 
+// keep says whether ps lists c: one-offs only with --all or --status, as
+// docker compose does.
 func keep(c scheduler.Container, services []string, opts psOptions) bool {
 	if len(services) > 0 && !contains(services, c.Labels.Service()) {
+		return false
+	}
+	if c.Labels.OneOff() && !opts.all && len(opts.status) == 0 {
 		return false
 	}
 	if len(opts.status) > 0 {
@@ -198,7 +205,7 @@ func toPsEntry(c scheduler.Container, project string, supervising bool, now time
 		State: string(c.State), Status: statusText(c, now), ExitCode: c.ExitCode,
 		Publishers: []publisher{}, Labels: strings.Join(labels, ","), LocalVolumes: "0",
 		RunningFor: units.HumanDuration(now.Sub(c.Created)) + " ago", Size: "0B",
-		RestartCount: c.Labels.RestartCount(),
+		RestartCount: c.Labels.RestartCount(), labels: c.Labels,
 	}
 	if h, ok := scheduler.ShownHealth(c, supervising, now); ok && c.State == scheduler.StateRunning {
 		e.Health, e.HealthLog = string(h.Status), h.Log
@@ -232,7 +239,7 @@ func statusText(c scheduler.Container, now time.Time) string {
 	return string(c.State)
 }
 
-func printPs(w io.Writer, rows []psEntry, opts psOptions) error {
+func printPs(w io.Writer, rows []psEntry, opts psOptions, tmpl *psFormat) error {
 	switch {
 	case opts.quiet:
 		for _, r := range rows {
@@ -246,6 +253,8 @@ func printPs(w io.Writer, rows []psEntry, opts psOptions) error {
 				fmt.Fprintln(w, r.Service)
 			}
 		}
+	case tmpl != nil:
+		return tmpl.write(w, rows)
 	case opts.format == "json":
 		enc := json.NewEncoder(w)
 		for _, r := range rows {
