@@ -8,11 +8,13 @@ import (
 	"github.com/berth/berth/scheduler"
 )
 
-type waitOptions struct{}
+type waitOptions struct {
+	downProject bool
+}
 
 func newWaitCmd(g *globalOptions) *cobra.Command {
 	opts := waitOptions{}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "wait SERVICE...",
 		Short: "Wait until a container of the services exits, and print its exit code",
 		Args:  cobra.MinimumNArgs(1),
@@ -20,9 +22,11 @@ func newWaitCmd(g *globalOptions) *cobra.Command {
 			return runWait(cmd, g, opts, args)
 		},
 	}
+	cmd.Flags().BoolVar(&opts.downProject, "down-project", false, "Then take the whole project down (as berth down --remove-orphans)")
+	return cmd
 }
 
-func runWait(cmd *cobra.Command, g *globalOptions, _ waitOptions, services []string) error {
+func runWait(cmd *cobra.Command, g *globalOptions, opts waitOptions, services []string) error {
 	ctx := cmd.Context()
 	p, rt, err := g.serviceProject(ctx, services)
 	if err != nil {
@@ -35,6 +39,9 @@ func runWait(cmd *cobra.Command, g *globalOptions, _ waitOptions, services []str
 	}
 	if c != nil {
 		fmt.Fprintln(cmd.OutOrStdout(), c.ExitCode)
+	}
+	if opts.downProject {
+		return runDown(cmd, g, downOptions{removeOrphans: true, timeout: -1}, nil)
 	}
 	return nil
 }
