@@ -42,6 +42,9 @@ const (
 	// LabelAutoRemove marks a one-off container that the project's
 	// supervisor removes once it exits (run --rm -d).
 	LabelAutoRemove = "berth.auto-remove"
+	// LabelExpose keeps the service's expose: entries, comma-separated,
+	// for ps (also by project name alone).
+	LabelExpose = "berth.expose"
 )
 
 // LabelDependsOn is the service's depends_on as docker compose writes it,
@@ -105,6 +108,9 @@ func ContainerLabels(p *Project, s *Service, n int) map[string]string {
 	}
 	if s.Tty {
 		l[LabelTerminal] = "true"
+	}
+	if len(s.Expose) > 0 {
+		l[LabelExpose] = strings.Join(s.Expose, ",")
 	}
 	return l
 }
@@ -190,6 +196,14 @@ func (l Labels) AnonVolumes() map[string]string {
 		return nil
 	}
 	return m
+}
+
+// Expose are the service's expose: entries the container was made with.
+func (l Labels) Expose() []string {
+	if l[LabelExpose] == "" {
+		return nil
+	}
+	return strings.Split(l[LabelExpose], ",")
 }
 
 // Volume is a volume's key in its compose file.

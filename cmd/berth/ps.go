@@ -132,7 +132,11 @@ func runPs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []stri
 			return err
 		}
 		s := p.Service(c.Labels.Service())
-		e.Publishers, e.Ports = publishers(bindings, s)
+		expose := c.Labels.Expose()
+		if expose == nil && s != nil { // made before berth kept them
+			expose = s.Expose
+		}
+		e.Publishers, e.Ports = publishers(bindings, expose)
 		if s != nil {
 			e.Networks, e.Mounts, e.LocalVolumes = serviceResources(s, c)
 		}

@@ -124,10 +124,10 @@ func (f *psFormat) line(w io.Writer, data any) error {
 }
 
 // publishers are a container's ports as docker compose's ps shows them:
-// the ports its service exposes without publishing them (expose:, with
-// no host port: "80/tcp", consecutive ones as "8000-8002/tcp"), then its
+// the ports it exposes without publishing them (expose:, with no host
+// port: "80/tcp", consecutive ones as "8000-8002/tcp"), then its
 // published ones ("0.0.0.0:8080->80/tcp").
-func publishers(bindings []netbridge.PortBinding, s *compose.Service) ([]publisher, string) {
+func publishers(bindings []netbridge.PortBinding, expose []string) ([]publisher, string) {
 	pubs := []publisher{}
 	published := map[string]bool{}
 	var mapped []string
@@ -141,15 +141,13 @@ func publishers(bindings []netbridge.PortBinding, s *compose.Service) ([]publish
 		mapped = append(mapped, b.String())
 	}
 	var exposed []publisher
-	if s != nil {
-		seen := map[string]bool{}
-		for _, e := range s.Expose {
-			for _, p := range exposedPorts(e) {
-				key := fmt.Sprintf("%d/%s", p.TargetPort, p.Protocol)
-				if !published[key] && !seen[key] {
-					seen[key] = true
-					exposed = append(exposed, p)
-				}
+	seen := map[string]bool{}
+	for _, e := range expose {
+		for _, p := range exposedPorts(e) {
+			key := fmt.Sprintf("%d/%s", p.TargetPort, p.Protocol)
+			if !published[key] && !seen[key] {
+				seen[key] = true
+				exposed = append(exposed, p)
 			}
 		}
 	}

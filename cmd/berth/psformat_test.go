@@ -76,7 +76,7 @@ func TestPsPublishers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pubs, ports := publishers(tt.bindings, &compose.Service{Expose: tt.expose})
+			pubs, ports := publishers(tt.bindings, tt.expose)
 			if ports != tt.want || len(pubs) != tt.wantCount {
 				t.Errorf("publishers(%v, expose %q) = %d publishers, %q; want %d, %q", tt.bindings, tt.expose, len(pubs), ports, tt.wantCount, tt.want)
 			}
