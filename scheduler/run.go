@@ -232,4 +232,3 @@ func oneOffService(base *compose.Service, req RunRequest) *compose.Service {
 	s.NoServiceNames = !req.UseAliases
 	return &s
 }
-
