@@ -137,9 +137,7 @@ func runPs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []stri
 			expose = s.Expose
 		}
 		e.Publishers, e.Ports = publishers(bindings, expose)
-		if s != nil {
-			e.Networks, e.Mounts, e.LocalVolumes = serviceResources(s, c)
-		}
+		e.Networks, e.Mounts, e.LocalVolumes = serviceResources(s, c)
 		rows = append(rows, e)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })

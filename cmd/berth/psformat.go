@@ -201,16 +201,21 @@ func exposedPorts(e string) []publisher {
 
 // serviceResources are the Networks, Mounts and LocalVolumes columns of
 // a container of service s: the networks it joins, the volumes and host
-// paths it mounts, and how many of those are local volumes.
+// paths it mounts, and how many of those are local volumes. With no
+// service (ps -p NAME without the compose file) only its named volumes
+// are known.
 func serviceResources(s *compose.Service, c scheduler.Container) (networks, mounts, local string) {
 	var nets []string
+	var ms []string
+	volumes := 0
+	if s == nil {
+		s = &compose.Service{}
+	}
 	if s.NetworkMode == "" || strings.HasPrefix(s.NetworkMode, "bridge") {
 		for _, n := range s.Networks {
 			nets = append(nets, n.Name)
 		}
 	}
-	var ms []string
-	volumes := 0
 	for _, m := range s.Mounts {
 		switch m.Type {
 		case compose.MountVolume:

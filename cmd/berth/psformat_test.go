@@ -105,3 +105,31 @@ func TestPsKeepsOneOffs(t *testing.T) {
 		}
 	}
 }
+
+func TestPsServiceResources(t *testing.T) {
+	s := &compose.Service{
+		Networks: []compose.ServiceNetwork{{Key: "default", Name: "demo_default"}, {Key: "back", Name: "demo_back"}},
+		Mounts: []compose.Mount{
+			{Type: compose.MountVolume, Source: "demo_data", Target: "/data"},
+			{Type: compose.MountBind, Source: "/srv/app", Target: "/app"},
+			{Type: compose.MountTmpfs, Target: "/tmp"},
+		},
+	}
+	tests := []struct {
+		name                    string
+		s                       *compose.Service
+		volumes                 []string
+		nets, mounts, localVols string
+	}{
+		{"service", s, []string{"demo_data"}, "demo_default,demo_back", "demo_data,/srv/app", "1"},
+		{"one-off with run -v", s, []string{"demo_data", "demo_extra"}, "demo_default,demo_back", "demo_data,/srv/app,demo_extra", "2"},
+		{"no compose file", nil, []string{"demo_data"}, "", "demo_data", "1"},
+		{"host network", &compose.Service{NetworkMode: "host"}, nil, "", "", "0"},
+	}
+	for _, tt := range tests {
+		nets, mounts, local := serviceResources(tt.s, scheduler.Container{Volumes: tt.volumes})
+		if nets != tt.nets || mounts != tt.mounts || local != tt.localVols {
+			t.Errorf("%s: serviceResources = %q, %q, %q; want %q, %q, %q", tt.name, nets, mounts, local, tt.nets, tt.mounts, tt.localVols)
+		}
+	}
+}
