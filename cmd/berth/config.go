@@ -86,7 +86,23 @@ func runConfig(cmd *cobra.Command, g *globalOptions, opts configOptions, service
 	lo := g.composeOptions()
 	lo.NoInterpolate, lo.NoNormalize, lo.NoResolvePaths, lo.KeepEnvFiles = opts.noInterpolate, opts.noNormalize, opts.noResolvePaths, opts.noResolveEnv
 	lo.NoConsistency = opts.noConsistency
-	if opts.noInterpolate && !opts.services && !opts.volumes && !opts.profiles && !opts.images && opts.hash == "" && !opts.environment && !opts.networks && !opts.models {
+	if opts.noInterpolate && (opts.services || opts.volumes) {
+		// As docker compose: the names, from the model not interpolated.
+		model, err := compose.LoadModel(cmd.Context(), lo)
+		if err != nil {
+			return err
+		}
+		key := "services"
+		if opts.volumes {
+			key = "volumes"
+		}
+		m, _ := model[key].(map[string]any)
+		for _, name := range sortedKeys(m) {
+			fmt.Fprintln(cmd.OutOrStdout(), name)
+		}
+		return nil
+	}
+	if opts.noInterpolate && !opts.profiles && !opts.images && opts.hash == "" && !opts.environment && !opts.networks && !opts.models {
 		return runConfigNoInterpolate(cmd, lo, opts, services)
 	}
 	if !opts.profiles {

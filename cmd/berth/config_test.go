@@ -250,6 +250,7 @@ services:
 		}},
 		{"no-interpolate", []string{"config", "--no-interpolate"}, []string{"image: busybox:${TAG:?set TAG}", "- ${PORT:-8080}:80"}},
 		{"no-interpolate, a service named", []string{"config", "--no-interpolate", "web"}, []string{"- ${PORT:-8080}:80"}},
+		{"no-interpolate services", []string{"config", "--no-interpolate", "--services"}, []string{"web\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
