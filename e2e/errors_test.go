@@ -37,7 +37,9 @@ func TestBadInput(t *testing.T) {
 		{"exit code of an unknown service", "services:\n  a:\n    image: " + testImage + "\n", []string{"up", "--exit-code-from", "nope"}, []string{"--exit-code-from nope", "no such service"}},
 		{"attach an unknown service", "services:\n  a:\n    image: " + testImage + "\n", []string{"up", "--attach", "nope"}, []string{"--attach nope", "no such service"}},
 		{"wait without containers", "services:\n  a:\n    image: " + testImage + "\n", []string{"wait", "a"}, []string{"service a has no container", "berth up -d"}},
-		{"run --rm with -d", "services:\n  a:\n    image: " + testImage + "\n", []string{"run", "-d", "--rm", "a"}, []string{"--rm with -d is not supported"}},
+		{"run --env-from-file missing", "services:\n  a:\n    image: " + testImage + "\n", []string{"run", "-d", "--rm", "--env-from-file", "missing.env", "a"}, []string{"run --env-from-file", "missing.env"}},
+		{"ps --format broken template", "services:\n  a:\n    image: " + testImage + "\n", []string{"ps", "--format", "{{.Name"}, []string{"ps --format", "Go template"}},
+		{"config --variables --format xml", "services:\n  a:\n    image: " + testImage + "\n", []string{"config", "--variables", "--format", "xml"}, []string{"use table, json or yaml"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
