@@ -88,6 +88,11 @@ func PublishFiles(spec *types.Project, opts PublishOptions) ([]PublishedFile, er
 // checkPublishable refuses what docker compose publish refuses, in its
 // words where scripts may read them.
 func checkPublishable(spec *types.Project, opts PublishOptions, withEnvFile map[string]bool) error {
+	// The variables the env files give count as the services' own, as
+	// docker compose sees them (its loader merges them, keeping env_file).
+	if resolved, err := spec.WithServicesEnvironmentResolved(false); err == nil {
+		spec = resolved
+	}
 	var buildOnly []string
 	for _, name := range spec.ServiceNames() {
 		if s := spec.Services[name]; s.Image == "" && s.Build != nil {

@@ -19,15 +19,12 @@ var composeGaps = map[string]string{
 	". --dry-run":                     "dry runs are issue 17",
 	"bridge":                          "compose bridge converts to Kubernetes through Docker Desktop extensions; berth convert kubernetes is issue 18",
 	"config --lock-image-digests":     "not yet: issue 13",
-	"config --variables":              "not yet: issue 13",
 	"publish --app":                   "not yet: the images are not pushed into the artifact's index",
 	"publish --resolve-image-digests": "not yet: no image-digests override layer",
 	"pull --include-deps":             "not yet: issue 13",
 	"pull --policy":                   "not yet: issue 13",
 	"push --include-deps":             "not yet: issue 13",
-	"run --env-from-file":             "not yet: issue 13",
 	"up --watch":                      "develop.watch is issue 17",
-	"wait --down-project":             "not yet: issue 13",
 	"watch":                           "develop.watch is issue 17",
 }
 
