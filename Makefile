@@ -4,7 +4,7 @@ BIN         := bin/berth
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X main.version=$(VERSION)
 COMPAT      ?= ../shared/compat/compat.sh
-E2E_TIMEOUT ?= 20m
+E2E_TIMEOUT ?= 40m
 
 .PHONY: all build deps test unit compat e2e bench fuzz fuzz-short demo lint clean
 

@@ -189,7 +189,7 @@ func badInputCases() []badInputCase {
 		{"build context missing", "services:\n  a:\n    build: ./gone\n", nil, []string{"build"}, []string{"gone"}},
 		{"dockerfile RUN fails", buildSvc, dockerfile("FROM "+testImage, "RUN exit 3"), []string{"up", "-d", "--build"}, []string{"exit 3"}},
 		{"dockerfile RUN network host not granted", buildSvc, dockerfile("FROM "+testImage, "RUN --network=host true"), []string{"build"}, []string{"Dockerfile:2", "RUN --network=host needs the network.host entitlement", "--allow network.host"}},
-		{"build unknown entitlement", "services:\n  a:\n    build: {context: ./ctx, entitlements: [security.insecure]}\n", dockerfile("FROM " + testImage), []string{"build"}, []string{`service "a"`, `build.entitlements: "security.insecure"`}},
+		{"build unknown entitlement", "services:\n  a:\n    build: {context: ./ctx, entitlements: [device.fuse]}\n", dockerfile("FROM " + testImage), []string{"build"}, []string{`service "a"`, `build.entitlements: "device.fuse"`}},
 		{"build --allow unknown", buildSvc, dockerfile("FROM " + testImage), []string{"build", "--allow", "network"}, []string{`--allow: entitlement "network" is not supported`}},
 		{"dockerfile bad ARG", buildSvc, dockerfile("ARG", "FROM "+testImage), []string{"build"}, []string{"Dockerfile", "ARG"}},
 		// The command line.

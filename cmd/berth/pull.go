@@ -18,6 +18,8 @@ type pullOptions struct {
 	ignoreFailures  bool
 	ignoreBuildable bool
 	quiet           bool
+	includeDeps     bool
+	policy          string
 }
 
 func newPullCmd(g *globalOptions) *cobra.Command {
@@ -37,7 +39,42 @@ present already. A service that can be built only warns when its pull fails.`,
 	f.BoolVar(&opts.ignoreFailures, "ignore-pull-failures", false, "Pull what can be pulled and ignore the images that fail")
 	f.BoolVar(&opts.ignoreBuildable, "ignore-buildable", false, "Skip the images of services that have a build section (build them instead)")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Print no progress")
+	f.BoolVar(&opts.includeDeps, "include-deps", false, "Also pull the images of the services the named ones depend on")
+	f.StringVar(&opts.policy, "policy", "", `Pull policy for every service with an image: "missing" (skip images present) or "always"`)
 	return cmd
+}
+
+// withDependencies is services with what they depend on (for
+// --include-deps); nil (every service) stays nil.
+func withDependencies(p *compose.Project, services []string) ([]string, error) {
+	if len(services) == 0 {
+		return services, nil
+	}
+	g, err := scheduler.NewGraph(p)
+	if err != nil {
+		return nil, err
+	}
+	return g.WithDependencies(services), nil
+}
+
+// applyPullPolicy gives every service with an image pull --policy's
+// policy, as docker compose pull --policy does.
+func applyPullPolicy(p *compose.Project, policy string) error {
+	switch policy {
+	case "":
+		return nil
+	case "missing", "always":
+	default:
+		return fmt.Errorf("pull --policy %q: use missing or always", policy)
+	}
+	for _, s := range p.Services {
+		if s.Image == "" {
+			continue
+		}
+		s.PullPolicy = compose.PullPolicy(policy)
+		s.PullIfMissing = policy == "missing"
+	}
+	return nil
 }
 
 // Texts of docker compose's pull events for services it does not pull.
@@ -82,6 +119,14 @@ func runPull(cmd *cobra.Command, g *globalOptions, opts pullOptions, services []
 	p, err := g.loadProject(ctx, services...)
 	if err != nil {
 		return err
+	}
+	if err := applyPullPolicy(p, opts.policy); err != nil {
+		return err
+	}
+	if opts.includeDeps {
+		if services, err = withDependencies(p, services); err != nil {
+			return err
+		}
 	}
 	if opts.quiet {
 		g.progress = "quiet"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/berth/berth/compose"
@@ -32,5 +33,48 @@ func TestPullSkip(t *testing.T) {
 				t.Errorf("pullSkip(%+v) = %q, %v; want %q", tt.svc, got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestApplyPullPolicy(t *testing.T) {
+	newProject := func() *compose.Project {
+		return &compose.Project{Services: []*compose.Service{
+			{Name: "db", Image: "postgres:16", PullPolicy: compose.PullNever},
+			{Name: "app", HasBuild: true}, // built: no image to pull
+		}}
+	}
+	for _, tc := range []struct {
+		policy   string
+		want     compose.PullPolicy
+		ifMissed bool
+	}{{"", compose.PullNever, false}, {"always", compose.PullAlways, false}, {"missing", compose.PullMissing, true}} {
+		p := newProject()
+		if err := applyPullPolicy(p, tc.policy); err != nil {
+			t.Fatal(err)
+		}
+		if db := p.Services[0]; db.PullPolicy != tc.want || db.PullIfMissing != tc.ifMissed {
+			t.Errorf("--policy %q: db %q (if missing %v), want %q (%v)", tc.policy, db.PullPolicy, db.PullIfMissing, tc.want, tc.ifMissed)
+		}
+		if app := p.Services[1]; app.PullPolicy != "" {
+			t.Errorf("--policy %q changed a service without an image: %q", tc.policy, app.PullPolicy)
+		}
+	}
+	if err := applyPullPolicy(newProject(), "sometimes"); err == nil || !strings.Contains(err.Error(), "--policy") {
+		t.Errorf("--policy sometimes: %v", err)
+	}
+}
+
+func TestWithDependencies(t *testing.T) {
+	p := &compose.Project{Name: "demo", Services: []*compose.Service{
+		{Name: "db", Image: "postgres"},
+		{Name: "api", Image: "api", DependsOn: map[string]compose.Dependency{"db": {}}},
+		{Name: "web", Image: "web", DependsOn: map[string]compose.Dependency{"api": {}}},
+	}}
+	got, err := withDependencies(p, []string{"web"})
+	if err != nil || strings.Join(got, " ") != "api db web" {
+		t.Errorf("withDependencies(web) = %v, %v; want api db web", got, err)
+	}
+	if got, _ := withDependencies(p, nil); got != nil {
+		t.Errorf("withDependencies(nil) = %v, want nil (every service)", got)
 	}
 }

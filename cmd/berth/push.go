@@ -17,6 +17,7 @@ import (
 type pushOptions struct {
 	ignoreFailures bool
 	quiet          bool
+	includeDeps    bool
 }
 
 func newPushCmd(g *globalOptions) *cobra.Command {
@@ -36,6 +37,7 @@ or tags: their <project>-<service> image has no registry to go to.`,
 	f := cmd.Flags()
 	f.BoolVar(&opts.ignoreFailures, "ignore-push-failures", false, "Push what can be pushed and report the failures")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Print no progress")
+	f.BoolVar(&opts.includeDeps, "include-deps", false, "Also push the images of the services the named ones depend on")
 	return cmd
 }
 
@@ -44,6 +46,11 @@ func runPush(cmd *cobra.Command, g *globalOptions, opts pushOptions, services []
 	p, err := g.loadProject(ctx, services...)
 	if err != nil {
 		return err
+	}
+	if opts.includeDeps {
+		if services, err = withDependencies(p, services); err != nil {
+			return err
+		}
 	}
 	if opts.quiet {
 		g.progress = "quiet"

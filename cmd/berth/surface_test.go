@@ -18,12 +18,9 @@ import (
 var composeGaps = map[string]string{
 	". --dry-run":                     "dry runs are issue 17",
 	"bridge":                          "compose bridge converts to Kubernetes through Docker Desktop extensions; berth convert kubernetes is issue 18",
-	"config --lock-image-digests":     "not yet: issue 13",
+	"config --lock-image-digests":     "not yet: it needs a registry lookup per image (as publish --resolve-image-digests)",
 	"publish --app":                   "not yet: the images are not pushed into the artifact's index",
 	"publish --resolve-image-digests": "not yet: no image-digests override layer",
-	"pull --include-deps":             "not yet: issue 13",
-	"pull --policy":                   "not yet: issue 13",
-	"push --include-deps":             "not yet: issue 13",
 	"up --watch":                      "develop.watch is issue 17",
 	"watch":                           "develop.watch is issue 17",
 }
