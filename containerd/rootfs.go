@@ -21,28 +21,7 @@ func (c *Client) WithRoot(ctx context.Context, sc scheduler.Container, fn func(r
 	if root, ok := c.processRoot(ctx, sc.ID); ok {
 		return fn(root)
 	}
-	info, err := c.client.ContainerService().Get(ctx, sc.ID)
-	if err != nil {
-		return fmt.Errorf("container %s: %w", sc.Name, err)
-	}
-	mounts, err := c.client.SnapshotService(info.Snapshotter).Mounts(ctx, info.SnapshotKey)
-	if err != nil {
-		return fmt.Errorf("container %s: its filesystem: %w", sc.Name, err)
-	}
-	// WithTempMount wraps fn's error in one naming the temporary
-	// directory; fn's own is the one to report.
-	var fnErr error
-	err = mount.WithTempMount(ctx, mounts, func(root string) error {
-		fnErr = fn(root)
-		return fnErr
-	})
-	if fnErr != nil {
-		return fnErr
-	}
-	if err != nil {
-		return fmt.Errorf("container %s: mount its filesystem: %w", sc.Name, err)
-	}
-	return nil
+	return c.withSnapshot(ctx, sc, mount.WithTempMount, fn)
 }
 
 // processRoot is /proc/PID/root of the container's task's process, when
@@ -66,6 +45,12 @@ func (c *Client) processRoot(ctx context.Context, id string) (string, bool) {
 // upper directory as one more lower one), which leaves a running
 // container's own mount alone.
 func (c *Client) WithFilesystem(ctx context.Context, sc scheduler.Container, fn func(root string) error) error {
+	return c.withSnapshot(ctx, sc, mount.WithReadonlyTempMount, fn)
+}
+
+// withSnapshot mounts the container's snapshot on a temporary directory
+// with mountTemp (read-write or read-only) for fn, and unmounts it after.
+func (c *Client) withSnapshot(ctx context.Context, sc scheduler.Container, mountTemp func(context.Context, []mount.Mount, func(string) error) error, fn func(root string) error) error {
 	info, err := c.client.ContainerService().Get(ctx, sc.ID)
 	if err != nil {
 		return fmt.Errorf("container %s: %w", sc.Name, err)
@@ -74,8 +59,10 @@ func (c *Client) WithFilesystem(ctx context.Context, sc scheduler.Container, fn 
 	if err != nil {
 		return fmt.Errorf("container %s: its filesystem: %w", sc.Name, err)
 	}
+	// The temporary mount wraps fn's error in one naming its directory;
+	// fn's own is the one to report.
 	var fnErr error
-	err = mount.WithReadonlyTempMount(ctx, mounts, func(root string) error {
+	err = mountTemp(ctx, mounts, func(root string) error {
 		fnErr = fn(root)
 		return fnErr
 	})

@@ -114,8 +114,8 @@ func TestProjectCommandsWithoutFile(t *testing.T) {
 	p.wantStates("after unpause", map[string]string{"web-1": "running", "web-2": "running"})
 
 	p.mustByName("kill", "-s", "SIGKILL", "web")
-	if out := p.mustByName("wait", "web").stdout; strings.TrimSpace(out) != "137" {
-		t.Errorf("wait by name after kill -s SIGKILL = %q, want 137", out)
+	if r := p.byName("wait", "web"); strings.TrimSpace(r.stdout) != "137" || r.code != 137 {
+		t.Errorf("wait by name after kill -s SIGKILL: %s, want 137 printed and its exit status", r)
 	}
 
 	p.mustByName("rm", "-f", "web")

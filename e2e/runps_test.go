@@ -107,8 +107,8 @@ func TestExecOneOff(t *testing.T) {
 func TestWaitDownProject(t *testing.T) {
 	p := newProject(t, "services:\n  job:\n    image: "+testImage+"\n    command: sh -c 'sleep 1; exit 3'\n  web:\n    image: "+testImage+"\n    command: sleep 300\n", nil)
 	p.must("up", "-d")
-	r := p.must("wait", "--down-project", "job")
-	if !strings.HasPrefix(r.stdout, "3\n") {
+	r := p.berth("wait", "--down-project", "job")
+	if !strings.HasPrefix(r.stdout, "3\n") || r.code != 3 {
 		t.Errorf("wait printed %q, want the exit code 3 first", r.stdout)
 	}
 	if left := p.ps(true); len(left) != 0 {

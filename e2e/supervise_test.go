@@ -588,8 +588,8 @@ services:
 	if e := p.entry(p.name + "-web-1"); e.State != "running" {
 		t.Errorf("after unpause: %+v", e)
 	}
-	if r := p.must("wait", "job"); r.stdout != "7\n" {
-		t.Errorf("wait job printed %q, want 7", r.stdout)
+	if r := p.berth("wait", "job"); r.stdout != "7\n" || r.code != 7 {
+		t.Errorf("wait job: %s, want 7 printed and its exit status", r)
 	}
 	p.must("rm")
 	if ps := p.ps(true); len(ps) != 1 || ps[0].Service != "web" {

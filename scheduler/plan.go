@@ -250,7 +250,7 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 	sort.Slice(plan.Extra, func(i, j int) bool { return plan.Extra[i].Name < plan.Extra[j].Name })
 	if len(orphans) > 0 && !opts.IgnoreOrphans {
 		sort.Strings(orphans)
-		plan.Warnings = append(plan.Warnings, fmt.Sprintf("found orphan containers (%s) for this project; if you removed or renamed their service in the compose file, run this command with --remove-orphans to clean them up", strings.Join(orphans, ", ")))
+		plan.Warnings = append(plan.Warnings, OrphanWarning(orphans))
 	}
 	return plan, nil
 }

@@ -227,7 +227,7 @@ db: start demo-db-1 (exited)`,
 			want: `
 create-networks demo
 db: running demo-db-1
-warning: found orphan containers (demo-gone-1) for this project; if you removed or renamed their service in the compose file, run this command with --remove-orphans to clean them up`,
+warning: Found orphan containers ([demo-gone-1]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`,
 		},
 		{
 			name:    "orphans removed",

@@ -16,7 +16,7 @@ func newWaitCmd(g *globalOptions) *cobra.Command {
 	opts := waitOptions{}
 	cmd := &cobra.Command{
 		Use:   "wait SERVICE...",
-		Short: "Wait until a container of the services exits, and print its exit code",
+		Short: "Wait until a container of the services exits; print its exit code and exit with it",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runWait(cmd, g, opts, args)
@@ -37,11 +37,19 @@ func runWait(cmd *cobra.Command, g *globalOptions, opts waitOptions, services []
 	if err != nil {
 		return err
 	}
+	code := 0
 	if c != nil {
-		fmt.Fprintln(cmd.OutOrStdout(), c.ExitCode)
+		code = c.ExitCode
+		fmt.Fprintln(cmd.OutOrStdout(), code)
 	}
 	if opts.downProject {
-		return runDown(cmd, g, downOptions{removeOrphans: true, timeout: -1}, nil)
+		if err := runDown(cmd, g, downOptions{removeOrphans: true, timeout: -1}, nil); err != nil {
+			return err
+		}
+	}
+	// berth's exit status is the container's, as docker compose wait's.
+	if code != 0 {
+		return exitError{code: code}
 	}
 	return nil
 }
