@@ -338,6 +338,9 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		labels[compose.LabelContainerName] = req.Name
 	}
 	labels[compose.LabelImage] = s.ImageName()
+	if expose := withImageExpose(s.Expose, ociImage.Config.ExposedPorts); len(expose) > 0 {
+		labels[compose.LabelExpose] = strings.Join(expose, ",")
+	}
 	if cfg, err := img.Config(ctx); err == nil {
 		labels[compose.LabelImageID] = cfg.Digest.String()
 	}
@@ -560,6 +563,18 @@ func (c *Client) imageHealthcheck(ctx context.Context, img containerd.Image) *co
 	if h.Retries > 0 {
 		r := h.Retries
 		out.Retries = &r
+	}
+	return out
+}
+
+// withImageExpose is the service's expose: entries followed by the ports
+// its image's EXPOSE declares ("5000/tcp"), as ps shows both (docker does).
+func withImageExpose(expose []string, image map[string]struct{}) []string {
+	out := slices.Clone(expose)
+	for _, p := range slices.Sorted(maps.Keys(image)) {
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
 	}
 	return out
 }

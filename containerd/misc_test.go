@@ -199,3 +199,22 @@ func TestExplainPull(t *testing.T) {
 		}
 	}
 }
+
+func TestWithImageExpose(t *testing.T) {
+	tests := []struct {
+		expose []string
+		image  map[string]struct{}
+		want   []string
+	}{
+		{nil, nil, nil},
+		{[]string{"80"}, nil, []string{"80"}},
+		{nil, map[string]struct{}{"5000/tcp": {}, "53/udp": {}}, []string{"5000/tcp", "53/udp"}},
+		{[]string{"5000/tcp", "8080"}, map[string]struct{}{"5000/tcp": {}}, []string{"5000/tcp", "8080"}},
+	}
+	for _, tt := range tests {
+		got := withImageExpose(tt.expose, tt.image)
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("withImageExpose(%q, %v) = %q, want %q", tt.expose, tt.image, got, tt.want)
+		}
+	}
+}

@@ -157,6 +157,14 @@ func TestPsExposedPorts(t *testing.T) {
 	if r := p.must("ps"); !strings.Contains(r.stdout, "80/tcp, 443/tcp, 8080/tcp") {
 		t.Errorf("ps table lacks the exposed ports:\n%s", r.stdout)
 	}
+
+	// The image's EXPOSE counts too, as docker ps shows it.
+	built := newProject(t, "services:\n  web:\n    build: .\n    command: sleep 300\n    expose: ['8080']\n    ports: ['127.0.0.1::9000']\n",
+		map[string]string{"Dockerfile": "FROM " + testImage + "\nEXPOSE 5000 9000 53/udp\n"})
+	built.must("up", "-d", "--build")
+	if ports := built.ps(false)[0].Ports; !strings.HasPrefix(ports, "5000/tcp, 8080/tcp, 53/udp, 127.0.0.1:") || !strings.HasSuffix(ports, "->9000/tcp") {
+		t.Errorf("ps PORTS = %q, want 5000/tcp, 8080/tcp, 53/udp (EXPOSE and expose:), then the published 9000", ports)
+	}
 }
 
 // TestEmptyCommand: command: "" once interpolated runs the image's CMD
