@@ -183,14 +183,15 @@ func (r *Reconnecting) Containers(ctx context.Context, project string) ([]schedu
 	return g.client.Containers(ctx, project)
 }
 
-// Start starts an exited container again, on the current client.
-func (r *Reconnecting) Start(ctx context.Context, c scheduler.Container) error {
+// Revive starts an exited container again for its restart policy, on the
+// current client.
+func (r *Reconnecting) Revive(ctx context.Context, c scheduler.Container) error {
 	g, err := r.acquire()
 	if err != nil {
 		return err
 	}
 	defer r.release(g)
-	return g.client.Start(ctx, c)
+	return g.client.Revive(ctx, c)
 }
 
 // Probe runs a healthcheck test on the current client, which stays open

@@ -32,7 +32,7 @@ func newFakeClient(name string) *fakeClient {
 func (f *fakeClient) Containers(context.Context, string) ([]scheduler.Container, error) {
 	return []scheduler.Container{{Name: f.name}}, nil
 }
-func (f *fakeClient) Start(context.Context, scheduler.Container) error  { return nil }
+func (f *fakeClient) Revive(context.Context, scheduler.Container) error { return nil }
 func (f *fakeClient) Remove(context.Context, scheduler.Container) error { return nil }
 func (f *fakeClient) Record(context.Context, scheduler.Container, *scheduler.Health, int) error {
 	return nil

@@ -102,6 +102,16 @@ func (c *Client) prepare(ctx context.Context, sc scheduler.Container) (ctr conta
 // or a new one whose output goes to the container's log file, appended to
 // what earlier runs wrote.
 func (c *Client) Start(ctx context.Context, sc scheduler.Container) error {
+	return c.start(ctx, sc, true)
+}
+
+// Revive implements scheduler.SupervisedRuntime: Start for a restart
+// policy, without the post_start hooks.
+func (c *Client) Revive(ctx context.Context, sc scheduler.Container) error {
+	return c.start(ctx, sc, false)
+}
+
+func (c *Client) start(ctx context.Context, sc scheduler.Container, hooks bool) error {
 	ctr, task, running, err := c.prepare(ctx, sc)
 	if err != nil || running {
 		return err
@@ -114,6 +124,9 @@ func (c *Client) Start(ctx context.Context, sc scheduler.Container) error {
 		labelStartedAt: time.Now().UTC().Format(time.RFC3339Nano), labelFinishedAt: "", labelExitCode: "",
 	}); err != nil {
 		return fmt.Errorf("start container %s: record start: %w", sc.Name, err)
+	}
+	if !hooks {
+		return nil
 	}
 	if err := c.runHooks(ctx, sc, labelPostStart); err != nil {
 		// As in docker compose, a failing post_start fails the start: the

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -42,6 +43,35 @@ services:
 	p.must("stop")
 	if got := strings.TrimSpace(readFile(t, filepath.Join(p.dir, "out", "stopped"))); got != "stopping" {
 		t.Errorf("pre_stop wrote %q, want stopping", got)
+	}
+
+	// A restart by the restart policy runs no post_start (docker compose
+	// runs hooks from its commands, never on the engine's restarts); a
+	// restart command does.
+	policy := newProject(t, `
+services:
+  app:
+    image: `+testImage+`
+    stop_signal: SIGKILL
+    restart: always
+    volumes: ["./out:/out"]
+    command: ["sleep", "600"]
+    post_start:
+      - command: ["sh", "-c", "echo started >> /out/log"]
+`, map[string]string{"out/.keep": ""})
+	policy.must("up", "-d")
+	name := policy.name + "-app-1"
+	syscall.Kill(taskPid(t, name), syscall.SIGKILL)
+	policy.waitFor("app to be restarted by its policy", 15*time.Second, func() bool {
+		e := policy.entry(name)
+		return e.State == "running" && e.RestartCount == 1
+	})
+	if got := readFile(t, filepath.Join(policy.dir, "out", "log")); got != "started\n" {
+		t.Errorf("after up and a policy restart, post_start wrote %q, want one line", got)
+	}
+	policy.must("restart")
+	if got := readFile(t, filepath.Join(policy.dir, "out", "log")); got != "started\nstarted\n" {
+		t.Errorf("after berth restart, post_start wrote %q, want a second line", got)
 	}
 
 	bad := newProject(t, `

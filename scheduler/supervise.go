@@ -54,8 +54,11 @@ type RuntimeEvent struct {
 type SupervisedRuntime interface {
 	// Containers lists the project's containers.
 	Containers(ctx context.Context, project string) ([]Container, error)
-	// Start starts an exited container again.
-	Start(ctx context.Context, c Container) error
+	// Revive starts an exited container again for its restart policy.
+	// Unlike a start asked for by a command, it runs no post_start hooks:
+	// docker compose runs them from its own commands, never on the
+	// engine's policy restarts.
+	Revive(ctx context.Context, c Container) error
 	// Probe runs a healthcheck test in the container, bounded by timeout;
 	// a test that cannot run is a failed probe, not an error.
 	Probe(ctx context.Context, c Container, test []string, timeout time.Duration) ProbeResult
@@ -544,7 +547,7 @@ func (s *Supervisor) runDue(ctx context.Context) {
 	for id, w := range s.watched {
 		if !w.restartAt.IsZero() && !w.restartAt.After(now) {
 			w.restartAt = time.Time{}
-			if err := s.Runtime.Start(ctx, w.c); err != nil {
+			if err := s.Runtime.Revive(ctx, w.c); err != nil {
 				s.Log.Printf("restart %s: %v", w.c.Name, err)
 				continue
 			}

@@ -125,7 +125,7 @@ func (r *supRuntime) Containers(_ context.Context, project string) ([]Container,
 	return out, nil
 }
 
-func (r *supRuntime) Start(_ context.Context, c Container) error {
+func (r *supRuntime) Revive(_ context.Context, c Container) error {
 	r.mu.Lock()
 	cc := r.containers[c.ID]
 	cc.State = StateRunning
