@@ -5,6 +5,7 @@ package e2e
 import (
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -69,8 +70,8 @@ services:
 	if r.code != 0 || !strings.Contains(r.stdout, "HELLO: WORLD") || !strings.Contains(r.stdout, `FROM_FILE: "yes"`) || !strings.Contains(r.stdout, "name: "+p.name) {
 		t.Fatalf("config of the artifact: %s", r)
 	}
-	if r := p.run(elsewhere, nil, "-f", "oci://"+repo, "up", "-d"); r.code != 0 {
-		t.Fatalf("%s", r)
+	if r := p.run(elsewhere, nil, "-f", "oci://"+repo, "up", "-d"); r.code != 0 || !strings.Contains(r.stdout, `Your compose stack "oci://`+repo+`" is stored in "`) {
+		t.Fatalf("up of the artifact does not say where its files are, as docker compose does: %s", r)
 	}
 	if r := p.must("exec", "-T", "app", "sh", "-c", "echo $HELLO $FROM_FILE"); r.stdout != "WORLD yes\n" {
 		t.Errorf("the artifact's service sees %q, want WORLD yes", r.stdout)
@@ -82,5 +83,29 @@ services:
 	}
 	if r := p.run(elsewhere, nil, "-f", "oci://"+registry+"/e2e/absent:1", "config"); r.code == 0 || !strings.Contains(r.stderr, "e2e/absent:1") {
 		t.Errorf("-f oci:// of nothing: %s", r)
+	}
+
+	// A stack with variables: up shows them and asks, as docker compose
+	// does; no answer (stdin at its end) is no, -y or a "y" line is yes.
+	vars := newProject(t, "services:\n  app:\n    image: "+testImage+"\n    command: [\"sleep\", \"600\"]\n    stop_signal: SIGKILL\n    environment:\n      GREETING: ${GREETING:-hi}\n", nil)
+	varsRepo := registry + "/e2e/" + vars.name + ":1"
+	r = vars.must("publish", "--with-env", "-y", varsRepo)
+	if m := regexp.MustCompile(`published \(sha256:([0-9a-f]{64})\)`).FindStringSubmatch(r.stderr); m != nil {
+		t.Cleanup(func() { os.RemoveAll(filepath.Join("/var/lib/berth/oci", m[1])) })
+	}
+	r = vars.run(elsewhere, nil, "-f", "oci://"+varsRepo, "up", "-d")
+	if r.code == 0 || !regexp.MustCompile(`(?m)^GREETING +hi +compose file +no +hi$`).MatchString(r.stdout) || !strings.Contains(r.stderr, "operation cancelled by user") {
+		t.Errorf("up of a stack with variables, with no answer: %s", r)
+	}
+	if len(vars.ps(true)) != 0 {
+		t.Errorf("a cancelled up made containers: %+v", vars.ps(true))
+	}
+	cmd := exec.Command(berthBin, append(globalArgs(), "-p", vars.name, "-f", "oci://"+varsRepo, "up", "-d")...)
+	cmd.Dir, cmd.Stdin = elsewhere, strings.NewReader("y\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("up answered y: %v\n%s", err, out)
+	}
+	if r := vars.must("exec", "-T", "app", "sh", "-c", "echo $GREETING"); r.stdout != "hi\n" {
+		t.Errorf("the artifact's service sees %q, want hi", r.stdout)
 	}
 }

@@ -102,6 +102,9 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 	if err != nil {
 		return err
 	}
+	if err := g.checkRemoteStack(ctx, os.Stdin, cmd.OutOrStdout(), isTerminal(os.Stdin), p); err != nil {
+		return err
+	}
 	ignoreOrphans, _ := strconv.ParseBool(os.Getenv("COMPOSE_IGNORE_ORPHANS"))
 	req := scheduler.RunRequest{
 		Service: service, User: opts.user, WorkDir: opts.workdir, NoDeps: opts.noDeps,

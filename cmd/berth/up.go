@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -139,6 +140,9 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	ctx := cmd.Context()
 	p, err := g.loadProject(ctx, services...)
 	if err != nil {
+		return err
+	}
+	if err := g.checkRemoteStack(ctx, os.Stdin, cmd.OutOrStdout(), isTerminal(os.Stdin), p); err != nil {
 		return err
 	}
 	if err := p.SetScale(replicas); err != nil {
