@@ -96,6 +96,10 @@ func WithAddress(address string, explicit bool) Opt {
 // defaultRunDir is berth's run dir unless WithDirs names another.
 const defaultRunDir = "/run/berth"
 
+// defaultNamespace is the containerd namespace unless WithNamespace names
+// another.
+const defaultNamespace = "berth"
+
 // WithNamespace sets the containerd namespace (default "berth").
 func WithNamespace(ns string) Opt { return func(o *connectOptions) { o.namespace = ns } }
 
@@ -140,7 +144,7 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 		o.address = DefaultAddress
 	}
 	if o.namespace == "" {
-		o.namespace = "berth"
+		o.namespace = defaultNamespace
 	}
 	if o.dataDir == "" {
 		o.dataDir = "/var/lib/berth"
@@ -232,7 +236,26 @@ func (c *Client) logPath(name string) string {
 
 // volumeDir is a named volume's directory.
 func (c *Client) volumeDir(name string) string {
-	return filepath.Join(c.dataDir, "volumes", name)
+	return filepath.Join(c.volumesRoot(), name)
+}
+
+// volumesRoot holds the named volumes of the client's namespace:
+// <data dir>/volumes for the default namespace (where berth kept them
+// before namespaces were told apart), else
+// <data dir>/namespaces/<namespace>/volumes, so that the same project in
+// two namespaces has volumes of its own. (The namespace is checked by
+// containerd's rules before any path is made of it.)
+func (c *Client) volumesRoot() string { return c.namespaceDir(c.dataDir, "volumes") }
+
+// namespaceDir is dir/name for the default namespace, else
+// dir/namespaces/<namespace>/name: where what is kept by a name that is
+// only unique within a namespace (volume and container names) goes. ""
+// (a Client made without Connect) is the default namespace.
+func (c *Client) namespaceDir(dir, name string) string {
+	if c.namespace == defaultNamespace || c.namespace == "" {
+		return filepath.Join(dir, name)
+	}
+	return filepath.Join(dir, "namespaces", c.namespace, name)
 }
 
 // Address is the socket of the containerd the client is connected to.

@@ -18,9 +18,10 @@ import (
 // to berth (berth run). Each process gets a directory of its own in it,
 // so that what is left of a container's processes can be told (and is
 // removed with the container) even when the process that made them was
-// killed.
+// killed. A container of the same name in another namespace has another
+// directory (see namespaceDir).
 func (c *Client) fifoDir(containerID string) string {
-	return filepath.Join(c.runDir, "fifo", containerID)
+	return filepath.Join(c.namespaceDir(c.runDir, "fifo"), containerID)
 }
 
 // fifoSet makes the streams of a container's processes and keeps them,

@@ -182,7 +182,7 @@ func (c *Client) releaseVolume(ctx context.Context, name string) error {
 // whether it did; anon marks an anonymous volume of the project. On
 // failure nothing of it is left. The caller holds the volume's lock.
 func (c *Client) ensureVolume(p *compose.Project, name string, anon bool) (created bool, retErr error) {
-	if err := ensurePrivateDir(filepath.Join(c.dataDir, "volumes")); err != nil {
+	if err := ensurePrivateDir(c.volumesRoot()); err != nil {
 		return false, err
 	}
 	dir := c.volumeDir(name)
@@ -259,7 +259,7 @@ func ensurePrivateDir(dir string) error {
 // Volumes lists the named volumes under berth's data directory, with the
 // metadata berth keeps for them.
 func (c *Client) Volumes(_ context.Context) ([]scheduler.Volume, error) {
-	root := filepath.Join(c.dataDir, "volumes")
+	root := c.volumesRoot()
 	entries, err := os.ReadDir(root)
 	if os.IsNotExist(err) {
 		return nil, nil
@@ -303,7 +303,7 @@ func (c *Client) Volumes(_ context.Context) ([]scheduler.Volume, error) {
 // mountedVolumes are the names of the named volumes among a container's
 // mounts.
 func (c *Client) mountedVolumes(mounts []specs.Mount) []string {
-	root := filepath.Join(c.dataDir, "volumes")
+	root := c.volumesRoot()
 	var out []string
 	for _, m := range mounts {
 		rel, err := filepath.Rel(root, m.Source)

@@ -83,12 +83,12 @@ func runCreate(cmd *cobra.Command, g *globalOptions, opts createOptions, service
 	}
 	defer rt.Close()
 	progress.quietPull = opts.quietPull
-	lock, err := lockProject(cmd, p.Name)
+	lock, err := lockProject(cmd, g, p.Name)
 	if err != nil {
 		return err
 	}
 	defer endProject(ctx, lock, rt, p.Name)
-	why, err := runstate.StopIfNotSupervising(ctx, runDir(), p.Name, netbridge.DNSDaemonPID(runDir(), p.Name))
+	why, err := runstate.StopIfNotSupervising(ctx, g.namespaceRunDir(), p.Name, netbridge.DNSDaemonPID(g.namespaceRunDir(), p.Name))
 	if err != nil {
 		return err
 	}

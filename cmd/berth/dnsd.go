@@ -30,7 +30,7 @@ func newDNSDaemonCmd(g *globalOptions) *cobra.Command {
 			}
 			project := args[0]
 			logger := log.New(os.Stderr, "supervisor: ", log.LstdFlags)
-			rec := runstate.Recorder{RunDir: runDir(), Project: project, Pid: os.Getpid(), Log: logger}
+			rec := runstate.Recorder{RunDir: g.namespaceRunDir(), Project: project, Pid: os.Getpid(), Log: logger}
 			supervise := func(ctx context.Context, dnsDone func() bool, poke <-chan struct{}, ready func()) error {
 				rt, err := g.reconnecting(ctx)
 				if err != nil {
@@ -60,8 +60,8 @@ func newDNSDaemonCmd(g *globalOptions) *cobra.Command {
 			ctx, stop := context.WithCancel(cmd.Context())
 			defer stop()
 			// Beside its log, removed with it when the project is down.
-			go runstate.DumpGoroutinesOnSignal(ctx, filepath.Join(filepath.Dir(netbridge.DNSLogPath(runDir(), project)), "goroutines"), logger)
-			return netbridge.RunDNSDaemon(ctx, project, dataDir(), runDir(), upstreams, supervise)
+			go runstate.DumpGoroutinesOnSignal(ctx, filepath.Join(filepath.Dir(netbridge.DNSLogPath(g.namespaceRunDir(), project)), "goroutines"), logger)
+			return netbridge.RunDNSDaemon(ctx, project, g.namespaceDataDir(), g.namespaceRunDir(), upstreams, supervise)
 		},
 	}
 }

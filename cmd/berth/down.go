@@ -58,7 +58,7 @@ func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions, services []
 			return err
 		}
 	}
-	lock, err := lockProject(cmd, p.Name)
+	lock, err := lockProject(cmd, g, p.Name)
 	if err != nil {
 		return err
 	}

@@ -153,7 +153,7 @@ func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, o
 			return nil
 		}
 	}
-	lock, err := lockProject(cmd, p.Name)
+	lock, err := lockProject(cmd, g, p.Name)
 	if err != nil {
 		return err
 	}

@@ -12,10 +12,11 @@ import (
 
 // lockProject takes the project's lock for a command that changes the
 // project (see runstate.Lock): a second such command waits for the first,
-// saying so once on standard error. Interrupted while it waits, the
+// saying so once on standard error. The lock is the namespace's (see
+// namespaceRunDir). Interrupted while it waits, the
 // command ends with status 130. The caller unlocks it.
-func lockProject(cmd *cobra.Command, project string) (*runstate.ProjectLock, error) {
-	lock, err := runstate.Lock(cmd.Context(), runDir(), project, func() {
+func lockProject(cmd *cobra.Command, g *globalOptions, project string) (*runstate.ProjectLock, error) {
+	lock, err := runstate.Lock(cmd.Context(), g.namespaceRunDir(), project, func() {
 		fmt.Fprintf(cmd.ErrOrStderr(), "waiting for another berth command on project %s to finish\n", project)
 	})
 	if err != nil && cmd.Context().Err() != nil {

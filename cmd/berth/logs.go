@@ -292,7 +292,7 @@ func runSystemLogs(cmd *cobra.Command, g *globalOptions) error {
 	if err != nil {
 		return err
 	}
-	path := netbridge.DNSLogPath(runDir(), p.Name)
+	path := netbridge.DNSLogPath(g.namespaceRunDir(), p.Name)
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return fmt.Errorf("project %s has no DNS daemon log (%s): it runs while the project has networks", p.Name, path)

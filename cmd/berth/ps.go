@@ -119,8 +119,8 @@ func runPs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []stri
 	}
 	now := time.Now()
 	// Health is only as true as the supervision keeping it.
-	pid := netbridge.DNSDaemonPID(runDir(), p.Name)
-	supervising := pid > 0 && runstate.IsSupervising(runDir(), p.Name, pid)
+	pid := netbridge.DNSDaemonPID(g.namespaceRunDir(), p.Name)
+	supervising := pid > 0 && runstate.IsSupervising(g.namespaceRunDir(), p.Name, pid)
 	var rows []psEntry
 	for _, c := range cs {
 		if !keep(c, services, opts) {
@@ -150,7 +150,7 @@ func runPs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []stri
 		if pid > 0 {
 			fmt.Fprintf(cmd.ErrOrStderr(), "DNS server of project %s: running (pid %d); its log: berth logs --system\n", p.Name, pid)
 			if !supervising {
-				fmt.Fprintf(cmd.ErrOrStderr(), "Supervision of project %s: %s: healthchecks and restart policies are paused; berth up -d restarts it\n", p.Name, supervisionText(p.Name, pid))
+				fmt.Fprintf(cmd.ErrOrStderr(), "Supervision of project %s: %s: healthchecks and restart policies are paused; berth up -d restarts it\n", p.Name, supervisionText(g.namespaceRunDir(), p.Name, pid))
 			}
 		} else if hasNetworks(rows) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "DNS server of project %s: not running: service names do not resolve; berth up -d starts it again\n", p.Name)
@@ -185,9 +185,10 @@ func keep(c scheduler.Container, services []string, opts psOptions) bool {
 	return opts.all || c.State == scheduler.StateRunning || c.State == scheduler.StatePaused
 }
 
-// supervisionText says how the project process pid's supervision is.
-func supervisionText(project string, pid int) string {
-	st, ok := runstate.ReadSupervision(runDir(), project, pid)
+// supervisionText says how the project process pid's supervision is
+// (its state is under runDir, the namespace's).
+func supervisionText(runDir, project string, pid int) string {
+	st, ok := runstate.ReadSupervision(runDir, project, pid)
 	if !ok {
 		return "state unknown"
 	}

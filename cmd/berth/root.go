@@ -69,6 +69,9 @@ its own daemon (see "berth system info").`,
 			_, env := os.LookupEnv("CONTAINERD_ADDRESS")
 			opts.addressExplicit = cmd.Root().Flags().Changed("address") || env
 			opts.warnings = cmd.ErrOrStderr()
+			if err := checkNamespace(opts.namespace); err != nil {
+				return err
+			}
 			return opts.resolveOutput(cmd)
 		},
 	}

@@ -157,7 +157,7 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 	defer rt.Close()
 	// Locked while the one-off and its dependencies are made, not while
 	// it runs: a long run must not hold up the project's other commands.
-	lock, err := lockProject(cmd, p.Name)
+	lock, err := lockProject(cmd, g, p.Name)
 	if err != nil {
 		return err
 	}

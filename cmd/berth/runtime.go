@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -114,7 +116,7 @@ func (o *globalOptions) networks() (*netbridge.Networks, error) {
 		return nil, err
 	}
 	scope := netbridge.Scope(dataDir(), o.namespace, defaultDataDir, defaultNamespace)
-	return netbridge.NewNetworks(dataDir(), runDir(), exe, pool, bits, netbridge.WithScope(scope)), nil
+	return netbridge.NewNetworks(o.namespaceDataDir(), o.namespaceRunDir(), exe, pool, bits, netbridge.WithScope(scope)), nil
 }
 
 // subnetPool reads BERTH_SUBNET_POOL ("10.89.0.0/16" or "10.89.0.0/16/24":
@@ -146,6 +148,43 @@ func dataDir() string { return envOr("BERTH_DATA_DIR", defaultDataDir) }
 const defaultDataDir = "/var/lib/berth"
 
 func runDir() string { return envOr("BERTH_RUN_DIR", "/run/berth") }
+
+// namespaceRunDir holds the run files of the namespace's projects (their
+// locks; the project process's pid, log and supervision state, under
+// projects/<project>), and namespaceDataDir the namespace's address
+// allocations: the run and data dirs themselves for berth's default
+// namespace (the paths of installations made before namespaces were told
+// apart), else <dir>/namespaces/<namespace>, so that the same project name
+// in two namespaces shares neither. (The named volumes are the
+// containerd package's: the same rule, see its volumesRoot.)
+func (o *globalOptions) namespaceRunDir() string {
+	return namespaceDir(runDir(), o.namespace)
+}
+
+// namespaceDataDir: see namespaceRunDir.
+func (o *globalOptions) namespaceDataDir() string {
+	return namespaceDir(dataDir(), o.namespace)
+}
+
+func namespaceDir(dir, namespace string) string {
+	if namespace == defaultNamespace {
+		return dir
+	}
+	return filepath.Join(dir, "namespaces", namespace)
+}
+
+// namespacePattern is containerd's rule for a namespace name
+// (pkg/identifiers): the name is a directory under the run and data dirs,
+// so berth checks it before it makes any.
+var namespacePattern = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
+
+// checkNamespace refuses a namespace containerd would refuse.
+func checkNamespace(ns string) error {
+	if len(ns) > 76 || !namespacePattern.MatchString(ns) {
+		return fmt.Errorf("containerd namespace %q (--namespace, $CONTAINERD_NAMESPACE): use letters and digits, separated by single '.', '_' or '-', at most 76 characters", ns)
+	}
+	return nil
+}
 
 // loadProject loads the compose project, limited to services (and what
 // they depend on) when given.

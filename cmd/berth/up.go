@@ -183,14 +183,14 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	}
 	defer rt.Close()
 	// Locked until the project is up, not while attached to its logs.
-	lock, err := lockProject(cmd, p.Name)
+	lock, err := lockProject(cmd, g, p.Name)
 	if err != nil {
 		return err
 	}
 	defer endProject(ctx, lock, rt, p.Name)
 	// A project process that does not supervise is restarted, as a dead
 	// one is: up makes it again below.
-	why, err := runstate.StopIfNotSupervising(ctx, runDir(), p.Name, netbridge.DNSDaemonPID(runDir(), p.Name))
+	why, err := runstate.StopIfNotSupervising(ctx, g.namespaceRunDir(), p.Name, netbridge.DNSDaemonPID(g.namespaceRunDir(), p.Name))
 	if err != nil {
 		return err
 	}

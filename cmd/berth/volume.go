@@ -168,7 +168,7 @@ func runVolumeRm(cmd *cobra.Command, g *globalOptions, opts volumeRmOptions, arg
 		return err
 	}
 	defer rt.Close()
-	lock, err := lockProject(cmd, p.Name)
+	lock, err := lockProject(cmd, g, p.Name)
 	if err != nil {
 		return err
 	}
