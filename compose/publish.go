@@ -96,11 +96,12 @@ func checkPublishable(spec *types.Project, opts PublishOptions, withEnvFile map[
 	var buildOnly []string
 	for _, name := range spec.ServiceNames() {
 		if s := spec.Services[name]; s.Image == "" && s.Build != nil {
-			buildOnly = append(buildOnly, fmt.Sprintf("- %q", name))
+			buildOnly = append(buildOnly, fmt.Sprintf("%q", name))
 		}
 	}
 	if len(buildOnly) > 0 {
-		return fmt.Errorf("your Compose stack cannot be published as it only contains a build section for service(s):\n%s\ngive these services an image: (pushed with berth push) to publish the stack", strings.Join(buildOnly, "\n"))
+		// compose's words, on one line (compose lists them below it).
+		return fmt.Errorf("your Compose stack cannot be published as it only contains a build section for service(s): %s; give these services an image: (pushed with berth push) to publish the stack", strings.Join(buildOnly, ", "))
 	}
 	var binds []string
 	for _, name := range spec.ServiceNames() {

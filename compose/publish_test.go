@@ -36,7 +36,7 @@ func TestPublishFiles(t *testing.T) {
 	}{
 		{"plain", map[string]string{"compose.yaml": "services:\n  a:\n    image: x\n"}, PublishOptions{}, []string{"compose.yaml"}, ""},
 		{"build only", map[string]string{"compose.yaml": "services:\n  a:\n    build: .\n  b:\n    build: .\n"}, PublishOptions{WithEnv: true, Yes: true}, nil,
-			"only contains a build section for service(s):\n- \"a\"\n- \"b\""},
+			`only contains a build section for service(s): "a", "b"; give these services an image:`},
 		{"environment", map[string]string{"compose.yaml": "services:\n  a:\n    image: x\n    environment: [K=v]\n"}, PublishOptions{}, nil,
 			"service \"a\" has environment variable(s) declared.\nTo avoid leaking sensitive data, you must either explicitly allow"},
 		{"environment with env, not confirmed", map[string]string{"compose.yaml": "services:\n  a:\n    image: x\n    environment: [K=v]\n"}, PublishOptions{WithEnv: true}, nil,

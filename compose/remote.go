@@ -41,7 +41,7 @@ func (o *ociFiles) Load(ctx context.Context, p string) (string, error) {
 	}
 	digest, files, err := o.fetch.FetchCompose(ctx, ref)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("compose file %s (-f): %w", p, err)
 	}
 	_, hex, ok := strings.Cut(digest, ":")
 	if !ok || hex == "" || strings.ContainsAny(hex, `/\.`) {

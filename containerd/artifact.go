@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/containerd/containerd/v2/core/content"
@@ -75,7 +76,10 @@ type Registry struct{ insecure []string }
 
 // NewRegistry returns a Registry; insecure lists the registries reached
 // over plain HTTP besides loopback ones.
-func NewRegistry(insecure ...string) *Registry { return &Registry{insecure: insecure} }
+func NewRegistry(insecure ...string) *Registry {
+	quietLibraryLogs() // the resolver's "fetch failed" lines: the errors say it
+	return &Registry{insecure: insecure}
+}
 
 // PublishCompose pushes files to ref (REPO[:TAG], normalized as image
 // names are) as a compose artifact, in the form docker compose publish
@@ -197,7 +201,7 @@ func (r *Registry) FetchCompose(ctx context.Context, ref string) (string, []Arti
 	resolver := newResolver(r.insecure)
 	_, desc, err := resolver.Resolve(ctx, name)
 	if err != nil {
-		return "", nil, fmt.Errorf("fetch %s: %w", ref, explainPull(err))
+		return "", nil, fmt.Errorf("fetch %s: %w", ref, explainFetchArtifact(err))
 	}
 	fetcher, err := resolver.Fetcher(ctx, name)
 	if err != nil {
@@ -275,4 +279,18 @@ func fetchBlob(ctx context.Context, fetcher remotes.Fetcher, d ocispec.Descripto
 		return nil, fmt.Errorf("%s: the registry sent other content", d.Digest)
 	}
 	return b, nil
+}
+
+// explainFetchArtifact is explainPull for a compose artifact: what to do
+// when the registry has none, or cannot be reached (an archive of an image
+// is no help then).
+func explainFetchArtifact(err error) error {
+	msg := err.Error()
+	switch {
+	case errdefs.IsNotFound(err) || strings.Contains(msg, "not found"):
+		return fmt.Errorf("%w: the registry has no such compose artifact (berth publish REPOSITORY[:TAG] pushes one)", err)
+	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"), strings.Contains(msg, "i/o timeout"), strings.Contains(msg, "network is unreachable"):
+		return fmt.Errorf("%w: the registry cannot be reached", err)
+	}
+	return explainPull(err)
 }

@@ -39,6 +39,14 @@ type CommitRequest struct {
 	Pause bool
 }
 
+// CheckChanges checks commit --change instructions (see
+// build.ApplyChanges) without an image: what Commit would refuse of them
+// whatever the image.
+func CheckChanges(changes []string) error {
+	_, err := build.ApplyChanges(dockerspec.DockerOCIImageConfig{}, changes)
+	return err
+}
+
 // Commit makes a new image of a container, as docker commit does: the
 // container's image with one more layer holding the container's changes
 // (computed by containerd's diff service from its snapshot and the

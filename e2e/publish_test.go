@@ -81,7 +81,9 @@ services:
 	if r := p.run(elsewhere, nil, "-f", "oci://"+registry+"/e2e/image:1", "config"); r.code == 0 || !strings.Contains(r.stderr, "is not a compose project published as an OCI artifact") {
 		t.Errorf("-f oci:// of an image: %s", r)
 	}
-	if r := p.run(elsewhere, nil, "-f", "oci://"+registry+"/e2e/absent:1", "config"); r.code == 0 || !strings.Contains(r.stderr, "e2e/absent:1") {
+	// One line naming the flag and what is missing (no resolver log line).
+	if r := p.run(elsewhere, nil, "-f", "oci://"+registry+"/e2e/absent:1", "config"); r.code == 0 || !strings.HasPrefix(r.stderr, "compose file oci://"+registry+"/e2e/absent:1 (-f): ") ||
+		!strings.Contains(r.stderr, "no such compose artifact") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 		t.Errorf("-f oci:// of nothing: %s", r)
 	}
 

@@ -65,6 +65,9 @@ func runAttach(cmd *cobra.Command, g *globalOptions, opts attachOptions, service
 	if err != nil {
 		return err
 	}
+	if opts.index < 0 {
+		return fmt.Errorf("attach --index %d: give a replica number from 1", opts.index)
+	}
 	// The signals are the container's with --sig-proxy: what berth's own
 	// Ctrl-C handling cancels must not end attach then.
 	outer := cmd.Context()

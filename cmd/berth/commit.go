@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -51,6 +52,13 @@ berth keeps no unnamed images: give the new image's name. It works from
 
 func runCommit(cmd *cobra.Command, g *globalOptions, opts commitOptions, service, image string) error {
 	if _, err := containerd.NormalizeRef(image); err != nil {
+		return err
+	}
+	if opts.index < 1 {
+		return fmt.Errorf("commit --index %d: give a replica number from 1", opts.index)
+	}
+	// Checked before the container is looked for, or paused.
+	if err := containerd.CheckChanges(opts.changes); err != nil {
 		return err
 	}
 	ctx := cmd.Context()

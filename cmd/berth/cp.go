@@ -75,6 +75,12 @@ func runCp(cmd *cobra.Command, g *globalOptions, opts cpOptions, src, dst string
 	if opts.index < 0 {
 		return fmt.Errorf("cp --index %d: give a replica number from 1", opts.index)
 	}
+	// A source missing on the host is named before any container is looked for.
+	if req.ToContainer && req.HostPath != "-" {
+		if _, err := os.Lstat(req.HostPath); os.IsNotExist(err) {
+			return fmt.Errorf("cp: %s: no such file or directory on the host", req.HostPath)
+		}
+	}
 	ctx := cmd.Context()
 	p, rt, err := g.serviceProject(ctx, []string{req.Service})
 	if err != nil {

@@ -44,6 +44,12 @@ func runExport(cmd *cobra.Command, g *globalOptions, opts exportOptions, service
 	if opts.output == "" && isTerminal(cmd.OutOrStdout()) {
 		return errors.New("export: refusing to write a tar archive to a terminal: give -o FILE or redirect standard output")
 	}
+	if opts.index < 1 {
+		return fmt.Errorf("export --index %d: give a replica number from 1", opts.index)
+	}
+	if err := checkOutputDir("export", opts.output); err != nil {
+		return err
+	}
 	ctx := cmd.Context()
 	p, err := g.projectOrName(ctx)
 	if err != nil {
@@ -89,6 +95,26 @@ func runExport(cmd *cobra.Command, g *globalOptions, opts exportOptions, service
 	}
 	if err := os.Rename(tmp.Name(), opts.output); err != nil {
 		return fmt.Errorf("export: %w", err)
+	}
+	return nil
+}
+
+// checkOutputDir fails when the directory -o FILE is to be written in is
+// not there, before anything is asked of containerd: the error names the
+// flag and what to do, not a temporary file's name.
+func checkOutputDir(command, output string) error {
+	if output == "" {
+		return nil
+	}
+	dir := filepath.Dir(output)
+	st, err := os.Stat(dir)
+	switch {
+	case os.IsNotExist(err):
+		return fmt.Errorf("%s -o %s: directory %s does not exist: create it first", command, output, dir)
+	case err != nil:
+		return fmt.Errorf("%s -o %s: %w", command, output, err)
+	case !st.IsDir():
+		return fmt.Errorf("%s -o %s: %s is not a directory", command, output, dir)
 	}
 	return nil
 }
