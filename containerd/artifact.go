@@ -294,3 +294,20 @@ func explainFetchArtifact(err error) error {
 	}
 	return explainPull(err)
 }
+
+// ResolveDigest asks image's registry what image (REPO[:TAG]) points at
+// now and returns its digest: the manifest's, or the index's of a
+// multi-platform image, as docker's distribution inspect gives it (what
+// compose's --resolve-image-digests pins). Nothing is pulled; credentials
+// are read as for pull.
+func (r *Registry) ResolveDigest(ctx context.Context, image string) (string, error) {
+	name, err := NormalizeRef(image)
+	if err != nil {
+		return "", err
+	}
+	_, desc, err := newResolver(r.insecure).Resolve(ctx, name)
+	if err != nil {
+		return "", explainPull(err)
+	}
+	return desc.Digest.String(), nil
+}

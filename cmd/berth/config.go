@@ -27,6 +27,7 @@ type configOptions struct {
 	noResolvePaths bool
 	noResolveEnv   bool
 	resolveDigests bool
+	lockDigests    bool
 	environment    bool
 	networks       bool
 	models         bool
@@ -60,7 +61,8 @@ variables interpolated, paths made absolute, defaults filled in, as
 	f.BoolVar(&opts.noNormalize, "no-normalize", false, "Do not normalize the compose model")
 	f.BoolVar(&opts.noResolvePaths, "no-path-resolution", false, "Do not resolve file paths")
 	f.BoolVar(&opts.noResolveEnv, "no-env-resolution", false, "Do not merge the services' env_file into environment")
-	f.BoolVar(&opts.resolveDigests, "resolve-image-digests", false, "Pin image tags to digests (not supported yet)")
+	f.BoolVar(&opts.resolveDigests, "resolve-image-digests", false, "Pin image tags to digests: name:tag@sha256:…, as each image's registry gives it now")
+	f.BoolVar(&opts.lockDigests, "lock-image-digests", false, "Print an override file of the services' images pinned to digests (-f it after the others to run exactly those images)")
 	f.BoolVar(&opts.environment, "environment", false, "Print the environment used for interpolation (KEY=VALUE, sorted)")
 	f.BoolVar(&opts.networks, "networks", false, "Print the network names, one per line")
 	f.BoolVar(&opts.models, "models", false, "Print the model names of the top-level models, one per line")
@@ -70,8 +72,8 @@ variables interpolated, paths made absolute, defaults filled in, as
 }
 
 func runConfig(cmd *cobra.Command, g *globalOptions, opts configOptions, services []string) error {
-	if opts.resolveDigests {
-		return fmt.Errorf("config --resolve-image-digests is not supported yet: it needs a registry lookup per image")
+	if opts.lockDigests {
+		opts.resolveDigests = true // as docker compose: the override is of digests
 	}
 	if opts.variables {
 		format := opts.format
@@ -103,7 +105,7 @@ func runConfig(cmd *cobra.Command, g *globalOptions, opts configOptions, service
 		return nil
 	}
 	if opts.noInterpolate && !opts.profiles && !opts.images && opts.hash == "" && !opts.environment && !opts.networks && !opts.models {
-		return runConfigNoInterpolate(cmd, lo, opts, services)
+		return runConfigNoInterpolate(cmd, g, lo, opts, services)
 	}
 	if !opts.profiles {
 		lo.Services = services
@@ -111,6 +113,14 @@ func runConfig(cmd *cobra.Command, g *globalOptions, opts configOptions, service
 	spec, err := compose.LoadSpec(cmd.Context(), lo)
 	if err != nil {
 		return err
+	}
+	if opts.resolveDigests {
+		if spec, err = compose.ResolveImageDigests(cmd.Context(), spec, g.digestResolver()); err != nil {
+			return err
+		}
+	}
+	if opts.lockDigests {
+		spec = compose.ImagesOnly(spec)
 	}
 	out := cmd.OutOrStdout()
 	switch {

@@ -21,13 +21,21 @@ import (
 // does, it prints the model before it is decoded, since a value such as
 // "${PORT:-8080}:80" is only a port once interpolated; so the whole
 // model, whatever services are named.
-func runConfigNoInterpolate(cmd *cobra.Command, lo compose.Options, opts configOptions, services []string) error {
+func runConfigNoInterpolate(cmd *cobra.Command, g *globalOptions, lo compose.Options, opts configOptions, services []string) error {
 	if len(services) > 0 {
 		fmt.Fprintln(cmd.ErrOrStderr(), "WARN: service filtering is not applied when --no-interpolate is set, the full model will be rendered")
 	}
 	model, err := compose.LoadModel(cmd.Context(), lo)
 	if err != nil {
 		return err
+	}
+	if opts.resolveDigests {
+		if err := compose.ResolveModelImageDigests(cmd.Context(), model, g.digestResolver()); err != nil {
+			return err
+		}
+	}
+	if opts.lockDigests {
+		compose.ImagesOnlyModel(model)
 	}
 	content, err := formatModel(model, opts.format)
 	if err != nil {

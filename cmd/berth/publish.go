@@ -11,9 +11,10 @@ import (
 )
 
 type publishOptions struct {
-	withEnv    bool
-	yes        bool
-	ociVersion string
+	withEnv        bool
+	yes            bool
+	ociVersion     string
+	resolveDigests bool
 }
 
 func newPublishCmd(g *globalOptions) *cobra.Command {
@@ -30,7 +31,10 @@ As docker compose does, publish refuses services that have a build
 section but no image, include:, and environment variables or env files
 unless --with-env. Where docker compose asks for confirmation (bind mounts,
 and the variables published with --with-env), berth fails unless -y.
-The services' images are not pushed: push them with "berth push".`,
+The services' images are not pushed: push them with "berth push".
+With --resolve-image-digests the artifact also holds image-digests.yaml,
+an override pinning each service's image to the digest its registry
+gives for it now, so that whoever runs the artifact runs those images.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPublish(cmd, g, opts, args[0])
@@ -39,6 +43,7 @@ The services' images are not pushed: push them with "berth push".`,
 	f := cmd.Flags()
 	f.BoolVar(&opts.withEnv, "with-env", false, "Include environment variables and env files in the published artifact")
 	f.BoolVarP(&opts.yes, "yes", "y", false, `Assume "yes" as answer to all prompts (bind mounts, environment variables)`)
+	f.BoolVar(&opts.resolveDigests, "resolve-image-digests", false, "Pin image tags to digests: add an override of the images as name:tag@sha256:… (asked of their registries) to the artifact")
 	f.StringVar(&opts.ociVersion, "oci-version", "", `OCI image/artifact specification version: "1.0" or "1.1" (default: 1.1, else 1.0 when the registry refuses it)`)
 	return cmd
 }
@@ -62,6 +67,18 @@ func runPublish(cmd *cobra.Command, g *globalOptions, opts publishOptions, repo 
 	if err != nil {
 		return err
 	}
+	if opts.resolveDigests {
+		// Last, as docker compose adds it: it overrides the files' images.
+		resolved, err := compose.ResolveImageDigests(ctx, spec, g.digestResolver())
+		if err != nil {
+			return err
+		}
+		override, err := compose.ImagesOnly(resolved).MarshalYAML()
+		if err != nil {
+			return fmt.Errorf("publish: image digests: %w", err)
+		}
+		files = append(files, compose.PublishedFile{Name: compose.ImageDigestsFile, Data: override})
+	}
 	out := make([]containerd.ArtifactFile, 0, len(files))
 	for _, f := range files {
 		out = append(out, containerd.ArtifactFile(f))
@@ -74,6 +91,12 @@ func runPublish(cmd *cobra.Command, g *globalOptions, opts publishOptions, repo 
 	}
 	fmt.Fprintf(stderr, "%s published (%s)\n", repo, digest)
 	return nil
+}
+
+// digestResolver asks the images' registries for their digests
+// (--resolve-image-digests, --lock-image-digests).
+func (o *globalOptions) digestResolver() compose.DigestResolver {
+	return containerd.NewRegistry(o.insecure...).ResolveDigest
 }
 
 // registryArtifacts reads compose artifacts (-f oci://) from registries.

@@ -1,0 +1,93 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestImageDigests: config --resolve-image-digests and --lock-image-digests
+// pin the services' images to the digests their registry gives, as docker
+// compose does (the lock file is an override of images alone); publish
+// --resolve-image-digests adds that override to the artifact as
+// image-digests.yaml, so that -f oci:// runs the pinned images. An image
+// the registry does not have fails, naming the service.
+func TestImageDigests(t *testing.T) {
+	t.Parallel()
+	registry := startRegistry(t)
+	digest := "sha256:" + strings.TrimPrefix(pushTestImage(t, registry, "e2e/app:1"), "sha256:")
+	image := registry + "/e2e/app:1"
+	pinned := image + "@" + digest
+	p := newProject(t, `
+services:
+  app:
+    image: `+image+`
+    command: ["sleep", "600"]
+  again:
+    image: `+image+`
+`, map[string]string{"absent.yaml": "services:\n  absent:\n    image: " + registry + "/e2e/absent:1\n"})
+
+	lock := "services:\n  again:\n    image: " + pinned + "\n  app:\n    image: " + pinned + "\n"
+	if got := p.must("config", "--lock-image-digests").stdout; got != lock {
+		t.Errorf("config --lock-image-digests =\n%s\nwant\n%s", got, lock)
+	}
+	if got := p.must("config", "--no-interpolate", "--lock-image-digests").stdout; got != lock {
+		t.Errorf("config --no-interpolate --lock-image-digests =\n%s\nwant\n%s", got, lock)
+	}
+	full := p.must("config", "--resolve-image-digests").stdout
+	if strings.Count(full, "image: "+pinned) != 2 || !strings.Contains(full, "- sleep") || !strings.Contains(full, "name: "+p.name) {
+		t.Errorf("config --resolve-image-digests:\n%s", full)
+	}
+	// The lock file, given after the others, pins what runs.
+	p.write("lock.yaml", lock)
+	if got := p.must("-f", "compose.yaml", "-f", "lock.yaml", "config", "--images").stdout; got != pinned+"\n"+pinned+"\n" {
+		t.Errorf("config --images with the lock file = %q, want %s twice", got, pinned)
+	}
+
+	r := p.berth("-f", "compose.yaml", "-f", "absent.yaml", "config", "--lock-image-digests")
+	if r.code == 0 || !strings.Contains(r.stderr, `service "absent"`) || !strings.Contains(r.stderr, "e2e/absent:1") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("config --lock-image-digests of an image the registry does not have:\n%s", r)
+	}
+
+	// A publish that cannot resolve an image pushes nothing.
+	repo := registry + "/e2e/" + p.name + ":1"
+	if r := p.berth("-f", "compose.yaml", "-f", "absent.yaml", "publish", "--resolve-image-digests", repo); r.code == 0 || !strings.Contains(r.stderr, `service "absent"`) {
+		t.Errorf("publish --resolve-image-digests with an image the registry does not have:\n%s", r)
+	}
+	if resp, err := http.Get("http://" + registry + "/v2/e2e/" + p.name + "/tags/list"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("a failed publish pushed %s", repo)
+		}
+	}
+	p.must("publish", "--resolve-image-digests", repo)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+registry+"/v2/e2e/"+p.name+"/manifests/1", nil)
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(manifest), `"image-digests.yaml"`) {
+		t.Errorf("the artifact has no image-digests.yaml layer:\n%s", manifest)
+	}
+	elsewhere := t.TempDir()
+	r = p.run(elsewhere, nil, "-f", "oci://"+repo, "config", "--images")
+	if r.code != 0 || r.stdout != pinned+"\n"+pinned+"\n" {
+		t.Errorf("config --images of the published artifact = %q, want %s twice\n%s", r.stdout, pinned, r)
+	}
+	t.Cleanup(func() {
+		entries, _ := os.ReadDir("/var/lib/berth/oci")
+		for _, e := range entries {
+			if b, err := os.ReadFile(filepath.Join("/var/lib/berth/oci", e.Name(), "compose.yaml")); err == nil && strings.Contains(string(b), registry) {
+				os.RemoveAll(filepath.Join("/var/lib/berth/oci", e.Name()))
+			}
+		}
+	})
+}
