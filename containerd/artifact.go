@@ -91,16 +91,27 @@ func NewRegistry(insecure ...string) *Registry {
 // refuses it (a 4xx other than an authentication error). It returns the
 // manifest's digest.
 func (r *Registry) PublishCompose(ctx context.Context, ref string, files []ArtifactFile, ociVersion string) (string, error) {
-	name, err := NormalizeRef(ref)
+	d, err := r.publishCompose(ctx, ref, files, ociVersion)
 	if err != nil {
 		return "", err
 	}
+	return d.Digest.String(), nil
+}
+
+// publishCompose is PublishCompose, returning the manifest's descriptor
+// (as docker compose describes it: with its artifactType and compose's
+// version annotation).
+func (r *Registry) publishCompose(ctx context.Context, ref string, files []ArtifactFile, ociVersion string) (ocispec.Descriptor, error) {
+	name, err := NormalizeRef(ref)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
 	if ociVersion != OCIVersionAuto && ociVersion != OCIVersion1_0 && ociVersion != OCIVersion1_1 {
-		return "", fmt.Errorf("--oci-version %q: give 1.0 or 1.1", ociVersion)
+		return ocispec.Descriptor{}, fmt.Errorf("--oci-version %q: give 1.0 or 1.1", ociVersion)
 	}
 	pusher, err := newResolver(r.insecure).Pusher(ctx, name)
 	if err != nil {
-		return "", fmt.Errorf("publish %s: %w", ref, err)
+		return ocispec.Descriptor{}, fmt.Errorf("publish %s: %w", ref, err)
 	}
 	var layers []ocispec.Descriptor
 	blobs := map[digest.Digest][]byte{}
@@ -118,7 +129,7 @@ func (r *Registry) PublishCompose(ctx context.Context, ref string, files []Artif
 	}
 	for _, l := range layers {
 		if err := pushBlob(ctx, pusher, l, blobs[l.Digest]); err != nil {
-			return "", fmt.Errorf("publish %s: %w", ref, err)
+			return ocispec.Descriptor{}, fmt.Errorf("publish %s: %w", ref, err)
 		}
 	}
 	versions := []string{ociVersion}
@@ -132,11 +143,11 @@ func (r *Registry) PublishCompose(ctx context.Context, ref string, files []Artif
 			continue
 		}
 		if err != nil {
-			return "", fmt.Errorf("publish %s: %w", ref, explainPull(err))
+			return ocispec.Descriptor{}, fmt.Errorf("publish %s: %w", ref, explainPull(err))
 		}
-		return d.String(), nil
+		return d, nil
 	}
-	return "", fmt.Errorf("publish %s: no OCI version to try", ref)
+	return ocispec.Descriptor{}, fmt.Errorf("publish %s: no OCI version to try", ref)
 }
 
 // refusedForm reports whether a registry's status says it refused the
@@ -147,7 +158,7 @@ func refusedForm(code int) bool {
 
 // pushComposeManifest pushes the config and the manifest of the given
 // OCI version's form.
-func pushComposeManifest(ctx context.Context, pusher remotes.Pusher, layers []ocispec.Descriptor, version string) (digest.Digest, error) {
+func pushComposeManifest(ctx context.Context, pusher remotes.Pusher, layers []ocispec.Descriptor, version string) (ocispec.Descriptor, error) {
 	config := ocispec.DescriptorEmptyJSON
 	artifactType := ComposeProjectArtifactType
 	if version == OCIVersion1_0 {
@@ -155,7 +166,7 @@ func pushComposeManifest(ctx context.Context, pusher remotes.Pusher, layers []oc
 		artifactType = ""
 	}
 	if err := pushBlob(ctx, pusher, config, ocispec.DescriptorEmptyJSON.Data); err != nil {
-		return "", err
+		return ocispec.Descriptor{}, err
 	}
 	m, err := json.Marshal(ocispec.Manifest{
 		Versioned:    specs.Versioned{SchemaVersion: 2},
@@ -166,10 +177,14 @@ func pushComposeManifest(ctx context.Context, pusher remotes.Pusher, layers []oc
 		Annotations:  map[string]string{ocispec.AnnotationCreated: time.Now().UTC().Format(time.RFC3339)},
 	})
 	if err != nil {
-		return "", err
+		return ocispec.Descriptor{}, err
 	}
 	d := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, ArtifactType: artifactType, Digest: digest.FromBytes(m), Size: int64(len(m))}
-	return d.Digest, pushBlob(ctx, pusher, d, m)
+	if err := pushBlob(ctx, pusher, d, m); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	d.Annotations = map[string]string{annotationComposeVersion: composeArtifactVersion}
+	return d, nil
 }
 
 // pushBlob pushes one blob (or manifest) unless the registry has it.

@@ -3,10 +3,12 @@
 package e2e
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -81,6 +83,69 @@ services:
 	r = p.run(elsewhere, nil, "-f", "oci://"+repo, "config", "--images")
 	if r.code != 0 || r.stdout != pinned+"\n"+pinned+"\n" {
 		t.Errorf("config --images of the published artifact = %q, want %s twice\n%s", r.stdout, pinned, r)
+	}
+	t.Cleanup(func() {
+		entries, _ := os.ReadDir("/var/lib/berth/oci")
+		for _, e := range entries {
+			if b, err := os.ReadFile(filepath.Join("/var/lib/berth/oci", e.Name(), "compose.yaml")); err == nil && strings.Contains(string(b), registry) {
+				os.RemoveAll(filepath.Join("/var/lib/berth/oci", e.Name()))
+			}
+		}
+	})
+}
+
+// TestPublishApp: publish --app copies the services' images into the
+// artifact's repository and pushes, by digest, an index listing them whose
+// subject is the compose artifact, as docker compose does; the tag still
+// names the compose artifact, which -f oci:// runs.
+func TestPublishApp(t *testing.T) {
+	t.Parallel()
+	registry := startRegistry(t)
+	digest := "sha256:" + strings.TrimPrefix(pushTestImage(t, registry, "e2e/app:1"), "sha256:")
+	p := newProject(t, `
+services:
+  app:
+    image: `+registry+`/e2e/app:1
+    command: ["sleep", "600"]
+`, nil)
+	repo := registry + "/e2e/" + p.name + ":1"
+	r := p.must("publish", "--app", repo)
+	m := regexp.MustCompile(`published \((sha256:[0-9a-f]{64})\)\n1 images copied into .*, listed in the index (sha256:[0-9a-f]{64})`).FindStringSubmatch(r.stderr)
+	if m == nil {
+		t.Fatalf("publish --app said:\n%s", r)
+	}
+	artifact, index := m[1], m[2]
+	get := func(ref, accept string) (int, []byte) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+registry+"/v2/e2e/"+p.name+"/manifests/"+ref, nil)
+		req.Header.Set("Accept", accept)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	code, b := get(index, "application/vnd.oci.image.index.v1+json")
+	var idx struct {
+		Manifests []struct{ Digest string }
+		Subject   struct{ Digest string }
+	}
+	if err := json.Unmarshal(b, &idx); code != http.StatusOK || err != nil {
+		t.Fatalf("the index %s in the repository: HTTP %d %v\n%s", index, code, err, b)
+	}
+	if idx.Subject.Digest != artifact || len(idx.Manifests) != 1 || idx.Manifests[0].Digest != digest {
+		t.Errorf("the index = %s; want subject %s and the image %s", b, artifact, digest)
+	}
+	if code, b := get(digest, "application/vnd.oci.image.manifest.v1+json,application/vnd.oci.image.index.v1+json"); code != http.StatusOK {
+		t.Errorf("the image %s was not copied into the repository: HTTP %d %s", digest, code, b)
+	}
+	if code, _ := get("1", "application/vnd.oci.image.manifest.v1+json"); code != http.StatusOK {
+		t.Errorf("the tag no longer names the compose artifact: HTTP %d", code)
+	}
+	r = p.run(t.TempDir(), nil, "-f", "oci://"+repo, "config", "--images")
+	if r.code != 0 || r.stdout != registry+"/e2e/app:1@"+digest+"\n" {
+		t.Errorf("config --images of the artifact = %q, want the image pinned\n%s", r.stdout, r)
 	}
 	t.Cleanup(func() {
 		entries, _ := os.ReadDir("/var/lib/berth/oci")

@@ -15,6 +15,7 @@ type publishOptions struct {
 	yes            bool
 	ociVersion     string
 	resolveDigests bool
+	app            bool
 }
 
 func newPublishCmd(g *globalOptions) *cobra.Command {
@@ -34,7 +35,11 @@ and the variables published with --with-env), berth fails unless -y.
 The services' images are not pushed: push them with "berth push".
 With --resolve-image-digests the artifact also holds image-digests.yaml,
 an override pinning each service's image to the digest its registry
-gives for it now, so that whoever runs the artifact runs those images.`,
+gives for it now, so that whoever runs the artifact runs those images.
+--app (which implies --resolve-image-digests) also copies the services'
+images into REPOSITORY, listed in an image index whose subject is the
+compose artifact, pushed by digest (REPOSITORY[:TAG] still names the
+compose artifact), as docker compose publish --app does.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPublish(cmd, g, opts, args[0])
@@ -44,6 +49,7 @@ gives for it now, so that whoever runs the artifact runs those images.`,
 	f.BoolVar(&opts.withEnv, "with-env", false, "Include environment variables and env files in the published artifact")
 	f.BoolVarP(&opts.yes, "yes", "y", false, `Assume "yes" as answer to all prompts (bind mounts, environment variables)`)
 	f.BoolVar(&opts.resolveDigests, "resolve-image-digests", false, "Pin image tags to digests: add an override of the images as name:tag@sha256:… (asked of their registries) to the artifact")
+	f.BoolVar(&opts.app, "app", false, "Publish the application: also copy the services' images into the repository, in an index whose subject is the compose artifact (implies --resolve-image-digests)")
 	f.StringVar(&opts.ociVersion, "oci-version", "", `OCI image/artifact specification version: "1.0" or "1.1" (default: 1.1, else 1.0 when the registry refuses it)`)
 	return cmd
 }
@@ -67,11 +73,15 @@ func runPublish(cmd *cobra.Command, g *globalOptions, opts publishOptions, repo 
 	if err != nil {
 		return err
 	}
-	if opts.resolveDigests {
+	var images []string
+	if opts.resolveDigests || opts.app {
 		// Last, as docker compose adds it: it overrides the files' images.
 		resolved, err := compose.ResolveImageDigests(ctx, spec, g.digestResolver())
 		if err != nil {
 			return err
+		}
+		for _, name := range resolved.ServiceNames() {
+			images = append(images, resolved.Services[name].Image)
 		}
 		override, err := compose.ImagesOnly(resolved).MarshalYAML()
 		if err != nil {
@@ -85,7 +95,17 @@ func runPublish(cmd *cobra.Command, g *globalOptions, opts publishOptions, repo 
 	}
 	stderr := cmd.ErrOrStderr()
 	fmt.Fprintf(stderr, "%s publishing\n", repo)
-	digest, err := containerd.NewRegistry(g.insecure...).PublishCompose(ctx, repo, out, opts.ociVersion)
+	registry := containerd.NewRegistry(g.insecure...)
+	if opts.app {
+		digest, index, err := registry.PublishApp(ctx, repo, out, opts.ociVersion, images)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "%s published (%s)\n", repo, digest)
+		fmt.Fprintf(stderr, "%d images copied into %s, listed in the index %s\n", len(images), repo, index)
+		return nil
+	}
+	digest, err := registry.PublishCompose(ctx, repo, out, opts.ociVersion)
 	if err != nil {
 		return err
 	}

@@ -16,11 +16,10 @@ import (
 // berth without being listed here, and when one listed here is no longer
 // missing: the list is what berth lacks, always.
 var composeGaps = map[string]string{
-	". --dry-run":   "dry runs are issue 17",
-	"bridge":        "compose bridge converts to Kubernetes through Docker Desktop extensions; berth convert kubernetes is issue 18",
-	"publish --app": "not yet: the images are not pushed into the artifact's index",
-	"up --watch":    "develop.watch is issue 17",
-	"watch":         "develop.watch is issue 17",
+	". --dry-run": "dry runs are issue 17",
+	"bridge":      "compose bridge converts to Kubernetes through Docker Desktop extensions; berth convert kubernetes is issue 18",
+	"up --watch":  "develop.watch is issue 17",
+	"watch":       "develop.watch is issue 17",
 }
 
 // TestComposeSurface checks that every command and flag of docker compose
