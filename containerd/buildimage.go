@@ -67,24 +67,36 @@ func writeBuildEtc(dir string, nameservers []string) error {
 // as docker compose does (image:, else <project>-<service>), plus the
 // section's tags. Output goes to out, prefixed by the service's name.
 func (c *Client) BuildImage(ctx context.Context, s *compose.Service, opts scheduler.BuildOptions, out io.Writer) error {
-	b := s.Build
-	if b == nil {
+	if s.Build == nil {
 		return fmt.Errorf("service %q has no build section", s.Name)
 	}
+	if _, err := c.build(ctx, s, opts, out); err != nil {
+		return fmt.Errorf("service %q: %w", s.Name, err)
+	}
+	// docker compose's line after a build, which scripts look for.
+	c.events.Emit(scheduler.Event{Kind: scheduler.KindService, Name: s.Name, Status: scheduler.StatusDone, Text: "Built"})
+	return nil
+}
+
+// build is BuildImage without the service's name in its errors and
+// events: it serves compose services and `image build` alike. The output
+// lines are prefixed by s.Name unless it is "".
+func (c *Client) build(ctx context.Context, s *compose.Service, opts scheduler.BuildOptions, out io.Writer) (*build.Result, error) {
+	b := s.Build
 	if b.Refused != nil {
-		return fmt.Errorf("service %q: %w", s.Name, b.Refused)
+		return nil, b.Refused
 	}
 	if s.Platform != "" {
 		p, err := platforms.Parse(s.Platform)
 		if err != nil || !platforms.Only(platforms.DefaultSpec()).Match(p) {
-			return fmt.Errorf("service %q: platform %q: berth builds only for this host's platform (%s)", s.Name, s.Platform, platforms.DefaultString())
+			return nil, fmt.Errorf("platform %q: berth builds only for this host's platform (%s)", s.Platform, platforms.DefaultString())
 		}
 	}
 	var tags []string
 	for _, t := range append([]string{s.ImageName()}, b.Tags...) {
 		ref, err := NormalizeRef(t)
 		if err != nil {
-			return fmt.Errorf("service %q: %w", s.Name, err)
+			return nil, err
 		}
 		tags = append(tags, ref)
 	}
@@ -103,21 +115,21 @@ func (c *Client) BuildImage(ctx context.Context, s *compose.Service, opts schedu
 	for _, a := range append(slices.Clone(b.Entitlements), opts.Allow...) {
 		e, err := build.ParseEntitlement(a)
 		if err != nil {
-			return fmt.Errorf("service %q: build: %w", s.Name, err)
+			return nil, fmt.Errorf("build: %w", err)
 		}
 		allow = append(allow, e)
 	}
 	secrets, sshAgents, contexts, err := buildInputs(b, opts.SSH)
 	if err != nil {
-		return fmt.Errorf("service %q: %w", s.Name, err)
+		return nil, err
 	}
 	bl, err := c.builder()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	_, err = bl.Build(ctx, build.Request{
+	res, err := bl.Build(ctx, build.Request{
 		Name:       s.Name,
 		ContextDir: b.Context,
 		Dockerfile: b.Dockerfile,
@@ -137,11 +149,9 @@ func (c *Client) BuildImage(ctx context.Context, s *compose.Service, opts schedu
 		Out:        out,
 	})
 	if err != nil {
-		return fmt.Errorf("service %q: build: %w", s.Name, err)
+		return nil, fmt.Errorf("build: %w", err)
 	}
-	// docker compose's line after a build, which scripts look for.
-	c.events.Emit(scheduler.Event{Kind: scheduler.KindService, Name: s.Name, Status: scheduler.StatusDone, Text: "Built"})
-	return nil
+	return res, nil
 }
 
 // ImageID is the ID (config digest) of a local image for this host's
@@ -219,4 +229,63 @@ func buildInputs(b *compose.Build, extraSSH map[string][]string) (map[string]bui
 		}
 	}
 	return secrets, agents, contexts, nil
+}
+
+// BuildImageID builds an image from s's build section as BuildImage
+// does, for `image build`: the output lines carry no prefix when s.Name is
+// "", errors no service's name. It returns the image's ID. With dangling
+// the image keeps no name, as `docker build` without -t leaves it: the
+// name it was built under (s.ImageName()) is replaced by its ID, which
+// `image ls` shows as <none> and `image prune` removes.
+func (c *Client) BuildImageID(ctx context.Context, s *compose.Service, opts scheduler.BuildOptions, out io.Writer, dangling bool) (string, error) {
+	res, err := c.build(ctx, s, opts, out)
+	if err != nil {
+		return "", err
+	}
+	id := res.Config.String()
+	if !dangling {
+		return id, nil
+	}
+	name, err := NormalizeRef(s.ImageName())
+	if err != nil {
+		return "", err
+	}
+	// An image that has a name already (the same build with -t) stays
+	// as it is: only images without a name are dangling.
+	is := c.client.ImageService()
+	img, err := is.Get(ctx, name)
+	if err != nil {
+		return "", fmt.Errorf("image %s: %w", name, err)
+	}
+	same, err := is.List(ctx, "target.digest=="+img.Target.Digest.String())
+	if err != nil {
+		return "", fmt.Errorf("list images: %w", err)
+	}
+	if len(same) > 1 {
+		if err := is.Delete(ctx, name); err != nil {
+			return "", fmt.Errorf("image %s: %w", name, err)
+		}
+		return id, nil
+	}
+	if err := c.renameImage(ctx, name, id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// renameImage gives the image named from the name to instead.
+func (c *Client) renameImage(ctx context.Context, from, to string) error {
+	is := c.client.ImageService()
+	img, err := is.Get(ctx, from)
+	if err != nil {
+		return fmt.Errorf("rename image %s: %w", from, err)
+	}
+	img.Name = to
+	if err := c.putImage(ctx, img); err != nil {
+		return fmt.Errorf("rename image %s to %s: %w", from, to, err)
+	}
+	if err := is.Delete(ctx, from); err != nil {
+		return fmt.Errorf("rename image %s to %s: %w", from, to, err)
+	}
+	return nil
 }

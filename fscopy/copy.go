@@ -180,3 +180,16 @@ func extractTar(in io.Reader, to *tree, dstPath string, owner *Owner) error {
 	}
 	return readTar(in, newWriter(to, dst.rel, owner))
 }
+
+// ExtractTar unpacks a tar stream into dir, an existing directory on the
+// host that nothing in the stream can write outside of (links and ".."
+// are resolved inside it); what it writes belongs to root. This is how a
+// build context sent on standard input (berth image build -) is unpacked.
+func ExtractTar(in io.Reader, dir string) error {
+	t, err := openTree(dir, "of the build context")
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	return extractTar(in, t, "/", &Owner{})
+}

@@ -1,0 +1,36 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// newImageCmd is `berth image`: docker's image commands, for images
+// without a compose file. The top-level build, images, push, pull, rm,
+// save and load stay compose's, as in docker compose.
+func newImageCmd(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "image COMMAND",
+		Short: "Manage images as the docker CLI does: build, ls, tag, push, pull, rm, inspect …",
+		Long: `Build, list, name, move and remove images without a compose file, with the
+docker CLI's commands and flags (docker image build, docker image ls …). The
+images are the ones compose services use: same store, same build cache.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownCommand(cmd, args[0])
+			}
+			return cmd.Help()
+		},
+	}
+	cmd.AddCommand(
+		newImageBuildCmd(g),
+		newImageLsCmd(g),
+		newImageTagCmd(g),
+		newImagePushCmd(g),
+		newImagePullCmd(g),
+		newImageRmCmd(g),
+		newImageInspectCmd(g),
+		newImageHistoryCmd(g),
+		newImageSaveCmd(g),
+		newImageLoadCmd(g),
+		newImagePruneCmd(g),
+	)
+	return cmd
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"text/template"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/imageview"
+	"github.com/berth/berth/scheduler"
+)
+
+type imageInspectOptions struct {
+	format string
+}
+
+func newImageInspectCmd(g *globalOptions) *cobra.Command {
+	opts := imageInspectOptions{}
+	cmd := &cobra.Command{
+		Use:   "inspect [OPTIONS] IMAGE...",
+		Short: "Show images' details as JSON",
+		Long: `Print a JSON array with one object per image, with docker image inspect's
+fields (Id, RepoTags, RepoDigests, Created, Config, RootFS, Architecture, Os,
+Size …), or with --format a Go template run on each.`,
+		Example: `  berth image inspect my-app
+  berth image inspect --format '{{.Id}} {{json .Config.Env}}' my-app`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runImageInspect(cmd, g, opts, args)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "Format each image with a Go template (docker's functions: json, join, upper …), or json")
+	return cmd
+}
+
+func runImageInspect(cmd *cobra.Command, g *globalOptions, opts imageInspectOptions, refs []string) error {
+	var tmpl *template.Template
+	if opts.format != "" && opts.format != "json" {
+		t, err := template.New("inspect").Funcs(templateFuncs).Parse(opts.format)
+		if err != nil {
+			return fmt.Errorf("image inspect --format %q: %w", opts.format, err)
+		}
+		tmpl = t
+	}
+	ctx := cmd.Context()
+	rt, err := g.connect(ctx, scheduler.Discard)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	all, err := rt.LocalImages(ctx)
+	if err != nil {
+		return err
+	}
+	var (
+		found []imageview.Inspect
+		errs  []error
+	)
+	for _, ref := range refs {
+		names, err := imageview.Find(all, ref)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("image inspect: %w", err))
+			continue
+		}
+		found = append(found, imageview.InspectOf(imageview.NamesOf(all, names[0].ID)))
+	}
+	out := cmd.OutOrStdout()
+	if tmpl == nil {
+		b, err := json.MarshalIndent(found, "", "    ")
+		if err != nil {
+			return err
+		}
+		if found == nil {
+			b = []byte("[]")
+		}
+		fmt.Fprintf(out, "%s\n", b)
+		return errors.Join(errs...)
+	}
+	for _, img := range found {
+		var buf bytes.Buffer
+		if err := tmpl.Execute(&buf, img); err != nil {
+			return fmt.Errorf("image inspect --format: %w", err)
+		}
+		buf.WriteByte('\n')
+		out.Write(buf.Bytes()) //nolint:errcheck // as fmt.Fprint's
+	}
+	return errors.Join(errs...)
+}
