@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -191,5 +193,30 @@ func ExtractTar(in io.Reader, dir string) error {
 		return err
 	}
 	defer t.Close()
-	return extractTar(in, t, "/", &Owner{})
+	return readTar(in, &withParents{sink: newWriter(t, "/", &Owner{}), seen: map[string]bool{".": true}})
+}
+
+// withParents puts the directories of each entry's path the stream did
+// not list before it, as `tar cf - Dockerfile src/app.py` omits src/:
+// docker build unpacks such a context, cp's stream must list them.
+type withParents struct {
+	sink
+	seen map[string]bool
+}
+
+func (w *withParents) put(e *entry) error {
+	var missing []string
+	for dir := path.Dir(e.name); !w.seen[dir]; dir = path.Dir(dir) {
+		missing = append(missing, dir)
+		w.seen[dir] = true
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := w.sink.put(&entry{name: missing[i], mode: fs.ModeDir | 0o755, mtime: e.mtime}); err != nil {
+			return err
+		}
+	}
+	if e.mode.IsDir() {
+		w.seen[e.name] = true
+	}
+	return w.sink.put(e)
 }
