@@ -18,7 +18,8 @@ import (
 
 // LocalImages lists every name in berth's image store with what its image
 // is (ID, config, size) for this host's platform, or for the platform it
-// was pulled for when it has no image for this host's.
+// was pulled for when it has no image for this host's. A name whose
+// content is missing is left out.
 func (c *Client) LocalImages(ctx context.Context) ([]imageview.Image, error) {
 	list, err := c.client.ImageService().List(ctx)
 	if err != nil {
@@ -27,6 +28,11 @@ func (c *Client) LocalImages(ctx context.Context) ([]imageview.Image, error) {
 	out := make([]imageview.Image, 0, len(list))
 	for _, img := range list {
 		v, err := c.imageView(ctx, img)
+		if errdefs.IsNotFound(err) {
+			// Its content is gone (being removed meanwhile) or was never
+			// all fetched: not an image one can use.
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"text/template"
 )
 
 func TestImageBuildSpec(t *testing.T) {
@@ -115,5 +116,27 @@ func TestImageWithoutArgsShowsHelp(t *testing.T) {
 		if !strings.Contains(out.String(), "  "+sub+" ") {
 			t.Errorf("berth image help does not list %s:\n%s", sub, out.String())
 		}
+	}
+}
+
+func TestInspectTemplateFallsBackToJSONKeys(t *testing.T) {
+	v := struct {
+		ID   string `json:"Id"`
+		Size int64
+	}{"sha256:x", 1036076}
+	tests := []struct{ format, want string }{
+		{"{{.ID}}", "sha256:x"},
+		{"{{.Id}} {{.Size}}", "sha256:x 1036076"},
+	}
+	for _, tt := range tests {
+		tmpl := template.Must(template.New("t").Funcs(templateFuncs).Parse(tt.format))
+		got, err := execInspectTemplate(tmpl, v)
+		if err != nil || string(got) != tt.want {
+			t.Errorf("execInspectTemplate(%q) = %q, %v; want %q", tt.format, got, err, tt.want)
+		}
+	}
+	tmpl := template.Must(template.New("t").Parse("{{.Nope}}"))
+	if _, err := execInspectTemplate(tmpl, v); err == nil || !strings.Contains(err.Error(), "Nope") {
+		t.Errorf("execInspectTemplate({{.Nope}}) = %v, want the field named", err)
 	}
 }

@@ -80,12 +80,40 @@ func runImageInspect(cmd *cobra.Command, g *globalOptions, opts imageInspectOpti
 		return errors.Join(errs...)
 	}
 	for _, img := range found {
-		var buf bytes.Buffer
-		if err := tmpl.Execute(&buf, img); err != nil {
+		b, err := execInspectTemplate(tmpl, img)
+		if err != nil {
 			return fmt.Errorf("image inspect --format: %w", err)
 		}
-		buf.WriteByte('\n')
-		out.Write(buf.Bytes()) //nolint:errcheck // as fmt.Fprint's
+		out.Write(append(b, '\n')) //nolint:errcheck // as fmt.Fprint's
 	}
 	return errors.Join(errs...)
+}
+
+// execInspectTemplate runs the template on v, or as docker does when
+// that fails, on v's JSON (so that {{.Id}} names the JSON key "Id").
+func execInspectTemplate(tmpl *template.Template, v any) ([]byte, error) {
+	var buf bytes.Buffer
+	err := tmpl.Execute(&buf, v)
+	if err == nil {
+		return buf.Bytes(), nil
+	}
+	raw, jerr := json.Marshal(v)
+	if jerr != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if dec.Decode(&m) != nil {
+		return nil, err
+	}
+	strict, cerr := tmpl.Clone()
+	if cerr != nil {
+		return nil, err
+	}
+	buf.Reset()
+	if strict.Option("missingkey=error").Execute(&buf, m) != nil {
+		return nil, err // the struct's error names the field
+	}
+	return buf.Bytes(), nil
 }
