@@ -70,33 +70,37 @@ func (c *Client) BuildImage(ctx context.Context, s *compose.Service, opts schedu
 	if s.Build == nil {
 		return fmt.Errorf("service %q has no build section", s.Name)
 	}
-	if _, err := c.build(ctx, s, opts, out); err != nil {
+	req, err := buildRequest(s, opts, out)
+	if err != nil {
 		return fmt.Errorf("service %q: %w", s.Name, err)
+	}
+	if _, err := c.build(ctx, req); err != nil {
+		return fmt.Errorf("service %q: build: %w", s.Name, err)
 	}
 	// docker compose's line after a build, which scripts look for.
 	c.events.Emit(scheduler.Event{Kind: scheduler.KindService, Name: s.Name, Status: scheduler.StatusDone, Text: "Built"})
 	return nil
 }
 
-// build is BuildImage without the service's name in its errors and
-// events: it serves compose services and `image build` alike. The output
+// buildRequest is the builder's request for s's build section with the
+// build command's options; its errors do not name the service. The output
 // lines are prefixed by s.Name unless it is "".
-func (c *Client) build(ctx context.Context, s *compose.Service, opts scheduler.BuildOptions, out io.Writer) (*build.Result, error) {
+func buildRequest(s *compose.Service, opts scheduler.BuildOptions, out io.Writer) (build.Request, error) {
 	b := s.Build
 	if b.Refused != nil {
-		return nil, b.Refused
+		return build.Request{}, b.Refused
 	}
 	if s.Platform != "" {
 		p, err := platforms.Parse(s.Platform)
 		if err != nil || !platforms.Only(platforms.DefaultSpec()).Match(p) {
-			return nil, fmt.Errorf("platform %q: berth builds only for this host's platform (%s)", s.Platform, platforms.DefaultString())
+			return build.Request{}, fmt.Errorf("platform %q: berth builds only for this host's platform (%s)", s.Platform, platforms.DefaultString())
 		}
 	}
 	var tags []string
 	for _, t := range append([]string{s.ImageName()}, b.Tags...) {
 		ref, err := NormalizeRef(t)
 		if err != nil {
-			return nil, err
+			return build.Request{}, err
 		}
 		tags = append(tags, ref)
 	}
@@ -115,21 +119,15 @@ func (c *Client) build(ctx context.Context, s *compose.Service, opts scheduler.B
 	for _, a := range append(slices.Clone(b.Entitlements), opts.Allow...) {
 		e, err := build.ParseEntitlement(a)
 		if err != nil {
-			return nil, fmt.Errorf("build: %w", err)
+			return build.Request{}, fmt.Errorf("build: %w", err)
 		}
 		allow = append(allow, e)
 	}
 	secrets, sshAgents, contexts, err := buildInputs(b, opts.SSH)
 	if err != nil {
-		return nil, err
+		return build.Request{}, err
 	}
-	bl, err := c.builder()
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	res, err := bl.Build(ctx, build.Request{
+	return build.Request{
 		Name:       s.Name,
 		ContextDir: b.Context,
 		Dockerfile: b.Dockerfile,
@@ -147,11 +145,19 @@ func (c *Client) build(ctx context.Context, s *compose.Service, opts scheduler.B
 		SSH:        sshAgents,
 		Contexts:   contexts,
 		Out:        out,
-	})
+	}, nil
+}
+
+// build runs a build request on this connection's builder: compose
+// services and `image build` alike.
+func (c *Client) build(ctx context.Context, req build.Request) (*build.Result, error) {
+	bl, err := c.builder()
 	if err != nil {
-		return nil, fmt.Errorf("build: %w", err)
+		return nil, err
 	}
-	return res, nil
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	return bl.Build(ctx, req)
 }
 
 // ImageID is the ID (config digest) of a local image for this host's
@@ -238,7 +244,11 @@ func buildInputs(b *compose.Build, extraSSH map[string][]string) (map[string]bui
 // name it was built under (s.ImageName()) is replaced by its ID, which
 // `image ls` shows as <none> and `image prune` removes.
 func (c *Client) BuildImageID(ctx context.Context, s *compose.Service, opts scheduler.BuildOptions, out io.Writer, dangling bool) (string, error) {
-	res, err := c.build(ctx, s, opts, out)
+	req, err := buildRequest(s, opts, out)
+	if err != nil {
+		return "", err
+	}
+	res, err := c.build(ctx, req)
 	if err != nil {
 		return "", err
 	}

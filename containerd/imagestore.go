@@ -142,7 +142,7 @@ func (c *Client) RemoveImageRef(ctx context.Context, ref string, force bool) (Re
 	}
 	names := imageview.NamesOf(all, found[0].ID)
 	if len(found) > 1 && !force {
-		return Removed{}, fmt.Errorf("image %s has several names (%s): remove them one by one, or use -f: %w", ref, strings.Join(nameList(found), ", "), errdefs.ErrConflict)
+		return Removed{}, imageview.KindError(errdefs.ErrConflict, "image %s has several names (%s): remove them one by one, or use -f", ref, strings.Join(nameList(found), ", "))
 	}
 	if len(found) == len(names) {
 		if err := c.checkUnused(ctx, names, force); err != nil {
@@ -206,9 +206,9 @@ func (c *Client) checkUnused(ctx context.Context, names []imageview.Image, force
 			running := sc.State == "running" || sc.State == "paused"
 			switch {
 			case running:
-				return fmt.Errorf("it is used by running container %s: stop and remove the container first: %w", sc.Name, errdefs.ErrConflict)
+				return imageview.KindError(errdefs.ErrConflict, "it is used by running container %s: stop and remove the container first", sc.Name)
 			case !force:
-				return fmt.Errorf("it is used by container %s: remove the container first, or use -f: %w", sc.Name, errdefs.ErrConflict)
+				return imageview.KindError(errdefs.ErrConflict, "it is used by container %s: remove the container first, or use -f", sc.Name)
 			}
 		}
 	}

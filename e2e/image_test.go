@@ -445,8 +445,12 @@ func TestImageBadInput(t *testing.T) {
 			}
 			msg := strings.TrimSpace(r.stderr)
 			if i := strings.LastIndex(msg, "\n"); i >= 0 {
+				if tt.args[1] != "build" {
+					t.Errorf("more than one line on stderr:\n%s", r)
+				}
 				msg = msg[i+1:] // build steps come first; the error is the last line
 			}
+			t.Logf("error: %s", msg)
 			for _, w := range tt.want {
 				if !strings.Contains(msg, w) {
 					t.Errorf("error %q does not mention %q\n%s", msg, w, r)

@@ -30,7 +30,7 @@ func Find(all []Image, ref string) ([]Image, error) {
 			return nil, fmt.Errorf("image ID %s is ambiguous: %d images start with it; give more of it", ref, len(groups))
 		}
 		if strings.HasPrefix(ref, "sha256:") {
-			return nil, fmt.Errorf("no such image: %s: %w", ref, errdefs.ErrNotFound)
+			return nil, KindError(errdefs.ErrNotFound, "no such image: %s", ref)
 		}
 	}
 	named, err := reference.ParseDockerRef(ref)
@@ -42,7 +42,7 @@ func Find(all []Image, ref string) ([]Image, error) {
 			return []Image{img}, nil
 		}
 	}
-	return nil, fmt.Errorf("no such image: %s: %w", ref, errdefs.ErrNotFound)
+	return nil, KindError(errdefs.ErrNotFound, "no such image: %s", ref)
 }
 
 // NamesOf are the names in all of the image whose ID is id.
@@ -72,4 +72,21 @@ func idPrefix(ref string) (string, bool) {
 		return "", false
 	}
 	return strings.ToLower(hexPart), hexPart == strings.ToLower(hexPart)
+}
+
+// kindError is an error that errdefs classifies as kind (errdefs.IsNotFound
+// …) and that prints only its message, without the kind's words.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e kindError) Error() string        { return e.msg }
+func (e kindError) Is(target error) bool { return target == e.kind }
+
+// KindError is an error with the message, of the errdefs kind (such as
+// errdefs.ErrNotFound, errdefs.ErrConflict), that reads as the message
+// alone: "no such image: x", not "no such image: x: not found".
+func KindError(kind error, format string, a ...any) error {
+	return kindError{msg: fmt.Sprintf(format, a...), kind: kind}
 }

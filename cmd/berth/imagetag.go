@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/scheduler"
@@ -21,7 +23,10 @@ docker tag does: to push it to a registry, name it REGISTRY/NAME[:TAG].`,
 				return err
 			}
 			defer rt.Close()
-			return rt.TagImage(ctx, args[0], args[1])
+			if err := rt.TagImage(ctx, args[0], args[1]); err != nil {
+				return fmt.Errorf("image tag: %w", err)
+			}
+			return nil
 		},
 	}
 }
