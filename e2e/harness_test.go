@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,15 +129,21 @@ func (p *project) byName(args ...string) result {
 
 func (p *project) run(dir string, env []string, args ...string) result {
 	p.t.Helper()
-	full := append(append(globalArgs(), "-p", p.name), args...)
-	timeout := p.timeout
+	return runBerth(p.t, dir, env, nil, p.timeout, append([]string{"-p", p.name}, args...)...)
+}
+
+// runBerth runs bin/berth with the suite's global flags and ARGS in dir,
+// with env added and stdin (nil: none), within timeout (0: 2 minutes).
+func runBerth(t testing.TB, dir string, env []string, stdin io.Reader, timeout time.Duration, args ...string) result {
+	t.Helper()
+	full := append(globalArgs(), args...)
 	if timeout == 0 {
 		timeout = 2 * time.Minute
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, berthBin, full...)
-	cmd.Dir = dir
+	cmd.Dir, cmd.Stdin = dir, stdin
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -145,7 +152,7 @@ func (p *project) run(dir string, env []string, args ...string) result {
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {
-		p.t.Fatalf("run berth %v: %v", full, err)
+		t.Fatalf("run berth %v: %v", full, err)
 	}
 	return r
 }

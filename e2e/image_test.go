@@ -5,11 +5,9 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -28,22 +26,7 @@ func imageName(t *testing.T, suffix string) string {
 // daemon, or with env on another.
 func berthIn(t *testing.T, dir string, stdin io.Reader, env []string, args ...string) result {
 	t.Helper()
-	full := append(globalArgs(), args...)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, berthBin, full...)
-	cmd.Dir, cmd.Stdin = dir, stdin
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{args: full, stdout: stdout.String(), stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run berth %v: %v", full, err)
-	}
-	return r
+	return runBerth(t, dir, env, stdin, 3*time.Minute, args...)
 }
 
 // mustIn is berthIn that fails the test unless berth exits 0.
@@ -263,7 +246,8 @@ func TestImageTagPushPullRm(t *testing.T) {
 	registry := startRegistry(t)
 	name := imageName(t, "")
 	remote := registry + "/e2e/" + name + ":1"
-	removeImagesAtEnd(t, name, remote)
+	built := registry + "/e2e/" + name + ":2"
+	removeImagesAtEnd(t, name, remote, built)
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN echo pushed > /p\n"})
 	mustIn(t, dir, nil, "image", "build", "-t", name, ".")
@@ -294,6 +278,14 @@ func TestImageTagPushPullRm(t *testing.T) {
 	}
 	if got := inspectOne(t, remote); len(got.RepoDigests) != 1 || !strings.HasSuffix(got.RepoDigests[0], "@"+pushed) {
 		t.Errorf("pulled image's RepoDigests = %v, want the pushed digest %s", got.RepoDigests, pushed)
+	}
+
+	// build --push: the registry has it once the build is done.
+	id := strings.TrimSpace(mustIn(t, dir, nil, "image", "build", "-q", "--push", "-t", built, ".").stdout)
+	mustIn(t, dir, nil, "image", "rm", built)
+	mustIn(t, dir, nil, "image", "pull", "-q", built)
+	if got := inspectOne(t, built); got.ID != id {
+		t.Errorf("image pulled after build --push has ID %s, want the built %s", got.ID, id)
 	}
 }
 

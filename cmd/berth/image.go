@@ -1,6 +1,14 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/containerd"
+	"github.com/berth/berth/imageview"
+	"github.com/berth/berth/scheduler"
+)
 
 // newImageCmd is `berth image`: docker's image commands, for images
 // without a compose file. The top-level build, images, push, pull, rm,
@@ -33,4 +41,25 @@ images are the ones compose services use: same store, same build cache.`,
 		newImagePruneCmd(g),
 	)
 	return cmd
+}
+
+// connectImages connects for an image command that reports progress
+// (pull, push, build): with none when quiet.
+func (o *globalOptions) connectImages(ctx context.Context, quiet bool) (*containerd.Client, error) {
+	if quiet {
+		o.progress = "quiet"
+	}
+	rt, _, err := o.connectWithProgress(ctx)
+	return rt, err
+}
+
+// localImages lists the local images (see containerd.Client.LocalImages)
+// for the commands that only read them.
+func (o *globalOptions) localImages(ctx context.Context) ([]imageview.Image, error) {
+	rt, err := o.connect(ctx, scheduler.Discard)
+	if err != nil {
+		return nil, err
+	}
+	defer rt.Close()
+	return rt.LocalImages(ctx)
 }

@@ -180,11 +180,8 @@ func runImageBuild(cmd *cobra.Command, g *globalOptions, opts imageBuildOptions,
 	if !opts.quiet {
 		b.opts.Out = cmd.ErrOrStderr()
 	}
-	if opts.quiet {
-		g.progress = "quiet"
-	}
 	ctx := cmd.Context()
-	rt, _, err := g.connectWithProgress(ctx)
+	rt, err := g.connectImages(ctx, opts.quiet)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/imageview"
-	"github.com/berth/berth/scheduler"
 )
 
 type imageInspectOptions struct {
@@ -45,13 +44,7 @@ func runImageInspect(cmd *cobra.Command, g *globalOptions, opts imageInspectOpti
 		}
 		tmpl = t
 	}
-	ctx := cmd.Context()
-	rt, err := g.connect(ctx, scheduler.Discard)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	all, err := rt.LocalImages(ctx)
+	all, err := g.localImages(cmd.Context())
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,6 @@ or as an OCI layout tar. Reads standard input when -i is not given.`,
 			return runLoad(cmd, g, opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.input, "input", "i", "", "Read from this archive instead of standard input")
-	cmd.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "Print nothing")
+	opts.addFlags(cmd)
 	return cmd
 }

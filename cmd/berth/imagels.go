@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/imageview"
-	"github.com/berth/berth/scheduler"
 )
 
 type imageLsOptions struct {
@@ -52,13 +51,7 @@ func runImageLs(cmd *cobra.Command, g *globalOptions, opts imageLsOptions, filte
 	if err != nil {
 		return err
 	}
-	ctx := cmd.Context()
-	rt, err := g.connect(ctx, scheduler.Discard)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	all, err := rt.LocalImages(ctx)
+	all, err := g.localImages(cmd.Context())
 	if err != nil {
 		return err
 	}

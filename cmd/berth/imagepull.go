@@ -23,11 +23,8 @@ unpack it. It prints the pulled digest, as docker pull does.`,
 		Example: `  berth image pull 127.0.0.1:5000/my-app:1.0`,
 		Args:    exactArgs(1, "NAME", "the image to pull"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.quiet {
-				g.progress = "quiet"
-			}
 			ctx := cmd.Context()
-			rt, _, err := g.connectWithProgress(ctx)
+			rt, err := g.connectImages(ctx, opts.quiet)
 			if err != nil {
 				return err
 			}

@@ -22,11 +22,8 @@ from $DOCKER_CONFIG/config.json or ~/.docker/config.json.`,
 		Example: `  berth image push 127.0.0.1:5000/my-app:1.0`,
 		Args:    exactArgs(1, "NAME", "the image to push"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.quiet {
-				g.progress = "quiet"
-			}
 			ctx := cmd.Context()
-			rt, _, err := g.connectWithProgress(ctx)
+			rt, err := g.connectImages(ctx, opts.quiet)
 			if err != nil {
 				return err
 			}

@@ -29,9 +29,14 @@ images reach machines that cannot pull.`,
 			return runLoad(cmd, g, opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.input, "input", "i", "", "Read from this archive instead of standard input")
-	cmd.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "Print nothing")
+	opts.addFlags(cmd)
 	return cmd
+}
+
+// addFlags adds load's flags to cmd (load and image load).
+func (o *loadOptions) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&o.input, "input", "i", "", "Read from this archive instead of standard input")
+	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "Print nothing")
 }
 
 func runLoad(cmd *cobra.Command, g *globalOptions, opts loadOptions) error {
