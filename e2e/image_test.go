@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -273,8 +274,11 @@ func TestImageTagPushPullRm(t *testing.T) {
 		t.Fatalf("the image is still there after rm:\n%s", r)
 	}
 	pull := mustIn(t, dir, nil, "image", "pull", remote)
-	if !strings.Contains(pull.stdout, "Digest: "+pushed) {
+	if !strings.Contains(pull.stdout, "Digest: "+pushed) || !strings.Contains(pull.stdout, "Status: Downloaded newer image for "+remote) {
 		t.Errorf("image pull printed:\n%s\nwant the pushed digest %s", pull.stdout, pushed)
+	}
+	if again := mustIn(t, dir, nil, "image", "pull", "--platform", "linux/"+runtime.GOARCH, remote); !strings.Contains(again.stdout, "Status: Image is up to date for "+remote) {
+		t.Errorf("image pull of a present image printed:\n%s", again.stdout)
 	}
 	if got := inspectOne(t, remote); len(got.RepoDigests) != 1 || !strings.HasSuffix(got.RepoDigests[0], "@"+pushed) {
 		t.Errorf("pulled image's RepoDigests = %v, want the pushed digest %s", got.RepoDigests, pushed)

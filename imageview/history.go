@@ -55,9 +55,12 @@ func History(img Image, now time.Time, truncate bool) []HistoryRow {
 		if h.Created != nil {
 			created = *h.Created
 		}
-		by := strings.Join(strings.Fields(h.CreatedBy), " ")
-		if truncate && utf8.RuneCountInString(by) > createdByWidth {
-			by = string([]rune(by)[:createdByWidth-1]) + "…"
+		by := h.CreatedBy
+		if truncate {
+			by = strings.Join(strings.Fields(by), " ")
+			if utf8.RuneCountInString(by) > createdByWidth {
+				by = string([]rune(by)[:createdByWidth-1]) + "…"
+			}
 		}
 		rows = append(rows, HistoryRow{
 			Comment:      h.Comment,

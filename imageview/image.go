@@ -20,8 +20,8 @@ type Image struct {
 	// Digest is the digest of the manifest (or index) the name points to:
 	// the image's digest in a registry.
 	Digest string
-	// Size is the size of the image's content (its layers, config and
-	// manifest) for this host's platform.
+	// Size is the size of the image's layers and config, as stored
+	// (compressed layers stay compressed), for this host's platform.
 	Size int64
 	// Config is the image's config: what `docker inspect` shows.
 	Config dockerspec.DockerOCIImage

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -83,9 +84,10 @@ type imageBuild struct {
 	tags []string
 }
 
-// untaggedBuildName is the name a build without -t runs under until the
-// image is renamed to its ID.
-const untaggedBuildName = "berth-untagged-build"
+// untaggedBuildName starts the name a build without -t runs under until
+// the image is renamed to its ID; a random suffix keeps such builds run
+// at the same time apart.
+const untaggedBuildName = "berth-untagged-build-"
 
 // spec turns the flags into a build of the context directory (or of the
 // Dockerfile inline, with an empty context); cwd resolves a relative -f.
@@ -121,7 +123,7 @@ func (o imageBuildOptions) spec(contextDir, inline, cwd string, fromStdin bool) 
 		dockerfile = filepath.Join(contextDir, filepath.Clean("/"+dockerfile))
 	}
 	b.tags = o.tags
-	image := untaggedBuildName
+	image := untaggedBuildName + strings.ToLower(rand.Text()[:12])
 	if len(o.tags) > 0 {
 		image = o.tags[0]
 	} else {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"text/template"
+
+	"github.com/berth/berth/containerd"
 )
 
 func TestImageBuildSpec(t *testing.T) {
@@ -47,7 +49,14 @@ func TestImageBuildSpec(t *testing.T) {
 				t.Fatalf("spec(%+v): %v", tt.opts, err)
 			}
 			s := b.service
-			if s.Image != tt.image || s.Build.Context != tt.ctx || s.Build.Dockerfile != tt.dockerfile || b.dangling != tt.dangling {
+			image := s.Image
+			if _, err := containerd.NormalizeRef(image); err != nil {
+				t.Errorf("spec(%+v) image %q: %v", tt.opts, image, err)
+			}
+			if tt.dangling && strings.HasPrefix(image, untaggedBuildName) {
+				image = untaggedBuildName // and a random suffix
+			}
+			if image != tt.image || s.Build.Context != tt.ctx || s.Build.Dockerfile != tt.dockerfile || b.dangling != tt.dangling {
 				t.Errorf("spec(%+v) = image %q context %q dockerfile %q dangling %v; want %q %q %q %v",
 					tt.opts, s.Image, s.Build.Context, s.Build.Dockerfile, b.dangling, tt.image, tt.ctx, tt.dockerfile, tt.dangling)
 			}

@@ -29,6 +29,10 @@ unpack it. It prints the pulled digest, as docker pull does.`,
 				return err
 			}
 			defer rt.Close()
+			before := ""
+			if found, err := rt.FindImage(ctx, args[0]); err == nil {
+				before = found[0].Digest
+			}
 			if err := rt.Pull(ctx, args[0], opts.platform); err != nil {
 				return err
 			}
@@ -39,7 +43,11 @@ unpack it. It prints the pulled digest, as docker pull does.`,
 			name, _ := containerd.NormalizeRef(args[0])
 			out := cmd.OutOrStdout()
 			if !opts.quiet {
-				fmt.Fprintf(out, "Digest: %s\nStatus: Downloaded image for %s\n", found[0].Digest, args[0])
+				status := "Downloaded newer image for"
+				if found[0].Digest == before {
+					status = "Image is up to date for"
+				}
+				fmt.Fprintf(out, "Digest: %s\nStatus: %s %s\n", found[0].Digest, status, args[0])
 			}
 			fmt.Fprintln(out, name)
 			return nil
