@@ -180,7 +180,7 @@ func runImageBuild(cmd *cobra.Command, g *globalOptions, opts imageBuildOptions,
 		return err
 	}
 	if !opts.quiet {
-		b.opts.Out = cmd.ErrOrStderr()
+		b.opts.Out = cmd.OutOrStdout()
 	}
 	ctx := cmd.Context()
 	rt, err := g.connectImages(ctx, opts.quiet)
@@ -195,7 +195,7 @@ func runImageBuild(cmd *cobra.Command, g *globalOptions, opts imageBuildOptions,
 	if opts.quiet {
 		fmt.Fprintln(cmd.OutOrStdout(), id)
 	} else {
-		fmt.Fprintf(cmd.ErrOrStderr(), "writing image %s done\n", id)
+		fmt.Fprintf(cmd.OutOrStdout(), "writing image %s done\n", id)
 	}
 	if !opts.push {
 		return nil
