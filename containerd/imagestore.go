@@ -14,6 +14,7 @@ import (
 	"github.com/containerd/platforms"
 
 	"github.com/berth/berth/imageview"
+	"github.com/berth/berth/scheduler"
 )
 
 // LocalImages lists every name in berth's image store with what its image
@@ -203,7 +204,7 @@ func (c *Client) checkUnused(ctx context.Context, names []imageview.Image, force
 			if n.Name != used {
 				continue
 			}
-			running := sc.State == "running" || sc.State == "paused"
+			running := sc.State == scheduler.StateRunning || sc.State == scheduler.StatePaused
 			switch {
 			case running:
 				return imageview.KindError(errdefs.ErrConflict, "it is used by running container %s: stop and remove the container first", sc.Name)
