@@ -244,6 +244,8 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	defer done(context.WithoutCancel(ctx)) //nolint:errcheck // the lease expires anyway
 	bd.fifoDir = filepath.Join(b.cfg.FIFODir, owner.String())
 	defer os.RemoveAll(bd.fifoDir) //nolint:errcheck // Reap removes what is left
+	// Each mount removes its own; what a failed unmount left is Reap's.
+	defer os.Remove(bd.mountDir()) //nolint:errcheck // Reap removes what is left
 	defer func() {
 		if err := bd.releaseNetwork(context.WithoutCancel(ctx)); err != nil {
 			bd.out.linef("warning: %v", err)
@@ -662,13 +664,18 @@ func (bd *build) writeImage(ctx context.Context, r *stageResult) (*Result, error
 
 // Prune drops the build cache: the index and the lease that kept its
 // layers, which containerd then collects unless an image still uses them,
-// and what builds of killed berth processes left (Reap). It returns how many steps were forgotten and how many bytes the content
+// the RUN --mount=type=cache directories no running step holds, and what
+// builds of killed berth processes left (Reap). It returns how many steps were forgotten and how many bytes the content
 // store shrank by.
 func (b *Builder) Prune(ctx context.Context) (int, int64, error) {
 	if err := b.Reap(ctx); err != nil {
 		return 0, 0, err
 	}
 	before, err := contentSize(ctx, b.client.ContentStore())
+	if err != nil {
+		return 0, 0, err
+	}
+	mountBytes, err := cacheDirs{dir: filepath.Join(b.cfg.StateDir, "cache-mounts")}.prune()
 	if err != nil {
 		return 0, 0, err
 	}
@@ -688,7 +695,7 @@ func (b *Builder) Prune(ctx context.Context) (int, int64, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	return len(keys), before - after, nil
+	return len(keys), before - after + mountBytes, nil
 }
 
 func contentSize(ctx context.Context, cs content.Store) (int64, error) {

@@ -55,6 +55,11 @@ func ParseDockerfileBytes(path string, b []byte) (*Dockerfile, error) {
 				if err := c.Expand(func(w string) (string, error) { return w, nil }); err != nil {
 					return nil, fmt.Errorf("%s:%d: RUN --mount: %w", path, line(cmd), err)
 				}
+				// Relative targets are checked when the step runs, in
+				// its working directory; the rest now.
+				if _, err := fsMounts(c, ""); err != nil {
+					return nil, fmt.Errorf("%s:%d: %w", path, line(cmd), err)
+				}
 			}
 			if reason := unsupported(cmd); reason != "" {
 				return nil, fmt.Errorf("%s:%d: %s is not supported by berth's builder yet", path, line(cmd), reason)

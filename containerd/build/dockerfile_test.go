@@ -37,7 +37,9 @@ func TestParseDockerfileRefusals(t *testing.T) {
 	tests := []struct {
 		name, content, want string
 	}{
-		{"run mount", "FROM busybox\nRUN true\nRUN --mount=type=cache,target=/root/.cache true\n", "Dockerfile:3: RUN --mount=type=cache is not supported by berth's builder yet"},
+		{"run mount without target", "FROM busybox\nRUN true\nRUN --mount=type=tmpfs true\n", "Dockerfile:3: RUN --mount=type=tmpfs: no target: give target=PATH"},
+		{"run mount over root", "FROM busybox\nRUN --mount=type=cache,target=/ true\n", "Dockerfile:2: RUN --mount=type=cache,target=/: cannot mount over the root directory"},
+		{"tmpfs from", "FROM busybox\nRUN --mount=type=tmpfs,target=/t,source=x true\n", "Dockerfile:2: RUN --mount=type=tmpfs,target=/t: a tmpfs takes no from or source"},
 		{"copy exclude", "FROM busybox\nCOPY --exclude=*.log . /app\n", "Dockerfile:2: COPY --exclude"},
 		{"add checksum", "FROM busybox\nADD --checksum=sha256:00 https://example.invalid/x /x\n", "Dockerfile:2: ADD --checksum"},
 		{"no from", "RUN true\n", "Dockerfile"},

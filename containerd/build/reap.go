@@ -9,7 +9,9 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/leases"
+	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/errdefs"
+	"golang.org/x/sys/unix"
 )
 
 // ownerFilter selects what carries an owner label: build containers and
@@ -80,6 +82,43 @@ func (b *Builder) reapHost(ctx context.Context) error {
 	}
 	for _, dir := range []string{b.cfg.FIFODir, b.cfg.EtcDir} {
 		errs = append(errs, b.removeStale(dir))
+	}
+	errs = append(errs, b.removeStaleMounts(filepath.Join(b.cfg.StateDir, "mounts")))
+	return errors.Join(errs...)
+}
+
+// removeStaleMounts removes the bind mount copies and mounted stages of
+// builds that are gone (see build.mountDir), unmounting the stages first
+// so that removing never reaches into a snapshot.
+func (b *Builder) removeStaleMounts(dir string) error {
+	if b.cfg.StateDir == "" {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		if !stale(b.proc, e.Name()) {
+			continue
+		}
+		owned := filepath.Join(dir, e.Name())
+		subs, _ := os.ReadDir(owned)
+		unmounted := true
+		for _, s := range subs {
+			root := filepath.Join(owned, s.Name(), "root")
+			if err := mount.UnmountAll(root, unix.MNT_DETACH); err != nil {
+				errs = append(errs, fmt.Errorf("unmount %s: %w", root, err))
+				unmounted = false
+			}
+		}
+		if unmounted {
+			errs = append(errs, os.RemoveAll(owned))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -240,10 +240,13 @@ func mountKeys(mounts []runMount) []string {
 }
 
 // unsupportedMount names a RUN --mount type berth's builder does not
-// carry out, or "".
+// carry out, or "". Every type buildkit's parser accepts is carried out.
 func unsupportedMount(c *instructions.RunCommand) string {
 	for _, m := range instructions.GetMounts(c) {
-		if m.Type != instructions.MountTypeSecret && m.Type != instructions.MountTypeSSH {
+		switch m.Type {
+		case instructions.MountTypeSecret, instructions.MountTypeSSH, instructions.MountTypeCache,
+			instructions.MountTypeTmpfs, instructions.MountTypeBind:
+		default:
 			return "RUN --mount=type=" + string(m.Type)
 		}
 	}

@@ -64,7 +64,7 @@ func (bd *build) stage(ctx context.Context, p StagePlan, deps map[int]*stageResu
 		var cached bool
 		switch c := cmd.(type) {
 		case *instructions.RunCommand:
-			cached, err = bd.run(ctx, r, st, c, n)
+			cached, err = bd.run(ctx, r, st, c, n, p, deps)
 			if cached {
 				bd.out.stepf(n, bd.steps, "CACHED %s", historyText(cmd))
 			} else if err == nil {
@@ -108,7 +108,7 @@ func (bd *build) report(n int, cached bool, start time.Time, text string) {
 }
 
 // run executes a RUN step in a containerd task on the stage's snapshot.
-func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *instructions.RunCommand, n int) (bool, error) {
+func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *instructions.RunCommand, n int, p StagePlan, deps map[int]*stageResult) (bool, error) {
 	argv, err := runArgv(st, c)
 	if err != nil {
 		return false, err
@@ -131,6 +131,27 @@ func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *ins
 		return false, fmt.Errorf("RUN --mount: %w", err)
 	}
 	mounts := runMounts(c)
+	fms, err := fsMounts(c, cwd)
+	if err != nil {
+		return false, err
+	}
+	// A bind's key holds the content hash of what it binds, as COPY's
+	// does; a cache's never holds its content.
+	sources := make([]mountSource, len(fms))
+	hashes := make([]string, len(fms))
+	for i, m := range fms {
+		if m.kind == instructions.MountTypeTmpfs || m.kind == instructions.MountTypeCache && m.from == "" {
+			continue
+		}
+		if sources[i], err = bd.mountSource(ctx, m.from, p, deps); err != nil {
+			return false, fmt.Errorf("RUN --mount=type=%s,from=%s: %w", m.kind, m.from, err)
+		}
+		if m.kind == instructions.MountTypeBind {
+			if hashes[i], err = sources[i].hash(m.source); err != nil {
+				return false, fmt.Errorf("RUN --mount=type=bind,target=%s: %w", m.target, err)
+			}
+		}
+	}
 	privileged := instructions.GetSecurity(c) == instructions.SecurityInsecure
 	if n := instructions.GetNetwork(c); n != "" && n != instructions.NetworkDefault {
 		if network, err = ParseNetworkMode(n); err != nil { // RUN --network=none|host
@@ -147,7 +168,7 @@ func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *ins
 		// of the steps without them stay what they were.
 		Mounts   []string `json:",omitempty"`
 		Insecure bool     `json:",omitempty"`
-	}{argv, env, user, cwd, string(network), mountKeys(mounts), privileged})
+	}{argv, env, user, cwd, string(network), append(mountKeys(mounts), fsMountKeys(fms, hashes)...), privileged})
 	key := StepKey(r.key, "RUN "+string(desc), "")
 	// The proxy args reach RUN without an ARG, and stay out of the cache
 	// key and the image, as in docker.
@@ -169,6 +190,13 @@ func (bd *build) run(ctx context.Context, r *stageResult, st *StageState, c *ins
 			return err
 		}
 		defer release()
+		fsBinds, releaseFS, err := bd.prepareMounts(ctx, fms, sources)
+		if err != nil {
+			return err
+		}
+		defer releaseFS()
+		binds = append(fsBinds, binds...)
+		sortMounts(binds)
 		// A long step says now and then that it still runs, and for how
 		// long, between its output lines.
 		ticker := time.NewTicker(runHeartbeat)

@@ -23,7 +23,8 @@ type StagePlan struct {
 	// sorted: they are built first; stages that do not need each other
 	// can be built at the same time.
 	Needs []int
-	// CopyImages are images COPY --from names directly.
+	// CopyImages are images COPY --from and RUN --mount from= name
+	// directly.
 	CopyImages []string
 }
 
@@ -53,18 +54,16 @@ func PlanStages(df *Dockerfile, target string, buildArgs map[string]string) ([]S
 			p.BaseImage = base
 		}
 		for _, cmd := range st.Commands {
-			c, ok := cmd.(*instructions.CopyCommand)
-			if !ok || c.From == "" {
-				continue
-			}
-			j, isStage, err := stageRef(c.From, byName, i)
-			if err != nil {
-				return nil, fmt.Errorf("%s:%d: COPY --from=%s: %w", df.Path, line(cmd), c.From, err)
-			}
-			if isStage {
-				p.Needs = append(p.Needs, j)
-			} else {
-				p.CopyImages = append(p.CopyImages, c.From)
+			for _, from := range fromRefs(cmd) {
+				j, isStage, err := stageRef(from.ref, byName, i)
+				if err != nil {
+					return nil, fmt.Errorf("%s:%d: %s=%s: %w", df.Path, line(cmd), from.flag, from.ref, err)
+				}
+				if isStage {
+					p.Needs = append(p.Needs, j)
+				} else {
+					p.CopyImages = append(p.CopyImages, from.ref)
+				}
 			}
 		}
 		p.Needs = uniqueSorted(p.Needs)
@@ -156,4 +155,26 @@ func uniqueSorted(in []int) []int {
 		}
 	}
 	return out
+}
+
+// fromRef is a stage or image an instruction takes files from.
+type fromRef struct{ flag, ref string }
+
+// fromRefs are what COPY --from and RUN --mount=...,from= name.
+func fromRefs(cmd instructions.Command) []fromRef {
+	switch c := cmd.(type) {
+	case *instructions.CopyCommand:
+		if c.From != "" {
+			return []fromRef{{"COPY --from", c.From}}
+		}
+	case *instructions.RunCommand:
+		var out []fromRef
+		for _, m := range instructions.GetMounts(c) {
+			if m.From != "" && (m.Type == instructions.MountTypeBind || m.Type == instructions.MountTypeCache) {
+				out = append(out, fromRef{"RUN --mount=type=" + string(m.Type) + ",from", m.From})
+			}
+		}
+		return out
+	}
+	return nil
 }

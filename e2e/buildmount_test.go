@@ -1,0 +1,172 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestBuildMountCache: what a RUN writes into a cache mount is there for
+// a later build's different step (--no-cache), under another target,
+// and never in an image; the cache's content is not part of the step's
+// key.
+func TestBuildMountCache(t *testing.T) {
+	id, token := uniq(t), uniq(t)
+	p := newProject(t, `
+services:
+  writer:
+    build:
+      context: .
+      dockerfile: Dockerfile.write
+  app:
+    build: .
+`, map[string]string{
+		"Dockerfile.write": "FROM " + testImage + "\nWORKDIR /w\nRUN --mount=type=cache,id=" + id + ",target=cache echo " + token + " > cache/seen && touch written\n",
+		"Dockerfile":       "FROM " + testImage + "\nRUN --mount=type=cache,id=" + id + ",target=/var/cache/x,sharing=locked cat /var/cache/x/seen > /copied\n",
+	})
+	removeImages(t, "docker.io/library/"+p.name+"-writer:latest", "docker.io/library/"+p.name+"-app:latest")
+	p.must("build", "--no-cache", "writer")
+	p.must("build", "--no-cache", "app")
+	check := func(svc, script, want string) {
+		t.Helper()
+		if out := p.must("run", "--rm", "-T", svc, "sh", "-c", script).stdout; strings.TrimSpace(out) != want {
+			t.Errorf("%s: %s = %q, want %q", svc, script, out, want)
+		}
+	}
+	check("app", "cat /copied", token)
+	check("app", "ls -A /var/cache/x 2>/dev/null; echo end", "end")
+	check("writer", "ls -A /w/cache 2>/dev/null; ls /w", "written")
+
+	// Another write to the cache does not change the key of the step
+	// that reads it.
+	p.write("Dockerfile.write", "FROM "+testImage+"\nRUN --mount=type=cache,id="+id+",target=/c echo other > /c/seen\n")
+	p.must("build", "writer")
+	if r := p.must("build", "app"); !strings.Contains(r.stdout, "CACHED RUN --mount=type=cache") {
+		t.Errorf("the step reading the cache re-ran after the cache changed:\n%s", r)
+	}
+	check("app", "cat /copied", token)
+	assertNoBuildLeftovers(t)
+}
+
+// TestBuildMountCacheApt: the classic apt-get with locked cache mounts on
+// /var/cache/apt and /var/lib/apt (Debian's docker-clean removed): a
+// second build with --no-cache installs from the cached package, and the
+// image holds neither the package files nor the lists.
+func TestBuildMountCacheApt(t *testing.T) {
+	p := newProject(t, "services:\n  app:\n    build: .\n    command: [hello]\n", map[string]string{
+		"Dockerfile": `FROM debian:bookworm-slim
+RUN rm -f /etc/apt/apt.conf.d/docker-clean; echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,target=/var/lib/apt,sharing=locked \
+    apt-get update && apt-get install -y --no-install-recommends hello
+`,
+	})
+	removeImages(t, "docker.io/library/"+p.name+"-app:latest")
+	loadDebianImage(t)
+	p.must("build", "--no-cache")
+	r := p.must("build", "--no-cache")
+	if !strings.Contains(r.stdout, "Setting up hello") {
+		t.Errorf("the second build did not install hello:\n%s", r.stdout)
+	}
+	if got := regexp.MustCompile(`(?m)Get:\d+ \S+ \S+ \S+ hello `).FindString(r.stdout); got != "" {
+		t.Errorf("the second build downloaded hello again (%q) instead of taking it from the cache mount:\n%s", got, r.stdout)
+	}
+	out := p.must("run", "--rm", "-T", "app", "sh", "-c", "hello; ls /var/cache/apt/archives/ | grep -c deb; ls /var/lib/apt/lists | grep -c _dists_").stdout
+	if !strings.HasPrefix(out, "Hello, world!\n0\n0") {
+		t.Errorf("image: hello, package files, lists = %q; want hello to run and no cached file in the image", out)
+	}
+}
+
+// TestBuildMountTmpfsBind: a tmpfs and bind mounts from the context
+// (.dockerignore applied, read-only unless rw, writes lost) and from a
+// stage are there while the step runs and not in the image; a changed
+// bound file re-runs its step; a source outside the context or the
+// stage is refused with the file and line.
+func TestBuildMountTmpfsBind(t *testing.T) {
+	// Contents of their own, so that the steps binding them are not in
+	// the cache from an earlier run.
+	v1, v2 := "v1-"+uniq(t), "v2-"+uniq(t)
+	p := newProject(t, "services:\n  app:\n    build: .\n", map[string]string{
+		".dockerignore": "ignored.txt\n",
+		"input.txt":     v1 + "\n",
+		"ignored.txt":   "secret\n",
+		"Dockerfile": `FROM ` + testImage + ` AS tools
+RUN mkdir /out && echo from-stage > /out/tool.txt
+
+FROM ` + testImage + `
+WORKDIR /app
+RUN --mount=type=tmpfs,target=/scratch,size=16m echo t > /scratch/f && grep -q " /scratch tmpfs" /proc/mounts && echo tmpfs-ok > /tmpfs.txt
+RUN --mount=type=bind,target=src cat src/input.txt > /bound.txt && test ! -e src/ignored.txt && ! touch src/new 2>/dev/null && echo ro > /ro.txt
+RUN --mount=type=bind,source=input.txt,target=/in.txt,rw cat /in.txt > /file.txt && echo changed > /in.txt
+RUN --mount=type=bind,from=tools,source=/out,target=/tools cat /tools/tool.txt > /stage.txt
+RUN --mount=type=bind,from=tools,target=/t,rw echo x > /t/out/new && cat /t/out/tool.txt > /stage-rw.txt
+`,
+	})
+	removeImages(t, "docker.io/library/"+p.name+"-app:latest")
+	p.must("build")
+	script := "cat /tmpfs.txt /bound.txt /ro.txt /file.txt /stage.txt /stage-rw.txt; ls -A /scratch /app/src /tools /t /in.txt 2>/dev/null; echo end"
+	want := "tmpfs-ok\n" + v1 + "\nro\n" + v1 + "\nfrom-stage\nfrom-stage\nend"
+	if out := strings.TrimSpace(p.must("run", "--rm", "-T", "app", "sh", "-c", script).stdout); out != want {
+		t.Errorf("image: %q, want %q", out, want)
+	}
+	if b, err := os.ReadFile(filepath.Join(p.dir, "input.txt")); err != nil || string(b) != v1+"\n" {
+		t.Errorf("the rw bind wrote to the context: input.txt = %q, %v", b, err)
+	}
+
+	p.write("input.txt", v2+"\n")
+	r := p.must("build")
+	if !strings.Contains(r.stdout, "CACHED RUN --mount=type=tmpfs") || strings.Contains(r.stdout, "CACHED RUN --mount=type=bind,target=src") {
+		t.Errorf("after input.txt changed, want the tmpfs step cached and the bind step run:\n%s", r)
+	}
+	if out := p.must("run", "--rm", "-T", "app", "cat", "/bound.txt").stdout; out != v2+"\n" {
+		t.Errorf("/bound.txt after the change = %q, want %q", out, v2)
+	}
+
+	for _, tt := range []struct{ line, want string }{
+		{"RUN --mount=type=bind,source=../,target=/x true", `Dockerfile:2: RUN --mount=type=bind,target=/x: source "../" is outside the build context`},
+		{"RUN --mount=type=bind,source=ignored.txt,target=/x true", `Dockerfile:2: RUN --mount=type=bind,target=/x: source "ignored.txt" matches no file`},
+		{"RUN --mount=type=bind,from=" + testImage + ",source=/nothing,target=/x true", `Dockerfile:2: RUN --mount=type=bind,target=/x: source "/nothing" is not in ` + testImage},
+	} {
+		p.write("Dockerfile", "FROM "+testImage+"\n"+tt.line+"\n")
+		r := p.berth("build")
+		if r.code == 0 || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%s: exit %d, want an error with %q:\n%s", tt.line, r.code, tt.want, r)
+		}
+	}
+	assertNoBuildLeftovers(t)
+}
+
+// TestBuildMountCachePrune: `berth builder prune` removes cache mounts,
+// so the next build starts with an empty one (on a private daemon: the
+// shared one's cache must never be pruned).
+func TestBuildMountCachePrune(t *testing.T) {
+	d := newPrivateDaemon(t)
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("compose.yaml", "services:\n  app:\n    build: .\n")
+	write("Dockerfile", "FROM "+testImage+"\nRUN --mount=type=cache,target=/c echo run >> /c/runs && wc -l < /c/runs\n")
+	count := regexp.MustCompile(`(?m)\| +(\d+)$`)
+	runs := func() string {
+		out := d.must(dir, "build", "--no-cache")
+		m := count.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no count in the build output:\n%s", out)
+		}
+		return m[1]
+	}
+	if a, b := runs(), runs(); a != "1" || b != "2" {
+		t.Errorf("runs counted in the cache mount: %s then %s, want 1 then 2", a, b)
+	}
+	d.must(dir, "builder", "prune")
+	if n := runs(); n != "1" {
+		t.Errorf("after builder prune the cache mount counted %s runs, want 1 (emptied)", n)
+	}
+}
