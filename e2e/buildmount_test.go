@@ -3,6 +3,11 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -175,4 +180,43 @@ func TestBuildMountCachePrune(t *testing.T) {
 	if n := runs(); n != "1" {
 		t.Errorf("after builder prune the cache mount counted %s runs, want 1 (emptied)", n)
 	}
+}
+
+// TestBuildCopyFlags: COPY --exclude and --parents, ADD --checksum
+// verified against the download (a mismatch fails with file and line).
+func TestBuildCopyFlags(t *testing.T) {
+	payload := uniq(t) + "\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, payload)
+	}))
+	defer srv.Close()
+	sum := sha256.Sum256([]byte(payload))
+	right := "sha256:" + hex.EncodeToString(sum[:])
+	p := newProject(t, "services:\n  app:\n    build: .\n", map[string]string{
+		"src/keep.txt":        "k",
+		"src/drop.log":        "d",
+		"src/sub/x.tmp":       "t",
+		"src/sub/y.txt":       "y",
+		"other/deep/f.txt":    "f",
+		"other/deep/skip.txt": "s",
+		"Dockerfile": "FROM " + testImage + "\n" +
+			"COPY --exclude=*.log --exclude=sub/*.tmp src/ /a/\n" +
+			"COPY --parents src/sub/*.txt ./other/./deep/f.txt /p/\n" +
+			"ADD --checksum=" + right + " " + srv.URL + "/file /dl.txt\n",
+	})
+	removeImages(t, "docker.io/library/"+p.name+"-app:latest")
+	p.must("build")
+	out := p.must("run", "--rm", "-T", "app", "sh", "-c", "find /a /p -type f | sort; cat /dl.txt").stdout
+	want := "/a/keep.txt\n/a/sub/y.txt\n/p/deep/f.txt\n/p/src/sub/y.txt\n" + payload
+	if out != want {
+		t.Errorf("image files:\n%s\nwant:\n%s", out, want)
+	}
+
+	wrong := "sha256:" + strings.Repeat("0", 64)
+	p.write("Dockerfile", "FROM "+testImage+"\nADD --checksum="+wrong+" "+srv.URL+"/file /dl.txt\n")
+	r := p.berth("build")
+	if want := "Dockerfile:2: ADD " + srv.URL + "/file: the download's checksum is " + right + ", not the " + wrong; r.code == 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("ADD with a wrong --checksum: exit %d, want an error with %q:\n%s", r.code, want, r)
+	}
+	assertNoBuildLeftovers(t)
 }

@@ -96,20 +96,7 @@ func unsupported(cmd instructions.Command) string {
 		if st := getDevices(c); len(st) > 0 {
 			return "RUN --device"
 		}
-	case *instructions.CopyCommand:
-		if len(c.ExcludePatterns) > 0 {
-			return "COPY --exclude"
-		}
-		if c.Parents {
-			return "COPY --parents"
-		}
 	case *instructions.AddCommand:
-		if len(c.ExcludePatterns) > 0 {
-			return "ADD --exclude"
-		}
-		if c.Checksum != "" {
-			return "ADD --checksum"
-		}
 		if c.KeepGitDir != nil {
 			return "ADD --keep-git-dir"
 		}

@@ -71,13 +71,13 @@ func (bd *build) stage(ctx context.Context, p StagePlan, deps map[int]*stageResu
 				bd.out.stepf(n, bd.steps, "DONE %s", since(start))
 			}
 		case *instructions.CopyCommand:
-			cached, err = bd.copy(ctx, r, st, c.SourcesAndDest, c.From, c.Chown, c.Chmod, false, deps, p)
+			cached, err = bd.copy(ctx, r, st, c.SourcesAndDest, c.From, c.Chown, c.Chmod, false, copyOpts{exclude: c.ExcludePatterns, parents: c.Parents}, deps, p)
 			if err == nil {
 				bd.report(n, cached, start, historyText(cmd))
 			}
 		case *instructions.AddCommand:
 			unpack := c.Unpack == nil || *c.Unpack
-			cached, err = bd.copy(ctx, r, st, c.SourcesAndDest, "", c.Chown, c.Chmod, unpack, deps, p)
+			cached, err = bd.copy(ctx, r, st, c.SourcesAndDest, "", c.Chown, c.Chmod, unpack, copyOpts{exclude: c.ExcludePatterns, checksum: c.Checksum}, deps, p)
 			if err == nil {
 				bd.report(n, cached, start, historyText(cmd))
 			}
@@ -299,9 +299,21 @@ func runEnv(st *StageState) []string {
 
 // copy runs COPY and ADD: sources from the context, a stage or an image,
 // inline heredoc files, and (ADD) URLs and local archives to unpack.
-func (bd *build) copy(ctx context.Context, r *stageResult, st *StageState, sd instructions.SourcesAndDest, from, chown, chmod string, add bool, deps map[int]*stageResult, p StagePlan) (bool, error) {
+func (bd *build) copy(ctx context.Context, r *stageResult, st *StageState, sd instructions.SourcesAndDest, from, chown, chmod string, add bool, opts copyOpts, deps map[int]*stageResult, p StagePlan) (bool, error) {
 	if err := sd.Expand(st.Expand); err != nil {
 		return false, err
+	}
+	if err := opts.expand(st.Expand); err != nil {
+		return false, err
+	}
+	exclude, err := opts.matcher()
+	if err != nil {
+		return false, err
+	}
+	if opts.checksum != "" {
+		if err := checksumSources(sd.SourcePaths); err != nil {
+			return false, err
+		}
 	}
 	if chown != "" {
 		var err error
@@ -385,6 +397,9 @@ func (bd *build) copy(ctx context.Context, r *stageResult, st *StageState, sd in
 					return false, err
 				}
 				downloads = append(downloads, download{file, urlName(src)})
+				if err := verifyChecksum(file, src, opts.checksum); err != nil {
+					return false, err
+				}
 				h, err := fileHash(file)
 				if err != nil {
 					return false, err
@@ -397,6 +412,9 @@ func (bd *build) copy(ctx context.Context, r *stageResult, st *StageState, sd in
 			}
 			files, err := srcCtx.Select(src)
 			if err != nil {
+				return false, err
+			}
+			if files, err = excludeFiles(files, exclude); err != nil {
 				return false, err
 			}
 			h, err := srcCtx.Hash(files)
@@ -420,7 +438,12 @@ func (bd *build) copy(ctx context.Context, r *stageResult, st *StageState, sd in
 		Sources     []string
 		WorkingDir  string
 		SourceFiles []string
-	}{add, dest, destDir, chown, chmod, sd.SourcePaths, st.Config.WorkingDir, hashes})
+		// Left out when unset, so that the keys of the steps without
+		// them stay what they were.
+		Exclude  []string `json:",omitempty"`
+		Parents  bool     `json:",omitempty"`
+		Checksum string   `json:",omitempty"`
+	}{add, dest, destDir, chown, chmod, sd.SourcePaths, st.Config.WorkingDir, hashes, opts.exclude, opts.parents, opts.checksum})
 	key := StepKey(r.key, "COPY "+string(desc), "")
 
 	return bd.layerStep(ctx, &r.layers, key, func(ctx context.Context, _ string, mounts []mount.Mount) error {
@@ -435,6 +458,15 @@ func (bd *build) copy(ctx context.Context, r *stageResult, st *StageState, sd in
 					files, err := src.Select(s)
 					if err != nil {
 						return err
+					}
+					if files, err = excludeFiles(files, exclude); err != nil {
+						return err
+					}
+					if opts.parents {
+						if err := c.copyParents(src, files, dest, parentsPivot(s)); err != nil {
+							return err
+						}
+						continue
 					}
 					if add && len(files) == 1 && files[0].Info.Mode().IsRegular() {
 						ar, err := openArchive(filepath.Join(src.Root, filepath.FromSlash(files[0].Rel)))
