@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -13,12 +14,15 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestBuildMountCache: what a RUN writes into a cache mount is there for
 // a later build's different step (--no-cache), under another target,
 // and never in an image; the cache's content is not part of the step's
-// key.
+// key; a cache with from= starts with the stage's files.
 func TestBuildMountCache(t *testing.T) {
 	id, token := uniq(t), uniq(t)
 	p := newProject(t, `
@@ -29,13 +33,20 @@ services:
       dockerfile: Dockerfile.write
   app:
     build: .
+  seeded:
+    build:
+      context: .
+      dockerfile: Dockerfile.seed
 `, map[string]string{
+		"Dockerfile.seed": "FROM " + testImage + " AS seed\nRUN mkdir /seed && echo " + token + " > /seed/s\n" +
+			"FROM " + testImage + "\nRUN --mount=type=cache,id=seed-" + id + ",target=/c,from=seed,source=/seed cat /c/s > /seeded\n",
 		"Dockerfile.write": "FROM " + testImage + "\nWORKDIR /w\nRUN --mount=type=cache,id=" + id + ",target=cache echo " + token + " > cache/seen && touch written\n",
 		"Dockerfile":       "FROM " + testImage + "\nRUN --mount=type=cache,id=" + id + ",target=/var/cache/x,sharing=locked cat /var/cache/x/seen > /copied\n",
 	})
-	removeImages(t, "docker.io/library/"+p.name+"-writer:latest", "docker.io/library/"+p.name+"-app:latest")
+	removeImages(t, "docker.io/library/"+p.name+"-writer:latest", "docker.io/library/"+p.name+"-app:latest", "docker.io/library/"+p.name+"-seeded:latest")
 	p.must("build", "--no-cache", "writer")
 	p.must("build", "--no-cache", "app")
+	p.must("build", "seeded")
 	check := func(svc, script, want string) {
 		t.Helper()
 		if out := p.must("run", "--rm", "-T", svc, "sh", "-c", script).stdout; strings.TrimSpace(out) != want {
@@ -45,6 +56,7 @@ services:
 	check("app", "cat /copied", token)
 	check("app", "ls -A /var/cache/x 2>/dev/null; echo end", "end")
 	check("writer", "ls -A /w/cache 2>/dev/null; ls /w", "written")
+	check("seeded", "cat /seeded; ls -A /c 2>/dev/null; true", token)
 
 	// Another write to the cache does not change the key of the step
 	// that reads it.
@@ -151,10 +163,11 @@ RUN --mount=type=bind,from=tools,target=/t,rw echo x > /t/out/new && cat /t/out/
 	assertNoBuildLeftovers(t)
 }
 
-// TestBuildMountCachePrune: `berth builder prune` removes cache mounts,
-// so the next build starts with an empty one (on a private daemon: the
-// shared one's cache must never be pruned).
-func TestBuildMountCachePrune(t *testing.T) {
+// TestBuildMountCachePruneLocked: `berth builder prune` removes cache
+// mounts, so the next build starts with an empty one; a locked cache
+// another holds makes a step wait (on a private daemon: the shared one's
+// cache must never be pruned, and its paths are the test's own).
+func TestBuildMountCachePruneLocked(t *testing.T) {
 	d := newPrivateDaemon(t)
 	dir := t.TempDir()
 	write := func(name, content string) {
@@ -179,6 +192,52 @@ func TestBuildMountCachePrune(t *testing.T) {
 	d.must(dir, "builder", "prune")
 	if n := runs(); n != "1" {
 		t.Errorf("after builder prune the cache mount counted %s runs, want 1 (emptied)", n)
+	}
+
+	// sharing=locked: while another holds the cache (this test, with
+	// flock on the cache's directory, as a build step would), the step
+	// waits and says so; it runs once the cache is free.
+	write("Dockerfile", "FROM "+testImage+"\nRUN --mount=type=cache,id=lockme,target=/c,sharing=locked echo locked-ran\n")
+	d.must(dir, "build", "--no-cache")
+	sum := sha256.Sum256([]byte("id=lockme"))
+	instances, _ := filepath.Glob(filepath.Join(d.dataDir, "build", "*", "cache-mounts", hex.EncodeToString(sum[:16])+".0"))
+	if len(instances) != 1 {
+		t.Fatalf("cache directories of id lockme: %q, want one", instances)
+	}
+	held, err := os.Open(instances[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if err := unix.Flock(int(held.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	cmd := d.command(dir, "build", "--no-cache")
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stop := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+	defer stop.Stop()
+	sc := bufio.NewScanner(pipe)
+	var lines []string
+	waited := false
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if strings.HasSuffix(sc.Text(), "| locked-ran") && !waited {
+			t.Errorf("the locked step ran while the cache was held:\n%s", strings.Join(lines, "\n"))
+		}
+		if strings.Contains(sc.Text(), "waiting for the cache mount lockme (sharing=locked)") {
+			waited = true
+			unix.Flock(int(held.Fd()), unix.LOCK_UN) //nolint:errcheck // closing unlocks too
+		}
+	}
+	if err := cmd.Wait(); err != nil || !waited || !strings.Contains(strings.Join(lines, "\n"), "| locked-ran") {
+		t.Errorf("build with the cache held: %v, waited %t, want a wait and then the step:\n%s", err, waited, strings.Join(lines, "\n"))
 	}
 }
 
