@@ -25,6 +25,7 @@ import (
 // key; a cache with from= starts with the stage's files.
 func TestBuildMountCache(t *testing.T) {
 	id, token := uniq(t), uniq(t)
+	forgetCacheMounts(t, id)
 	p := newProject(t, `
 services:
   writer:
@@ -77,6 +78,7 @@ func TestBuildMountCacheApt(t *testing.T) {
 	// Ids of their own (the targets are the classic ones), so that the
 	// first build starts with empty caches whatever ran before.
 	id := uniq(t)
+	forgetCacheMounts(t, "cache-"+id, "lib-"+id)
 	p := newProject(t, "services:\n  app:\n    build: .\n    command: [hello]\n", map[string]string{
 		"Dockerfile": `FROM debian:bookworm-slim
 RUN rm -f /etc/apt/apt.conf.d/docker-clean; echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache
@@ -278,4 +280,19 @@ func TestBuildCopyFlags(t *testing.T) {
 		t.Errorf("ADD with a wrong --checksum: exit %d, want an error with %q:\n%s", r.code, want, r)
 	}
 	assertNoBuildLeftovers(t)
+}
+
+// forgetCacheMounts removes, when the test ends, the cache mount
+// directories of the ids the test made its own in the shared daemon's
+// data dir (which no test may prune), so that runs do not pile them up.
+func forgetCacheMounts(t *testing.T, ids ...string) {
+	t.Cleanup(func() {
+		for _, id := range ids {
+			sum := sha256.Sum256([]byte("id=" + id))
+			dirs, _ := filepath.Glob(filepath.Join("/var/lib/berth/build", "*", "cache-mounts", hex.EncodeToString(sum[:16])+".*"))
+			for _, d := range dirs {
+				os.RemoveAll(d)
+			}
+		}
+	})
 }
