@@ -28,6 +28,8 @@ func FuzzDockerfile(f *testing.F) {
 		"FROM busybox\nONBUILD RUN true\nSTOPSIGNAL SIGKILL\nSHELL [\"/bin/sh\", \"-c\"]\n",
 		"# syntax=docker/dockerfile:1\nFROM scratch\nADD --chmod=755 a.tar /\n",
 		"FROM busybox\nRUN --mount=type=cache,target=/x true\n",
+		"FROM busybox AS s\nFROM busybox\nRUN --mount=type=bind,from=s,target=/s --mount=type=tmpfs,target=t,size=1m true\n",
+		"FROM busybox\nCOPY --parents --exclude=*.md a/./b /c/\nADD --checksum=sha256:00 https://x.invalid/y /y\n",
 		"FROM busybox\\\n AS x\nCOPY \\\n a b\n",
 	} {
 		f.Add([]byte(seed), "", "")
