@@ -61,6 +61,31 @@ func TestPlanStages(t *testing.T) {
 	}
 }
 
+// TestPlanStagesRunMounts: the stages RUN --mount binds or seeds a cache
+// from are built first; an image it names is listed, a tmpfs names none.
+func TestPlanStagesRunMounts(t *testing.T) {
+	df, err := ParseDockerfile(writeDockerfile(t, `FROM busybox AS tools
+FROM busybox AS seed
+FROM busybox AS unused
+FROM busybox
+RUN --mount=type=bind,from=tools,target=/t --mount=type=cache,target=/c,from=seed --mount=type=tmpfs,target=/x true
+RUN --mount=from=docker.io/library/alpine:3,target=/a true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plans, err := PlanStages(df, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `0 tools from busybox needs [] copies []
+1 seed from busybox needs [] copies []
+3  from busybox needs [0 1] copies [docker.io/library/alpine:3]`
+	if got := plansString(plans); got != want {
+		t.Errorf("PlanStages:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 func TestPlanStagesErrors(t *testing.T) {
 	tests := []struct {
 		name, content, target, want string
@@ -68,6 +93,7 @@ func TestPlanStagesErrors(t *testing.T) {
 		{"unknown target", "FROM busybox AS a\n", "b", `no stage named "b" to build as target (stages: a)`},
 		{"later stage index", "FROM busybox AS a\nCOPY --from=1 /x /x\nFROM busybox AS b\n", "", "Dockerfile:2: COPY --from=1: stage 1 is not an earlier stage"},
 		{"empty FROM", "ARG BASE\nFROM ${BASE}\n", "", "expands to nothing"},
+		{"mount from a later stage", "FROM busybox AS a\nRUN --mount=type=bind,from=1,target=/x true\nFROM busybox AS b\n", "", "Dockerfile:2: RUN --mount=type=bind,from=1: stage 1 is not an earlier stage"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
