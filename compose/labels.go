@@ -45,6 +45,10 @@ const (
 	// LabelExpose keeps the service's expose: entries, comma-separated,
 	// for ps (also by project name alone).
 	LabelExpose = "berth.expose"
+	// LabelStandalone marks a plain container (berth container run), of
+	// ContainersProject; LabelContainerID is its Docker-style 64-digit ID.
+	LabelStandalone  = "berth.standalone"
+	LabelContainerID = "berth.container-id"
 )
 
 // LabelDependsOn is the service's depends_on as docker compose writes it,
