@@ -330,3 +330,9 @@ func sortedKeys(m map[string]bool) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// Endpoints returns the networks a container is on, with its address
+// there (inspect, container ls).
+func (n *Networks) Endpoints(container string) ([]NetworkEndpoint, error) {
+	return n.bridges.IPAM.ContainerEndpoints(container)
+}

@@ -343,7 +343,8 @@ func (s *Supervisor) sync(ctx context.Context, first bool) (int, error) {
 	seen := map[string]bool{}
 	s.autoRemove = map[string]bool{}
 	for _, c := range cs {
-		if c.Labels.OneOff() {
+		// A plain container run with --rm is no one-off, but goes as one.
+		if c.Labels.OneOff() || c.Labels.AutoRemove() {
 			s.oneOff(ctx, c, first)
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -56,7 +57,8 @@ func runLs(cmd *cobra.Command, g *globalOptions, opts lsOptions) error {
 	}
 	var rows []scheduler.ProjectSummary
 	for _, s := range scheduler.SummarizeProjects(cs) {
-		if (opts.all || s.Running > 0) && match(s.Name) {
+		// The plain containers' project is berth container ls's.
+		if (opts.all || s.Running > 0) && match(s.Name) && s.Name != compose.ContainersProject {
 			rows = append(rows, s)
 		}
 	}

@@ -40,6 +40,9 @@ type globalOptions struct {
 	addressExplicit bool
 	// warnings is the running command's standard error.
 	warnings io.Writer
+	// byLabels, set by the berth container commands, is the project they
+	// work on, known from its containers' labels alone (never a file).
+	byLabels string
 }
 
 func newRootCmd() *cobra.Command { return newRootCmdWith(&globalOptions{}) }
@@ -140,6 +143,7 @@ its own daemon (see "berth system info").`,
 		newVersionCmd(opts),
 		newLogDriverCmd(),
 		newDNSDaemonCmd(opts),
+		newContainerCmd(opts),
 	)
 	return cmd
 }

@@ -189,6 +189,9 @@ func checkNamespace(ns string) error {
 // loadProject loads the compose project, limited to services (and what
 // they depend on) when given.
 func (o *globalOptions) loadProject(ctx context.Context, services ...string) (*compose.Project, error) {
+	if err := o.refuseContainersProject(); err != nil {
+		return nil, err
+	}
 	lo := o.composeOptions()
 	lo.Services = services
 	return compose.Load(ctx, lo)
@@ -217,6 +220,12 @@ func (o *globalOptions) loadAndConnect(ctx context.Context, services ...string) 
 // name the file would give (its name: key, its directory) serves too, if
 // that project has containers.
 func (o *globalOptions) projectOrName(ctx context.Context) (*compose.Project, error) {
+	if o.byLabels != "" {
+		return &compose.Project{Name: o.byLabels, FromLabels: true}, nil
+	}
+	if err := o.refuseContainersProject(); err != nil {
+		return nil, err
+	}
 	p, err := o.loadProject(ctx)
 	if err == nil {
 		return p, nil
@@ -251,6 +260,15 @@ func (o *globalOptions) runningName(ctx context.Context) string {
 		return ""
 	}
 	return name
+}
+
+// refuseContainersProject refuses the project name of berth's plain
+// containers to the compose commands: they are berth container's.
+func (o *globalOptions) refuseContainersProject() error {
+	if o.byLabels == "" && o.explicitName() == compose.ContainersProject {
+		return fmt.Errorf("project name %q is reserved for the plain containers of berth container run: use berth container ls, stop, rm … on them", compose.ContainersProject)
+	}
+	return nil
 }
 
 // explicitName is the project name the user gave (-p, else

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/containerd"
+	"github.com/berth/berth/scheduler"
+)
+
+type containerRunOptions struct {
+	detach, rm, interactive, tty, quiet, noHealthcheck bool
+	name, entrypoint, workdir, user, network, restart  string
+	hostname, memory, pull, stopSignal                 string
+	healthCmd                                          string
+	healthInterval, healthTimeout, healthStart         time.Duration
+	healthRetries, stopTimeout                         int
+	cpus                                               float64
+	publish, volumes, env, envFiles, labels            []string
+}
+
+func newContainerRunCmd(g *globalOptions) *cobra.Command {
+	opts := containerRunOptions{}
+	cmd := &cobra.Command{
+		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Create and run a new container from an image",
+		Long: `Create a container from IMAGE and run it, as "docker run" does: attached to
+this terminal, berth exits with the container's exit code; with -d it
+runs in the background and berth prints its ID. A missing image is
+pulled first. The container joins berth's "bridge" network unless
+--network names another (host, none, container:NAME, or an existing
+network such as a compose project's PROJECT_default).
+
+Exit codes as docker's: the container's own; 125 when berth fails before
+the container starts (a bad flag, an unknown image, a name or port in
+use); 126 when the command cannot be run; 127 when it is not found.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runContainerRun(cmd, g, opts, args[0], args[1:], cmd.Flags().Changed("entrypoint"))
+		},
+	}
+	f := cmd.Flags()
+	f.SetInterspersed(false)
+	f.BoolVarP(&opts.detach, "detach", "d", false, "Run the container in the background and print its ID")
+	f.BoolVar(&opts.rm, "rm", false, "Remove the container, with its network namespace and log, when it exits")
+	f.StringVar(&opts.name, "name", "", "Name the container (default: a random name such as eager_turing)")
+	f.StringArrayVarP(&opts.publish, "publish", "p", nil, "Publish a container's port to the host: [IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL] (repeatable)")
+	f.StringArrayVarP(&opts.volumes, "volume", "v", nil, "Mount a host path or a named volume: SOURCE:TARGET[:ro] (repeatable)")
+	f.StringArrayVarP(&opts.env, "env", "e", nil, "Set an environment variable: KEY=VALUE, or KEY to take the shell's value (repeatable)")
+	f.StringArrayVar(&opts.envFiles, "env-file", nil, "Read environment variables from a file of KEY=VALUE lines (repeatable; -e wins)")
+	f.StringVarP(&opts.workdir, "workdir", "w", "", "Working directory inside the container")
+	f.StringVarP(&opts.user, "user", "u", "", "User to run as: name or uid[:gid]")
+	f.StringVar(&opts.entrypoint, "entrypoint", "", `Replace the image's entrypoint (one executable; "" clears it)`)
+	f.StringVar(&opts.network, "network", "", `Network to join: bridge (default), host, none, container:NAME, or an existing network's name`)
+	f.StringVar(&opts.restart, "restart", "no", "Restart policy when the container exits: no, always, unless-stopped, on-failure[:max-retries]")
+	f.StringVar(&opts.healthCmd, "health-cmd", "", "Command to run to check health (run by /bin/sh -c in the container)")
+	f.DurationVar(&opts.healthInterval, "health-interval", 0, "Time between running the check (ms|s|m|h) (default 30s)")
+	f.DurationVar(&opts.healthTimeout, "health-timeout", 0, "Maximum time to allow one check to run (ms|s|m|h) (default 30s)")
+	f.DurationVar(&opts.healthStart, "health-start-period", 0, "Start period for the container to initialize before failures count (ms|s|m|h) (default 0s)")
+	f.IntVar(&opts.healthRetries, "health-retries", 0, "Consecutive failures needed to report unhealthy (default 3)")
+	f.BoolVar(&opts.noHealthcheck, "no-healthcheck", false, "Disable the image's HEALTHCHECK")
+	f.StringVarP(&opts.memory, "memory", "m", "", "Memory limit (512m, 1g; bytes without a unit)")
+	f.Float64Var(&opts.cpus, "cpus", 0, "Number of CPUs (1.5)")
+	f.BoolVarP(&opts.interactive, "interactive", "i", false, "Keep standard input open and pass it to the container")
+	f.BoolVarP(&opts.tty, "tty", "t", false, "Allocate a pseudo-terminal")
+	f.StringArrayVarP(&opts.labels, "label", "l", nil, "Set a label on the container: KEY=VALUE (repeatable)")
+	f.StringVarP(&opts.hostname, "hostname", "h", "", "Container host name (default: its name)")
+	f.StringVar(&opts.pull, "pull", "missing", "Pull the image before running: always, missing or never")
+	f.BoolVarP(&opts.quiet, "quiet", "q", false, `Do not print "Unable to find image" when pulling`)
+	f.StringVar(&opts.stopSignal, "stop-signal", "", "Signal to stop the container (default SIGTERM)")
+	f.IntVar(&opts.stopTimeout, "stop-timeout", 0, "Seconds to wait for the container to stop before killing it (default 10)")
+	// -h is docker's --hostname: help is --help only.
+	f.Bool("help", false, "Help for run")
+	// docker takes --net for --network.
+	f.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "net" {
+			name = "network"
+		}
+		return pflag.NormalizedName(name)
+	})
+	return cmd
+}
+
+// errNotATTY is docker's refusal of -it when standard input is no terminal.
+var errNotATTY = errors.New("the input device is not a TTY")
+
+func runContainerRun(cmd *cobra.Command, g *globalOptions, opts containerRunOptions, image string, args []string, entrypointSet bool) error {
+	ctx := cmd.Context()
+	tty := opts.tty
+	if !opts.detach && opts.tty {
+		switch {
+		case opts.interactive && !isTerminal(os.Stdin):
+			return exitError{code: 1, err: errNotATTY}
+		case !isTerminal(os.Stdin) && !isTerminal(os.Stdout):
+			tty = false // no terminal to give it: plain streams
+		}
+	}
+	co := compose.ContainerOptions{
+		Name: opts.name, Image: image, Command: args, Env: opts.env, EnvFiles: opts.envFiles,
+		Publish: opts.publish, Volumes: opts.volumes, WorkDir: opts.workdir, User: opts.user, Hostname: opts.hostname,
+		Network: opts.network, Restart: opts.restart, HealthCmd: opts.healthCmd, HealthInterval: opts.healthInterval,
+		HealthTimeout: opts.healthTimeout, HealthStartTime: opts.healthStart, HealthRetries: opts.healthRetries,
+		NoHealthcheck: opts.noHealthcheck, Memory: opts.memory, CPUs: opts.cpus, TTY: tty,
+		Interactive: opts.interactive && opts.detach, Labels: opts.labels, AutoRemove: opts.rm,
+		StopSignal: opts.stopSignal, StopTimeout: opts.stopTimeout, Lookup: os.LookupEnv,
+	}
+	if entrypointSet {
+		co.Entrypoint = &opts.entrypoint
+	}
+	var err error
+	if co.WorkingDir, err = os.Getwd(); err != nil {
+		return exitError{code: 125, err: err}
+	}
+	policy := compose.PullPolicy(opts.pull)
+	if policy != compose.PullAlways && policy != compose.PullMissing && policy != compose.PullNever {
+		return exitError{code: 125, err: fmt.Errorf("invalid pull option %q: must be one of \"always\", \"missing\" or \"never\"", opts.pull)}
+	}
+	quiet := *g
+	quiet.progress = "quiet"
+	rt, nw, progress, err := quiet.backends(ctx)
+	if err != nil {
+		return exitError{code: 125, err: err}
+	}
+	defer rt.Close()
+	if co.Name == "" {
+		cs, err := rt.Containers(ctx, "")
+		if err != nil {
+			return exitError{code: 125, err: err}
+		}
+		co.Name = compose.RandomContainerName(func(n string) bool {
+			_, err := scheduler.FindContainer(cs, n)
+			return err == nil
+		})
+	}
+	p, err := compose.ContainerProject(co)
+	if err != nil {
+		return exitError{code: 125, err: err}
+	}
+	s := p.Services[0]
+	s.PullPolicy = policy
+	if err := p.CheckHost(); err != nil {
+		return exitError{code: 125, err: err}
+	}
+	if policy == compose.PullMissing && !opts.quiet {
+		if id, err := rt.ImageID(ctx, s.Image); err == nil && id == "" {
+			ref, _ := containerd.NormalizeRef(s.Image)
+			fmt.Fprintf(cmd.ErrOrStderr(), "Unable to find image '%s' locally\n", shortRef(ref))
+		}
+	}
+	lock, err := lockProject(cmd, g, p.Name)
+	if err != nil {
+		return exitError{code: 125, err: err}
+	}
+	defer endProject(ctx, lock, rt, p.Name)
+	c, err := scheduler.CreateContainer(ctx, p, rt, nw, progress)
+	if err != nil {
+		return exitError{code: 125, err: containerError(s.Name, err)}
+	}
+	remove := func() error {
+		return scheduler.RemoveOneOff(context.WithoutCancel(ctx), p, rt, nw, c.ID)
+	}
+	if opts.detach {
+		if err := rt.Start(ctx, c); err != nil {
+			remove() //nolint:errcheck // the start's error is the one to report
+			return startError(containerError(s.Name, err))
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), scheduler.ContainerID(c))
+		return nil
+	}
+	lock.Unlock()
+	stdin := cmd.InOrStdin()
+	if !opts.interactive {
+		stdin = nil
+	}
+	code, err := rt.RunAttached(ctx, c, tty, stdin, cmd.OutOrStdout(), cmd.ErrOrStderr())
+	if opts.rm {
+		if rerr := remove(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	if err != nil {
+		return startError(containerError(s.Name, err))
+	}
+	if code != 0 {
+		return exitError{code: code}
+	}
+	return nil
+}
+
+// containerError words the scheduler's errors about the container's
+// service as about the container, which is what the user made.
+func containerError(name string, err error) error {
+	msg := strings.ReplaceAll(err.Error(), fmt.Sprintf("service %q", name), fmt.Sprintf("container %q", name))
+	return errors.New(msg)
+}
+
+// startError is the exit status docker run gives a container that does
+// not start: 127 when its command is not found, 126 when it cannot be
+// run, 125 otherwise. runc reports both only in words.
+func startError(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file or directory"):
+		return exitError{code: 127, err: err}
+	case strings.Contains(msg, "permission denied") || strings.Contains(msg, "is a directory"):
+		return exitError{code: 126, err: err}
+	}
+	return exitError{code: 125, err: err}
+}
+
+// shortRef is a normalized reference as docker prints it: busybox:latest
+// rather than docker.io/library/busybox:latest.
+func shortRef(ref string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(ref, "docker.io/"), "library/")
+}
