@@ -156,15 +156,20 @@ func ContainerProject(o ContainerOptions) (*Project, error) {
 	}
 	sc.CPUS = float32(o.CPUs)
 	spec := &types.Project{Name: ContainersProject, WorkingDir: o.WorkingDir, Networks: types.Networks{}}
+	joined := ""
 	switch net := o.Network; {
 	case net == "" || net == ContainersNetwork || net == "default":
 		spec.Networks[ContainersNetwork] = types.NetworkConfig{Name: ContainersNetwork}
 		sc.Networks = map[string]*types.ServiceNetworkConfig{ContainersNetwork: nil}
-	case net == "host" || net == "none" || strings.HasPrefix(net, "container:"):
+	case net == "host" || net == "none":
+		sc.NetworkMode = net
+	case strings.HasPrefix(net, "container:"):
+		// Another plain container's namespace: a service of this project.
 		if net == "container:" {
 			return nil, fmt.Errorf("--network container: needs a container name, as container:db")
 		}
-		sc.NetworkMode = net
+		sc.NetworkMode = "none"
+		joined = strings.TrimPrefix(net, "container:")
 	default:
 		// Another project's network, joined as compose joins an
 		// external one: it must exist.
@@ -177,14 +182,29 @@ func ContainerProject(o ContainerOptions) (*Project, error) {
 		return nil, fmt.Errorf("container %s: %w", o.Name, err)
 	}
 	s := p.Services[0]
+	if joined != "" {
+		s.NetworkMode = "service:" + joined
+	}
 	// Docker's -v: a host path (absolute, or ./relative) or a named volume,
 	// by the volume's own name, made when missing.
-	if s.Mounts, err = ParseVolumes(p, o.Volumes); err != nil {
-		return nil, fmt.Errorf("invalid argument for -v: %w", err)
-	}
-	for i, m := range s.Mounts {
-		if m.Type == MountVolume {
-			s.Mounts[i].Source = strings.TrimPrefix(m.Source, VolumeName(p.Name, ""))
+	// -v /data alone is an anonymous volume, the container's own.
+	for _, v := range o.Volumes {
+		if strings.HasPrefix(v, "/") && !strings.Contains(v, ":") {
+			if filepath.Clean(v) == "/" {
+				return nil, fmt.Errorf("invalid argument %q for -v: a volume cannot be mounted on /", v)
+			}
+			s.Mounts = append(s.Mounts, Mount{Type: MountVolume, Target: filepath.Clean(v), Anonymous: true})
+			continue
+		}
+		ms, err := ParseVolumes(p, []string{v})
+		if err != nil {
+			return nil, fmt.Errorf("invalid argument for -v: %w", err)
+		}
+		for _, m := range ms {
+			if m.Type == MountVolume {
+				m.Source = strings.TrimPrefix(m.Source, VolumeName(p.Name, ""))
+			}
+			s.Mounts = append(s.Mounts, m)
 		}
 	}
 	if o.AutoRemove {

@@ -57,8 +57,8 @@ func TestContainerProjectFlags(t *testing.T) {
 				t.Errorf("ports = %s, want %s", strings.Join(got, " "), want)
 			}
 		}},
-		{"volumes", ContainerOptions{Volumes: []string{"/srv:/data:ro", "./rel:/rel", "cache:/cache"}}, func(t *testing.T, _ *Project, s *Service) {
-			if len(s.Mounts) != 3 {
+		{"volumes", ContainerOptions{Volumes: []string{"/srv:/data:ro", "./rel:/rel", "cache:/cache", "/anon/"}}, func(t *testing.T, _ *Project, s *Service) {
+			if len(s.Mounts) != 4 {
 				t.Fatalf("mounts = %+v", s.Mounts)
 			}
 			if m := s.Mounts[0]; m.Type != MountBind || m.Source != "/srv" || m.Target != "/data" || !m.ReadOnly {
@@ -69,6 +69,9 @@ func TestContainerProjectFlags(t *testing.T) {
 			}
 			if m := s.Mounts[2]; m.Type != MountVolume || m.Source != "cache" || m.Target != "/cache" {
 				t.Errorf("named volume = %+v, want the volume cache itself", m)
+			}
+			if m := s.Mounts[3]; m.Type != MountVolume || !m.Anonymous || m.Target != "/anon" || m.Source != "" {
+				t.Errorf("anonymous volume = %+v", m)
 			}
 		}},
 		{"env file then -e", ContainerOptions{EnvFiles: []string{"app.env"}, Env: []string{"B=flag", "FROMSHELL", "MISSING"}}, func(t *testing.T, _ *Project, s *Service) {
@@ -127,7 +130,7 @@ func TestContainerProjectFlags(t *testing.T) {
 			}
 		}},
 		{"container network", ContainerOptions{Network: "container:db"}, func(t *testing.T, _ *Project, s *Service) {
-			if s.NetworkMode != "container:db" {
+			if s.NetworkMode != "service:db" || len(s.Networks) != 0 {
 				t.Errorf("mode %q", s.NetworkMode)
 			}
 		}},

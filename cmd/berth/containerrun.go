@@ -140,6 +140,21 @@ func runContainerRun(cmd *cobra.Command, g *globalOptions, opts containerRunOpti
 			return err == nil
 		})
 	}
+	if ref, ok := strings.CutPrefix(co.Network, "container:"); ok && ref != "" {
+		// By name or ID; only a plain container's namespace can be joined.
+		cs, err := rt.Containers(ctx, "")
+		if err != nil {
+			return exitError{code: 125, err: err}
+		}
+		joined, err := scheduler.FindContainer(cs, ref)
+		if err != nil {
+			return exitError{code: 125, err: fmt.Errorf("--network container:%s: %w", ref, err)}
+		}
+		if !isPlain(joined) {
+			return exitError{code: 125, err: fmt.Errorf("--network container:%s: %s is a container of compose project %s: join its network %s_default instead", ref, joined.Name, joined.Labels.Project(), joined.Labels.Project())}
+		}
+		co.Network = "container:" + joined.Name
+	}
 	p, err := compose.ContainerProject(co)
 	if err != nil {
 		return exitError{code: 125, err: err}
