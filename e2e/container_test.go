@@ -226,6 +226,10 @@ func TestContainerRunDetached(t *testing.T) {
 	if out := p.must("container", "logs", name).stdout; out != "started\n" {
 		t.Errorf("logs = %q", out)
 	}
+	// Another container in its network namespace reaches it on localhost.
+	if out := p.must("container", "run", "--rm", "--network", "container:"+id[:12], testImage, "wget", "-qO-", "http://localhost:8080/hostname").stdout; out != name+"\n" {
+		t.Errorf("run --network container:ID: %q", out)
+	}
 
 	if out := p.must("container", "stop", "-t", "1", name).stdout; out != name+"\n" {
 		t.Errorf("stop printed %q", out)
@@ -294,6 +298,15 @@ func TestContainerRunAttached(t *testing.T) {
 		t.Errorf("the container whose command was not found: %+v, %v", e, ok)
 	}
 	p.must("container", "rm", p.name+"-nf")
+	// start -a: the output of the new run, and its exit code.
+	again := p.name + "-again"
+	if r := p.berth("container", "run", "--name", again, testImage, "sh", "-c", "echo run; exit 5"); r.code != 5 {
+		t.Errorf("run: %s", r)
+	}
+	if r := p.berth("container", "start", "-a", again); r.code != 5 || r.stdout != "run\n" {
+		t.Errorf("start -a: %s, want exit 5 and the run's output once", r)
+	}
+	p.must("container", "rm", again)
 	if got := p.plainNames(); len(got) != 0 {
 		t.Errorf("left %v", got)
 	}
