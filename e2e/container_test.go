@@ -303,8 +303,28 @@ func TestContainerRunAttached(t *testing.T) {
 	if r := p.berth("container", "run", "--name", again, testImage, "sh", "-c", "echo run; exit 5"); r.code != 5 {
 		t.Errorf("run: %s", r)
 	}
+	if out := p.must("container", "logs", again).stdout; out != "run\n" {
+		t.Errorf("logs of an attached run = %q, want what it wrote", out)
+	}
 	if r := p.berth("container", "start", "-a", again); r.code != 5 || r.stdout != "run\n" {
 		t.Errorf("start -a: %s, want exit 5 and the run's output once", r)
+	}
+	if out := p.must("container", "logs", again).stdout; out != "run\nrun\n" {
+		t.Errorf("logs after start -a = %q, want both runs", out)
+	}
+	// Ctrl-C stops the container; berth exits with its exit code.
+	cmd = exec.Command(berthBin, append(globalArgs(), "container", "run", "--rm", "--name", p.name+"-int", testImage,
+		"sh", "-c", `trap "echo got-term; exit 9" TERM INT; echo ready; sleep 600 & wait`)...)
+	var outBuf syncBuffer
+	cmd.Stdout, cmd.Stderr = &outBuf, &outBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor("the attached container to start", 30*time.Second, func() bool { return strings.Contains(outBuf.String(), "ready") })
+	cmd.Process.Signal(os.Interrupt) //nolint:errcheck // checked by the wait
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 9 || !strings.Contains(outBuf.String(), "got-term") {
+		t.Errorf("Ctrl-C of an attached run: %v, output %q; want exit 9 after got-term", err, outBuf.String())
 	}
 	p.must("container", "rm", again)
 	if got := p.plainNames(); len(got) != 0 {

@@ -161,6 +161,10 @@ func runContainerRun(cmd *cobra.Command, g *globalOptions, opts containerRunOpti
 	}
 	s := p.Services[0]
 	s.PullPolicy = policy
+	if !opts.detach {
+		// Attached, berth itself removes it once it has its exit code.
+		delete(s.Labels, compose.LabelAutoRemove)
+	}
 	if err := p.CheckHost(); err != nil {
 		return exitError{code: 125, err: err}
 	}
@@ -191,11 +195,17 @@ func runContainerRun(cmd *cobra.Command, g *globalOptions, opts containerRunOpti
 		return nil
 	}
 	lock.Unlock()
-	stdin := cmd.InOrStdin()
-	if !opts.interactive {
-		stdin = nil
+	var code int
+	if !opts.interactive && !tty {
+		// Through its log, which keeps what it writes, as docker's does.
+		code, err = runThroughLog(ctx, rt, c, cmd.OutOrStdout(), cmd.ErrOrStderr())
+	} else {
+		stdin := cmd.InOrStdin()
+		if !opts.interactive {
+			stdin = nil
+		}
+		code, err = rt.RunAttached(ctx, c, tty, stdin, cmd.OutOrStdout(), cmd.ErrOrStderr())
 	}
-	code, err := rt.RunAttached(ctx, c, tty, stdin, cmd.OutOrStdout(), cmd.ErrOrStderr())
 	if opts.rm {
 		if rerr := remove(); rerr != nil && err == nil {
 			err = rerr
