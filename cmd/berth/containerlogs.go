@@ -22,8 +22,8 @@ func newContainerLogsCmd(g *globalOptions) *cobra.Command {
 		Short: "Show the output of a container",
 		Long: `Show what a container (by name or ID; a compose project's too) wrote to
 stdout and stderr, without a prefix, as docker logs does. With -f, keep
-following it, across its restarts. What an attached "berth container run"
-wrote went to its terminal, not to the log.`,
+following it, across its restarts. What a "berth container run -i" or
+"-t" wrote went to its terminal only, not to the log.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runContainerLogs(cmd, g, opts, args[0])
