@@ -66,6 +66,12 @@ type ContainerOptions struct {
 	Labels []string
 	// AutoRemove is --rm.
 	AutoRemove bool
+	// CapAdd, CapDrop, Privileged, ReadOnly, Init, AddHosts (host:ip),
+	// DNS, Tmpfs (path[:options]) and PidsLimit are the flags of the same
+	// names, as the compose keys cap_add ... pids_limit.
+	CapAdd, CapDrop, AddHosts, DNS, Tmpfs []string
+	Privileged, ReadOnly, Init            bool
+	PidsLimit                             int64
 	// StopSignal and StopTimeout are --stop-signal, --stop-timeout
 	// (seconds; 0 keeps the default, 10).
 	StopSignal  string
@@ -99,6 +105,30 @@ func ContainerProject(o ContainerOptions) (*Project, error) {
 		WorkingDir: o.WorkDir, User: o.User, Hostname: o.Hostname,
 		Tty: o.TTY, StdinOpen: o.Interactive, StopSignal: o.StopSignal,
 		Labels: types.Labels{LabelStandalone: "true"},
+	}
+	sc.CapAdd, sc.CapDrop, sc.Privileged, sc.ReadOnly = o.CapAdd, o.CapDrop, o.Privileged, o.ReadOnly
+	sc.DNS, sc.Tmpfs, sc.PidsLimit = o.DNS, o.Tmpfs, o.PidsLimit
+	if o.Init {
+		sc.Init = &o.Init
+	}
+	if len(o.AddHosts) > 0 {
+		hosts := make([]string, len(o.AddHosts))
+		for i, h := range o.AddHosts {
+			// docker's host:ip; an IPv6 address has colons of its own.
+			name, addr, ok := strings.Cut(h, ":")
+			if strings.Contains(h, "=") {
+				name, addr, ok = strings.Cut(h, "=")
+			}
+			if !ok || name == "" || addr == "" {
+				return nil, fmt.Errorf("invalid argument %q for --add-host: give HOST:IP, as db:10.0.0.5 or gw:host-gateway", h)
+			}
+			hosts[i] = name + "=" + addr
+		}
+		list, err := types.NewHostsList(hosts)
+		if err != nil {
+			return nil, fmt.Errorf("--add-host: %w", err)
+		}
+		sc.ExtraHosts = list
 	}
 	if len(o.Command) > 0 {
 		sc.Command = types.ShellCommand(o.Command)

@@ -144,6 +144,23 @@ func TestContainerProjectFlags(t *testing.T) {
 				t.Errorf("service = %+v", s)
 			}
 		}},
+		{"security and hosts", ContainerOptions{CapAdd: []string{"NET_ADMIN"}, CapDrop: []string{"ALL"}, Privileged: true, ReadOnly: true, Init: true,
+			AddHosts: []string{"db:10.0.0.5", "gw=host-gateway"}, DNS: []string{"1.1.1.1"}, Tmpfs: []string{"/run:size=1m"}, PidsLimit: 64},
+			func(t *testing.T, _ *Project, s *Service) {
+				if strings.Join(s.CapAdd, ",") != "NET_ADMIN" || strings.Join(s.CapDrop, ",") != "ALL" || !s.Privileged || !s.ReadOnly || s.Init == nil || !*s.Init {
+					t.Errorf("security = %+v", s)
+				}
+				var hosts []string
+				for _, h := range s.ExtraHosts {
+					hosts = append(hosts, h.Name+"="+h.Addr)
+				}
+				if strings.Join(hosts, " ") != "db=10.0.0.5 gw=host-gateway" || strings.Join(s.DNS, ",") != "1.1.1.1" || s.Resources.PidsLimit != 64 {
+					t.Errorf("hosts %v dns %v pids %d", hosts, s.DNS, s.Resources.PidsLimit)
+				}
+				if len(s.Mounts) != 1 || s.Mounts[0].Type != MountTmpfs || s.Mounts[0].Target != "/run" || s.Mounts[0].TmpfsSize != 1<<20 {
+					t.Errorf("tmpfs = %+v", s.Mounts)
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +196,8 @@ func TestContainerProjectErrors(t *testing.T) {
 		{"bad -e", ContainerOptions{Env: []string{"=x"}}, `-e "=x"`},
 		{"bad label", ContainerOptions{Labels: []string{"=x"}}, "--label"},
 		{"health conflict", ContainerOptions{NoHealthcheck: true, HealthCmd: "true"}, "--no-healthcheck"},
+		{"bad add-host", ContainerOptions{AddHosts: []string{"nohost"}}, "--add-host"},
+		{"bad capability", ContainerOptions{CapAdd: []string{"NOT_A_CAP"}}, "NOT_A_CAP"},
 		{"ports on host network", ContainerOptions{Network: "none", Publish: []string{"80:80"}}, "ports cannot be published"},
 	}
 	for _, tt := range tests {

@@ -25,6 +25,9 @@ type containerRunOptions struct {
 	healthRetries, stopTimeout                         int
 	cpus                                               float64
 	publish, volumes, env, envFiles, labels            []string
+	capAdd, capDrop, addHosts, dns, tmpfs              []string
+	privileged, readOnly, init                         bool
+	pidsLimit                                          int64
 }
 
 func newContainerRunCmd(g *globalOptions) *cobra.Command {
@@ -77,6 +80,15 @@ use); 126 when the command cannot be run; 127 when it is not found.`,
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, `Do not print "Unable to find image" when pulling`)
 	f.StringVar(&opts.stopSignal, "stop-signal", "", "Signal to stop the container (default SIGTERM)")
 	f.IntVar(&opts.stopTimeout, "stop-timeout", 0, "Seconds to wait for the container to stop before killing it (default 10)")
+	f.StringArrayVar(&opts.capAdd, "cap-add", nil, "Add a Linux capability (NET_ADMIN, ALL)")
+	f.StringArrayVar(&opts.capDrop, "cap-drop", nil, "Drop a Linux capability (NET_RAW, ALL)")
+	f.BoolVar(&opts.privileged, "privileged", false, "Give the container every capability and the host's devices")
+	f.BoolVar(&opts.readOnly, "read-only", false, "Mount the container's root filesystem read-only")
+	f.BoolVar(&opts.init, "init", false, "Run an init inside the container that forwards signals and reaps processes")
+	f.StringArrayVar(&opts.addHosts, "add-host", nil, "Add a line to /etc/hosts: HOST:IP (IP may be host-gateway)")
+	f.StringArrayVar(&opts.dns, "dns", nil, "Set a DNS server of the container")
+	f.StringArrayVar(&opts.tmpfs, "tmpfs", nil, "Mount a tmpfs: PATH[:OPTIONS], as /run:size=64m")
+	f.Int64Var(&opts.pidsLimit, "pids-limit", 0, "Limit the number of processes (0: no limit)")
 	// -h is docker's --hostname: help is --help only.
 	f.Bool("help", false, "Help for run")
 	// docker takes --net for --network.
@@ -111,6 +123,8 @@ func runContainerRun(cmd *cobra.Command, g *globalOptions, opts containerRunOpti
 		NoHealthcheck: opts.noHealthcheck, Memory: opts.memory, CPUs: opts.cpus, TTY: tty,
 		Interactive: opts.interactive && opts.detach, Labels: opts.labels, AutoRemove: opts.rm,
 		StopSignal: opts.stopSignal, StopTimeout: opts.stopTimeout, Lookup: os.LookupEnv,
+		CapAdd: opts.capAdd, CapDrop: opts.capDrop, AddHosts: opts.addHosts, DNS: opts.dns, Tmpfs: opts.tmpfs,
+		Privileged: opts.privileged, ReadOnly: opts.readOnly, Init: opts.init, PidsLimit: opts.pidsLimit,
 	}
 	if entrypointSet {
 		co.Entrypoint = &opts.entrypoint
