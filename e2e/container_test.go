@@ -188,6 +188,9 @@ func TestContainerRunDetached(t *testing.T) {
 	if q := p.must("container", "ls", "-q").stdout; !strings.Contains(q, id[:12]+"\n") {
 		t.Errorf("container ls -q:\n%s", q)
 	}
+	if q := p.must("container", "ls", "-q", "--filter", "name=^"+name+"$", "-f", "label=team=core").stdout; q != id[:12]+"\n" {
+		t.Errorf("container ls -q --filter name= label=: %q", q)
+	}
 
 	in := p.inspect(id[:8]) // by ID prefix, as docker
 	if in.ID != id || in.Name != "/"+name || in.State.Status != "running" || !in.State.Running || in.State.Pid == 0 ||
@@ -239,6 +242,9 @@ func TestContainerRunDetached(t *testing.T) {
 	}
 	if ls := p.must("container", "ls").stdout; strings.Contains(ls, name) {
 		t.Errorf("container ls (running only) lists the stopped container:\n%s", ls)
+	}
+	if q := p.must("container", "ls", "-q", "--filter", "status=exited", "--filter", "name="+name).stdout; q != id[:12]+"\n" {
+		t.Errorf("container ls -q --filter status=exited: %q", q)
 	}
 	if out := p.must("container", "start", name).stdout; out != name+"\n" {
 		t.Errorf("start printed %q", out)

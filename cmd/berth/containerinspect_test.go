@@ -224,3 +224,44 @@ func TestStartErrorCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestContainerFilter(t *testing.T) {
+	web := plainContainer(t, scheduler.StateRunning)
+	old := plainContainer(t, scheduler.StateExited)
+	old.ID, old.Name, old.ExitCode = "old", "old", 1
+	old.Labels = compose.Labels{"team": "data"}
+	tests := []struct {
+		filters []string
+		want    string
+	}{
+		{nil, "web old"},
+		{[]string{"name=^we"}, "web"},
+		{[]string{"name=web", "name=old"}, "web old"},
+		{[]string{"status=exited"}, "old"},
+		{[]string{"label=team"}, "web old"},
+		{[]string{"label=team=core"}, "web"},
+		{[]string{"label=team", "status=running"}, "web"},
+		{[]string{"exited=1"}, "old"},
+		{[]string{"id=abab"}, "web"},
+	}
+	for _, tt := range tests {
+		match, err := containerFilter(tt.filters)
+		if err != nil {
+			t.Fatalf("containerFilter(%q): %v", tt.filters, err)
+		}
+		var got []string
+		for _, c := range []scheduler.Container{web, old} {
+			if match(c) {
+				got = append(got, c.Name)
+			}
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("containerFilter(%q) keeps %q, want %q", tt.filters, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"name", "status=sleeping", "colour=red", "exited=x", "name=("} {
+		if _, err := containerFilter([]string{bad}); err == nil || !strings.Contains(err.Error(), "invalid filter") {
+			t.Errorf("containerFilter(%q) = %v, want an invalid filter error", bad, err)
+		}
+	}
+}

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -22,6 +25,7 @@ import (
 type containerLsOptions struct {
 	all, quiet, noTrunc bool
 	format              string
+	filters             []string
 }
 
 func newContainerLsCmd(g *globalOptions) *cobra.Command {
@@ -43,6 +47,7 @@ projects' under their own names.`,
 	f.BoolVarP(&opts.all, "all", "a", false, "Show all containers (default shows just running)")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Only display container IDs")
 	f.BoolVar(&opts.noTrunc, "no-trunc", false, "Don't truncate output")
+	f.StringArrayVarP(&opts.filters, "filter", "f", nil, "Filter: name=REGEXP, id=PREFIX, status=STATE, label=KEY[=VALUE], exited=CODE (repeatable: a key given twice matches either value, different keys all)")
 	f.StringVar(&opts.format, "format", "table", `Output format: table, json (one object per line, docker's keys), or a Go template ("{{.Names}} {{.Status}}"; "table {{.ID}}\t{{.Names}}" adds a header)`)
 	return cmd
 }
@@ -94,9 +99,17 @@ func runContainerLs(cmd *cobra.Command, g *globalOptions, opts containerLsOption
 		}
 		tmpl = t
 	}
+	match, err := containerFilter(opts.filters)
+	if err != nil {
+		return err
+	}
 	cs, err := g.allContainers(cmd.Context())
 	if err != nil {
 		return err
+	}
+	cs = slices.DeleteFunc(cs, func(c scheduler.Container) bool { return !match(c) })
+	if len(opts.filters) > 0 {
+		opts.all = opts.all || hasFilter(opts.filters, "status") || hasFilter(opts.filters, "exited")
 	}
 	nets, err := g.networks()
 	if err != nil {
@@ -239,4 +252,60 @@ func writeContainerTemplate(w io.Writer, tmpl *template.Template, table bool, ro
 		return tw.Flush()
 	}
 	return nil
+}
+
+// containerFilter reads container ls --filter values as docker ps does:
+// values of one key match when any does, and every key must match.
+func containerFilter(filters []string) (func(scheduler.Container) bool, error) {
+	byKey := map[string][]func(scheduler.Container) bool{}
+	for _, f := range filters {
+		key, value, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("invalid filter %q: give KEY=VALUE, as name=web or status=exited", f)
+		}
+		var m func(scheduler.Container) bool
+		switch key {
+		case "name":
+			re, err := regexp.Compile(value)
+			if err != nil {
+				return nil, fmt.Errorf("invalid filter %q: %w", f, err)
+			}
+			m = func(c scheduler.Container) bool { return re.MatchString(c.Name) }
+		case "id":
+			m = func(c scheduler.Container) bool { return strings.HasPrefix(scheduler.ContainerID(c), value) }
+		case "status":
+			if !slices.Contains([]string{"created", "running", "paused", "exited", "restarting", "removing", "dead"}, value) {
+				return nil, fmt.Errorf("invalid filter %q: the status is created, running, paused, exited, restarting, removing or dead", f)
+			}
+			m = func(c scheduler.Container) bool { return string(c.State) == value }
+		case "label":
+			k, v, hasValue := strings.Cut(value, "=")
+			m = func(c scheduler.Container) bool {
+				got, ok := c.Labels[k]
+				return ok && (!hasValue || got == v)
+			}
+		case "exited":
+			code, err := strconv.Atoi(value)
+			if err != nil {
+				return nil, fmt.Errorf("invalid filter %q: the exit code is a number", f)
+			}
+			m = func(c scheduler.Container) bool { return c.State == scheduler.StateExited && c.ExitCode == code }
+		default:
+			return nil, fmt.Errorf("invalid filter %q: berth filters by name, id, status, label and exited", f)
+		}
+		byKey[key] = append(byKey[key], m)
+	}
+	return func(c scheduler.Container) bool {
+		for _, ms := range byKey {
+			if !slices.ContainsFunc(ms, func(m func(scheduler.Container) bool) bool { return m(c) }) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+// hasFilter reports whether the filters name key.
+func hasFilter(filters []string, key string) bool {
+	return slices.ContainsFunc(filters, func(f string) bool { return strings.HasPrefix(f, key+"=") })
 }
