@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd"
+	"github.com/berth/berth/netbridge"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -77,7 +79,7 @@ use); 126 when the command cannot be run; 127 when it is not found.`,
 	f.StringArrayVarP(&opts.labels, "label", "l", nil, "Set a label on the container: KEY=VALUE (repeatable)")
 	f.StringVarP(&opts.hostname, "hostname", "h", "", "Container host name (default: its name)")
 	f.StringVar(&opts.pull, "pull", "missing", "Pull the image before running: always, missing or never")
-	f.BoolVarP(&opts.quiet, "quiet", "q", false, `Do not print "Unable to find image" when pulling`)
+	f.BoolVarP(&opts.quiet, "quiet", "q", false, `Suppress the pull output ("Unable to find image", the layers' progress)`)
 	f.StringVar(&opts.stopSignal, "stop-signal", "", "Signal to stop the container (default SIGTERM)")
 	f.IntVar(&opts.stopTimeout, "stop-timeout", 0, "Seconds to wait for the container to stop before killing it (default 10)")
 	f.StringArrayVar(&opts.capAdd, "cap-add", nil, "Add a Linux capability (NET_ADMIN, ALL)")
@@ -137,13 +139,14 @@ func runContainerRun(cmd *cobra.Command, g *globalOptions, opts containerRunOpti
 	if policy != compose.PullAlways && policy != compose.PullMissing && policy != compose.PullNever {
 		return exitError{code: 125, err: fmt.Errorf("invalid pull option %q: must be one of \"always\", \"missing\" or \"never\"", opts.pull)}
 	}
-	quiet := *g
-	quiet.progress = "quiet"
-	rt, nw, progress, err := quiet.backends(ctx)
+	var showPull atomic.Bool
+	showPull.Store(policy == compose.PullAlways)
+	rt, nw, err := containerBackends(ctx, g, opts.quiet, &showPull)
 	if err != nil {
 		return exitError{code: 125, err: err}
 	}
 	defer rt.Close()
+	progress := scheduler.Discard
 	if co.Name == "" {
 		cs, err := rt.Containers(ctx, "")
 		if err != nil {
@@ -186,6 +189,7 @@ func runContainerRun(cmd *cobra.Command, g *globalOptions, opts containerRunOpti
 		if id, err := rt.ImageID(ctx, s.Image); err == nil && id == "" {
 			ref, _ := containerd.NormalizeRef(s.Image)
 			fmt.Fprintf(cmd.ErrOrStderr(), "Unable to find image '%s' locally\n", shortRef(ref))
+			showPull.Store(true)
 		}
 	}
 	lock, err := lockProject(cmd, g, p.Name)
@@ -232,6 +236,45 @@ func runContainerRun(cmd *cobra.Command, g *globalOptions, opts containerRunOpti
 		return exitError{code: code}
 	}
 	return nil
+}
+
+// containerBackends are backends as for up, with only the pull's
+// progress shown (as docker run shows it), on standard error: docker run
+// reports no other step. quiet shows none.
+func containerBackends(ctx context.Context, g *globalOptions, quiet bool, showPull *atomic.Bool) (*containerd.Client, *netbridge.Networks, error) {
+	o := *g
+	if quiet {
+		o.progress = "quiet"
+	}
+	progress, err := o.progressWriter()
+	if err != nil {
+		return nil, nil, err
+	}
+	rt, err := o.connect(ctx, pullEvents{next: progress, show: showPull})
+	if err != nil {
+		return nil, nil, err
+	}
+	nw, err := o.networks()
+	if err != nil {
+		rt.Close()
+		return nil, nil, err
+	}
+	// The project daemon supervises the containers on this containerd.
+	nw.DaemonEnv = []string{"CONTAINERD_ADDRESS=" + rt.Address(), "CONTAINERD_NAMESPACE=" + o.namespace}
+	return rt, nw, nil
+}
+
+// pullEvents passes on the events of images and their layers only, once
+// show is set: when an image is pulled, not when it is found present.
+type pullEvents struct {
+	next scheduler.Events
+	show *atomic.Bool
+}
+
+func (p pullEvents) Emit(e scheduler.Event) {
+	if p.show.Load() && (e.Kind == scheduler.KindImage || e.Kind == scheduler.KindLayer) {
+		p.next.Emit(e)
+	}
 }
 
 // containerError words the scheduler's errors about the container's
