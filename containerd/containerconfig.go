@@ -105,3 +105,26 @@ func (c *Client) ContainerConfig(ctx context.Context, sc scheduler.Container) (C
 	}
 	return out, nil
 }
+
+// ImageExposedPorts are the ports an image's config exposes (EXPOSE), as
+// "80/tcp", sorted: what docker run -P publishes.
+func (c *Client) ImageExposedPorts(ctx context.Context, image string) ([]string, error) {
+	ref, err := NormalizeRef(image)
+	if err != nil {
+		return nil, err
+	}
+	img, err := c.client.GetImage(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", image, err)
+	}
+	cfg, err := img.Spec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: read its config: %w", image, err)
+	}
+	var out []string
+	for p := range cfg.Config.ExposedPorts {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out, nil
+}

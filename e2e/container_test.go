@@ -272,6 +272,17 @@ func TestContainerRunDetached(t *testing.T) {
 	if r := p.berth("container", "inspect", name); r.code == 0 || !strings.Contains(r.stderr, "No such container: "+name) {
 		t.Errorf("inspect after rm: %s", r)
 	}
+
+	// -P publishes what is exposed on a free host port.
+	all := p.name + "-all"
+	p.must("container", "run", "-d", "-P", "--expose", "8080", "--name", all, testImage, "httpd", "-f", "-p", "8080", "-h", "/etc")
+	hostPort := strings.TrimSpace(p.must("container", "port", all, "8080").stdout)
+	if _, port, ok := strings.Cut(hostPort, ":"); !ok || port == "0" {
+		t.Fatalf("port of a -P container: %q", hostPort)
+	} else if code, body := httpGet(t, "http://127.0.0.1:"+port+"/hostname"); code != 200 || strings.TrimSpace(body) != all {
+		t.Errorf("GET the -P port = %d %q", code, body)
+	}
+	p.must("container", "rm", "-f", all)
 }
 
 // TestContainerRunAttached: the process's stdout and stderr are berth's,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -28,7 +29,8 @@ type containerRunOptions struct {
 	cpus                                               float64
 	publish, volumes, env, envFiles, labels            []string
 	capAdd, capDrop, addHosts, dns, tmpfs              []string
-	privileged, readOnly, init                         bool
+	privileged, readOnly, init, publishAll             bool
+	expose                                             []string
 	pidsLimit                                          int64
 }
 
@@ -58,6 +60,8 @@ use); 126 when the command cannot be run; 127 when it is not found.`,
 	f.BoolVar(&opts.rm, "rm", false, "Remove the container, with its network namespace and log, when it exits")
 	f.StringVar(&opts.name, "name", "", "Name the container (default: a random name such as eager_turing)")
 	f.StringArrayVarP(&opts.publish, "publish", "p", nil, "Publish a container's port to the host: [IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL] (repeatable)")
+	f.BoolVarP(&opts.publishAll, "publish-all", "P", false, "Publish every port the image exposes (and --expose) on a free host port")
+	f.StringArrayVar(&opts.expose, "expose", nil, "Expose a port or a range (8080, 8000-8002/udp) without publishing it (-P publishes it)")
 	f.StringArrayVarP(&opts.volumes, "volume", "v", nil, "Mount a host path or a named volume: SOURCE:TARGET[:ro] (repeatable)")
 	f.StringArrayVarP(&opts.env, "env", "e", nil, "Set an environment variable: KEY=VALUE, or KEY to take the shell's value (repeatable)")
 	f.StringArrayVar(&opts.envFiles, "env-file", nil, "Read environment variables from a file of KEY=VALUE lines (repeatable; -e wins)")
@@ -192,6 +196,17 @@ func runContainerRun(cmd *cobra.Command, g *globalOptions, opts containerRunOpti
 			showPull.Store(true)
 		}
 	}
+	s.Expose = append(s.Expose, opts.expose...)
+	if len(opts.expose) > 0 {
+		if _, err := compose.ParsePorts(opts.expose); err != nil {
+			return exitError{code: 125, err: fmt.Errorf("invalid argument for --expose: %w", err)}
+		}
+	}
+	if opts.publishAll {
+		if err := publishAll(ctx, rt, s, &showPull); err != nil {
+			return exitError{code: 125, err: containerError(s.Name, err)}
+		}
+	}
 	lock, err := lockProject(cmd, g, p.Name)
 	if err != nil {
 		return exitError{code: 125, err: err}
@@ -234,6 +249,35 @@ func runContainerRun(cmd *cobra.Command, g *globalOptions, opts containerRunOpti
 	}
 	if code != 0 {
 		return exitError{code: code}
+	}
+	return nil
+}
+
+// publishAll publishes on free host ports the ports s's image exposes
+// and s exposes (docker run -P), but those -p published already. The
+// image is made present first (pulled as the run would).
+func publishAll(ctx context.Context, rt *containerd.Client, s *compose.Service, showPull *atomic.Bool) error {
+	if err := rt.EnsureImage(ctx, s); err != nil {
+		return err
+	}
+	showPull.Store(false) // pulled now: the run finds it present
+	exposed, err := rt.ImageExposedPorts(ctx, s.ImageName())
+	if err != nil {
+		return err
+	}
+	ports, err := compose.ParsePorts(append(exposed, s.Expose...))
+	if err != nil {
+		return fmt.Errorf("-P: %w", err)
+	}
+	for _, p := range ports {
+		if !slices.ContainsFunc(s.Ports, func(q compose.PortMapping) bool {
+			return q.ContainerPort == p.ContainerPort && q.Protocol == p.Protocol
+		}) {
+			s.Ports = append(s.Ports, p)
+		}
+	}
+	if s.PullPolicy == compose.PullAlways {
+		s.PullPolicy = compose.PullMissing // pulled just now
 	}
 	return nil
 }
