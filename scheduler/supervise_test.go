@@ -409,13 +409,22 @@ func TestSupervisorIgnoresOthers(t *testing.T) {
 	}
 }
 
-// TestSupervisorAutoRemove: a one-off of run --rm -d is removed once it
+// TestSupervisorAutoRemove: a one-off of run --rm -d, or a plain
+// container of container run --rm -d, is removed once it
 // exits, one that exited while no supervisor ran is removed at start, and
 // other one-offs stay; supervision does not end while one is pending.
 func TestSupervisorAutoRemove(t *testing.T) {
+	for name, oneOff := range map[string]map[string]string{
+		"run --rm -d":           {compose.LabelOneOff: "True", compose.LabelAutoRemove: "true"},
+		"container run --rm -d": {compose.LabelOneOff: "False", compose.LabelStandalone: "true", compose.LabelAutoRemove: "true"},
+	} {
+		t.Run(name, func(t *testing.T) { testSupervisorAutoRemove(t, oneOff) })
+	}
+}
+
+func testSupervisorAutoRemove(t *testing.T, oneOff map[string]string) {
 	clock := &fakeClock{now: time.Unix(1000, 0), added: make(chan struct{}, 1)}
 	rt := newSupRuntime(clock)
-	oneOff := map[string]string{compose.LabelOneOff: "True", compose.LabelAutoRemove: "true"}
 	rt.add("gone-early", StateExited, oneOff)
 	rt.add("kept", StateExited, map[string]string{compose.LabelOneOff: "True"})
 	rt.add("job", StateRunning, oneOff)
