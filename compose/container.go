@@ -240,7 +240,11 @@ func ContainerProject(o ContainerOptions) (*Project, error) {
 	if o.AutoRemove {
 		s.Labels[LabelAutoRemove] = "true"
 	}
-	s.Labels[LabelContainerID] = NewContainerID()
+	id := NewContainerID()
+	s.Labels[LabelContainerID] = id
+	if s.Hostname == "" && o.Network != "host" {
+		s.Hostname = id[:12] // docker's default: the short ID
+	}
 	return p, nil
 }
 

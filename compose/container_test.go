@@ -36,6 +36,9 @@ func TestContainerProjectFlags(t *testing.T) {
 			if s.Labels[LabelStandalone] != "true" || !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(s.Labels[LabelContainerID]) {
 				t.Errorf("labels = %v", s.Labels)
 			}
+			if s.Hostname != s.Labels[LabelContainerID][:12] {
+				t.Errorf("hostname = %q, want the short ID %.12s as docker gives", s.Hostname, s.Labels[LabelContainerID])
+			}
 		}},
 		{"command and entrypoint", ContainerOptions{Command: []string{"-c", "echo hi"}, Entrypoint: &sh}, func(t *testing.T, _ *Project, s *Service) {
 			if strings.Join(s.Command, "|") != "-c|echo hi" || strings.Join(s.Entrypoint, "|") != "/bin/sh" {

@@ -172,8 +172,8 @@ func TestContainerRunDetached(t *testing.T) {
 		t.Fatalf("run -d printed %q, want a 64-digit ID", r.stdout)
 	}
 	code, body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/hostname", port))
-	if code != 200 || strings.TrimSpace(body) != name {
-		t.Errorf("GET /hostname = %d %q, want 200 %q", code, body, name)
+	if code != 200 || strings.TrimSpace(body) != id[:12] {
+		t.Errorf("GET /hostname = %d %q, want 200 %q (the short ID, docker's default hostname)", code, body, id[:12])
 	}
 
 	e, ok := p.lsRow(name)
@@ -230,7 +230,7 @@ func TestContainerRunDetached(t *testing.T) {
 		t.Errorf("logs = %q", out)
 	}
 	// Another container in its network namespace reaches it on localhost.
-	if out := p.must("container", "run", "--rm", "--network", "container:"+id[:12], testImage, "wget", "-qO-", "http://localhost:8080/hostname").stdout; out != name+"\n" {
+	if out := p.must("container", "run", "--rm", "--network", "container:"+id[:12], testImage, "wget", "-qO-", "http://localhost:8080/hostname").stdout; out != id[:12]+"\n" {
 		t.Errorf("run --network container:ID: %q", out)
 	}
 
@@ -275,11 +275,11 @@ func TestContainerRunDetached(t *testing.T) {
 
 	// -P publishes what is exposed on a free host port.
 	all := p.name + "-all"
-	p.must("container", "run", "-d", "-P", "--expose", "8080", "--name", all, testImage, "httpd", "-f", "-p", "8080", "-h", "/etc")
+	allID := strings.TrimSpace(p.must("container", "run", "-d", "-P", "--expose", "8080", "--name", all, testImage, "httpd", "-f", "-p", "8080", "-h", "/etc").stdout)
 	hostPort := strings.TrimSpace(p.must("container", "port", all, "8080").stdout)
 	if _, port, ok := strings.Cut(hostPort, ":"); !ok || port == "0" {
 		t.Fatalf("port of a -P container: %q", hostPort)
-	} else if code, body := httpGet(t, "http://127.0.0.1:"+port+"/hostname"); code != 200 || strings.TrimSpace(body) != all {
+	} else if code, body := httpGet(t, "http://127.0.0.1:"+port+"/hostname"); code != 200 || strings.TrimSpace(body) != allID[:12] {
 		t.Errorf("GET the -P port = %d %q", code, body)
 	}
 	p.must("container", "rm", "-f", all)
