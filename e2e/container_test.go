@@ -451,6 +451,13 @@ func TestContainerLogsFollowAndCp(t *testing.T) {
 	name := p.name + "-talk"
 	p.must("container", "run", "-d", "--name", name, testImage, "sh", "-c", "i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done")
 	p.follow([]string{"container", "logs", "-f", name}, 30*time.Second, func(line string) bool { return line == "tick-5" })
+	// As docker logs -f, it ends when the container stops: a script's
+	// logs -f of a job ends with the job, with nothing but its output.
+	job := p.name + "-job"
+	p.must("container", "run", "-d", "--name", job, testImage, "sh", "-c", "echo one; sleep 1; echo two")
+	if r := p.must("container", "logs", "-f", job); r.stdout != "one\ntwo\n" {
+		t.Errorf("logs -f of a job that ends = %q, want its two lines and no more", r.stdout)
+	}
 	if out := p.must("container", "logs", "--tail", "1", name).stdout; strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "tick-") {
 		t.Errorf("logs --tail 1 = %q", out)
 	}

@@ -106,7 +106,11 @@ func containerLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpK
 		return err
 	}
 	if kind == scheduler.OpStart && opts.attach {
-		return followUntilExit(cmd, g, c, started)
+		code, err := followUntilExit(cmd, g, c, started, false)
+		if err == nil && code > 0 {
+			err = exitError{code: code}
+		}
+		return err
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func newContainerLogsCmd(g *globalOptions) *cobra.Command {
 		Short: "Show the output of a container",
 		Long: `Show what a container (by name or ID; a compose project's too) wrote to
 stdout and stderr, without a prefix, as docker logs does. With -f, keep
-following it, across its restarts. What a "berth container run -i" or
+following it until the container stops, as docker logs -f does. What a "berth container run -i" or
 "-t" wrote went to its terminal only, not to the log.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -43,21 +43,33 @@ func runContainerLogs(cmd *cobra.Command, g *globalOptions, opts containerLogsOp
 	if err != nil {
 		return err
 	}
-	lo := logsOptions{follow: opts.follow, tail: opts.tail, timestamps: opts.timestamps, since: opts.since, until: opts.until,
+	lo := logsOptions{tail: opts.tail, timestamps: opts.timestamps, since: opts.since, until: opts.until,
 		noColor: true, noPrefix: true, index: c.Labels.Number()}
-	return runLogs(cmd, containerGlobals(g, c), lo, []string{c.Labels.Service()})
+	running := c.State == scheduler.StateRunning || c.State == scheduler.StatePaused
+	if !opts.follow || !running || opts.until != "" {
+		return runLogs(cmd, containerGlobals(g, c), lo, []string{c.Labels.Service()})
+	}
+	// docker logs -f: what the log holds, then what comes, until the
+	// container stops (a script's `logs -f` of a job ends with the job).
+	now := time.Now()
+	lo.until = now.Format(time.RFC3339Nano)
+	if err := runLogs(cmd, containerGlobals(g, c), lo, []string{c.Labels.Service()}); err != nil {
+		return err
+	}
+	_, err = followUntilExit(cmd, g, c, now, opts.timestamps)
+	return err
 }
 
-// followUntilExit prints what c writes from now on until it exits, and
-// returns its exit status as berth's (container start -a).
-func followUntilExit(cmd *cobra.Command, g *globalOptions, c scheduler.Container, since time.Time) error {
+// followUntilExit prints what c writes from since on until it exits, and
+// returns its exit code (-1 when unknown).
+func followUntilExit(cmd *cobra.Command, g *globalOptions, c scheduler.Container, since time.Time, timestamps bool) (int, error) {
 	ctx := cmd.Context()
 	rt, err := g.connect(ctx, scheduler.Discard)
 	if err != nil {
-		return err
+		return -1, err
 	}
 	defer rt.Close()
-	pr := g.newTermLogPrinter(cmd.OutOrStdout(), []scheduler.Container{c}, true, false, false)
+	pr := g.newTermLogPrinter(cmd.OutOrStdout(), []scheduler.Container{c}, true, false, timestamps)
 	var last time.Time
 	print := func(e containerd.LogEntry) {
 		if e.Time.After(last) {
@@ -74,7 +86,7 @@ func followUntilExit(cmd *cobra.Command, g *globalOptions, c scheduler.Container
 	stop()
 	<-done
 	if err != nil {
-		return err
+		return -1, err
 	}
 	// What it wrote after the follower's last look.
 	from := since
@@ -82,10 +94,10 @@ func followUntilExit(cmd *cobra.Command, g *globalOptions, c scheduler.Container
 		from = last.Add(time.Nanosecond)
 	}
 	if err := rt.Logs(ctx, []scheduler.Container{c}, containerd.LogOptions{Tail: -1, Since: from}, pr.print); err != nil {
-		return err
+		return -1, err
 	}
-	if exited != nil && exited.ExitCode != 0 {
-		return exitError{code: exited.ExitCode}
+	if exited == nil {
+		return -1, nil
 	}
-	return nil
+	return exited.ExitCode, nil
 }
