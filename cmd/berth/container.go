@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/compose"
+	"github.com/berth/berth/containerd"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -69,6 +70,33 @@ func (o *globalOptions) allContainers(ctx context.Context) ([]scheduler.Containe
 	}
 	defer rt.Close()
 	return rt.Containers(ctx, "")
+}
+
+// connectAndFind connects to containerd and finds the container ref names
+// there (scheduler.FindContainer); the caller closes the client.
+func (o *globalOptions) connectAndFind(ctx context.Context, ref string) (_ *containerd.Client, _ scheduler.Container, retErr error) {
+	rt, err := o.connect(ctx, scheduler.Discard)
+	if err != nil {
+		return nil, scheduler.Container{}, err
+	}
+	defer func() {
+		if retErr != nil {
+			rt.Close()
+		}
+	}()
+	c, err := findContainerIn(ctx, rt, ref)
+	return rt, c, err
+}
+
+// findContainerIn finds the container ref names among all of rt's.
+func findContainerIn(ctx context.Context, rt interface {
+	Containers(context.Context, string) ([]scheduler.Container, error)
+}, ref string) (scheduler.Container, error) {
+	cs, err := rt.Containers(ctx, "")
+	if err != nil {
+		return scheduler.Container{}, err
+	}
+	return scheduler.FindContainer(cs, ref)
 }
 
 // findContainer finds the container a berth container command names:

@@ -4,7 +4,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/fscopy"
-	"github.com/berth/berth/scheduler"
 )
 
 type containerCpOptions struct {
@@ -39,19 +38,11 @@ func runContainerCp(cmd *cobra.Command, g *globalOptions, opts containerCpOption
 	}
 	req.Archive, req.FollowLink = opts.archive, opts.followLink
 	ctx := cmd.Context()
-	rt, err := g.connect(ctx, scheduler.Discard)
+	rt, c, err := g.connectAndFind(ctx, req.Service)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	cs, err := rt.Containers(ctx, "")
-	if err != nil {
-		return err
-	}
-	c, err := scheduler.FindContainer(cs, req.Service)
-	if err != nil {
-		return err
-	}
 	return rt.WithRoot(ctx, c, func(root string) error {
 		return fscopy.Copy(req, root, cmd.InOrStdin(), cmd.OutOrStdout())
 	})

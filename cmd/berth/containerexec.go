@@ -49,19 +49,11 @@ func runContainerExec(cmd *cobra.Command, g *globalOptions, opts containerExecOp
 	if opts.tty && opts.interactive && !opts.detach && !isTerminal(os.Stdin) {
 		return exitError{code: 1, err: errNotATTY}
 	}
-	rt, err := g.connect(ctx, scheduler.Discard)
+	rt, c, err := g.connectAndFind(ctx, ref)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	cs, err := rt.Containers(ctx, "")
-	if err != nil {
-		return err
-	}
-	c, err := scheduler.FindContainer(cs, ref)
-	if err != nil {
-		return err
-	}
 	if c.State != scheduler.StateRunning {
 		return fmt.Errorf("container %s is not running", scheduler.ContainerID(c))
 	}

@@ -33,11 +33,7 @@ func runContainerWait(cmd *cobra.Command, g *globalOptions, refs []string) error
 	failed := false
 	for _, ref := range refs {
 		err := func() error {
-			cs, err := rt.Containers(ctx, "")
-			if err != nil {
-				return err
-			}
-			c, err := scheduler.FindContainer(cs, ref)
+			c, err := findContainerIn(ctx, rt, ref)
 			if err != nil {
 				return err
 			}
