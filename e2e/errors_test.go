@@ -30,7 +30,7 @@ func TestBadInput(t *testing.T) {
 		{"command not found", "services:\n  ok:\n    image: " + testImage + "\n    command: [sleep, '600']\n  a:\n    image: " + testImage + "\n    depends_on: [ok]\n    command: [/nonexistent]\n  b:\n    image: " + testImage + "\n    depends_on: [a]\n",
 			[]string{"up", "-d"}, []string{"/nonexistent", `service "b" skipped`}},
 		{"unknown user", "services:\n  a:\n    image: " + testImage + "\n    user: nosuchuser\n", []string{"up", "-d"}, []string{`service "a"`, `user "nosuchuser"`, "numeric uid"}},
-		{"missing external network", "services:\n  a:\n    image: " + testImage + "\n    networks: [shared]\nnetworks:\n  shared:\n    external: true\n    name: nobody-made-this\n", []string{"up", "-d"}, []string{"nobody-made-this", "declared external"}},
+		{"missing external network", "services:\n  a:\n    image: " + testImage + "\n    networks: [shared]\nnetworks:\n  shared:\n    external: true\n    name: nobody-made-this\n", []string{"up", "-d"}, []string{"nobody-made-this", "declared as external, but could not be found"}},
 		{"network driver", "services:\n  a:\n    image: " + testImage + "\nnetworks:\n  default:\n    driver: overlay\n", []string{"up", "-d"}, []string{`network "default"`, "overlay"}},
 		{"abort flag with -d", "services:\n  a:\n    image: " + testImage + "\n", []string{"up", "-d", "--abort-on-container-exit"}, []string{"attached mode: drop -d"}},
 		{"exit code flag with --wait", "services:\n  a:\n    image: " + testImage + "\n", []string{"up", "--wait", "--exit-code-from", "a"}, []string{"attached mode: drop -d/--wait"}},

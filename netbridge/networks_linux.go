@@ -112,7 +112,7 @@ func (n *Networks) EnsureNetworks(_ context.Context, p *compose.Project) error {
 			return fmt.Errorf("network %q is not defined", key)
 		}
 		if _, ok := existing[net.Name]; net.External && !ok {
-			return fmt.Errorf("network %s is declared external, but could not be found: bring up the project that defines it first", net.Name)
+			return fmt.Errorf("network %s declared as external, but could not be found: bring up the project that defines it first", net.Name)
 		}
 	}
 	// Every network is checked before the first is made: a refused one
