@@ -90,9 +90,15 @@ func CreateOneOff(ctx context.Context, p *compose.Project, rt Runtime, nw Networ
 		return Container{}, err
 	}
 	if req.Builder != nil {
+		// The services it depends on are built here too (once), as up
+		// builds what it starts: their up below builds nothing.
+		services := []string{req.Service}
+		if !req.NoDeps {
+			services = append(services, deps...)
+		}
 		bo := req.BuildOptions
 		bo.Missing = !req.Build
-		if err := Build(ctx, p, rt, req.Builder, []string{req.Service}, bo); err != nil {
+		if err := Build(ctx, p, rt, req.Builder, services, bo); err != nil {
 			return Container{}, err
 		}
 	}

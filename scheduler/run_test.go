@@ -174,3 +174,45 @@ func TestOneOffServiceAutoRemove(t *testing.T) {
 		t.Error("a one-off without --rm -d is marked for removal")
 	}
 }
+
+// TestCreateOneOffBuildsDependencies: run --build builds the service and
+// the services it depends on, each once (their up builds nothing more);
+// with --no-deps only the service; without --build only what is missing.
+func TestCreateOneOffBuildsDependencies(t *testing.T) {
+	tests := []struct {
+		name    string
+		build   bool
+		noDeps  bool
+		present []string
+		want    string
+	}{
+		{name: "build", build: true, want: "api nocache=false arg=; db nocache=false arg="},
+		{name: "build, no deps", build: true, noDeps: true, want: "api nocache=false arg="},
+		{name: "missing only", present: []string{"demo-api"}, want: "db nocache=false arg="},
+		{name: "nothing missing", present: []string{"demo-api", "demo-db"}, want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := project("db", "api<-db")
+			for _, s := range p.Services {
+				s.Build = &compose.Build{Context: "/ctx"}
+				s.HasBuild = true
+				s.Image = ""
+			}
+			f, n := newFakeRuntime(), &fakeNetwork{}
+			for _, img := range tt.present {
+				f.images[img] = "sha256:old"
+			}
+			b := &fakeBuilder{rt: f}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			req := RunRequest{Service: "api", Name: "demo-api-run-1", Build: tt.build, NoDeps: tt.noDeps, Builder: b}
+			if _, err := CreateOneOff(ctx, p, f, n, nil, req); err != nil {
+				t.Fatal(err)
+			}
+			if got := b.list(); got != tt.want {
+				t.Errorf("built %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
