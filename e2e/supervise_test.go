@@ -445,6 +445,45 @@ services:
 	}
 }
 
+// TestAttachedUpEnds: as docker compose, --exit-code-from aborts at the
+// first exit and returns its service's code (here the one its TERM trap
+// gives when up stops it), and up SERVICE ends when the named service is
+// done while its dependency runs on, even with --attach-dependencies.
+func TestAttachedUpEnds(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  dep:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+  job:
+    image: `+testImage+`
+    command: ["sh", "-c", "echo job done"]
+    depends_on: [dep]
+  failure:
+    image: `+testImage+`
+    command: ["sh", "-c", "exit 42"]
+    profiles: [abort]
+  long:
+    image: `+testImage+`
+    command: ["sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"]
+    profiles: [abort]
+`, nil)
+	if r := p.berth("--profile", "abort", "up", "--exit-code-from", "long", "failure", "long"); r.code != 7 || !strings.Contains(r.stderr, "Aborting on container exit...") {
+		t.Errorf("up --exit-code-from long: exit %d, want 7 after aborting\n%s", r.code, r)
+	}
+	for _, args := range [][]string{{"up", "job"}, {"up", "--attach-dependencies", "job"}} {
+		r := p.berth(args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "job done") {
+			t.Errorf("berth %s: exit %d, want 0 with the job's output\n%s", strings.Join(args, " "), r.code, r)
+		}
+		if e := p.entry(p.name + "-dep-1"); e.State != "running" {
+			t.Errorf("after berth %s, dep is %+v, want it running on", strings.Join(args, " "), e)
+		}
+	}
+}
+
 // TestUpAfterReboot: after what a host reboot leaves (tasks gone without
 // an exit, network namespaces, bridges and the background process gone,
 // /run/berth emptied), up brings every service back on its network: the

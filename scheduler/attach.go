@@ -17,8 +17,10 @@ type AttachOptions struct {
 	AbortOnExit bool
 	// AbortOnFailure ends at the first container that exits non-zero.
 	AbortOnFailure bool
-	// ExitCodeFrom ends when this service's container exits (and up
-	// returns its exit code).
+	// ExitCodeFrom is the service whose exit code up returns; it must be
+	// among the services waited for. It ends nothing by itself: docker
+	// compose's --exit-code-from implies AbortOnExit (unless
+	// AbortOnFailure), which the caller sets.
 	ExitCodeFrom string
 }
 
@@ -88,12 +90,7 @@ func WaitAttached(ctx context.Context, rt Runtime, project string, services []st
 				done = false
 				continue
 			}
-			switch {
-			case opts.ExitCodeFrom != "":
-				if c.Labels.Service() == opts.ExitCodeFrom {
-					return AttachResult{Container: c}, nil
-				}
-			case opts.AbortOnExit, opts.AbortOnFailure && c.ExitCode != 0:
+			if opts.AbortOnExit || opts.AbortOnFailure && c.ExitCode != 0 {
 				return AttachResult{Container: c}, nil
 			}
 			if willRestart(c) {

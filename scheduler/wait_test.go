@@ -198,7 +198,9 @@ func TestWaitAttached(t *testing.T) {
 		want    string // "" = all done, else the container that ended it
 	}{
 		{"all done", AttachOptions{}, 0, "", ""},
-		{"exit-code-from", AttachOptions{ExitCodeFrom: "b"}, 3, "", "demo-b-1"},
+		{"exit-code-from, abort on exit", AttachOptions{ExitCodeFrom: "b", AbortOnExit: true}, 3, "", "demo-b-1"},
+		// With abort on failure, the service's clean exit ends nothing.
+		{"exit-code-from, abort on failure, exit 0", AttachOptions{ExitCodeFrom: "b", AbortOnFailure: true}, 0, "", ""},
 		{"abort on failure", AttachOptions{AbortOnFailure: true}, 1, "", "demo-b-1"},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,7 +93,16 @@ func attachUp(cmd *cobra.Command, g *globalOptions, rt *containerd.Client, nw sc
 		<-logsDone
 	}
 
-	res, err := scheduler.WaitAttached(ctx, rt, p.Name, plan.Only, scheduler.AttachOptions{
+	// As docker compose, up ends when the services named on its command
+	// line are done (their dependencies may run on), else all it started.
+	waitOn := plan.Only
+	if len(opts.named) > 0 {
+		waitOn = opts.named
+		if opts.exitCodeFrom != "" && !contains(waitOn, opts.exitCodeFrom) {
+			waitOn = append(slices.Clone(waitOn), opts.exitCodeFrom)
+		}
+	}
+	res, err := scheduler.WaitAttached(ctx, rt, p.Name, waitOn, scheduler.AttachOptions{
 		AbortOnExit: opts.abortOnExit, AbortOnFailure: opts.abortOnFailure, ExitCodeFrom: opts.exitCodeFrom,
 	})
 	stderr := cmd.ErrOrStderr()
@@ -135,7 +145,18 @@ func attachUp(cmd *cobra.Command, g *globalOptions, rt *containerd.Client, nw sc
 	if err != nil {
 		return err
 	}
-	if res.Container != nil && (opts.exitCodeFrom != "" || res.Container.ExitCode != 0) {
+	if opts.exitCodeFrom != "" {
+		// The service's own code, though another's exit ended up: 143
+		// when the stop above ended it.
+		if now, err := rt.Containers(context.WithoutCancel(ctx), p.Name); err == nil {
+			for _, c := range scheduler.ServiceContainers(now, []string{opts.exitCodeFrom}) {
+				if c.State == scheduler.StateExited {
+					return exitError{code: c.ExitCode}
+				}
+			}
+		}
+	}
+	if res.Container != nil && res.Container.ExitCode != 0 {
 		return exitError{code: res.Container.ExitCode}
 	}
 	if ctx.Err() != nil {

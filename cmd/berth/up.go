@@ -102,7 +102,8 @@ gracefully, a second Ctrl-C kills them.`,
 }
 
 // checkUpFlags refuses the combinations of up's flags docker compose
-// refuses, before anything is loaded. It may turn on detach (--wait).
+// refuses, before anything is loaded. It may turn on detach (--wait) and
+// abortOnExit (--exit-code-from).
 func checkUpFlags(opts *upOptions) error {
 	attachedOnly := opts.abortOnExit || opts.abortOnFailure || opts.exitCodeFrom != "" || opts.attachDeps
 	switch {
@@ -124,6 +125,10 @@ func checkUpFlags(opts *upOptions) error {
 	}
 	if opts.wait {
 		opts.detach = true
+	}
+	// As docker compose: --exit-code-from implies --abort-on-container-exit.
+	if opts.exitCodeFrom != "" && !opts.abortOnFailure {
+		opts.abortOnExit = true
 	}
 	return nil
 }

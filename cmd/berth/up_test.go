@@ -51,6 +51,32 @@ func TestUpFlagErrors(t *testing.T) {
 	}
 }
 
+// TestUpExitCodeFromImpliesAbort: as docker compose, --exit-code-from
+// ends attached up at the first exit (abort on container exit), unless
+// --abort-on-container-failure asks for failures only.
+func TestUpExitCodeFromImpliesAbort(t *testing.T) {
+	tests := []struct {
+		name                 string
+		opts                 upOptions
+		wantExit, wantOnFail bool
+	}{
+		{"exit-code-from", upOptions{exitCodeFrom: "a"}, true, false},
+		{"exit-code-from, abort on failure", upOptions{exitCodeFrom: "a", abortOnFailure: true}, false, true},
+		{"neither", upOptions{}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := tt.opts
+			if err := checkUpFlags(&opts); err != nil {
+				t.Fatal(err)
+			}
+			if opts.abortOnExit != tt.wantExit || opts.abortOnFailure != tt.wantOnFail {
+				t.Errorf("abortOnExit=%v abortOnFailure=%v, want %v %v", opts.abortOnExit, opts.abortOnFailure, tt.wantExit, tt.wantOnFail)
+			}
+		})
+	}
+}
+
 // TestHiddenCommandsIgnoreOutputEnv checks that berth's own helpers run
 // whatever COMPOSE_ANSI and COMPOSE_PROGRESS say, while user commands
 // refuse a bad value.
