@@ -13,14 +13,14 @@ import (
 // TestAttachedPrefixes: attached up prefixes each line with the service
 // and replica, as docker compose does ("web-1  | "), padded to the longest
 // name, names a container_name as it is, and says "X exited with code N"
-// when a container exits.
+// when a container exits; a container's stderr lines go to up's stderr.
 func TestAttachedPrefixes(t *testing.T) {
 	t.Parallel()
 	p := newProject(t, `
 services:
   web:
     image: `+testImage+`
-    command: ["sh", "-c", "echo hello; exit 3"]
+    command: ["sh", "-c", "echo hello; echo oops >&2; exit 3"]
   longername:
     image: `+testImage+`
     command: ["sh", "-c", "sleep 0.2; echo from long"]
@@ -50,6 +50,10 @@ services:
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("attached up output lacks %q:\n%s", want, r.stdout)
 		}
+	}
+	// What a container writes to its stderr goes to up's, as compose does.
+	if !strings.Contains(r.stderr, pad("web-1")+"oops\n") || strings.Contains(r.stdout, "oops") {
+		t.Errorf("the container's stderr line should be on up's stderr only:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	}
 	if !strings.HasPrefix(r.stdout, "Attaching to ") || strings.Contains(r.stdout, p.name+"-web-1") {
 		t.Errorf("attached up should attach to short names first:\n%s", r.stdout)

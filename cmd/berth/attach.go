@@ -57,6 +57,7 @@ func attachUp(cmd *cobra.Command, g *globalOptions, rt *containerd.Client, nw sc
 	}
 	out := cmd.OutOrStdout()
 	pr := g.newTermLogPrinter(out, cs, opts.noColor, !opts.noLogPrefix, opts.timestamps)
+	pr.errW = cmd.ErrOrStderr() // what containers write to stderr, as compose
 	if len(cs) > 0 {
 		names := make([]string, len(cs))
 		for i, c := range cs {

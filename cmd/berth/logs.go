@@ -133,7 +133,10 @@ func isTerminal(w io.Writer) bool {
 // ("web-1 exited with code 0"). Containers can be added while it prints:
 // the prefixes widen as compose's do.
 type logPrinter struct {
-	w             io.Writer
+	w io.Writer
+	// errW, when set, gets the lines containers wrote to their standard
+	// error (attached up, as docker compose); otherwise w gets them.
+	errW          io.Writer
 	color, prefix bool
 	timestamps    bool
 	mu            sync.Mutex               // guards the following
@@ -194,9 +197,13 @@ func (p *logPrinter) print(e containerd.LogEntry) {
 	if p.timestamps {
 		line = e.Time.Format(time.RFC3339Nano) + " " + line
 	}
+	w := p.w
+	if e.Stream == "stderr" && p.errW != nil {
+		w = p.errW
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprint(p.w, p.prefixes[e.Container]+line)
+	fmt.Fprint(w, p.prefixes[e.Container]+line)
 }
 
 // exited prints compose's line for a container that exited: "web-1 exited
