@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -209,13 +210,27 @@ func ServiceContainer(ctx context.Context, rt Runtime, p *compose.Project, servi
 		return firstRunning(ctx, rt, p, service)
 	}
 	c, err := ServiceReplica(ctx, rt, p, service, index)
-	if err != nil {
+	var missing noReplicaError
+	switch {
+	case errors.As(err, &missing):
+		// docker compose's words first: scripts match them.
+		return Container{}, fmt.Errorf("service %q is not running container #%d: run berth up -d %s first", service, index, service)
+	case err != nil:
 		return Container{}, err
-	}
-	if c.State != StateRunning {
-		return Container{}, fmt.Errorf("service %q is not running (container %s is %s): start it with berth up -d %s", service, c.Name, c.State, service)
+	case c.State != StateRunning:
+		return Container{}, fmt.Errorf("service %q is not running container #%d (container %s is %s): start it with berth up -d %s", service, index, c.Name, c.State, service)
 	}
 	return c, nil
+}
+
+// noReplicaError is ServiceReplica's error for a replica that does not exist.
+type noReplicaError struct {
+	service string
+	index   int
+}
+
+func (e noReplicaError) Error() string {
+	return fmt.Sprintf("service %q has no container %d: run berth up -d %s first", e.service, e.index, e.service)
 }
 
 // firstRunning is ServiceContainer's pick for index 0.
@@ -267,7 +282,7 @@ func ServiceReplica(ctx context.Context, rt Runtime, p *compose.Project, service
 			return c, nil
 		}
 	}
-	return Container{}, fmt.Errorf("service %q has no container %d: run berth up -d %s first", service, index, service)
+	return Container{}, noReplicaError{service: service, index: index}
 }
 
 // ServiceReplicas are the containers of a service, in whatever state, by

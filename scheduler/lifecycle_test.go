@@ -100,7 +100,7 @@ func TestServiceContainerIndex(t *testing.T) {
 		{"a one-off when no replica runs", []string{"web/1/exited", "web/1/running/run"}, 0, "demo-web-1-run"},
 		{"nothing runs", []string{"web/1/exited", "web/1/exited/run"}, 0, `service "web" is not running`},
 		{"replica asked", []string{"web/1/running", "web/2/running"}, 2, "demo-web-2"},
-		{"replica asked, one-offs left out", []string{"web/1/running/run"}, 1, `service "web" has no container 1`},
+		{"replica asked, one-offs left out", []string{"web/1/running/run"}, 1, `service "web" is not running container #1: run berth up -d web first`},
 	}
 	p := project("web")
 	for _, tt := range tests {

@@ -59,7 +59,7 @@ func TestServiceReplica(t *testing.T) {
 	if _, err := ServiceReplica(context.Background(), f, byName, "nope", 1); err == nil || !strings.Contains(err.Error(), `service "nope" has no container 1`) {
 		t.Errorf("ServiceReplica(nope, 1) of a project known by name = %v", err)
 	}
-	if _, err := ServiceContainer(context.Background(), f, p, "web", 1); err == nil || !strings.Contains(err.Error(), `service "web" is not running (container demo-web-1 is exited)`) {
+	if _, err := ServiceContainer(context.Background(), f, p, "web", 1); err == nil || !strings.Contains(err.Error(), `service "web" is not running container #1 (container demo-web-1 is exited)`) {
 		t.Errorf("ServiceContainer(web, 1) on an exited container = %v", err)
 	}
 }
