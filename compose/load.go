@@ -203,7 +203,8 @@ func checkContainerNames(p *types.Project) error {
 			continue
 		}
 		if other, ok := by[cn]; ok {
-			return fmt.Errorf("services %q and %q have the same container_name %q: container names must be unique", other, name, cn)
+			// docker compose's words first (its engine's, at creation).
+			return fmt.Errorf("container name %q is already in use: services %q and %q have the same container_name; container names must be unique", cn, other, name)
 		}
 		by[cn] = name
 	}

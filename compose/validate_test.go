@@ -158,7 +158,7 @@ func TestLoadFileErrors(t *testing.T) {
 	}{
 		{[]string{filepath.Join(dir, "missing.yaml")}, "missing.yaml (-f): no such file"},
 		{[]string{dir}, "(-f) is a directory"},
-		{[]string{dup}, `dup.yaml: services "a" and "b" have the same container_name "same"`},
+		{[]string{dup}, `dup.yaml: container name "same" is already in use: services "a" and "b" have the same container_name`},
 	} {
 		_, err := Load(context.Background(), Options{Files: tt.files})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
