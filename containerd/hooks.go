@@ -68,17 +68,20 @@ func (c *Client) runHooks(ctx context.Context, sc scheduler.Container, label str
 		if err == nil && code == 0 {
 			continue
 		}
-		if err == nil {
-			err = fmt.Errorf("exited with code %d", code)
-		}
 		msg := strings.TrimSpace(out.String())
 		if len(msg) > hookOutputTail {
 			msg = "..." + msg[len(msg)-hookOutputTail:]
 		}
 		if msg != "" {
-			err = fmt.Errorf("%w: %s", err, strings.ReplaceAll(msg, "\n", " | "))
+			msg = ": " + strings.ReplaceAll(msg, "\n", " | ")
 		}
-		return fmt.Errorf("service %q: container %s: %s[%d] %q: %w", sc.Labels.Service(), sc.Name, key, i, strings.Join(h.Command, " "), err)
+		where := fmt.Sprintf("container %s: %s[%d] %q", sc.Name, key, i, strings.Join(h.Command, " "))
+		if err != nil {
+			return fmt.Errorf("service %q: %s: %w%s", sc.Labels.Service(), where, err, msg)
+		}
+		// docker compose's words first ("web hook exited with status 3"):
+		// scripts match them.
+		return fmt.Errorf("%s hook exited with status %d: %s%s", sc.Labels.Service(), code, where, msg)
 	}
 	return nil
 }

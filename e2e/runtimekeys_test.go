@@ -87,7 +87,7 @@ services:
 	if r.code == 0 {
 		t.Fatalf("up with a failing post_start succeeded:\n%s", r)
 	}
-	for _, want := range []string{"post_start[0]", "exited with code 3", "hook-broke"} {
+	for _, want := range []string{"app hook exited with status 3", "post_start[0]", "hook-broke"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("up's error lacks %q:\n%s", want, r.stderr)
 		}
