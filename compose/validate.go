@@ -110,8 +110,8 @@ func checkService(sc types.ServiceConfig, s *Service) error {
 	return checkResources(s.Resources, s.NetworkMode)
 }
 
-// checkHealthcheck refuses negative durations and retries, and durations
-// under Docker's 1ms minimum.
+// checkHealthcheck refuses negative durations and retries, durations
+// under Docker's 1ms minimum, and a start_interval without start_period.
 func checkHealthcheck(h *Healthcheck) error {
 	if h == nil {
 		return nil
@@ -129,6 +129,10 @@ func checkHealthcheck(h *Healthcheck) error {
 	}
 	if h.Retries != nil && *h.Retries < 0 {
 		return fmt.Errorf("healthcheck.retries %d must not be negative", *h.Retries)
+	}
+	// As docker compose (moby/moby#48874: the engine ignores it without).
+	if h.StartInterval != nil && h.StartPeriod == nil {
+		return fmt.Errorf("healthcheck.start_interval requires healthcheck.start_period to be set")
 	}
 	return nil
 }

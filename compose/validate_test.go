@@ -34,6 +34,7 @@ func TestLoadRefuses(t *testing.T) {
 		{"net sysctl on the host network", "network_mode: host\n    sysctls: {net.ipv4.ip_forward: 1}", []string{"net.ipv4.ip_forward", "network_mode host"}},
 		{"negative health interval", "healthcheck: {test: [CMD, 'true'], interval: -1s}", []string{"healthcheck.interval"}},
 		{"negative retries", "healthcheck: {test: [CMD, 'true'], retries: -1}", []string{"healthcheck.retries", "-1"}},
+		{"start_interval without start_period", "healthcheck: {test: [CMD, 'true'], start_interval: 1s}", []string{"healthcheck.start_interval requires healthcheck.start_period to be set"}},
 		{"bad dns", "dns: [not-an-ip]", []string{"dns", "not-an-ip"}},
 		{"bad oom_score_adj", "oom_score_adj: 5000", []string{"oom_score_adj"}},
 		{"bad device permissions", "devices: ['/dev/null:/dev/null:rwx']", []string{"devices", "rwx"}},
