@@ -237,7 +237,9 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 	known := knownServices(p)
 	var orphans []string
 	for _, c := range observed {
-		if c.Labels.OneOff() || known[c.Labels.Service()] || removed[c.Name] {
+		// As docker compose: a one-off that exited is an orphan too.
+		orphan := c.Labels.OneOff() && c.State == StateExited || !c.Labels.OneOff() && !known[c.Labels.Service()]
+		if !orphan || removed[c.Name] {
 			continue
 		}
 		if opts.RemoveOrphans {

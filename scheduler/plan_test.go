@@ -243,6 +243,29 @@ db: running demo-db-1
 remove demo-gone-1 (orphan)`,
 		},
 		{
+			// As docker compose: a one-off that exited is an orphan, one
+			// that runs is not.
+			name: "exited one-offs are orphans",
+			project: func() *compose.Project {
+				p := project("db")
+				p.DisabledServices = []string{"tool"}
+				return p
+			}(),
+			observed: func(f *fakeRuntime, p *compose.Project) {
+				f.add(p, "db", 1, StateRunning, "h-db")
+				f.add(p, "tool", 1, StateExited, "x")
+				f.add(p, "tool", 2, StateRunning, "x")
+				for _, name := range []string{"demo-tool-1", "demo-tool-2"} {
+					f.set(name, func(c *Container) { c.Labels[compose.LabelOneOff] = "True" })
+				}
+			},
+			opts: ReconcileOptions{RemoveOrphans: true},
+			want: `
+create-networks demo
+db: running demo-db-1
+remove demo-tool-1 (orphan)`,
+		},
+		{
 			name: "disabled services are not orphans",
 			project: func() *compose.Project {
 				p := project("db")
