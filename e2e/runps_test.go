@@ -214,3 +214,29 @@ func TestRunInactiveProfile(t *testing.T) {
 		t.Errorf("run --remove-orphans left %v", left)
 	}
 }
+
+// TestRemoveOrphansFromDotEnv: COMPOSE_REMOVE_ORPHANS=true in the
+// project's .env makes up remove the one-offs that exited, as docker
+// compose does; --remove-orphans=false overrides it.
+func TestRemoveOrphansFromDotEnv(t *testing.T) {
+	p := newProject(t, "services:\n  tool:\n    image: "+testImage+"\n    profiles: [tools]\n  app:\n    image: "+testImage+"\n    command: [sleep, '300']\n    stop_signal: SIGKILL\n",
+		map[string]string{".env": "COMPOSE_REMOVE_ORPHANS=true\n"})
+	oneOffs := func() int {
+		n := 0
+		for _, c := range p.ps(true) {
+			if strings.Contains(c.Name, "-tool-run-") {
+				n++
+			}
+		}
+		return n
+	}
+	p.must("run", "-T", "tool", "true")
+	p.must("up", "-d", "--remove-orphans=false")
+	if n := oneOffs(); n != 1 {
+		t.Fatalf("up --remove-orphans=false left %d exited one-offs, want 1", n)
+	}
+	p.must("up", "-d")
+	if n := oneOffs(); n != 0 {
+		t.Errorf("up with COMPOSE_REMOVE_ORPHANS=true in .env left %d exited one-offs, want 0", n)
+	}
+}

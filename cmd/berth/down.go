@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -37,7 +38,7 @@ the services are then those the containers' labels name.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.rmi, "rmi", "", `Also remove images: "local" (those berth built for services without image:) or "all" (every image the services use); one a container still uses is kept`)
 	f.BoolVarP(&opts.volumes, "volumes", "v", false, "Also remove the named volumes declared in the compose file")
-	f.BoolVar(&opts.removeOrphans, "remove-orphans", false, "Also remove containers of services not in the compose file")
+	f.BoolVar(&opts.removeOrphans, "remove-orphans", envBool(os.Getenv(envRemoveOrphans)), "Also remove containers of services not in the compose file (default: $COMPOSE_REMOVE_ORPHANS)")
 	f.IntVarP(&opts.timeout, "timeout", "t", -1, "Seconds to wait for each container to stop before killing it (default: its stop_grace_period)")
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -80,7 +81,7 @@ the containers of services no longer in the compose file.`,
 		},
 	}
 	cmd.Flags().StringVarP(&opts.signal, "signal", "s", "SIGKILL", "Signal to send (name or number)")
-	cmd.Flags().BoolVar(&opts.removeOrphans, "remove-orphans", false, "Also remove containers of services not in the compose file")
+	cmd.Flags().BoolVar(&opts.removeOrphans, "remove-orphans", envBool(os.Getenv(envRemoveOrphans)), "Also remove containers of services not in the compose file (default: $COMPOSE_REMOVE_ORPHANS)")
 	return cmd
 }
 

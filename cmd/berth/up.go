@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,7 +83,7 @@ gracefully, a second Ctrl-C kills them.`,
 	f.BoolVar(&opts.timestamps, "timestamps", false, "Show timestamps")
 	f.BoolVar(&opts.forceRecreate, "force-recreate", false, "Recreate containers even if their configuration has not changed")
 	f.BoolVar(&opts.noRecreate, "no-recreate", false, "Keep existing containers even if their configuration changed")
-	f.BoolVar(&opts.removeOrphans, "remove-orphans", false, "Remove containers of services that are no longer in the compose file")
+	f.BoolVar(&opts.removeOrphans, "remove-orphans", false, "Remove containers of services that are no longer in the compose file, and one-offs that exited (default: $COMPOSE_REMOVE_ORPHANS, also read from .env)")
 	f.BoolVar(&opts.noDeps, "no-deps", false, "Do not start the named services' dependencies, nor wait for them")
 	f.BoolVar(&opts.noStart, "no-start", false, "Create the containers without starting them")
 	f.BoolVar(&opts.build, "build", false, "Build images before starting containers (by default only missing images are built)")
@@ -149,6 +150,10 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	}
 	if err := g.checkRemoteStack(ctx, os.Stdin, cmd.OutOrStdout(), isTerminal(os.Stdin), p); err != nil {
 		return err
+	}
+	if !cmd.Flags().Changed("remove-orphans") {
+		// As docker compose: from the shell or the project's .env.
+		opts.removeOrphans = envBool(p.Environment[envRemoveOrphans])
 	}
 	if err := p.SetScale(replicas); err != nil {
 		return err
@@ -299,4 +304,19 @@ func printPlan(w io.Writer, plan *scheduler.Plan) {
 	for _, line := range strings.Split(strings.TrimSuffix(plan.String(), "\n"), "\n") {
 		fmt.Fprintf(w, "DEBUG plan: %s\n", line)
 	}
+}
+
+// envRemoveOrphans turns on --remove-orphans of up, down and kill when
+// true, as in docker compose.
+const envRemoveOrphans = "COMPOSE_REMOVE_ORPHANS"
+
+// envBool reads a COMPOSE_* switch as docker compose does: "y" or what
+// strconv.ParseBool takes as true, any case; anything else is false.
+func envBool(v string) bool {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if v == "y" {
+		return true
+	}
+	b, _ := strconv.ParseBool(v)
+	return b
 }

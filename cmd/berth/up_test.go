@@ -162,3 +162,12 @@ func TestGlobalOutputFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestEnvBool reads COMPOSE_* switches as docker compose does.
+func TestEnvBool(t *testing.T) {
+	for v, want := range map[string]bool{"true": true, "1": true, "y": true, " Y ": true, "TRUE": true, "yes": false, "0": false, "": false, "false": false} {
+		if got := envBool(v); got != want {
+			t.Errorf("envBool(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
