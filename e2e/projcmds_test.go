@@ -75,8 +75,13 @@ func TestProjectCommandsWithoutFile(t *testing.T) {
 	}
 	p.wantStates("after stop", map[string]string{"db-1": "exited", "web-1": "exited", "web-2": "exited"})
 
+	// As docker compose, start SERVICE starts what it depends on too.
 	r = p.mustByName("--progress", "plain", "start", "web")
-	p.wantStates("after start web", map[string]string{"db-1": "exited", "web-1": "running", "web-2": "running"})
+	p.wantStates("after start web", map[string]string{"db-1": "running", "web-1": "running", "web-2": "running"})
+	if db, web := strings.Index(r.stderr, p.name+"-db-1  Started"), strings.Index(r.stderr, "-web-1  Starting"); db < 0 || web < 0 || db > web {
+		t.Errorf("start web by name did not start db first:\n%s", r.stderr)
+	}
+	p.mustByName("stop", "web")
 	p.mustByName("start")
 	p.wantStates("after start", map[string]string{"db-1": "running", "web-1": "running", "web-2": "running"})
 

@@ -47,6 +47,10 @@ func PlanLifecycle(p *compose.Project, observed []Container, g *Graph, kind OpKi
 			}
 		}
 		services = req.Services
+		if kind == OpStart {
+			// As docker compose: start SERVICE starts what it depends on.
+			services = g.WithDependencies(req.Services)
+		}
 	}
 	plan := &Plan{Services: map[string][]Op{}, Order: DependentsFirst, Only: services}
 	if kind == OpStart || kind == OpUnpause {

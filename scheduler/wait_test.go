@@ -145,6 +145,28 @@ func TestUpWaitsForDependencies(t *testing.T) {
 	}
 }
 
+// TestPlanLifecycleStartDependencies: as docker compose, start SERVICE
+// starts the services it depends on too, and no other.
+func TestPlanLifecycleStartDependencies(t *testing.T) {
+	p := project("db", "api<-db", "job")
+	f := newFakeRuntime()
+	for _, s := range []string{"db", "api", "job"} {
+		f.add(p, s, 1, StateExited, "h-"+s)
+	}
+	observed, _ := f.Containers(context.Background(), "demo")
+	g, err := NewGraph(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := PlanLifecycle(p, observed, g, OpStart, LifecycleRequest{Services: []string{"api"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(plan.String()), "api: start demo-api-1\ndb: start demo-db-1"; got != want {
+		t.Errorf("start api: plan\n%s\nwant\n%s", got, want)
+	}
+}
+
 func TestPlanLifecycle(t *testing.T) {
 	p := project("db", "api<-db", "job")
 	f := newFakeRuntime()
