@@ -217,7 +217,7 @@ services:
 		}
 	}
 	r = p.must("up", "-d", "optional")
-	if !strings.Contains(r.stderr, "optional dependency of optional not met") {
+	if !strings.Contains(r.stderr, `optional dependency "db" failed to start`) {
 		t.Errorf("required: false did not warn:\n%s", r.stderr)
 	}
 	if e := p.entry(p.name + "-optional-1"); e.State != "running" {

@@ -185,7 +185,12 @@ func (e *Executor) waitDependencies(ctx context.Context, s *compose.Service, g *
 			}
 			e.emit(KindService, name, StatusDone, text, "")
 		case !dep.Required:
-			e.emit(KindService, name, StatusWarning, "Warning", fmt.Sprintf("optional dependency of %s not met, going on: %v", s.Name, err))
+			// docker compose's words first: scripts match them.
+			what := "failed to start"
+			if dep.Condition == compose.ConditionCompletedSuccessfully {
+				what = "didn't complete successfully"
+			}
+			e.emit(KindService, name, StatusWarning, "Warning", fmt.Sprintf("optional dependency %q %s: %v; %s goes on without it", name, what, err, s.Name))
 		default:
 			e.emit(KindService, name, StatusError, "Error", err.Error())
 			if dep.Condition == compose.ConditionCompletedSuccessfully {
