@@ -448,7 +448,8 @@ services:
 // TestAttachedUpEnds: as docker compose, --exit-code-from aborts at the
 // first exit and returns its service's code (here the one its TERM trap
 // gives when up stops it), and up SERVICE ends when the named service is
-// done while its dependency runs on, even with --attach-dependencies.
+// done while its dependency runs on, even with --attach-dependencies; its
+// Ctrl-C stops the named service only.
 func TestAttachedUpEnds(t *testing.T) {
 	t.Parallel()
 	p := newProject(t, `
@@ -469,6 +470,11 @@ services:
     image: `+testImage+`
     command: ["sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"]
     profiles: [abort]
+  server:
+    image: `+testImage+`
+    command: ["sh", "-c", "trap 'exit 0' TERM; echo serving; while true; do sleep 0.1; done"]
+    depends_on: [dep]
+    profiles: [abort]
 `, nil)
 	if r := p.berth("--profile", "abort", "up", "--exit-code-from", "long", "failure", "long"); r.code != 7 || !strings.Contains(r.stderr, "Aborting on container exit...") {
 		t.Errorf("up --exit-code-from long: exit %d, want 7 after aborting\n%s", r.code, r)
@@ -481,6 +487,20 @@ services:
 		if e := p.entry(p.name + "-dep-1"); e.State != "running" {
 			t.Errorf("after berth %s, dep is %+v, want it running on", strings.Join(args, " "), e)
 		}
+	}
+	// Ctrl-C stops the named service, not its dependency.
+	p.must("stop", "dep")
+	cmd, out := p.start("--profile", "abort", "up", "server")
+	p.waitFor("server to serve", 30*time.Second, func() bool { return strings.Contains(out.String(), "| serving") })
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err == nil {
+		t.Errorf("up server after Ctrl-C: exit 0, want 130\n%s", out)
+	}
+	if e := p.entry(p.name + "-server-1"); e.State != "exited" {
+		t.Errorf("server after Ctrl-C: %+v, want exited", e)
+	}
+	if e := p.entry(p.name + "-dep-1"); e.State != "running" {
+		t.Errorf("dep after Ctrl-C of up server: %+v, want it running on", e)
 	}
 }
 

@@ -95,13 +95,15 @@ func attachUp(cmd *cobra.Command, g *globalOptions, rt *containerd.Client, nw sc
 	}
 
 	// As docker compose, up ends when the services named on its command
-	// line are done (their dependencies may run on), else all it started.
-	waitOn := plan.Only
+	// line are done, else all it started, and stops only those: their
+	// dependencies run on.
+	scope := plan.Only
 	if len(opts.named) > 0 {
-		waitOn = opts.named
-		if opts.exitCodeFrom != "" && !contains(waitOn, opts.exitCodeFrom) {
-			waitOn = append(slices.Clone(waitOn), opts.exitCodeFrom)
-		}
+		scope = opts.named
+	}
+	waitOn := scope
+	if opts.exitCodeFrom != "" && !contains(waitOn, opts.exitCodeFrom) {
+		waitOn = append(slices.Clone(waitOn), opts.exitCodeFrom)
 	}
 	res, err := scheduler.WaitAttached(ctx, rt, p.Name, waitOn, scheduler.AttachOptions{
 		AbortOnExit: opts.abortOnExit, AbortOnFailure: opts.abortOnFailure, ExitCodeFrom: opts.exitCodeFrom,
@@ -135,7 +137,7 @@ func attachUp(cmd *cobra.Command, g *globalOptions, rt *containerd.Client, nw sc
 		case <-stopCtx.Done():
 		}
 	}()
-	req := scheduler.LifecycleRequest{Services: plan.Only, Timeout: timeoutFlag(opts.timeout), Parallel: g.parallel}
+	req := scheduler.LifecycleRequest{Services: scope, Timeout: timeoutFlag(opts.timeout), Parallel: g.parallel}
 	err = scheduler.Lifecycle(stopCtx, p, rt, nw, progress, scheduler.OpStop, req)
 	select {
 	case <-killed:
