@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -256,14 +257,22 @@ func printBake(out io.Writer, services []*compose.Service, bo scheduler.BuildOpt
 	return enc.Encode(file)
 }
 
-// parseSSHFlags reads --ssh values as docker compose does: "default", or
-// ID, or ID=PATH[,PATH...]; relative paths are made absolute.
+// parseSSHFlags reads --ssh values as docker compose does: "default" (or
+// "", which needs $SSH_AUTH_SOCK), or ID, or ID=PATH[,PATH...]; relative
+// paths are made absolute.
 func parseSSHFlags(values []string) (map[string][]string, error) {
 	if len(values) == 0 {
 		return nil, nil
 	}
 	out := map[string][]string{}
 	for _, v := range values {
+		if v == "" {
+			// As docker compose: an empty --ssh is the default agent.
+			if os.Getenv("SSH_AUTH_SOCK") == "" {
+				return nil, errors.New("invalid empty ssh agent socket: make sure SSH_AUTH_SOCK is set (or give --ssh ID=PATH to a key)")
+			}
+			v = "default"
+		}
 		id, paths, _ := strings.Cut(v, "=")
 		if id == "" {
 			return nil, fmt.Errorf("--ssh %q: give default, or ID=PATH", v)

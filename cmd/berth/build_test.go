@@ -41,4 +41,13 @@ func TestParseSSHFlags(t *testing.T) {
 	if _, err := parseSSHFlags([]string{"=/k"}); err == nil || !strings.Contains(err.Error(), `--ssh "=/k": give default, or ID=PATH`) {
 		t.Errorf("parseSSHFlags(=/k) = %v", err)
 	}
+	// An empty value is the default agent, which needs SSH_AUTH_SOCK.
+	t.Setenv("SSH_AUTH_SOCK", "")
+	if _, err := parseSSHFlags([]string{""}); err == nil || !strings.Contains(err.Error(), "invalid empty ssh agent socket: make sure SSH_AUTH_SOCK is set") {
+		t.Errorf(`parseSSHFlags("") without SSH_AUTH_SOCK = %v`, err)
+	}
+	t.Setenv("SSH_AUTH_SOCK", "/run/agent.sock")
+	if got, err := parseSSHFlags([]string{""}); err != nil || len(got) != 1 || got["default"] == nil {
+		t.Errorf(`parseSSHFlags("") with SSH_AUTH_SOCK = %v, %v; want the default agent`, got, err)
+	}
 }
