@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
@@ -47,6 +48,26 @@ func hooksOf(sc scheduler.Container, label string) ([]compose.Hook, error) {
 	return hooks, nil
 }
 
+// hookOutput collects a hook's standard output and error: Exec copies the
+// two streams from goroutines of their own, so writes are serialized (a
+// plain bytes.Buffer shared by both got garbled, NUL bytes and all).
+type hookOutput struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *hookOutput) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *hookOutput) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
 // hookOutputTail bounds how much of a failed hook's output its error quotes.
 const hookOutputTail = 512
 
@@ -62,7 +83,7 @@ func (c *Client) runHooks(ctx context.Context, sc scheduler.Container, label str
 	}
 	key := strings.ReplaceAll(strings.TrimPrefix(label, compose.LabelPrefixBerth), "-", "_")
 	for i, h := range hooks {
-		var out bytes.Buffer
+		var out hookOutput
 		code, err := c.Exec(ctx, sc, ExecRequest{Args: h.Command, Env: h.Environment, User: h.User, WorkDir: h.WorkingDir,
 			Privileged: h.Privileged, Stdout: &out, Stderr: &out})
 		if err == nil && code == 0 {
