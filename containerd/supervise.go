@@ -204,8 +204,12 @@ func (c *Client) Events(ctx context.Context) (<-chan scheduler.RuntimeEvent, <-c
 	return out, outErr
 }
 
-// subscribeWait bounds how long Events waits for its own marker event.
-const subscribeWait = 2 * time.Second
+// subscribeWait bounds how long Events waits for its own marker event;
+// subscribeRetry is how often it publishes the marker again meanwhile.
+const (
+	subscribeWait  = 2 * time.Second
+	subscribeRetry = 50 * time.Millisecond
+)
 
 // awaitSubscribed publishes a marker event and waits (a while at most) for
 // it to come back on envs: containerd registers a subscription some time
@@ -214,28 +218,41 @@ const subscribeWait = 2 * time.Second
 // marker are returned, to be passed on first.
 func (c *Client) awaitSubscribed(ctx context.Context, envs <-chan *events.Envelope) []scheduler.RuntimeEvent {
 	id := strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + strconv.Itoa(os.Getpid())
-	if err := c.client.EventService().Publish(ctx, topicSync, &subscribed{ID: id}); err != nil {
-		return nil // the stream reports what is wrong
+	publish := func() error { return c.client.EventService().Publish(ctx, topicSync, &subscribed{ID: id}) }
+	pending, _ := awaitMarker(ctx, envs, c.namespace, id, publish, subscribeRetry, subscribeWait)
+	return pending
+}
+
+// awaitMarker is awaitSubscribed's wait: it publishes the marker, and
+// again every retry, since one published before containerd registered the
+// subscription never comes back (every attached up and logs -f then
+// waited the whole 2 s). seen tells whether the marker came back.
+func awaitMarker(ctx context.Context, envs <-chan *events.Envelope, namespace, id string, publish func() error, retry, wait time.Duration) (pending []scheduler.RuntimeEvent, seen bool) {
+	if err := publish(); err != nil {
+		return nil, false // the stream reports what is wrong
 	}
-	t := time.NewTimer(subscribeWait)
+	t := time.NewTimer(wait)
 	defer t.Stop()
-	var pending []scheduler.RuntimeEvent
+	again := time.NewTicker(retry)
+	defer again.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return pending
+			return pending, false
 		case <-t.C:
-			return pending
+			return pending, false
+		case <-again.C:
+			publish() //nolint:errcheck // the first one worked; the stream reports a broken one
 		case env := <-envs:
 			if env == nil {
-				return pending
+				return pending, false
 			}
-			if env.Namespace != c.namespace {
+			if env.Namespace != namespace {
 				continue
 			}
 			if v, err := typeurl.UnmarshalAny(env.Event); err == nil {
 				if m, ok := v.(*subscribed); ok && m.ID == id {
-					return pending
+					return pending, true
 				}
 			}
 			if ev, ok := runtimeEvent(env.Event, env.Timestamp); ok {
