@@ -711,3 +711,47 @@ services:
 		t.Errorf("api is %s after the restarts", e.State)
 	}
 }
+
+// TestProjectProcessOfRemovedBinary: a project whose background process
+// was started by a berth binary since removed (an upgrade, another
+// checkout) gets a new one at the next up, which keeps the restart policy
+// working: the old one would start the log driver from a path that is
+// gone.
+func TestProjectProcessOfRemovedBinary(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  app:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    restart: always
+`, nil)
+	old := filepath.Join(t.TempDir(), "berth-old")
+	b, err := os.ReadFile(berthBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(old, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(old, append(globalArgs(), "-p", p.name, "up", "-d")...)
+	cmd.Dir = p.dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("up with a copy of berth: %v\n%s", err, out)
+	}
+	first := p.projectProcess()
+	if err := os.Remove(old); err != nil {
+		t.Fatal(err)
+	}
+	p.must("up", "-d")
+	if second := p.projectProcess(); second == first {
+		t.Fatalf("the project process %d of the removed binary still runs after up", first)
+	}
+	name := p.name + "-app-1"
+	syscall.Kill(taskPid(t, name), syscall.SIGKILL)
+	p.waitFor("app to be restarted by its policy", 30*time.Second, func() bool {
+		e := p.entry(name)
+		return e.State == "running" && e.RestartCount == 1
+	})
+}

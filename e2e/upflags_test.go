@@ -104,6 +104,13 @@ services:
 	if !strings.Contains(r.stdout, "hello from app") || strings.Contains(r.stdout, "hello from db") {
 		t.Errorf("up app: want app's output only\n%s", r)
 	}
+	// As in compose, up SERVICE stops only SERVICE when it ends: db runs
+	// on, so its greeting would come before the next attach. Stopped, it
+	// starts again and greets the attached up.
+	if s := p.states(); s[p.name+"-db-1"] != "running" {
+		t.Errorf("after up app ended: %v, want db still running", s)
+	}
+	p.must("stop", "db")
 	r = p.must("up", "--abort-on-container-exit", "--no-color", "--attach-dependencies", "app")
 	if !strings.Contains(r.stdout, "hello from app") || !strings.Contains(r.stdout, "hello from db") {
 		t.Errorf("up --attach-dependencies app: want app's and db's output\n%s", r)

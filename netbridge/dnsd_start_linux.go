@@ -3,6 +3,7 @@ package netbridge
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -50,7 +51,16 @@ func (n *Networks) ensureDNS(project string) error {
 	}
 	pidFile := filepath.Join(dir, "dns.pid")
 	if pid, ok := runningDaemon(pidFile, project); ok && pid > 0 {
-		return nil
+		if !staleExecutable(pid, n.exe) {
+			return nil
+		}
+		// Started by another berth binary, since removed or replaced (an
+		// upgrade, another checkout): its restarts would name a log
+		// driver that is gone. The new one takes the containers over, as
+		// after a crash of the old.
+		if err := stopProcess(pid, project); err != nil {
+			return err
+		}
 	}
 	os.Remove(pidFile)
 	logf, err := os.OpenFile(DNSLogPath(n.runDir, project), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -192,4 +202,53 @@ func RunDNSDaemon(ctx context.Context, project, dataDir, runDir string, upstream
 	}
 	once.Do(started) // DNS goes on serving without it
 	return <-dnsErr
+}
+
+// staleExecutable reports whether process pid runs another program than
+// exe: a binary deleted or replaced since it started, or another path.
+func staleExecutable(pid int, exe string) bool {
+	link, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return false // gone, or not ours to read: leave it be
+	}
+	return !sameExecutable(link, exe)
+}
+
+// sameExecutable compares the /proc/PID/exe link of a process with the
+// path of a binary: a link ending in " (deleted)" is a binary that was
+// removed or replaced since the process started.
+func sameExecutable(link, exe string) bool {
+	if strings.HasSuffix(link, " (deleted)") {
+		return false
+	}
+	if resolved, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = resolved
+	}
+	return link == exe
+}
+
+// stopProcess ends the project daemon pid: SIGTERM, then SIGKILL if it
+// has not exited within a second; it returns once the process is gone.
+func stopProcess(pid int, project string) error {
+	syscall.Kill(pid, syscall.SIGTERM) //nolint:errcheck // it may have exited meanwhile
+	for i := 0; i < 500; i++ {
+		if i == 100 {
+			syscall.Kill(pid, syscall.SIGKILL) //nolint:errcheck // as above
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			return nil
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && zombie(b) {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("the project process of %s (pid %d), started by an older berth binary, did not exit", project, pid)
+}
+
+// zombie reports whether a /proc/PID/stat line is of a process that has
+// exited and waits for its parent to reap it.
+func zombie(stat []byte) bool {
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
