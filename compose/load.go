@@ -271,7 +271,7 @@ func checkServiceNames(p *types.Project, names []string) error {
 		if _, ok := p.DisabledServices[n]; ok {
 			continue
 		}
-		return fmt.Errorf("no such service: %q (the project's services: %s)", n, strings.Join(p.ServiceNames(), ", "))
+		return fmt.Errorf("no such service: %s: the project's services are %s", n, strings.Join(p.ServiceNames(), ", "))
 	}
 	return nil
 }

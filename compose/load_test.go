@@ -178,7 +178,7 @@ volumes:
 	if got, want := strings.Join(p.Service("full").Unsupported, ","), "deploy"; got != want { // anonymous volumes are supported
 		t.Errorf("full.Unsupported = %s, want %s", got, want)
 	}
-	if _, err := Load(context.Background(), Options{Files: []string{file}, Services: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), `no such service: "nope"`) {
+	if _, err := Load(context.Background(), Options{Files: []string{file}, Services: []string{"nope"}}); err == nil || !strings.Contains(err.Error(), `no such service: nope`) {
 		t.Errorf("Load with an unknown service = %v", err)
 	}
 }
@@ -486,7 +486,7 @@ func TestLoadKeepUnselected(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Load(context.Background(), Options{Files: []string{file}, Services: []string{"nope"}, KeepUnselected: true}); err == nil || !strings.Contains(err.Error(), `no such service: "nope"`) {
+	if _, err := Load(context.Background(), Options{Files: []string{file}, Services: []string{"nope"}, KeepUnselected: true}); err == nil || !strings.Contains(err.Error(), `no such service: nope`) {
 		t.Errorf("Load with an unknown service, keep = %v", err)
 	}
 }

@@ -50,7 +50,7 @@ services:
 	if r := p.must("top", "app"); strings.Contains(r.stdout, "other") {
 		t.Errorf("top app shows other:\n%s", r.stdout)
 	}
-	if r := p.berth("top", "nope"); r.code == 0 || !strings.Contains(r.stderr, `no such service: "nope"`) {
+	if r := p.berth("top", "nope"); r.code == 0 || !strings.Contains(r.stderr, `no such service: nope`) {
 		t.Errorf("top of an unknown service:\n%s", r)
 	}
 }

@@ -127,7 +127,7 @@ func TestProjectCommandsWithoutFile(t *testing.T) {
 	p.wantStates("after rm web", map[string]string{"db-1": "running", "web-1": "", "web-2": ""})
 
 	// A name the labels do not know is refused, naming the project.
-	if r := p.byName("stop", "nope"); r.code == 0 || !strings.Contains(r.stderr, `no such service: "nope"`) {
+	if r := p.byName("stop", "nope"); r.code == 0 || !strings.Contains(r.stderr, `no such service: nope`) {
 		t.Errorf("stop nope by name: %s", r)
 	}
 }
@@ -200,10 +200,10 @@ volumes:
 	// down db takes its dependents with it (none left) and leaves cache.
 	p.mustByName("down", "db")
 	p.wantStates("after down db by name", map[string]string{"db-1": "", "cache-1": "running"})
-	if r := p.berth("down", "nope"); r.code == 0 || !strings.Contains(r.stderr, `no such service: "nope"`) {
+	if r := p.berth("down", "nope"); r.code == 0 || !strings.Contains(r.stderr, `no such service: nope`) {
 		t.Errorf("down nope with the file: %s", r)
 	}
-	if r := p.byName("down", "nope"); r.code != 0 || !strings.Contains(r.stderr, `no such service: "nope"`) {
+	if r := p.byName("down", "nope"); r.code != 0 || !strings.Contains(r.stderr, `no such service: nope`) {
 		t.Errorf("down nope by name (a service maybe already removed) = %s, want a warning and exit 0", r)
 	}
 }
@@ -297,14 +297,14 @@ func TestRmVolumes(t *testing.T) {
 func TestPauseUnknown(t *testing.T) {
 	t.Parallel()
 	p := newProject(t, pair, nil)
-	if r := p.berth("pause", "nope"); r.code != 0 || !strings.Contains(r.stderr, `WARN: no such service: "nope"`) {
+	if r := p.berth("pause", "nope"); r.code != 0 || !strings.Contains(r.stderr, `WARN: no such service: nope`) {
 		t.Errorf("pause nope with the file: %s", r)
 	}
 	if r := p.berth("pause", "db"); r.code != 0 {
 		t.Errorf("pause of a service without containers: %s", r)
 	}
 	p.must("up", "-d")
-	if r := p.byName("pause", "nope"); r.code != 0 || !strings.Contains(r.stderr, `WARN: no such service: "nope"`) {
+	if r := p.byName("pause", "nope"); r.code != 0 || !strings.Contains(r.stderr, `WARN: no such service: nope`) {
 		t.Errorf("pause nope by name: %s", r)
 	}
 	p.must("pause", "db")

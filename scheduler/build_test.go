@@ -70,7 +70,7 @@ func TestBuild(t *testing.T) {
 		{name: "all, one build per image", want: "a nocache=false arg=; c nocache=false arg="},
 		{name: "named", services: []string{"c"}, opts: BuildOptions{NoCache: true, Args: map[string]string{"V": "1"}}, want: "c nocache=true arg=1"},
 		{name: "missing only", opts: BuildOptions{Missing: true}, present: []string{"a"}, want: "c nocache=false arg="},
-		{name: "unknown service", services: []string{"zz"}, wantErr: `no such service: "zz"`},
+		{name: "unknown service", services: []string{"zz"}, wantErr: `no such service: zz`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

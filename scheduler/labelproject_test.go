@@ -257,7 +257,7 @@ func TestServiceReplicas(t *testing.T) {
 		{"web", true, "demo-web-1 demo-web-2 demo-web-1-run"},
 		{"db", false, "demo-db-1"},
 		{"idle", false, `no container found for service "idle": run berth up -d idle first`},
-		{"nope", false, `no such service: "nope" (services: db, idle, web)`},
+		{"nope", false, `no such service: nope: the project's services are db, idle, web`},
 	}
 	for _, tt := range tests {
 		cs, err := ServiceReplicas(context.Background(), f, p, tt.service, tt.oneOffs)

@@ -568,5 +568,5 @@ func unknownService(p *compose.Project, name string) error {
 			return fmt.Errorf("service %q is not enabled: its profile is not active (use --profile)", name)
 		}
 	}
-	return fmt.Errorf("no such service: %q (services: %s)", name, strings.Join(p.ServiceNames(), ", "))
+	return fmt.Errorf("no such service: %s: the project's services are %s", name, strings.Join(p.ServiceNames(), ", "))
 }

@@ -381,7 +381,7 @@ func TestReconcileErrors(t *testing.T) {
 		want string
 	}{
 		{ReconcileOptions{ForceRecreate: true, NoRecreate: true}, "cannot be used together"},
-		{ReconcileOptions{Services: []string{"nope"}}, `no such service: "nope"`},
+		{ReconcileOptions{Services: []string{"nope"}}, `no such service: nope`},
 		{ReconcileOptions{Services: []string{"debug"}}, `service "debug" is not enabled`},
 		{ReconcileOptions{}, `service "web" cannot be scaled to 2: port 8080:80/tcp publishes host port 8080`},
 	}

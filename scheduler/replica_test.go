@@ -39,7 +39,7 @@ func TestServiceReplica(t *testing.T) {
 		{"db", 1, "demo-db-1"},
 		{"web", 3, `service "web" has no container 3: run berth up -d web first`},
 		{"idle", 1, `service "idle" has no container 1`},
-		{"nope", 1, `no such service: "nope"`},
+		{"nope", 1, `no such service: nope`},
 	}
 	for _, tt := range tests {
 		c, err := ServiceReplica(context.Background(), f, p, tt.service, tt.index)

@@ -22,7 +22,7 @@ func TestCreateFlagErrors(t *testing.T) {
 		{"build and no-build", []string{"create", "--build", "--no-build"}, "--build and --no-build are incompatible"},
 		{"force and no recreate", []string{"create", "--force-recreate", "--no-recreate"}, "--force-recreate and --no-recreate are incompatible"},
 		{"bad pull", []string{"create", "--pull", "sometimes"}, `invalid --pull option "sometimes"`},
-		{"unknown service", []string{"create", "db"}, `no such service: "db"`},
+		{"unknown service", []string{"create", "db"}, `no such service: db`},
 		{"bad scale", []string{"create", "--scale", "web"}, "--scale"},
 	}
 	for _, tt := range tests {

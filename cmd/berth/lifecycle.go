@@ -183,7 +183,7 @@ func knownServices(cmd *cobra.Command, p *compose.Project, kind scheduler.OpKind
 			known = append(known, s)
 			continue
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "WARN: no such service: %q (project %s): nothing to %s there\n", s, p.Name, kind)
+		fmt.Fprintf(cmd.ErrOrStderr(), "WARN: no such service: %s: project %s has nothing to %s there\n", s, p.Name, kind)
 	}
 	return known
 }

@@ -61,7 +61,7 @@ func TestPauseUnknown(t *testing.T) {
 				t.Fatalf("berth %s nope gone = %v, want success", verb, err)
 			}
 			for _, s := range []string{"nope", "gone"} {
-				want := `WARN: no such service: "` + s + `" (project demo): nothing to ` + verb + " there\n"
+				want := "WARN: no such service: " + s + ": project demo has nothing to " + verb + " there\n"
 				if !strings.Contains(stderr, want) {
 					t.Errorf("berth %s: standard error %q lacks %q", verb, stderr, want)
 				}

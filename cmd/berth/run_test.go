@@ -24,7 +24,7 @@ func TestRunFlagErrors(t *testing.T) {
 	}{
 		{"env from a missing file", []string{"run", "--rm", "-d", "--env-from-file", "/nonexistent/run.env", "web"}, "run --env-from-file: open /nonexistent/run.env"},
 		{"env without a name", []string{"run", "-e", "=x", "web"}, `run -e "=x": give KEY=VALUE or KEY`},
-		{"unknown service", []string{"run", "nope"}, `no such service: "nope"`},
+		{"unknown service", []string{"run", "nope"}, `no such service: nope`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -328,7 +328,7 @@ func (o *globalOptions) serviceProject(ctx context.Context, services []string) (
 	for _, s := range services {
 		if p.Service(s) == nil {
 			rt.Close()
-			return nil, nil, fmt.Errorf("no such service: %q: project %s has no container of it", s, p.Name)
+			return nil, nil, fmt.Errorf("no such service: %s: project %s has no container of it", s, p.Name)
 		}
 	}
 	return p, rt, nil
@@ -374,7 +374,7 @@ func selectServices(p *compose.Project, services []string) error {
 	}
 	for _, s := range services {
 		if p.Service(s) == nil {
-			return fmt.Errorf("no such service: %q", s)
+			return fmt.Errorf("no such service: %s", s)
 		}
 	}
 	return nil

@@ -16,7 +16,7 @@ func TestUnknownServiceArgs(t *testing.T) {
 	if err := os.WriteFile(file, []byte("services:\n  a:\n    image: busybox\n  b:\n    image: busybox\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const want = `no such service: "nope" (the project's services: a, b)`
+	const want = `no such service: nope: the project's services are a, b`
 	for _, args := range [][]string{
 		{"up", "a", "nope"}, {"wait", "nope"}, {"build", "nope"}, {"images", "nope"}, {"pull", "nope"}, {"push", "nope"},
 		{"stop", "nope"}, {"start", "nope"}, {"restart", "nope"}, {"kill", "nope"}, {"rm", "nope"}, {"down", "nope"},
