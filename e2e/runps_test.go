@@ -100,6 +100,14 @@ func TestExecOneOff(t *testing.T) {
 	if r := p.berth("exec", "-T", "--index", "1", "app", "true"); r.code == 0 {
 		t.Errorf("exec --index 1 with no replica = %s, want a failure", r)
 	}
+	// By project name alone (no compose file), as docker compose: the
+	// one-off's service is found from its labels.
+	if r := p.mustByName("exec", "-T", "app", "cat", "/proc/1/cmdline"); !strings.Contains(r.stdout, "sleep") {
+		t.Errorf("exec -p NAME ran in %q, want the one-off (sleep)", r.stdout)
+	}
+	if r := p.byName("exec", "-T", "--index", "1", "app", "true"); r.code == 0 || !strings.Contains(r.stderr, `service "app" is not running container #1`) {
+		t.Errorf("exec -p NAME --index 1 with no replica = %s, want docker compose's error", r)
+	}
 }
 
 // TestWaitDownProject: wait --down-project takes the project down once

@@ -49,6 +49,23 @@ func ProjectFromContainers(name string, cs []Container) *compose.Project {
 	return p
 }
 
+// ProjectWithOneOffs is ProjectFromContainers with, besides, the services
+// that only one-off containers (run -d) have, with no replicas: what exec
+// looks in, as docker compose's exec picks a service's one-off container
+// when it has no other. The other commands keep one-offs out.
+func ProjectWithOneOffs(name string, cs []Container) *compose.Project {
+	p := ProjectFromContainers(name, cs)
+	for _, c := range cs {
+		svc := c.Labels.Service()
+		if svc == "" || !c.Labels.OneOff() || p.Service(svc) != nil {
+			continue
+		}
+		p.Services = append(p.Services, &compose.Service{Name: svc, Project: name, Image: c.Image, StopSignal: c.Labels.StopSignal()})
+	}
+	sort.Slice(p.Services, func(i, j int) bool { return p.Services[i].Name < p.Services[j].Name })
+	return p
+}
+
 // OwnImage reports whether the image of a service rebuilt from labels is
 // the one berth names after the project and service ("<project>-<service>",
 // given no image: key): the image down --rmi local removes.

@@ -68,6 +68,35 @@ web image=web replicas=2 deps=api:service_started:false,db:service_started:false
 	}
 }
 
+// TestProjectWithOneOffs: exec by project name finds a service that only
+// a one-off (run -d) container has, picks that container, and for
+// --index=1 says what docker compose says.
+func TestProjectWithOneOffs(t *testing.T) {
+	p := project("db")
+	f := upContainers(p, StateRunning)
+	f.containers["demo-cron-run-1"] = Container{ID: "demo-cron-run-1", Name: "demo-cron-run-1", State: StateRunning, Image: "busybox",
+		Labels: compose.Labels{compose.LabelProject: "demo", compose.LabelService: "cron", compose.LabelOneOff: "True"}}
+	cs, _ := f.Containers(context.Background(), "demo")
+
+	if got := ProjectFromContainers("demo", cs); got.Service("cron") != nil {
+		t.Errorf("ProjectFromContainers has the one-off's service cron: only exec looks at one-offs")
+	}
+	got := ProjectWithOneOffs("demo", cs)
+	if names := strings.Join(got.ServiceNames(), ","); names != "cron,db" {
+		t.Fatalf("ProjectWithOneOffs services = %s, want cron,db", names)
+	}
+	if s := got.Service("cron"); s.Replicas != 0 || s.Image != "busybox" || !got.FromLabels {
+		t.Errorf("ProjectWithOneOffs cron = replicas %d image %q (FromLabels %v), want 0, busybox, true", s.Replicas, s.Image, got.FromLabels)
+	}
+	c, err := ServiceContainer(context.Background(), f, got, "cron", 0)
+	if err != nil || c.Name != "demo-cron-run-1" {
+		t.Errorf("ServiceContainer(cron, 0) = %q, %v; want the one-off demo-cron-run-1", c.Name, err)
+	}
+	if _, err := ServiceContainer(context.Background(), f, got, "cron", 1); err == nil || !strings.HasPrefix(err.Error(), `service "cron" is not running container #1`) {
+		t.Errorf("ServiceContainer(cron, 1) = %v, want docker compose's: service \"cron\" is not running container #1", err)
+	}
+}
+
 // TestLifecycleFromLabels drives stop and start on a project rebuilt from
 // its labels: in dependency order, as with the file.
 func TestLifecycleFromLabels(t *testing.T) {

@@ -52,7 +52,9 @@ every capability, whatever the service's cap_add and cap_drop.`,
 
 func runExec(cmd *cobra.Command, g *globalOptions, opts execOptions, service string, args []string) error {
 	ctx := cmd.Context()
-	p, rt, err := g.serviceProject(ctx, []string{service})
+	// As docker compose's exec, it may pick a one-off (run -d) container
+	// of the service: a project known by name has its services too.
+	p, rt, err := g.serviceProjectBy(ctx, []string{service}, scheduler.ProjectWithOneOffs)
 	if err != nil {
 		return err
 	}

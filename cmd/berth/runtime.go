@@ -292,6 +292,14 @@ func (o *globalOptions) stderr() io.Writer {
 // act on: p itself, or for a project known by name only, what its
 // containers' labels tell of its services (scheduler.ProjectFromContainers).
 func labelProject(ctx context.Context, rt scheduler.Runtime, p *compose.Project) (*compose.Project, error) {
+	return rebuiltProject(ctx, rt, p, scheduler.ProjectFromContainers)
+}
+
+// projectRebuilder rebuilds a project known by name from its containers.
+type projectRebuilder func(name string, cs []scheduler.Container) *compose.Project
+
+// rebuiltProject is labelProject with the given rebuilder.
+func rebuiltProject(ctx context.Context, rt scheduler.Runtime, p *compose.Project, rebuild projectRebuilder) (*compose.Project, error) {
 	if !p.FromLabels || len(p.Services) > 0 {
 		return p, nil
 	}
@@ -299,13 +307,19 @@ func labelProject(ctx context.Context, rt scheduler.Runtime, p *compose.Project)
 	if err != nil {
 		return nil, err
 	}
-	return scheduler.ProjectFromContainers(p.Name, cs), nil
+	return rebuild(p.Name, cs), nil
 }
 
 // serviceProject loads the project (or rebuilds it from its containers'
 // labels, see projectOrName and labelProject), checks the service names
 // against it and connects to containerd. The caller closes the client.
 func (o *globalOptions) serviceProject(ctx context.Context, services []string) (*compose.Project, *containerd.Client, error) {
+	return o.serviceProjectBy(ctx, services, scheduler.ProjectFromContainers)
+}
+
+// serviceProjectBy is serviceProject, a project known by name rebuilt by
+// rebuild (exec's also has the services of one-off containers).
+func (o *globalOptions) serviceProjectBy(ctx context.Context, services []string, rebuild projectRebuilder) (*compose.Project, *containerd.Client, error) {
 	p, err := o.projectOrName(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -321,7 +335,7 @@ func (o *globalOptions) serviceProject(ctx context.Context, services []string) (
 	if err != nil {
 		return nil, nil, err
 	}
-	if p, err = labelProject(ctx, rt, p); err != nil {
+	if p, err = rebuiltProject(ctx, rt, p, rebuild); err != nil {
 		rt.Close()
 		return nil, nil, err
 	}
