@@ -81,6 +81,20 @@ func (c *Client) runHooks(ctx context.Context, sc scheduler.Container, label str
 	if err != nil {
 		return err
 	}
+	return c.execHooks(ctx, sc, label, hooks)
+}
+
+// runPreStop runs the container's pre_stop hooks: those the compose file
+// gives (sc.PreStop, when set), else those its label keeps.
+func (c *Client) runPreStop(ctx context.Context, sc scheduler.Container) error {
+	if sc.PreStop != nil {
+		return c.execHooks(ctx, sc, labelPreStop, sc.PreStop)
+	}
+	return c.runHooks(ctx, sc, labelPreStop)
+}
+
+// execHooks runs hooks (of label's kind) as runHooks says.
+func (c *Client) execHooks(ctx context.Context, sc scheduler.Container, label string, hooks []compose.Hook) error {
 	key := strings.ReplaceAll(strings.TrimPrefix(label, compose.LabelPrefixBerth), "-", "_")
 	for i, h := range hooks {
 		var out hookOutput

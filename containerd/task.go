@@ -177,7 +177,7 @@ func (c *Client) Stop(ctx context.Context, sc scheduler.Container, timeout time.
 	signalled := st.Status != containerd.Stopped
 	if st.Status == containerd.Running {
 		// As in docker compose, a failing pre_stop fails the stop.
-		if err := c.runHooks(ctx, sc, labelPreStop); err != nil {
+		if err := c.runPreStop(ctx, sc); err != nil {
 			return err
 		}
 	}

@@ -32,7 +32,9 @@ type Executor struct {
 }
 
 // Execute runs the plan: the services' ops along the dependency graph, then
-// the extra ops. A service whose dependency failed is skipped. Services
+// the extra ops, only if every service's succeeded (as docker compose's
+// down stops at a container it could not remove: the volumes and networks
+// it still uses stay). A service whose dependency failed is skipped. Services
 // that wait for others have their new containers prepared meanwhile (see
 // prepareAhead). The error names every container that failed.
 func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
@@ -69,13 +71,16 @@ func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
 		return nil
 	})
 	prepared.finish(ctx, e)
+	if err != nil {
+		return err
+	}
 	var extraErrs []error
 	for _, op := range plan.Extra {
 		if err := e.run(ctx, op); err != nil {
 			extraErrs = append(extraErrs, err)
 		}
 	}
-	return errors.Join(append([]error{err}, extraErrs...)...)
+	return errors.Join(extraErrs...)
 }
 
 // waitsForDependencies reports whether the walk of plan starts services
@@ -148,11 +153,11 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 		return e.step(KindContainer, op.Name, "Stopping", "Removed", op.Reason, func() error { return e.remove(ctx, *c) })
 	case OpStop:
 		return e.step(KindContainer, op.Name, "Stopping", "Stopped", op.Reason, func() error {
-			return e.Runtime.Stop(ctx, *c, e.stopTimeout(*c))
+			return e.Runtime.Stop(ctx, e.withHooks(*c), e.stopTimeout(*c))
 		})
 	case OpRestart:
 		return e.step(KindContainer, op.Name, "Restarting", "Restarted", op.Reason, func() error {
-			if err := e.Runtime.Stop(ctx, *c, e.stopTimeout(*c)); err != nil {
+			if err := e.Runtime.Stop(ctx, e.withHooks(*c), e.stopTimeout(*c)); err != nil {
 				return err
 			}
 			return e.Runtime.Start(ctx, *c)
@@ -359,10 +364,28 @@ func (e *Executor) stopTimeout(c Container) time.Duration {
 	return timeout
 }
 
+// withHooks gives c the pre_stop hooks of its service in the compose file,
+// when the project comes from one (see Container.PreStop): docker compose
+// runs those, not the ones the container was created with.
+func (e *Executor) withHooks(c Container) Container {
+	if e.Project == nil || e.Project.FromLabels {
+		return c
+	}
+	s := e.Project.Service(c.Labels.Service())
+	if s == nil {
+		return c
+	}
+	c.PreStop = []compose.Hook{}
+	if len(s.PreStop) > 0 {
+		c.PreStop = s.PreStop
+	}
+	return c
+}
+
 // remove stops a container, removes it and deletes its network namespace.
 func (e *Executor) remove(ctx context.Context, c Container) error {
 	if c.State == StateRunning || c.State == StatePaused {
-		if err := e.Runtime.Stop(ctx, c, e.stopTimeout(c)); err != nil {
+		if err := e.Runtime.Stop(ctx, e.withHooks(c), e.stopTimeout(c)); err != nil {
 			return err
 		}
 	}

@@ -35,6 +35,9 @@ type fakeRuntime struct {
 	// container mounts, as the real runtime does, noting in made those it
 	// made for ReleaseVolumes.
 	volumes, made map[string]bool
+	// preStops are the pre_stop hooks Stop was given (Container.PreStop),
+	// by container name.
+	preStops map[string][]compose.Hook
 }
 
 func (f *fakeRuntime) Events(ctx context.Context) (<-chan RuntimeEvent, <-chan error) {
@@ -225,6 +228,10 @@ func (f *fakeRuntime) Stop(_ context.Context, c Container, timeout time.Duration
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.preStops == nil {
+		f.preStops = map[string][]compose.Hook{}
+	}
+	f.preStops[c.Name] = c.PreStop
 	c = f.containers[c.ID]
 	c.State = StateExited
 	f.containers[c.ID] = c

@@ -130,6 +130,68 @@ func TestLifecycleFromLabels(t *testing.T) {
 	}
 }
 
+// TestStopHooksOfTheFile: stop and down with a compose file run the
+// pre_stop hooks the file gives (none when it gives none), as docker
+// compose does, not those kept on the containers' labels; a project known
+// by name only leaves the runtime to run the labels' (PreStop nil).
+func TestStopHooksOfTheFile(t *testing.T) {
+	hook := compose.Hook{Command: []string{"echo", "bye"}}
+	newFile := func() *compose.Project {
+		p := project("db", "web<-db")
+		p.Service("web").PreStop = []compose.Hook{hook}
+		return p
+	}
+	check := func(t *testing.T, f *fakeRuntime, fromFile bool) {
+		t.Helper()
+		web, db := f.preStops["demo-web-1"], f.preStops["demo-db-1"]
+		switch {
+		case !fromFile && (web != nil || db != nil):
+			t.Errorf("from labels: PreStop web %v, db %v; want nil (the labels' hooks)", web, db)
+		case fromFile && (len(web) != 1 || web[0].Command[1] != "bye"):
+			t.Errorf("from the file: PreStop of web = %v, want the file's [echo bye]", web)
+		case fromFile && (db == nil || len(db) != 0):
+			t.Errorf("from the file: PreStop of db = %#v, want none (an empty list, not the labels')", db)
+		}
+	}
+	t.Run("stop with the file", func(t *testing.T) {
+		p := newFile()
+		f := upContainers(p, StateRunning)
+		if err := Lifecycle(context.Background(), p, f, &fakeNetwork{}, nil, OpStop, LifecycleRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		check(t, f, true)
+	})
+	t.Run("down with the file", func(t *testing.T) {
+		p := newFile()
+		f := upContainers(p, StateRunning)
+		if _, err := Down(context.Background(), p, f, &fakeNetwork{}, nil, DownRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		check(t, f, true)
+	})
+	t.Run("down that cannot stop a container keeps its volumes", func(t *testing.T) {
+		p := newFile()
+		p.Volumes = map[string]compose.Volume{"data": {Name: "demo_data"}}
+		f := upContainers(p, StateRunning)
+		f.failOn["stop demo-web-1 10s"] = errors.New("web hook exited with status 127")
+		_, err := Down(context.Background(), p, f, &fakeNetwork{}, nil, DownRequest{DownOptions: DownOptions{Volumes: true}})
+		if err == nil || !strings.Contains(err.Error(), "hook exited with status 127") {
+			t.Errorf("down = %v, want the hook's failure", err)
+		}
+		if calls := f.callList(); strings.Contains(calls, "remove-volume") {
+			t.Errorf("down removed a volume although a container using it still runs:\n%s", calls)
+		}
+	})
+	t.Run("stop by name", func(t *testing.T) {
+		f := upContainers(newFile(), StateRunning)
+		cs, _ := f.Containers(context.Background(), "demo")
+		if err := Lifecycle(context.Background(), ProjectFromContainers("demo", cs), f, &fakeNetwork{}, nil, OpStop, LifecycleRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		check(t, f, false)
+	})
+}
+
 func TestPauseAlreadyPaused(t *testing.T) {
 	f := replicas("web/1/paused", "db/1/running")
 	cs, _ := f.Containers(context.Background(), "demo")

@@ -37,6 +37,12 @@ type Container struct {
 	Command string
 	// Volumes are the names of the named volumes it mounts.
 	Volumes []string
+	// PreStop, when not nil, are the pre_stop hooks Stop runs instead of
+	// those the container's labels keep: the executor sets them from the
+	// compose file's service (an empty list: none), as docker compose runs
+	// the hooks of the file it is given. nil (a project known by name
+	// only, a service the file lacks) runs the labels' hooks.
+	PreStop []compose.Hook
 }
 
 // CreateRequest is everything the runtime needs to create one container.
