@@ -93,7 +93,7 @@ func (e *Executor) waitsForDependencies(plan *Plan) bool {
 func startsContainers(ops []Op) bool {
 	for _, op := range ops {
 		switch op.Kind {
-		case OpCreate, OpRecreate, OpStart, OpRestart:
+		case OpCreate, OpRecreate, OpStart, OpRestart, OpRestartDependent:
 			return true
 		}
 	}
@@ -156,12 +156,24 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 			return e.Runtime.Stop(ctx, e.withHooks(*c), e.stopTimeout(*c))
 		})
 	case OpRestart:
-		return e.step(KindContainer, op.Name, "Restarting", "Restarted", op.Reason, func() error {
-			if err := e.Runtime.Stop(ctx, e.withHooks(*c), e.stopTimeout(*c)); err != nil {
+		return e.step(KindContainer, op.Name, "Restarting", "Started", op.Reason, func() error {
+			if c.State == StateRunning || c.State == StatePaused {
+				if err := e.Runtime.Stop(ctx, e.withHooks(*c), e.stopTimeout(*c)); err != nil {
+					return err
+				}
+			}
+			if err := e.reattach(ctx, *c); err != nil {
 				return err
 			}
 			return e.Runtime.Start(ctx, *c)
 		})
+	case OpRestartDependent:
+		if err := e.step(KindContainer, op.Name, "Stopping", "Stopped", op.Reason, func() error {
+			return e.Runtime.Stop(ctx, e.withHooks(*c), e.stopTimeout(*c))
+		}); err != nil {
+			return err
+		}
+		return e.step(KindContainer, op.Name, "Starting", "Started", "", func() error { return e.Runtime.Start(ctx, *c) })
 	case OpKill:
 		return e.step(KindContainer, op.Name, "Killing", "Killed", op.Reason, func() error { return e.Runtime.Kill(ctx, *c, op.Reason) })
 	case OpPause:

@@ -53,7 +53,7 @@ func PlanLifecycle(p *compose.Project, observed []Container, g *Graph, kind OpKi
 		}
 	}
 	plan := &Plan{Services: map[string][]Op{}, Order: DependentsFirst, Only: services}
-	if kind == OpStart || kind == OpUnpause {
+	if kind == OpStart || kind == OpUnpause || kind == OpRestart {
 		plan.Order = DependenciesFirst
 	}
 	selected := map[string]bool{}
@@ -77,9 +77,10 @@ func PlanLifecycle(p *compose.Project, observed []Container, g *Graph, kind OpKi
 		case kind == OpPause && c.State == StatePaused:
 			// As the Docker engine (and so docker compose) refuses it.
 			return nil, fmt.Errorf("container %s is already paused", c.Name)
-		case kind == OpStop:
+		case kind == OpStop, kind == OpRestart:
 			// Stopped ones too: compose prints "Container x  Stopped" for
-			// each container stop selects, running or not.
+			// each container stop selects, running or not; restart starts
+			// a stopped one.
 		case kind == OpKill && running:
 			op.Reason = req.Signal
 			if op.Reason == "" {
@@ -129,37 +130,62 @@ func anonVolumesOf(plan *Plan) []Op {
 	return out
 }
 
-// Lifecycle stops, starts or kills the project's existing containers;
-// restart is a stop then a start. It creates nothing: services without
-// containers are left to up.
+// Lifecycle stops, starts or kills the project's existing containers. It
+// creates nothing: services without containers are left to up. restart
+// restarts each container (stopped ones are started) service by service,
+// dependencies first, as docker compose does: a service waits only for
+// the dependencies it declares with restart: true (see restartProject),
+// and the services depending on a named one that way restart with it
+// unless NoDeps.
 func Lifecycle(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, kind OpKind, req LifecycleRequest) error {
-	kinds := []OpKind{kind}
 	if kind == OpRestart {
-		kinds = []OpKind{OpStop, OpStart}
 		if req.Services != nil && !req.NoDeps {
 			req.Services = RestartDependents(p, req.Services)
 		}
+		p = restartProject(p)
 	}
-	for _, k := range kinds {
-		g, observed, err := observe(ctx, p, rt)
-		if err != nil {
-			return err
-		}
-		plan, err := PlanLifecycle(p, observed, g, k, req)
-		if err != nil {
-			return err
-		}
-		if k == OpStart && len(observed) > 0 {
-			// Its background process supervises what starts (and it
-			// died with the machine, after a reboot).
-			plan.Prepare = []Op{{Kind: OpCreateNetworks, Name: p.Name}}
-		}
-		ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: req.Parallel, StopTimeout: req.Timeout}
-		if err := ex.Execute(ctx, plan, g); err != nil {
-			return fmt.Errorf("%s: %w", k, err)
-		}
+	g, observed, err := observe(ctx, p, rt)
+	if err != nil {
+		return err
+	}
+	plan, err := PlanLifecycle(p, observed, g, kind, req)
+	if err != nil {
+		return err
+	}
+	if (kind == OpStart || kind == OpRestart) && len(observed) > 0 {
+		// Its background process supervises what starts (and it
+		// died with the machine, after a reboot).
+		plan.Prepare = []Op{{Kind: OpCreateNetworks, Name: p.Name}}
+	}
+	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: req.Parallel, StopTimeout: req.Timeout}
+	if err := ex.Execute(ctx, plan, g); err != nil {
+		return fmt.Errorf("%s: %w", kind, err)
 	}
 	return nil
+}
+
+// restartProject is p as restart walks it: each service's depends_on
+// reduced to the dependencies declared with restart: true, the only ones
+// a restart orders by and waits for (docker compose drops the others).
+// p itself is left as it is.
+func restartProject(p *compose.Project) *compose.Project {
+	out := *p
+	out.Services = make([]*compose.Service, len(p.Services))
+	for i, s := range p.Services {
+		c := *s
+		c.DependsOn = nil
+		for name, d := range s.DependsOn {
+			if !d.Restart {
+				continue
+			}
+			if c.DependsOn == nil {
+				c.DependsOn = map[string]compose.Dependency{}
+			}
+			c.DependsOn[name] = d
+		}
+		out.Services[i] = &c
+	}
+	return &out
 }
 
 // RemoveOneOff removes the project's container id as it is now, stopping

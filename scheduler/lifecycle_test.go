@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -112,6 +113,71 @@ func TestServiceContainerIndex(t *testing.T) {
 			}
 			if !strings.Contains(got, tt.want) {
 				t.Errorf("ServiceContainer(%q, index %d) = %q, want %q", tt.containers, tt.index, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRestart: restart restarts each container of the named services and
+// of those depending on them with restart: true (a stopped one is
+// started), dependencies first, waiting only for the restart: true
+// dependencies, and reports it as docker compose does: Restarting, Started,
+// and the wait on each container of the dependency.
+func TestRestart(t *testing.T) {
+	setup := func() (*compose.Project, *fakeRuntime) {
+		p := project("db", "api<-db", "web<-db")
+		p.Service("db").Healthcheck = &compose.Healthcheck{Test: []string{"CMD", "true"}}
+		p.Service("api").DependsOn["db"] = compose.Dependency{Condition: compose.ConditionHealthy, Required: true, Restart: true}
+		p.Service("web").DependsOn["db"] = compose.Dependency{Condition: compose.ConditionHealthy, Required: true}
+		f := newFakeRuntime()
+		f.add(p, "db", 1, StateRunning, "h-db")
+		f.add(p, "api", 1, StateExited, "h-api")
+		f.add(p, "web", 1, StateRunning, "h-web")
+		f.set("demo-db-1", func(c *Container) {
+			c.Labels[compose.LabelHealthcheck] = `{"Test":["CMD","true"]}`
+			c.Labels[compose.LabelHealth] = healthJSON(HealthHealthy, "")
+		})
+		return p, f
+	}
+	tests := []struct {
+		name       string
+		req        LifecycleRequest
+		wantCalls  string
+		wantEvents []string
+	}{
+		{"db and its restart: true dependents", LifecycleRequest{Services: []string{"db"}},
+			"stop demo-db-1 10s\nstart demo-db-1\nstart demo-api-1",
+			[]string{"demo-db-1 Restarting", "demo-db-1 Started", "demo-db-1 Waiting", "demo-db-1 Healthy", "demo-api-1 Restarting", "demo-api-1 Started"}},
+		{"--no-deps", LifecycleRequest{Services: []string{"db"}, NoDeps: true},
+			"stop demo-db-1 10s\nstart demo-db-1",
+			[]string{"demo-db-1 Restarting", "demo-db-1 Started"}},
+		{"every service: web waits for nothing", LifecycleRequest{},
+			"", []string{"demo-db-1 Restarting", "demo-web-1 Restarting", "demo-web-1 Started", "demo-api-1 Started"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, f := setup()
+			ev := &recordedEvents{}
+			if err := Lifecycle(context.Background(), p, f, &fakeNetwork{}, ev, OpRestart, tt.req); err != nil {
+				t.Fatal(err)
+			}
+			if calls := f.callList(); tt.wantCalls != "" && calls != tt.wantCalls {
+				t.Errorf("calls:\n%s\nwant:\n%s", calls, tt.wantCalls)
+			}
+			got := strings.Join(ev.events, "\n")
+			for _, want := range tt.wantEvents {
+				if !slices.Contains(ev.events, want) {
+					t.Errorf("events lack %q:\n%s", want, got)
+				}
+			}
+			if tt.req.Services != nil && strings.Contains(got, "web") {
+				t.Errorf("restart of db touched web (depends on db without restart: true):\n%s", got)
+			}
+			if strings.Contains(got, "Stopping") || strings.Contains(got, "Restarted") {
+				t.Errorf("restart reported stop/start steps, want Restarting then Started:\n%s", got)
+			}
+			if p.Service("web").DependsOn["db"].Condition != compose.ConditionHealthy {
+				t.Errorf("restart changed the caller's project")
 			}
 		})
 	}

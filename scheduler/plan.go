@@ -39,9 +39,13 @@ const (
 	OpRemoveNetworks OpKind = "remove-networks"
 	// OpStop stops a running container (stop, restart).
 	OpStop OpKind = "stop"
-	// OpRestart stops and starts a running container: a dependent with
-	// depends_on restart: true whose dependency up replaced.
+	// OpRestart stops a container if it runs, then starts it (restart),
+	// reported as docker compose's restart does: Restarting, Started.
 	OpRestart OpKind = "restart"
+	// OpRestartDependent stops and starts a running container: a dependent
+	// with depends_on restart: true whose dependency up replaced, reported
+	// as docker compose's up does (Stopping, Stopped, Starting, Started).
+	OpRestartDependent OpKind = "restart-dependent"
 	// OpKill sends a signal to a running container.
 	OpKill OpKind = "kill"
 	// OpPause freezes a running container; OpUnpause thaws it.
@@ -333,8 +337,10 @@ func restartDependents(p *compose.Project, services []string, ops map[string][]O
 	updated := func(service string) string {
 		for _, op := range ops[service] {
 			switch op.Kind {
-			case OpCreate, OpRecreate, OpRestart:
+			case OpCreate, OpRecreate:
 				return string(op.Kind)
+			case OpRestart, OpRestartDependent:
+				return string(OpRestart)
 			}
 		}
 		return ""
@@ -350,7 +356,7 @@ func restartDependents(p *compose.Project, services []string, ops map[string][]O
 				}
 				for i, op := range ops[name] {
 					if op.Kind == OpRunning {
-						ops[name][i].Kind, ops[name][i].Reason = OpRestart, fmt.Sprintf("dependency %s: %s", dep, how)
+						ops[name][i].Kind, ops[name][i].Reason = OpRestartDependent, fmt.Sprintf("dependency %s: %s", dep, how)
 						changed = true
 					}
 				}

@@ -291,11 +291,11 @@ db: running demo-db-1`,
 			},
 			want: `
 create-networks demo
-api: restart demo-api-1 (dependency db: recreate)
+api: restart-dependent demo-api-1 (dependency db: recreate)
 cache: running demo-cache-1
 db: ensure-image db (for new containers)
 db: recreate demo-db-1 (config hash changed)
-web: restart demo-web-1 (dependency api: restart)`,
+web: restart-dependent demo-web-1 (dependency api: restart)`,
 		},
 		{
 			// Two updated dependencies: the reason names the first by name, every time.
@@ -308,7 +308,7 @@ web: restart demo-web-1 (dependency api: restart)`,
 			},
 			want: `
 create-networks demo
-api: restart demo-api-1 (dependency cache: recreate)
+api: restart-dependent demo-api-1 (dependency cache: recreate)
 cache: ensure-image cache (for new containers)
 cache: recreate demo-cache-1 (config hash changed)
 db: ensure-image db (for new containers)

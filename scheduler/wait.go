@@ -175,7 +175,12 @@ func (e *Executor) waitDependencies(ctx context.Context, s *compose.Service, g *
 		if d := e.Project.Service(name); dep.Condition == compose.ConditionStarted || dep.Condition == "" || d == nil || d.Replicas == 0 {
 			continue
 		}
-		e.emit(KindService, name, StatusWorking, "Waiting", fmt.Sprintf("%s waits for it: %s", s.Name, dep.Condition))
+		// Reported on each of its containers, as docker compose does
+		// ("Container db-1  Healthy"): scripts match those lines.
+		kind, targets := e.waitTargets(ctx, name)
+		for _, t := range targets {
+			e.emit(kind, t, StatusWorking, "Waiting", fmt.Sprintf("%s waits for it: %s", s.Name, dep.Condition))
+		}
 		err := WaitFor(ctx, e.Runtime, e.Project.Name, name, dep.Condition)
 		switch {
 		case err == nil:
@@ -183,7 +188,9 @@ func (e *Executor) waitDependencies(ctx context.Context, s *compose.Service, g *
 			if dep.Condition == compose.ConditionCompletedSuccessfully {
 				text = "Exited"
 			}
-			e.emit(KindService, name, StatusDone, text, "")
+			for _, t := range targets {
+				e.emit(kind, t, StatusDone, text, "")
+			}
 		case !dep.Required:
 			// docker compose's words first: scripts match them.
 			what := "failed to start"
@@ -192,7 +199,9 @@ func (e *Executor) waitDependencies(ctx context.Context, s *compose.Service, g *
 			}
 			e.emit(KindService, name, StatusWarning, "Warning", fmt.Sprintf("optional dependency %q %s: %v; %s goes on without it", name, what, err, s.Name))
 		default:
-			e.emit(KindService, name, StatusError, "Error", err.Error())
+			for _, t := range targets {
+				e.emit(kind, t, StatusError, "Error", err.Error())
+			}
 			if dep.Condition == compose.ConditionCompletedSuccessfully {
 				return err // compose says this one as it is
 			}
@@ -200,6 +209,25 @@ func (e *Executor) waitDependencies(ctx context.Context, s *compose.Service, g *
 		}
 	}
 	return nil
+}
+
+// waitTargets are what a wait for service's condition is reported on: its
+// containers (one-offs left out), or the service itself when it has none
+// yet or they cannot be listed.
+func (e *Executor) waitTargets(ctx context.Context, service string) (Kind, []string) {
+	all, err := e.Runtime.Containers(ctx, e.Project.Name)
+	if err != nil {
+		return KindService, []string{service}
+	}
+	cs := ServiceContainers(all, []string{service})
+	if len(cs) == 0 {
+		return KindService, []string{service}
+	}
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return KindContainer, names
 }
 
 // WaitReady waits until the services' containers are running, and

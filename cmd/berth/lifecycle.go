@@ -54,11 +54,13 @@ func newRestartCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "restart [OPTIONS] [SERVICE...]",
 		Short: "Stop and start the services' containers",
-		Long: `Stop the containers, then start them again. The configuration is not
-re-read into them: after changing the compose file, run up. Services that
-depend on a restarted one with depends_on restart: true are restarted
-with it (as up restarts them when it recreates their dependency), unless
---no-deps.`,
+		Long: `Restart the containers (a stopped one is started), service by service,
+dependencies first. The configuration is not re-read into them: after
+changing the compose file, run up. Services that depend on a restarted one
+with depends_on restart: true are restarted with it (as up restarts them
+when it recreates their dependency), unless --no-deps, and wait for its
+depends_on condition; other dependencies are not waited for, as in docker
+compose.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLifecycle(cmd, g, scheduler.OpRestart, opts, args)
 		},
