@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,6 +97,33 @@ services:
 		if c.State == "running" {
 			t.Errorf("container %s still runs after its post_start failed", c.Name)
 		}
+	}
+}
+
+// TestPreStopHooksOfTheFile: stop and down with a compose file run the
+// pre_stop hooks of that file, as docker compose does, not those the
+// container was created with; by project name alone, its own.
+func TestPreStopHooksOfTheFile(t *testing.T) {
+	t.Parallel()
+	const file = `
+services:
+  app:
+    image: %s
+    stop_signal: SIGKILL
+    volumes: ["./out:/out"]
+    command: ["sleep", "600"]
+    pre_stop:
+      - command: ["sh", "-c", "%s"]
+`
+	p := newProject(t, fmt.Sprintf(file, testImage, "exit 3"), map[string]string{"out/.keep": ""})
+	p.must("up", "-d")
+	if r := p.byName("stop"); r.code == 0 || !strings.Contains(r.stderr, "app hook exited with status 3") {
+		t.Errorf("stop by project name = %s, want the failure of the hook app was created with", r)
+	}
+	p.write("compose.yaml", fmt.Sprintf(file, testImage, "echo from the file > /out/stopped"))
+	p.must("down")
+	if got := strings.TrimSpace(readFile(t, filepath.Join(p.dir, "out", "stopped"))); got != "from the file" {
+		t.Errorf("down with the fixed file: its pre_stop wrote %q, want \"from the file\"", got)
 	}
 }
 

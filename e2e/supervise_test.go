@@ -697,12 +697,23 @@ services:
 
 	p.write("compose.yaml", fmt.Sprintf(compose, "2"))
 	r := p.must("up", "-d")
-	if !strings.Contains(r.stderr, "Restart") {
-		t.Errorf("up does not say it restarts api:\n%s", r)
+	// docker compose's lines: up stops and starts the dependent; restart
+	// restarts each container.
+	api, db := "Container "+p.name+"-api-1  ", "Container "+p.name+"-db-1  "
+	if !strings.Contains(r.stderr, api+"Stopped") || !strings.Contains(r.stderr, api+"Started") {
+		t.Errorf("up does not say it stops and starts api again:\n%s", r)
 	}
 	p.waitFor("api to start again", 10*time.Second, func() bool { return starts("api") == 2 })
 
-	p.must("restart", "db")
+	r = p.must("restart", "db")
+	for _, want := range []string{db + "Restarting", db + "Started", api + "Restarting", api + "Started"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("restart db does not print %q:\n%s", want, r)
+		}
+	}
+	if strings.Contains(r.stderr, "other") {
+		t.Errorf("restart db touched other (no restart: true):\n%s", r)
+	}
 	p.waitFor("api to start a third time", 10*time.Second, func() bool { return starts("api") == 3 })
 	if n := starts("other"); n != 1 {
 		t.Errorf("other (no restart: true) started %d times, want 1", n)
