@@ -95,7 +95,8 @@ type Plan struct {
 	Order Direction
 	// Only are the services walked; nil means all that have ops.
 	Only []string
-	// Extra ops run after the services: orphans, volumes.
+	// Extra ops run after the services, when all of theirs succeeded:
+	// orphans, volumes, networks, images.
 	Extra []Op
 	// Warnings are things the user should know that change nothing.
 	Warnings []string
