@@ -3,13 +3,19 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/containerd"
+	"github.com/berth/berth/scheduler"
 )
 
 type imagesOptions struct {
@@ -21,7 +27,10 @@ func newImagesCmd(g *globalOptions) *cobra.Command {
 	opts := imagesOptions{}
 	cmd := &cobra.Command{
 		Use:   "images [OPTIONS] [SERVICE...]",
-		Short: "List the images of the project's services that are present",
+		Short: "List the images used by the project's containers",
+		Long: "List the images used by the project's containers, one line per container, as docker compose does:\n" +
+			"CONTAINER, REPOSITORY (the short name: nginx, not docker.io/library/nginx), TAG, PLATFORM, IMAGE ID,\n" +
+			"SIZE and CREATED (when the image was stored locally). Works with -p NAME alone, from the containers' labels.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runImages(cmd, g, opts, args)
 		},
@@ -31,12 +40,15 @@ func newImagesCmd(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
+// imageRow is one container's image. Its JSON keys are docker compose's.
 type imageRow struct {
-	Service    string `json:"Service"`
-	Repository string `json:"Repository"`
-	Tag        string `json:"Tag"`
-	ID         string `json:"ID"`
-	Size       int64  `json:"Size"`
+	ID            string    `json:"ID"`
+	ContainerName string    `json:"ContainerName"`
+	Repository    string    `json:"Repository"`
+	Tag           string    `json:"Tag"`
+	Platform      string    `json:"Platform"`
+	Size          int64     `json:"Size"`
+	LastTagTime   time.Time `json:"LastTagTime"`
 }
 
 func runImages(cmd *cobra.Command, g *globalOptions, opts imagesOptions, services []string) error {
@@ -49,48 +61,87 @@ func runImages(cmd *cobra.Command, g *globalOptions, opts imagesOptions, service
 		return err
 	}
 	defer rt.Close()
+	cs, err := rt.Containers(ctx, p.Name)
+	if err != nil {
+		return err
+	}
 	local, err := rt.Images(ctx)
 	if err != nil {
 		return err
 	}
+	// berth unpacks and runs images for this host's platform only.
+	rows := imageRows(cs, local, services, platforms.Format(platforms.DefaultSpec()))
+	return printImages(cmd.OutOrStdout(), rows, opts, time.Now())
+}
+
+// imageRows lists the images of the containers (of the services, when
+// some are named) that are present locally, sorted by container name.
+func imageRows(cs []scheduler.Container, local []containerd.ImageSummary, services []string, platform string) []imageRow {
 	byName := map[string]containerd.ImageSummary{}
 	for _, img := range local {
 		byName[img.Name] = img
 	}
 	rows := []imageRow{}
-	for _, s := range p.Services {
-		if len(services) > 0 && !contains(services, s.Name) {
+	for _, c := range cs {
+		if len(services) > 0 && !contains(services, c.Labels.Service()) {
 			continue
 		}
-		ref, err := containerd.NormalizeRef(s.ImageName())
-		if err != nil {
-			return fmt.Errorf("service %q: %w", s.Name, err)
+		name := c.Image
+		if full, err := containerd.NormalizeRef(c.Image); err == nil {
+			name = full
 		}
-		img, ok := byName[ref]
+		img, ok := byName[name]
 		if !ok {
 			continue
 		}
-		repo, tag := ref, ""
-		if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-			repo, tag = ref[:i], ref[i+1:]
+		row := imageRow{ID: img.Digest, ContainerName: c.Name, Platform: platform, Size: img.Size, LastTagTime: img.Created}
+		if ref, err := reference.ParseDockerRef(c.Image); err == nil {
+			row.Repository = reference.FamiliarName(ref)
+			if t, ok := ref.(reference.Tagged); ok {
+				row.Tag = t.Tag()
+			}
 		}
-		rows = append(rows, imageRow{Service: s.Name, Repository: repo, Tag: tag, ID: strings.TrimPrefix(img.Digest, "sha256:")[:12], Size: img.Size})
+		rows = append(rows, row)
 	}
-	out := cmd.OutOrStdout()
+	sort.Slice(rows, func(i, j int) bool { return rows[i].ContainerName < rows[j].ContainerName })
+	return rows
+}
+
+// printImages prints the rows as docker compose images does; now dates the
+// CREATED column.
+func printImages(out io.Writer, rows []imageRow, opts imagesOptions, now time.Time) error {
 	switch {
 	case opts.quiet:
+		seen := map[string]bool{}
 		for _, r := range rows {
-			fmt.Fprintln(out, r.ID)
+			id := strings.TrimPrefix(r.ID, "sha256:")
+			if !seen[id] {
+				seen[id] = true
+				fmt.Fprintln(out, id)
+			}
 		}
+		return nil
 	case opts.format == "json":
 		return json.NewEncoder(out).Encode(rows)
-	default:
-		tw := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
-		fmt.Fprintln(tw, "SERVICE\tREPOSITORY\tTAG\tIMAGE ID\tSIZE")
-		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Service, r.Repository, r.Tag, r.ID, units.HumanSize(float64(r.Size)))
-		}
-		return tw.Flush()
 	}
-	return nil
+	tw := tabwriter.NewWriter(out, 20, 1, 3, ' ', 0)
+	fmt.Fprintln(tw, "CONTAINER\tREPOSITORY\tTAG\tPLATFORM\tIMAGE ID\tSIZE\tCREATED")
+	for _, r := range rows {
+		repo, tag := orNone(r.Repository), orNone(r.Tag)
+		id := strings.TrimPrefix(r.ID, "sha256:")
+		if len(id) > 12 {
+			id = id[:12]
+		}
+		created := units.HumanDuration(now.UTC().Sub(r.LastTagTime)) + " ago"
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ContainerName, repo, tag, r.Platform, id,
+			units.HumanSizeWithPrecision(float64(r.Size), 3), created)
+	}
+	return tw.Flush()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
 }
