@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -181,9 +182,9 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 	case OpUnpause:
 		return e.step(KindContainer, op.Name, "Unpausing", "Unpaused", "", func() error { return e.Runtime.Pause(ctx, *c, false) })
 	case OpCreateNetworks:
-		return e.quiet(KindNetwork, op.Name, e.Network.EnsureNetworks(ctx, e.Project))
+		return e.createNetworks(ctx, op.Name)
 	case OpRemoveNetworks:
-		return e.quiet(KindNetwork, op.Name, e.Network.RemoveNetworks(ctx, op.Name))
+		return e.removeNetworks(ctx, op.Name)
 	case OpRemoveNetwork:
 		no, ok := e.Network.(NetworkObserver)
 		if !ok {
@@ -196,6 +197,100 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 		return e.removeImage(ctx, op.Name)
 	}
 	return fmt.Errorf("unknown plan operation %q", op.Kind)
+}
+
+// createNetworks makes the project's networks. As docker compose does, it
+// reports each network that did not exist ("Creating", then "Created") and
+// says nothing of those that exist. A network layer that cannot list its
+// networks makes them without a word.
+func (e *Executor) createNetworks(ctx context.Context, project string) error {
+	no, ok := e.Network.(NetworkObserver)
+	if !ok {
+		return e.quiet(KindNetwork, project, e.Network.EnsureNetworks(ctx, e.Project))
+	}
+	have, err := observedNetworkNames(ctx, no, project)
+	if err != nil {
+		return err
+	}
+	var fresh []string
+	for _, name := range networksToMake(e.Project) {
+		if !have[name] {
+			fresh = append(fresh, name)
+		}
+	}
+	return e.networkSteps(fresh, "Creating", "Created", func() error { return e.Network.EnsureNetworks(ctx, e.Project) })
+}
+
+// removeNetworks removes the project's networks, reporting each one.
+func (e *Executor) removeNetworks(ctx context.Context, project string) error {
+	no, ok := e.Network.(NetworkObserver)
+	if !ok {
+		return e.quiet(KindNetwork, project, e.Network.RemoveNetworks(ctx, project))
+	}
+	have, err := observedNetworkNames(ctx, no, project)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(have))
+	for name := range have {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return e.networkSteps(names, "Removing", "Removed", func() error { return e.Network.RemoveNetworks(ctx, project) })
+}
+
+// networkSteps reports one step done at once on several networks.
+func (e *Executor) networkSteps(names []string, working, done string, do func() error) error {
+	for _, name := range names {
+		e.emit(KindNetwork, name, StatusWorking, working, "")
+	}
+	if err := do(); err != nil {
+		for _, name := range names {
+			e.emit(KindNetwork, name, StatusError, "Error", "")
+		}
+		return err
+	}
+	for _, name := range names {
+		e.emit(KindNetwork, name, StatusDone, done, "")
+	}
+	return nil
+}
+
+func observedNetworkNames(ctx context.Context, no NetworkObserver, project string) (map[string]bool, error) {
+	observed, err := no.ObserveNetworks(ctx, project)
+	if err != nil {
+		return nil, fmt.Errorf("list the networks of project %s: %w", project, err)
+	}
+	have := make(map[string]bool, len(observed))
+	for _, n := range observed {
+		have[n.Name] = true
+	}
+	return have, nil
+}
+
+// networksToMake names the networks Network.EnsureNetworks makes for the
+// project: those its services use (all of them with --all-resources),
+// except external ones. Sorted.
+func networksToMake(p *compose.Project) []string {
+	keys := map[string]bool{}
+	for _, s := range p.Services {
+		for _, sn := range s.Networks {
+			keys[sn.Key] = true
+		}
+	}
+	if p.AllResources {
+		for key := range p.Networks {
+			keys[key] = true
+		}
+	}
+	var names []string
+	for key := range keys {
+		if n, ok := p.Networks[key]; ok && !n.External {
+			names = append(names, n.Name)
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 // ImageRemover is what down --rmi needs of the runtime.

@@ -234,9 +234,10 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 
 	restartDependents(p, services, plan.Services)
 
-	if len(services) > 0 {
+	if len(services) > 0 || p.AllResources && len(networksToMake(p)) > 0 {
 		// Always, not only when containers are made: it is idempotent, and it
-		// restarts the project's DNS daemon if that died.
+		// restarts the project's DNS daemon if that died. --all-resources
+		// makes the networks even when no service is selected.
 		plan.Prepare = append(plan.Prepare, Op{Kind: OpCreateNetworks, Name: p.Name})
 	}
 	known := knownServices(p)
