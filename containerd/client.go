@@ -3,10 +3,12 @@ package containerd
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -42,6 +44,9 @@ type Client struct {
 	snapshotter string
 	// buildNet makes the networks of RUN steps; nil: none is configured.
 	buildNet build.Network
+	// hookOutput, when set, is where the hooks' output is shown (see
+	// ShowHookOutput).
+	hookOutput atomic.Pointer[func(scheduler.Container) io.Writer]
 
 	volumeMu sync.Mutex // guards following
 	// volumeUsers counts, by volume name, the containers being created

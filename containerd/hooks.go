@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 
@@ -71,6 +72,14 @@ func (o *hookOutput) String() string {
 // hookOutputTail bounds how much of a failed hook's output its error quotes.
 const hookOutputTail = 512
 
+// ShowHookOutput makes the output of the hooks that run from now on
+// (post_start, pre_stop) also go to the writer show returns for their
+// container (none when it returns nil), as attached up shows it. The writer is closed after each hook
+// when it is an io.Closer. Safe to call while hooks run.
+func (c *Client) ShowHookOutput(show func(scheduler.Container) io.Writer) {
+	c.hookOutput.Store(&show)
+}
+
 // runHooks runs the hooks of label in the container, in order, as docker
 // compose does: with the container's environment under the hook's, as the
 // hook's user, in its working directory, privileged if asked. The first
@@ -98,8 +107,18 @@ func (c *Client) execHooks(ctx context.Context, sc scheduler.Container, label st
 	key := strings.ReplaceAll(strings.TrimPrefix(label, compose.LabelPrefixBerth), "-", "_")
 	for i, h := range hooks {
 		var out hookOutput
+		var w io.Writer = &out
+		var shown io.Writer
+		if show := c.hookOutput.Load(); show != nil {
+			if shown = (*show)(sc); shown != nil {
+				w = io.MultiWriter(&out, shown)
+			}
+		}
 		code, err := c.Exec(ctx, sc, ExecRequest{Args: h.Command, Env: h.Environment, User: h.User, WorkDir: h.WorkingDir,
-			Privileged: h.Privileged, Stdout: &out, Stderr: &out})
+			Privileged: h.Privileged, Stdout: w, Stderr: w})
+		if cl, ok := shown.(io.Closer); ok {
+			cl.Close() //nolint:errcheck // it only flushes a last partial line
+		}
 		if err == nil && code == 0 {
 			continue
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"slices"
@@ -58,6 +59,14 @@ func attachUp(cmd *cobra.Command, g *globalOptions, rt *containerd.Client, nw sc
 	out := cmd.OutOrStdout()
 	pr := g.newTermLogPrinter(out, cs, opts.noColor, !opts.noLogPrefix, opts.timestamps)
 	pr.errW = cmd.ErrOrStderr() // what containers write to stderr, as compose
+	// The hooks' output is shown too ("web-1 ->  | ..."), as compose does:
+	// pre_stop's when up stops the containers at its end.
+	rt.ShowHookOutput(func(c scheduler.Container) io.Writer {
+		if !contains(shown, c.Labels.Service()) {
+			return nil
+		}
+		return pr.hookWriter(c)
+	})
 	if len(cs) > 0 {
 		names := make([]string, len(cs))
 		for i, c := range cs {

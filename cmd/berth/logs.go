@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -165,15 +166,21 @@ func newLogPrinter(w io.Writer, cs []scheduler.Container, color, prefix, timesta
 
 // add makes the container's prefix (once) and widens the others' to it.
 func (p *logPrinter) add(c scheduler.Container) {
+	p.addSource(c.Name, scheduler.ShortName(c))
+}
+
+// addSource adds a source of lines (a container, a container's hooks) by
+// its key, shown as name, and widens the other prefixes to it.
+func (p *logPrinter) addSource(key, name string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.names[c.Name]; ok {
+	if _, ok := p.names[key]; ok {
 		return
 	}
-	p.names[c.Name] = scheduler.ShortName(c)
-	p.order = append(p.order, c.Name)
+	p.names[key] = name
+	p.order = append(p.order, key)
 	if !p.prefix {
-		p.prefixes[c.Name] = ""
+		p.prefixes[key] = ""
 		return
 	}
 	width := 0
@@ -204,6 +211,49 @@ func (p *logPrinter) print(e containerd.LogEntry) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprint(w, p.prefixes[e.Container]+line)
+}
+
+// hookWriter is where the output of the container's hooks goes: lines
+// prefixed "web-1 ->  | " as docker compose shows them, on standard output.
+// Close prints a last line without a newline.
+func (p *logPrinter) hookWriter(c scheduler.Container) io.WriteCloser {
+	key, name := c.Name+" ->", scheduler.ShortName(c)+" ->"
+	return &lineWriter{line: func(s string) {
+		p.addSource(key, name) // on its first line: a silent hook widens no prefix
+		p.print(containerd.LogEntry{Container: key, Line: s, Stream: "stdout"})
+	}}
+}
+
+// lineWriter calls line with each complete line written to it (without its
+// newline); writes may come from several goroutines.
+type lineWriter struct {
+	mu   sync.Mutex
+	buf  []byte
+	line func(string)
+}
+
+func (l *lineWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, b...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		l.line(strings.TrimSuffix(string(l.buf[:i]), "\r"))
+		l.buf = l.buf[i+1:]
+	}
+}
+
+func (l *lineWriter) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) > 0 {
+		l.line(string(l.buf))
+		l.buf = nil
+	}
+	return nil
 }
 
 // exited prints compose's line for a container that exited: "web-1 exited
