@@ -24,7 +24,7 @@ func TestBadInput(t *testing.T) {
 		{"cycle", "services:\n  a:\n    image: " + testImage + "\n    depends_on: [b]\n  b:\n    image: " + testImage + "\n    depends_on: [a]\n", []string{"up", "-d"}, []string{"a -> b -> a"}},
 		{"bad port", "services:\n  a:\n    image: " + testImage + "\n    ports: [\"80:80:80:80\"]\n", []string{"up", "-d"}, []string{"compose.yaml", "80:80"}},
 		{"undefined volume", "services:\n  a:\n    image: " + testImage + "\n    volumes: [\"data:/data\"]\n", []string{"up", "-d"}, []string{"compose.yaml", "data"}},
-		{"unknown service", "services:\n  a:\n    image: " + testImage + "\n", []string{"up", "-d", "nope"}, []string{`"nope"`}},
+		{"unknown service", "services:\n  a:\n    image: " + testImage + "\n", []string{"up", "-d", "nope"}, []string{"no such service: nope"}},
 		{"missing image, never pull", "services:\n  a:\n    image: berth-e2e.local/absent:1\n    pull_policy: never\n", []string{"up", "-d"}, []string{`service "a"`, "absent:1", "berth load"}},
 		{"registry unreachable", "services:\n  a:\n    image: 127.0.0.1:1/absent:1\n", []string{"up", "-d"}, []string{`service "a"`, "127.0.0.1:1/absent:1", "cannot be reached"}},
 		{"command not found", "services:\n  ok:\n    image: " + testImage + "\n    command: [sleep, '600']\n  a:\n    image: " + testImage + "\n    depends_on: [ok]\n    command: [/nonexistent]\n  b:\n    image: " + testImage + "\n    depends_on: [a]\n",

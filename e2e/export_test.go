@@ -86,7 +86,7 @@ volumes:
 	}
 
 	bad := filepath.Join(p.dir, "bad.tar")
-	if r := p.berth("export", "-o", bad, "nope"); r.code == 0 || !strings.Contains(r.stderr, `"nope"`) {
+	if r := p.berth("export", "-o", bad, "nope"); r.code == 0 || !strings.Contains(r.stderr, "no such service: nope") {
 		t.Errorf("export of an unknown service: %s", r)
 	}
 	if r := p.berth("export", "--index", "2", "-o", bad, "app"); r.code == 0 || !strings.Contains(r.stderr, "no container 2") {

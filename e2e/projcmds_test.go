@@ -95,8 +95,9 @@ func TestProjectCommandsWithoutFile(t *testing.T) {
 	if out := p.mustByName("exec", "-T", "--index", "2", "web", "hostname").stdout; strings.TrimSpace(out) == "" {
 		t.Errorf("exec by name printed nothing")
 	}
-	if out := p.mustByName("images").stdout; strings.Count(out, "berth-e2e.local/busybox") != 2 {
-		t.Errorf("images by name = %q, want a row for db and one for web", out)
+	// A row per container, as compose's images prints.
+	if out := p.mustByName("images").stdout; strings.Count(out, "berth-e2e.local/busybox") != 3 || !strings.Contains(out, p.name+"-db-1 ") || !strings.Contains(out, p.name+"-web-2 ") {
+		t.Errorf("images by name = %q, want a row for db-1, web-1 and web-2", out)
 	}
 	if out := p.mustByName("top", "db").stdout; !strings.Contains(out, p.name+"-db-1") || !strings.Contains(out, "sleep") {
 		t.Errorf("top by name = %q, want db's processes", out)
@@ -224,9 +225,10 @@ services:
     image: `+custom+`
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1 & wait $$!; done"]
 `)
+	// The images present (compose's images lists only the containers').
 	images := func() string {
 		t.Helper()
-		return p.must("images", "--format", "json").stdout
+		return p.must("image", "ls", "--format", "json").stdout
 	}
 	p.timeout = 5 * time.Minute
 	p.must("up", "-d")

@@ -738,13 +738,12 @@ services:
     stop_signal: SIGKILL
     restart: always
 `, nil)
+	// Copied by cp, not written here: a file this process has open for
+	// writing can be inherited by a parallel test's fork and make the exec
+	// below fail with "text file busy".
 	old := filepath.Join(t.TempDir(), "berth-old")
-	b, err := os.ReadFile(berthBin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(old, b, 0o755); err != nil {
-		t.Fatal(err)
+	if out, err := exec.Command("cp", berthBin, old).CombinedOutput(); err != nil {
+		t.Fatalf("cp %s: %v\n%s", berthBin, err, out)
 	}
 	cmd := exec.Command(old, append(globalArgs(), "-p", p.name, "up", "-d")...)
 	cmd.Dir = p.dir
