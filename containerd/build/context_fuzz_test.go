@@ -51,10 +51,31 @@ func buildLayout(t *testing.T, parent, host string, layout []byte) string {
 		}
 		open = parent + "/ctxsub/.."
 	}
+	ctxReal, err := filepath.EvalSymlinks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for len(layout) >= 2 {
 		kind, name := layout[0]%3, layoutNames[int(layout[1])%len(layoutNames)]
 		layout = layout[2:]
+		target := ""
+		if kind == 2 {
+			if len(layout) == 0 {
+				return open
+			}
+			target = strings.NewReplacer("$OUT", out, "$HOST", host).Replace(layoutLinks[int(layout[0])%len(layoutLinks)])
+			layout = layout[1:]
+		}
 		p := filepath.Join(ctx, name)
+		// The layout is made inside the context only: never through a
+		// symlink an earlier entry made (the host's canary must change
+		// only if the code under test changes it).
+		if !madeInside(p, ctxReal) {
+			continue
+		}
+		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			os.Remove(p) //nolint:errcheck // replaced, not followed
+		}
 		os.MkdirAll(filepath.Dir(p), 0o755) //nolint:errcheck // a file in the way: the entry fails below
 		switch kind {
 		case 0:
@@ -62,16 +83,24 @@ func buildLayout(t *testing.T, parent, host string, layout []byte) string {
 		case 1:
 			os.MkdirAll(p, 0o755) //nolint:errcheck // as above
 		case 2:
-			if len(layout) == 0 {
-				return open
-			}
-			target := layoutLinks[int(layout[0])%len(layoutLinks)]
-			layout = layout[1:]
-			target = strings.NewReplacer("$OUT", out, "$HOST", host).Replace(target)
 			os.Symlink(target, p) //nolint:errcheck // as above
 		}
 	}
 	return open
+}
+
+// madeInside reports whether making p would stay in root: its nearest
+// existing ancestor, symlinks resolved, is root or below it.
+func madeInside(p, root string) bool {
+	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
+		if _, err := os.Lstat(dir); err == nil {
+			real, err := filepath.EvalSymlinks(dir)
+			return err == nil && (real == root || strings.HasPrefix(real, root+string(filepath.Separator)))
+		}
+		if dir == filepath.Dir(dir) {
+			return false
+		}
+	}
 }
 
 // within reports whether p, its symlinks resolved, is dir or below it.
