@@ -194,7 +194,15 @@ func (o *globalOptions) loadProject(ctx context.Context, services ...string) (*c
 	}
 	lo := o.composeOptions()
 	lo.Services = services
-	return compose.Load(ctx, lo)
+	p, err := compose.Load(ctx, lo)
+	if errors.Is(err, compose.ErrNoConfig) {
+		// -p NAME with no compose file here: the loaded bundle's project.
+		if f := o.bundleComposeFile(); f != "" {
+			lo.Files = []string{f}
+			return compose.Load(ctx, lo)
+		}
+	}
+	return p, err
 }
 
 // loadAndConnect loads the project (limited to services when given) and
