@@ -149,6 +149,9 @@ func Verify(r io.Reader) (*Bundle, error) {
 			return nil, fmt.Errorf("the bundle lacks blob %s: it is truncated or damaged", bl.Digest)
 		}
 	}
+	if !counted.ended() {
+		return nil, ErrTruncated
+	}
 	if index == nil {
 		return nil, fmt.Errorf("the bundle lacks %s: it is truncated or damaged", indexName)
 	}
@@ -298,13 +301,37 @@ func truncated(err error) error {
 	return fmt.Errorf("read the bundle: %w", err)
 }
 
+// countingReader counts what it reads and keeps its last two blocks.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r    io.Reader
+	n    int64
+	tail []byte
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	c.tail = append(c.tail, p[:n]...)
+	if len(c.tail) > 2*blockSize {
+		c.tail = append(c.tail[:0], c.tail[len(c.tail)-2*blockSize:]...)
+	}
 	return n, err
+}
+
+// blockSize is tar's.
+const blockSize = 512
+
+// ended tells whether what was read ends as a whole tar does: whole
+// blocks, the last two zero (the end-of-archive marker). A bundle cut
+// after its last entry's content still lacks them.
+func (c *countingReader) ended() bool {
+	if c.n%blockSize != 0 || len(c.tail) < 2*blockSize {
+		return false
+	}
+	for _, b := range c.tail {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
 }
