@@ -433,7 +433,8 @@ func TestRunnable(t *testing.T) {
 		{"other platform, no emulation", "linux/arm64", amd64, nil, false, "the bundle is for linux/arm64 and this box is linux/amd64, with no emulation for it"},
 		{"handler disabled", "linux/arm64", amd64, map[string]string{"qemu-aarch64": "disabled\n"}, false, "qemu-aarch64"},
 		{"another handler only", "linux/arm/v7", amd64, map[string]string{"qemu-aarch64": "enabled\n"}, false, "no emulation"},
-		{"unknown platform", "linux/z80", amd64, nil, false, "no emulation"},
+		{"unknown platform", "linux/z80", amd64, nil, false, `unknown platform "linux/z80"`},
+		{"no handler for the architecture", "linux/mips64le", amd64, nil, false, "none exists for this architecture"},
 		{"invalid platform", "linux/", amd64, nil, false, "invalid platform"},
 		{"not linux", "windows/amd64", amd64, nil, false, "linux images only"},
 	}

@@ -88,7 +88,10 @@ type Secret struct {
 // Base names the bundle an update was made against (its ID) and the blobs
 // the box must have from it: the update does not ship them.
 type Base struct {
-	ID      string `json:"id"`
+	ID string `json:"id"`
+	// File is the base bundle's file name (no directory), as create
+	// --since was given it: what load names when the box lacks it.
+	File    string `json:"file,omitempty"`
 	Project string `json:"project"`
 	Blobs   []Blob `json:"blobs"`
 }

@@ -35,7 +35,18 @@ func parsePlatform(s string) (ocispec.Platform, error) {
 	if p.OS != "linux" {
 		return ocispec.Platform{}, fmt.Errorf("platform %q: berth runs linux images only", s)
 	}
-	return platforms.Normalize(p), nil
+	p = platforms.Normalize(p)
+	if !knownArch[p.Architecture] {
+		return ocispec.Platform{}, fmt.Errorf("unknown platform %q: give one such as linux/amd64, linux/arm64 or linux/arm/v7", s)
+	}
+	return p, nil
+}
+
+// knownArch are the architectures images are made for (GOARCH names, as
+// OCI platforms use them).
+var knownArch = map[string]bool{
+	"amd64": true, "arm64": true, "arm": true, "386": true, "riscv64": true,
+	"ppc64le": true, "s390x": true, "mips64le": true, "loong64": true,
 }
 
 // qemuHandlers are the binfmt_misc handlers (as qemu-user-static names

@@ -3,6 +3,7 @@ package containerd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -19,6 +20,10 @@ import (
 )
 
 var _ bundle.BlobSource = (*Client)(nil)
+
+// ErrPlatformMissing is returned (wrapped) by BundleImage for an image
+// whose content for the platform is not here: pull or build it for it.
+var ErrPlatformMissing = errors.New("no content for the platform here")
 
 // BundleImage describes a local image for a bundle: its manifest for
 // platform (the image's own, or the one an index names for platform) and
@@ -49,7 +54,7 @@ func (c *Client) BundleImage(ctx context.Context, image, platform string) (bundl
 	blobs := []bundle.Blob{{Digest: desc.Digest, Size: desc.Size, MediaType: desc.MediaType}}
 	for _, d := range append([]ocispec.Descriptor{man.Config}, man.Layers...) {
 		if _, err := cs.Info(ctx, d.Digest); err != nil {
-			return bundle.Image{}, nil, fmt.Errorf("image %s for %s: blob %s is not in the content store: pull the image again with --platform %s", image, platforms.Format(p), d.Digest, platforms.Format(p))
+			return bundle.Image{}, nil, fmt.Errorf("image %s for %s: blob %s: %w (pull the image with --platform %s)", image, platforms.Format(p), d.Digest, ErrPlatformMissing, platforms.Format(p))
 		}
 		blobs = append(blobs, bundle.Blob{Digest: d.Digest, Size: d.Size, MediaType: d.MediaType})
 	}
@@ -66,7 +71,7 @@ func (c *Client) BundleImage(ctx context.Context, image, platform string) (bundl
 func platformManifest(ctx context.Context, cs content.Store, desc ocispec.Descriptor, match platforms.MatchComparer) (ocispec.Descriptor, ocispec.Manifest, error) {
 	data, err := content.ReadBlob(ctx, cs, desc)
 	if errdefs.IsNotFound(err) {
-		return desc, ocispec.Manifest{}, fmt.Errorf("%s is not in the content store: pull the image for this platform", desc.Digest)
+		return desc, ocispec.Manifest{}, fmt.Errorf("manifest %s: %w", desc.Digest, ErrPlatformMissing)
 	}
 	if err != nil {
 		return desc, ocispec.Manifest{}, err
@@ -83,7 +88,7 @@ func platformManifest(ctx context.Context, cs content.Store, desc ocispec.Descri
 			}
 			return platformManifest(ctx, cs, m, match)
 		}
-		return desc, ocispec.Manifest{}, fmt.Errorf("the image has no manifest for this platform")
+		return desc, ocispec.Manifest{}, fmt.Errorf("the image has no manifest for this platform: %w", ErrPlatformMissing)
 	case images.IsManifestType(desc.MediaType):
 		var man ocispec.Manifest
 		if err := json.Unmarshal(data, &man); err != nil {
@@ -98,7 +103,7 @@ func platformManifest(ctx context.Context, cs content.Store, desc ocispec.Descri
 			return desc, ocispec.Manifest{}, fmt.Errorf("decode config %s: %w", man.Config.Digest, err)
 		}
 		if !match.Match(platforms.Normalize(ic.Platform)) {
-			return desc, ocispec.Manifest{}, fmt.Errorf("the image is for %s", platforms.Format(platforms.Normalize(ic.Platform)))
+			return desc, ocispec.Manifest{}, fmt.Errorf("the image is for %s: %w", platforms.Format(platforms.Normalize(ic.Platform)), ErrPlatformMissing)
 		}
 		desc.Platform = nil
 		return desc, man, nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -109,9 +110,9 @@ func runBundleCreate(cmd *cobra.Command, g *globalOptions, opts bundleCreateOpti
 			continue
 		}
 		seen[name] = true
-		img, blobs, err := rt.BundleImage(ctx, name, platform)
+		img, blobs, err := bundleImage(cmd, rt, progress, p, s, platform)
 		if err != nil {
-			return fmt.Errorf("service %q: %w", s.Name, err)
+			return err
 		}
 		m.Images = append(m.Images, img)
 		m.Blobs = append(m.Blobs, blobs...)
@@ -119,6 +120,7 @@ func runBundleCreate(cmd *cobra.Command, g *globalOptions, opts bundleCreateOpti
 	m.Blobs = bundle.Unique(m.Blobs)
 	if base != nil {
 		m.Blobs, m.Base = bundle.Since(m.Blobs, base)
+		m.Base.File = filepath.Base(opts.since)
 	}
 	model, files, secrets, err := compose.BundleModel(spec, images, opts.includeSecrets)
 	if err != nil {
@@ -171,6 +173,37 @@ func prepareBundleImages(cmd *cobra.Command, rt *containerd.Client, progress *pr
 		}
 	}
 	return nil
+}
+
+// bundleImage describes the service's image for the bundle. An image
+// present for another platform only is built for the bundle's (the
+// service has a build section) or pulled for it, then described again.
+func bundleImage(cmd *cobra.Command, rt *containerd.Client, progress *progressWriter, p *compose.Project, s *compose.Service, platform string) (bundle.Image, []bundle.Blob, error) {
+	ctx := cmd.Context()
+	img, blobs, err := rt.BundleImage(ctx, s.ImageName(), platform)
+	if !errors.Is(err, containerd.ErrPlatformMissing) {
+		if err != nil {
+			return img, blobs, fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		return img, blobs, nil
+	}
+	progress.Live()
+	if s.Build != nil {
+		s.Platform = platform
+		err = scheduler.Build(ctx, p, rt, rt, []string{s.Name}, scheduler.BuildOptions{Out: buildOutput(progress, cmd.OutOrStdout(), false)})
+	} else {
+		if err = rt.Pull(ctx, s.ImageName(), platform); err != nil {
+			err = fmt.Errorf("service %q: %w", s.Name, err)
+		}
+	}
+	progress.Stop()
+	if err != nil {
+		return bundle.Image{}, nil, err
+	}
+	if img, blobs, err = rt.BundleImage(ctx, s.ImageName(), platform); err != nil {
+		return img, blobs, fmt.Errorf("service %q: %w", s.Name, err)
+	}
+	return img, blobs, nil
 }
 
 // secretHint says how the box provides a secret the bundle lacks.

@@ -69,7 +69,7 @@ func runBundleInspect(cmd *cobra.Command, opts bundleInspectOptions, file string
 	fmt.Fprintf(out, "Bundle:   %s (%s, %s)\n", file, b.ID, units.HumanSize(float64(b.Size)))
 	fmt.Fprintf(out, "Project:  %s\nPlatform: %s\n", m.Project, m.Platform)
 	if m.Base != nil {
-		fmt.Fprintf(out, "Update of bundle %s: the box must have loaded it (%d blobs not shipped)\n", m.Base.ID, len(m.Base.Blobs))
+		fmt.Fprintf(out, "Update of bundle %s (%s): the box must have loaded it (%d blobs not shipped)\n", m.Base.File, m.Base.ID, len(m.Base.Blobs))
 	}
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 3, ' ', 0)

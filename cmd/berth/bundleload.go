@@ -65,7 +65,7 @@ func runBundleLoad(cmd *cobra.Command, g *globalOptions, opts bundleLoadOptions,
 			return err
 		}
 		if len(missing) > 0 {
-			return fmt.Errorf("bundle load %s: it is an update of bundle %s (project %s), and this box lacks %d of the blobs it expects from it: load that bundle first", file, m.Base.ID, m.Base.Project, len(missing))
+			return fmt.Errorf("bundle load %s: it is an update of bundle %s (%s, project %s), and this box lacks %d of the blobs it expects from it: load that bundle first", file, m.Base.File, m.Base.ID, m.Base.Project, len(missing))
 		}
 	}
 	undo, err := rt.ImportBundle(ctx, b, func() (io.ReadCloser, error) { return os.Open(file) })
