@@ -27,17 +27,24 @@ func bundleStack(t *testing.T, port int) *project {
     configs:
       - source: greeting
         target: /www/greeting.txt
+    secrets:
+      - source: token
+        target: /www/token.txt
   cache:
     image: %s
     command: ["sleep", "3600"]
 configs:
   greeting:
     file: ./greeting.txt
+secrets:
+  token:
+    file: ./token.txt
 `, port, testImage)
 	return newProject(t, compose, map[string]string{
 		"web/Dockerfile": webDockerfile("v1"),
 		"web.env":        "MODE=edge\n",
 		"greeting.txt":   "hello from the bundle\n",
+		"token.txt":      "laptop-only-token\n",
 	})
 }
 
@@ -128,6 +135,12 @@ func TestBundleToOfflineBox(t *testing.T) {
 	if bytes.Contains(b1, []byte(p.dir)) {
 		t.Errorf("the bundle names the project directory %s", p.dir)
 	}
+	if bytes.Contains(b1, []byte("laptop-only-token")) {
+		t.Errorf("the bundle holds the secret, without --include-secrets")
+	}
+	if !strings.Contains(r.stdout, "Secret token is not in the bundle: put its file at secrets/token") {
+		t.Errorf("bundle create does not say the box must provide the secret:\n%s", r)
+	}
 	var inspect struct {
 		Project, Platform string
 		Services          []struct{ Name, Image string }
@@ -159,7 +172,7 @@ func TestBundleToOfflineBox(t *testing.T) {
 	if len(b2) >= len(b1) {
 		t.Errorf("the update is %d bytes, its base %d: want it smaller", len(b2), len(b1))
 	}
-	if r := p.must("bundle", "inspect", v2); !strings.Contains(r.stdout, "Update of bundle sha256:") {
+	if r := p.must("bundle", "inspect", v2); !strings.Contains(r.stdout, "Update of bundle v1.tar (sha256:") {
 		t.Errorf("bundle inspect of the update:\n%s", r.stdout)
 	}
 
@@ -185,7 +198,7 @@ func TestBundleToOfflineBox(t *testing.T) {
 		"truncated":         "truncated",
 		"wrong digest":      "has the digest",
 		"other platform":    "the bundle is for linux/arm64 and this box is linux/amd64, with no emulation for it",
-		"update, no base":   "it is an update of bundle sha256:",
+		"update, no base":   "it is an update of bundle v1.tar (sha256:",
 		"not a bundle file": "not a berth bundle",
 	}
 	noEmulation := []string{"BERTH_BINFMT_MISC_DIR=" + t.TempDir()}
@@ -213,6 +226,16 @@ func TestBundleToOfflineBox(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "compose.yaml")); err != nil {
 		t.Errorf("bundle load --dir: %v", err)
 	}
+	secret := filepath.Join(d.dataDir, "bundles", p.name, "secrets", "token")
+	if !strings.Contains(msg, "Secret token is not in the bundle: put its file at "+secret+" before up") {
+		t.Errorf("bundle load does not say where the secret goes:\n%s", msg)
+	}
+	if err := os.MkdirAll(filepath.Dir(secret), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(secret, []byte("box-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	// No compose file where it runs: the loaded bundle's project, and no
 	// image is pulled (berth-e2e.local names no registry).
 	d.must(boxDir, "-p", p.name, "up", "-d", "--wait")
@@ -234,6 +257,10 @@ func TestBundleToOfflineBox(t *testing.T) {
 	d.must(boxDir, "-p", p.name, "up", "-d", "--wait")
 	if code, body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port)); code != 200 || strings.TrimSpace(body) != "v2" {
 		t.Errorf("web on the box after the update: %d %q, want 200 v2", code, body)
+	}
+	// The secret the box provided is kept through the update.
+	if code, body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/token.txt", port)); code != 200 || body != "box-token\n" {
+		t.Errorf("web's secret on the box after the update: %d %q", code, body)
 	}
 }
 
