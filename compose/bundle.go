@@ -30,6 +30,16 @@ type BundleSecret struct {
 	Included                bool
 }
 
+// SecretFiles says whether a bundle ships the secrets' files.
+type SecretFiles int
+
+const (
+	// SecretFilesLeftOut leaves them out: the box provides them.
+	SecretFilesLeftOut SecretFiles = iota
+	// SecretFilesIncluded ships them (create --include-secrets).
+	SecretFilesIncluded
+)
+
 // BundleModel is the compose model of spec made to run anywhere from a
 // directory of its own, for berth bundle create: what config prints, with
 // each service's image set to images[service] and its build section
@@ -37,13 +47,13 @@ type BundleSecret struct {
 // pull_policy build becomes missing), and every file the model reads from
 // the project directory copied and referred to by a relative path:
 // env files under env/, file and content configs under configs/NAME,
-// file secrets under secrets/NAME (their contents only when
-// includeSecrets), bind-mount sources inside the project directory under
+// file secrets under secrets/NAME (their contents only with
+// SecretFilesIncluded), bind-mount sources inside the project directory under
 // mounts/. spec must be loaded with its env files kept
 // (Options.KeepEnvFiles). Bind mounts of host paths outside the project
 // stay as they are: the box must have them. The model holds no other host
 // path.
-func BundleModel(spec *types.Project, images map[string]string, includeSecrets bool) ([]byte, []BundleFile, []BundleSecret, error) {
+func BundleModel(spec *types.Project, images map[string]string, secretFiles SecretFiles) ([]byte, []BundleFile, []BundleSecret, error) {
 	b := &bundler{root: spec.WorkingDir, paths: map[string]string{}, taken: map[string]bool{}}
 	out := *spec
 	out.Services = types.Services{}
@@ -111,7 +121,7 @@ func BundleModel(spec *types.Project, images map[string]string, includeSecrets b
 		sc := spec.Secrets[name]
 		switch {
 		case bool(sc.External):
-		case sc.File != "" && includeSecrets:
+		case sc.File != "" && secretFiles == SecretFilesIncluded:
 			rel, err := b.addFile(sc.File, "secrets", name)
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("secret %q: %w", name, err)

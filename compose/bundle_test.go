@@ -36,12 +36,13 @@ secrets:
 		"static/index.htm": "<p>hi</p>\n",
 	})
 	images := map[string]string{"web": "shop-web", "db": "postgres:16"}
-	for _, include := range []bool{false, true} {
+	for _, secretFiles := range []SecretFiles{SecretFilesLeftOut, SecretFilesIncluded} {
+		include := secretFiles == SecretFilesIncluded
 		spec, err := LoadSpec(context.Background(), Options{Files: []string{filepath.Join(dir, "compose.yaml")}, KeepEnvFiles: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		model, files, secrets, err := BundleModel(spec, images, include)
+		model, files, secrets, err := BundleModel(spec, images, secretFiles)
 		if err != nil {
 			t.Fatalf("BundleModel = %v", err)
 		}

@@ -122,7 +122,11 @@ func runBundleCreate(cmd *cobra.Command, g *globalOptions, opts bundleCreateOpti
 		m.Blobs, m.Base = bundle.Since(m.Blobs, base)
 		m.Base.File = filepath.Base(opts.since)
 	}
-	model, files, secrets, err := compose.BundleModel(spec, images, opts.includeSecrets)
+	secretFiles := compose.SecretFilesLeftOut
+	if opts.includeSecrets {
+		secretFiles = compose.SecretFilesIncluded
+	}
+	model, files, secrets, err := compose.BundleModel(spec, images, secretFiles)
 	if err != nil {
 		return err
 	}
