@@ -71,6 +71,26 @@ secrets:
 		if got := strings.Join(paths, " "); got != want {
 			t.Errorf("BundleModel(includeSecrets %v) files = %s, want %s", include, got, want)
 		}
+		// The model loads from a directory of its own, as on the box.
+		write := map[string]string{"compose.yaml": m}
+		for _, f := range files {
+			write[f.Path] = string(f.Data)
+		}
+		boxDir := publishSpec(t, write)
+		loaded, err := LoadSpec(context.Background(), Options{Files: []string{filepath.Join(boxDir, "compose.yaml")}})
+		if err != nil {
+			t.Fatalf("the bundled model does not load: %v\n%s", err, m)
+		}
+		web := loaded.Services["web"]
+		if a := web.Environment["A"]; a == nil || *a != "1" || web.Image != "shop-web" || web.Build != nil {
+			t.Errorf("the bundled model loads web as image %q, build %v, A=%v", web.Image, web.Build, web.Environment["A"])
+		}
+		if got := loaded.Configs["site"].File; got != filepath.Join(boxDir, "configs", "site") {
+			t.Errorf("the bundled model's config site is %s, want it in the box's directory", got)
+		}
+		if got := web.Command; len(got) != 3 || got[2] != "echo $HOME" {
+			t.Errorf("the bundled model's command = %q, want the $ kept", got)
+		}
 		if len(secrets) != 2 || secrets[0] != (BundleSecret{Name: "key", File: "secrets/key", Included: include}) || secrets[1] != (BundleSecret{Name: "token", Environment: "TOKEN"}) {
 			t.Errorf("BundleModel(includeSecrets %v) secrets = %+v", include, secrets)
 		}
