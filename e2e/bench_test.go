@@ -328,3 +328,27 @@ func berthRunDir() string {
 	}
 	return "/run/berth"
 }
+
+// BenchmarkBundle: `bundle create` of a built 10-step image and the test
+// image (its size reported), and `bundle inspect`, which reads and
+// verifies the whole bundle as load does before it imports anything.
+func BenchmarkBundle(b *testing.B) {
+	p := newProject(b, "services:\n  app:\n    build: .\n  cache:\n    image: "+testImage+"\n", map[string]string{
+		"Dockerfile": benchDockerfile, "deps.txt": "deps", "app.txt": "app 0",
+	})
+	image := "docker.io/library/" + p.name + "-app:latest"
+	b.Cleanup(func() { exec.Command(ctrBin, "--address", daemonAddress(), "-n", "berth", "images", "rm", image).Run() }) //nolint:errcheck // cleanup
+	file := filepath.Join(b.TempDir(), "bundle.tar")
+	p.must("build", "-q")
+	b.Run("create", func(b *testing.B) {
+		timed(b, nil, func() { p.must("--progress", "quiet", "bundle", "create", "-o", file) })
+		info, err := os.Stat(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(info.Size()), "bundle-bytes")
+	})
+	b.Run("verify", func(b *testing.B) {
+		timed(b, nil, func() { p.must("bundle", "inspect", file) })
+	})
+}
