@@ -12,8 +12,9 @@
 //	oci-layout               {"imageLayoutVersion":"1.0.0"}
 //	index.json               an OCI image index of the images, one manifest each,
 //	                         named by the io.containerd.image.name annotation
-//	project/compose.yaml     the resolved compose model (berth config's output):
-//	                         images by name, no build sections, paths relative
+//	project/compose.yaml     the resolved compose model (berth config
+//	                         --no-env-resolution's output): images by name, no
+//	                         build sections, paths relative
 //	project/env/…            the env files the services read
 //	project/configs/NAME     the file-based configs
 //	project/secrets/NAME     the file-based secrets (only with --include-secrets)

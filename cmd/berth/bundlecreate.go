@@ -87,6 +87,9 @@ func runBundleCreate(cmd *cobra.Command, g *globalOptions, opts bundleCreateOpti
 		if opts.platform != "" {
 			s.Platform = platform
 		}
+		if s.PullPolicy == compose.PullAlways {
+			fmt.Fprintf(cmd.ErrOrStderr(), "WARN: service %q has pull_policy: always: up on the box will try its registry (run it with --pull never there, or change the policy)\n", s.Name)
+		}
 	}
 	rt, progress, err := g.connectWithProgress(ctx)
 	if err != nil {
