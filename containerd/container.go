@@ -246,20 +246,9 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 			os.RemoveAll(etcDir)
 		}
 	}()
-	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
-	etc := etcFiles{
-		Hostname: hostnameFor(s, req.Name), Domainname: s.Domainname, HostResolvConf: hostResolv,
-		Nameservers: req.DNS, ExtraNameservers: s.DNS, Search: s.DNSSearch, Options: s.DNSOptions,
-	}
-	for _, h := range s.ExtraHosts {
-		addr := h.Addr
-		if addr == "host-gateway" {
-			if req.HostGateway == "" {
-				return scheduler.Container{}, fmt.Errorf("service %q: extra_hosts %s:host-gateway needs the service on a network (it has none)", s.Name, h.Name)
-			}
-			addr = req.HostGateway
-		}
-		etc.ExtraHosts = append(etc.ExtraHosts, hostLine{Addr: addr, Name: h.Name})
+	etc, err := etcFor(s, req.Name, req.DNS, req.HostGateway)
+	if err != nil {
+		return scheduler.Container{}, err
 	}
 	if err := writeEtcFiles(etcDir, etc); err != nil {
 		return scheduler.Container{}, fmt.Errorf("container %s: write /etc files: %w", req.Name, err)

@@ -3,11 +3,15 @@ package containerd
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/scheduler"
 )
 
 // etcFiles are what a container's /etc/hosts, hostname and resolv.conf
@@ -26,6 +30,46 @@ type etcFiles struct {
 }
 
 type hostLine struct{ Addr, Name string }
+
+// etcFor is what the /etc files of container name of service s are made
+// of: its nameservers (berth's DNS) and the address host-gateway stands for.
+func etcFor(s *compose.Service, name string, nameservers []string, hostGateway string) (etcFiles, error) {
+	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
+	etc := etcFiles{
+		Hostname: hostnameFor(s, name), Domainname: s.Domainname, HostResolvConf: hostResolv,
+		Nameservers: nameservers, ExtraNameservers: s.DNS, Search: s.DNSSearch, Options: s.DNSOptions,
+	}
+	for _, h := range s.ExtraHosts {
+		addr := h.Addr
+		if addr == "host-gateway" {
+			if hostGateway == "" {
+				return etcFiles{}, fmt.Errorf("service %q: extra_hosts %s:host-gateway needs the service on a network (it has none)", s.Name, h.Name)
+			}
+			addr = hostGateway
+		}
+		etc.ExtraHosts = append(etc.ExtraHosts, hostLine{Addr: addr, Name: h.Name})
+	}
+	return etc, nil
+}
+
+var _ scheduler.EtcWriter = (*Client)(nil)
+
+// WriteEtc implements scheduler.EtcWriter: the files are written in place
+// (the same inodes), which the container's bind mounts show.
+func (c *Client) WriteEtc(_ context.Context, ctr scheduler.Container, s *compose.Service, nameservers []string) error {
+	gateway := ""
+	if len(nameservers) > 0 {
+		gateway = nameservers[0]
+	}
+	etc, err := etcFor(s, ctr.Name, nameservers, gateway)
+	if err != nil {
+		return err
+	}
+	if err := writeEtcFiles(c.containerDir(ctr.Name), etc); err != nil {
+		return fmt.Errorf("write /etc files: %w", err)
+	}
+	return nil
+}
 
 // writeEtcFiles writes the hosts, hostname and resolv.conf files a
 // container gets bind-mounted at /etc, into dir.

@@ -19,13 +19,20 @@ func (p *project) mustEnv(env []string, args ...string) result {
 }
 
 // A network whose configuration changed is made again at up, as docker
-// compose does (without asking: no data is lost), with the containers on
-// it; the other services' containers are left alone.
+// compose does (without asking: no data is lost): the containers on it
+// are stopped, taken off it, put back on the new network and started
+// again, the same containers (not recreated); the other services'
+// containers are left alone.
 func TestNetworkConfigChange(t *testing.T) {
 	t.Parallel()
 	p := newProject(t, `
 services:
   web:
+    image: `+testImage+`
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+    networks: [front]
+  api:
     image: `+testImage+`
     command: [sleep, "600"]
     stop_signal: SIGKILL
@@ -46,34 +53,72 @@ networks:
 		t.Helper()
 		return p.must("exec", "web", "ip", "-4", "-o", "addr", "show", "eth0").stdout
 	}
+	ids := func() map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for _, e := range p.ps(false) {
+			out[e.Name] = e.ID
+		}
+		return out
+	}
 	p.must("up", "-d")
 	if a := addr(); !strings.Contains(a, "inet 10.89.241.") {
 		t.Fatalf("web's address is not in the network's subnet 10.89.241.0/24: %s", a)
 	}
 	p.mark("web", "1")
 	p.mark("other", "1")
+	before := ids()
 
 	two := []string{"TIER=two"}
 	r := p.mustEnv(two, "--progress", "plain", "up", "-d")
-	for _, want := range []string{"Network " + p.name + "_front", "Removed", p.name + "-web-1"} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("up after a label change of network front does not mention %q:\n%s", want, r)
+	web, api, front := p.name+"-web-1", p.name+"-api-1", p.name+"_front"
+	want := strings.Join([]string{
+		"Container " + api + "  Stopped",
+		"Container " + web + "  Stopping",
+		"Container " + web + "  Stopped",
+		"Network " + front + "  Removed",
+		"Network " + front + "  Creating",
+		"Network " + front + "  Created",
+	}, "\n")
+	// berth's reasons follow compose's words in parentheses.
+	var plain []string
+	for _, l := range strings.Split(r.stderr, "\n") {
+		l, _, _ = strings.Cut(l, " (")
+		plain = append(plain, strings.TrimSpace(l))
+	}
+	if !strings.Contains(strings.Join(plain, "\n"), want) {
+		t.Errorf("up after a label change of network front does not say, in docker compose's order:\n%s\n%s", want, r)
+	}
+	for _, c := range []string{web, api} {
+		if !strings.Contains(r.stderr, "Container "+c+"  Started") || strings.Contains(r.stderr, "Container "+c+"  Recreate") {
+			t.Errorf("%s is not started again (or was recreated):\n%s", c, r)
 		}
 	}
-	if r := p.berth("exec", "web", "test", "-f", "/kept"); r.code == 0 {
-		t.Errorf("web-1 is on the changed network but was not recreated")
+	if after := ids(); after[web] != before[web] || after[api] != before[api] || after[web] == "" {
+		t.Errorf("the containers on the changed network were replaced: IDs %v, then %v", before, after)
 	}
+	p.wantMarked("web", "1")
 	p.wantMarked("other", "1")
+	if a := addr(); !strings.Contains(a, "inet 10.89.241.") {
+		t.Errorf("web is not on the new network: %s", a)
+	}
+	if r := p.berth("exec", "-T", "web", "nslookup", "api"); r.code != 0 {
+		t.Errorf("api's name does not resolve from web on the new network: %s", r)
+	}
 	if r := p.mustEnv(two, "up", "-d"); !strings.Contains(r.stderr, "Nothing to do") {
 		t.Errorf("a second up with the same configuration changed something:\n%s", r)
 	}
 
-	// A new subnet: the network is made again in it (berth used to refuse
-	// the change until the project was taken down).
+	// A new subnet: the network is made again in it, the containers kept
+	// and their resolv.conf following the new gateway (berth's DNS).
 	p.mustEnv(append(two, "SUBNET=10.89.242.0/24"), "up", "-d")
 	if a := addr(); !strings.Contains(a, "inet 10.89.242.") {
 		t.Errorf("web's address is not in the network's new subnet 10.89.242.0/24: %s", a)
 	}
+	if r := p.berth("exec", "-T", "web", "nslookup", "api"); r.code != 0 {
+		t.Errorf("api's name does not resolve from web in the new subnet: %s", r)
+	}
+	p.wantMarked("web", "1")
 	p.wantMarked("other", "1")
 }
 

@@ -190,7 +190,17 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 		if !ok {
 			return fmt.Errorf("network %s: this network layer cannot remove one network", op.Name)
 		}
-		return e.step(KindNetwork, op.Name, "Removing", "Removed", op.Reason, func() error { return no.RemoveNetwork(ctx, e.Project.Name, op.Name) })
+		// As docker compose: one line, once it is gone.
+		if err := no.RemoveNetwork(ctx, e.Project.Name, op.Name); err != nil {
+			e.emit(KindNetwork, op.Name, StatusError, "Error", "")
+			return fmt.Errorf("remove network %s: %w", op.Name, err)
+		}
+		e.emit(KindNetwork, op.Name, StatusDone, "Removed", "")
+		return nil
+	case OpDisconnect:
+		return e.quiet(KindContainer, op.Name, e.Network.Disconnect(ctx, e.Project.Name, c.ID))
+	case OpReconnect:
+		return e.quiet(KindContainer, op.Name, e.reconnect(ctx, *c))
 	case OpRemoveVolume:
 		return e.step(KindVolume, op.Name, "Removing", "Removed", "", func() error { return e.Runtime.RemoveVolume(ctx, op.Name) })
 	case OpRemoveImage:
@@ -424,6 +434,33 @@ func (e *Executor) reattach(ctx context.Context, c Container) error {
 		return fmt.Errorf("container %s: %w", c.Name, err)
 	}
 	return nil
+}
+
+// reconnect puts a container a network recreation took off its networks
+// back on them, in the namespace it kept, and writes its resolv.conf and
+// hosts again: the networks' gateways (berth's DNS server) may have moved.
+func (e *Executor) reconnect(ctx context.Context, c Container) error {
+	s := e.Project.Service(c.Labels.Service())
+	if s == nil || c.Labels.NetNSPath() == "" {
+		return nil
+	}
+	nameservers, err := e.Network.Connect(ctx, e.Project, s, c.ID, c.Labels.NetNSPath())
+	if err != nil {
+		return fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	if w, ok := e.Runtime.(EtcWriter); ok {
+		if err := w.WriteEtc(ctx, c, s, nameservers); err != nil {
+			return fmt.Errorf("container %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// EtcWriter is a runtime that writes a container's /etc/resolv.conf and
+// /etc/hosts again for new nameservers (the first is also its
+// host-gateway), as a network it is on was made again.
+type EtcWriter interface {
+	WriteEtc(ctx context.Context, c Container, s *compose.Service, nameservers []string) error
 }
 
 // namespaceFor returns the network namespace a new container joins and

@@ -35,6 +35,10 @@ const (
 	OpCreateNetworks OpKind = "create-networks"
 	// OpRemoveNetwork removes one network whose configuration changed.
 	OpRemoveNetwork OpKind = "remove-network"
+	// OpDisconnect and OpReconnect take a kept container off its networks
+	// and back on them, around the remaking of a network (recreate.go).
+	OpDisconnect OpKind = "disconnect"
+	OpReconnect  OpKind = "reconnect"
 	// OpRemoveNetworks removes the project's networks after its containers.
 	OpRemoveNetworks OpKind = "remove-networks"
 	// OpStop stops a running container (stop, restart).
@@ -201,7 +205,7 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 			sort.Strings(services)
 		}
 	}
-	recreate, removed, more, err := recreateResources(p, observed, services, opts)
+	recreate, reconnect, touched, more, err := recreateResources(p, observed, services, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -211,8 +215,11 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 	}
 	byService := map[string][]Container{}
 	for _, c := range observed {
-		if c.Labels.OneOff() || removed[c.Name] {
+		if c.Labels.OneOff() || touched[c.Name] == removedContainer {
 			continue
+		}
+		if touched[c.Name] == stoppedContainer {
+			c.State = StateExited
 		}
 		byService[c.Labels.Service()] = append(byService[c.Labels.Service()], c)
 	}
@@ -240,12 +247,13 @@ func Reconcile(p *compose.Project, observed []Container, g *Graph, opts Reconcil
 		// makes the networks even when no service is selected.
 		plan.Prepare = append(plan.Prepare, Op{Kind: OpCreateNetworks, Name: p.Name})
 	}
+	plan.Prepare = append(plan.Prepare, reconnect...)
 	known := knownServices(p)
 	var orphans []string
 	for _, c := range observed {
 		// As docker compose: a one-off that exited is an orphan too.
 		orphan := c.Labels.OneOff() && c.State == StateExited || !c.Labels.OneOff() && !known[c.Labels.Service()]
-		if !orphan || removed[c.Name] {
+		if !orphan || touched[c.Name] == removedContainer {
 			continue
 		}
 		if opts.RemoveOrphans {

@@ -111,20 +111,40 @@ func volumeKey(p *compose.Project, name string) string {
 	return name
 }
 
+// fate is what recreateResources does to a container on a network or
+// volume that is made again.
+type fate int
+
+const (
+	keptContainer fate = iota
+	// removedContainer is removed (it mounts a recreated volume, or is a
+	// one-off or orphan on a recreated network): the services' plans
+	// make it again.
+	removedContainer
+	// stoppedContainer is kept, stopped and taken off its networks while
+	// its network is made again, then put back on them: the services'
+	// plans start it again.
+	stoppedContainer
+)
+
 // recreateResources plans what makes networks and volumes whose
-// configuration changed match the file again, as docker compose does: the
-// containers on them are removed first (they are created again with the
-// services), then the network or volume; the network is made again with
-// the others, the volume by the first container that mounts it. It
-// returns those ops, the containers they remove (which the services'
-// plans must not count), and the services of those containers that the
-// plan must bring back although up was not asked for them.
-func recreateResources(p *compose.Project, observed []Container, services []string, opts ReconcileOptions) ([]Op, map[string]bool, []string, error) {
-	type resource struct {
-		op      Op
-		members func(c Container) bool
+// configuration changed match the file again, as docker compose does.
+// A network: the containers on it are stopped and taken off it, it is
+// removed, made again with the others, and the same containers are put
+// back on it (the services' plans start them: they are not recreated).
+// A volume: the containers that mount it are removed first (they are
+// created again with the services), then the volume, which the first
+// container that mounts it makes again. It returns the ops that run
+// before the networks are made, those that run after (reconnect), what
+// happens to each container touched (which the services' plans must
+// take into account), and the services of those containers that the plan
+// must bring back although up was not asked for them.
+func recreateResources(p *compose.Project, observed []Container, services []string, opts ReconcileOptions) (before, after []Op, touched map[string]fate, more []string, _ error) {
+	type network struct {
+		name    string
+		members []string
 	}
-	var resources []resource
+	var networks []network
 	seen := map[string]bool{}
 	for _, name := range services {
 		for _, sn := range p.Service(name).Networks {
@@ -142,39 +162,69 @@ func recreateResources(p *compose.Project, observed []Container, services []stri
 				// One of the project's names that no container has is a
 				// stale address, which removing the network drops.
 				if !strings.HasPrefix(c, p.Name+"-") && !slices.ContainsFunc(observed, func(o Container) bool { return o.Name == c }) {
-					return nil, nil, nil, fmt.Errorf("network %q (%s) exists with a different configuration than the compose file declares, and container %s, not of project %s, is on it: it cannot be recreated; restore its configuration or remove that container first", sn.Key, n.Name, c, p.Name)
+					return nil, nil, nil, nil, fmt.Errorf("network %q (%s) exists with a different configuration than the compose file declares, and container %s, not of project %s, is on it: it cannot be recreated; restore its configuration or remove that container first", sn.Key, n.Name, c, p.Name)
 				}
 			}
-			resources = append(resources, resource{
-				op:      Op{Kind: OpRemoveNetwork, Name: n.Name, Reason: "configuration changed"},
-				members: func(c Container) bool { return slices.Contains(on.Containers, c.Name) },
-			})
+			networks = append(networks, network{name: n.Name, members: on.Containers})
 		}
 	}
-	for _, name := range opts.RecreateVolumes {
-		resources = append(resources, resource{
-			op:      Op{Kind: OpRemoveVolume, Name: name, Reason: "configuration changed"},
-			members: func(c Container) bool { return slices.Contains(c.Volumes, name) },
-		})
+	touched = map[string]fate{}
+	bringBack := func(c *Container) {
+		if svc := c.Labels.Service(); !slices.Contains(services, svc) && !slices.Contains(more, svc) {
+			more = append(more, svc)
+		}
 	}
-	var ops, after []Op
-	removed := map[string]bool{}
-	var more []string
-	for _, r := range resources {
+	// Volumes first: a container that mounts a recreated volume is
+	// removed, whatever network it is on.
+	var removes, stops, disconnects, reconnects, resources []Op
+	for _, name := range opts.RecreateVolumes {
 		for i := range observed {
 			c := &observed[i]
-			if removed[c.Name] || !r.members(*c) {
+			if touched[c.Name] != keptContainer || !slices.Contains(c.Volumes, name) {
 				continue
 			}
-			removed[c.Name] = true
-			ops = append(ops, Op{Kind: OpRemove, Service: c.Labels.Service(), Name: c.Name, Container: c, Reason: fmt.Sprintf("%s %s %s", strings.TrimPrefix(string(r.op.Kind), "remove-"), r.op.Name, "is recreated")})
-			if svc := c.Labels.Service(); !c.Labels.OneOff() && p.Service(svc) != nil && !slices.Contains(services, svc) && !slices.Contains(more, svc) {
-				more = append(more, svc)
+			touched[c.Name] = removedContainer
+			removes = append(removes, Op{Kind: OpRemove, Service: c.Labels.Service(), Name: c.Name, Container: c, Reason: "volume " + name + " is recreated"})
+			if !c.Labels.OneOff() && p.Service(c.Labels.Service()) != nil {
+				bringBack(c)
 			}
 		}
-		after = append(after, r.op)
 	}
-	sort.Slice(ops, func(i, j int) bool { return ops[i].Name < ops[j].Name })
+	for _, n := range networks {
+		reason := "network " + n.name + " is recreated"
+		for i := range observed {
+			c := &observed[i]
+			if !slices.Contains(n.members, c.Name) {
+				continue
+			}
+			switch touched[c.Name] {
+			case removedContainer:
+				continue // its removal takes it off every network
+			case stoppedContainer:
+				continue // on several recreated networks: once is enough
+			}
+			if c.Labels.OneOff() || p.Service(c.Labels.Service()) == nil {
+				// Neither a one-off nor an orphan is started again by up.
+				touched[c.Name] = removedContainer
+				removes = append(removes, Op{Kind: OpRemove, Service: c.Labels.Service(), Name: c.Name, Container: c, Reason: reason})
+				continue
+			}
+			touched[c.Name] = stoppedContainer
+			if c.State == StateRunning || c.State == StatePaused {
+				stops = append(stops, Op{Kind: OpStop, Service: c.Labels.Service(), Name: c.Name, Container: c, Reason: reason})
+			}
+			disconnects = append(disconnects, Op{Kind: OpDisconnect, Service: c.Labels.Service(), Name: c.Name, Container: c, Reason: reason})
+			reconnects = append(reconnects, Op{Kind: OpReconnect, Service: c.Labels.Service(), Name: c.Name, Container: c})
+			bringBack(c)
+		}
+		resources = append(resources, Op{Kind: OpRemoveNetwork, Name: n.name, Reason: "configuration changed"})
+	}
+	for _, name := range opts.RecreateVolumes {
+		resources = append(resources, Op{Kind: OpRemoveVolume, Name: name, Reason: "configuration changed"})
+	}
+	for _, ops := range [][]Op{removes, stops, disconnects, reconnects} {
+		sort.Slice(ops, func(i, j int) bool { return ops[i].Name < ops[j].Name })
+	}
 	sort.Strings(more)
-	return append(ops, after...), removed, more, nil
+	return slices.Concat(removes, stops, disconnects, resources), reconnects, touched, more, nil
 }
