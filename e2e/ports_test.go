@@ -224,3 +224,84 @@ networks:
 		t.Errorf("a container on an internal network reached the host or has a default route:\n%s", in)
 	}
 }
+
+// A published port is held on the host only while its container runs, as
+// Docker's proxy is: berth stop (or an exit of its own) frees it, start
+// takes it again, and a start while another program has it fails naming
+// the port and that program.
+func TestPortsHeldWhileRunning(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	p := newProject(t, fmt.Sprintf(`
+services:
+  web:
+    image: %s
+    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+    stop_signal: SIGKILL
+    ports: ["127.0.0.1:%d:8080"]
+`, testImage, port), nil)
+	free := func() bool {
+		l, err := net.Listen("tcp4", addr)
+		if err != nil {
+			return false
+		}
+		l.Close()
+		return true
+	}
+	serves := func(when string) {
+		t.Helper()
+		var body string
+		p.waitFor("a page from "+addr+" "+when, 10*time.Second, func() bool {
+			body, err = fetch("http://" + addr + "/")
+			return err == nil
+		})
+		if !strings.Contains(body, "hello from berth") {
+			t.Errorf("GET %s %s = %q, %v", addr, when, body, err)
+		}
+	}
+	p.must("up", "-d")
+	serves("after up")
+	if free() {
+		t.Fatalf("%s is free while web runs: its port is not held", addr)
+	}
+
+	p.must("stop", "web")
+	if !free() {
+		t.Fatalf("%s is still taken after stop", addr)
+	}
+	if ports := p.ps(true)[0].Ports; ports != "" {
+		t.Errorf("ps -a shows ports %q for a stopped container", ports)
+	}
+	p.must("start", "web")
+	serves("after start")
+	if free() {
+		t.Errorf("%s is free after start: its port is not held again", addr)
+	}
+
+	// An exit of its own frees the port too.
+	p.must("kill", "web")
+	p.waitFor(addr+" freed after web exited", 10*time.Second, free)
+
+	// Another program takes it: start fails, naming the port and it.
+	taker, err := net.Listen("tcp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.berth("start", "web")
+	want := fmt.Sprintf("port 127.0.0.1:%d->8080/tcp is already in use on the host (by e2e.test", port)
+	if r.code == 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("start while %s is taken: want a failure saying %q:\n%s", addr, want, r)
+	}
+	if st := p.ps(true)[0].State; st == "running" {
+		t.Errorf("web runs although its port is taken")
+	}
+	taker.Close()
+	p.must("start", "web")
+	serves("after the port was given back")
+}

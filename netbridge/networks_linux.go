@@ -208,9 +208,17 @@ func linkAliases(s *compose.Service) map[string]string {
 	return out
 }
 
-// Ports returns a container's published ports.
+// Ports returns a container's published ports: none while it is stopped
+// (as docker shows them).
 func (n *Networks) Ports(container string) ([]PortBinding, error) {
-	return n.bridges.IPAM.Ports(container)
+	all, err := n.bridges.IPAM.Ports(container)
+	var out []PortBinding
+	for _, b := range all {
+		if !b.Stopped {
+			out = append(out, b)
+		}
+	}
+	return out, err
 }
 
 // Disconnect implements scheduler.Network.

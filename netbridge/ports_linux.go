@@ -24,6 +24,10 @@ type PortBinding struct {
 	Protocol      string     `json:"protocol"`
 	ContainerAddr netip.Addr `json:"container_addr"`
 	ContainerPort uint16     `json:"container_port"`
+	// Stopped marks the binding of a container that does not run: its
+	// host port is neither held nor forwarded (as Docker's proxy goes
+	// with the container), but stays the container's for its next start.
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 // String renders the binding as docker ps does: 0.0.0.0:8080->80/tcp.
@@ -204,7 +208,7 @@ func (m *IPAM) ProjectPorts(containers map[string]bool) ([]PortBinding, error) {
 	}
 	var out []PortBinding
 	for _, b := range st.Ports {
-		if containers[b.Container] {
+		if containers[b.Container] && !b.Stopped {
 			out = append(out, b)
 		}
 	}

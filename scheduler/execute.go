@@ -141,6 +141,9 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 			if err := e.reattach(ctx, *c); err != nil {
 				return err
 			}
+			if err := e.holdPorts(ctx, *c); err != nil {
+				return err
+			}
 			return e.Runtime.Start(ctx, *c)
 		})
 	case OpCreate:
@@ -154,7 +157,13 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 		return e.step(KindContainer, op.Name, "Stopping", "Removed", op.Reason, func() error { return e.remove(ctx, *c) })
 	case OpStop:
 		return e.step(KindContainer, op.Name, "Stopping", "Stopped", op.Reason, func() error {
-			return e.Runtime.Stop(ctx, e.withHooks(*c), e.stopTimeout(*c))
+			if err := e.Runtime.Stop(ctx, e.withHooks(*c), e.stopTimeout(*c)); err != nil {
+				return err
+			}
+			if ph, ok := e.Network.(PortHolder); ok {
+				return ph.ReleasePorts(ctx, e.Project.Name, c.ID)
+			}
+			return nil
 		})
 	case OpRestart:
 		return e.step(KindContainer, op.Name, "Restarting", "Started", op.Reason, func() error {
@@ -164,6 +173,9 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 				}
 			}
 			if err := e.reattach(ctx, *c); err != nil {
+				return err
+			}
+			if err := e.holdPorts(ctx, *c); err != nil {
 				return err
 			}
 			return e.Runtime.Start(ctx, *c)
@@ -432,6 +444,26 @@ func (e *Executor) reattach(ctx context.Context, c Container) error {
 	}
 	if _, err := e.Network.Connect(ctx, e.Project, s, c.ID, path); err != nil {
 		return fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// PortHolder is a network layer that holds a container's published host
+// ports only while it runs, as Docker's proxy does: a stopped container's
+// are free for other programs, and taken again when it starts.
+type PortHolder interface {
+	// ReleasePorts frees the host ports of a container that stopped; it
+	// keeps them noted as the container's for its next start.
+	ReleasePorts(ctx context.Context, project, container string) error
+	// HoldPorts takes them again before the container starts; one that
+	// another program took fails, naming the port and its holder.
+	HoldPorts(ctx context.Context, project, container string) error
+}
+
+// holdPorts takes a container's host ports again before it starts.
+func (e *Executor) holdPorts(ctx context.Context, c Container) error {
+	if ph, ok := e.Network.(PortHolder); ok {
+		return ph.HoldPorts(ctx, e.Project.Name, c.ID)
 	}
 	return nil
 }

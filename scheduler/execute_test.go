@@ -3,8 +3,10 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -314,5 +316,79 @@ func TestUpNoStartLeavesExisting(t *testing.T) {
 	calls := f.callList()
 	if strings.Contains(calls, "start ") || !strings.Contains(calls, "create demo-api-1") {
 		t.Errorf("Up with NoStart: calls\n%s\nwant api created and nothing started", calls)
+	}
+}
+
+// portNetwork is a fakeNetwork that holds host ports (PortHolder); taken
+// names a container whose ports another program took.
+type portNetwork struct {
+	fakeNetwork
+	pmu   sync.Mutex
+	calls []string
+	taken string
+}
+
+func (n *portNetwork) ReleasePorts(_ context.Context, _, container string) error {
+	n.pmu.Lock()
+	defer n.pmu.Unlock()
+	n.calls = append(n.calls, "release "+container)
+	return nil
+}
+
+func (n *portNetwork) HoldPorts(_ context.Context, _, container string) error {
+	n.pmu.Lock()
+	defer n.pmu.Unlock()
+	if container == n.taken {
+		return fmt.Errorf("container %s: port 127.0.0.1:8080->80/tcp is already in use on the host (by nc, pid 9)", container)
+	}
+	n.calls = append(n.calls, "hold "+container)
+	return nil
+}
+
+// A stop frees the container's host ports, a start (or restart) takes
+// them again before the container starts, and fails when they are taken.
+func TestExecutorPortsFollowTheContainer(t *testing.T) {
+	ctx := context.Background()
+	p := project("web")
+	tests := []struct {
+		name  string
+		op    OpKind
+		state State
+		taken bool
+		want  string
+		err   string
+	}{
+		{name: "stop", op: OpStop, state: StateRunning, want: "release demo-web-1"},
+		{name: "start", op: OpStart, state: StateExited, want: "hold demo-web-1"},
+		{name: "restart", op: OpRestart, state: StateExited, want: "hold demo-web-1"},
+		{name: "start, port taken", op: OpStart, state: StateExited, taken: true, err: "port 127.0.0.1:8080->80/tcp is already in use on the host (by nc, pid 9)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeRuntime()
+			f.add(p, "web", 1, tt.state, "h-web")
+			n := &portNetwork{}
+			if tt.taken {
+				n.taken = "demo-web-1"
+			}
+			c := f.containers["demo-web-1"]
+			e := &Executor{Project: p, Runtime: f, Network: n, Events: Discard}
+			err := e.run(ctx, Op{Kind: tt.op, Service: "web", Name: c.Name, Container: &c})
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("run %s: error %v, want %q", tt.op, err, tt.err)
+				}
+				if strings.Contains(f.callList(), "start") {
+					t.Errorf("the container was started although its port is taken: %s", f.callList())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(n.calls, ","); got != tt.want {
+				t.Errorf("run %s: port calls %q, want %q", tt.op, got, tt.want)
+			}
+		})
 	}
 }

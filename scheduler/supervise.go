@@ -148,6 +148,10 @@ type Supervisor struct {
 	// when they exit (run --rm -d, whose berth has returned). Nil leaves
 	// them.
 	Remove func(ctx context.Context, c Container) error
+	// ReleasePorts, when set, frees the published host ports of a
+	// container that exited and is not restarted (Docker's proxy goes
+	// with the container); a start takes them again.
+	ReleasePorts func(ctx context.Context, c Container) error
 
 	watched map[string]*watched
 	// others are containers seen not to be the supervisor's (other
@@ -470,6 +474,7 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 			return len(s.watched), nil
 		}
 		if s.exited(w, w.c.ExitCode, w.c.FinishedAt) {
+			s.releasePorts(ctx, w)
 			return len(s.watched), s.Runtime.Record(ctx, w.c, nil, w.restart.Count)
 		}
 	case ev.Kind == EventExited:
@@ -481,10 +486,22 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 			return s.left(), nil
 		}
 		if s.exited(w, ev.ExitCode, ev.At) {
+			s.releasePorts(ctx, w)
 			return s.left(), s.Runtime.Record(ctx, w.c, nil, w.restart.Count)
 		}
 	}
 	return s.left(), nil
+}
+
+// releasePorts frees the host ports of a container that exited for good
+// (no restart scheduled); a failure is logged, the exit handled anyway.
+func (s *Supervisor) releasePorts(ctx context.Context, w *watched) {
+	if s.ReleasePorts == nil || !w.restartAt.IsZero() {
+		return
+	}
+	if err := s.ReleasePorts(ctx, w.c); err != nil {
+		s.Log.Printf("%s exited: release its host ports: %v", w.c.Name, err)
+	}
 }
 
 // exited stops probing a container and schedules its restart if its

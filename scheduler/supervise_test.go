@@ -462,3 +462,31 @@ func testSupervisorAutoRemove(t *testing.T, oneOff map[string]string) {
 		t.Error("a one-off without --rm was removed")
 	}
 }
+
+// A container that exited for good frees its host ports; one its policy
+// restarts keeps them.
+func TestSupervisorReleasesPortsOnExit(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0), added: make(chan struct{}, 1)}
+	rt := newSupRuntime(clock)
+	always, _ := json.Marshal(compose.RestartPolicy{Condition: compose.RestartAlways})
+	rt.add("web", StateRunning, map[string]string{compose.LabelRestart: string(always)})
+	rt.add("once", StateRunning, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0),
+		ReleasePorts: func(_ context.Context, c Container) error {
+			rt.calls <- "release ports " + c.Name
+			return nil
+		}}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	rt.events <- RuntimeEvent{Kind: EventExited, Container: "web", ExitCode: 1, At: clock.Now()}
+	rt.expect(t, "record web none restarts=0")
+	rt.events <- RuntimeEvent{Kind: EventExited, Container: "once", ExitCode: 1, At: clock.Now()}
+	rt.expect(t, "release ports once")
+	rt.expect(t, "record once none restarts=0")
+	clock.Advance(100 * time.Millisecond)
+	rt.expect(t, "start web")
+	rt.expect(t, "record web none restarts=1")
+}

@@ -50,6 +50,9 @@ func newDNSDaemonCmd(g *globalOptions) *cobra.Command {
 					Remove: func(ctx context.Context, c scheduler.Container) error {
 						return scheduler.RemoveExited(ctx, rt, nw, c)
 					},
+					ReleasePorts: func(ctx context.Context, c scheduler.Container) error {
+						return nw.ReleasePorts(ctx, project, c.ID)
+					},
 				}
 				if err := s.Run(ctx); err != nil {
 					rec.Stopped()
