@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	apitask "github.com/containerd/containerd/api/types/task"
@@ -34,7 +35,7 @@ func (c *Client) Stdin(ctx context.Context, sc scheduler.Container) (io.WriteClo
 	}
 	switch {
 	case spec.Process != nil && spec.Process.Terminal:
-		return nil, fmt.Errorf("container %s has a tty, whose input berth cannot pass on: %w", sc.Name, ErrNoStdin)
+		return c.terminalInput(ctx, sc)
 	case spec.Process == nil || !keepsStdin(spec.Process.Args):
 		return nil, fmt.Errorf("container %s was not made with stdin_open: true: %w", sc.Name, ErrNoStdin)
 	}
@@ -76,4 +77,41 @@ const stdinWait = 2 * time.Second
 // berth's init holding standard input open (initPrefix).
 func keepsStdin(args []string) bool {
 	return len(args) > 1 && args[0] == InitPath && args[1] == "--keep-stdin"
+}
+
+// terminalInput opens the FIFO the shim passes on to a tty container's
+// terminal (see serviceIO). A container whose task an older berth made
+// has none.
+func (c *Client) terminalInput(ctx context.Context, sc scheduler.Container) (io.WriteCloser, error) {
+	proc, err := c.taskProcess(ctx, sc.ID)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", sc.Name, err)
+	}
+	if proc.Status != apitask.Status_RUNNING && proc.Status != apitask.Status_PAUSED {
+		return nil, fmt.Errorf("container %s is not running", sc.Name)
+	}
+	path := c.stdinPath(sc.ID)
+	if st, err := os.Stat(path); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		return nil, fmt.Errorf("container %s has a tty whose input berth cannot pass on (an older berth started it: restart it): %w", sc.Name, ErrNoStdin)
+	}
+	// Non-blocking: with no reader (the task gone meanwhile) it fails
+	// instead of waiting for one.
+	f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: open its terminal's input: %w", sc.Name, err)
+	}
+	return f, nil
+}
+
+// ResizeTerminal gives a tty container's terminal a size.
+func (c *Client) ResizeTerminal(ctx context.Context, sc scheduler.Container, width, height uint32) error {
+	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+	if err != nil {
+		return fmt.Errorf("container %s: %w", sc.Name, err)
+	}
+	task, err := ctr.Task(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("container %s: %w", sc.Name, err)
+	}
+	return task.Resize(ctx, width, height)
 }

@@ -490,7 +490,7 @@ func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 			errs = append(errs, err)
 		}
 	}
-	for _, log := range append(rotatedLogs(c.logPath(sc.ID)), c.logPath(sc.ID)) {
+	for _, log := range append(rotatedLogs(c.logPath(sc.ID)), c.logPath(sc.ID), c.stdinPath(sc.ID)) {
 		if err := os.Remove(log); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, err)
 		}

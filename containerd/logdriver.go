@@ -29,8 +29,11 @@ type logLine struct {
 // followed by the service's logging options as a query when it has any
 // (the shim passes a log driver its arguments in no fixed order, so they
 // travel as one).
-func logDriverArg(path string, l compose.Logging) string {
+func logDriverArg(path string, l compose.Logging, stdin string) string {
 	q := url.Values{}
+	if stdin != "" {
+		q.Set("stdin", stdin)
+	}
 	if l.Driver == compose.LogNone {
 		q.Set("driver", string(compose.LogNone))
 	}
@@ -45,15 +48,15 @@ func logDriverArg(path string, l compose.Logging) string {
 }
 
 // parseLogDriverArg undoes logDriverArg.
-func parseLogDriverArg(arg string) (string, compose.Logging) {
+func parseLogDriverArg(arg string) (string, compose.Logging, string) {
 	l := compose.Logging{Driver: compose.LogJSONFile, MaxFile: 1}
 	i := strings.LastIndex(arg, "?")
 	if i < 0 {
-		return arg, l
+		return arg, l, ""
 	}
 	q, err := url.ParseQuery(arg[i+1:])
 	if err != nil {
-		return arg, l
+		return arg, l, ""
 	}
 	if q.Get("driver") == string(compose.LogNone) {
 		l.Driver = compose.LogNone
@@ -62,7 +65,7 @@ func parseLogDriverArg(arg string) (string, compose.Logging) {
 	if n, err := strconv.Atoi(q.Get("max-file")); err == nil && n > 0 {
 		l.MaxFile = n
 	}
-	return arg[:i], l
+	return arg[:i], l, q.Get("stdin")
 }
 
 // RunLogDriver is the log driver containerd's shim runs for each task (as
@@ -71,8 +74,17 @@ func parseLogDriverArg(arg string) (string, compose.Logging) {
 // (max-file files in all), and returns when both streams end. With the
 // none driver it keeps nothing.
 func RunLogDriver(arg string) {
-	path, opts := parseLogDriverArg(arg)
+	path, opts, stdin := parseLogDriverArg(arg)
 	logging.Run(func(_ context.Context, cfg *logging.Config, ready func() error) error {
+		if stdin != "" {
+			// A writer of the terminal's input for as long as the task
+			// runs: the shim reads its end only when every writer is
+			// gone, and then closes the terminal. O_RDWR does not wait
+			// for the shim's reader.
+			if f, err := os.OpenFile(stdin, os.O_RDWR, 0); err == nil {
+				defer f.Close()
+			}
+		}
 		if opts.Driver == compose.LogNone {
 			if err := ready(); err != nil {
 				return err

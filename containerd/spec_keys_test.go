@@ -168,19 +168,23 @@ func TestRuntimeKeySpecRefused(t *testing.T) {
 }
 
 func TestLogDriverArg(t *testing.T) {
-	tests := []compose.Logging{
-		{Driver: compose.LogJSONFile, MaxFile: 1},
-		{Driver: compose.LogJSONFile, MaxSize: 1024, MaxFile: 3},
-		{Driver: compose.LogNone, MaxFile: 1},
+	tests := []struct {
+		l     compose.Logging
+		stdin string
+	}{
+		{compose.Logging{Driver: compose.LogJSONFile, MaxFile: 1}, ""},
+		{compose.Logging{Driver: compose.LogJSONFile, MaxSize: 1024, MaxFile: 3}, ""},
+		{compose.Logging{Driver: compose.LogNone, MaxFile: 1}, ""},
+		{compose.Logging{Driver: compose.LogJSONFile, MaxFile: 1}, "/var/lib/berth/logs/x/c-1.stdin"},
 	}
-	for _, l := range tests {
-		arg := logDriverArg("/var/lib/berth/logs/x/c-1.log", l)
-		path, got := parseLogDriverArg(arg)
-		if path != "/var/lib/berth/logs/x/c-1.log" || got != l {
-			t.Errorf("parseLogDriverArg(%q) = %q, %+v; want %+v", arg, path, got, l)
+	for _, tt := range tests {
+		arg := logDriverArg("/var/lib/berth/logs/x/c-1.log", tt.l, tt.stdin)
+		path, got, stdin := parseLogDriverArg(arg)
+		if path != "/var/lib/berth/logs/x/c-1.log" || got != tt.l || stdin != tt.stdin {
+			t.Errorf("parseLogDriverArg(%q) = %q, %+v, %q; want %+v, %q", arg, path, got, stdin, tt.l, tt.stdin)
 		}
 	}
-	if arg := logDriverArg("/a/b.log", compose.Logging{Driver: compose.LogJSONFile, MaxFile: 1}); arg != "/a/b.log" {
+	if arg := logDriverArg("/a/b.log", compose.Logging{Driver: compose.LogJSONFile, MaxFile: 1}, ""); arg != "/a/b.log" {
 		t.Errorf("default logging arg = %q, want the bare path", arg)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
 	"github.com/moby/sys/signal"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
@@ -311,9 +312,36 @@ func (c *Client) serviceIO(sc scheduler.Container, logPath string) cio.Creator {
 	if raw := sc.Labels[labelLogging]; raw != "" {
 		json.Unmarshal([]byte(raw), &logging) //nolint:errcheck // a label berth wrote; unreadable is the default
 	}
-	arg := logDriverArg(logPath, logging)
 	if sc.Labels.Terminal() {
-		return cio.TerminalBinaryIO(c.logDriver, map[string]string{LogDriverCommand: arg})
+		// The terminal's input comes from a FIFO that attach writes to;
+		// the log driver, which lives as long as the task, holds it open
+		// so that the shim never reads its end (which would close the
+		// terminal) between attaches.
+		stdin := c.stdinPath(sc.ID)
+		return func(string) (cio.IO, error) {
+			if err := unix.Mkfifo(stdin, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
+				return nil, fmt.Errorf("make the terminal input %s: %w", stdin, err)
+			}
+			uri, err := cio.LogURIGenerator("binary", c.logDriver, map[string]string{LogDriverCommand: logDriverArg(logPath, logging, stdin)})
+			if err != nil {
+				return nil, err
+			}
+			return terminalIO{cio.Config{Stdin: stdin, Stdout: uri.String(), Stderr: uri.String(), Terminal: true}}, nil
+		}
 	}
-	return cio.BinaryIO(c.logDriver, map[string]string{LogDriverCommand: arg})
+	return cio.BinaryIO(c.logDriver, map[string]string{LogDriverCommand: logDriverArg(logPath, logging, "")})
+}
+
+// terminalIO is the IO of a tty service container: the shim opens its
+// streams itself, berth holds none.
+type terminalIO struct{ config cio.Config }
+
+func (t terminalIO) Config() cio.Config { return t.config }
+func (terminalIO) Cancel()              {}
+func (terminalIO) Wait()                {}
+func (terminalIO) Close() error         { return nil }
+
+// stdinPath is the FIFO a tty container's terminal reads its input from.
+func (c *Client) stdinPath(name string) string {
+	return filepath.Join(c.dataDir, "logs", c.namespace, name+".stdin")
 }

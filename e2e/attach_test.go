@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -44,8 +45,7 @@ func (p *project) attach(stdin io.Reader, args ...string) (cmd *exec.Cmd, out *s
 // TestAttachService: attach passes input to a stdin_open container and
 // shows its output until it exits, with its exit code; the detach keys
 // leave it running; --sig-proxy passes Ctrl-C's SIGINT on; --no-stdin
-// passes nothing; a tty container shows its output with a word on input;
-// a stopped service and bad flags fail clearly.
+// passes nothing; a stopped service and bad flags fail clearly.
 func TestAttachService(t *testing.T) {
 	t.Parallel()
 	p := newProject(t, `
@@ -58,12 +58,6 @@ services:
   ticker:
     image: `+testImage+`
     command: ["sh", "-c", "trap 'echo interrupted; exit 5' INT; while true; do echo tick; sleep 0.1; done"]
-  term:
-    image: `+testImage+`
-    tty: true
-    stdin_open: true
-    stop_signal: SIGKILL
-    command: ["sh", "-c", "while true; do echo term; sleep 0.1; done"]
 `, nil)
 	p.must("up", "-d")
 
@@ -110,15 +104,6 @@ services:
 		t.Errorf("attach ticker, interrupted: exit %d, output %q; want 5 and the trap's line", code, out)
 	}
 
-	// A tty: output only.
-	_, termOut, wait := p.attach(strings.NewReader("x\n"), "term")
-	p.waitFor("term output", 30*time.Second, func() bool { return strings.Contains(termOut.String(), "term") })
-	p.must("kill", "term")
-	code, out = wait()
-	if !strings.Contains(out, "has a tty, whose input berth cannot pass on") || code != 137 {
-		t.Errorf("attach term: exit %d, output %q", code, out)
-	}
-
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -130,5 +115,85 @@ services:
 		if r := p.byName(tt.args...); r.code == 0 || !strings.Contains(r.stderr, tt.want) {
 			t.Errorf("want an error saying %q: %s", tt.want, r)
 		}
+	}
+}
+
+// TestAttachTTY: attach to a tty: true container from a terminal passes
+// what is typed to the container's terminal (the program sees a tty), the
+// detach keys ctrl-p ctrl-q leave it running, and a later attach ends with
+// its exit code.
+func TestAttachTTY(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  term:
+    image: `+testImage+`
+    tty: true
+    stdin_open: true
+    stop_signal: SIGKILL
+    command: ["sh", "-c", "while read l; do if [ -t 0 ]; then echo got-tty-$$l; fi; [ \"$$l\" = quit ] && exit 4; done"]
+`, nil)
+	p.must("up", "-d")
+
+	attach := func() (*exec.Cmd, *os.File, *syncBuffer) {
+		t.Helper()
+		master, slave := openPTY(t)
+		cmd := exec.Command(berthBin, append(globalArgs(), "-p", p.name, "attach", "term")...)
+		cmd.Dir = p.dir
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		slave.Close()
+		out := &syncBuffer{}
+		go io.Copy(out, master) //nolint:errcheck // EIO when the terminal closes
+		return cmd, master, out
+	}
+	exitCode := func(cmd *exec.Cmd) int {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				return ee.ExitCode()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			return 0
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill() //nolint:errcheck // the test fails anyway
+			t.Fatalf("attach did not end")
+			return -1
+		}
+	}
+
+	cmd, master, out := attach()
+	if _, err := master.Write([]byte("ping\r")); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor("the typed line to reach the container's terminal", 30*time.Second, func() bool { return strings.Contains(out.String(), "got-tty-ping") })
+	// Once berth read input its terminal is raw: ctrl-p ctrl-q reach it.
+	if _, err := master.Write([]byte{0x10, 0x11}); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(cmd); code != 0 {
+		t.Errorf("attach after the detach keys: exit %d, want 0\n%s", code, out)
+	}
+	master.Close()
+	if e := p.ps(false); len(e) != 1 || e[0].State != "running" {
+		t.Fatalf("term is not running after a detach: %+v", e)
+	}
+
+	cmd, master, out = attach()
+	defer master.Close()
+	if _, err := master.Write([]byte("again\rquit\r")); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(cmd); code != 4 || !strings.Contains(out.String(), "got-tty-again") {
+		t.Errorf("attach, quit typed: exit %d, want 4 with got-tty-again:\n%s", code, out)
 	}
 }

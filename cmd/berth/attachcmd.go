@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/containerd/console"
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/containerd"
@@ -37,9 +38,10 @@ func newAttachCmd(g *globalOptions) *cobra.Command {
 names) from now on, and pass standard input on to it, until the container
 exits; berth then exits with the container's exit code.
 
-Input reaches a container made with stdin_open: true and no tty (one with
-a tty reads its own terminal, which berth cannot write to; one without
-stdin_open has no input, as in Docker). The detach keys (default
+Input reaches a container made with stdin_open: true, or with tty: true:
+then what is typed goes to the container's terminal (berth's own terminal
+is put in raw mode meanwhile and gives it its size), as docker attach does.
+One with neither has no input, as in Docker. The detach keys (default
 ctrl-p,ctrl-q) in the input end attach and leave the container running.
 With --sig-proxy (the default) the signals berth gets (Ctrl-C's SIGINT,
 SIGTERM ...) are passed on to the container's process; without it
@@ -106,6 +108,13 @@ func runAttach(cmd *cobra.Command, g *globalOptions, opts attachOptions, service
 			return err
 		default:
 			defer in.Close()
+			if c.Labels.Terminal() {
+				restore, err := rawTerminal(ctx, rt, c, cmd.InOrStdin())
+				if err != nil {
+					return err
+				}
+				defer restore()
+			}
 			go func() {
 				_, err := io.Copy(in, &detachReader{r: cmd.InOrStdin(), keys: keys})
 				if errors.Is(err, errDetached) {
@@ -167,6 +176,42 @@ func runAttach(cmd *cobra.Command, g *globalOptions, opts attachOptions, service
 	out.skip = out.atLast
 	rt.Logs(context.WithoutCancel(ctx), []scheduler.Container{c}, containerd.LogOptions{Tail: -1, Since: since}, out.catchUp) //nolint:errcheck // what could be shown was
 	return err
+}
+
+// rawTerminal puts berth's terminal, when its input is one, in raw mode
+// for a container's tty (keys go as they are typed: the container's
+// terminal echoes and edits), and gives that tty the terminal's size now
+// and whenever it changes. restore undoes both.
+func rawTerminal(ctx context.Context, rt *containerd.Client, c scheduler.Container, in io.Reader) (restore func(), err error) {
+	f, ok := in.(*os.File)
+	if !ok {
+		return func() {}, nil
+	}
+	con, err := console.ConsoleFromFile(f)
+	if err != nil {
+		return func() {}, nil // not a terminal: input passes as it comes
+	}
+	if err := con.SetRaw(); err != nil {
+		return nil, fmt.Errorf("terminal: %w", err)
+	}
+	resize := func() {
+		if size, err := con.Size(); err == nil {
+			rt.ResizeTerminal(ctx, c, uint32(size.Width), uint32(size.Height)) //nolint:errcheck // cosmetic
+		}
+	}
+	resize()
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	go func() {
+		for range winch {
+			resize()
+		}
+	}()
+	return func() {
+		signal.Stop(winch)
+		close(winch)
+		con.Reset() //nolint:errcheck // the terminal may be gone
+	}, nil
 }
 
 // attachOutput writes a container's log lines to standard output and
