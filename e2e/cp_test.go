@@ -130,3 +130,52 @@ volumes:
 		t.Errorf("cp of a symlink made %q, %v, want the symlink itself", target, err)
 	}
 }
+
+// TestCpOneOff: cp reaches a service that has only a one-off container
+// (run -d), with the compose file and by the project's name alone, both
+// ways; a service with replicas keeps its one-offs out (unless --all).
+func TestCpOneOff(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  job:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+`, map[string]string{"in.txt": "into the one-off\n"})
+	p.must("run", "-d", "job")
+	host := p.t.TempDir()
+	in := filepath.Join(p.dir, "in.txt")
+
+	// By name, no compose file: into the one-off and back out.
+	p.must("exec", "-T", "job", "true") // it runs
+	if r := p.byName("cp", in, "job:/tmp/in.txt"); r.code != 0 {
+		t.Fatalf("cp into the one-off by project name: %s", r)
+	}
+	if got := p.must("exec", "-T", "job", "cat", "/tmp/in.txt").stdout; got != "into the one-off\n" {
+		t.Errorf("the one-off has %q in /tmp/in.txt", got)
+	}
+	p.must("exec", "-T", "job", "sh", "-c", "echo out of the one-off > /tmp/out.txt")
+	if r := p.byName("cp", "job:/tmp/out.txt", filepath.Join(host, "out.txt")); r.code != 0 {
+		t.Fatalf("cp out of the one-off by project name: %s", r)
+	}
+	if got := readFile(t, filepath.Join(host, "out.txt")); got != "out of the one-off\n" {
+		t.Errorf("copied out of the one-off: %q", got)
+	}
+
+	// With the file too.
+	p.must("cp", "job:/tmp/in.txt", filepath.Join(host, "back.txt"))
+	if got := readFile(t, filepath.Join(host, "back.txt")); got != "into the one-off\n" {
+		t.Errorf("copied out with the compose file: %q", got)
+	}
+
+	// Once the service has a replica, cp goes to it, not to the one-off.
+	p.must("up", "-d")
+	p.must("cp", in, "job:/tmp/replica.txt")
+	if r := p.berth("exec", "-T", "--index", "1", "job", "test", "-f", "/tmp/replica.txt"); r.code != 0 {
+		t.Errorf("cp did not copy into replica 1: %s", r)
+	}
+	if r := p.byName("cp", "job:/tmp/out.txt", filepath.Join(host, "none.txt")); r.code == 0 {
+		t.Errorf("cp out of a service with a replica read the one-off's file: %s", r)
+	}
+}

@@ -337,8 +337,8 @@ func TestDownRmi(t *testing.T) {
 }
 
 func TestServiceReplicas(t *testing.T) {
-	f := replicas("web/2/running", "web/1/exited", "web/1/running/run", "db/1/created")
-	p := project("web", "db", "idle")
+	f := replicas("web/2/running", "web/1/exited", "web/1/running/run", "db/1/created", "job/1/running/run")
+	p := project("web", "db", "idle", "job")
 	tests := []struct {
 		service string
 		oneOffs bool
@@ -348,7 +348,8 @@ func TestServiceReplicas(t *testing.T) {
 		{"web", true, "demo-web-1 demo-web-2 demo-web-1-run"},
 		{"db", false, "demo-db-1"},
 		{"idle", false, `no container found for service "idle": run berth up -d idle first`},
-		{"nope", false, `no such service: nope: the project's services are db, idle, web`},
+		{"job", false, "demo-job-1-run"},
+		{"nope", false, `no such service: nope: the project's services are db, idle, job, web`},
 	}
 	for _, tt := range tests {
 		cs, err := ServiceReplicas(context.Background(), f, p, tt.service, tt.oneOffs)

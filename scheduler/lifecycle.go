@@ -326,11 +326,20 @@ func ServiceReplicas(ctx context.Context, rt Runtime, p *compose.Project, servic
 	if err != nil {
 		return nil, err
 	}
-	var out []Container
+	var out, runs []Container
 	for _, c := range cs {
-		if c.Labels.Service() == service && (oneOffs || !c.Labels.OneOff()) {
+		switch {
+		case c.Labels.Service() != service:
+		case !c.Labels.OneOff() || oneOffs:
 			out = append(out, c)
+		default:
+			runs = append(runs, c)
 		}
+	}
+	if len(out) == 0 {
+		// A service that has only one-offs (run -d) is reached in them,
+		// as exec reaches it.
+		out = runs
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no container found for service %q: run berth up -d %s first", service, service)

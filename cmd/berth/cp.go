@@ -26,7 +26,8 @@ func newCpCmd(g *globalOptions) *cobra.Command {
 		Short: "Copy files between a service container and the host",
 		Long: `Copy a file or directory between a service's containers and the host, as
 docker compose cp does: into every replica of the service, or out of its
-first one, unless --index names one. Paths in the container are taken from
+first one, unless --index names one. A service that has only one-off
+containers (berth run -d) is copied into and out of those. Paths in the container are taken from
 its /. An argument starting with / or . is a host path: write ./a:b for a
 host file whose name holds a colon.
 
@@ -82,7 +83,7 @@ func runCp(cmd *cobra.Command, g *globalOptions, opts cpOptions, src, dst string
 		}
 	}
 	ctx := cmd.Context()
-	p, rt, err := g.serviceProject(ctx, []string{req.Service})
+	p, rt, err := g.serviceProjectBy(ctx, []string{req.Service}, scheduler.ProjectWithOneOffs)
 	if err != nil {
 		return err
 	}
