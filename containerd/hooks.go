@@ -102,6 +102,15 @@ func (c *Client) runPreStop(ctx context.Context, sc scheduler.Container) error {
 	return c.runHooks(ctx, sc, labelPreStop)
 }
 
+// runPostStart runs the container's post_start hooks: those the compose
+// file gives (sc.PostStart, when set), else those its label keeps.
+func (c *Client) runPostStart(ctx context.Context, sc scheduler.Container) error {
+	if sc.PostStart != nil {
+		return c.execHooks(ctx, sc, labelPostStart, sc.PostStart)
+	}
+	return c.runHooks(ctx, sc, labelPostStart)
+}
+
 // execHooks runs hooks (of label's kind) as runHooks says.
 func (c *Client) execHooks(ctx context.Context, sc scheduler.Container, label string, hooks []compose.Hook) error {
 	key := strings.ReplaceAll(strings.TrimPrefix(label, compose.LabelPrefixBerth), "-", "_")

@@ -129,7 +129,7 @@ func (c *Client) start(ctx context.Context, sc scheduler.Container, hooks bool) 
 	if !hooks {
 		return nil
 	}
-	if err := c.runHooks(ctx, sc, labelPostStart); err != nil {
+	if err := c.runPostStart(ctx, sc); err != nil {
 		// As in docker compose, a failing post_start fails the start: the
 		// container does not stay up half-initialised.
 		cleanup := context.WithoutCancel(ctx)

@@ -127,6 +127,43 @@ services:
 	}
 }
 
+// TestPostStartHooksOfTheFile: start and restart with a compose file run
+// the post_start hooks of that file, as docker compose does, not those the
+// container was created with; by project name alone, its own.
+func TestPostStartHooksOfTheFile(t *testing.T) {
+	t.Parallel()
+	const file = `
+services:
+  app:
+    image: %s
+    stop_signal: SIGKILL
+    volumes: ["./out:/out"]
+    command: ["sleep", "600"]
+    post_start:
+      - command: ["sh", "-c", "echo %s >> /out/started"]
+`
+	p := newProject(t, fmt.Sprintf(file, testImage, "created"), map[string]string{"out/.keep": ""})
+	started := func() string {
+		t.Helper()
+		return strings.Join(strings.Fields(readFile(t, filepath.Join(p.dir, "out", "started"))), " ")
+	}
+	p.must("up", "-d")
+	p.must("stop")
+	p.write("compose.yaml", fmt.Sprintf(file, testImage, "edited"))
+	p.must("start")
+	p.must("restart")
+	if got := started(); got != "created edited edited" {
+		t.Errorf("start and restart with the edited file: the hooks wrote %q, want \"created edited edited\"", got)
+	}
+	p.must("stop")
+	if r := p.byName("start"); r.code != 0 {
+		t.Fatalf("start by project name: %s", r)
+	}
+	if got := started(); got != "created edited edited created" {
+		t.Errorf("start by project name: the hooks wrote %q, want the container's own (created) last", got)
+	}
+}
+
 // TestIpcModes checks ipc: service:NAME shares the namespace (and
 // /dev/shm) of the other service's container, host the host's, and that
 // a container of its own is the default.

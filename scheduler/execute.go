@@ -144,7 +144,7 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 			if err := e.holdPorts(ctx, *c); err != nil {
 				return err
 			}
-			return e.Runtime.Start(ctx, *c)
+			return e.Runtime.Start(ctx, e.withHooks(*c))
 		})
 	case OpCreate:
 		return e.create(ctx, op)
@@ -178,7 +178,7 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 			if err := e.holdPorts(ctx, *c); err != nil {
 				return err
 			}
-			return e.Runtime.Start(ctx, *c)
+			return e.Runtime.Start(ctx, e.withHooks(*c))
 		})
 	case OpRestartDependent:
 		if err := e.step(KindContainer, op.Name, "Stopping", "Stopped", op.Reason, func() error {
@@ -186,7 +186,7 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 		}); err != nil {
 			return err
 		}
-		return e.step(KindContainer, op.Name, "Starting", "Started", "", func() error { return e.Runtime.Start(ctx, *c) })
+		return e.step(KindContainer, op.Name, "Starting", "Started", "", func() error { return e.Runtime.Start(ctx, e.withHooks(*c)) })
 	case OpKill:
 		return e.step(KindContainer, op.Name, "Killing", "Killed", op.Reason, func() error { return e.Runtime.Kill(ctx, *c, op.Reason) })
 	case OpPause:
@@ -540,9 +540,10 @@ func (e *Executor) stopTimeout(c Container) time.Duration {
 	return timeout
 }
 
-// withHooks gives c the pre_stop hooks of its service in the compose file,
-// when the project comes from one (see Container.PreStop): docker compose
-// runs those, not the ones the container was created with.
+// withHooks gives c the post_start and pre_stop hooks of its service in
+// the compose file, when the project comes from one (see Container.PreStop
+// and PostStart): docker compose runs those, not the ones the container
+// was created with.
 func (e *Executor) withHooks(c Container) Container {
 	if e.Project == nil || e.Project.FromLabels {
 		return c
@@ -551,9 +552,12 @@ func (e *Executor) withHooks(c Container) Container {
 	if s == nil {
 		return c
 	}
-	c.PreStop = []compose.Hook{}
+	c.PreStop, c.PostStart = []compose.Hook{}, []compose.Hook{}
 	if len(s.PreStop) > 0 {
 		c.PreStop = s.PreStop
+	}
+	if len(s.PostStart) > 0 {
+		c.PostStart = s.PostStart
 	}
 	return c
 }

@@ -38,6 +38,9 @@ type fakeRuntime struct {
 	// preStops are the pre_stop hooks Stop was given (Container.PreStop),
 	// by container name.
 	preStops map[string][]compose.Hook
+	// postStarts are the post_start hooks Start was given
+	// (Container.PostStart), by container name.
+	postStarts map[string][]compose.Hook
 }
 
 func (f *fakeRuntime) Events(ctx context.Context) (<-chan RuntimeEvent, <-chan error) {
@@ -205,6 +208,10 @@ func (f *fakeRuntime) Start(_ context.Context, c Container) error {
 	f.running--
 	f.mu.Unlock()
 	f.mu.Lock()
+	if f.postStarts == nil {
+		f.postStarts = map[string][]compose.Hook{}
+	}
+	f.postStarts[c.Name] = c.PostStart
 	fail := f.failOn["start "+c.Name]
 	if fail == nil {
 		c = f.containers[c.ID]

@@ -192,6 +192,52 @@ func TestStopHooksOfTheFile(t *testing.T) {
 	})
 }
 
+// TestStartHooksOfTheFile: start and restart with a compose file run the
+// post_start hooks the file gives (none when it gives none), as docker
+// compose does; a project known by name only leaves the runtime to run
+// the labels' (PostStart nil).
+func TestStartHooksOfTheFile(t *testing.T) {
+	hook := compose.Hook{Command: []string{"echo", "hello"}}
+	newFile := func() *compose.Project {
+		p := project("db", "web<-db")
+		p.Service("web").PostStart = []compose.Hook{hook}
+		return p
+	}
+	tests := []struct {
+		name     string
+		op       OpKind
+		state    State
+		fromFile bool
+	}{
+		{"start with the file", OpStart, StateExited, true},
+		{"restart with the file", OpRestart, StateRunning, true},
+		{"start by name", OpStart, StateExited, false},
+		{"restart by name", OpRestart, StateRunning, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := upContainers(newFile(), tt.state)
+			p := newFile()
+			if !tt.fromFile {
+				cs, _ := f.Containers(context.Background(), "demo")
+				p = ProjectFromContainers("demo", cs)
+			}
+			if err := Lifecycle(context.Background(), p, f, &fakeNetwork{}, nil, tt.op, LifecycleRequest{}); err != nil {
+				t.Fatal(err)
+			}
+			web, db := f.postStarts["demo-web-1"], f.postStarts["demo-db-1"]
+			switch {
+			case !tt.fromFile && (web != nil || db != nil):
+				t.Errorf("from labels: PostStart web %v, db %v; want nil (the labels' hooks)", web, db)
+			case tt.fromFile && (len(web) != 1 || web[0].Command[1] != "hello"):
+				t.Errorf("from the file: PostStart of web = %v, want the file's [echo hello]", web)
+			case tt.fromFile && (db == nil || len(db) != 0):
+				t.Errorf("from the file: PostStart of db = %#v, want none (an empty list, not the labels')", db)
+			}
+		})
+	}
+}
+
 func TestPauseAlreadyPaused(t *testing.T) {
 	f := replicas("web/1/paused", "db/1/running")
 	cs, _ := f.Containers(context.Background(), "demo")

@@ -43,6 +43,9 @@ type Container struct {
 	// the hooks of the file it is given. nil (a project known by name
 	// only, a service the file lacks) runs the labels' hooks.
 	PreStop []compose.Hook
+	// PostStart, likewise, are the post_start hooks Start runs instead of
+	// those of the labels (start, restart and up with a compose file).
+	PostStart []compose.Hook
 }
 
 // CreateRequest is everything the runtime needs to create one container.
