@@ -72,19 +72,20 @@ networks:
 	two := []string{"TIER=two"}
 	r := p.mustEnv(two, "--progress", "plain", "up", "-d")
 	web, api, front := p.name+"-web-1", p.name+"-api-1", p.name+"_front"
+	// docker compose's plain lines, leading space included.
 	want := strings.Join([]string{
-		"Container " + api + "  Stopped",
-		"Container " + web + "  Stopping",
-		"Container " + web + "  Stopped",
-		"Network " + front + "  Removed",
-		"Network " + front + "  Creating",
-		"Network " + front + "  Created",
+		" Container " + api + "  Stopped",
+		" Container " + web + "  Stopping",
+		" Container " + web + "  Stopped",
+		" Network " + front + "  Removed",
+		" Network " + front + "  Creating",
+		" Network " + front + "  Created",
 	}, "\n")
 	// berth's reasons follow compose's words in parentheses.
 	var plain []string
 	for _, l := range strings.Split(r.stderr, "\n") {
 		l, _, _ = strings.Cut(l, " (")
-		plain = append(plain, strings.TrimSpace(l))
+		plain = append(plain, l)
 	}
 	if !strings.Contains(strings.Join(plain, "\n"), want) {
 		t.Errorf("up after a label change of network front does not say, in docker compose's order:\n%s\n%s", want, r)

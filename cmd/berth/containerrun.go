@@ -294,6 +294,7 @@ func containerBackends(ctx context.Context, g *globalOptions, quiet bool, showPu
 	if err != nil {
 		return nil, nil, err
 	}
+	progress.lead = "" // docker's own lines, not compose's
 	rt, err := o.connect(ctx, pullEvents{next: progress, show: showPull})
 	if err != nil {
 		return nil, nil, err

@@ -34,6 +34,10 @@ type progressWriter struct {
 	// stopLive ends the goroutine that redraws live on a tick, which
 	// closes liveDone when it returns.
 	stopLive, liveDone chan struct{}
+	// lead begins each plain line: docker compose's plain progress writer
+	// prints " Container x  Started" (fmt.Fprintln of an empty prefix and
+	// the event), which scripts match; the docker CLI commands have none.
+	lead string
 }
 
 func (o *globalOptions) progressWriter() (*progressWriter, error) {
@@ -42,7 +46,7 @@ func (o *globalOptions) progressWriter() (*progressWriter, error) {
 	default:
 		return nil, fmt.Errorf("--progress %q: use auto, tty, plain, json or quiet", o.progress)
 	}
-	return &progressWriter{w: os.Stderr, mode: o.progress, tty: o.liveProgress(termIsTerminal(os.Stderr))}, nil
+	return &progressWriter{w: os.Stderr, mode: o.progress, tty: o.liveProgress(termIsTerminal(os.Stderr)), lead: " "}, nil
 }
 
 var statusMark = map[scheduler.Status]string{
@@ -187,6 +191,8 @@ func (p *progressWriter) Emit(e scheduler.Event) {
 	line := fmt.Sprintf("%s %s  %s", e.Kind, e.Name, e.Text)
 	if p.tty {
 		line = statusMark[e.Status] + " " + line
+	} else {
+		line = p.lead + line
 	}
 	if e.Detail != "" && e.Status != scheduler.StatusDone {
 		line += " (" + e.Detail + ")"
