@@ -304,4 +304,25 @@ services:
 	taker.Close()
 	p.must("start", "web")
 	serves("after the port was given back")
+
+	// Stopped, its port is free for another project's container too, as
+	// in Docker; starting it again then names that container.
+	p.must("stop", "web")
+	other := newProject(t, fmt.Sprintf(`
+services:
+  web:
+    image: %s
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    ports: ["127.0.0.1:%d:8080"]
+`, testImage, port), nil)
+	other.must("up", "-d")
+	r = p.berth("start", "web")
+	want = fmt.Sprintf("port 127.0.0.1:%d:8080/tcp is already published by container %s-web-1", port, other.name)
+	if r.code == 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("start while another project publishes the port: want a failure saying %q:\n%s", want, r)
+	}
+	other.must("down")
+	p.must("start", "web")
+	serves("after the other project went")
 }

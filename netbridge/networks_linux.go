@@ -211,14 +211,10 @@ func linkAliases(s *compose.Service) map[string]string {
 // Ports returns a container's published ports: none while it is stopped
 // (as docker shows them).
 func (n *Networks) Ports(container string) ([]PortBinding, error) {
-	all, err := n.bridges.IPAM.Ports(container)
-	var out []PortBinding
-	for _, b := range all {
-		if !b.Stopped {
-			out = append(out, b)
-		}
+	if stopped, err := n.bridges.IPAM.readStopped(); err != nil || stopped[container] {
+		return nil, err
 	}
-	return out, err
+	return n.bridges.IPAM.Ports(container)
 }
 
 // Disconnect implements scheduler.Network.

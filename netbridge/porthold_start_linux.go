@@ -1,9 +1,13 @@
 package netbridge
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"time"
 
@@ -21,7 +25,7 @@ var _ scheduler.PortHolder = (*Networks)(nil)
 // daemon lingers), so that a program started after berth stop can bind
 // them.
 func (n *Networks) ReleasePorts(ctx context.Context, _, container string) error {
-	changed, err := n.bridges.IPAM.markPorts(container, true)
+	changed, err := n.bridges.IPAM.stopPorts(container)
 	if err != nil || len(changed) == 0 {
 		return err
 	}
@@ -41,49 +45,131 @@ func (n *Networks) ReleasePorts(ctx context.Context, _, container string) error 
 // about to start again are checked free, then held and forwarded again. A
 // port another program took meanwhile fails the start, naming it.
 func (n *Networks) HoldPorts(_ context.Context, _, container string) error {
+	changed, err := n.bridges.IPAM.resumePorts(container)
+	if err != nil || len(changed) == 0 {
+		return err
+	}
 	bindings, err := n.bridges.IPAM.Ports(container)
 	if err != nil {
 		return err
 	}
-	for _, b := range bindings {
-		if !b.Stopped {
-			continue
-		}
-		if err := probe(b.HostIP, b.HostPort, b.Protocol); err != nil {
-			return fmt.Errorf("container %s: port %s is already in use on the host%s: free it or change the port", container, b, holderOf(b.HostPort, b.Protocol))
-		}
-	}
-	if _, err := n.bridges.IPAM.markPorts(container, false); err != nil {
-		return err
-	}
-	if len(bindings) == 0 {
-		return nil
-	}
-	return withNFT(func(t *nft) error {
+	if err := withNFT(func(t *nft) error {
 		var rules []*nftables.Rule
 		for _, b := range bindings {
 			b.Container = n.bridges.scoped(b.Container) // its rules' tag
 			rules = append(rules, portRules(t.table, t.pre, t.out, b)...)
 		}
 		return t.setRules(portTag(n.bridges.scoped(container)), rules)
-	})
+	}); err != nil {
+		n.bridges.IPAM.stopPorts(container) //nolint:errcheck // rollback: the start fails with the error below
+		return fmt.Errorf("container %s: forward its ports: %w", container, err)
+	}
+	return nil
 }
 
-// markPorts sets the Stopped mark of a container's bindings and returns
-// those it changed.
-func (m *IPAM) markPorts(container string, stopped bool) ([]PortBinding, error) {
+// The containers whose ports are released (stopped) are kept in a file of
+// their own beside the IPAM state, not in it: berth binaries of before
+// this (a project's daemon still running them) rewrite the state without
+// fields they do not know. It is written under the state's lock, by
+// rename, which the DNS daemon sees and reloads on.
+
+func (m *IPAM) stoppedPath() string { return m.path + ".stopped" }
+
+// readStopped returns the containers whose ports are released.
+func (m *IPAM) readStopped() (map[string]bool, error) {
+	out := map[string]bool{}
+	b, err := os.ReadFile(m.stoppedPath())
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return out, nil
+	case err != nil:
+		return nil, fmt.Errorf("ipam: %w", err)
+	}
+	var names []string
+	if err := json.Unmarshal(b, &names); err != nil {
+		return nil, fmt.Errorf("ipam: %s is damaged (%v): remove it", m.stoppedPath(), err)
+	}
+	for _, n := range names {
+		out[n] = true
+	}
+	return out, nil
+}
+
+// writeStopped replaces the set; the state's lock is held (update).
+func (m *IPAM) writeStopped(stopped map[string]bool) error {
+	names := sortedKeys(stopped)
+	if names == nil {
+		names = []string{}
+	}
+	b, err := json.Marshal(names)
+	if err != nil {
+		return fmt.Errorf("ipam: %w", err)
+	}
+	tmp := m.stoppedPath() + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("ipam: %w", err)
+	}
+	if err := os.Rename(tmp, m.stoppedPath()); err != nil {
+		return fmt.Errorf("ipam: %w", err)
+	}
+	return nil
+}
+
+// stopPorts marks a container's ports released and returns its bindings
+// (none when it has none, or they were released already).
+func (m *IPAM) stopPorts(container string) ([]PortBinding, error) {
 	var changed []PortBinding
 	err := m.update(func(st *ipamState) error {
-		for i := range st.Ports {
-			if b := &st.Ports[i]; b.Container == container && b.Stopped != stopped {
-				b.Stopped = stopped
-				changed = append(changed, *b)
+		stopped, err := m.readStopped()
+		if err != nil || stopped[container] {
+			return cmp.Or(err, errUnchanged)
+		}
+		for _, b := range st.Ports {
+			if b.Container == container {
+				changed = append(changed, b)
 			}
 		}
-		if len(changed) == 0 {
-			return errUnchanged
+		if len(changed) > 0 {
+			stopped[container] = true
+			if err := m.writeStopped(stopped); err != nil {
+				return err
+			}
 		}
-		return nil
+		return errUnchanged // the state itself is as it was
+	})
+	return changed, err
+}
+
+// resumePorts takes a container's released ports back, once it checked
+// that their host ports are still free: no other container of berth's
+// publishes them now, and no socket on the host has them. It returns the
+// bindings it took back (none when they were not released).
+func (m *IPAM) resumePorts(container string) ([]PortBinding, error) {
+	var changed []PortBinding
+	err := m.update(func(st *ipamState) error {
+		stopped, err := m.readStopped()
+		if err != nil || !stopped[container] {
+			return cmp.Or(err, errUnchanged)
+		}
+		for _, b := range st.Ports {
+			if b.Container != container {
+				continue
+			}
+			for _, o := range st.Ports {
+				if o.Container != container && !stopped[o.Container] && o.overlaps(b) {
+					return fmt.Errorf("container %s: port %s is already published by berth for container %s: stop it or change the port", container, b, o.Container)
+				}
+			}
+			if err := probe(b.HostIP, b.HostPort, b.Protocol); err != nil {
+				return fmt.Errorf("container %s: port %s is already in use on the host%s: free it or change the port", container, b, holderOf(b.HostPort, b.Protocol))
+			}
+			changed = append(changed, b)
+		}
+		delete(stopped, container)
+		if err := m.writeStopped(stopped); err != nil {
+			return err
+		}
+		return errUnchanged
 	})
 	return changed, err
 }

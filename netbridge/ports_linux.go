@@ -24,10 +24,6 @@ type PortBinding struct {
 	Protocol      string     `json:"protocol"`
 	ContainerAddr netip.Addr `json:"container_addr"`
 	ContainerPort uint16     `json:"container_port"`
-	// Stopped marks the binding of a container that does not run: its
-	// host port is neither held nor forwarded (as Docker's proxy goes
-	// with the container), but stays the container's for its next start.
-	Stopped bool `json:"stopped,omitempty"`
 }
 
 // String renders the binding as docker ps does: 0.0.0.0:8080->80/tcp.
@@ -52,6 +48,10 @@ func (b PortBinding) overlaps(o PortBinding) bool {
 func (m *IPAM) AllocatePorts(container string, addr netip.Addr, mappings []compose.PortMapping) ([]PortBinding, error) {
 	var out []PortBinding
 	err := m.update(func(st *ipamState) error {
+		stopped, err := m.readStopped()
+		if err != nil {
+			return err
+		}
 		var mine []PortBinding
 		for _, b := range st.Ports {
 			if b.Container == container {
@@ -64,7 +64,9 @@ func (m *IPAM) AllocatePorts(container string, addr netip.Addr, mappings []compo
 		}
 		taken := func(b PortBinding) *PortBinding {
 			for i := range st.Ports {
-				if st.Ports[i].Container != container && st.Ports[i].overlaps(b) {
+				// A stopped container's port is free, as in Docker:
+				// its start checks it is still (HoldPorts).
+				if st.Ports[i].Container != container && !stopped[st.Ports[i].Container] && st.Ports[i].overlaps(b) {
 					return &st.Ports[i]
 				}
 			}
@@ -106,6 +108,10 @@ func (m *IPAM) AllocatePorts(container string, addr netip.Addr, mappings []compo
 			out = append(out, b)
 		}
 		st.Ports = append(st.Ports, out...)
+		if stopped[container] { // a mark an older berth left behind
+			delete(stopped, container)
+			return m.writeStopped(stopped)
+		}
 		return nil
 	})
 	return out, err
@@ -121,6 +127,10 @@ func (m *IPAM) CheckPorts(project string, services []*compose.Service) error {
 		return err
 	}
 	bindings := st.Ports
+	stopped, err := m.readStopped()
+	if err != nil {
+		return err
+	}
 	own := func(container string) bool { return strings.HasPrefix(container, project+"-") }
 	for _, s := range services {
 		for _, pm := range s.Ports {
@@ -130,7 +140,7 @@ func (m *IPAM) CheckPorts(project string, services []*compose.Service) error {
 			want := PortBinding{HostIP: pm.HostIP, HostPort: pm.HostPortMin, Protocol: pm.Protocol}
 			heldByUs := false
 			for _, b := range bindings {
-				if b.overlaps(want) {
+				if b.overlaps(want) && (own(b.Container) || !stopped[b.Container]) {
 					if !own(b.Container) {
 						return fmt.Errorf("service %q: port %s is already published by container %s: stop it or change the port", s.Name, pm, b.Container)
 					}
@@ -158,7 +168,12 @@ func (m *IPAM) ReleasePorts(container string) error {
 			}
 		}
 		st.Ports = kept
-		return nil
+		stopped, err := m.readStopped()
+		if err != nil || !stopped[container] {
+			return err
+		}
+		delete(stopped, container)
+		return m.writeStopped(stopped)
 	})
 }
 
@@ -206,9 +221,13 @@ func (m *IPAM) ProjectPorts(containers map[string]bool) ([]PortBinding, error) {
 	if err != nil {
 		return nil, err
 	}
+	stopped, err := m.readStopped()
+	if err != nil {
+		return nil, err
+	}
 	var out []PortBinding
 	for _, b := range st.Ports {
-		if containers[b.Container] && !b.Stopped {
+		if containers[b.Container] && !stopped[b.Container] {
 			out = append(out, b)
 		}
 	}
