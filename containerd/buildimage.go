@@ -13,8 +13,6 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 
-	containerd "github.com/containerd/containerd/v2/client"
-
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd/build"
 	"github.com/berth/berth/scheduler"
@@ -160,8 +158,9 @@ func (c *Client) build(ctx context.Context, req build.Request) (*build.Result, e
 	return bl.Build(ctx, req)
 }
 
-// ImageID is the ID (config digest) of a local image for this host's
-// platform, or "" when the image is not present.
+// ImageID is the ID (config digest) of a local image for the platform
+// berth uses it for (see selectPlatform), or "" when the image is not
+// present.
 func (c *Client) ImageID(ctx context.Context, image string) (string, error) {
 	ref, err := NormalizeRef(image)
 	if err != nil {
@@ -174,12 +173,18 @@ func (c *Client) ImageID(ctx context.Context, image string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("image %s: %w", image, err)
 	}
-	img = containerd.NewImageWithPlatform(c.client, img.Metadata(), platforms.Default())
-	cfg, err := img.Config(ctx)
-	if err != nil {
-		return "", fmt.Errorf("image %s: %w", image, err)
+	sp, err := c.platformImage(ctx, img.Metadata(), "")
+	if errdefs.IsNotFound(err) {
+		return "", nil // named, but none of its platforms is stored
 	}
-	return cfg.Digest.String(), nil
+	if err != nil {
+		return "", err
+	}
+	m, err := readManifest(ctx, c.client.ContentStore(), sp.Manifest)
+	if err != nil {
+		return "", fmt.Errorf("image %s: read its manifest: %w", image, err)
+	}
+	return m.Config.Digest.String(), nil
 }
 
 // PruneBuildCache drops the build cache; see build.Builder.Prune.

@@ -44,6 +44,8 @@ type Client struct {
 	snapshotter string
 	// buildNet makes the networks of RUN steps; nil: none is configured.
 	buildNet build.Network
+	// binfmtDir is the binfmt_misc directory CanRun reads.
+	binfmtDir string
 	// hookOutput, when set, is where the hooks' output is shown (see
 	// ShowHookOutput).
 	hookOutput atomic.Pointer[func(scheduler.Container) io.Writer]
@@ -89,6 +91,7 @@ type connectOptions struct {
 	logDriver       string
 	startTimeout    time.Duration
 	buildNetwork    build.Network
+	binfmtDir       string
 }
 
 // WithAddress sets the containerd socket. explicit means the user named it
@@ -160,6 +163,9 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 	if o.events == nil {
 		o.events = scheduler.Discard
 	}
+	if o.binfmtDir == "" {
+		o.binfmtDir = defaultBinfmtDir
+	}
 	if o.startTimeout == 0 {
 		o.startTimeout = 30 * time.Second
 	}
@@ -204,6 +210,7 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 		staticInit:  sync.OnceValue(func() error { return checkStaticInit(o.logDriver) }),
 		snapshotter: "overlayfs",
 		buildNet:    o.buildNetwork,
+		binfmtDir:   o.binfmtDir,
 	}, nil
 }
 

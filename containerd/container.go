@@ -229,7 +229,18 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	if err != nil {
 		return scheduler.Container{}, fmt.Errorf("service %q: image %s: %w", s.Name, s.ImageName(), err)
 	}
-	img = containerd.NewImageWithPlatform(c.client, img.Metadata(), platforms.Default())
+	sp, err := c.platformImage(ctx, img.Metadata(), s.Platform)
+	if err != nil {
+		return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)
+	}
+	switch c.CanRun(sp.Platform) {
+	case NotRunnable:
+		return scheduler.Container{}, fmt.Errorf("service %q: image %s: %w", s.Name, s.ImageName(), noEmulation(sp.Platform))
+	case Emulated:
+		c.events.Emit(scheduler.Event{Kind: scheduler.KindContainer, Name: req.Name, Status: scheduler.StatusWarning, Text: "Warning",
+			Detail: fmt.Sprintf("image %s is %s: it runs emulated (qemu) on this %s host", s.ImageName(), sp, platforms.DefaultString())})
+	}
+	img = containerd.NewImageWithPlatform(c.client, img.Metadata(), platforms.Only(sp.Platform))
 	if ok, err := img.IsUnpacked(ctx, c.snapshotter); err != nil || !ok {
 		if err := img.Unpack(ctx, c.snapshotter); err != nil {
 			return scheduler.Container{}, fmt.Errorf("service %q: unpack image %s: %w", s.Name, s.ImageName(), err)

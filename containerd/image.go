@@ -2,6 +2,7 @@ package containerd
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -9,10 +10,12 @@ import (
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
@@ -30,40 +33,51 @@ func NormalizeRef(ref string) (string, error) {
 
 // ImageSummary describes one local image.
 type ImageSummary struct {
-	Name    string
-	Digest  string
-	Size    int64
-	Created time.Time
+	Name   string
+	Digest string
+	// Size is the size of its stored content, of every platform it holds.
+	Size int64
+	// Platform is the platform berth runs it as (see selectPlatform).
+	Platform string
+	Created  time.Time
 }
 
-// Images lists the local images in berth's namespace, sorted by name.
+// Images lists the local images in berth's namespace, sorted by name. An
+// image none of whose platforms is stored is left out.
 func (c *Client) Images(ctx context.Context) ([]ImageSummary, error) {
-	imgs, err := c.client.ListImages(ctx)
+	imgs, err := c.client.ImageService().List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list images: %w", err)
 	}
 	out := make([]ImageSummary, 0, len(imgs))
 	for _, img := range imgs {
-		size, err := img.Size(ctx)
+		v, err := c.imageView(ctx, img)
+		if errdefs.IsNotFound(err) {
+			continue
+		}
 		if err != nil {
-			size = -1
+			return nil, err
 		}
 		out = append(out, ImageSummary{
-			Name:    img.Name(),
-			Digest:  img.Target().Digest.String(),
-			Size:    size,
-			Created: img.Metadata().CreatedAt,
+			Name:     img.Name,
+			Digest:   img.Target.Digest.String(),
+			Size:     v.Size,
+			Platform: v.Platform,
+			Created:  img.CreatedAt,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
-// Load imports an OCI image layout or `docker save` archive and unpacks its
-// images for this host's platform. It returns the names of the images.
+// Load imports an OCI image layout or `docker save` archive, keeping every
+// platform of its images it holds, and unpacks for each image the
+// platform berth runs it as (this host's when there, see selectPlatform)
+// when that runs here. It returns the names of the images.
 func (c *Client) Load(ctx context.Context, r io.Reader) ([]string, error) {
 	imgs, err := c.client.Import(ctx, r,
-		containerd.WithImportPlatform(platforms.DefaultStrict()),
+		containerd.WithAllPlatforms(true),
+		containerd.WithSkipMissing(),
 		containerd.WithSkipDigestRef(func(name string) bool { return name != "" }),
 		containerd.WithDigestRef(func(d digest.Digest) string { return "import-" + d.Encoded() }),
 	)
@@ -75,42 +89,139 @@ func (c *Client) Load(ctx context.Context, r io.Reader) ([]string, error) {
 	}
 	names := make([]string, 0, len(imgs))
 	for _, img := range imgs {
-		i := containerd.NewImageWithPlatform(c.client, img, platforms.Default())
-		if err := i.Unpack(ctx, c.snapshotter); err != nil {
-			return nil, fmt.Errorf("unpack %s: %w (is the image for %s?)", img.Name, err, platforms.DefaultString())
+		sp, err := c.platformImage(ctx, img, "")
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", img.Name, err)
+		}
+		if c.CanRun(sp.Platform) != NotRunnable {
+			i := containerd.NewImageWithPlatform(c.client, img, platforms.Only(sp.Platform))
+			if err := i.Unpack(ctx, c.snapshotter); err != nil {
+				return nil, fmt.Errorf("unpack %s (%s): %w", img.Name, sp, err)
+			}
 		}
 		names = append(names, img.Name)
 	}
 	return names, nil
 }
 
-// Pull pulls and unpacks an image for this host's platform (or platform if
-// given), reporting per-layer progress on the client's events.
+// Pull pulls an image for this host's platform (or platform if given),
+// reporting per-layer progress on the client's events. It fetches and
+// keeps that platform's manifest, config and layers under the image's
+// name, which points at the image's index when it has one: a later pull
+// of another platform adds that platform's content to the same image.
+// The platform is unpacked when it runs here (natively or emulated, see
+// CanRun); otherwise its content is only kept (for save and push). A
+// platform the image does not have fails before anything is stored, with
+// an error naming the platforms it has.
 func (c *Client) Pull(ctx context.Context, ref, platform string) error {
 	name, err := NormalizeRef(ref)
 	if err != nil {
 		return err
 	}
-	opts := []containerd.RemoteOpt{
-		containerd.WithPullUnpack,
-		containerd.WithPullSnapshotter(c.snapshotter),
-		containerd.WithResolver(c.resolver()),
-	}
+	want := platforms.DefaultSpec()
 	if platform != "" {
-		if _, err := platforms.Parse(platform); err != nil {
-			return fmt.Errorf("pull %s: invalid platform %q: %w", ref, platform, err)
+		if want, err = ParsePlatform(platform); err != nil {
+			return fmt.Errorf("pull %s: %w", ref, err)
 		}
-		opts = append(opts, containerd.WithPlatform(platform))
 	}
 	c.events.Emit(scheduler.Event{Kind: scheduler.KindImage, Name: ref, Status: scheduler.StatusWorking, Text: "Pulling"})
+	opts := []containerd.RemoteOpt{
+		containerd.WithResolver(c.resolver()),
+		containerd.WithPlatformMatcher(platforms.Only(want)),
+	}
+	runs := c.CanRun(want)
+	if runs != NotRunnable {
+		opts = append(opts, containerd.WithPullUnpack, containerd.WithPullSnapshotter(c.snapshotter))
+	}
+	if err := c.checkRemotePlatform(ctx, ref, name, want); err != nil {
+		return err
+	}
 	stop := c.reportPull(ctx, ref)
 	_, err = c.client.Pull(ctx, name, opts...)
 	stop()
 	if err != nil {
 		return fmt.Errorf("pull %s: %w", ref, explainPull(err))
 	}
-	c.events.Emit(scheduler.Event{Kind: scheduler.KindImage, Name: ref, Status: scheduler.StatusDone, Text: "Pulled"})
+	text := "Pulled"
+	switch runs {
+	case Emulated:
+		text = "Pulled (" + formatPlatform(want) + ", runs emulated)"
+	case NotRunnable:
+		text = "Pulled (" + formatPlatform(want) + ", content only: it cannot run on this host)"
+	}
+	c.events.Emit(scheduler.Event{Kind: scheduler.KindImage, Name: ref, Status: scheduler.StatusDone, Text: text})
 	return nil
+}
+
+// maxRemoteJSON bounds the index, manifest or config checkRemotePlatform
+// reads from a registry.
+const maxRemoteJSON = 8 << 20
+
+// checkRemotePlatform fails when the image name names in its registry has
+// no manifest for platform want, naming the platforms it has: a plain
+// manifest's platform is its config's. Nothing is stored.
+func (c *Client) checkRemotePlatform(ctx context.Context, ref, name string, want ocispec.Platform) error {
+	resolver := c.resolver()
+	resolved, desc, err := resolver.Resolve(ctx, name)
+	if err != nil {
+		return fmt.Errorf("pull %s: %w", ref, explainPull(err))
+	}
+	fetcher, err := resolver.Fetcher(ctx, resolved)
+	if err != nil {
+		return fmt.Errorf("pull %s: %w", ref, explainPull(err))
+	}
+	fetch := func(d ocispec.Descriptor, v any) error {
+		rc, err := fetcher.Fetch(ctx, d)
+		if err != nil {
+			return fmt.Errorf("pull %s: fetch %s: %w", ref, d.Digest, explainPull(err))
+		}
+		defer rc.Close()
+		if err := json.NewDecoder(io.LimitReader(rc, maxRemoteJSON)).Decode(v); err != nil {
+			return fmt.Errorf("pull %s: read %s: %w", ref, d.Digest, err)
+		}
+		return nil
+	}
+	var have []ocispec.Platform
+	switch {
+	case images.IsIndexType(desc.MediaType):
+		var idx ocispec.Index
+		if err := fetch(desc, &idx); err != nil {
+			return err
+		}
+		for _, m := range idx.Manifests {
+			if m.Platform != nil && m.Platform.OS != "unknown" {
+				have = append(have, platforms.Normalize(*m.Platform))
+			}
+		}
+	case images.IsManifestType(desc.MediaType):
+		var m ocispec.Manifest
+		if err := fetch(desc, &m); err != nil {
+			return err
+		}
+		var cfg ocispec.Image
+		if err := fetch(m.Config, &cfg); err != nil {
+			return err
+		}
+		if cfg.Architecture == "" {
+			return nil // not an image config berth can tell the platform of
+		}
+		have = append(have, platforms.Normalize(ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}))
+	default:
+		return nil // containerd's pull names what is wrong
+	}
+	match := platforms.Only(want)
+	names := make([]string, 0, len(have))
+	for _, p := range have {
+		if match.Match(p) {
+			return nil
+		}
+		names = append(names, formatPlatform(p))
+	}
+	if len(names) == 0 {
+		names = append(names, "no platform")
+	}
+	return fmt.Errorf("pull %s: the image has no %s manifest (it has %s): pass --platform with one of these",
+		ref, formatPlatform(want), strings.Join(names, ", "))
 }
 
 // explainPull adds what to do to the errors people meet when pulling.

@@ -11,7 +11,6 @@ import (
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/errdefs"
-	"github.com/containerd/platforms"
 
 	"github.com/berth/berth/imageview"
 	"github.com/berth/berth/scheduler"
@@ -43,17 +42,17 @@ func (c *Client) LocalImages(ctx context.Context) ([]imageview.Image, error) {
 	return out, nil
 }
 
-// imageView reads what a stored image is: its manifest for this host's
-// platform (any platform when it has none), its config and its size.
+// imageView reads what a stored image is: its config and layers for the
+// platform berth uses it for (see selectPlatform), the platforms it has
+// and the size of all its stored content.
 func (c *Client) imageView(ctx context.Context, img images.Image) (imageview.Image, error) {
 	cs := c.client.ContentStore()
 	v := imageview.Image{Name: img.Name, Digest: img.Target.Digest.String(), Tagged: img.UpdatedAt}
-	match := platforms.Default()
-	manifest, err := images.Manifest(ctx, cs, img.Target, match)
-	if errdefs.IsNotFound(err) {
-		match = platforms.All
-		manifest, err = images.Manifest(ctx, cs, img.Target, match)
+	p, err := c.platformImage(ctx, img, "")
+	if err != nil {
+		return v, err
 	}
+	manifest, err := readManifest(ctx, cs, p.Manifest)
 	if err != nil {
 		return v, fmt.Errorf("image %s: read its manifest: %w", img.Name, err)
 	}
@@ -65,10 +64,25 @@ func (c *Client) imageView(ctx context.Context, img images.Image) (imageview.Ima
 		return v, fmt.Errorf("image %s: its config: %w", img.Name, err)
 	}
 	v.ID = manifest.Config.Digest.String()
-	v.Size = manifest.Config.Size
+	v.Platform = p.String()
 	for _, l := range manifest.Layers {
 		v.LayerSizes = append(v.LayerSizes, l.Size)
-		v.Size += l.Size
+	}
+	all, err := imagePlatforms(ctx, cs, img.Target)
+	if err != nil {
+		return v, fmt.Errorf("image %s: %w", img.Name, err)
+	}
+	counted := map[string]bool{}
+	for _, sp := range all {
+		v.Platforms = append(v.Platforms, imageview.Platform{
+			Platform: sp.String(), Manifest: sp.Manifest.Digest.String(), Present: sp.Present, Size: sp.Size,
+		})
+		for _, b := range sp.Blobs {
+			if !counted[b.Digest.String()] {
+				counted[b.Digest.String()] = true
+				v.Size += b.Size
+			}
+		}
 	}
 	return v, nil
 }

@@ -20,15 +20,44 @@ type Image struct {
 	// Digest is the digest of the manifest (or index) the name points to:
 	// the image's digest in a registry.
 	Digest string
-	// Size is the size of the image's layers and config, as stored
-	// (compressed layers stay compressed), for this host's platform.
+	// Size is the size of the image's layers and configs that are stored
+	// (compressed layers stay compressed), of every platform it holds.
 	Size int64
+	// Platform is the platform Config and LayerSizes are of (linux/amd64):
+	// this host's when the image holds it.
+	Platform string
+	// Platforms are the platforms the image's index lists (one for an
+	// image without an index), stored or not.
+	Platforms []Platform
 	// Config is the image's config: what `docker inspect` shows.
 	Config dockerspec.DockerOCIImage
 	// LayerSizes are the sizes of the layers, in the config's order.
 	LayerSizes []int64
 	// Tagged is when the name was last made to point at the image.
 	Tagged time.Time
+}
+
+// Platform is one platform of an image.
+type Platform struct {
+	// Platform is os/arch[/variant]: linux/arm64.
+	Platform string
+	// Manifest is the digest of the platform's manifest.
+	Manifest string
+	// Present is true when its manifest, config and layers are all stored.
+	Present bool
+	// Size is the size of its config and layers that are stored.
+	Size int64
+}
+
+// PresentPlatforms are the platforms whose content is stored.
+func (img Image) PresentPlatforms() []string {
+	var out []string
+	for _, p := range img.Platforms {
+		if p.Present {
+			out = append(out, p.Platform)
+		}
+	}
+	return out
 }
 
 // NoneValue is what docker shows for a repository or tag an image lacks.

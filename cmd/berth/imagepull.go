@@ -19,7 +19,12 @@ func newImagePullCmd(g *globalOptions) *cobra.Command {
 		Use:   "pull [OPTIONS] NAME[:TAG|@DIGEST]",
 		Short: "Pull an image from a registry",
 		Long: `Pull an image, for this host's platform unless --platform names another, and
-unpack it. It prints the pulled digest, as docker pull does.`,
+unpack it. It prints the pulled digest, as docker pull does.
+
+The image's name keeps pointing at its index: pulling another platform
+later adds that platform's content to the same image. A platform that runs
+here only under qemu emulation is unpacked too (its pull says so); one that
+cannot run here is only stored, for save and push.`,
 		Example: `  berth image pull 127.0.0.1:5000/my-app:1.0`,
 		Args:    exactArgs(1, "NAME", "the image to pull"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -53,7 +58,7 @@ unpack it. It prints the pulled digest, as docker pull does.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&opts.platform, "platform", "", "Pull the image for this platform (os/arch[/variant]) instead of this host's")
+	cmd.Flags().StringVar(&opts.platform, "platform", "", "Pull the image for this platform (os/arch[/variant]: linux/arm64, linux/arm/v7) instead of this host's")
 	cmd.Flags().BoolVarP(&opts.quiet, "quiet", "q", false, "Print only the image's full name")
 	return cmd
 }

@@ -69,13 +69,15 @@ func runImages(cmd *cobra.Command, g *globalOptions, opts imagesOptions, service
 	if err != nil {
 		return err
 	}
-	// berth unpacks and runs images for this host's platform only.
+	// The platform of an image that does not say (none is stored) is
+	// this host's.
 	rows := imageRows(cs, local, services, platforms.Format(platforms.DefaultSpec()))
 	return printImages(cmd.OutOrStdout(), rows, opts, time.Now())
 }
 
 // imageRows lists the images of the containers (of the services, when
-// some are named) that are present locally, sorted by container name.
+// some are named) that are present locally, sorted by container name;
+// platform is the one of an image that names none.
 func imageRows(cs []scheduler.Container, local []containerd.ImageSummary, services []string, platform string) []imageRow {
 	byName := map[string]containerd.ImageSummary{}
 	for _, img := range local {
@@ -94,7 +96,10 @@ func imageRows(cs []scheduler.Container, local []containerd.ImageSummary, servic
 		if !ok {
 			continue
 		}
-		row := imageRow{ID: img.Digest, ContainerName: c.Name, Platform: platform, Size: img.Size, LastTagTime: img.Created}
+		row := imageRow{ID: img.Digest, ContainerName: c.Name, Platform: img.Platform, Size: img.Size, LastTagTime: img.Created}
+		if row.Platform == "" {
+			row.Platform = platform
+		}
 		if ref, err := reference.ParseDockerRef(c.Image); err == nil {
 			row.Repository = reference.FamiliarName(ref)
 			if t, ok := ref.(reference.Tagged); ok {

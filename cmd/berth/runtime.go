@@ -58,6 +58,9 @@ func (o *globalOptions) connectOptions(ev scheduler.Events) ([]containerd.Opt, e
 		containerd.WithDaemonBinDir(os.Getenv("BERTH_CONTAINERD_BIN")),
 		containerd.WithInsecureRegistries(o.insecure...),
 		containerd.WithEvents(ev),
+		// Tests point it at a directory of their own to fake a host
+		// without emulation.
+		containerd.WithBinfmtDir(os.Getenv("BERTH_BINFMT_DIR")),
 	}, nil
 }
 

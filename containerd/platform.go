@@ -1,0 +1,293 @@
+package containerd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/platforms"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// knownArchitectures are the CPU architectures berth accepts in a
+// platform, as OCI names them.
+var knownArchitectures = []string{"386", "amd64", "arm", "arm64", "loong64", "mips64le", "ppc64le", "riscv64", "s390x"}
+
+// ParsePlatform reads a platform as people write it (linux/arm64,
+// linux/arm/v7, arm64) and normalizes it. Only linux platforms of a known
+// architecture are accepted: berth runs linux containers, and a typo such
+// as linux/amd46 would otherwise only fail at the registry.
+func ParsePlatform(s string) (ocispec.Platform, error) {
+	p, err := platforms.Parse(s)
+	if err == nil && (p.OS != "linux" || !slices.Contains(knownArchitectures, p.Architecture)) {
+		err = fmt.Errorf("not a linux platform berth knows")
+	}
+	if err != nil {
+		return ocispec.Platform{}, fmt.Errorf("unknown platform %q: use os/arch[/variant], such as linux/amd64, linux/arm64 or linux/arm/v7", s)
+	}
+	return platforms.Normalize(p), nil
+}
+
+// formatPlatform is how berth prints a platform: linux/arm/v7.
+func formatPlatform(p ocispec.Platform) string { return platforms.Format(platforms.Normalize(p)) }
+
+// defaultBinfmtDir is where the kernel lists the binfmt_misc handlers.
+const defaultBinfmtDir = "/proc/sys/fs/binfmt_misc"
+
+// WithBinfmtDir sets the binfmt_misc directory berth reads to learn which
+// foreign platforms run here under emulation (default
+// /proc/sys/fs/binfmt_misc). Tests point it at a directory of their own.
+func WithBinfmtDir(dir string) Opt { return func(o *connectOptions) { o.binfmtDir = dir } }
+
+// qemuNames are the names qemu-user's binfmt_misc handlers have for each
+// architecture (qemu-aarch64 runs linux/arm64 binaries).
+var qemuNames = map[string]string{
+	"386": "i386", "amd64": "x86_64", "arm": "arm", "arm64": "aarch64", "loong64": "loongarch64",
+	"mips64le": "mips64el", "ppc64le": "ppc64le", "riscv64": "riscv64", "s390x": "s390x",
+}
+
+// Runnable says how a platform's binaries run on this host.
+type Runnable int
+
+const (
+	// NotRunnable: neither native nor emulated.
+	NotRunnable Runnable = iota
+	// Native: the host's own platform (or one it runs natively).
+	Native
+	// Emulated: through a registered and enabled qemu binfmt_misc handler.
+	Emulated
+)
+
+// CanRun reports how this host runs binaries of platform p: natively,
+// under qemu emulation (an enabled qemu-ARCH handler in binfmt_misc), or
+// not at all.
+func (c *Client) CanRun(p ocispec.Platform) Runnable {
+	return canRun(c.binfmtDir, p)
+}
+
+func canRun(binfmtDir string, p ocispec.Platform) Runnable {
+	if platforms.Default().Match(p) {
+		return Native
+	}
+	name, ok := qemuNames[p.Architecture]
+	if !ok || p.OS != "linux" {
+		return NotRunnable
+	}
+	b, err := os.ReadFile(filepath.Join(binfmtDir, "qemu-"+name))
+	if err != nil || !strings.HasPrefix(string(b), "enabled") {
+		return NotRunnable
+	}
+	return Emulated
+}
+
+// noEmulation is the error for a platform this host cannot run, saying
+// how to make it run.
+func noEmulation(p ocispec.Platform) error {
+	name := qemuNames[p.Architecture]
+	if name == "" {
+		name = p.Architecture
+	}
+	return fmt.Errorf("%s binaries cannot run on this %s host: no qemu-%s handler is registered in binfmt_misc; install qemu-user-static (scripts/install-deps.sh registers the handlers)",
+		formatPlatform(p), platforms.DefaultString(), name)
+}
+
+// StoredPlatform is one platform of a stored image and whether its
+// content (manifest, config, layers) is all in the content store.
+type StoredPlatform struct {
+	Platform ocispec.Platform
+	// Manifest is the platform's manifest.
+	Manifest ocispec.Descriptor
+	// Present is true when the manifest, config and every layer are stored.
+	Present bool
+	// Size is the size of the config and layers that are stored.
+	Size int64
+	// Blobs are the config and layers that are stored.
+	Blobs []ocispec.Descriptor
+}
+
+// String is the platform as berth prints it: linux/arm64.
+func (p StoredPlatform) String() string { return formatPlatform(p.Platform) }
+
+// imagePlatforms lists the platforms of the image target points to: an
+// index's manifests (attestations left out), or the one platform of a
+// plain manifest (read from its config), with what of each is stored.
+// The index (or manifest) itself must be stored.
+func imagePlatforms(ctx context.Context, cs content.Store, target ocispec.Descriptor) ([]StoredPlatform, error) {
+	if images.IsManifestType(target.MediaType) {
+		p, err := storedManifest(ctx, cs, target, nil)
+		if err != nil {
+			return nil, err
+		}
+		return []StoredPlatform{p}, nil
+	}
+	if !images.IsIndexType(target.MediaType) {
+		return nil, fmt.Errorf("unsupported image media type %s", target.MediaType)
+	}
+	idx, err := readIndex(ctx, cs, target)
+	if err != nil {
+		return nil, err
+	}
+	var out []StoredPlatform
+	for _, m := range idx.Manifests {
+		switch {
+		case images.IsIndexType(m.MediaType):
+			nested, err := imagePlatforms(ctx, cs, m)
+			if errdefs.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, nested...)
+		case !images.IsManifestType(m.MediaType):
+		case m.Annotations["vnd.docker.reference.type"] == "attestation-manifest":
+		case m.Platform != nil && m.Platform.OS == "unknown":
+		default:
+			p, err := storedManifest(ctx, cs, m, m.Platform)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// storedManifest is what of the manifest m is stored; platform is the one
+// the index gives it, or nil to read it from the config.
+func storedManifest(ctx context.Context, cs content.Store, m ocispec.Descriptor, platform *ocispec.Platform) (StoredPlatform, error) {
+	sp := StoredPlatform{Manifest: m}
+	if platform != nil {
+		sp.Platform = platforms.Normalize(*platform)
+	}
+	manifest, err := readManifest(ctx, cs, m)
+	if errdefs.IsNotFound(err) {
+		return sp, nil
+	}
+	if err != nil {
+		return sp, err
+	}
+	if platform == nil {
+		cfg, err := readConfig(ctx, cs, manifest.Config)
+		if err != nil && !errdefs.IsNotFound(err) {
+			return sp, err
+		}
+		sp.Platform = platforms.Normalize(ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant})
+	}
+	sp.Present = true
+	for _, d := range append([]ocispec.Descriptor{manifest.Config}, manifest.Layers...) {
+		if _, err := cs.Info(ctx, d.Digest); err != nil {
+			if !errdefs.IsNotFound(err) {
+				return sp, err
+			}
+			sp.Present = false
+			continue
+		}
+		sp.Size += d.Size
+		sp.Blobs = append(sp.Blobs, d)
+	}
+	return sp, nil
+}
+
+// selectPlatform picks the platform of a stored image berth uses when it
+// is not told which: this host's if it is present, else the first present
+// one that runs here (emulated), else the first present one. ok is false
+// when no platform is present.
+func selectPlatform(binfmtDir string, ps []StoredPlatform) (StoredPlatform, bool) {
+	host := platforms.Default()
+	var best StoredPlatform
+	found := false
+	for _, p := range ps {
+		if !p.Present {
+			continue
+		}
+		switch {
+		case host.Match(p.Platform):
+			if !found || !host.Match(best.Platform) || host.Less(p.Platform, best.Platform) {
+				best, found = p, true
+			}
+		case !found:
+			best, found = p, true
+		case !host.Match(best.Platform) && canRun(binfmtDir, best.Platform) == NotRunnable && canRun(binfmtDir, p.Platform) != NotRunnable:
+			best = p
+		}
+	}
+	return best, found
+}
+
+// presentNames lists the present platforms, as "linux/amd64, linux/arm64"
+// ("none" when none is).
+func presentNames(ps []StoredPlatform) string {
+	var names []string
+	for _, p := range ps {
+		if p.Present {
+			names = append(names, p.String())
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// platformImage picks the platform of a stored image to use: the one
+// asked for ("" for selectPlatform's choice). The error names the image,
+// the platform asked and those it holds, and satisfies errdefs.IsNotFound.
+func (c *Client) platformImage(ctx context.Context, img images.Image, want string) (StoredPlatform, error) {
+	ps, err := imagePlatforms(ctx, c.client.ContentStore(), img.Target)
+	if err != nil {
+		return StoredPlatform{}, fmt.Errorf("image %s: %w", img.Name, err)
+	}
+	if want == "" {
+		if p, ok := selectPlatform(c.binfmtDir, ps); ok {
+			return p, nil
+		}
+		return StoredPlatform{}, fmt.Errorf("image %s: its content is not stored (no platform of it is present): pull it again: %w", img.Name, errdefs.ErrNotFound)
+	}
+	wp, err := ParsePlatform(want)
+	if err != nil {
+		return StoredPlatform{}, err
+	}
+	match := platforms.Only(wp)
+	for _, p := range ps {
+		if p.Present && match.Match(p.Platform) {
+			return p, nil
+		}
+	}
+	return StoredPlatform{}, fmt.Errorf("image %s has no %s content here (it holds %s): pull it with --platform %s: %w",
+		img.Name, formatPlatform(wp), presentNames(ps), formatPlatform(wp), errdefs.ErrNotFound)
+}
+
+// readJSON reads the blob d and decodes it into v.
+func readJSON(ctx context.Context, cs content.Provider, d ocispec.Descriptor, v any) error {
+	b, err := content.ReadBlob(ctx, cs, d)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode %s: %w", d.Digest, err)
+	}
+	return nil
+}
+
+func readIndex(ctx context.Context, cs content.Provider, d ocispec.Descriptor) (ocispec.Index, error) {
+	var idx ocispec.Index
+	return idx, readJSON(ctx, cs, d, &idx)
+}
+
+func readManifest(ctx context.Context, cs content.Provider, d ocispec.Descriptor) (ocispec.Manifest, error) {
+	var m ocispec.Manifest
+	return m, readJSON(ctx, cs, d, &m)
+}
+
+func readConfig(ctx context.Context, cs content.Provider, d ocispec.Descriptor) (ocispec.Image, error) {
+	var cfg ocispec.Image
+	return cfg, readJSON(ctx, cs, d, &cfg)
+}

@@ -1,0 +1,152 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// imageLsRow is the part of `image ls --format json` the tests read.
+type imageLsRow struct {
+	Repository, Tag, ID, Size string
+}
+
+// imageLs lists the images of repository ref (image ls REF).
+func imageLs(t *testing.T, p *project, ref string) []imageLsRow {
+	t.Helper()
+	var rows []imageLsRow
+	dec := json.NewDecoder(strings.NewReader(p.must("image", "ls", "--format", "json", ref).stdout))
+	for dec.More() {
+		var r imageLsRow
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// TestPullForeignPlatform pulls the arm64 manifest of a multi-platform
+// image (the bug of issue 15: "Pulled", then up, save and images failed
+// on the missing amd64 content), runs it under qemu, then pulls the
+// native platform into the same image.
+func TestPullForeignPlatform(t *testing.T) {
+	t.Parallel()
+	registry := startRegistry(t)
+	multi := pushMultiArchImage(t, registry, "e2e/multi:1")
+	ref := registry + "/e2e/multi:1"
+	removeImagesAtEnd(t, ref)
+	p := newProject(t, `
+services:
+  arm:
+    image: `+ref+`
+    platform: linux/arm64
+    command: [uname, -m]
+`, nil)
+
+	r := p.must("image", "pull", "--platform", "linux/arm64", ref)
+	if !strings.Contains(r.stderr, "Pulled (linux/arm64") {
+		t.Errorf("a foreign-platform pull does not say which platform it pulled:\n%s", r)
+	}
+	if !strings.Contains(r.stdout, "Digest: "+multi.Index) {
+		t.Errorf("image pull printed another digest than the index's %s:\n%s", multi.Index, r)
+	}
+	rows := imageLs(t, p, ref)
+	if len(rows) != 1 || rows[0].Size == "" || strings.HasPrefix(rows[0].Size, "-") || rows[0].Size == "0B" {
+		t.Fatalf("image ls after the arm64 pull = %+v; want one row with the arm64 content's size", rows)
+	}
+	if got := p.must("image", "inspect", "-f", "{{.Os}}/{{.Architecture}}", ref).stdout; strings.TrimSpace(got) != "linux/arm64" {
+		t.Errorf("image inspect platform = %q, want linux/arm64", got)
+	}
+	archive := filepath.Join(t.TempDir(), "multi.tar")
+	p.must("image", "save", "-o", archive, ref)
+	if fi, err := os.Stat(archive); err != nil || fi.Size() < 100_000 {
+		t.Errorf("image save of the arm64 image: %v, %v; want an archive with its layer", fi, err)
+	}
+
+	// It runs under qemu (binfmt_misc's qemu-aarch64 handler), with a
+	// warning that it is emulated.
+	r = p.must("up", "arm")
+	if !strings.Contains(r.stdout, "aarch64") {
+		t.Errorf("uname -m in the arm64 container did not say aarch64:\n%s", r)
+	}
+	if !strings.Contains(r.stderr, "emulated") {
+		t.Errorf("up of an emulated image gave no warning:\n%s", r)
+	}
+	if out := p.must("images", "--format", "json").stdout; !strings.Contains(out, `"Platform":"linux/arm64"`) || strings.Contains(out, `"Size":-1`) {
+		t.Errorf("images = %s; want the arm64 platform and a real size", out)
+	}
+
+	// The native platform pulled afterwards joins the same image.
+	r = p.must("image", "pull", ref)
+	if strings.Contains(r.stderr, "Pulled (") {
+		t.Errorf("a native pull named a platform:\n%s", r)
+	}
+	if got := p.must("image", "inspect", "-f", "{{.Architecture}}", ref).stdout; strings.TrimSpace(got) != "amd64" {
+		t.Errorf("image inspect after the native pull = %q, want amd64 (this host's)", got)
+	}
+	r = p.must("up", "arm")
+	if !strings.Contains(r.stdout, "aarch64") {
+		t.Errorf("the arm64 service after the native pull did not run arm64:\n%s", r)
+	}
+}
+
+// TestPullPlatformBadInput: an unknown platform, one the image does not
+// have, and a platform that cannot run here (faked: an empty binfmt_misc
+// directory) each fail with one line and leave no image behind.
+func TestPullPlatformBadInput(t *testing.T) {
+	t.Parallel()
+	registry := startRegistry(t)
+	pushMultiArchImage(t, registry, "e2e/multi:1")
+	ref := registry + "/e2e/multi:1"
+	removeImagesAtEnd(t, ref)
+	p := newProject(t, `
+services:
+  arm:
+    image: `+ref+`
+    platform: linux/arm64
+    command: [uname, -m]
+`, nil)
+
+	for _, tt := range []struct {
+		platform string
+		want     []string
+	}{
+		{"linux/amd46", []string{`unknown platform "linux/amd46"`, "linux/arm64"}},
+		{"linux/s390x", []string{ref, "no linux/s390x manifest", "linux/amd64, linux/arm64"}},
+	} {
+		r := p.berth("image", "pull", "--platform", tt.platform, ref)
+		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+		last := lines[len(lines)-1]
+		if r.code == 0 {
+			t.Errorf("pull --platform %s succeeded:\n%s", tt.platform, r)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(last, w) {
+				t.Errorf("pull --platform %s: last line %q does not say %q", tt.platform, last, w)
+			}
+		}
+		if rows := imageLs(t, p, ref); len(rows) != 0 {
+			t.Errorf("pull --platform %s left an image: %+v", tt.platform, rows)
+		}
+	}
+
+	// Without emulation the content is kept, not unpacked, and up says
+	// how to enable it.
+	noQemu := []string{"BERTH_BINFMT_DIR=" + t.TempDir()}
+	r := p.berthEnv(noQemu, "image", "pull", "--platform", "linux/arm64", ref)
+	if r.code != 0 || !strings.Contains(r.stderr, "Pulled (linux/arm64, content only") {
+		t.Errorf("pull of a platform that cannot run here:\n%s", r)
+	}
+	r = p.berthEnv(noQemu, "up", "arm")
+	if r.code == 0 || !strings.Contains(r.stderr, "qemu-aarch64") || !strings.Contains(r.stderr, "install-deps.sh") {
+		t.Errorf("up of an arm64 image without emulation:\n%s", r)
+	}
+	if ps := p.ps(true); len(ps) != 0 {
+		t.Errorf("up without emulation left containers: %+v", ps)
+	}
+}
