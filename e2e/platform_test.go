@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/docker/go-units"
 )
 
 // imageLsRow is the part of `image ls --format json` the tests read.
@@ -28,6 +31,16 @@ func imageLs(t *testing.T, p *project, ref string) []imageLsRow {
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// humanSize reads a size as image ls prints it (1.05MB).
+func humanSize(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := units.FromHumanSize(s)
+	if err != nil {
+		t.Fatalf("size %q: %v", s, err)
+	}
+	return n
 }
 
 // TestPullForeignPlatform pulls the arm64 manifest of a multi-platform
@@ -56,9 +69,10 @@ services:
 		t.Errorf("image pull printed another digest than the index's %s:\n%s", multi.Index, r)
 	}
 	rows := imageLs(t, p, ref)
-	if len(rows) != 1 || rows[0].Size == "" || strings.HasPrefix(rows[0].Size, "-") || rows[0].Size == "0B" {
-		t.Fatalf("image ls after the arm64 pull = %+v; want one row with the arm64 content's size", rows)
+	if len(rows) != 1 || humanSize(t, rows[0].Size) < 500_000 {
+		t.Fatalf("image ls after the arm64 pull = %+v; want one row with the arm64 content's size (about 1MB)", rows)
 	}
+	armOnly := humanSize(t, rows[0].Size)
 	if got := p.must("image", "inspect", "-f", "{{.Os}}/{{.Architecture}}", ref).stdout; strings.TrimSpace(got) != "linux/arm64" {
 		t.Errorf("image inspect platform = %q, want linux/arm64", got)
 	}
@@ -92,6 +106,16 @@ services:
 	r = p.must("up", "arm")
 	if !strings.Contains(r.stdout, "aarch64") {
 		t.Errorf("the arm64 service after the native pull did not run arm64:\n%s", r)
+	}
+	// image ls --tree lists both platforms under the image, by manifest.
+	tree := p.must("image", "ls", "--tree", ref).stdout
+	for plat, m := range multi.Manifests {
+		if !regexp.MustCompile(`(?m)^[├└]─ ` + plat + ` +` + strings.TrimPrefix(m, "sha256:")[:12] + ` +[0-9.]+[kM]B +yes$`).MatchString(tree) {
+			t.Errorf("image ls --tree does not list %s (%s) as present:\n%s", plat, m, tree)
+		}
+	}
+	if rows := imageLs(t, p, ref); len(rows) != 1 || humanSize(t, rows[0].Size) < armOnly*3/2 {
+		t.Errorf("image ls after both pulls = %+v; want both platforms' size (the arm64 one was %d)", rows, armOnly)
 	}
 }
 

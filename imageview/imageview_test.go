@@ -2,6 +2,7 @@ package imageview
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +239,42 @@ func TestGroup(t *testing.T) {
 	g := Group([]Image{testImage("docker.io/library/b:1", idA), testImage("docker.io/library/c:1", idB), testImage("docker.io/library/a:1", idA)})
 	if len(g) != 2 || len(g[0]) != 2 || g[0][0].Name != "docker.io/library/a:1" || g[1][0].ID != idB {
 		t.Errorf("Group = %+v, want [a:1 b:1] then [c:1]", g)
+	}
+}
+
+func TestTree(t *testing.T) {
+	multi := testImage("127.0.0.1:5000/app:1", "sha256:1111111111111111aa")
+	multi.Size = 2_100_000
+	multi.Platforms = []Platform{
+		{Platform: "linux/amd64", Manifest: "sha256:aaaaaaaaaaaaaaaa", Present: true, Size: 1_050_000},
+		{Platform: "linux/arm64", Manifest: "sha256:bbbbbbbbbbbbbbbb", Present: true, Size: 1_050_000},
+		{Platform: "linux/riscv64", Manifest: "sha256:cccccccccccccccc", Present: false},
+	}
+	dangling := testImage("import-123", "sha256:2222222222222222")
+	dangling.Platforms = []Platform{{Platform: "linux/amd64", Manifest: "sha256:dddddddddddddddd", Present: true, Size: 1_036_076}}
+	tests := []struct {
+		all  bool
+		want string
+	}{
+		{false, "127.0.0.1:5000/app:1 111111111111 2.1MB [linux/amd64 aaaaaaaaaaaa 1.05MB true, linux/arm64 bbbbbbbbbbbb 1.05MB true]; " +
+			"<none>:<none> 222222222222 1.04MB [linux/amd64 dddddddddddd 1.04MB true]"},
+		{true, "127.0.0.1:5000/app:1 111111111111 2.1MB [linux/amd64 aaaaaaaaaaaa 1.05MB true, linux/arm64 bbbbbbbbbbbb 1.05MB true, linux/riscv64 cccccccccccc 0B false]; " +
+			"<none>:<none> 222222222222 1.04MB [linux/amd64 dddddddddddd 1.04MB true]"},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, img := range Tree([]Image{dangling, multi}, tt.all) {
+			var ps []string
+			for _, p := range img.Platforms {
+				ps = append(ps, fmt.Sprintf("%s %s %s %v", p.Platform, p.ID, p.ContentSize, p.Present))
+			}
+			got = append(got, fmt.Sprintf("%s %s %s [%s]", img.Name, img.ID, img.ContentSize, strings.Join(ps, ", ")))
+		}
+		if g := strings.Join(got, "; "); g != tt.want {
+			t.Errorf("Tree(all=%v) =\n%s\nwant\n%s", tt.all, g, tt.want)
+		}
+	}
+	if got := multi.PresentPlatforms(); strings.Join(got, ",") != "linux/amd64,linux/arm64" {
+		t.Errorf("PresentPlatforms = %v", got)
 	}
 }

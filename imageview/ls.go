@@ -30,14 +30,7 @@ type Row struct {
 // repository and tag), as docker sorts them; now is the clock's time, for
 // CreatedSince.
 func Rows(images []Image, now time.Time) []Row {
-	sorted := append([]Image(nil), images...)
-	sort.SliceStable(sorted, func(i, j int) bool {
-		ci, cj := sorted[i].Created(), sorted[j].Created()
-		if !ci.Equal(cj) {
-			return ci.After(cj)
-		}
-		return sorted[i].Name < sorted[j].Name
-	})
+	sorted := newestFirst(images)
 	rows := make([]Row, 0, len(sorted))
 	for _, img := range sorted {
 		repo, tag, _ := img.RepoTag()
@@ -62,6 +55,20 @@ func Rows(images []Image, now time.Time) []Row {
 		})
 	}
 	return rows
+}
+
+// newestFirst sorts images as image ls lists them: newest first, then by
+// name.
+func newestFirst(images []Image) []Image {
+	sorted := append([]Image(nil), images...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		ci, cj := sorted[i].Created(), sorted[j].Created()
+		if !ci.Equal(cj) {
+			return ci.After(cj)
+		}
+		return sorted[i].Name < sorted[j].Name
+	})
+	return sorted
 }
 
 // Since is docker's "2 hours ago" for t, or "N/A" when t is unknown.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd"
+	"github.com/berth/berth/imageview"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -79,4 +80,31 @@ func TestImageRows(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestWriteImageTree(t *testing.T) {
+	var out bytes.Buffer
+	err := writeImageTree(&out, []imageview.TreeImage{
+		{Name: "app:1", ID: "111111111111", ContentSize: "2.1MB", Platforms: []imageview.TreePlatform{
+			{Platform: "linux/amd64", ID: "aaaaaaaaaaaa", ContentSize: "1.05MB", Present: true},
+			{Platform: "linux/arm64", ID: "bbbbbbbbbbbb", ContentSize: "0B"},
+		}},
+		{Name: "busybox:latest", ID: "222222222222", ContentSize: "1.04MB", Platforms: []imageview.TreePlatform{
+			{Platform: "linux/amd64", ID: "cccccccccccc", ContentSize: "1.04MB", Present: true},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `IMAGE            ID             CONTENT SIZE   PRESENT
+app:1            111111111111   2.1MB
+├─ linux/amd64   aaaaaaaaaaaa   1.05MB         yes
+└─ linux/arm64   bbbbbbbbbbbb   0B             no
+
+busybox:latest   222222222222   1.04MB
+└─ linux/amd64   cccccccccccc   1.04MB         yes
+`
+	if out.String() != want {
+		t.Errorf("writeImageTree =\n%q\nwant\n%q", out.String(), want)
+	}
 }
