@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
@@ -130,8 +132,28 @@ type testStore struct {
 	cs content.Store
 }
 
+// memLabels keeps a test store's labels in memory, as containerd's
+// metadata store keeps them for the daemon's.
+type memLabels map[digest.Digest]map[string]string
+
+func (m memLabels) Get(d digest.Digest) (map[string]string, error) { return m[d], nil }
+func (m memLabels) Set(d digest.Digest, l map[string]string) error { m[d] = l; return nil }
+func (m memLabels) Update(d digest.Digest, l map[string]string) (map[string]string, error) {
+	if m[d] == nil {
+		m[d] = map[string]string{}
+	}
+	for k, v := range l {
+		if v == "" {
+			delete(m[d], k)
+		} else {
+			m[d][k] = v
+		}
+	}
+	return m[d], nil
+}
+
 func newTestStore(t *testing.T) testStore {
-	cs, err := local.NewStore(t.TempDir())
+	cs, err := local.NewLabeledStore(t.TempDir(), memLabels{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,5 +245,79 @@ func TestAnyOf(t *testing.T) {
 	}
 	if platforms.DefaultSpec().Architecture == "amd64" && !m.Less(platforms.MustParse("linux/amd64"), platforms.MustParse("linux/arm64")) {
 		t.Errorf("anyOf: the host's platform does not come first")
+	}
+}
+
+func TestPushTarget(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	amd := s.image("linux/amd64", true)
+	arm := s.image("linux/arm64", false) // its layer is not stored
+	riscv := s.image("linux/riscv64", true)
+	full := s.putJSON(ocispec.MediaTypeImageIndex, ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{amd, riscv}})
+	partial := s.putJSON(ocispec.MediaTypeImageIndex, ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{amd, arm, riscv}})
+	none := s.putJSON(ocispec.MediaTypeImageIndex, ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{arm}})
+
+	names := func(ps []ocispec.Platform) string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, formatPlatform(p))
+		}
+		return strings.Join(out, ", ")
+	}
+	tests := []struct {
+		name      string
+		target    ocispec.Descriptor
+		same      bool // the target itself is pushed
+		platforms string
+		manifests []ocispec.Descriptor
+		err       string
+	}{
+		{"all stored: the index as it is", full, true, "linux/amd64, linux/riscv64", nil, ""},
+		{"a plain manifest", amd, true, "linux/amd64", nil, ""},
+		{"some stored: a new index of them", partial, false, "linux/amd64, linux/riscv64", []ocispec.Descriptor{amd, riscv}, ""},
+		{"none stored", none, false, "", nil, "none of its platforms is stored"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ps, err := pushTarget(ctx, s.cs, images.Image{Name: "x", Target: tt.target})
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("pushTarget = %v; want error %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if names(ps) != tt.platforms {
+				t.Errorf("pushTarget platforms = %s, want %s", names(ps), tt.platforms)
+			}
+			if tt.same != (got.Digest == tt.target.Digest) {
+				t.Errorf("pushTarget = %s; pushes the target itself: %v, want %v", got.Digest, got.Digest == tt.target.Digest, tt.same)
+			}
+			if tt.manifests == nil {
+				return
+			}
+			idx, err := readIndex(ctx, s.cs, got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(idx.Manifests) != len(tt.manifests) {
+				t.Fatalf("new index = %+v, want manifests %+v", idx.Manifests, tt.manifests)
+			}
+			info, err := s.cs.Info(ctx, got.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, m := range tt.manifests {
+				if idx.Manifests[i].Digest != m.Digest {
+					t.Errorf("new index manifest %d = %s, want %s", i, idx.Manifests[i].Digest, m.Digest)
+				}
+				if info.Labels[fmt.Sprintf("containerd.io/gc.ref.content.m.%d", i)] != m.Digest.String() {
+					t.Errorf("new index has no gc reference to %s: %v", m.Digest, info.Labels)
+				}
+			}
+		})
 	}
 }

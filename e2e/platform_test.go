@@ -3,7 +3,9 @@
 package e2e
 
 import (
+	"archive/tar"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -172,5 +174,110 @@ services:
 	}
 	if ps := p.ps(true); len(ps) != 0 {
 		t.Errorf("up without emulation left containers: %+v", ps)
+	}
+}
+
+// archiveBlobs lists the blob digests (sha256:…) in an OCI archive.
+func archiveBlobs(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]bool{}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rest, ok := strings.CutPrefix(strings.TrimPrefix(h.Name, "./"), "blobs/sha256/"); ok && rest != "" {
+			out["sha256:"+rest] = true
+		}
+	}
+}
+
+// TestPushSaveLoadPlatforms: push of a multi-platform image pushes its
+// index with every stored platform (a new index of the stored ones when
+// some are not); save --platform writes that platform; load keeps an
+// archive's platforms; a plain pull takes this host's platform.
+func TestPushSaveLoadPlatforms(t *testing.T) {
+	t.Parallel()
+	registry := startRegistry(t)
+	multi := pushMultiArchImage(t, registry, "e2e/multi:1")
+	partial := pushMultiArchImage(t, registry, "e2e/partial:1")
+	ref, copyRef := registry+"/e2e/multi:1", registry+"/e2e/copy:1"
+	partialRef, partialCopy := registry+"/e2e/partial:1", registry+"/e2e/partial-copy:1"
+	removeImagesAtEnd(t, ref, copyRef, partialRef, partialCopy)
+	p := newProject(t, "services: {}\n", nil)
+
+	p.must("image", "pull", "--platform", "linux/arm64", ref)
+	p.must("image", "pull", ref)
+	p.must("image", "tag", ref, copyRef)
+	r := p.must("image", "push", copyRef)
+	if !strings.Contains(r.stderr, "Pushed (index: linux/amd64, linux/arm64)") || !strings.Contains(r.stdout, multi.Index) {
+		t.Errorf("push of the two-platform image does not say it pushed the index %s with both:\n%s", multi.Index, r)
+	}
+	if got := registryManifests(t, registry, "e2e/copy", "1"); len(got) != 2 || got["linux/amd64"] != multi.Manifests["linux/amd64"] || got["linux/arm64"] != multi.Manifests["linux/arm64"] {
+		t.Errorf("the registry's index after push = %v; want %v", got, multi.Manifests)
+	}
+
+	// Only arm64 stored: a new index of it is pushed.
+	p.must("image", "pull", "--platform", "linux/arm64", partialRef)
+	p.must("image", "tag", partialRef, partialCopy)
+	r = p.must("image", "push", partialCopy)
+	if !strings.Contains(r.stderr, "Pushed (index: linux/arm64)") || strings.Contains(r.stdout, partial.Index) {
+		t.Errorf("push of the arm64 part of an index:\n%s", r)
+	}
+	if got := registryManifests(t, registry, "e2e/partial-copy", "1"); len(got) != 1 || got["linux/arm64"] != partial.Manifests["linux/arm64"] {
+		t.Errorf("the registry's index after the partial push = %v; want only linux/arm64 %s", got, partial.Manifests["linux/arm64"])
+	}
+
+	// save --platform writes that platform only.
+	dir := t.TempDir()
+	armTar := filepath.Join(dir, "arm.tar")
+	p.must("image", "save", "--platform", "linux/arm64", "-o", armTar, ref)
+	blobs := archiveBlobs(t, armTar)
+	if !blobs[multi.Manifests["linux/arm64"]] || blobs[multi.Manifests["linux/amd64"]] {
+		t.Errorf("save --platform linux/arm64 wrote blobs %v; want the arm64 manifest %s and not the amd64 one", blobs, multi.Manifests["linux/arm64"])
+	}
+	allTar := filepath.Join(dir, "all.tar")
+	p.must("save", "-o", allTar, ref)
+	if blobs := archiveBlobs(t, allTar); !blobs[multi.Manifests["linux/arm64"]] || !blobs[multi.Manifests["linux/amd64"]] {
+		t.Errorf("save without --platform wrote blobs %v; want both manifests %v", blobs, multi.Manifests)
+	}
+	bad := filepath.Join(dir, "bad.tar")
+	r = p.berth("image", "save", "--platform", "linux/s390x", "-o", bad, partialRef)
+	if r.code == 0 || !strings.Contains(r.stderr, partialRef) || !strings.Contains(r.stderr, "linux/s390x") || !strings.Contains(r.stderr, "holds linux/arm64)") {
+		t.Errorf("save --platform of a platform the image lacks:\n%s", r)
+	}
+	if n := len(strings.Split(strings.TrimSpace(r.stderr), "\n")); n != 1 {
+		t.Errorf("save --platform of a missing platform printed %d lines, want 1:\n%s", n, r.stderr)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("a failed save left files: %v", entries)
+	}
+
+	// load keeps what it reads: an arm64-only archive, into a store
+	// without that image.
+	partialTar := filepath.Join(dir, "partial.tar")
+	p.must("image", "save", "-o", partialTar, partialRef)
+	p.must("image", "rm", partialRef, partialCopy)
+	p.must("image", "load", "-i", partialTar)
+	if got := p.must("image", "inspect", "-f", "{{.Os}}/{{.Architecture}}", partialRef).stdout; strings.TrimSpace(got) != "linux/arm64" {
+		t.Errorf("image inspect after loading the arm64 archive = %q", got)
+	}
+
+	// A plain pull on a box with nothing of the image takes this host's
+	// platform only.
+	p.must("image", "rm", ref, copyRef)
+	p.must("image", "pull", copyRef)
+	tree := p.must("image", "ls", "--tree", "-a", copyRef).stdout
+	if !regexp.MustCompile(`(?m)^├─ linux/amd64 .* yes$`).MatchString(tree) || !regexp.MustCompile(`(?m)^└─ linux/arm64 .* no$`).MatchString(tree) {
+		t.Errorf("image ls --tree -a after a plain pull:\n%s\nwant linux/amd64 stored and linux/arm64 not", tree)
 	}
 }

@@ -15,8 +15,10 @@ func newImagePushCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "push [OPTIONS] NAME[:TAG]",
 		Short: "Push an image to its registry",
-		Long: `Push a local image, for this host's platform, to the registry its name
-starts with (docker.io when it names none). Registries on loopback are
+		Long: `Push a local image to the registry its name starts with (docker.io when
+it names none). A multi-platform image is pushed as its index with every
+platform stored here (its progress line names them); when some platform of
+the index is not stored, a new index of those that are is pushed. Registries on loopback are
 reached over plain HTTP; others with --insecure-registry. Credentials come
 from $DOCKER_CONFIG/config.json or ~/.docker/config.json.`,
 		Example: `  berth image push 127.0.0.1:5000/my-app:1.0`,

@@ -23,7 +23,8 @@ func newLoadCmd(g *globalOptions) *cobra.Command {
 		Long: `Load the images of an archive into berth's containerd namespace: an OCI image
 layout tar (skopeo copy ... oci-archive:X, scripts/busybox-image.sh) or a
 "docker save" tar. Reads standard input when -i is not given. This is how
-images reach machines that cannot pull.`,
+images reach machines that cannot pull. Every platform the archive holds is
+kept; the one berth runs (this host's, else one emulated here) is unpacked.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runLoad(cmd, g, opts)

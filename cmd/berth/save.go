@@ -12,7 +12,8 @@ import (
 )
 
 type saveOptions struct {
-	output string
+	output   string
+	platform string
 }
 
 func newSaveCmd(g *globalOptions) *cobra.Command {
@@ -20,15 +21,21 @@ func newSaveCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "save -o FILE IMAGE...",
 		Short: "Write images to an OCI archive that `berth load` reads",
-		Long: `Write local images, for this host's platform, to one OCI archive: carry
-it to an offline machine and ` + "`berth load -i FILE`" + ` it there.`,
+		Long: `Write local images, with every platform of them that is stored (or only
+--platform's), to one OCI archive: carry it to an offline machine and ` + "`berth load -i FILE`" + ` it there.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runSave(cmd, g, opts, args)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.output, "output", "o", "", "Archive to write (required)")
+	addSaveFlags(cmd, &opts)
 	return cmd
+}
+
+// addSaveFlags adds the flags of save and image save.
+func addSaveFlags(cmd *cobra.Command, opts *saveOptions) {
+	cmd.Flags().StringVarP(&opts.output, "output", "o", "", "Archive to write (required)")
+	cmd.Flags().StringVar(&opts.platform, "platform", "", "Save only this platform (os/arch[/variant]: linux/arm64) of the images; each must hold it")
 }
 
 func runSave(cmd *cobra.Command, g *globalOptions, opts saveOptions, images []string) (retErr error) {
@@ -52,7 +59,7 @@ func runSave(cmd *cobra.Command, g *globalOptions, opts saveOptions, images []st
 			os.Remove(tmp.Name())
 		}
 	}()
-	if err := rt.Save(ctx, tmp, images...); err != nil {
+	if err := rt.SavePlatform(ctx, tmp, opts.platform, images...); err != nil {
 		tmp.Close()
 		return err
 	}
