@@ -314,9 +314,32 @@ func (c *Client) hasImage(ctx context.Context, ref string) (bool, error) {
 	return false, err
 }
 
+// hasImagePlatform reports whether ref is in the image store with the
+// content of platform ("" for any platform berth would run it as).
+func (c *Client) hasImagePlatform(ctx context.Context, ref, platform string) (bool, error) {
+	img, err := c.client.ImageService().Get(ctx, ref)
+	if errdefs.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if platform != "" {
+		if _, err := ParsePlatform(platform); err != nil {
+			return false, err
+		}
+	}
+	_, err = c.platformImage(ctx, img, platform)
+	if errdefs.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // EnsureImage makes the service's image available according to its pull
-// policy. Images of services with a build section are built before this
-// (scheduler.Build); a missing one here was not built (--no-build).
+// policy; an image stored without the content of the service's platform:
+// is missing. Images of services with a build section are built before
+// this (scheduler.Build); a missing one here was not built (--no-build).
 func (c *Client) EnsureImage(ctx context.Context, s *compose.Service) error {
 	if err := c.ensureMountImages(ctx, s); err != nil {
 		return err
@@ -326,7 +349,7 @@ func (c *Client) EnsureImage(ctx context.Context, s *compose.Service) error {
 	if err != nil {
 		return fmt.Errorf("service %q: %w", s.Name, err)
 	}
-	present, err := c.hasImage(ctx, ref)
+	present, err := c.hasImagePlatform(ctx, ref, s.Platform)
 	if err != nil {
 		return fmt.Errorf("service %q: look up image %s: %w", s.Name, image, err)
 	}

@@ -281,3 +281,44 @@ func TestPushSaveLoadPlatforms(t *testing.T) {
 		t.Errorf("image ls --tree -a after a plain pull:\n%s\nwant linux/amd64 stored and linux/arm64 not", tree)
 	}
 }
+
+// TestUpPullsServicePlatform: up pulls the platform a service's
+// platform: names when the image is stored without it, and compose's
+// pull says which platform it pulled.
+func TestUpPullsServicePlatform(t *testing.T) {
+	t.Parallel()
+	registry := startRegistry(t)
+	pushMultiArchImage(t, registry, "e2e/multi:1")
+	ref := registry + "/e2e/multi:1"
+	removeImagesAtEnd(t, ref)
+	p := newProject(t, `
+services:
+  arm:
+    image: `+ref+`
+    platform: linux/arm64
+    command: [uname, -m]
+  native:
+    image: `+ref+`
+    command: [uname, -m]
+`, nil)
+
+	r := p.must("up", "native")
+	if !strings.Contains(r.stdout, "x86_64") {
+		t.Errorf("the native service did not run this host's platform:\n%s", r)
+	}
+	// The image is stored, but not for linux/arm64: up pulls that.
+	r = p.must("up", "arm")
+	if !strings.Contains(r.stderr, "Pulled (linux/arm64") || !strings.Contains(r.stdout, "aarch64") {
+		t.Errorf("up of the arm64 service with only amd64 stored:\n%s", r)
+	}
+	r = p.must("pull", "arm")
+	if !strings.Contains(r.stderr, "Pulled (linux/arm64") {
+		t.Errorf("pull of the arm64 service does not name its platform:\n%s", r)
+	}
+	// Services sharing the image with different platforms each pull
+	// theirs (compose pulls an image once: by image and platform here).
+	r = p.must("pull", "arm", "native")
+	if !strings.Contains(r.stderr, "Pulled (linux/arm64") || !regexp.MustCompile(`(?m)Pulled$`).MatchString(r.stderr) || strings.Contains(r.stderr, "already being pulled") {
+		t.Errorf("pull of services of two platforms of one image:\n%s", r)
+	}
+}

@@ -141,9 +141,11 @@ func runPull(cmd *cobra.Command, g *globalOptions, opts pullOptions, services []
 		return id != "", err
 	}
 
-	// One pull per image, even when several services share it.
-	images := map[string]*compose.Service{}
-	var order []string
+	// One pull per image and platform, even when several services share
+	// it.
+	type pullKey struct{ image, platform string }
+	images := map[pullKey]*compose.Service{}
+	var order []pullKey
 	for _, s := range p.Services {
 		if len(services) > 0 && !contains(services, s.Name) {
 			continue
@@ -155,15 +157,16 @@ func runPull(cmd *cobra.Command, g *globalOptions, opts pullOptions, services []
 		if why == "" && opts.ignoreBuildable && s.HasBuild {
 			why = skipBuild
 		}
-		if first, ok := images[s.Image]; ok && why == "" {
+		key := pullKey{s.Image, s.Platform}
+		if first, ok := images[key]; ok && why == "" {
 			why = "Skipped - Image is already being pulled by " + first.Name
 		}
 		if why != "" {
 			progress.Emit(scheduler.Event{Kind: scheduler.KindService, Name: s.Name, Status: scheduler.StatusDone, Text: why})
 			continue
 		}
-		images[s.Image] = s
-		order = append(order, s.Image)
+		images[key] = s
+		order = append(order, key)
 	}
 	eg, ctx := errgroup.WithContext(ctx)
 	if g.parallel > 0 {
@@ -174,10 +177,10 @@ func runPull(cmd *cobra.Command, g *globalOptions, opts pullOptions, services []
 		warnings  []error
 		mustBuild []string
 	)
-	for _, image := range order {
-		s := images[image]
+	for _, key := range order {
+		s := images[key]
 		eg.Go(func() error {
-			err := rt.Pull(ctx, image, s.Platform)
+			err := rt.Pull(ctx, key.image, key.platform)
 			if err == nil {
 				return nil
 			}
