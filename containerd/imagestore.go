@@ -46,9 +46,15 @@ func (c *Client) LocalImages(ctx context.Context) ([]imageview.Image, error) {
 // platform berth uses it for (see selectPlatform), the platforms it has
 // and the size of all its stored content.
 func (c *Client) imageView(ctx context.Context, img images.Image) (imageview.Image, error) {
+	return c.imageViewFor(ctx, img, "")
+}
+
+// imageViewFor is imageView for platform ("" for berth's choice); an
+// image without it fails naming the platforms it holds.
+func (c *Client) imageViewFor(ctx context.Context, img images.Image, platform string) (imageview.Image, error) {
 	cs := c.client.ContentStore()
 	v := imageview.Image{Name: img.Name, Digest: img.Target.Digest.String(), Tagged: img.UpdatedAt}
-	p, err := c.platformImage(ctx, img, "")
+	p, err := c.platformImage(ctx, img, platform)
 	if err != nil {
 		return v, err
 	}
@@ -96,6 +102,18 @@ func (c *Client) FindImage(ctx context.Context, ref string) ([]imageview.Image, 
 		return nil, err
 	}
 	return imageview.Find(all, ref)
+}
+
+// ImageForPlatform is the stored image name (a full name, as FindImage
+// returns) for platform: its config and layers are that platform's (image
+// inspect --platform). An image without the platform fails naming those
+// it holds (errdefs.IsNotFound).
+func (c *Client) ImageForPlatform(ctx context.Context, name, platform string) (imageview.Image, error) {
+	img, err := c.client.ImageService().Get(ctx, name)
+	if err != nil {
+		return imageview.Image{}, fmt.Errorf("image %s: %w", name, err)
+	}
+	return c.imageViewFor(ctx, img, platform)
 }
 
 // TagImage makes target a name of the image source names (docker tag):

@@ -109,6 +109,14 @@ services:
 	if !strings.Contains(r.stdout, "aarch64") {
 		t.Errorf("the arm64 service after the native pull did not run arm64:\n%s", r)
 	}
+	// image inspect --platform picks a platform of the image.
+	if got := p.must("image", "inspect", "--platform", "linux/arm64", "-f", "{{.Architecture}} {{.RepoTags}}", ref).stdout; strings.TrimSpace(got) != "arm64 ["+ref+"]" {
+		t.Errorf("image inspect --platform linux/arm64 = %q, want arm64 [%s]", got, ref)
+	}
+	r = p.berth("image", "inspect", "--platform", "linux/s390x", ref)
+	if r.code == 0 || !strings.Contains(r.stderr, "no linux/s390x content here (it holds linux/amd64, linux/arm64)") {
+		t.Errorf("image inspect --platform of a platform the image lacks:\n%s", r)
+	}
 	// image ls --tree lists both platforms under the image, by manifest.
 	tree := p.must("image", "ls", "--tree", ref).stdout
 	for plat, m := range multi.Manifests {

@@ -10,10 +10,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/imageview"
+	"github.com/berth/berth/scheduler"
 )
 
 type imageInspectOptions struct {
-	format string
+	format   string
+	platform string
 }
 
 func newImageInspectCmd(g *globalOptions) *cobra.Command {
@@ -23,7 +25,8 @@ func newImageInspectCmd(g *globalOptions) *cobra.Command {
 		Short: "Show images' details as JSON",
 		Long: `Print a JSON array with one object per image, with docker image inspect's
 fields (Id, RepoTags, RepoDigests, Created, Config, RootFS, Architecture, Os,
-Size …), or with --format a Go template run on each.`,
+Size …), or with --format a Go template run on each. Of a multi-platform
+image, the platform berth runs (this host's when stored), or --platform's.`,
 		Example: `  berth image inspect my-app
   berth image inspect --format '{{.Id}} {{json .Config.Env}}' my-app`,
 		Args: cobra.MinimumNArgs(1),
@@ -32,6 +35,7 @@ Size …), or with --format a Go template run on each.`,
 		},
 	}
 	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "Format each image with a Go template (docker's functions: json, join, upper …), or json")
+	cmd.Flags().StringVar(&opts.platform, "platform", "", "Inspect this platform (os/arch[/variant]: linux/arm64) of a multi-platform image")
 	return cmd
 }
 
@@ -44,7 +48,13 @@ func runImageInspect(cmd *cobra.Command, g *globalOptions, opts imageInspectOpti
 		}
 		tmpl = t
 	}
-	all, err := g.localImages(cmd.Context())
+	ctx := cmd.Context()
+	rt, err := g.connect(ctx, scheduler.Discard)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	all, err := rt.LocalImages(ctx)
 	if err != nil {
 		return err
 	}
@@ -58,7 +68,23 @@ func runImageInspect(cmd *cobra.Command, g *globalOptions, opts imageInspectOpti
 			errs = append(errs, fmt.Errorf("image inspect: %w", err))
 			continue
 		}
-		found = append(found, imageview.InspectOf(imageview.NamesOf(all, names[0].ID)))
+		group := imageview.NamesOf(all, names[0].ID)
+		if opts.platform != "" {
+			img, err := rt.ImageForPlatform(ctx, names[0].Name, opts.platform)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("image inspect: %w", err))
+				continue
+			}
+			// The platform's config and layers, the names of the image.
+			others := group
+			group = []imageview.Image{img}
+			for _, n := range others {
+				if n.Name != img.Name {
+					group = append(group, n)
+				}
+			}
+		}
+		found = append(found, imageview.InspectOf(group))
 	}
 	out := cmd.OutOrStdout()
 	if tmpl == nil {
