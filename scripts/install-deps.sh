@@ -5,6 +5,8 @@
 #   - busybox-static, mmdebstrap (test and example images made from Debian packages),
 #   - skopeo and docker-registry (the pull tests push to a real registry on 127.0.0.1),
 #   - curl (make demo asks the example's api for its readings),
+#   - qemu-user-static, with binfmt_misc mounted and its qemu-aarch64 and qemu-arm handlers
+#     registered (flag F) when missing, so berth builds and runs linux/arm64 and linux/arm/v7 images,
 #   - the containerd daemon and containerd-shim-runc-v2 at the version go.mod uses, built with
 #     `go install` into /usr/local/lib/berth/containerd-<version>, where berth looks for them.
 #
@@ -12,7 +14,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-packages=(runc nftables iptables iproute2 busybox-static mmdebstrap skopeo docker-registry curl)
+packages=(runc nftables iptables iproute2 busybox-static mmdebstrap skopeo docker-registry curl qemu-user-static)
 
 say() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -44,6 +46,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 fi
 
+. "$here/scripts/lib/binfmt.sh"
+binfmt_register
+
 version="$(cd "$here" && go list -m -f '{{.Version}}' github.com/containerd/containerd/v2)"
 dest="/usr/local/lib/berth/containerd-$version"
 if [ ! -x "$dest/containerd" ] || [ ! -x "$dest/containerd-shim-runc-v2" ] || [ ! -x "$dest/ctr" ]; then
@@ -58,4 +63,4 @@ if [ ! -x "$dest/containerd" ] || [ ! -x "$dest/containerd-shim-runc-v2" ] || [ 
 		"github.com/containerd/containerd/v2/cmd/ctr@$version")
 	install -m 0755 "$tmp/bin/containerd" "$tmp/bin/containerd-shim-runc-v2" "$tmp/bin/ctr" "$dest/"
 fi
-say "ok: Debian packages present, containerd $version in $dest"
+say "ok: Debian packages present, arm64/arm emulation registered, containerd $version in $dest"
