@@ -5,8 +5,9 @@
 #   - busybox-static, mmdebstrap (test and example images made from Debian packages),
 #   - skopeo and docker-registry (the pull tests push to a real registry on 127.0.0.1),
 #   - curl (make demo asks the example's api for its readings),
-#   - qemu-user-static, with binfmt_misc mounted and its qemu-aarch64 and qemu-arm handlers
-#     registered (flag F) when missing, so berth builds and runs linux/arm64 and linux/arm/v7 images,
+#   - qemu-user-static and arch-test (for mmdebstrap --arch), with binfmt_misc mounted and its
+#     qemu-aarch64 and qemu-arm handlers registered (flag F) when missing, so berth builds and runs
+#     linux/arm64 and linux/arm/v7 images,
 #   - the containerd daemon and containerd-shim-runc-v2 at the version go.mod uses, built with
 #     `go install` into /usr/local/lib/berth/containerd-<version>, where berth looks for them.
 #
@@ -14,7 +15,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-packages=(runc nftables iptables iproute2 busybox-static mmdebstrap skopeo docker-registry curl qemu-user-static)
+packages=(runc nftables iptables iproute2 busybox-static mmdebstrap skopeo docker-registry curl qemu-user-static arch-test)
 
 say() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }

@@ -2,12 +2,14 @@
 # (oci-layout, index.json naming the image, gzip layer, config, manifest) that `berth load` reads.
 # Deterministic: the same layer tar gives the same archive, byte for byte.
 
-# oci_arch: sets arch and variant for this machine, as OCI names them.
+# oci_arch: sets arch and variant, as OCI names them, for the Debian architecture $deb_arch (this
+# machine's when unset): amd64, arm64, armhf (arm v7).
 oci_arch() {
+	local d="${deb_arch:-$(dpkg --print-architecture)}"
 	variant=""
-	case "$(dpkg --print-architecture)" in
+	case "$d" in
 		amd64) arch=amd64 ;; arm64) arch=arm64 ;; armhf) arch=arm; variant=v7 ;;
-		*) arch="$(dpkg --print-architecture)" ;;
+		*) arch="$d" ;;
 	esac
 }
 
