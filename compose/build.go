@@ -47,6 +47,10 @@ type Build struct {
 	Pull    bool
 	// Tags are more names for the image, besides the service's image name.
 	Tags []string
+	// Platform is build.platforms' one entry, the platform to build for
+	// unless the service's platform: or build --platform says another; ""
+	// is the host's.
+	Platform string
 	// Refused is set when the section asks for what berth's builder cannot
 	// do; building the service fails with it (other commands still work).
 	Refused error
@@ -76,7 +80,7 @@ func buildOf(spec *types.Project, b *types.BuildConfig) (*Build, []string) {
 	case unknownEntitlement(b.Entitlements) != "":
 		refused = fmt.Errorf("build.entitlements: %q is not supported by berth's builder: remove it; berth grants %s and %s", unknownEntitlement(b.Entitlements), entitlementNetworkHost, entitlementSecurityInsecure)
 	case len(b.Platforms) > 1:
-		refused = refuse("platforms", "berth builds for this host's platform only")
+		refused = refuse("platforms", "berth builds one platform per image; list one, or build each with build --platform")
 	case strings.Contains(b.Context, "://") || strings.HasPrefix(b.Context, "git@"):
 		refused = fmt.Errorf("build.context %q: remote build contexts are not supported by berth's builder; clone it and give the directory", b.Context)
 	}
@@ -107,6 +111,9 @@ func buildOf(spec *types.Project, b *types.BuildConfig) (*Build, []string) {
 		Pull:         b.Pull,
 		Tags:         slices.Clone([]string(b.Tags)),
 		Refused:      refused,
+	}
+	if len(b.Platforms) == 1 {
+		out.Platform = b.Platforms[0]
 	}
 	if out.Inline == "" {
 		df := b.Dockerfile

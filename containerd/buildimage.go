@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
-	"github.com/containerd/platforms"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd/build"
@@ -35,20 +35,21 @@ func (c *Client) builder() (*build.Builder, error) {
 		Network:     c.buildNet,
 		WriteEtc:    writeBuildEtc,
 		// RUN steps are confined as containers are.
-		Confine: confinement(true, false),
-		EnsureImage: func(ctx context.Context, ref string, pull bool) error {
+		Confine:   confinement(true, false),
+		BinfmtDir: c.binfmtDir,
+		EnsureImage: func(ctx context.Context, ref string, pull bool, platform ocispec.Platform) error {
 			name, err := NormalizeRef(ref)
 			if err != nil {
 				return err
 			}
-			present, err := c.hasImage(ctx, name)
+			present, err := c.hasPlatform(ctx, name, platform)
 			if err != nil {
 				return err
 			}
 			if present && !pull {
 				return nil
 			}
-			return c.Pull(ctx, ref, "")
+			return c.Pull(ctx, ref, platformArg(platform))
 		},
 	})
 }
@@ -88,10 +89,17 @@ func buildRequest(s *compose.Service, opts scheduler.BuildOptions, out io.Writer
 	if b.Refused != nil {
 		return build.Request{}, b.Refused
 	}
-	if s.Platform != "" {
-		p, err := platforms.Parse(s.Platform)
-		if err != nil || !platforms.Only(platforms.DefaultSpec()).Match(p) {
-			return build.Request{}, fmt.Errorf("platform %q: berth builds only for this host's platform (%s)", s.Platform, platforms.DefaultString())
+	// The platform built for: build --platform, else the service's
+	// platform:, else build.platforms' one entry (as docker compose).
+	platform := opts.Platform
+	for _, p := range []string{s.Platform, b.Platform} {
+		if platform == "" {
+			platform = p
+		}
+	}
+	if platform != "" {
+		if _, err := build.ParsePlatform(platform); err != nil {
+			return build.Request{}, err
 		}
 	}
 	var tags []string
@@ -142,6 +150,7 @@ func buildRequest(s *compose.Service, opts scheduler.BuildOptions, out io.Writer
 		Secrets:    secrets,
 		SSH:        sshAgents,
 		Contexts:   contexts,
+		Platform:   platform,
 		Out:        out,
 	}, nil
 }

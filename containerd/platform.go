@@ -14,6 +14,8 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berth/berth/containerd/build"
 )
 
 // knownArchitectures are the CPU architectures berth accepts in a
@@ -290,4 +292,33 @@ func readManifest(ctx context.Context, cs content.Provider, d ocispec.Descriptor
 func readConfig(ctx context.Context, cs content.Provider, d ocispec.Descriptor) (ocispec.Image, error) {
 	var cfg ocispec.Image
 	return cfg, readJSON(ctx, cs, d, &cfg)
+}
+// hasPlatform reports whether the local image ref (normalized) has a
+// manifest for platform p whose config is present: an index may list
+// platforms whose content was never fetched.
+func (c *Client) hasPlatform(ctx context.Context, ref string, p ocispec.Platform) (bool, error) {
+	img, err := c.client.ImageService().Get(ctx, ref)
+	if errdefs.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	m, err := images.Manifest(ctx, c.client.ContentStore(), img.Target, platforms.Only(p))
+	if err != nil {
+		return false, nil //nolint:nilerr // no manifest for p (or its content is missing): not present
+	}
+	if _, err := c.client.ContentStore().Info(ctx, m.Config.Digest); err != nil {
+		return false, nil //nolint:nilerr // the config is not here: not present
+	}
+	return true, nil
+}
+
+// platformArg is p as Pull takes it: "" for this host's platform, so that
+// pulls for the host stay as they were.
+func platformArg(p ocispec.Platform) string {
+	if platforms.Only(build.HostPlatform()).Match(p) && p.Architecture == build.HostPlatform().Architecture {
+		return ""
+	}
+	return platforms.Format(p)
 }

@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -99,7 +101,9 @@ func TestPlatformDebianImage(t *testing.T) {
 		Config    struct{ Digest string }
 		Layers    []struct{ Digest string }
 	}
-	blob := func(d string) string { return filepath.Join(layout, "blobs", "sha256", strings.TrimPrefix(d, "sha256:")) }
+	blob := func(d string) string {
+		return filepath.Join(layout, "blobs", "sha256", strings.TrimPrefix(d, "sha256:"))
+	}
 	decode := func(path string, v any) {
 		t.Helper()
 		if err := json.Unmarshal([]byte(readFile(t, path)), v); err != nil {
@@ -126,5 +130,219 @@ func TestPlatformDebianImage(t *testing.T) {
 	}
 	if _, err := os.Stat(bad); err == nil {
 		t.Errorf("debian-image.sh --arch mips left %s", bad)
+	}
+}
+
+// debianMulti is the Debian base the platform tests build FROM: an index of
+// the native and the arm64 bookworm-slim made by scripts/debian-image.sh.
+// An index under a name of its own, rather than the arm64 image alone: FROM
+// must pick the target's manifest from an index (as from a registry's
+// multi-arch debian), and the native debian:bookworm-slim other tests use
+// stays as it is.
+const debianMulti = "berth-e2e.local/debian-multi:bookworm-slim"
+
+// loadDebianMulti makes the debianMulti index layout from the two archives
+// (both cached by debian-image.sh after their first run) and berth loads it.
+func loadDebianMulti(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	native := filepath.Join(dir, "debian-native.tar")
+	if out, err := exec.Command(filepath.Join(repoRoot, "scripts", "debian-image.sh"), native).CombinedOutput(); err != nil {
+		t.Fatalf("debian-image.sh: %v: %s", err, out)
+	}
+	layout := filepath.Join(dir, "layout")
+	if err := os.MkdirAll(layout, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	type desc struct {
+		MediaType   string            `json:"mediaType"`
+		Digest      string            `json:"digest"`
+		Size        int64             `json:"size"`
+		Platform    map[string]string `json:"platform,omitempty"`
+		Annotations map[string]string `json:"annotations,omitempty"`
+	}
+	type index struct {
+		SchemaVersion int    `json:"schemaVersion"`
+		MediaType     string `json:"mediaType"`
+		Manifests     []desc `json:"manifests"`
+	}
+	blob := func(d string) string {
+		return filepath.Join(layout, "blobs", "sha256", strings.TrimPrefix(d, "sha256:"))
+	}
+	var children []desc
+	for _, archive := range []string{native, debianArm64(t, dir)} {
+		if out, err := exec.Command("tar", "-xf", archive, "-C", layout).CombinedOutput(); err != nil {
+			t.Fatalf("tar: %v: %s", err, out)
+		}
+		var idx index
+		var manifest struct{ Config desc }
+		var config struct{ Architecture, OS, Variant string }
+		mustJSON(t, readFile(t, filepath.Join(layout, "index.json")), &idx)
+		mustJSON(t, readFile(t, blob(idx.Manifests[0].Digest)), &manifest)
+		mustJSON(t, readFile(t, blob(manifest.Config.Digest)), &config)
+		m := idx.Manifests[0]
+		m.Annotations = nil
+		m.Platform = map[string]string{"os": config.OS, "architecture": config.Architecture}
+		children = append(children, m)
+	}
+	inner, _ := json.Marshal(index{SchemaVersion: 2, MediaType: "application/vnd.oci.image.index.v1+json", Manifests: children})
+	sum := sha256.Sum256(inner)
+	d := "sha256:" + hex.EncodeToString(sum[:])
+	if err := os.WriteFile(blob(d), inner, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	top, _ := json.Marshal(index{SchemaVersion: 2, MediaType: "application/vnd.oci.image.index.v1+json", Manifests: []desc{{
+		MediaType: "application/vnd.oci.image.index.v1+json", Digest: d, Size: int64(len(inner)),
+		Annotations: map[string]string{"io.containerd.image.name": debianMulti, "org.opencontainers.image.ref.name": "bookworm-slim"},
+	}}})
+	if err := os.WriteFile(filepath.Join(layout, "index.json"), top, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(dir, "multi.tar")
+	if out, err := exec.Command("tar", "-cf", archive, "-C", layout, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v: %s", err, out)
+	}
+	if out, err := exec.Command(berthBin, append(globalArgs(), "load", "-i", archive)...).CombinedOutput(); err != nil {
+		t.Fatalf("berth load %s: %v: %s", archive, err, out)
+	}
+}
+
+func mustJSON(t *testing.T, s string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		t.Fatalf("decode %.200s: %v", s, err)
+	}
+}
+
+// imagePlatform is image inspect's os/architecture[/variant] of ref.
+func imagePlatform(t *testing.T, ref string) string {
+	t.Helper()
+	r := runBerth(t, t.TempDir(), nil, nil, 0, "image", "inspect", ref)
+	if r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+	var imgs []struct{ Os, Architecture, Variant string }
+	mustJSON(t, r.stdout, &imgs)
+	if len(imgs) != 1 {
+		t.Fatalf("image inspect %s: %d images", ref, len(imgs))
+	}
+	p := imgs[0].Os + "/" + imgs[0].Architecture
+	if imgs[0].Variant != "" {
+		p += "/" + imgs[0].Variant
+	}
+	return p
+}
+
+const platformDockerfile = `FROM ` + debianMulti + `
+ARG TARGETPLATFORM
+ARG BUILDPLATFORM
+RUN uname -m > /arch && echo "$TARGETPLATFORM on $BUILDPLATFORM" > /platforms
+CMD ["cat", "/arch", "/platforms"]
+`
+
+// TestPlatformBuild builds one Dockerfile for linux/arm64 (service
+// platform:), for the host (same file, same base index) and with image
+// build --platform: FROM picks each platform's manifest from the index,
+// the RUN step runs under qemu, the images say their platform, and a second
+// build of each comes from the cache, per platform.
+func TestPlatformBuild(t *testing.T) {
+	loadDebianMulti(t)
+	p := newProject(t, "", map[string]string{"Dockerfile": platformDockerfile})
+	arm, native := "berth-e2e.local/"+p.name+"-arm:1", "berth-e2e.local/"+p.name+"-native:1"
+	p.write("compose.yaml", `services:
+  arm:
+    image: `+arm+`
+    platform: linux/arm64
+    build: .
+  native:
+    image: `+native+`
+    build:
+      context: .
+      platforms: [linux/amd64]
+`)
+	other := "berth-e2e.local/" + p.name + "-cli:1"
+	t.Cleanup(func() { p.berth("image", "rm", arm, native, other) })
+
+	r := p.must("build")
+	if got := imagePlatform(t, arm); got != "linux/arm64" {
+		t.Errorf("image %s is for %s, want linux/arm64\n%s", arm, got, r)
+	}
+	if got := imagePlatform(t, native); got != "linux/amd64" {
+		t.Errorf("image %s is for %s, want linux/amd64\n%s", native, got, r)
+	}
+	// Nothing else checks the arm image's files yet without running it:
+	// the native one runs here and says the build's platform args.
+	if out := p.must("run", "--rm", "native").stdout; !strings.Contains(out, "x86_64") || !strings.Contains(out, "linux/amd64 on linux/amd64") {
+		t.Errorf("native image says %q, want x86_64 and linux/amd64 on linux/amd64", out)
+	}
+
+	// Again: every RUN comes from the cache, the arm one from arm's.
+	r = p.must("build")
+	if n := strings.Count(r.stdout, "CACHED RUN uname -m"); n != 2 {
+		t.Errorf("second build: %d cached RUN steps, want 2:\n%s", n, r)
+	}
+	// image build --platform takes the same cache entry as the service.
+	r = p.must("image", "build", "--platform", "linux/arm64", "-t", other, ".")
+	if !strings.Contains(r.stdout, "CACHED RUN uname -m") {
+		t.Errorf("image build --platform linux/arm64 did not take the cached RUN:\n%s", r)
+	}
+	if got := imagePlatform(t, other); got != "linux/arm64" {
+		t.Errorf("image %s is for %s, want linux/arm64", other, got)
+	}
+}
+
+// noEmulation is a fake binfmt_misc directory without handlers: berth
+// given it (BERTH_BINFMT_DIR) sees a host without qemu emulation, while
+// the machine's real handlers stay registered for everyone else.
+func noEmulation(t *testing.T) []string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range map[string]string{"status": "enabled\n", "register": ""} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return []string{"BERTH_BINFMT_DIR=" + dir}
+}
+
+// TestPlatformBuildBadInput: an unknown or invalid platform, a host
+// without emulation and several build.platforms each fail in one clear
+// line, before anything is built or named.
+func TestPlatformBuildBadInput(t *testing.T) {
+	p := newProject(t, "", map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN true\n"})
+	img := "berth-e2e.local/" + p.name + ":1"
+	compose := func(platform string) string {
+		return "services:\n  app:\n    image: " + img + "\n    build:\n      context: .\n      platforms: [" + platform + "]\n"
+	}
+	for _, tc := range []struct {
+		name    string
+		compose string
+		env     []string
+		args    []string
+		want    string
+	}{
+		{name: "unknown arch", args: []string{"build", "--platform", "linux/mips64"}, want: `unknown platform "linux/mips64"`},
+		{name: "invalid", args: []string{"image", "build", "--platform", "arm64", "-t", img, "."}, want: `invalid platform "arm64": use OS/ARCH[/VARIANT]`},
+		{name: "compose platform", compose: "services:\n  app:\n    image: " + img + "\n    platform: linux/sparc64\n    build: .\n", args: []string{"build"}, want: `unknown platform "linux/sparc64"`},
+		{name: "no emulation", env: noEmulation(t), args: []string{"build", "--platform", "linux/arm64"},
+			want: "building for linux/arm64 on this linux/amd64 host needs qemu user emulation: run scripts/install-deps.sh, or apt-get install qemu-user-static and register binfmt_misc handlers"},
+		{name: "no emulation image build", env: noEmulation(t), args: []string{"image", "build", "--platform", "linux/arm/v7", "-t", img, "."},
+			want: "building for linux/arm/v7 on this linux/amd64 host needs qemu user emulation"},
+		{name: "two platforms", compose: compose("linux/amd64, linux/arm64"), args: []string{"build"}, want: "build.platforms is not supported by berth's builder (berth builds one platform per image"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.compose
+			if c == "" {
+				c = compose("linux/amd64")
+			}
+			p.write("compose.yaml", c)
+			r := p.berthEnv(tc.env, tc.args...)
+			if r.code == 0 || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+				t.Errorf("want one line with %q and a failure, got %s", tc.want, r)
+			}
+			if r := p.berth("image", "inspect", img); r.code == 0 {
+				t.Errorf("the failed build left image %s", img)
+			}
+		})
 	}
 }

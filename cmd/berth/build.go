@@ -33,8 +33,9 @@ type buildOptions struct {
 	print     bool
 	provenance,
 	sbom string
-	push bool
-	ssh  []string
+	push     bool
+	ssh      []string
+	platform string
 }
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
@@ -66,6 +67,7 @@ image, else <project>-<service>.`,
 	f.StringVar(&opts.provenance, "provenance", "", `Provenance attestation: berth's builder makes none, so only "false" (or "0") is accepted`)
 	f.StringVar(&opts.sbom, "sbom", "", `SBOM attestation: berth's builder makes none, so only "false" (or "0") is accepted`)
 	f.StringArrayVar(&opts.ssh, "ssh", nil, `Forward an SSH agent to RUN --mount=type=ssh of every build: "default" (the agent of $SSH_AUTH_SOCK) or ID=PATH[,PATH] (an agent socket or private key files)`)
+	f.StringVar(&opts.platform, "platform", "", `Build every image for this platform: linux/amd64, linux/arm64 or linux/arm/v7 (default: each service's platform:, else its build.platforms entry, else this host's); a foreign platform's RUN steps run under qemu user emulation`)
 	f.BoolVar(&opts.push, "push", false, "Push the built images (image: names and build tags) to their registries when every build succeeded")
 	return cmd
 }
@@ -113,7 +115,12 @@ func (o buildOptions) options(out io.Writer) (scheduler.BuildOptions, error) {
 	if err != nil {
 		return scheduler.BuildOptions{}, err
 	}
-	return scheduler.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args, Network: o.network, Allow: o.allow, Memory: memory, SSH: ssh, Out: out}, nil
+	if o.platform != "" {
+		if _, err := build.ParsePlatform(o.platform); err != nil {
+			return scheduler.BuildOptions{}, fmt.Errorf("--platform: %w", err)
+		}
+	}
+	return scheduler.BuildOptions{NoCache: o.noCache, Pull: o.pull, Args: args, Network: o.network, Allow: o.allow, Memory: memory, SSH: ssh, Platform: o.platform, Out: out}, nil
 }
 
 func runBuild(cmd *cobra.Command, g *globalOptions, opts buildOptions, services []string) error {

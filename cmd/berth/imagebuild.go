@@ -55,7 +55,7 @@ gzip), or a Dockerfile alone (then the context is empty).`,
 	f.BoolVar(&opts.noCache, "no-cache", false, "Run every step, ignoring the build cache")
 	f.BoolVar(&opts.pull, "pull", false, "Pull base images even when they are present")
 	f.StringArrayVar(&opts.labels, "label", nil, "Add a label to the image: KEY=VALUE (repeatable)")
-	f.StringVar(&opts.platform, "platform", "", "Platform to build for: berth builds only for this host's")
+	f.StringVar(&opts.platform, "platform", "", `Platform to build for: linux/amd64, linux/arm64 or linux/arm/v7 (default: this host's); a foreign platform's RUN steps run under qemu user emulation`)
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Print only the image ID (sha256:…)")
 	f.BoolVar(&opts.push, "push", false, "Push the image under each of its -t names when the build succeeded")
 	return cmd
@@ -93,6 +93,11 @@ const untaggedBuildName = "berth-untagged-build-"
 // Dockerfile inline, with an empty context); cwd resolves a relative -f.
 func (o imageBuildOptions) spec(contextDir, inline, cwd string, fromStdin bool) (imageBuild, error) {
 	var b imageBuild
+	if o.platform != "" {
+		if _, err := build.ParsePlatform(o.platform); err != nil {
+			return b, fmt.Errorf("--platform: %w", err)
+		}
+	}
 	for _, t := range o.tags {
 		if _, err := containerd.NormalizeRef(t); err != nil {
 			return b, fmt.Errorf("invalid argument %q for \"-t, --tag\" flag: invalid reference format: give NAME[:TAG] in lower case, such as my-app:1.0", t)

@@ -43,8 +43,8 @@ const cacheLease = "berth.build-cache"
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // EnsureFunc makes an image present in the image store and unpacked: it
-// pulls it when missing, or always when pull is set.
-type EnsureFunc func(ctx context.Context, ref string, pull bool) error
+// pulls it (for platform) when missing, or always when pull is set.
+type EnsureFunc func(ctx context.Context, ref string, pull bool, platform ocispec.Platform) error
 
 // Config configures a Builder.
 type Config struct {
@@ -66,6 +66,9 @@ type Config struct {
 	// Confine is the confinement of RUN steps past containerd's default
 	// spec: a container's (Docker's seccomp profile).
 	Confine []oci.SpecOpts
+	// BinfmtDir is where a build for a foreign platform looks for its qemu
+	// binfmt_misc handler (default DefaultBinfmtDir).
+	BinfmtDir string
 }
 
 // Builder executes Dockerfiles on containerd: RUN in containerd tasks on
@@ -84,6 +87,9 @@ type Builder struct {
 func New(client *containerd.Client, cfg Config) (*Builder, error) {
 	if cfg.Snapshotter == "" {
 		cfg.Snapshotter = "overlayfs"
+	}
+	if cfg.BinfmtDir == "" {
+		cfg.BinfmtDir = DefaultBinfmtDir
 	}
 	cache, err := openCache(filepath.Join(cfg.StateDir, "cache.json"))
 	if err != nil {
@@ -128,6 +134,10 @@ type Request struct {
 	// Contexts are the named contexts FROM and COPY --from may name
 	// besides stages (build.additional_contexts).
 	Contexts map[string]NamedContext
+	// Platform is the platform to build for (see ParsePlatform); "" is
+	// this host's. RUN steps of a foreign platform run under qemu user
+	// emulation, which the build checks for before it starts.
+	Platform string
 	// Out receives the progress lines and RUN output.
 	Out io.Writer
 }
@@ -139,6 +149,8 @@ type Result struct {
 	Manifest ocispec.Descriptor
 	// Config is the config blob's digest (the image ID).
 	Config digest.Digest
+	// Platform is the platform the image was built for.
+	Platform ocispec.Platform
 	// Steps counts the steps and how many came from the cache.
 	Steps, Cached int
 }
@@ -159,6 +171,9 @@ type layers struct {
 type stageResult struct {
 	layers
 	image dockerspec.DockerOCIImage
+	// platform is the stage's platform: the build's target, or its FROM
+	// --platform.
+	platform ocispec.Platform
 }
 
 // build is one Build call.
@@ -176,6 +191,8 @@ type build struct {
 	// globals are the global ARGs' values: predefined platform args, then
 	// the Dockerfile's defaults overridden by build args.
 	globals map[string]string
+	// target is the platform the build is for.
+	target ocispec.Platform
 
 	mu      sync.Mutex
 	steps   int
@@ -191,6 +208,17 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	if _, err := ParseNetworkMode(req.Network); err != nil {
 		return nil, err
 	}
+	target := HostPlatform()
+	if req.Platform != "" {
+		p, err := ParsePlatform(req.Platform)
+		if err != nil {
+			return nil, err
+		}
+		target = p
+	}
+	if err := CheckEmulation(b.cfg.BinfmtDir, target, "building for"); err != nil {
+		return nil, err
+	}
 	df, err := req.parse()
 	if err != nil {
 		return nil, err
@@ -200,7 +228,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	args := map[string]string{}
-	for k, v := range platformArgs() {
+	for k, v := range platformArgs(target) {
 		args[k] = v
 	}
 	for k, v := range req.Args {
@@ -213,7 +241,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	if err := checkEntitlements(req, df, plans); err != nil {
 		return nil, err
 	}
-	globals := platformArgs()
+	globals := platformArgs(target)
 	for _, kv := range globalArgs(df.MetaArgs, req.Args) {
 		k, v, _ := strings.Cut(kv, "=")
 		globals[k] = v
@@ -222,7 +250,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	bd := &build{b: b, req: req, df: df, ctx: bctx, out: newOutput(req.Out, req.Name), globals: globals, owner: owner}
+	bd := &build{b: b, req: req, df: df, ctx: bctx, out: newOutput(req.Out, req.Name), globals: globals, owner: owner, target: target}
 	for _, p := range plans {
 		bd.steps += 1 + len(df.Stages[p.Index].Commands)
 	}
@@ -321,14 +349,13 @@ func (f *future) wait(ctx context.Context) (*stageResult, error) {
 	}
 }
 
-// platformArgs are BuildKit's predefined platform ARGs for this host,
-// which berth builds for.
-func platformArgs() map[string]string {
-	p := platforms.DefaultSpec()
-	s := platforms.Format(p)
+// platformArgs are BuildKit's predefined platform ARGs: TARGET* for the
+// platform built for, BUILD* for this host, which builds.
+func platformArgs(target ocispec.Platform) map[string]string {
+	host := HostPlatform()
 	return map[string]string{
-		"TARGETPLATFORM": s, "TARGETOS": p.OS, "TARGETARCH": p.Architecture, "TARGETVARIANT": p.Variant,
-		"BUILDPLATFORM": s, "BUILDOS": p.OS, "BUILDARCH": p.Architecture, "BUILDVARIANT": p.Variant,
+		"TARGETPLATFORM": platforms.Format(target), "TARGETOS": target.OS, "TARGETARCH": target.Architecture, "TARGETVARIANT": target.Variant,
+		"BUILDPLATFORM": platforms.Format(host), "BUILDOS": host.OS, "BUILDARCH": host.Architecture, "BUILDVARIANT": host.Variant,
 	}
 }
 
@@ -345,19 +372,49 @@ func (bd *build) step() int {
 func (bd *build) base(ctx context.Context, p StagePlan, deps map[int]*stageResult) (*stageResult, error) {
 	st := bd.df.Stages[p.Index]
 	n := bd.step()
-	if plat := st.Platform; plat != "" {
-		expanded, err := expandWith(plat, bd.globals)
-		if err != nil {
-			return nil, fmt.Errorf("%s: FROM --platform=%s: %w", bd.df.Path, plat, err)
-		}
-		spec, err := platforms.Parse(expanded)
-		if err != nil {
-			return nil, fmt.Errorf("%s: FROM --platform=%s: %w", bd.df.Path, plat, err)
-		}
-		if !platforms.Only(platforms.DefaultSpec()).Match(spec) {
-			return nil, fmt.Errorf("%s: FROM --platform=%s: berth builds only for this host's platform (%s); build on a %s machine instead", bd.df.Path, expanded, platforms.DefaultString(), expanded)
-		}
+	plat, err := bd.stagePlatform(st.Platform)
+	if err != nil {
+		return nil, err
 	}
+	r, err := bd.baseOf(ctx, p, deps, n, plat)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case p.BaseStage < 0:
+		// The cache keys of the stage's steps start from its platform: the
+		// same steps on another platform are other layers.
+		r.key = platformKey(plat) + "|" + r.key
+		r.platform = plat
+	case st.Platform != "":
+		r.platform = plat
+	}
+	// FROM an earlier stage without --platform keeps that stage's platform.
+	return r, nil
+}
+
+// stagePlatform is a stage's platform: its FROM --platform (build args
+// expanded) or the build's target. A foreign one needs emulation.
+func (bd *build) stagePlatform(from string) (ocispec.Platform, error) {
+	if from == "" {
+		return bd.target, nil
+	}
+	expanded, err := expandWith(from, bd.globals)
+	if err != nil {
+		return ocispec.Platform{}, fmt.Errorf("%s: FROM --platform=%s: %w", bd.df.Path, from, err)
+	}
+	p, err := ParsePlatform(expanded)
+	if err != nil {
+		return ocispec.Platform{}, fmt.Errorf("%s: FROM --platform=%s: %w", bd.df.Path, from, err)
+	}
+	if err := CheckEmulation(bd.b.cfg.BinfmtDir, p, "building for"); err != nil {
+		return ocispec.Platform{}, fmt.Errorf("%s: FROM --platform=%s: %w", bd.df.Path, from, err)
+	}
+	return p, nil
+}
+
+// baseOf is base's FROM for a stage of platform plat.
+func (bd *build) baseOf(ctx context.Context, p StagePlan, deps map[int]*stageResult, n int, plat ocispec.Platform) (*stageResult, error) {
 	if p.BaseStage >= 0 {
 		d := deps[p.BaseStage]
 		bd.out.stepf(n, bd.steps, "FROM %s", stageLabel(bd.df, p.BaseStage))
@@ -367,9 +424,8 @@ func (bd *build) base(ctx context.Context, p StagePlan, deps map[int]*stageResul
 	}
 	if strings.EqualFold(p.BaseImage, "scratch") {
 		bd.out.stepf(n, bd.steps, "FROM scratch")
-		pl := platforms.DefaultSpec()
 		img := dockerspec.DockerOCIImage{}
-		img.Platform = ocispec.Platform{OS: pl.OS, Architecture: pl.Architecture, Variant: pl.Variant}
+		img.Platform = plat
 		img.Config.Env = []string{defaultPath}
 		img.RootFS.Type = "layers"
 		return &stageResult{image: img, layers: layers{key: "scratch"}}, nil
@@ -383,7 +439,7 @@ func (bd *build) base(ctx context.Context, p StagePlan, deps map[int]*stageResul
 		}
 		ref = nc.Image
 	}
-	r, err := bd.b.image(ctx, ref, bd.req.Pull)
+	r, err := bd.b.image(ctx, ref, bd.req.Pull, plat)
 	if err != nil {
 		return nil, fmt.Errorf("%s: FROM %s: %w", bd.df.Path, p.BaseImage, err)
 	}
@@ -402,14 +458,15 @@ func stageLabel(df *Dockerfile, i int) string {
 }
 
 // image loads a local image (pulling it when missing or pull is set) as a
-// stage base: its config, layers and unpacked snapshot chain.
-func (b *Builder) image(ctx context.Context, ref string, pull bool) (*stageResult, error) {
+// stage base for platform plat: the config, layers and unpacked snapshot
+// chain of its manifest for plat (the image may be an index).
+func (b *Builder) image(ctx context.Context, ref string, pull bool, plat ocispec.Platform) (*stageResult, error) {
 	name, err := normalize(ref)
 	if err != nil {
 		return nil, err
 	}
 	if b.cfg.EnsureImage != nil {
-		if err := b.cfg.EnsureImage(ctx, ref, pull); err != nil {
+		if err := b.cfg.EnsureImage(ctx, ref, pull, plat); err != nil {
 			return nil, err
 		}
 	}
@@ -418,9 +475,10 @@ func (b *Builder) image(ctx context.Context, ref string, pull bool) (*stageResul
 		return nil, fmt.Errorf("image %s: %w", ref, err)
 	}
 	cs := b.client.ContentStore()
-	manifest, err := images.Manifest(ctx, cs, img.Target(), platforms.Default())
+	match := platforms.Only(plat)
+	manifest, err := images.Manifest(ctx, cs, img.Target(), match)
 	if err != nil {
-		return nil, fmt.Errorf("image %s has no manifest for %s: %w", ref, platforms.DefaultString(), err)
+		return nil, fmt.Errorf("image %s has no manifest for %s: %w (pull or load the image for that platform)", ref, platforms.Format(plat), err)
 	}
 	raw, err := content.ReadBlob(ctx, cs, manifest.Config)
 	if err != nil {
@@ -433,6 +491,7 @@ func (b *Builder) image(ctx context.Context, ref string, pull bool) (*stageResul
 	if len(cfg.RootFS.DiffIDs) != len(manifest.Layers) {
 		return nil, fmt.Errorf("image %s: config lists %d layers, manifest %d", ref, len(cfg.RootFS.DiffIDs), len(manifest.Layers))
 	}
+	img = containerd.NewImageWithPlatform(b.client, img.Metadata(), match)
 	if ok, err := img.IsUnpacked(ctx, b.cfg.Snapshotter); err != nil || !ok {
 		if err := img.Unpack(ctx, b.cfg.Snapshotter); err != nil {
 			return nil, fmt.Errorf("image %s: unpack: %w", ref, err)
@@ -600,6 +659,9 @@ func (b *Builder) pin(ctx context.Context, entries ...CacheEntry) error {
 // store and points the request's tags at them.
 func (bd *build) writeImage(ctx context.Context, r *stageResult) (*Result, error) {
 	img := r.image
+	// The image is for the final stage's platform, whatever its base's
+	// config said (an arm64 base often names no variant, an arm one v7).
+	img.Platform = ocispec.Platform{OS: r.platform.OS, Architecture: r.platform.Architecture, Variant: r.platform.Variant}
 	img.RootFS = ocispec.RootFS{Type: "layers", DiffIDs: r.diffIDs}
 	if img.RootFS.DiffIDs == nil {
 		img.RootFS.DiffIDs = []digest.Digest{}
@@ -659,7 +721,7 @@ func (bd *build) writeImage(ctx context.Context, r *stageResult) (*Result, error
 			}
 		}
 	}
-	return &Result{Manifest: mDesc, Config: cfgDesc.Digest}, nil
+	return &Result{Manifest: mDesc, Config: cfgDesc.Digest, Platform: r.platform}, nil
 }
 
 // Prune drops the build cache: the index and the lease that kept its

@@ -54,7 +54,7 @@ func (bd *build) mountSource(ctx context.Context, from string, p StagePlan, deps
 		}
 		ref = nc.Image
 	}
-	img, err := bd.b.image(ctx, ref, bd.req.Pull)
+	img, err := bd.b.image(ctx, ref, bd.req.Pull, bd.target)
 	if err != nil {
 		return mountSource{}, err
 	}

@@ -363,7 +363,7 @@ func (bd *build) copy(ctx context.Context, r *stageResult, st *StageState, sd in
 		if j, isStage, _ := stageRef(from, stageIndex(bd.df, p.Index), p.Index); isStage {
 			chain, key = string(deps[j].chain), deps[j].key
 		} else {
-			img, err := bd.b.image(ctx, from, bd.req.Pull)
+			img, err := bd.b.image(ctx, from, bd.req.Pull, bd.target)
 			if err != nil {
 				return false, fmt.Errorf("COPY --from=%s: %w", from, err)
 			}
