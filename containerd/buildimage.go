@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/containerd/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth/berth/compose"
@@ -171,29 +170,7 @@ func (c *Client) build(ctx context.Context, req build.Request) (*build.Result, e
 // berth uses it for (see selectPlatform), or "" when the image is not
 // present.
 func (c *Client) ImageID(ctx context.Context, image string) (string, error) {
-	ref, err := NormalizeRef(image)
-	if err != nil {
-		return "", err
-	}
-	img, err := c.client.GetImage(ctx, ref)
-	if errdefs.IsNotFound(err) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("image %s: %w", image, err)
-	}
-	sp, err := c.platformImage(ctx, img.Metadata(), "")
-	if errdefs.IsNotFound(err) {
-		return "", nil // named, but none of its platforms is stored
-	}
-	if err != nil {
-		return "", err
-	}
-	m, err := readManifest(ctx, c.client.ContentStore(), sp.Manifest)
-	if err != nil {
-		return "", fmt.Errorf("image %s: read its manifest: %w", image, err)
-	}
-	return m.Config.Digest.String(), nil
+	return c.PlatformImageID(ctx, image, "")
 }
 
 // PruneBuildCache drops the build cache; see build.Builder.Prune.

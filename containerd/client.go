@@ -46,6 +46,8 @@ type Client struct {
 	buildNet build.Network
 	// binfmtDir is the binfmt_misc directory CanRun reads.
 	binfmtDir string
+	// emulatedWarned holds the services this client warned run emulated.
+	emulatedWarned sync.Map
 	// hookOutput, when set, is where the hooks' output is shown (see
 	// ShowHookOutput).
 	hookOutput atomic.Pointer[func(scheduler.Container) io.Writer]

@@ -237,8 +237,7 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	case NotRunnable:
 		return scheduler.Container{}, fmt.Errorf("service %q: image %s: %w", s.Name, s.ImageName(), noEmulation(sp.Platform))
 	case Emulated:
-		c.events.Emit(scheduler.Event{Kind: scheduler.KindContainer, Name: req.Name, Status: scheduler.StatusWarning, Text: "Warning",
-			Detail: fmt.Sprintf("image %s is %s: it runs emulated (qemu) on this %s host", s.ImageName(), sp, platforms.DefaultString())})
+		c.warnEmulated(s, sp.Platform)
 	}
 	img = containerd.NewImageWithPlatform(c.client, img.Metadata(), platforms.Only(sp.Platform))
 	if ok, err := img.IsUnpacked(ctx, c.snapshotter); err != nil || !ok {

@@ -15,7 +15,9 @@ import (
 	"github.com/containerd/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd/build"
+	"github.com/berth/berth/scheduler"
 )
 
 // knownArchitectures are the CPU architectures berth accepts in a
@@ -293,6 +295,7 @@ func readConfig(ctx context.Context, cs content.Provider, d ocispec.Descriptor) 
 	var cfg ocispec.Image
 	return cfg, readJSON(ctx, cs, d, &cfg)
 }
+
 // hasPlatform reports whether the local image ref (normalized) has a
 // manifest for platform p whose config is present: an index may list
 // platforms whose content was never fetched.
@@ -321,4 +324,46 @@ func platformArg(p ocispec.Platform) string {
 		return ""
 	}
 	return platforms.Format(p)
+}
+
+// warnEmulated warns, once per service and command, that s runs platform
+// p under qemu emulation (the caller checked that it can).
+func (c *Client) warnEmulated(s *compose.Service, p ocispec.Platform) {
+	if _, warned := c.emulatedWarned.LoadOrStore(s.Name, true); warned {
+		return
+	}
+	msg := fmt.Sprintf("service %q runs %s emulated (qemu) on this %s host: slower than native", s.Name, formatPlatform(p), formatPlatform(build.HostPlatform()))
+	if s.Platform == "" {
+		msg = fmt.Sprintf("service %q: the image's platform (%s) does not match this host's (%s) and no platform was requested: it runs emulated (qemu), slower than native", s.Name, formatPlatform(p), formatPlatform(build.HostPlatform()))
+	}
+	c.events.Emit(scheduler.Event{Kind: scheduler.KindService, Name: s.Name, Status: scheduler.StatusWarning, Text: "Warning", Detail: msg})
+}
+
+// PlatformImageID is ImageID for a service of platform platform ("" as
+// ImageID): the ID of the image's content for that platform, which is
+// what its containers are made from; "" when that content is not here.
+func (c *Client) PlatformImageID(ctx context.Context, image, platform string) (string, error) {
+	ref, err := NormalizeRef(image)
+	if err != nil {
+		return "", err
+	}
+	rec, err := c.client.ImageService().Get(ctx, ref)
+	if errdefs.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("image %s: %w", image, err)
+	}
+	sp, err := c.platformImage(ctx, rec, platform)
+	if errdefs.IsNotFound(err) {
+		return "", nil // named, but not stored for that platform
+	}
+	if err != nil {
+		return "", err
+	}
+	m, err := readManifest(ctx, c.client.ContentStore(), sp.Manifest)
+	if err != nil {
+		return "", fmt.Errorf("image %s: read its manifest: %w", image, err)
+	}
+	return m.Config.Digest.String(), nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPlatformBinfmtRegister runs install-deps' binfmt_register against a
@@ -344,5 +345,96 @@ func TestPlatformBuildBadInput(t *testing.T) {
 				t.Errorf("the failed build left image %s", img)
 			}
 		})
+	}
+}
+
+// TestPlatformRun runs an arm64 image on this host: a service with
+// platform: linux/arm64 (two replicas, one warning), its second up leaves
+// the containers be, container run --platform and an image with no
+// platform for this host both run under qemu, a platform the image lacks
+// and a host without emulation are one clear error each.
+func TestPlatformRun(t *testing.T) {
+	loadDebianMulti(t)
+	p := newProject(t, "", map[string]string{"Dockerfile": platformDockerfile})
+	arm := "berth-e2e.local/" + p.name + "-arm:1"
+	p.write("compose.yaml", `services:
+  arm:
+    image: `+arm+`
+    platform: linux/arm64
+    build: .
+    command: ["sh", "-c", "uname -m; cat /platforms; exec sleep 3600"]
+    init: true
+    deploy:
+      replicas: 2
+`)
+	t.Cleanup(func() { p.berth("image", "rm", arm) })
+
+	r := p.must("up", "-d")
+	out := r.stdout + r.stderr
+	warn := `service "arm" runs linux/arm64 on this linux/amd64 host under qemu user emulation`
+	if n := strings.Count(out, warn); n != 1 {
+		t.Errorf("up -d warned %d times %q, want once:\n%s", n, warn, r)
+	}
+	if got := imagePlatform(t, arm); got != "linux/arm64" {
+		t.Errorf("image %s is for %s, want linux/arm64", arm, got)
+	}
+	p.waitFor("both replicas to log", time.Minute, func() bool {
+		return strings.Count(p.berth("logs", "arm").stdout, "aarch64") == 2
+	})
+	if logs := p.must("logs", "arm").stdout; strings.Count(logs, "linux/arm64 on linux/amd64") != 2 {
+		t.Errorf("logs %q, want each replica to say linux/arm64 on linux/amd64", logs)
+	}
+	// The same image for the same platform: nothing to recreate.
+	r = p.must("up", "-d")
+	if strings.Contains(r.stdout+r.stderr, "Recreate") {
+		t.Errorf("second up -d recreated the arm containers:\n%s", r)
+	}
+	// Exec runs an aarch64 process in the emulated container.
+	if out := p.must("exec", "arm", "uname", "-m").stdout; strings.TrimSpace(out) != "aarch64" {
+		t.Errorf("exec uname -m = %q, want aarch64", out)
+	}
+
+	// container run: --platform, and an image with no content for this
+	// host runs its own platform with docker's kind of warning.
+	dir := t.TempDir()
+	r = runBerth(t, dir, nil, nil, 0, "container", "run", "--rm", "--platform", "linux/arm64", arm, "uname", "-m")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "aarch64" || !strings.Contains(r.stderr, "runs linux/arm64 on this linux/amd64 host under qemu user emulation") {
+		t.Errorf("container run --platform linux/arm64: want aarch64 and the warning, got %s", r)
+	}
+	r = runBerth(t, dir, nil, nil, 0, "container", "run", "--rm", arm, "uname", "-m")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "aarch64" || !strings.Contains(r.stderr, "the image's platform (linux/arm64) does not match this host's (linux/amd64) and no platform was requested") {
+		t.Errorf("container run of an arm64-only image: want aarch64 and the warning, got %s", r)
+	}
+
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{name: "platform the image lacks", args: []string{"container", "run", "--rm", "--platform", "linux/arm/v7", arm, "true"},
+			want: "is for linux/arm64, not linux/arm/v7: pull it with --platform linux/arm/v7, or build it for that platform"},
+		{name: "unknown platform", args: []string{"container", "run", "--rm", "--platform", "linux/bogus", arm, "true"}, want: `--platform: unknown platform "linux/bogus"`},
+		{name: "no emulation", env: noEmulation(t), args: []string{"container", "run", "--rm", arm, "true"},
+			want: "running linux/arm64 on this linux/amd64 host needs qemu user emulation: run scripts/install-deps.sh"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := p.name + "-run"
+			args := append([]string{tc.args[0], tc.args[1], "--name", name}, tc.args[2:]...)
+			r := runBerth(t, dir, tc.env, nil, 0, args...)
+			if r.code != 125 || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+				t.Errorf("want exit 125 and one line with %q, got %s", tc.want, r)
+			}
+			if r := runBerth(t, dir, nil, nil, 0, "container", "inspect", name); r.code == 0 {
+				t.Errorf("the failed run left container %s", name)
+				runBerth(t, dir, nil, nil, 0, "container", "rm", "-f", name)
+			}
+		})
+	}
+
+	// up without emulation: the emulation error.
+	r = p.berthEnv(noEmulation(t), "up", "-d", "--force-recreate")
+	if r.code == 0 || !strings.Contains(r.stderr, "running linux/arm64 on this linux/amd64 host needs qemu user emulation") {
+		t.Errorf("up without emulation: want the emulation error, got %s", r)
 	}
 }

@@ -86,7 +86,7 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 	}
 	ro.ImageIDs = map[string]string{}
 	for _, s := range p.Services {
-		id, err := rt.ImageID(ctx, s.ImageName())
+		id, err := serviceImageID(ctx, rt, s)
 		if err != nil {
 			return nil, fmt.Errorf("service %q: %w", s.Name, err)
 		}
@@ -220,4 +220,19 @@ func warn(ev Events, plan *Plan) {
 	for _, w := range plan.Warnings {
 		ev.Emit(Event{Kind: KindService, Status: StatusWarning, Text: "Warning", Detail: w})
 	}
+}
+
+// platformImageIDer is a Runtime that tells the ID of an image's content for
+// a platform: a service with platform: runs that content, so the ID its
+// containers are compared with is that one.
+type platformImageIDer interface {
+	PlatformImageID(ctx context.Context, image, platform string) (string, error)
+}
+
+// serviceImageID is the ID of s's image as s runs it.
+func serviceImageID(ctx context.Context, rt Runtime, s *compose.Service) (string, error) {
+	if pi, ok := rt.(platformImageIDer); ok && s.Platform != "" {
+		return pi.PlatformImageID(ctx, s.ImageName(), s.Platform)
+	}
+	return rt.ImageID(ctx, s.ImageName())
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd"
+	"github.com/berth/berth/containerd/build"
 	"github.com/berth/berth/netbridge"
 	"github.com/berth/berth/scheduler"
 )
@@ -32,6 +33,7 @@ type containerRunOptions struct {
 	privileged, readOnly, init, publishAll             bool
 	expose                                             []string
 	pidsLimit                                          int64
+	platform                                           string
 }
 
 func newContainerRunCmd(g *globalOptions) *cobra.Command {
@@ -83,6 +85,7 @@ use); 126 when the command cannot be run; 127 when it is not found.`,
 	f.StringArrayVarP(&opts.labels, "label", "l", nil, "Set a label on the container: KEY=VALUE (repeatable)")
 	f.StringVarP(&opts.hostname, "hostname", "h", "", "Container host name (default: its name)")
 	f.StringVar(&opts.pull, "pull", "missing", "Pull the image before running: always, missing or never")
+	f.StringVar(&opts.platform, "platform", "", `Run the image's content for this platform: linux/amd64, linux/arm64 or linux/arm/v7 (default: this host's, else the image's own); a foreign platform runs under qemu user emulation, with a warning`)
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, `Suppress the pull output ("Unable to find image", the layers' progress)`)
 	f.StringVar(&opts.stopSignal, "stop-signal", "", "Signal to stop the container (default SIGTERM)")
 	f.IntVar(&opts.stopTimeout, "stop-timeout", 0, "Seconds to wait for the container to stop before killing it (default 10)")
@@ -139,6 +142,11 @@ func runContainerRun(cmd *cobra.Command, g *globalOptions, opts containerRunOpti
 	if co.WorkingDir, err = os.Getwd(); err != nil {
 		return exitError{code: 125, err: err}
 	}
+	if opts.platform != "" {
+		if _, err := build.ParsePlatform(opts.platform); err != nil {
+			return exitError{code: 125, err: fmt.Errorf("--platform: %w", err)}
+		}
+	}
 	policy := compose.PullPolicy(opts.pull)
 	if policy != compose.PullAlways && policy != compose.PullMissing && policy != compose.PullNever {
 		return exitError{code: 125, err: fmt.Errorf("invalid pull option %q: must be one of \"always\", \"missing\" or \"never\"", opts.pull)}
@@ -182,6 +190,7 @@ func runContainerRun(cmd *cobra.Command, g *globalOptions, opts containerRunOpti
 	}
 	s := p.Services[0]
 	s.PullPolicy = policy
+	s.Platform = opts.platform
 	if !opts.detach {
 		// Attached, berth itself removes it once it has its exit code.
 		delete(s.Labels, compose.LabelAutoRemove)
@@ -318,6 +327,11 @@ type pullEvents struct {
 
 func (p pullEvents) Emit(e scheduler.Event) {
 	if p.show.Load() && (e.Kind == scheduler.KindImage || e.Kind == scheduler.KindLayer) {
+		p.next.Emit(e)
+	}
+	// A warning (the container runs emulated) is said about the container.
+	if e.Kind == scheduler.KindService && e.Status == scheduler.StatusWarning {
+		e.Detail = strings.Replace(e.Detail, fmt.Sprintf("service %q", e.Name), fmt.Sprintf("container %q", e.Name), 1)
 		p.next.Emit(e)
 	}
 }

@@ -488,6 +488,11 @@ func (b *Builder) image(ctx context.Context, ref string, pull bool, plat ocispec
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, fmt.Errorf("image %s: config: %w", ref, err)
 	}
+	// A plain manifest (no index) is taken whatever the matcher: its config
+	// says what it is for (when it says anything).
+	if got := platforms.Normalize(ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}); cfg.Architecture != "" && !match.Match(got) {
+		return nil, fmt.Errorf("image %s is for %s, not %s: pull or load the image for that platform", ref, platforms.Format(got), platforms.Format(plat))
+	}
 	if len(cfg.RootFS.DiffIDs) != len(manifest.Layers) {
 		return nil, fmt.Errorf("image %s: config lists %d layers, manifest %d", ref, len(cfg.RootFS.DiffIDs), len(manifest.Layers))
 	}
