@@ -564,7 +564,7 @@ func TestBuildErrors(t *testing.T) {
 		{"missing source", "FROM " + testImage + "\nCOPY nothing.txt /x\n", "", nil, "Dockerfile:2: source \"nothing.txt\" matches no file"},
 		{"RUN --mount over /", "FROM " + testImage + "\nRUN --mount=type=cache,target=/ true\n", "", nil, "Dockerfile:2: RUN --mount=type=cache,target=/: cannot mount over the root directory"},
 		{"required secret", "FROM " + testImage + "\nRUN --mount=type=secret,id=x,required cat /run/secrets/x\n", "", nil, `Dockerfile:2: RUN --mount=type=secret,id=x,required: the build has no secret "x"`},
-		{"other platform", "FROM --platform=linux/s390x " + testImage + "\n", "", nil, "berth builds only for this host's platform"},
+		{"other platform", "FROM --platform=linux/s390x " + testImage + "\n", "", nil, "FROM --platform=linux/s390x: building for linux/s390x on this linux/amd64 host needs qemu user emulation"},
 		{"unknown target", "FROM " + testImage + " AS one\n", "      target: two\n", nil, `no stage named "two"`},
 		{"undefined build secret", "FROM " + testImage + "\n", "      secrets: [nope]\n", nil, `service "app" refers to undefined build secret nope`},
 		{"missing base", "FROM berth-e2e.local/absent:1\n", "", nil, "FROM berth-e2e.local/absent:1"},

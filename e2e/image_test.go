@@ -419,7 +419,7 @@ func TestImageBadInput(t *testing.T) {
 		{"Dockerfile error on stdin", []string{"image", "build", "-t", "e2e-bad-x", "-"}, "FROM " + testImage + "\nBOGUS\n", []string{":2"}},
 		{"empty stdin", []string{"image", "build", "-t", "e2e-bad-x", "-"}, "", []string{"empty"}},
 		{"invalid -t", []string{"image", "build", "-t", "Bad Name", "ok"}, "", []string{"Bad Name", "invalid reference format"}},
-		{"other platform", []string{"image", "build", "-t", "e2e-bad-x", "--platform", "linux/s390x", "ok"}, "", []string{"linux/s390x", "only for this host's platform"}},
+		{"other platform", []string{"image", "build", "-t", "e2e-bad-x", "--platform", "linux/s390x", "ok"}, "", []string{"building for linux/s390x", "needs qemu user emulation"}},
 		{"unknown image inspect", []string{"image", "inspect", "e2e-bad-nothing"}, "", []string{"no such image: e2e-bad-nothing"}},
 		{"unknown image rm", []string{"image", "rm", "e2e-bad-nothing"}, "", []string{"no such image: e2e-bad-nothing"}},
 		{"unknown image history", []string{"image", "history", "e2e-bad-nothing"}, "", []string{"no such image"}},
