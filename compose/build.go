@@ -47,10 +47,10 @@ type Build struct {
 	Pull    bool
 	// Tags are more names for the image, besides the service's image name.
 	Tags []string
-	// Platform is build.platforms' one entry, the platform to build for
-	// unless the service's platform: or build --platform says another; ""
-	// is the host's.
-	Platform string
+	// Platforms are build.platforms: the platforms to build for unless
+	// the service's platform: or build --platform says others; several
+	// make an OCI index of one image per platform; none is the host's.
+	Platforms []string
 	// Refused is set when the section asks for what berth's builder cannot
 	// do; building the service fails with it (other commands still work).
 	Refused error
@@ -69,9 +69,6 @@ func buildOf(spec *types.Project, b *types.BuildConfig) (*Build, []string) {
 		return nil, nil
 	}
 	workingDir := spec.WorkingDir
-	refuse := func(key, why string) error {
-		return fmt.Errorf("build.%s is not supported by berth's builder (%s): remove it", key, why)
-	}
 	secrets, secretsErr := buildSecretsOf(spec, b.Secrets)
 	var refused error
 	switch {
@@ -79,8 +76,6 @@ func buildOf(spec *types.Project, b *types.BuildConfig) (*Build, []string) {
 		refused = secretsErr
 	case unknownEntitlement(b.Entitlements) != "":
 		refused = fmt.Errorf("build.entitlements: %q is not supported by berth's builder: remove it; berth grants %s and %s", unknownEntitlement(b.Entitlements), entitlementNetworkHost, entitlementSecurityInsecure)
-	case len(b.Platforms) > 1:
-		refused = refuse("platforms", "berth builds one platform per image; list one, or build each with build --platform")
 	case strings.Contains(b.Context, "://") || strings.HasPrefix(b.Context, "git@"):
 		refused = fmt.Errorf("build.context %q: remote build contexts are not supported by berth's builder; clone it and give the directory", b.Context)
 	}
@@ -112,9 +107,7 @@ func buildOf(spec *types.Project, b *types.BuildConfig) (*Build, []string) {
 		Tags:         slices.Clone([]string(b.Tags)),
 		Refused:      refused,
 	}
-	if len(b.Platforms) == 1 {
-		out.Platform = b.Platforms[0]
-	}
+	out.Platforms = slices.Clone(b.Platforms)
 	if out.Inline == "" {
 		df := b.Dockerfile
 		if df == "" {

@@ -88,17 +88,30 @@ func buildRequest(s *compose.Service, opts scheduler.BuildOptions, out io.Writer
 	if b.Refused != nil {
 		return build.Request{}, b.Refused
 	}
-	// The platform built for: build --platform, else the service's
-	// platform:, else build.platforms' one entry (as docker compose).
-	platform := opts.Platform
-	for _, p := range []string{s.Platform, b.Platform} {
-		if platform == "" {
-			platform = p
+	// The platforms built for: build --platform (a comma-separated
+	// list), else the service's platform: (the one it runs), else
+	// build.platforms; several make an index.
+	var plats []string
+	switch {
+	case opts.Platform != "":
+		plats = strings.Split(opts.Platform, ",")
+	case s.Platform != "":
+		plats = []string{s.Platform}
+	default:
+		plats = b.Platforms
+	}
+	for _, p := range plats {
+		if _, err := build.ParsePlatform(strings.TrimSpace(p)); err != nil {
+			return build.Request{}, err
 		}
 	}
-	if platform != "" {
-		if _, err := build.ParsePlatform(platform); err != nil {
-			return build.Request{}, err
+	var platform string
+	var multi []string
+	if len(plats) == 1 {
+		platform = strings.TrimSpace(plats[0])
+	} else {
+		for _, p := range plats {
+			multi = append(multi, strings.TrimSpace(p))
 		}
 	}
 	var tags []string
@@ -150,6 +163,7 @@ func buildRequest(s *compose.Service, opts scheduler.BuildOptions, out io.Writer
 		SSH:        sshAgents,
 		Contexts:   contexts,
 		Platform:   platform,
+		Platforms:  multi,
 		Out:        out,
 	}, nil
 }

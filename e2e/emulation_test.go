@@ -331,7 +331,9 @@ func TestPlatformBuildBadInput(t *testing.T) {
 			want: "building for linux/arm64 on this linux/amd64 host needs qemu user emulation: run scripts/install-deps.sh, or apt-get install qemu-user-static and register binfmt_misc handlers"},
 		{name: "no emulation image build", env: noEmulation(t), args: []string{"image", "build", "--platform", "linux/arm/v7", "-t", img, "."},
 			want: "building for linux/arm/v7 on this linux/amd64 host needs qemu user emulation"},
-		{name: "two platforms", compose: compose("linux/amd64, linux/arm64"), args: []string{"build"}, want: "build.platforms is not supported by berth's builder (berth builds one platform per image"},
+		{name: "platform twice", args: []string{"build", "--platform", "linux/arm64,linux/aarch64"}, want: "platform linux/arm64 is given twice: list each platform once"},
+		{name: "index without emulation", env: noEmulation(t), compose: compose("linux/amd64, linux/arm/v7"), args: []string{"build"},
+			want: "building for linux/arm/v7 on this linux/amd64 host needs qemu user emulation"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.compose
@@ -438,5 +440,49 @@ func TestPlatformRun(t *testing.T) {
 	r = p.berthEnv(noEmulation(t), "up", "-d", "--force-recreate")
 	if r.code == 0 || !strings.Contains(r.stderr, "running linux/arm64 on this linux/amd64 host needs qemu user emulation") {
 		t.Errorf("up without emulation: want the emulation error, got %s", r)
+	}
+}
+
+// TestPlatformIndex builds build.platforms [linux/amd64, linux/arm64] into
+// one OCI index: both platforms build at the same time, each from its own
+// cache, and a container runs each platform's image out of the index.
+func TestPlatformIndex(t *testing.T) {
+	loadDebianMulti(t)
+	p := newProject(t, "", map[string]string{"Dockerfile": platformDockerfile})
+	img := "berth-e2e.local/" + p.name + ":1"
+	p.write("compose.yaml", `services:
+  app:
+    image: `+img+`
+    build:
+      context: .
+      platforms: [linux/amd64, linux/arm64]
+`)
+	t.Cleanup(func() { p.berth("image", "rm", img) })
+	r := p.must("build")
+	// Each platform's steps (its RUN may come from TestPlatformBuild's
+	// cache: the keys are per platform), then the index's name.
+	for _, want := range []string{"[app linux/amd64 4/5]", "[app linux/arm64 4/5]", "[app] naming to " + img} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("build output lacks %q:\n%s", want, r)
+		}
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct{ platform, want string }{{"", "x86_64"}, {"linux/amd64", "x86_64"}, {"linux/arm64", "aarch64"}} {
+		args := []string{"container", "run", "--rm"}
+		if tc.platform != "" {
+			args = append(args, "--platform", tc.platform)
+		}
+		r := runBerth(t, dir, nil, nil, 0, append(args, img, "cat", "/arch")...)
+		if r.code != 0 || strings.TrimSpace(r.stdout) != tc.want {
+			t.Errorf("run --platform %q: want %s, got %s", tc.platform, tc.want, r)
+		}
+	}
+	// The index has no linux/arm/v7 image.
+	if r := runBerth(t, dir, nil, nil, 0, "container", "run", "--rm", "--platform", "linux/arm/v7", img, "true"); r.code != 125 || !strings.Contains(r.stderr, "has no linux/arm/v7 content") {
+		t.Errorf("run --platform linux/arm/v7 of an amd64+arm64 index: want exit 125 naming the platform, got %s", r)
+	}
+	r = p.must("build")
+	if n := strings.Count(r.stdout, "CACHED RUN uname -m"); n != 2 {
+		t.Errorf("second build: %d cached RUN steps, want one per platform:\n%s", n, r)
 	}
 }

@@ -42,7 +42,8 @@ type BuildOptions struct {
 	// Memory limits each RUN step's memory, in bytes; 0 is no limit.
 	Memory int64
 	// Platform overrides the services' platform: and build.platforms: the
-	// platform every image is built for (build --platform); "" keeps theirs.
+	// platform every image is built for (build --platform), or several,
+	// comma-separated (each image an index); "" keeps theirs.
 	Platform string
 	// Out receives the builds' output (default: discarded).
 	Out io.Writer

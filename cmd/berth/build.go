@@ -67,7 +67,7 @@ image, else <project>-<service>.`,
 	f.StringVar(&opts.provenance, "provenance", "", `Provenance attestation: berth's builder makes none, so only "false" (or "0") is accepted`)
 	f.StringVar(&opts.sbom, "sbom", "", `SBOM attestation: berth's builder makes none, so only "false" (or "0") is accepted`)
 	f.StringArrayVar(&opts.ssh, "ssh", nil, `Forward an SSH agent to RUN --mount=type=ssh of every build: "default" (the agent of $SSH_AUTH_SOCK) or ID=PATH[,PATH] (an agent socket or private key files)`)
-	f.StringVar(&opts.platform, "platform", "", `Build every image for this platform: linux/amd64, linux/arm64 or linux/arm/v7 (default: each service's platform:, else its build.platforms entry, else this host's); a foreign platform's RUN steps run under qemu user emulation`)
+	f.StringVar(&opts.platform, "platform", "", `Build every image for this platform: linux/amd64, linux/arm64 or linux/arm/v7, or for several, comma-separated, into an OCI index (default: each service's platform:, else its build.platforms, else this host's); a foreign platform's RUN steps run under qemu user emulation`)
 	f.BoolVar(&opts.push, "push", false, "Push the built images (image: names and build tags) to their registries when every build succeeded")
 	return cmd
 }
@@ -116,7 +116,7 @@ func (o buildOptions) options(out io.Writer) (scheduler.BuildOptions, error) {
 		return scheduler.BuildOptions{}, err
 	}
 	if o.platform != "" {
-		if _, err := build.ParsePlatform(o.platform); err != nil {
+		if _, err := build.ParsePlatforms(o.platform); err != nil {
 			return scheduler.BuildOptions{}, fmt.Errorf("--platform: %w", err)
 		}
 	}

@@ -55,7 +55,7 @@ gzip), or a Dockerfile alone (then the context is empty).`,
 	f.BoolVar(&opts.noCache, "no-cache", false, "Run every step, ignoring the build cache")
 	f.BoolVar(&opts.pull, "pull", false, "Pull base images even when they are present")
 	f.StringArrayVar(&opts.labels, "label", nil, "Add a label to the image: KEY=VALUE (repeatable)")
-	f.StringVar(&opts.platform, "platform", "", `Platform to build for: linux/amd64, linux/arm64 or linux/arm/v7 (default: this host's); a foreign platform's RUN steps run under qemu user emulation`)
+	f.StringVar(&opts.platform, "platform", "", `Platform to build for: linux/amd64, linux/arm64 or linux/arm/v7, or several, comma-separated, for an OCI index of one image per platform (default: this host's); a foreign platform's RUN steps run under qemu user emulation`)
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Print only the image ID (sha256:…)")
 	f.BoolVar(&opts.push, "push", false, "Push the image under each of its -t names when the build succeeded")
 	return cmd
@@ -94,7 +94,7 @@ const untaggedBuildName = "berth-untagged-build-"
 func (o imageBuildOptions) spec(contextDir, inline, cwd string, fromStdin bool) (imageBuild, error) {
 	var b imageBuild
 	if o.platform != "" {
-		if _, err := build.ParsePlatform(o.platform); err != nil {
+		if _, err := build.ParsePlatforms(o.platform); err != nil {
 			return b, fmt.Errorf("--platform: %w", err)
 		}
 	}
@@ -138,10 +138,15 @@ func (o imageBuildOptions) spec(contextDir, inline, cwd string, fromStdin bool) 
 	if len(o.tags) > 1 {
 		extra = o.tags[1:]
 	}
+	platform, several := o.platform, []string(nil)
+	if strings.Contains(platform, ",") {
+		platform, several = "", strings.Split(o.platform, ",")
+	}
 	b.service = &compose.Service{
 		Image:    image,
-		Platform: o.platform,
+		Platform: platform,
 		Build: &compose.Build{
+			Platforms:  several,
 			Context:    contextDir,
 			Dockerfile: dockerfile,
 			Inline:     inline,

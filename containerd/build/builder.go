@@ -138,6 +138,10 @@ type Request struct {
 	// this host's. RUN steps of a foreign platform run under qemu user
 	// emulation, which the build checks for before it starts.
 	Platform string
+	// Platforms, when it has more than one, builds the image for each
+	// (at the same time) and names an OCI index of them; Platform is then
+	// ignored.
+	Platforms []string
 	// Out receives the progress lines and RUN output.
 	Out io.Writer
 }
@@ -207,6 +211,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	}
 	if _, err := ParseNetworkMode(req.Network); err != nil {
 		return nil, err
+	}
+	if len(req.Platforms) > 1 {
+		return b.buildIndex(ctx, req)
 	}
 	target := HostPlatform()
 	if req.Platform != "" {
@@ -310,7 +317,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	res.Steps, res.Cached = bd.steps, bd.cached
-	bd.out.linef("naming to %s done %s", strings.Join(req.Tags, ", "), since(start))
+	if len(req.Tags) > 0 {
+		bd.out.linef("naming to %s done %s", strings.Join(req.Tags, ", "), since(start))
+	}
 	return res, nil
 }
 
@@ -714,17 +723,8 @@ func (bd *build) writeImage(ctx context.Context, r *stageResult) (*Result, error
 		return nil, fmt.Errorf("write image manifest: %w", err)
 	}
 	mDesc.Platform = &ocispec.Platform{OS: img.OS, Architecture: img.Architecture, Variant: img.Variant}
-	is := bd.b.client.ImageService()
-	for _, tag := range bd.req.Tags {
-		rec := images.Image{Name: tag, Target: ocispec.Descriptor{MediaType: mDesc.MediaType, Digest: mDesc.Digest, Size: mDesc.Size}}
-		if _, err := is.Create(ctx, rec); err != nil {
-			if !errdefs.IsAlreadyExists(err) {
-				return nil, fmt.Errorf("name image %s: %w", tag, err)
-			}
-			if _, err := is.Update(ctx, rec, "target"); err != nil {
-				return nil, fmt.Errorf("name image %s: %w", tag, err)
-			}
-		}
+	if err := bd.b.name(ctx, bd.req.Tags, mDesc); err != nil {
+		return nil, err
 	}
 	return &Result{Manifest: mDesc, Config: cfgDesc.Digest, Platform: r.platform}, nil
 }

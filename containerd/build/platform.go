@@ -135,3 +135,23 @@ func readHandler(path string) (enabled bool, interpreter string) {
 func platformKey(p ocispec.Platform) string {
 	return platforms.Format(p)
 }
+
+// ParsePlatforms parses a comma-separated list of platforms (--platform
+// linux/amd64,linux/arm64), each as ParsePlatform does; a platform listed
+// twice is an error.
+func ParsePlatforms(s string) ([]ocispec.Platform, error) {
+	var out []ocispec.Platform
+	seen := map[string]bool{}
+	for _, f := range strings.Split(s, ",") {
+		p, err := ParsePlatform(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		if seen[platforms.Format(p)] {
+			return nil, fmt.Errorf("platform %s is given twice: list each platform once", platforms.Format(p))
+		}
+		seen[platforms.Format(p)] = true
+		out = append(out, p)
+	}
+	return out, nil
+}

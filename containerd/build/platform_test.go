@@ -126,3 +126,30 @@ func TestPlatformArgs(t *testing.T) {
 		t.Errorf("platformArgs gave %d args, want %d: %v", len(got), len(want), got)
 	}
 }
+
+func TestParsePlatforms(t *testing.T) {
+	for _, tc := range []struct {
+		in, want, err string
+	}{
+		{in: "linux/arm64", want: "linux/arm64"},
+		{in: "linux/amd64, linux/arm64,linux/arm/v7", want: "linux/amd64 linux/arm64 linux/arm/v7"},
+		{in: "linux/arm64,linux/aarch64", err: "platform linux/arm64 is given twice"},
+		{in: "linux/amd64,", err: `invalid platform ""`},
+		{in: "linux/amd64,linux/bogus", err: `unknown platform "linux/bogus"`},
+	} {
+		ps, err := ParsePlatforms(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("ParsePlatforms(%q) = %v, %v; want an error with %q", tc.in, ps, err, tc.err)
+			}
+			continue
+		}
+		var got []string
+		for _, p := range ps {
+			got = append(got, platforms.Format(p))
+		}
+		if err != nil || strings.Join(got, " ") != tc.want {
+			t.Errorf("ParsePlatforms(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
