@@ -272,7 +272,7 @@ func TestPlatformBuild(t *testing.T) {
 		t.Errorf("image %s is for %s, want linux/amd64\n%s", native, got, r)
 	}
 	// What the RUN step wrote: uname under qemu, and the platform args.
-	if r := p.must("run", "--rm", "arm"); !strings.Contains(r.stdout, "aarch64\nlinux/arm64 on linux/amd64") || !strings.Contains(r.stderr, "under qemu user emulation") {
+	if r := p.must("run", "--rm", "arm"); !strings.Contains(r.stdout, "aarch64\nlinux/arm64 on linux/amd64") || !strings.Contains(r.stderr, "emulated (qemu)") {
 		t.Errorf("arm image: want aarch64, linux/arm64 on linux/amd64 and the emulation warning, got %s", r)
 	}
 	if out := p.must("run", "--rm", "native").stdout; !strings.Contains(out, "x86_64\nlinux/amd64 on linux/amd64") {
@@ -375,7 +375,7 @@ func TestPlatformRun(t *testing.T) {
 
 	r := p.must("up", "-d")
 	out := r.stdout + r.stderr
-	warn := `service "arm" runs linux/arm64 on this linux/amd64 host under qemu user emulation`
+	warn := `service "arm" runs linux/arm64 emulated (qemu) on this linux/amd64 host`
 	if n := strings.Count(out, warn); n != 1 {
 		t.Errorf("up -d warned %d times %q, want once:\n%s", n, warn, r)
 	}
@@ -402,7 +402,7 @@ func TestPlatformRun(t *testing.T) {
 	// host runs its own platform with docker's kind of warning.
 	dir := t.TempDir()
 	r = runBerth(t, dir, nil, nil, 0, "container", "run", "--rm", "--platform", "linux/arm64", arm, "uname", "-m")
-	if r.code != 0 || strings.TrimSpace(r.stdout) != "aarch64" || !strings.Contains(r.stderr, "runs linux/arm64 on this linux/amd64 host under qemu user emulation") {
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "aarch64" || !strings.Contains(r.stderr, `container "`) || !strings.Contains(r.stderr, "runs linux/arm64 emulated (qemu) on this linux/amd64 host") {
 		t.Errorf("container run --platform linux/arm64: want aarch64 and the warning, got %s", r)
 	}
 	r = runBerth(t, dir, nil, nil, 0, "container", "run", "--rm", arm, "uname", "-m")
@@ -416,11 +416,12 @@ func TestPlatformRun(t *testing.T) {
 		args []string
 		want string
 	}{
-		{name: "platform the image lacks", args: []string{"container", "run", "--rm", "--platform", "linux/arm/v7", arm, "true"},
-			want: "is for linux/arm64, not linux/arm/v7: pull it with --platform linux/arm/v7, or build it for that platform"},
+		// Without --pull never berth would try to pull linux/arm/v7.
+		{name: "platform the image lacks", args: []string{"container", "run", "--rm", "--pull", "never", "--platform", "linux/arm/v7", arm, "true"},
+			want: "is not present and pull_policy is never"},
 		{name: "unknown platform", args: []string{"container", "run", "--rm", "--platform", "linux/bogus", arm, "true"}, want: `--platform: unknown platform "linux/bogus"`},
 		{name: "no emulation", env: noEmulation(t), args: []string{"container", "run", "--rm", arm, "true"},
-			want: "running linux/arm64 on this linux/amd64 host needs qemu user emulation: run scripts/install-deps.sh"},
+			want: "linux/arm64 binaries cannot run on this linux/amd64 host: no qemu-aarch64 handler is registered in binfmt_misc; install qemu-user-static (scripts/install-deps.sh"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			name := p.name + "-run"
@@ -438,7 +439,7 @@ func TestPlatformRun(t *testing.T) {
 
 	// up without emulation: the emulation error.
 	r = p.berthEnv(noEmulation(t), "up", "-d", "--force-recreate")
-	if r.code == 0 || !strings.Contains(r.stderr, "running linux/arm64 on this linux/amd64 host needs qemu user emulation") {
+	if r.code == 0 || !strings.Contains(r.stderr, "linux/arm64 binaries cannot run on this linux/amd64 host") {
 		t.Errorf("up without emulation: want the emulation error, got %s", r)
 	}
 }
@@ -478,7 +479,7 @@ func TestPlatformIndex(t *testing.T) {
 		}
 	}
 	// The index has no linux/arm/v7 image.
-	if r := runBerth(t, dir, nil, nil, 0, "container", "run", "--rm", "--platform", "linux/arm/v7", img, "true"); r.code != 125 || !strings.Contains(r.stderr, "has no linux/arm/v7 content") {
+	if r := runBerth(t, dir, nil, nil, 0, "container", "run", "--rm", "--pull", "never", "--platform", "linux/arm/v7", img, "true"); r.code != 125 || !strings.Contains(r.stderr, "is not present and pull_policy is never") {
 		t.Errorf("run --platform linux/arm/v7 of an amd64+arm64 index: want exit 125 naming the platform, got %s", r)
 	}
 	r = p.must("build")
