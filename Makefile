@@ -6,12 +6,19 @@ LDFLAGS     := -X main.version=$(VERSION)
 COMPAT      ?= ../shared/compat/compat.sh
 E2E_TIMEOUT ?= 40m
 
-.PHONY: all build deps test unit compat e2e bench fuzz fuzz-short demo lint clean
+.PHONY: all build release deps test unit compat e2e bench fuzz fuzz-short demo lint clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/berth
+
+## release: static berth binaries and offline install archives (with containerd, its shim and
+## runc) for RELEASE_ARCHES, and SHA256SUMS, into dist/; see scripts/release.sh. The containerd
+## cross builds are cached in /usr/local/lib/berth: the first run takes some minutes per architecture
+RELEASE_ARCHES ?= amd64 arm64 armv7
+release:
+	GO=$(GO) scripts/release.sh $(VERSION) $(RELEASE_ARCHES)
 
 ## deps: install runc, containerd and the test tools (idempotent; needs root)
 deps:
@@ -53,7 +60,7 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
 
 ## demo: build and run examples/edge-stack (PostgreSQL, Python worker, Node.js api); see scripts/demo.sh
 demo: deps build

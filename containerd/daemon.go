@@ -135,6 +135,20 @@ disabled_plugins = [
 `, d.root(), d.state(), d.address(), d.address()+".ttrpc", filepath.Join(d.root(), "opt"))
 }
 
+// ManagedConfig is the configuration berth's managed containerd runs with
+// for berth's data and run directories ("" for the defaults): what a systemd
+// unit starts containerd with at boot, so that berth finds it answering where
+// it would start it.
+func ManagedConfig(dataDir, runDir string) string {
+	if dataDir == "" {
+		dataDir = "/var/lib/berth" // as connect defaults it
+	}
+	if runDir == "" {
+		runDir = defaultRunDir
+	}
+	return daemon{dataDir: dataDir, runDir: runDir}.configTOML()
+}
+
 // installDir is where scripts/install-deps.sh puts the containerd matching
 // the client berth was built with: /usr/local/lib/berth/containerd-v<version>.
 func installDir() string {

@@ -15,7 +15,7 @@ type systemInfoOptions struct {
 func newSystemCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "system",
-		Short: "Information about berth's containerd",
+		Short: "Information about berth's containerd, and installing berth offline",
 	}
 	opts := systemInfoOptions{}
 	info := &cobra.Command{
@@ -27,7 +27,7 @@ func newSystemCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 	info.Flags().StringVar(&opts.format, "format", "text", "Output format: text or json")
-	cmd.AddCommand(info)
+	cmd.AddCommand(info, newSystemInstallCmd(g))
 	return cmd
 }
 
