@@ -476,6 +476,19 @@ func (d *privateDaemon) scoped(name string) string { return d.scope + "/" + name
 
 func newPrivateDaemon(t *testing.T) *privateDaemon {
 	t.Helper()
+	d := newBarePrivateDaemon(t)
+	archive := filepath.Join(d.base, "busybox.tar")
+	if out, err := exec.Command(filepath.Join(repoRoot, "scripts", "busybox-image.sh"), archive, testImage).CombinedOutput(); err != nil {
+		t.Fatalf("busybox-image.sh: %v: %s", err, out)
+	}
+	d.must(d.base, "load", "-i", archive)
+	return d
+}
+
+// newBarePrivateDaemon is newPrivateDaemon without the test image and
+// without starting the daemon: the first berth command on it does.
+func newBarePrivateDaemon(t *testing.T) *privateDaemon {
+	t.Helper()
 	if os.Getenv("BERTH_E2E_ADDRESS") != "" {
 		t.Skip("BERTH_E2E_ADDRESS names a containerd: this test needs a managed daemon of its own")
 	}
@@ -492,11 +505,6 @@ func newPrivateDaemon(t *testing.T) *privateDaemon {
 	d.scope = netbridge.Scope(d.dataDir, "berth", "/var/lib/berth", "berth")
 	d.env = []string{"BERTH_DATA_DIR=" + d.dataDir, "BERTH_RUN_DIR=" + d.runDir, "BERTH_SUBNET_POOL=10.213.0.0/16"}
 	t.Cleanup(d.stop)
-	archive := filepath.Join(base, "busybox.tar")
-	if out, err := exec.Command(filepath.Join(repoRoot, "scripts", "busybox-image.sh"), archive, testImage).CombinedOutput(); err != nil {
-		t.Fatalf("busybox-image.sh: %v: %s", err, out)
-	}
-	d.must(base, "load", "-i", archive)
 	return d
 }
 

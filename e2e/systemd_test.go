@@ -33,7 +33,7 @@ services:
 	args := strings.Join(append(globalArgs(), "-p", p.name, "-f", filepath.Join(p.dir, "compose.yaml"),
 		"--project-directory", p.dir, "--env-file", filepath.Join(p.dir, "prod.env")), " ")
 	for _, want := range []string{
-		"\nType=oneshot\n", "\nRemainAfterExit=yes\n", "\nAfter=network-online.target containerd.service\n",
+		"\nType=oneshot\n", "\nRemainAfterExit=yes\n", "\nAfter=network-online.target containerd.service berth.service\n",
 		"\nExecStart=" + bin + " " + args + " up -d\n",
 		"\nExecStop=" + bin + " " + args + " stop\n",
 		"\nEnvironment=\"BERTH_DNS_UPSTREAM=127.0.0.1:9\"\n",

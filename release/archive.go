@@ -41,7 +41,7 @@ func WriteArchive(w io.Writer, dir string, mtime time.Time) error {
 		return fmt.Errorf("read release directory: %w", err)
 	}
 	sort.Strings(names)
-	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+	zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
 	if err != nil {
 		return err
 	}

@@ -100,9 +100,11 @@ func (u Unit) Render() (string, error) {
 	w("[Unit]")
 	w("Description=berth compose project %s", u.Project)
 	w("Wants=network-online.target")
-	// containerd.service when the host has one: berth uses it then, and
-	// must not start its own daemon because it is not up yet.
-	w("After=network-online.target containerd.service")
+	// containerd.service when the host has one, berth.service when berth
+	// was installed from a release archive (it starts berth's containerd):
+	// berth uses it then, and must not start its own daemon because it is
+	// not up yet.
+	w("After=network-online.target containerd.service berth.service")
 	w("")
 	w("[Service]")
 	w("Type=oneshot")
