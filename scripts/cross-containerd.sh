@@ -27,8 +27,15 @@ if [ -x "$dest/containerd" ] && [ -x "$dest/containerd-shim-runc-v2" ]; then
 	echo "$dest"
 	exit 0
 fi
-say "building containerd $version for linux/$arch into $dest (a few minutes the first time)"
 mkdir -p "$dest" || die "cannot create $dest (run as root, or set BERTH_CROSS_CACHE to a writable directory)"
+# One build at a time per architecture: a second make release (or test run) waits, then finds it.
+exec 9>"$dest/.lock"
+flock 9
+if [ -x "$dest/containerd" ] && [ -x "$dest/containerd-shim-runc-v2" ]; then
+	echo "$dest"
+	exit 0
+fi
+say "building containerd $version for linux/$arch into $dest (a few minutes the first time)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 # go install refuses GOBIN for a cross build; a private GOPATH puts the binaries in
