@@ -132,7 +132,9 @@ func kernelFS(d *os.File) bool {
 	if unix.Fstatfs(int(d.Fd()), &st) != nil {
 		return false
 	}
-	switch st.Type {
+	// Statfs_t.Type is an int32 on 32-bit ARM, where BPF_FS_MAGIC
+	// (0xcafe4a11) is negative: compare the 32 bits the kernel gives.
+	switch uint32(st.Type) { //nolint:gosec // the magic numbers are 32 bits
 	case unix.PROC_SUPER_MAGIC, unix.SYSFS_MAGIC, unix.CGROUP_SUPER_MAGIC, unix.CGROUP2_SUPER_MAGIC,
 		unix.DEBUGFS_MAGIC, unix.TRACEFS_MAGIC, unix.SECURITYFS_MAGIC, unix.BPF_FS_MAGIC:
 		return true
