@@ -67,6 +67,12 @@ func (d *DNSDaemon) Run(ctx context.Context, ready func()) error {
 	watch := os.NewFile(uintptr(fd), "inotify")
 	defer watch.Close()
 	dir := filepath.Dir(d.IPAM.path)
+	// On a fresh data dir the state's directory is made with the first
+	// network: a project with none (network_mode: host or none) is
+	// watched all the same.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("dns: %w", err)
+	}
 	if _, err := unix.InotifyAddWatch(fd, dir, stateEvents); err != nil {
 		return fmt.Errorf("dns: watch %s: %w", dir, err)
 	}

@@ -160,6 +160,9 @@ type Supervisor struct {
 	// autoRemove are the one-offs to remove once they exit.
 	autoRemove map[string]bool
 	results    chan probeDone
+	// hadContainers: the project has had a container since Run began, so
+	// that an empty project is an emptied one (see over).
+	hadContainers bool
 	// gen numbers the runs of probing of all containers, so that a probe
 	// started before a reconnection is not taken for a later one's.
 	gen int
@@ -229,7 +232,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			}
 			s.Log.Printf("connected again: supervising %d containers", len(s.watched))
 			s.setState(SupervisorConnected)
-			if s.left() == 0 && s.done() {
+			if s.over(s.left()) {
 				s.Log.Printf("project %s has no container left: supervision ends", s.Project)
 				return nil
 			}
@@ -241,7 +244,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			if err != nil {
 				s.Log.Printf("%s %s: %v", ev.Kind, ev.Container, err)
 			}
-			if left == 0 && s.done() {
+			if s.over(left) {
 				s.Log.Printf("project %s has no container left: supervision ends", s.Project)
 				return nil
 			}
@@ -250,7 +253,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			if err != nil {
 				s.Log.Printf("sync: %v", err)
 			}
-			if left == 0 && s.done() {
+			if s.over(left) {
 				s.Log.Printf("project %s has no container left: supervision ends", s.Project)
 				return nil
 			}
@@ -263,6 +266,19 @@ func (s *Supervisor) Run(ctx context.Context) error {
 }
 
 func (s *Supervisor) done() bool { return s.Done == nil || s.Done() }
+
+// over reports whether supervision ends, left containers being left to
+// look after: only an emptying ends it, once the project's DNS is done.
+// Before the project's first container exists (up starts this process
+// before it creates them), an empty project is not over, even when it
+// has no network and so its DNS ended at once: down ends it instead.
+func (s *Supervisor) over(left int) bool {
+	if left > 0 {
+		s.hadContainers = true
+		return false
+	}
+	return s.hadContainers && s.done()
+}
 
 // left counts the containers the supervisor still has to look after.
 func (s *Supervisor) left() int { return len(s.watched) + len(s.autoRemove) }
@@ -281,10 +297,12 @@ func (s *Supervisor) follow(ctx context.Context) (subscription, error) {
 	s.others = map[string]bool{}
 	sctx, cancel := context.WithCancel(ctx)
 	events, errs := s.Runtime.Events(sctx)
-	if _, err := s.sync(ctx, true); err != nil {
+	left, err := s.sync(ctx, true)
+	if err != nil {
 		cancel()
 		return subscription{}, err
 	}
+	s.over(left) // notes the containers there already
 	return subscription{events: events, errs: errs, cancel: cancel}, nil
 }
 

@@ -490,3 +490,53 @@ func TestSupervisorReleasesPortsOnExit(t *testing.T) {
 	rt.expect(t, "start web")
 	rt.expect(t, "record web none restarts=1")
 }
+
+// listingRuntime tells each listing of the project's containers.
+type listingRuntime struct {
+	*supRuntime
+	listed chan struct{}
+}
+
+func (r listingRuntime) Containers(ctx context.Context, project string) ([]Container, error) {
+	out, err := r.supRuntime.Containers(ctx, project)
+	r.listed <- struct{}{}
+	return out, err
+}
+
+// TestSupervisorOutlivesAnEmptyStart: a project with no network (its DNS
+// is done at once) and no container yet, as up starts it, is supervised
+// until its containers have come and gone, not ended at the first poke.
+func TestSupervisorOutlivesAnEmptyStart(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0), added: make(chan struct{}, 1)}
+	rt := listingRuntime{newSupRuntime(clock), make(chan struct{}, 10)}
+	poke := make(chan struct{}, 1)
+	s := &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0),
+		Done: func() bool { return true }, Poke: poke}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	<-rt.listed // the listing at start: nothing yet
+	poke <- struct{}{}
+	<-rt.listed // the poke's listing: still nothing
+
+	rt.add("web", StateRunning, nil)
+	select {
+	case rt.events <- RuntimeEvent{Kind: EventStarted, Container: "web", At: clock.Now()}:
+	case err := <-done:
+		t.Fatalf("supervision ended before the project's first container (err %v)", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the supervisor took no event")
+	}
+	<-rt.listed
+	rt.mu.Lock()
+	delete(rt.containers, "web")
+	rt.mu.Unlock()
+	rt.events <- RuntimeEvent{Kind: EventDeleted, Container: "web"}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("supervision did not end when the project's last container went")
+	}
+}
