@@ -74,7 +74,7 @@ func TestPlatformBinfmtRegister(t *testing.T) {
 // debianArm64 makes an arm64 Debian bookworm-slim archive in dir, under
 // the script's default name: its cache key holds the name, so only that one
 // comes from the cache after the first run (about 7 minutes under qemu).
-func debianArm64(t *testing.T, dir string) string {
+func debianArm64(t testing.TB, dir string) string {
 	t.Helper()
 	archive := filepath.Join(dir, "debian-arm64.tar")
 	out, err := exec.Command(filepath.Join(repoRoot, "scripts", "debian-image.sh"), "--arch", "arm64", archive).CombinedOutput()
@@ -146,6 +146,14 @@ const debianMulti = "berth-e2e.local/debian-multi:bookworm-slim"
 // (both cached by debian-image.sh after their first run) and berth loads it.
 func loadDebianMulti(t *testing.T) {
 	t.Helper()
+	loadDebianIndex(t, debianMulti)
+}
+
+// loadDebianIndex loads the index of the native and the arm64
+// bookworm-slim under name, with berth's global flags args (e.g.
+// --namespace).
+func loadDebianIndex(t testing.TB, name string, args ...string) {
+	t.Helper()
 	dir := t.TempDir()
 	native := filepath.Join(dir, "debian-native.tar")
 	if out, err := exec.Command(filepath.Join(repoRoot, "scripts", "debian-image.sh"), native).CombinedOutput(); err != nil {
@@ -194,7 +202,7 @@ func loadDebianMulti(t *testing.T) {
 	}
 	top, _ := json.Marshal(index{SchemaVersion: 2, MediaType: "application/vnd.oci.image.index.v1+json", Manifests: []desc{{
 		MediaType: "application/vnd.oci.image.index.v1+json", Digest: d, Size: int64(len(inner)),
-		Annotations: map[string]string{"io.containerd.image.name": debianMulti, "org.opencontainers.image.ref.name": "bookworm-slim"},
+		Annotations: map[string]string{"io.containerd.image.name": name, "org.opencontainers.image.ref.name": "bookworm-slim"},
 	}}})
 	if err := os.WriteFile(filepath.Join(layout, "index.json"), top, 0o644); err != nil {
 		t.Fatal(err)
@@ -203,12 +211,12 @@ func loadDebianMulti(t *testing.T) {
 	if out, err := exec.Command("tar", "-cf", archive, "-C", layout, ".").CombinedOutput(); err != nil {
 		t.Fatalf("tar: %v: %s", err, out)
 	}
-	if out, err := exec.Command(berthBin, append(globalArgs(), "load", "-i", archive)...).CombinedOutput(); err != nil {
+	if out, err := exec.Command(berthBin, append(append(globalArgs(), args...), "load", "-i", archive)...).CombinedOutput(); err != nil {
 		t.Fatalf("berth load %s: %v: %s", archive, err, out)
 	}
 }
 
-func mustJSON(t *testing.T, s string, v any) {
+func mustJSON(t testing.TB, s string, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(s), v); err != nil {
 		t.Fatalf("decode %.200s: %v", s, err)

@@ -294,7 +294,7 @@ func waitGoneWithin(pid int, timeout time.Duration) bool {
 	return true
 }
 
-func waitGone(t *testing.T, pid int) {
+func waitGone(t testing.TB, pid int) {
 	t.Helper()
 	if !waitGoneWithin(pid, 10*time.Second) {
 		t.Fatalf("process %d did not exit", pid)

@@ -438,7 +438,7 @@ func filesNamed(root, project string, depth int) []string {
 
 func daemonAddress() string { return daemonAddr }
 
-func readFile(t *testing.T, path string) string {
+func readFile(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -457,7 +457,7 @@ func statNetns(name string) (os.FileInfo, error) { return os.Stat(filepath.Join(
 // (in its data dir) never hands out a subnet the shared one gave. It is
 // stopped, and everything it made removed, when the test ends.
 type privateDaemon struct {
-	t *testing.T
+	t testing.TB
 	// base holds dataDir and runDir.
 	base, dataDir, runDir string
 	// env are the variables that point berth at it.
@@ -474,7 +474,7 @@ type privateDaemon struct {
 // naming its bridge or tagging its rules.
 func (d *privateDaemon) scoped(name string) string { return d.scope + "/" + name }
 
-func newPrivateDaemon(t *testing.T) *privateDaemon {
+func newPrivateDaemon(t testing.TB) *privateDaemon {
 	t.Helper()
 	d := newBarePrivateDaemon(t)
 	archive := filepath.Join(d.base, "busybox.tar")
@@ -487,7 +487,7 @@ func newPrivateDaemon(t *testing.T) *privateDaemon {
 
 // newBarePrivateDaemon is newPrivateDaemon without the test image and
 // without starting the daemon: the first berth command on it does.
-func newBarePrivateDaemon(t *testing.T) *privateDaemon {
+func newBarePrivateDaemon(t testing.TB) *privateDaemon {
 	t.Helper()
 	if os.Getenv("BERTH_E2E_ADDRESS") != "" {
 		t.Skip("BERTH_E2E_ADDRESS names a containerd: this test needs a managed daemon of its own")

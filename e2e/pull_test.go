@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,14 @@ func startRegistry(t *testing.T) string {
 // startRegistryWith starts the registry with extra YAML config appended.
 func startRegistryWith(t *testing.T, extra string) string {
 	t.Helper()
+	addr, _ := startStoppableRegistry(t, extra)
+	return addr
+}
+
+// startStoppableRegistry is startRegistryWith that also returns a function
+// stopping the registry before the test ends (it may be called again).
+func startStoppableRegistry(t *testing.T, extra string) (addr string, stop func()) {
+	t.Helper()
 	if _, err := exec.LookPath("docker-registry"); err != nil {
 		t.Fatalf("docker-registry is not installed: run scripts/install-deps.sh")
 	}
@@ -36,7 +45,7 @@ func startRegistryWith(t *testing.T, extra string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
+	addr = l.Addr().String()
 	l.Close()
 	dir := t.TempDir()
 	config := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n%s", filepath.Join(dir, "data"), addr, extra)
@@ -56,22 +65,26 @@ func startRegistryWith(t *testing.T, extra string) string {
 		cancel()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait() //nolint:errcheck // killed on purpose
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("registry log:\n%s", b)
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			cmd.Wait() //nolint:errcheck // killed on purpose
+			logf.Close()
+			if t.Failed() {
+				b, _ := os.ReadFile(logPath)
+				t.Logf("registry log:\n%s", b)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
-				return addr
+				return addr, stop
 			}
 		}
 		if time.Now().After(deadline) {
