@@ -41,7 +41,7 @@ e2e: build
 ## bench: speed figures (medians of BENCH_RUNS runs) against a real containerd; see docs/benchmarks.md
 BENCH_RUNS ?= 5
 bench: deps build
-	$(GO) test -tags e2e -run '^$$' -bench . -benchtime $(BENCH_RUNS)x -count 1 -timeout 30m ./e2e/ | grep -v '^\(goos\|goarch\|pkg\):'
+	$(GO) test -tags e2e -run '^$$' -bench . -benchtime $(BENCH_RUNS)x -count 1 -timeout 90m ./e2e/ | grep -v '^\(goos\|goarch\|pkg\):'
 
 ## fuzz: every Go fuzz target (func Fuzz...) for FUZZTIME each; the seeds are committed
 ## under each package's testdata/fuzz, and a failing input is written there

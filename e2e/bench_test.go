@@ -38,9 +38,15 @@ CMD ["sleep", "600"]
 // median.
 func timed(b *testing.B, setup func(i int), f func()) time.Duration {
 	b.Helper()
+	return timedRuns(b, b.N, setup, f)
+}
+
+// timedRuns is timed with n runs rather than b.N.
+func timedRuns(b *testing.B, n int, setup func(i int), f func()) time.Duration {
+	b.Helper()
 	var runs []time.Duration
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
+	for i := 0; i < n; i++ {
 		b.StopTimer()
 		if setup != nil {
 			setup(i)
@@ -350,5 +356,73 @@ func BenchmarkBundle(b *testing.B) {
 	})
 	b.Run("verify", func(b *testing.B) {
 		timed(b, nil, func() { p.must("bundle", "inspect", file) })
+	})
+}
+
+// edgeStackProject is a copy of examples/edge-stack in a project of b, in
+// the namespace of TestEdgeStackOnArm64 (its Debian base is the native and
+// arm64 index, and its build cache is shared with that test).
+func edgeStackProject(b *testing.B) (*project, []string) {
+	b.Helper()
+	loadDebianIndex(b, "docker.io/library/debian:bookworm-slim", "--namespace", armStoryNamespace)
+	p := newProject(b, "", nil)
+	if out, err := exec.Command("cp", "-a", filepath.Join(repoRoot, "examples", "edge-stack")+"/.", p.dir).CombinedOutput(); err != nil {
+		b.Fatalf("cp: %v: %s", err, out)
+	}
+	p.timeout = 60 * time.Minute
+	images := []string{"docker.io/library/edge-stack-db:latest", "docker.io/library/" + p.name + "-worker:latest", "docker.io/library/" + p.name + "-api:latest"}
+	b.Cleanup(func() {
+		exec.Command(ctrBin, append([]string{"--address", daemonAddress(), "-n", armStoryNamespace, "images", "rm"}, images...)...).Run() //nolint:errcheck // cleanup
+	})
+	return p, []string{"CONTAINERD_NAMESPACE=" + armStoryNamespace}
+}
+
+// emulatedRuns caps the runs of a benchmark whose one run takes minutes
+// (an apt-get under qemu): BENCH_EMULATED_RUNS, 1 by default.
+func emulatedRuns(b *testing.B) int {
+	n := 1
+	if v, err := strconv.Atoi(os.Getenv("BENCH_EMULATED_RUNS")); err == nil && v > 0 {
+		n = v
+	}
+	return min(n, b.N)
+}
+
+// BenchmarkEdgeStackPlatforms: a build of the edge-stack's worker (Debian's
+// python3 and psycopg2 installed with apt-get from the mirror) with no
+// cache, for this host and for linux/arm64 under qemu; then the edge-stack
+// bundled for linux/arm64 (its size reported), and that bundle loaded on
+// a box of its own (a private daemon, new for each run).
+func BenchmarkEdgeStackPlatforms(b *testing.B) {
+	p, ns := edgeStackProject(b)
+	build := func(platform string) func() {
+		return func() { p.mustEnv(ns, "--progress", "quiet", "build", "--no-cache", "--platform", platform, "worker") }
+	}
+	b.Run("build-worker-native", func(b *testing.B) {
+		timed(b, nil, build("linux/amd64"))
+	})
+	b.Run("build-worker-emulated-arm64", func(b *testing.B) {
+		timedRuns(b, emulatedRuns(b), nil, build("linux/arm64"))
+	})
+
+	file := filepath.Join(b.TempDir(), "edge-stack-arm64.tar")
+	p.mustEnv(ns, "--progress", "quiet", "build", "--platform", "linux/arm64")
+	b.Run("bundle-create-arm64", func(b *testing.B) {
+		timed(b, nil, func() {
+			p.mustEnv(ns, "--progress", "quiet", "bundle", "create", "--platform", "linux/arm64", "-o", file)
+		})
+		info, err := os.Stat(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(info.Size()), "bundle-bytes")
+	})
+	b.Run("bundle-load-box", func(b *testing.B) {
+		var d *privateDaemon
+		timed(b, func(int) {
+			if d != nil {
+				d.stop()
+			}
+			d = newPrivateDaemon(b)
+		}, func() { d.must(d.base, "bundle", "load", file) })
 	})
 }
