@@ -160,7 +160,9 @@ func TestEdgeStackOnArm64(t *testing.T) {
 	start = time.Now()
 	out = box(15*time.Minute, "-p", s.name, "up", "-d", "--wait", "--wait-timeout", "600")
 	t.Logf("box: up -d --wait (arm64 under qemu): %s", time.Since(start).Round(time.Second))
-	t.Logf("box: up said:\n%s", out)
+	if !strings.Contains(out, `WARN: service "worker": the image's platform (linux/arm64) does not match this host's (linux/amd64)`) || !strings.Contains(out, "runs emulated (qemu)") {
+		t.Errorf("box: up does not warn that the worker runs emulated:\n%s", out)
+	}
 
 	s.waitFor("the api on the box to return the worker's rows", 120*time.Second, func() bool { return len(s.readings(5)) == 5 })
 	rows := s.readings(5)
