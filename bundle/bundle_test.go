@@ -17,6 +17,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berth/berth/platform"
 )
 
 // fakeStore is a content store of blobs by digest.
@@ -430,13 +432,14 @@ func TestRunnable(t *testing.T) {
 		{"native arm64 variant", "linux/arm64/v8", arm64, nil, false, ""},
 		{"emulated arm64", "linux/arm64", amd64, map[string]string{"qemu-aarch64": "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\n"}, true, ""},
 		{"emulated arm/v7", "linux/arm/v7", amd64, map[string]string{"qemu-arm": "enabled\n"}, true, ""},
-		{"other platform, no emulation", "linux/arm64", amd64, nil, false, "the bundle is for linux/arm64 and this box is linux/amd64, with no emulation for it"},
+		{"other platform, no emulation", "linux/arm64", amd64, nil, false, "running a bundle for linux/arm64 on this linux/amd64 host needs qemu user emulation: run scripts/install-deps.sh"},
 		{"handler disabled", "linux/arm64", amd64, map[string]string{"qemu-aarch64": "disabled\n"}, false, "qemu-aarch64"},
-		{"another handler only", "linux/arm/v7", amd64, map[string]string{"qemu-aarch64": "enabled\n"}, false, "no emulation"},
+		{"another handler only", "linux/arm/v7", amd64, map[string]string{"qemu-aarch64": "enabled\n"}, false, "no enabled qemu-arm handler"},
+		{"says to make it for the box", "linux/arm64", amd64, nil, false, "; or make the bundle with --platform linux/amd64"},
 		{"unknown platform", "linux/z80", amd64, nil, false, `unknown platform "linux/z80"`},
-		{"no handler for the architecture", "linux/mips64le", amd64, nil, false, "none exists for this architecture"},
+		{"no handler for the architecture", "linux/mips64le", amd64, nil, false, "no enabled qemu-mips64el handler"},
 		{"invalid platform", "linux/", amd64, nil, false, "invalid platform"},
-		{"not linux", "windows/amd64", amd64, nil, false, "linux images only"},
+		{"not linux", "windows/amd64", amd64, nil, false, "linux containers only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -446,7 +449,7 @@ func TestRunnable(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			emulated, err := Runnable(tt.target, tt.host, dir)
+			emulated, err := Runnable(tt.target, platform.Emulation{Host: tt.host, BinfmtDir: dir})
 			if tt.want == "" {
 				if err != nil || emulated != tt.emulated {
 					t.Fatalf("Runnable(%q) = %v, %v; want %v, nil", tt.target, emulated, err, tt.emulated)

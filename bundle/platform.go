@@ -2,91 +2,50 @@ package bundle
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
-	"github.com/containerd/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berth/berth/platform"
 )
 
-// BinfmtDir is where the kernel lists binfmt_misc's handlers.
-const BinfmtDir = "/proc/sys/fs/binfmt_misc"
-
-// ParsePlatform parses and normalizes a platform ("linux/arm64",
-// "linux/arm/v7"); "" is the host's. It returns the platform's canonical
-// string.
+// ParsePlatform parses and normalizes a bundle's platform as platform.Parse
+// does ("linux/arm64", "linux/arm/v7"); "" is the host's. It returns the
+// platform's canonical string, as the manifest records it.
 func ParsePlatform(s string) (string, error) {
 	if s == "" {
-		return platforms.Format(platforms.Normalize(platforms.DefaultSpec())), nil
+		return platform.Format(platform.Host()), nil
 	}
-	p, err := parsePlatform(s)
+	p, err := platform.Parse(s)
 	if err != nil {
 		return "", err
 	}
-	return platforms.Format(p), nil
+	return platform.Format(p), nil
 }
 
-func parsePlatform(s string) (ocispec.Platform, error) {
-	p, err := platforms.Parse(s)
-	if err != nil {
-		return ocispec.Platform{}, fmt.Errorf("invalid platform %q: give os/arch[/variant], e.g. linux/arm64 or linux/arm/v7", s)
-	}
-	if p.OS != "linux" {
-		return ocispec.Platform{}, fmt.Errorf("platform %q: berth runs linux images only", s)
-	}
-	p = platforms.Normalize(p)
-	if !knownArch[p.Architecture] {
-		return ocispec.Platform{}, fmt.Errorf("unknown platform %q: give one such as linux/amd64, linux/arm64 or linux/arm/v7", s)
-	}
-	return p, nil
-}
-
-// knownArch are the architectures images are made for (GOARCH names, as
-// OCI platforms use them).
-var knownArch = map[string]bool{
-	"amd64": true, "arm64": true, "arm": true, "386": true, "riscv64": true,
-	"ppc64le": true, "s390x": true, "mips64le": true, "loong64": true,
-}
-
-// qemuHandlers are the binfmt_misc handlers (as qemu-user-static names
-// them) that run each architecture's binaries.
-var qemuHandlers = map[string]string{
-	"arm64":   "qemu-aarch64",
-	"arm":     "qemu-arm",
-	"amd64":   "qemu-x86_64",
-	"386":     "qemu-i386",
-	"riscv64": "qemu-riscv64",
-	"ppc64le": "qemu-ppc64le",
-	"s390x":   "qemu-s390x",
-}
-
-// Runnable tells whether a box of platform host runs images of platform
-// target: natively (emulated false), under qemu user emulation registered
-// in binfmtDir (emulated true), or not at all (an error saying how to
-// enable emulation).
-func Runnable(target string, host ocispec.Platform, binfmtDir string) (emulated bool, err error) {
-	p, err := parsePlatform(target)
+// Runnable tells whether a box runs images of platform target: natively
+// (emulated false), under qemu user emulation (emulated true), or not at
+// all (the error says how to enable emulation, or to make the bundle for
+// the box's platform). e is the box's host platform and binfmt_misc.
+func Runnable(target string, e platform.Emulation) (emulated bool, err error) {
+	p, err := platform.Parse(target)
 	if err != nil {
 		return false, err
 	}
-	if platforms.Only(host).Match(p) {
+	switch e.Runs(p) {
+	case platform.Native:
 		return false, nil
+	case platform.Emulated:
+		return true, nil
 	}
-	handler, ok := qemuHandlers[p.Architecture]
-	if ok {
-		b, err := os.ReadFile(filepath.Join(binfmtDir, handler))
-		if err == nil && strings.HasPrefix(string(b), "enabled") {
-			return true, nil
-		}
-	}
-	return false, fmt.Errorf("the bundle is for %s and this box is %s, with no emulation for it: install qemu-user-static and register its binfmt_misc handler (%s), or make the bundle with --platform %s",
-		target, platforms.Format(platforms.Normalize(host)), handlerName(handler), platforms.Format(platforms.Normalize(host)))
+	return false, fmt.Errorf("%w; or make the bundle with --platform %s", e.Check(p, "running a bundle for"), platform.Format(e.Host))
 }
 
-func handlerName(h string) string {
-	if h == "" {
-		return "none exists for this architecture"
+// indexPlatform is the platform an index entry of the bundle's OCI layout
+// records for an image of platform s (nil when s is not one).
+func indexPlatform(s string) *ocispec.Platform {
+	p, err := platform.Parse(s)
+	if err != nil {
+		return nil
 	}
-	return h
+	return &p
 }

@@ -159,9 +159,7 @@ func indexOf(m *Manifest) ocispec.Index {
 			Size:        size,
 			Annotations: map[string]string{imageNameAnnotation: img.Name},
 		}
-		if p, err := parsePlatform(img.Platform); err == nil {
-			d.Platform = &p
-		}
+		d.Platform = indexPlatform(img.Platform)
 		idx.Manifests = append(idx.Manifests, d)
 	}
 	return idx

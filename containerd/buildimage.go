@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd/build"
+	"github.com/berth/berth/platform"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -101,7 +102,7 @@ func buildRequest(s *compose.Service, opts scheduler.BuildOptions, out io.Writer
 		plats = b.Platforms
 	}
 	for _, p := range plats {
-		if _, err := build.ParsePlatform(strings.TrimSpace(p)); err != nil {
+		if _, err := platform.Parse(p); err != nil {
 			return build.Request{}, err
 		}
 	}

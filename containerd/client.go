@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/log"
 
 	"github.com/berth/berth/containerd/build"
+	"github.com/berth/berth/platform"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -166,7 +167,7 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 		o.events = scheduler.Discard
 	}
 	if o.binfmtDir == "" {
-		o.binfmtDir = defaultBinfmtDir
+		o.binfmtDir = platform.DefaultBinfmtDir
 	}
 	if o.startTimeout == 0 {
 		o.startTimeout = 30 * time.Second

@@ -29,6 +29,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth/berth/compose"
+	"github.com/berth/berth/platform"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -234,9 +235,9 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)
 	}
 	switch c.CanRun(sp.Platform) {
-	case NotRunnable:
-		return scheduler.Container{}, fmt.Errorf("service %q: image %s: %w", s.Name, s.ImageName(), noEmulation(sp.Platform))
-	case Emulated:
+	case platform.NotRunnable:
+		return scheduler.Container{}, fmt.Errorf("service %q: image %s: %w", s.Name, s.ImageName(), platform.Local(c.binfmtDir).Check(sp.Platform, "running"))
+	case platform.Emulated:
 		c.warnEmulated(s, sp.Platform)
 	}
 	img = containerd.NewImageWithPlatform(c.client, img.Metadata(), platforms.Only(sp.Platform))

@@ -18,6 +18,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth/berth/compose"
+	"github.com/berth/berth/platform"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -93,7 +94,7 @@ func (c *Client) Load(ctx context.Context, r io.Reader) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load %s: %w", img.Name, err)
 		}
-		if c.CanRun(sp.Platform) != NotRunnable {
+		if c.CanRun(sp.Platform) != platform.NotRunnable {
 			i := containerd.NewImageWithPlatform(c.client, img, platforms.Only(sp.Platform))
 			if err := i.Unpack(ctx, c.snapshotter); err != nil {
 				return nil, fmt.Errorf("unpack %s (%s): %w", img.Name, sp, err)
@@ -104,7 +105,7 @@ func (c *Client) Load(ctx context.Context, r io.Reader) ([]string, error) {
 	return names, nil
 }
 
-// Pull pulls an image for this host's platform (or platform if given),
+// Pull pulls an image for this host's platform (or plat if given),
 // reporting per-layer progress on the client's events. It fetches and
 // keeps that platform's manifest, config and layers under the image's
 // name, which points at the image's index when it has one: a later pull
@@ -113,14 +114,14 @@ func (c *Client) Load(ctx context.Context, r io.Reader) ([]string, error) {
 // CanRun); otherwise its content is only kept (for save and push). A
 // platform the image does not have fails before anything is stored, with
 // an error naming the platforms it has.
-func (c *Client) Pull(ctx context.Context, ref, platform string) error {
+func (c *Client) Pull(ctx context.Context, ref, plat string) error {
 	name, err := NormalizeRef(ref)
 	if err != nil {
 		return err
 	}
 	want := platforms.DefaultSpec()
-	if platform != "" {
-		if want, err = ParsePlatform(platform); err != nil {
+	if plat != "" {
+		if want, err = platform.Parse(plat); err != nil {
 			return fmt.Errorf("pull %s: %w", ref, err)
 		}
 	}
@@ -130,7 +131,7 @@ func (c *Client) Pull(ctx context.Context, ref, platform string) error {
 		containerd.WithPlatformMatcher(platforms.Only(want)),
 	}
 	runs := c.CanRun(want)
-	if runs != NotRunnable {
+	if runs != platform.NotRunnable {
 		opts = append(opts, containerd.WithPullUnpack, containerd.WithPullSnapshotter(c.snapshotter))
 	}
 	if err := c.checkRemotePlatform(ctx, ref, name, want); err != nil {
@@ -144,10 +145,10 @@ func (c *Client) Pull(ctx context.Context, ref, platform string) error {
 	}
 	text := "Pulled"
 	switch runs {
-	case Emulated:
-		text = "Pulled (" + formatPlatform(want) + ", runs emulated)"
-	case NotRunnable:
-		text = "Pulled (" + formatPlatform(want) + ", content only: it cannot run on this host)"
+	case platform.Emulated:
+		text = "Pulled (" + platform.Format(want) + ", runs emulated)"
+	case platform.NotRunnable:
+		text = "Pulled (" + platform.Format(want) + ", content only: it cannot run on this host)"
 	}
 	c.events.Emit(scheduler.Event{Kind: scheduler.KindImage, Name: ref, Status: scheduler.StatusDone, Text: text})
 	return nil
@@ -215,13 +216,13 @@ func (c *Client) checkRemotePlatform(ctx context.Context, ref, name string, want
 		if match.Match(p) {
 			return nil
 		}
-		names = append(names, formatPlatform(p))
+		names = append(names, platform.Format(p))
 	}
 	if len(names) == 0 {
 		names = append(names, "no platform")
 	}
 	return fmt.Errorf("pull %s: the image has no %s manifest (it has %s): pass --platform with one of these",
-		ref, formatPlatform(want), strings.Join(names, ", "))
+		ref, platform.Format(want), strings.Join(names, ", "))
 }
 
 // explainPull adds what to do to the errors people meet when pulling.
@@ -316,7 +317,7 @@ func (c *Client) hasImage(ctx context.Context, ref string) (bool, error) {
 
 // hasImagePlatform reports whether ref is in the image store with the
 // content of platform ("" for any platform berth would run it as).
-func (c *Client) hasImagePlatform(ctx context.Context, ref, platform string) (bool, error) {
+func (c *Client) hasImagePlatform(ctx context.Context, ref, plat string) (bool, error) {
 	img, err := c.client.ImageService().Get(ctx, ref)
 	if errdefs.IsNotFound(err) {
 		return false, nil
@@ -324,12 +325,12 @@ func (c *Client) hasImagePlatform(ctx context.Context, ref, platform string) (bo
 	if err != nil {
 		return false, err
 	}
-	if platform != "" {
-		if _, err := ParsePlatform(platform); err != nil {
+	if plat != "" {
+		if _, err := platform.Parse(plat); err != nil {
 			return false, err
 		}
 	}
-	_, err = c.platformImage(ctx, img, platform)
+	_, err = c.platformImage(ctx, img, plat)
 	if errdefs.IsNotFound(err) {
 		return false, nil
 	}

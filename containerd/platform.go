@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/containerd/containerd/v2/core/content"
@@ -16,90 +13,20 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth/berth/compose"
-	"github.com/berth/berth/containerd/build"
+	"github.com/berth/berth/platform"
 	"github.com/berth/berth/scheduler"
 )
 
-// knownArchitectures are the CPU architectures berth accepts in a
-// platform, as OCI names them.
-var knownArchitectures = []string{"386", "amd64", "arm", "arm64", "loong64", "mips64le", "ppc64le", "riscv64", "s390x"}
-
-// ParsePlatform reads a platform as people write it (linux/arm64,
-// linux/arm/v7, arm64) and normalizes it. Only linux platforms of a known
-// architecture are accepted: berth runs linux containers, and a typo such
-// as linux/amd46 would otherwise only fail at the registry.
-func ParsePlatform(s string) (ocispec.Platform, error) {
-	p, err := platforms.Parse(s)
-	if err == nil && (p.OS != "linux" || !slices.Contains(knownArchitectures, p.Architecture)) {
-		err = fmt.Errorf("not a linux platform berth knows")
-	}
-	if err != nil {
-		return ocispec.Platform{}, fmt.Errorf("unknown platform %q: use os/arch[/variant], such as linux/amd64, linux/arm64 or linux/arm/v7", s)
-	}
-	return platforms.Normalize(p), nil
-}
-
-// formatPlatform is how berth prints a platform: linux/arm/v7.
-func formatPlatform(p ocispec.Platform) string { return platforms.Format(platforms.Normalize(p)) }
-
-// defaultBinfmtDir is where the kernel lists the binfmt_misc handlers.
-const defaultBinfmtDir = "/proc/sys/fs/binfmt_misc"
-
 // WithBinfmtDir sets the binfmt_misc directory berth reads to learn which
 // foreign platforms run here under emulation (default
-// /proc/sys/fs/binfmt_misc). Tests point it at a directory of their own.
+// platform.DefaultBinfmtDir). Tests point it at a directory of their own.
 func WithBinfmtDir(dir string) Opt { return func(o *connectOptions) { o.binfmtDir = dir } }
 
-// qemuNames are the names qemu-user's binfmt_misc handlers have for each
-// architecture (qemu-aarch64 runs linux/arm64 binaries).
-var qemuNames = map[string]string{
-	"386": "i386", "amd64": "x86_64", "arm": "arm", "arm64": "aarch64", "loong64": "loongarch64",
-	"mips64le": "mips64el", "ppc64le": "ppc64le", "riscv64": "riscv64", "s390x": "s390x",
-}
-
-// Runnable says how a platform's binaries run on this host.
-type Runnable int
-
-const (
-	// NotRunnable: neither native nor emulated.
-	NotRunnable Runnable = iota
-	// Native: the host's own platform (or one it runs natively).
-	Native
-	// Emulated: through a registered and enabled qemu binfmt_misc handler.
-	Emulated
-)
-
 // CanRun reports how this host runs binaries of platform p: natively,
-// under qemu emulation (an enabled qemu-ARCH handler in binfmt_misc), or
-// not at all.
-func (c *Client) CanRun(p ocispec.Platform) Runnable {
-	return canRun(c.binfmtDir, p)
-}
-
-func canRun(binfmtDir string, p ocispec.Platform) Runnable {
-	if platforms.Default().Match(p) {
-		return Native
-	}
-	name, ok := qemuNames[p.Architecture]
-	if !ok || p.OS != "linux" {
-		return NotRunnable
-	}
-	b, err := os.ReadFile(filepath.Join(binfmtDir, "qemu-"+name))
-	if err != nil || !strings.HasPrefix(string(b), "enabled") {
-		return NotRunnable
-	}
-	return Emulated
-}
-
-// noEmulation is the error for a platform this host cannot run, saying
-// how to make it run.
-func noEmulation(p ocispec.Platform) error {
-	name := qemuNames[p.Architecture]
-	if name == "" {
-		name = p.Architecture
-	}
-	return fmt.Errorf("%s binaries cannot run on this %s host: no qemu-%s handler is registered in binfmt_misc; install qemu-user-static (scripts/install-deps.sh registers the handlers)",
-		formatPlatform(p), platforms.DefaultString(), name)
+// under qemu emulation (an enabled qemu handler in binfmt_misc), or not at
+// all (see platform.Emulation).
+func (c *Client) CanRun(p ocispec.Platform) platform.Runnable {
+	return platform.Local(c.binfmtDir).Runs(p)
 }
 
 // StoredPlatform is one platform of a stored image and whether its
@@ -117,7 +44,7 @@ type StoredPlatform struct {
 }
 
 // String is the platform as berth prints it: linux/arm64.
-func (p StoredPlatform) String() string { return formatPlatform(p.Platform) }
+func (p StoredPlatform) String() string { return platform.Format(p.Platform) }
 
 // imagePlatforms lists the platforms of the image target points to: an
 // index's manifests (attestations left out), or the one platform of a
@@ -206,6 +133,7 @@ func storedManifest(ctx context.Context, cs content.Store, m ocispec.Descriptor,
 // when no platform is present.
 func selectPlatform(binfmtDir string, ps []StoredPlatform) (StoredPlatform, bool) {
 	host := platforms.Default()
+	emu := platform.Local(binfmtDir)
 	var best StoredPlatform
 	found := false
 	for _, p := range ps {
@@ -219,7 +147,7 @@ func selectPlatform(binfmtDir string, ps []StoredPlatform) (StoredPlatform, bool
 			}
 		case !found:
 			best, found = p, true
-		case !host.Match(best.Platform) && canRun(binfmtDir, best.Platform) == NotRunnable && canRun(binfmtDir, p.Platform) != NotRunnable:
+		case !host.Match(best.Platform) && emu.Runs(best.Platform) == platform.NotRunnable && emu.Runs(p.Platform) != platform.NotRunnable:
 			best = p
 		}
 	}
@@ -255,7 +183,7 @@ func (c *Client) platformImage(ctx context.Context, img images.Image, want strin
 		}
 		return StoredPlatform{}, fmt.Errorf("image %s: its content is not stored (no platform of it is present): pull it again: %w", img.Name, errdefs.ErrNotFound)
 	}
-	wp, err := ParsePlatform(want)
+	wp, err := platform.Parse(want)
 	if err != nil {
 		return StoredPlatform{}, err
 	}
@@ -266,7 +194,7 @@ func (c *Client) platformImage(ctx context.Context, img images.Image, want strin
 		}
 	}
 	return StoredPlatform{}, fmt.Errorf("image %s has no %s content here (it holds %s): pull it with --platform %s: %w",
-		img.Name, formatPlatform(wp), presentNames(ps), formatPlatform(wp), errdefs.ErrNotFound)
+		img.Name, platform.Format(wp), presentNames(ps), platform.Format(wp), errdefs.ErrNotFound)
 }
 
 // readJSON reads the blob d and decodes it into v.
@@ -320,7 +248,7 @@ func (c *Client) hasPlatform(ctx context.Context, ref string, p ocispec.Platform
 // platformArg is p as Pull takes it: "" for this host's platform, so that
 // pulls for the host stay as they were.
 func platformArg(p ocispec.Platform) string {
-	if platforms.Only(build.HostPlatform()).Match(p) && p.Architecture == build.HostPlatform().Architecture {
+	if platforms.Only(platform.Host()).Match(p) && p.Architecture == platform.Host().Architecture {
 		return ""
 	}
 	return platforms.Format(p)
@@ -332,9 +260,9 @@ func (c *Client) warnEmulated(s *compose.Service, p ocispec.Platform) {
 	if _, warned := c.emulatedWarned.LoadOrStore(s.Name, true); warned {
 		return
 	}
-	msg := fmt.Sprintf("service %q runs %s emulated (qemu) on this %s host: slower than native", s.Name, formatPlatform(p), formatPlatform(build.HostPlatform()))
+	msg := fmt.Sprintf("service %q runs %s emulated (qemu) on this %s host: slower than native", s.Name, platform.Format(p), platform.Format(platform.Host()))
 	if s.Platform == "" {
-		msg = fmt.Sprintf("service %q: the image's platform (%s) does not match this host's (%s) and no platform was requested: it runs emulated (qemu), slower than native", s.Name, formatPlatform(p), formatPlatform(build.HostPlatform()))
+		msg = fmt.Sprintf("service %q: the image's platform (%s) does not match this host's (%s) and no platform was requested: it runs emulated (qemu), slower than native", s.Name, platform.Format(p), platform.Format(platform.Host()))
 	}
 	c.events.Emit(scheduler.Event{Kind: scheduler.KindService, Name: s.Name, Status: scheduler.StatusWarning, Text: "Warning", Detail: msg})
 }

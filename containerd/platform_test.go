@@ -17,39 +17,9 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-)
 
-func TestParsePlatform(t *testing.T) {
-	tests := []struct {
-		in, want string
-		ok       bool
-	}{
-		{"linux/arm64", "linux/arm64", true},
-		{"linux/arm64/v8", "linux/arm64", true},
-		{"arm64", "linux/arm64", true},
-		{"linux/arm/v7", "linux/arm/v7", true},
-		{"linux/armhf", "linux/arm/v7", true},
-		{"linux/amd64", "linux/amd64", true},
-		{"linux/x86_64", "linux/amd64", true},
-		{"linux/amd46", "", false},
-		{"windows/amd64", "", false},
-		{"foo/bar", "", false},
-		{"", "", false},
-		{"linux//", "", false},
-	}
-	for _, tt := range tests {
-		p, err := ParsePlatform(tt.in)
-		if !tt.ok {
-			if err == nil || !strings.Contains(err.Error(), "unknown platform") {
-				t.Errorf("ParsePlatform(%q) = %v, %v; want an unknown platform error", tt.in, p, err)
-			}
-			continue
-		}
-		if err != nil || formatPlatform(p) != tt.want {
-			t.Errorf("ParsePlatform(%q) = %s, %v; want %s", tt.in, formatPlatform(p), err, tt.want)
-		}
-	}
-}
+	"github.com/berth/berth/platform"
+)
 
 // binfmtDir writes a fake binfmt_misc directory with the handlers given
 // (name → first line of its file).
@@ -61,39 +31,6 @@ func binfmtDir(t *testing.T, handlers map[string]string) string {
 		}
 	}
 	return dir
-}
-
-func TestCanRun(t *testing.T) {
-	if platforms.DefaultSpec().Architecture != "amd64" {
-		t.Skip("the table is for an amd64 host")
-	}
-	registered := binfmtDir(t, map[string]string{"qemu-aarch64": "enabled", "qemu-arm": "disabled"})
-	none := binfmtDir(t, nil)
-	tests := []struct {
-		dir      string
-		platform string
-		want     Runnable
-	}{
-		{none, "linux/amd64", Native},
-		{none, "linux/386", Native},
-		{none, "linux/arm64", NotRunnable},
-		{registered, "linux/arm64", Emulated},
-		{registered, "linux/arm/v7", NotRunnable}, // its handler is disabled
-		{registered, "linux/riscv64", NotRunnable},
-		{filepath.Join(none, "missing"), "linux/arm64", NotRunnable},
-	}
-	for _, tt := range tests {
-		p, err := ParsePlatform(tt.platform)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := canRun(tt.dir, p); got != tt.want {
-			t.Errorf("canRun(%s, %s) = %v, want %v", filepath.Base(tt.dir), tt.platform, got, tt.want)
-		}
-	}
-	if err := noEmulation(platforms.MustParse("linux/arm64")); !strings.Contains(err.Error(), "qemu-aarch64") || !strings.Contains(err.Error(), "install-deps.sh") {
-		t.Errorf("noEmulation = %v; want it to name the handler and how to install it", err)
-	}
 }
 
 func TestSelectPlatform(t *testing.T) {
@@ -261,7 +198,7 @@ func TestPushTarget(t *testing.T) {
 	names := func(ps []ocispec.Platform) string {
 		var out []string
 		for _, p := range ps {
-			out = append(out, formatPlatform(p))
+			out = append(out, platform.Format(p))
 		}
 		return strings.Join(out, ", ")
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/berth/berth/platform"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -57,7 +58,7 @@ func (c *Client) Push(ctx context.Context, image string) (_ string, retErr error
 	}
 	names := make([]string, 0, len(pushed))
 	for _, p := range pushed {
-		names = append(names, formatPlatform(p))
+		names = append(names, platform.Format(p))
 	}
 	text := "Pushed"
 	if images.IsIndexType(target.MediaType) {
@@ -137,7 +138,7 @@ func (c *Client) Save(ctx context.Context, w io.Writer, images ...string) error 
 // archive holds each image's index and that platform's manifest, config
 // and layers. An image that does not hold the platform fails the save,
 // naming the platforms it holds.
-func (c *Client) SavePlatform(ctx context.Context, w io.Writer, platform string, images ...string) error {
+func (c *Client) SavePlatform(ctx context.Context, w io.Writer, plat string, images ...string) error {
 	is := c.client.ImageService()
 	var present []ocispec.Platform
 	var opts []archive.ExportOpt
@@ -152,8 +153,8 @@ func (c *Client) SavePlatform(ctx context.Context, w io.Writer, platform string,
 		} else if err != nil {
 			return fmt.Errorf("save %s: %w", image, err)
 		}
-		if platform != "" {
-			if _, err := c.platformImage(ctx, img, platform); err != nil {
+		if plat != "" {
+			if _, err := c.platformImage(ctx, img, plat); err != nil {
 				return fmt.Errorf("save: %w", err)
 			}
 		} else {
@@ -169,8 +170,8 @@ func (c *Client) SavePlatform(ctx context.Context, w io.Writer, platform string,
 		}
 		opts = append(opts, archive.WithImage(is, ref))
 	}
-	if platform != "" {
-		p, _ := ParsePlatform(platform) // platformImage checked it
+	if plat != "" {
+		p, _ := platform.Parse(plat) // platformImage checked it
 		opts = append(opts, archive.WithPlatform(platforms.Only(p)))
 	} else {
 		opts = append(opts, archive.WithPlatform(anyOf(present)), archive.WithSkipMissing(c.client.ContentStore()))

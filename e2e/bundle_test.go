@@ -197,11 +197,11 @@ func TestBundleToOfflineBox(t *testing.T) {
 	want := map[string]string{
 		"truncated":         "truncated",
 		"wrong digest":      "has the digest",
-		"other platform":    "the bundle is for linux/arm64 and this box is linux/amd64, with no emulation for it",
+		"other platform":    "running a bundle for linux/arm64 on this linux/amd64 host needs qemu user emulation",
 		"update, no base":   "it is an update of bundle v1.tar (sha256:",
 		"not a bundle file": "not a berth bundle",
 	}
-	noEmulation := []string{"BERTH_BINFMT_MISC_DIR=" + t.TempDir()}
+	noEmulation := []string{"BERTH_BINFMT_DIR=" + t.TempDir()}
 	for name, data := range bad {
 		file := filepath.Join(out, strings.ReplaceAll(name, " ", "-")+".tar")
 		if err := os.WriteFile(file, data, 0o644); err != nil {

@@ -333,7 +333,7 @@ func TestPlatformBuildBadInput(t *testing.T) {
 		want    string
 	}{
 		{name: "unknown arch", args: []string{"build", "--platform", "linux/mips64"}, want: `unknown platform "linux/mips64"`},
-		{name: "invalid", args: []string{"image", "build", "--platform", "arm64", "-t", img, "."}, want: `invalid platform "arm64": use OS/ARCH[/VARIANT]`},
+		{name: "invalid", args: []string{"image", "build", "--platform", "linux/", "-t", img, "."}, want: `invalid platform "linux/": use OS/ARCH[/VARIANT]`},
 		{name: "compose platform", compose: "services:\n  app:\n    image: " + img + "\n    platform: linux/sparc64\n    build: .\n", args: []string{"build"}, want: `unknown platform "linux/sparc64"`},
 		{name: "no emulation", env: noEmulation(t), args: []string{"build", "--platform", "linux/arm64"},
 			want: "building for linux/arm64 on this linux/amd64 host needs qemu user emulation: run scripts/install-deps.sh, or apt-get install qemu-user-static and register binfmt_misc handlers"},
@@ -429,7 +429,7 @@ func TestPlatformRun(t *testing.T) {
 			want: "is not present and pull_policy is never"},
 		{name: "unknown platform", args: []string{"container", "run", "--rm", "--platform", "linux/bogus", arm, "true"}, want: `--platform: unknown platform "linux/bogus"`},
 		{name: "no emulation", env: noEmulation(t), args: []string{"container", "run", "--rm", arm, "true"},
-			want: "linux/arm64 binaries cannot run on this linux/amd64 host: no qemu-aarch64 handler is registered in binfmt_misc; install qemu-user-static (scripts/install-deps.sh"},
+			want: "running linux/arm64 on this linux/amd64 host needs qemu user emulation: run scripts/install-deps.sh, or apt-get install qemu-user-static and register binfmt_misc handlers (no enabled qemu-aarch64 handler is in"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			name := p.name + "-run"
@@ -447,7 +447,7 @@ func TestPlatformRun(t *testing.T) {
 
 	// up without emulation: the emulation error.
 	r = p.berthEnv(noEmulation(t), "up", "-d", "--force-recreate")
-	if r.code == 0 || !strings.Contains(r.stderr, "linux/arm64 binaries cannot run on this linux/amd64 host") {
+	if r.code == 0 || !strings.Contains(r.stderr, "running linux/arm64 on this linux/amd64 host needs qemu user emulation") {
 		t.Errorf("up without emulation: want the emulation error, got %s", r)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd/build"
+	"github.com/berth/berth/platform"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -116,7 +117,7 @@ func (o buildOptions) options(out io.Writer) (scheduler.BuildOptions, error) {
 		return scheduler.BuildOptions{}, err
 	}
 	if o.platform != "" {
-		if _, err := build.ParsePlatforms(o.platform); err != nil {
+		if _, err := platform.ParseList(o.platform); err != nil {
 			return scheduler.BuildOptions{}, fmt.Errorf("--platform: %w", err)
 		}
 	}

@@ -7,10 +7,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/containerd/platforms"
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/bundle"
+	"github.com/berth/berth/platform"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -39,10 +39,6 @@ bundle was not loaded here is refused, and nothing of it is left behind.`,
 	return cmd
 }
 
-// binfmtDir is where berth looks for emulation handlers
-// (BERTH_BINFMT_MISC_DIR, for tests that must not touch the machine's).
-func binfmtDir() string { return envOr("BERTH_BINFMT_MISC_DIR", bundle.BinfmtDir) }
-
 func runBundleLoad(cmd *cobra.Command, g *globalOptions, opts bundleLoadOptions, file string) (retErr error) {
 	ctx := cmd.Context()
 	b, err := readBundle(file)
@@ -50,7 +46,7 @@ func runBundleLoad(cmd *cobra.Command, g *globalOptions, opts bundleLoadOptions,
 		return fmt.Errorf("bundle load %w", err)
 	}
 	m := &b.Manifest
-	emulated, err := bundle.Runnable(m.Platform, platforms.DefaultSpec(), binfmtDir())
+	emulated, err := bundle.Runnable(m.Platform, platform.LocalFromEnv())
 	if err != nil {
 		return fmt.Errorf("bundle load %s: %w", file, err)
 	}

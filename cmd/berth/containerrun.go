@@ -15,8 +15,8 @@ import (
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd"
-	"github.com/berth/berth/containerd/build"
 	"github.com/berth/berth/netbridge"
+	"github.com/berth/berth/platform"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -143,7 +143,7 @@ func runContainerRun(cmd *cobra.Command, g *globalOptions, opts containerRunOpti
 		return exitError{code: 125, err: err}
 	}
 	if opts.platform != "" {
-		if _, err := build.ParsePlatform(opts.platform); err != nil {
+		if _, err := platform.Parse(opts.platform); err != nil {
 			return exitError{code: 125, err: fmt.Errorf("--platform: %w", err)}
 		}
 	}

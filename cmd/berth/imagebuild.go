@@ -14,6 +14,7 @@ import (
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd"
 	"github.com/berth/berth/containerd/build"
+	"github.com/berth/berth/platform"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -94,7 +95,7 @@ const untaggedBuildName = "berth-untagged-build-"
 func (o imageBuildOptions) spec(contextDir, inline, cwd string, fromStdin bool) (imageBuild, error) {
 	var b imageBuild
 	if o.platform != "" {
-		if _, err := build.ParsePlatforms(o.platform); err != nil {
+		if _, err := platform.ParseList(o.platform); err != nil {
 			return b, fmt.Errorf("--platform: %w", err)
 		}
 	}

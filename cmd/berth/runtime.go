@@ -17,6 +17,7 @@ import (
 	"github.com/berth/berth/containerd"
 	"github.com/berth/berth/containerd/build"
 	"github.com/berth/berth/netbridge"
+	"github.com/berth/berth/platform"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -60,7 +61,7 @@ func (o *globalOptions) connectOptions(ev scheduler.Events) ([]containerd.Opt, e
 		containerd.WithEvents(ev),
 		// Tests point it at a directory of their own to fake a host
 		// without emulation.
-		containerd.WithBinfmtDir(os.Getenv("BERTH_BINFMT_DIR")),
+		containerd.WithBinfmtDir(os.Getenv(platform.BinfmtDirEnv)),
 	}, nil
 }
 

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/berth/berth/hostproc"
+	"github.com/berth/berth/platform"
 )
 
 // emptyLayer is the diff ID of a layer that changes nothing (an empty tar).
@@ -67,7 +68,7 @@ type Config struct {
 	// spec: a container's (Docker's seccomp profile).
 	Confine []oci.SpecOpts
 	// BinfmtDir is where a build for a foreign platform looks for its qemu
-	// binfmt_misc handler (default DefaultBinfmtDir).
+	// binfmt_misc handler (default platform.DefaultBinfmtDir).
 	BinfmtDir string
 }
 
@@ -89,7 +90,7 @@ func New(client *containerd.Client, cfg Config) (*Builder, error) {
 		cfg.Snapshotter = "overlayfs"
 	}
 	if cfg.BinfmtDir == "" {
-		cfg.BinfmtDir = DefaultBinfmtDir
+		cfg.BinfmtDir = platform.DefaultBinfmtDir
 	}
 	cache, err := openCache(filepath.Join(cfg.StateDir, "cache.json"))
 	if err != nil {
@@ -134,7 +135,7 @@ type Request struct {
 	// Contexts are the named contexts FROM and COPY --from may name
 	// besides stages (build.additional_contexts).
 	Contexts map[string]NamedContext
-	// Platform is the platform to build for (see ParsePlatform); "" is
+	// Platform is the platform to build for (see platform.Parse); "" is
 	// this host's. RUN steps of a foreign platform run under qemu user
 	// emulation, which the build checks for before it starts.
 	Platform string
@@ -215,15 +216,15 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	if len(req.Platforms) > 1 {
 		return b.buildIndex(ctx, req)
 	}
-	target := HostPlatform()
+	target := platform.Host()
 	if req.Platform != "" {
-		p, err := ParsePlatform(req.Platform)
+		p, err := platform.Parse(req.Platform)
 		if err != nil {
 			return nil, err
 		}
 		target = p
 	}
-	if err := CheckEmulation(b.cfg.BinfmtDir, target, "building for"); err != nil {
+	if err := platform.Local(b.cfg.BinfmtDir).Check(target, "building for"); err != nil {
 		return nil, err
 	}
 	df, err := req.parse()
@@ -361,7 +362,7 @@ func (f *future) wait(ctx context.Context) (*stageResult, error) {
 // platformArgs are BuildKit's predefined platform ARGs: TARGET* for the
 // platform built for, BUILD* for this host, which builds.
 func platformArgs(target ocispec.Platform) map[string]string {
-	host := HostPlatform()
+	host := platform.Host()
 	return map[string]string{
 		"TARGETPLATFORM": platforms.Format(target), "TARGETOS": target.OS, "TARGETARCH": target.Architecture, "TARGETVARIANT": target.Variant,
 		"BUILDPLATFORM": platforms.Format(host), "BUILDOS": host.OS, "BUILDARCH": host.Architecture, "BUILDVARIANT": host.Variant,
@@ -412,11 +413,11 @@ func (bd *build) stagePlatform(from string) (ocispec.Platform, error) {
 	if err != nil {
 		return ocispec.Platform{}, fmt.Errorf("%s: FROM --platform=%s: %w", bd.df.Path, from, err)
 	}
-	p, err := ParsePlatform(expanded)
+	p, err := platform.Parse(expanded)
 	if err != nil {
 		return ocispec.Platform{}, fmt.Errorf("%s: FROM --platform=%s: %w", bd.df.Path, from, err)
 	}
-	if err := CheckEmulation(bd.b.cfg.BinfmtDir, p, "building for"); err != nil {
+	if err := platform.Local(bd.b.cfg.BinfmtDir).Check(p, "building for"); err != nil {
 		return ocispec.Platform{}, fmt.Errorf("%s: FROM --platform=%s: %w", bd.df.Path, from, err)
 	}
 	return p, nil

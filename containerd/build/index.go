@@ -15,6 +15,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/berth/berth/platform"
 )
 
 // buildIndex builds req once per platform of req.Platforms, at the same
@@ -26,7 +28,7 @@ func (b *Builder) buildIndex(ctx context.Context, req Request) (*Result, error) 
 	plats := make([]ocispec.Platform, 0, len(req.Platforms))
 	seen := map[string]bool{}
 	for _, s := range req.Platforms {
-		p, err := ParsePlatform(s)
+		p, err := platform.Parse(s)
 		if err != nil {
 			return nil, err
 		}
@@ -34,7 +36,7 @@ func (b *Builder) buildIndex(ctx context.Context, req Request) (*Result, error) 
 			return nil, fmt.Errorf("platform %s is given twice: list each platform once", platforms.Format(p))
 		}
 		seen[platforms.Format(p)] = true
-		if err := CheckEmulation(b.cfg.BinfmtDir, p, "building for"); err != nil {
+		if err := platform.Local(b.cfg.BinfmtDir).Check(p, "building for"); err != nil {
 			return nil, err
 		}
 		plats = append(plats, p)
