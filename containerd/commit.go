@@ -20,6 +20,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd/build"
 	"github.com/berth/berth/scheduler"
 )
@@ -53,6 +54,8 @@ func CheckChanges(changes []string) error {
 // snapshot's parent), its config as the changes say, named req.Image and
 // unpacked, so that it can run at once. It returns the image's ID (its
 // config's digest). Volumes, bind mounts and tmpfs are not part of it.
+// The image is of the platform the container runs (a container of an
+// arm64 image, emulated, commits an arm64 image), whatever the host's.
 func (c *Client) Commit(ctx context.Context, sc scheduler.Container, req CommitRequest) (string, error) {
 	name, err := NormalizeRef(req.Image)
 	if err != nil {
@@ -72,7 +75,7 @@ func (c *Client) Commit(ctx context.Context, sc scheduler.Container, req CommitR
 		return fail(fmt.Errorf("its image %s: %w", info.Image, err))
 	}
 	cs := c.client.ContentStore()
-	manifest, err := images.Manifest(ctx, cs, base.Target(), platforms.Default())
+	sp, manifest, err := containerPlatform(ctx, cs, c.binfmtDir, base.Target(), compose.Labels(info.Labels).ImageID())
 	if err != nil {
 		return fail(fmt.Errorf("its image %s: %w", info.Image, err))
 	}
@@ -153,10 +156,43 @@ func (c *Client) Commit(ctx context.Context, sc scheduler.Container, req CommitR
 			return fail(fmt.Errorf("name image %s: %w", name, err))
 		}
 	}
-	if err := containerd.NewImageWithPlatform(c.client, rec, platforms.Default()).Unpack(ctx, c.snapshotter); err != nil {
+	if err := containerd.NewImageWithPlatform(c.client, rec, platforms.Only(sp.Platform)).Unpack(ctx, c.snapshotter); err != nil {
 		return fail(fmt.Errorf("unpack image %s: %w", name, err))
 	}
 	return cfgDesc.Digest.String(), nil
+}
+
+// containerPlatform is the platform of the image target whose content a
+// container was made from, and its manifest: the one whose config is the
+// container's image ID (its berth.image-id label), else, for a container
+// without one or an image re-tagged since, the platform berth picks for
+// the image when not told (selectPlatform).
+func containerPlatform(ctx context.Context, cs content.Store, binfmtDir string, target ocispec.Descriptor, imageID string) (StoredPlatform, ocispec.Manifest, error) {
+	ps, err := imagePlatforms(ctx, cs, target)
+	if err != nil {
+		return StoredPlatform{}, ocispec.Manifest{}, err
+	}
+	for _, p := range ps {
+		if !p.Present || imageID == "" {
+			continue
+		}
+		m, err := readManifest(ctx, cs, p.Manifest)
+		if err != nil {
+			return StoredPlatform{}, ocispec.Manifest{}, err
+		}
+		if m.Config.Digest.String() == imageID {
+			return p, m, nil
+		}
+	}
+	p, ok := selectPlatform(binfmtDir, ps)
+	if !ok {
+		return StoredPlatform{}, ocispec.Manifest{}, fmt.Errorf("its content is not stored (no platform of it is present): %w", errdefs.ErrNotFound)
+	}
+	m, err := readManifest(ctx, cs, p.Manifest)
+	if err != nil {
+		return StoredPlatform{}, ocispec.Manifest{}, err
+	}
+	return p, m, nil
 }
 
 // containerDiff writes the container's changes to the content store as a

@@ -23,7 +23,8 @@ import (
 const labelImageVolumePrefix = "containerd.io/gc.ref.snapshot."
 
 // ensureMountImages pulls the images of the service's image volumes that
-// are not present (as Docker does, whatever the service's pull_policy).
+// are not present for the service's platform (as Docker does, whatever
+// the service's pull_policy).
 func (c *Client) ensureMountImages(ctx context.Context, s *compose.Service) error {
 	for _, m := range s.Mounts {
 		if m.Type != compose.MountImage {
@@ -33,7 +34,7 @@ func (c *Client) ensureMountImages(ctx context.Context, s *compose.Service) erro
 		if err != nil {
 			return fmt.Errorf("service %q: image volume %s: %w", s.Name, m.Source, err)
 		}
-		present, err := c.hasImage(ctx, ref)
+		present, err := c.hasImagePlatform(ctx, ref, s.Platform)
 		if err != nil {
 			return fmt.Errorf("service %q: image volume %s: %w", s.Name, m.Source, err)
 		}
@@ -46,8 +47,8 @@ func (c *Client) ensureMountImages(ctx context.Context, s *compose.Service) erro
 	return nil
 }
 
-// imageMounts makes a read-only view snapshot of each image volume's image
-// for the container and returns the mounts of them and the labels that
+// imageMounts makes a read-only view snapshot of each image volume's image,
+// of the service's platform (see platformImage), for the container and returns the mounts of them and the labels that
 // keep the views as long as the container. remove undoes it.
 func (c *Client) imageMounts(ctx context.Context, container string, s *compose.Service) (mounts []specs.Mount, labels map[string]string, remove func(), retErr error) {
 	sn := c.client.SnapshotService(c.snapshotter)
@@ -78,7 +79,11 @@ func (c *Client) imageMounts(ctx context.Context, container string, s *compose.S
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("service %q: image volume %s: %w", s.Name, m.Source, err)
 		}
-		img = containerd.NewImageWithPlatform(c.client, img.Metadata(), platforms.Default())
+		sp, err := c.platformImage(ctx, img.Metadata(), s.Platform)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("service %q: image volume %s: %w", s.Name, m.Source, err)
+		}
+		img = containerd.NewImageWithPlatform(c.client, img.Metadata(), platforms.Only(sp.Platform))
 		if ok, err := img.IsUnpacked(ctx, c.snapshotter); err != nil || !ok {
 			if err := img.Unpack(ctx, c.snapshotter); err != nil {
 				return nil, nil, nil, fmt.Errorf("service %q: image volume %s: unpack: %w", s.Name, m.Source, err)
