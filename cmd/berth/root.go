@@ -174,9 +174,10 @@ func envOr(key, def string) string {
 	return def
 }
 
-// composeOptions are the loader options the global flags describe.
+// composeOptions are the loader options the global flags describe; with
+// -p NAME and no compose file here, the file of that loaded bundle.
 func (o *globalOptions) composeOptions() compose.Options {
-	return compose.Options{
+	lo := compose.Options{
 		Files:       o.files,
 		ProjectName: o.projectName,
 		ProjectDir:  o.projectDir,
@@ -190,4 +191,10 @@ func (o *globalOptions) composeOptions() compose.Options {
 		Artifacts:     registryArtifacts{containerd.NewRegistry(o.insecure...)},
 		ArtifactCache: filepath.Join(dataDir(), "oci"),
 	}
+	// -p NAME with no compose file here: the loaded bundle's project, for
+	// every command that reads the project (up, ps, down, config …).
+	if f := o.bundleComposeFile(); f != "" && !compose.HasConfig(lo) {
+		lo.Files = []string{f}
+	}
+	return lo
 }

@@ -198,15 +198,7 @@ func (o *globalOptions) loadProject(ctx context.Context, services ...string) (*c
 	}
 	lo := o.composeOptions()
 	lo.Services = services
-	p, err := compose.Load(ctx, lo)
-	if errors.Is(err, compose.ErrNoConfig) {
-		// -p NAME with no compose file here: the loaded bundle's project.
-		if f := o.bundleComposeFile(); f != "" {
-			lo.Files = []string{f}
-			return compose.Load(ctx, lo)
-		}
-	}
-	return p, err
+	return compose.Load(ctx, lo)
 }
 
 // loadAndConnect loads the project (limited to services when given) and
