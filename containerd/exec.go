@@ -105,7 +105,7 @@ func (c *Client) Exec(ctx context.Context, sc scheduler.Container, req ExecReque
 		return -1, fmt.Errorf("exec in %s: %w", sc.Name, runcReason(err))
 	}
 	if req.TTY {
-		defer followTerminalSize(ctx, aio.con, p)()
+		defer FollowTerminalSize(aio.con, resizeOf(ctx, p))()
 	}
 	code, err := waitProcess(ctx, p, exit, func() error {
 		p.Kill(cleanup, syscall.SIGKILL) //nolint:errcheck // it is deleted next
@@ -278,7 +278,7 @@ func (c *Client) RunAttached(ctx context.Context, sc scheduler.Container, tty bo
 		return -1, fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
 	}
 	if tty {
-		defer followTerminalSize(ctx, aio.con, task)()
+		defer FollowTerminalSize(aio.con, resizeOf(ctx, task))()
 	}
 	code, err := waitProcess(ctx, task, exit, func() error {
 		return c.signalAndWait(cleanup, task, sc, killWait)
@@ -291,26 +291,33 @@ func (c *Client) RunAttached(ctx context.Context, sc scheduler.Container, tty bo
 	return code, nil
 }
 
-// followTerminalSize gives the process the terminal's size now and on
-// every SIGWINCH, until the returned stop is called.
-func followTerminalSize(ctx context.Context, con console.Console, proc interface {
-	Resize(ctx context.Context, w, h uint32) error
-}) (stop func()) {
-	resize := func() {
+// FollowTerminalSize gives a container's tty the terminal's size now and
+// on every SIGWINCH (through resize), until the returned stop is called.
+func FollowTerminalSize(con console.Console, resize func(w, h uint32)) (stop func()) {
+	give := func() {
 		if size, err := con.Size(); err == nil {
-			proc.Resize(ctx, uint32(size.Width), uint32(size.Height)) //nolint:errcheck // cosmetic
+			resize(uint32(size.Width), uint32(size.Height))
 		}
 	}
-	resize()
+	give()
 	winch := make(chan os.Signal, 1)
 	signal.Notify(winch, syscall.SIGWINCH)
 	go func() {
 		for range winch {
-			resize()
+			give()
 		}
 	}()
 	return func() {
 		signal.Stop(winch)
 		close(winch)
+	}
+}
+
+// resizeOf is a process's resize for FollowTerminalSize.
+func resizeOf(ctx context.Context, proc interface {
+	Resize(ctx context.Context, w, h uint32) error
+}) func(w, h uint32) {
+	return func(w, h uint32) {
+		proc.Resize(ctx, w, h) //nolint:errcheck // cosmetic
 	}
 }

@@ -194,22 +194,11 @@ func rawTerminal(ctx context.Context, rt *containerd.Client, c scheduler.Contain
 	if err := con.SetRaw(); err != nil {
 		return nil, fmt.Errorf("terminal: %w", err)
 	}
-	resize := func() {
-		if size, err := con.Size(); err == nil {
-			rt.ResizeTerminal(ctx, c, uint32(size.Width), uint32(size.Height)) //nolint:errcheck // cosmetic
-		}
-	}
-	resize()
-	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, syscall.SIGWINCH)
-	go func() {
-		for range winch {
-			resize()
-		}
-	}()
+	stop := containerd.FollowTerminalSize(con, func(w, h uint32) {
+		rt.ResizeTerminal(ctx, c, w, h) //nolint:errcheck // cosmetic
+	})
 	return func() {
-		signal.Stop(winch)
-		close(winch)
+		stop()
 		con.Reset() //nolint:errcheck // the terminal may be gone
 	}, nil
 }
