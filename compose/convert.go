@@ -72,6 +72,10 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 	if err != nil {
 		return nil, err
 	}
+	platform, err := servicePlatform(spec, sc)
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
 		Name:          sc.Name,
 		Project:       project,
@@ -79,7 +83,7 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 		HasBuild:      sc.Build != nil,
 		PullPolicy:    pullPolicy(sc),
 		PullIfMissing: sc.PullPolicy == types.PullPolicyMissing || sc.PullPolicy == types.PullPolicyIfNotPresent,
-		Platform:      sc.Platform,
+		Platform:      platform,
 		ContainerName: sc.ContainerName,
 		Replicas:      sc.GetScale(),
 		Entrypoint:    cloneNonNil(sc.Entrypoint),
@@ -298,4 +302,25 @@ func mountOf(spec *types.Project, v types.ServiceVolumeConfig) (Mount, bool, err
 		return Mount{}, false, nil
 	}
 	return m, true, nil
+}
+
+// DefaultPlatformVar names the platform of the services that name none,
+// as docker compose reads it (from the environment or .env).
+const DefaultPlatformVar = "DOCKER_DEFAULT_PLATFORM"
+
+// servicePlatform is the platform a service's containers run (and its
+// image is pulled or built) for: its platform:, else DOCKER_DEFAULT_PLATFORM,
+// which a build.platforms list must then hold, as docker compose checks.
+func servicePlatform(spec *types.Project, sc types.ServiceConfig) (string, error) {
+	if sc.Platform != "" {
+		return sc.Platform, nil
+	}
+	def := spec.Environment[DefaultPlatformVar]
+	if def == "" {
+		return "", nil
+	}
+	if sc.Build != nil && len(sc.Build.Platforms) > 0 && !slices.Contains(sc.Build.Platforms, def) {
+		return "", fmt.Errorf("build.platforms does not support value set by %s: %s (add it to build.platforms, or unset %s)", DefaultPlatformVar, def, DefaultPlatformVar)
+	}
+	return def, nil
 }
