@@ -79,6 +79,18 @@ func FollowContainers(ctx context.Context, rt followRuntime, project string, ser
 	// reported are the exits reported from the first listing: their
 	// events, when they come after it, are not reported again.
 	reported := map[string]time.Time{}
+	// shown are the times of the exits reported since, by container: an
+	// exit is learnt from its event or from berth's stop event, whichever
+	// comes first, and reported once.
+	shown := map[string]time.Time{}
+	sameExit := func(id string, at time.Time) bool {
+		prev, ok := shown[id]
+		if !ok {
+			prev, ok = reported[id]
+		}
+		d := at.Sub(prev)
+		return ok && d > -exitSkew && d < exitSkew
+	}
 	if !h.ExitedSince.IsZero() && h.Exited != nil {
 		for _, c := range first {
 			if c.State == StateExited && c.FinishedAt.After(h.ExitedSince) {
@@ -112,6 +124,11 @@ func FollowContainers(ctx context.Context, rt followRuntime, project string, ser
 			if !ok {
 				continue
 			}
+			if at, ok := shown[ev.Container]; ok {
+				if d := ev.At.Sub(at); d > -exitSkew && d < exitSkew {
+					continue // reported at berth's stop event
+				}
+			}
 			if at, ok := reported[ev.Container]; ok {
 				delete(reported, ev.Container)
 				if d := ev.At.Sub(at); d > -exitSkew && d < exitSkew {
@@ -128,8 +145,30 @@ func FollowContainers(ctx context.Context, rt followRuntime, project string, ser
 				c = cs[i]
 			}
 			c.ExitCode = ev.ExitCode
+			shown[ev.Container] = ev.At
 			if h.Exited != nil {
 				h.Exited(c, ev.ExitCode, willRestart(&c))
+			}
+		case EventStopped:
+			// A stop of berth's ended with the process gone. The exit's
+			// own event can be lost (seen with containerd 2.4: the task
+			// exit of a stop that never reached the subscriber), so the
+			// exit is taken from the listing unless already reported.
+			if _, ok := known[ev.Container]; !ok {
+				continue
+			}
+			cs, err := refresh()
+			if err != nil {
+				return err
+			}
+			i := slices.IndexFunc(cs, func(c Container) bool { return c.ID == ev.Container })
+			if i < 0 || cs[i].State != StateExited || sameExit(ev.Container, cs[i].FinishedAt) {
+				continue
+			}
+			c := cs[i]
+			shown[c.ID] = c.FinishedAt
+			if h.Exited != nil {
+				h.Exited(c, c.ExitCode, willRestart(&c))
 			}
 		case EventDeleted:
 			c, ok := known[ev.Container]

@@ -158,3 +158,50 @@ func TestFollowContainersExitedSince(t *testing.T) {
 		t.Errorf("FollowContainers saw %q, want %q", got, want)
 	}
 }
+
+// TestFollowContainersStopWithoutExitEvent: a container stopped by berth
+// whose exit event never came is reported exited from the listing at
+// berth's stop event; an exit reported from its event, or an exit event
+// coming after the stop's, is not reported twice.
+func TestFollowContainersStopWithoutExitEvent(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	web1 := followContainer("web", 1, "no", false)
+	web2 := followContainer("web", 2, "no", false)
+	f := &followFake{events: make(chan RuntimeEvent), errs: make(chan error, 1)}
+	f.set(web1, web2)
+	var log []string
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- FollowContainers(ctx, f, "demo", nil, FollowHandler{
+			Exited: func(c Container, code int, restarting bool) {
+				log = append(log, fmt.Sprintf("exited %s %d", ShortName(c), code))
+			},
+		})
+	}()
+	stopped1, stopped2 := web1, web2
+	stopped1.State, stopped1.ExitCode, stopped1.FinishedAt = StateExited, 0, at
+	stopped2.State, stopped2.ExitCode, stopped2.FinishedAt = StateExited, 143, at.Add(time.Second)
+	f.set(stopped1, stopped2)
+	// web-1: its exit event comes, then the stop's; web-2: the exit event
+	// is lost.
+	f.events <- RuntimeEvent{Kind: EventExited, Container: web1.ID, ExitCode: 0, At: at}
+	f.events <- RuntimeEvent{Kind: EventStopped, Container: web1.ID}
+	f.events <- RuntimeEvent{Kind: EventStopped, Container: web2.ID}
+	// web-3: its exit event comes late, after the stop's.
+	web3 := followContainer("web", 3, "no", false)
+	f.set(stopped1, stopped2, web3)
+	f.events <- RuntimeEvent{Kind: EventCreated, Container: web3.ID}
+	stopped3 := web3
+	stopped3.State, stopped3.ExitCode, stopped3.FinishedAt = StateExited, 2, at.Add(2*time.Second)
+	f.set(stopped1, stopped2, stopped3)
+	f.events <- RuntimeEvent{Kind: EventStopped, Container: web3.ID}
+	f.events <- RuntimeEvent{Kind: EventExited, Container: web3.ID, ExitCode: 2, At: at.Add(2 * time.Second)}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("FollowContainers: %v", err)
+	}
+	if got, want := strings.Join(log, "|"), "exited web-1 0|exited web-2 143|exited web-3 2"; got != want {
+		t.Errorf("FollowContainers saw %q, want %q", got, want)
+	}
+}
