@@ -22,16 +22,9 @@ func ProjectName(ctx context.Context, opts Options) string {
 	if opts.ProjectName != "" {
 		return opts.ProjectName
 	}
-	po, err := cli.NewProjectOptions(opts.Files,
-		cli.WithWorkingDirectory(opts.ProjectDir),
-		cli.WithEnv(opts.Environ),
-		cli.WithEnvFiles(opts.EnvFiles...),
-		cli.WithDotEnv,
-		cli.WithConfigFileEnv,
-		cli.WithDefaultConfigPath,
-		cli.WithEnvFiles(opts.EnvFiles...),
-		cli.WithDotEnv,
-	)
+	// The .env read again once the default path set the project's
+	// directory, as the loader does.
+	po, err := lookupOptions(opts, cli.WithEnvFiles(opts.EnvFiles...), cli.WithDotEnv)
 	if err != nil || len(po.ConfigPaths) == 0 {
 		return ""
 	}
