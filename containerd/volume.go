@@ -272,32 +272,49 @@ func (c *Client) Volumes(_ context.Context) ([]scheduler.Volume, error) {
 		if !e.IsDir() {
 			continue
 		}
-		v := scheduler.Volume{Name: e.Name(), Driver: volumeDriver, Mountpoint: c.volumeData(e.Name())}
-		path := filepath.Join(root, e.Name(), volumeMetaFile)
-		b, err := os.ReadFile(path)
-		switch {
-		case os.IsNotExist(err):
-			// As Docker does for a volume it knows nothing more of.
-			info, err := e.Info()
-			if err != nil {
-				return nil, fmt.Errorf("volume %s: %w", e.Name(), err)
-			}
-			v.CreatedAt = info.ModTime()
-		case err != nil:
-			return nil, fmt.Errorf("volume %s: %w", e.Name(), err)
-		default:
-			var meta volumeMeta
-			if err := json.Unmarshal(b, &meta); err != nil {
-				return nil, fmt.Errorf("volume %s: %s: %w (remove the file to have the volume listed without its labels)", e.Name(), path, err)
-			}
-			v.CreatedAt, v.Labels = meta.CreatedAt, compose.Labels(meta.Labels)
-			if v.Labels == nil {
-				v.Labels = compose.Labels{}
-			}
+		v, ok, err := c.readVolume(e.Name())
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, v)
+		if ok {
+			out = append(out, v)
+		}
 	}
 	return out, nil
+}
+
+// readVolume reads what berth keeps of one volume. A volume removed since
+// its directory was listed (another project's down -v or rm -v at the
+// same time) is not there: ok is false.
+func (c *Client) readVolume(name string) (_ scheduler.Volume, ok bool, _ error) {
+	dir := filepath.Join(c.volumesRoot(), name)
+	v := scheduler.Volume{Name: name, Driver: volumeDriver, Mountpoint: c.volumeData(name)}
+	path := filepath.Join(dir, volumeMetaFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case os.IsNotExist(err):
+		// As Docker does for a volume it knows nothing more of.
+		info, err := os.Lstat(dir)
+		if os.IsNotExist(err) {
+			return v, false, nil
+		}
+		if err != nil {
+			return v, false, fmt.Errorf("volume %s: %w", name, err)
+		}
+		v.CreatedAt = info.ModTime()
+	case err != nil:
+		return v, false, fmt.Errorf("volume %s: %w", name, err)
+	default:
+		var meta volumeMeta
+		if err := json.Unmarshal(b, &meta); err != nil {
+			return v, false, fmt.Errorf("volume %s: %s: %w (remove the file to have the volume listed without its labels)", name, path, err)
+		}
+		v.CreatedAt, v.Labels = meta.CreatedAt, compose.Labels(meta.Labels)
+		if v.Labels == nil {
+			v.Labels = compose.Labels{}
+		}
+	}
+	return v, true, nil
 }
 
 // mountedVolumes are the names of the named volumes among a container's

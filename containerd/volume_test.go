@@ -344,3 +344,21 @@ func TestReleaseVolumes(t *testing.T) {
 	os.MkdirAll(filepath.Join(data, "volumes", "theirs", "_data"), 0o755)
 	release("another's volume", "old,theirs")
 }
+
+// TestReadVolumeRemoved: a volume removed between the listing of the
+// volumes directory and the reading of one entry (another project's
+// down -v at the same time) is left out, not an error that fails the
+// caller's up.
+func TestReadVolumeRemoved(t *testing.T) {
+	data := t.TempDir()
+	c := &Client{dataDir: data}
+	if _, ok, err := c.readVolume("gone"); ok || err != nil {
+		t.Errorf("readVolume of a removed volume = %v, %v; want not there, no error", ok, err)
+	}
+	if err := os.MkdirAll(filepath.Join(data, "volumes", "kept", "_data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := c.readVolume("kept"); !ok || err != nil || v.Name != "kept" || v.CreatedAt.IsZero() {
+		t.Errorf("readVolume of a volume without metadata = %+v, %v, %v", v, ok, err)
+	}
+}

@@ -1,6 +1,7 @@
 package build
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -830,34 +831,67 @@ func (o *output) write(line string) {
 	io.WriteString(o.w, line+"\n") //nolint:errcheck // progress output is best effort
 }
 
-// runLines is a writer of RUN output: each line goes to the output with
-// the service's prefix, and the last lines are kept for the error.
+// runLines takes the output of a RUN step: each line goes to the output
+// with the service's prefix, and the last lines are kept for the error.
+// The step's stdout and stderr are copied in by two goroutines, each
+// through its own stream, so that a partial line of one never mixes with
+// the other's.
 type runLines struct {
 	o    *output
-	buf  []byte
+	mu   sync.Mutex
 	last []string
+	out  runStream
+	err  runStream
 }
 
-func (r *runLines) Write(p []byte) (int, error) {
-	r.buf = append(r.buf, p...)
+// runStream is one of a RUN step's output streams: it cuts what it is
+// given into lines.
+type runStream struct {
+	r   *runLines
+	buf []byte
+}
+
+// streams are the writers of the step's stdout and stderr.
+func (r *runLines) streams() (stdout, stderr io.Writer) {
+	r.out.r, r.err.r = r, r
+	return &r.out, &r.err
+}
+
+func (s *runStream) Write(p []byte) (int, error) {
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	s.buf = append(s.buf, p...)
 	for {
-		i := strings.IndexByte(string(r.buf), '\n')
+		i := bytes.IndexByte(s.buf, '\n')
 		if i < 0 {
 			break
 		}
-		r.line(string(r.buf[:i]))
-		r.buf = r.buf[i+1:]
+		s.r.line(string(s.buf[:i]))
+		s.buf = s.buf[i+1:]
 	}
 	return len(p), nil
 }
 
+// flush writes what is left of a last line without a newline.
 func (r *runLines) flush() {
-	if len(r.buf) > 0 {
-		r.line(string(r.buf))
-		r.buf = nil
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range []*runStream{&r.out, &r.err} {
+		if len(s.buf) > 0 {
+			r.line(string(s.buf))
+			s.buf = nil
+		}
 	}
 }
 
+// lastLines is a copy of the last lines written.
+func (r *runLines) lastLines() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.last...)
+}
+
+// line takes one line; r.mu is held.
 func (r *runLines) line(s string) {
 	// Progress meters redraw a line with carriage returns: keep what a
 	// terminal would show last.

@@ -139,7 +139,8 @@ func (b *Builder) runTask(ctx context.Context, owner BuildOwner, fifoDir string,
 	if err := os.MkdirAll(fifoDir, 0o700); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, rs.out, rs.out), cio.WithFIFODir(fifoDir)))
+	stdout, stderr := rs.out.streams()
+	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, stdout, stderr), cio.WithFIFODir(fifoDir)))
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, runcReason(err))
 	}
@@ -160,14 +161,17 @@ func (b *Builder) runTask(ctx context.Context, owner BuildOwner, fifoDir string,
 		return ctx.Err()
 	}
 	code, _, err := status.Result()
+	// The exit can come before the last output: deleting the task waits
+	// for its output to be copied.
+	task.Delete(cleanup) //nolint:errcheck // best effort: the deferred delete kills and retries
 	rs.out.flush()
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	if code != 0 {
 		msg := fmt.Sprintf("%s: the command exited with status %d", what, code)
-		if len(rs.out.last) > 0 {
-			msg += "; its last output lines:\n    " + strings.Join(rs.out.last, "\n    ")
+		if last := rs.out.lastLines(); len(last) > 0 {
+			msg += "; its last output lines:\n    " + strings.Join(last, "\n    ")
 		}
 		return errors.New(msg)
 	}

@@ -1,8 +1,13 @@
 package build
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/containerd/containerd/v2/contrib/seccomp"
@@ -94,3 +99,44 @@ func TestRunSpecMemory(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestRunLinesTwoWriters: a RUN step's stdout and stderr are copied into
+// one runLines by two goroutines; every line comes out whole, once, with
+// the prefix, and the last lines are kept.
+func TestRunLinesTwoWriters(t *testing.T) {
+	var sink bytes.Buffer
+	r := &runLines{o: newOutput(&sink, "svc")}
+	const perWriter = 500
+	stdout, stderr := r.streams()
+	var wg sync.WaitGroup
+	for name, w := range map[string]io.Writer{"out": stdout, "err": stderr} {
+		wg.Go(func() {
+			for i := range perWriter {
+				// Lines arrive in pieces, as pipes deliver them.
+				line := fmt.Sprintf("%s line %d\n", name, i)
+				w.Write([]byte(line[:3])) //nolint:errcheck // never fails
+				w.Write([]byte(line[3:])) //nolint:errcheck // never fails
+			}
+		})
+	}
+	wg.Wait()
+	r.flush()
+	lines := strings.Split(strings.TrimSuffix(sink.String(), "\n"), "\n")
+	if len(lines) != 2*perWriter {
+		t.Fatalf("%d lines, want %d", len(lines), 2*perWriter)
+	}
+	seen := map[string]bool{}
+	for _, l := range lines {
+		seen[l] = true
+	}
+	for _, name := range []string{"out", "err"} {
+		for i := range perWriter {
+			if want := fmt.Sprintf("svc | %s line %d", name, i); !seen[want] {
+				t.Fatalf("line %q missing or mangled", want)
+			}
+		}
+	}
+	if got := len(r.lastLines()); got != 10 {
+		t.Errorf("%d last lines kept, want 10", got)
+	}
+}
