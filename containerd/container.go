@@ -132,6 +132,17 @@ func (c *Client) taskProcess(ctx context.Context, id string) (*apitask.Process, 
 	return resp.Process, nil
 }
 
+// clearStaleTask deletes, through the task service, a task record
+// containerd keeps for id while its shim no longer has the task (left by
+// a delete that was cancelled midway, or a berth killed while stopping):
+// containerd answers "not found" to every look at it and "already exists"
+// to a new task. It says whether there was one to clear.
+func (c *Client) clearStaleTask(ctx context.Context, id string) bool {
+	_, err := c.client.TaskService().Delete(context.WithoutCancel(ctx), &tasks.DeleteTaskRequest{ContainerID: id})
+	err = errgrpc.ToNative(err)
+	return err == nil || errdefs.IsNotFound(err)
+}
+
 // observedSpec is what observe reads of a container's spec.
 type observedSpec struct {
 	Process *struct {
@@ -471,10 +482,14 @@ func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 		return fmt.Errorf("remove container %s: %w", sc.Name, err)
 	default:
 		if task, err := ctr.Task(ctx, nil); err == nil {
-			if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			if _, err := deleteTask(ctx, task, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
 				return fmt.Errorf("remove container %s: delete task: %w", sc.Name, err)
 			}
-		} else if !errdefs.IsNotFound(err) {
+		} else if errdefs.IsNotFound(err) {
+			// A stale record would outlive the container and refuse the
+			// next container of the same name its task.
+			c.clearStaleTask(ctx, sc.ID)
+		} else {
 			return fmt.Errorf("remove container %s: %w", sc.Name, err)
 		}
 		if err := ctr.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {

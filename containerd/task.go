@@ -70,7 +70,7 @@ func (c *Client) prepare(ctx context.Context, sc scheduler.Container) (ctr conta
 		if proc.Status == apitask.Status_CREATED {
 			return ctr, task, false, nil
 		}
-		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+		if _, err := deleteTask(ctx, task, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
 			return nil, nil, false, fmt.Errorf("start container %s: delete previous task: %w", sc.Name, err)
 		}
 	}
@@ -93,10 +93,22 @@ func (c *Client) prepare(ctx context.Context, sc scheduler.Container) (ctr conta
 		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
 	}
 	task, err = ctr.NewTask(ctx, c.serviceIO(sc, logPath))
+	if errdefs.IsAlreadyExists(err) && c.clearStaleTask(ctx, sc.ID) {
+		task, err = ctr.NewTask(ctx, c.serviceIO(sc, logPath))
+	}
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
 	}
 	return ctr, task, false, nil
+}
+
+// deleteTask deletes a task to the end even when ctx ends (Ctrl-C, an
+// exit seen meanwhile): containerd keeps the record of a task's shim when
+// its delete is cancelled after the shim let the task go, and since berth
+// names containerd containers by their names, the next container of the
+// same name is then refused a task ("already exists").
+func deleteTask(ctx context.Context, task containerd.Task, opts ...containerd.ProcessDeleteOpts) (*containerd.ExitStatus, error) {
+	return task.Delete(context.WithoutCancel(ctx), opts...)
 }
 
 // Start starts a created, prepared or exited container: its prepared task,
@@ -192,7 +204,7 @@ func (c *Client) Stop(ctx context.Context, sc scheduler.Container, timeout time.
 			return fmt.Errorf("stop container %s: %w", sc.Name, err)
 		}
 	}
-	status, err := task.Delete(ctx)
+	status, err := deleteTask(ctx, task)
 	if err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("stop container %s: delete task: %w", sc.Name, err)
 	}

@@ -343,6 +343,11 @@ func TestContainerRunAttached(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 9 || !strings.Contains(outBuf.String(), "got-term") {
 		t.Errorf("Ctrl-C of an attached run: %v, output %q; want exit 9 after got-term", err, outBuf.String())
 	}
+	// The same name runs again at once, as a docker user re-runs after
+	// Ctrl-C (the stop's task delete must have run to its end).
+	if r := p.berth("container", "run", "--rm", "--name", p.name+"-int", testImage, "echo", "again"); r.code != 0 || r.stdout != "again\n" {
+		t.Errorf("run again under the name of the interrupted run: %s", r)
+	}
 	p.must("container", "rm", again)
 	if got := p.plainNames(); len(got) != 0 {
 		t.Errorf("left %v", got)

@@ -41,19 +41,25 @@ func runThroughLog(ctx context.Context, rt *containerd.Client, c scheduler.Conta
 	}()
 	wctx, exitedNow := context.WithCancel(bg)
 	defer exitedNow()
+	// Ctrl-C stops the container. The stop runs to its end even once the
+	// exit is seen (its task's delete cut short would leave containerd a
+	// record that refuses the name's next run), and is waited for.
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		select {
 		case <-ctx.Done():
 			grace := compose.DefaultStopGracePeriod
 			if d, err := time.ParseDuration(c.Labels[compose.LabelStopGrace]); err == nil {
 				grace = d
 			}
-			rt.Stop(wctx, c, grace) //nolint:errcheck // the wait below tells how it ended
+			rt.Stop(bg, c, grace) //nolint:errcheck // the wait below tells how it ended
 		case <-wctx.Done():
 		}
 	}()
 	exited, err := scheduler.WaitExit(wctx, rt, c.Labels.Project(), []string{c.Labels.Service()})
 	exitedNow()
+	<-stopped
 	stopFollowing()
 	<-followed
 	if err != nil {

@@ -136,7 +136,9 @@ func (b *Builder) removeContainer(ctx context.Context, c containerd.Container) e
 	task, err := c.Task(ctx, nil)
 	switch {
 	case err == nil:
-		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+		// To the end even when ctx ends: a delete cancelled midway
+		// leaves containerd a task record that refuses the ID again.
+		if _, err := task.Delete(context.WithoutCancel(ctx), containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("build container %s: delete task: %w", c.ID(), err)
 		}
 	case !errdefs.IsNotFound(err):
