@@ -349,7 +349,7 @@ func TestLeftoversSeeAProject(t *testing.T) {
 	p := newProject(t, svc("command: [sleep, '60']\nports: ['127.0.0.1::80']\nvolumes: ['data:/data']")+"volumes:\n  data: {}\n", nil)
 	p.must("up", "-d")
 	got := strings.Join(leftovers(p.name)[p.name], "\n")
-	for _, want := range []string{"ctr containers", "ctr tasks", "network namespace", "volume " + p.name + "_data", "bridge", "IPAM entry network " + p.name + "_default", "IPAM entry port", "/var/lib/berth/containers/berth/" + p.name + "-a-1"} {
+	for _, want := range []string{"ctr containers", "ctr tasks", "network namespace", "volume " + p.name + "_data", "bridge", "IPAM entry network " + p.name + "_default", "IPAM entry port", berthDataDir() + "/containers/berth/" + p.name + "-a-1"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("leftovers of a running project do not mention %q:\n%s", want, got)
 		}

@@ -327,14 +327,6 @@ func vmHWM(pid int) (int, error) {
 	return 0, fmt.Errorf("/proc/%d/status: no VmHWM", pid)
 }
 
-// berthRunDir is the run directory berth uses (BERTH_RUN_DIR, as in cmd/berth).
-func berthRunDir() string {
-	if d := os.Getenv("BERTH_RUN_DIR"); d != "" {
-		return d
-	}
-	return "/run/berth"
-}
-
 // BenchmarkBundle: `bundle create` of a built 10-step image and the test
 // image (its size reported), and `bundle inspect`, which reads and
 // verifies the whole bundle as load does before it imports anything.

@@ -86,7 +86,7 @@ func removeImages(t *testing.T, refs ...string) {
 // it remains is reported.
 func assertNoBuildLeftovers(t *testing.T) {
 	t.Helper()
-	for _, l := range buildLeftovers(t, ctrOut, "/run/berth/build-fifo", ownerGone) {
+	for _, l := range buildLeftovers(t, ctrOut, berthRunDir()+"/build-fifo", ownerGone) {
 		t.Errorf("left behind by a build: %s", l)
 	}
 }

@@ -207,7 +207,7 @@ func containerAddr(t *testing.T, network, container string) string {
 			Addresses map[string]string `json:"addresses"`
 		} `json:"networks"`
 	}
-	if err := json.Unmarshal([]byte(readFile(t, "/var/lib/berth/network/ipam.json")), &st); err != nil {
+	if err := json.Unmarshal([]byte(readFile(t, berthDataDir()+"/network/ipam.json")), &st); err != nil {
 		t.Fatal(err)
 	}
 	addr := st.Networks[network].Addresses[container]

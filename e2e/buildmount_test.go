@@ -289,7 +289,7 @@ func forgetCacheMounts(t *testing.T, ids ...string) {
 	t.Cleanup(func() {
 		for _, id := range ids {
 			sum := sha256.Sum256([]byte("id=" + id))
-			dirs, _ := filepath.Glob(filepath.Join("/var/lib/berth/build", "*", "cache-mounts", hex.EncodeToString(sum[:16])+".*"))
+			dirs, _ := filepath.Glob(filepath.Join(berthDataDir()+"/build", "*", "cache-mounts", hex.EncodeToString(sum[:16])+".*"))
 			for _, d := range dirs {
 				os.RemoveAll(d)
 			}

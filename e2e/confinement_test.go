@@ -250,7 +250,7 @@ networks:
 // project and no address of its containers.
 func assertNoIPAM(t *testing.T, project string) {
 	t.Helper()
-	b, err := os.ReadFile("/var/lib/berth/network/ipam.json")
+	b, err := os.ReadFile(berthDataDir() + "/network/ipam.json")
 	if os.IsNotExist(err) {
 		return
 	}

@@ -46,7 +46,7 @@ volumes:
 	if got := inApp("cat /data/file.txt; ls -ln /data | awk 'NR>1 {print $3, $9}'"); got != "hello\n0 file.txt\n1234 kept.txt\n" {
 		t.Errorf("/data in the container:\n%s", got)
 	}
-	if got := readFile(t, "/var/lib/berth/volumes/"+p.name+"_data/_data/file.txt"); got != "hello\n" {
+	if got := readFile(t, berthDataDir()+"/volumes/"+p.name+"_data/_data/file.txt"); got != "hello\n" {
 		t.Errorf("the volume's file on the host: %q", got)
 	}
 	p.must("cp", "in/dir", "app:/tmp")

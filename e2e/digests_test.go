@@ -85,10 +85,10 @@ services:
 		t.Errorf("config --images of the published artifact = %q, want %s twice\n%s", r.stdout, pinned, r)
 	}
 	t.Cleanup(func() {
-		entries, _ := os.ReadDir("/var/lib/berth/oci")
+		entries, _ := os.ReadDir(berthDataDir() + "/oci")
 		for _, e := range entries {
-			if b, err := os.ReadFile(filepath.Join("/var/lib/berth/oci", e.Name(), "compose.yaml")); err == nil && strings.Contains(string(b), registry) {
-				os.RemoveAll(filepath.Join("/var/lib/berth/oci", e.Name()))
+			if b, err := os.ReadFile(filepath.Join(berthDataDir()+"/oci", e.Name(), "compose.yaml")); err == nil && strings.Contains(string(b), registry) {
+				os.RemoveAll(filepath.Join(berthDataDir()+"/oci", e.Name()))
 			}
 		}
 	})
@@ -148,10 +148,10 @@ services:
 		t.Errorf("config --images of the artifact = %q, want the image pinned\n%s", r.stdout, r)
 	}
 	t.Cleanup(func() {
-		entries, _ := os.ReadDir("/var/lib/berth/oci")
+		entries, _ := os.ReadDir(berthDataDir() + "/oci")
 		for _, e := range entries {
-			if b, err := os.ReadFile(filepath.Join("/var/lib/berth/oci", e.Name(), "compose.yaml")); err == nil && strings.Contains(string(b), registry) {
-				os.RemoveAll(filepath.Join("/var/lib/berth/oci", e.Name()))
+			if b, err := os.ReadFile(filepath.Join(berthDataDir()+"/oci", e.Name(), "compose.yaml")); err == nil && strings.Contains(string(b), registry) {
+				os.RemoveAll(filepath.Join(berthDataDir()+"/oci", e.Name()))
 			}
 		}
 	})

@@ -89,7 +89,7 @@ services:
 
 	// A killed DNS daemon is started again by the next up, which changes
 	// nothing else.
-	pidFile := "/run/berth/projects/" + a.name + "/dns.pid"
+	pidFile := berthRunDir() + "/projects/" + a.name + "/dns.pid"
 	old, err := os.ReadFile(pidFile)
 	if err != nil {
 		t.Fatalf("no DNS daemon pid file: %v", err)

@@ -233,7 +233,7 @@ func TestEdgeStack(t *testing.T) {
 	}
 
 	// down -v drops the data: the next up starts from an empty database.
-	volume := "/var/lib/berth/volumes/" + s.name + "_db-data"
+	volume := berthDataDir() + "/volumes/" + s.name + "_db-data"
 	if _, err := os.Stat(filepath.Join(volume, "_data", "PG_VERSION")); err != nil {
 		t.Errorf("the database is not in its named volume: %v", err)
 	}

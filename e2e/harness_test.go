@@ -312,7 +312,7 @@ func leftovers(names ...string) map[string][]string {
 		}
 	}
 	netns, _ := os.ReadDir("/run/netns")
-	vols, _ := os.ReadDir("/var/lib/berth/volumes")
+	vols, _ := os.ReadDir(berthDataDir() + "/volumes")
 	links, _ := os.ReadDir("/sys/class/net")
 	rules := berthRules()
 	var cmdlines []string
@@ -350,8 +350,8 @@ func leftovers(names ...string) map[string][]string {
 				add(name, "nft rule %q in chain %s", r.tag, r.chain)
 			}
 		}
-		if _, err := os.Stat("/run/berth/projects/" + name); !os.IsNotExist(err) {
-			add(name, "/run/berth/projects/%s (the DNS daemon's files)", name)
+		if _, err := os.Stat(berthRunDir() + "/projects/" + name); !os.IsNotExist(err) {
+			add(name, berthRunDir()+"/projects/%s (the DNS daemon's files)", name)
 		}
 		for _, c := range cmdlines {
 			pid, cmdline, _ := strings.Cut(c, "\x00")
@@ -367,7 +367,7 @@ func leftovers(names ...string) map[string][]string {
 		for _, left := range ipamEntries(name) {
 			add(name, "IPAM entry %s", left)
 		}
-		for _, root := range []string{"/var/lib/berth", "/run/berth"} {
+		for _, root := range []string{berthDataDir(), berthRunDir()} {
 			for _, f := range filesNamed(root, name, 3) {
 				add(name, "%s", f)
 			}
@@ -379,7 +379,7 @@ func leftovers(names ...string) map[string][]string {
 // ipamEntries are the networks, addresses and ports berth's IPAM state
 // holds for the project (read without berth, from its state file).
 func ipamEntries(project string) []string {
-	b, err := os.ReadFile("/var/lib/berth/network/ipam.json")
+	b, err := os.ReadFile(berthDataDir() + "/network/ipam.json")
 	if err != nil {
 		return nil
 	}
@@ -656,4 +656,21 @@ func berthRules() []nftRule {
 		}
 	}
 	return rules
+}
+
+// berthRunDir is the run directory berth uses (BERTH_RUN_DIR, as in cmd/berth).
+func berthRunDir() string {
+	if d := os.Getenv("BERTH_RUN_DIR"); d != "" {
+		return d
+	}
+	return "/run/berth"
+}
+
+// berthDataDir is the data directory berth uses (BERTH_DATA_DIR, as in
+// cmd/berth), so that the suite can run against a private daemon.
+func berthDataDir() string {
+	if d := os.Getenv("BERTH_DATA_DIR"); d != "" {
+		return d
+	}
+	return "/var/lib/berth"
 }

@@ -21,15 +21,6 @@ import (
 // What the soak and cycles tests count of a long-lived process, and of
 // the files a project makes.
 
-// berthDataDir is the data directory berth uses (BERTH_DATA_DIR, as in
-// cmd/berth); berthRunDir is its run directory.
-func berthDataDir() string {
-	if d := os.Getenv("BERTH_DATA_DIR"); d != "" {
-		return d
-	}
-	return "/var/lib/berth"
-}
-
 // procStats is what a process holds: open descriptors, threads and
 // resident memory.
 type procStats struct {

@@ -62,7 +62,7 @@ services:
 	if !strings.Contains(r.stderr, repo+" publishing") || m == nil {
 		t.Fatalf("publish said: %s", r)
 	}
-	t.Cleanup(func() { os.RemoveAll(filepath.Join("/var/lib/berth/oci", m[1])) })
+	t.Cleanup(func() { os.RemoveAll(filepath.Join(berthDataDir()+"/oci", m[1])) })
 
 	// From another directory, with nothing but the artifact.
 	elsewhere := t.TempDir()
@@ -93,7 +93,7 @@ services:
 	varsRepo := registry + "/e2e/" + vars.name + ":1"
 	r = vars.must("publish", "--with-env", "-y", varsRepo)
 	if m := regexp.MustCompile(`published \(sha256:([0-9a-f]{64})\)`).FindStringSubmatch(r.stderr); m != nil {
-		t.Cleanup(func() { os.RemoveAll(filepath.Join("/var/lib/berth/oci", m[1])) })
+		t.Cleanup(func() { os.RemoveAll(filepath.Join(berthDataDir()+"/oci", m[1])) })
 	}
 	r = vars.run(elsewhere, nil, "-f", "oci://"+varsRepo, "up", "-d")
 	if r.code == 0 || !regexp.MustCompile(`(?m)^GREETING +hi +compose file +no +hi$`).MatchString(r.stdout) || !strings.Contains(r.stderr, "operation cancelled by user") {

@@ -293,7 +293,7 @@ services:
 	}
 
 	// The background process dies; containers keep running.
-	pidFile := "/run/berth/projects/" + p.name + "/dns.pid"
+	pidFile := berthRunDir() + "/projects/" + p.name + "/dns.pid"
 	b, err := os.ReadFile(pidFile)
 	if err != nil {
 		t.Fatal(err)
@@ -532,7 +532,7 @@ services:
 	}
 
 	// The reboot.
-	b, _ := os.ReadFile("/run/berth/projects/" + p.name + "/dns.pid")
+	b, _ := os.ReadFile(berthRunDir() + "/projects/" + p.name + "/dns.pid")
 	if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
@@ -555,7 +555,7 @@ services:
 		}
 	}
 	exec.Command("ip", "link", "delete", netbridge.BridgeName(p.name+"_default")).Run() //nolint:errcheck // gone already is fine
-	os.RemoveAll("/run/berth/projects/" + p.name)
+	os.RemoveAll(berthRunDir() + "/projects/" + p.name)
 
 	p.must("up", "-d")
 	for _, e := range p.ps(true) {

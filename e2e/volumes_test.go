@@ -37,7 +37,7 @@ services:
 volumes:
   data: {}
 `, map[string]string{"conf/setting": "setting=1\n"})
-	volumeDir := "/var/lib/berth/volumes/" + p.name + "_data"
+	volumeDir := berthDataDir() + "/volumes/" + p.name + "_data"
 	logs := func(want string) string {
 		var out string
 		p.waitFor("app to print "+want, 10*time.Second, func() bool {
@@ -109,7 +109,7 @@ volumes:
 		t.Errorf("nocopy volume: %q", logs)
 	}
 	// Content written to the volume survives, and is not overwritten.
-	data := "/var/lib/berth/volumes/" + p.name + "_data/_data"
+	data := berthDataDir() + "/volumes/" + p.name + "_data/_data"
 	if err := os.WriteFile(data+"/seed.txt", []byte("changed"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -137,8 +137,8 @@ volumes:
     labels: {backup: daily}
 `, nil)
 	name := p.name + "_data"
-	mountpoint := "/var/lib/berth/volumes/" + name + "/_data"
-	legacy := "/var/lib/berth/volumes/" + p.name + "_legacy"
+	mountpoint := berthDataDir() + "/volumes/" + name + "/_data"
+	legacy := berthDataDir() + "/volumes/" + p.name + "_legacy"
 	t.Cleanup(func() { os.RemoveAll(legacy) })
 
 	p.must("up", "-d")
@@ -204,7 +204,7 @@ volumes:
 	if out := p.must("volume", "rm", "data", "legacy").stdout; out != name+"\n"+p.name+"_legacy\n" {
 		t.Errorf("volume rm printed %q, want the names removed", out)
 	}
-	for _, dir := range []string{"/var/lib/berth/volumes/" + name, legacy} {
+	for _, dir := range []string{berthDataDir() + "/volumes/" + name, legacy} {
 		if _, err := os.Stat(dir); !os.IsNotExist(err) {
 			t.Errorf("volume rm left %s (%v)", dir, err)
 		}
@@ -302,7 +302,7 @@ volumes:
 			t.Errorf("mounts lack %q:\n%s", want, out)
 		}
 	}
-	if st, err := os.Stat("/var/lib/berth/volumes"); err != nil || st.Mode().Perm() != 0o700 {
-		t.Errorf("/var/lib/berth/volumes: %v, %v; want mode 0700", st.Mode(), err)
+	if st, err := os.Stat(berthDataDir() + "/volumes"); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf(berthDataDir()+"/volumes: %v, %v; want mode 0700", st.Mode(), err)
 	}
 }
