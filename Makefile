@@ -41,10 +41,14 @@ compat: build
 e2e: build
 	$(GO) test -count=1 -tags e2e -timeout $(E2E_TIMEOUT) ./containerd/... ./netbridge/... ./e2e/...
 
-## bench: speed figures (medians of BENCH_RUNS runs) against a real containerd; see docs/benchmarks.md
-BENCH_RUNS ?= 5
+## bench: speed figures (medians of BENCH_RUNS runs) against a real containerd; see docs/benchmarks.md.
+## BENCH picks benchmarks (a -bench pattern: BENCH=Stacks for only the shared reference stacks);
+## BENCH_STACKS is where those stacks are (mkimage.py, stacks/), skipped with a message when absent
+BENCH_RUNS   ?= 5
+BENCH        ?= .
+BENCH_STACKS ?= ../shared/bench
 bench: deps build
-	$(GO) test -tags e2e -run '^$$' -bench . -benchtime $(BENCH_RUNS)x -count 1 -timeout 90m ./e2e/ | grep -v '^\(goos\|goarch\|pkg\):'
+	BENCH_STACKS=$(abspath $(BENCH_STACKS)) $(GO) test -tags e2e -run '^$$' -bench '$(BENCH)' -benchtime $(BENCH_RUNS)x -count 1 -timeout 90m ./e2e/ | grep -v '^\(goos\|goarch\|pkg\):'
 
 ## fuzz: every Go fuzz target (func Fuzz...) for FUZZTIME each; the seeds are committed
 ## under each package's testdata/fuzz, and a failing input is written there

@@ -1,0 +1,359 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkStacks: the shared reference stacks of issue 16 (chain10,
+// wide30, build3 from BENCH_STACKS, ../shared/bench by default), each
+// brought up with `up -d --wait` and taken down, and wide30 in its steady
+// state: CPU (machine and berth's processes), probe latency, peak PSS per
+// process group; chain10 once more under `ctr events`, cut into where the
+// time of one link (a start and a probe) goes. The figures end in a table
+// whose rows paste into docs/benchmarks.md.
+//
+// It runs on a private managed daemon (data and run directories of its
+// own, removed at the end): the build3 cold runs prune its build cache,
+// the memory and CPU figures count only its containerd and shims, and two
+// runs of it at once (other worktrees) do not collide on project names.
+func BenchmarkStacks(b *testing.B) {
+	root := benchStacksDir(b)
+	d := newBarePrivateDaemon(b)
+	archive := filepath.Join(d.base, "busybox.tar")
+	if out, err := exec.Command("python3", filepath.Join(root, "mkimage.py"), "-o", archive).CombinedOutput(); err != nil {
+		b.Fatalf("mkimage.py: %v: %s", err, out)
+	}
+	d.must(d.base, "load", "-i", archive)
+	rep := &benchReport{}
+	b.Run("chain10", func(b *testing.B) {
+		if skipCalibration(b) {
+			return
+		}
+		s := newBenchStack(b, d, root, "chain10")
+		s.upDown(b, rep, "chain10", nil, "up", "-d", "--wait")
+		s.traceChain(b, rep)
+	})
+	b.Run("wide30", func(b *testing.B) {
+		if skipCalibration(b) {
+			return
+		}
+		s := newBenchStack(b, d, root, "wide30")
+		s.upDown(b, rep, "wide30", nil, "up", "-d", "--wait")
+		s.steadyState(b, rep)
+	})
+	b.Run("build3", func(b *testing.B) {
+		if skipCalibration(b) {
+			return
+		}
+		s := newBenchStack(b, d, root, "build3")
+		images := strings.Fields(s.must(b, "config", "--images"))
+		s.upDown(b, rep, "build3 cold", func(i int) {
+			if i > 0 { // the fresh daemon has none before the first
+				s.must(b, append([]string{"image", "rm"}, images...)...)
+			}
+			s.must(b, "builder", "prune")
+		}, "up", "-d", "--wait", "--build")
+		s.upDown(b, rep, "build3 cached", nil, "up", "-d", "--wait", "--build")
+	})
+	rep.print()
+}
+
+// benchStacksDir is where the shared stacks are: BENCH_STACKS, else
+// ../shared/bench beside the repository. The benchmark is skipped when
+// they are not there.
+func benchStacksDir(b *testing.B) string {
+	dir := os.Getenv("BENCH_STACKS")
+	if dir == "" {
+		dir = filepath.Join(repoRoot, "..", "shared", "bench")
+	}
+	for _, f := range []string{"mkimage.py", "stacks"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			b.Skipf("the shared reference stacks are not at %s (no %s): set BENCH_STACKS to the directory with mkimage.py and stacks/", dir, f)
+		}
+	}
+	return dir
+}
+
+// skipCalibration reports whether this call of a benchmark is Go's
+// first one, with b.N = 1, made before the -benchtime Nx runs: a run of
+// these stacks takes seconds, so that one is skipped. With -benchtime 1x
+// (or a duration) the first call is the one that counts.
+func skipCalibration(b *testing.B) bool {
+	f := flag.Lookup("test.benchtime")
+	if f == nil {
+		return false
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(f.Value.String(), "x"))
+	return err == nil && strings.HasSuffix(f.Value.String(), "x") && b.N < n
+}
+
+// benchStack is one of the shared stacks, copied into the private
+// daemon's directory and run as project bench-NAME.
+type benchStack struct {
+	d       *privateDaemon
+	name    string
+	project string
+	dir     string
+}
+
+// newBenchStack copies stacks/NAME and makes sure that its project is
+// down when the benchmark ends.
+func newBenchStack(b *testing.B, d *privateDaemon, root, name string) *benchStack {
+	b.Helper()
+	s := &benchStack{d: d, name: name, project: "bench-" + name, dir: filepath.Join(d.base, "stacks", name)}
+	if err := os.MkdirAll(filepath.Dir(s.dir), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "-a", filepath.Join(root, "stacks", name), s.dir).CombinedOutput(); err != nil {
+		b.Fatalf("copy stack %s: %v: %s", name, err, out)
+	}
+	b.Cleanup(func() {
+		if out, err := s.d.command(s.dir, "-p", s.project, "down", "-t", "0").CombinedOutput(); err != nil {
+			b.Errorf("down %s: %v: %s", s.project, err, out)
+		}
+	})
+	return s
+}
+
+// must runs berth -p PROJECT ARGS in the stack's directory and returns its
+// output; it fails the benchmark unless berth succeeds.
+func (s *benchStack) must(b *testing.B, args ...string) string {
+	b.Helper()
+	return s.d.must(s.dir, append([]string{"-p", s.project}, args...)...)
+}
+
+// timed is must, returning how long the command took in seconds.
+func (s *benchStack) timed(b *testing.B, args ...string) float64 {
+	b.Helper()
+	start := time.Now()
+	s.must(b, args...)
+	return time.Since(start).Seconds()
+}
+
+// upDown runs b.N times: before (when not nil) with the run's index, then the timed up command,
+// then a timed down; it reports the median and spread of both.
+func (s *benchStack) upDown(b *testing.B, rep *benchReport, what string, before func(i int), up ...string) {
+	b.Helper()
+	var ups, downs []float64
+	b.ResetTimer()
+	for i := range b.N {
+		if before != nil {
+			before(i)
+		}
+		ups = append(ups, s.timed(b, up...))
+		downs = append(downs, s.timed(b, "down"))
+	}
+	b.StopTimer()
+	metric := strings.ReplaceAll(strings.TrimPrefix(what, s.name), " ", "") // "", "cold", "cached"
+	if metric != "" {
+		metric += "-"
+	}
+	rep.seconds(b, what+" `"+strings.Join(up, " ")+"`", ups, metric+"up")
+	rep.seconds(b, what+" `down`", downs, metric+"down")
+	b.ReportMetric(0, "ns/op")
+}
+
+// steadyState brings wide30 up once more and measures it while it runs:
+// CPU over 10 one-second samples after a settling time, the peak PSS of
+// each process group over 5 samples after that, and the latency of the
+// probes in the containers' health logs.
+func (s *benchStack) steadyState(b *testing.B, rep *benchReport) {
+	b.Helper()
+	s.must(b, "up", "-d", "--wait")
+	// The eager probes of the start are over after one interval (1 s).
+	time.Sleep(3 * time.Second)
+	berth := resolvedBerth()
+	const window = 10
+	first, err := readCPUTimes()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ticks0, start := s.d.ticksByGroup(berth), time.Now()
+	var shares []float64
+	prev := first
+	for range window {
+		time.Sleep(time.Second)
+		now, err := readCPUTimes()
+		if err != nil {
+			b.Fatal(err)
+		}
+		shares = append(shares, 100*busyShare(prev, now))
+		prev = now
+	}
+	ticks1, elapsed := s.d.ticksByGroup(berth), time.Since(start).Seconds()
+	rep.row(fmt.Sprintf("wide30 steady state: CPU busy, all cores of the machine (/proc/stat, %d × 1 s; includes everything else the machine runs)", window),
+		pct(100*busyShare(first, prev)), pct(slices.Min(shares)), pct(slices.Max(shares)))
+	b.ReportMetric(100*busyShare(first, prev), "machine-busy-%")
+	var all float64
+	for _, g := range allGroups {
+		share := 100 * float64(ticks1[g]-ticks0[g]) / clockTicks / elapsed
+		all += share
+		rep.row(fmt.Sprintf("wide30 steady state: CPU of %s, %% of one core", groupText(g)), pct(share), "", "")
+	}
+	rep.row("wide30 steady state: CPU of all the above (berth, containerd, shims, runc, probes, containers), % of one core", pct(all), "", "")
+	b.ReportMetric(all, "stack-cpu-%core")
+
+	peak, engine := s.d.peakPss(berth, 5, time.Second)
+	for _, g := range allGroups {
+		rep.row(fmt.Sprintf("wide30 peak PSS: %s (%d processes)", groupText(g), peak[g].procs), mib(peak[g].pssKiB), "", "")
+	}
+	rep.row("wide30 peak PSS: berth, containerd, shims, runc together (containers' processes not counted)", mib(engine), "", "")
+	perService := float64(engine-peak[groupContainerd].pssKiB-peak[groupBerth].pssKiB) / 1024 / 30
+	rep.row("wide30 peak PSS per service beyond containerd and berth's project process", fmt.Sprintf("%.1f MiB", perService), "", "")
+	b.ReportMetric(float64(engine)/1024, "engine-pss-MiB")
+
+	lat := s.probeLatencies(b)
+	if len(lat) == 0 {
+		b.Fatal("no probe results in the health logs of wide30")
+	}
+	rep.ms(b, fmt.Sprintf("wide30 steady state: probe latency, End − Start in the health logs (%d probes); min–max", len(lat)), lat, "probe")
+	b.ReportMetric(percentile(lat, 90), "probe-p90-ms")
+	s.must(b, "down")
+}
+
+// probeLatencies returns End − Start, in milliseconds, of every probe in
+// the health logs of the stack's containers.
+func (s *benchStack) probeLatencies(b *testing.B) []float64 {
+	b.Helper()
+	var names []string
+	for _, line := range strings.Split(s.must(b, "ps", "--format", "{{.Name}}"), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			names = append(names, line)
+		}
+	}
+	var inspected []struct {
+		State struct {
+			Health *struct {
+				Log []struct{ Start, End time.Time }
+			}
+		}
+	}
+	out, err := s.d.command(s.dir, append([]string{"container", "inspect"}, names...)...).Output()
+	if err != nil {
+		b.Fatalf("berth container inspect: %v", err)
+	}
+	if err := json.Unmarshal(out, &inspected); err != nil {
+		b.Fatalf("berth container inspect: %v: %s", err, out)
+	}
+	var ms []float64
+	for _, c := range inspected {
+		if c.State.Health == nil {
+			continue
+		}
+		for _, r := range c.State.Health.Log {
+			ms = append(ms, float64(r.End.Sub(r.Start).Microseconds())/1000)
+		}
+	}
+	return ms
+}
+
+// traceChain brings chain10 up once more under `ctr events` and reports
+// where the time of one link of the chain goes (the median over links
+// s02…s10, with the spread), and of the start of s01, which waits for
+// nothing.
+func (s *benchStack) traceChain(b *testing.B, rep *benchReport) {
+	b.Helper()
+	rec := s.d.recordEvents(b)
+	upAt := time.Now()
+	s.must(b, "up", "-d", "--wait")
+	traces := traceContainers(rec.stop())
+	s.must(b, "down")
+	var chain []string
+	for i := 1; i <= 10; i++ {
+		chain = append(chain, fmt.Sprintf("%s-s%02d-1", s.project, i))
+	}
+	steps, probes := chainBreakdown(traces, chain)
+	for _, st := range linkSteps {
+		if v := steps[st.what]; len(v) > 0 {
+			rep.row(fmt.Sprintf("chain10 link (%d of 9): %s", len(v), st.what),
+				millis(median(v)*1000), millis(v[0]*1000), millis(v[len(v)-1]*1000))
+		}
+	}
+	if len(probes) > 0 {
+		rep.row("chain10 link: probes run until healthy", fmt.Sprintf("%.0f", median(probes)), fmt.Sprintf("%.0f", probes[0]), fmt.Sprintf("%.0f", probes[len(probes)-1]))
+	}
+	if c := traces[chain[0]]; c != nil {
+		for _, st := range []struct {
+			what string
+			at   time.Time
+		}{{"container created", c.created}, {"task created", c.taskCreated}, {"task started", c.taskStarted}, {"healthy", c.healthy}} {
+			if d, ok := between(upAt, st.at); ok {
+				rep.row("chain10 s01 (waits for nothing): `up` run → "+st.what, millis(d.Seconds()*1000), "", "")
+			}
+		}
+	}
+}
+
+// benchReport gathers the rows of the table BenchmarkStacks prints.
+type benchReport struct{ rows []string }
+
+// row adds a table row.
+func (r *benchReport) row(what, median, lo, hi string) {
+	r.rows = append(r.rows, fmt.Sprintf("| %s | %s | %s | %s |", what, median, lo, hi))
+}
+
+// seconds reports v (seconds) as metric-median-s, -min-s, -max-s and adds
+// its row.
+func (r *benchReport) seconds(b *testing.B, what string, v []float64, metric string) {
+	m := spread(b, v, metric+"-median-s", metric+"-min-s", metric+"-max-s")
+	r.row(what, fmt.Sprintf("%.2f s", m), fmt.Sprintf("%.2f s", v[0]), fmt.Sprintf("%.2f s", v[len(v)-1]))
+}
+
+// ms reports v (milliseconds) as metric-p50-ms with its spread and adds
+// its row.
+func (r *benchReport) ms(b *testing.B, what string, v []float64, metric string) {
+	m := spread(b, v, metric+"-p50-ms", metric+"-min-ms", metric+"-max-ms")
+	r.row(what, millis(m)+" (p90 "+millis(percentile(v, 90))+")", millis(v[0]), millis(v[len(v)-1]))
+}
+
+// print writes the table to standard output.
+func (r *benchReport) print() {
+	if len(r.rows) == 0 {
+		return
+	}
+	fmt.Println("| what (BenchmarkStacks) | median | min | max |")
+	fmt.Println("|---|---|---|---|")
+	for _, row := range r.rows {
+		fmt.Println(row)
+	}
+}
+
+// percentile returns the p-th percentile (nearest rank) of v.
+func percentile(v []float64, p float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	i := int(float64(len(s))*p/100+0.5) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func pct(v float64) string    { return fmt.Sprintf("%.1f %%", v) }
+func mib(kib int64) string    { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
+func millis(v float64) string { return fmt.Sprintf("%.1f ms", v) }
+
+// groupText names a process group in the report.
+func groupText(g procGroup) string {
+	switch g {
+	case groupBerth:
+		return "berth's project process"
+	case groupBerthShim:
+		return "berth under the shims (log drivers)"
+	case groupShims:
+		return "shims (with the runc and probes they reap)"
+	case groupRunc:
+		return "runc (while running)"
+	case groupContainers:
+		return "containers' processes and probes"
+	}
+	return string(g)
+}
