@@ -37,6 +37,7 @@ func BenchmarkStacks(b *testing.B) {
 	}
 	d.must(d.base, "load", "-i", archive)
 	rep := &benchReport{}
+	rep.row("machine load average (1, 5, 15 min) at the start", loadAverage(), "", "")
 	b.Run("chain10", func(b *testing.B) {
 		if skipCalibration(b) {
 			return
@@ -67,7 +68,19 @@ func BenchmarkStacks(b *testing.B) {
 		}, "up", "-d", "--wait", "--build")
 		s.upDown(b, rep, "build3 cached", nil, "up", "-d", "--wait", "--build")
 	})
+	rep.row("machine load average (1, 5, 15 min) at the end", loadAverage(), "", "")
 	rep.print()
+}
+
+// loadAverage is the first three fields of /proc/loadavg: how busy the
+// machine was, beside figures measured on a machine shared with others.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], ", ")
 }
 
 // benchStacksDir is where the shared stacks are: BENCH_STACKS, else
@@ -225,18 +238,18 @@ func (s *benchStack) steadyState(b *testing.B, rep *benchReport) {
 	rep.row("wide30 peak PSS per service beyond containerd and berth's project process", fmt.Sprintf("%.1f MiB", perService), "", "")
 	b.ReportMetric(float64(engine)/1024, "engine-pss-MiB")
 
-	lat := s.probeLatencies(b)
+	lat, failed := s.probeLatencies(b)
 	if len(lat) == 0 {
 		b.Fatal("no probe results in the health logs of wide30")
 	}
-	rep.ms(b, fmt.Sprintf("wide30 steady state: probe latency, End − Start in the health logs (%d probes); min–max", len(lat)), lat, "probe")
+	rep.ms(b, fmt.Sprintf("wide30 steady state: probe latency, End − Start in the health logs (%d probes, %d failed); min–max", len(lat), failed), lat, "probe")
 	b.ReportMetric(percentile(lat, 90), "probe-p90-ms")
 	s.must(b, "down")
 }
 
 // probeLatencies returns End − Start, in milliseconds, of every probe in
-// the health logs of the stack's containers.
-func (s *benchStack) probeLatencies(b *testing.B) []float64 {
+// the health logs of the stack's containers, and how many of them failed.
+func (s *benchStack) probeLatencies(b *testing.B) (ms []float64, failed int) {
 	b.Helper()
 	var names []string
 	for _, line := range strings.Split(s.must(b, "ps", "--format", "{{.Name}}"), "\n") {
@@ -247,7 +260,10 @@ func (s *benchStack) probeLatencies(b *testing.B) []float64 {
 	var inspected []struct {
 		State struct {
 			Health *struct {
-				Log []struct{ Start, End time.Time }
+				Log []struct {
+					Start, End time.Time
+					ExitCode   int
+				}
 			}
 		}
 	}
@@ -258,16 +274,18 @@ func (s *benchStack) probeLatencies(b *testing.B) []float64 {
 	if err := json.Unmarshal(out, &inspected); err != nil {
 		b.Fatalf("berth container inspect: %v: %s", err, out)
 	}
-	var ms []float64
 	for _, c := range inspected {
 		if c.State.Health == nil {
 			continue
 		}
 		for _, r := range c.State.Health.Log {
 			ms = append(ms, float64(r.End.Sub(r.Start).Microseconds())/1000)
+			if r.ExitCode != 0 {
+				failed++
+			}
 		}
 	}
-	return ms
+	return ms, failed
 }
 
 // traceChain brings chain10 up once more under `ctr events` and reports
