@@ -93,7 +93,10 @@ func benchStacksDir(b *testing.B) string {
 	}
 	for _, f := range []string{"mkimage.py", "stacks"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			b.Skipf("the shared reference stacks are not at %s (no %s): set BENCH_STACKS to the directory with mkimage.py and stacks/", dir, f)
+			// go test shows a benchmark's skip message only with -v: print it.
+			msg := fmt.Sprintf("the shared reference stacks are not at %s (no %s): set BENCH_STACKS to the directory with mkimage.py and stacks/", dir, f)
+			fmt.Println(b.Name() + ": skipped: " + msg)
+			b.Skip(msg)
 		}
 	}
 	return dir
