@@ -320,7 +320,7 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		}
 	}
 	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir, Mounts: mounts, InitBinary: c.logDriver, CheckInit: c.checkInit,
-		Joined: joined, Cgroups: hostCgroups("/sys/fs/cgroup")})
+		Joined: joined, Cgroups: hostCgroups("/sys/fs/cgroup"), ShimGroup: c.shimGroup(req.Project.Name)})
 	if err != nil {
 		return scheduler.Container{}, err
 	}

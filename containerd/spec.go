@@ -35,6 +35,9 @@ type specInput struct {
 	Joined Joined
 	// Cgroups is what the host's cgroups can do.
 	Cgroups cgroupSupport
+	// ShimGroup is the runc shim group the container's task joins ("":
+	// a shim of its own); see shimGroup.
+	ShimGroup string
 }
 
 // initPrefix is what runs before the service's command: berth as
@@ -257,6 +260,9 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: in.NetNS}))
 	} else {
 		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace))
+	}
+	if in.ShimGroup != "" {
+		opts = append(opts, oci.WithAnnotations(map[string]string{annotationShimGroup: in.ShimGroup}))
 	}
 	opts = append(opts, oci.WithMounts(append(append([]specs.Mount{
 		etcMount(in.EtcDir, "hosts", s.ReadOnly),
