@@ -47,6 +47,8 @@ type Client struct {
 	buildNet build.Network
 	// binfmtDir is the binfmt_misc directory CanRun reads.
 	binfmtDir string
+	// shims is how new containers share runc shims.
+	shims ShimSharing
 	// emulatedWarned holds the services this client warned run emulated.
 	emulatedWarned sync.Map
 	// hookOutput, when set, is where the hooks' output is shown (see
@@ -95,6 +97,7 @@ type connectOptions struct {
 	startTimeout    time.Duration
 	buildNetwork    build.Network
 	binfmtDir       string
+	shims           ShimSharing
 }
 
 // WithAddress sets the containerd socket. explicit means the user named it
@@ -214,6 +217,7 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 		snapshotter: "overlayfs",
 		buildNet:    o.buildNetwork,
 		binfmtDir:   o.binfmtDir,
+		shims:       o.shims,
 	}, nil
 }
 

@@ -10,18 +10,39 @@ import (
 
 func TestShimGroup(t *testing.T) {
 	tests := []struct {
+		shims                    ShimSharing
 		namespace, project, want string
 	}{
-		{"berth", "shop", "berth/berth/shop"},
-		{"other", "shop", "berth/other/shop"},
-		{"berth", "shop-2", "berth/berth/shop-2"},
-		{"berth", compose.ContainersProject, ""},
-		{"berth", "", ""},
+		{ShimPerProject, "berth", "shop", "berth/berth/shop"},
+		{ShimPerProject, "other", "shop", "berth/other/shop"},
+		{ShimPerProject, "berth", "shop-2", "berth/berth/shop-2"},
+		{ShimPerProject, "berth", compose.ContainersProject, ""},
+		{ShimPerProject, "berth", "", ""},
+		{ShimPerContainer, "berth", "shop", ""},
 	}
 	for _, tt := range tests {
-		c := &Client{namespace: tt.namespace}
+		c := &Client{namespace: tt.namespace, shims: tt.shims}
 		if got := c.shimGroup(tt.project); got != tt.want {
-			t.Errorf("shimGroup(%q) in namespace %q = %q, want %q", tt.project, tt.namespace, got, tt.want)
+			t.Errorf("shimGroup(%q) in namespace %q with sharing %d = %q, want %q", tt.project, tt.namespace, tt.shims, got, tt.want)
+		}
+	}
+}
+
+func TestParseShimSharing(t *testing.T) {
+	tests := []struct {
+		name    string
+		want    ShimSharing
+		wantErr bool
+	}{
+		{"", ShimPerContainer, false},
+		{"container", ShimPerContainer, false},
+		{"project", ShimPerProject, false},
+		{"pod", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseShimSharing(tt.name)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("ParseShimSharing(%q) = %v, %v; want %v, error %v", tt.name, got, err, tt.want, tt.wantErr)
 		}
 	}
 }

@@ -142,8 +142,9 @@ func (fp *faultProject) assertUnchanged(what string, before map[string]int, name
 	}
 }
 
-// TestShimGroup: the containers of a compose project, one-offs included,
-// share one runc shim; a plain container has its own. Restarting,
+// TestShimGroup: with BERTH_SHIM_GROUP=project, the containers of a
+// compose project, one-offs included, share one runc shim; a plain
+// container has its own. Restarting,
 // killing, stopping and removing one container leaves the others running
 // and supervised under the same shim, probes and exec go through it, a
 // restart of containerd finds them all again, and down leaves no shim of
@@ -151,6 +152,7 @@ func (fp *faultProject) assertUnchanged(what string, before map[string]int, name
 // costs). On a private containerd, which the test kills.
 func TestShimGroup(t *testing.T) {
 	d := newPrivateDaemon(t)
+	d.env = append(d.env, "BERTH_SHIM_GROUP=project")
 	fp := newFaultProject(t, d, shimGroupCompose)
 	ctr := func(s string) string { return fp.name + "-" + s + "-1" }
 	healthy := func() bool { return fp.entry("a").Health == "healthy" }

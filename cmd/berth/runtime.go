@@ -49,7 +49,15 @@ func (o *globalOptions) connectOptions(ev scheduler.Events) ([]containerd.Opt, e
 	if err != nil {
 		return nil, err
 	}
+	// BERTH_SHIM_GROUP=project serves each compose project's containers
+	// from one runc shim (see containerd.ShimPerProject for why it is
+	// not the default).
+	shims, err := containerd.ParseShimSharing(os.Getenv("BERTH_SHIM_GROUP"))
+	if err != nil {
+		return nil, fmt.Errorf("BERTH_SHIM_GROUP: %w", err)
+	}
 	return []containerd.Opt{
+		containerd.WithShimSharing(shims),
 		// RUN steps resolve names through the host's resolvers, as they
 		// did on the host's network (BERTH_DNS_UPSTREAM is the projects').
 		containerd.WithBuildNetwork(nw.Builds(nil)),
