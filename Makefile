@@ -1,6 +1,11 @@
 # berth: `make demo` runs the example stack, `make test` runs every test.
 GO          ?= go
 BIN         := bin/berth
+# PROBE is berth's healthcheck probe agent (probeagent/agent.c), installed beside berth: a static C
+# binary, since it runs inside containers whose images have no C library
+PROBE       := bin/berth-probe
+CC          ?= gcc
+PROBE_CFLAGS ?= -static -Os -s -Wall -Wextra -Werror
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X main.version=$(VERSION)
 COMPAT      ?= ../shared/compat/compat.sh
@@ -13,8 +18,12 @@ E2E_TIMEOUT ?= 75m
 
 all: build
 
-build:
+build: $(PROBE)
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/berth
+
+$(PROBE): probeagent/agent.c
+	@mkdir -p bin
+	$(CC) $(PROBE_CFLAGS) -o $@ probeagent/agent.c
 
 ## release: static berth binaries and offline install archives (with containerd, its shim and
 ## runc) for RELEASE_ARCHES, and SHA256SUMS, into dist/; see scripts/release.sh. The containerd

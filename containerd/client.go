@@ -75,6 +75,11 @@ type Client struct {
 	// its first probe of one it removes the FIFOs of probes a killed
 	// predecessor left (see removeStaleProbeFIFOs).
 	probed sync.Map
+	// probeAgent is the probe agent bound into containers with a
+	// healthcheck (see ProbeAgentPath); "" when there is none.
+	probeAgent string
+	// agents are the probe agents this client started.
+	agents probeAgents
 }
 
 var _ scheduler.Runtime = (*Client)(nil)
@@ -94,6 +99,7 @@ type connectOptions struct {
 	insecure        []string
 	events          scheduler.Events
 	logDriver       string
+	probeAgent      string
 	startTimeout    time.Duration
 	buildNetwork    build.Network
 	binfmtDir       string
@@ -140,6 +146,11 @@ func WithEvents(ev scheduler.Events) Opt { return func(o *connectOptions) { o.ev
 // it must handle the "__logdriver" subcommand (default: this executable).
 func WithLogDriver(path string) Opt { return func(o *connectOptions) { o.logDriver = path } }
 
+// WithProbeAgent sets the probe agent bound into containers with a
+// healthcheck (default: FindProbeAgent beside this executable); "none"
+// binds none, and their probes run as an exec each.
+func WithProbeAgent(path string) Opt { return func(o *connectOptions) { o.probeAgent = path } }
+
 // WithBuildNetwork sets what makes the networks of RUN steps that run in a
 // network of their build's own (the default). Without it such steps fail;
 // RUN --network=host and none still run.
@@ -182,6 +193,16 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 		}
 		o.logDriver = exe
 	}
+	switch o.probeAgent {
+	case "":
+		o.probeAgent = FindProbeAgent(o.logDriver)
+	case "none":
+		o.probeAgent = ""
+	default:
+		if err := checkProbeAgent(o.probeAgent); err != nil {
+			return nil, err
+		}
+	}
 
 	quietLibraryLogs()
 	address, managed := o.address, false
@@ -213,6 +234,7 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 		insecure:    o.insecure,
 		events:      o.events,
 		logDriver:   o.logDriver,
+		probeAgent:  o.probeAgent,
 		staticInit:  sync.OnceValue(func() error { return checkStaticInit(o.logDriver) }),
 		snapshotter: "overlayfs",
 		buildNet:    o.buildNetwork,
@@ -231,7 +253,11 @@ func quietLibraryLogs() {
 }
 
 // Close closes the connection. The managed daemon keeps running.
-func (c *Client) Close() error { return c.client.Close() }
+// The probe agents it started end.
+func (c *Client) Close() error {
+	c.closeAgents()
+	return c.client.Close()
+}
 
 // answers reports whether something accepts connections on the unix socket.
 func answers(address string) bool {

@@ -319,7 +319,12 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 			return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)
 		}
 	}
-	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir, Mounts: mounts, InitBinary: c.logDriver, CheckInit: c.checkInit,
+	hc := scheduler.EffectiveHealth(s.Healthcheck, c.imageHealthcheck(ctx, img))
+	probeAgent := ""
+	if hc != nil {
+		probeAgent = c.probeAgent
+	}
+	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir, Mounts: mounts, InitBinary: c.logDriver, CheckInit: c.checkInit, ProbeAgent: probeAgent,
 		Joined: joined, Cgroups: hostCgroups("/sys/fs/cgroup"), ShimGroup: c.shimGroup(req.Project.Name)})
 	if err != nil {
 		return scheduler.Container{}, err
@@ -386,7 +391,7 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 	if req.NetNS != "" {
 		labels[compose.LabelNetNSPath] = req.NetNS
 	}
-	if hc := scheduler.EffectiveHealth(s.Healthcheck, c.imageHealthcheck(ctx, img)); hc != nil {
+	if hc != nil {
 		b, err := json.Marshal(hc)
 		if err != nil {
 			return scheduler.Container{}, err

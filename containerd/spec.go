@@ -31,6 +31,9 @@ type specInput struct {
 	InitBinary string
 	// CheckInit vets InitBinary before it is used (nil: not checked).
 	CheckInit func(path string) error
+	// ProbeAgent is the probe agent to bind at ProbeAgentPath; "" binds
+	// none (the container has no healthcheck, or berth no agent).
+	ProbeAgent string
 	// Joined are the other containers' namespaces it joins.
 	Joined Joined
 	// Cgroups is what the host's cgroups can do.
@@ -268,7 +271,7 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 		etcMount(in.EtcDir, "hosts", s.ReadOnly),
 		etcMount(in.EtcDir, "hostname", s.ReadOnly),
 		etcMount(in.EtcDir, "resolv.conf", s.ReadOnly),
-	}, in.Mounts...), initMount...)))
+	}, in.Mounts...), append(initMount, probeAgentMount(in.ProbeAgent)...)...)))
 	return opts, nil
 }
 
@@ -284,6 +287,15 @@ func confinement(seccompProfile, noNewPrivileges bool) []oci.SpecOpts {
 		opts = append(opts, seccomp.WithDefaultProfile())
 	}
 	return opts
+}
+
+// probeAgentMount binds the probe agent read-only at ProbeAgentPath, as
+// Docker binds its init; none when agent is "".
+func probeAgentMount(agent string) []specs.Mount {
+	if agent == "" {
+		return nil
+	}
+	return []specs.Mount{{Destination: ProbeAgentPath, Type: "bind", Source: agent, Options: []string{"rbind", "rprivate", "ro", "nosuid", "nodev"}}}
 }
 
 func etcMount(dir, name string, ro bool) specs.Mount {

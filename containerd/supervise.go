@@ -30,9 +30,11 @@ var _ scheduler.SupervisedRuntime = (*Client)(nil)
 // probeOutputLimit is how much of a probe's output is kept, as in Docker.
 const probeOutputLimit = 4096
 
-// Probe runs a healthcheck test as an exec process in the container's
-// task, with the container's environment, user and working directory,
-// and kills it when timeout passes.
+// Probe runs a healthcheck test in the container's task, with the
+// container's environment, user and working directory, and kills it when
+// timeout passes: through the container's probe agent when it has one
+// bound (see ProbeAgentPath), else (or when the agent cannot be started,
+// or went away) as an exec process of its own.
 func (c *Client) Probe(ctx context.Context, sc scheduler.Container, test []string, timeout time.Duration) scheduler.ProbeResult {
 	r := scheduler.ProbeResult{Start: time.Now(), ExitCode: -1}
 	fail := func(msg string) scheduler.ProbeResult {
@@ -48,9 +50,25 @@ func (c *Client) Probe(ctx context.Context, sc scheduler.Container, test []strin
 	default:
 		return fail(fmt.Sprintf("healthcheck test %q: use CMD args... or CMD-SHELL command", test))
 	}
+	// The container's agent, when it runs, needs nothing of containerd.
+	ag := c.liveAgent(sc.ID)
+	if ag != nil {
+		if res, ok := c.askAgent(ctx, sc.ID, ag, args, timeout, r); ok {
+			return res
+		}
+	}
 	task, _, spec, err := c.execTarget(ctx, sc)
 	if err != nil {
 		return fail(err.Error())
+	}
+	// An agent that went away is started again at the next probe, not
+	// now: this probe may be what kills it.
+	if ag == nil && hasProbeAgent(spec) {
+		if ag, err := c.agentFor(ctx, sc, task, *spec.Process); err == nil {
+			if res, ok := c.askAgent(ctx, sc.ID, ag, args, timeout, r); ok {
+				return res
+			}
+		}
 	}
 	proc := *spec.Process
 	proc.Args = args

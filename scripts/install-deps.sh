@@ -2,6 +2,7 @@
 # install-deps.sh: install what berth needs on a Debian 12 machine (as root).
 #
 #   - runc, nftables, iptables and iproute2 (the container runtime, packet filter and link tools),
+#   - gcc and libc6-dev (make build compiles the static probe agent, probeagent/agent.c),
 #   - busybox-static, mmdebstrap (test and example images made from Debian packages),
 #   - skopeo and docker-registry (the pull tests push to a real registry on 127.0.0.1),
 #   - curl (make demo asks the example's api for its readings),
@@ -15,7 +16,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-packages=(runc nftables iptables iproute2 busybox-static mmdebstrap skopeo docker-registry curl qemu-user-static arch-test)
+packages=(runc nftables iptables iproute2 gcc libc6-dev busybox-static mmdebstrap skopeo docker-registry curl qemu-user-static arch-test)
 
 say() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }

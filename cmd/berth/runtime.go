@@ -70,6 +70,9 @@ func (o *globalOptions) connectOptions(ev scheduler.Events) ([]containerd.Opt, e
 		// Tests point it at a directory of their own to fake a host
 		// without emulation.
 		containerd.WithBinfmtDir(os.Getenv(platform.BinfmtDirEnv)),
+		// The probe agent bound into containers with a healthcheck:
+		// berth-probe beside berth unless this names another (or none).
+		containerd.WithProbeAgent(os.Getenv("BERTH_PROBE_AGENT")),
 	}, nil
 }
 

@@ -1,0 +1,405 @@
+/*
+ * berth-probe: berth's healthcheck probe agent.
+ *
+ * berth bind-mounts this static binary read-only into a container that has a
+ * healthcheck (at /.berth/probe) and starts it ONCE through containerd's exec,
+ * so that it runs with exactly the confinement of an exec: the container's
+ * namespaces, cgroup, capabilities, seccomp profile, user, no_new_privs,
+ * environment and working directory. Every probe is then a fork and exec of
+ * this process instead of a runc exec through the shim (tens of milliseconds
+ * of CPU each). It inherits all of that unchanged: nothing here changes
+ * credentials, limits or the environment.
+ *
+ * Protocol, on standard input (requests) and standard output (replies); every
+ * integer is an unsigned 32-bit big-endian number, every message a frame:
+ *
+ *   frame   = length (u32) payload[length]
+ *   request = timeout_ms (u32) arg0 NUL arg1 NUL ... (at least one argument;
+ *             the payload at most MAX_REQUEST bytes)
+ *   reply   = kind (u8) code (u32) output[...]
+ *
+ * The agent says hello first: a reply of kind HELLO whose output is
+ * "berth-probe/1". For each request it forks; the child makes a process group
+ * of its own, takes /dev/null as standard input and one pipe as standard
+ * output and error, and executes arg0 (searched in $PATH when it has no
+ * slash, as runc does). The agent keeps the first MAX_OUTPUT bytes of the
+ * output and discards the rest (a probe that floods its output neither blocks
+ * nor grows the agent), and replies:
+ *
+ *   EXITED    code is the exit status, or 128+signal when a signal ended it
+ *             (what containerd reports of an exec); output is the output.
+ *   TIMEOUT   the probe ran past timeout_ms: its whole process group was
+ *             killed (SIGKILL) and reaped.
+ *   NOSTART   it could not be executed: code is the errno, output says why.
+ *   BADREQ    the request was malformed; the agent then exits (the stream
+ *             cannot be trusted to be in step any more).
+ *
+ * After the probe's process exits, its output is read until every writer has
+ * closed the pipe, or LINGER_MS at most (a child it left behind may hold the
+ * pipe open); what such a child does is not waited for, as with an exec.
+ *
+ * The agent exits when its standard input ends (the berth process that
+ * started it went away) or a reply cannot be written (a probe that runs
+ * then still ends, or is killed, at its timeout first). One request is
+ * served at a time.
+ *
+ * Build: gcc -static -Os (see the Makefile's bin/berth-probe); it must be
+ * static, since it runs in images that have no C library.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_REQUEST (1u << 20)
+#define MAX_OUTPUT 4096
+#define LINGER_MS 1000
+
+enum { EXITED = 0, TIMEOUT = 1, NOSTART = 2, BADREQ = 3, HELLO = 4 };
+
+static const char hello[] = "berth-probe/1";
+
+/* sigchld_pipe is written to by the SIGCHLD handler, so that poll wakes up. */
+static int sigchld_pipe[2] = {-1, -1};
+
+static void on_sigchld(int sig)
+{
+	int saved = errno;
+	(void)sig;
+	(void)!write(sigchld_pipe[1], "c", 1);
+	errno = saved;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+/* read_full reads exactly n bytes: 1 when it did, 0 at the end of the input
+ * before the first byte, -1 on an error or an end half-way. */
+static int read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return got == 0 ? 0 : -1;
+		got += r;
+	}
+	return 1;
+}
+
+static int write_full(int fd, const void *buf, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t w = write(fd, (const char *)buf + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		done += w;
+	}
+	return 0;
+}
+
+/* reply writes one reply frame; the agent exits when it cannot. */
+static void reply(int kind, uint32_t code, const char *out, size_t n)
+{
+	unsigned char head[9];
+	put_u32(head, 5 + n);
+	head[4] = kind;
+	put_u32(head + 5, code);
+	if (write_full(1, head, sizeof head) < 0 || write_full(1, out, n) < 0)
+		_exit(0);
+}
+
+/* exec_path executes argv[0] as runc does: as it is when it holds a slash,
+ * else the first executable of that name in $PATH. It returns the errno to
+ * report: that of the first entry found but not executable (EACCES), else
+ * ENOENT. */
+static int exec_path(char **argv)
+{
+	const char *name = argv[0];
+	if (strchr(name, '/')) {
+		execv(name, argv);
+		return errno;
+	}
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	int first = 0;
+	size_t nlen = strlen(name);
+	for (const char *p = path;; p++) {
+		const char *end = strchr(p, ':');
+		size_t dlen = end ? (size_t)(end - p) : strlen(p);
+		char full[4096];
+		if (dlen == 0) {
+			/* An empty entry is the working directory. */
+			if (nlen + 3 <= sizeof full) {
+				memcpy(full, "./", 2);
+				memcpy(full + 2, name, nlen + 1);
+			} else {
+				full[0] = 0;
+			}
+		} else if (dlen + 1 + nlen + 1 <= sizeof full) {
+			memcpy(full, p, dlen);
+			full[dlen] = '/';
+			memcpy(full + dlen + 1, name, nlen + 1);
+		} else {
+			full[0] = 0;
+		}
+		if (full[0]) {
+			execv(full, argv);
+			if (errno != ENOENT && errno != ENOTDIR && !first)
+				first = errno;
+		}
+		if (!end)
+			break;
+		p = end;
+	}
+	return first ? first : ENOENT;
+}
+
+/* child runs in the forked process: it never returns. */
+static void child(char **argv, int out, int status)
+{
+	sigset_t none;
+	setpgid(0, 0);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	int in = open("/dev/null", O_RDONLY);
+	if (in < 0) {
+		/* No /dev/null: an input that ends at once. */
+		int p[2];
+		if (pipe(p) == 0) {
+			close(p[1]);
+			in = p[0];
+		}
+	}
+	if (in >= 0 && in != 0) {
+		dup2(in, 0);
+		close(in);
+	}
+	dup2(out, 1);
+	dup2(out, 2);
+	if (out > 2)
+		close(out);
+	int err = exec_path(argv);
+	(void)!write(status, &err, sizeof err);
+	_exit(127);
+}
+
+static void drain_sigchld(void)
+{
+	char buf[64];
+	while (read(sigchld_pipe[0], buf, sizeof buf) > 0)
+		;
+}
+
+/* code_of is what containerd reports of an exec's end. */
+static uint32_t code_of(int ws)
+{
+	if (WIFSIGNALED(ws))
+		return 128 + WTERMSIG(ws);
+	return WEXITSTATUS(ws);
+}
+
+static void run(char **argv, uint32_t timeout_ms)
+{
+	static char out[MAX_OUTPUT];
+	size_t kept = 0;
+	int outp[2], statusp[2];
+	if (pipe2(outp, O_CLOEXEC) < 0) {
+		reply(NOSTART, errno, "pipe: ", 6);
+		return;
+	}
+	if (pipe2(statusp, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(outp[0]);
+		close(outp[1]);
+		reply(NOSTART, e, "pipe: ", 6);
+		return;
+	}
+	int64_t start = now_ms();
+	drain_sigchld();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(outp[0]);
+		close(outp[1]);
+		close(statusp[0]);
+		close(statusp[1]);
+		const char *msg = strerror(e);
+		reply(NOSTART, e, msg, strlen(msg));
+		return;
+	}
+	if (pid == 0)
+		child(argv, outp[1], statusp[1]);
+	setpgid(pid, pid); /* also here: kill(-pid) must find the group at once */
+	close(outp[1]);
+	close(statusp[1]);
+
+	int err = 0;
+	ssize_t n;
+	while ((n = read(statusp[0], &err, sizeof err)) < 0 && errno == EINTR)
+		;
+	close(statusp[0]);
+	if (n == (ssize_t)sizeof err) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		close(outp[0]);
+		const char *msg = strerror(err);
+		reply(NOSTART, err, msg, strlen(msg));
+		return;
+	}
+
+	int exited = 0, ws = 0, open_out = 1;
+	int64_t deadline = start + timeout_ms, linger = 0;
+	for (;;) {
+		if (!exited) {
+			pid_t w = waitpid(pid, &ws, WNOHANG);
+			if (w == pid) {
+				exited = 1;
+				linger = now_ms() + LINGER_MS;
+			}
+		}
+		if (exited && !open_out)
+			break;
+		int64_t t = now_ms();
+		if (!exited && t >= deadline) {
+			kill(-pid, SIGKILL);
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			if (open_out)
+				close(outp[0]);
+			reply(TIMEOUT, 0, NULL, 0);
+			return;
+		}
+		if (exited && t >= linger)
+			break;
+		int64_t wait = exited ? linger - t : deadline - t;
+		struct pollfd fds[2] = {
+			{.fd = sigchld_pipe[0], .events = POLLIN},
+			{.fd = open_out ? outp[0] : -1, .events = POLLIN},
+		};
+		if (poll(fds, 2, wait > 60000 ? 60000 : (int)wait) < 0 && errno != EINTR)
+			break;
+		if (fds[0].revents)
+			drain_sigchld();
+		if (open_out && fds[1].revents) {
+			char buf[8192];
+			ssize_t r = read(outp[0], buf, sizeof buf);
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r <= 0) {
+				close(outp[0]);
+				open_out = 0;
+				continue;
+			}
+			size_t room = MAX_OUTPUT - kept;
+			size_t take = (size_t)r < room ? (size_t)r : room;
+			memcpy(out + kept, buf, take);
+			kept += take;
+		}
+	}
+	if (open_out)
+		close(outp[0]);
+	if (!exited) {
+		/* poll failed: do not leave the probe behind. */
+		kill(-pid, SIGKILL);
+		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+			;
+	}
+	reply(EXITED, code_of(ws), out, kept);
+}
+
+int main(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigchld;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigemptyset(&sa.sa_mask);
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe2(sigchld_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return 1;
+	sigaction(SIGCHLD, &sa, NULL);
+
+	reply(HELLO, 0, hello, sizeof hello - 1);
+	for (;;) {
+		unsigned char head[4];
+		int r = read_full(0, head, sizeof head);
+		if (r == 0)
+			return 0;
+		if (r < 0)
+			return 1;
+		uint32_t len = get_u32(head);
+		if (len < 6 || len > MAX_REQUEST) {
+			reply(BADREQ, 0, "bad length", 10);
+			return 1;
+		}
+		char *req = malloc(len + 1);
+		if (!req) {
+			reply(BADREQ, ENOMEM, "out of memory", 13);
+			return 1;
+		}
+		if (read_full(0, req, len) != 1)
+			return 1;
+		req[len] = 0;
+		uint32_t timeout_ms = get_u32((unsigned char *)req);
+		char *args = req + 4;
+		size_t alen = len - 4;
+		if (args[alen - 1] != 0 || args[0] == 0) {
+			free(req);
+			reply(BADREQ, 0, "bad arguments", 13);
+			return 1;
+		}
+		size_t argc = 0;
+		for (size_t i = 0; i < alen; i++)
+			argc += args[i] == 0;
+		char **argv = calloc(argc + 1, sizeof *argv);
+		if (!argv) {
+			free(req);
+			reply(BADREQ, ENOMEM, "out of memory", 13);
+			return 1;
+		}
+		char *p = args;
+		for (size_t i = 0; i < argc; i++) {
+			argv[i] = p;
+			p += strlen(p) + 1;
+		}
+		run(argv, timeout_ms);
+		free(argv);
+		free(req);
+	}
+}
