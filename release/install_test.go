@@ -259,3 +259,38 @@ func TestEnableOffline(t *testing.T) {
 		t.Errorf("EnableOffline over a file = %v, want an error", err)
 	}
 }
+
+// TestStageProbeAgent: a release with the probe agent has it beside
+// berth, executable, among its binaries; one without has none.
+func TestStageProbeAgent(t *testing.T) {
+	for _, with := range []bool{false, true} {
+		m := testManifest
+		m.ProbeAgent = with
+		bins := t.TempDir()
+		in := Inputs{ContainerdConfig: []byte("version = 3\n")}
+		for name, p := range map[string]*string{"berth": &in.Berth, "containerd": &in.Containerd, "shim": &in.Shim, "runc": &in.Runc, "probe": &in.ProbeAgent} {
+			*p = filepath.Join(bins, name)
+			if err := os.WriteFile(*p, []byte("binary "+name), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dir, err := Stage(t.TempDir(), m, in)
+		if err != nil {
+			t.Fatalf("Stage: %v", err)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, RootDir, ProbeAgentPath))
+		if with && (err != nil || string(got) != "binary probe") {
+			t.Errorf("with the agent: %s holds %q, %v", ProbeAgentPath, got, err)
+		}
+		if !with && err == nil {
+			t.Errorf("without the agent: %s is there", ProbeAgentPath)
+		}
+		if n := len(m.Binaries()); (with && n != 5) || (!with && n != 4) {
+			t.Errorf("probeAgent %v: %d binaries %v", with, n, m.Binaries())
+		}
+		back, err := ParseManifest(m.Marshal())
+		if err != nil || back.ProbeAgent != with {
+			t.Errorf("release.json round trip: %+v, %v", back, err)
+		}
+	}
+}

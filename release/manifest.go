@@ -19,7 +19,10 @@ const (
 
 // Paths on the box, relative to its root.
 const (
-	BerthPath          = "usr/local/bin/berth"
+	BerthPath = "usr/local/bin/berth"
+	// ProbeAgentPath is berth's healthcheck probe agent, beside berth,
+	// where berth looks for it.
+	ProbeAgentPath     = "usr/local/bin/berth-probe"
 	ContainerdConfPath = "etc/berth/containerd.toml"
 	UnitPath           = "etc/systemd/system/" + UnitName
 	// UnitName is the systemd unit that starts berth's containerd at boot.
@@ -42,6 +45,10 @@ type Manifest struct {
 	// Needs are the Debian packages the box must have for these binaries
 	// (Debian's runc links libseccomp dynamically).
 	Needs []string `json:"needs"`
+	// ProbeAgent says the archive holds berth's probe agent (a static C
+	// program, built where a C compiler for the architecture is at hand;
+	// without it berth probes healthchecks by exec, as before).
+	ProbeAgent bool `json:"probeAgent,omitempty"`
 }
 
 // RuncNeeds are the Debian packages Debian's runc links against.
@@ -63,7 +70,11 @@ func (m Manifest) ContainerdDir() string {
 // Binaries are the executables of the release, as paths on the box.
 func (m Manifest) Binaries() []string {
 	d := m.ContainerdDir()
-	return []string{BerthPath, path.Join(d, "containerd"), path.Join(d, "containerd-shim-runc-v2"), path.Join(d, "runc")}
+	bins := []string{BerthPath, path.Join(d, "containerd"), path.Join(d, "containerd-shim-runc-v2"), path.Join(d, "runc")}
+	if m.ProbeAgent {
+		bins = append(bins, ProbeAgentPath)
+	}
+	return bins
 }
 
 // Check fails for a manifest that does not name a whole release.

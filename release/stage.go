@@ -14,6 +14,9 @@ type Inputs struct {
 	// Berth, Containerd, Shim and Runc are the executables for the
 	// release's architecture.
 	Berth, Containerd, Shim, Runc string
+	// ProbeAgent is berth's probe agent for the architecture, when the
+	// manifest says the release has one.
+	ProbeAgent string
 	// ContainerdConfig is the configuration berth's managed containerd
 	// runs with, for the systemd unit to start it with at boot.
 	ContainerdConfig []byte
@@ -37,6 +40,9 @@ func Stage(parent string, m Manifest, in Inputs) (_ string, retErr error) {
 	}()
 	bins := m.Binaries()
 	copies := map[string]string{bins[0]: in.Berth, bins[1]: in.Containerd, bins[2]: in.Shim, bins[3]: in.Runc}
+	if m.ProbeAgent {
+		copies[ProbeAgentPath] = in.ProbeAgent
+	}
 	for dst, src := range copies {
 		if err := copyFile(src, filepath.Join(dir, RootDir, filepath.FromSlash(dst)), 0o755); err != nil {
 			return "", fmt.Errorf("stage %s: %w", dst, err)

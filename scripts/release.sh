@@ -2,7 +2,8 @@
 # release.sh VERSION [ARCH...]: what `make release` runs. For each architecture (amd64, arm64,
 # armv7 by default) it writes into dist/:
 #   berth-VERSION-linux-ARCH          berth, static (CGO_ENABLED=0), version stamped as make build does
-#   berth-VERSION-linux-ARCH.tar.gz   the offline install archive: berth, containerd and its runc shim
+#   berth-VERSION-linux-ARCH.tar.gz   the offline install archive: berth, its probe agent (where a
+#                                     static gcc for ARCH is installed), containerd and its runc shim
 #                                     (cross-built at go.mod's version), Debian's runc, the systemd
 #                                     unit, README and install.sh (see release/)
 # and SHA256SUMS over all of them. Reproducible: -trimpath, entries sorted, every mtime the last
@@ -23,6 +24,26 @@ dist="${DIST:-dist}"
 epoch="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}"
 cdversion="$("$GO" list -m -f '{{.Version}}' github.com/containerd/containerd/v2)"
 mkdir -p "$dist"
+probes="$(mktemp -d)"
+trap 'rm -rf "$probes"' EXIT
+
+# probe_cc is the C compiler that builds the static probe agent for an architecture: Debian's
+# (cross) gcc. Without it the release has no agent, and berth probes healthchecks by exec there.
+# probe_pkgs are the Debian packages that give it.
+probe_cc() {
+	case "$1" in
+	amd64) echo x86_64-linux-gnu-gcc ;;
+	arm64) echo aarch64-linux-gnu-gcc ;;
+	armv7) echo arm-linux-gnueabihf-gcc ;;
+	esac
+}
+probe_pkgs() {
+	case "$1" in
+	amd64) echo "gcc libc6-dev (on amd64; gcc-x86-64-linux-gnu libc6-dev-amd64-cross elsewhere)" ;;
+	arm64) echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross" ;;
+	armv7) echo "gcc-arm-linux-gnueabihf libc6-dev-armhf-cross" ;;
+	esac
+}
 
 for arch in "${arches[@]}"; do
 	case "$arch" in
@@ -35,9 +56,16 @@ for arch in "${arches[@]}"; do
 	say "berth $version for linux/$arch"
 	CGO_ENABLED=0 GOOS=linux GOARCH="$goarch" GOARM="$goarm" \
 		"$GO" build -trimpath -ldflags "-X main.version=$version" -o "$bin" ./cmd/berth
+	probe=
+	cc="$(probe_cc "$arch")"
+	if command -v "$cc" >/dev/null && "$cc" -static -Os -s -Wall -Wextra -Werror -o "$probes/berth-probe-$arch" probeagent/agent.c; then
+		probe="$probes/berth-probe-$arch"
+	else
+		say "no static $cc: the $arch release has no probe agent (healthchecks run as execs there): apt-get install $(probe_pkgs "$arch")"
+	fi
 	cddir="$(scripts/cross-containerd.sh "$arch")"
 	runcdir="$(scripts/debian-runc.sh "$arch")"
-	"$GO" run ./release/mkrelease -arch "$arch" -version "$version" -berth "$bin" \
+	"$GO" run ./release/mkrelease -arch "$arch" -version "$version" -berth "$bin" -probe-agent "$probe" \
 		-containerd-version "$cdversion" -containerd-dir "$cddir" -runc-dir "$runcdir" \
 		-mtime "$epoch" -o "$dist" >/dev/null
 done
