@@ -163,15 +163,42 @@ func (c *Client) dropAgent(ctx context.Context, id string, ag *runningAgent) {
 	ag.proc.Kill(context.WithoutCancel(ctx), syscall.SIGKILL) //nolint:errcheck // it may have ended; its watcher deletes it
 }
 
-// closeAgents ends the agents the client started: their standard input
-// ends, and they exit.
+// agentCloseWait bounds how long closeAgents waits for containerd.
+const agentCloseWait = 2 * time.Second
+
+// closeAgents ends the agents the client started: the shim closes their
+// standard input, and they exit. (The shim holds the input's FIFO open
+// itself: an agent sees its end only when told, not when its berth
+// process dies. The agent a killed project process leaves is replaced
+// by the next one's, at its first probe of the container.)
 func (c *Client) closeAgents() {
 	c.agents.mu.Lock()
-	defer c.agents.mu.Unlock()
-	for id, ag := range c.agents.running {
-		ag.stdin.Close() //nolint:errcheck // an io.PipeWriter's Close does not fail
-		delete(c.agents.running, id)
+	running := c.agents.running
+	c.agents.running = nil
+	c.agents.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), agentCloseWait)
+	defer cancel()
+	for _, ag := range running {
+		ag.stdin.Close()                                 //nolint:errcheck // an io.PipeWriter's Close does not fail
+		ag.proc.CloseIO(ctx, containerd.WithStdinCloser) //nolint:errcheck // it may have exited
 	}
+}
+
+// endProcess kills an exec process (one a predecessor started: its pid
+// is not known here, and containerd's WithProcessKill skips a process
+// whose pid it does not know) and deletes it.
+func endProcess(ctx context.Context, p containerd.Process) {
+	ctx, cancel := context.WithTimeout(ctx, agentHelloWait)
+	defer cancel()
+	if exited, err := p.Wait(ctx); err == nil {
+		if err := p.Kill(ctx, syscall.SIGKILL); err == nil || errdefs.IsNotFound(err) {
+			select {
+			case <-exited:
+			case <-ctx.Done():
+			}
+		}
+	}
+	p.Delete(ctx) //nolint:errcheck // the caller's next Exec says whether it is gone
 }
 
 // startAgent starts the agent in the container's task as an exec of proc
@@ -179,40 +206,49 @@ func (c *Client) closeAgents() {
 // capabilities and the rest) and waits for its greeting. An agent a
 // predecessor left (a project process that was killed) is killed and
 // replaced. Its process is deleted, and its FIFOs removed, when it ends.
-func (c *Client) startAgent(ctx context.Context, sc scheduler.Container, task containerd.Task, proc specs.Process) (*runningAgent, error) {
+func (c *Client) startAgent(ctx context.Context, sc scheduler.Container, task containerd.Task, proc specs.Process) (_ *runningAgent, retErr error) {
 	proc.Args = []string{ProbeAgentPath}
 	proc.Terminal = false
 	bg := context.WithoutCancel(ctx)
+	if _, seen := c.probed.LoadOrStore(sc.ID, true); !seen {
+		removeStaleProbeFIFOs(c.fifoDir(sc.ID), staleProbeHold)
+	}
+	// The agent a predecessor left holds the exec ID: it goes first.
+	if old, err := task.LoadProcess(ctx, probeAgentExecID, nil); err == nil {
+		endProcess(bg, old)
+	}
 	stdinR, stdinW := io.Pipe()
 	stdoutR, stdoutW := io.Pipe()
 	stderr := &limitedBuffer{max: 512}
 	fifos := &fifoSet{dir: c.fifoDir(sc.ID)}
-	ioCreate := fifos.creator(cio.WithStreams(stdinR, stdoutW, stderr))
-	if _, seen := c.probed.LoadOrStore(sc.ID, true); !seen {
-		removeStaleProbeFIFOs(c.fifoDir(sc.ID), staleProbeHold)
-	}
-	p, err := task.Exec(ctx, probeAgentExecID, &proc, ioCreate)
-	if errdefs.IsAlreadyExists(err) {
-		if old, lerr := task.LoadProcess(ctx, probeAgentExecID, nil); lerr == nil {
-			old.Delete(bg, containerd.WithProcessKill) //nolint:errcheck // the Exec below says whether it is gone
+	var p containerd.Process
+	watched := false
+	defer func() {
+		if retErr == nil || watched {
+			return
 		}
-		p, err = task.Exec(ctx, probeAgentExecID, &proc, ioCreate)
-	}
-	if err != nil {
+		if p != nil {
+			p.Delete(bg) //nolint:errcheck // it did not start
+		}
+		// Ends containerd's copies of the streams, which read and write
+		// these pipes.
+		stdinR.CloseWithError(retErr)
+		stdoutW.CloseWithError(retErr)
 		fifos.release()
+	}()
+	p, err := task.Exec(ctx, probeAgentExecID, &proc, fifos.creator(cio.WithStreams(stdinR, stdoutW, stderr)))
+	if err != nil {
+		p = nil
 		return nil, fmt.Errorf("start probe agent: %w", runcReason(err))
 	}
 	exit, err := p.Wait(bg)
 	if err != nil {
-		p.Delete(bg) //nolint:errcheck // not started
-		fifos.release()
 		return nil, fmt.Errorf("start probe agent: %w", err)
 	}
 	if err := p.Start(ctx); err != nil {
-		p.Delete(bg, containerd.WithProcessKill) //nolint:errcheck // it did not start
-		fifos.release()
 		return nil, fmt.Errorf("start probe agent: %w", runcReason(err))
 	}
+	watched = true
 	ag := &runningAgent{conn: newAgentConn(stdinW, stdoutR), taskPid: task.Pid(), proc: p, stdin: stdinW, exited: make(chan struct{})}
 	go func() {
 		<-exit

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -140,6 +142,31 @@ services:
 	})
 	if h := p.healthLogs()[name("ok")].Health; h != "healthy" {
 		t.Errorf("ok after its agent was killed: %s, want healthy", h)
+	}
+
+	// The project process killed, its agents live on (the shim holds
+	// their input open); the next project process replaces them and
+	// probes through its own.
+	pid = agentPid()
+	b, err := os.ReadFile(filepath.Join("/run/berth/projects", p.name, "dns.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	daemon, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if daemon <= 0 {
+		t.Fatalf("project process pid %q", b)
+	}
+	syscall.Kill(daemon, syscall.SIGKILL) //nolint:errcheck // waitGone checks
+	waitGone(t, daemon)
+	p.must("up", "-d", "ok")
+	restartedAt := time.Now()
+	p.waitFor("the new project process's agent", 60*time.Second, func() bool {
+		l := p.healthLogs()[name("ok")].HealthLog
+		return len(l) > 0 && l[len(l)-1].Start.After(restartedAt) && l[len(l)-1].Output == "parent=probe\nto-stderr\n"
+	})
+	ps := p.must("exec", "ok", "ps", "-o", "pid,args").stdout
+	if n := strings.Count(ps, "/.berth/probe"); n != 1 || agentPid() == pid {
+		t.Errorf("after the project process was replaced: %d agents, want one new one (the old was %s):\n%s", n, pid, ps)
 	}
 }
 
