@@ -18,6 +18,7 @@ import (
 
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth/berth/compose"
 )
@@ -157,8 +158,9 @@ func TestAgentConn(t *testing.T) {
 		}
 	})
 	t.Run("no greeting", func(t *testing.T) {
-		a := fakeAgent(t, nil, func([]string) []byte { return nil })
-		a.replies = make(chan agentReply) // never greets
+		r, w := io.Pipe() // never written to
+		t.Cleanup(func() { w.Close() })
+		a := newAgentConn(io.Discard, r)
 		if err := a.awaitHello(ctx, time.Millisecond); err == nil {
 			t.Error("awaitHello of a silent agent succeeded")
 		}
@@ -366,7 +368,12 @@ func TestHostAgent(t *testing.T) {
 			t.Fatal(err)
 		}
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		// Killed: gone, or a zombie its new parent has yet to reap.
+		// Killed: it ends (a busy machine takes a moment to run the
+		// kill), and is gone or a zombie its new parent has yet to reap.
+		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 30000) //nolint:errcheck // the state below tells
+			unix.Close(fd)
+		}
 		if st := processState(pid); st != "" && st != "Z" {
 			syscall.Kill(pid, syscall.SIGKILL) //nolint:errcheck // the test failed anyway
 			t.Errorf("the probe's background child %d is still running (state %s)", pid, st)
