@@ -449,3 +449,48 @@ func TestHostAgentBadRequest(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkHostAgent is one probe of true through the agent on the host:
+// the agent's own cost (fork, exec, pipes), without containerd's shim
+// between it and berth.
+func BenchmarkHostAgent(b *testing.B) {
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		b.Skip("no C compiler")
+	}
+	bin := filepath.Join(b.TempDir(), ProbeAgentName)
+	if out, err := exec.Command(cc, "-static", "-Os", "-o", bin, filepath.Join("..", "probeagent", "agent.c")).CombinedOutput(); err != nil {
+		b.Fatalf("cc: %v: %s", err, out)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { in.Close(); cmd.Wait() }() //nolint:errcheck // it exits at the end of its input
+	conn := newAgentConn(in, out)
+	if err := conn.awaitHello(context.Background(), time.Minute); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if rep, err := conn.run(context.Background(), []string{"true"}, time.Minute, time.Minute); err != nil || rep.Code != 0 {
+			b.Fatalf("run: %+v, %v", rep, err)
+		}
+	}
+	b.StopTimer()
+	// The CPU of the agent and of the probes it reaped, in clock ticks.
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+	var ticks float64
+	for _, v := range f[11:15] { // utime, stime, cutime, cstime
+		n, _ := strconv.Atoi(v)
+		ticks += float64(n)
+	}
+	b.ReportMetric(ticks*10/float64(b.N), "cpu-ms/op") // USER_HZ is 100
+}
