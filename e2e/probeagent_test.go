@@ -148,7 +148,7 @@ services:
 	// their input open); the next project process replaces them and
 	// probes through its own.
 	pid = agentPid()
-	b, err := os.ReadFile(filepath.Join("/run/berth/projects", p.name, "dns.pid"))
+	b, err := os.ReadFile(filepath.Join(berthRunDir(), "projects", p.name, "dns.pid"))
 	if err != nil {
 		t.Fatal(err)
 	}
