@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -45,6 +46,25 @@ func (p *project) healthLogs() map[string]probeLog {
 // parent in the container (the shim, outside, is pid 0 there).
 // ($$ escapes compose's interpolation.)
 const agentProbe = `["CMD-SHELL", "echo parent=$$(cat /proc/$$PPID/comm 2>/dev/null); echo to-stderr >&2"]`
+
+// confinedService is a service confined in every way compose allows,
+// whose probe says who ran it and under what confinement; confinedOutput
+// is what it says after the parent line.
+const confinedService = `
+  confined:
+    image: %s
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    read_only: true
+    user: "65534:65534"
+    security_opt: ["no-new-privileges"]
+    cap_drop: [ALL]
+    healthcheck:
+      test: ["CMD-SHELL", "echo parent=$$(cat /proc/$$PPID/comm 2>/dev/null); echo uid=$$(id -u); grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status"]
+      interval: 1s
+`
+
+const confinedOutput = "uid=65534\nCapEff:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n"
 
 // TestProbeAgent: healthchecks run through the probe agent give healthy
 // and unhealthy, exit codes, output (stdout and stderr) and timeouts in
@@ -91,8 +111,8 @@ services:
       test: ["CMD", "no-such-probe"]
       interval: 1s
       retries: 1
-`, nil)
-	p.must("up", "-d", "--wait", "ok")
+`+fmt.Sprintf(confinedService, testImage), nil)
+	p.must("up", "-d", "--wait", "ok", "confined")
 	p.must("up", "-d", "failing", "slow", "missing")
 	name := func(s string) string { return p.name + "-" + s + "-1" }
 	p.waitFor("failing, slow and missing unhealthy", 90*time.Second, func() bool {
@@ -109,6 +129,9 @@ services:
 	}
 	if code, out := last("ok"); logs[name("ok")].Health != "healthy" || code != 0 || out != "parent=probe\nto-stderr\n" {
 		t.Errorf("ok: %s, last probe exit %d output %q; want healthy, 0, run by the agent (parent=probe) with its stderr", logs[name("ok")].Health, code, out)
+	}
+	if code, out := last("confined"); code != 0 || out != "parent=probe\n"+confinedOutput {
+		t.Errorf("confined: last probe exit %d output %q; want 0, run by the agent with the container's user, capabilities, no_new_privs and seccomp", code, out)
 	}
 	if code, out := last("failing"); code != 3 || out != "1000\n" {
 		t.Errorf("failing: last probe exit %d output %q; want 3 and the service's user 1000", code, out)
@@ -184,7 +207,7 @@ services:
     healthcheck:
       test: `+agentProbe+`
       interval: 1s
-`, nil)
+`+fmt.Sprintf(confinedService, testImage), nil)
 	if r := p.berthEnv([]string{"BERTH_PROBE_AGENT=none"}, "up", "-d", "--wait"); r.code != 0 {
 		t.Fatalf("%s", r)
 	}
@@ -195,6 +218,11 @@ services:
 	// either order.
 	if e.Health != "healthy" || l.ExitCode != 0 || (l.Output != "parent=\nto-stderr\n" && l.Output != "to-stderr\nparent=\n") {
 		t.Errorf("health %s, last probe exit %d output %q; want healthy, 0, run as an exec (no parent)", e.Health, l.ExitCode, l.Output)
+	}
+	// The same confinement as the agent's probes (TestProbeAgent).
+	c := p.healthLogs()[p.name+"-confined-1"].HealthLog
+	if len(c) == 0 || c[len(c)-1].Output != "parent=\n"+confinedOutput {
+		t.Errorf("confined by exec: health log %+v, want the last output %q", c, "parent=\n"+confinedOutput)
 	}
 	if out := p.must("exec", "ok", "ps", "-o", "args").stdout; strings.Contains(out, "/.berth/probe") {
 		t.Errorf("an agent runs in a container created without it:\n%s", out)
