@@ -80,8 +80,8 @@ func keepsStdin(args []string) bool {
 }
 
 // terminalInput opens the FIFO the shim passes on to a tty container's
-// terminal (see serviceIO). A container whose task an older berth made
-// has none.
+// terminal: the task's stdin, in its FIFO directory (see taskio.go), or
+// where an older berth made it.
 func (c *Client) terminalInput(ctx context.Context, sc scheduler.Container) (io.WriteCloser, error) {
 	proc, err := c.taskProcess(ctx, sc.ID)
 	if err != nil {
@@ -90,8 +90,8 @@ func (c *Client) terminalInput(ctx context.Context, sc scheduler.Container) (io.
 	if proc.Status != apitask.Status_RUNNING && proc.Status != apitask.Status_PAUSED {
 		return nil, fmt.Errorf("container %s is not running", sc.Name)
 	}
-	path := c.stdinPath(sc.ID)
-	if st, err := os.Stat(path); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+	path := proc.Stdin
+	if st, err := os.Stat(path); path == "" || err != nil || st.Mode()&os.ModeNamedPipe == 0 {
 		return nil, fmt.Errorf("container %s has a tty whose input berth cannot pass on (an older berth started it: restart it): %w", sc.Name, ErrNoStdin)
 	}
 	// Non-blocking: with no reader (the task gone meanwhile) it fails

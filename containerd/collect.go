@@ -137,6 +137,8 @@ func (c *collector) run(ctx context.Context, req *os.File) {
 		c.ack(id)
 	}
 	c.wg.Wait()
+	// A start finds no collector from now on, and does not wait for one.
+	os.Remove(requestPath(c.root, c.project)) //nolint:errcheck // a collector killed leaves it too; the next one takes it
 }
 
 // openRequests makes the project's request FIFO and opens it for reading

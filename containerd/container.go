@@ -516,7 +516,7 @@ func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 	}
 	// The FIFOs of its processes are left only by a berth process killed
 	// while it ran one (a probe of the project's process, say).
-	for _, dir := range []string{c.containerDir(sc.ID), c.fifoDir(sc.ID)} {
+	for _, dir := range []string{c.containerDir(sc.ID), c.fifoDir(sc.ID), c.taskIODir(sc.ID)} {
 		if err := os.RemoveAll(dir); err != nil {
 			errs = append(errs, err)
 		}

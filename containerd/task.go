@@ -2,7 +2,6 @@ package containerd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,22 +16,26 @@ import (
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
 	"github.com/moby/sys/signal"
-	"golang.org/x/sys/unix"
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
 )
 
-// LogDriverCommand is the hidden berth subcommand containerd's shim runs to
-// write a container's output to its log file (see RunLogDriver).
+// LogDriverCommand is the hidden berth subcommand containerd's shim ran to
+// write a container's output to its log file (see RunLogDriver). berth no
+// longer gives it to new tasks (the project's process collects the output,
+// see LogCollector), but it stays: a project process of an older berth,
+// still running after the binary was replaced in place, restarts its
+// containers with the binary's path as their log driver, and their shims
+// then run this binary as one.
 const LogDriverCommand = "__logdriver"
 
 // killWait is how long a stop waits for a container to die after SIGKILL.
 const killWait = 10 * time.Second
 
 // Prepare makes a container's task without starting it: the shim, runc's
-// create (namespaces, mounts, cgroup) and the log driver, which is most of
-// what a start costs. up prepares the containers of a service while it
+// create (namespaces, mounts, cgroup) and the output FIFOs handed to the
+// project's log collector, which is most of what a start costs. up prepares the containers of a service while it
 // waits for the service's dependencies, so that the start itself, once
 // they are ready, is quick. A prepared container is in state created;
 // Start starts it, Stop and Remove undo it.
@@ -92,13 +95,23 @@ func (c *Client) prepare(ctx context.Context, sc scheduler.Container) (ctr conta
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
 	}
-	task, err = ctr.NewTask(ctx, c.serviceIO(sc, logPath))
+	fifos, err := c.serviceFIFOs(sc, logPath)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
+	}
+	defer fifos.release()
+	task, err = ctr.NewTask(ctx, fifos.creator())
 	if errdefs.IsAlreadyExists(err) && c.clearStaleTask(ctx, sc.ID) {
-		task, err = ctr.NewTask(ctx, c.serviceIO(sc, logPath))
+		task, err = ctr.NewTask(ctx, fifos.creator())
 	}
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
 	}
+	if err := fifos.created(); err != nil {
+		deleteTask(ctx, task, containerd.WithProcessKill) //nolint:errcheck // the error that matters is err
+		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
+	}
+	fifos.handOver(ctx, TaskIODir(c.runDir, c.namespace), sc.ID)
 	return ctr, task, false, nil
 }
 
@@ -316,36 +329,8 @@ func (c *Client) Pause(ctx context.Context, sc scheduler.Container, paused bool)
 	return nil
 }
 
-// serviceIO gives a service container's process its streams: output to
-// berth's log driver, through a terminal with tty: true (whose input
-// stays open, as an attached terminal's would).
-func (c *Client) serviceIO(sc scheduler.Container, logPath string) cio.Creator {
-	logging := compose.Logging{Driver: compose.LogJSONFile, MaxFile: 1}
-	if raw := sc.Labels[labelLogging]; raw != "" {
-		json.Unmarshal([]byte(raw), &logging) //nolint:errcheck // a label berth wrote; unreadable is the default
-	}
-	if sc.Labels.Terminal() {
-		// The terminal's input comes from a FIFO that attach writes to;
-		// the log driver, which lives as long as the task, holds it open
-		// so that the shim never reads its end (which would close the
-		// terminal) between attaches.
-		stdin := c.stdinPath(sc.ID)
-		return func(string) (cio.IO, error) {
-			if err := unix.Mkfifo(stdin, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
-				return nil, fmt.Errorf("make the terminal input %s: %w", stdin, err)
-			}
-			uri, err := cio.LogURIGenerator("binary", c.logDriver, map[string]string{LogDriverCommand: logDriverArg(logPath, logging, stdin)})
-			if err != nil {
-				return nil, err
-			}
-			return terminalIO{cio.Config{Stdin: stdin, Stdout: uri.String(), Stderr: uri.String(), Terminal: true}}, nil
-		}
-	}
-	return cio.BinaryIO(c.logDriver, map[string]string{LogDriverCommand: logDriverArg(logPath, logging, "")})
-}
-
-// terminalIO is the IO of a tty service container: the shim opens its
-// streams itself, berth holds none.
+// terminalIO is the IO of a service container's task (see taskio.go):
+// the shim opens its FIFOs itself, berth copies nothing.
 type terminalIO struct{ config cio.Config }
 
 func (t terminalIO) Config() cio.Config { return t.config }
@@ -353,7 +338,9 @@ func (terminalIO) Cancel()              {}
 func (terminalIO) Wait()                {}
 func (terminalIO) Close() error         { return nil }
 
-// stdinPath is the FIFO a tty container's terminal reads its input from.
+// stdinPath is the FIFO a tty container's terminal read its input from
+// when an older berth made its task (its log driver held it open); the
+// input of a task made now is in taskIODir. Kept for removal.
 func (c *Client) stdinPath(name string) string {
 	return filepath.Join(c.dataDir, "logs", c.namespace, name+".stdin")
 }

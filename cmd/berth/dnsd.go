@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth/berth/containerd"
 	"github.com/berth/berth/netbridge"
 	"github.com/berth/berth/runstate"
 	"github.com/berth/berth/scheduler"
@@ -16,7 +17,8 @@ import (
 
 // newDNSDaemonCmd is the hidden command up starts in the background for a
 // project: it serves DNS on the project's networks and supervises the
-// project's containers (healthchecks, restart policies) until the project
+// project's containers (healthchecks, restart policies) and collects their
+// output into their log files (containerd.LogCollector) until the project
 // is down. It records whether it supervises (runstate) for up and ps.
 func newDNSDaemonCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
@@ -62,6 +64,20 @@ func newDNSDaemonCmd(g *globalOptions) *cobra.Command {
 			}
 			ctx, stop := context.WithCancel(cmd.Context())
 			defer stop()
+			// The output of the project's containers: read from their
+			// FIFOs into their log files for as long as this process runs.
+			// It takes the tasks handed over to it before this process
+			// counts as started.
+			collector, err := containerd.NewLogCollector(containerd.TaskIODir(runDir(), g.namespace), project, log.New(os.Stderr, "logs: ", log.LstdFlags))
+			if err != nil {
+				return err
+			}
+			collected := make(chan struct{})
+			defer func() { stop(); <-collected }()
+			go func() {
+				defer close(collected)
+				collector.Run(ctx)
+			}()
 			// Beside its log, removed with it when the project is down.
 			go runstate.DumpGoroutinesOnSignal(ctx, filepath.Join(filepath.Dir(netbridge.DNSLogPath(g.namespaceRunDir(), project)), "goroutines"), logger)
 			return netbridge.RunDNSDaemon(ctx, project, g.namespaceDataDir(), g.namespaceRunDir(), upstreams, supervise)
