@@ -30,12 +30,12 @@ import (
 //
 // When ctx ends it stops reading, after writing what it has read: the
 // rest waits in the pipes for the next collector. A process killed
-// outright loses what it had read and not yet written (one read, at most
-// 64 KiB).
+// outright loses what it had read and not yet written (one read per
+// stream, at most collectBuffer).
 //
-// A tty container's terminal input FIFO is held open for writing while
-// its task runs, so that the shim does not take its end for the end of
-// the input (and close the terminal) between attaches.
+// A tty container's terminal input needs no holder between attaches (the
+// log driver held it): the shim opens the input FIFO for writing too, for
+// the task's life, so its reader never sees the input end.
 type LogCollector struct {
 	c   *collector
 	req *os.File
@@ -57,6 +57,10 @@ func NewLogCollector(root, project string, logger *log.Logger) (*LogCollector, e
 func (l *LogCollector) Run(ctx context.Context) {
 	l.c.run(ctx, l.req)
 }
+
+// collectBuffer is how much of a stream the collector reads at a time: a
+// buffer per stream of every container of the project.
+const collectBuffer = 8 * 1024
 
 // collector reads the tasks of one project.
 type collector struct {
@@ -221,20 +225,9 @@ func (c *collector) collect(ctx context.Context, id string) error {
 		}
 		t.files = append(t.files, f)
 	}
-	var hold *os.File
-	if meta.Terminal {
-		// A writer of the terminal's input while the task runs: see
-		// LogCollector. O_RDWR does not wait for the shim's reader.
-		if f, err := os.OpenFile(filepath.Join(dir, "stdin"), os.O_RDWR, 0); err == nil {
-			hold = f
-		}
-	}
 	w, err := c.writer(id, meta)
 	if err != nil {
 		t.close()
-		if hold != nil {
-			hold.Close()
-		}
 		return err
 	}
 	t.writer = w
@@ -250,16 +243,13 @@ func (c *collector) collect(ctx context.Context, id string) error {
 				io.Copy(io.Discard, f) //nolint:errcheck // logging driver none keeps nothing
 				return
 			}
-			w.w.copy(f, streams[i])
+			w.w.copyBuffered(f, streams[i], collectBuffer)
 		}()
 	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		streamsWG.Wait()
-		if hold != nil {
-			hold.Close()
-		}
 		c.done(id, t)
 	}()
 	return nil

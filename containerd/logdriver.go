@@ -176,7 +176,14 @@ func (l *lineWriter) rotate() error {
 // copy reads r line by line until it ends; each line is flushed at once so
 // that `logs -f` sees it.
 func (l *lineWriter) copy(r io.Reader, stream string) {
-	br := bufio.NewReaderSize(r, 64*1024)
+	l.copyBuffered(r, stream, 64*1024)
+}
+
+// copyBuffered is copy reading r size bytes at a time at most (a longer
+// line is still one line): the collector, reading every container of a
+// project, keeps its buffers small.
+func (l *lineWriter) copyBuffered(r io.Reader, stream string, size int) {
+	br := bufio.NewReaderSize(r, size)
 	for {
 		line, err := br.ReadString('\n')
 		if line != "" {
