@@ -106,7 +106,7 @@ const healthSlack = 5 * time.Second
 // recorded health is only as true as the supervision that keeps it: when
 // the project's supervisor is not supervising (its process is gone, or it
 // lost containerd and is connecting again) or the last probe is older
-// than the next one could be (interval, timeout and some slack after it,
+// than the next one could be (maxProbeGap, timeout and some slack after it,
 // or after the start when nothing was probed yet: a supervisor that hangs,
 // or was away), the status shown is unknown, not a stale "healthy". ok is
 // false when the container has no recorded health.
@@ -127,10 +127,17 @@ func ShownHealth(c Container, supervising bool, now time.Time) (Health, bool) {
 	if n := len(h.Log); n > 0 && h.Log[n-1].End.After(last) {
 		last = h.Log[n-1].End
 	}
-	if !last.IsZero() && now.Sub(last) > max(cfg.Interval, cfg.StartInterval)+cfg.Timeout+healthSlack {
+	if !last.IsZero() && now.Sub(last) > maxProbeGap(*cfg)+cfg.Timeout+healthSlack {
 		h.Status = HealthUnknown
 	}
 	return h, true
+}
+
+// maxProbeGap is the longest a prober leaves between the end of a probe
+// (or the start) and the next probe: an interval, and once, the phase on
+// top (see Prober), or a start interval.
+func maxProbeGap(cfg HealthConfig) time.Duration {
+	return max(2*cfg.Interval, cfg.StartInterval)
 }
 
 // ProbeResult is one run of a healthcheck.
@@ -149,44 +156,86 @@ type Health struct {
 	Log           []ProbeResult `json:"Log"`
 }
 
+// Pace says how soon after a start a prober probes.
+type Pace int
+
+const (
+	// PaceSpread is for a container whose health nobody waits for: its
+	// first probe comes at a random point of its first interval (its
+	// phase), and the next ones one interval after the end of the one
+	// before, as Docker's; the containers of a stack that started
+	// together do not all probe at the same moments.
+	PaceSpread Pace = iota
+	// PaceEager is for a container something waits on (a dependent with
+	// condition service_healthy, up --wait): it is probed right after its
+	// start, then at gaps of 50 ms, 100 ms, 200 ms ... until the moment
+	// Docker would run its first probe, so that the waiter learns of its
+	// health as soon as it is healthy.
+	PaceEager
+)
+
+func (p Pace) String() string {
+	if p == PaceEager {
+		return "eager"
+	}
+	return "spread"
+}
+
 // Prober schedules one container's probes and judges their results.
 //
-// It probes eagerly: right after the start, then at gaps of 50 ms, 100 ms,
-// 200 ms ... until the moment Docker would run its first probe (one
-// interval after the start, or one start interval when there is a start
-// period). A success marks the container healthy at once; a failure in
-// that eager phase counts for nothing. From then on it probes as Docker
-// does: one (start) interval after the previous probe ended, failures in
-// the start period not counting until a probe has succeeded, and Retries
-// failures in a row making the container unhealthy. So berth never calls a
-// container unhealthy earlier than Docker would, and calls it healthy as
-// soon as it is.
+// A probe earlier than Docker's first (one interval after the start, or
+// one start interval when there is a start period) counts only when it
+// succeeds: a success marks the container healthy at once, a failure
+// counts for nothing. From Docker's first probe on it judges as Docker
+// does: failures in the start period not counting until a probe has
+// succeeded, and Retries failures in a row making the container
+// unhealthy. Its probes come no earlier than Docker's would once they
+// count (see Pace for when the first one comes); the phase may make them
+// later, by less than one interval. So berth never calls a container
+// unhealthy earlier than Docker would, and calls it healthy as soon as a
+// probe shows it.
 type Prober struct {
 	cfg     HealthConfig
+	pace    Pace
 	started time.Time
 	// dockerFirst is when Docker's first probe would run.
 	dockerFirst time.Time
 	gap         time.Duration
 	next        time.Time
+	// phase, in [0, 1), is where in its interval this container's probes
+	// fall; phased is set once it has moved the probes (PaceSpread: from
+	// the start; PaceEager: at the first probe on the interval).
+	phase  float64
+	phased bool
 	// succeeded is set once a probe passed: the start period is over.
 	succeeded bool
 	health    Health
 }
 
-// NewProber starts judging a container that started at started.
-func NewProber(cfg HealthConfig, started time.Time) *Prober {
+// NewProber starts judging a container that started at started, probing
+// at pace; phase, in [0, 1), places its probes in their interval (0: at
+// its start, as Docker's).
+func NewProber(cfg HealthConfig, started time.Time, pace Pace, phase float64) *Prober {
 	first := cfg.Interval
 	if cfg.StartPeriod > 0 {
 		first = cfg.StartInterval
 	}
-	return &Prober{
+	phase = min(max(phase, 0), 1)
+	p := &Prober{
 		cfg:         cfg,
+		pace:        pace,
 		started:     started,
 		dockerFirst: started.Add(first),
 		gap:         firstEagerGap,
 		next:        started,
+		phase:       phase,
 		health:      Health{Status: HealthStarting},
 	}
+	if pace == PaceSpread {
+		p.next = started.Add(time.Duration(phase * float64(first)))
+		p.phased = true
+	}
+	return p
 }
 
 // Config is the healthcheck the prober runs.
@@ -195,11 +244,32 @@ func (p *Prober) Config() HealthConfig { return p.cfg }
 // Next is when the next probe is due.
 func (p *Prober) Next() time.Time { return p.next }
 
+// Pace is how the prober probes now.
+func (p *Prober) Pace() Pace { return p.pace }
+
 // Health is the container's health so far.
 func (p *Prober) Health() Health {
 	h := p.health
 	h.Log = append([]ProbeResult{}, p.health.Log...)
 	return h
+}
+
+// Hurry turns a spread prober eager at now, when something starts to wait
+// on its container: it probes at once, then eagerly, as long as Docker's
+// first probe has not come and no probe has passed (later, its probes
+// count, and coming sooner would call it unhealthy sooner than Docker
+// does). It reports whether it changed the schedule.
+func (p *Prober) Hurry(now time.Time) bool {
+	if p.pace == PaceEager || p.succeeded || !now.Before(p.dockerFirst) {
+		return false
+	}
+	p.pace = PaceEager
+	p.gap = firstEagerGap
+	p.phased = false
+	if now.Before(p.next) {
+		p.next = now
+	}
+	return true
 }
 
 // adopt takes over the health a container had under an earlier
@@ -222,14 +292,14 @@ func (p *Prober) Record(r ProbeResult) bool {
 	if len(p.health.Log) > healthLogSize {
 		p.health.Log = p.health.Log[len(p.health.Log)-healthLogSize:]
 	}
-	eager := r.Start.Before(p.dockerFirst)
+	early := r.Start.Before(p.dockerFirst)
 	inStart := r.Start.Before(p.started.Add(p.cfg.StartPeriod))
 	switch {
 	case r.ExitCode == 0:
 		p.health.Status = HealthHealthy
 		p.health.FailingStreak = 0
 		p.succeeded = true
-	case eager:
+	case early:
 		// Docker would not have probed yet: nothing to count.
 	case inStart && !p.succeeded:
 		// Failures in the start period do not count.
@@ -241,7 +311,7 @@ func (p *Prober) Record(r ProbeResult) bool {
 	}
 
 	switch {
-	case eager && !p.succeeded:
+	case p.pace == PaceEager && early && !p.succeeded:
 		p.next = r.End.Add(p.gap)
 		p.gap *= 2
 		if p.next.After(p.dockerFirst) {
@@ -251,6 +321,13 @@ func (p *Prober) Record(r ProbeResult) bool {
 		p.next = r.End.Add(p.cfg.StartInterval)
 	default:
 		p.next = r.End.Add(p.cfg.Interval)
+		if !p.phased {
+			// The first probe on the interval after eager ones: moved by
+			// the phase, once, so that containers that turned healthy
+			// together do not go on probing together.
+			p.next = p.next.Add(time.Duration(p.phase * float64(p.cfg.Interval)))
+			p.phased = true
+		}
 	}
 	return p.health.Status != before.Status || p.health.FailingStreak != before.FailingStreak
 }

@@ -52,7 +52,7 @@ func probeRun(p *Prober, ok []bool) (times []time.Duration, statuses []HealthSta
 
 func TestProberEagerThenDocker(t *testing.T) {
 	cfg := HealthConfig{Test: []string{"CMD", "x"}, Interval: time.Second, Timeout: time.Second, StartInterval: 5 * time.Second, Retries: 2}
-	p := NewProber(cfg, time.Unix(100, 0))
+	p := NewProber(cfg, time.Unix(100, 0), PaceEager, 0)
 	times, statuses := probeRun(p, []bool{false, false, false, false, false, false, false, false})
 	ms := time.Millisecond
 	// Eager: 0, then gaps of 50, 100, 200, 400 ms after each 5 ms probe,
@@ -75,7 +75,7 @@ func TestProberEagerThenDocker(t *testing.T) {
 
 func TestProberHealthyAtOnce(t *testing.T) {
 	cfg := HealthConfig{Test: []string{"CMD", "x"}, Interval: 30 * time.Second, Timeout: time.Second, StartInterval: 5 * time.Second, Retries: 3}
-	p := NewProber(cfg, time.Unix(100, 0))
+	p := NewProber(cfg, time.Unix(100, 0), PaceEager, 0)
 	times, statuses := probeRun(p, []bool{false, false, true, false})
 	if statuses[2] != HealthHealthy || times[2] != 160*time.Millisecond {
 		t.Errorf("third probe at %v: %v; want healthy at 160ms", times[2], statuses[2])
@@ -89,7 +89,7 @@ func TestProberHealthyAtOnce(t *testing.T) {
 
 func TestProberStartPeriod(t *testing.T) {
 	cfg := HealthConfig{Test: []string{"CMD", "x"}, Interval: 10 * time.Second, Timeout: time.Second, StartPeriod: 3 * time.Second, StartInterval: time.Second, Retries: 1}
-	p := NewProber(cfg, time.Unix(100, 0))
+	p := NewProber(cfg, time.Unix(100, 0), PaceEager, 0)
 	// Eager until 1 s (the start interval), then every start interval
 	// until the start period ends, failures not counting; then counting.
 	times, statuses := probeRun(p, []bool{false, false, false, false, false, false, false, false, false})
@@ -184,9 +184,10 @@ func TestShownHealth(t *testing.T) {
 	}{
 		{"none recorded", container(nil), true, time.Second, "", false},
 		{"fresh", container(healthyJSON), true, 3 * time.Second, HealthHealthy, true},
-		// last probe ended at 2s: the next one ends by 2+10+2 s, 5 s of slack.
-		{"just in time", container(healthyJSON), true, 19 * time.Second, HealthHealthy, true},
-		{"stale", container(healthyJSON), true, 20 * time.Second, HealthUnknown, true},
+		// last probe ended at 2s: the next one ends by 2+2*10+2 s (an
+		// interval, and its phase once), 5 s of slack.
+		{"just in time", container(healthyJSON), true, 29 * time.Second, HealthHealthy, true},
+		{"stale", container(healthyJSON), true, 30 * time.Second, HealthUnknown, true},
 		{"not supervised", container(healthyJSON), false, 3 * time.Second, HealthUnknown, true},
 		{"starting, not probed yet", container(starting), true, 5 * time.Second, HealthStarting, true},
 		{"starting, never probed", container(starting), true, time.Minute, HealthUnknown, true},
@@ -198,5 +199,99 @@ func TestShownHealth(t *testing.T) {
 				t.Errorf("ShownHealth = %q, %v; want %q, %v", h.Status, ok, tt.want, tt.wantOK)
 			}
 		})
+	}
+}
+
+// TestProberPace: where probes fall with each pace and phase. Each probe
+// starts when due and takes 5 ms.
+func TestProberPace(t *testing.T) {
+	ms := time.Millisecond
+	second := HealthConfig{Test: []string{"CMD", "x"}, Interval: time.Second, Timeout: time.Second, StartInterval: 5 * time.Second, Retries: 2}
+	startPeriod := HealthConfig{Test: []string{"CMD", "x"}, Interval: 10 * time.Second, Timeout: time.Second, StartPeriod: 3 * time.Second, StartInterval: time.Second, Retries: 1}
+	S, H, U := HealthStarting, HealthHealthy, HealthUnhealthy
+	tests := []struct {
+		name      string
+		cfg       HealthConfig
+		pace      Pace
+		phase     float64
+		ok        []bool
+		wantTimes []time.Duration
+		want      []HealthStatus
+	}{
+		// Nobody waits: the first probe at the phase of the first interval
+		// (its failure not counting: Docker has not probed yet), then one
+		// interval after each; unhealthy no earlier than Docker (2.005 s).
+		{"spread, failing", second, PaceSpread, 0.5, []bool{false, false, false},
+			[]time.Duration{500 * ms, 1505 * ms, 2510 * ms}, []HealthStatus{S, S, U}},
+		{"spread, healthy at its first probe", second, PaceSpread, 0.25, []bool{true, true},
+			[]time.Duration{250 * ms, 1255 * ms}, []HealthStatus{H, H}},
+		{"spread, no phase: as Docker but for a probe at the start", second, PaceSpread, 0, []bool{false, false, false},
+			[]time.Duration{0, 1005 * ms, 2010 * ms}, []HealthStatus{S, S, U}},
+		// With a start period, the phase falls in the start interval;
+		// failures count once the start period is over.
+		{"spread, start period", startPeriod, PaceSpread, 0.5, []bool{false, false, false, false, false},
+			[]time.Duration{500 * ms, 1505 * ms, 2510 * ms, 3515 * ms, 13520 * ms}, []HealthStatus{S, S, S, U, U}},
+		// Waited on: eager until healthy, then the first probe on the
+		// interval moved by the phase, once.
+		{"eager, then phased", second, PaceEager, 0.5, []bool{false, true, true, true},
+			[]time.Duration{0, 55 * ms, 1560 * ms, 2565 * ms}, []HealthStatus{S, H, H, H}},
+		// Eager failures until Docker's first probe, then the phase once:
+		// later than Docker, never earlier.
+		{"eager, failing, phased", second, PaceEager, 0.5, []bool{false, false, false, false, false, false, false},
+			[]time.Duration{0, 55 * ms, 160 * ms, 365 * ms, 770 * ms, 1000 * ms, 2505 * ms}, []HealthStatus{S, S, S, S, S, S, U}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := NewProber(tt.cfg, time.Unix(100, 0), tt.pace, tt.phase)
+			times, statuses := probeRun(p, tt.ok)
+			if !reflect.DeepEqual(times, tt.wantTimes) {
+				t.Errorf("probe times %v, want %v", times, tt.wantTimes)
+			}
+			if !reflect.DeepEqual(statuses, tt.want) {
+				t.Errorf("statuses %v, want %v", statuses, tt.want)
+			}
+		})
+	}
+}
+
+// TestProberHurry: a spread prober turns eager when something starts
+// waiting on it, only while its probes would not count yet.
+func TestProberHurry(t *testing.T) {
+	ms := time.Millisecond
+	cfg := HealthConfig{Test: []string{"CMD", "x"}, Interval: time.Second, Timeout: time.Second, StartInterval: 5 * time.Second, Retries: 2}
+	start := time.Unix(100, 0)
+
+	p := NewProber(cfg, start, PaceSpread, 0.9)
+	if got := p.Next().Sub(start); got != 900*ms {
+		t.Fatalf("first probe at %v, want 900ms", got)
+	}
+	if !p.Hurry(start.Add(100 * ms)) {
+		t.Fatal("Hurry at 100ms: false, want true")
+	}
+	if got := p.Next().Sub(start); got != 100*ms || p.Pace() != PaceEager {
+		t.Errorf("after Hurry: next probe at %v (%s), want 100ms (eager)", got, p.Pace())
+	}
+	if p.Hurry(start.Add(150 * ms)) {
+		t.Error("Hurry of an eager prober: true, want false")
+	}
+	times, _ := probeRun(p, []bool{false, false})
+	if want := []time.Duration{100 * ms, 155 * ms}; !reflect.DeepEqual(times, want) {
+		t.Errorf("probe times %v, want %v", times, want)
+	}
+
+	for _, tt := range []struct {
+		name string
+		ok   []bool
+		at   time.Duration
+	}{
+		{"once Docker's first probe has come", nil, time.Second},
+		{"once healthy", []bool{true}, 300 * ms},
+	} {
+		p := NewProber(cfg, start, PaceSpread, 0.2)
+		probeRun(p, tt.ok)
+		next := p.Next()
+		if p.Hurry(start.Add(tt.at)) || p.Next() != next || p.Pace() != PaceSpread {
+			t.Errorf("%s: Hurry changed the schedule (next %v, was %v; %s)", tt.name, p.Next().Sub(start), next.Sub(start), p.Pace())
+		}
 	}
 }

@@ -1,8 +1,12 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"log"
+	"math/rand/v2"
+	"runtime"
+	"slices"
 	"time"
 
 	"github.com/berth/berth/compose"
@@ -35,6 +39,13 @@ const (
 	// say); Labels are the new ones. The supervisor makes these itself and
 	// ignores them.
 	EventUpdated RuntimeEventKind = "update"
+	// EventQuiesced: a command of berth's is about to stop the container
+	// (down): its supervisor stops probing it, cancelling a probe under
+	// way, and restarts it no more, until it starts again or
+	// EventUnquiesced gives it back (the command failed before stopping
+	// it). No probe then races the stop.
+	EventQuiesced   RuntimeEventKind = "quiesce"
+	EventUnquiesced RuntimeEventKind = "unquiesce"
 )
 
 // RuntimeEvent is one event of the runtime, for any container.
@@ -152,6 +163,22 @@ type Supervisor struct {
 	// container that exited and is not restarted (Docker's proxy goes
 	// with the container); a start takes them again.
 	ReleasePorts func(ctx context.Context, c Container) error
+	// Awaited, when set, names the services that commands announced they
+	// wait on the health of (up --wait, an up whose services wait on
+	// others; see runstate.AnnounceWait). Those, and the services a
+	// container's depends_on needs healthy, are probed eagerly when they
+	// start (PaceEager); the others are spread (PaceSpread). It is asked
+	// at each listing of the project and at each start.
+	Awaited func() map[string]bool
+	// ProbeLimit bounds how many probes run at once, so that probes never
+	// starve the starts of containers of the CPU; < 1 is the number of
+	// CPUs. Probes that are due wait for a free slot, eager ones first,
+	// then the most overdue.
+	ProbeLimit int
+	// Phase draws where in its interval the probes of container id fall,
+	// in [0, 1), at each of its starts; nil draws uniformly at random.
+	// Tests make it fixed.
+	Phase func(id string) float64
 
 	watched map[string]*watched
 	// others are containers seen not to be the supervisor's (other
@@ -166,6 +193,13 @@ type Supervisor struct {
 	// gen numbers the runs of probing of all containers, so that a probe
 	// started before a reconnection is not taken for a later one's.
 	gen int
+	// inflight are the probes under way that hold a slot (ProbeLimit),
+	// by their sequence number, with what cancels each; seq numbers them.
+	inflight map[int]context.CancelFunc
+	seq      int
+	// dependedOn are the services a container's depends_on needs
+	// healthy, as the last listing said; announced those of Awaited.
+	dependedOn, announced map[string]bool
 }
 
 // subscription is one following of the runtime's events.
@@ -177,9 +211,11 @@ type subscription struct {
 
 // watched is the supervisor's state of one container.
 type watched struct {
-	c         Container
-	prober    *Prober
-	probing   bool
+	c       Container
+	prober  *Prober
+	probing bool
+	// probe is the sequence number of its probe under way (0: none).
+	probe     int
 	gen       int
 	restart   *Restarter
 	restartAt time.Time
@@ -189,11 +225,15 @@ type watched struct {
 	// lastExit is when the exit handled last happened: an exit learnt
 	// twice (from its event and from a stop's) is acted on once.
 	lastExit time.Time
+	// quiesced: a command is stopping it (EventQuiesced): neither probed
+	// nor restarted until it starts again or is given back.
+	quiesced bool
 }
 
 type probeDone struct {
 	id     string
 	gen    int
+	seq    int
 	result ProbeResult
 }
 
@@ -202,6 +242,13 @@ type probeDone struct {
 // start; a runtime lost later is reconnected to.
 func (s *Supervisor) Run(ctx context.Context) error {
 	s.results = make(chan probeDone, 16)
+	s.inflight = map[int]context.CancelFunc{}
+	if s.ProbeLimit < 1 {
+		s.ProbeLimit = max(runtime.NumCPU(), 1)
+	}
+	if s.Phase == nil {
+		s.Phase = func(string) float64 { return rand.Float64() }
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// At start the project may have no container yet (up starts this
@@ -293,6 +340,9 @@ func (s *Supervisor) setState(st SupervisorState) {
 // containers over afresh (subscribing first, so that no change falls
 // between the listing and the events).
 func (s *Supervisor) follow(ctx context.Context) (subscription, error) {
+	for seq := range s.inflight {
+		s.release(seq) // those of the runtime lost say nothing
+	}
 	s.watched = map[string]*watched{}
 	s.others = map[string]bool{}
 	sctx, cancel := context.WithCancel(ctx)
@@ -398,12 +448,48 @@ func (s *Supervisor) sync(ctx context.Context, first bool) (int, error) {
 			s.exited(w, lostTaskStatus, c.StartedAt)
 		}
 	}
-	for id := range s.watched {
+	for id, w := range s.watched {
 		if !seen[id] {
+			s.bump(w)
 			delete(s.watched, id)
 		}
 	}
+	s.noteWaits(cs)
 	return s.left(), nil
+}
+
+// noteWaits learns which services something waits on the health of: the
+// dependencies the containers' depends_on need healthy, and the services
+// commands announced. A container still in its eager window that turns
+// out to be waited on is hurried.
+func (s *Supervisor) noteWaits(cs []Container) {
+	s.dependedOn = map[string]bool{}
+	for _, c := range cs {
+		for name, d := range c.Labels.DependsOn() {
+			if d.Condition == compose.ConditionHealthy {
+				s.dependedOn[name] = true
+			}
+		}
+	}
+	s.readAnnounced()
+	now := s.Clock.Now()
+	for _, w := range s.watched {
+		if w.prober != nil && s.awaited(w.c) && w.prober.Hurry(now) && s.Debug {
+			s.Log.Printf("%s is waited on: probed eagerly", w.c.Name)
+		}
+	}
+}
+
+func (s *Supervisor) readAnnounced() {
+	if s.Awaited != nil {
+		s.announced = s.Awaited()
+	}
+}
+
+// awaited reports whether something waits on c's health.
+func (s *Supervisor) awaited(c Container) bool {
+	svc := c.Labels.Service()
+	return s.dependedOn[svc] || s.announced[svc]
 }
 
 // oneOff removes a one-off that asked to be removed when it exits and
@@ -443,7 +529,11 @@ func (s *Supervisor) startProbing(w *watched, started time.Time, adopting bool) 
 	if started.IsZero() {
 		started = s.Clock.Now()
 	}
-	w.prober = NewProber(*cfg, started)
+	pace := PaceSpread
+	if s.awaited(w.c) {
+		pace = PaceEager
+	}
+	w.prober = NewProber(*cfg, started, pace, s.Phase(w.c.ID))
 	if h, ok := HealthOf(w.c.Labels); adopting && ok {
 		w.prober.adopt(h)
 	}
@@ -469,7 +559,9 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 		return left, err
 	case ev.Kind == EventStarted:
 		w.restartAt = time.Time{}
+		w.quiesced = false
 		w.c.State, w.c.StartedAt = StateRunning, ev.At
+		s.readAnnounced() // a command may wait on it since the last listing
 		s.startProbing(w, ev.At, false)
 		if w.prober != nil {
 			h := w.prober.Health()
@@ -481,6 +573,13 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 		w.probing = false
 	case ev.Kind == EventResumed:
 		w.paused = false
+	case ev.Kind == EventQuiesced:
+		w.quiesced = true
+		s.bump(w) // cancels a probe under way
+		w.probing = false
+		w.restartAt = time.Time{}
+	case ev.Kind == EventUnquiesced:
+		w.quiesced = false
 	case ev.Kind == EventStopped:
 		// A stop of berth's is over, the process gone. Its exit event
 		// normally came first; should it be late or lost, the exit the
@@ -535,7 +634,7 @@ func (s *Supervisor) exited(w *watched, code int, at time.Time) bool {
 	if at.IsZero() {
 		at = s.Clock.Now()
 	}
-	manual := w.c.Labels.ManualStop()
+	manual := w.c.Labels.ManualStop() || w.quiesced
 	wait, restart := w.restart.Exited(code, w.c.StartedAt, at, manual)
 	switch {
 	case !restart && manual:
@@ -553,8 +652,13 @@ func (s *Supervisor) exited(w *watched, code int, at time.Time) bool {
 // nextDue is the earliest probe or restart that is due.
 func (s *Supervisor) nextDue() (time.Time, bool) {
 	var next time.Time
+	full := len(s.inflight) >= s.ProbeLimit // a result frees a slot
 	for _, w := range s.watched {
-		for _, t := range []time.Time{w.restartAt, w.probeAt()} {
+		probeAt := w.probeAt()
+		if full {
+			probeAt = time.Time{}
+		}
+		for _, t := range []time.Time{w.restartAt, probeAt} {
 			if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 				next = t
 			}
@@ -563,24 +667,40 @@ func (s *Supervisor) nextDue() (time.Time, bool) {
 	return next, !next.IsZero()
 }
 
-// bump starts a new run of probing of w: results of probes started
-// before are ignored.
+// bump starts a new run of probing of w: a probe under way is cancelled
+// (its slot freed at once), and the results of probes started before
+// are ignored.
 func (s *Supervisor) bump(w *watched) {
 	s.gen++
 	w.gen = s.gen
+	if w.probe != 0 {
+		s.release(w.probe)
+		w.probe = 0
+	}
+}
+
+// release cancels a probe under way and frees its slot.
+func (s *Supervisor) release(seq int) {
+	if cancel, ok := s.inflight[seq]; ok {
+		cancel()
+		delete(s.inflight, seq)
+	}
 }
 
 func (w *watched) probeAt() time.Time {
-	if w.prober == nil || w.probing || w.paused {
+	if w.prober == nil || w.probing || w.paused || w.quiesced {
 		return time.Time{}
 	}
 	return w.prober.Next()
 }
 
-// runDue starts the probes and restarts that are due.
+// runDue starts the restarts that are due, and as many of the probes
+// that are due as there are free slots: eager ones first (something waits
+// on them), then the most overdue.
 func (s *Supervisor) runDue(ctx context.Context) {
 	now := s.Clock.Now()
-	for id, w := range s.watched {
+	var due []*watched
+	for _, w := range s.watched {
 		if !w.restartAt.IsZero() && !w.restartAt.After(now) {
 			w.restartAt = time.Time{}
 			if err := s.Runtime.Revive(ctx, w.c); err != nil {
@@ -594,27 +714,54 @@ func (s *Supervisor) runDue(ctx context.Context) {
 			}
 		}
 		if t := w.probeAt(); !t.IsZero() && !t.After(now) {
-			w.probing = true
-			c, gen, cfg, rt := w.c, w.gen, w.prober.Config(), s.Runtime
-			go func() {
-				r := rt.Probe(ctx, c, cfg.Test, cfg.Timeout)
-				select {
-				case s.results <- probeDone{id: id, gen: gen, result: r}:
-				case <-ctx.Done():
-				}
-			}()
+			due = append(due, w)
 		}
 	}
+	slices.SortFunc(due, func(a, b *watched) int {
+		if ea, eb := a.prober.Pace() == PaceEager, b.prober.Pace() == PaceEager; ea != eb {
+			if ea {
+				return -1
+			}
+			return 1
+		}
+		if c := a.prober.Next().Compare(b.prober.Next()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.c.ID, b.c.ID)
+	})
+	for _, w := range due {
+		if len(s.inflight) >= s.ProbeLimit {
+			return
+		}
+		s.startProbe(ctx, w)
+	}
+}
+
+// startProbe runs w's probe in the background, in a slot of its own.
+func (s *Supervisor) startProbe(ctx context.Context, w *watched) {
+	s.seq++
+	pctx, cancel := context.WithCancel(ctx)
+	s.inflight[s.seq] = cancel
+	w.probing, w.probe = true, s.seq
+	id, seq, c, gen, cfg, rt := w.c.ID, s.seq, w.c, w.gen, w.prober.Config(), s.Runtime
+	go func() {
+		r := rt.Probe(pctx, c, cfg.Test, cfg.Timeout)
+		select {
+		case s.results <- probeDone{id: id, gen: gen, seq: seq, result: r}:
+		case <-ctx.Done():
+		}
+	}()
 }
 
 // recordProbe judges a probe's result, if it still concerns the
 // container's current run, and records the health.
 func (s *Supervisor) recordProbe(ctx context.Context, d probeDone) {
+	s.release(d.seq)
 	w, ok := s.watched[d.id]
 	if !ok || w.gen != d.gen || w.prober == nil {
 		return
 	}
-	w.probing = false
+	w.probing, w.probe = false, 0
 	before := w.prober.Health().Status
 	w.prober.Record(d.result)
 	h := w.prober.Health()

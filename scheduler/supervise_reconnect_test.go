@@ -137,7 +137,7 @@ func TestSupervisorReconnects(t *testing.T) {
 	states := make(chan SupervisorState, 10)
 	readies := 0
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Supervisor{Project: "demo", Runtime: rt, Connect: rt.connect, Clock: clock, Log: log.New(io.Discard, "", 0),
+	s := &Supervisor{Project: "demo", Runtime: rt, Connect: rt.connect, Clock: clock, Log: log.New(io.Discard, "", 0), Phase: noPhase,
 		State: func(st SupervisorState) { states <- st }, Ready: func() { readies++ }}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
@@ -202,7 +202,7 @@ func TestSupervisorReconnectEndsWithContext(t *testing.T) {
 	rt.add("web", StateRunning, nil)
 	states := make(chan SupervisorState, 10)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Supervisor{Project: "demo", Runtime: rt, Connect: rt.connect, Clock: clock, Log: log.New(io.Discard, "", 0),
+	s := &Supervisor{Project: "demo", Runtime: rt, Connect: rt.connect, Clock: clock, Log: log.New(io.Discard, "", 0), Phase: noPhase,
 		State: func(st SupervisorState) { states <- st }}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()

@@ -195,9 +195,13 @@ func healthLabel(t *testing.T, cfg HealthConfig) string {
 	return string(b)
 }
 
+// noPhase places every container's probes at the start of their
+// interval, as Docker does: tests know when each probe comes.
+func noPhase(string) float64 { return 0 }
+
 func startSupervisor(t *testing.T, rt *supRuntime, clock *fakeClock) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0)}
+	s := &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0), Phase: noPhase}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	return func() error {
@@ -211,6 +215,8 @@ func TestSupervisorHealth(t *testing.T) {
 	rt := newSupRuntime(clock)
 	rt.probes = []int{1, 1, 0}
 	rt.add("db", StateRunning, map[string]string{compose.LabelHealthcheck: healthLabel(t, HealthConfig{Test: []string{"CMD", "ok"}, Interval: time.Second, Timeout: time.Second, StartInterval: time.Second, Retries: 2})})
+	// web waits for db to be healthy: db is probed eagerly.
+	rt.add("web", StateCreated, map[string]string{compose.LabelDependsOn: "db:service_healthy:false"})
 	stop := startSupervisor(t, rt, clock)
 	defer stop()
 
@@ -337,7 +343,7 @@ func TestSupervisorAdoptsAndEnds(t *testing.T) {
 	// (after the first backoff) when one starts.
 	rt.add("web", StateExited, map[string]string{compose.LabelRestart: string(always), compose.LabelRestartCount: "3"})
 	ctx := context.Background()
-	s := &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0)}
+	s := &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0), Phase: noPhase}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	clock.awaitWaiter(t)
@@ -429,7 +435,7 @@ func testSupervisorAutoRemove(t *testing.T, oneOff map[string]string) {
 	rt.add("kept", StateExited, map[string]string{compose.LabelOneOff: "True"})
 	rt.add("job", StateRunning, oneOff)
 	ctx := context.Background()
-	s := &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0),
+	s := &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0), Phase: noPhase,
 		Remove: func(_ context.Context, c Container) error {
 			rt.mu.Lock()
 			delete(rt.containers, c.ID)
@@ -472,7 +478,7 @@ func TestSupervisorReleasesPortsOnExit(t *testing.T) {
 	rt.add("web", StateRunning, map[string]string{compose.LabelRestart: string(always)})
 	rt.add("once", StateRunning, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0),
+	s := &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0), Phase: noPhase,
 		ReleasePorts: func(_ context.Context, c Container) error {
 			rt.calls <- "release ports " + c.Name
 			return nil
@@ -510,7 +516,7 @@ func TestSupervisorOutlivesAnEmptyStart(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1000, 0), added: make(chan struct{}, 1)}
 	rt := listingRuntime{newSupRuntime(clock), make(chan struct{}, 10)}
 	poke := make(chan struct{}, 1)
-	s := &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0),
+	s := &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0), Phase: noPhase,
 		Done: func() bool { return true }, Poke: poke}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(context.Background()) }()

@@ -343,3 +343,28 @@ func stillRunning(service string, cs []Container) error {
 	}
 	return nil
 }
+
+// AwaitedServices are the services of p whose health a command that
+// starts them waits on, sorted: those a service of p depends on with
+// condition service_healthy, and with all (up --wait) every service. The
+// command announces them (runstate.AnnounceWait) so that the project's
+// supervisor probes them eagerly from their start.
+func AwaitedServices(p *compose.Project, all bool) []string {
+	set := map[string]bool{}
+	for _, s := range p.Services {
+		if all {
+			set[s.Name] = true
+		}
+		for name, d := range s.DependsOn {
+			if d.Condition == compose.ConditionHealthy {
+				set[name] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for name := range set {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}

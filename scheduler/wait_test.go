@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -453,5 +454,20 @@ func TestDetails(t *testing.T) {
 	}
 	if got := Details(errors.New("plain")); got != nil {
 		t.Errorf("Details(plain error) = %q, want none", got)
+	}
+}
+
+func TestAwaitedServices(t *testing.T) {
+	for _, tt := range []struct {
+		all  bool
+		want []string
+	}{
+		// migrate is needed completed, not healthy.
+		{false, []string{"cache", "db"}},
+		{true, []string{"api", "cache", "db", "migrate"}},
+	} {
+		if got := AwaitedServices(depProject(), tt.all); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("AwaitedServices(all=%v) = %v, want %v", tt.all, got, tt.want)
+		}
 	}
 }

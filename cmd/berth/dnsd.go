@@ -55,6 +55,7 @@ func newDNSDaemonCmd(g *globalOptions) *cobra.Command {
 					ReleasePorts: func(ctx context.Context, c scheduler.Container) error {
 						return nw.ReleasePorts(ctx, project, c.ID)
 					},
+					Awaited: func() map[string]bool { return runstate.Awaited(g.namespaceRunDir(), project) },
 				}
 				if err := s.Run(ctx); err != nil {
 					rec.Stopped()

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/berth/berth/compose"
+	"github.com/berth/berth/runstate"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -166,7 +167,16 @@ func runRun(cmd *cobra.Command, g *globalOptions, opts runOptions, service strin
 	req.Builder = rt
 	req.BuildOptions = scheduler.BuildOptions{Out: buildOutput(progress, cmd.ErrOrStderr(), opts.quietBuild)}
 	progress.quietPull = opts.quietPull
+	var awaited []string
+	if !opts.noDeps {
+		awaited = scheduler.AwaitedServices(p, false)
+	}
+	release, err := runstate.AnnounceWait(g.namespaceRunDir(), p.Name, os.Getpid(), awaited)
+	if err != nil {
+		return err
+	}
 	c, err := scheduler.CreateOneOff(ctx, p, rt, nw, progress, req)
+	release()
 	if err != nil {
 		return err
 	}

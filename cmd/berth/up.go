@@ -222,6 +222,12 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		Confirm:          g.confirmer(progress),
 	}
 	uo.StopTimeout = timeoutFlag(opts.timeout)
+	// The project's supervisor probes eagerly what this up waits on.
+	release, err := runstate.AnnounceWait(g.namespaceRunDir(), p.Name, os.Getpid(), scheduler.AwaitedServices(p, opts.wait))
+	if err != nil {
+		return err
+	}
+	defer release()
 	start := time.Now()
 	plan, err := scheduler.Up(ctx, p, rt, nw, progress, uo)
 	if g.verbose && plan != nil {
@@ -239,6 +245,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		}
 	}
 	progress.Stop()
+	release()
 	lock.Unlock()
 	if !opts.detach && !opts.noStart {
 		return attachUp(cmd, g, rt, nw, progress, p, plan, opts, start)

@@ -1,0 +1,201 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log"
+	"testing"
+	"time"
+
+	"github.com/berth/berth/compose"
+)
+
+// gatedRuntime holds each probe until the test lets it end (a success),
+// or until it is cancelled (reported as "cancel NAME").
+type gatedRuntime struct {
+	*supRuntime
+	gate chan struct{}
+}
+
+func (r gatedRuntime) Probe(ctx context.Context, c Container, _ []string, _ time.Duration) ProbeResult {
+	r.calls <- "probe " + c.Name
+	select {
+	case <-r.gate:
+	case <-ctx.Done():
+		r.calls <- "cancel " + c.Name
+		return ProbeResult{ExitCode: -1}
+	}
+	now := r.clock.Now()
+	return ProbeResult{Start: now, End: now}
+}
+
+// runSupervisor runs s until the test ends.
+func runSupervisor(t *testing.T, s *Supervisor) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func newTestClock() *fakeClock {
+	return &fakeClock{now: time.Unix(1000, 0), added: make(chan struct{}, 1)}
+}
+
+// phases places each container's probes at a fixed point of its interval.
+func phases(m map[string]float64) func(string) float64 {
+	return func(id string) float64 { return m[id] }
+}
+
+// TestSupervisorSpreadsProbes: the probes of containers nobody waits on
+// fall at their phases of the interval, not all at the start.
+func TestSupervisorSpreadsProbes(t *testing.T) {
+	clock := newTestClock()
+	rt := newSupRuntime(clock)
+	rt.probes = []int{0, 0, 0, 0}
+	hc := map[string]string{compose.LabelHealthcheck: healthLabel(t, HealthConfig{Test: []string{"CMD", "ok"}, Interval: time.Second, Timeout: time.Second, Retries: 1})}
+	rt.add("a", StateRunning, hc)
+	rt.add("b", StateRunning, hc)
+	runSupervisor(t, &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0),
+		Phase: phases(map[string]float64{"a": 0.25, "b": 0.75})})
+
+	clock.awaitWaiter(t)
+	rt.expectNone(t)
+	clock.Advance(249 * time.Millisecond)
+	rt.expectNone(t)
+	clock.Advance(time.Millisecond)
+	rt.expect(t, "probe a CMD ok")
+	rt.expect(t, "record a healthy restarts=0")
+	clock.Advance(500 * time.Millisecond)
+	rt.expect(t, "probe b CMD ok")
+	rt.expect(t, "record b healthy restarts=0")
+	// Each keeps its place: a at 1.25 s, b at 1.75 s.
+	clock.Advance(500 * time.Millisecond)
+	rt.expect(t, "probe a CMD ok")
+	rt.expect(t, "record a healthy restarts=0")
+	clock.Advance(499 * time.Millisecond)
+	rt.expectNone(t)
+	clock.Advance(time.Millisecond)
+	rt.expect(t, "probe b CMD ok")
+	rt.expect(t, "record b healthy restarts=0")
+}
+
+// TestSupervisorEagerWhereWaited: a service a command announced it waits
+// on, and one that a dependent needs healthy, are probed at their start;
+// another is left to its phase; one that becomes waited on while still
+// starting is probed at once.
+func TestSupervisorEagerWhereWaited(t *testing.T) {
+	clock := newTestClock()
+	rt := newSupRuntime(clock)
+	rt.probes = []int{0, 0, 0, 0}
+	hc := map[string]string{compose.LabelHealthcheck: healthLabel(t, HealthConfig{Test: []string{"CMD", "ok"}, Interval: 10 * time.Second, Timeout: time.Second, Retries: 1})}
+	rt.add("announced", StateRunning, hc)
+	rt.add("db", StateRunning, hc)
+	rt.add("web", StateCreated, map[string]string{compose.LabelDependsOn: "db:service_healthy:true"})
+	rt.add("later", StateRunning, hc)
+	runSupervisor(t, &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0),
+		Phase: func(string) float64 { return 0.5 }, ProbeLimit: 1,
+		Awaited: func() map[string]bool { return map[string]bool{"announced": true} }})
+
+	// One at a time (ProbeLimit 1), in name order: both are eager.
+	rt.expect(t, "probe announced CMD ok")
+	rt.expect(t, "record announced healthy restarts=0")
+	rt.expect(t, "probe db CMD ok")
+	rt.expect(t, "record db healthy restarts=0")
+	clock.Advance(time.Second)
+	rt.expectNone(t) // later is due at 5 s
+
+	// A dependent of later's, needing it healthy, is created.
+	rt.add("api", StateCreated, map[string]string{compose.LabelDependsOn: "later:service_healthy:false"})
+	rt.events <- RuntimeEvent{Kind: EventCreated, Container: "api", At: clock.Now()}
+	rt.expect(t, "probe later CMD ok")
+	rt.expect(t, "record later healthy restarts=0")
+}
+
+// TestSupervisorProbeLimit: no more probes run at once than the limit;
+// the due ones wait for a slot, eager ones first, then the most overdue.
+func TestSupervisorProbeLimit(t *testing.T) {
+	clock := newTestClock()
+	rt := gatedRuntime{newSupRuntime(clock), make(chan struct{})}
+	hc := map[string]string{compose.LabelHealthcheck: healthLabel(t, HealthConfig{Test: []string{"CMD", "ok"}, Interval: time.Second, Timeout: time.Second, Retries: 1})}
+	for _, name := range []string{"a", "b", "c", "z"} {
+		rt.add(name, StateRunning, hc)
+	}
+	rt.add("web", StateCreated, map[string]string{compose.LabelDependsOn: "z:service_healthy:false"})
+	runSupervisor(t, &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0),
+		Phase: phases(map[string]float64{"a": 0.2, "b": 0.1, "c": 0.3}), ProbeLimit: 2})
+
+	// z is eager (web waits on it): probed at once; a, b, c later.
+	rt.expect(t, "probe z")
+	clock.Advance(500 * time.Millisecond)
+	// b (due at 100 ms) and a (200 ms) were due; one slot was free: b,
+	// the most overdue.
+	rt.expect(t, "probe b")
+	rt.expectNone(t)
+	rt.gate <- struct{}{}
+	rt.expect(t, "record z healthy restarts=0")
+	rt.expect(t, "probe a")
+	rt.expectNone(t)
+	rt.gate <- struct{}{}
+	rt.expect(t, "record b healthy restarts=0")
+	rt.expect(t, "probe c")
+	rt.gate <- struct{}{}
+	rt.gate <- struct{}{}
+	for range 2 {
+		select {
+		case got := <-rt.calls:
+			if got != "record a healthy restarts=0" && got != "record c healthy restarts=0" {
+				t.Fatalf("call %q, want the records of a and c", got)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no record of a and c")
+		}
+	}
+	rt.expectNone(t)
+}
+
+// TestSupervisorQuiesce: a container a command is about to stop has its
+// probe under way cancelled, is probed no more and not restarted when it
+// exits; one given back is probed again.
+func TestSupervisorQuiesce(t *testing.T) {
+	clock := newTestClock()
+	rt := gatedRuntime{newSupRuntime(clock), make(chan struct{})}
+	always, _ := json.Marshal(compose.RestartPolicy{Condition: compose.RestartAlways})
+	hc := healthLabel(t, HealthConfig{Test: []string{"CMD", "ok"}, Interval: time.Second, Timeout: time.Second, Retries: 1})
+	rt.add("db", StateRunning, map[string]string{compose.LabelHealthcheck: hc, compose.LabelRestart: string(always)})
+	rt.add("web", StateRunning, map[string]string{compose.LabelHealthcheck: hc})
+	runSupervisor(t, &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0),
+		Phase: phases(map[string]float64{"web": 0.5}), ProbeLimit: 1})
+
+	rt.expect(t, "probe db")
+	rt.events <- RuntimeEvent{Kind: EventQuiesced, Container: "db", At: clock.Now()}
+	rt.events <- RuntimeEvent{Kind: EventQuiesced, Container: "web", At: clock.Now()}
+	rt.expect(t, "cancel db")
+	// Its slot is free at once, yet neither is probed.
+	clock.Advance(10 * time.Second)
+	rt.expectNone(t)
+
+	// db exits (no manual-stop label yet): not restarted.
+	rt.mu.Lock()
+	c := rt.containers["db"]
+	c.State, c.ExitCode = StateExited, 143
+	rt.containers["db"] = c
+	rt.mu.Unlock()
+	rt.events <- RuntimeEvent{Kind: EventExited, Container: "db", ExitCode: 143, At: clock.Now()}
+	rt.expect(t, "record db none restarts=0")
+	clock.Advance(time.Minute)
+	rt.expectNone(t)
+
+	// web is given back (the command failed before stopping it).
+	rt.events <- RuntimeEvent{Kind: EventUnquiesced, Container: "web", At: clock.Now()}
+	clock.Advance(time.Millisecond)
+	rt.expect(t, "probe web")
+	rt.gate <- struct{}{}
+	rt.expect(t, "record web healthy restarts=0")
+}
