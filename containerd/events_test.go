@@ -51,6 +51,10 @@ func TestRuntimeEvent(t *testing.T) {
 			scheduler.RuntimeEvent{Kind: scheduler.EventKilled, Container: "p-web-1", Signal: 9, At: at}, true},
 		{"berth's stop", &containerStopped{ID: "p-web-1"},
 			scheduler.RuntimeEvent{Kind: scheduler.EventStopped, Container: "p-web-1", At: at}, true},
+		{"quiesce", &containerQuiesced{ID: "p-web-1"},
+			scheduler.RuntimeEvent{Kind: scheduler.EventQuiesced, Container: "p-web-1", At: at}, true},
+		{"unquiesce", &containerUnquiesced{ID: "p-web-1"},
+			scheduler.RuntimeEvent{Kind: scheduler.EventUnquiesced, Container: "p-web-1", At: at}, true},
 		{"task delete: not followed", &eventstypes.TaskDelete{ContainerID: "p-web-1"},
 			scheduler.RuntimeEvent{}, false},
 	}

@@ -174,7 +174,8 @@ func (c *Client) Events(ctx context.Context) (<-chan scheduler.RuntimeEvent, <-c
 	envs, errs := c.client.Subscribe(ctx,
 		`topic=="/tasks/start"`, `topic=="/tasks/exit"`, `topic=="/tasks/paused"`, `topic=="/tasks/resumed"`, `topic=="/tasks/oom"`,
 		`topic=="/containers/create"`, `topic=="/containers/delete"`, `topic=="/containers/update"`,
-		`topic==`+strconv.Quote(topicKill), `topic==`+strconv.Quote(topicStop), `topic==`+strconv.Quote(topicSync))
+		`topic==`+strconv.Quote(topicKill), `topic==`+strconv.Quote(topicStop), `topic==`+strconv.Quote(topicSync),
+		`topic==`+strconv.Quote(topicQuiesce), `topic==`+strconv.Quote(topicUnquiesce))
 	out := make(chan scheduler.RuntimeEvent)
 	outErr := make(chan error, 1)
 	pending := c.awaitSubscribed(ctx, envs)
@@ -343,6 +344,10 @@ func runtimeEvent(any typeurl.Any, at time.Time) (scheduler.RuntimeEvent, bool) 
 		ev.Kind, ev.Container, ev.Signal = scheduler.EventKilled, e.ID, e.Signal
 	case *containerStopped:
 		ev.Kind, ev.Container = scheduler.EventStopped, e.ID
+	case *containerQuiesced:
+		ev.Kind, ev.Container = scheduler.EventQuiesced, e.ID
+	case *containerUnquiesced:
+		ev.Kind, ev.Container = scheduler.EventUnquiesced, e.ID
 	default:
 		return scheduler.RuntimeEvent{}, false
 	}

@@ -54,8 +54,14 @@ func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
 		}
 	}
 	prepared := e.prepareAhead(ctx, plan, g, only)
+	var removing removals
 	err := g.Walk(ctx, plan.Order, only, e.Parallel, func(ctx context.Context, service string) error {
 		defer prepared.markCreated(service)
+		if plan.Order == DependentsFirst {
+			// Down: what depends on a container waits for its stop only,
+			// not for its removal (see down.go).
+			return e.haltAll(ctx, &removing, plan.Services[service])
+		}
 		if e.waitsForDependencies(plan) && startsContainers(plan.Services[service]) {
 			if err := e.waitDependencies(ctx, e.Project.Service(service), g); err != nil {
 				return err
@@ -72,14 +78,28 @@ func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
 		return nil
 	})
 	prepared.finish(ctx, e)
+	if rerr := removing.wait(); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
 	if err != nil {
 		return err
 	}
 	var extraErrs []error
-	for _, op := range plan.Extra {
-		if err := e.run(ctx, op); err != nil {
+	for i := 0; i < len(plan.Extra); {
+		// Container removals in a row (one-offs, orphans) go at once.
+		j := i
+		for j < len(plan.Extra) && plan.Extra[j].Kind == OpRemove {
+			j++
+		}
+		if j > i {
+			extraErrs = append(extraErrs, e.removeAll(ctx, plan.Extra[i:j])...)
+			i = j
+			continue
+		}
+		if err := e.run(ctx, plan.Extra[i]); err != nil {
 			extraErrs = append(extraErrs, err)
 		}
+		i++
 	}
 	return errors.Join(extraErrs...)
 }

@@ -41,6 +41,9 @@ type fakeRuntime struct {
 	// postStarts are the post_start hooks Start was given
 	// (Container.PostStart), by container name.
 	postStarts map[string][]compose.Hook
+	// gateStop, when set, holds the Stop of a container until its
+	// channel is closed.
+	gateStop map[string]chan struct{}
 }
 
 func (f *fakeRuntime) Events(ctx context.Context) (<-chan RuntimeEvent, <-chan error) {
@@ -232,6 +235,12 @@ func (f *fakeRuntime) Prepare(_ context.Context, c Container) error {
 func (f *fakeRuntime) Stop(_ context.Context, c Container, timeout time.Duration) error {
 	if err := f.record(fmt.Sprintf("stop %s %s", c.Name, timeout)); err != nil {
 		return err
+	}
+	f.mu.Lock()
+	gate := f.gateStop[c.Name]
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

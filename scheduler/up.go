@@ -195,8 +195,14 @@ func Down(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Ev
 	}
 	plan := PlanDown(p, observed, g, opts)
 	warn(ev, plan)
+	// The supervisor leaves what goes alone first: no probe races a stop.
+	quiesced := quiesce(ctx, rt, plan)
 	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: req.Parallel, StopTimeout: req.Timeout}
-	return plan, ex.Execute(ctx, plan, g)
+	err = ex.Execute(ctx, plan, g)
+	if err != nil {
+		unquiesce(context.WithoutCancel(ctx), rt, p.Name, quiesced)
+	}
+	return plan, err
 }
 
 // observe builds the project's graph and lists its containers: what every

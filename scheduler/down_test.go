@@ -1,0 +1,242 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/berth/berth/compose"
+)
+
+// haltRuntime is a fakeRuntime that can halt containers and quiesce
+// them. Halts and removals may be held (holdHalt, holdRemove: closed to
+// let them go on); quiesced records what the supervisor was told.
+type haltRuntime struct {
+	*fakeRuntime
+	hmu sync.Mutex // guards the fields below
+	// halting counts the halts under way, maxHalting the most at once.
+	halting, maxHalting int
+	holdHalt            map[string]chan struct{}
+	holdRemove          map[string]chan struct{}
+	quiesced            []string
+	unquiesced          []string
+}
+
+func newHaltRuntime() *haltRuntime {
+	return &haltRuntime{fakeRuntime: newFakeRuntime(), holdHalt: map[string]chan struct{}{}, holdRemove: map[string]chan struct{}{}}
+}
+
+func (r *haltRuntime) Halt(_ context.Context, c Container, timeout time.Duration) error {
+	r.hmu.Lock()
+	r.halting++
+	r.maxHalting = max(r.maxHalting, r.halting)
+	hold := r.holdHalt[c.Name]
+	r.hmu.Unlock()
+	defer func() {
+		r.hmu.Lock()
+		r.halting--
+		r.hmu.Unlock()
+	}()
+	if err := r.record(fmt.Sprintf("halt %s %s", c.Name, timeout)); err != nil {
+		return err
+	}
+	if hold != nil {
+		<-hold
+	}
+	r.set(c.ID, func(c *Container) { c.State = StateExited })
+	return nil
+}
+
+func (r *haltRuntime) Remove(ctx context.Context, c Container) error {
+	r.hmu.Lock()
+	hold := r.holdRemove[c.Name]
+	r.hmu.Unlock()
+	if hold != nil {
+		<-hold
+	}
+	return r.fakeRuntime.Remove(ctx, c)
+}
+
+func (r *haltRuntime) Quiesce(_ context.Context, ids []string) {
+	r.hmu.Lock()
+	defer r.hmu.Unlock()
+	r.quiesced = append(r.quiesced, ids...)
+	r.record("quiesce " + strings.Join(ids, ","))
+}
+
+func (r *haltRuntime) Unquiesce(_ context.Context, ids []string) {
+	r.hmu.Lock()
+	defer r.hmu.Unlock()
+	r.unquiesced = append(r.unquiesced, ids...)
+	r.record("unquiesce " + strings.Join(ids, ","))
+}
+
+// position is where call is in calls, failing the test when it is not.
+func position(t *testing.T, calls []string, call string) int {
+	t.Helper()
+	i := slices.Index(calls, call)
+	if i < 0 {
+		t.Fatalf("no %q in calls:\n%s", call, strings.Join(calls, "\n"))
+	}
+	return i
+}
+
+// TestDownHaltsInOrderRemovesBeside: down tells the supervisor first,
+// stops dependents before what they depend on, the replicas of a service
+// at once, and does not wait for a dependent's removal before stopping
+// its dependency; networks go once every container is removed.
+func TestDownHaltsInOrderRemovesBeside(t *testing.T) {
+	p := project("db", "api<-db", "web<-api")
+	p.Service("api").Replicas = 2
+	r, n := newHaltRuntime(), &fakeNetwork{}
+	ctx := context.Background()
+	if _, err := Up(ctx, p, r, n, nil, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.fakeRuntime.calls = nil
+	// The halts of api's two replicas are held until both are under way;
+	// web's removal until db has been halted.
+	bothAPI := make(chan struct{})
+	r.holdHalt["demo-api-1"], r.holdHalt["demo-api-2"] = bothAPI, bothAPI
+	webRemoval := make(chan struct{})
+	r.holdRemove["demo-web-1"] = webRemoval
+	go func() {
+		r.awaitCalls("halt demo-api-1 10s", "halt demo-api-2 10s")
+		close(bothAPI)
+		r.awaitCalls("halt demo-db-1 10s")
+		close(webRemoval)
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Down(ctx, p, r, n, nil, DownRequest{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Down: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Down hangs: it waits for a removal before the next stop, or halts replicas one by one; calls:\n%s", r.callList())
+	}
+	calls := strings.Split(r.callList(), "\n")
+	if calls[0] != "quiesce demo-api-1,demo-api-2,demo-db-1,demo-web-1" {
+		t.Errorf("first call %q, want the quiescing of every running container (sorted)", calls[0])
+	}
+	web, db := position(t, calls, "halt demo-web-1 10s"), position(t, calls, "halt demo-db-1 10s")
+	for _, api := range []string{"halt demo-api-1 10s", "halt demo-api-2 10s"} {
+		if i := position(t, calls, api); i < web || i > db {
+			t.Errorf("%q at %d: not after web's halt (%d) and before db's (%d)", api, i, web, db)
+		}
+	}
+	if i := position(t, calls, "remove demo-web-1"); i < db {
+		t.Errorf("web removed (%d) before db was halted (%d): its removal held up the walk", i, db)
+	}
+	if r.maxHalting != 2 {
+		t.Errorf("at most %d halts at once, want 2 (api's replicas)", r.maxHalting)
+	}
+	if cs, _ := r.Containers(ctx, "demo"); len(cs) != 0 || n.names() != "" || n.networks["demo"] {
+		t.Errorf("left after down: containers %v, namespaces %q, networks %v", cs, n.names(), n.networks)
+	}
+	if len(r.unquiesced) != 0 {
+		t.Errorf("a down that succeeded gave back %v", r.unquiesced)
+	}
+}
+
+// TestDownFailureGivesBack: a down that fails gives back to the
+// supervisor what it left running, and removes no network while a
+// removal failed.
+func TestDownFailureGivesBack(t *testing.T) {
+	p := project("db", "api<-db", "cache")
+	r, n := newHaltRuntime(), &fakeNetwork{}
+	ctx := context.Background()
+	if _, err := Up(ctx, p, r, n, nil, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.fakeRuntime.calls = nil
+	r.failOn["halt demo-api-1 10s"] = errors.New("pre_stop hook failed")
+	r.failOn["remove demo-cache-1"] = errors.New("snapshot busy")
+	_, err := Down(ctx, p, r, n, nil, DownRequest{})
+	if err == nil || !strings.Contains(err.Error(), "pre_stop hook failed") || !strings.Contains(err.Error(), "remove container demo-cache-1: snapshot busy") {
+		t.Fatalf("Down = %v, want both failures", err)
+	}
+	// api failed to stop and db was skipped: both still run.
+	if want := []string{"demo-api-1", "demo-db-1"}; !reflect.DeepEqual(r.unquiesced, want) {
+		t.Errorf("given back %v, want %v", r.unquiesced, want)
+	}
+	if !n.networks["demo"] {
+		t.Error("networks removed although containers are left")
+	}
+}
+
+// TestDownExitedNotHalted: a container that has exited already is
+// removed without a halt; one-offs and orphans go at once.
+func TestDownExitedNotHalted(t *testing.T) {
+	p := project("db")
+	r, n := newHaltRuntime(), &fakeNetwork{}
+	ctx := context.Background()
+	if _, err := Up(ctx, p, r, n, nil, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.set("demo-db-1", func(c *Container) { c.State = StateExited })
+	for _, name := range []string{"demo-db-run-a", "demo-db-run-b"} {
+		r.containers[name] = Container{ID: name, Name: name, State: StateRunning,
+			Labels: compose.Labels{compose.LabelProject: "demo", compose.LabelService: "db", compose.LabelOneOff: "True"}}
+	}
+	r.fakeRuntime.calls = nil
+	// The one-offs' stops are held until both are under way.
+	r.gateStops([]string{"demo-db-run-a", "demo-db-run-b"})
+	done := make(chan error, 1)
+	go func() {
+		_, err := Down(ctx, p, r, n, nil, DownRequest{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Down: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Down hangs: one-offs removed one by one; calls:\n%s", r.callList())
+	}
+	calls := r.callList()
+	if strings.Contains(calls, "halt demo-db-1") || !strings.Contains(calls, "remove demo-db-1") {
+		t.Errorf("the exited container was halted, or not removed:\n%s", calls)
+	}
+	if !strings.HasPrefix(calls, "quiesce demo-db-run-a,demo-db-run-b\n") {
+		t.Errorf("calls:\n%s\nwant the running one-offs quiesced first", calls)
+	}
+}
+
+// gateStops holds the Stops of names until all of them are under way.
+func (r *haltRuntime) gateStops(names []string) {
+	r.fakeRuntime.gateStop = map[string]chan struct{}{}
+	all := make(chan struct{})
+	for _, name := range names {
+		r.fakeRuntime.gateStop[name] = all
+	}
+	var calls []string
+	for _, name := range names {
+		calls = append(calls, "stop "+name+" 10s")
+	}
+	go func() {
+		r.awaitCalls(calls...)
+		close(all)
+	}()
+}
+
+// awaitCalls waits until every one of calls was made (the test's own
+// deadline ends a wait for one that never comes).
+func (r *haltRuntime) awaitCalls(calls ...string) {
+	for _, call := range calls {
+		for !slices.Contains(strings.Split(r.callList(), "\n"), call) {
+			<-r.fakeRuntime.called
+		}
+	}
+}
