@@ -550,6 +550,17 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 	case !known && ev.Kind == EventDeleted:
 		delete(s.others, ev.Container)
 	case !known && s.others[ev.Container] && ev.Kind != EventCreated:
+	case known && w.quiesced && (ev.Kind == EventExited || ev.Kind == EventStopped):
+		// A command stops it to remove it: nothing to restart, record or
+		// list again (a down would have the project listed once for
+		// each of its containers, while it removes them).
+		s.bump(w)
+		w.prober, w.probing = nil, false
+		w.c.State = StateExited
+	case known && w.quiesced && ev.Kind == EventDeleted:
+		s.bump(w)
+		delete(s.watched, ev.Container)
+		return s.left(), nil
 	case ev.Kind == EventCreated || ev.Kind == EventDeleted || !known:
 		delete(s.others, ev.Container) // a name freed and taken again
 		left, err := s.sync(ctx, false)

@@ -181,16 +181,30 @@ func TestSupervisorQuiesce(t *testing.T) {
 	clock.Advance(10 * time.Second)
 	rt.expectNone(t)
 
-	// db exits (no manual-stop label yet): not restarted.
+	// db exits (no manual-stop label yet), then is deleted: not
+	// restarted, and neither its exit nor its deletion costs a listing
+	// of the project or a record.
 	rt.mu.Lock()
+	listed := rt.listings
 	c := rt.containers["db"]
 	c.State, c.ExitCode = StateExited, 143
 	rt.containers["db"] = c
 	rt.mu.Unlock()
 	rt.events <- RuntimeEvent{Kind: EventExited, Container: "db", ExitCode: 143, At: clock.Now()}
-	rt.expect(t, "record db none restarts=0")
+	rt.events <- RuntimeEvent{Kind: EventStopped, Container: "db", At: clock.Now()}
+	rt.mu.Lock()
+	delete(rt.containers, "db")
+	rt.mu.Unlock()
+	rt.events <- RuntimeEvent{Kind: EventDeleted, Container: "db", At: clock.Now()}
 	clock.Advance(time.Minute)
 	rt.expectNone(t)
+	// Taken once the deletion is handled.
+	rt.events <- RuntimeEvent{Kind: EventUpdated, Container: "web", At: clock.Now()}
+	rt.mu.Lock()
+	if rt.listings != listed {
+		t.Errorf("%d listings for the exit and deletion of a quiesced container, want none", rt.listings-listed)
+	}
+	rt.mu.Unlock()
 
 	// web is given back (the command failed before stopping it).
 	rt.events <- RuntimeEvent{Kind: EventUnquiesced, Container: "web", At: clock.Now()}
