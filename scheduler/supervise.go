@@ -172,8 +172,10 @@ type Supervisor struct {
 	Awaited func() map[string]bool
 	// ProbeLimit bounds how many probes run at once, so that probes never
 	// starve the starts of containers of the CPU; < 1 is the number of
-	// CPUs. Probes that are due wait for a free slot, eager ones first,
-	// then the most overdue.
+	// CPUs. Eager probes have as many slots again of their own, so that
+	// the steady probes of others never delay one a waiter needs. Probes
+	// that are due wait for a free slot, eager ones first, then the most
+	// overdue.
 	ProbeLimit int
 	// Phase draws where in its interval the probes of container id fall,
 	// in [0, 1), at each of its starts; nil draws uniformly at random.
@@ -195,7 +197,9 @@ type Supervisor struct {
 	gen int
 	// inflight are the probes under way that hold a slot (ProbeLimit),
 	// by their sequence number, with what cancels each; seq numbers them.
-	inflight map[int]context.CancelFunc
+	// busy counts them by pace.
+	inflight map[int]probeSlot
+	busy     map[Pace]int
 	seq      int
 	// dependedOn are the services a container's depends_on needs
 	// healthy, as the last listing said; announced those of Awaited.
@@ -230,6 +234,12 @@ type watched struct {
 	quiesced bool
 }
 
+// probeSlot is a probe under way.
+type probeSlot struct {
+	cancel context.CancelFunc
+	pace   Pace
+}
+
 type probeDone struct {
 	id     string
 	gen    int
@@ -242,7 +252,8 @@ type probeDone struct {
 // start; a runtime lost later is reconnected to.
 func (s *Supervisor) Run(ctx context.Context) error {
 	s.results = make(chan probeDone, 16)
-	s.inflight = map[int]context.CancelFunc{}
+	s.inflight = map[int]probeSlot{}
+	s.busy = map[Pace]int{}
 	if s.ProbeLimit < 1 {
 		s.ProbeLimit = max(runtime.NumCPU(), 1)
 	}
@@ -663,11 +674,10 @@ func (s *Supervisor) exited(w *watched, code int, at time.Time) bool {
 // nextDue is the earliest probe or restart that is due.
 func (s *Supervisor) nextDue() (time.Time, bool) {
 	var next time.Time
-	full := len(s.inflight) >= s.ProbeLimit // a result frees a slot
 	for _, w := range s.watched {
 		probeAt := w.probeAt()
-		if full {
-			probeAt = time.Time{}
+		if !probeAt.IsZero() && !s.free(w.prober.Pace()) {
+			probeAt = time.Time{} // a result frees a slot
 		}
 		for _, t := range []time.Time{w.restartAt, probeAt} {
 			if !t.IsZero() && (next.IsZero() || t.Before(next)) {
@@ -690,10 +700,16 @@ func (s *Supervisor) bump(w *watched) {
 	}
 }
 
+// free reports whether a probe of that pace may start now: eager probes
+// and the others have ProbeLimit slots each, so that the probes of
+// containers nobody waits on never hold up one that a waiter needs.
+func (s *Supervisor) free(p Pace) bool { return s.busy[p] < s.ProbeLimit }
+
 // release cancels a probe under way and frees its slot.
 func (s *Supervisor) release(seq int) {
-	if cancel, ok := s.inflight[seq]; ok {
-		cancel()
+	if slot, ok := s.inflight[seq]; ok {
+		slot.cancel()
+		s.busy[slot.pace]--
 		delete(s.inflight, seq)
 	}
 }
@@ -741,10 +757,9 @@ func (s *Supervisor) runDue(ctx context.Context) {
 		return cmp.Compare(a.c.ID, b.c.ID)
 	})
 	for _, w := range due {
-		if len(s.inflight) >= s.ProbeLimit {
-			return
+		if s.free(w.prober.Pace()) {
+			s.startProbe(ctx, w)
 		}
-		s.startProbe(ctx, w)
 	}
 }
 
@@ -752,7 +767,8 @@ func (s *Supervisor) runDue(ctx context.Context) {
 func (s *Supervisor) startProbe(ctx context.Context, w *watched) {
 	s.seq++
 	pctx, cancel := context.WithCancel(ctx)
-	s.inflight[s.seq] = cancel
+	s.inflight[s.seq] = probeSlot{cancel: cancel, pace: w.prober.Pace()}
+	s.busy[w.prober.Pace()]++
 	w.probing, w.probe = true, s.seq
 	id, seq, c, gen, cfg, rt := w.c.ID, s.seq, w.c, w.gen, w.prober.Config(), s.Runtime
 	go func() {

@@ -5,23 +5,41 @@ import (
 	"encoding/json"
 	"io"
 	"log"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/berth/berth/compose"
 )
 
-// gatedRuntime holds each probe until the test lets it end (a success),
-// or until it is cancelled (reported as "cancel NAME").
+// gatedRuntime holds each probe until the test lets it end (a success:
+// let), or until it is cancelled (reported as "cancel NAME").
 type gatedRuntime struct {
 	*supRuntime
-	gate chan struct{}
+	gmu   sync.Mutex // guards gates
+	gates map[string]chan struct{}
 }
 
-func (r gatedRuntime) Probe(ctx context.Context, c Container, _ []string, _ time.Duration) ProbeResult {
+func newGatedRuntime(clock *fakeClock) *gatedRuntime {
+	return &gatedRuntime{supRuntime: newSupRuntime(clock), gates: map[string]chan struct{}{}}
+}
+
+func (r *gatedRuntime) gate(name string) chan struct{} {
+	r.gmu.Lock()
+	defer r.gmu.Unlock()
+	if r.gates[name] == nil {
+		r.gates[name] = make(chan struct{})
+	}
+	return r.gates[name]
+}
+
+// let ends the probe of name under way.
+func (r *gatedRuntime) let(name string) { r.gate(name) <- struct{}{} }
+
+func (r *gatedRuntime) Probe(ctx context.Context, c Container, _ []string, _ time.Duration) ProbeResult {
 	r.calls <- "probe " + c.Name
 	select {
-	case <-r.gate:
+	case <-r.gate(c.Name):
 	case <-ctx.Done():
 		r.calls <- "cancel " + c.Name
 		return ProbeResult{ExitCode: -1}
@@ -119,44 +137,39 @@ func TestSupervisorEagerWhereWaited(t *testing.T) {
 }
 
 // TestSupervisorProbeLimit: no more probes run at once than the limit;
-// the due ones wait for a slot, eager ones first, then the most overdue.
+// the due ones wait for a slot, the most overdue first; eager probes have
+// slots of their own, which the others never hold up.
 func TestSupervisorProbeLimit(t *testing.T) {
 	clock := newTestClock()
-	rt := gatedRuntime{newSupRuntime(clock), make(chan struct{})}
+	rt := newGatedRuntime(clock)
 	hc := map[string]string{compose.LabelHealthcheck: healthLabel(t, HealthConfig{Test: []string{"CMD", "ok"}, Interval: time.Second, Timeout: time.Second, Retries: 1})}
 	for _, name := range []string{"a", "b", "c", "z"} {
 		rt.add(name, StateRunning, hc)
 	}
 	rt.add("web", StateCreated, map[string]string{compose.LabelDependsOn: "z:service_healthy:false"})
 	runSupervisor(t, &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0),
-		Phase: phases(map[string]float64{"a": 0.2, "b": 0.1, "c": 0.3}), ProbeLimit: 2})
+		Phase: phases(map[string]float64{"a": 0.2, "b": 0.1, "c": 0.3}), ProbeLimit: 1})
 
 	// z is eager (web waits on it): probed at once; a, b, c later.
 	rt.expect(t, "probe z")
 	clock.Advance(500 * time.Millisecond)
-	// b (due at 100 ms) and a (200 ms) were due; one slot was free: b,
-	// the most overdue.
+	// b (due at 100 ms), a (200 ms) and c (300 ms) are due; z's probe
+	// holds no slot of theirs: one starts, b, the most overdue.
 	rt.expect(t, "probe b")
 	rt.expectNone(t)
-	rt.gate <- struct{}{}
-	rt.expect(t, "record z healthy restarts=0")
+	rt.let("b")
+	rt.expect(t, "record b healthy restarts=0")
 	rt.expect(t, "probe a")
 	rt.expectNone(t)
-	rt.gate <- struct{}{}
-	rt.expect(t, "record b healthy restarts=0")
+	// z's end frees no slot for c.
+	rt.let("z")
+	rt.expect(t, "record z healthy restarts=0")
+	rt.expectNone(t)
+	rt.let("a")
+	rt.expect(t, "record a healthy restarts=0")
 	rt.expect(t, "probe c")
-	rt.gate <- struct{}{}
-	rt.gate <- struct{}{}
-	for range 2 {
-		select {
-		case got := <-rt.calls:
-			if got != "record a healthy restarts=0" && got != "record c healthy restarts=0" {
-				t.Fatalf("call %q, want the records of a and c", got)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("no record of a and c")
-		}
-	}
+	rt.let("c")
+	rt.expect(t, "record c healthy restarts=0")
 	rt.expectNone(t)
 }
 
@@ -165,7 +178,7 @@ func TestSupervisorProbeLimit(t *testing.T) {
 // exits; one given back is probed again.
 func TestSupervisorQuiesce(t *testing.T) {
 	clock := newTestClock()
-	rt := gatedRuntime{newSupRuntime(clock), make(chan struct{})}
+	rt := newGatedRuntime(clock)
 	always, _ := json.Marshal(compose.RestartPolicy{Condition: compose.RestartAlways})
 	hc := healthLabel(t, HealthConfig{Test: []string{"CMD", "ok"}, Interval: time.Second, Timeout: time.Second, Retries: 1})
 	rt.add("db", StateRunning, map[string]string{compose.LabelHealthcheck: hc, compose.LabelRestart: string(always)})
@@ -210,6 +223,6 @@ func TestSupervisorQuiesce(t *testing.T) {
 	rt.events <- RuntimeEvent{Kind: EventUnquiesced, Container: "web", At: clock.Now()}
 	clock.Advance(time.Millisecond)
 	rt.expect(t, "probe web")
-	rt.gate <- struct{}{}
+	rt.let("web")
 	rt.expect(t, "record web healthy restarts=0")
 }
