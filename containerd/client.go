@@ -49,6 +49,11 @@ type Client struct {
 	binfmtDir string
 	// shims is how new containers share runc shims.
 	shims ShimSharing
+	// shimStarts makes the first task of each shim group alone, and
+	// shimsUp holds the groups whose shim this client has seen start
+	// (see inShimGroup).
+	shimStarts dirLocks
+	shimsUp    sync.Map
 	// emulatedWarned holds the services this client warned run emulated.
 	emulatedWarned sync.Map
 	// hookOutput, when set, is where the hooks' output is shown (see

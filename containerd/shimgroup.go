@@ -66,3 +66,26 @@ func (c *Client) shimGroup(project string) string {
 	}
 	return "berth/" + c.namespace + "/" + project
 }
+
+// inShimGroup runs create, which makes a task of a container in group.
+// The first task of a group this client makes is made alone: the runc
+// shim's start of a grouped task dials the group's socket and, finding no
+// shim there yet (a sibling's shim still starting, as when up starts a
+// project's containers at once), starts a second shim for the group. Once
+// one task of the group was made, the others are made side by side. A
+// group whose shim has since exited (all its tasks gone) is not seen as
+// such: berth rarely starts several tasks of one project at once then.
+func (c *Client) inShimGroup(group string, create func() error) error {
+	if group == "" {
+		return create()
+	}
+	if _, up := c.shimsUp.Load(group); up {
+		return create()
+	}
+	defer c.shimStarts.lock(group)()
+	err := create()
+	if err == nil {
+		c.shimsUp.Store(group, true)
+	}
+	return err
+}

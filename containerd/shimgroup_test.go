@@ -1,6 +1,7 @@
 package containerd
 
 import (
+	"errors"
 	"testing"
 
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -60,5 +61,36 @@ func TestSpecShimGroup(t *testing.T) {
 		if group != "" && got != group {
 			t.Errorf("group %q: spec's annotation %s = %q", group, annotationShimGroup, got)
 		}
+	}
+}
+
+// TestInShimGroup: the first task of a group is made holding the group's
+// lock, and a failed one leaves the group to start again; once a task of
+// the group was made, the next ones do not wait for the lock (they are
+// made side by side). Without a group nothing is locked.
+func TestInShimGroup(t *testing.T) {
+	c := &Client{}
+	failed := errors.New("no shim")
+	if err := c.inShimGroup("g", func() error { return failed }); err != failed {
+		t.Fatalf("a failed create = %v, want its error", err)
+	}
+	if _, up := c.shimsUp.Load("g"); up {
+		t.Fatal("a failed create marked the group's shim started")
+	}
+	if err := c.inShimGroup("g", func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// The lock held elsewhere (a sibling's first task being made) holds
+	// no one up once the group's shim is known to run.
+	unlock := c.shimStarts.lock("g")
+	defer unlock()
+	ran := false
+	if err := c.inShimGroup("g", func() error { ran = true; return nil }); err != nil || !ran {
+		t.Errorf("a create in a started group = %v, ran %v", err, ran)
+	}
+	unlockNone := c.shimStarts.lock("")
+	defer unlockNone()
+	if err := c.inShimGroup("", func() error { return nil }); err != nil {
+		t.Errorf("a create without a group = %v", err)
 	}
 }

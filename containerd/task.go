@@ -101,10 +101,13 @@ func (c *Client) prepare(ctx context.Context, sc scheduler.Container) (ctr conta
 		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
 	}
 	defer fifos.release()
-	task, err = ctr.NewTask(ctx, fifos.creator())
-	if errdefs.IsAlreadyExists(err) && c.clearStaleTask(ctx, sc.ID) {
+	err = c.inShimGroup(c.shimGroup(sc.Labels.Project()), func() (err error) {
 		task, err = ctr.NewTask(ctx, fifos.creator())
-	}
+		if errdefs.IsAlreadyExists(err) && c.clearStaleTask(ctx, sc.ID) {
+			task, err = ctr.NewTask(ctx, fifos.creator())
+		}
+		return err
+	})
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
 	}

@@ -98,7 +98,10 @@ func (fp *faultProject) projectShims() []int {
 		if err != nil {
 			continue
 		}
-		if c := cmdline(pid); strings.Contains(c, "containerd-shim") && strings.Contains(c, fp.d.address()) && strings.Contains(c, "-id\x00"+fp.name+"-") && !exited(pid) {
+		// Not containerd's `shim … delete` runs, which clean up after a
+		// dead shim's tasks and end at once.
+		if c := cmdline(pid); strings.Contains(c, "containerd-shim") && strings.Contains(c, fp.d.address()) && strings.Contains(c, "-id\x00"+fp.name+"-") &&
+			!strings.HasSuffix(strings.TrimRight(c, "\x00"), "\x00delete") && !exited(pid) {
 			out = append(out, pid)
 		}
 	}
