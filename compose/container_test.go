@@ -55,7 +55,7 @@ func TestContainerProjectFlags(t *testing.T) {
 			for _, p := range s.Ports {
 				got = append(got, p.String())
 			}
-			want := "8080:80/tcp 127.0.0.1:5353:53/udp 9000/tcp 127.0.0.1:81/tcp 7000:7000/tcp 7001:7001/tcp"
+			want := "8080:80/tcp 127.0.0.1:5353:53/udp 9000/tcp 127.0.0.1::81/tcp 7000:7000/tcp 7001:7001/tcp"
 			if strings.Join(got, " ") != want {
 				t.Errorf("ports = %s, want %s", strings.Join(got, " "), want)
 			}

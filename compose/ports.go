@@ -28,6 +28,8 @@ func (m PortMapping) String() string {
 		host = m.HostIP.String() + ":"
 	}
 	switch {
+	case m.HostPortMin == 0 && host != "":
+		host += ":" // an address with any free port: docker's IP::PORT
 	case m.HostPortMin == 0:
 	case m.HostPortMin == m.HostPortMax:
 		host += strconv.Itoa(int(m.HostPortMin)) + ":"
