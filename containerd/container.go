@@ -157,7 +157,7 @@ func (c *Client) observe(info containers.Container, proc *apitask.Process) sched
 	sc := scheduler.Container{
 		ID:      info.ID,
 		Name:    info.ID,
-		Labels:  compose.Labels(info.Labels),
+		Labels:  compose.Labels(c.latestHealth(info.ID, info.Labels)),
 		Image:   info.Labels[compose.LabelImage],
 		State:   scheduler.StateCreated,
 		Created: info.CreatedAt,
@@ -521,7 +521,7 @@ func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 			errs = append(errs, err)
 		}
 	}
-	for _, log := range append(rotatedLogs(c.logPath(sc.ID)), c.logPath(sc.ID), c.stdinPath(sc.ID)) {
+	for _, log := range append(rotatedLogs(c.logPath(sc.ID)), c.logPath(sc.ID), c.stdinPath(sc.ID), c.healthPath(sc.ID)) {
 		if err := os.Remove(log); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, err)
 		}

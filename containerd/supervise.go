@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -142,7 +143,9 @@ func runProbe(ctx context.Context, task execer, proc *specs.Process, fifoDir str
 }
 
 // Record keeps a container's health and restart count in its labels,
-// where ps and up read them; a nil health removes it.
+// where ps and up read them; a nil health removes it. The health is
+// also written to the container's health file (see RecordProbe), first,
+// so that a reader woken by the labels' update finds both alike.
 func (c *Client) Record(ctx context.Context, sc scheduler.Container, h *scheduler.Health, restarts int) error {
 	ctr, err := c.client.LoadContainer(ctx, sc.ID)
 	if errdefs.IsNotFound(err) {
@@ -158,6 +161,11 @@ func (c *Client) Record(ctx context.Context, sc scheduler.Container, h *schedule
 			return err
 		}
 		labels[compose.LabelHealth] = string(b)
+		if err := c.writeHealth(sc.ID, b); err != nil {
+			return err
+		}
+	} else if err := os.Remove(c.healthPath(sc.ID)); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("container %s: %w", sc.Name, err)
 	}
 	_, err = ctr.SetLabels(ctx, labels)
 	if errdefs.IsNotFound(err) {
@@ -378,4 +386,58 @@ func (b *limitedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// RecordProbe keeps a probe's result whose health has the status the
+// container's labels hold already: only in the container's health file,
+// under berth's run directory, which readers of the container lay over
+// its label (observe). No write to containerd's store, no update event.
+func (c *Client) RecordProbe(_ context.Context, sc scheduler.Container, h scheduler.Health) error {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	return c.writeHealth(sc.ID, b)
+}
+
+// healthPath is the file of a container's latest health.
+func (c *Client) healthPath(id string) string {
+	return filepath.Join(namespacedDir(c.runDir, c.namespace, "health"), id+".json")
+}
+
+// writeHealth replaces a container's health file at once (a reader never
+// sees half of it).
+func (c *Client) writeHealth(id string, b []byte) error {
+	path := c.healthPath(id)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("record health: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("record health: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("record health: %w", err)
+	}
+	return nil
+}
+
+// latestHealth lays a container's health file over the health in its
+// labels: the file has the probes kept since the status last changed.
+// The labels of a run with no health yet (cleared at its start) keep
+// none: a file left by an earlier run never shows.
+func (c *Client) latestHealth(id string, labels map[string]string) map[string]string {
+	if labels[compose.LabelHealth] == "" || c.runDir == "" {
+		return labels
+	}
+	b, err := os.ReadFile(c.healthPath(id))
+	if err != nil || len(b) == 0 {
+		return labels
+	}
+	out := make(map[string]string, len(labels))
+	for k, v := range labels {
+		out[k] = v
+	}
+	out[compose.LabelHealth] = string(b)
+	return out
 }

@@ -81,6 +81,16 @@ type SupervisedRuntime interface {
 	Events(ctx context.Context) (<-chan RuntimeEvent, <-chan error)
 }
 
+// ProbeRecorder is a runtime that keeps a probe's result more cheaply
+// than Record when the health's status and the restart count are those
+// Record last kept: readers see the new probe in the health's log, but
+// no container update is stored and announced (with 30 services probing
+// every second, a write to containerd's store and an event to every
+// berth process per probe cost more than the probes).
+type ProbeRecorder interface {
+	RecordProbe(ctx context.Context, c Container, h Health) error
+}
+
 // Clock is the supervisor's time: real in berth, fake in tests.
 type Clock interface {
 	Now() time.Time
@@ -232,6 +242,10 @@ type watched struct {
 	// quiesced: a command is stopping it (EventQuiesced): neither probed
 	// nor restarted until it starts again or is given back.
 	quiesced bool
+	// labelled says that Record kept the health status labelled with
+	// the restart count labelledRestarts in the current run.
+	labelled         *HealthStatus
+	labelledRestarts int
 }
 
 // probeSlot is a probe under way.
@@ -527,6 +541,7 @@ func (s *Supervisor) oneOff(ctx context.Context, c Container, first bool) {
 // does not make a healthy container "starting" again).
 func (s *Supervisor) startProbing(w *watched, started time.Time, adopting bool) {
 	s.bump(w)
+	w.labelled = nil // a new run's labels are not known to hold its health
 	w.probing = false
 	w.prober = nil
 	cfg, err := HealthcheckOf(w.c.Labels)
@@ -587,7 +602,7 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 		s.startProbing(w, ev.At, false)
 		if w.prober != nil {
 			h := w.prober.Health()
-			return s.left(), s.Runtime.Record(ctx, w.c, &h, w.restart.Count)
+			return s.left(), s.record(ctx, w, &h)
 		}
 	case ev.Kind == EventPaused:
 		w.paused = true
@@ -614,7 +629,7 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 		}
 		if s.exited(w, w.c.ExitCode, w.c.FinishedAt) {
 			s.releasePorts(ctx, w)
-			return len(s.watched), s.Runtime.Record(ctx, w.c, nil, w.restart.Count)
+			return len(s.watched), s.record(ctx, w, nil)
 		}
 	case ev.Kind == EventExited:
 		// The labels say whether a stop asked for the exit.
@@ -626,7 +641,7 @@ func (s *Supervisor) handle(ctx context.Context, ev RuntimeEvent) (int, error) {
 		}
 		if s.exited(w, ev.ExitCode, ev.At) {
 			s.releasePorts(ctx, w)
-			return s.left(), s.Runtime.Record(ctx, w.c, nil, w.restart.Count)
+			return s.left(), s.record(ctx, w, nil)
 		}
 	}
 	return s.left(), nil
@@ -736,7 +751,7 @@ func (s *Supervisor) runDue(ctx context.Context) {
 			}
 			w.restart.Restarted()
 			s.Log.Printf("restarted %s (restart %d)", w.c.Name, w.restart.Count)
-			if err := s.Runtime.Record(ctx, w.c, nil, w.restart.Count); err != nil {
+			if err := s.record(ctx, w, nil); err != nil {
 				s.Log.Printf("record %s: %v", w.c.Name, err)
 			}
 		}
@@ -795,7 +810,27 @@ func (s *Supervisor) recordProbe(ctx context.Context, d probeDone) {
 	if h.Status != before {
 		s.Log.Printf("%s is %s", w.c.Name, h.Status)
 	}
-	if err := s.Runtime.Record(ctx, w.c, &h, w.restart.Count); err != nil {
+	var err error
+	if pr, ok := s.Runtime.(ProbeRecorder); ok && w.labelled != nil && *w.labelled == h.Status && w.labelledRestarts == w.restart.Count {
+		err = pr.RecordProbe(ctx, w.c, h)
+	} else {
+		err = s.record(ctx, w, &h)
+	}
+	if err != nil {
 		s.Log.Printf("record %s: %v", w.c.Name, err)
 	}
+}
+
+// record keeps w's health (nil: none) and restart count through the
+// runtime, and notes what its labels hold.
+func (s *Supervisor) record(ctx context.Context, w *watched, h *Health) error {
+	w.labelled = nil
+	if err := s.Runtime.Record(ctx, w.c, h, w.restart.Count); err != nil {
+		return err
+	}
+	if h != nil {
+		status := h.Status
+		w.labelled, w.labelledRestarts = &status, w.restart.Count
+	}
+	return nil
 }

@@ -546,3 +546,44 @@ func TestSupervisorOutlivesAnEmptyStart(t *testing.T) {
 		t.Fatal("supervision did not end when the project's last container went")
 	}
 }
+
+// supProbeRecorder is a supRuntime that keeps probes whose status is
+// unchanged apart (ProbeRecorder).
+type supProbeRecorder struct{ *supRuntime }
+
+func (r supProbeRecorder) RecordProbe(_ context.Context, c Container, h Health) error {
+	r.calls <- fmt.Sprintf("probe-record %s %s streak=%d", c.Name, h.Status, h.FailingStreak)
+	return nil
+}
+
+// TestSupervisorRecordsProbesCheaply: with a runtime that can keep a
+// probe cheaply, only a change of the health's status (and the first
+// health of a run) goes through Record; probes that leave the status as
+// the labels have it go through RecordProbe.
+func TestSupervisorRecordsProbesCheaply(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0), added: make(chan struct{}, 1)}
+	rt := newSupRuntime(clock)
+	rt.probes = []int{0, 0, 1, 1, 1, 0}
+	rt.add("db", StateRunning, map[string]string{compose.LabelHealthcheck: healthLabel(t, HealthConfig{Test: []string{"CMD", "ok"}, Interval: time.Second, Timeout: time.Second, StartInterval: time.Second, Retries: 2})})
+	// web waits for db to be healthy: db is probed eagerly.
+	rt.add("web", StateCreated, map[string]string{compose.LabelDependsOn: "db:service_healthy:false"})
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Supervisor{Project: "demo", Runtime: supProbeRecorder{rt}, Clock: clock, Log: log.New(io.Discard, "", 0), Phase: noPhase}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	rt.expect(t, "probe db CMD ok")
+	rt.expect(t, "record db healthy restarts=0") // the run's first health
+	for _, want := range []string{
+		"probe-record db healthy streak=0",   // passed again
+		"probe-record db healthy streak=1",   // one failure: still healthy
+		"record db unhealthy restarts=0",     // the second: a change
+		"probe-record db unhealthy streak=3", // still unhealthy
+		"record db healthy restarts=0",       // back
+	} {
+		clock.Advance(time.Second)
+		rt.expect(t, "probe db CMD ok")
+		rt.expect(t, want)
+	}
+}
