@@ -35,6 +35,10 @@ func ParseDockerfile(path string) (*Dockerfile, error) {
 // ParseDockerfileBytes parses a Dockerfile's content; path names it in
 // errors.
 func ParseDockerfileBytes(path string, b []byte) (*Dockerfile, error) {
+	if len(bytes.TrimSpace(b)) == 0 {
+		// The parser's error has no line to name.
+		return nil, fmt.Errorf("%s:1: the file is empty: a Dockerfile starts its first stage with FROM", path)
+	}
 	res, err := parser.Parse(bytes.NewReader(b))
 	if err != nil {
 		return nil, located(path, err)
