@@ -41,8 +41,35 @@ const killWait = 10 * time.Second
 // they are ready, is quick. A prepared container is in state created;
 // Start starts it, Stop and Remove undo it.
 func (c *Client) Prepare(ctx context.Context, sc scheduler.Container) error {
-	_, _, _, err := c.prepare(ctx, sc)
+	unlock, err := c.lockTaskCreation(sc)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, _, _, err = c.prepare(ctx, sc)
 	return err
+}
+
+// lockTaskCreation locks the making and starting of a container's task
+// against other berth processes: a command's start and the project
+// process's restart of the same container (as after a reboot, when up
+// starts what the policy restarts too) would otherwise both make the
+// task's FIFOs and task, one clobbering the other's. The one that waits
+// then finds the task made, or running, and goes on from there.
+func (c *Client) lockTaskCreation(sc scheduler.Container) (unlock func(), err error) {
+	dir := c.taskIODir(sc.ID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("start container %s: %w", sc.Name, err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("start container %s: %w", sc.Name, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start container %s: lock: %w", sc.Name, err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // prepare returns the container and its task, ready to start: the one
@@ -142,6 +169,11 @@ func (c *Client) Revive(ctx context.Context, sc scheduler.Container) error {
 }
 
 func (c *Client) start(ctx context.Context, sc scheduler.Container, hooks bool) error {
+	unlock, err := c.lockTaskCreation(sc)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	ctr, task, running, err := c.prepare(ctx, sc)
 	if err != nil || running {
 		return err

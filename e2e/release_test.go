@@ -142,7 +142,7 @@ func TestReleaseInstallStartsContainerd(t *testing.T) {
 
 	// Again, from the archive: nothing to write.
 	again := runBerth(t, root, nil, nil, time.Minute, "system", "install", "--root", root, "--from", archive)
-	if again.code != 0 || strings.Contains(again.stderr, "Installed") || strings.Count(again.stderr, "is up to date") != 6 {
+	if again.code != 0 || strings.Contains(again.stderr, "Installed") || strings.Count(again.stderr, "is up to date") != 7 {
 		t.Errorf("second install changed something or failed:\n%s", again)
 	}
 
