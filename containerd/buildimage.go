@@ -18,8 +18,24 @@ import (
 	"github.com/berth/berth/scheduler"
 )
 
-// builder returns the image builder on this connection.
+// builder returns the image builder on this connection, made on its first
+// use.
 func (c *Client) builder() (*build.Builder, error) {
+	c.builderMu.Lock()
+	defer c.builderMu.Unlock()
+	if c.imageBuilder != nil {
+		return c.imageBuilder, nil
+	}
+	bl, err := c.newBuilder()
+	if err != nil {
+		return nil, err
+	}
+	c.imageBuilder = bl
+	return bl, nil
+}
+
+// newBuilder makes an image builder on this connection.
+func (c *Client) newBuilder() (*build.Builder, error) {
 	fifo := filepath.Join(c.runDir, "build-fifo")
 	etc := filepath.Join(c.runDir, "build-etc")
 	for _, dir := range []string{fifo, etc} {

@@ -45,6 +45,12 @@ type Client struct {
 	snapshotter string
 	// buildNet makes the networks of RUN steps; nil: none is configured.
 	buildNet build.Network
+
+	builderMu sync.Mutex // guards following
+	// imageBuilder is the client's image builder, made by its first build
+	// (see builder): its builds share its cache index, its records of base
+	// images and its one cleanup of what killed builds left.
+	imageBuilder *build.Builder
 	// binfmtDir is the binfmt_misc directory CanRun reads.
 	binfmtDir string
 	// shims is how new containers share runc shims.

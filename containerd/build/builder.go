@@ -82,6 +82,11 @@ type Builder struct {
 	cache  *cacheIndex
 	// proc is where build owners are looked up: alive or gone.
 	proc hostproc.Dir
+	// bases are the base images' manifests and configs its builds read.
+	bases bases
+	// reaped is done when the builder's first build ran Reap: what killed
+	// builds left is gone for its later builds too.
+	reaped sync.Once
 }
 
 // New returns a builder on a containerd client whose context carries the
@@ -171,6 +176,10 @@ type layers struct {
 	key string
 	// created is when the newest layer was made.
 	created time.Time
+	// unpack makes chain's snapshots when chain is an image's, which is
+	// unpacked only when a step runs on it; nil when there is nothing to
+	// make (a step's snapshot, which the cache or the step made).
+	unpack func(ctx context.Context) error
 }
 
 // stageResult is a finished stage.
@@ -199,6 +208,8 @@ type build struct {
 	globals map[string]string
 	// target is the platform the build is for.
 	target ocispec.Platform
+	// lease holds what the build makes; ensure it before making anything.
+	lease *buildLease
 
 	mu      sync.Mutex
 	steps   int
@@ -263,22 +274,19 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	for _, p := range plans {
 		bd.steps += 1 + len(df.Stages[p.Index].Commands)
 	}
-	// What builds of killed berth processes left goes first; a failure to
-	// remove it does not stop this build.
-	if err := b.Reap(ctx); err != nil {
-		bd.out.linef("warning: %v", err)
-	}
+	// What builds of killed berth processes left goes first, once per
+	// builder (builds side by side share it); a failure to remove it does
+	// not stop this build, and is reported by the build that tried.
+	b.reaped.Do(func() {
+		if err := b.Reap(ctx); err != nil {
+			bd.out.linef("warning: %v", err)
+		}
+	})
 
-	// Everything the build makes is leased until the image or the cache
-	// lease holds it, so containerd's collector cannot take it midway, and
-	// what a failed or interrupted build made goes with the lease; a
-	// killed berth's lease is found by its owner label (Reap).
-	ctx, done, err := b.client.WithLease(ctx, leases.WithRandomID(), leases.WithExpiration(6*time.Hour),
-		leases.WithLabel(LabelOwner, owner.String()), leases.WithLabel(leasePurpose, "build"))
-	if err != nil {
-		return nil, fmt.Errorf("build: lease: %w", err)
-	}
-	defer done(context.WithoutCancel(ctx)) //nolint:errcheck // the lease expires anyway
+	// Everything the build makes is leased (see buildLease).
+	lease, ctx := newBuildLease(ctx, b.client.LeasesService(), owner)
+	bd.lease = lease
+	defer lease.release(context.WithoutCancel(ctx)) //nolint:errcheck // the lease expires anyway
 	bd.fifoDir = filepath.Join(b.cfg.FIFODir, owner.String())
 	defer os.RemoveAll(bd.fifoDir) //nolint:errcheck // Reap removes what is left
 	// Each mount removes its own; what a failed unmount left is Reap's.
@@ -450,7 +458,7 @@ func (bd *build) baseOf(ctx context.Context, p StagePlan, deps map[int]*stageRes
 		}
 		ref = nc.Image
 	}
-	r, err := bd.b.image(ctx, ref, bd.req.Pull, plat)
+	r, err := bd.b.image(ctx, ref, bd.req.Pull, plat, bd.lease.ensure)
 	if err != nil {
 		return nil, fmt.Errorf("%s: FROM %s: %w", bd.df.Path, p.BaseImage, err)
 	}
@@ -466,69 +474,6 @@ func stageLabel(df *Dockerfile, i int) string {
 		return n
 	}
 	return fmt.Sprintf("stage %d", i)
-}
-
-// image loads a local image (pulling it when missing or pull is set) as a
-// stage base for platform plat: the config, layers and unpacked snapshot
-// chain of its manifest for plat (the image may be an index).
-func (b *Builder) image(ctx context.Context, ref string, pull bool, plat ocispec.Platform) (*stageResult, error) {
-	name, err := normalize(ref)
-	if err != nil {
-		return nil, err
-	}
-	if b.cfg.EnsureImage != nil {
-		if err := b.cfg.EnsureImage(ctx, ref, pull, plat); err != nil {
-			return nil, err
-		}
-	}
-	img, err := b.client.GetImage(ctx, name)
-	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", ref, err)
-	}
-	cs := b.client.ContentStore()
-	match := platforms.Only(plat)
-	manifest, err := images.Manifest(ctx, cs, img.Target(), match)
-	if err != nil {
-		return nil, fmt.Errorf("image %s has no manifest for %s: %w (pull or load the image for that platform)", ref, platforms.Format(plat), err)
-	}
-	raw, err := content.ReadBlob(ctx, cs, manifest.Config)
-	if err != nil {
-		return nil, fmt.Errorf("image %s: read config: %w", ref, err)
-	}
-	var cfg dockerspec.DockerOCIImage
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return nil, fmt.Errorf("image %s: config: %w", ref, err)
-	}
-	// A plain manifest (no index) is taken whatever the matcher: its config
-	// says what it is for (when it says anything).
-	if got := platforms.Normalize(ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}); cfg.Architecture != "" && !match.Match(got) {
-		return nil, fmt.Errorf("image %s is for %s, not %s: pull or load the image for that platform", ref, platforms.Format(got), platforms.Format(plat))
-	}
-	if len(cfg.RootFS.DiffIDs) != len(manifest.Layers) {
-		return nil, fmt.Errorf("image %s: config lists %d layers, manifest %d", ref, len(cfg.RootFS.DiffIDs), len(manifest.Layers))
-	}
-	img = containerd.NewImageWithPlatform(b.client, img.Metadata(), match)
-	if ok, err := img.IsUnpacked(ctx, b.cfg.Snapshotter); err != nil || !ok {
-		if err := img.Unpack(ctx, b.cfg.Snapshotter); err != nil {
-			return nil, fmt.Errorf("image %s: unpack: %w", ref, err)
-		}
-	}
-	r := &stageResult{image: cfg}
-	r.descs = make([]ocispec.Descriptor, len(manifest.Layers))
-	for i, l := range manifest.Layers {
-		l.MediaType = ociLayerType(l.MediaType)
-		l.Annotations = nil
-		r.descs[i] = l
-	}
-	r.diffIDs = append([]digest.Digest{}, cfg.RootFS.DiffIDs...)
-	if len(r.diffIDs) > 0 {
-		r.chain = identity.ChainID(r.diffIDs)
-	}
-	r.key = "image:" + manifest.Config.Digest.String()
-	if cfg.Created != nil {
-		r.created = *cfg.Created
-	}
-	return r, nil
 }
 
 // ociLayerType maps Docker's layer media types to OCI's (same bytes), so
@@ -557,6 +502,14 @@ func (bd *build) layerStep(ctx context.Context, l *layers, key string, apply fun
 			bd.cached++
 			bd.mu.Unlock()
 			return true, nil
+		}
+	}
+	if err := bd.lease.ensure(ctx); err != nil {
+		return false, err
+	}
+	if l.unpack != nil {
+		if err := l.unpack(ctx); err != nil {
+			return false, err
 		}
 	}
 	cleanup := context.WithoutCancel(ctx)
@@ -630,6 +583,8 @@ func (bd *build) add(l *layers, key string, e CacheEntry) {
 	if e.Empty {
 		return
 	}
+	// The step's snapshot exists (the cache checked, or the step made it).
+	l.unpack = nil
 	l.descs = append(l.descs, e.Layer)
 	l.diffIDs = append(l.diffIDs, e.DiffID)
 	l.chain = e.Chain
@@ -698,14 +653,6 @@ func (bd *build) writeImage(ctx context.Context, r *stageResult) (*Result, error
 		return nil, err
 	}
 	cfgDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(cfgBytes), Size: int64(len(cfgBytes))}
-	cfgLabels := map[string]string{}
-	if r.chain != "" {
-		cfgLabels["containerd.io/gc.ref.snapshot."+bd.b.cfg.Snapshotter] = string(r.chain)
-	}
-	cs := bd.b.client.ContentStore()
-	if err := content.WriteBlob(ctx, cs, "berth-build-"+cfgDesc.Digest.Encoded(), strings.NewReader(string(cfgBytes)), cfgDesc, content.WithLabels(cfgLabels)); err != nil {
-		return nil, fmt.Errorf("write image config: %w", err)
-	}
 	layers := r.descs
 	if layers == nil {
 		layers = []ocispec.Descriptor{}
@@ -717,6 +664,26 @@ func (bd *build) writeImage(ctx context.Context, r *stageResult) (*Result, error
 		return nil, err
 	}
 	mDesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(mBytes), Size: int64(len(mBytes))}
+	res := &Result{Manifest: mDesc, Config: cfgDesc.Digest, Platform: r.platform}
+	res.Manifest.Platform = &ocispec.Platform{OS: img.OS, Architecture: img.Architecture, Variant: img.Variant}
+	cs := bd.b.client.ContentStore()
+	// The same image under the same names (a build from the cache) is
+	// left as it is: nothing to write.
+	if ok, err := named(ctx, bd.b.client.ImageService(), cs, bd.req.Tags, mDesc, cfgDesc.Digest); err != nil {
+		return nil, err
+	} else if ok {
+		return res, nil
+	}
+	if err := bd.lease.ensure(ctx); err != nil {
+		return nil, err
+	}
+	cfgLabels := map[string]string{}
+	if r.chain != "" {
+		cfgLabels["containerd.io/gc.ref.snapshot."+bd.b.cfg.Snapshotter] = string(r.chain)
+	}
+	if err := content.WriteBlob(ctx, cs, "berth-build-"+cfgDesc.Digest.Encoded(), strings.NewReader(string(cfgBytes)), cfgDesc, content.WithLabels(cfgLabels)); err != nil {
+		return nil, fmt.Errorf("write image config: %w", err)
+	}
 	mLabels := map[string]string{"containerd.io/gc.ref.content.config": cfgDesc.Digest.String()}
 	for i, l := range layers {
 		mLabels[fmt.Sprintf("containerd.io/gc.ref.content.l.%d", i)] = l.Digest.String()
@@ -724,11 +691,10 @@ func (bd *build) writeImage(ctx context.Context, r *stageResult) (*Result, error
 	if err := content.WriteBlob(ctx, cs, "berth-build-"+mDesc.Digest.Encoded(), strings.NewReader(string(mBytes)), mDesc, content.WithLabels(mLabels)); err != nil {
 		return nil, fmt.Errorf("write image manifest: %w", err)
 	}
-	mDesc.Platform = &ocispec.Platform{OS: img.OS, Architecture: img.Architecture, Variant: img.Variant}
-	if err := bd.b.name(ctx, bd.req.Tags, mDesc); err != nil {
+	if err := bd.b.name(ctx, bd.req.Tags, res.Manifest); err != nil {
 		return nil, err
 	}
-	return &Result{Manifest: mDesc, Config: cfgDesc.Digest, Platform: r.platform}, nil
+	return res, nil
 }
 
 // Prune drops the build cache: the index and the lease that kept its

@@ -60,9 +60,26 @@ func openCache(path string) (*cacheIndex, error) {
 	return c, err
 }
 
+// get returns the entry of key. A key the index does not know is looked
+// up again in the file: a builder lives as long as its berth process, and
+// other processes record steps meanwhile.
 func (c *cacheIndex) get(key string) (CacheEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if e, ok := c.entries[key]; ok {
+		return e, true
+	}
+	var disk map[string]CacheEntry
+	err := c.locked(unix.LOCK_SH, func() (err error) {
+		disk, err = c.read()
+		return err
+	})
+	if err != nil {
+		return CacheEntry{}, false // the step runs, and put reports the error
+	}
+	for k, v := range disk {
+		c.entries[k] = v
+	}
 	e, ok := c.entries[key]
 	return e, ok
 }

@@ -103,6 +103,49 @@ func (b *Builder) buildIndex(ctx context.Context, req Request) (*Result, error) 
 	return res, nil
 }
 
+// imageGetter and contentInfo are what named needs of containerd's image
+// and content stores.
+type imageGetter interface {
+	Get(ctx context.Context, name string) (images.Image, error)
+}
+
+type contentInfo interface {
+	Info(ctx context.Context, dgst digest.Digest) (content.Info, error)
+}
+
+// named reports whether every tag (one at least) points at the manifest
+// target already and the manifest and its config are in the content store:
+// then a build has nothing to write or name. Tags that are missing or
+// point elsewhere, or missing content, say false; only other errors are
+// returned.
+func named(ctx context.Context, is imageGetter, cs contentInfo, tags []string, target ocispec.Descriptor, config digest.Digest) (bool, error) {
+	if len(tags) == 0 {
+		// The platforms' manifests of an index: the index's lease holds
+		// them only once they are written under it.
+		return false, nil
+	}
+	for _, tag := range tags {
+		img, err := is.Get(ctx, tag)
+		if errdefs.IsNotFound(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("image %s: %w", tag, err)
+		}
+		if img.Target.Digest != target.Digest || img.Target.MediaType != target.MediaType || img.Target.Size != target.Size {
+			return false, nil
+		}
+	}
+	for _, d := range []digest.Digest{target.Digest, config} {
+		if _, err := cs.Info(ctx, d); errdefs.IsNotFound(err) {
+			return false, nil
+		} else if err != nil {
+			return false, fmt.Errorf("image %s: %w", tags[0], err)
+		}
+	}
+	return true, nil
+}
+
 // name points each tag at target.
 func (b *Builder) name(ctx context.Context, tags []string, target ocispec.Descriptor) error {
 	is := b.client.ImageService()

@@ -24,8 +24,10 @@ type mountSource struct {
 	dir  *Context
 	name string
 	// chain and key are the stage's or image's snapshot chain ("" for an
-	// empty one) and cache key.
+	// empty one) and cache key; unpack makes chain's snapshots when they
+	// are an image's not unpacked yet (see layers.unpack).
 	chain, key string
+	unpack     func(context.Context) error
 }
 
 // mountSource resolves a mount's from=: "" is the build context, then an
@@ -41,7 +43,7 @@ func (bd *build) mountSource(ctx context.Context, from string, p StagePlan, deps
 		if !ok || d == nil {
 			return mountSource{}, fmt.Errorf("stage %s was not built before this step", from)
 		}
-		return mountSource{chain: string(d.chain), key: d.key}, nil
+		return mountSource{chain: string(d.chain), key: d.key, unpack: d.unpack}, nil
 	}
 	ref := from
 	if nc, err := bd.req.namedContext(from); err == nil {
@@ -54,11 +56,11 @@ func (bd *build) mountSource(ctx context.Context, from string, p StagePlan, deps
 		}
 		ref = nc.Image
 	}
-	img, err := bd.b.image(ctx, ref, bd.req.Pull, bd.target)
+	img, err := bd.b.image(ctx, ref, bd.req.Pull, bd.target, bd.lease.ensure)
 	if err != nil {
 		return mountSource{}, err
 	}
-	return mountSource{chain: string(img.chain), key: img.key}, nil
+	return mountSource{chain: string(img.chain), key: img.key, unpack: img.unpack}, nil
 }
 
 // hash is what the step's cache key holds of source: the content hash of
@@ -122,6 +124,11 @@ func (bd *build) rootfs(ctx context.Context, s mountSource, dir string, rw bool)
 	}
 	if s.chain == "" && !rw {
 		return root, undoAll, nil
+	}
+	if s.unpack != nil {
+		if err := s.unpack(ctx); err != nil {
+			return "", nil, err
+		}
 	}
 	sn := bd.b.client.SnapshotService(bd.b.cfg.Snapshotter)
 	cleanup := context.WithoutCancel(ctx)

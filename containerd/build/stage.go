@@ -360,14 +360,15 @@ func (bd *build) copy(ctx context.Context, r *stageResult, st *StageState, sd in
 	switch {
 	case from != "":
 		var chain, key string
+		var unpack func(context.Context) error
 		if j, isStage, _ := stageRef(from, stageIndex(bd.df, p.Index), p.Index); isStage {
-			chain, key = string(deps[j].chain), deps[j].key
+			chain, key, unpack = string(deps[j].chain), deps[j].key, deps[j].unpack
 		} else {
-			img, err := bd.b.image(ctx, from, bd.req.Pull, bd.target)
+			img, err := bd.b.image(ctx, from, bd.req.Pull, bd.target, bd.lease.ensure)
 			if err != nil {
 				return false, fmt.Errorf("COPY --from=%s: %w", from, err)
 			}
-			chain, key = string(img.chain), img.key
+			chain, key, unpack = string(img.chain), img.key, img.unpack
 		}
 		hashes = append(hashes, "from:"+key)
 		local = sd.SourcePaths
@@ -379,6 +380,11 @@ func (bd *build) copy(ctx context.Context, r *stageResult, st *StageState, sd in
 				}
 				defer os.RemoveAll(dir)
 				return f(RootFS(dir))
+			}
+			if unpack != nil {
+				if err := unpack(ctx); err != nil {
+					return fmt.Errorf("COPY --from=%s: %w", from, err)
+				}
 			}
 			sn := bd.b.client.SnapshotService(bd.b.cfg.Snapshotter)
 			view := "berth-build-view-" + randomID()
