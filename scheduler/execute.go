@@ -30,6 +30,10 @@ type Executor struct {
 	// RenewAnonVolumes gives recreated containers new anonymous volumes
 	// instead of those of the containers they replace (up -V).
 	RenewAnonVolumes bool
+	// networksAhead, when set, is making the project's networks already
+	// (Up starts it while images build): the create-networks op waits for
+	// it instead.
+	networksAhead *networksAhead
 }
 
 // Execute runs the plan: the services' ops along the dependency graph, then
@@ -246,6 +250,10 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 // says nothing of those that exist. A network layer that cannot list its
 // networks makes them without a word.
 func (e *Executor) createNetworks(ctx context.Context, project string) error {
+	if a := e.networksAhead; a != nil {
+		e.networksAhead = nil // a second op makes them again, as without it
+		return e.networkSteps(a.names, "Creating", "Created", func() error { return a.wait(ctx) })
+	}
 	no, ok := e.Network.(NetworkObserver)
 	if !ok {
 		return e.quiet(KindNetwork, project, e.Network.EnsureNetworks(ctx, e.Project))

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -36,7 +37,7 @@ type UpOptions struct {
 // Up makes the project's containers match its services: it observes what
 // runs, plans, and executes the plan. The plan is returned even when its
 // execution fails, so that callers can tell what was attempted.
-func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, opts UpOptions) (*Plan, error) {
+func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, opts UpOptions) (_ *Plan, retErr error) {
 	if p.FromLabels {
 		// Its labels do not tell networks, ports, mounts: nothing to create from.
 		return nil, fmt.Errorf("project %s is known by its containers' labels only: up needs its compose file", p.Name)
@@ -64,6 +65,18 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 			return nil, err
 		}
 	}
+	// The networks are made while the images build; until the executor
+	// takes them over, a failure removes them again.
+	ahead := startNetworksAhead(ctx, p, nw, ro.Networks, opts)
+	defer func() {
+		switch {
+		case ahead == nil:
+		case retErr != nil:
+			retErr = ahead.abandon(ctx, p, rt, nw, retErr)
+		default:
+			<-ahead.done // a plan without networks to make (none is up)
+		}
+	}()
 	if opts.Builder != nil && !opts.NoBuild {
 		var services []string
 		if opts.Services != nil {
@@ -104,7 +117,12 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 			return nil, err
 		}
 	}
-	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: opts.Parallel, NoStart: opts.NoStart, StopTimeout: opts.StopTimeout, NoDeps: opts.NoDeps, RenewAnonVolumes: opts.RenewAnonVolumes}
+	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: opts.Parallel, NoStart: opts.NoStart, StopTimeout: opts.StopTimeout, NoDeps: opts.NoDeps, RenewAnonVolumes: opts.RenewAnonVolumes,
+		networksAhead: ahead}
+	handed := ahead
+	if slices.ContainsFunc(plan.Prepare, func(op Op) bool { return op.Kind == OpCreateNetworks }) {
+		ahead = nil // the executor's now, and the failure's cleanup below
+	}
 	err = ex.Execute(ctx, plan, g)
 	if err != nil {
 		// Named volumes are made with the first container that mounts
@@ -113,13 +131,11 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 	}
 	if err != nil && len(plan.Prepare) > 0 {
 		// A failed up that leaves the project without containers leaves no
-		// networks either.
-		cleanup := context.WithoutCancel(ctx)
-		if cs, lerr := rt.Containers(cleanup, p.Name); lerr == nil && len(cs) == 0 {
-			if rerr := nw.RemoveNetworks(cleanup, p.Name); rerr != nil {
-				return plan, fmt.Errorf("%w (and removing its networks failed: %v)", err, rerr)
-			}
+		// networks either (once those made ahead are).
+		if handed != nil {
+			<-handed.done
 		}
+		err = removeNetworksIfEmpty(context.WithoutCancel(ctx), p, rt, nw, err)
 	}
 	return plan, err
 }
