@@ -84,6 +84,8 @@ type Builder struct {
 	proc hostproc.Dir
 	// bases are the base images' manifests and configs its builds read.
 	bases bases
+	// memo remembers its contexts' content hashes (see hashMemo).
+	memo *hashMemo
 	// reaped is done when the builder's first build ran Reap: what killed
 	// builds left is gone for its later builds too.
 	reaped sync.Once
@@ -102,7 +104,7 @@ func New(client *containerd.Client, cfg Config) (*Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Builder{client: client, cfg: cfg, cache: cache, proc: hostproc.Host}, nil
+	return &Builder{client: client, cfg: cfg, cache: cache, proc: hostproc.Host, memo: newHashMemo(memoFile(cfg.StateDir))}, nil
 }
 
 // Request is one image to build.
@@ -247,6 +249,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	bctx.memo = b.memo
 	args := map[string]string{}
 	for k, v := range platformArgs(target) {
 		args[k] = v
@@ -720,6 +723,9 @@ func (b *Builder) Prune(ctx context.Context) (int, int64, error) {
 		keys = append(keys, k)
 	}
 	if err := b.cache.drop(keys...); err != nil {
+		return 0, 0, err
+	}
+	if err := b.memo.forget(); err != nil {
 		return 0, 0, err
 	}
 	err = b.client.LeasesService().Delete(ctx, leases.Lease{ID: cacheLease}, leases.SynchronousDelete)

@@ -26,6 +26,9 @@ type Context struct {
 	// rootfs is set for an image's or stage's root filesystem (COPY
 	// --from): symlinks resolve inside it, as they would in a container.
 	rootfs bool
+	// memo, when set, remembers Hash's results by the files' stat (a
+	// builder's contexts; see hashMemo).
+	memo *hashMemo
 }
 
 // RootFS is a context over a mounted root filesystem, for COPY --from:
@@ -277,6 +280,14 @@ func (c *Context) inside(abs string) error {
 // ids are not part of it (the builder sets them), sizes, contents and link
 // targets. It changes when and only when what COPY would write changes.
 func (c *Context) Hash(files []File) (string, error) {
+	if c.memo != nil && !c.rootfs {
+		return c.memo.hash(c.Root, files, func() (string, error) { return c.hashFiles(files) })
+	}
+	return c.hashFiles(files)
+}
+
+// hashFiles is Hash, reading every file.
+func (c *Context) hashFiles(files []File) (string, error) {
 	h := sha256.New()
 	for _, f := range files {
 		fmt.Fprintf(h, "%s\x00%o\x00", f.Rel, f.Info.Mode())

@@ -52,6 +52,7 @@ func (bd *build) mountSource(ctx context.Context, from string, p StagePlan, deps
 			if err != nil {
 				return mountSource{}, err
 			}
+			c.memo = bd.b.memo
 			return mountSource{dir: c, name: "context " + from}, nil
 		}
 		ref = nc.Image

@@ -350,6 +350,7 @@ func (bd *build) copy(ctx context.Context, r *stageResult, st *StageState, sd in
 					if srcCtx, err = OpenContext(nc.Dir, ""); err != nil {
 						return false, fmt.Errorf("COPY --from=%s: %w", from, err)
 					}
+					srcCtx.memo = bd.b.memo
 					srcName, from = "context "+from, ""
 				} else {
 					from = nc.Image
