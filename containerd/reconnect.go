@@ -14,6 +14,7 @@ import (
 // tests).
 type supervisedClient interface {
 	scheduler.SupervisedRuntime
+	scheduler.ProbeRecorder
 	Remove(ctx context.Context, c scheduler.Container) error
 	Close() error
 }
@@ -21,6 +22,10 @@ type supervisedClient interface {
 var (
 	_ supervisedClient            = (*Client)(nil)
 	_ scheduler.SupervisedRuntime = (*Reconnecting)(nil)
+	// The supervisor asks for RecordProbe by a type assertion: a
+	// Reconnecting without it had every probe written to containerd's
+	// store.
+	_ scheduler.ProbeRecorder = (*Reconnecting)(nil)
 )
 
 // Reconnecting is the runtime of a long-lived supervisor (the project's
@@ -214,6 +219,18 @@ func (r *Reconnecting) Record(ctx context.Context, c scheduler.Container, h *sch
 	}
 	defer r.release(g)
 	return g.client.Record(ctx, c, h, restarts)
+}
+
+// RecordProbe keeps a probe's result whose health status is the one
+// labelled already, on the current client: in the container's health
+// file, with nothing asked of containerd.
+func (r *Reconnecting) RecordProbe(ctx context.Context, c scheduler.Container, h scheduler.Health) error {
+	g, err := r.acquire()
+	if err != nil {
+		return err
+	}
+	defer r.release(g)
+	return g.client.RecordProbe(ctx, c, h)
 }
 
 // Remove removes a container, on the current client.

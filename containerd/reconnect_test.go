@@ -20,6 +20,9 @@ type fakeClient struct {
 	closed int
 	// closedUnderProbe: Close came while a probe ran on it.
 	closedUnderProbe bool
+	// records and probeRecords are the statuses given to Record and
+	// RecordProbe.
+	records, probeRecords []scheduler.HealthStatus
 
 	probing chan struct{} // a probe started
 	release chan struct{} // lets the probes return
@@ -34,7 +37,18 @@ func (f *fakeClient) Containers(context.Context, string) ([]scheduler.Container,
 }
 func (f *fakeClient) Revive(context.Context, scheduler.Container) error { return nil }
 func (f *fakeClient) Remove(context.Context, scheduler.Container) error { return nil }
-func (f *fakeClient) Record(context.Context, scheduler.Container, *scheduler.Health, int) error {
+func (f *fakeClient) Record(_ context.Context, _ scheduler.Container, h *scheduler.Health, _ int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if h != nil {
+		f.records = append(f.records, h.Status)
+	}
+	return nil
+}
+func (f *fakeClient) RecordProbe(_ context.Context, _ scheduler.Container, h scheduler.Health) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.probeRecords = append(f.probeRecords, h.Status)
 	return nil
 }
 func (f *fakeClient) Events(context.Context) (<-chan scheduler.RuntimeEvent, <-chan error) {
@@ -167,5 +181,44 @@ func TestReconnectingCloseWaitsForProbes(t *testing.T) {
 	}
 	if n, under := only.state(); n != 1 || under {
 		t.Errorf("closed %d times (want 1), under a probe: %v", n, under)
+	}
+}
+
+// TestReconnectingRecordsProbesCheaply: the supervisor finds RecordProbe
+// on the runtime it is given (the project process gives it a
+// Reconnecting), and the call reaches the current client without going
+// through Record, which writes to containerd's store.
+func TestReconnectingRecordsProbesCheaply(t *testing.T) {
+	ctx := context.Background()
+	first, second := newFakeClient("first"), newFakeClient("second")
+	r, err := newReconnecting(ctx, dialer(first, second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var rt scheduler.SupervisedRuntime = r
+	pr, ok := rt.(scheduler.ProbeRecorder)
+	if !ok {
+		t.Fatal("Reconnecting is no scheduler.ProbeRecorder: every probe would be written to containerd's store")
+	}
+	if err := pr.RecordProbe(ctx, scheduler.Container{}, scheduler.Health{Status: scheduler.HealthHealthy}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Reconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := pr.RecordProbe(ctx, scheduler.Container{}, scheduler.Health{Status: scheduler.HealthUnhealthy}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		client *fakeClient
+		want   scheduler.HealthStatus
+	}{{first, scheduler.HealthHealthy}, {second, scheduler.HealthUnhealthy}} {
+		c.client.mu.Lock()
+		records, probes := c.client.records, c.client.probeRecords
+		c.client.mu.Unlock()
+		if len(records) != 0 || len(probes) != 1 || probes[0] != c.want {
+			t.Errorf("%s: Record got %v, RecordProbe got %v; want only RecordProbe with %s", c.client.name, records, probes, c.want)
+		}
 	}
 }
