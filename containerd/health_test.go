@@ -39,3 +39,64 @@ func TestHealthFile(t *testing.T) {
 		t.Errorf("no health file: %v", err)
 	}
 }
+
+// TestHealthFileInPlace: the health file is rewritten in place (the same
+// file, no rename: on ext4 a rename over it is a disk write per probe),
+// a shorter health after a longer one reads back whole, and what a
+// reader may find while a write is under way is refused, not misread.
+func TestHealthFileInPlace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "health", "demo-db-1.json")
+	long := []byte(`{"Status":"healthy","FailingStreak":0,"Log":[{"ExitCode":0,"Output":"a long output"}]}`)
+	short := []byte(`{"Status":"healthy","FailingStreak":0,"Log":[]}`)
+	if err := writeHealthFile(path, long); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeHealthFile(path, short); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Error("the health file was replaced, not rewritten in place")
+	}
+	if after.Size() != before.Size() {
+		t.Errorf("size %d after a shorter health, want %d (padded)", after.Size(), before.Size())
+	}
+	if got, ok := readHealthFile(path); !ok || string(got) != string(short) {
+		t.Errorf("readHealthFile = %q, %v; want %q", got, ok, short)
+	}
+
+	whole := encodeHealthFile(short, 0)
+	torn := append(append([]byte{}, whole[:len(whole)-10]...), encodeHealthFile(long, 0)[len(whole)-10:]...)
+	for _, tc := range []struct {
+		name string
+		file []byte
+		want string // "" when the file must be refused
+	}{
+		{"whole", whole, string(short)},
+		{"padded", encodeHealthFile(short, 400), string(short)},
+		{"plain JSON of an earlier berth", long, string(long)},
+		{"new start, old end", torn, ""},
+		{"cut short", whole[:len(whole)-1], ""},
+		{"header only", whole[:len(healthFileMagic)+9], ""},
+		{"empty", nil, ""},
+		{"no header", []byte("garbage"), ""},
+		{"length past the end", []byte(healthFileMagic + "00000000 99\n{}"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := decodeHealthFile(tc.file)
+			if tc.want == "" && ok {
+				t.Errorf("decodeHealthFile(%q) = %q, want it refused", tc.file, got)
+			}
+			if tc.want != "" && (!ok || string(got) != tc.want) {
+				t.Errorf("decodeHealthFile(%q) = %q, %v; want %q", tc.file, got, ok, tc.want)
+			}
+		})
+	}
+}

@@ -391,7 +391,8 @@ func (b *limitedBuffer) String() string {
 // RecordProbe keeps a probe's result whose health has the status the
 // container's labels hold already: only in the container's health file,
 // under berth's run directory, which readers of the container lay over
-// its label (observe). No write to containerd's store, no update event.
+// its label (observe). No write to containerd's store, no update event,
+// and no new file: the file is rewritten in place (see healthFileMagic).
 func (c *Client) RecordProbe(_ context.Context, sc scheduler.Container, h scheduler.Health) error {
 	b, err := json.Marshal(h)
 	if err != nil {
@@ -405,21 +406,9 @@ func (c *Client) healthPath(id string) string {
 	return filepath.Join(namespacedDir(c.runDir, c.namespace, "health"), id+".json")
 }
 
-// writeHealth replaces a container's health file at once (a reader never
-// sees half of it).
+// writeHealth rewrites a container's health file (see healthFileMagic).
 func (c *Client) writeHealth(id string, b []byte) error {
-	path := c.healthPath(id)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("record health: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("record health: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("record health: %w", err)
-	}
-	return nil
+	return writeHealthFile(c.healthPath(id), b)
 }
 
 // latestHealth lays a container's health file over the health in its
@@ -430,8 +419,8 @@ func (c *Client) latestHealth(id string, labels map[string]string) map[string]st
 	if labels[compose.LabelHealth] == "" || c.runDir == "" {
 		return labels
 	}
-	b, err := os.ReadFile(c.healthPath(id))
-	if err != nil || len(b) == 0 {
+	b, ok := readHealthFile(c.healthPath(id))
+	if !ok {
 		return labels
 	}
 	out := make(map[string]string, len(labels))
