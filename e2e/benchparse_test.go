@@ -4,6 +4,9 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -134,5 +137,30 @@ func TestBenchPercentile(t *testing.T) {
 		if got := percentile(v, tt.p); got != tt.want {
 			t.Errorf("percentile(%v, %v) = %v, want %v", v, tt.p, got, tt.want)
 		}
+	}
+}
+
+// TestWideStack: the generator of BenchmarkStacks's scaling stacks makes,
+// for 30 services, the shared wide30 stack (stacks/gen.py's file) but for
+// its first comment line; and withTrueProbes replaces every test of it.
+func TestWideStack(t *testing.T) {
+	shared, err := os.ReadFile(filepath.Join(repoRoot, "..", "shared", "bench", "stacks", "wide30", "compose.yaml"))
+	if err != nil {
+		t.Skipf("the shared stacks are not there: %v", err)
+	}
+	body := func(b []byte) string { _, rest, _ := strings.Cut(string(b), "\n"); return rest }
+	if got, want := body(wideStack(30)), body(shared); got != want {
+		t.Errorf("wideStack(30) =\n%s\nwant the shared wide30:\n%s", got, want)
+	}
+	if got := string(wideStack(100)); !strings.Contains(got, "  w100:\n") || !strings.Contains(got, "http://w001/") {
+		t.Errorf("wideStack(100) has no w100 whose ring closes on w001:\n%s", got)
+	}
+	out, err := withTrueProbes(shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	if n := strings.Count(got, `test: ["CMD", "true"]`); n != 30 || strings.Contains(got, "CMD-SHELL") {
+		t.Errorf("withTrueProbes: %d tests of true, want 30, and no other:\n%s", n, got)
 	}
 }
