@@ -336,17 +336,25 @@ func (s *benchStack) steadyState(b *testing.B, rep *benchReport, what string, se
 	rep.row(what+" peak PSS per service beyond containerd and berth's project process", fmt.Sprintf("%.1f MiB", perService), "", "")
 	b.ReportMetric(float64(engine)/1024, metric+"engine-pss-MiB")
 
-	lat, failed := s.probeLatencies(b)
+	lat, failed, gaps := s.probeLatencies(b)
 	if len(lat) == 0 {
 		b.Fatalf("no probe results in the health logs of %s", what)
 	}
 	rep.ms(b, fmt.Sprintf(what+" steady state: probe latency, End − Start in the health logs (%d probes, %d failed); min–max", len(lat), failed), lat, metric+"probe")
 	b.ReportMetric(percentile(lat, 90), metric+"probe-p90-ms")
+	if len(gaps) > 0 {
+		// Probes wait for a free slot (the supervisor's ProbeLimit): with
+		// many services the interval they get may be longer than asked.
+		rep.row(what+" steady state: time from a probe's start to the next one's in the health logs (interval 1 s asked); min–max",
+			millis(median(gaps)), millis(slices.Min(gaps)), millis(slices.Max(gaps)))
+		b.ReportMetric(median(gaps), metric+"probe-gap-median-ms")
+	}
 }
 
 // probeLatencies returns End − Start, in milliseconds, of every probe in
-// the health logs of the stack's containers, and how many of them failed.
-func (s *benchStack) probeLatencies(b *testing.B) (ms []float64, failed int) {
+// the health logs of the stack's containers, how many of them failed, and
+// the gaps between the starts of a container's consecutive probes.
+func (s *benchStack) probeLatencies(b *testing.B) (ms []float64, failed int, gaps []float64) {
 	b.Helper()
 	var names []string
 	for _, line := range strings.Split(s.must(b, "ps", "--format", "{{.Name}}"), "\n") {
@@ -375,14 +383,17 @@ func (s *benchStack) probeLatencies(b *testing.B) (ms []float64, failed int) {
 		if c.State.Health == nil {
 			continue
 		}
-		for _, r := range c.State.Health.Log {
+		for i, r := range c.State.Health.Log {
+			if i > 0 {
+				gaps = append(gaps, float64(r.Start.Sub(c.State.Health.Log[i-1].Start).Microseconds())/1000)
+			}
 			ms = append(ms, float64(r.End.Sub(r.Start).Microseconds())/1000)
 			if r.ExitCode != 0 {
 				failed++
 			}
 		}
 	}
-	return ms, failed
+	return ms, failed, gaps
 }
 
 // traceChain brings chain10 up once more under `ctr events` and reports
