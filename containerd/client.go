@@ -55,11 +55,12 @@ type Client struct {
 	binfmtDir string
 	// shims is how new containers share runc shims.
 	shims ShimSharing
-	// shimStarts makes the first task of each shim group alone, and
-	// shimsUp holds the groups whose shim this client has seen start
-	// (see inShimGroup).
-	shimStarts dirLocks
-	shimsUp    sync.Map
+	// pauseBinary is the static executable the shim anchors run (see
+	// ensureShimAnchor): berth-probe; "" when there is none, and then
+	// every container has a shim of its own.
+	pauseBinary string
+	// anchorsUp holds the shim anchors this client saw with a task.
+	anchorsUp sync.Map
 	// emulatedWarned holds the services this client warned run emulated.
 	emulatedWarned sync.Map
 	// hookOutput, when set, is where the hooks' output is shown (see
@@ -204,15 +205,17 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 		}
 		o.logDriver = exe
 	}
+	pause := FindProbeAgent(o.logDriver)
 	switch o.probeAgent {
 	case "":
-		o.probeAgent = FindProbeAgent(o.logDriver)
+		o.probeAgent = pause
 	case "none":
 		o.probeAgent = ""
 	default:
 		if err := checkProbeAgent(o.probeAgent); err != nil {
 			return nil, err
 		}
+		pause = o.probeAgent
 	}
 
 	quietLibraryLogs()
@@ -251,6 +254,7 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 		buildNet:    o.buildNetwork,
 		binfmtDir:   o.binfmtDir,
 		shims:       o.shims,
+		pauseBinary: pause,
 	}, nil
 }
 

@@ -319,13 +319,18 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 			return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)
 		}
 	}
+	// The container joins its project's shim (see ensureShimAnchor).
+	anchor, shimGroup := c.shimAnchor(req.Project.Name), ""
+	if anchor != "" {
+		shimGroup = c.shimGroup(req.Project.Name)
+	}
 	hc := scheduler.EffectiveHealth(s.Healthcheck, c.imageHealthcheck(ctx, img))
 	probeAgent := ""
 	if hc != nil {
 		probeAgent = c.probeAgent
 	}
 	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir, Mounts: mounts, InitBinary: c.logDriver, CheckInit: c.checkInit, ProbeAgent: probeAgent,
-		Joined: joined, Cgroups: hostCgroups("/sys/fs/cgroup"), ShimGroup: c.shimGroup(req.Project.Name)})
+		Joined: joined, Cgroups: hostCgroups("/sys/fs/cgroup"), ShimGroup: shimGroup})
 	if err != nil {
 		return scheduler.Container{}, err
 	}
@@ -409,14 +414,18 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		labels[compose.LabelStopSignal] = ociImage.Config.StopSignal
 	}
 
-	ctr, err := c.client.NewContainer(ctx, req.Name,
+	newOpts := []containerd.NewContainerOpts{
 		containerd.WithImage(img),
 		containerd.WithSnapshotter(c.snapshotter),
 		containerd.WithNewSnapshot(req.Name, img),
 		containerd.WithRuntime(runtimeName, c.runtimeOptions()),
 		containerd.WithNewSpec(opts...),
-		containerd.WithContainerLabels(labels),
-	)
+	}
+	if anchor != "" {
+		labels[labelShimAnchor] = anchor
+		newOpts = append(newOpts, containerd.WithSandbox(anchor))
+	}
+	ctr, err := c.client.NewContainer(ctx, req.Name, append(newOpts, containerd.WithContainerLabels(labels))...)
 	if errdefs.IsAlreadyExists(err) {
 		return scheduler.Container{}, fmt.Errorf("service %q: container name %q is already in use: remove that container or change container_name", s.Name, req.Name)
 	}
@@ -499,6 +508,12 @@ func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 		}
 		if err := ctr.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("remove container %s: %w", sc.Name, err)
+		}
+		// Its project's shim goes with the last container it serves.
+		if anchor := sc.Labels[labelShimAnchor]; anchor != "" {
+			if err := c.dropShimAnchor(ctx, anchor, sc.Labels.Project()); err != nil {
+				return fmt.Errorf("remove container %s: %w", sc.Name, err)
+			}
 		}
 		// Its image volumes' views, which the garbage collector would
 		// otherwise take on its next pass only.

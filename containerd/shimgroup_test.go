@@ -9,22 +9,39 @@ import (
 	"github.com/berth/berth/compose"
 )
 
-func TestShimGroup(t *testing.T) {
+func TestShimAnchor(t *testing.T) {
 	tests := []struct {
 		shims                    ShimSharing
+		pause                    string
 		namespace, project, want string
 	}{
-		{ShimPerProject, "berth", "shop", "berth/berth/shop"},
-		{ShimPerProject, "other", "shop", "berth/other/shop"},
-		{ShimPerProject, "berth", "shop-2", "berth/berth/shop-2"},
-		{ShimPerProject, "berth", compose.ContainersProject, ""},
-		{ShimPerProject, "berth", "", ""},
-		{ShimPerContainer, "berth", "shop", ""},
+		{ShimPerProject, "/bin/berth-probe", "berth", "shop", "berth.shim.shop"},
+		{ShimPerProject, "/bin/berth-probe", "other", "shop_2", "berth.shim.shop_2"},
+		{ShimPerProject, "/bin/berth-probe", "berth", compose.ContainersProject, ""},
+		{ShimPerProject, "/bin/berth-probe", "berth", "", ""},
+		{ShimPerProject, "", "berth", "shop", ""}, // nothing to run in the anchor
+		{ShimPerContainer, "/bin/berth-probe", "berth", "shop", ""},
 	}
 	for _, tt := range tests {
-		c := &Client{namespace: tt.namespace, shims: tt.shims}
-		if got := c.shimGroup(tt.project); got != tt.want {
-			t.Errorf("shimGroup(%q) in namespace %q with sharing %d = %q, want %q", tt.project, tt.namespace, tt.shims, got, tt.want)
+		c := &Client{namespace: tt.namespace, shims: tt.shims, pauseBinary: tt.pause}
+		if got := c.shimAnchor(tt.project); got != tt.want {
+			t.Errorf("shimAnchor(%q) with sharing %d, pause %q = %q, want %q", tt.project, tt.shims, tt.pause, got, tt.want)
+		}
+	}
+	c := &Client{namespace: "other"}
+	if got, want := c.shimGroup("shop"), "berth/other/shop"; got != want {
+		t.Errorf("shimGroup = %q, want %q (the namespace keeps two berths' groups apart)", got, want)
+	}
+}
+
+func TestIsAnchorLost(t *testing.T) {
+	lost := errors.New(`failed to create shim task: can't find shim for sandbox berth.shim.shop: not found`)
+	if !isAnchorLost(lost) {
+		t.Errorf("isAnchorLost(%v) = false", lost)
+	}
+	for _, err := range []error{nil, errors.New("task shop-web-1: already exists")} {
+		if isAnchorLost(err) {
+			t.Errorf("isAnchorLost(%v) = true", err)
 		}
 	}
 }
@@ -35,7 +52,7 @@ func TestParseShimSharing(t *testing.T) {
 		want    ShimSharing
 		wantErr bool
 	}{
-		{"", ShimPerContainer, false},
+		{"", ShimPerProject, false},
 		{"container", ShimPerContainer, false},
 		{"project", ShimPerProject, false},
 		{"pod", 0, true},
@@ -61,36 +78,5 @@ func TestSpecShimGroup(t *testing.T) {
 		if group != "" && got != group {
 			t.Errorf("group %q: spec's annotation %s = %q", group, annotationShimGroup, got)
 		}
-	}
-}
-
-// TestInShimGroup: the first task of a group is made holding the group's
-// lock, and a failed one leaves the group to start again; once a task of
-// the group was made, the next ones do not wait for the lock (they are
-// made side by side). Without a group nothing is locked.
-func TestInShimGroup(t *testing.T) {
-	c := &Client{}
-	failed := errors.New("no shim")
-	if err := c.inShimGroup("g", func() error { return failed }); err != failed {
-		t.Fatalf("a failed create = %v, want its error", err)
-	}
-	if _, up := c.shimsUp.Load("g"); up {
-		t.Fatal("a failed create marked the group's shim started")
-	}
-	if err := c.inShimGroup("g", func() error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	// The lock held elsewhere (a sibling's first task being made) holds
-	// no one up once the group's shim is known to run.
-	unlock := c.shimStarts.lock("g")
-	defer unlock()
-	ran := false
-	if err := c.inShimGroup("g", func() error { ran = true; return nil }); err != nil || !ran {
-		t.Errorf("a create in a started group = %v, ran %v", err, ran)
-	}
-	unlockNone := c.shimStarts.lock("")
-	defer unlockNone()
-	if err := c.inShimGroup("", func() error { return nil }); err != nil {
-		t.Errorf("a create without a group = %v", err)
 	}
 }

@@ -128,13 +128,28 @@ func (c *Client) prepare(ctx context.Context, sc scheduler.Container) (ctr conta
 		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
 	}
 	defer fifos.release()
-	err = c.inShimGroup(c.shimGroup(sc.Labels.Project()), func() (err error) {
+	newTask := func() (err error) {
 		task, err = ctr.NewTask(ctx, fifos.creator())
 		if errdefs.IsAlreadyExists(err) && c.clearStaleTask(ctx, sc.ID) {
 			task, err = ctr.NewTask(ctx, fifos.creator())
 		}
 		return err
-	})
+	}
+	if anchor := sc.Labels[labelShimAnchor]; anchor != "" {
+		// The task is served by its project's shim, which the anchor
+		// holds: made first when it is not there.
+		if err := c.ensureShimAnchor(ctx, anchor, sc.Labels.Project()); err != nil {
+			return nil, nil, false, fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, err)
+		}
+		if err = newTask(); isAnchorLost(err) {
+			c.anchorsUp.Delete(anchor) // its task deleted meanwhile
+			if err = c.ensureShimAnchor(ctx, anchor, sc.Labels.Project()); err == nil {
+				err = newTask()
+			}
+		}
+	} else {
+		err = newTask()
+	}
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("service %q: start container %s: %w", sc.Labels.Service(), sc.Name, runcReason(err))
 	}

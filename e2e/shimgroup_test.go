@@ -100,13 +100,46 @@ func (fp *faultProject) projectShims() []int {
 		}
 		// Not containerd's `shim … delete` runs, which clean up after a
 		// dead shim's tasks and end at once.
-		if c := cmdline(pid); strings.Contains(c, "containerd-shim") && strings.Contains(c, fp.d.address()) && strings.Contains(c, "-id\x00"+fp.name+"-") &&
+		c := cmdline(pid)
+		named := strings.Contains(c, "-id\x00"+fp.name+"-") || strings.Contains(c, "-id\x00"+fp.anchor()+"\x00")
+		if strings.Contains(c, "containerd-shim") && strings.Contains(c, fp.d.address()) && named &&
 			!strings.HasSuffix(strings.TrimRight(c, "\x00"), "\x00delete") && !exited(pid) {
 			out = append(out, pid)
 		}
 	}
 	sort.Ints(out)
 	return out
+}
+
+// anchor is the ID of the project's shim anchor container.
+func (fp *faultProject) anchor() string { return "berth.shim." + fp.name }
+
+// shimCgroup is the shim's cgroup directory that weighs its CPU: on
+// cgroup v1 its cpu hierarchy's, on v2 the unified one.
+func shimCgroup(t *testing.T, shim int) (dir, weightFile string) {
+	t.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", shim))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		if f[0] == "0" && f[1] == "" {
+			if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+				return "/sys/fs/cgroup" + f[2], "cpu.weight"
+			}
+		}
+		for _, ctl := range strings.Split(f[1], ",") {
+			if ctl == "cpu" {
+				return "/sys/fs/cgroup/cpu" + f[2], "cpu.shares"
+			}
+		}
+	}
+	t.Fatalf("shim %d: no cpu cgroup in %q", shim, raw)
+	return "", ""
 }
 
 // assertOneShim checks that every running task of the project is served
@@ -145,9 +178,10 @@ func (fp *faultProject) assertUnchanged(what string, before map[string]int, name
 	}
 }
 
-// TestShimGroup: with BERTH_SHIM_GROUP=project, the containers of a
-// compose project, one-offs included, share one runc shim; a plain
-// container has its own. Restarting,
+// TestShimGroup: the containers of a compose project, one-offs included,
+// share one runc shim (BERTH_SHIM_GROUP=project, the default), started for
+// the project's anchor container and weighted tenfold; a plain container
+// has its own. Restarting,
 // killing, stopping and removing one container leaves the others running
 // and supervised under the same shim, probes and exec go through it, a
 // restart of containerd finds them all again, and down leaves no shim of
@@ -161,6 +195,18 @@ func TestShimGroup(t *testing.T) {
 	healthy := func() bool { return fp.entry("a").Health == "healthy" }
 	fp.must("up", "-d", "--wait")
 	shim, tasks := fp.assertOneShim(3)
+	if c := cmdline(shim); !strings.Contains(c, "-id\x00"+fp.anchor()+"\x00") {
+		t.Errorf("the project's shim %q was not started for its anchor %s", strings.ReplaceAll(c, "\x00", " "), fp.anchor())
+	}
+	// It does many shims' work: it has ten times a process's CPU weight.
+	cg, weightFile := shimCgroup(t, shim)
+	if !strings.HasSuffix(cg, "-shims/"+fp.name) {
+		t.Errorf("the shim's cgroup is %s, want one of its own (…-shims/%s)", cg, fp.name)
+	}
+	want := map[string]string{"cpu.shares": "10240", "cpu.weight": "1000"}[weightFile]
+	if got, err := os.ReadFile(cg + "/" + weightFile); err != nil || strings.TrimSpace(string(got)) != want {
+		t.Errorf("the shim's %s is %q (%v), want %s", weightFile, got, err, want)
+	}
 
 	t.Run("one-off and plain container", func(t *testing.T) {
 		name := strings.TrimSpace(fp.must("run", "-d", "--rm", "a", "sleep", "600").stdout)
@@ -243,35 +289,44 @@ func TestShimGroup(t *testing.T) {
 		tasks = now
 	})
 
-	t.Run("remove the shim's first", func(t *testing.T) {
-		// The shim is named after, and runs in the bundle of, the task
-		// it was started for: that container's removal must not take
-		// the shim (nor, below, containerd's way back to it) along.
-		first := ""
-		for _, s := range []string{"a", "b", "c"} {
-			if strings.Contains(cmdline(shim), "-id\x00"+ctr(s)+"\x00") {
-				first = s
-			}
-		}
-		if first == "" {
-			t.Fatalf("the shim %q is named after none of the services", strings.ReplaceAll(cmdline(shim), "\x00", " "))
-		}
-		var others []string
-		for _, s := range []string{"a", "b", "c"} {
-			if s != first {
-				others = append(others, ctr(s))
-			}
-		}
-		fp.must("rm", "-s", "-f", first)
-		fp.assertUnchanged("rm "+first, tasks, others...)
+	t.Run("remove one", func(t *testing.T) {
+		fp.must("rm", "-s", "-f", "b")
+		fp.assertUnchanged("rm b", tasks, ctr("a"), ctr("c"))
 		if got, _ := fp.assertOneShim(2); got != shim {
-			t.Errorf("after rm %s: shim %d, was %d", first, got, shim)
+			t.Errorf("after rm b: shim %d, was %d", got, shim)
 		}
 		fp.must("up", "-d", "--wait")
 		got, now := fp.assertOneShim(3)
 		if got != shim {
-			t.Errorf("%s recreated under shim %d, the others' is %d", first, got, shim)
+			t.Errorf("b recreated under shim %d, the others' is %d", got, shim)
 		}
+		tasks = now
+	})
+
+	t.Run("the anchor's task deleted", func(t *testing.T) {
+		// containerd hands a new task to the anchor's shim only while
+		// it knows the anchor's task: without it, berth makes the task
+		// again, which finds the same shim.
+		d.ctr("tasks", "kill", "-s", "SIGKILL", fp.anchor())
+		waitUntil(t, "the anchor's process to end", 30*time.Second, func() bool {
+			out, _ := d.tryCtr("tasks", "ls")
+			for _, line := range strings.Split(out, "\n") {
+				if f := strings.Fields(line); len(f) >= 3 && f[0] == fp.anchor() {
+					return f[2] == "STOPPED"
+				}
+			}
+			return false
+		})
+		d.ctr("tasks", "rm", fp.anchor())
+		if exited(shim) {
+			t.Fatal("the anchor's task's removal ended the shim the others need")
+		}
+		fp.must("restart", "-t", "5", "b")
+		got, now := fp.assertOneShim(3)
+		if got != shim {
+			t.Errorf("after the anchor's task was deleted, b restarted under shim %d, was %d", got, shim)
+		}
+		fp.assertUnchanged("the anchor's task deleted", tasks, ctr("a"), ctr("c"))
 		tasks = now
 	})
 
@@ -334,8 +389,19 @@ func TestShimGroup(t *testing.T) {
 	})
 
 	t.Run("down", func(t *testing.T) {
+		_, now := fp.assertOneShim(1)
+		cg, _ := shimCgroup(t, ppid(now[ctr("c")]))
 		fp.must("down", "-t", "5")
 		waitUntil(t, "no shim of the project", 10*time.Second, func() bool { return len(fp.projectShims()) == 0 })
+		if out, _ := d.tryCtr("containers", "ls", "-q"); strings.Contains(out, fp.anchor()) {
+			t.Errorf("down left the anchor container %s", fp.anchor())
+		}
+		if out, _ := d.tryCtr("sandboxes", "ls"); strings.Contains(out, fp.anchor()) {
+			t.Errorf("down left the sandbox %s: %s", fp.anchor(), out)
+		}
+		if _, err := os.Stat(cg); err == nil {
+			t.Errorf("down left the shim's cgroup %s", cg)
+		}
 		bridge := netbridge.BridgeName(d.scoped(fp.name + "_default"))
 		if _, err := os.Stat("/sys/class/net/" + bridge); err == nil {
 			t.Errorf("down left the bridge %s", bridge)

@@ -43,6 +43,10 @@
  * then still ends, or is killed, at its timeout first). One request is
  * served at a time.
  *
+ * "berth-probe pause" is something else: the process of the container that
+ * holds a compose project's shared runc shim (containerd/shimgroup.go). It
+ * does nothing until SIGTERM, SIGINT or SIGHUP ends it, reaping any child.
+ *
  * Build: gcc -static -Os (see the Makefile's bin/berth-probe); it must be
  * static, since it runs in images that have no C library.
  */
@@ -387,8 +391,34 @@ static void run(char **argv, uint32_t timeout_ms)
 	reply(EXITED, code_of(ws), out, kept);
 }
 
-int main(void)
+static void on_stop(int sig)
 {
+	(void)sig;
+	_exit(0);
+}
+
+/* pause_forever is the pause mode: PID 1 of its own PID namespace gets no
+ * signal it has no handler for, so it handles the stopping ones. */
+__attribute__((noreturn)) static void pause_forever(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	for (;;) {
+		pause();
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "pause") == 0)
+		pause_forever();
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_sigchld;
