@@ -89,9 +89,10 @@ func writeCgroupFile(dir, name, value string) error {
 	return nil
 }
 
-// unweighShim removes the shim's cgroup once its shim has exited (it
-// exits right after its last task's delete): it waits for that up to
-// wait, and leaves a cgroup that still has a process.
+// unweighShim removes the shim's cgroup, and its parent when that is
+// left empty, once its shim has exited (it exits right after its last
+// task's delete): it waits for that up to wait, and leaves a cgroup that
+// still has a process.
 func unweighShim(root, rel string, wait time.Duration) {
 	dir := filepath.Join(root, rel)
 	if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err != nil {
@@ -100,6 +101,11 @@ func unweighShim(root, rel string, wait time.Duration) {
 	deadline := time.Now().Add(wait)
 	for {
 		err := unix.Rmdir(dir)
+		if err == nil {
+			// The parent too, when it was the last project's: another's
+			// keeps it (ENOTEMPTY).
+			unix.Rmdir(filepath.Dir(dir)) //nolint:errcheck // see above
+		}
 		if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
 			return
 		}

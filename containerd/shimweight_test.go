@@ -109,3 +109,26 @@ func TestShimPid(t *testing.T) {
 		t.Error("shimPid of a gone process: no error")
 	}
 }
+
+// TestUnweighShim: the shim's cgroup goes, and its parent with the last
+// project's; a parent another project's cgroup is in stays.
+func TestUnweighShim(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"cpu/berth-shims/shop", "cpu/berth-shims/blog"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unweighShim(root, "/berth-shims/shop", 0)
+	if _, err := os.Stat(filepath.Join(root, "cpu/berth-shims/shop")); !os.IsNotExist(err) {
+		t.Errorf("the shim's cgroup is still there (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "cpu/berth-shims")); err != nil {
+		t.Errorf("the parent, which blog's cgroup is in, was removed: %v", err)
+	}
+	unweighShim(root, "/berth-shims/blog", 0)
+	if _, err := os.Stat(filepath.Join(root, "cpu/berth-shims")); !os.IsNotExist(err) {
+		t.Errorf("the parent left empty is still there (%v)", err)
+	}
+	unweighShim(root, "/berth-shims/gone", 0) // nothing to remove: no error, no wait
+}

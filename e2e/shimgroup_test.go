@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -401,6 +402,10 @@ func TestShimGroup(t *testing.T) {
 		}
 		if _, err := os.Stat(cg); err == nil {
 			t.Errorf("down left the shim's cgroup %s", cg)
+		}
+		// The private daemon's only project: the parent goes too.
+		if _, err := os.Stat(filepath.Dir(cg)); err == nil {
+			t.Errorf("down left the shims' parent cgroup %s", filepath.Dir(cg))
 		}
 		bridge := netbridge.BridgeName(d.scoped(fp.name + "_default"))
 		if _, err := os.Stat("/sys/class/net/" + bridge); err == nil {
