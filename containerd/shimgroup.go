@@ -212,20 +212,26 @@ func (c *Client) newAnchorContainer(ctx context.Context, anchor, project string)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err
 	}
+	opts := []oci.SpecOpts{
+		oci.WithRootFSPath(root),
+		oci.WithRootFSReadonly(),
+		oci.WithProcessArgs(ProbeAgentPath, "pause"),
+		oci.WithProcessCwd("/"),
+		oci.WithMounts([]specs.Mount{{Destination: ProbeAgentPath, Type: "bind", Source: c.pauseBinary, Options: []string{"rbind", "ro", "nosuid", "nodev"}}}),
+		oci.WithCapabilities(nil),
+		oci.WithNoNewPrivileges,
+		oci.WithMemoryLimit(16 << 20),
+		oci.WithPidsLimit(4),
+		oci.WithAnnotations(map[string]string{annotationShimGroup: c.shimGroup(project)}),
+	}
+	// Apart from another berth's anchor of the same project, as its
+	// containers are (see cgroupParent).
+	if cg := c.cgroupParent(); cg != "" {
+		opts = append(opts, oci.WithCgroup(cg+"/"+anchor))
+	}
 	return c.client.NewContainer(ctx, anchor,
 		containerd.WithRuntime(runtimeName, c.runtimeOptions()),
-		containerd.WithNewSpec(
-			oci.WithRootFSPath(root),
-			oci.WithRootFSReadonly(),
-			oci.WithProcessArgs(ProbeAgentPath, "pause"),
-			oci.WithProcessCwd("/"),
-			oci.WithMounts([]specs.Mount{{Destination: ProbeAgentPath, Type: "bind", Source: c.pauseBinary, Options: []string{"rbind", "ro", "nosuid", "nodev"}}}),
-			oci.WithCapabilities(nil),
-			oci.WithNoNewPrivileges,
-			oci.WithMemoryLimit(16<<20),
-			oci.WithPidsLimit(4),
-			oci.WithAnnotations(map[string]string{annotationShimGroup: c.shimGroup(project)}),
-		),
+		containerd.WithNewSpec(opts...),
 		containerd.WithContainerLabels(map[string]string{labelAnchorOf: project}),
 	)
 }
