@@ -52,7 +52,7 @@ func TestParseShimSharing(t *testing.T) {
 		want    ShimSharing
 		wantErr bool
 	}{
-		{"", ShimPerProject, false},
+		{"", ShimPerContainer, false},
 		{"container", ShimPerContainer, false},
 		{"project", ShimPerProject, false},
 		{"pod", 0, true},

@@ -180,7 +180,7 @@ func (fp *faultProject) assertUnchanged(what string, before map[string]int, name
 }
 
 // TestShimGroup: the containers of a compose project, one-offs included,
-// share one runc shim (BERTH_SHIM_GROUP=project, the default), started for
+// share one runc shim with BERTH_SHIM_GROUP=project, started for
 // the project's anchor container and weighted tenfold; a plain container
 // has its own. Restarting,
 // killing, stopping and removing one container leaves the others running
