@@ -315,25 +315,39 @@ func (b *Bridges) Publish(container string, addr netip.Addr, ports []compose.Por
 
 // Unpublish removes a container's port rules and frees its host ports.
 func (b *Bridges) Unpublish(container string) error {
-	if err := withNFT(func(n *nft) error {
-		if err := n.deleteRules(portTag(b.scoped(container))); err != nil {
-			return err
-		}
-		return n.dropTableIfEmpty()
-	}); err != nil {
+	if err := b.deletePortRules(container); err != nil {
 		return err
 	}
 	return b.IPAM.ReleasePorts(container)
 }
 
+// deletePortRules removes a container's port rules, and berth's table
+// when they were the last rules in it.
+func (b *Bridges) deletePortRules(container string) error {
+	return withNFT(func(n *nft) error {
+		if err := n.deleteRules(portTag(b.scoped(container))); err != nil {
+			return err
+		}
+		return n.dropTableIfEmpty()
+	})
+}
+
 // Detach removes a container's veth on a network (its peer goes with it)
 // and frees its address. Missing ones are not errors.
 func (b *Bridges) Detach(network, container string) error {
+	if err := b.deleteVeth(network, container); err != nil {
+		return err
+	}
+	return b.IPAM.ReleaseAddress(network, container)
+}
+
+// deleteVeth removes a container's veth on a network, if it has one.
+func (b *Bridges) deleteVeth(network, container string) error {
 	hostName, _ := vethNames(b.scoped(network), container)
 	if l, err := netlink.LinkByName(hostName); err == nil {
 		if err := netlink.LinkDel(l); err != nil {
 			return fmt.Errorf("container %s: delete veth on network %s: %w", container, network, err)
 		}
 	}
-	return b.IPAM.ReleaseAddress(network, container)
+	return nil
 }

@@ -43,6 +43,15 @@ func TestStateEvents(t *testing.T) {
 			return err
 		}, true},
 		{"ReleaseAddress", func() error { return m.ReleaseAddress("p_default", "p-web-1") }, true},
+		{"ReleaseAddress again", func() error { return m.ReleaseAddress("p_default", "p-web-1") }, false},
+		{"ReleasePorts of none", func() error { return m.ReleasePorts("p-web-1") }, false},
+		{"ContainerHoldings", func() error { _, err := m.ContainerHoldings("p-web-1"); return err }, false},
+		{"ReleaseContainer of one holding nothing", func() error { return m.ReleaseContainer("p-web-1", []string{"p_default"}) }, false},
+		{"AllocateAddress for ReleaseContainer", func() error {
+			_, _, err := m.AllocateAddress("p_default", "p-web-1", netip.Addr{}, []string{"web"})
+			return err
+		}, true},
+		{"ReleaseContainer", func() error { return m.ReleaseContainer("p-web-1", []string{"p_default"}) }, true},
 		{"ReleaseSubnet", func() error { return m.ReleaseSubnet("p_default") }, true},
 		{"state removed", func() error { return os.Remove(m.path) }, true},
 		{"Networks of no state", func() error { _, err := m.Networks(); return err }, false},

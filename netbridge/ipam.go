@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"golang.org/x/sys/unix"
@@ -334,12 +335,72 @@ func (m *IPAM) AllocateAddress(network, container string, want netip.Addr, names
 }
 
 // ReleaseAddress frees a container's address on a network. Unknown
-// networks and containers are not errors.
+// networks and containers are not errors, and change nothing.
 func (m *IPAM) ReleaseAddress(network, container string) error {
 	return m.update(func(st *ipamState) error {
-		if n, ok := st.Networks[network]; ok {
-			delete(n.Addresses, container)
-			delete(n.Names, container)
+		if !st.releaseAddress(network, container) {
+			return errUnchanged
+		}
+		return nil
+	})
+}
+
+// releaseAddress forgets a container's address and names on a network,
+// and reports whether it had any.
+func (st *ipamState) releaseAddress(network, container string) bool {
+	n, ok := st.Networks[network]
+	if !ok {
+		return false
+	}
+	_, addr := n.Addresses[container]
+	_, names := n.Names[container]
+	delete(n.Addresses, container)
+	delete(n.Names, container)
+	return addr || names
+}
+
+// Holdings are what a container holds in the IPAM state.
+type Holdings struct {
+	// Networks are those it has an address on, sorted.
+	Networks []string
+	// Ports tells whether it has published host ports (held or released).
+	Ports bool
+}
+
+// ContainerHoldings returns what a container holds, from one read of the
+// state.
+func (m *IPAM) ContainerHoldings(container string) (Holdings, error) {
+	st, err := m.read()
+	if err != nil {
+		return Holdings{}, err
+	}
+	var h Holdings
+	for name, n := range st.Networks {
+		if _, ok := n.Addresses[container]; ok {
+			h.Networks = append(h.Networks, name)
+		}
+	}
+	sort.Strings(h.Networks)
+	h.Ports = slices.ContainsFunc(st.Ports, func(b PortBinding) bool { return b.Container == container })
+	return h, nil
+}
+
+// ReleaseContainer frees, in one change of the state, a container's host
+// ports (forgetting that they were released, see ReleasePorts) and its
+// addresses on networks. A container that held none of them changes
+// nothing, and nothing is written: every write wakes the project's DNS
+// daemon, which reloads the state.
+func (m *IPAM) ReleaseContainer(container string, networks []string) error {
+	return m.update(func(st *ipamState) error {
+		changed, err := m.releasePorts(st, container)
+		if err != nil {
+			return err
+		}
+		for _, network := range networks {
+			changed = st.releaseAddress(network, container) || changed
+		}
+		if !changed {
+			return errUnchanged
 		}
 		return nil
 	})

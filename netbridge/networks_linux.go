@@ -217,19 +217,35 @@ func (n *Networks) Ports(container string) ([]PortBinding, error) {
 	return n.bridges.IPAM.Ports(container)
 }
 
-// Disconnect implements scheduler.Network.
+// Disconnect implements scheduler.Network: the container's port rules go
+// (and berth's table, if they were its last rules), then its veths, and
+// its host ports and addresses are freed in one change of the IPAM state.
+// A container without published ports costs no nftables transaction,
+// which holds a lock of the whole host: down disconnects every container
+// of a project at once. An address whose veth could not be deleted stays
+// allocated.
 func (n *Networks) Disconnect(_ context.Context, _, container string) error {
-	if err := n.bridges.Unpublish(container); err != nil {
-		return err
-	}
-	networks, err := n.bridges.IPAM.ContainerNetworks(container)
+	held, err := n.bridges.IPAM.ContainerHoldings(container)
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, net := range networks {
-		errs = append(errs, n.bridges.Detach(net, container))
+	// Port rules are only ever made for ports allocated first (Publish,
+	// HoldPorts), and the allocation goes after them.
+	if held.Ports {
+		if err := n.bridges.deletePortRules(container); err != nil {
+			return err
+		}
 	}
+	var errs []error
+	var detached []string
+	for _, net := range held.Networks {
+		if err := n.bridges.deleteVeth(net, container); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		detached = append(detached, net)
+	}
+	errs = append(errs, n.bridges.IPAM.ReleaseContainer(container, detached))
 	return errors.Join(errs...)
 }
 

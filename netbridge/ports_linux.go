@@ -158,23 +158,35 @@ func (m *IPAM) CheckPorts(project string, services []*compose.Service) error {
 	return nil
 }
 
-// ReleasePorts frees a container's host ports.
+// ReleasePorts frees a container's host ports, and forgets that they were
+// released (stopped). A container without any changes nothing.
 func (m *IPAM) ReleasePorts(container string) error {
 	return m.update(func(st *ipamState) error {
-		kept := st.Ports[:0]
-		for _, b := range st.Ports {
-			if b.Container != container {
-				kept = append(kept, b)
-			}
+		changed, err := m.releasePorts(st, container)
+		if err == nil && !changed {
+			return errUnchanged
 		}
-		st.Ports = kept
-		stopped, err := m.readStopped()
-		if err != nil || !stopped[container] {
-			return err
-		}
-		delete(stopped, container)
-		return m.writeStopped(stopped)
+		return err
 	})
+}
+
+// releasePorts is ReleasePorts on st, under the state's lock (update); it
+// reports whether st changed. The released set is written at once.
+func (m *IPAM) releasePorts(st *ipamState, container string) (bool, error) {
+	kept := st.Ports[:0]
+	for _, b := range st.Ports {
+		if b.Container != container {
+			kept = append(kept, b)
+		}
+	}
+	changed := len(kept) != len(st.Ports)
+	st.Ports = kept
+	stopped, err := m.readStopped()
+	if err != nil || !stopped[container] {
+		return changed, err
+	}
+	delete(stopped, container)
+	return changed, m.writeStopped(stopped)
 }
 
 // Ports returns the port bindings of a container.
