@@ -240,3 +240,74 @@ func (r *haltRuntime) awaitCalls(calls ...string) {
 		}
 	}
 }
+
+// leavingNetwork is a fakeNetwork that tells each namespace it deletes.
+type leavingNetwork struct {
+	*fakeNetwork
+	deleted chan string
+}
+
+func (n *leavingNetwork) DeleteNamespace(ctx context.Context, project, name string) error {
+	err := n.fakeNetwork.DeleteNamespace(ctx, project, name)
+	n.deleted <- name
+	return err
+}
+
+// TestDownRemovalLeavesNetworksBeside: a stopped container leaves its
+// networks and namespace while the runtime removes it, not after; and it
+// leaves them even when the runtime's removal fails.
+func TestDownRemovalLeavesNetworksBeside(t *testing.T) {
+	tests := []struct {
+		name    string
+		failRm  error
+		wantErr string
+	}{
+		{"removed", nil, ""},
+		{"removal failed", errors.New("snapshot busy"), "remove container demo-web-1: snapshot busy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := project("web")
+			r := newHaltRuntime()
+			n := &leavingNetwork{fakeNetwork: &fakeNetwork{}, deleted: make(chan string, 10)}
+			ctx := context.Background()
+			if _, err := Up(ctx, p, r, n, nil, UpOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if tt.failRm != nil {
+				r.failOn["remove demo-web-1"] = tt.failRm
+			}
+			// The runtime's removal is held until the namespace is gone.
+			removal := make(chan struct{})
+			r.holdRemove["demo-web-1"] = removal
+			go func() {
+				for name := range n.deleted {
+					if name == "demo-web-1" {
+						close(removal)
+						return
+					}
+				}
+			}()
+			done := make(chan error, 1)
+			go func() {
+				_, err := Down(ctx, p, r, n, nil, DownRequest{})
+				done <- err
+			}()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("Down hangs: the container leaves its networks only after the runtime removed it; calls:\n%s", r.callList())
+			}
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("Down = %v, want error %q", err, tt.wantErr)
+			}
+			if got := n.connections(); got != "" {
+				t.Errorf("still connected: %s", got)
+			}
+			if got := n.names(); got != "" {
+				t.Errorf("namespaces left: %s", got)
+			}
+		})
+	}
+}

@@ -590,16 +590,31 @@ func (e *Executor) withHooks(c Container) Container {
 	return c
 }
 
-// remove stops a container, removes it and deletes its network namespace.
+// remove stops a container, removes it, takes it off its networks and
+// deletes its network namespace. Once its process is gone, the runtime's
+// part (its task and shim, its snapshot) and the network's (veths,
+// addresses, namespace) wait for nothing of each other: they run at
+// once, and both have been done, or tried, when it returns. A container
+// whose runtime removal failed stays without its namespace, which its
+// next start makes again (see reattach).
 func (e *Executor) remove(ctx context.Context, c Container) error {
 	if c.State == StateRunning || c.State == StatePaused {
 		if err := e.Runtime.Stop(ctx, e.withHooks(c), e.stopTimeout(c)); err != nil {
 			return err
 		}
 	}
-	if err := e.Runtime.Remove(ctx, c); err != nil {
-		return err
+	left := make(chan error, 1)
+	go func() { left <- e.leaveNetworks(ctx, c) }()
+	err := e.Runtime.Remove(ctx, c)
+	if nerr := <-left; nerr != nil {
+		return errors.Join(err, nerr)
 	}
+	return err
+}
+
+// leaveNetworks takes a container whose process is gone off its networks
+// and deletes its network namespace.
+func (e *Executor) leaveNetworks(ctx context.Context, c Container) error {
 	if err := e.Network.Disconnect(ctx, c.Labels.Project(), c.ID); err != nil {
 		return err
 	}
