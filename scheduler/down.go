@@ -17,7 +17,10 @@ import (
 // of what it depended on: it runs beside the rest of the walk (Halter),
 // and down waits for every removal before it removes networks and
 // volumes. The containers of one service, and those outside the graph
-// (one-offs, orphans), go all at once.
+// (one-offs, orphans), go all at once. What a stop needs before its
+// signal is done for every container as the walk starts (HaltPreparer),
+// so that along a chain of dependencies each link costs its signal and
+// its exit only.
 
 // Halter is a runtime that can stop a container's process and leave the
 // rest of its removal to Remove.
@@ -27,6 +30,31 @@ type Halter interface {
 	// that has exited already is not waited for. Remove deletes what is
 	// left (its task).
 	Halt(ctx context.Context, c Container, timeout time.Duration) error
+}
+
+// HaltPreparer is a Halter that can do ahead of a container's halt what
+// does not stop it yet (find its task and process, mark it as stopped by
+// hand), so that the halt itself, once the container's dependents have
+// stopped, is its signal and the wait for its exit.
+type HaltPreparer interface {
+	Halter
+	// PrepareHalt prepares the halt of a running container; nil, with no
+	// error, when there is nothing to prepare (Halt does it all then).
+	PrepareHalt(ctx context.Context, c Container) (PreparedHalt, error)
+}
+
+// PreparedHalt is the halt of one container, prepared. Finish is called
+// once, whether Halt was called or not.
+type PreparedHalt interface {
+	// Halt is Halter.Halt of the container it was prepared for (c, with
+	// its hooks). It returns once the container's process has exited;
+	// what follows the exit is Finish's.
+	Halt(ctx context.Context, c Container, timeout time.Duration) error
+	// Finish ends the halt: after a successful Halt, it waits until the
+	// runtime has seen the exit (its task can then be deleted as it is);
+	// a container it did not signal is given back as it was, not marked
+	// as stopped by hand. It lets go of what the preparation holds.
+	Finish(ctx context.Context)
 }
 
 // Quiescer is a runtime that can tell the project's supervisor to leave
@@ -101,15 +129,105 @@ type removals struct {
 	errs []error
 }
 
-// halt stops the container op removes within the walk, and removes it
-// in the background once it has stopped; the removal's error is reported
-// by wait. The runtime is a Halter.
-func (e *Executor) halt(ctx context.Context, rs *removals, op Op) error {
-	h := e.Runtime.(Halter)
+// preparedHalts are the halts of a down's running containers, each
+// prepared in the background from the start of the walk, by container ID.
+type preparedHalts struct {
+	mu      sync.Mutex // guards pending
+	pending map[string]*pendingHalt
+	wg      sync.WaitGroup
+}
+
+// pendingHalt is one prepared halt: halt and err are set once ready is
+// closed.
+type pendingHalt struct {
+	ready chan struct{}
+	halt  PreparedHalt
+	err   error
+}
+
+// prepareHalts starts the preparation of the halt of every running
+// container the plan's services remove (nil when the runtime cannot
+// prepare halts). Those the walk does not take are finished by release.
+func (e *Executor) prepareHalts(ctx context.Context, plan *Plan, only []string) *preparedHalts {
+	hp, ok := e.Runtime.(HaltPreparer)
+	if !ok {
+		return nil
+	}
+	ph := &preparedHalts{pending: map[string]*pendingHalt{}}
+	for _, s := range only {
+		for _, op := range plan.Services[s] {
+			c := op.Container
+			if op.Kind != OpRemove || c == nil || (c.State != StateRunning && c.State != StatePaused) {
+				continue
+			}
+			p := &pendingHalt{ready: make(chan struct{})}
+			ph.pending[c.ID] = p
+			ph.wg.Add(1)
+			go func() {
+				defer ph.wg.Done()
+				defer close(p.ready)
+				p.halt, p.err = hp.PrepareHalt(ctx, e.withHooks(*c))
+			}()
+		}
+	}
+	return ph
+}
+
+// take returns the prepared halt of a container, once it is ready, and
+// leaves it to the caller; nil when none was prepared (or its
+// preparation failed: the halt then does it all).
+func (ph *preparedHalts) take(id string) PreparedHalt {
+	if ph == nil {
+		return nil
+	}
+	ph.mu.Lock()
+	p := ph.pending[id]
+	delete(ph.pending, id)
+	ph.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	<-p.ready
+	if p.err != nil {
+		return nil
+	}
+	return p.halt
+}
+
+// release finishes the prepared halts no walk took (their containers
+// were not stopped: a dependent failed, or the walk was interrupted).
+func (ph *preparedHalts) release(ctx context.Context) {
+	if ph == nil {
+		return
+	}
+	ph.wg.Wait()
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	for id, p := range ph.pending {
+		if p.halt != nil {
+			p.halt.Finish(ctx)
+		}
+		delete(ph.pending, id)
+	}
+}
+
+// halt stops the container op removes within the walk, with its prepared
+// halt when there is one, and removes it in the background once it has
+// stopped; the removal's error is reported by wait. The runtime is a
+// Halter.
+func (e *Executor) halt(ctx context.Context, rs *removals, halts *preparedHalts, op Op) error {
 	c := *op.Container
 	e.emit(KindContainer, op.Name, StatusWorking, "Stopping", op.Reason)
+	var prepared PreparedHalt
 	if c.State == StateRunning || c.State == StatePaused {
-		if err := h.Halt(ctx, e.withHooks(c), e.stopTimeout(c)); err != nil {
+		stop := e.Runtime.(Halter).Halt
+		if prepared = halts.take(c.ID); prepared != nil {
+			stop = prepared.Halt
+		}
+		if err := stop(ctx, e.withHooks(c), e.stopTimeout(c)); err != nil {
+			if prepared != nil {
+				prepared.Finish(ctx)
+			}
 			e.emit(KindContainer, op.Name, StatusError, "Error", "")
 			return err
 		}
@@ -117,6 +235,9 @@ func (e *Executor) halt(ctx context.Context, rs *removals, op Op) error {
 	rs.wg.Add(1)
 	go func() {
 		defer rs.wg.Done()
+		if prepared != nil {
+			prepared.Finish(ctx)
+		}
 		c.State = StateExited // its process is gone: nothing to stop
 		if err := e.remove(ctx, c); err != nil {
 			e.emit(KindContainer, op.Name, StatusError, "Error", "")
@@ -172,7 +293,7 @@ func (e *Executor) removeAll(ctx context.Context, ops []Op) []error {
 // removes each in the background once it has stopped (see halt). The ops
 // that are no removal, or all of them when the runtime cannot halt, are
 // run in order after, as without halting.
-func (e *Executor) haltAll(ctx context.Context, rs *removals, ops []Op) error {
+func (e *Executor) haltAll(ctx context.Context, rs *removals, halts *preparedHalts, ops []Op) error {
 	var rest []Op
 	errs := make([]error, len(ops))
 	var wg sync.WaitGroup
@@ -188,7 +309,7 @@ func (e *Executor) haltAll(ctx context.Context, rs *removals, ops []Op) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = e.halt(ctx, rs, op)
+			errs[i] = e.halt(ctx, rs, halts, op)
 		}()
 	}
 	wg.Wait()

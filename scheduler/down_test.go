@@ -311,3 +311,115 @@ func TestDownRemovalLeavesNetworksBeside(t *testing.T) {
 		})
 	}
 }
+
+// preparingRuntime is a haltRuntime that prepares halts: its calls
+// record each preparation ("prepare-halt"), prepared halt ("halt-prepared")
+// and finish ("finish-halt"); failPrepare makes a preparation fail.
+type preparingRuntime struct {
+	*haltRuntime
+	failPrepare map[string]error
+}
+
+type fakePreparedHalt struct {
+	r *preparingRuntime
+	c Container
+}
+
+func (r *preparingRuntime) PrepareHalt(_ context.Context, c Container) (PreparedHalt, error) {
+	r.record("prepare-halt " + c.Name)
+	if err := r.failPrepare[c.Name]; err != nil {
+		return nil, err
+	}
+	return &fakePreparedHalt{r: r, c: c}, nil
+}
+
+func (p *fakePreparedHalt) Halt(ctx context.Context, c Container, timeout time.Duration) error {
+	if c.ID != p.c.ID {
+		return fmt.Errorf("halt of %s prepared for %s", c.Name, p.c.Name)
+	}
+	p.r.hmu.Lock()
+	hold := p.r.holdHalt[c.Name]
+	p.r.hmu.Unlock()
+	if err := p.r.record(fmt.Sprintf("halt-prepared %s %s", c.Name, timeout)); err != nil {
+		return err
+	}
+	if hold != nil {
+		<-hold
+	}
+	p.r.set(c.ID, func(c *Container) { c.State = StateExited })
+	return nil
+}
+
+func (p *fakePreparedHalt) Finish(context.Context) { p.r.record("finish-halt " + p.c.Name) }
+
+// TestDownPreparedHalts: the halts of every running container are
+// prepared as the walk starts (db's while web, which depends on it
+// through api, is still being stopped), the walk stops each with its
+// prepared halt, and every prepared halt is finished once: after its
+// halt, or without one when its container was not stopped (api's halt
+// failed, so db's is skipped). A container whose preparation failed is
+// halted without it.
+func TestDownPreparedHalts(t *testing.T) {
+	p := project("db", "api<-db", "web<-api", "cache")
+	r := &preparingRuntime{haltRuntime: newHaltRuntime(), failPrepare: map[string]error{}}
+	n := &fakeNetwork{}
+	ctx := context.Background()
+	if _, err := Up(ctx, p, r, n, nil, UpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.fakeRuntime.calls = nil
+	r.failPrepare["demo-cache-1"] = errors.New("task not found")
+	r.failOn["halt-prepared demo-api-1 10s"] = errors.New("pre_stop hook failed")
+	webHalt := make(chan struct{})
+	r.holdHalt["demo-web-1"] = webHalt
+	go func() {
+		r.awaitCalls("prepare-halt demo-db-1")
+		close(webHalt)
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Down(ctx, p, r, n, nil, DownRequest{})
+		done <- err
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Down hangs: db's halt is not prepared while web is being stopped; calls:\n%s", r.callList())
+	}
+	if err == nil || !strings.Contains(err.Error(), "pre_stop hook failed") {
+		t.Fatalf("Down = %v, want api's failure", err)
+	}
+	calls := strings.Split(r.callList(), "\n")
+	count := func(call string) int {
+		n := 0
+		for _, c := range calls {
+			if c == call {
+				n++
+			}
+		}
+		return n
+	}
+	for _, name := range []string{"demo-api-1", "demo-cache-1", "demo-db-1", "demo-web-1"} {
+		if count("prepare-halt "+name) != 1 {
+			t.Errorf("%s: prepared %d times, want once", name, count("prepare-halt "+name))
+		}
+	}
+	for _, name := range []string{"demo-api-1", "demo-db-1", "demo-web-1"} {
+		if count("finish-halt "+name) != 1 {
+			t.Errorf("%s: prepared halt finished %d times, want once", name, count("finish-halt "+name))
+		}
+	}
+	if i := position(t, calls, "finish-halt demo-web-1"); i < position(t, calls, "halt-prepared demo-web-1 10s") {
+		t.Errorf("web's prepared halt finished before its halt")
+	}
+	if slices.Contains(calls, "halt-prepared demo-db-1 10s") || slices.Contains(calls, "halt demo-db-1 10s") {
+		t.Errorf("db halted although api, which depends on it, failed to stop")
+	}
+	if !slices.Contains(calls, "halt demo-cache-1 10s") || slices.Contains(calls, "finish-halt demo-cache-1") {
+		t.Errorf("cache, whose preparation failed, not halted as without one (or its failed preparation finished):\n%s", r.callList())
+	}
+	if slices.Contains(calls, "halt demo-web-1 10s") || slices.Contains(calls, "halt demo-api-1 10s") {
+		t.Errorf("a prepared container halted again without its preparation:\n%s", r.callList())
+	}
+}

@@ -59,12 +59,16 @@ func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
 	}
 	prepared := e.prepareAhead(ctx, plan, g, only)
 	var removing removals
+	var halts *preparedHalts
+	if plan.Order == DependentsFirst {
+		halts = e.prepareHalts(ctx, plan, only)
+	}
 	err := g.Walk(ctx, plan.Order, only, e.Parallel, func(ctx context.Context, service string) error {
 		defer prepared.markCreated(service)
 		if plan.Order == DependentsFirst {
 			// Down: what depends on a container waits for its stop only,
 			// not for its removal (see down.go).
-			return e.haltAll(ctx, &removing, plan.Services[service])
+			return e.haltAll(ctx, &removing, halts, plan.Services[service])
 		}
 		if e.waitsForDependencies(plan) && startsContainers(plan.Services[service]) {
 			if err := e.waitDependencies(ctx, e.Project.Service(service), g); err != nil {
@@ -82,6 +86,7 @@ func (e *Executor) Execute(ctx context.Context, plan *Plan, g *Graph) error {
 		return nil
 	})
 	prepared.finish(ctx, e)
+	halts.release(ctx)
 	if rerr := removing.wait(); rerr != nil {
 		err = errors.Join(err, rerr)
 	}
