@@ -154,32 +154,33 @@ func (p *preparedHalt) Halt(ctx context.Context, sc scheduler.Container, timeout
 // whatever else runs in the container) through the shim and waits
 // killWait more.
 func (p *preparedHalt) waitExit(ctx context.Context, timeout time.Duration) error {
-	grace := time.NewTimer(timeout)
-	defer grace.Stop()
-	select {
-	case <-p.proc.gone:
-		return nil
-	case <-p.exited:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-grace.C:
+	if ended, err := p.ended(ctx, timeout); ended || err != nil {
+		return err
 	}
 	p.client.publishKill(ctx, p.id, syscall.SIGKILL)
 	if err := p.task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("kill: %w", err)
 	}
-	dead := time.NewTimer(killWait)
-	defer dead.Stop()
+	if ended, err := p.ended(ctx, killWait); ended || err != nil {
+		return err
+	}
+	return fmt.Errorf("still running %s after SIGKILL", killWait)
+}
+
+// ended waits up to d for the process's end, as its pidfd or containerd
+// reports it first; false when d passed.
+func (p *preparedHalt) ended(ctx context.Context, d time.Duration) (bool, error) {
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
 	case <-p.proc.gone:
-		return nil
+		return true, nil
 	case <-p.exited:
-		return nil
+		return true, nil
 	case <-ctx.Done():
-		return ctx.Err()
-	case <-dead.C:
-		return fmt.Errorf("still running %s after SIGKILL", killWait)
+		return false, ctx.Err()
+	case <-t.C:
+		return false, nil
 	}
 }
 
