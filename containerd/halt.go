@@ -154,17 +154,7 @@ func (p *preparedHalt) Halt(ctx context.Context, sc scheduler.Container, timeout
 // whatever else runs in the container) through the shim and waits
 // killWait more.
 func (p *preparedHalt) waitExit(ctx context.Context, timeout time.Duration) error {
-	if ended, err := p.ended(ctx, timeout); ended || err != nil {
-		return err
-	}
-	p.client.publishKill(ctx, p.id, syscall.SIGKILL)
-	if err := p.task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("kill: %w", err)
-	}
-	if ended, err := p.ended(ctx, killWait); ended || err != nil {
-		return err
-	}
-	return fmt.Errorf("still running %s after SIGKILL", killWait)
+	return killAfter(ctx, p.client, p.id, p.task, timeout, p.ended)
 }
 
 // ended waits up to d for the process's end, as its pidfd or containerd

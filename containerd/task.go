@@ -328,29 +328,35 @@ func (c *Client) signalAndWait(ctx context.Context, task containerd.Task, sc sch
 	if err := signalInit(ctx, task, sig); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("send %v: %w", sig, err)
 	}
-	grace := time.NewTimer(timeout)
-	defer grace.Stop()
-	select {
-	case <-exited:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-grace.C:
+	return killAfter(ctx, c, sc.ID, task, timeout, func(ctx context.Context, d time.Duration) (bool, error) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-exited:
+			return true, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-t.C:
+			return false, nil
+		}
+	})
+}
+
+// killAfter waits up to timeout for the container's process to end, as
+// ended reports it, then kills it and whatever else runs in the container
+// (SIGKILL through the shim) and waits killWait more.
+func killAfter(ctx context.Context, c haltClient, id string, task killer, timeout time.Duration, ended func(ctx context.Context, d time.Duration) (bool, error)) error {
+	if done, err := ended(ctx, timeout); done || err != nil {
+		return err
 	}
-	c.publishKill(ctx, sc.ID, syscall.SIGKILL)
+	c.publishKill(ctx, id, syscall.SIGKILL)
 	if err := task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("kill: %w", err)
 	}
-	dead := time.NewTimer(killWait)
-	defer dead.Stop()
-	select {
-	case <-exited:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-dead.C:
-		return fmt.Errorf("still running %s after SIGKILL", killWait)
+	if done, err := ended(ctx, killWait); done || err != nil {
+		return err
 	}
+	return fmt.Errorf("still running %s after SIGKILL", killWait)
 }
 
 // signaller is what signalInit needs of a task.
