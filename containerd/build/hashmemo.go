@@ -65,7 +65,7 @@ func signature(root string, files []File, now time.Time) (key string, settled, o
 		if !isStat {
 			return "", false, false
 		}
-		ctime := time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
+		ctime := time.Unix(st.Ctim.Unix())
 		mtime := f.Info.ModTime()
 		if now.Sub(ctime) < racyWindow || now.Sub(mtime) < racyWindow {
 			settled = false
