@@ -61,6 +61,9 @@ type Client struct {
 	pauseBinary string
 	// anchorsUp holds the shim anchors this client saw with a task.
 	anchorsUp sync.Map
+	// exits follows the exits containerd publishes, for the deletes of
+	// tasks a shared shim serves (see exitPublished).
+	exits exitWatch
 	// emulatedWarned holds the services this client warned run emulated.
 	emulatedWarned sync.Map
 	// hookOutput, when set, is where the hooks' output is shown (see
@@ -271,6 +274,7 @@ func quietLibraryLogs() {
 // The probe agents it started end.
 func (c *Client) Close() error {
 	c.closeAgents()
+	c.exits.stop()
 	return c.client.Close()
 }
 

@@ -496,7 +496,12 @@ func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 		return fmt.Errorf("remove container %s: %w", sc.Name, err)
 	default:
 		if task, err := ctr.Task(ctx, nil); err == nil {
-			if _, err := deleteTask(ctx, task, killIfRunning); err != nil && !errdefs.IsNotFound(err) {
+			opts := []containerd.ProcessDeleteOpts{killIfRunning}
+			if sharesShim(sc) {
+				c.watchExits(ctx) // before a kill, to see its exit published
+				opts = append(opts, c.exitPublished(sc.ID))
+			}
+			if _, err := deleteTask(ctx, task, opts...); err != nil && !errdefs.IsNotFound(err) {
 				return fmt.Errorf("remove container %s: delete task: %w", sc.Name, err)
 			}
 		} else if errdefs.IsNotFound(err) {

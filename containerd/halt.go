@@ -63,6 +63,9 @@ func (c *Client) PrepareHalt(ctx context.Context, sc scheduler.Container) (_ sch
 		proc.close()
 		return nil, nil
 	}
+	if sharesShim(sc) {
+		c.watchExits(ctx) // for Remove, which deletes the task once its exit is published
+	}
 	waitCtx, cancel := context.WithCancel(ctx)
 	exited, err := task.Wait(waitCtx)
 	if err != nil {

@@ -101,6 +101,10 @@ func (c *Client) prepare(ctx context.Context, sc scheduler.Container) (ctr conta
 		if proc.Status == apitask.Status_CREATED {
 			return ctr, task, false, nil
 		}
+		// No wait for the exit's publication (see exitPublished): a
+		// restart policy acts on containerd's event of the exit, which the
+		// shim sends last, and up starts again containers that exited
+		// long before.
 		if _, err := deleteTask(ctx, task, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
 			return nil, nil, false, fmt.Errorf("start container %s: delete previous task: %w", sc.Name, err)
 		}
@@ -237,7 +241,11 @@ func (c *Client) Stop(ctx context.Context, sc scheduler.Container, timeout time.
 	if err != nil || task == nil {
 		return err
 	}
-	status, err := deleteTask(ctx, task)
+	var opts []containerd.ProcessDeleteOpts
+	if sharesShim(sc) {
+		opts = append(opts, c.exitPublished(sc.ID))
+	}
+	status, err := deleteTask(ctx, task, opts...)
 	if err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("stop container %s: delete task: %w", sc.Name, err)
 	}
@@ -301,6 +309,9 @@ func (c *Client) halt(ctx context.Context, sc scheduler.Container, timeout time.
 		}
 	}
 	if signalled {
+		if sharesShim(sc) {
+			c.watchExits(ctx) // to delete the task once its exit is published
+		}
 		// Marked first, so that the supervisor, seeing the exit, knows a
 		// stop asked for it and no restart policy undoes it.
 		if _, err := ctr.SetLabels(ctx, map[string]string{compose.LabelManualStop: "true"}); err != nil {
