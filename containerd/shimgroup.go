@@ -30,37 +30,35 @@ const annotationShimGroup = "io.containerd.runc.v2.group"
 type ShimSharing int
 
 const (
-	// ShimPerContainer gives every container a shim of its own (Docker's
-	// way, and the default): a shim that dies takes only its container's
-	// task with it.
-	ShimPerContainer ShimSharing = iota
 	// ShimPerProject serves all of a compose project's containers from
-	// one shim, held by the project's shim anchor (see
-	// ensureShimAnchor): about 5 MiB PSS, 17 MiB RSS and two Go process
-	// starts less per container. Not the default: containerd 2.4's runc
-	// shim handles its processes' exits one at a time, and an exit waits
-	// for any runc command under way on its container, whose own end is
-	// reported through the same reaper (which gives each exit up to a
-	// second): when many of the shim's containers stop and are removed at
-	// once, as in a down of 30 services, the exits back up (30 s, and
-	// kills that time out), where a shim per container takes 4.5 s.
-	ShimPerProject
+	// one shim, held by the project's shim anchor (see ensureShimAnchor):
+	// about 5 MiB PSS, 17 MiB RSS and two Go process starts less per
+	// container. The default. A shim that dies (killed, or by the OOM
+	// killer) ends all the project's containers at once, as a Kubernetes
+	// pod's shim does; their restart policies then start them again.
+	// containerd 2.4's runc shim handles its processes' exits one at a
+	// time, which backs up when a task is deleted too early (see
+	// exitPublished).
+	ShimPerProject ShimSharing = iota
+	// ShimPerContainer gives every container a shim of its own (Docker's
+	// way): a shim that dies takes only its container's task with it.
+	ShimPerContainer
 )
 
-// ParseShimSharing reads a ShimSharing by name: "container" (or "") or
-// "project".
+// ParseShimSharing reads a ShimSharing by name: "project" (or "") or
+// "container".
 func ParseShimSharing(name string) (ShimSharing, error) {
 	switch name {
-	case "", "container":
-		return ShimPerContainer, nil
-	case "project":
+	case "", "project":
 		return ShimPerProject, nil
+	case "container":
+		return ShimPerContainer, nil
 	}
-	return 0, fmt.Errorf("%q: want container (the default) or project", name)
+	return 0, fmt.Errorf("%q: want project (the default) or container", name)
 }
 
 // WithShimSharing sets how new containers share runc shims (default
-// ShimPerContainer). Containers keep the sharing they were made with.
+// ShimPerProject). Containers keep the sharing they were made with.
 func WithShimSharing(s ShimSharing) Opt { return func(o *connectOptions) { o.shims = s } }
 
 // labelShimAnchor, on a container that shares its project's shim, names

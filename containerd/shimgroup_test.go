@@ -52,7 +52,7 @@ func TestParseShimSharing(t *testing.T) {
 		want    ShimSharing
 		wantErr bool
 	}{
-		{"", ShimPerContainer, false},
+		{"", ShimPerProject, false},
 		{"container", ShimPerContainer, false},
 		{"project", ShimPerProject, false},
 		{"pod", 0, true},

@@ -49,9 +49,9 @@ func (o *globalOptions) connectOptions(ev scheduler.Events) ([]containerd.Opt, e
 	if err != nil {
 		return nil, err
 	}
-	// BERTH_SHIM_GROUP=project serves each compose project's containers
-	// from one runc shim (see containerd.ShimPerProject for why it is
-	// not the default).
+	// Each compose project's containers share one runc shim;
+	// BERTH_SHIM_GROUP=container gives each its own (see
+	// containerd.ShimSharing).
 	shims, err := containerd.ParseShimSharing(os.Getenv("BERTH_SHIM_GROUP"))
 	if err != nil {
 		return nil, fmt.Errorf("BERTH_SHIM_GROUP: %w", err)
