@@ -304,7 +304,9 @@ func leftovers(names ...string) map[string][]string {
 					continue
 				}
 				for _, line := range strings.Split(string(b), "\n") {
-					if strings.HasPrefix(strings.TrimSpace(line), name+"-") {
+					// The project's containers, and the anchor of its shim.
+					f := strings.Fields(line)
+					if strings.HasPrefix(strings.TrimSpace(line), name+"-") || len(f) > 0 && f[0] == "berth.shim."+name {
 						add(name, "ctr %s: %s", what[0], line)
 					}
 				}

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -47,6 +48,10 @@ func startStoppableRegistry(t *testing.T, extra string) (addr string, stop func(
 	}
 	addr = l.Addr().String()
 	l.Close()
+	// The images the test pulled or built under the registry's name go
+	// with it: they name a port no later run has (run last, after the
+	// test's projects are down).
+	t.Cleanup(func() { removeImagesOf(t, addr) })
 	dir := t.TempDir()
 	config := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n%s", filepath.Join(dir, "data"), addr, extra)
 	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(config), 0o644); err != nil {
@@ -91,6 +96,37 @@ func startStoppableRegistry(t *testing.T, extra string) (addr string, stop func(
 			t.Fatalf("registry at %s did not answer: %v", addr, err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// removeImagesOf removes the shared daemon's images whose names begin
+// with registry.
+func removeImagesOf(t *testing.T, registry string) {
+	t.Helper()
+	r := runBerth(t, "", nil, nil, 0, "image", "ls", "--format", "json")
+	if r.code != 0 {
+		t.Errorf("cleanup: image ls: %s", r)
+		return
+	}
+	var refs []string
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var img struct{ Repository, Tag string }
+		if line == "" || json.Unmarshal([]byte(line), &img) != nil {
+			continue
+		}
+		if strings.HasPrefix(img.Repository, registry+"/") {
+			ref := img.Repository
+			if img.Tag != "" && img.Tag != "<none>" {
+				ref += ":" + img.Tag
+			}
+			refs = append(refs, ref)
+		}
+	}
+	if len(refs) == 0 {
+		return
+	}
+	if r := runBerth(t, "", nil, nil, 0, append([]string{"image", "rm"}, refs...)...); r.code != 0 {
+		t.Errorf("cleanup: image rm %v: %s", refs, r)
 	}
 }
 

@@ -180,7 +180,8 @@ func (fp *faultProject) assertUnchanged(what string, before map[string]int, name
 }
 
 // TestShimGroup: the containers of a compose project, one-offs included,
-// share one runc shim with BERTH_SHIM_GROUP=project, started for
+// share one runc shim (berth's default; the test sets
+// BERTH_SHIM_GROUP=project all the same), started for
 // the project's anchor container and weighted tenfold; a plain container
 // has its own. Restarting,
 // killing, stopping and removing one container leaves the others running
@@ -417,4 +418,36 @@ func TestShimGroup(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestShimGroupManyStopAtOnce: 36 services sharing their project's shim
+// (the default) stop and go at once, as down and stop do them, with every
+// stop ending at its process's exit and nothing left. containerd's runc
+// shim handles its exits one at a time; a task deleted before the shim
+// published its exit held that up, and once 32 exits queued each took a
+// second: stops timed out "still running 10s after SIGKILL".
+func TestShimGroupManyStopAtOnce(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("services:\n")
+	for i := 1; i <= 36; i++ {
+		fmt.Fprintf(&b, "  s%02d:\n    image: %s\n    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 600 & wait\"]\n", i, testImage)
+	}
+	p := newProject(t, b.String(), nil)
+	p.must("up", "-d", "--wait")
+	if r := p.berth("stop"); r.code != 0 {
+		t.Fatalf("stop of 36 services sharing a shim failed:\n%s", r)
+	}
+	for _, c := range p.ps(true) {
+		if c.State != "exited" {
+			t.Errorf("after stop: %s is %s", c.Name, c.State)
+		}
+	}
+	p.must("start")
+	if r := p.berth("down"); r.code != 0 {
+		t.Fatalf("down of 36 services sharing a shim failed:\n%s", r)
+	}
+	if strings.Contains(p.must("ps", "-a").stdout, p.name) {
+		t.Errorf("down left containers")
+	}
 }
