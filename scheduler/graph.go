@@ -31,6 +31,25 @@ type Graph struct {
 // NewGraph builds the graph of the project's services and checks it: every
 // referenced service must exist, and there must be no cycle.
 func NewGraph(p *compose.Project) (*Graph, error) {
+	g, err := newGraph(p)
+	if err != nil {
+		return nil, err
+	}
+	if cycle := g.findCycle(); cycle != nil {
+		return nil, cycleError(cycle)
+	}
+	return g, nil
+}
+
+// cycleError is the error of a dependency cycle, given as a path that
+// starts and ends with the same service.
+func cycleError(cycle []string) error {
+	return fmt.Errorf("dependency cycle: %s", strings.Join(cycle, " -> "))
+}
+
+// newGraph builds the graph of the project's services, checking that every
+// referenced service exists but not that there is no cycle.
+func newGraph(p *compose.Project) (*Graph, error) {
 	g := &Graph{deps: map[string][]string{}, dependents: map[string][]string{}}
 	known := map[string]bool{}
 	for _, s := range p.Services {
@@ -62,9 +81,6 @@ func NewGraph(p *compose.Project) (*Graph, error) {
 		for k := range m {
 			sort.Strings(m[k])
 		}
-	}
-	if cycle := g.findCycle(); cycle != nil {
-		return nil, fmt.Errorf("dependency cycle: %s", strings.Join(cycle, " -> "))
 	}
 	return g, nil
 }
