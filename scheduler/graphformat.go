@@ -75,23 +75,23 @@ func (v *GraphView) WriteText(w io.Writer) error {
 	return bw.Flush()
 }
 
-// edgeNotes say what an edge is: its condition, or how the dependency is
-// made when not by depends_on, then what departs from the defaults.
+// edgeNotes say what an edge is: its condition, what departs from the
+// defaults, and what makes it besides depends_on.
 func edgeNotes(e GraphEdge) []string {
-	var notes []string
-	switch e.Kind {
-	case EdgeDependsOn:
-		notes = append(notes, string(e.Condition))
-	case EdgeNetworkMode:
-		notes = append(notes, "network_mode: service")
-	default:
-		notes = append(notes, string(e.Kind))
-	}
+	notes := []string{string(e.Condition)}
 	if !e.Required {
 		notes = append(notes, "required: false")
 	}
 	if e.Restart {
 		notes = append(notes, "restart: true")
+	}
+	for _, k := range e.Via {
+		switch k {
+		case EdgeNetworkMode:
+			notes = append(notes, "network_mode: service:"+e.Service)
+		case EdgeVolumesFrom:
+			notes = append(notes, "volumes_from")
+		}
 	}
 	if !e.Enabled {
 		notes = append(notes, "not enabled by the active profiles")

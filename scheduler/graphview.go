@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -30,8 +31,7 @@ type GraphView struct {
 // GraphService is one service of a GraphView.
 type GraphService struct {
 	Name string `json:"name"`
-	// DependsOn are the services this one waits for, sorted by name (a
-	// service both in depends_on and volumes_from has an edge for each).
+	// DependsOn are the services this one waits for, sorted by name.
 	DependsOn []GraphEdge `json:"depends_on"`
 	// NetworkMode is network_mode as written, when set.
 	NetworkMode string `json:"network_mode,omitempty"`
@@ -56,10 +56,13 @@ const (
 // GraphEdge is one dependency of a service.
 type GraphEdge struct {
 	// Service is the service depended on.
-	Service string   `json:"service"`
-	Kind    EdgeKind `json:"kind"`
+	Service string `json:"service"`
+	// Via are what make the dependency, in EdgeKind order: compose adds a
+	// depends_on entry for network_mode and volumes_from itself, so those
+	// come with depends_on.
+	Via []EdgeKind `json:"via"`
 	// Condition is the depends_on condition; network_mode and
-	// volumes_from need the service started.
+	// volumes_from alone need the service started.
 	Condition compose.DependencyCondition `json:"condition"`
 	Required  bool                        `json:"required"`
 	Restart   bool                        `json:"restart"`
@@ -154,29 +157,35 @@ func NewGraphView(p *compose.Project) (*GraphView, error) {
 	return v, nil
 }
 
-// edgesOf are the dependencies of s, as serviceRefs finds them, sorted by
-// service then kind.
+// edgesOf are the dependencies of s, as serviceRefs finds them, one edge
+// for each service depended on, sorted by name.
 func edgesOf(s *compose.Service, enabled map[string]bool) []GraphEdge {
 	edges := []GraphEdge{}
 	for name, d := range s.DependsOn {
-		edges = append(edges, GraphEdge{Service: name, Kind: EdgeDependsOn, Condition: d.Condition, Required: d.Required, Restart: d.Restart, Enabled: enabled[name]})
+		edges = append(edges, GraphEdge{Service: name, Via: []EdgeKind{EdgeDependsOn}, Condition: d.Condition, Required: d.Required, Restart: d.Restart, Enabled: enabled[name]})
+	}
+	add := func(name string, kind EdgeKind) {
+		for i := range edges {
+			if edges[i].Service == name {
+				if !slices.Contains(edges[i].Via, kind) {
+					edges[i].Via = append(edges[i].Via, kind)
+				}
+				return
+			}
+		}
+		edges = append(edges, GraphEdge{Service: name, Via: []EdgeKind{kind}, Condition: compose.ConditionStarted, Required: true, Enabled: enabled[name]})
 	}
 	if name, ok := strings.CutPrefix(s.NetworkMode, "service:"); ok {
-		edges = append(edges, GraphEdge{Service: name, Kind: EdgeNetworkMode, Condition: compose.ConditionStarted, Required: true, Enabled: enabled[name]})
+		add(name, EdgeNetworkMode)
 	}
 	for _, vf := range s.VolumesFrom {
 		if strings.HasPrefix(vf, "container:") {
 			continue
 		}
 		name, _, _ := strings.Cut(vf, ":")
-		edges = append(edges, GraphEdge{Service: name, Kind: EdgeVolumesFrom, Condition: compose.ConditionStarted, Required: true, Enabled: enabled[name]})
+		add(name, EdgeVolumesFrom)
 	}
-	sort.Slice(edges, func(i, j int) bool {
-		if edges[i].Service != edges[j].Service {
-			return edges[i].Service < edges[j].Service
-		}
-		return edges[i].Kind < edges[j].Kind
-	})
+	sort.Slice(edges, func(i, j int) bool { return edges[i].Service < edges[j].Service })
 	return edges
 }
 
