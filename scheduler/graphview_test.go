@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -198,5 +199,23 @@ func TestGraphViewErrors(t *testing.T) {
 				t.Errorf("NewGraphView = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestGraphDOTValid has graphviz read the golden DOT files, where it is
+// installed (apt-get install graphviz).
+func TestGraphDOTValid(t *testing.T) {
+	dot, err := exec.LookPath("dot")
+	if err != nil {
+		t.Skip("graphviz's dot is not installed")
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "graph", "*.dot"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden DOT files: %v", err)
+	}
+	for _, f := range files {
+		if out, err := exec.Command(dot, "-Tsvg", "-o", os.DevNull, f).CombinedOutput(); err != nil || len(out) > 0 {
+			t.Errorf("dot %s: %v: %s", f, err, out)
+		}
 	}
 }
