@@ -12,7 +12,7 @@ import (
 // same edges the walk of up and down follows (depends_on, network_mode
 // "service:X", volumes_from "X"), with what each depends_on entry says,
 // and the networks and named volumes each service uses. Its JSON form is
-// berth's documented, stable schema (README, "berth graph"): fields are
+// berth's documented, stable schema (README, "The dependency graph"): fields are
 // only ever added.
 type GraphView struct {
 	// Project is the project's name.

@@ -34,7 +34,7 @@ Formats:
         is "(see above)"; then the networks and volumes with their services
   dot   graphviz: berth graph --format dot | dot -Tsvg -o graph.svg
         (dashed: required: false, bold: restart: true, red: a cycle)
-  json  the schema the README describes under "berth graph"
+  json  the schema the README describes under "The dependency graph"
 
 A dependency cycle fails as up does, with its path, but the graph is
 printed first, with the cycle's edges marked ("cycle" in text, red in dot,
