@@ -16,7 +16,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-packages=(runc nftables iptables iproute2 gcc libc6-dev busybox-static mmdebstrap skopeo docker-registry curl qemu-user-static arch-test)
+packages=(runc nftables iptables iproute2 gcc libc6-dev busybox-static mmdebstrap skopeo docker-registry curl qemu-user-static arch-test graphviz)
+# graphviz: the unit tests check that berth graph --format dot is read by dot
 
 say() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
