@@ -72,6 +72,10 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 	if err != nil {
 		return nil, err
 	}
+	parts, err := ServiceHashParts(sc)
+	if err != nil {
+		return nil, err
+	}
 	platform, err := servicePlatform(spec, sc)
 	if err != nil {
 		return nil, err
@@ -109,6 +113,7 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 		VolumesFrom:   slices.Clone(sc.VolumesFrom),
 		Expose:        slices.Clone([]string(sc.Expose)),
 		ConfigHash:    hash,
+		ConfigParts:   parts,
 		Unsupported:   unsupportedKeys(spec, sc),
 	}
 	if s.Replicas < 0 {

@@ -14,6 +14,17 @@ import (
 // profiles). A container whose config-hash label differs from its service's
 // hash is recreated by up.
 func ServiceHash(s types.ServiceConfig) (string, error) {
+	b, err := json.Marshal(normalizedForHash(s))
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// normalizedForHash is s with the fields that must not force a recreate
+// cleared: what ServiceHash and ServiceHashParts hash.
+func normalizedForHash(s types.ServiceConfig) types.ServiceConfig {
 	s.Build = nil
 	s.PullPolicy = ""
 	s.Scale = nil
@@ -25,10 +36,5 @@ func ServiceHash(s types.ServiceConfig) (string, error) {
 	}
 	s.DependsOn = nil
 	s.Profiles = nil
-	b, err := json.Marshal(s)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	return s
 }

@@ -26,6 +26,9 @@ const (
 	LabelLogPath       = "berth.log-path"
 	LabelNetNSPath     = "berth.netns-path"
 	LabelImageID       = "berth.image-id"
+	// LabelConfigParts is the service's config hash key by key
+	// (ServiceHashParts): which part changed when the config hash did.
+	LabelConfigParts = "berth.config-parts"
 	// LabelHealthcheck is the container's effective healthcheck (JSON),
 	// LabelHealth its health as the supervisor last judged it (JSON).
 	LabelHealthcheck = "berth.healthcheck"
@@ -103,6 +106,9 @@ func ContainerLabels(p *Project, s *Service, n int) map[string]string {
 		LabelContainerName: s.ContainerNameFor(n),
 		LabelStopGrace:     s.GracePeriod().String(),
 		LabelVersion:       ComposeVersion,
+	}
+	if s.ConfigParts != "" {
+		l[LabelConfigParts] = s.ConfigParts
 	}
 	if s.StopSignal != "" {
 		l[LabelStopSignal] = s.StopSignal
@@ -183,14 +189,17 @@ type Labels map[string]string
 func (l Labels) Project() string    { return l[LabelProject] }
 func (l Labels) Service() string    { return l[LabelService] }
 func (l Labels) ConfigHash() string { return l[LabelConfigHash] }
-func (l Labels) OneOff() bool       { return strings.EqualFold(l[LabelOneOff], "true") }
-func (l Labels) StopSignal() string { return l[LabelStopSignal] }
-func (l Labels) LogPath() string    { return l[LabelLogPath] }
-func (l Labels) NetNSPath() string  { return l[LabelNetNSPath] }
-func (l Labels) ImageID() string    { return l[LabelImageID] }
-func (l Labels) Terminal() bool     { return l[LabelTerminal] == "true" }
-func (l Labels) ManualStop() bool   { return l[LabelManualStop] == "true" }
-func (l Labels) AutoRemove() bool   { return l[LabelAutoRemove] == "true" }
+
+// ConfigParts is LabelConfigParts: "" on a container an older berth made.
+func (l Labels) ConfigParts() string { return l[LabelConfigParts] }
+func (l Labels) OneOff() bool        { return strings.EqualFold(l[LabelOneOff], "true") }
+func (l Labels) StopSignal() string  { return l[LabelStopSignal] }
+func (l Labels) LogPath() string     { return l[LabelLogPath] }
+func (l Labels) NetNSPath() string   { return l[LabelNetNSPath] }
+func (l Labels) ImageID() string     { return l[LabelImageID] }
+func (l Labels) Terminal() bool      { return l[LabelTerminal] == "true" }
+func (l Labels) ManualStop() bool    { return l[LabelManualStop] == "true" }
+func (l Labels) AutoRemove() bool    { return l[LabelAutoRemove] == "true" }
 
 // AnonVolumes are the container's anonymous volumes by mount target
 // (LabelAnonVolumes); nil when it has none or the label does not parse.

@@ -210,6 +210,9 @@ type Service struct {
 	// ConfigHash identifies the service's configuration; a container whose
 	// config-hash label differs is recreated.
 	ConfigHash string
+	// ConfigParts hashes the configuration key by key (ServiceHashParts):
+	// what names the part that changed when ConfigHash differs.
+	ConfigParts string
 	// Project is the name of the project the service belongs to.
 	Project string
 	// NameSeparator joins the project, service and replica number in the

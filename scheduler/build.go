@@ -57,40 +57,8 @@ func Build(ctx context.Context, p *compose.Project, rt Runtime, b Builder, servi
 	if opts.Out == nil {
 		opts.Out = io.Discard
 	}
-	var todo []*compose.Service
-	if services == nil {
-		for _, s := range p.Services {
-			if s.Build != nil {
-				todo = append(todo, s)
-			}
-		}
-	} else {
-		for _, name := range services {
-			s := p.Service(name)
-			if s == nil {
-				return unknownService(p, name)
-			}
-			if s.Build != nil {
-				todo = append(todo, s)
-			}
-		}
-	}
-	// The services whose images a build uses (service: contexts) are
-	// built too, and first.
-	named := map[string]bool{}
-	for _, s := range todo {
-		named[s.Name] = true
-	}
-	for i := 0; i < len(todo); i++ {
-		for _, dep := range todo[i].Build.After {
-			if d := p.Service(dep); d != nil && d.Build != nil && !named[dep] {
-				named[dep] = true
-				todo = append(todo, d)
-			}
-		}
-	}
-	sort.Slice(todo, func(i, j int) bool { return todo[i].Name < todo[j].Name })
-	if err := buildCycle(p, todo); err != nil {
+	todo, err := buildTargets(p, services)
+	if err != nil {
 		return err
 	}
 	// built is closed when the build of an image ended; failed tells how.
@@ -114,15 +82,11 @@ func Build(ctx context.Context, p *compose.Project, rt Runtime, b Builder, servi
 			continue
 		}
 		seen[image] = true
-		if opts.Missing {
-			id, err := rt.ImageID(ctx, image)
-			if err != nil {
-				return fmt.Errorf("service %q: %w", s.Name, err)
-			}
-			if id != "" || s.PullPolicy == compose.PullNever {
-				close(built[image])
-				continue
-			}
+		if why, err := buildReason(ctx, rt, s, opts); err != nil {
+			return err
+		} else if why == "" {
+			close(built[image])
+			continue
 		}
 		g.Go(func() error {
 			defer close(built[image])
@@ -145,6 +109,66 @@ func Build(ctx context.Context, p *compose.Project, rt Runtime, b Builder, servi
 	}
 	g.Wait() //nolint:errcheck // the builds' errors are in errs
 	return errors.Join(errs...)
+}
+
+// buildReason says why Build builds s's image, "" when it does not: with
+// opts.Missing only an image that is not present (and whose pull policy
+// is not never) is built.
+func buildReason(ctx context.Context, rt imageIDer, s *compose.Service, opts BuildOptions) (string, error) {
+	if !opts.Missing {
+		return "asked to build", nil
+	}
+	id, err := rt.ImageID(ctx, s.ImageName())
+	if err != nil {
+		return "", fmt.Errorf("service %q: %w", s.Name, err)
+	}
+	if id != "" || s.PullPolicy == compose.PullNever {
+		return "", nil
+	}
+	return "image missing", nil
+}
+
+// buildTargets are the services Build builds the images of: the named
+// ones with a build section (all such when services is nil) and, first,
+// those whose images their builds use; sorted by name.
+func buildTargets(p *compose.Project, services []string) ([]*compose.Service, error) {
+	var todo []*compose.Service
+	if services == nil {
+		for _, s := range p.Services {
+			if s.Build != nil {
+				todo = append(todo, s)
+			}
+		}
+	} else {
+		for _, name := range services {
+			s := p.Service(name)
+			if s == nil {
+				return nil, unknownService(p, name)
+			}
+			if s.Build != nil {
+				todo = append(todo, s)
+			}
+		}
+	}
+	// The services whose images a build uses (service: contexts) are
+	// built too, and first.
+	named := map[string]bool{}
+	for _, s := range todo {
+		named[s.Name] = true
+	}
+	for i := 0; i < len(todo); i++ {
+		for _, dep := range todo[i].Build.After {
+			if d := p.Service(dep); d != nil && d.Build != nil && !named[dep] {
+				named[dep] = true
+				todo = append(todo, d)
+			}
+		}
+	}
+	sort.Slice(todo, func(i, j int) bool { return todo[i].Name < todo[j].Name })
+	if err := buildCycle(p, todo); err != nil {
+		return nil, err
+	}
+	return todo, nil
 }
 
 // buildCycle refuses builds that use each other's images (service:

@@ -138,6 +138,21 @@ func anonVolumesOf(plan *Plan) []Op {
 // and the services depending on a named one that way restart with it
 // unless NoDeps.
 func Lifecycle(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, kind OpKind, req LifecycleRequest) error {
+	p, g, plan, err := planLifecycle(ctx, p, rt, kind, req)
+	if err != nil {
+		return err
+	}
+	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: req.Parallel, StopTimeout: req.Timeout}
+	if err := ex.Execute(ctx, plan, g); err != nil {
+		return fmt.Errorf("%s: %w", kind, err)
+	}
+	return nil
+}
+
+// planLifecycle observes the project and decides what Lifecycle does,
+// changing nothing: rt is only read. It returns the project as the plan
+// walks it (restart's differs, see restartProject).
+func planLifecycle(ctx context.Context, p *compose.Project, rt containerLister, kind OpKind, req LifecycleRequest) (*compose.Project, *Graph, *Plan, error) {
 	if kind == OpRestart {
 		if req.Services != nil && !req.NoDeps {
 			req.Services = RestartDependents(p, req.Services)
@@ -146,22 +161,18 @@ func Lifecycle(ctx context.Context, p *compose.Project, rt Runtime, nw Network, 
 	}
 	g, observed, err := observe(ctx, p, rt)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	plan, err := PlanLifecycle(p, observed, g, kind, req)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	if (kind == OpStart || kind == OpRestart) && len(observed) > 0 {
 		// Its background process supervises what starts (and it
 		// died with the machine, after a reboot).
 		plan.Prepare = []Op{{Kind: OpCreateNetworks, Name: p.Name}}
 	}
-	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: req.Parallel, StopTimeout: req.Timeout}
-	if err := ex.Execute(ctx, plan, g); err != nil {
-		return fmt.Errorf("%s: %w", kind, err)
-	}
-	return nil
+	return p, g, plan, nil
 }
 
 // restartProject is p as restart walks it: each service's depends_on

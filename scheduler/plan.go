@@ -91,6 +91,9 @@ func (o Op) changes() bool {
 // order, the services walked along the dependency graph; then ops that
 // belong to no service (orphans, volumes).
 type Plan struct {
+	// Before are what a dry run of up shows up does before it plans:
+	// builds and pulls (see DryRunUp). The executor never sees them.
+	Before []Op
 	// Prepare ops run first: the project's networks.
 	Prepare []Op
 	// Services maps a service to its ops.
@@ -115,7 +118,7 @@ func (p *Plan) Changes() bool {
 			}
 		}
 	}
-	for _, op := range slices.Concat(p.Prepare, p.Extra) {
+	for _, op := range slices.Concat(p.Before, p.Prepare, p.Extra) {
 		if op.changes() {
 			return true
 		}
@@ -127,7 +130,7 @@ func (p *Plan) Changes() bool {
 // with what they wait for: the golden form of plan tests.
 func (p *Plan) String() string {
 	var b strings.Builder
-	for _, op := range p.Prepare {
+	for _, op := range slices.Concat(p.Before, p.Prepare) {
 		fmt.Fprintf(&b, "%s\n", op)
 	}
 	names := make([]string, 0, len(p.Services))
@@ -314,7 +317,7 @@ func reconcileService(s *compose.Service, observed []Container, opts ReconcileOp
 			ops = append(ops, Op{Kind: OpCreate, Service: s.Name, Name: name, Number: n, Reason: "missing"})
 			needImage = true
 		case !opts.NoRecreate && (opts.ForceRecreate || c.Labels.ConfigHash() != s.ConfigHash || imageChanged(c, opts.ImageIDs[s.Name])):
-			reason := "config hash changed"
+			reason := configChangedReason(c, s)
 			switch {
 			case opts.ForceRecreate:
 				reason = cmp.Or(opts.forceReason, "--force-recreate")
@@ -337,6 +340,18 @@ func reconcileService(s *compose.Service, observed []Container, opts ReconcileOp
 		ops = append([]Op{{Kind: OpEnsureImage, Service: s.Name, Name: s.ImageName(), Reason: "for new containers"}}, ops...)
 	}
 	return append(removals, ops...)
+}
+
+// configChangedReason says why a container whose config hash differs from
+// its service's is recreated, naming the parts of the configuration that
+// changed when the container records them: "config changed (environment,
+// ports)". A container an older berth made records only the whole hash.
+func configChangedReason(c *Container, s *compose.Service) string {
+	parts := compose.ChangedParts(c.Labels.ConfigParts(), s.ConfigParts)
+	if len(parts) == 0 {
+		return "config hash changed"
+	}
+	return "config changed (" + strings.Join(parts, ", ") + ")"
 }
 
 // restartDependents turns the running containers of services that

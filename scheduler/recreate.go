@@ -67,7 +67,7 @@ func DivergedVolumes(p *compose.Project, vols []Volume) []compose.Volume {
 // asks. Without a way to ask (nil), up fails rather than keep a volume the
 // file no longer describes, saying what to do. A volume another project's
 // container uses is not recreated.
-func confirmVolumes(ctx context.Context, p *compose.Project, vr VolumeRuntime, ask Confirm) ([]string, error) {
+func confirmVolumes(ctx context.Context, p *compose.Project, vr volumeObserver, ask Confirm) ([]string, error) {
 	vols, err := vr.Volumes(ctx)
 	if err != nil {
 		return nil, err

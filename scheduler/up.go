@@ -143,13 +143,7 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 // pullAlways pulls the images of the services up works on whose pull
 // policy is always, opts.Parallel at a time, and returns those services.
 func pullAlways(ctx context.Context, p *compose.Project, g *Graph, rt Runtime, opts UpOptions) (map[string]bool, error) {
-	services := g.Services()
-	if opts.Services != nil {
-		services = g.WithDependencies(opts.Services)
-		if opts.NoDeps {
-			services = opts.Services
-		}
-	}
+	services := upServices(g, opts)
 	pulled := map[string]bool{}
 	eg, ectx := errgroup.WithContext(ctx)
 	if opts.Parallel > 0 {
@@ -180,15 +174,33 @@ type DownRequest struct {
 // with Volumes its named volumes. p may hold only a name (down -p NAME with
 // no compose file): then every container of that project is removed.
 func Down(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, req DownRequest) (*Plan, error) {
-	g, observed, err := observe(ctx, p, rt)
+	g, plan, err := planDown(ctx, p, rt, req)
 	if err != nil {
 		return nil, err
 	}
+	warn(ev, plan)
+	// The supervisor leaves what goes alone first: no probe races a stop.
+	quiesced := quiesce(ctx, rt, plan)
+	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: req.Parallel, StopTimeout: req.Timeout}
+	err = ex.Execute(ctx, plan, g)
+	if err != nil {
+		unquiesce(context.WithoutCancel(ctx), rt, p.Name, quiesced)
+	}
+	return plan, err
+}
+
+// planDown observes the project and decides what Down does, changing
+// nothing: rt is only read (Down executes the plan, DryRunDown shows it).
+func planDown(ctx context.Context, p *compose.Project, rt Observer, req DownRequest) (*Graph, *Plan, error) {
+	g, observed, err := observe(ctx, p, rt)
+	if err != nil {
+		return nil, nil, err
+	}
 	opts := req.DownOptions
-	if lister, ok := rt.(VolumeRuntime); ok && opts.Volumes {
+	if lister, ok := rt.(volumeReader); ok && opts.Volumes {
 		all, err := lister.Volumes(ctx)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, v := range all {
 			if v.Labels.Project() == p.Name {
@@ -203,27 +215,18 @@ func Down(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Ev
 		// Only those present: a build service never built has none.
 		id, err := rt.ImageID(ctx, img)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if id != "" {
 			opts.Images = append(opts.Images, img)
 		}
 	}
-	plan := PlanDown(p, observed, g, opts)
-	warn(ev, plan)
-	// The supervisor leaves what goes alone first: no probe races a stop.
-	quiesced := quiesce(ctx, rt, plan)
-	ex := &Executor{Project: p, Runtime: rt, Network: nw, Events: ev, Parallel: req.Parallel, StopTimeout: req.Timeout}
-	err = ex.Execute(ctx, plan, g)
-	if err != nil {
-		unquiesce(context.WithoutCancel(ctx), rt, p.Name, quiesced)
-	}
-	return plan, err
+	return g, PlanDown(p, observed, g, opts), nil
 }
 
 // observe builds the project's graph and lists its containers: what every
 // plan starts from.
-func observe(ctx context.Context, p *compose.Project, rt Runtime) (*Graph, []Container, error) {
+func observe(ctx context.Context, p *compose.Project, rt containerLister) (*Graph, []Container, error) {
 	g, err := NewGraph(p)
 	if err != nil {
 		return nil, nil, err
@@ -252,7 +255,7 @@ type platformImageIDer interface {
 }
 
 // serviceImageID is the ID of s's image as s runs it.
-func serviceImageID(ctx context.Context, rt Runtime, s *compose.Service) (string, error) {
+func serviceImageID(ctx context.Context, rt imageIDer, s *compose.Service) (string, error) {
 	if pi, ok := rt.(platformImageIDer); ok && s.Platform != "" {
 		return pi.PlatformImageID(ctx, s.ImageName(), s.Platform)
 	}
