@@ -167,17 +167,32 @@ func runBuild(cmd *cobra.Command, g *globalOptions, opts buildOptions, services 
 	if len(services) > 0 {
 		only = services
 	}
-	if err := scheduler.Build(ctx, p, rt, rt, only, bo); err != nil {
-		return err
-	}
-	if !opts.push {
-		return nil
-	}
 	var built []*compose.Service
 	for _, s := range p.Services {
 		if s.Build != nil && (only == nil || contains(only, s.Name)) {
 			built = append(built, s)
 		}
+	}
+	if g.dryRun {
+		ops, err := scheduler.DryRunBuild(ctx, p, rt, only, bo)
+		if err != nil {
+			return err
+		}
+		var steps []dryRunStep
+		for _, op := range ops {
+			steps = append(steps, opStep(op))
+		}
+		if opts.push {
+			steps = append(steps, pushSteps(built)...)
+		}
+		printDryRun(cmd.OutOrStdout(), g, p.Name, steps, nil)
+		return nil
+	}
+	if err := scheduler.Build(ctx, p, rt, rt, only, bo); err != nil {
+		return err
+	}
+	if !opts.push {
+		return nil
 	}
 	return pushServices(ctx, rt, progress, built, false, cmd.ErrOrStderr())
 }

@@ -77,6 +77,13 @@ func runCreate(cmd *cobra.Command, g *globalOptions, opts createOptions, service
 	if err := p.CheckHost(); err != nil {
 		return err
 	}
+	if g.dryRun {
+		ro := scheduler.ReconcileOptions{ForceRecreate: opts.forceRecreate, NoRecreate: opts.noRecreate, RemoveOrphans: opts.removeOrphans}
+		if len(services) > 0 {
+			ro.Services = services
+		}
+		return dryRunUp(cmd, g, p, scheduler.UpOptions{ReconcileOptions: ro, NoStart: true, Build: opts.build || pull == compose.PullBuild, NoBuild: opts.noBuild})
+	}
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err

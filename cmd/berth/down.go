@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth/berth/runstate"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -59,11 +60,15 @@ func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions, services []
 			return err
 		}
 	}
-	lock, err := lockProject(cmd, g, p.Name)
-	if err != nil {
-		return err
+	// A dry run takes no lock: it changes nothing, and a lock file is a
+	// change.
+	var lock *runstate.ProjectLock
+	if !g.dryRun {
+		if lock, err = lockProject(cmd, g, p.Name); err != nil {
+			return err
+		}
+		defer lock.Unlock()
 	}
-	defer lock.Unlock()
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err
@@ -88,6 +93,14 @@ func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions, services []
 		req.Services = services
 	}
 	req.Timeout = timeoutFlag(opts.timeout)
+	if g.dryRun {
+		plan, err := scheduler.DryRunDown(ctx, p, rt, networkReader(nw), req)
+		if err != nil {
+			return err
+		}
+		printDryRunPlan(cmd, g, p.Name, plan)
+		return nil
+	}
 	progress.Live()
 	plan, err := scheduler.Down(ctx, p, rt, nw, progress, req)
 	progress.Stop()

@@ -156,16 +156,25 @@ func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, o
 			return nil
 		}
 	}
-	lock, err := lockProject(cmd, g, p.Name)
-	if err != nil {
-		return err
-	}
-	defer endProject(ctx, lock, rt, p.Name)
 	req := scheduler.LifecycleRequest{Timeout: timeoutFlag(opts.timeout), Signal: opts.signal, Force: opts.stop,
 		NoDeps: opts.noDeps, RemoveOrphans: opts.removeOrphans, Volumes: opts.volumes, Parallel: g.parallel}
 	if len(services) > 0 {
 		req.Services = services
 	}
+	if g.dryRun {
+		// No lock: it changes nothing, and a lock file is a change.
+		plan, err := scheduler.DryRunLifecycle(ctx, p, rt, networkReader(nw), kind, req)
+		if err != nil {
+			return err
+		}
+		printDryRunPlan(cmd, g, p.Name, plan)
+		return nil
+	}
+	lock, err := lockProject(cmd, g, p.Name)
+	if err != nil {
+		return err
+	}
+	defer endProject(ctx, lock, rt, p.Name)
 	progress.Live()
 	defer progress.Stop()
 	return scheduler.Lifecycle(ctx, p, rt, nw, progress, kind, req)

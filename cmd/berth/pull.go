@@ -146,6 +146,7 @@ func runPull(cmd *cobra.Command, g *globalOptions, opts pullOptions, services []
 	type pullKey struct{ image, platform string }
 	images := map[pullKey]*compose.Service{}
 	var order []pullKey
+	var steps []dryRunStep
 	for _, s := range p.Services {
 		if len(services) > 0 && !contains(services, s.Name) {
 			continue
@@ -161,12 +162,28 @@ func runPull(cmd *cobra.Command, g *globalOptions, opts pullOptions, services []
 		if first, ok := images[key]; ok && why == "" {
 			why = "Skipped - Image is already being pulled by " + first.Name
 		}
+		if why != "" && g.dryRun {
+			steps = append(steps, dryRunStep{DryRun: true, Action: "skip", Service: s.Name, Name: s.Image, Reason: why, Text: "skip " + s.Name + ": " + why})
+			continue
+		}
 		if why != "" {
 			progress.Emit(scheduler.Event{Kind: scheduler.KindService, Name: s.Name, Status: scheduler.StatusDone, Text: why})
 			continue
 		}
 		images[key] = s
 		order = append(order, key)
+	}
+	if g.dryRun {
+		for _, key := range order {
+			st := dryRunStep{DryRun: true, Action: string(scheduler.OpPull), Service: images[key].Name, Name: key.image, Text: "pull " + key.image}
+			if key.platform != "" {
+				st.Reason = "platform " + key.platform
+				st.Text += ": " + st.Reason
+			}
+			steps = append(steps, st)
+		}
+		printDryRun(cmd.OutOrStdout(), g, p.Name, steps, nil)
+		return nil
 	}
 	eg, ctx := errgroup.WithContext(ctx)
 	if g.parallel > 0 {

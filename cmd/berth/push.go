@@ -52,6 +52,16 @@ func runPush(cmd *cobra.Command, g *globalOptions, opts pushOptions, services []
 			return err
 		}
 	}
+	var selected []*compose.Service
+	for _, s := range p.Services {
+		if len(services) == 0 || contains(services, s.Name) {
+			selected = append(selected, s)
+		}
+	}
+	if g.dryRun {
+		printDryRun(cmd.OutOrStdout(), g, p.Name, pushSteps(selected), nil)
+		return nil
+	}
 	if opts.quiet {
 		g.progress = "quiet"
 	}
@@ -60,12 +70,6 @@ func runPush(cmd *cobra.Command, g *globalOptions, opts pushOptions, services []
 		return err
 	}
 	defer rt.Close()
-	var selected []*compose.Service
-	for _, s := range p.Services {
-		if len(services) == 0 || contains(services, s.Name) {
-			selected = append(selected, s)
-		}
-	}
 	return pushServices(ctx, rt, progress, selected, opts.ignoreFailures, cmd.ErrOrStderr())
 }
 

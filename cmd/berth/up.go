@@ -187,6 +187,9 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	if err := p.CheckHost(); err != nil {
 		return err
 	}
+	if g.dryRun {
+		return dryRunUp(cmd, g, p, scheduler.UpOptions{ReconcileOptions: ro, Build: opts.build, NoBuild: opts.noBuild, NoStart: opts.noStart})
+	}
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err
