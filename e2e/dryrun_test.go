@@ -130,7 +130,7 @@ func TestDryRunUpDown(t *testing.T) {
 	before := projectState(t, p)
 	r := p.must("--dry-run", "up", "-d")
 	assertLines(t, r,
-		"build api (image "+n+"-api): image missing; its containers are recreated if the image changes",
+		"build api (image "+n+"-api): image missing",
 		"create network "+n+"_default: missing",
 		"create "+n+"-db-1: missing",
 		"create "+n+"-api-1: missing",
@@ -170,14 +170,14 @@ func TestDryRunUpDown(t *testing.T) {
 		"remove network "+n+"_default")
 	assertSameState(t, "--dry-run down", before, projectState(t, p))
 
-	for _, args := range [][]string{{"stop"}, {"restart", "db"}, {"kill"}, {"rm", "-s"}, {"build"}, {"pull"}} {
+	for _, args := range [][]string{{"create"}, {"start"}, {"stop"}, {"restart", "db"}, {"kill"}, {"pause"}, {"unpause"}, {"rm", "-s", "-v"}, {"build"}, {"pull"}, {"push"}} {
 		r := p.berthEnv(env, append([]string{"--dry-run"}, args...)...)
 		if r.code != 0 || !strings.Contains(r.stdout, "DRY-RUN MODE - ") {
 			t.Errorf("--dry-run %v: %s", args, r)
 		}
 	}
 	assertLines(t, p.berthEnv(env, "--dry-run", "stop"), "stop "+n+"-db-1")
-	assertSameState(t, "--dry-run stop, restart, kill, rm, build, pull", before, projectState(t, p))
+	assertSameState(t, "--dry-run create, start, stop, restart, kill, pause, unpause, rm, build, pull, push", before, projectState(t, p))
 
 	// With --progress json, the plan is JSON lines.
 	r = p.berthEnv(env, "--progress", "json", "--dry-run", "up", "-d")

@@ -95,6 +95,14 @@ func DryRunUp(ctx context.Context, p *compose.Project, rt Observer, nw NetworkRe
 			return nil, err
 		}
 	}
+	// A build or pull that changes the image recreates the service's
+	// containers: the step says so when there are some.
+	mayRecreate := func(service, reason string) string {
+		if slices.ContainsFunc(observed, func(c Container) bool { return !c.Labels.OneOff() && c.Labels.Service() == service }) {
+			return reason + "; its containers are recreated if the image changes"
+		}
+		return reason
+	}
 	var before []Op
 	built := map[string]bool{}
 	if opts.Builder != nil && !opts.NoBuild {
@@ -113,7 +121,7 @@ func DryRunUp(ctx context.Context, p *compose.Project, rt Observer, nw NetworkRe
 		}
 		for _, op := range builds {
 			built[op.Service] = true
-			op.Reason += "; its containers are recreated if the image changes"
+			op.Reason = mayRecreate(op.Service, op.Reason)
 			before = append(before, op)
 		}
 	}
@@ -121,7 +129,7 @@ func DryRunUp(ctx context.Context, p *compose.Project, rt Observer, nw NetworkRe
 	for _, name := range upServices(g, opts) {
 		if s := p.Service(name); s != nil && s.PullPolicy == compose.PullAlways {
 			ro.Pulled[name] = true
-			before = append(before, Op{Kind: OpPull, Service: name, Name: s.ImageName(), Reason: "pull_policy always; its containers are recreated if the image changes"})
+			before = append(before, Op{Kind: OpPull, Service: name, Name: s.ImageName(), Reason: mayRecreate(name, "pull_policy always")})
 		}
 	}
 	ro.ImageIDs = map[string]string{}
@@ -265,4 +273,26 @@ func DryRunLifecycle(ctx context.Context, p *compose.Project, rt containerLister
 	}
 	plan.Prepare = networkOps(p, plan.Prepare, observed)
 	return plan, nil
+}
+
+// WalkOrder sorts services as a walk of the graph in direction dir may
+// take them, so that a dry run reads in the order the work is done:
+// dependencies first (up, start), or dependents first (down, stop).
+// Services the graph does not know (orphans, a project known by its
+// labels) come last, by name.
+func (g *Graph) WalkOrder(services []string, dir Direction) []string {
+	var known, unknown []string
+	for _, s := range services {
+		if _, ok := g.deps[s]; ok {
+			known = append(known, s)
+		} else {
+			unknown = append(unknown, s)
+		}
+	}
+	known = g.byDepth(known)
+	if dir == DependentsFirst {
+		slices.Reverse(known)
+	}
+	slices.Sort(unknown)
+	return append(known, unknown...)
 }

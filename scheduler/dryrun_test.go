@@ -207,7 +207,7 @@ func TestDryRunUpFreshProjectMakesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `build api (image missing; its containers are recreated if the image changes)
+	want := `build api (image missing)
 create-network demo_default (missing)
 api: create demo-api-1 (missing)
 db: create demo-db-1 (missing)`
@@ -242,5 +242,19 @@ remove-volume demo_data (configuration changed)
 db: create demo-db-1 (missing)`
 	if got := strings.TrimSpace(plan.String()); got != want {
 		t.Errorf("DryRunUp plan:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestGraphWalkOrder(t *testing.T) {
+	g, err := NewGraph(project("db", "api<-db", "web<-api", "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	services := []string{"web", "old", "api", "cache", "db"}
+	if got, want := strings.Join(g.WalkOrder(services, DependenciesFirst), ","), "cache,db,api,web,old"; got != want {
+		t.Errorf("WalkOrder(dependencies first) = %s, want %s", got, want)
+	}
+	if got, want := strings.Join(g.WalkOrder(services, DependentsFirst), ","), "web,api,db,cache,old"; got != want {
+		t.Errorf("WalkOrder(dependents first) = %s, want %s", got, want)
 	}
 }

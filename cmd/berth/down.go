@@ -98,7 +98,7 @@ func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions, services []
 		if err != nil {
 			return err
 		}
-		printDryRunPlan(cmd, g, p.Name, plan)
+		printDryRunPlan(cmd, g, p, plan)
 		return nil
 	}
 	progress.Live()

@@ -76,6 +76,8 @@ func opStep(op scheduler.Op) dryRunStep {
 	}
 	st.Text = verb + " " + op.Name
 	switch {
+	case (op.Kind == scheduler.OpPull || op.Kind == scheduler.OpEnsureImage) && op.Service != "":
+		st.Text = fmt.Sprintf("pull %s (service %s)", op.Name, op.Service)
 	case op.Kind == scheduler.OpBuild:
 		st.Text = fmt.Sprintf("build %s (image %s)", op.Service, op.Name)
 	case op.Kind == scheduler.OpRemove && op.Reason == "orphan":
@@ -92,8 +94,9 @@ func opStep(op scheduler.Op) dryRunStep {
 }
 
 // planSteps are the plan's ops in the order they run: before the plan,
-// the networks, the services by name, then what comes after them.
-func planSteps(plan *scheduler.Plan) []dryRunStep {
+// the networks, the services in the plan's walk order along the project's
+// dependencies (by name without a graph), then what comes after them.
+func planSteps(plan *scheduler.Plan, graph *scheduler.Graph) []dryRunStep {
 	var steps []dryRunStep
 	for _, op := range append(append([]scheduler.Op(nil), plan.Before...), plan.Prepare...) {
 		steps = append(steps, opStep(op))
@@ -103,6 +106,9 @@ func planSteps(plan *scheduler.Plan) []dryRunStep {
 		names = append(names, s)
 	}
 	sort.Strings(names)
+	if graph != nil {
+		names = graph.WalkOrder(names, plan.Order)
+	}
 	for _, s := range names {
 		for _, op := range plan.Services[s] {
 			steps = append(steps, opStep(op))
@@ -123,7 +129,7 @@ func printDryRun(w io.Writer, g *globalOptions, project string, steps []dryRunSt
 		changes = changes || st.Action != string(scheduler.OpRunning)
 	}
 	if !changes {
-		steps = append(steps, dryRunStep{DryRun: true, Action: "none", Name: project, Text: "nothing to do: project " + project + " is up to date"})
+		steps = append(steps, dryRunStep{DryRun: true, Action: "none", Name: project, Text: "nothing to do for project " + project})
 	}
 	for _, wn := range warnings {
 		steps = append(steps, dryRunStep{DryRun: true, Action: "warning", Name: project, Reason: wn, Text: "warning: " + wn})
@@ -138,9 +144,14 @@ func printDryRun(w io.Writer, g *globalOptions, project string, steps []dryRunSt
 	}
 }
 
-// printDryRunPlan prints a plan's dry run (see printDryRun).
-func printDryRunPlan(cmd *cobra.Command, g *globalOptions, project string, plan *scheduler.Plan) {
-	printDryRun(cmd.OutOrStdout(), g, project, planSteps(plan), plan.Warnings)
+// printDryRunPlan prints the dry run of a plan for project p (see
+// printDryRun), its services in the order the plan walks them.
+func printDryRunPlan(cmd *cobra.Command, g *globalOptions, p *compose.Project, plan *scheduler.Plan) {
+	graph, err := scheduler.NewGraph(p)
+	if err != nil {
+		graph = nil // the plan was made: a graph error is no news; by name then
+	}
+	printDryRun(cmd.OutOrStdout(), g, p.Name, planSteps(plan, graph), plan.Warnings)
 }
 
 // pushSteps are the pushes of the services' images push would do.
@@ -172,7 +183,7 @@ func dryRunUp(cmd *cobra.Command, g *globalOptions, p *compose.Project, uo sched
 	if err != nil {
 		return err
 	}
-	printDryRunPlan(cmd, g, p.Name, plan)
+	printDryRunPlan(cmd, g, p, plan)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berth/berth/compose"
 	"github.com/berth/berth/scheduler"
 )
 
@@ -68,7 +69,7 @@ func TestPrintDryRun(t *testing.T) {
 	want := `DRY-RUN MODE - build api (image demo-api): image missing
 DRY-RUN MODE - create network demo_default: missing
 DRY-RUN MODE - keep demo-api-1: running, up to date
-DRY-RUN MODE - pull postgres:16: missing, for new containers
+DRY-RUN MODE - pull postgres:16 (service db): missing, for new containers
 DRY-RUN MODE - create demo-db-1: missing
 DRY-RUN MODE - recreate demo-web-1: config changed (environment)
 DRY-RUN MODE - remove orphan demo-old-1
@@ -76,13 +77,13 @@ DRY-RUN MODE - remove network demo_back
 DRY-RUN MODE - warning: found orphan containers
 `
 	var out strings.Builder
-	printDryRun(&out, &globalOptions{progress: "plain"}, "demo", planSteps(plan), plan.Warnings)
+	printDryRun(&out, &globalOptions{progress: "plain"}, "demo", planSteps(plan, nil), plan.Warnings)
 	if out.String() != want {
 		t.Errorf("printDryRun:\n%s\nwant:\n%s", out.String(), want)
 	}
 
 	out.Reset()
-	printDryRun(&out, &globalOptions{progress: "json"}, "demo", planSteps(plan), nil)
+	printDryRun(&out, &globalOptions{progress: "json"}, "demo", planSteps(plan, nil), nil)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 8 {
 		t.Fatalf("json dry run: %d lines, want 8:\n%s", len(lines), out.String())
@@ -97,8 +98,37 @@ DRY-RUN MODE - warning: found orphan containers
 
 	out.Reset()
 	idle := &scheduler.Plan{Services: map[string][]scheduler.Op{"api": {{Kind: scheduler.OpRunning, Name: "demo-api-1"}}}}
-	printDryRun(&out, &globalOptions{progress: "plain"}, "demo", planSteps(idle), nil)
-	if want := "DRY-RUN MODE - keep demo-api-1: running, up to date\nDRY-RUN MODE - nothing to do: project demo is up to date\n"; out.String() != want {
+	printDryRun(&out, &globalOptions{progress: "plain"}, "demo", planSteps(idle, nil), nil)
+	if want := "DRY-RUN MODE - keep demo-api-1: running, up to date\nDRY-RUN MODE - nothing to do for project demo\n"; out.String() != want {
 		t.Errorf("printDryRun of an up-to-date project:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// TestDryRunWalkOrder: the services' steps come in the order the plan
+// walks them, dependencies first for up and dependents first for down.
+func TestDryRunWalkOrder(t *testing.T) {
+	p := &compose.Project{Name: "demo", Services: []*compose.Service{
+		{Name: "api", Project: "demo", DependsOn: map[string]compose.Dependency{"db": {Condition: compose.ConditionStarted, Required: true}}},
+		{Name: "db", Project: "demo"},
+	}}
+	graph, err := scheduler.NewGraph(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string][]scheduler.Op{
+		"api": {{Kind: scheduler.OpRemove, Service: "api", Name: "demo-api-1"}},
+		"db":  {{Kind: scheduler.OpRemove, Service: "db", Name: "demo-db-1"}},
+	}
+	for _, tt := range []struct {
+		order scheduler.Direction
+		want  string
+	}{{scheduler.DependenciesFirst, "demo-db-1,demo-api-1"}, {scheduler.DependentsFirst, "demo-api-1,demo-db-1"}} {
+		var names []string
+		for _, st := range planSteps(&scheduler.Plan{Services: ops, Order: tt.order}, graph) {
+			names = append(names, st.Name)
+		}
+		if got := strings.Join(names, ","); got != tt.want {
+			t.Errorf("planSteps(order %v) = %s, want %s", tt.order, got, tt.want)
+		}
 	}
 }

@@ -167,7 +167,7 @@ func runLifecycle(cmd *cobra.Command, g *globalOptions, kind scheduler.OpKind, o
 		if err != nil {
 			return err
 		}
-		printDryRunPlan(cmd, g, p.Name, plan)
+		printDryRunPlan(cmd, g, p, plan)
 		return nil
 	}
 	lock, err := lockProject(cmd, g, p.Name)

@@ -309,7 +309,7 @@ func showCulpritLogs(cmd *cobra.Command, rt *containerd.Client, p *compose.Proje
 }
 
 // printPlan writes, for --verbose, every step up planned with its reason,
-// one a line: "DEBUG plan: db: recreate demo-db-1 (config hash changed)".
+// one a line: "DEBUG plan: db: recreate demo-db-1 (config changed (environment))".
 func printPlan(w io.Writer, plan *scheduler.Plan) {
 	for _, line := range strings.Split(strings.TrimSuffix(plan.String(), "\n"), "\n") {
 		fmt.Fprintf(w, "DEBUG plan: %s\n", line)
