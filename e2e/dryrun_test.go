@@ -5,7 +5,10 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -203,4 +206,77 @@ func TestDryRunUpDown(t *testing.T) {
 		t.Errorf("--dry-run exec: %s", r)
 	}
 	assertSameState(t, "the dry runs", before, projectState(t, p))
+}
+
+// TestDryRunPrivateDaemonState runs the dry runs on a containerd of the
+// test's own, so that the whole of its state can be compared, leases and
+// content included, with every file of berth's data and run directories:
+// on the shared daemon other tests change them meanwhile.
+func TestDryRunPrivateDaemonState(t *testing.T) {
+	d := onPrivateDaemon(t)
+	p := newProject(t, `
+services:
+  db:
+    image: `+testImage+`
+    volumes: [data:/data]
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1 & wait $$!; done"]
+  api:
+    image: `+testImage+`
+    depends_on: [db]
+    environment:
+      MODE: one
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1 & wait $$!; done"]
+  old:
+    image: `+testImage+`
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1 & wait $$!; done"]
+volumes:
+  data: {}
+`, nil)
+	n := p.name
+	state := func() []string {
+		var out []string
+		// content ls -q: its listing's age column changes with the clock.
+		for _, what := range [][]string{{"containers", "ls"}, {"tasks", "ls"}, {"images", "ls"}, {"snapshots", "ls"}, {"leases", "ls"}, {"content", "ls", "-q"}, {"namespaces", "ls"}} {
+			for _, line := range strings.Split(d.ctr(what...), "\n") {
+				if line = strings.Join(strings.Fields(line), " "); line != "" {
+					out = append(out, "ctr "+what[0]+": "+line)
+				}
+			}
+		}
+		for _, root := range []string{d.dataDir, d.runDir} {
+			filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error { //nolint:errcheck // a file going while walked shows as a difference
+				if err == nil {
+					out = append(out, "file "+path)
+				}
+				return nil
+			})
+		}
+		netns, _ := os.ReadDir("/run/netns")
+		for _, e := range netns {
+			if strings.Contains(e.Name(), n) {
+				out = append(out, "netns "+e.Name())
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+
+	before := state()
+	r := p.must("--dry-run", "up", "-d")
+	assertLines(t, r, "create network "+n+"_default: missing", "create "+n+"-db-1: missing")
+	assertSameState(t, "--dry-run up of a fresh project", before, state())
+
+	p.must("up", "-d")
+	p.write("compose.yaml", strings.Replace(strings.Replace(readFile(t, filepath.Join(p.dir, "compose.yaml")), "MODE: one", "MODE: two", 1), "  old:\n", "  new:\n", 1))
+	before = state()
+	r = p.must("--dry-run", "up", "-d", "--remove-orphans")
+	assertLines(t, r,
+		"recreate "+n+"-api-1: config changed (environment)",
+		"create "+n+"-new-1: missing",
+		"remove orphan "+n+"-old-1")
+	assertSameState(t, "--dry-run up of a changed project", before, state())
+
+	r = p.must("--dry-run", "down", "-v", "--remove-orphans")
+	assertLines(t, r, "remove "+n+"-api-1", "remove volume "+n+"_data", "remove network "+n+"_default")
+	assertSameState(t, "--dry-run down -v", before, state())
 }
