@@ -173,14 +173,14 @@ func TestDryRunUpDown(t *testing.T) {
 		"remove network "+n+"_default")
 	assertSameState(t, "--dry-run down", before, projectState(t, p))
 
-	for _, args := range [][]string{{"create"}, {"start"}, {"stop"}, {"restart", "db"}, {"kill"}, {"pause"}, {"unpause"}, {"rm", "-s", "-v"}, {"build"}, {"pull"}, {"push"}} {
+	for _, args := range [][]string{{"create"}, {"scale", "db=2"}, {"start"}, {"stop"}, {"restart", "db"}, {"kill"}, {"pause"}, {"unpause"}, {"rm", "-s", "-v"}, {"build"}, {"pull"}, {"push"}} {
 		r := p.berthEnv(env, append([]string{"--dry-run"}, args...)...)
 		if r.code != 0 || !strings.Contains(r.stdout, "DRY-RUN MODE - ") {
 			t.Errorf("--dry-run %v: %s", args, r)
 		}
 	}
 	assertLines(t, p.berthEnv(env, "--dry-run", "stop"), "stop "+n+"-db-1")
-	assertSameState(t, "--dry-run create, start, stop, restart, kill, pause, unpause, rm, build, pull, push", before, projectState(t, p))
+	assertSameState(t, "--dry-run create, scale, start, stop, restart, kill, pause, unpause, rm, build, pull, push", before, projectState(t, p))
 
 	// With --progress json, the plan is JSON lines.
 	r = p.berthEnv(env, "--progress", "json", "--dry-run", "up", "-d")

@@ -19,7 +19,7 @@ const dryRunPrefix = "DRY-RUN MODE - "
 // dryRunCommands are the commands that honour --dry-run: they print what
 // they would do, with the reasons, and change nothing.
 var dryRunCommands = map[string]bool{
-	"up": true, "create": true, "down": true, "build": true, "pull": true, "push": true,
+	"up": true, "create": true, "scale": true, "down": true, "build": true, "pull": true, "push": true,
 	"rm": true, "stop": true, "start": true, "restart": true, "kill": true, "pause": true, "unpause": true,
 }
 
@@ -43,7 +43,7 @@ func checkDryRun(cmd *cobra.Command, dryRun bool) error {
 	if top.Parent() == cmd.Root() && top == cmd && (dryRunCommands[cmd.Name()] || readOnlyCommands[cmd.Name()]) {
 		return nil
 	}
-	return fmt.Errorf("--dry-run is not supported by %s: it would act for real; the commands that show their plan instead are up, create, down, build, pull, push, rm, stop, start, restart, kill, pause and unpause", cmd.CommandPath())
+	return fmt.Errorf("--dry-run is not supported by %s: it would act for real; the commands that show their plan instead are up, create, scale, down, build, pull, push, rm, stop, start, restart, kill, pause and unpause", cmd.CommandPath())
 }
 
 // dryRunStep is one line of a dry run's plan.

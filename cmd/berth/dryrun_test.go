@@ -13,7 +13,7 @@ func TestDryRunRefused(t *testing.T) {
 	tests := [][]string{
 		{"--dry-run", "exec", "web", "sh"},
 		{"--dry-run", "run", "web"},
-		{"scale", "--dry-run", "web=2"},
+		{"--dry-run", "attach", "web"},
 		{"--dry-run", "volume", "rm", "data"},
 		{"--dry-run", "container", "rm", "x"},
 		{"--dry-run", "cp", "web:/a", "b"},

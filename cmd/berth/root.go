@@ -101,7 +101,7 @@ its own daemon (see "berth system info").`,
 	f.BoolVar(&opts.allResources, "all-resources", false, "Include all resources, even the networks and volumes no service uses")
 	// Persistent: docker compose takes it after the subcommand (up -y) too.
 	cmd.PersistentFlags().BoolVarP(&opts.assumeYes, "yes", "y", false, `Assume "yes" as the answer to every question and run non-interactively (up: recreate a volume whose configuration changed)`)
-	cmd.PersistentFlags().BoolVar(&opts.dryRun, "dry-run", false, "Print what the command would do, and why, without doing it (up, create, down, build, pull, push, rm, stop, start, restart, kill, pause, unpause)")
+	cmd.PersistentFlags().BoolVar(&opts.dryRun, "dry-run", false, "Print what the command would do, and why, without doing it (up, create, scale, down, build, pull, push, rm, stop, start, restart, kill, pause, unpause)")
 	f.StringVar(&opts.address, "address", envOr("CONTAINERD_ADDRESS", defaultAddress), "containerd socket; when none answers at the default, berth runs its own daemon")
 	f.StringVar(&opts.namespace, "namespace", envOr("CONTAINERD_NAMESPACE", defaultNamespace), "containerd namespace for berth's containers and images")
 	f.StringArrayVar(&opts.insecure, "insecure-registry", nil, "Registry reached over plain HTTP (loopback registries always are)")
