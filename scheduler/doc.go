@@ -3,4 +3,6 @@
 // operations, and executes that plan; GraphView is that graph as berth graph
 // shows it (text, DOT, JSON). It declares the narrow Runtime and
 // Network interfaces it needs and never imports containerd or netlink.
+// The DryRun functions (dryrun.go) decide as the commands do and return the
+// plan unexecuted, given only read-only interfaces.
 package scheduler
