@@ -33,7 +33,8 @@ var readOnlyCommands = map[string]bool{
 // checkDryRun refuses --dry-run for a command that would not honour it:
 // it would act for real.
 func checkDryRun(cmd *cobra.Command, dryRun bool) error {
-	if !dryRun || cmd == cmd.Root() {
+	// cobra's own help and completion commands are added as berth runs.
+	if !dryRun || cmd == cmd.Root() || cmd.Name() == "help" || cmd.Name() == "completion" || cmd.Parent() != nil && cmd.Parent().Name() == "completion" {
 		return nil
 	}
 	top := cmd

@@ -32,12 +32,14 @@ func TestDryRunRefused(t *testing.T) {
 		})
 	}
 	// A command that changes nothing runs as it is.
-	cmd := newRootCmd()
-	cmd.SetArgs([]string{"--dry-run", "version", "--short"})
-	var out strings.Builder
-	cmd.SetOut(&out)
-	if err := cmd.Execute(); err != nil {
-		t.Errorf("berth --dry-run version: %v", err)
+	for _, args := range [][]string{{"--dry-run", "version", "--short"}, {"--dry-run", "help", "up"}} {
+		cmd := newRootCmd()
+		cmd.SetArgs(args)
+		var out strings.Builder
+		cmd.SetOut(&out)
+		if err := cmd.Execute(); err != nil {
+			t.Errorf("berth %v: %v", args, err)
+		}
 	}
 }
 
