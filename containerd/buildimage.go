@@ -89,9 +89,13 @@ func (c *Client) BuildImage(ctx context.Context, s *compose.Service, opts schedu
 	if err != nil {
 		return fmt.Errorf("service %q: %w", s.Name, err)
 	}
+	scheduler.EmitMark(c.events, scheduler.Mark{Kind: scheduler.MarkBuildBegin, Service: s.Name})
 	if _, err := c.build(ctx, req); err != nil {
-		return fmt.Errorf("service %q: build: %w", s.Name, err)
+		err = fmt.Errorf("service %q: build: %w", s.Name, err)
+		scheduler.EmitMark(c.events, scheduler.Mark{Kind: scheduler.MarkBuildEnd, Service: s.Name, Err: err.Error()})
+		return err
 	}
+	scheduler.EmitMark(c.events, scheduler.Mark{Kind: scheduler.MarkBuildEnd, Service: s.Name})
 	// docker compose's line after a build, which scripts look for.
 	c.events.Emit(scheduler.Event{Kind: scheduler.KindService, Name: s.Name, Status: scheduler.StatusDone, Text: "Built"})
 	return nil

@@ -1,5 +1,7 @@
 package scheduler
 
+import "github.com/berth/berth/compose"
+
 // Kind is the kind of resource a progress event is about.
 type Kind string
 
@@ -53,3 +55,65 @@ func (f EventFunc) Emit(e Event) { f(e) }
 
 // Discard is an Events that drops everything.
 var Discard Events = EventFunc(func(Event) {})
+
+// MarkKind is the kind of a timing mark.
+type MarkKind string
+
+const (
+	// MarkWaitBegin: Service begins waiting for Dependency to meet
+	// Condition before its containers start.
+	MarkWaitBegin MarkKind = "wait-begin"
+	// MarkWaitEnd: that wait ended; Err is why it failed ("" when met).
+	MarkWaitEnd MarkKind = "wait-end"
+	// MarkReady: up --wait judged Service against Condition: met, or
+	// failed with Err.
+	MarkReady MarkKind = "ready"
+	// MarkBuildBegin and MarkBuildEnd frame the build of Service's image;
+	// Err is why it failed.
+	MarkBuildBegin MarkKind = "build-begin"
+	MarkBuildEnd   MarkKind = "build-end"
+	// MarkHealth: Container (of Service) was seen with Health.
+	MarkHealth MarkKind = "health"
+)
+
+// Mark is a timing point of a bring-up that the progress display does not
+// show (a readiness report assembles them with the Events): which service
+// waited on which dependency, when, and the health results seen.
+type Mark struct {
+	Kind       MarkKind
+	Service    string
+	Dependency string
+	Condition  compose.DependencyCondition
+	Container  string
+	Health     *Health
+	Err        string
+}
+
+// Marker is implemented by the Events that want timing marks; the
+// others (the progress renderers) never see them.
+type Marker interface {
+	Mark(Mark)
+}
+
+// EmitMark gives m to ev if ev takes marks.
+func EmitMark(ev Events, m Mark) {
+	if mk, ok := ev.(Marker); ok {
+		mk.Mark(m)
+	}
+}
+
+// marksWanted reports whether ev takes marks, so that observations made
+// only for them (an extra listing) are skipped otherwise.
+func marksWanted(ev Events) bool {
+	_, ok := ev.(Marker)
+	return ok
+}
+
+// markHealth marks the health of the containers that have some.
+func markHealth(ev Events, service string, cs []Container) {
+	for _, c := range cs {
+		if h, ok := HealthOf(c.Labels); ok {
+			EmitMark(ev, Mark{Kind: MarkHealth, Service: service, Container: c.Name, Health: &h})
+		}
+	}
+}

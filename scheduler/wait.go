@@ -173,6 +173,12 @@ func (e *Executor) waitDependencies(ctx context.Context, s *compose.Service, g *
 		// A dependency scaled to 0 has nothing to wait for (docker compose
 		// skips it too).
 		if d := e.Project.Service(name); dep.Condition == compose.ConditionStarted || dep.Condition == "" || d == nil || d.Replicas == 0 {
+			if d != nil && d.Replicas > 0 {
+				// The walk started it before s: met as soon as asked.
+				for _, k := range []MarkKind{MarkWaitBegin, MarkWaitEnd} {
+					EmitMark(e.Events, Mark{Kind: k, Service: s.Name, Dependency: name, Condition: compose.ConditionStarted})
+				}
+			}
 			continue
 		}
 		// Reported on each of its containers, as docker compose does
@@ -181,7 +187,9 @@ func (e *Executor) waitDependencies(ctx context.Context, s *compose.Service, g *
 		for _, t := range targets {
 			e.emit(kind, t, StatusWorking, "Waiting", fmt.Sprintf("%s waits for it: %s", s.Name, dep.Condition))
 		}
+		EmitMark(e.Events, Mark{Kind: MarkWaitBegin, Service: s.Name, Dependency: name, Condition: dep.Condition})
 		err := WaitFor(ctx, e.Runtime, e.Project.Name, name, dep.Condition)
+		e.markWaitEnd(ctx, s.Name, name, dep.Condition, err)
 		switch {
 		case err == nil:
 			text := "Healthy"
@@ -209,6 +217,22 @@ func (e *Executor) waitDependencies(ctx context.Context, s *compose.Service, g *
 		}
 	}
 	return nil
+}
+
+// markWaitEnd marks the end of service's wait on dependency, with the
+// health its containers were seen with then (the probes that decided it).
+func (e *Executor) markWaitEnd(ctx context.Context, service, dependency string, cond compose.DependencyCondition, err error) {
+	if !marksWanted(e.Events) {
+		return
+	}
+	if all, lerr := e.Runtime.Containers(ctx, e.Project.Name); lerr == nil {
+		markHealth(e.Events, dependency, ServiceContainers(all, []string{dependency}))
+	}
+	m := Mark{Kind: MarkWaitEnd, Service: service, Dependency: dependency, Condition: cond}
+	if err != nil {
+		m.Err = err.Error()
+	}
+	EmitMark(e.Events, m)
 }
 
 // waitTargets are what a wait for service's condition is reported on: its
@@ -264,9 +288,12 @@ func WaitReady(ctx context.Context, p *compose.Project, rt Runtime, ev Events, s
 	events, errs := rt.Events(ctx)
 	reported := map[string]bool{}
 	still := waited
+	conds := map[string]compose.DependencyCondition{}
 	timedOut := func() error {
 		ev.Emit(Event{Kind: KindService, Name: still[0], Status: StatusError, Text: "Error"})
-		return &ConditionError{Service: still[0], Reason: fmt.Sprintf("service %q is not ready after %s (--wait-timeout)", still[0], timeout)}
+		err := &ConditionError{Service: still[0], Reason: fmt.Sprintf("service %q is not ready after %s (--wait-timeout)", still[0], timeout)}
+		EmitMark(ev, Mark{Kind: MarkReady, Service: still[0], Condition: conds[still[0]], Err: err.Error()})
+		return err
 	}
 	for {
 		all, err := rt.Containers(ctx, p.Name)
@@ -282,17 +309,23 @@ func WaitReady(ctx context.Context, p *compose.Project, rt Runtime, ev Events, s
 			cs := ServiceContainers(all, []string{name})
 			watched = append(watched, cs...)
 			cond := readyCondition(cs, completes[name])
+			conds[name] = cond
 			met, err := ConditionMet(name, cs, cond)
 			if err == nil && met && cond == compose.ConditionStarted {
 				err = stillRunning(name, cs)
 			}
+			if marksWanted(ev) && (err != nil || (met && !reported[name])) {
+				markHealth(ev, name, cs)
+			}
 			switch {
 			case err != nil:
 				ev.Emit(Event{Kind: KindService, Name: name, Status: StatusError, Text: "Error"})
+				EmitMark(ev, Mark{Kind: MarkReady, Service: name, Condition: cond, Err: err.Error()})
 				return err
 			case met:
 				if !reported[name] {
 					reported[name] = true
+					EmitMark(ev, Mark{Kind: MarkReady, Service: name, Condition: cond})
 					ev.Emit(Event{Kind: KindService, Name: name, Status: StatusDone, Text: readyText[cond]})
 				}
 			default:
