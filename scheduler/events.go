@@ -102,9 +102,18 @@ func EmitMark(ev Events, m Mark) {
 	}
 }
 
+// MarkGate is implemented by a Marker that takes marks only some of the
+// time (the progress display, while a report is recorded).
+type MarkGate interface {
+	MarksWanted() bool
+}
+
 // marksWanted reports whether ev takes marks, so that observations made
 // only for them (an extra listing) are skipped otherwise.
 func marksWanted(ev Events) bool {
+	if g, ok := ev.(MarkGate); ok {
+		return g.MarksWanted()
+	}
 	_, ok := ev.(Marker)
 	return ok
 }

@@ -38,7 +38,26 @@ type progressWriter struct {
 	// prints " Container x  Started" (fmt.Fprintln of an empty prefix and
 	// the event), which scripts match; the docker CLI commands have none.
 	lead string
+	// record, when set, also gets every event and timing mark: the
+	// readiness report's recorder (up --report, --summary).
+	record recorder
 }
+
+// recorder takes events and timing marks.
+type recorder interface {
+	scheduler.Events
+	scheduler.Marker
+}
+
+// Mark implements scheduler.Marker: marks go to record only.
+func (p *progressWriter) Mark(m scheduler.Mark) {
+	if p.record != nil {
+		p.record.Mark(m)
+	}
+}
+
+// MarksWanted implements scheduler.MarkGate.
+func (p *progressWriter) MarksWanted() bool { return p.record != nil }
 
 func (o *globalOptions) progressWriter() (*progressWriter, error) {
 	switch o.progress {
@@ -147,6 +166,9 @@ func (a *aboveWriter) Write(b []byte) (int, error) {
 
 // Emit implements scheduler.Events.
 func (p *progressWriter) Emit(e scheduler.Event) {
+	if p.record != nil {
+		p.record.Emit(e)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.quietPull && e.Kind == scheduler.KindLayer {

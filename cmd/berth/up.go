@@ -53,6 +53,10 @@ type upOptions struct {
 	pull               string
 	quietPull          bool
 	quietBuild         bool
+	// report is where up --wait writes its readiness report ("-":
+	// standard output); summary prints it for people at the end.
+	report  string
+	summary bool
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -98,6 +102,8 @@ gracefully, a second Ctrl-C kills them.`,
 	f.StringVar(&opts.pull, "pull", "policy", "Pull images: always, missing, never, build (build them), or policy (each service's pull_policy)")
 	f.BoolVar(&opts.quietPull, "quiet-pull", false, "Pull without printing the progress of each layer")
 	f.BoolVar(&opts.quietBuild, "quiet-build", false, "Build without printing the builds' output")
+	f.StringVar(&opts.report, "report", "", "With --wait: write a JSON readiness report to this file (- for standard output), also when up fails: per container the times of create, start, first probe and healthy, the waits on dependencies, pulls, builds, what failed and why, and the critical path")
+	f.BoolVar(&opts.summary, "summary", false, "With --wait: print a short readiness summary at the end (critical path, pulls, builds, what failed)")
 	f.BoolVar(&opts.menu, "menu", false, "Accepted for docker compose's interactive shortcuts (also $COMPOSE_MENU); berth shows no menu")
 	return cmd
 }
@@ -135,6 +141,10 @@ func checkUpFlags(opts *upOptions) error {
 }
 
 func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []string) error {
+	upStart := time.Now()
+	if err := checkReportFlags(opts); err != nil {
+		return err
+	}
 	if err := checkUpFlags(&opts); err != nil {
 		return err
 	}
@@ -211,6 +221,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		fmt.Fprintf(cmd.ErrOrStderr(), "Restarting the background process of project %s: %s\n", p.Name, why)
 	}
 	progress.quietPull = opts.quietPull
+	rep := newUpReport(opts, upStart, progress)
 	progress.Live()
 	defer progress.Stop()
 	uo := scheduler.UpOptions{
@@ -239,15 +250,20 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	}
 	if err != nil {
 		progress.Stop()
+		reportFailed(cmd, rep, rt, p, err)
 		return upFailed(cmd, rt, p, err)
 	}
 	if opts.wait {
 		if err := scheduler.WaitReady(ctx, p, rt, progress, plan.Only, time.Duration(opts.waitTimeout)*time.Second); err != nil {
 			progress.Stop()
+			reportFailed(cmd, rep, rt, p, err)
 			return upFailed(cmd, rt, p, err)
 		}
 	}
 	progress.Stop()
+	if err := rep.write(cmd, rt, p, nil); err != nil {
+		return err
+	}
 	release()
 	lock.Unlock()
 	if !opts.detach && !opts.noStart {
