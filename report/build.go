@@ -229,10 +229,14 @@ func (a *assembly) mark(at time.Time, m scheduler.Mark) {
 
 // probes are a container's probes since its start, in order.
 func (c *ctimes) sortedProbes() []scheduler.ProbeResult {
+	// Probes of an earlier container of the same name are left out. Its
+	// creation is the bound, not its start: the first probe may begin
+	// before the start is recorded.
+	since := c.created
 	out := make([]scheduler.ProbeResult, 0, len(c.probes))
 	for _, r := range c.probes {
-		if !c.started.IsZero() && r.Start.Before(c.started) {
-			continue // an earlier run of the container
+		if r.Start.Before(since) {
+			continue
 		}
 		out = append(out, r)
 	}
