@@ -232,7 +232,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		Build:            opts.build,
 		NoBuild:          opts.noBuild,
 		RenewAnonVolumes: opts.renewAnonVolumes,
-		BuildOptions:     scheduler.BuildOptions{Out: buildOutput(progress, cmd.OutOrStdout(), opts.quietBuild)},
+		BuildOptions:     scheduler.BuildOptions{Out: buildOutput(progress, opts.buildOut(cmd), opts.quietBuild)},
 		Confirm:          g.confirmer(progress),
 	}
 	uo.StopTimeout = timeoutFlag(opts.timeout)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -118,4 +119,13 @@ func reportFailed(cmd *cobra.Command, u *upReport, rt *containerd.Client, p *com
 	if err := u.write(cmd, rt, p, upErr); err != nil {
 		fmt.Fprintln(cmd.ErrOrStderr(), err)
 	}
+}
+
+// buildOut is where up shows the builds' output: standard output, unless
+// the report goes there (--report -), which must stay one JSON document.
+func (o upOptions) buildOut(cmd *cobra.Command) io.Writer {
+	if o.report == "-" {
+		return cmd.ErrOrStderr()
+	}
+	return cmd.OutOrStdout()
 }
