@@ -102,7 +102,7 @@ gracefully, a second Ctrl-C kills them.`,
 	f.StringVar(&opts.pull, "pull", "policy", "Pull images: always, missing, never, build (build them), or policy (each service's pull_policy)")
 	f.BoolVar(&opts.quietPull, "quiet-pull", false, "Pull without printing the progress of each layer")
 	f.BoolVar(&opts.quietBuild, "quiet-build", false, "Build without printing the builds' output")
-	f.StringVar(&opts.report, "report", "", "With --wait: write a JSON readiness report to this file (- for standard output), also when up fails: per container the times of create, start, first probe and healthy, the waits on dependencies, pulls, builds, what failed and why, and the critical path")
+	f.StringVar(&opts.report, "report", "", "With --wait: write a JSON readiness report to `FILE` (- for standard output), also when up fails: each container's create, start, first probe and healthy times, the waits on dependencies, pulls, builds, what failed and why, and the critical path (docs/report.md)")
 	f.BoolVar(&opts.summary, "summary", false, "With --wait: print a short readiness summary at the end (critical path, pulls, builds, what failed)")
 	f.BoolVar(&opts.menu, "menu", false, "Accepted for docker compose's interactive shortcuts (also $COMPOSE_MENU); berth shows no menu")
 	return cmd
