@@ -182,3 +182,31 @@ func TestReportFailingHealthcheck(t *testing.T) {
 		t.Errorf("--summary missing the failure:\n%s", r.stderr)
 	}
 }
+
+// TestReportUnhealthyWait: a service nothing depends on turns unhealthy
+// while up --wait waits for it: the report written on standard output
+// blames it with its probes, and up exits non-zero.
+func TestReportUnhealthyWait(t *testing.T) {
+	p := newProject(t, `services:
+  web:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    healthcheck:
+      test: ["CMD-SHELL", "echo web-probe-fails >&2; exit 4"]
+      interval: 500ms
+      retries: 2
+`, nil)
+	r := p.berth("up", "--wait", "--report", "-")
+	if r.code == 0 {
+		t.Fatalf("up --wait with an unhealthy service succeeded\n%s", r)
+	}
+	rep := parseReadiness(t, []byte(r.stdout))
+	f := rep.Failure
+	if rep.Status != "failed" || f == nil || f.Service != "web" || f.Condition != "service_healthy" || f.Waiter != "" {
+		t.Fatalf("status %q, failure %+v: want web failed service_healthy\n%s", rep.Status, f, r.stdout)
+	}
+	if n := len(f.Probes); n == 0 || f.Probes[n-1].ExitCode != 4 || f.Probes[n-1].Output != "web-probe-fails" {
+		t.Errorf("failure probes %+v, want the last exit 4 saying web-probe-fails", f.Probes)
+	}
+}
