@@ -142,7 +142,7 @@ func checkUpFlags(opts *upOptions) error {
 
 func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []string) error {
 	upStart := time.Now()
-	if err := checkReportFlags(opts); err != nil {
+	if err := checkReportFlags(opts, g.dryRun); err != nil {
 		return err
 	}
 	if err := checkUpFlags(&opts); err != nil {

@@ -33,10 +33,14 @@ type upReport struct {
 
 // checkReportFlags refuses --report and --summary without --wait: without
 // it up does not wait for readiness, so there would be nothing to report
-// but creations and starts.
-func checkReportFlags(opts upOptions) error {
-	if (opts.report != "" || opts.summary) && !opts.wait {
+// but creations and starts. A dry run brings nothing up to report on.
+func checkReportFlags(opts upOptions, dryRun bool) error {
+	switch {
+	case opts.report == "" && !opts.summary:
+	case !opts.wait:
 		return errors.New("--report and --summary need --wait: the report times the bring-up until the services are ready (add --wait)")
+	case dryRun:
+		return errors.New("--report and --summary cannot be used with --dry-run: a dry run brings nothing up to report on")
 	}
 	return nil
 }
