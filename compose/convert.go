@@ -164,6 +164,9 @@ func fromServiceSpec(spec *types.Project, sc types.ServiceConfig) (*Service, err
 	if err := runtimeKeysOf(spec, sc, s); err != nil {
 		return nil, err
 	}
+	if s.Watch, err = watchRulesOf(spec, sc); err != nil {
+		return nil, err
+	}
 	if s.Ports, err = portsOf(sc); err != nil {
 		return nil, err
 	}

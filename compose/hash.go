@@ -11,7 +11,7 @@ import (
 // ServiceHash is the config hash of a service, computed as docker compose
 // computes it: the JSON of the service with the fields that must not force a
 // recreate cleared (build, pull_policy, scale and replicas, depends_on,
-// profiles). A container whose config-hash label differs from its service's
+// profiles, develop). A container whose config-hash label differs from its service's
 // hash is recreated by up.
 func ServiceHash(s types.ServiceConfig) (string, error) {
 	b, err := json.Marshal(normalizedForHash(s))
@@ -36,5 +36,6 @@ func normalizedForHash(s types.ServiceConfig) types.ServiceConfig {
 	}
 	s.DependsOn = nil
 	s.Profiles = nil
+	s.Develop = nil // watch rules change what berth watch does, not the container
 	return s
 }

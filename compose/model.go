@@ -201,6 +201,10 @@ type Service struct {
 	// StorageOpt are the snapshot's options (size=...).
 	StorageOpt map[string]string
 
+	// Watch are its develop.watch rules, in file order: what berth watch
+	// (and up --watch) does when the files they name change.
+	Watch []WatchRule
+
 	// Unsupported are keys the service sets that this version of berth does
 	// not run yet; up warns about them rather than ignore them silently.
 	Unsupported []string
@@ -352,4 +356,43 @@ type ServiceNetwork struct {
 	// InterfaceName is the interface's name in the container; "" is
 	// eth0, eth1, ... in network order.
 	InterfaceName string
+}
+
+// WatchAction is what berth watch does when files of a develop.watch rule
+// change. The values are the compose-spec's.
+type WatchAction string
+
+const (
+	// WatchSync copies the changed files into the running containers.
+	WatchSync WatchAction = "sync"
+	// WatchSyncRestart syncs, then restarts the service's containers.
+	WatchSyncRestart WatchAction = "sync+restart"
+	// WatchSyncExec syncs, then runs the rule's Exec in each container.
+	WatchSyncExec WatchAction = "sync+exec"
+	// WatchRestart restarts the service's containers.
+	WatchRestart WatchAction = "restart"
+	// WatchRebuild rebuilds the service's image and recreates its containers.
+	WatchRebuild WatchAction = "rebuild"
+)
+
+// Syncs reports whether the action copies files into the containers.
+func (a WatchAction) Syncs() bool {
+	return a == WatchSync || a == WatchSyncRestart || a == WatchSyncExec
+}
+
+// WatchRule is one develop.watch entry of a service.
+type WatchRule struct {
+	// Path is the host file or directory followed, absolute.
+	Path   string
+	Action WatchAction
+	// Target is where Path is in the container (sync actions), absolute.
+	Target string
+	// Exec is what sync+exec runs after a sync; nil for other actions.
+	Exec *Hook
+	// Include, when set, limits the rule to the paths matching one of
+	// these patterns; Ignore leaves out those matching one (both
+	// .dockerignore syntax, relative to Path).
+	Include, Ignore []string
+	// InitialSync copies everything under Path when watching starts.
+	InitialSync bool
 }
