@@ -114,7 +114,7 @@ func TestMatch(t *testing.T) {
 		{"src", []string{"web[0]"}},
 		{"src/node_modules/x/index.js", nil},
 		{"src/node_modules", nil},
-		{"src/key.secret", nil},  // .dockerignore
+		{"src/key.secret", nil},   // .dockerignore
 		{"src/.main.go.swp", nil}, // an editor's
 		{"src/.git/HEAD", nil},
 		{"srcfoo/main.go", nil},
