@@ -109,6 +109,7 @@ its own daemon (see "berth system info").`,
 	cmd.AddCommand(
 		newConfigCmd(opts),
 		newUpCmd(opts),
+		newWatchCmd(opts),
 		newScaleCmd(opts),
 		newCreateCmd(opts),
 		newDownCmd(opts),

@@ -16,9 +16,7 @@ import (
 // berth without being listed here, and when one listed here is no longer
 // missing: the list is what berth lacks, always.
 var composeGaps = map[string]string{
-	"bridge":     "compose bridge converts to Kubernetes through Docker Desktop extensions; berth convert kubernetes is issue 18",
-	"up --watch": "develop.watch is issue 17",
-	"watch":      "develop.watch is issue 17",
+	"bridge": "compose bridge converts to Kubernetes through Docker Desktop extensions; berth convert kubernetes is issue 18",
 }
 
 // TestComposeSurface checks that every command and flag of docker compose

@@ -57,6 +57,8 @@ type upOptions struct {
 	// standard output); summary prints it for people at the end.
 	report  string
 	summary bool
+	// watch follows the develop.watch rules while attached (up --watch).
+	watch bool
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -104,6 +106,7 @@ gracefully, a second Ctrl-C kills them.`,
 	f.BoolVar(&opts.quietBuild, "quiet-build", false, "Build without printing the builds' output")
 	f.StringVar(&opts.report, "report", "", "With --wait: write a JSON readiness report to `FILE` (- for standard output), also when up fails: each container's create, start, first probe and healthy times, the waits on dependencies, pulls, builds, what failed and why, and the critical path (docs/report.md)")
 	f.BoolVar(&opts.summary, "summary", false, "With --wait: print a short readiness summary at the end (critical path, pulls, builds, what failed)")
+	f.BoolVarP(&opts.watch, "watch", "w", false, "Watch the services' develop.watch paths and sync, restart or rebuild on changes while attached (see berth watch)")
 	f.BoolVar(&opts.menu, "menu", false, "Accepted for docker compose's interactive shortcuts (also $COMPOSE_MENU); berth shows no menu")
 	return cmd
 }
@@ -116,6 +119,8 @@ func checkUpFlags(opts *upOptions) error {
 	switch {
 	case (opts.detach || opts.wait) && attachedOnly:
 		return errors.New("--abort-on-container-exit, --abort-on-container-failure, --exit-code-from and --attach-dependencies need attached mode: drop -d/--wait")
+	case opts.watch && (opts.detach || opts.wait):
+		return errors.New("--watch needs attached mode: drop -d/--wait, or run berth watch after up -d")
 	case opts.build && opts.noBuild:
 		return errors.New("--build and --no-build cannot be used together")
 	case len(opts.attach) > 0 && opts.attachDeps:
@@ -156,6 +161,9 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	ctx := cmd.Context()
 	p, err := g.loadProject(ctx, services...)
 	if err != nil {
+		return err
+	}
+	if err := checkWatchable(p, opts.watch); err != nil {
 		return err
 	}
 	if err := g.checkRemoteStack(ctx, os.Stdin, cmd.OutOrStdout(), isTerminal(os.Stdin), p); err != nil {
@@ -267,6 +275,13 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	release()
 	lock.Unlock()
 	if !opts.detach && !opts.noStart {
+		if opts.watch {
+			stopWatch, err := watchAttached(cmd, g, rt, nw, p, nil, opts.quietBuild)
+			if err != nil {
+				return err
+			}
+			defer stopWatch()
+		}
 		return attachUp(cmd, g, rt, nw, progress, p, plan, opts, start)
 	}
 	if !plan.Changes() {
