@@ -418,3 +418,49 @@ func BenchmarkEdgeStackPlatforms(b *testing.B) {
 		}, func() { d.must(d.base, "bundle", "load", file) })
 	})
 }
+
+// BenchmarkWatch: time from a file written on the host to the change
+// seen in the container under berth watch: a sync (target < 100 ms, the
+// 50 ms quiet period included) and a rebuild of a one-file change (the
+// build's own steps, then the service recreated).
+func BenchmarkWatch(b *testing.B) {
+	p := newProject(b, watchCompose, watchFiles())
+	removeWatchImage(p)
+	b.Cleanup(func() { removeWatchImage(p) })
+	cmd, out := p.start("watch", "--quiet")
+	b.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGINT) //nolint:errcheck // it may have ended
+		cmd.Wait()                         //nolint:errcheck // its output is checked by the tests
+	})
+	p.waitFor("watch to start", 3*time.Minute, func() bool { return strings.Contains(out.String(), "Watching other, web") })
+	// seen polls the file through the container's root until it holds want.
+	seen := func(path, want string, pid func() int) {
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			if id := pid(); id != 0 {
+				if got, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(id), "root", path)); string(got) == want {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%s never became %q in the container; watch said:\n%s", path, want, out)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	b.Run("sync", func(b *testing.B) {
+		pid := watchTaskPID(b, p, "web")
+		var want string
+		timed(b, func(i int) { want = fmt.Sprintf("change %d %d", i, time.Now().UnixNano()) }, func() {
+			p.write("src/bench.txt", want)
+			seen("/app/src/bench.txt", want, func() int { return pid })
+		})
+	})
+	b.Run("rebuild-one-file", func(b *testing.B) {
+		var want string
+		timed(b, func(i int) { want = fmt.Sprintf("v%d %d", i+2, time.Now().UnixNano()) }, func() {
+			p.write("build.txt", want)
+			seen("/build.txt", want, func() int { return watchTaskPID(b, p, "web") })
+		})
+	})
+}
