@@ -214,3 +214,38 @@ func TestWatchBadInput(t *testing.T) {
 		t.Errorf("up -d --watch: %s", r)
 	}
 }
+
+// TestWatchUpAttached: up --watch runs sync+exec while attached, and
+// Ctrl-C stops the stack as attached up does.
+func TestWatchUpAttached(t *testing.T) {
+	p := newProject(t, `services:
+  web:
+    image: `+testImage+`
+    stop_signal: SIGKILL
+    command: ["sleep", "100000"]
+    develop:
+      watch:
+        - path: ./hooks
+          action: sync+exec
+          target: /hooks
+          exec:
+            command: ["sh", "-c", "cat /hooks/h > /ran"]
+`, map[string]string{"hooks/.keep": ""})
+	cmd, out := p.start("up", "--watch")
+	p.waitFor("up --watch to watch", 2*time.Minute, func() bool { return strings.Contains(out.String(), "Watching web") })
+	p.write("hooks/h", "ran once")
+	p.waitFor("the exec to run after the sync", time.Minute, func() bool {
+		s, _ := inContainer(t, p, "web", "/ran")
+		return s == "ran once"
+	})
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait() //nolint:errcheck // interrupted: exit 130
+	if !strings.Contains(out.String(), "web | synced 1 file and ran sh -c cat /hooks/h > /ran in ") {
+		t.Errorf("up --watch output lacks the sync+exec line:\n%s", out)
+	}
+	if ps := p.ps(false); len(ps) != 0 {
+		t.Errorf("after Ctrl-C of up --watch: %d running containers, want none (stopped as attached up does)\n%s", len(ps), out)
+	}
+}
