@@ -74,3 +74,22 @@ func (c *Client) withSnapshot(ctx context.Context, sc scheduler.Container, mount
 	}
 	return nil
 }
+
+// ProcessUser is the uid and gid the container's process runs as, from
+// its spec (the image's USER or the service's user, resolved when it was
+// created): who files written for it belong to, as watch's sync makes
+// them.
+func (c *Client) ProcessUser(ctx context.Context, sc scheduler.Container) (uid, gid int, err error) {
+	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+	if err != nil {
+		return 0, 0, fmt.Errorf("container %s: %w", sc.Name, err)
+	}
+	spec, err := ctr.Spec(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("container %s: %w", sc.Name, err)
+	}
+	if spec.Process == nil {
+		return 0, 0, nil
+	}
+	return int(spec.Process.User.UID), int(spec.Process.User.GID), nil
+}

@@ -432,7 +432,7 @@ func BenchmarkWatch(b *testing.B) {
 		cmd.Process.Signal(syscall.SIGINT) //nolint:errcheck // it may have ended
 		cmd.Wait()                         //nolint:errcheck // its output is checked by the tests
 	})
-	p.waitFor("watch to start", 3*time.Minute, func() bool { return strings.Contains(out.String(), "Watching other, web") })
+	p.waitFor("watch to start", 3*time.Minute, func() bool { return strings.Contains(out.String(), "Watching other, owned, web") })
 	// seen polls the file through the container's root until it holds want.
 	seen := func(path, want string, pid func() int) {
 		deadline := time.Now().Add(2 * time.Minute)

@@ -14,7 +14,8 @@ import (
 )
 
 // watchCompose has web (built: sync of src, sync+restart of conf, rebuild
-// on build.txt) and other (restart on lib). Each main process appends a
+// on build.txt), other (restart on lib) and owned (sync of src, running as
+// 1000:1000). Each main process appends a
 // line to /starts when it starts: a restart adds one, a sync does not.
 const watchCompose = `services:
   web:
@@ -40,6 +41,16 @@ const watchCompose = `services:
       watch:
         - path: ./lib
           action: restart
+  owned:
+    image: ` + testImage + `
+    user: "1000:1000"
+    stop_signal: SIGKILL
+    command: ["sleep", "100000"]
+    develop:
+      watch:
+        - path: ./src
+          action: sync
+          target: /app/src
 `
 
 func watchFiles() map[string]string {
@@ -121,7 +132,7 @@ func TestWatchActions(t *testing.T) {
 	}
 	defer stop()
 	const deadline = 60 * time.Second
-	p.waitFor("watch to start", 3*time.Minute, func() bool { return strings.Contains(out.String(), "Watching other, web") })
+	p.waitFor("watch to start", 3*time.Minute, func() bool { return strings.Contains(out.String(), "Watching other, owned, web") })
 
 	// initial_sync copied src at start.
 	if s, _ := inContainer(t, p, "web", "/build.txt"); s != "v1" {
@@ -143,6 +154,21 @@ func TestWatchActions(t *testing.T) {
 		s, _ := inContainer(t, p, "web", "/app/src/new/a.txt")
 		return s == "hello"
 	})
+	// Synced as the container's user, as compose does: what it wrote,
+	// and the directory made for it.
+	p.waitFor("src/new/a.txt in owned", deadline, func() bool {
+		s, _ := inContainer(t, p, "owned", "/app/src/new/a.txt")
+		return s == "hello"
+	})
+	for _, f := range []string{"/app/src/new/a.txt", "/app/src/new"} {
+		st, err := os.Lstat(filepath.Join("/proc", strconv.Itoa(watchTaskPID(t, p, "owned")), "root", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sys := st.Sys().(*syscall.Stat_t); sys.Uid != 1000 || sys.Gid != 1000 {
+			t.Errorf("owned's %s belongs to %d:%d, want 1000:1000 (its user)", f, sys.Uid, sys.Gid)
+		}
+	}
 	p.write("src/key.secret", "secret")
 	p.write("src/b.txt", "b")
 	p.waitFor("src/b.txt in web", deadline, func() bool { _, ok := inContainer(t, p, "web", "/app/src/b.txt"); return ok })
@@ -195,8 +221,8 @@ func TestWatchActions(t *testing.T) {
 		}
 	}
 	// Ctrl-C left the stack running.
-	if ps := p.ps(false); len(ps) != 2 {
-		t.Errorf("after watch: %d running containers, want 2 (watch leaves them running)", len(ps))
+	if ps := p.ps(false); len(ps) != 3 {
+		t.Errorf("after watch: %d running containers, want 3 (watch leaves them running)", len(ps))
 	}
 }
 

@@ -19,26 +19,30 @@ type File struct {
 	Container string
 }
 
+// Owner is who the files a sync writes belong to: the container's user,
+// as docker compose's sync makes them (its process's uid and gid).
+type Owner struct{ UID, GID int }
+
 // SyncInto applies files to the container root filesystem mounted at
 // root, resolving every container path inside it (fscopy.Root): regular
 // files are written in place with their mode and modification time,
 // directories made, symlinks copied as symlinks, vanished paths removed.
-// What is written belongs to root, as with berth cp.
-func SyncInto(root string, files []File) error {
+// What is written, and the directories made for it, belong to owner.
+func SyncInto(root string, owner Owner, files []File) error {
 	r, err := fscopy.OpenRoot(root)
 	if err != nil {
 		return fmt.Errorf("open container root: %w", err)
 	}
 	defer r.Close()
 	for _, f := range files {
-		if err := syncOne(r, f); err != nil {
+		if err := syncOne(r, owner, f); err != nil {
 			return fmt.Errorf("sync %s to %s: %w", f.Host, f.Container, err)
 		}
 	}
 	return nil
 }
 
-func syncOne(r *fscopy.Root, f File) error {
+func syncOne(r *fscopy.Root, owner Owner, f File) error {
 	st, err := os.Lstat(f.Host)
 	if errors.Is(err, fs.ErrNotExist) {
 		return r.RemoveAll(f.Container)
@@ -53,33 +57,54 @@ func syncOne(r *fscopy.Root, f File) error {
 				return err
 			}
 		}
-		_, err := r.MkdirAll(f.Container, st.Mode().Perm())
-		return err
+		made, err := r.MkdirAll(f.Container, st.Mode().Perm())
+		if err != nil {
+			return err
+		}
+		return chownAll(r, owner, made)
 	case st.Mode()&fs.ModeSymlink != 0:
 		dest, err := os.Readlink(f.Host)
 		if err != nil {
 			return err
 		}
-		if err := prepare(r, f.Container); err != nil {
+		if err := prepare(r, owner, f.Container); err != nil {
 			return err
 		}
-		return r.Symlink(dest, f.Container)
+		if err := r.Symlink(dest, f.Container); err != nil {
+			return err
+		}
+		return r.Lchown(f.Container, owner.UID, owner.GID)
 	case st.Mode().IsRegular():
-		return copyFile(r, f, st)
+		return copyFile(r, owner, f, st)
 	default:
 		return nil // sockets, fifos and devices are not synced
 	}
 }
 
-// prepare makes the parent of p and removes what is at p.
-func prepare(r *fscopy.Root, p string) error {
-	if _, err := r.MkdirAll(path.Dir(p), 0o755); err != nil {
+// prepare makes the parent of p (owned by owner) and removes what is at
+// p.
+func prepare(r *fscopy.Root, owner Owner, p string) error {
+	made, err := r.MkdirAll(path.Dir(p), 0o755)
+	if err != nil {
+		return err
+	}
+	if err := chownAll(r, owner, made); err != nil {
 		return err
 	}
 	return r.RemoveAll(p)
 }
 
-func copyFile(r *fscopy.Root, f File, st fs.FileInfo) error {
+// chownAll gives the paths to owner.
+func chownAll(r *fscopy.Root, owner Owner, paths []string) error {
+	for _, p := range paths {
+		if err := r.Lchown(p, owner.UID, owner.GID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(r *fscopy.Root, owner Owner, f File, st fs.FileInfo) error {
 	src, err := os.Open(f.Host)
 	if err != nil {
 		return err
@@ -88,7 +113,7 @@ func copyFile(r *fscopy.Root, f File, st fs.FileInfo) error {
 	// A regular file is rewritten in place, as an editor saving it does;
 	// anything else there (a directory, a symlink) is replaced.
 	if cur, err := r.Lstat(f.Container); err != nil || !cur.Mode().IsRegular() {
-		if err := prepare(r, f.Container); err != nil {
+		if err := prepare(r, owner, f.Container); err != nil {
 			return err
 		}
 	}
@@ -101,6 +126,10 @@ func copyFile(r *fscopy.Root, f File, st fs.FileInfo) error {
 		return err
 	}
 	if err := dst.Close(); err != nil {
+		return err
+	}
+	// Given away before its mode is set: a chown clears setuid bits.
+	if err := r.Lchown(f.Container, owner.UID, owner.GID); err != nil {
 		return err
 	}
 	if err := r.Lchmod(f.Container, st.Mode().Perm()); err != nil {

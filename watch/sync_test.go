@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -37,8 +38,20 @@ func TestSyncInto(t *testing.T) {
 		{Host: filepath.Join(host, "link"), Container: "/app/link"},
 		{Host: filepath.Join(host, "d/b.txt"), Container: "/app/esc/b.txt"},
 	}
-	if err := SyncInto(root, files); err != nil {
+	owner := Owner{UID: 1234, GID: 5678}
+	if err := SyncInto(root, owner, files); err != nil {
 		t.Fatalf("SyncInto: %v", err)
+	}
+	// Written as the container's user, as compose's sync does.
+	for _, p := range []string{"app/a.txt", "app/d", "app/d/b.txt", "app/link"} {
+		st, err := os.Lstat(filepath.Join(root, p))
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if sys := st.Sys().(*syscall.Stat_t); int(sys.Uid) != owner.UID || int(sys.Gid) != owner.GID {
+			t.Errorf("%s belongs to %d:%d, want %d:%d", p, sys.Uid, sys.Gid, owner.UID, owner.GID)
+		}
 	}
 	if b, _ := os.ReadFile(filepath.Join(root, "app/a.txt")); string(b) != "new" {
 		t.Errorf("a.txt = %q, want new (rewritten, truncated)", b)

@@ -131,6 +131,9 @@ func attachUp(cmd *cobra.Command, g *globalOptions, rt *containerd.Client, nw sc
 		return nil // every container has exited by itself
 	}
 
+	if opts.stopWatch != nil {
+		opts.stopWatch()
+	}
 	// Stop what runs; a second Ctrl-C kills instead.
 	stopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()

@@ -59,6 +59,10 @@ type upOptions struct {
 	summary bool
 	// watch follows the develop.watch rules while attached (up --watch).
 	watch bool
+	// stopWatch ends up --watch's watching, and waits for the action under
+	// way: attached up calls it before it stops the stack, so that no
+	// rebuild recreates a container after the stop.
+	stopWatch func()
 }
 
 func newUpCmd(g *globalOptions) *cobra.Command {
@@ -281,6 +285,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 				return err
 			}
 			defer stopWatch()
+			opts.stopWatch = stopWatch
 		}
 		return attachUp(cmd, g, rt, nw, progress, p, plan, opts, start)
 	}

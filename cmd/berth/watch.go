@@ -144,7 +144,12 @@ func (a *watchActions) Sync(ctx context.Context, service string, files []watch.F
 		return err
 	}
 	for _, c := range cs {
-		if err := a.rt.WithRoot(ctx, c, func(root string) error { return watch.SyncInto(root, files) }); err != nil {
+		uid, gid, err := a.rt.ProcessUser(ctx, c)
+		if err != nil {
+			return err
+		}
+		owner := watch.Owner{UID: uid, GID: gid}
+		if err := a.rt.WithRoot(ctx, c, func(root string) error { return watch.SyncInto(root, owner, files) }); err != nil {
 			return fmt.Errorf("container %s: %w", c.Name, err)
 		}
 	}
@@ -179,26 +184,29 @@ func (a *watchActions) Exec(ctx context.Context, service string, h compose.Hook)
 	return nil
 }
 
-// Rebuild is up --build --no-deps --force-recreate SERVICE.
+// Rebuild is up --build --no-deps --force-recreate SERVICE. Ctrl-C stops
+// the build, but not the recreate once it began: it would leave the
+// service without a container.
 func (a *watchActions) Rebuild(ctx context.Context, service string) error {
 	lock, err := lockProject(a.cmd, a.g, a.p.Name)
 	if err != nil {
 		return err
 	}
 	defer endProject(ctx, lock, a.rt, a.p.Name)
+	if err := scheduler.Build(ctx, a.p, a.rt, a.rt, []string{service}, scheduler.BuildOptions{Out: a.buildOut}); err != nil {
+		return err
+	}
 	uo := scheduler.UpOptions{
 		ReconcileOptions: scheduler.ReconcileOptions{Services: []string{service}, NoDeps: true, ForceRecreate: true},
 		Parallel:         a.g.parallel,
-		Builder:          a.rt,
-		Build:            true,
-		BuildOptions:     scheduler.BuildOptions{Out: a.buildOut},
 	}
-	_, err = scheduler.Up(ctx, a.p, a.rt, a.nw, scheduler.Discard, uo)
+	_, err = scheduler.Up(context.WithoutCancel(ctx), a.p, a.rt, a.nw, scheduler.Discard, uo)
 	return err
 }
 
 // watchAttached starts watching for up --watch while up is attached; stop
-// ends it (Ctrl-C ends it too, and up stops the stack as attached up does).
+// ends it and waits for the action under way (Ctrl-C ends it too, and up
+// stops the stack as attached up does, after stop). It may be called again.
 func watchAttached(cmd *cobra.Command, g *globalOptions, rt *containerd.Client, nw scheduler.Network,
 	p *compose.Project, services []string, quiet bool) (stop func(), err error) {
 	if _, err := watch.New(p, services, nil); err != nil {
