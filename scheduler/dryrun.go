@@ -66,34 +66,17 @@ const (
 // changed is shown recreated, which Up asks first (opts.Confirm is never
 // called; nil fails as Up fails). nw may be nil.
 func DryRunUp(ctx context.Context, p *compose.Project, rt Observer, nw NetworkReader, opts UpOptions) (*Plan, error) {
-	if p.FromLabels {
-		return nil, fmt.Errorf("project %s is known by its containers' labels only: up needs its compose file", p.Name)
+	var vo volumeObserver
+	if v, ok := rt.(volumeObserver); ok {
+		vo = v
 	}
-	for _, v := range p.Volumes {
-		if !v.External {
-			if _, err := v.Local(); err != nil {
-				return nil, err
-			}
-		}
+	ask := opts.Confirm
+	if ask != nil {
+		ask = func(string) (bool, error) { return true, nil }
 	}
-	g, observed, err := observe(ctx, p, rt)
+	g, observed, ro, err := upInputs(ctx, p, rt, vo, nw, ask, opts.ReconcileOptions)
 	if err != nil {
 		return nil, err
-	}
-	ro := opts.ReconcileOptions
-	if vo, ok := rt.(volumeObserver); ok {
-		ask := opts.Confirm
-		if ask != nil {
-			ask = func(string) (bool, error) { return true, nil }
-		}
-		if ro.RecreateVolumes, err = confirmVolumes(ctx, p, vo, ask); err != nil {
-			return nil, err
-		}
-	}
-	if nw != nil {
-		if ro.Networks, err = nw.ObserveNetworks(ctx, p.Name); err != nil {
-			return nil, err
-		}
 	}
 	// A build or pull that changes the image recreates the service's
 	// containers: the step says so when there are some.

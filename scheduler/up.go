@@ -38,32 +38,17 @@ type UpOptions struct {
 // runs, plans, and executes the plan. The plan is returned even when its
 // execution fails, so that callers can tell what was attempted.
 func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Events, opts UpOptions) (_ *Plan, retErr error) {
-	if p.FromLabels {
-		// Its labels do not tell networks, ports, mounts: nothing to create from.
-		return nil, fmt.Errorf("project %s is known by its containers' labels only: up needs its compose file", p.Name)
+	var vo volumeObserver
+	if vr, ok := rt.(VolumeRuntime); ok {
+		vo = vr
 	}
-	// Volume options berth cannot honour fail up before anything starts.
-	for _, v := range p.Volumes {
-		if !v.External {
-			if _, err := v.Local(); err != nil {
-				return nil, err
-			}
-		}
+	var nr NetworkReader
+	if no, ok := nw.(NetworkObserver); ok {
+		nr = no
 	}
-	g, observed, err := observe(ctx, p, rt)
+	g, observed, ro, err := upInputs(ctx, p, rt, vo, nr, opts.Confirm, opts.ReconcileOptions)
 	if err != nil {
 		return nil, err
-	}
-	ro := opts.ReconcileOptions
-	if vr, ok := rt.(VolumeRuntime); ok {
-		if ro.RecreateVolumes, err = confirmVolumes(ctx, p, vr, opts.Confirm); err != nil {
-			return nil, err
-		}
-	}
-	if no, ok := nw.(NetworkObserver); ok {
-		if ro.Networks, err = no.ObserveNetworks(ctx, p.Name); err != nil {
-			return nil, err
-		}
 	}
 	// The networks are made while the images build; until the executor
 	// takes them over, a failure removes them again.
@@ -226,6 +211,41 @@ func planDown(ctx context.Context, p *compose.Project, rt Observer, req DownRequ
 
 // observe builds the project's graph and lists its containers: what every
 // plan starts from.
+// upInputs is what Up and DryRunUp decide from: it refuses what up cannot
+// run (a project known by labels only, volume options berth cannot
+// honour) before anything starts, and observes the project's graph and
+// containers, the volumes to recreate (vo, when not nil, asking ask) and
+// its networks (nr, when not nil), into ro.
+func upInputs(ctx context.Context, p *compose.Project, rt containerLister, vo volumeObserver, nr NetworkReader,
+	ask Confirm, ro ReconcileOptions) (*Graph, []Container, ReconcileOptions, error) {
+	if p.FromLabels {
+		// Its labels do not tell networks, ports, mounts: nothing to create from.
+		return nil, nil, ro, fmt.Errorf("project %s is known by its containers' labels only: up needs its compose file", p.Name)
+	}
+	for _, v := range p.Volumes {
+		if !v.External {
+			if _, err := v.Local(); err != nil {
+				return nil, nil, ro, err
+			}
+		}
+	}
+	g, observed, err := observe(ctx, p, rt)
+	if err != nil {
+		return nil, nil, ro, err
+	}
+	if vo != nil {
+		if ro.RecreateVolumes, err = confirmVolumes(ctx, p, vo, ask); err != nil {
+			return nil, nil, ro, err
+		}
+	}
+	if nr != nil {
+		if ro.Networks, err = nr.ObserveNetworks(ctx, p.Name); err != nil {
+			return nil, nil, ro, err
+		}
+	}
+	return g, observed, ro, nil
+}
+
 func observe(ctx context.Context, p *compose.Project, rt containerLister) (*Graph, []Container, error) {
 	g, err := NewGraph(p)
 	if err != nil {
