@@ -40,7 +40,8 @@ Changes are acted on once the files have been left alone for 50 ms (at
 most 1 s after the first), one action per rule; each prints one line
 ("web | synced 3 files in 12 ms"). Files the rule's ignore: patterns, the
 build context's .dockerignore or editors' temporary files name are not
-followed; with include:, only those matching it are. A rule with
+followed; with include:, only those matching it are. Synced files belong
+to the container's user. A rule with
 initial_sync: true syncs everything under its path when watching starts.
 An action that fails is reported and watching goes on.
 
