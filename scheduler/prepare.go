@@ -170,7 +170,13 @@ func (e *Executor) prepareService(ctx context.Context, ops []Op, created func())
 			}
 			continue
 		}
-		c, err := e.createContainer(ctx, op)
+		if err := ctx.Err(); err != nil {
+			return cs, err
+		}
+		// Not cut short once begun either: a creation cancelled in
+		// containerd's reply is done there all the same, and the container
+		// would be left behind, unknown to the removal of what was made.
+		c, err := e.createContainer(context.WithoutCancel(ctx), op)
 		if err != nil {
 			return cs, err
 		}

@@ -139,7 +139,12 @@ func (a *watchActions) running(ctx context.Context, service string) ([]scheduler
 	return cs, nil
 }
 
+// The actions run to their end once begun: Ctrl-C (and up --watch's end)
+// stops the watching, then waits for the action under way, which would
+// otherwise be left half done. Only a rebuild's build is stopped.
+
 func (a *watchActions) Sync(ctx context.Context, service string, files []watch.File) error {
+	ctx = context.WithoutCancel(ctx)
 	cs, err := a.running(ctx, service)
 	if err != nil {
 		return err
@@ -158,6 +163,7 @@ func (a *watchActions) Sync(ctx context.Context, service string, files []watch.F
 }
 
 func (a *watchActions) Restart(ctx context.Context, service string) error {
+	ctx = context.WithoutCancel(ctx)
 	lock, err := lockProject(a.cmd, a.g, a.p.Name)
 	if err != nil {
 		return err
@@ -168,6 +174,7 @@ func (a *watchActions) Restart(ctx context.Context, service string) error {
 }
 
 func (a *watchActions) Exec(ctx context.Context, service string, h compose.Hook) error {
+	ctx = context.WithoutCancel(ctx)
 	cs, err := a.running(ctx, service)
 	if err != nil {
 		return err
