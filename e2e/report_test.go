@@ -152,6 +152,14 @@ func TestReportFailingHealthcheck(t *testing.T) {
 	if r := p.berth("up", "--report", "r.json"); r.code == 0 || !strings.Contains(r.stderr, "--report and --summary need --wait") {
 		t.Fatalf("up --report without --wait: want refused\n%s", r)
 	}
+	// A report that cannot be written is refused before anything starts.
+	if r := p.berth("up", "--wait", "--report", "no-such-dir/r.json"); r.code == 0 || !strings.Contains(r.stderr, "--report: open no-such-dir/r.json") {
+		t.Fatalf("up --report into a missing directory: want refused naming the file\n%s", r)
+	}
+	if ps := p.ps(true); len(ps) != 0 {
+		t.Fatalf("up refused for its report made containers: %+v", ps)
+	}
+	p.assertNothingLeft()
 	r := p.berth("up", "--wait", "--report", "r.json", "--summary")
 	if r.code == 0 {
 		t.Fatalf("up --wait with an unhealthy dependency succeeded\n%s", r)

@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/berth/berth/compose"
@@ -115,15 +114,8 @@ func DryRunUp(ctx context.Context, p *compose.Project, rt Observer, nw NetworkRe
 			before = append(before, Op{Kind: OpPull, Service: name, Name: s.ImageName(), Reason: mayRecreate(name, "pull_policy always")})
 		}
 	}
-	ro.ImageIDs = map[string]string{}
-	for _, s := range p.Services {
-		id, err := serviceImageID(ctx, rt, s)
-		if err != nil {
-			return nil, fmt.Errorf("service %q: %w", s.Name, err)
-		}
-		if id != "" {
-			ro.ImageIDs[s.Name] = id
-		}
+	if ro.ImageIDs, err = imageIDs(ctx, p, rt); err != nil {
+		return nil, err
 	}
 	plan, err := Reconcile(p, observed, g, ro)
 	if err != nil {

@@ -82,15 +82,8 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 	if ro.Pulled, err = pullAlways(ctx, p, g, rt, opts); err != nil {
 		return nil, err
 	}
-	ro.ImageIDs = map[string]string{}
-	for _, s := range p.Services {
-		id, err := serviceImageID(ctx, rt, s)
-		if err != nil {
-			return nil, fmt.Errorf("service %q: %w", s.Name, err)
-		}
-		if id != "" {
-			ro.ImageIDs[s.Name] = id
-		}
+	if ro.ImageIDs, err = imageIDs(ctx, p, rt); err != nil {
+		return nil, err
 	}
 	plan, err := Reconcile(p, observed, g, ro)
 	if err != nil {
@@ -275,6 +268,22 @@ type platformImageIDer interface {
 }
 
 // serviceImageID is the ID of s's image as s runs it.
+// imageIDs are the IDs of the services' images that are there, by
+// service; a service whose image is missing has none.
+func imageIDs(ctx context.Context, p *compose.Project, rt imageIDer) (map[string]string, error) {
+	ids := map[string]string{}
+	for _, s := range p.Services {
+		id, err := serviceImageID(ctx, rt, s)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		if id != "" {
+			ids[s.Name] = id
+		}
+	}
+	return ids, nil
+}
+
 func serviceImageID(ctx context.Context, rt imageIDer, s *compose.Service) (string, error) {
 	if pi, ok := rt.(platformImageIDer); ok && s.Platform != "" {
 		return pi.PlatformImageID(ctx, s.ImageName(), s.Platform)

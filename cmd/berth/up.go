@@ -212,6 +212,11 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 	if g.dryRun {
 		return dryRunUp(cmd, g, p, scheduler.UpOptions{ReconcileOptions: ro, Build: opts.build, NoBuild: opts.noBuild, NoStart: opts.noStart})
 	}
+	reportTo, err := openReportFile(opts.report)
+	if err != nil {
+		return err
+	}
+	defer reportTo.close()
 	rt, nw, progress, err := g.backends(ctx)
 	if err != nil {
 		return err
@@ -233,7 +238,7 @@ func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []stri
 		fmt.Fprintf(cmd.ErrOrStderr(), "Restarting the background process of project %s: %s\n", p.Name, why)
 	}
 	progress.quietPull = opts.quietPull
-	rep := newUpReport(opts, upStart, progress)
+	rep := newUpReport(opts, reportTo, upStart, progress)
 	progress.Live()
 	defer progress.Stop()
 	uo := scheduler.UpOptions{

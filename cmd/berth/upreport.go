@@ -26,9 +26,56 @@ const reportLogLines = 20
 // writes the report at its end, failed or not.
 type upReport struct {
 	path    string // "" none, "-" standard output
+	file    *reportFile
 	summary bool
 	start   time.Time
 	rec     *report.Recorder
+}
+
+// reportFile is --report's file, opened before anything is brought up so
+// that a path up cannot write to fails up before it starts, not after.
+type reportFile struct {
+	f       *os.File
+	created bool // made by this up: removed again when nothing was written
+	written bool
+}
+
+// openReportFile opens path for the report without emptying it yet: a
+// report of an earlier up stays until this one is written. Nil for none
+// and for standard output.
+func openReportFile(path string) (*reportFile, error) {
+	if path == "" || path == "-" {
+		return nil, nil
+	}
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("--report: %w: name a file in an existing directory that berth can write to", err)
+	}
+	return &reportFile{f: f, created: errors.Is(statErr, os.ErrNotExist)}, nil
+}
+
+// write replaces the file's content with b.
+func (r *reportFile) write(b []byte) error {
+	r.written = true
+	if err := r.f.Truncate(0); err != nil {
+		return err
+	}
+	_, err := r.f.WriteAt(b, 0)
+	return err
+}
+
+// close closes the file, and removes it when this up made it and wrote
+// nothing into it (up failed before it began).
+func (r *reportFile) close() error {
+	if r == nil {
+		return nil
+	}
+	err := r.f.Close()
+	if r.created && !r.written {
+		os.Remove(r.f.Name())
+	}
+	return err
 }
 
 // checkReportFlags refuses --report and --summary without --wait: without
@@ -46,12 +93,12 @@ func checkReportFlags(opts upOptions, dryRun bool) error {
 }
 
 // newUpReport starts recording into progress when a report or summary is
-// asked for; nil otherwise.
-func newUpReport(opts upOptions, start time.Time, progress *progressWriter) *upReport {
+// asked for; nil otherwise. file is --report's, from openReportFile.
+func newUpReport(opts upOptions, file *reportFile, start time.Time, progress *progressWriter) *upReport {
 	if opts.report == "" && !opts.summary {
 		return nil
 	}
-	u := &upReport{path: opts.report, summary: opts.summary, start: start, rec: report.NewRecorder(scheduler.RealClock{})}
+	u := &upReport{path: opts.report, file: file, summary: opts.summary, start: start, rec: report.NewRecorder(scheduler.RealClock{})}
 	progress.record = u.rec
 	return u
 }
@@ -76,10 +123,10 @@ func (u *upReport) write(cmd *cobra.Command, rt *containerd.Client, p *compose.P
 			return fmt.Errorf("report: %w", err)
 		}
 		b = append(b, '\n')
-		if u.path == "-" {
+		if u.file == nil {
 			_, err = cmd.OutOrStdout().Write(b)
 		} else {
-			err = os.WriteFile(u.path, b, 0o644)
+			err = u.file.write(b)
 		}
 		if err != nil {
 			return fmt.Errorf("write report %s: %w", u.path, err)
