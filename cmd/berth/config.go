@@ -38,9 +38,8 @@ type configOptions struct {
 func newConfigCmd(g *globalOptions) *cobra.Command {
 	opts := configOptions{}
 	cmd := &cobra.Command{
-		Use:     "config [OPTIONS] [SERVICE...]",
-		Aliases: []string{"convert"},
-		Short:   "Print the project's configuration: merged, interpolated and normalized",
+		Use:   "config [OPTIONS] [SERVICE...]",
+		Short: "Print the project's configuration: merged, interpolated and normalized",
 		Long: `Print the compose configuration berth runs: all -f files merged in order,
 variables interpolated, paths made absolute, defaults filled in, as
 "docker compose config" prints it. Use -q to only check that it is valid.`,

@@ -108,6 +108,7 @@ its own daemon (see "berth system info").`,
 
 	cmd.AddCommand(
 		newConfigCmd(opts),
+		newConvertCmd(opts),
 		newUpCmd(opts),
 		newWatchCmd(opts),
 		newScaleCmd(opts),
