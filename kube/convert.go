@@ -162,6 +162,19 @@ func (c *converter) convert() error {
 			}
 		}
 	}
+	users := map[string][]string{}
+	for _, s := range c.p.Services {
+		for _, m := range s.Mounts {
+			if m.Type == compose.MountVolume && !m.Anonymous && !m.External && !contains(users[m.Source], s.Name) {
+				users[m.Source] = append(users[m.Source], s.Name)
+			}
+		}
+	}
+	for _, v := range sortedKeys(users) {
+		if len(users[v]) > 1 {
+			c.warnf("", "volume %s is used by services %s: each gets its own claim (ReadWriteOnce), so they do not share its data as on one machine", c.volumeKey(v), strings.Join(users[v], ", "))
+		}
+	}
 	c.objects = append(c.objects, &corev1.Namespace{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
 		ObjectMeta: metav1.ObjectMeta{Name: c.ns, Labels: c.labels("")},
