@@ -95,6 +95,9 @@ func TestConvertGolden(t *testing.T) {
 			if !bytes.Equal(got, render(t, again)) {
 				t.Fatalf("two conversions of the same project differ")
 			}
+			if y, _ := m.YAML(); decodeStrict(y) != nil {
+				t.Errorf("the YAML does not decode into its kinds: %v", decodeStrict(y))
+			}
 			golden(t, filepath.Join("testdata", tt.name+".golden.yaml"), got)
 		})
 	}
@@ -110,7 +113,8 @@ func TestConvertRefuses(t *testing.T) {
 		want    []string // each a line's substring; none means it converts
 	}{
 		{"host bind", `volumes: ["/etc:/host-etc:ro"]`, ConvertOptions{}, []string{`service "s": volumes /etc:/host-etc: a host path outside the project`}},
-		{"writable project bind", `volumes: ["./data:/data"]`, ConvertOptions{}, []string{`service "s": volumes `, `a writable bind mount cannot be carried`}},
+		{"writable project directory", `volumes: ["./data:/data"]`, ConvertOptions{}, []string{`service "s": volumes `, `a writable bind mount of a directory cannot be carried`}},
+		{"image mount", `volumes: [{type: image, source: "alpine:3", target: /mnt}]`, ConvertOptions{}, []string{`service "s": volumes alpine:3:/mnt: an image mount`}},
 		{"network_mode host", `network_mode: host`, ConvertOptions{}, []string{`service "s": network_mode: host`}},
 		{"network_mode service", `network_mode: "service:other"`, ConvertOptions{}, []string{`service "s": network_mode: service:other`}},
 		{"devices", `devices: ["/dev/ttyUSB0:/dev/ttyUSB0"]`, ConvertOptions{}, []string{`service "s": devices /dev/ttyUSB0`}},

@@ -67,10 +67,11 @@ func (c *converter) mounts(s *compose.Service, spec *corev1.PodSpec, ctr *corev1
 			}
 			mount.Name = src.name
 			mount.SubPath = src.subPath
+			mount.ReadOnly = true
 			spec.Volumes = append(spec.Volumes, corev1.Volume{Name: src.name, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 				LocalObjectReference: corev1.LocalObjectReference{Name: src.name}}}})
 		default:
-			c.refusef(s.Name, "volumes %s:%s: a %s mount cannot be carried to a cluster; remove it", m.Source, m.Target, m.Type)
+			c.refusef(s.Name, "volumes %s:%s: an image mount cannot be carried to a cluster; remove it, or copy the files into the service's image", m.Source, m.Target)
 			continue
 		}
 		ctr.VolumeMounts = append(ctr.VolumeMounts, mount)
@@ -100,12 +101,17 @@ func (c *converter) bind(s *compose.Service, m compose.Mount, i int, content has
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") || filepath.IsAbs(rel) {
 		return refuse("a host path outside the project is not on the cluster's nodes")
 	}
-	if !m.ReadOnly {
-		return refuse("a writable bind mount cannot be carried to a cluster")
-	}
 	fi, err := os.Stat(m.Source)
 	if err != nil {
 		return refuse(fmt.Sprintf("cannot read it (%v)", err))
+	}
+	if !m.ReadOnly {
+		if fi.IsDir() {
+			return refuse("a writable bind mount of a directory cannot be carried to a cluster (what the service writes there would be lost)")
+		}
+		// Short-syntax binds are writable unless :ro, and a script or a
+		// configuration file bound so is seldom written to.
+		c.warnf(s.Name, "volumes %s:%s: the file is mounted read-only on the cluster (add :ro to say so)", rel, m.Target)
 	}
 	files := map[string]string{}
 	var sub string

@@ -48,3 +48,9 @@ func validLabelKey(k string) bool {
 func validConfigKey(k string) bool {
 	return len(validation.IsConfigMapKey(k)) == 0
 }
+
+// validSubdomain reports whether name is a DNS-1123 subdomain, as most
+// object names must be.
+func validSubdomain(name string) bool {
+	return len(validation.IsDNS1123Subdomain(name)) == 0
+}
