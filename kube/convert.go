@@ -23,12 +23,12 @@ const (
 	ExposeLoadBalancer = "loadbalancer"
 )
 
-// DefaultWaitImage runs the init containers that wait for a dependency to
-// be healthy (see the package doc for why busybox).
-const DefaultWaitImage = "busybox:1.37"
+// DefaultWaitImage runs the init containers that wait for a dependency
+// to be healthy (see the package doc for why busybox, and why this name).
+const DefaultWaitImage = "busybox:latest"
 
 // DefaultJobWaitImage runs the init containers that wait for a Job to
-// complete: kubectl at the release the test cluster runs.
+// complete: kubectl at the release of the test cluster.
 const DefaultJobWaitImage = "registry.k8s.io/kubectl:v1.36.3"
 
 // DefaultVolumeSize is the storage a named volume's claim requests.
@@ -48,9 +48,10 @@ type ConvertOptions struct {
 	// Images maps a service to the image reference it runs (a digest from
 	// a push, say); it wins over Registry and the compose file.
 	Images map[string]string
-	// WaitImage and JobWaitImage run the init containers that wait for a
-	// healthy dependency and for a completed one; "" is DefaultWaitImage,
-	// DefaultJobWaitImage.
+	// WaitImage runs the init containers that wait for a healthy
+	// dependency (it needs sh, nslookup and grep); JobWaitImage those that
+	// wait for a completed one (it needs kubectl on PATH). "" is
+	// DefaultWaitImage, DefaultJobWaitImage.
 	WaitImage, JobWaitImage string
 }
 

@@ -22,24 +22,31 @@
 //   - depends_on: service_healthy. Each service that others wait for gets a
 //     second headless Service, "<service>-ready", without
 //     publishNotReadyAddresses: its DNS name answers only while a pod is
-//     ready (healthy). The dependent's init container polls that name with
-//     nslookup every second. The image of that container is
-//     ConvertOptions.WaitImage, by default busybox, because busybox has a
-//     shell and nslookup, is a few megabytes, and is already in berth's image
-//     store (its tests run it), so a cluster without a registry can be given
-//     it offline like the project's own images.
+//     ready (healthy). The dependent's init container polls that name
+//     (<service>-ready.<namespace>.svc.cluster.local: the cluster domain is
+//     assumed to be the default) with nslookup every second. Its image is
+//     ConvertOptions.WaitImage, by default busybox:latest: busybox has sh,
+//     nslookup and grep in a few megabytes, and that name is what
+//     scripts/busybox-image.sh gives the image it makes offline from
+//     Debian's busybox-static (the one berth's own tests run), so a cluster
+//     without a registry can be given it like the project's images.
 //   - depends_on: service_completed_successfully. The dependency runs as a
 //     Job (its restart policy mapped to the Job's), and the dependent's init
 //     container waits for the Job's Complete condition. A finished Job leaves
-//     no signal a pod can see without the API (its pod is gone from DNS and
-//     endpoints), so the waiting is done through the API: `kubectl wait
-//     --for=condition=complete job/<name>`, in ConvertOptions.JobWaitImage
-//     (default registry.k8s.io/kubectl at the cluster's release), under a
-//     ServiceAccount allowed only to get, list and watch the namespace's Jobs.
-//     A Job that does not exist yet fails the init container, which the
-//     kubelet retries. A Job that fails keeps its dependents in Init, as a
-//     failed dependency stops them in compose. The Job has no
-//     ttlSecondsAfterFinished: dependents created later must still find it.
+//     no signal a pod can see without the API (its pod leaves DNS and the
+//     endpoints when it exits), so the waiting asks the API: `kubectl wait
+//     --for=condition=complete job/<name>` in ConvertOptions.JobWaitImage
+//     (default registry.k8s.io/kubectl at the cluster's release; offline, an
+//     image with kubectl on PATH imported under that name). It runs as a
+//     ServiceAccount allowed only to get, list and watch the namespace's
+//     Jobs, whose token is mounted into the waiters alone
+//     (automountServiceAccountToken is off for the pod). Busybox's wget was
+//     tried instead and cannot talk to the API server: its TLS 1.2 lacks the
+//     signature_algorithms extension Go's TLS servers require. A Job that
+//     does not exist yet fails the waiter, which the kubelet retries; a Job
+//     that fails keeps its dependents in Init, as a failed dependency stops
+//     them in compose. The Job has no ttlSecondsAfterFinished: dependents
+//     made later (a rescheduled pod) must still find it complete.
 //   - Data. A service with a named volume is a StatefulSet whose
 //     volumeClaimTemplates claim the volume (1Gi, ReadWriteOnce, the
 //     cluster's default StorageClass): each pod keeps its data across

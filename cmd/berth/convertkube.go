@@ -58,7 +58,7 @@ the nodes) before they run.`,
 	f.StringVar(&opts.expose, "expose", kube.ExposeNodePort, "How published ports are reached: nodeport or loadbalancer")
 	f.StringVar(&opts.registry, "registry", "", "Registry the images of build: services are pushed to: they run as REGISTRY/<image>")
 	f.BoolVar(&opts.allowPrivileged, "allow-privileged", false, "Carry privileged: true over instead of refusing it")
-	f.StringVar(&opts.waitImage, "wait-image", kube.DefaultWaitImage, "Image (with sh and nslookup) of the init containers that wait for a healthy dependency")
+	f.StringVar(&opts.waitImage, "wait-image", kube.DefaultWaitImage, "Image (with sh, nslookup and grep) of the init containers that wait for a healthy dependency")
 	f.StringVar(&opts.jobWaitImage, "job-wait-image", kube.DefaultJobWaitImage, "Image (with kubectl) of the init containers that wait for a completed dependency")
 	return cmd
 }
