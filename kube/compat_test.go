@@ -114,6 +114,9 @@ func TestConvertCompatCorpus(t *testing.T) {
 			if l[LabelManagedBy] != ManagedBy || l[LabelPartOf] != p.Name || l[compose.LabelProject] != p.Name {
 				t.Errorf("%s: %s %s lacks berth's labels: %v", s.ID, obj.GetKind(), obj.GetName(), l)
 			}
+			if obj.GetKind() == "Service" && !validLabel(obj.GetName()) {
+				t.Errorf("%s: Service name %q is not a DNS label", s.ID, obj.GetName())
+			}
 			if !validSubdomain(obj.GetName()) {
 				t.Errorf("%s: %s name %q is not valid", s.ID, obj.GetKind(), obj.GetName())
 			}

@@ -20,7 +20,10 @@ func dnsLabel(name string) string {
 		}
 	}
 	s := strings.Trim(b.String(), "-")
-	if s == "" || s[0] < 'a' || s[0] > 'z' {
+	switch {
+	case s == "":
+		s = "x"
+	case s[0] < 'a' || s[0] > 'z':
 		s = "x-" + s
 	}
 	if len(s) > 63 {

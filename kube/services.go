@@ -69,7 +69,7 @@ func (c *converter) services() {
 // readyName is the headless Service whose name answers only while one of
 // service's pods is ready.
 func readyName(service string) string {
-	return dnsLabel(service) + "-ready"
+	return dnsLabel(dnsLabel(service) + "-ready")
 }
 
 func (c *converter) headless(name string, s *compose.Service, notReady bool) *corev1.Service {
@@ -151,7 +151,7 @@ const nodePortMin, nodePortMax = 30000, 32767
 func (c *converter) published(s *compose.Service) *corev1.Service {
 	svc := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: c.meta(dnsLabel(s.Name)+"-published", s.Name),
+		ObjectMeta: c.meta(dnsLabel(dnsLabel(s.Name)+"-published"), s.Name),
 		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Selector: c.selector(s.Name)},
 	}
 	if c.o.Expose == ExposeLoadBalancer {
