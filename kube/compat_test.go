@@ -41,7 +41,8 @@ type compatSample struct {
 // that compose.Load accepts, as the compat runner loads it: each must
 // either convert to objects that carry berth's labels and render to YAML,
 // or be refused with lines that each name a service and say what to do.
-// The counts are logged (go test -v -run TestConvertCompatCorpus ./kube).
+// The counts are logged (go test -v -run TestConvertCompatCorpus ./kube);
+// with BERTH_KUBE_DUMP=DIR each converted stream is written to DIR/<id>.yaml.
 func TestConvertCompatCorpus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("converts the whole corpus (seconds); not with -short")
@@ -108,6 +109,11 @@ func TestConvertCompatCorpus(t *testing.T) {
 			t.Errorf("%s: YAML: %v", s.ID, err)
 		} else if err := decodeStrict(y); err != nil {
 			t.Errorf("%s: %v", s.ID, err)
+		} else if dump := os.Getenv("BERTH_KUBE_DUMP"); dump != "" {
+			// For checks outside unit tests (an API server's dry run).
+			if err := os.WriteFile(filepath.Join(dump, s.ID+".yaml"), y, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for _, obj := range m.Objects {
 			l := obj.GetLabels()

@@ -280,6 +280,10 @@ func (c *converter) security(s *compose.Service, spec *corev1.PodSpec) *corev1.S
 	for _, o := range s.SecurityOpt {
 		switch o {
 		case "no-new-privileges", "no-new-privileges:true", "no-new-privileges=true":
+			if sc.Privileged != nil {
+				c.warnf(s.Name, "security_opt %s is not carried over: Kubernetes refuses it on a privileged container", o)
+				continue
+			}
 			f := false
 			sc.AllowPrivilegeEscalation, set = &f, true
 		default:
