@@ -53,6 +53,9 @@ type ConvertOptions struct {
 	// wait for a completed one (it needs kubectl on PATH). "" is
 	// DefaultWaitImage, DefaultJobWaitImage.
 	WaitImage, JobWaitImage string
+	// StorageClass is the class of the claims of named volumes; "" is the
+	// cluster's default class.
+	StorageClass string
 }
 
 // Manifests are the objects that run a project on a cluster.
@@ -149,6 +152,9 @@ func (c *converter) convert() error {
 	for _, s := range c.p.Services {
 		for _, dep := range sortedKeys(s.DependsOn) {
 			d := s.DependsOn[dep]
+			if d.Restart {
+				c.warnf(s.Name, "depends_on %s restart: true is not carried over: pods are not restarted with their dependencies", dep)
+			}
 			if c.p.Service(dep) == nil {
 				c.warnf(s.Name, "depends_on %s: the service is not in the project (disabled or not selected); not waited for", dep)
 				continue

@@ -78,7 +78,7 @@ func TestConvertGolden(t *testing.T) {
 			Images: map[string]string{"api": "registry.local:5000/edge-stack-api@sha256:" + strings.Repeat("ab", 32)},
 		}, nil},
 		{"names", "testdata/names", ConvertOptions{}, nil},
-		{"features", "testdata/features", ConvertOptions{AllowPrivileged: true, WaitImage: "wait:1", JobWaitImage: "kubectl:1"}, []string{"API_KEY=k3y"}},
+		{"features", "testdata/features", ConvertOptions{AllowPrivileged: true, WaitImage: "wait:1", JobWaitImage: "kubectl:1", StorageClass: "local-path"}, []string{"API_KEY=k3y"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,12 +40,17 @@ func (c *converter) service(s *compose.Service) {
 				Template:            pod.template,
 			},
 		}
+		var storageClass *string
+		if c.o.StorageClass != "" {
+			storageClass = &c.o.StorageClass
+		}
 		for _, vol := range pod.claims {
 			sts.Spec.VolumeClaimTemplates = append(sts.Spec.VolumeClaimTemplates, corev1.PersistentVolumeClaim{
 				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
 				ObjectMeta: metav1.ObjectMeta{Name: vol, Labels: c.labels(s.Name)},
 				Spec: corev1.PersistentVolumeClaimSpec{
-					AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+					StorageClassName: storageClass,
+					AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 					Resources: corev1.VolumeResourceRequirements{
 						Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(DefaultVolumeSize)},
 					},

@@ -16,6 +16,7 @@ type convertKubeOptions struct {
 	allowPrivileged bool
 	waitImage       string
 	jobWaitImage    string
+	storageClass    string
 }
 
 // newConvertCmd is config under its other name, with the kubernetes
@@ -60,6 +61,7 @@ the nodes) before they run.`,
 	f.BoolVar(&opts.allowPrivileged, "allow-privileged", false, "Carry privileged: true over instead of refusing it")
 	f.StringVar(&opts.waitImage, "wait-image", kube.DefaultWaitImage, "Image (with sh, nslookup and grep) of the init containers that wait for a healthy dependency")
 	f.StringVar(&opts.jobWaitImage, "job-wait-image", kube.DefaultJobWaitImage, "Image (with kubectl) of the init containers that wait for a completed dependency")
+	f.StringVar(&opts.storageClass, "storage-class", "", "StorageClass of the claims of named volumes (default: the cluster's default class)")
 	return cmd
 }
 
@@ -71,6 +73,7 @@ func runConvertKube(cmd *cobra.Command, g *globalOptions, opts convertKubeOption
 	m, err := kube.Convert(p, kube.ConvertOptions{
 		Namespace: opts.namespace, Expose: opts.expose, Registry: opts.registry,
 		AllowPrivileged: opts.allowPrivileged, WaitImage: opts.waitImage, JobWaitImage: opts.jobWaitImage,
+		StorageClass: opts.storageClass,
 	})
 	if err != nil {
 		return fmt.Errorf("convert %s to kubernetes:\n%w", p.Name, err)
