@@ -2,6 +2,7 @@ package kube
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,7 @@ const maxBindBytes = 900 << 10
 // an anonymous one and a tmpfs are emptyDirs, and a read-only bind mount
 // of project files is a ConfigMap; other bind mounts and image mounts are
 // refused.
-func (c *converter) mounts(s *compose.Service, spec *corev1.PodSpec, ctr *corev1.Container, parts *podParts, content hashWriter) {
+func (c *converter) mounts(s *compose.Service, spec *corev1.PodSpec, ctr *corev1.Container, parts *podParts, content io.Writer) {
 	for i, m := range s.Mounts {
 		vol := fmt.Sprintf("%s-%d", m.Type, i)
 		mount := corev1.VolumeMount{Name: vol, MountPath: m.Target, ReadOnly: m.ReadOnly}
@@ -92,7 +93,7 @@ type bindSource struct{ name, subPath string }
 
 // bind carries a read-only bind mount of files under the project
 // directory as a ConfigMap; anything else of the host is refused.
-func (c *converter) bind(s *compose.Service, m compose.Mount, i int, content hashWriter) (bindSource, bool) {
+func (c *converter) bind(s *compose.Service, m compose.Mount, i int, content io.Writer) (bindSource, bool) {
 	refuse := func(why string) (bindSource, bool) {
 		c.refusef(s.Name, "volumes %s:%s: %s; use a named volume, or a read-only bind of project files (carried as a ConfigMap)", m.Source, m.Target, why)
 		return bindSource{}, false
@@ -172,7 +173,7 @@ func putData(cm *corev1.ConfigMap, key string, b []byte) {
 	cm.BinaryData[key] = b
 }
 
-func hashBinary(h hashWriter, data map[string][]byte) {
+func hashBinary(h io.Writer, data map[string][]byte) {
 	for _, k := range sortedKeys(data) {
 		fmt.Fprintf(h, "%s\x00%d\x00", k, len(data[k]))
 		h.Write(data[k])
@@ -181,7 +182,7 @@ func hashBinary(h hashWriter, data map[string][]byte) {
 
 // files maps secrets and configs: each top-level secret is a Secret and
 // each config a ConfigMap, made once, mounted at the service's target.
-func (c *converter) files(s *compose.Service, spec *corev1.PodSpec, ctr *corev1.Container, content hashWriter) {
+func (c *converter) files(s *compose.Service, spec *corev1.PodSpec, ctr *corev1.Container, content io.Writer) {
 	for _, f := range s.Files {
 		data := []byte(f.Content)
 		if f.File != "" {
