@@ -18,7 +18,10 @@
 //     interval, timeout and retries mapped (periodSeconds, timeoutSeconds,
 //     failureThreshold); a start_period becomes a startup probe, which runs
 //     every start_interval and tolerates failures for start_period, as
-//     Docker does, without delaying readiness once the service is up.
+//     Docker does, without delaying readiness once the service is up. The
+//     liveness probe makes the kubelet restart a container that turns
+//     unhealthy, which berth does not do on one machine: on a cluster a
+//     stuck service is restarted rather than left running unhealthy.
 //   - depends_on: service_healthy. Each service that others wait for gets a
 //     second headless Service, "<service>-ready", without
 //     publishNotReadyAddresses: its DNS name answers only while a pod is
