@@ -7,6 +7,9 @@
 # $BERTH_KUBE_DIR (default /usr/local/lib/berth/kube-<release>/) with a symlink per command.
 # Skips the build when that binary is already there and answers --version; -f rebuilds.
 # Prints the build's wall time. GOCACHE is honoured: a fresh GOCACHE gives a cold build.
+# Measured (k8s v1.36.3, etcd v3.6.8, Go 1.26.8, 2 cores, nice 19, beside a running CI e2e):
+# cold build 1243 s wall (984 s user + 357 s sys), 2.3 GiB peak RSS (the link), 129 MiB binary;
+# with a warm GOCACHE 15 s. The CI job gets about one core of the two when it is this busy.
 # --replaces prints the replace block that go.mod needs for its k8s.io/kubernetes release (each
 # staging module at its published v0.Y.Z tag), for moving to another release.
 set -euo pipefail
