@@ -14,7 +14,7 @@ COMPAT      ?= ../shared/compat/compat.sh
 # containerd cross builds (TestPlatform*, TestEdgeStackOnArm64, TestRelease*): allow for those.
 E2E_TIMEOUT ?= 75m
 
-.PHONY: all build release deps test unit compat e2e bench fuzz fuzz-short demo lint clean
+.PHONY: all build release deps test unit compat e2e bench fuzz fuzz-short demo lint clean kube
 
 all: build
 
@@ -35,6 +35,12 @@ release:
 ## deps: install runc, containerd and the test tools (idempotent; needs root)
 deps:
 	scripts/install-deps.sh
+
+## kube: build the single-node Kubernetes (etcd, control plane, kubelet, kube-proxy, kubectl) that the
+## cluster e2e tests start with scripts/kube-cluster.sh; cached in /usr/local/lib/berth/kube-<release>
+## (cold ~20 min on 2 cores, then skipped; scripts/build-kube.sh -f rebuilds)
+kube:
+	scripts/build-kube.sh
 
 ## test: unit tests, a short run of the fuzz targets, the compose conformance suite, and the e2e tests
 ## against a real containerd

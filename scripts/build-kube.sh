@@ -2,14 +2,16 @@
 # build-kube.sh [-f] [--replaces]: build the single-node Kubernetes control plane for the cluster e2e.
 #
 # Builds scripts/kube (its own Go module: etcd through go.etcd.io/etcd/server/v3/embed, and the
-# kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and kube-proxy commands of the
-# k8s.io/kubernetes release its go.mod names) as one multi-call binary, berth-kube, into
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy and kubectl commands of
+# the k8s.io/kubernetes release its go.mod names) as one multi-call binary, berth-kube, into
 # $BERTH_KUBE_DIR (default /usr/local/lib/berth/kube-<release>/) with a symlink per command.
-# Skips the build when that binary is already there and answers --version; -f rebuilds.
+# Skips the build when that binary is already there and answers --version and kubectl; -f rebuilds.
 # Prints the build's wall time. GOCACHE is honoured: a fresh GOCACHE gives a cold build.
 # Measured (k8s v1.36.3, etcd v3.6.8, Go 1.26.8, 2 cores, nice 19, beside a running CI e2e):
 # cold build 1243 s wall (984 s user + 357 s sys), 2.3 GiB peak RSS (the link), 129 MiB binary;
 # with a warm GOCACHE 15 s. The CI job gets about one core of the two when it is this busy.
+# Adding kubectl (k8s.io/kubectl/pkg/cmd) cost 318 s more on top of a warm cache (its own packages)
+# and 9 MiB (138 MiB binary); a cold build is that much longer.
 # --replaces prints the replace block that go.mod needs for its k8s.io/kubernetes release (each
 # staging module at its published v0.Y.Z tag), for moving to another release.
 set -euo pipefail
@@ -37,8 +39,9 @@ fi
 
 dir="${BERTH_KUBE_DIR:-/usr/local/lib/berth/kube-$release}"
 bin="$dir/berth-kube"
-commands=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
-if [ "${1:-}" != -f ] && [ -x "$bin" ] && "$bin" kube-apiserver --version >/dev/null 2>&1; then
+commands=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
+if [ "${1:-}" != -f ] && [ -x "$bin" ] && "$bin" kube-apiserver --version >/dev/null 2>&1 &&
+	"$bin" kubectl version --client >/dev/null 2>&1; then
 	echo "build-kube.sh: $bin is built ($release); -f rebuilds"
 	exit 0
 fi

@@ -1,6 +1,7 @@
 // Command berth-kube is a multi-call binary holding a single-node Kubernetes
 // control plane: etcd and the kube-apiserver, kube-controller-manager,
-// kube-scheduler, kubelet and kube-proxy commands of one Kubernetes release.
+// kube-scheduler, kubelet, kube-proxy and kubectl commands of one Kubernetes
+// release.
 // Packages that the commands share compile once, which is what makes the
 // build fit a 2-core CI machine; it is what hyperkube did until Kubernetes
 // removed it (kubernetes/kubernetes#83093).
@@ -46,8 +47,11 @@ func main() {
 	if !known(name) && len(args) > 0 && known(args[0]) {
 		name, args = args[0], args[1:]
 	}
-	if name == "etcd" {
+	switch name {
+	case "etcd":
 		os.Exit(runEtcd(args))
+	case "kubectl":
+		os.Exit(runKubectl(args))
 	}
 	newCommand, ok := commands[name]
 	if !ok {
@@ -61,11 +65,11 @@ func main() {
 
 func known(name string) bool {
 	_, ok := commands[name]
-	return ok || name == "etcd"
+	return ok || name == "etcd" || name == "kubectl"
 }
 
 func names() []string {
-	out := []string{"etcd"}
+	out := []string{"etcd", "kubectl"}
 	for n := range commands {
 		out = append(out, n)
 	}
