@@ -63,7 +63,12 @@ func TestMain(m *testing.M) {
 		fmt.Println("e2e: prepare the test image:", err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	// The single-node Kubernetes, if a test started it (kube_harness_test.go).
+	if !stopKubeCluster() && code == 0 {
+		code = 1
+	}
+	os.Exit(code)
 }
 
 func loadTestImage() error {
