@@ -44,8 +44,8 @@ const kubeWebPage = "hello from berth"
 // TestKubeClusterServesDeployment proves the cluster of kube-cluster.sh is a
 // working Kubernetes: a Deployment's pod runs from an offline image, the
 // host reaches it through its NodePort on 127.0.0.1, another pod reaches it
-// through the Service's ClusterIP, and the ReplicaSet replaces a deleted pod,
-// which the Service then reaches again.
+// through the Service's ClusterIP and by its name, and the ReplicaSet
+// replaces a deleted pod, which the Service then reaches again.
 func TestKubeClusterServesDeployment(t *testing.T) {
 	c := needKubeCluster(t)
 	ns := c.kubeNamespace(t)
@@ -70,20 +70,27 @@ func TestKubeClusterServesDeployment(t *testing.T) {
 	// kube-proxy writes the NodePort rules within a second or so of the Service.
 	waitKube(t, "the NodePort on 127.0.0.1:"+nodePort, 30*time.Second, hostGet)
 
-	// Another pod, through the ClusterIP (kube-proxy's DNAT on the pod bridge).
-	// busybox's wget -T crashes (Debian's busybox-static), hence timeout.
+	// Another pod, through the ClusterIP (kube-proxy's DNAT on the pod bridge),
+	// then by the Service's short and full names (cluster-dns, through the
+	// search path the kubelet writes). busybox's wget -T crashes (Debian's
+	// busybox-static), hence timeout.
+	script := "set -e; for u in http://" + clusterIP + "/ http://web/ http://web." + ns + ".svc.cluster.local/; do " +
+		"echo \"$u: $(timeout 20 wget -qO- $u)\"; done"
 	c.mustKubectl(t, "-n", ns, "run", "client", "--image=docker.io/library/busybox:latest",
-		"--image-pull-policy=Never", "--restart=Never", "--", "timeout", "20", "wget", "-qO-", "http://"+clusterIP+"/")
+		"--image-pull-policy=Never", "--restart=Never", "--", "sh", "-c", script)
 	waitKube(t, "pod client to finish", 90*time.Second, func() (bool, string) {
 		phase, err := c.kubectl("-n", ns, "get", "pod", "client", "-o", "jsonpath={.status.phase}")
 		if phase == "Failed" {
 			logs, _ := c.kubectl("-n", ns, "logs", "client")
-			t.Fatalf("pod client failed to reach http://%s/: %s", clusterIP, logs)
+			t.Fatalf("pod client failed: %s", logs)
 		}
 		return phase == "Succeeded", phase + errString(err)
 	})
-	if logs := c.mustKubectl(t, "-n", ns, "logs", "client"); !strings.Contains(logs, kubeWebPage) {
-		t.Fatalf("pod client got %q from http://%s/, want %q", logs, clusterIP, kubeWebPage)
+	logs := c.mustKubectl(t, "-n", ns, "logs", "client")
+	for _, u := range []string{"http://" + clusterIP + "/", "http://web/", "http://web." + ns + ".svc.cluster.local/"} {
+		if !strings.Contains(logs, u+": <h1>"+kubeWebPage) {
+			t.Errorf("pod client did not get %q from %s; its output:\n%s", kubeWebPage, u, logs)
+		}
 	}
 
 	// The ReplicaSet replaces a deleted pod.

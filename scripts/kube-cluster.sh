@@ -18,14 +18,17 @@
 #   etcd 127.0.0.1:23790 (peer 23800)     kube-apiserver https://127.0.0.1:16443
 #   controller-manager :10457, scheduler :10459, kube-proxy healthz :10356 metrics :10349
 #   kubelet NODE_IP:10350, healthz 127.0.0.1:10348    NodePorts on 127.0.0.1 and NODE_IP (30000-32767)
+#   cluster-dns NODE_IP:53 (UDP)
 #   bridge bkube0, pods 10.236.0.0/24 (node IP 10.236.0.1), services 10.237.0.0/24; berth's own networks
 #   are in 10.89.0.0/16 (netbridge.DefaultPool), so the two never overlap.
 # Images come from no registry: the sandbox (pause) image berth.local/pause:1 (busybox's sleep) and
 # docker.io/library/busybox:latest (scripts/busybox-image.sh) are imported into the CRI containerd's
 # k8s.io namespace; more with KUBE_CLUSTER_IMAGES="a.tar b.tar". Pods must use imagePullPolicy
 # IfNotPresent or Never.
-# DNS: no CoreDNS (no registry). The kubelet's clusterDNS is left empty, so pods get the host's
-# resolv.conf and reach Services by their ClusterIP or by the KUBE-style environment variables.
+# DNS: CoreDNS has no image here (no registry), so berth-kube's cluster-dns (scripts/kube/clusterdns.go)
+# runs on the host at NODE_IP:53 and the kubelet's clusterDNS points at it: pods resolve SVC,
+# SVC.NS, SVC.NS.svc.cluster.local and HOST.SVC.NS.svc.cluster.local from the API's Services and
+# EndpointSlices. Other names are refused unless KUBE_CLUSTER_DNS_UPSTREAM=ADDR:PORT is set.
 #
 # Measured here (2 cores, cgroup v1, beside other e2e runs): up 40-60 s, down 5-15 s. See the e2e
 # TestKubeCluster for the figures of the last run.
@@ -261,6 +264,7 @@ authentication:
   x509: {clientCAFile: $pki/ca.crt}
 authorization: {mode: AlwaysAllow}
 clusterDomain: cluster.local
+clusterDNS: [$node_ip]
 resolvConf: /etc/resolv.conf
 registerNode: true
 protectKernelDefaults: false
@@ -367,6 +371,9 @@ up() {
 	for p in $etcd_port $etcd_peer $api_port $cm_port $sched_port $kubelet_port $kubelet_healthz $proxy_healthz $proxy_metrics; do
 		if ss -Hltn "sport = :$p" | grep -q .; then die "port $p is in use; another cluster or program holds it"; fi
 	done
+	if ss -Hlun "sport = :53" | grep -qE "(0\.0\.0\.0|\*|$node_ip):53 "; then
+		die "UDP port 53 on $node_ip is taken (a DNS server listens on all addresses); stop it first"
+	fi
 	mkdir -p "$logs" "$run" "$dir/containerd" "$dir/kubelet" "$dir/pod-logs" "$dir/etcd"
 	record_host
 	make_pki
@@ -428,6 +435,11 @@ up() {
 		--bind-address 127.0.0.1 --secure-port "$sched_port" --leader-elect=false
 	wait_for kube-scheduler curl -fsSk --max-time 3 "https://127.0.0.1:$sched_port/healthz"
 
+	name=cluster-dns
+	start cluster-dns "$k" cluster-dns --kubeconfig "$dir/kubeconfig" --listen "$node_ip:53" \
+		--domain cluster.local --upstream "${KUBE_CLUSTER_DNS_UPSTREAM:-}"
+	wait_for cluster-dns grep -q "serving" "$logs/cluster-dns.log"
+
 	name=containerd
 	containerd_config
 	start containerd "$ctrd_dir/containerd" --config "$dir/containerd/config.toml"
@@ -474,6 +486,7 @@ down() {
 	for pid in $(pgrep -f -- "containerd-shim-runc-v2 .*-address $run/containerd.sock( |$)" || true); do
 		kill -KILL "$pid" 2>/dev/null || true
 	done
+	stop cluster-dns
 	stop kube-apiserver
 	stop etcd
 	# kube-proxy's own cleanup removes its KUBE-* chains in every mode.

@@ -1,7 +1,7 @@
 // Command berth-kube is a multi-call binary holding a single-node Kubernetes
 // control plane: etcd and the kube-apiserver, kube-controller-manager,
 // kube-scheduler, kubelet, kube-proxy and kubectl commands of one Kubernetes
-// release.
+// release, and cluster-dns (clusterdns.go), the cluster's Service resolver.
 // Packages that the commands share compile once, which is what makes the
 // build fit a 2-core CI machine; it is what hyperkube did until Kubernetes
 // removed it (kubernetes/kubernetes#83093).
@@ -52,6 +52,8 @@ func main() {
 		os.Exit(runEtcd(args))
 	case "kubectl":
 		os.Exit(runKubectl(args))
+	case "cluster-dns":
+		os.Exit(runClusterDNS(args))
 	}
 	newCommand, ok := commands[name]
 	if !ok {
@@ -65,11 +67,11 @@ func main() {
 
 func known(name string) bool {
 	_, ok := commands[name]
-	return ok || name == "etcd" || name == "kubectl"
+	return ok || name == "etcd" || name == "kubectl" || name == "cluster-dns"
 }
 
 func names() []string {
-	out := []string{"etcd", "kubectl"}
+	out := []string{"cluster-dns", "etcd", "kubectl"}
 	for n := range commands {
 		out = append(out, n)
 	}
