@@ -43,8 +43,8 @@ kube:
 	scripts/build-kube.sh
 
 ## test: unit tests, a short run of the fuzz targets, the compose conformance suite, and the e2e tests
-## against a real containerd
-test: deps build unit fuzz-short compat e2e
+## against a real containerd and a real single-node Kubernetes (built once by `make kube`)
+test: deps build kube unit fuzz-short compat e2e
 
 unit: lint
 	$(GO) test -count=1 ./...
@@ -53,8 +53,11 @@ compat: build
 	@test -x $(COMPAT) || { echo "compat suite not found at $(COMPAT) (set COMPAT=path/to/compat.sh)"; exit 1; }
 	$(COMPAT) ./$(BIN)
 
+## e2e: the Kubernetes tests (TestKube*) run on their own afterwards, so that the cluster they share
+## (scripts/kube-cluster.sh, started by the first of them) is up only while they run
 e2e: build
-	$(GO) test -count=1 -tags e2e -timeout $(E2E_TIMEOUT) ./containerd/... ./netbridge/... ./e2e/...
+	$(GO) test -count=1 -tags e2e -timeout $(E2E_TIMEOUT) -skip '^TestKube' ./containerd/... ./netbridge/... ./e2e/...
+	$(GO) test -count=1 -tags e2e -timeout 30m -run '^TestKube' ./e2e/
 
 ## bench: speed figures (medians of BENCH_RUNS runs) against a real containerd; see docs/benchmarks.md.
 ## BENCH picks benchmarks (a -bench pattern: BENCH=Stacks for only the shared reference stacks);

@@ -9,6 +9,8 @@
 #   - qemu-user-static and arch-test (for mmdebstrap --arch), with binfmt_misc mounted and its
 #     qemu-aarch64 and qemu-arm handlers registered (flag F) when missing, so berth builds and runs
 #     linux/arm64 and linux/arm/v7 images,
+#   - openssl and containernetworking-plugins (scripts/kube-cluster.sh: the test cluster's
+#     certificates, and its pods' bridge, host-local and portmap CNI plugins),
 #   - the containerd daemon and containerd-shim-runc-v2 at the version go.mod uses, built with
 #     `go install` into /usr/local/lib/berth/containerd-<version>, where berth looks for them.
 #
@@ -16,7 +18,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-packages=(runc nftables iptables iproute2 gcc libc6-dev busybox-static mmdebstrap skopeo docker-registry curl qemu-user-static arch-test graphviz)
+packages=(runc nftables iptables iproute2 gcc libc6-dev busybox-static mmdebstrap skopeo docker-registry curl qemu-user-static arch-test graphviz openssl containernetworking-plugins)
 # graphviz: the unit tests check that berth graph --format dot is read by dot
 
 say() { printf 'install-deps: %s\n' "$*" >&2; }
