@@ -93,6 +93,9 @@ type Client struct {
 	// probeAgent is the probe agent bound into containers with a
 	// healthcheck (see ProbeAgentPath); "" when there is none.
 	probeAgent string
+	// shimWrapper is berth-shim, the runtime of new containers (see
+	// runtime); "" when there is none.
+	shimWrapper string
 	// agents are the probe agents this client started.
 	agents probeAgents
 }
@@ -115,6 +118,7 @@ type connectOptions struct {
 	events          scheduler.Events
 	logDriver       string
 	probeAgent      string
+	shimWrapper     string
 	startTimeout    time.Duration
 	buildNetwork    build.Network
 	binfmtDir       string
@@ -221,6 +225,11 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 		pause = o.probeAgent
 	}
 
+	wrapper, err := resolveShimWrapper(o.shimWrapper, o.logDriver)
+	if err != nil {
+		return nil, err
+	}
+
 	quietLibraryLogs()
 	address, managed := o.address, false
 	d := daemon{dataDir: o.dataDir, runDir: o.runDir, binDir: o.daemonBinDir, timeout: o.startTimeout}
@@ -252,6 +261,7 @@ func Connect(ctx context.Context, opts ...Opt) (*Client, error) {
 		events:      o.events,
 		logDriver:   o.logDriver,
 		probeAgent:  o.probeAgent,
+		shimWrapper: wrapper,
 		staticInit:  sync.OnceValue(func() error { return checkStaticInit(o.logDriver) }),
 		snapshotter: "overlayfs",
 		buildNet:    o.buildNetwork,

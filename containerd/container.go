@@ -418,7 +418,7 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		containerd.WithImage(img),
 		containerd.WithSnapshotter(c.snapshotter),
 		containerd.WithNewSnapshot(req.Name, img),
-		containerd.WithRuntime(runtimeName, c.runtimeOptions()),
+		containerd.WithRuntime(c.runtime(), c.runtimeOptions()),
 		containerd.WithNewSpec(opts...),
 	}
 	if anchor != "" {

@@ -235,7 +235,7 @@ func (c *Client) newAnchorContainer(ctx context.Context, anchor, project string)
 		opts = append(opts, oci.WithCgroup(cg+"/"+anchor))
 	}
 	return c.client.NewContainer(ctx, anchor,
-		containerd.WithRuntime(runtimeName, c.runtimeOptions()),
+		containerd.WithRuntime(c.runtime(), c.runtimeOptions()),
 		containerd.WithNewSpec(opts...),
 		containerd.WithContainerLabels(map[string]string{labelAnchorOf: project}),
 	)

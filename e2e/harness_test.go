@@ -369,6 +369,16 @@ func leftovers(names ...string) map[string][]string {
 		for _, left := range ipamEntries(name) {
 			add(name, "IPAM entry %s", left)
 		}
+		// runc's state and the task bundles, which a task's delete (and
+		// berth-shim's answer to containerd's second cleanup) leave none of.
+		for _, dir := range taskStateDirs() {
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				if strings.HasPrefix(e.Name(), prefix) {
+					add(name, "%s/%s", dir, e.Name())
+				}
+			}
+		}
 		for _, root := range []string{berthDataDir(), berthRunDir()} {
 			for _, f := range filesNamed(root, name, 3) {
 				add(name, "%s", f)
@@ -666,6 +676,18 @@ func berthRunDir() string {
 		return d
 	}
 	return "/run/berth"
+}
+
+// taskStateDirs are where runc keeps the state of the berth namespace's
+// containers (its default root when berth's run directory is the default
+// one, else one inside it) and where containerd keeps their tasks'
+// bundles.
+func taskStateDirs() []string {
+	runc := berthRunDir() + "/runc/berth"
+	if berthRunDir() == "/run/berth" {
+		runc = "/run/containerd/runc/berth"
+	}
+	return []string{runc, berthRunDir() + "/containerd/io.containerd.runtime.v2.task/berth"}
 }
 
 // berthDataDir is the data directory berth uses (BERTH_DATA_DIR, as in

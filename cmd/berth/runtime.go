@@ -73,6 +73,10 @@ func (o *globalOptions) connectOptions(ev scheduler.Events) ([]containerd.Opt, e
 		// The probe agent bound into containers with a healthcheck:
 		// berth-probe beside berth unless this names another (or none).
 		containerd.WithProbeAgent(os.Getenv("BERTH_PROBE_AGENT")),
+		// The runtime of new containers: berth-shim beside berth, which
+		// spares a down containerd's second cleanup of each task, unless
+		// this names another (or none: containerd's runc shim by name).
+		containerd.WithShimWrapper(os.Getenv("BERTH_SHIM_WRAPPER")),
 	}, nil
 }
 
