@@ -275,7 +275,7 @@ func (c *Client) removeShimAnchor(ctx context.Context, anchor, project string) e
 		errs = append(errs, err)
 	default:
 		if task, err := ctr.Task(ctx, nil); err == nil {
-			if _, err := deleteTask(ctx, task, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			if _, err := deleteTask(ctx, task, killPause); err != nil && !errdefs.IsNotFound(err) {
 				errs = append(errs, err)
 			} else {
 				unweighShim(cgroupRoot, c.shimCgroup(project), 2*time.Second)

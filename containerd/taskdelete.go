@@ -3,6 +3,7 @@ package containerd
 import (
 	"context"
 	"errors"
+	"syscall"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"golang.org/x/sys/unix"
@@ -37,6 +38,39 @@ func killIfRunning(ctx context.Context, p containerd.Process) error {
 		}
 	}
 	return containerd.WithProcessKill(ctx, p)
+}
+
+// killPause is containerd.WithProcessKill for the delete of a shim
+// anchor's task (its pause process, alone in its container), which goes
+// with the last container of a down, on its critical path: the kill goes
+// from berth to the process through a pidfd, not through the shim as a
+// `runc kill --all` (a runc process, tens of ms). The pidfd is taken
+// before the task is seen running, so it names the task's process and
+// not one that took its pid since. A task that is not running, or a
+// kernel without pidfds, is left to WithProcessKill.
+func killPause(ctx context.Context, p containerd.Process) error {
+	proc, err := openPidfd(int(p.Pid()))
+	if err != nil || proc == nil {
+		return containerd.WithProcessKill(ctx, p)
+	}
+	defer proc.close()
+	st, err := p.Status(ctx)
+	if err != nil || st.Status != containerd.Running {
+		return containerd.WithProcessKill(ctx, p)
+	}
+	exited, err := p.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	if err := proc.signal(syscall.SIGKILL); err != nil {
+		return containerd.WithProcessKill(ctx, p)
+	}
+	select {
+	case <-exited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // processGone reports whether process pid has exited: it is gone, or a

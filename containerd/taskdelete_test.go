@@ -90,3 +90,65 @@ func TestKillIfRunning(t *testing.T) {
 		})
 	}
 }
+
+// TestKillPause: the delete of a shim anchor's running task kills its
+// process through a pidfd, asking the shim only to wait for the exit; a
+// task that is not running, or whose pid names no process, is killed
+// through the shim as containerd's WithProcessKill does.
+func TestKillPause(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/kernel/pid_max")
+	if err != nil {
+		t.Skipf("no pid_max: %v", err)
+	}
+	never, _ := strconv.Atoi(strings.TrimSpace(string(b))) // never a pid
+	killed := []string{"wait", "kill " + syscall.SIGKILL.String()}
+	tests := []struct {
+		name    string
+		st      containerd.ProcessStatus
+		running bool // a real process stands for the task's
+		want    []string
+	}{
+		{name: "running", st: containerd.Running, running: true, want: []string{"wait"}},
+		{name: "stopped", st: containerd.Stopped, running: true, want: killed},
+		{name: "no such process", st: containerd.Running, want: killed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			proc := &deletedProcess{pid: never, st: tt.st, exit: make(chan containerd.ExitStatus, 1)}
+			var pause *exec.Cmd
+			if tt.running {
+				pause = exec.Command("sleep", "600")
+				if err := pause.Start(); err != nil {
+					t.Skipf("no sleep to run: %v", err)
+				}
+				proc.pid = pause.Process.Pid
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					pause.Wait() //nolint:errcheck // killed: its status says so
+					select {
+					case proc.exit <- containerd.ExitStatus{}:
+					default:
+					}
+				}()
+				t.Cleanup(func() {
+					pause.Process.Kill() //nolint:errcheck // gone already, most of the time
+					<-done
+				})
+			}
+			if err := killPause(context.Background(), proc); err != nil {
+				t.Fatalf("killPause: %v", err)
+			}
+			if !reflect.DeepEqual(proc.calls, tt.want) {
+				t.Errorf("calls to the shim %q, want %q", proc.calls, tt.want)
+			}
+			if tt.running && tt.st == containerd.Running {
+				if err := unix.Kill(proc.pid, 0); err == nil {
+					// Reaped by the goroutine once killed: the wait on
+					// exit above returned only then.
+					t.Errorf("process %d still runs after killPause", proc.pid)
+				}
+			}
+		})
+	}
+}
