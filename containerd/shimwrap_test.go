@@ -66,7 +66,10 @@ func TestShimWrapper(t *testing.T) {
 			args: []string{"--namespace=" + ns, "-debug", "-id=" + id, "delete"}},
 		{name: "runc still has the task", bundle: bundle{options: str("{}"), runcState: true}, args: deleteArgs, wantReal: true},
 		{name: "rootfs still mounted", bundle: bundle{options: str("{}"), mounted: true}, args: deleteArgs, wantReal: true},
-		{name: "custom runc root", bundle: bundle{options: str(`{"root":"/run/other"}`)}, args: deleteArgs, wantReal: true},
+		{name: "task gone, runc root of a private run directory", bundle: bundle{options: str(`{"root":"ROOT"}`)}, args: deleteArgs},
+		{name: "runc root of a private run directory has the task", bundle: bundle{options: str(`{"root":"ROOT"}`), runcState: true}, args: deleteArgs, wantReal: true},
+		{name: "options other than a root", bundle: bundle{options: str(`{"root":"ROOT","systemd_cgroup":true}`)}, args: deleteArgs, wantReal: true},
+		{name: "relative runc root", bundle: bundle{options: str(`{"root":"run/runc"}`)}, args: deleteArgs, wantReal: true},
 		{name: "another runc", bundle: bundle{options: str("{}"), runtime: str("/usr/bin/crun")}, args: deleteArgs, wantReal: true},
 		{name: "task gone, bundle named as containerd does", bundle: bundle{options: str("{}")}, args: append(deleteArgs[:len(deleteArgs)-1:len(deleteArgs)-1], "-bundle", ".", "delete")},
 		{name: "bundle elsewhere", bundle: bundle{}, args: []string{"-namespace", ns, "-id", id, "-bundle", "/", "delete"}, wantReal: true},
@@ -77,7 +80,7 @@ func TestShimWrapper(t *testing.T) {
 		{name: "no namespace", bundle: bundle{}, args: []string{"-id", id, "delete"}, wantReal: true},
 		{name: "two actions", bundle: bundle{}, args: append(append([]string{}, deleteArgs...), "extra"), wantReal: true},
 	}
-	runcRoot := t.TempDir()
+	runcRoot, privateRoot := t.TempDir(), t.TempDir()
 	wrapper := buildShimWrapper(t, runcRoot)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +98,8 @@ func TestShimWrapper(t *testing.T) {
 			}
 			for name, content := range map[string]*string{"options.json": tt.bundle.options, "runtime": tt.bundle.runtime} {
 				if content != nil {
-					if err := os.WriteFile(filepath.Join(dir, name), []byte(*content), 0o600); err != nil {
+					// ROOT is the root of the runc state of the test.
+					if err := os.WriteFile(filepath.Join(dir, name), []byte(strings.ReplaceAll(*content, "ROOT", privateRoot)), 0o600); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -107,7 +111,13 @@ func TestShimWrapper(t *testing.T) {
 				}
 				t.Cleanup(func() { unix.Unmount(rootfs, unix.MNT_DETACH) }) //nolint:errcheck // a temporary directory's mount
 			}
-			state := filepath.Join(runcRoot, ns, id)
+			// runc's state is under the root the options name, or its
+			// default one (the root the wrapper was built with).
+			root := runcRoot
+			if tt.bundle.options != nil && strings.Contains(*tt.bundle.options, "ROOT") {
+				root = privateRoot
+			}
+			state := filepath.Join(root, ns, id)
 			os.RemoveAll(state)
 			if tt.bundle.runcState {
 				if err := os.MkdirAll(state, 0o700); err != nil {

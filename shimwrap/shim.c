@@ -21,10 +21,11 @@
  * down (30 containers: 1.5 s of CPU, three quarters of a second of wall time).
  *
  * So when there is nothing left for it to do, this program does it alone:
- * when the bundle's runc options are the defaults (options.json is "{}" or
- * absent, runtime names no other runc) and runc has no state for the task
- * under its default root (/run/containerd/runc/<namespace>/<id>), and the
- * bundle's rootfs is not a mount point, the task is gone: it prints the
+ * when the bundle's runc options are the defaults or only a root
+ * (options.json is absent, "{}" or {"root":"/path"}; runtime names no other
+ * runc) and runc has no state for the task under that root (by default
+ * /run/containerd/runc/<namespace>/<id>), and the bundle's rootfs is not a
+ * mount point, the task is gone: it prints the
  * result containerd's shim prints when it finds no exit record (the pid from
  * init.pid, exit status 128+SIGKILL, exited now), as a protobuf
  * containerd.task.v2.DeleteResponse, and exits 0. In every other case (a shim
@@ -95,19 +96,38 @@ static void squeeze(char *s)
 	*d = 0;
 }
 
-/* defaultOptions reports whether the bundle's runc options are the defaults:
- * options.json absent, empty or "{}", and runtime (another runc binary)
- * absent or empty. */
-static int defaultOptions(void)
+/* runcRoot finds runc's root for the bundle, into root (of size n): its
+ * default when the options are the defaults (options.json absent, empty or
+ * "{}"), or the only option, a root, as containerd's shim writes it
+ * ({"root":"/path"}, with no escapes); and no other runc binary (runtime
+ * absent or empty). 0 when it is not known so. */
+static int runcRoot(char *root, size_t n)
 {
-	char buf[64];
-	if (readSmall("options.json", buf, sizeof buf) < 0) {
+	char buf[4200];
+	ssize_t got = readSmall("options.json", buf, sizeof buf);
+	if (got < 0) {
 		if (errno != ENOENT)
 			return 0;
+		buf[0] = 0;
+	} else if ((size_t)got >= sizeof buf - 1) {
+		return 0; /* too long to be only a root */
+	}
+	static const char pre[] = "{\"root\":\"", post[] = "\"}";
+	size_t len = strlen(buf), lp = sizeof pre - 1, lq = sizeof post - 1;
+	if (len > lp + lq && !strncmp(buf, pre, lp) && !strcmp(buf + len - lq, post)) {
+		const char *path = buf + lp;
+		size_t pl = len - lp - lq;
+		if (pl >= n || path[0] != '/' || memchr(path, '"', pl) || memchr(path, '\\', pl))
+			return 0;
+		memcpy(root, path, pl);
+		root[pl] = 0;
 	} else {
 		squeeze(buf);
 		if (buf[0] && strcmp(buf, "{}"))
 			return 0;
+		if (strlen(RUNC_ROOT) >= n)
+			return 0;
+		strcpy(root, RUNC_ROOT);
 	}
 	if (readSmall("runtime", buf, sizeof buf) < 0)
 		return errno == ENOENT;
@@ -172,10 +192,10 @@ static int deleted(void)
  * for containerd's shim to clean: see the top of the file. */
 static int gone(const char *ns, const char *id)
 {
-	if (!defaultOptions())
+	char root[4096], path[4096 + 512];
+	if (!runcRoot(root, sizeof root))
 		return 0;
-	char path[4096];
-	if (snprintf(path, sizeof path, "%s/%s/%s", RUNC_ROOT, ns, id) >= (int)sizeof path)
+	if (snprintf(path, sizeof path, "%s/%s/%s", root, ns, id) >= (int)sizeof path)
 		return 0;
 	struct stat st;
 	if (lstat(path, &st) == 0 || errno != ENOENT)
