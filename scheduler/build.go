@@ -53,7 +53,7 @@ type BuildOptions struct {
 // build section when none is named), the independent ones at the same
 // time. Services sharing an image name are built once. When builds fail,
 // the others still run to their end, and the error joins the failures.
-func Build(ctx context.Context, p *compose.Project, rt Runtime, b Builder, services []string, opts BuildOptions) error {
+func Build(ctx context.Context, p *compose.Project, rt imageIDer, b Builder, services []string, opts BuildOptions) error {
 	if opts.Out == nil {
 		opts.Out = io.Discard
 	}
