@@ -17,6 +17,7 @@ import (
 // PublishImages needs of a runtime besides the builder.
 type ImagePublisher interface {
 	imageIDer
+	ImageRemover
 	// TagImage makes target a name of the image source names.
 	TagImage(ctx context.Context, source, target string) error
 	// Push pushes the local image to the registry its name starts with
@@ -33,6 +34,10 @@ type PublishOptions struct {
 	// Build are the builds' options.
 	Build BuildOptions
 }
+
+// ErrNoRegistry is PublishImages' refusal of a build: service that has no
+// registry to go to: no image: and no PublishOptions.Registry.
+var ErrNoRegistry = errors.New("names no registry to push to")
 
 // PushError is a push of PublishImages that failed: the services whose
 // image it is, the name pushed and the registry it went to.
@@ -61,26 +66,23 @@ func (e *PushError) Unwrap() error { return e.Err }
 // on a cluster), which runs images by digest so that every node runs the
 // very image built here. Services sharing an image name are built, tagged
 // and pushed once and get the same reference. Nothing is built when a
-// service has no name to push to (no registry and no image:); the pushes
-// run at the same time and their failures (*PushError) are returned
-// together.
+// service has no name to push to (no registry and no image:,
+// ErrNoRegistry); the pushes run at the same time and their failures
+// (*PushError) are returned together, the names tagged for them removed.
 func PublishImages(ctx context.Context, p *compose.Project, rt ImagePublisher, b Builder, o PublishOptions) (map[string]string, error) {
-	// targets is the name each built image is pushed under, by its local
-	// name; users the services whose image it is.
-	targets := map[string]string{}
-	users := map[string][]string{}
-	for _, s := range p.Services {
-		if s.Build == nil {
-			continue
-		}
-		if o.Registry == "" && s.Image == "" {
-			return nil, fmt.Errorf("service %q: its image %s (<project>-<service>: it has no image:) names no registry to push to: give a registry, or image: REGISTRY/NAME", s.Name, s.ImageName())
-		}
-		targets[s.ImageName()] = PublishName(o.Registry, s.ImageName())
-		users[s.ImageName()] = append(users[s.ImageName()], s.Name)
+	targets, err := PublishTargets(p, o.Registry)
+	if err != nil {
+		return nil, err
 	}
 	if len(targets) == 0 {
 		return map[string]string{}, nil
+	}
+	// users are the services whose image each local name is.
+	users := map[string][]string{}
+	for _, s := range p.Services {
+		if s.Build != nil {
+			users[s.ImageName()] = append(users[s.ImageName()], s.Name)
+		}
 	}
 	if err := Build(ctx, p, rt, b, nil, o.Build); err != nil {
 		return nil, err
@@ -104,9 +106,23 @@ func PublishImages(ctx context.Context, p *compose.Project, rt ImagePublisher, b
 				errs[i] = &PushError{Services: users[local], Image: target, Registry: registryOf(target), Err: err}
 			}
 			if target != local {
+				// A name made here for a push that fails is taken away
+				// again: a failed publish leaves no stray tag behind.
+				existed, err := rt.ImageID(ctx, target)
+				if err != nil {
+					fail(err)
+					return nil
+				}
 				if err := rt.TagImage(ctx, local, target); err != nil {
 					fail(err)
 					return nil
+				}
+				if existed == "" {
+					defer func() {
+						if errs[i] != nil {
+							rt.RemoveImage(context.WithoutCancel(ctx), target) //nolint:errcheck // the push's failure is the one reported
+						}
+					}()
 				}
 			}
 			digest, err := rt.Push(ctx, target)
@@ -131,6 +147,24 @@ func PublishImages(ctx context.Context, p *compose.Project, rt ImagePublisher, b
 		}
 	}
 	return refs, nil
+}
+
+// PublishTargets are the names PublishImages pushes the project's built
+// images under (PublishName), by their local names. It refuses, with
+// ErrNoRegistry, a build: service that has no image: when there is no
+// registry: its <project>-<service> has nowhere to go.
+func PublishTargets(p *compose.Project, registry string) (map[string]string, error) {
+	targets := map[string]string{}
+	for _, s := range p.Services {
+		if s.Build == nil {
+			continue
+		}
+		if registry == "" && s.Image == "" {
+			return nil, fmt.Errorf("service %q: its image %s (<project>-<service>: it has no image:) %w", s.Name, s.ImageName(), ErrNoRegistry)
+		}
+		targets[s.ImageName()] = PublishName(registry, s.ImageName())
+	}
+	return targets, nil
 }
 
 // PublishName is the name an image is pushed under: with a registry,

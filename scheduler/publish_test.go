@@ -40,6 +40,16 @@ func (f *fakePublisher) TagImage(_ context.Context, source, target string) error
 	return nil
 }
 
+func (f *fakePublisher) RemoveImage(_ context.Context, image string) error {
+	f.fakeRuntime.mu.Lock()
+	defer f.fakeRuntime.mu.Unlock()
+	if _, ok := f.images[image]; !ok {
+		return fmt.Errorf("remove image %s: not found", image)
+	}
+	delete(f.images, image)
+	return nil
+}
+
 func (f *fakePublisher) Push(_ context.Context, image string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -112,7 +122,7 @@ func TestPublishImages(t *testing.T) {
 		pushed: []string{"edge/db", "ghcr.io/org/api:1.0", "worker"},
 	}, {
 		name:    "no image name and no registry",
-		wantErr: `service "web": its image demo-web (<project>-<service>: it has no image:) names no registry to push to: give a registry, or image: REGISTRY/NAME`,
+		wantErr: `service "web": its image demo-web (<project>-<service>: it has no image:) names no registry to push to`,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,7 +135,7 @@ func TestPublishImages(t *testing.T) {
 			pub := &fakePublisher{fakeRuntime: rt}
 			got, err := PublishImages(context.Background(), p, pub, b, PublishOptions{Registry: tt.registry})
 			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr {
+				if err == nil || err.Error() != tt.wantErr || !errors.Is(err, ErrNoRegistry) {
 					t.Fatalf("PublishImages() error = %v, want %s", err, tt.wantErr)
 				}
 				if b.list() != "" || len(pub.pushed) > 0 {
@@ -182,6 +192,24 @@ func TestPublishImagesFailures(t *testing.T) {
 		// The other images are still pushed: one failure stops none.
 		if len(pub.pushed) != 3 {
 			t.Errorf("pushed %q, want the other 3 images", pub.pushed)
+		}
+		// The name tagged for the failed push is gone; the others stay.
+		if _, ok := rt.images["r.example:5000/edge/db"]; ok {
+			t.Errorf("the tag of the failed push r.example:5000/edge/db is left behind")
+		}
+		if _, ok := rt.images["r.example:5000/worker"]; !ok {
+			t.Errorf("the tag of the pushed r.example:5000/worker was removed")
+		}
+	})
+	t.Run("push with the name already there", func(t *testing.T) {
+		rt := newFakeRuntime()
+		rt.images["r.example:5000/edge/db"] = "sha256:old"
+		pub := &fakePublisher{fakeRuntime: rt, failPush: map[string]error{"r.example:5000/edge/db": refused}}
+		if _, err := PublishImages(context.Background(), publishProject(), pub, &fakeBuilder{rt: rt}, PublishOptions{Registry: "r.example:5000"}); !errors.Is(err, refused) {
+			t.Fatalf("PublishImages() error = %v, want the push's failure", err)
+		}
+		if _, ok := rt.images["r.example:5000/edge/db"]; !ok {
+			t.Errorf("a name that was there before the failed push was removed")
 		}
 	})
 	t.Run("build", func(t *testing.T) {
