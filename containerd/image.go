@@ -242,6 +242,18 @@ func explainPull(err error) error {
 	return err
 }
 
+// explainPush is explainPull for a push: an unreachable registry is one
+// to fix or to choose, not one to work around by loading an archive.
+func explainPush(err error) error {
+	msg := err.Error()
+	for _, unreachable := range []string{"connection refused", "no such host", "i/o timeout", "network is unreachable"} {
+		if strings.Contains(msg, unreachable) {
+			return fmt.Errorf("%w: the registry cannot be reached", err)
+		}
+	}
+	return explainPull(err)
+}
+
 // reportPull emits per-layer byte counts while a pull runs, from the content
 // store's ingest statuses, and a "Download complete" when a layer's ingest
 // ends; the returned func stops it.

@@ -200,6 +200,20 @@ func TestExplainPull(t *testing.T) {
 	}
 }
 
+func TestExplainPush(t *testing.T) {
+	tests := []struct{ err, want string }{
+		{"dial tcp 127.0.0.1:1: connect: connection refused", "dial tcp 127.0.0.1:1: connect: connection refused: the registry cannot be reached"},
+		{"authorization failed: no basic auth credentials", "log in to the registry"},
+		{"http: server gave HTTP response to HTTPS client", "--insecure-registry"},
+	}
+	for _, tt := range tests {
+		got := explainPush(errors.New(tt.err)).Error()
+		if !strings.Contains(got, tt.want) || strings.Contains(got, "berth load") {
+			t.Errorf("explainPush(%q) = %q, want it to say %q and not to load an archive", tt.err, got, tt.want)
+		}
+	}
+}
+
 func TestWithImageExpose(t *testing.T) {
 	tests := []struct {
 		expose []string

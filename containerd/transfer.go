@@ -54,7 +54,7 @@ func (c *Client) Push(ctx context.Context, image string) (_ string, retErr error
 		containerd.WithPlatformMatcher(anyOf(pushed)),
 	)
 	if err != nil {
-		return "", fmt.Errorf("push %s: %w", image, explainPull(err))
+		return "", fmt.Errorf("push %s: %w", image, explainPush(err))
 	}
 	names := make([]string, 0, len(pushed))
 	for _, p := range pushed {

@@ -120,6 +120,12 @@ services:
 			t.Errorf("convert kubernetes --no-push warnings lack %q:\n%s", want, errOut)
 		}
 	}
+	// The warnings name the tags the manifests use.
+	for _, want := range []string{"(--no-push): the manifests name it by tag, 127.0.0.1:5000/demo-api;", "(--no-push): the manifests name it by tag, 127.0.0.1:5000/team/db:2;"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("convert kubernetes --no-push warnings lack %q:\n%s", want, errOut)
+		}
+	}
 	if strings.Contains(errOut, `service "cache": its image`) {
 		t.Errorf("convert kubernetes --no-push warns about the pulled cache:\n%s", errOut)
 	}
