@@ -155,6 +155,8 @@ func PublishImages(ctx context.Context, p *compose.Project, rt ImagePublisher, b
 // registry: its <project>-<service> has nowhere to go.
 func PublishTargets(p *compose.Project, registry string) (map[string]string, error) {
 	targets := map[string]string{}
+	// from is the first service pushed under each name.
+	from := map[string]*compose.Service{}
 	for _, s := range p.Services {
 		if s.Build == nil {
 			continue
@@ -162,7 +164,14 @@ func PublishTargets(p *compose.Project, registry string) (map[string]string, err
 		if registry == "" && s.Image == "" {
 			return nil, fmt.Errorf("service %q: its image %s (<project>-<service>: it has no image:) %w", s.Name, s.ImageName(), ErrNoRegistry)
 		}
-		targets[s.ImageName()] = PublishName(registry, s.ImageName())
+		target := PublishName(registry, s.ImageName())
+		// Two images under one name: the second push would take the
+		// name from the first, whose services would run the wrong image.
+		if o := from[target]; o != nil && o.ImageName() != s.ImageName() {
+			return nil, fmt.Errorf("services %q and %q: their images %s and %s would both be pushed as %s: give them image: names that differ once the registry host is dropped", o.Name, s.Name, o.ImageName(), s.ImageName(), target)
+		}
+		from[target] = s
+		targets[s.ImageName()] = target
 	}
 	return targets, nil
 }

@@ -223,6 +223,20 @@ func TestPublishImagesFailures(t *testing.T) {
 			t.Errorf("pushed %q after a failed build, want nothing", pub.pushed)
 		}
 	})
+	t.Run("two images under one name", func(t *testing.T) {
+		p := publishProject()
+		p.Service("worker").Image = "quay.io/org/api:1.0"
+		rt := newFakeRuntime()
+		b := &fakeBuilder{rt: rt}
+		_, err := PublishImages(context.Background(), p, &fakePublisher{fakeRuntime: rt}, b, PublishOptions{Registry: "r.example:5000"})
+		want := `services "api" and "worker": their images ghcr.io/org/api:1.0 and quay.io/org/api:1.0 would both be pushed as r.example:5000/org/api:1.0: give them image: names that differ once the registry host is dropped`
+		if err == nil || err.Error() != want {
+			t.Fatalf("PublishImages() error = %v, want %s", err, want)
+		}
+		if b.list() != "" {
+			t.Errorf("built %q before refusing, want nothing", b.list())
+		}
+	})
 	t.Run("nothing built", func(t *testing.T) {
 		rt := newFakeRuntime()
 		got, err := PublishImages(context.Background(), project("cache"), &fakePublisher{fakeRuntime: rt}, &fakeBuilder{rt: rt}, PublishOptions{})

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -90,6 +91,9 @@ build or a push fails.`,
 }
 
 func runConvertKube(cmd *cobra.Command, g *globalOptions, opts convertKubeOptions, services []string) error {
+	if err := checkRegistry(opts.registry); err != nil {
+		return err
+	}
 	p, err := g.loadProject(cmd.Context(), services...)
 	if err != nil {
 		return err
@@ -163,6 +167,23 @@ func publishError(p *compose.Project, err error) error {
 		return fmt.Errorf("convert %s to kubernetes: %w; give --registry REGISTRY to push elsewhere, or --no-push to name the images by tag without building or pushing them", p.Name, err)
 	}
 	return fmt.Errorf("convert %s to kubernetes: %w", p.Name, err)
+}
+
+// checkRegistry refuses a --registry that cannot start an image name:
+// a URL, or a name with a tag.
+func checkRegistry(registry string) error {
+	if registry == "" {
+		return nil
+	}
+	bad := strings.Contains(registry, "://")
+	if !bad {
+		_, err := containerd.NormalizeRef(strings.TrimSuffix(registry, "/") + "/image")
+		bad = err != nil
+	}
+	if bad {
+		return fmt.Errorf("--registry %q: give HOST[:PORT][/PATH], without a scheme or a tag (e.g. 127.0.0.1:5000 or ghcr.io/org)", registry)
+	}
+	return nil
 }
 
 // noPushWarnings say, per service, which tag the manifests name an

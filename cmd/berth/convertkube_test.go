@@ -140,6 +140,21 @@ services:
 	}
 }
 
+func TestCheckRegistry(t *testing.T) {
+	for registry, ok := range map[string]bool{
+		"": true, "127.0.0.1:5000": true, "127.0.0.1:5000/": true, "ghcr.io/org/team": true, "localhost:5000": true,
+		"http://127.0.0.1:5000": false, "r.example:5000/app:1": false, "Registry.Example/UPPER": false, "r.example/a b": false,
+	} {
+		err := checkRegistry(registry)
+		if (err == nil) != ok {
+			t.Errorf("checkRegistry(%q) = %v, want ok=%v", registry, err, ok)
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "--registry ") {
+			t.Errorf("checkRegistry(%q) = %v, want it to name --registry", registry, err)
+		}
+	}
+}
+
 func TestNoPushWarnings(t *testing.T) {
 	s := &compose.Service{Name: "api", Project: "demo", Build: &compose.Build{}}
 	for registry, want := range map[string]string{
