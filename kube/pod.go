@@ -75,18 +75,9 @@ func (c *converter) image(s *compose.Service) string {
 		return ref
 	}
 	if s.HasBuild && c.o.Registry != "" {
-		return strings.TrimSuffix(c.o.Registry, "/") + "/" + imagePath(s.ImageName())
+		return compose.PublishName(c.o.Registry, s.ImageName())
 	}
 	return s.ImageName()
-}
-
-// imagePath is ref without its registry host, if it names one.
-func imagePath(ref string) string {
-	first, rest, ok := strings.Cut(ref, "/")
-	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
-		return rest
-	}
-	return ref
 }
 
 // pullPolicy is IfNotPresent unless pull_policy says always or never: the

@@ -28,7 +28,7 @@ type ImagePublisher interface {
 // PublishOptions say where PublishImages pushes and how it builds.
 type PublishOptions struct {
 	// Registry, when set, is where every built image goes, as
-	// PublishName names it; "" pushes each image to the registry its own
+	// compose.PublishName names it; "" pushes each image to the registry its own
 	// name starts with.
 	Registry string
 	// Build are the builds' options.
@@ -59,7 +59,7 @@ func (e *PushError) Error() string {
 func (e *PushError) Unwrap() error { return e.Err }
 
 // PublishImages builds the images of the project's build: services (as
-// Build does: cached steps are reused), names each PublishName(o.Registry,
+// Build does: cached steps are reused), names each compose.PublishName(o.Registry,
 // its image name), pushes it, and returns the reference each of these
 // services runs: the pushed repository by digest, name@sha256:.... It is
 // how a project's images reach a cluster (berth convert kubernetes, and up
@@ -103,7 +103,7 @@ func PublishImages(ctx context.Context, p *compose.Project, rt ImagePublisher, b
 		g.Go(func() error {
 			fail := func(err error) {
 				sort.Strings(users[local])
-				errs[i] = &PushError{Services: users[local], Image: target, Registry: registryOf(target), Err: err}
+				errs[i] = &PushError{Services: users[local], Image: target, Registry: compose.RegistryOf(target), Err: err}
 			}
 			if target != local {
 				// A name made here for a push that fails is taken away
@@ -150,7 +150,7 @@ func PublishImages(ctx context.Context, p *compose.Project, rt ImagePublisher, b
 }
 
 // PublishTargets are the names PublishImages pushes the project's built
-// images under (PublishName), by their local names. It refuses, with
+// images under (compose.PublishName), by their local names. It refuses, with
 // ErrNoRegistry, a build: service that has no image: when there is no
 // registry: its <project>-<service> has nowhere to go.
 func PublishTargets(p *compose.Project, registry string) (map[string]string, error) {
@@ -164,7 +164,7 @@ func PublishTargets(p *compose.Project, registry string) (map[string]string, err
 		if registry == "" && s.Image == "" {
 			return nil, fmt.Errorf("service %q: its image %s (<project>-<service>: it has no image:) %w", s.Name, s.ImageName(), ErrNoRegistry)
 		}
-		target := PublishName(registry, s.ImageName())
+		target := compose.PublishName(registry, s.ImageName())
 		// Two images under one name: the second push would take the
 		// name from the first, whose services would run the wrong image.
 		if o := from[target]; o != nil && o.ImageName() != s.ImageName() {
@@ -174,37 +174,6 @@ func PublishTargets(p *compose.Project, registry string) (map[string]string, err
 		targets[s.ImageName()] = target
 	}
 	return targets, nil
-}
-
-// PublishName is the name an image is pushed under: with a registry,
-// registry/<image without its own registry host> (db:16 ->
-// registry/db:16, ghcr.io/org/api -> registry/org/api); without one the
-// image's own name.
-func PublishName(registry, image string) string {
-	if registry == "" {
-		return image
-	}
-	return strings.TrimSuffix(registry, "/") + "/" + imagePath(image)
-}
-
-// imagePath is ref without its registry host, if it names one (a first
-// component with a dot or a colon, or localhost, as docker reads it).
-func imagePath(ref string) string {
-	first, rest, ok := strings.Cut(ref, "/")
-	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
-		return rest
-	}
-	return ref
-}
-
-// registryOf is the registry an image name is pushed to: its first
-// component when it is a host, else Docker Hub.
-func registryOf(ref string) string {
-	first, _, ok := strings.Cut(ref, "/")
-	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
-		return first
-	}
-	return "docker.io"
 }
 
 // Repository is an image reference without its tag or digest:

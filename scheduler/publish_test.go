@@ -255,7 +255,7 @@ func TestPublishName(t *testing.T) {
 		{"r:5000", "docker.io/library/app@sha256:abc", "r:5000/library/app@sha256:abc", "r:5000/library/app"},
 	}
 	for _, tt := range tests {
-		got := PublishName(tt.registry, tt.image)
+		got := compose.PublishName(tt.registry, tt.image)
 		if got != tt.want {
 			t.Errorf("PublishName(%q, %q) = %q, want %q", tt.registry, tt.image, got, tt.want)
 		}

@@ -192,7 +192,7 @@ func noPushWarnings(services []*compose.Service, registry string) []string {
 	var out []string
 	for _, s := range services {
 		out = append(out, fmt.Sprintf("service %q: its image is not built or pushed (--no-push): the manifests name it by tag, %s; push it there or import it into the nodes before it runs",
-			s.Name, scheduler.PublishName(registry, s.ImageName())))
+			s.Name, compose.PublishName(registry, s.ImageName())))
 	}
 	return out
 }
