@@ -3,6 +3,8 @@ package kube
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -150,7 +152,7 @@ func (c *converter) refusef(service, format string, args ...any) {
 
 func (c *converter) convert() error {
 	for _, s := range c.p.Services {
-		for _, dep := range sortedKeys(s.DependsOn) {
+		for _, dep := range slices.Sorted(maps.Keys(s.DependsOn)) {
 			d := s.DependsOn[dep]
 			if d.Restart {
 				c.warnf(s.Name, "depends_on %s restart: true is not carried over: pods are not restarted with their dependencies", dep)
@@ -177,7 +179,7 @@ func (c *converter) convert() error {
 			}
 		}
 	}
-	for _, v := range sortedKeys(users) {
+	for _, v := range slices.Sorted(maps.Keys(users)) {
 		if len(users[v]) > 1 {
 			c.warnf("", "volume %s is used by services %s: each gets its own claim (ReadWriteOnce), so they do not share its data as on one machine", c.volumeKey(v), strings.Join(users[v], ", "))
 		}
@@ -204,7 +206,7 @@ func (c *converter) convert() error {
 // namespace does not.
 func (c *converter) checkProject() {
 	var nets []string
-	for _, key := range sortedKeys(c.p.Networks) {
+	for _, key := range slices.Sorted(maps.Keys(c.p.Networks)) {
 		n := c.p.Networks[key]
 		nets = append(nets, key)
 		if n.Internal {
@@ -299,12 +301,3 @@ var (
 	_ runtime.Object = (*appsv1.Deployment)(nil)
 	_ runtime.Object = (*batchv1.Job)(nil)
 )
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

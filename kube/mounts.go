@@ -3,8 +3,10 @@ package kube
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -139,7 +141,7 @@ func (c *converter) bind(s *compose.Service, m compose.Mount, i int, content io.
 		ObjectMeta: c.meta(name, s.Name),
 	}
 	total := 0
-	for _, key := range sortedKeys(files) {
+	for _, key := range slices.Sorted(maps.Keys(files)) {
 		if !validConfigKey(key) {
 			return refuse(fmt.Sprintf("file name %q cannot be a ConfigMap key", key))
 		}
@@ -174,7 +176,7 @@ func putData(cm *corev1.ConfigMap, key string, b []byte) {
 }
 
 func hashBinary(h io.Writer, data map[string][]byte) {
-	for _, k := range sortedKeys(data) {
+	for _, k := range slices.Sorted(maps.Keys(data)) {
 		fmt.Fprintf(h, "%s\x00%d\x00", k, len(data[k]))
 		h.Write(data[k])
 	}

@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -128,7 +130,7 @@ func (c *converter) command(s *compose.Service, ctr *corev1.Container) {
 // then); variables whose names a ConfigMap cannot hold are set directly.
 func (c *converter) environment(s *compose.Service, ctr *corev1.Container, content io.Writer) {
 	data := map[string]string{}
-	for _, k := range sortedKeys(s.Environment) {
+	for _, k := range slices.Sorted(maps.Keys(s.Environment)) {
 		v := s.Environment[k]
 		if v == nil {
 			continue
@@ -154,7 +156,7 @@ func (c *converter) environment(s *compose.Service, ctr *corev1.Container, conte
 
 func hashData(h io.Writer, name string, data map[string]string) {
 	fmt.Fprintf(h, "%s\x00", name)
-	for _, k := range sortedKeys(data) {
+	for _, k := range slices.Sorted(maps.Keys(data)) {
 		fmt.Fprintf(h, "%s\x00%d\x00%s\x00", k, len(data[k]), data[k])
 	}
 }
@@ -205,7 +207,7 @@ func (c *converter) resources(s *compose.Service, spec *corev1.PodSpec, ctr *cor
 			c.warnf(s.Name, "%s is not carried over: a pod has no such setting (the node's kubelet decides)", i.key)
 		}
 	}
-	for _, k := range sortedKeys(r.Sysctls) {
+	for _, k := range slices.Sorted(maps.Keys(r.Sysctls)) {
 		if spec.SecurityContext == nil {
 			spec.SecurityContext = &corev1.PodSecurityContext{}
 		}
@@ -334,7 +336,7 @@ func (c *converter) podSettings(s *compose.Service, spec *corev1.PodSpec) {
 		}
 		byAddr[h.Addr] = append(byAddr[h.Addr], h.Name)
 	}
-	for _, a := range sortedKeys(byAddr) {
+	for _, a := range slices.Sorted(maps.Keys(byAddr)) {
 		spec.HostAliases = append(spec.HostAliases, corev1.HostAlias{IP: a, Hostnames: byAddr[a]})
 	}
 	if len(s.DNS)+len(s.DNSSearch)+len(s.DNSOptions) > 0 {

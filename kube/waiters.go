@@ -2,6 +2,8 @@ package kube
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -12,7 +14,7 @@ import (
 // dependencies are healthy or completed (see the package doc).
 func (c *converter) waiters(s *compose.Service, spec *corev1.PodSpec) []corev1.Container {
 	var out []corev1.Container
-	for _, dep := range sortedKeys(s.DependsOn) {
+	for _, dep := range slices.Sorted(maps.Keys(s.DependsOn)) {
 		if c.p.Service(dep) == nil {
 			continue
 		}

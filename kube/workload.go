@@ -6,6 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"maps"
+	"slices"
 
 	"github.com/berth/berth/compose"
 )
@@ -125,7 +127,7 @@ func (c *converter) job(s *compose.Service, meta metav1.ObjectMeta, pod *podPart
 // addUserLabels puts the service's labels on meta: as labels where they
 // are valid ones, else as annotations, so that none is lost.
 func addUserLabels(meta *metav1.ObjectMeta, labels map[string]string) {
-	for _, k := range sortedKeys(labels) {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		v := labels[k]
 		if _, taken := meta.Labels[k]; taken {
 			continue

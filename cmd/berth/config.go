@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -98,7 +100,7 @@ func runConfig(cmd *cobra.Command, g *globalOptions, opts configOptions, service
 			key = "volumes"
 		}
 		m, _ := model[key].(map[string]any)
-		for _, name := range sortedKeys(m) {
+		for _, name := range slices.Sorted(maps.Keys(m)) {
 			fmt.Fprintln(cmd.OutOrStdout(), name)
 		}
 		return nil
@@ -129,26 +131,26 @@ func runConfig(cmd *cobra.Command, g *globalOptions, opts configOptions, service
 		}
 		return nil
 	case opts.volumes:
-		for _, name := range sortedKeys(spec.Volumes) {
+		for _, name := range slices.Sorted(maps.Keys(spec.Volumes)) {
 			fmt.Fprintln(out, name)
 		}
 		return nil
 	case opts.profiles:
 		return printProfiles(cmd, spec)
 	case opts.networks:
-		for _, name := range sortedKeys(spec.Networks) {
+		for _, name := range slices.Sorted(maps.Keys(spec.Networks)) {
 			fmt.Fprintln(out, name)
 		}
 		return nil
 	case opts.models:
-		for _, key := range sortedKeys(spec.Models) {
+		for _, key := range slices.Sorted(maps.Keys(spec.Models)) {
 			if m := spec.Models[key].Model; m != "" {
 				fmt.Fprintln(out, m)
 			}
 		}
 		return nil
 	case opts.environment:
-		for _, key := range sortedKeys(spec.Environment) {
+		for _, key := range slices.Sorted(maps.Keys(spec.Environment)) {
 			fmt.Fprintf(out, "%s=%s\n", key, spec.Environment[key])
 		}
 		return nil
@@ -196,7 +198,7 @@ func printProfiles(cmd *cobra.Command, spec *types.Project) error {
 			set[p] = true
 		}
 	}
-	for _, p := range sortedKeys(set) {
+	for _, p := range slices.Sorted(maps.Keys(set)) {
 		fmt.Fprintln(cmd.OutOrStdout(), p)
 	}
 	return nil
@@ -220,13 +222,4 @@ func printHashes(cmd *cobra.Command, spec *types.Project, which string) error {
 		fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", name, h)
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
