@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -260,37 +261,96 @@ func TestEnableOffline(t *testing.T) {
 	}
 }
 
-// TestStageProbeAgent: a release with the probe agent has it beside
-// berth, executable, among its binaries; one without has none.
-func TestStageProbeAgent(t *testing.T) {
-	for _, with := range []bool{false, true} {
-		m := testManifest
-		m.ProbeAgent = with
-		bins := t.TempDir()
-		in := Inputs{ContainerdConfig: []byte("version = 3\n")}
-		for name, p := range map[string]*string{"berth": &in.Berth, "containerd": &in.Containerd, "shim": &in.Shim, "runc": &in.Runc, "probe": &in.ProbeAgent} {
-			*p = filepath.Join(bins, name)
-			if err := os.WriteFile(*p, []byte("binary "+name), 0o755); err != nil {
-				t.Fatal(err)
+// TestStageOptionalPrograms: a release with berth's probe agent or
+// berth-shim (or both) has each beside berth, executable, among its
+// binaries, listed in its README and installed beside berth; one without
+// has none of them.
+func TestStageOptionalPrograms(t *testing.T) {
+	tests := []struct {
+		name        string
+		probe, shim bool
+	}{
+		{"none", false, false},
+		{"probe agent", true, false},
+		{"shim wrapper", false, true},
+		{"both", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := testManifest
+			m.ProbeAgent, m.ShimWrapper = tt.probe, tt.shim
+			bins := t.TempDir()
+			in := Inputs{ContainerdConfig: []byte("version = 3\n")}
+			for name, p := range map[string]*string{"berth": &in.Berth, "containerd": &in.Containerd, "shim": &in.Shim, "runc": &in.Runc, "probe": &in.ProbeAgent, "berth-shim": &in.ShimWrapper} {
+				*p = filepath.Join(bins, name)
+				if err := os.WriteFile(*p, []byte("binary "+name), 0o755); err != nil {
+					t.Fatal(err)
+				}
 			}
-		}
-		dir, err := Stage(t.TempDir(), m, in)
-		if err != nil {
-			t.Fatalf("Stage: %v", err)
-		}
-		got, err := os.ReadFile(filepath.Join(dir, RootDir, ProbeAgentPath))
-		if with && (err != nil || string(got) != "binary probe") {
-			t.Errorf("with the agent: %s holds %q, %v", ProbeAgentPath, got, err)
-		}
-		if !with && err == nil {
-			t.Errorf("without the agent: %s is there", ProbeAgentPath)
-		}
-		if n := len(m.Binaries()); (with && n != 5) || (!with && n != 4) {
-			t.Errorf("probeAgent %v: %d binaries %v", with, n, m.Binaries())
-		}
-		back, err := ParseManifest(m.Marshal())
-		if err != nil || back.ProbeAgent != with {
-			t.Errorf("release.json round trip: %+v, %v", back, err)
-		}
+			dir, err := Stage(t.TempDir(), m, in)
+			if err != nil {
+				t.Fatalf("Stage: %v", err)
+			}
+			root := t.TempDir()
+			if _, _, err := (Installer{Root: root, Arch: m.Arch}).Install(dir); err != nil {
+				t.Fatalf("Install: %v", err)
+			}
+			readme := string(mustRead(t, filepath.Join(dir, ReadmeFile)))
+			for _, o := range []struct {
+				with       bool
+				path, want string
+			}{
+				{tt.probe, ProbeAgentPath, "binary probe"},
+				{tt.shim, ShimWrapperPath, "binary berth-shim"},
+			} {
+				for _, where := range []string{filepath.Join(dir, RootDir), root} {
+					p := filepath.Join(where, filepath.FromSlash(o.path))
+					got, err := os.ReadFile(p)
+					if o.with {
+						if st, _ := os.Stat(p); err != nil || string(got) != o.want || st.Mode().Perm() != 0o755 {
+							t.Errorf("%s holds %q, %v; want %q, executable", p, got, err, o.want)
+						}
+					} else if err == nil {
+						t.Errorf("%s is there, but the release has none", p)
+					}
+				}
+				if listed := slices.Contains(m.Binaries(), o.path); listed != o.with {
+					t.Errorf("%s among the binaries %v: %v, want %v", o.path, m.Binaries(), listed, o.with)
+				}
+				if listed := strings.Contains(readme, "/"+o.path+" "); listed != o.with {
+					t.Errorf("README lists /%s: %v, want %v:\n%s", o.path, listed, o.with, readme)
+				}
+			}
+			back, err := ParseManifest(m.Marshal())
+			if err != nil || back.ProbeAgent != tt.probe || back.ShimWrapper != tt.shim {
+				t.Errorf("release.json round trip: %+v, %v", back, err)
+			}
+		})
+	}
+}
+
+// TestInstallRefusesMissingShimWrapper: a release whose manifest says it
+// has berth-shim but whose files lack it is incomplete.
+func TestInstallRefusesMissingShimWrapper(t *testing.T) {
+	m := testManifest
+	dir, _ := stageTest(t, m)
+	m.ShimWrapper = true
+	if err := os.WriteFile(filepath.Join(dir, ManifestFile), m.Marshal(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sums, err := SumDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, SumsFile), sums.Format(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	_, _, err = Installer{Root: root, Arch: m.Arch}.Install(dir)
+	if err == nil || !strings.Contains(err.Error(), ShimWrapperPath+" is missing") {
+		t.Errorf("Install = %v, want %s is missing", err, ShimWrapperPath)
+	}
+	if left, _ := listFiles(root); len(left) != 0 {
+		t.Errorf("a refused install wrote %q", left)
 	}
 }

@@ -22,7 +22,11 @@ const (
 	BerthPath = "usr/local/bin/berth"
 	// ProbeAgentPath is berth's healthcheck probe agent, beside berth,
 	// where berth looks for it.
-	ProbeAgentPath     = "usr/local/bin/berth-probe"
+	ProbeAgentPath = "usr/local/bin/berth-probe"
+	// ShimWrapperPath is berth-shim, the runtime berth gives its
+	// containers (a wrapper of containerd's runc shim), beside berth,
+	// where berth looks for it.
+	ShimWrapperPath    = "usr/local/bin/berth-shim"
 	ContainerdConfPath = "etc/berth/containerd.toml"
 	UnitPath           = "etc/systemd/system/" + UnitName
 	// UnitName is the systemd unit that starts berth's containerd at boot.
@@ -49,6 +53,10 @@ type Manifest struct {
 	// program, built where a C compiler for the architecture is at hand;
 	// without it berth probes healthchecks by exec, as before).
 	ProbeAgent bool `json:"probeAgent,omitempty"`
+	// ShimWrapper says the archive holds berth-shim (a static C program,
+	// built as the probe agent is; without it berth's containers run
+	// under containerd's runc shim by name).
+	ShimWrapper bool `json:"shimWrapper,omitempty"`
 }
 
 // RuncNeeds are the Debian packages Debian's runc links against.
@@ -73,6 +81,9 @@ func (m Manifest) Binaries() []string {
 	bins := []string{BerthPath, path.Join(d, "containerd"), path.Join(d, "containerd-shim-runc-v2"), path.Join(d, "runc")}
 	if m.ProbeAgent {
 		bins = append(bins, ProbeAgentPath)
+	}
+	if m.ShimWrapper {
+		bins = append(bins, ShimWrapperPath)
 	}
 	return bins
 }

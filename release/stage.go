@@ -17,6 +17,9 @@ type Inputs struct {
 	// ProbeAgent is berth's probe agent for the architecture, when the
 	// manifest says the release has one.
 	ProbeAgent string
+	// ShimWrapper is berth-shim for the architecture, when the manifest
+	// says the release has it.
+	ShimWrapper string
 	// ContainerdConfig is the configuration berth's managed containerd
 	// runs with, for the systemd unit to start it with at boot.
 	ContainerdConfig []byte
@@ -42,6 +45,9 @@ func Stage(parent string, m Manifest, in Inputs) (_ string, retErr error) {
 	copies := map[string]string{bins[0]: in.Berth, bins[1]: in.Containerd, bins[2]: in.Shim, bins[3]: in.Runc}
 	if m.ProbeAgent {
 		copies[ProbeAgentPath] = in.ProbeAgent
+	}
+	if m.ShimWrapper {
+		copies[ShimWrapperPath] = in.ShimWrapper
 	}
 	for dst, src := range copies {
 		if err := copyFile(src, filepath.Join(dir, RootDir, filepath.FromSlash(dst)), 0o755); err != nil {
@@ -181,7 +187,7 @@ func (m Manifest) Readme() string {
 This archive installs berth on a Linux machine with no Go and no internet:
 
   /usr/local/bin/berth                     berth %[1]s (static)
-  /%[3]s/containerd            containerd %[4]s (static, what berth runs)
+%[9]s  /%[3]s/containerd            containerd %[4]s (static, what berth runs)
   /%[3]s/containerd-shim-runc-v2
   /%[3]s/runc                  runc from Debian's package %[5]s
   /%[6]s                 the configuration berth runs containerd with
@@ -202,7 +208,20 @@ installed on Debian, Raspberry Pi OS and Ubuntu with systemd, which needs them t
 otherwise: apt-get install %[8]s). They are not shipped here: a copy of
 libseccomp beside runc would not get the box's security updates. iptables or
 nftables (for published ports) come with the system as usual.
-`, m.Version, m.Arch, m.ContainerdDir(), m.Containerd, m.Runc, ContainerdConfPath, UnitPath, strings.Join(m.Needs, " "))
+`, m.Version, m.Arch, m.ContainerdDir(), m.Containerd, m.Runc, ContainerdConfPath, UnitPath, strings.Join(m.Needs, " "), m.readmeExtras())
+}
+
+// readmeExtras are the README's lines for the optional static C programs
+// the release has, beside berth.
+func (m Manifest) readmeExtras() string {
+	var b strings.Builder
+	if m.ProbeAgent {
+		fmt.Fprintf(&b, "  %-39s  berth's healthcheck probe agent (static)\n", "/"+ProbeAgentPath)
+	}
+	if m.ShimWrapper {
+		fmt.Fprintf(&b, "  %-39s  the containers' runtime: containerd's runc shim,\n  %-39s  without its second cleanup of each task (static)\n", "/"+ShimWrapperPath, "")
+	}
+	return b.String()
 }
 
 // Script is install.sh: it checks the architecture before running the

@@ -2,10 +2,11 @@
 # release.sh VERSION [ARCH...]: what `make release` runs. For each architecture (amd64, arm64,
 # armv7 by default) it writes into dist/:
 #   berth-VERSION-linux-ARCH          berth, static (CGO_ENABLED=0), version stamped as make build does
-#   berth-VERSION-linux-ARCH.tar.gz   the offline install archive: berth, its probe agent (where a
-#                                     static gcc for ARCH is installed), containerd and its runc shim
-#                                     (cross-built at go.mod's version), Debian's runc, the systemd
-#                                     unit, README and install.sh (see release/)
+#   berth-VERSION-linux-ARCH.tar.gz   the offline install archive: berth, its probe agent and
+#                                     berth-shim (where a static gcc for ARCH is installed),
+#                                     containerd and its runc shim (cross-built at go.mod's
+#                                     version), Debian's runc, the systemd unit, README and
+#                                     install.sh (see release/)
 # and SHA256SUMS over all of them. Reproducible: -trimpath, entries sorted, every mtime the last
 # commit's time (or SOURCE_DATE_EPOCH). The containerd cross builds and runc packages are cached
 # (scripts/cross-containerd.sh, scripts/debian-runc.sh): only the first run builds or downloads them.
@@ -24,12 +25,14 @@ dist="${DIST:-dist}"
 epoch="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}"
 cdversion="$("$GO" list -m -f '{{.Version}}' github.com/containerd/containerd/v2)"
 mkdir -p "$dist"
-probes="$(mktemp -d)"
-trap 'rm -rf "$probes"' EXIT
+cbins="$(mktemp -d)"
+trap 'rm -rf "$cbins"' EXIT
 
-# probe_cc is the C compiler that builds the static probe agent for an architecture: Debian's
-# (cross) gcc. Without it the release has no agent, and berth probes healthchecks by exec there.
-# probe_pkgs are the Debian packages that give it.
+# probe_cc is the C compiler that builds the static C programs installed beside berth for an
+# architecture, the probe agent and berth-shim: Debian's (cross) gcc. Without it the release has
+# neither: berth probes healthchecks by exec there, and its containers run under containerd's runc
+# shim by name. probe_pkgs are the Debian packages that give it.
+cflags=(-static -Os -s -Wall -Wextra -Werror)
 probe_cc() {
 	case "$1" in
 	amd64) echo x86_64-linux-gnu-gcc ;;
@@ -56,16 +59,17 @@ for arch in "${arches[@]}"; do
 	say "berth $version for linux/$arch"
 	CGO_ENABLED=0 GOOS=linux GOARCH="$goarch" GOARM="$goarm" \
 		"$GO" build -trimpath -ldflags "-X main.version=$version" -o "$bin" ./cmd/berth
-	probe=
+	probe= shim=
 	cc="$(probe_cc "$arch")"
-	if command -v "$cc" >/dev/null && "$cc" -static -Os -s -Wall -Wextra -Werror -o "$probes/berth-probe-$arch" probeagent/agent.c; then
-		probe="$probes/berth-probe-$arch"
-	else
-		say "no static $cc: the $arch release has no probe agent (healthchecks run as execs there): apt-get install $(probe_pkgs "$arch")"
+	if command -v "$cc" >/dev/null; then
+		"$cc" "${cflags[@]}" -o "$cbins/berth-probe-$arch" probeagent/agent.c && probe="$cbins/berth-probe-$arch"
+		"$cc" "${cflags[@]}" -o "$cbins/berth-shim-$arch" shimwrap/shim.c && shim="$cbins/berth-shim-$arch"
 	fi
+	[ -n "$probe" ] || say "no static $cc: the $arch release has no probe agent (healthchecks run as execs there): apt-get install $(probe_pkgs "$arch")"
+	[ -n "$shim" ] || say "no static $cc: the $arch release has no berth-shim (containers run under containerd's runc shim there): apt-get install $(probe_pkgs "$arch")"
 	cddir="$(scripts/cross-containerd.sh "$arch")"
 	runcdir="$(scripts/debian-runc.sh "$arch")"
-	"$GO" run ./release/mkrelease -arch "$arch" -version "$version" -berth "$bin" -probe-agent "$probe" \
+	"$GO" run ./release/mkrelease -arch "$arch" -version "$version" -berth "$bin" -probe-agent "$probe" -shim-wrapper "$shim" \
 		-containerd-version "$cdversion" -containerd-dir "$cddir" -runc-dir "$runcdir" \
 		-mtime "$epoch" -o "$dist" >/dev/null
 done

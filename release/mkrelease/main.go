@@ -26,13 +26,14 @@ func main() {
 
 func run() error {
 	var (
-		arch, version, berth, probe, cdVersion, cdDir, runcDir, out string
-		mtime                                                       int64
+		arch, version, berth, probe, shim, cdVersion, cdDir, runcDir, out string
+		mtime                                                             int64
 	)
 	flag.StringVar(&arch, "arch", "", "release architecture: amd64, arm64 or armv7")
 	flag.StringVar(&version, "version", "", "berth's version")
 	flag.StringVar(&berth, "berth", "", "the berth binary for the architecture")
 	flag.StringVar(&probe, "probe-agent", "", "berth's probe agent (berth-probe) for the architecture; none: the release has none")
+	flag.StringVar(&shim, "shim-wrapper", "", "berth-shim, the containers' runtime, for the architecture; none: the release has none")
 	flag.StringVar(&cdVersion, "containerd-version", "", "containerd's version (go.mod's)")
 	flag.StringVar(&cdDir, "containerd-dir", "", "directory with containerd and containerd-shim-runc-v2 for the architecture")
 	flag.StringVar(&runcDir, "runc-dir", "", "directory with runc and runc.source (scripts/debian-runc.sh)")
@@ -56,6 +57,7 @@ func run() error {
 	m := release.Manifest{
 		Version: version, Arch: a, Containerd: cdVersion,
 		Runc: parts[1], RuncDeb: runcDeb, Needs: release.RuncNeeds, ProbeAgent: probe != "",
+		ShimWrapper: shim != "",
 	}
 	tmp, err := os.MkdirTemp("", "mkrelease-")
 	if err != nil {
@@ -65,6 +67,7 @@ func run() error {
 	dir, err := release.Stage(tmp, m, release.Inputs{
 		Berth:            berth,
 		ProbeAgent:       probe,
+		ShimWrapper:      shim,
 		Containerd:       filepath.Join(cdDir, "containerd"),
 		Shim:             filepath.Join(cdDir, "containerd-shim-runc-v2"),
 		Runc:             filepath.Join(runcDir, "runc"),
