@@ -1,0 +1,263 @@
+package kube
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// LogLine is one line of a pod's container, with the name logs shows it
+// under: the service and a replica number, "api-1", as on one machine.
+type LogLine struct {
+	// Source is "service-N", the prefix; Pod and Container say where the
+	// line comes from.
+	Source, Service, Pod, Container string
+	Time                            time.Time
+	// Line is the text, without its newline.
+	Line string
+}
+
+// LogOptions say which lines Logs shows.
+type LogOptions struct {
+	// Services limits the logs to these services; nil is all.
+	Services []string
+	// Follow keeps streaming, and picks up pods created meanwhile (a
+	// recreated pod, a restarted container) until ctx ends.
+	Follow bool
+	// Tail is how many of each container's last lines to show; -1 is all.
+	Tail int64
+}
+
+// Logs streams the project's pods' logs to out, which must be safe for
+// concurrent use when following. A pod's containers that have not started
+// yet have no logs, and are followed once they start.
+func (c *Client) Logs(ctx context.Context, project string, o LogOptions, out func(LogLine)) error {
+	lo := metav1.ListOptions{LabelSelector: ProjectSelector(project)}
+	pods, err := c.typed.CoreV1().Pods(metav1.NamespaceAll).List(ctx, lo)
+	if err != nil {
+		return fmt.Errorf("list pods of project %s: %w", project, err)
+	}
+	items := slices.DeleteFunc(pods.Items, func(p corev1.Pod) bool {
+		return len(o.Services) > 0 && !slices.Contains(o.Services, serviceOf(p.Labels))
+	})
+	slices.SortFunc(items, func(a, b corev1.Pod) int {
+		if d := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); d != 0 {
+			return d
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	f := &follower{c: c, o: o, out: out, numbers: newNumbering(), streamed: map[string]int32{}}
+	for i := range items {
+		f.numbers.number(&items[i])
+	}
+	if !o.Follow {
+		for i := range items {
+			if err := f.podLogs(ctx, &items[i], false); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	lo.ResourceVersion = pods.ResourceVersion
+	w, err := c.typed.CoreV1().Pods(metav1.NamespaceAll).Watch(ctx, lo)
+	if err != nil {
+		return fmt.Errorf("watch pods of project %s: %w", project, err)
+	}
+	defer w.Stop()
+	for i := range items {
+		f.start(ctx, &items[i])
+	}
+	defer f.wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return fmt.Errorf("watch pods of project %s: the cluster ended the watch", project)
+			}
+			p, isPod := ev.Object.(*corev1.Pod)
+			if !isPod || len(o.Services) > 0 && !slices.Contains(o.Services, serviceOf(p.Labels)) {
+				continue
+			}
+			switch ev.Type {
+			case watch.Added, watch.Modified:
+				f.numbers.number(p)
+				f.start(ctx, p)
+			case watch.Deleted:
+				f.numbers.free(p)
+			}
+		}
+	}
+}
+
+// follower streams the containers of pods, each run once.
+type follower struct {
+	c   *Client
+	o   LogOptions
+	out func(LogLine)
+	wg  sync.WaitGroup
+
+	numbers *numbering
+	mu      sync.Mutex // guards streamed
+	// streamed is, per pod UID and container, the restart count of the
+	// container run being (or last) streamed.
+	streamed map[string]int32
+}
+
+// start streams each started container of p whose current run is not
+// streamed yet.
+func (f *follower) start(ctx context.Context, p *corev1.Pod) {
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Running == nil && cs.State.Terminated == nil {
+			continue
+		}
+		key := string(p.UID) + "/" + cs.Name
+		f.mu.Lock()
+		n, seen := f.streamed[key]
+		if seen && n >= cs.RestartCount {
+			f.mu.Unlock()
+			continue
+		}
+		f.streamed[key] = cs.RestartCount
+		f.mu.Unlock()
+		// A restarted container's new run: all of it; else the tail.
+		tail := f.o.Tail
+		if seen {
+			tail = -1
+		}
+		p, name := p.DeepCopy(), cs.Name
+		f.wg.Go(func() {
+			// A stream that fails (the pod went away) ends quietly:
+			// following goes on with the others.
+			_ = f.stream(ctx, p, name, tail, true)
+		})
+	}
+}
+
+// podLogs writes the logs of p's started containers, one after the other.
+func (f *follower) podLogs(ctx context.Context, p *corev1.Pod, follow bool) error {
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Running == nil && cs.State.Terminated == nil {
+			continue
+		}
+		if err := f.stream(ctx, p, cs.Name, f.o.Tail, follow); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *follower) stream(ctx context.Context, p *corev1.Pod, container string, tail int64, follow bool) error {
+	plo := &corev1.PodLogOptions{Container: container, Follow: follow, Timestamps: true}
+	if tail >= 0 {
+		plo.TailLines = &tail
+	}
+	rc, err := f.c.typed.CoreV1().Pods(p.Namespace).GetLogs(p.Name, plo).Stream(ctx)
+	if err != nil {
+		return fmt.Errorf("logs of pod %s/%s, container %s: %w", p.Namespace, p.Name, container, err)
+	}
+	defer rc.Close()
+	source := f.numbers.source(p)
+	if len(p.Spec.Containers) > 1 {
+		source += "/" + container
+	}
+	sc := bufio.NewScanner(rc)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		t, line := splitTimestamp(sc.Text())
+		f.out(LogLine{Source: source, Service: serviceOf(p.Labels), Pod: p.Name, Container: container, Time: t, Line: line})
+	}
+	if err := sc.Err(); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("logs of pod %s/%s: %w", p.Namespace, p.Name, err)
+	}
+	return nil
+}
+
+// splitTimestamp parses the RFC 3339 time the kubelet puts before each
+// line when asked (PodLogOptions.Timestamps).
+func splitTimestamp(s string) (time.Time, string) {
+	ts, rest, ok := strings.Cut(s, " ")
+	if !ok {
+		ts, rest = s, ""
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return time.Time{}, s
+	}
+	return t, rest
+}
+
+// numbering gives each pod of a service a replica number for its prefix,
+// as compose numbers containers: a StatefulSet's pod its ordinal plus
+// one; another pod the lowest number no current pod of its service has,
+// in the order pods are seen (creation order at first), so that a
+// recreated pod takes the number of the one it replaces.
+type numbering struct {
+	mu    sync.Mutex // guards byPod, used
+	byPod map[string]int
+	used  map[string]map[int]bool // service: numbers in use
+}
+
+func newNumbering() *numbering {
+	return &numbering{byPod: map[string]int{}, used: map[string]map[int]bool{}}
+}
+
+func (n *numbering) number(p *corev1.Pod) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	key := p.Namespace + "/" + p.Name
+	if i, ok := n.byPod[key]; ok {
+		return i
+	}
+	svc := serviceOf(p.Labels)
+	if n.used[svc] == nil {
+		n.used[svc] = map[int]bool{}
+	}
+	i := ordinal(p)
+	if i == 0 {
+		for i = 1; n.used[svc][i]; i++ {
+		}
+	}
+	n.used[svc][i] = true
+	n.byPod[key] = i
+	return i
+}
+
+func (n *numbering) free(p *corev1.Pod) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	key := p.Namespace + "/" + p.Name
+	if i, ok := n.byPod[key]; ok {
+		delete(n.byPod, key)
+		delete(n.used[serviceOf(p.Labels)], i)
+	}
+}
+
+// source is the pod's prefix, "service-N".
+func (n *numbering) source(p *corev1.Pod) string {
+	return fmt.Sprintf("%s-%d", serviceOf(p.Labels), n.number(p))
+}
+
+// ordinal is a StatefulSet pod's ordinal plus one, else 0.
+func ordinal(p *corev1.Pod) int {
+	for _, o := range p.OwnerReferences {
+		if o.Kind != "StatefulSet" {
+			continue
+		}
+		i, err := strconv.Atoi(strings.TrimPrefix(p.Name, o.Name+"-"))
+		if err == nil && i >= 0 {
+			return i + 1
+		}
+	}
+	return 0
+}
