@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
@@ -189,3 +190,11 @@ func containsAll(s string, parts ...string) bool {
 	}
 	return true
 }
+
+type (
+	schemaGVR = schema.GroupVersionResource
+	k8sAction = k8stesting.Action
+)
+
+// now0 is the tests' fixed now.
+var now0 = time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)

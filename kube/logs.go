@@ -60,6 +60,13 @@ func (c *Client) Logs(ctx context.Context, project string, o LogOptions, out fun
 		f.numbers.number(&items[i])
 	}
 	if !o.Follow {
+		// One container after the other, by service and number.
+		slices.SortStableFunc(items, func(a, b corev1.Pod) int {
+			if d := strings.Compare(serviceOf(a.Labels), serviceOf(b.Labels)); d != 0 {
+				return d
+			}
+			return f.numbers.number(&a) - f.numbers.number(&b)
+		})
 		for i := range items {
 			if err := f.podLogs(ctx, &items[i], false); err != nil {
 				return err

@@ -1,0 +1,117 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+func runningPod(service, container, name string, created time.Time) *corev1.Pod {
+	p := podOf(service, name, corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{
+		Name: container, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}})
+	p.Spec.Containers[0].Name = container
+	p.CreationTimestamp = metav1.NewTime(created)
+	p.UID = types.UID("uid-" + name)
+	return p
+}
+
+type lines struct {
+	mu  sync.Mutex
+	got []string
+	// added, when set, gets a value for each line.
+	added chan struct{}
+}
+
+func (l *lines) add(ll LogLine) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.got = append(l.got, fmt.Sprintf("%s | %s", ll.Source, ll.Line))
+	if l.added != nil {
+		l.added <- struct{}{}
+	}
+}
+
+func (l *lines) get() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.got)
+}
+
+func TestLogs(t *testing.T) {
+	db := runningPod("db", "db", "db-0", now0)
+	db.OwnerReferences = []metav1.OwnerReference{{Kind: "StatefulSet", Name: "db"}}
+	objs := []runtime.Object{
+		runningPod("api", "api", "api-b", now0.Add(time.Second)), // created second: api-2
+		runningPod("api", "api", "api-a", now0),
+		db,
+		podOf("worker", "worker-x", waiting("worker", "ContainerCreating", "")), // no logs yet
+	}
+	for _, tc := range []struct {
+		name     string
+		services []string
+		want     []string
+	}{
+		{"all", nil, []string{"api-1 | hello from api", "api-1 | no time api", "api-2 | hello from api", "api-2 | no time api",
+			"db-1 | hello from db", "db-1 | no time db"}},
+		{"one service", []string{"db"}, []string{"db-1 | hello from db", "db-1 | no time db"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, typed, _ := testClient(t, nil, objs)
+			reactLogs(typed)
+			var l lines
+			if err := c.Logs(context.Background(), "demo", LogOptions{Services: tc.services, Tail: -1}, l.add); err != nil {
+				t.Fatalf("Logs: %v", err)
+			}
+			if got := l.get(); !slices.Equal(got, tc.want) {
+				t.Errorf("Logs = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLogsFollow: following picks up a pod created meanwhile (the pod
+// that replaces a deleted one takes its number).
+func TestLogsFollow(t *testing.T) {
+	old := runningPod("api", "api", "api-a", now0)
+	c, _, typed, _ := testClient(t, nil, []runtime.Object{old})
+	reactLogs(typed)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l := lines{added: make(chan struct{}, 100)}
+	done := make(chan error, 1)
+	go func() { done <- c.Logs(ctx, "demo", LogOptions{Follow: true, Tail: -1}, l.add) }()
+	waitLines := func(n int) {
+		t.Helper()
+		for len(l.get()) < n {
+			select {
+			case err := <-done:
+				t.Fatalf("Logs ended: %v", err)
+			case <-l.added:
+			}
+		}
+	}
+	waitLines(2)
+	if err := typed.CoreV1().Pods("demo").Delete(ctx, "api-a", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := typed.CoreV1().Pods("demo").Create(ctx, runningPod("api", "api", "api-c", now0.Add(time.Minute)), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitLines(4)
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Logs after cancel = %v, want nil", err)
+	}
+	want := []string{"api-1 | hello from api", "api-1 | no time api", "api-1 | hello from api", "api-1 | no time api"}
+	if got := l.get(); !slices.Equal(got, want) {
+		t.Errorf("Logs = %q, want %q", got, want)
+	}
+}
