@@ -45,6 +45,9 @@ the services are then those the containers' labels name.`,
 }
 
 func runDown(cmd *cobra.Command, g *globalOptions, opts downOptions, services []string) error {
+	if g.kube.Enabled() {
+		return runKubeDown(cmd, g, opts, services)
+	}
 	rmi, err := scheduler.ParseImageRemoval(opts.rmi)
 	if err != nil {
 		return err

@@ -60,6 +60,9 @@ recreated), with a line when one exits ("web-1 exited with code 0").`,
 }
 
 func runLogs(cmd *cobra.Command, g *globalOptions, opts logsOptions, services []string) error {
+	if g.kube.Enabled() {
+		return runKubeLogs(cmd, g, opts, services)
+	}
 	if opts.system {
 		return runSystemLogs(cmd, g)
 	}

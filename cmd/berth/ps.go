@@ -94,6 +94,9 @@ type publisher struct {
 }
 
 func runPs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []string) error {
+	if g.kube.Enabled() {
+		return runKubePs(cmd, g, opts, services)
+	}
 	tmpl, err := psTemplate(opts.format)
 	if err != nil {
 		return err

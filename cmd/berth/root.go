@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd"
+	"github.com/berth/berth/kube"
 
 	"github.com/spf13/cobra"
 )
@@ -42,6 +43,8 @@ type globalOptions struct {
 	addressExplicit bool
 	// warnings is the running command's standard error.
 	warnings io.Writer
+	// kube, when enabled, runs the project commands on a cluster.
+	kube kube.Kubeconfig
 	// byLabels, set by the berth container commands, is the project they
 	// work on, known from its containers' labels alone (never a file).
 	byLabels string
@@ -77,6 +80,9 @@ its own daemon (see "berth system info").`,
 			if err := checkNamespace(opts.namespace); err != nil {
 				return err
 			}
+			if err := checkKube(cmd, opts); err != nil {
+				return err
+			}
 			if err := checkDryRun(cmd, opts.dryRun); err != nil {
 				return err
 			}
@@ -104,6 +110,7 @@ its own daemon (see "berth system info").`,
 	cmd.PersistentFlags().BoolVar(&opts.dryRun, "dry-run", false, "Print what the command would do, and why, without doing it (up, create, scale, down, build, pull, push, rm, stop, start, restart, kill, pause, unpause)")
 	f.StringVar(&opts.address, "address", envOr("CONTAINERD_ADDRESS", defaultAddress), "containerd socket; when none answers at the default, berth runs its own daemon")
 	f.StringVar(&opts.namespace, "namespace", envOr("CONTAINERD_NAMESPACE", defaultNamespace), "containerd namespace for berth's containers and images")
+	addKubeFlags(cmd, opts)
 	f.StringArrayVar(&opts.insecure, "insecure-registry", nil, "Registry reached over plain HTTP (loopback registries always are)")
 
 	cmd.AddCommand(

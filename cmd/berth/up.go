@@ -150,6 +150,9 @@ func checkUpFlags(opts *upOptions) error {
 }
 
 func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []string) error {
+	if g.kube.Enabled() {
+		return runKubeUp(cmd, g, opts, services)
+	}
 	upStart := time.Now()
 	if err := checkReportFlags(opts, g.dryRun); err != nil {
 		return err

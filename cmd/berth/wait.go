@@ -27,6 +27,9 @@ func newWaitCmd(g *globalOptions) *cobra.Command {
 }
 
 func runWait(cmd *cobra.Command, g *globalOptions, opts waitOptions, services []string) error {
+	if g.kube.Enabled() {
+		return runKubeWait(cmd, g, opts, services)
+	}
 	ctx := cmd.Context()
 	p, rt, err := g.serviceProject(ctx, services)
 	if err != nil {

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/kube"
+)
+
+// runKubeDown is down on a cluster: delete everything up made for the
+// project (its claims too with -v), and wait until it is gone.
+func runKubeDown(cmd *cobra.Command, g *globalOptions, opts downOptions, services []string) error {
+	if err := refuseKubeArgs("down", services); err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	p, err := g.projectOrName(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := g.dialKube(ctx)
+	if err != nil {
+		return err
+	}
+	pw, err := g.progressWriter()
+	if err != nil {
+		return err
+	}
+	pw.w = cmd.ErrOrStderr()
+	return c.Down(ctx, p.Name, kube.DownOptions{Volumes: opts.volumes}, kubeProgress(pw))
+}

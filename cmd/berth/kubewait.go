@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// runKubeWait is wait on a cluster: wait until a container of the
+// services' pods exits, print its exit code and exit with it.
+func runKubeWait(cmd *cobra.Command, g *globalOptions, opts waitOptions, services []string) error {
+	ctx := cmd.Context()
+	p, err := g.projectOrName(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := g.dialKube(ctx)
+	if err != nil {
+		return err
+	}
+	e, err := c.WaitExit(ctx, p.Name, services)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), e.ExitCode)
+	if opts.downProject {
+		if err := runKubeDown(cmd, g, downOptions{}, nil); err != nil {
+			return err
+		}
+	}
+	if e.ExitCode != 0 {
+		return exitError{code: e.ExitCode}
+	}
+	return nil
+}
