@@ -98,6 +98,13 @@ func (c *Client) Logs(ctx context.Context, project string, o LogOptions, out fun
 			}
 			switch ev.Type {
 			case watch.Added, watch.Modified:
+				if p.DeletionTimestamp != nil {
+					// A pod being replaced: its number goes to the
+					// pod that replaces it, as a recreated container
+					// keeps its number. Its last lines keep theirs.
+					f.numbers.free(p)
+					continue
+				}
 				f.numbers.number(p)
 				f.start(ctx, p)
 			case watch.Deleted:

@@ -78,7 +78,7 @@ func TestLogs(t *testing.T) {
 }
 
 // TestLogsFollow: following picks up a pod created meanwhile (the pod
-// that replaces a deleted one takes its number).
+// that replaces a terminating one takes its number).
 func TestLogsFollow(t *testing.T) {
 	old := runningPod("api", "api", "api-a", now0)
 	c, _, typed, _ := testClient(t, nil, []runtime.Object{old})
@@ -99,7 +99,11 @@ func TestLogsFollow(t *testing.T) {
 		}
 	}
 	waitLines(2)
-	if err := typed.CoreV1().Pods("demo").Delete(ctx, "api-a", metav1.DeleteOptions{}); err != nil {
+	// The old pod terminates (a rollout): the new one takes its number.
+	terminating := old.DeepCopy()
+	gone := metav1.NewTime(now0)
+	terminating.DeletionTimestamp = &gone
+	if _, err := typed.CoreV1().Pods("demo").Update(ctx, terminating, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := typed.CoreV1().Pods("demo").Create(ctx, runningPod("api", "api", "api-c", now0.Add(time.Minute)), metav1.CreateOptions{}); err != nil {
