@@ -27,12 +27,13 @@ func runKubeUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []
 	if err != nil {
 		return err
 	}
-	for _, w := range m.Warnings {
-		fmt.Fprintln(cmd.ErrOrStderr(), "WARN:", w)
-	}
 	c, err := g.dialKube(ctx)
 	if err != nil {
 		return err
+	}
+	// After the dial: a cluster that is not there is the one line shown.
+	for _, w := range m.Warnings {
+		fmt.Fprintln(cmd.ErrOrStderr(), "WARN:", w)
 	}
 	pw, err := g.progressWriter()
 	if err != nil {
