@@ -1,8 +1,12 @@
 // Package kube carries a compose project onto Kubernetes: Convert turns a
 // compose.Project into the objects that run it on a cluster, keeping its
 // meaning (names resolve, ordering and health hold, data persists), and
-// Manifests writes them as stable YAML with a kustomization. It is the only
-// package that imports k8s.io/*.
+// Manifests writes them as stable YAML with a kustomization. Client (Dial)
+// runs berth's project commands on a cluster through client-go: it applies
+// the objects (server-side apply, field manager berth), waits for them to be
+// ready, lists and follows the project's pods and deletes what up made,
+// finding all of it by ProjectSelector. It is the only package that imports
+// k8s.io/*.
 //
 // How compose's meaning is carried over:
 //
