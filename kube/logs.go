@@ -35,6 +35,10 @@ type LogOptions struct {
 	Follow bool
 	// Tail is how many of each container's last lines to show; -1 is all.
 	Tail int64
+	// Sources, when set, is called once before any line with the
+	// prefixes of the pods there are at the start, by service and number,
+	// so that a printer aligns them from the first line.
+	Sources func([]string)
 }
 
 // Logs streams the project's pods' logs to out, which must be safe for
@@ -59,14 +63,22 @@ func (c *Client) Logs(ctx context.Context, project string, o LogOptions, out fun
 	for i := range items {
 		f.numbers.number(&items[i])
 	}
+	// By service and number: the order of the prefixes, and without -f
+	// of the output, one container after the other.
+	slices.SortStableFunc(items, func(a, b corev1.Pod) int {
+		if d := strings.Compare(serviceOf(a.Labels), serviceOf(b.Labels)); d != 0 {
+			return d
+		}
+		return f.numbers.number(&a) - f.numbers.number(&b)
+	})
+	if o.Sources != nil {
+		var sources []string
+		for i := range items {
+			sources = append(sources, f.numbers.source(&items[i]))
+		}
+		o.Sources(sources)
+	}
 	if !o.Follow {
-		// One container after the other, by service and number.
-		slices.SortStableFunc(items, func(a, b corev1.Pod) int {
-			if d := strings.Compare(serviceOf(a.Labels), serviceOf(b.Labels)); d != 0 {
-				return d
-			}
-			return f.numbers.number(&a) - f.numbers.number(&b)
-		})
 		for i := range items {
 			if err := f.podLogs(ctx, &items[i], false); err != nil {
 				return err

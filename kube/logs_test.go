@@ -58,17 +58,23 @@ func TestLogs(t *testing.T) {
 		name     string
 		services []string
 		want     []string
+		sources  []string
 	}{
 		{"all", nil, []string{"api-1 | hello from api", "api-1 | no time api", "api-2 | hello from api", "api-2 | no time api",
-			"db-1 | hello from db", "db-1 | no time db"}},
-		{"one service", []string{"db"}, []string{"db-1 | hello from db", "db-1 | no time db"}},
+			"db-1 | hello from db", "db-1 | no time db"}, []string{"api-1", "api-2", "db-1", "worker-1"}},
+		{"one service", []string{"db"}, []string{"db-1 | hello from db", "db-1 | no time db"}, []string{"db-1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, _, typed, _ := testClient(t, nil, objs)
 			reactLogs(typed)
 			var l lines
-			if err := c.Logs(context.Background(), "demo", LogOptions{Services: tc.services, Tail: -1}, l.add); err != nil {
+			var sources []string
+			o := LogOptions{Services: tc.services, Tail: -1, Sources: func(s []string) { sources = s }}
+			if err := c.Logs(context.Background(), "demo", o, l.add); err != nil {
 				t.Fatalf("Logs: %v", err)
+			}
+			if !slices.Equal(sources, tc.sources) {
+				t.Errorf("Logs sources = %q, want %q", sources, tc.sources)
 			}
 			if got := l.get(); !slices.Equal(got, tc.want) {
 				t.Errorf("Logs = %q, want %q", got, tc.want)

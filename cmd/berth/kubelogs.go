@@ -35,6 +35,11 @@ func runKubeLogs(cmd *cobra.Command, g *globalOptions, opts logsOptions, service
 		return err
 	}
 	pr := g.newTermLogPrinter(cmd.OutOrStdout(), nil, opts.noColor, !opts.noPrefix, opts.timestamps)
+	lo.Sources = func(names []string) {
+		for _, n := range names {
+			pr.addSource(n, n)
+		}
+	}
 	err = c.Logs(ctx, p.Name, lo, kubeLogLine(pr))
 	if ctx.Err() != nil {
 		return nil // Ctrl-C ends following; that is not a failure

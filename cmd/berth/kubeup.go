@@ -57,7 +57,12 @@ func runKubeUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []
 		return nil
 	}
 	pr := g.newTermLogPrinter(cmd.OutOrStdout(), nil, opts.noColor, !opts.noLogPrefix, opts.timestamps)
-	err = c.Logs(ctx, p.Name, kube.LogOptions{Follow: true, Tail: -1}, kubeLogLine(pr))
+	sources := func(names []string) {
+		for _, n := range names {
+			pr.addSource(n, n)
+		}
+	}
+	err = c.Logs(ctx, p.Name, kube.LogOptions{Follow: true, Tail: -1, Sources: sources}, kubeLogLine(pr))
 	if ctx.Err() != nil {
 		return nil // Ctrl-C ends following; the project keeps running
 	}
