@@ -2,7 +2,8 @@
 # install-deps.sh: install what berth needs on a Debian 12 machine (as root).
 #
 #   - runc, nftables, iptables and iproute2 (the container runtime, packet filter and link tools),
-#   - gcc and libc6-dev (make build compiles the static probe agent, probeagent/agent.c),
+#   - gcc and libc6-dev (make build compiles the static probe agent, probeagent/agent.c, and
+#     berth-shim, shimwrap/shim.c), and Debian's cross gcc for the other release architectures,
 #   - busybox-static, mmdebstrap (test and example images made from Debian packages),
 #   - skopeo and docker-registry (the pull tests push to a real registry on 127.0.0.1),
 #   - curl (make demo asks the example's api for its readings),
@@ -20,6 +21,12 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(runc nftables iptables iproute2 gcc libc6-dev busybox-static mmdebstrap skopeo docker-registry curl qemu-user-static arch-test graphviz openssl containernetworking-plugins)
 # graphviz: the unit tests check that berth graph --format dot is read by dot
+# The cross compilers of the other architectures berth releases for (make release): their archives
+# then carry the static probe agent and berth-shim too, as the native one does.
+case "$(dpkg --print-architecture)" in
+amd64) packages+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross) ;;
+arm64) packages+=(gcc-x86-64-linux-gnu libc6-dev-amd64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross) ;;
+esac
 
 say() { printf 'install-deps: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
