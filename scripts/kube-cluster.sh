@@ -14,8 +14,13 @@
 # KUBE_CLUSTER_KEEP is set, to inspect) and exits 1. KUBE_CLUSTER_TIMEOUT bounds each component's start.
 #
 # Only one cluster runs on a machine at a time (fixed ports). Everything listens on 127.0.0.1, except
-# the kubelet, which listens on the node IP: the gateway address of the cluster's own bridge.
-#   etcd 127.0.0.1:23790 (peer 23800)     kube-apiserver https://127.0.0.1:16443
+# the kube-apiserver, the kubelet and cluster-dns, which listen on the node IP: the gateway address of
+# the cluster's own bridge, which up makes first (nothing binds 0.0.0.0, the machine's outside
+# interfaces). The apiserver is there so that pods reach it: the default `kubernetes` Service
+# (10.237.0.1:443, kubernetes.default.svc) has the node IP as its endpoint (the default lease
+# reconciler), and in-cluster clients (a Job waiter's `kubectl wait`) use it with their ServiceAccount
+# token. The kubeconfigs point at the node IP too.
+#   etcd 127.0.0.1:23790 (peer 23800)     kube-apiserver https://10.236.0.1:16443
 #   controller-manager :10457, scheduler :10459, kube-proxy healthz :10356 metrics :10349
 #   kubelet NODE_IP:10350, healthz 127.0.0.1:10348    NodePorts on 127.0.0.1 and NODE_IP (30000-32767)
 #   cluster-dns NODE_IP:53 (UDP)
@@ -164,7 +169,7 @@ kind: Config
 clusters:
 - name: berth-kube
   cluster:
-    server: https://127.0.0.1:$api_port
+    server: https://$node_ip:$api_port
     certificate-authority: $pki/ca.crt
 users:
 - name: $2
@@ -354,7 +359,7 @@ import_images() {
 
 # ---------------------------------------------------------------- up
 node_ready() {
-	tls_get "https://127.0.0.1:$api_port/api/v1/nodes/$node_name" | tr -d ' \n' | grep -q '"type":"Ready","status":"True"'
+	tls_get "https://$node_ip:$api_port/api/v1/nodes/$node_name" | tr -d ' \n' | grep -q '"type":"Ready","status":"True"'
 }
 
 up() {
@@ -411,7 +416,7 @@ up() {
 	wait_for etcd curl -fsS --max-time 3 "http://127.0.0.1:$etcd_port/health"
 
 	name=kube-apiserver
-	start kube-apiserver "$k" kube-apiserver --bind-address 127.0.0.1 --secure-port "$api_port" \
+	start kube-apiserver "$k" kube-apiserver --bind-address "$node_ip" --secure-port "$api_port" \
 		--advertise-address "$node_ip" --etcd-servers "http://127.0.0.1:$etcd_port" \
 		--service-cluster-ip-range "$svc_cidr" --service-node-port-range 30000-32767 \
 		--tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
@@ -420,8 +425,8 @@ up() {
 		--service-account-issuer https://kubernetes.default.svc.cluster.local \
 		--service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
 		--authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
-		--allow-privileged=true --endpoint-reconciler-type none
-	wait_for kube-apiserver tls_get "https://127.0.0.1:$api_port/readyz"
+		--allow-privileged=true
+	wait_for kube-apiserver tls_get "https://$node_ip:$api_port/readyz"
 
 	name=kube-controller-manager
 	start kube-controller-manager "$k" kube-controller-manager --kubeconfig "$dir/kubeconfig" \
