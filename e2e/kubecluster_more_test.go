@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -62,4 +64,62 @@ func quoteYAML(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// TestKubeClusterProvisionsVolumes proves that a PersistentVolumeClaim with
+// no class (what a converted StatefulSet's volumeClaimTemplates make) binds
+// through the cluster's default StorageClass, that a pod writes into the
+// volume and a later pod reads it back, and that the data lives under the
+// cluster's directory (so that down removes it).
+func TestKubeClusterProvisionsVolumes(t *testing.T) {
+	c := needKubeCluster(t)
+	ns := c.kubeNamespace(t)
+	c.apply(t, ns, `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 64Mi}}
+`)
+	pod := func(name, script string) string {
+		return `apiVersion: v1
+kind: Pod
+metadata: {name: ` + name + `}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: docker.io/library/busybox:latest
+    imagePullPolicy: Never
+    command: ["sh", "-c", ` + quoteYAML(script) + `]
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
+`
+	}
+	c.runKubePod(t, ns, "writer", pod("writer", "set -e; echo written by writer > /data/file; sync"), 90*time.Second)
+	logs := c.runKubePod(t, ns, "reader", pod("reader", "cat /data/file"), 90*time.Second)
+	if strings.TrimSpace(logs) != "written by writer" {
+		t.Errorf("pod reader read %q from the volume, want %q", logs, "written by writer")
+	}
+
+	claim := c.mustKubectl(t, "-n", ns, "get", "pvc", "data", "-o", "jsonpath={.status.phase} {.spec.storageClassName} {.spec.volumeName}")
+	f := strings.Fields(claim)
+	if len(f) != 3 || f[0] != "Bound" || f[1] != "hostpath" {
+		t.Fatalf("pvc data: %q, want Bound through the default class hostpath", claim)
+	}
+	path := strings.TrimSpace(c.mustKubectl(t, "get", "pv", f[2], "-o", "jsonpath={.spec.hostPath.path}"))
+	onNode, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		t.Fatalf("pv %s: %v", f[2], err)
+	}
+	dir, err := filepath.EvalSymlinks(c.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(onNode, dir+string(filepath.Separator)) {
+		t.Errorf("pv %s is at %s (%s), not under the cluster's directory %s", f[2], path, onNode, dir)
+	}
+	if b, err := os.ReadFile(filepath.Join(onNode, "file")); err != nil || string(b) != "written by writer\n" {
+		t.Errorf("the volume's file on the node: %q, %v", b, err)
+	}
 }

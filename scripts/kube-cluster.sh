@@ -26,6 +26,10 @@
 #   cluster-dns NODE_IP:53 (UDP)
 #   bridge bkube0, pods 10.236.0.0/24 (node IP 10.236.0.1), services 10.237.0.0/24; berth's own networks
 #   are in 10.89.0.0/16 (netbridge.DefaultPool), so the two never overlap.
+# Volumes: PersistentVolumeClaims bind through the default StorageClass "hostpath" (up applies it),
+# provisioned by the controller-manager's hostpath provisioner. That plugin makes each volume in
+# /tmp/hostpath_pv/<uuid>, a path it fixes; up makes /tmp/hostpath_pv a symlink to DIR/volumes, so the
+# data lives under DIR, and down removes both. Volumes are root's, mode 0750 (no fsGroup on hostPath).
 # Images come from no registry: the sandbox (pause) image berth.local/pause:1 (busybox's sleep) and
 # docker.io/library/busybox:latest (scripts/busybox-image.sh) are imported into the CRI containerd's
 # k8s.io namespace; more with KUBE_CLUSTER_IMAGES="a.tar b.tar". Pods must use imagePullPolicy
@@ -57,6 +61,7 @@ svc_ip="10.237.0.1"
 etcd_port=23790 etcd_peer=23800 api_port=16443 cm_port=10457 sched_port=10459
 kubelet_port=10350 kubelet_healthz=10348 proxy_healthz=10356 proxy_metrics=10349
 pause_image="berth.local/pause:1"
+hostpath_pv=/tmp/hostpath_pv # where the hostpath provisioner puts volumes (fixed in its code)
 timeout="${KUBE_CLUSTER_TIMEOUT:-120}"
 
 die() { echo "kube-cluster.sh: $*" >&2; exit 1; }
@@ -357,6 +362,25 @@ import_images() {
 	rm -rf "$work"
 }
 
+# ---------------------------------------------------------------- volumes
+# default_storage_class: DIR/volumes behind /tmp/hostpath_pv and the default StorageClass that
+# provisions there (reclaim Delete: a deleted claim's directory goes with it).
+default_storage_class() {
+	mkdir -p "$dir/volumes"
+	rm -f "$hostpath_pv"
+	ln -s "$dir/volumes" "$hostpath_pv"
+	kubectl apply -f - >>"$logs/kube-apiserver.log" 2>&1 <<EOF || fail "applying the default StorageClass failed"
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: hostpath
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: kubernetes.io/host-path
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+EOF
+}
+
 # ---------------------------------------------------------------- up
 node_ready() {
 	tls_get "https://$node_ip:$api_port/api/v1/nodes/$node_name" | tr -d ' \n' | grep -q '"type":"Ready","status":"True"'
@@ -379,6 +403,10 @@ up() {
 	for p in $etcd_port $etcd_peer $api_port $cm_port $sched_port $kubelet_port $kubelet_healthz $proxy_healthz $proxy_metrics; do
 		if ss -Hltn "sport = :$p" | grep -q .; then die "port $p is in use; another cluster or program holds it"; fi
 	done
+	# A symlink there is an earlier cluster's (only up makes one), left by a crash; a directory is not ours.
+	if [ -e "$hostpath_pv" ] && [ ! -L "$hostpath_pv" ]; then
+		die "$hostpath_pv exists and is not this script's symlink (another hostpath provisioner's volumes?); move it away first"
+	fi
 	if ss -Hlun "sport = :53" | grep -qE "(0\.0\.0\.0|\*|$node_ip):53 "; then
 		die "UDP port 53 on $node_ip is taken (a DNS server listens on all addresses); stop it first"
 	fi
@@ -427,6 +455,7 @@ up() {
 		--authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
 		--allow-privileged=true
 	wait_for kube-apiserver tls_get "https://$node_ip:$api_port/readyz"
+	default_storage_class
 
 	name=kube-controller-manager
 	start kube-controller-manager "$k" kube-controller-manager --kubeconfig "$dir/kubeconfig" \
@@ -434,7 +463,8 @@ up() {
 		--bind-address 127.0.0.1 --secure-port "$cm_port" --leader-elect=false \
 		--service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
 		--use-service-account-credentials --service-cluster-ip-range "$svc_cidr" \
-		--cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key"
+		--cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
+		--enable-hostpath-provisioner
 	wait_for kube-controller-manager curl -fsSk --max-time 3 "https://127.0.0.1:$cm_port/healthz"
 
 	name=kube-scheduler
@@ -523,6 +553,7 @@ down() {
 		ip link del "$bridge"
 	fi
 	cleanup_iptables
+	[ "$(readlink "$hostpath_pv" 2>/dev/null)" = "$dir/volumes" ] && rm -f "$hostpath_pv"
 	# CNI's result cache is not configurable through containerd; ours are named after the network.
 	rm -rf /var/lib/cni/results/"$net_name"-* /var/lib/cni/networks/"$net_name"
 	# cgroups: the pods', the QoS classes', then the root, deepest first.
@@ -591,6 +622,7 @@ leftovers() {
 	pgrep -f -- "$run/|$dir/" >/dev/null && bad+=("processes: $(pgrep -f -- "$run/|$dir/" | tr '\n' ' ')")
 	grep -qE " ($dir|$run)/" /proc/self/mountinfo && bad+=("mounts under $dir or $run")
 	ip link show "$bridge" >/dev/null 2>&1 && bad+=("bridge $bridge")
+	[ "$(readlink "$hostpath_pv" 2>/dev/null)" = "$dir/volumes" ] && bad+=("symlink $hostpath_pv")
 	ls -d /sys/fs/cgroup/*/berth-kube >/dev/null 2>&1 && bad+=("cgroups $(ls -d /sys/fs/cgroup/*/berth-kube | tr '\n' ' ')")
 	ls -d /var/lib/cni/results/"$net_name"-* >/dev/null 2>&1 && bad+=("CNI results in /var/lib/cni/results")
 	[ -e "$dir/iptables.before" ] && [ -n "$(new_chains)" ] && bad+=("iptables chains: $(new_chains | tr '\n' ' ')")
