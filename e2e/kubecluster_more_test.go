@@ -3,7 +3,9 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -121,5 +123,62 @@ spec:
 	}
 	if b, err := os.ReadFile(filepath.Join(onNode, "file")); err != nil || string(b) != "written by writer\n" {
 		t.Errorf("the volume's file on the node: %q, %v", b, err)
+	}
+}
+
+// TestKubeClusterPullsFromRegistry proves that the cluster pulls an image
+// from a plain-HTTP registry on a loopback port, by digest, as the
+// manifests of `berth convert` name the images berth pushed. The image's
+// layer is made here with a fresh marker, so that nothing the cluster
+// imported offline can stand in for it.
+func TestKubeClusterPullsFromRegistry(t *testing.T) {
+	c := needKubeCluster(t)
+	ns := c.kubeNamespace(t)
+	registry := startRegistry(t)
+
+	marker := fmt.Sprintf("pulled from the registry %d", time.Now().UnixNano())
+	work := t.TempDir()
+	root := filepath.Join(work, "root")
+	for _, d := range []string{"bin", "etc"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc", "marker"), []byte(marker+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ref := registry + "/kube/marker:1"
+	script := `set -e; cp /bin/busybox "$1/bin/busybox"; ln -s busybox "$1/bin/cat"; ` +
+		`tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$1" -cf "$2/layer.tar" .; ` +
+		`. "$3/scripts/lib/oci-archive.sh"; oci_archive "$2/layer.tar" "$2/image.tar" "$4" '{"Cmd":["/bin/cat","/etc/marker"]}' e2e`
+	out, err := exec.Command("bash", "-c", script, "oci", root, work, repoRoot, ref).CombinedOutput()
+	if err != nil {
+		t.Fatalf("assembling the image: %v: %s", err, out)
+	}
+	m := digestLine.FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("no digest in %q", out)
+	}
+	if out, err := exec.Command("skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci-archive:"+filepath.Join(work, "image.tar"), "docker://"+ref).CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy: %v: %s", err, out)
+	}
+
+	byDigest := registry + "/kube/marker@sha256:" + m[1]
+	logs := c.runKubePod(t, ns, "pulled", `apiVersion: v1
+kind: Pod
+metadata: {name: pulled}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: `+byDigest+`
+    imagePullPolicy: Always
+`, 120*time.Second)
+	if strings.TrimSpace(logs) != marker {
+		t.Errorf("pod pulled printed %q, want %q", logs, marker)
+	}
+	imageID := c.mustKubectl(t, "-n", ns, "get", "pod", "pulled", "-o", "jsonpath={.status.containerStatuses[0].imageID}")
+	if !strings.HasSuffix(imageID, "sha256:"+m[1]) {
+		t.Errorf("pod pulled ran image %q, want the pushed sha256:%s", imageID, m[1])
 	}
 }

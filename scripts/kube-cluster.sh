@@ -30,10 +30,13 @@
 # provisioned by the controller-manager's hostpath provisioner. That plugin makes each volume in
 # /tmp/hostpath_pv/<uuid>, a path it fixes; up makes /tmp/hostpath_pv a symlink to DIR/volumes, so the
 # data lives under DIR, and down removes both. Volumes are root's, mode 0750 (no fsGroup on hostPath).
-# Images come from no registry: the sandbox (pause) image berth.local/pause:1 (busybox's sleep) and
-# docker.io/library/busybox:latest (scripts/busybox-image.sh) are imported into the CRI containerd's
-# k8s.io namespace; more with KUBE_CLUSTER_IMAGES="a.tar b.tar". Pods must use imagePullPolicy
-# IfNotPresent or Never.
+# Images: the sandbox (pause) image berth.local/pause:1 (busybox's sleep) and
+# docker.io/library/busybox:latest (scripts/busybox-image.sh) are imported offline into the CRI containerd's k8s.io namespace; more
+# with KUBE_CLUSTER_IMAGES="a.tar b.tar". Pods must use imagePullPolicy IfNotPresent or Never for
+# them. Registries: the CRI containerd reads its registry hosts from DIR/containerd/certs.d (not the host's /etc/containerd/certs.d), where a
+# registry on a loopback port (127.0.0.1:PORT, as berth push uses them) is plain HTTP by default;
+# KUBE_CLUSTER_REGISTRY="HOST:PORT ..." declares more plain-HTTP registries (HOST a loopback address
+# or the node IP, which pods reach too).
 # DNS: CoreDNS has no image here (no registry), so berth-kube's cluster-dns (scripts/kube/clusterdns.go)
 # runs on the host at NODE_IP:53 and the kubelet's clusterDNS points at it: pods resolve SVC,
 # SVC.NS, SVC.NS.svc.cluster.local and HOST.SVC.NS.svc.cluster.local from the API's Services and
@@ -207,6 +210,8 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
   path = "$dir/containerd/opt"
 [plugins."io.containerd.cri.v1.images".pinned_images]
   sandbox = "$pause_image"
+[plugins."io.containerd.cri.v1.images".registry]
+  config_path = "$dir/containerd/certs.d"
 [plugins."io.containerd.cri.v1.runtime"]
   netns_mounts_under_state_dir = true
   # The kubelet asks for oom_score_adj -998 for sandboxes; lowering it below our own is refused
@@ -227,6 +232,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
 EOF
+	registry_hosts
 	mkdir -p "$dir/cni"
 	cat >"$dir/cni/10-berth-kube.conflist" <<EOF
 {
@@ -250,6 +256,22 @@ EOF
   ]
 }
 EOF
+}
+
+# registry_hosts: a hosts.toml per KUBE_CLUSTER_REGISTRY entry, making it plain HTTP. A loopback
+# registry without one is plain HTTP already (containerd's default for loopback hosts with a port).
+registry_hosts() {
+	local r
+	mkdir -p "$dir/containerd/certs.d"
+	for r in ${KUBE_CLUSTER_REGISTRY:-}; do
+		mkdir -p "$dir/containerd/certs.d/$r"
+		cat >"$dir/containerd/certs.d/$r/hosts.toml" <<EOF
+# Written by scripts/kube-cluster.sh (KUBE_CLUSTER_REGISTRY): a plain-HTTP registry on this machine.
+server = "http://$r"
+[host."http://$r"]
+  capabilities = ["pull", "resolve"]
+EOF
+	done
 }
 
 kubelet_config() {
@@ -394,6 +416,11 @@ up() {
 		die "$kube_dir/berth-kube has no kubectl command; rebuild it with scripts/build-kube.sh -f"
 	[ -x "$ctrd_dir/containerd" ] || die "$ctrd_dir/containerd is missing; run scripts/install-deps.sh"
 	[ -x "$runc_bin" ] || die "$runc_bin is missing; apt-get install runc"
+	local r
+	for r in ${KUBE_CLUSTER_REGISTRY:-}; do
+		[[ "$r" =~ ^(127\.[0-9]+\.[0-9]+\.[0-9]+|localhost|\[::1\]|${node_ip//./\\.}):[0-9]+$ ]] ||
+			die "KUBE_CLUSTER_REGISTRY: $r is not HOST:PORT with HOST a loopback address or the node IP $node_ip (plain HTTP is for registries on this machine only)"
+	done
 	[ -x "$cni_bin/bridge" ] && [ -x "$cni_bin/portmap" ] && [ -x "$cni_bin/host-local" ] ||
 		die "$cni_bin has no bridge/host-local/portmap; apt-get install containernetworking-plugins"
 	if ip link show "$bridge" >/dev/null 2>&1 || [ -e "$dir/host.before" ]; then
