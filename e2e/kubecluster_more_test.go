@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth/berth/kube"
 )
 
 // runKubePod runs a pod from manifest (a Pod named name) in ns until it
@@ -180,5 +182,77 @@ spec:
 	imageID := c.mustKubectl(t, "-n", ns, "get", "pod", "pulled", "-o", "jsonpath={.status.containerStatuses[0].imageID}")
 	if !strings.HasSuffix(imageID, "sha256:"+m[1]) {
 		t.Errorf("pod pulled ran image %q, want the pushed sha256:%s", imageID, m[1])
+	}
+}
+
+// TestKubeClusterKubectlWaitsForJob proves what a converted stack's
+// service_completed_successfully waiter needs: the image the converter
+// names by default runs `kubectl wait --for=condition=complete` in a pod
+// whose ServiceAccount may read Jobs, and it returns once the Job is
+// complete, not before.
+func TestKubeClusterKubectlWaitsForJob(t *testing.T) {
+	c := needKubeCluster(t)
+	ns := c.kubeNamespace(t)
+	c.apply(t, ns, `apiVersion: v1
+kind: ServiceAccount
+metadata: {name: waiter}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: job-reader}
+rules:
+- {apiGroups: [batch], resources: [jobs], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: waiter}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: job-reader}
+subjects: [{kind: ServiceAccount, name: waiter}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: x}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: x
+        image: docker.io/library/busybox:latest
+        imagePullPolicy: Never
+        command: ["sh", "-c", "sleep 8; echo done"]
+`)
+	logs := c.runKubePod(t, ns, "waiter", `apiVersion: v1
+kind: Pod
+metadata: {name: waiter}
+spec:
+  restartPolicy: Never
+  serviceAccountName: waiter
+  containers:
+  - name: wait
+    image: `+kube.DefaultJobWaitImage+`
+    imagePullPolicy: IfNotPresent
+    command: ["kubectl", "wait", "--for=condition=complete", "--timeout=120s", "job/x"]
+`, 150*time.Second)
+	if !strings.Contains(logs, "job.batch/x condition met") {
+		t.Errorf("pod waiter's kubectl wait said:\n%s", logs)
+	}
+	// The waiter ended after the Job completed: it waited rather than
+	// finding the condition some other way.
+	times := c.mustKubectl(t, "-n", ns, "get", "job", "x", "-o", "jsonpath={.status.completionTime}")
+	ended := c.mustKubectl(t, "-n", ns, "get", "pod", "waiter", "-o", "jsonpath={.status.containerStatuses[0].state.terminated.finishedAt} {.status.containerStatuses[0].state.terminated.startedAt}")
+	done, err1 := time.Parse(time.RFC3339, strings.TrimSpace(times))
+	f := strings.Fields(ended)
+	if err1 != nil || len(f) != 2 {
+		t.Fatalf("job x completionTime %q, pod waiter finished/started %q", times, ended)
+	}
+	finished, err1 := time.Parse(time.RFC3339, f[0])
+	started, err2 := time.Parse(time.RFC3339, f[1])
+	if err1 != nil || err2 != nil {
+		t.Fatalf("pod waiter finished/started %q: %v %v", ended, err1, err2)
+	}
+	if finished.Before(done) || !started.Before(done) {
+		t.Errorf("pod waiter ran %s..%s, the Job completed at %s: want it started before and ended after", started, finished, done)
 	}
 }

@@ -30,13 +30,17 @@
 # provisioned by the controller-manager's hostpath provisioner. That plugin makes each volume in
 # /tmp/hostpath_pv/<uuid>, a path it fixes; up makes /tmp/hostpath_pv a symlink to DIR/volumes, so the
 # data lives under DIR, and down removes both. Volumes are root's, mode 0750 (no fsGroup on hostPath).
-# Images: the sandbox (pause) image berth.local/pause:1 (busybox's sleep) and
-# docker.io/library/busybox:latest (scripts/busybox-image.sh) are imported offline into the CRI containerd's k8s.io namespace; more
-# with KUBE_CLUSTER_IMAGES="a.tar b.tar". Pods must use imagePullPolicy IfNotPresent or Never for
-# them. Registries: the CRI containerd reads its registry hosts from DIR/containerd/certs.d (not the host's /etc/containerd/certs.d), where a
-# registry on a loopback port (127.0.0.1:PORT, as berth push uses them) is plain HTTP by default;
-# KUBE_CLUSTER_REGISTRY="HOST:PORT ..." declares more plain-HTTP registries (HOST a loopback address
-# or the node IP, which pods reach too).
+# Images: the sandbox (pause) image berth.local/pause:1 (busybox's sleep),
+# docker.io/library/busybox:latest (scripts/busybox-image.sh) and registry.k8s.io/kubectl:<release>
+# are imported offline into the CRI containerd's k8s.io namespace; more with
+# KUBE_CLUSTER_IMAGES="a.tar b.tar". Pods must use imagePullPolicy IfNotPresent or Never for them.
+# The kubectl image is the Job waiters' of kube/doc.go (`kubectl wait`): its /usr/local/bin/kubectl
+# is berth-kube, which answers to the name it is called by; it is assembled once per berth-kube into
+# BERTH_KUBE_DIR/kubectl-image.tar (about 11 s here), then only imported.
+# Registries: the CRI containerd reads its registry hosts from DIR/containerd/certs.d (not the host's
+# /etc/containerd/certs.d), where a registry on a loopback port (127.0.0.1:PORT, as berth push uses
+# them) is plain HTTP by default; KUBE_CLUSTER_REGISTRY="HOST:PORT ..." declares more plain-HTTP
+# registries (HOST a loopback address or the node IP, which pods reach too).
 # DNS: CoreDNS has no image here (no registry), so berth-kube's cluster-dns (scripts/kube/clusterdns.go)
 # runs on the host at NODE_IP:53 and the kubelet's clusterDNS points at it: pods resolve SVC,
 # SVC.NS, SVC.NS.svc.cluster.local and HOST.SVC.NS.svc.cluster.local from the API's Services and
@@ -375,7 +379,8 @@ import_images() {
 		oci_archive "$work/pause.tar" "$work/pause-image.tar" "$pause_image" \
 			'{"Entrypoint":["/bin/sleep","2147483647"]}' "scripts/kube-cluster.sh (sandbox image)"
 	)
-	for t in "$work/pause-image.tar" "$work/busybox.tar" ${KUBE_CLUSTER_IMAGES:-}; do
+	kubectl_image || { rm -rf "$work"; name=images; fail "assembling the kubectl image failed"; }
+	for t in "$work/pause-image.tar" "$work/busybox.tar" "$kube_dir/kubectl-image.tar" ${KUBE_CLUSTER_IMAGES:-}; do
 		"${ctr[@]}" images import --no-unpack=false "$t" >>"$logs/images.log" 2>&1 ||
 			{ rm -rf "$work"; name=images; fail "importing $t into the CRI containerd failed"; }
 	done
@@ -401,6 +406,32 @@ provisioner: kubernetes.io/host-path
 reclaimPolicy: Delete
 volumeBindingMode: Immediate
 EOF
+}
+
+# kubectl_image: BERTH_KUBE_DIR/kubectl-image.tar, registry.k8s.io/kubectl:<release> as the converter
+# names the Job waiters' image, with berth-kube as /usr/local/bin/kubectl (static: nothing else is
+# needed; kubectl wait finds the API through the pod's ServiceAccount). Remade when berth-kube is newer.
+kubectl_image() {
+	local out="$kube_dir/kubectl-image.tar" release root
+	[ -s "$out" ] && [ ! "$kube_dir/berth-kube" -nt "$out" ] && return 0
+	release="$("$kube_dir/berth-kube" kubectl version --client -o json | sed -n 's/^ *"gitVersion": "\(v[^"]*\)".*/\1/p')"
+	[ -n "$release" ] || { echo "kubectl version gave no gitVersion" >>"$logs/images.log"; return 1; }
+	root="$work/kubectl"
+	mkdir -p "$root/usr/local/bin" "$root/root" "$root/etc" "$root/tmp"
+	chmod 1777 "$root/tmp"
+	cp "$kube_dir/berth-kube" "$root/usr/local/bin/kubectl"
+	chmod 0755 "$root/usr/local/bin/kubectl"
+	printf 'root:x:0:0:root:/root:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+	(
+		exec >>"$logs/images.log" 2>&1
+		. "$self/lib/oci-archive.sh"
+		tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$root" -cf "$work/kubectl-layer.tar" .
+		oci_archive "$work/kubectl-layer.tar" "$out" "registry.k8s.io/kubectl:$release" \
+			'{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["/usr/local/bin/kubectl"]}' \
+			"scripts/kube-cluster.sh (berth-kube as kubectl)"
+	)
+	rm -rf "$root" "$work/kubectl-layer.tar"
 }
 
 # ---------------------------------------------------------------- up
