@@ -380,7 +380,7 @@ import_images() {
 			'{"Entrypoint":["/bin/sleep","2147483647"]}' "scripts/kube-cluster.sh (sandbox image)"
 	)
 	kubectl_image || { rm -rf "$work"; name=images; fail "assembling the kubectl image failed"; }
-	for t in "$work/pause-image.tar" "$work/busybox.tar" "$kube_dir/kubectl-image.tar" ${KUBE_CLUSTER_IMAGES:-}; do
+	for t in "$work/pause-image.tar" "$work/busybox.tar" "$kubectl_tar" ${KUBE_CLUSTER_IMAGES:-}; do
 		"${ctr[@]}" images import --no-unpack=false "$t" >>"$logs/images.log" 2>&1 ||
 			{ rm -rf "$work"; name=images; fail "importing $t into the CRI containerd failed"; }
 	done
@@ -410,9 +410,12 @@ EOF
 
 # kubectl_image: BERTH_KUBE_DIR/kubectl-image.tar, registry.k8s.io/kubectl:<release> as the converter
 # names the Job waiters' image, with berth-kube as /usr/local/bin/kubectl (static: nothing else is
-# needed; kubectl wait finds the API through the pod's ServiceAccount). Remade when berth-kube is newer.
+# needed; kubectl wait finds the API through the pod's ServiceAccount). Remade when berth-kube is newer;
+# made in DIR, each time, when BERTH_KUBE_DIR is not writable. Sets kubectl_tar.
 kubectl_image() {
 	local out="$kube_dir/kubectl-image.tar" release root
+	[ -w "$kube_dir" ] || out="$dir/kubectl-image.tar"
+	kubectl_tar="$out"
 	[ -s "$out" ] && [ ! "$kube_dir/berth-kube" -nt "$out" ] && return 0
 	release="$("$kube_dir/berth-kube" kubectl version --client -o json | sed -n 's/^ *"gitVersion": "\(v[^"]*\)".*/\1/p')"
 	[ -n "$release" ] || { echo "kubectl version gave no gitVersion" >>"$logs/images.log"; return 1; }
@@ -430,8 +433,9 @@ kubectl_image() {
 		oci_archive "$work/kubectl-layer.tar" "$out" "registry.k8s.io/kubectl:$release" \
 			'{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["/usr/local/bin/kubectl"]}' \
 			"scripts/kube-cluster.sh (berth-kube as kubectl)"
-	)
+	) || return 1
 	rm -rf "$root" "$work/kubectl-layer.tar"
+	[ -s "$out" ]
 }
 
 # ---------------------------------------------------------------- up
