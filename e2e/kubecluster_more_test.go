@@ -256,3 +256,37 @@ spec:
 		t.Errorf("pod waiter ran %s..%s, the Job completed at %s: want it started before and ended after", started, finished, done)
 	}
 }
+
+// TestKubeClusterPodsUseAPIWithToken proves that a pod reaches the API
+// server through the `kubernetes` Service, by the ClusterIP the kubelet
+// hands it and by the name kubernetes.default.svc (the certificate is
+// checked against the name), and is authenticated as its ServiceAccount:
+// in-cluster kubectl from the Job waiters' image asks who it is.
+func TestKubeClusterPodsUseAPIWithToken(t *testing.T) {
+	c := needKubeCluster(t)
+	ns := c.kubeNamespace(t)
+	c.runKubePod(t, ns, "whoami", `apiVersion: v1
+kind: Pod
+metadata: {name: whoami}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: by-ip
+    image: `+kube.DefaultJobWaitImage+`
+    imagePullPolicy: IfNotPresent
+    command: ["kubectl", "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]
+  - name: by-name
+    image: `+kube.DefaultJobWaitImage+`
+    imagePullPolicy: IfNotPresent
+    command: ["kubectl", "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]
+    env:
+    - {name: KUBERNETES_SERVICE_HOST, value: kubernetes.default.svc}
+    - {name: KUBERNETES_SERVICE_PORT, value: "443"}
+`, 90*time.Second)
+	want := "system:serviceaccount:" + ns + ":default"
+	for _, container := range []string{"by-ip", "by-name"} {
+		if got := strings.TrimSpace(c.mustKubectl(t, "-n", ns, "logs", "whoami", "-c", container)); got != want {
+			t.Errorf("container %s: kubectl auth whoami said %q, want %q", container, got, want)
+		}
+	}
+}
