@@ -47,10 +47,10 @@
 # EndpointSlices. Other names are refused unless KUBE_CLUSTER_DNS_UPSTREAM=ADDR:PORT is set.
 #
 # Measured here (2 cores, cgroup v1, Debian 12, beside other e2e runs): up 20-50 s (about half of it
-# the kubelet's first node status), down 23-33 s with pods running (the kubelet tears their sandboxes
-# down through CNI first), 3-4 s when nothing runs; down after kill -9 of kubelet, containerd and
-# apiserver cleans up too (shims, container processes, veths, CNI chains: checked). The e2e harness
-# prints both times on each run.
+# the kubelet's first node status; 11 s more the first time, to assemble the kubectl image), down
+# 19-33 s with pods running (the kubelet tears their sandboxes down through CNI first), 3-4 s when
+# nothing runs; down after kill -9 of kubelet, containerd and apiserver cleans up too (shims,
+# container processes, veths, CNI chains: checked). The e2e harness prints both times on each run.
 set -euo pipefail
 
 self="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
