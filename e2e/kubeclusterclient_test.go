@@ -1,13 +1,14 @@
 //go:build e2e
 
-package kube
+package e2e
 
 import (
 	"context"
+	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,34 +20,31 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/berth/berth/compose"
+	"github.com/berth/berth/kube"
 )
 
-// TestClusterClient drives the Client against a real cluster: the one
-// scripts/kube-cluster.sh brings up, whose kubeconfig is in
-// $BERTH_TEST_KUBECONFIG (the test skips without it). It checks what the
-// fakes cannot: a re-apply keeps every resourceVersion, up --wait's
-// readiness on real pods, its error for an image the cluster does not
-// have, and down removing the namespace it made.
-func TestClusterClient(t *testing.T) {
-	kc := os.Getenv("BERTH_TEST_KUBECONFIG")
-	if kc == "" {
-		t.Skip("BERTH_TEST_KUBECONFIG is not set: no cluster (scripts/kube-cluster.sh up DIR writes DIR/kubeconfig)")
-	}
+// TestKubeClusterClient drives kube.Client against the test cluster
+// (needKubeCluster). It checks what the fakes of kube's unit tests cannot:
+// a re-apply keeps every resourceVersion, up --wait's readiness on real
+// pods, its error for an image the cluster does not have, and down
+// removing the namespace it made.
+func TestKubeClusterClient(t *testing.T) {
+	kc := needKubeCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	c, err := Dial(ctx, Kubeconfig{Path: kc})
+	c, err := kube.Dial(ctx, kube.Kubeconfig{Path: kc.kubeconfig})
 	if err != nil {
 		t.Fatal(err)
 	}
-	project := "kclient-e2e"
+	project := "kube-cluster-client"
 	ns := project
 	defer func() {
-		if err := c.Down(context.WithoutCancel(ctx), project, DownOptions{Volumes: true}, nil); err != nil {
+		if err := c.Down(context.WithoutCancel(ctx), project, kube.DownOptions{Volumes: true}, nil); err != nil {
 			t.Errorf("Down: %v", err)
 		}
 	}()
-	objs := clusterObjects(t, project, ns, "docker.io/library/busybox:latest")
-	var rec recorder
+	objs := kubeClusterObjects(t, project, ns, "docker.io/library/busybox:latest")
+	var rec kubeRecorder
 	if err := c.Apply(ctx, ns, objs, rec.add); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -60,8 +58,8 @@ func TestClusterClient(t *testing.T) {
 			t.Errorf("steps %q, want %q", rec.get(), want)
 		}
 	}
-	before := clusterVersions(t, c, ns)
-	rec = recorder{}
+	before := kubeClusterVersions(t, kc, project, ns)
+	rec = kubeRecorder{}
 	if err := c.Apply(ctx, ns, objs, rec.add); err != nil {
 		t.Fatalf("second Apply: %v", err)
 	}
@@ -70,7 +68,7 @@ func TestClusterClient(t *testing.T) {
 			t.Errorf("second Apply: %q, want Unchanged", s)
 		}
 	}
-	if after := clusterVersions(t, c, ns); !maps.Equal(before, after) {
+	if after := kubeClusterVersions(t, kc, project, ns); !maps.Equal(before, after) {
 		t.Errorf("resourceVersions after re-apply = %v, want %v", after, before)
 	}
 	pods, err := c.PS(ctx, project, true, time.Now())
@@ -84,8 +82,8 @@ func TestClusterClient(t *testing.T) {
 	if !slices.Contains(states, "api:running:healthy") || !slices.Contains(states, "migrate:exited:") {
 		t.Errorf("PS states = %q, want api running healthy and migrate exited", states)
 	}
-	var l lines
-	if err := c.Logs(ctx, project, LogOptions{Services: []string{"api"}, Tail: -1}, l.add); err != nil {
+	var l kubeLines
+	if err := c.Logs(ctx, project, kube.LogOptions{Services: []string{"api"}, Tail: -1}, l.add); err != nil {
 		t.Fatalf("Logs: %v", err)
 	}
 	if got := l.get(); !slices.Contains(got, "api-1 | hello from api") {
@@ -97,10 +95,10 @@ func TestClusterClient(t *testing.T) {
 	}
 
 	// An image the cluster does not have: up --wait says so.
-	bad := clusterObjects(t, project, ns, "berth.local/absent:1")[3:4] // the api Deployment
+	bad := kubeClusterObjects(t, project, ns, "berth.local/absent:1")[3:4] // the api Deployment
 	bad[0].SetName("absent")
 	unstructured.SetNestedStringMap(bad[0].Object, map[string]string{compose.LabelService: "absent", compose.LabelProject: project}, "spec", "selector", "matchLabels")
-	tmplLabels := projectLabels(project, "absent")
+	tmplLabels := kubeProjectLabels(project, "absent")
 	unstructured.SetNestedStringMap(bad[0].Object, tmplLabels, "spec", "template", "metadata", "labels")
 	bad[0].SetLabels(tmplLabels)
 	if err := c.Apply(ctx, ns, bad, nil); err != nil {
@@ -113,8 +111,8 @@ func TestClusterClient(t *testing.T) {
 		t.Errorf("WaitReady with a missing image = %v, want service absent not ready with ImagePull…", err)
 	}
 
-	rec = recorder{}
-	if err := c.Down(ctx, project, DownOptions{Volumes: true}, rec.add); err != nil {
+	rec = kubeRecorder{}
+	if err := c.Down(ctx, project, kube.DownOptions{Volumes: true}, rec.add); err != nil {
 		t.Fatalf("Down: %v", err)
 	}
 	if !slices.Contains(rec.get(), "Namespace "+ns+" Removed") {
@@ -127,7 +125,7 @@ func TestClusterClient(t *testing.T) {
 
 // clusterObjects: a Namespace, a ConfigMap, a Job migrate and a Deployment
 // api with a readiness probe, all of image.
-func clusterObjects(t *testing.T, project, ns, image string) []*unstructured.Unstructured {
+func kubeClusterObjects(t *testing.T, project, ns, image string) []*unstructured.Unstructured {
 	one := int32(1)
 	sel := &metav1.LabelSelector{MatchLabels: map[string]string{compose.LabelProject: project, compose.LabelService: "api"}}
 	ctr := func(name, script string) corev1.Container {
@@ -135,16 +133,16 @@ func clusterObjects(t *testing.T, project, ns, image string) []*unstructured.Uns
 	}
 	api := ctr("api", "echo hello from api; exec sleep 3600")
 	api.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}, PeriodSeconds: 1}
-	job := &batchv1.Job{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"}, ObjectMeta: objMeta(ns, "migrate", project, "migrate")}
-	job.Spec.Template.Labels = projectLabels(project, "migrate")
+	job := &batchv1.Job{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"}, ObjectMeta: kubeObjMeta(ns, "migrate", project, "migrate")}
+	job.Spec.Template.Labels = kubeProjectLabels(project, "migrate")
 	job.Spec.Template.Spec = corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{ctr("migrate", "echo migrated")}}
 	objs := []runtime.Object{
-		&corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: objMeta("", ns, project, "")},
-		&corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: objMeta(ns, "api-env", project, "api"), Data: map[string]string{"A": "1"}},
+		&corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: kubeObjMeta("", ns, project, "")},
+		&corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: kubeObjMeta(ns, "api-env", project, "api"), Data: map[string]string{"A": "1"}},
 		job,
-		&appsv1.Deployment{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}, ObjectMeta: objMeta(ns, "api", project, "api"),
+		&appsv1.Deployment{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}, ObjectMeta: kubeObjMeta(ns, "api", project, "api"),
 			Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: sel, Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: projectLabels(project, "api")},
+				ObjectMeta: metav1.ObjectMeta{Labels: kubeProjectLabels(project, "api")},
 				Spec:       corev1.PodSpec{Containers: []corev1.Container{api}}}}},
 	}
 	var out []*unstructured.Unstructured
@@ -158,20 +156,75 @@ func clusterObjects(t *testing.T, project, ns, image string) []*unstructured.Uns
 	return out
 }
 
-func clusterVersions(t *testing.T, c *Client, ns string) map[string]string {
+// kubeClusterVersions maps kind/name to resourceVersion for the project's
+// namespace, configmap, job and deployment.
+func kubeClusterVersions(t *testing.T, kc *kubeCluster, project, ns string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, gvr := range []schemaGVR{gvrNamespace, gvrConfigMap, gvrJob, gvrDeployment} {
-		list, err := c.dyn.Resource(gvr).Namespace(ns).List(context.Background(), metav1.ListOptions{LabelSelector: ProjectSelector("kclient-e2e")})
-		if gvr == gvrNamespace {
-			list, err = c.dyn.Resource(gvr).List(context.Background(), metav1.ListOptions{LabelSelector: ProjectSelector("kclient-e2e")})
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range list.Items {
-			out[gvr.Resource+"/"+u.GetName()] = u.GetResourceVersion()
-		}
+	const format = `{range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion}{"\n"}{end}`
+	sel := kube.ProjectSelector(project)
+	text := kc.mustKubectl(t, "get", "namespaces", "-l", sel, "-o", "jsonpath="+format) +
+		kc.mustKubectl(t, "-n", ns, "get", "configmaps,jobs,deployments", "-l", sel, "-o", "jsonpath="+format)
+	for _, line := range strings.Fields(text) {
+		k, v, _ := strings.Cut(line, "=")
+		out[k] = v
+	}
+	if len(out) != 4 {
+		t.Fatalf("resourceVersions of the project = %v, want its namespace, configmap, job and deployment", out)
 	}
 	return out
+}
+
+// kubeProjectLabels are the labels Convert puts on the project's objects
+// (and the service's, when service is not "").
+func kubeProjectLabels(project, service string) map[string]string {
+	l := map[string]string{kube.LabelManagedBy: kube.ManagedBy, kube.LabelPartOf: project, compose.LabelProject: project}
+	if service != "" {
+		l[compose.LabelService] = service
+	}
+	return l
+}
+
+func kubeObjMeta(ns, name, project, service string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Namespace: ns, Name: name, Labels: kubeProjectLabels(project, service)}
+}
+
+// kubeRecorder collects progress steps as "Kind Name Text" lines.
+type kubeRecorder struct {
+	mu    sync.Mutex
+	steps []string
+}
+
+func (r *kubeRecorder) add(p kube.Progress) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := fmt.Sprintf("%s %s %s", p.Kind, p.Name, p.Text)
+	if p.Detail != "" {
+		s += ": " + p.Detail
+	}
+	r.steps = append(r.steps, s)
+}
+
+func (r *kubeRecorder) get() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.steps)
+}
+
+// kubeLines collects log lines as "source | line".
+type kubeLines struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (l *kubeLines) add(ll kube.LogLine) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.got = append(l.got, ll.Source+" | "+ll.Line)
+}
+
+func (l *kubeLines) get() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.got)
 }
