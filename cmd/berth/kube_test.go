@@ -37,6 +37,8 @@ func TestKubeBadInput(t *testing.T) {
 		{"unreachable cluster, wait", []string{"--kubeconfig", cfg, "wait", "web"}, "cluster " + closed + " does not answer"},
 		{"a local-only command", []string{"--kube", "exec", "web", "sh"}, "berth exec does not act on a cluster"},
 		{"up with services", []string{"--kubeconfig", cfg, "up", "-d", "web"}, "berth up web on a cluster"},
+		{"up --registry with a scheme", []string{"--kubeconfig", cfg, "up", "-d", "--registry", "http://127.0.0.1:5000"}, "without a scheme or a tag"},
+		{"up --registry on this machine", []string{"up", "-d", "--registry", "127.0.0.1:5000"}, "--registry is for up on a cluster (--kubeconfig)"},
 		{"logs --since", []string{"--kubeconfig", cfg, "logs", "--since", "1m"}, "do not act on a cluster"},
 		{"ps --format template", []string{"--kubeconfig", cfg, "ps", "--format", "{{.Name}}"}, "use table or json"},
 	} {

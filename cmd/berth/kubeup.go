@@ -18,11 +18,16 @@ func runKubeUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []
 	if err := refuseKubeArgs("up", services); err != nil {
 		return err
 	}
+	if err := checkRegistry(opts.registry); err != nil {
+		return err
+	}
 	ctx := cmd.Context()
 	p, err := g.loadProject(ctx)
 	if err != nil {
 		return err
 	}
+	// Converted before anything is built or reached: a service that
+	// cannot be carried over is said first.
 	m, err := kube.Convert(p, kube.ConvertOptions{})
 	if err != nil {
 		return err
@@ -30,6 +35,15 @@ func runKubeUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []
 	c, err := g.dialKube(ctx)
 	if err != nil {
 		return err
+	}
+	if opts.registry != "" {
+		images, err := publishImages(cmd, g, p, opts.registry)
+		if err != nil {
+			return err
+		}
+		if m, err = kube.Convert(p, kube.ConvertOptions{Images: images}); err != nil {
+			return err
+		}
 	}
 	// After the dial: a cluster that is not there is the one line shown.
 	for _, w := range m.Warnings {

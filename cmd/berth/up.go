@@ -31,6 +31,9 @@ type upOptions struct {
 	noBuild       bool
 	wait          bool
 	waitTimeout   int
+	// registry (clusters only) is where the images of build: services
+	// are pushed before the manifests are applied.
+	registry string
 	// scale are --scale SERVICE=N overrides of the file's replicas.
 	scale []string
 	// attached mode
@@ -100,6 +103,7 @@ gracefully, a second Ctrl-C kills them.`,
 	f.BoolVar(&opts.noBuild, "no-build", false, "Do not build images, even missing ones")
 	f.BoolVar(&opts.wait, "wait", false, "Wait until the services are running, and healthy when they have a healthcheck (implies -d)")
 	f.IntVar(&opts.waitTimeout, "wait-timeout", 0, "Give up --wait after this many seconds (0: no limit)")
+	f.StringVar(&opts.registry, "registry", "", "With --kubeconfig: build the images of build: services and push them to this `REGISTRY` (host[:port][/path]); the cluster runs them by digest")
 	f.StringArrayVar(&opts.scale, "scale", nil, "Scale SERVICE to NUM replicas (SERVICE=NUM, repeatable); overrides scale and deploy.replicas of the compose file")
 	f.IntVarP(&opts.timeout, "timeout", "t", -1, "Seconds to wait for containers being replaced to stop (default: their stop_grace_period)")
 	f.BoolVar(&opts.attachDeps, "attach-dependencies", false, "Show the output of the named services' dependencies too (attached mode; by default only the named services' is shown)")
@@ -152,6 +156,9 @@ func checkUpFlags(opts *upOptions) error {
 func runUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []string) error {
 	if g.kube.Enabled() {
 		return runKubeUp(cmd, g, opts, services)
+	}
+	if opts.registry != "" {
+		return errors.New("--registry is for up on a cluster (--kubeconfig): on one machine the images stay in berth's containerd")
 	}
 	upStart := time.Now()
 	if err := checkReportFlags(opts, g.dryRun); err != nil {
