@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -34,6 +35,36 @@ var kubeState struct {
 	cluster *kubeCluster
 	skip    string // why kube tests skip (binary not built)
 	err     error  // why the cluster did not start
+	lock    *os.File
+}
+
+// kubeLockPath is locked (flock) by the go test process that runs the
+// cluster. A run that dies (a test timeout's panic skips TestMain's down)
+// leaves its cluster up and its lock free: the next run takes that cluster
+// down before it starts its own, so a crashed run does not fail the next.
+const kubeLockPath = "/run/berth-e2e-kube.lock"
+
+// takeKubeCluster locks kubeLockPath for this process and takes down the
+// clusters that dead runs left in their directories.
+func takeKubeCluster() error {
+	f, err := os.OpenFile(kubeLockPath, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("another go test process runs the test cluster (it holds %s): run the TestKube tests of one process at a time", kubeLockPath)
+	}
+	kubeState.lock = f // held until the process exits
+	stale, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-e2e-kube*"))
+	for _, dir := range stale {
+		if out, err := kubeScript("down", dir); err != nil {
+			return fmt.Errorf("kube-cluster.sh down %s (left by a dead e2e run): %v\n%s", dir, err, out)
+		}
+		os.RemoveAll(dir)
+		fmt.Printf("e2e: took down the kube cluster a dead run left in %s\n", dir)
+	}
+	return nil
 }
 
 // kubeBinDir is where scripts/build-kube.sh puts berth-kube (BERTH_KUBE_DIR
@@ -70,6 +101,10 @@ func startKubeCluster() {
 	bin := kubeBinDir()
 	if bin == "" || exec.Command(filepath.Join(bin, "berth-kube"), "kubectl", "version", "--client").Run() != nil {
 		kubeState.skip = "berth-kube with kubectl is not built: run `make kube` (scripts/build-kube.sh) first"
+		return
+	}
+	if err := takeKubeCluster(); err != nil {
+		kubeState.err = err
 		return
 	}
 	dir, err := os.MkdirTemp("", "berth-e2e-kube")

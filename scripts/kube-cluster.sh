@@ -598,6 +598,11 @@ down() {
 	stop cluster-dns
 	stop kube-apiserver
 	stop etcd
+	# Clients of this cluster that outlive their caller (a kubectl a killed test had started) name its
+	# kubeconfig or files on their command line.
+	for pid in $(pgrep -f -- "$run/|$dir/" || true); do
+		[ "$pid" = $$ ] || [ "$pid" = "$PPID" ] || kill -KILL "$pid" 2>/dev/null || true
+	done
 	# kube-proxy's own cleanup removes its KUBE-* chains in every mode.
 	if [ -x "$kube_dir/berth-kube" ] && [ -e "$dir/host.before" ]; then
 		"$kube_dir/berth-kube" kube-proxy --cleanup >>"$logs/down.log" 2>&1 || true
