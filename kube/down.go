@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -184,30 +183,18 @@ func builtIn(gvr schema.GroupVersionResource, u *unstructured.Unstructured) bool
 // given) or until the object "namespace/name" is gone, checking every
 // pollInterval.
 func (c *Client) waitGone(ctx context.Context, gvr schema.GroupVersionResource, sel, object string) error {
-	var tick <-chan time.Time
-	for {
+	err := c.poll(ctx, func() (bool, error) {
 		left, err := c.exists(ctx, gvr, sel, object)
-		if err != nil {
-			return err
+		return !left, err
+	})
+	if err != nil && ctx.Err() != nil && err == ctx.Err() {
+		what := object
+		if what == "" {
+			what = sel
 		}
-		if !left {
-			return nil
-		}
-		if tick == nil {
-			t, stop := c.ticker(pollInterval)
-			defer stop()
-			tick = t
-		}
-		select {
-		case <-ctx.Done():
-			what := object
-			if what == "" {
-				what = sel
-			}
-			return fmt.Errorf("wait for %s %s to be gone: %w", gvr.Resource, what, ctx.Err())
-		case <-tick:
-		}
+		return fmt.Errorf("wait for %s %s to be gone: %w", gvr.Resource, what, err)
 	}
+	return err
 }
 
 func (c *Client) exists(ctx context.Context, gvr schema.GroupVersionResource, sel, object string) (bool, error) {

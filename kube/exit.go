@@ -22,29 +22,22 @@ type Exit struct {
 // completed, a container that exited and restarted (its last run).
 func (c *Client) WaitExit(ctx context.Context, project string, services []string) (*Exit, error) {
 	lo := metav1.ListOptions{LabelSelector: ProjectSelector(project)}
-	var tick <-chan time.Time
-	for {
+	var e *Exit
+	err := c.poll(ctx, func() (bool, error) {
 		pods, err := c.typed.CoreV1().Pods(metav1.NamespaceAll).List(ctx, lo)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return false, ctx.Err()
 			}
-			return nil, fmt.Errorf("list pods of project %s: %w", project, err)
+			return false, fmt.Errorf("list pods of project %s: %w", project, err)
 		}
-		if e := firstExit(pods.Items, services); e != nil {
-			return e, nil
-		}
-		if tick == nil {
-			t, stop := c.ticker(pollInterval)
-			defer stop()
-			tick = t
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-tick:
-		}
+		e = firstExit(pods.Items, services)
+		return e != nil, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return e, nil
 }
 
 // firstExit is the earliest finished container run of the services' pods.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -37,17 +38,15 @@ var permanentReasons = []string{"ErrImageNeverPull", "InvalidImageName"}
 // CrashLoopBackOff with the last log lines), an unschedulable pod.
 func (c *Client) WaitReady(ctx context.Context, project string, progress ProgressFunc) error {
 	shown := map[string]string{}
-	var tick <-chan time.Time
-	for {
-		states, err := c.readiness(ctx, project)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			return err
+	var states map[string]readiness
+	failed := false
+	err := c.poll(ctx, func() (bool, error) {
+		var err error
+		if states, err = c.readiness(ctx, project); err != nil {
+			return false, err
 		}
-		allReady, failed := true, false
-		for _, svc := range keysSorted(states) {
+		allReady := true
+		for _, svc := range slices.Sorted(maps.Keys(states)) {
 			st := states[svc]
 			text := st.text
 			if st.failed != "" {
@@ -59,28 +58,20 @@ func (c *Client) WaitReady(ctx context.Context, project string, progress Progres
 			}
 			allReady = allReady && st.ready
 		}
-		if failed {
-			return c.notReady(context.WithoutCancel(ctx), project, states)
-		}
-		if allReady {
-			return nil
-		}
-		if tick == nil {
-			t, stop := c.ticker(pollInterval)
-			defer stop()
-			tick = t
-		}
-		select {
-		case <-ctx.Done():
-		case <-tick:
-			continue
-		}
-		break
+		return failed || allReady, nil
+	})
+	switch {
+	case err == nil && failed:
+		return c.notReady(context.WithoutCancel(ctx), project, states)
+	case err == nil:
+		return nil
+	case ctx.Err() == nil:
+		return err
 	}
 	// Explaining needs the cluster once more, after the wait's deadline.
 	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dialTimeout)
 	defer cancel()
-	states, err := c.readiness(ectx, project)
+	states, err = c.readiness(ectx, project)
 	if err != nil {
 		return fmt.Errorf("wait for project %s: %w", project, ctx.Err())
 	}
@@ -185,7 +176,7 @@ func (c *Client) notReady(ctx context.Context, project string, states map[string
 		return fmt.Errorf("list pods of project %s: %w", project, err)
 	}
 	var lines []string
-	for _, svc := range keysSorted(states) {
+	for _, svc := range slices.Sorted(maps.Keys(states)) {
 		st := states[svc]
 		if st.ready {
 			continue
@@ -261,11 +252,23 @@ func (c *Client) lastLines(ctx context.Context, p *corev1.Pod, container string)
 	return ", last lines: " + strings.Join(strings.Split(strings.TrimSpace(string(b)), "\n"), " / ")
 }
 
-func keysSorted[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// poll calls check at once and then every pollInterval until it reports
+// done or fails, or ctx ends (its error).
+func (c *Client) poll(ctx context.Context, check func() (done bool, err error)) error {
+	var tick <-chan time.Time
+	for {
+		if done, err := check(); done || err != nil {
+			return err
+		}
+		if tick == nil {
+			t, stop := c.ticker(pollInterval)
+			defer stop()
+			tick = t
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick:
+		}
 	}
-	slices.Sort(keys)
-	return keys
 }

@@ -42,6 +42,20 @@ func (o *globalOptions) dialKube(ctx context.Context) (*kube.Client, error) {
 	return kube.Dial(ctx, o.kube)
 }
 
+// kubeProject is the name of the project a command acts on in the cluster
+// (from the compose files, or -p) and the cluster's client.
+func (o *globalOptions) kubeProject(ctx context.Context) (string, *kube.Client, error) {
+	p, err := o.projectOrName(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := o.dialKube(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return p.Name, c, nil
+}
+
 // kubeProgress shows the cluster commands' steps with the progress writer
 // of the local commands: "Deployment demo/api  Created".
 func kubeProgress(pw *progressWriter) kube.ProgressFunc {

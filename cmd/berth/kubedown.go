@@ -13,11 +13,7 @@ func runKubeDown(cmd *cobra.Command, g *globalOptions, opts downOptions, service
 		return err
 	}
 	ctx := cmd.Context()
-	p, err := g.projectOrName(ctx)
-	if err != nil {
-		return err
-	}
-	c, err := g.dialKube(ctx)
+	project, c, err := g.kubeProject(ctx)
 	if err != nil {
 		return err
 	}
@@ -26,5 +22,5 @@ func runKubeDown(cmd *cobra.Command, g *globalOptions, opts downOptions, service
 		return err
 	}
 	pw.w = cmd.ErrOrStderr()
-	return c.Down(ctx, p.Name, kube.DownOptions{Volumes: opts.volumes}, kubeProgress(pw))
+	return c.Down(ctx, project, kube.DownOptions{Volumes: opts.volumes}, kubeProgress(pw))
 }

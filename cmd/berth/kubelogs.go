@@ -26,11 +26,7 @@ func runKubeLogs(cmd *cobra.Command, g *globalOptions, opts logsOptions, service
 		lo.Tail = int64(n)
 	}
 	ctx := cmd.Context()
-	p, err := g.projectOrName(ctx)
-	if err != nil {
-		return err
-	}
-	c, err := g.dialKube(ctx)
+	project, c, err := g.kubeProject(ctx)
 	if err != nil {
 		return err
 	}
@@ -40,7 +36,7 @@ func runKubeLogs(cmd *cobra.Command, g *globalOptions, opts logsOptions, service
 			pr.addSource(n, n)
 		}
 	}
-	err = c.Logs(ctx, p.Name, lo, kubeLogLine(pr))
+	err = c.Logs(ctx, project, lo, kubeLogLine(pr))
 	if ctx.Err() != nil {
 		return nil // Ctrl-C ends following; that is not a failure
 	}

@@ -18,16 +18,12 @@ func runKubePs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []
 		return fmt.Errorf("ps --format %q on a cluster: use table or json", opts.format)
 	}
 	ctx := cmd.Context()
-	p, err := g.projectOrName(ctx)
-	if err != nil {
-		return err
-	}
-	c, err := g.dialKube(ctx)
+	project, c, err := g.kubeProject(ctx)
 	if err != nil {
 		return err
 	}
 	now := time.Now()
-	pods, err := c.PS(ctx, p.Name, opts.all, now)
+	pods, err := c.PS(ctx, project, opts.all, now)
 	if err != nil {
 		return err
 	}
@@ -39,7 +35,7 @@ func runKubePs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []
 				continue
 			}
 			if err := enc.Encode(psEntry{
-				Name: pod.Name, Names: pod.Name, Image: pod.Image, Project: p.Name, Service: pod.Service,
+				Name: pod.Name, Names: pod.Name, Image: pod.Image, Project: project, Service: pod.Service,
 				CreatedAt: pod.Created.Format("2006-01-02 15:04:05 -0700 MST"), Created: pod.Created.Unix(),
 				State: pod.State, Status: pod.Status, Health: pod.Health, ExitCode: pod.ExitCode, Ports: pod.Ports,
 				RunningFor: units.HumanDuration(now.Sub(pod.Created)) + " ago",

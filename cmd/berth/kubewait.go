@@ -10,15 +10,11 @@ import (
 // services' pods exits, print its exit code and exit with it.
 func runKubeWait(cmd *cobra.Command, g *globalOptions, opts waitOptions, services []string) error {
 	ctx := cmd.Context()
-	p, err := g.projectOrName(ctx)
+	project, c, err := g.kubeProject(ctx)
 	if err != nil {
 		return err
 	}
-	c, err := g.dialKube(ctx)
-	if err != nil {
-		return err
-	}
-	e, err := c.WaitExit(ctx, p.Name, services)
+	e, err := c.WaitExit(ctx, project, services)
 	if err != nil {
 		return err
 	}
