@@ -2,13 +2,17 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
@@ -89,6 +93,92 @@ func TestApplyUnchanged(t *testing.T) {
 	if got := rec.get(); !slices.Equal(got, []string{"ConfigMap demo/api-env Configured"}) {
 		t.Errorf("Apply of a changed ConfigMap = %q", got)
 	}
+}
+
+// refuse makes the fake API server refuse applies of the named object of
+// resource gvr; only real ones (not dry runs) when realOnly, as a quota or
+// a race the dry run cannot see would.
+func refuse(dyn *dynamicfake.FakeDynamicClient, gvr schema.GroupVersionResource, name string, realOnly bool) {
+	dyn.PrependReactor("patch", gvr.Resource, func(a k8stesting.Action) (bool, runtime.Object, error) {
+		pa := a.(k8stesting.PatchActionImpl)
+		if pa.GetName() != name || (realOnly && slices.Contains(pa.PatchOptions.DryRun, metav1.DryRunAll)) {
+			return false, nil, nil
+		}
+		return true, nil, apierrors.NewForbidden(gvr.GroupResource(), name, errors.New("exceeded quota: compute"))
+	})
+}
+
+// TestApplyRefusedWritesNothing: an object the API server refuses fails
+// the dry run, before anything but the namespace (which the dry run
+// needs) is written, and the namespace this Apply created goes again.
+func TestApplyRefusedWritesNothing(t *testing.T) {
+	c, dyn, _, _ := testClient(t, nil, nil)
+	refuse(dyn, gvrDeployment, "api", false)
+	var rec recorder
+	err := c.Apply(context.Background(), "demo", standInManifests(t, "demo", "demo"), rec.add)
+	if err == nil || !containsAll(err.Error(), "apply Deployment demo/api", "refused by the API server", "exceeded quota", "nothing this up created was kept") {
+		t.Fatalf("Apply with a refused Deployment: %v, want an error naming it and the reason", err)
+	}
+	want := []string{
+		"Namespace demo Created",
+		`Deployment demo/api Error: refused by the API server: deployments.apps "api" is forbidden: exceeded quota: compute`,
+		"Namespace demo Removed",
+	}
+	if got := rec.get(); !slices.Equal(got, want) {
+		t.Errorf("Apply steps = %q, want %q", got, want)
+	}
+	for _, a := range dyn.Actions() {
+		if pa, ok := a.(k8stesting.PatchActionImpl); ok && !slices.Contains(pa.PatchOptions.DryRun, metav1.DryRunAll) && pa.GetResource() != gvrNamespace {
+			t.Errorf("a real apply of %s %s before the dry run of every object passed", pa.GetResource().Resource, pa.GetName())
+		}
+	}
+	if left := trackedNames(t, dyn); len(left) > 0 {
+		t.Errorf("left in the cluster: %q, want nothing", left)
+	}
+}
+
+// TestApplyFailureUndoesCreated: when a real apply fails after the dry
+// run passed, what this Apply created is deleted again and what was there
+// before stays.
+func TestApplyFailureUndoesCreated(t *testing.T) {
+	before := []runtime.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "demo"}},
+		&corev1.ConfigMap{ObjectMeta: objMeta("demo", "api-env", "demo", "api"), Data: map[string]string{"A": "0"}},
+	}
+	c, dyn, _, _ := testClient(t, before, nil)
+	refuse(dyn, gvrDeployment, "api", true)
+	var rec recorder
+	err := c.Apply(context.Background(), "demo", standInManifests(t, "demo", "demo"), rec.add)
+	if err == nil || !containsAll(err.Error(), "apply Deployment demo/api", "exceeded quota", "nothing this up created was kept") {
+		t.Fatalf("Apply with a failing Deployment: %v, want an error naming it", err)
+	}
+	if got, want := trackedNames(t, dyn), []string{"configmaps demo/api-env", "namespaces demo"}; !slices.Equal(got, want) {
+		t.Errorf("left in the cluster: %q, want what was there before: %q", got, want)
+	}
+	steps := rec.get()
+	for _, s := range []string{"StatefulSet demo/db Removed", "Service demo/db Removed"} {
+		if !slices.Contains(steps, s) {
+			t.Errorf("Apply steps %q lack %q", steps, s)
+		}
+	}
+}
+
+// trackedNames are the fake cluster's objects of the kinds Apply writes,
+// as "resource ns/name".
+func trackedNames(t *testing.T, dyn *dynamicfake.FakeDynamicClient) []string {
+	t.Helper()
+	var out []string
+	for _, gvr := range []schema.GroupVersionResource{gvrConfigMap, gvrDeployment, gvrNamespace, gvrService, gvrStatefulSet} {
+		list, err := dyn.Resource(gvr).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range list.Items {
+			out = append(out, gvr.Resource+" "+objectName(&u))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func TestApplyUnknownKind(t *testing.T) {

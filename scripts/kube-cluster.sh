@@ -472,6 +472,13 @@ up() {
 	if ss -Hlun "sport = :53" | grep -qE "(0\.0\.0\.0|\*|$node_ip):53 "; then
 		die "UDP port 53 on $node_ip is taken (a DNS server listens on all addresses); stop it first"
 	fi
+	# Pods reach Services on the bridge only through kube-proxy's iptables rules, which bridged traffic meets
+	# only with br_netfilter (a module on most kernels, built in on some).
+	if [ ! -e /proc/sys/net/bridge/bridge-nf-call-iptables ]; then
+		modprobe br_netfilter 2>/dev/null || true
+		[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] ||
+			die "this kernel has no br_netfilter (/proc/sys/net/bridge/bridge-nf-call-iptables is missing and modprobe br_netfilter failed); pods could not reach Services: load the module or use a kernel with CONFIG_BRIDGE_NETFILTER"
+	fi
 	mkdir -p "$logs" "$run" "$dir/containerd" "$dir/kubelet" "$dir/pod-logs" "$dir/etcd"
 	record_host
 	make_pki
