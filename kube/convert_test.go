@@ -3,6 +3,7 @@ package kube
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -221,5 +222,59 @@ func TestWriteDirFailure(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Errorf("WriteDir left %d entries after failing, want only the directory that was there", len(entries))
+	}
+}
+
+// TestWriteDirRemovesStale: a conversion into a directory an earlier one
+// wrote removes the files of objects that are gone, and nothing else; a
+// kustomization that berth did not write makes it remove nothing.
+func TestWriteDirRemovesStale(t *testing.T) {
+	m, err := Convert(load(t, "../examples/edge-stack"), ConvertOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fewer := &Manifests{Namespace: m.Namespace, Objects: m.Objects[:len(m.Objects)-2]}
+	gone := []string{FileName(m.Objects[len(m.Objects)-1]), FileName(m.Objects[len(m.Objects)-2])}
+	for _, tc := range []struct {
+		name        string
+		foreignKust bool
+		wantGone    bool
+	}{
+		{name: "berth's kustomization", wantGone: true},
+		{name: "someone else's kustomization", foreignKust: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := m.WriteDir(dir); err != nil {
+				t.Fatal(err)
+			}
+			mine := filepath.Join(dir, "mine.yaml")
+			if err := os.WriteFile(mine, []byte("kind: Mine\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if tc.foreignKust {
+				k := bytes.TrimPrefix(m.Kustomization(), []byte(kustomizationHeader))
+				if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), k, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := fewer.WriteDir(dir); err != nil {
+				t.Fatalf("second WriteDir: %v", err)
+			}
+			for _, f := range gone {
+				_, err := os.Stat(filepath.Join(dir, f))
+				if removed := errors.Is(err, os.ErrNotExist); removed != tc.wantGone {
+					t.Errorf("%s removed = %v, want %v", f, removed, tc.wantGone)
+				}
+			}
+			if _, err := os.Stat(mine); err != nil {
+				t.Errorf("a file berth did not write was touched: %v", err)
+			}
+			for _, obj := range fewer.Objects {
+				if _, err := os.Stat(filepath.Join(dir, FileName(obj))); err != nil {
+					t.Errorf("current object's file: %v", err)
+				}
+			}
+		})
 	}
 }

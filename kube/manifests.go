@@ -80,6 +80,7 @@ func (m *Manifests) YAML() ([]byte, error) {
 // in apply order.
 func (m *Manifests) Kustomization() []byte {
 	var b strings.Builder
+	b.WriteString(kustomizationHeader)
 	b.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n")
 	for _, obj := range m.Objects {
 		fmt.Fprintf(&b, "- %s\n", FileName(obj))
@@ -87,9 +88,18 @@ func (m *Manifests) Kustomization() []byte {
 	return []byte(b.String())
 }
 
+// kustomizationHeader begins the kustomization.yaml berth writes: a
+// later WriteDir into the same directory knows by it that the files the
+// kustomization lists are berth's to replace.
+const kustomizationHeader = "# Written by berth convert kubernetes: the files listed here are replaced (and\n" +
+	"# removed when their object goes) by the next conversion into this directory.\n"
+
 // WriteDir writes one file per object and kustomization.yaml into dir,
 // made if missing (`kubectl apply -k dir`). A failure half-way removes
-// the files it wrote.
+// the files it wrote. Files that an earlier WriteDir into dir listed in
+// its kustomization and this one does not (a service since removed) are
+// removed, so that `kubectl apply -f dir` does not bring them back; no
+// other file in dir is touched.
 func (m *Manifests) WriteDir(dir string) (retErr error) {
 	made := false
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
@@ -98,6 +108,7 @@ func (m *Manifests) WriteDir(dir string) (retErr error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("make %s: %w", dir, err)
 	}
+	earlier := listedFiles(filepath.Join(dir, "kustomization.yaml"))
 	var written []string
 	defer func() {
 		if retErr == nil {
@@ -118,6 +129,7 @@ func (m *Manifests) WriteDir(dir string) (retErr error) {
 		written = append(written, path)
 		return nil
 	}
+	current := map[string]bool{}
 	for _, obj := range m.Objects {
 		b, err := yaml.Marshal(obj.Object)
 		if err != nil {
@@ -126,6 +138,41 @@ func (m *Manifests) WriteDir(dir string) (retErr error) {
 		if err := write(FileName(obj), b); err != nil {
 			return err
 		}
+		current[FileName(obj)] = true
 	}
-	return write("kustomization.yaml", m.Kustomization())
+	if err := write("kustomization.yaml", m.Kustomization()); err != nil {
+		return err
+	}
+	for _, f := range earlier {
+		if current[f] {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove %s, which an earlier conversion wrote: %w", filepath.Join(dir, f), err)
+		}
+	}
+	return nil
+}
+
+// listedFiles are the files a kustomization.yaml that berth wrote lists:
+// plain names of YAML files in its directory. A kustomization someone
+// else wrote (no berth header), or none, lists nothing berth may remove.
+func listedFiles(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil || !bytes.HasPrefix(b, []byte(kustomizationHeader)) {
+		return nil
+	}
+	var k struct {
+		Resources []string `json:"resources"`
+	}
+	if yaml.Unmarshal(b, &k) != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range k.Resources {
+		if r == filepath.Base(r) && r != "kustomization.yaml" && strings.HasSuffix(r, ".yaml") {
+			out = append(out, r)
+		}
+	}
+	return out
 }
