@@ -30,8 +30,8 @@
 //     second headless Service, "<service>-ready", without
 //     publishNotReadyAddresses: its DNS name answers only while a pod is
 //     ready (healthy). The dependent's init container polls that name
-//     (<service>-ready.<namespace>.svc.cluster.local: the cluster domain is
-//     assumed to be the default) with nslookup every second. Its image is
+//     (<service>-ready.<namespace>.svc.<cluster domain>, the domain read from
+//     the pod's DNS search list) with nslookup every second. Its image is
 //     ConvertOptions.WaitImage, by default busybox:latest: busybox has sh,
 //     nslookup and grep in a few megabytes, and that name is what
 //     scripts/busybox-image.sh gives the image it makes offline from

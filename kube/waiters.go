@@ -68,9 +68,14 @@ func serviceAccountVolume() corev1.Volume {
 }
 
 // healthyWait is the script that waits until dep has a ready pod: until
-// the name of its "-ready" headless Service resolves.
+// the name of its "-ready" headless Service resolves. The name is made
+// fully qualified from the pod's first DNS search domain, which the
+// kubelet sets to "<namespace>.svc.<cluster domain>": busybox's nslookup
+// does not use the search list, and the cluster domain is not always
+// cluster.local. (Backquotes, not $(...): Kubernetes expands $(NAME) in
+// a container's command.)
 func healthyWait(dep, ns string) string {
-	host := fmt.Sprintf("%s.%s.svc.cluster.local", readyName(dep), ns)
 	return fmt.Sprintf("echo waiting for %[1]s to be healthy; "+
-		"until nslookup %[2]s 2>/dev/null | grep -q '^Name:'; do sleep 1; done; echo %[1]s is healthy", dep, host)
+		"d=`sed -n 's/^search \\([^ ]*\\).*/\\1/p' /etc/resolv.conf`; [ -n \"$d\" ] || d=%[3]s.svc.cluster.local; "+
+		"until nslookup %[2]s.$d 2>/dev/null | grep -q '^Name:'; do sleep 1; done; echo %[1]s is healthy", dep, readyName(dep), ns)
 }
