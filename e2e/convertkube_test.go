@@ -39,7 +39,7 @@ services:
   cache:
     image: `+testImage+`
 `, map[string]string{
-		"api/Dockerfile": "FROM " + testImage + "\nCOPY api.txt /api.txt\n",
+		"api/Dockerfile": "FROM " + testImage + "\nARG FLAVOR=plain\nLABEL flavor=$FLAVOR\nCOPY api.txt /api.txt\n",
 		"api/api.txt":    "api\n",
 		"db/Dockerfile":  "FROM " + testImage + "\nCOPY db.txt /db.txt\n",
 		"db/db.txt":      "db\n",
@@ -91,6 +91,16 @@ services:
 	// Again: the build is cached, the digests and so the bytes the same.
 	if again := p.must("convert", "kubernetes", "--registry", registry); again.stdout != r.stdout {
 		t.Errorf("a second convert kubernetes --registry differs from the first:\nfirst:\n%s\nsecond:\n%s", r.stdout, again.stdout)
+	}
+
+	// A build argument reaches the build: api's image (its label) changes,
+	// db's does not.
+	spicy := p.must("convert", "kubernetes", "--registry", registry, "--build-arg", "FLAVOR=spicy")
+	if strings.Contains(spicy.stdout, "image: "+apiRef+"\n") || !strings.Contains(spicy.stdout, "image: "+api) {
+		t.Errorf("convert kubernetes --build-arg FLAVOR=spicy kept api's image %s (or named none):\n%s", apiRef, spicy.stdout)
+	}
+	if !strings.Contains(spicy.stdout, "image: "+dbRef+"\n") {
+		t.Errorf("convert kubernetes --build-arg changed db's image, which has no such argument:\n%s", spicy.stdout)
 	}
 
 	// A registry that does not answer: one line per image, nothing written.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/containerd/build"
@@ -54,9 +55,7 @@ image, else <project>-<service>.`,
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&opts.noCache, "no-cache", false, "Run every step, ignoring the build cache")
-	f.BoolVar(&opts.pull, "pull", false, "Pull base images even when they are present")
-	f.StringArrayVar(&opts.buildArgs, "build-arg", nil, "Set a build argument: KEY=VALUE, or KEY to take it from the environment")
+	opts.addImageFlags(f)
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "Print nothing but errors")
 	f.StringVar(&opts.network, "network", "", `RUN steps' network: "default" (a network of the build's own, with NAT to the outside), "host" or "none"; overrides the build sections' network`)
 	f.StringArrayVar(&opts.allow, "allow", nil, `Grant the Dockerfiles an entitlement: "network.host" lets RUN --network=host use the host's network, "security.insecure" lets RUN --security=insecure run privileged`)
@@ -68,9 +67,18 @@ image, else <project>-<service>.`,
 	f.StringVar(&opts.provenance, "provenance", "", `Provenance attestation: berth's builder makes none, so only "false" (or "0") is accepted`)
 	f.StringVar(&opts.sbom, "sbom", "", `SBOM attestation: berth's builder makes none, so only "false" (or "0") is accepted`)
 	f.StringArrayVar(&opts.ssh, "ssh", nil, `Forward an SSH agent to RUN --mount=type=ssh of every build: "default" (the agent of $SSH_AUTH_SOCK) or ID=PATH[,PATH] (an agent socket or private key files)`)
-	f.StringVar(&opts.platform, "platform", "", `Build every image for this platform: linux/amd64, linux/arm64 or linux/arm/v7, or for several, comma-separated, into an OCI index (default: each service's platform:, else its build.platforms, else this host's); a foreign platform's RUN steps run under qemu user emulation`)
 	f.BoolVar(&opts.push, "push", false, "Push the built images (image: names and build tags) to their registries when every build succeeded")
 	return cmd
+}
+
+// addImageFlags adds the flags that decide what a build makes (--no-cache,
+// --pull, --build-arg, --platform): build's, and those of the commands
+// that build to publish (convert kubernetes).
+func (o *buildOptions) addImageFlags(f *pflag.FlagSet) {
+	f.BoolVar(&o.noCache, "no-cache", false, "Run every step, ignoring the build cache")
+	f.BoolVar(&o.pull, "pull", false, "Pull base images even when they are present")
+	f.StringArrayVar(&o.buildArgs, "build-arg", nil, "Set a build argument: KEY=VALUE, or KEY to take it from the environment")
+	f.StringVar(&o.platform, "platform", "", `Build every image for this platform: linux/amd64, linux/arm64 or linux/arm/v7, or for several, comma-separated, into an OCI index (default: each service's platform:, else its build.platforms, else this host's); a foreign platform's RUN steps run under qemu user emulation`)
 }
 
 // checkBuildFlags refuses what berth's builder cannot do, by flag.

@@ -27,6 +27,9 @@ type convertKubeOptions struct {
 	jobWaitImage    string
 	storageClass    string
 	noPush          bool
+	// build holds the flags that decide what the builds of build:
+	// services make (--build-arg, --no-cache, --pull, --platform).
+	build buildOptions
 }
 
 // newConvertCmd is config under its other name, with the kubernetes
@@ -59,7 +62,9 @@ refused, naming the service and key; what runs differently is warned about on
 standard error.
 
 The images of build: services are built (as berth build does: unchanged steps
-come from the cache), pushed, and named in the manifests by digest
+come from the cache; --build-arg, --no-cache, --pull and --platform act as
+there, --platform with several platforms making one index for a cluster of
+mixed nodes), pushed, and named in the manifests by digest
 (NAME@sha256:...), so that every node runs the very image built here. Services
 sharing an image name are built and pushed once. An image's name is the
 service's image:, else <project>-<service>; it is pushed as:
@@ -87,6 +92,7 @@ build or a push fails.`,
 	f.StringVar(&opts.waitImage, "wait-image", kube.DefaultWaitImage, "Image (with sh, nslookup and grep) of the init containers that wait for a healthy dependency")
 	f.StringVar(&opts.jobWaitImage, "job-wait-image", kube.DefaultJobWaitImage, "Image (with kubectl) of the init containers that wait for a completed dependency")
 	f.StringVar(&opts.storageClass, "storage-class", "", "StorageClass of the claims of named volumes (default: the cluster's default class)")
+	opts.build.addImageFlags(f)
 	return cmd
 }
 
@@ -113,7 +119,7 @@ func runConvertKube(cmd *cobra.Command, g *globalOptions, opts convertKubeOption
 	if built := buildServices(p, nil); len(built) > 0 && opts.noPush {
 		warnings = append(warnings, noPushWarnings(built, opts.registry)...)
 	} else if len(built) > 0 {
-		if co.Images, err = publishImages(cmd, g, p, opts.registry); err != nil {
+		if co.Images, err = publishImages(cmd, g, p, opts.registry, opts.build); err != nil {
 			return err
 		}
 		if m, err = kube.Convert(p, co); err != nil {
@@ -137,18 +143,23 @@ func runConvertKube(cmd *cobra.Command, g *globalOptions, opts convertKubeOption
 // publishImages builds and pushes the project's images
 // (scheduler.PublishImages), progress on standard error, and returns the
 // services' references by digest.
-func publishImages(cmd *cobra.Command, g *globalOptions, p *compose.Project, registry string) (map[string]string, error) {
+func publishImages(cmd *cobra.Command, g *globalOptions, p *compose.Project, registry string, build buildOptions) (map[string]string, error) {
 	ctx := cmd.Context()
-	// Where the images go is checked before containerd is reached.
+	// Where the images go, and the build flags, are checked before
+	// containerd is reached.
 	if _, err := scheduler.PublishTargets(p, registry); err != nil {
 		return nil, publishError(p, err)
+	}
+	bo, err := build.options(nil)
+	if err != nil {
+		return nil, err
 	}
 	rt, progress, err := g.connectWithProgress(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer rt.Close()
-	bo := scheduler.BuildOptions{Out: buildOutput(progress, cmd.ErrOrStderr(), g.progress == "quiet")}
+	bo.Out = buildOutput(progress, cmd.ErrOrStderr(), g.progress == "quiet")
 	refs, err := scheduler.PublishImages(ctx, p, rt, rt, scheduler.PublishOptions{Registry: registry, Build: bo})
 	if err != nil {
 		return nil, publishError(p, err)

@@ -37,7 +37,7 @@ func runKubeUp(cmd *cobra.Command, g *globalOptions, opts upOptions, services []
 		return err
 	}
 	if opts.registry != "" {
-		images, err := publishImages(cmd, g, p, opts.registry)
+		images, err := publishImages(cmd, g, p, opts.registry, buildOptions{})
 		if err != nil {
 			return err
 		}
