@@ -4,9 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,60 +20,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/berth/berth/compose"
+	"github.com/berth/berth/compose/compattest"
 	"github.com/berth/berth/kube"
 )
-
-// compatCorpusDir finds the compose conformance corpus (../shared/compat
-// next to the repository, or $BERTH_COMPAT_DIR); the test skips without it.
-func compatCorpusDir(t *testing.T) string {
-	t.Helper()
-	for _, c := range []string{os.Getenv("BERTH_COMPAT_DIR"), filepath.Join(repoRoot, "..", "shared", "compat"), filepath.Join(repoRoot, "..", "..", "shared", "compat")} {
-		if c == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(c, "manifest.json")); err == nil {
-			return c
-		}
-	}
-	t.Skip("no compose conformance corpus (set BERTH_COMPAT_DIR to ../shared/compat)")
-	return ""
-}
-
-// compatFixture is one sample of the corpus's manifest.json.
-type compatFixture struct {
-	Source string            `json:"source"`
-	ID     string            `json:"id"`
-	Files  []string          `json:"files"`
-	Args   []string          `json:"args"`
-	Env    map[string]string `json:"env"`
-	Skip   any               `json:"skip"`
-}
-
-// loadOptions are the compose.Options the compat runner loads s with.
-func (s compatFixture) loadOptions(dir string) compose.Options {
-	corpus := filepath.Join(dir, "corpus", s.Source)
-	opts := compose.Options{
-		ProjectDir: filepath.Dir(filepath.Join(corpus, s.Files[0])),
-		Environ:    []string{"HOME=/nonexistent/compat-home", "LANG=C.UTF-8"},
-	}
-	for k, v := range s.Env {
-		opts.Environ = append(opts.Environ, k+"="+v)
-	}
-	for _, f := range s.Files {
-		opts.Files = append(opts.Files, filepath.Join(corpus, f))
-	}
-	for args := s.Args; len(args) > 1; args = args[2:] {
-		switch args[0] {
-		case "--profile":
-			opts.Profiles = append(opts.Profiles, args[1])
-		case "-p", "--project-name":
-			opts.ProjectName = args[1]
-		case "--env-file":
-			opts.EnvFiles = append(opts.EnvFiles, filepath.Join(opts.ProjectDir, args[1]))
-		}
-	}
-	return opts
-}
 
 // TestKubeCompatDryRun: every fixture of the compose conformance corpus
 // that loads and converts (build: services named by tag, as convert
@@ -88,17 +34,9 @@ func (s compatFixture) loadOptions(dir string) compose.Options {
 // instead of stopping at a missing namespace. Every refusal by the server
 // fails the test: the converter made an object the API does not accept.
 func TestKubeCompatDryRun(t *testing.T) {
-	dir := compatCorpusDir(t)
+	dir := compattest.Dir(t, repoRoot)
 	c := needKubeCluster(t)
 	ns := c.kubeNamespace(t)
-	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var manifest struct{ Samples []compatFixture }
-	if err := json.Unmarshal(b, &manifest); err != nil {
-		t.Fatal(err)
-	}
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", c.kubeconfig)
 	if err != nil {
@@ -118,11 +56,8 @@ func TestKubeCompatDryRun(t *testing.T) {
 	defer cancel()
 
 	var loaded, converted, notConverted, accepted, refused, objects int
-	for _, s := range manifest.Samples {
-		if s.Skip != nil {
-			continue
-		}
-		p, err := compose.Load(ctx, s.loadOptions(dir))
+	for _, s := range compattest.Samples(t, dir) {
+		p, err := compose.Load(ctx, s.LoadOptions(dir))
 		if err != nil {
 			continue
 		}

@@ -2,40 +2,14 @@ package kube
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/berth/berth/compose"
+	"github.com/berth/berth/compose/compattest"
 )
-
-// compatDir finds the compose conformance corpus (../shared/compat next to
-// the repository, or $BERTH_COMPAT_DIR).
-func compatDir(t *testing.T) string {
-	t.Helper()
-	candidates := []string{os.Getenv("BERTH_COMPAT_DIR"), "../../shared/compat", "../../../shared/compat"}
-	for _, c := range candidates {
-		if c == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(c, "manifest.json")); err == nil {
-			return c
-		}
-	}
-	t.Skip("no compose conformance corpus (set BERTH_COMPAT_DIR to ../shared/compat)")
-	return ""
-}
-
-type compatSample struct {
-	Source string            `json:"source"`
-	ID     string            `json:"id"`
-	Files  []string          `json:"files"`
-	Args   []string          `json:"args"`
-	Env    map[string]string `json:"env"`
-	Skip   any               `json:"skip"`
-}
 
 // TestConvertCompatCorpus converts every sample of the conformance corpus
 // that compose.Load accepts, as the compat runner loads it: each must
@@ -47,45 +21,11 @@ func TestConvertCompatCorpus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("converts the whole corpus (seconds); not with -short")
 	}
-	dir := compatDir(t)
-	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var manifest struct{ Samples []compatSample }
-	if err := json.Unmarshal(b, &manifest); err != nil {
-		t.Fatal(err)
-	}
+	dir := compattest.Dir(t, "..")
 	var loaded, converted, refused int
 	reasons := map[string]int{}
-	for _, s := range manifest.Samples {
-		if s.Skip != nil {
-			continue
-		}
-		corpus := filepath.Join(dir, "corpus", s.Source)
-		opts := compose.Options{
-			ProjectDir: filepath.Dir(filepath.Join(corpus, s.Files[0])),
-			Environ:    []string{"HOME=/nonexistent/compat-home", "LANG=C.UTF-8"},
-		}
-		for k, v := range s.Env {
-			opts.Environ = append(opts.Environ, k+"="+v)
-		}
-		for _, f := range s.Files {
-			opts.Files = append(opts.Files, filepath.Join(corpus, f))
-		}
-		args := s.Args
-		for len(args) > 1 {
-			switch args[0] {
-			case "--profile":
-				opts.Profiles = append(opts.Profiles, args[1])
-			case "-p", "--project-name":
-				opts.ProjectName = args[1]
-			case "--env-file":
-				opts.EnvFiles = append(opts.EnvFiles, filepath.Join(opts.ProjectDir, args[1]))
-			}
-			args = args[2:]
-		}
-		p, err := compose.Load(context.Background(), opts)
+	for _, s := range compattest.Samples(t, dir) {
+		p, err := compose.Load(context.Background(), s.LoadOptions(dir))
 		if err != nil {
 			continue
 		}
