@@ -84,3 +84,59 @@ func TestKubeClientBadKubeconfig(t *testing.T) {
 		t.Errorf("up with a missing kubeconfig: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestKubeClientUpRefused: an up the API server refuses part of (here a
+// node port another project holds, as two stacks publishing the same
+// host port would collide on one machine) fails naming the object and the
+// reason, and leaves nothing of the refused project in the cluster.
+func TestKubeClientUpRefused(t *testing.T) {
+	c := needKubeCluster(t)
+	compose := func(project string) string {
+		return "name: " + project + `
+services:
+  cache:
+    image: docker.io/library/busybox:latest
+    command: ["sleep", "3600"]
+  web:
+    image: docker.io/library/busybox:latest
+    command: ["sleep", "3600"]
+    ports:
+      - "30081:80"
+`
+	}
+	berth := func(project string, args ...string) result {
+		t.Helper()
+		dir := filepath.Join(t.TempDir(), project)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "compose.yaml"), []byte(compose(project)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return runBerth(t, dir, nil, nil, 3*time.Minute, append([]string{"--kubeconfig", c.kubeconfig}, args...)...)
+	}
+	t.Cleanup(func() { berth("kuberefused-a", "down"); berth("kuberefused-b", "down") })
+
+	if r := berth("kuberefused-a", "up", "-d"); r.code != 0 {
+		t.Fatalf("up -d of the first project: exit %d\n%s", r.code, r.stderr)
+	}
+	r := berth("kuberefused-b", "up", "-d")
+	if r.code == 0 || !strings.Contains(r.stderr, "apply Service kuberefused-b/web-published") || !strings.Contains(r.stderr, "already allocated") {
+		t.Fatalf("up -d of a project whose node port is taken: exit %d, want an error naming the Service and the port\n%s", r.code, r.stderr)
+	}
+	waitKube(t, "nothing of the refused project left", time.Minute, func() (bool, string) {
+		out, err := c.kubectl("get", "namespace,all,configmaps", "--all-namespaces", "--ignore-not-found",
+			"-l", "com.docker.compose.project=kuberefused-b", "-o", "name")
+		if err != nil {
+			return false, err.Error()
+		}
+		if ns, err := c.kubectl("get", "namespace", "kuberefused-b", "--ignore-not-found", "-o", "name"); err != nil || ns != "" {
+			out += ns
+		}
+		return strings.TrimSpace(out) == "", out
+	})
+	// The first project is untouched.
+	if out := c.mustKubectl(t, "-n", "kuberefused-a", "get", "deployment", "web", "-o", "name"); !strings.Contains(out, "deployment.apps/web") {
+		t.Errorf("the first project's web Deployment: %q", out)
+	}
+}
