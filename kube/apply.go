@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
@@ -117,7 +116,7 @@ func (c *Client) undo(ctx context.Context, objs []*unstructured.Unstructured, pr
 	var errs []error
 	background := metav1.DeletePropagationBackground
 	for _, o := range slices.Backward(objs) {
-		ri, _, err := c.resourceIn(o)
+		ri, _, err := c.resourceIn(ctx, o)
 		if err == nil {
 			err = ri.Delete(ctx, o.GetName(), metav1.DeleteOptions{PropagationPolicy: &background})
 		}
@@ -150,14 +149,14 @@ func objectName(o *unstructured.Unstructured) string {
 // what the apply did and the object applied.
 func (c *Client) applyOne(ctx context.Context, ns string, o *unstructured.Unstructured, dryRun bool) (ApplyResult, *unstructured.Unstructured, error) {
 	o = o.DeepCopy()
-	_, namespaced, err := c.resourceFor(o)
+	_, namespaced, err := c.resourceFor(ctx, o)
 	if err != nil {
 		return "", o, err
 	}
 	if namespaced && o.GetNamespace() == "" {
 		o.SetNamespace(ns)
 	}
-	ri, _, err := c.resourceIn(o)
+	ri, _, err := c.resourceIn(ctx, o)
 	if err != nil {
 		return "", o, err
 	}
@@ -188,8 +187,8 @@ func (c *Client) applyOne(ctx context.Context, ns string, o *unstructured.Unstru
 
 // resourceIn is the client of o's resource, in o's namespace where its
 // kind is namespaced.
-func (c *Client) resourceIn(o *unstructured.Unstructured) (dynamic.ResourceInterface, bool, error) {
-	ri, namespaced, err := c.resourceFor(o)
+func (c *Client) resourceIn(ctx context.Context, o *unstructured.Unstructured) (dynamic.ResourceInterface, bool, error) {
+	ri, namespaced, err := c.resourceFor(ctx, o)
 	if err != nil || !namespaced {
 		return ri, namespaced, err
 	}
@@ -198,12 +197,11 @@ func (c *Client) resourceIn(o *unstructured.Unstructured) (dynamic.ResourceInter
 
 // resourceFor maps o's kind to its resource through the cluster's
 // discovery, which knows whether it is namespaced.
-func (c *Client) resourceFor(o *unstructured.Unstructured) (dynamic.ResourceInterface, bool, error) {
+func (c *Client) resourceFor(ctx context.Context, o *unstructured.Unstructured) (dynamic.ResourceInterface, bool, error) {
 	gvk := o.GroupVersionKind()
-	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	gvr, namespaced, err := c.mapper.resourceFor(ctx, gvk)
 	if err != nil {
 		return nil, false, fmt.Errorf("the cluster does not serve %s: %w", gvk, err)
 	}
-	namespaced := m.Scope.Name() == meta.RESTScopeNameNamespace
-	return c.dyn.Resource(m.Resource), namespaced, nil
+	return c.dyn.Resource(gvr), namespaced, nil
 }

@@ -20,7 +20,7 @@ import (
 )
 
 func TestApply(t *testing.T) {
-	c, dyn, _, _ := testClient(t, nil, nil)
+	c, dyn, _, _ := testClient(t)
 	objs := standInManifests(t, "demo", "demo")
 	var rec recorder
 	if err := c.Apply(context.Background(), "demo", objs, rec.add); err != nil {
@@ -65,7 +65,7 @@ func TestApply(t *testing.T) {
 // a server-side apply that changes nothing (testClient's reactor plays
 // that part of the API server; the e2e checks the real one).
 func TestApplyUnchanged(t *testing.T) {
-	c, dyn, _, _ := testClient(t, nil, nil)
+	c, dyn, _, _ := testClient(t)
 	objs := standInManifests(t, "demo", "demo")
 	ctx := context.Background()
 	if err := c.Apply(ctx, "demo", objs, nil); err != nil {
@@ -112,7 +112,7 @@ func refuse(dyn *dynamicfake.FakeDynamicClient, gvr schema.GroupVersionResource,
 // the dry run, before anything but the namespace (which the dry run
 // needs) is written, and the namespace this Apply created goes again.
 func TestApplyRefusedWritesNothing(t *testing.T) {
-	c, dyn, _, _ := testClient(t, nil, nil)
+	c, dyn, _, _ := testClient(t)
 	refuse(dyn, gvrDeployment, "api", false)
 	var rec recorder
 	err := c.Apply(context.Background(), "demo", standInManifests(t, "demo", "demo"), rec.add)
@@ -145,7 +145,7 @@ func TestApplyFailureUndoesCreated(t *testing.T) {
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "demo"}},
 		&corev1.ConfigMap{ObjectMeta: objMeta("demo", "api-env", "demo", "api"), Data: map[string]string{"A": "0"}},
 	}
-	c, dyn, _, _ := testClient(t, before, nil)
+	c, dyn, _, _ := testClient(t, before...)
 	refuse(dyn, gvrDeployment, "api", true)
 	var rec recorder
 	err := c.Apply(context.Background(), "demo", standInManifests(t, "demo", "demo"), rec.add)
@@ -182,7 +182,7 @@ func trackedNames(t *testing.T, dyn *dynamicfake.FakeDynamicClient) []string {
 }
 
 func TestApplyUnknownKind(t *testing.T) {
-	c, _, _, _ := testClient(t, nil, nil)
+	c, _, _, _ := testClient(t)
 	u := &unstructured.Unstructured{}
 	u.SetAPIVersion("example.com/v1")
 	u.SetKind("Widget")

@@ -8,15 +8,8 @@ import (
 	"os"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
-	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
-	batchv1client "k8s.io/client-go/kubernetes/typed/batch/v1"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -36,12 +29,18 @@ const pollInterval = time.Second
 // Client acts on one cluster for berth's project commands: it applies the
 // manifests of a project, lists and follows its pods, deletes what up made.
 // Everything it touches carries the project's labels (LabelSelector).
+//
+// It reads and writes objects through the dynamic client, converting what
+// it reads to their k8s.io/api types; pod logs, the server's version and
+// discovery go through a plain REST client (see coreREST for why not
+// client-go's typed clients).
 type Client struct {
 	// Server is the API server's URL, for messages.
 	Server string
 	dyn    dynamic.Interface
-	typed  typedClients
-	mapper meta.RESTMapper
+	// core is the REST client of the core group (/api/v1): pod logs.
+	core   rest.Interface
+	mapper resourceMapper
 	// ticker makes the waits' tickers; tests give a fake one.
 	ticker func(d time.Duration) (<-chan time.Time, func())
 }
@@ -75,61 +74,34 @@ func Dial(ctx context.Context, k Kubeconfig) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.Timeout = dialTimeout
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	// One HTTP client (one connection pool) for the dynamic and the REST
+	// client. Requests after the first may stream logs or wait: no
+	// client-wide timeout, the commands' contexts bound them.
+	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", cfg.Host, err)
 	}
-	if _, err := disc.ServerVersion(); err != nil {
+	core, err := coreREST(cfg, hc)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", cfg.Host, err)
+	}
+	vctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	if _, err := serverVersion(vctx, core); err != nil {
 		return nil, fmt.Errorf("cluster %s does not answer (check the kubeconfig's server and that the cluster runs): %w", cfg.Host, err)
 	}
-	// Requests after the first may stream logs or wait: no client-wide
-	// timeout, the commands' contexts bound them.
-	cfg.Timeout = 0
-	dyn, err := dynamic.NewForConfig(cfg)
+	dyn, err := dynamic.NewForConfigAndClient(cfg, hc)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", cfg.Host, err)
 	}
-	var typed groupClients
-	if typed.core, err = corev1client.NewForConfig(cfg); err == nil {
-		if typed.apps, err = appsv1client.NewForConfig(cfg); err == nil {
-			typed.batch, err = batchv1client.NewForConfig(cfg)
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cluster %s: %w", cfg.Host, err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
-	c := newClient(dyn, typed, mapper)
+	c := newClient(dyn, core, newDiscoveryMapper(core))
 	c.Server = cfg.Host
 	return c, nil
 }
 
-// typedClients are the typed API groups the Client reads: the part of
-// client-go's kubernetes.Interface it needs (its fake satisfies this).
-// Linking the whole clientset, every API group's client and apply
-// configurations, made berth's binary 40 MB larger and every berth
-// process, the long-lived project process too, 17 MiB larger.
-type typedClients interface {
-	CoreV1() corev1client.CoreV1Interface
-	AppsV1() appsv1client.AppsV1Interface
-	BatchV1() batchv1client.BatchV1Interface
-}
-
-// groupClients are the typedClients of a real cluster.
-type groupClients struct {
-	core  corev1client.CoreV1Interface
-	apps  appsv1client.AppsV1Interface
-	batch batchv1client.BatchV1Interface
-}
-
-func (g groupClients) CoreV1() corev1client.CoreV1Interface    { return g.core }
-func (g groupClients) AppsV1() appsv1client.AppsV1Interface    { return g.apps }
-func (g groupClients) BatchV1() batchv1client.BatchV1Interface { return g.batch }
-
 // newClient is a Client on the given clients, polling on real tickers.
-func newClient(dyn dynamic.Interface, typed typedClients, mapper meta.RESTMapper) *Client {
-	return &Client{dyn: dyn, typed: typed, mapper: mapper, ticker: func(d time.Duration) (<-chan time.Time, func()) {
+func newClient(dyn dynamic.Interface, core rest.Interface, mapper resourceMapper) *Client {
+	return &Client{dyn: dyn, core: core, mapper: mapper, ticker: func(d time.Duration) (<-chan time.Time, func()) {
 		t := time.NewTicker(d)
 		return t.C, t.Stop
 	}}

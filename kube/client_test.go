@@ -1,7 +1,11 @@
 package kube
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,15 +17,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta/testrestmapper"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
-	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/berth/berth/compose"
@@ -44,11 +48,12 @@ func (f *fakeTicker) new(time.Duration) (<-chan time.Time, func()) {
 	return f.c, func() {}
 }
 
-// testClient is a Client on fake clients: dyn holds dynObjs (apply, down),
-// typed holds typedObjs (ps, logs, waits).
-func testClient(t *testing.T, dynObjs, typedObjs []runtime.Object) (*Client, *dynamicfake.FakeDynamicClient, *fake.Clientset, *fakeTicker) {
+// testClient is a Client on fakes: the dynamic client's holds objs (typed
+// objects are converted), api plays the endpoints berth reaches through
+// its REST client (discovery, pod logs).
+func testClient(t *testing.T, objs ...runtime.Object) (*Client, *dynamicfake.FakeDynamicClient, *fakeAPI, *fakeTicker) {
 	t.Helper()
-	dyn := dynamicfake.NewSimpleDynamicClient(scheme.Scheme, dynObjs...)
+	dyn := dynamicfake.NewSimpleDynamicClient(scheme.Scheme, objs...)
 	// The fake tracker's apply is a strategic merge that fails on
 	// unstructured objects; this plays the API server's server-side apply
 	// of a whole object: create it, or replace it with a new
@@ -90,11 +95,144 @@ func testClient(t *testing.T, dynObjs, typedObjs []runtime.Object) (*Client, *dy
 		got, err := dyn.Tracker().Get(gvr, ns, pa.GetName())
 		return true, got, err
 	})
-	typed := fake.NewSimpleClientset(typedObjs...)
-	c := newClient(dyn, typed, testrestmapper.TestOnlyStaticRESTMapper(scheme.Scheme))
+	api := &fakeAPI{}
+	core := api.rest(t)
+	c := newClient(dyn, core, newDiscoveryMapper(core))
 	tk := newFakeTicker()
 	c.ticker = tk.new
-	return c, dyn, typed, tk
+	return c, dyn, api, tk
+}
+
+// asStored is obj (a k8s.io/api object, its TypeMeta unset) as the
+// dynamic client holds it.
+func asStored(t *testing.T, obj runtime.Object) (*unstructured.Unstructured, schema.GroupVersionResource) {
+	t.Helper()
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: m}
+	gvks, _, err := scheme.Scheme.ObjectKinds(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.SetGroupVersionKind(gvks[0])
+	gvr, _ := meta.UnsafeGuessKindToResource(gvks[0])
+	return u, gvr
+}
+
+// createObj adds obj to the fake cluster, as a controller would.
+func createObj(t *testing.T, dyn *dynamicfake.FakeDynamicClient, obj runtime.Object) {
+	t.Helper()
+	u, gvr := asStored(t, obj)
+	if _, err := dyn.Resource(gvr).Namespace(u.GetNamespace()).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// updateObj replaces obj in the fake cluster, as a controller would.
+func updateObj(t *testing.T, dyn *dynamicfake.FakeDynamicClient, obj runtime.Object) {
+	t.Helper()
+	u, gvr := asStored(t, obj)
+	if _, err := dyn.Resource(gvr).Namespace(u.GetNamespace()).Update(context.Background(), u, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fakeAPI plays the API server's endpoints that berth reaches through its
+// REST client rather than the dynamic one: /version, the discovery of a
+// group version (fakeDiscovery) and pod logs: two lines naming the
+// container, the first with the kubelet's timestamp, or a crash's last
+// line for the previous run. It serves in process (restOn, no socket) or
+// on an httptest server.
+type fakeAPI struct {
+	mu       sync.Mutex // guards following
+	requests []string   // "GET /path?query" of each request served
+	// logStatus, when set, answers a log request instead, with that
+	// Status (its code as the HTTP status).
+	logStatus *metav1.Status
+}
+
+// fakeDiscovery is the fake cluster's resources, by group version path.
+var fakeDiscovery = map[string][]metav1.APIResource{
+	"/api/v1": {
+		{Name: "namespaces", Kind: "Namespace"},
+		{Name: "configmaps", Namespaced: true, Kind: "ConfigMap"},
+		{Name: "secrets", Namespaced: true, Kind: "Secret"},
+		{Name: "services", Namespaced: true, Kind: "Service"},
+		{Name: "serviceaccounts", Namespaced: true, Kind: "ServiceAccount"},
+		{Name: "persistentvolumeclaims", Namespaced: true, Kind: "PersistentVolumeClaim"},
+		{Name: "pods/log", Namespaced: true, Kind: "Pod"},
+		{Name: "pods", Namespaced: true, Kind: "Pod"},
+	},
+	"/apis/apps/v1": {
+		{Name: "deployments/scale", Namespaced: true, Group: "autoscaling", Version: "v1", Kind: "Scale"},
+		{Name: "deployments", Namespaced: true, Kind: "Deployment"},
+		{Name: "statefulsets", Namespaced: true, Kind: "StatefulSet"},
+		{Name: "daemonsets", Namespaced: true, Kind: "DaemonSet"},
+	},
+	"/apis/batch/v1": {{Name: "jobs", Namespaced: true, Kind: "Job"}},
+	"/apis/rbac.authorization.k8s.io/v1": {
+		{Name: "roles", Namespaced: true, Kind: "Role"},
+		{Name: "rolebindings", Namespaced: true, Kind: "RoleBinding"},
+	},
+}
+
+func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.requests = append(f.requests, r.Method+" "+r.URL.RequestURI())
+	logStatus := f.logStatus
+	f.mu.Unlock()
+	path := r.URL.Path
+	writeJSON := func(code int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	if path == "/version" {
+		writeJSON(http.StatusOK, map[string]string{"major": "1", "minor": "36", "gitVersion": "v1.36.3"})
+		return
+	}
+	if resources, ok := fakeDiscovery[path]; ok {
+		gv := strings.TrimPrefix(strings.TrimPrefix(path, "/api/"), "/apis/")
+		writeJSON(http.StatusOK, metav1.APIResourceList{TypeMeta: metav1.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: gv, APIResources: resources})
+		return
+	}
+	parts := strings.Split(strings.TrimPrefix(path, "/api/v1/namespaces/"), "/")
+	if len(parts) != 4 || parts[1] != "pods" || parts[3] != "log" {
+		http.NotFound(w, r) // as the API server answers an unknown path
+		return
+	}
+	if logStatus != nil {
+		writeJSON(int(logStatus.Code), logStatus)
+		return
+	}
+	q := r.URL.Query()
+	text := fmt.Sprintf("2026-12-06T10:00:00Z hello from %s\nno time %s\n", q.Get("container"), q.Get("container"))
+	if q.Get("previous") == "true" {
+		text = "panic: db unreachable\n"
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = io.WriteString(w, text)
+}
+
+// rest is a REST client of the core group (as Dial makes) on f.
+func (f *fakeAPI) rest(t *testing.T) *rest.RESTClient {
+	t.Helper()
+	return restOn(t, f)
+}
+
+// served are the requests f served whose path starts with prefix.
+func (f *fakeAPI) served(prefix string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, r := range f.requests {
+		if strings.HasPrefix(strings.TrimPrefix(r, "GET "), prefix) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // projectLabels are the labels Convert puts on the project's objects (and
@@ -167,23 +305,6 @@ func (r *recorder) get() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.steps...)
-}
-
-// reactLogs makes the fake's pod logs two lines naming the container
-// (the fake's log action carries the options, not the pod's name), the
-// first with the kubelet's timestamp.
-func reactLogs(typed *fake.Clientset) {
-	typed.PrependReactor("get", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		if a.GetSubresource() != "log" {
-			return false, nil, nil
-		}
-		o := a.(k8stesting.GenericAction).GetValue().(*corev1.PodLogOptions)
-		text := fmt.Sprintf("2026-12-06T10:00:00Z hello from %s\nno time %s\n", o.Container, o.Container)
-		if o.Previous {
-			text = "panic: db unreachable\n"
-		}
-		return true, &runtime.Unknown{Raw: []byte(text)}, nil
-	})
 }
 
 func containsAll(s string, parts ...string) bool {

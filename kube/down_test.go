@@ -54,7 +54,7 @@ func TestDown(t *testing.T) {
 				}
 			}
 			objs = append(objs, &corev1.Pod{ObjectMeta: objMeta("demo", "api-5d8f-x1", "demo", "api")})
-			c, dyn, _, _ := testClient(t, objs, nil)
+			c, dyn, _, _ := testClient(t, objs...)
 			var rec recorder
 			ctx := context.Background()
 			if err := c.Down(ctx, "demo", DownOptions{Volumes: tc.volumes}, rec.add); err != nil {
@@ -101,7 +101,7 @@ func TestDown(t *testing.T) {
 func TestDownWaits(t *testing.T) {
 	pod := &corev1.Pod{ObjectMeta: objMeta("demo", "api-1", "demo", "api")}
 	pod.Finalizers = []string{"example.com/hold"}
-	c, dyn, _, tk := testClient(t, []runtime.Object{pod}, nil)
+	c, dyn, _, tk := testClient(t, pod)
 	// The fake deletes at once; a finalizer keeps the pod: play the API
 	// server marking it instead.
 	dyn.PrependReactor("delete", "pods", func(a k8sAction) (bool, runtime.Object, error) { return true, nil, nil })

@@ -24,14 +24,14 @@ func (c *Client) WaitExit(ctx context.Context, project string, services []string
 	lo := metav1.ListOptions{LabelSelector: ProjectSelector(project)}
 	var e *Exit
 	err := c.poll(ctx, func() (bool, error) {
-		pods, err := c.typed.CoreV1().Pods(metav1.NamespaceAll).List(ctx, lo)
+		pods, _, err := c.listPods(ctx, lo)
 		if err != nil {
 			if ctx.Err() != nil {
 				return false, ctx.Err()
 			}
 			return false, fmt.Errorf("list pods of project %s: %w", project, err)
 		}
-		e = firstExit(pods.Items, services)
+		e = firstExit(pods, services)
 		return e != nil, nil
 	})
 	if err != nil {

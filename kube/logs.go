@@ -46,11 +46,11 @@ type LogOptions struct {
 // yet have no logs, and are followed once they start.
 func (c *Client) Logs(ctx context.Context, project string, o LogOptions, out func(LogLine)) error {
 	lo := metav1.ListOptions{LabelSelector: ProjectSelector(project)}
-	pods, err := c.typed.CoreV1().Pods(metav1.NamespaceAll).List(ctx, lo)
+	pods, rv, err := c.listPods(ctx, lo)
 	if err != nil {
 		return fmt.Errorf("list pods of project %s: %w", project, err)
 	}
-	items := slices.DeleteFunc(pods.Items, func(p corev1.Pod) bool {
+	items := slices.DeleteFunc(pods, func(p corev1.Pod) bool {
 		return len(o.Services) > 0 && !slices.Contains(o.Services, serviceOf(p.Labels))
 	})
 	slices.SortFunc(items, func(a, b corev1.Pod) int {
@@ -86,8 +86,8 @@ func (c *Client) Logs(ctx context.Context, project string, o LogOptions, out fun
 		}
 		return nil
 	}
-	lo.ResourceVersion = pods.ResourceVersion
-	w, err := c.typed.CoreV1().Pods(metav1.NamespaceAll).Watch(ctx, lo)
+	lo.ResourceVersion = rv
+	w, err := c.dyn.Resource(gvrPod).Namespace(metav1.NamespaceAll).Watch(ctx, lo)
 	if err != nil {
 		return fmt.Errorf("watch pods of project %s: %w", project, err)
 	}
@@ -104,8 +104,8 @@ func (c *Client) Logs(ctx context.Context, project string, o LogOptions, out fun
 			if !ok {
 				return fmt.Errorf("watch pods of project %s: the cluster ended the watch", project)
 			}
-			p, isPod := ev.Object.(*corev1.Pod)
-			if !isPod || len(o.Services) > 0 && !slices.Contains(o.Services, serviceOf(p.Labels)) {
+			p := eventPod(ev)
+			if p == nil || len(o.Services) > 0 && !slices.Contains(o.Services, serviceOf(p.Labels)) {
 				continue
 			}
 			switch ev.Type {
@@ -188,7 +188,11 @@ func (f *follower) stream(ctx context.Context, p *corev1.Pod, container string, 
 	if tail >= 0 {
 		plo.TailLines = &tail
 	}
-	rc, err := f.c.typed.CoreV1().Pods(p.Namespace).GetLogs(p.Name, plo).Stream(ctx)
+	req, err := f.c.podLogs(p.Namespace, p.Name, plo)
+	if err != nil {
+		return err
+	}
+	rc, err := req.Stream(ctx)
 	if err != nil {
 		return fmt.Errorf("logs of pod %s/%s, container %s: %w", p.Namespace, p.Name, container, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,8 +66,7 @@ func TestLogs(t *testing.T) {
 		{"one service", []string{"db"}, []string{"db-1 | hello from db", "db-1 | no time db"}, []string{"db-1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, _, typed, _ := testClient(t, nil, objs)
-			reactLogs(typed)
+			c, _, api, _ := testClient(t, objs...)
 			var l lines
 			var sources []string
 			o := LogOptions{Services: tc.services, Tail: -1, Sources: func(s []string) { sources = s }}
@@ -79,6 +79,20 @@ func TestLogs(t *testing.T) {
 			if got := l.get(); !slices.Equal(got, tc.want) {
 				t.Errorf("Logs = %q, want %q", got, tc.want)
 			}
+			// Each started container's whole log, once, with the
+			// kubelet's timestamps, not followed.
+			var wantReqs []string
+			for _, s := range tc.sources {
+				if s == "worker-1" {
+					continue
+				}
+				pod := map[string]string{"api-1": "api-a", "api-2": "api-b", "db-1": "db-0"}[s]
+				svc, _, _ := strings.Cut(s, "-")
+				wantReqs = append(wantReqs, "GET /api/v1/namespaces/demo/pods/"+pod+"/log?container="+svc+"&timestamps=true")
+			}
+			if got := api.served("/api/v1/namespaces/"); !slices.Equal(got, wantReqs) {
+				t.Errorf("Logs requests = %q, want %q", got, wantReqs)
+			}
 		})
 	}
 }
@@ -87,8 +101,7 @@ func TestLogs(t *testing.T) {
 // that replaces a terminating one takes its number).
 func TestLogsFollow(t *testing.T) {
 	old := runningPod("api", "api", "api-a", now0)
-	c, _, typed, _ := testClient(t, nil, []runtime.Object{old})
-	reactLogs(typed)
+	c, dyn, api, _ := testClient(t, old)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	l := lines{added: make(chan struct{}, 100)}
@@ -109,12 +122,8 @@ func TestLogsFollow(t *testing.T) {
 	terminating := old.DeepCopy()
 	gone := metav1.NewTime(now0)
 	terminating.DeletionTimestamp = &gone
-	if _, err := typed.CoreV1().Pods("demo").Update(ctx, terminating, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := typed.CoreV1().Pods("demo").Create(ctx, runningPod("api", "api", "api-c", now0.Add(time.Minute)), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	updateObj(t, dyn, terminating)
+	createObj(t, dyn, runningPod("api", "api", "api-c", now0.Add(time.Minute)))
 	waitLines(4)
 	cancel()
 	if err := <-done; err != nil {
@@ -123,5 +132,12 @@ func TestLogsFollow(t *testing.T) {
 	want := []string{"api-1 | hello from api", "api-1 | no time api", "api-1 | hello from api", "api-1 | no time api"}
 	if got := l.get(); !slices.Equal(got, want) {
 		t.Errorf("Logs = %q, want %q", got, want)
+	}
+	wantReqs := []string{
+		"GET /api/v1/namespaces/demo/pods/api-a/log?container=api&follow=true&timestamps=true",
+		"GET /api/v1/namespaces/demo/pods/api-c/log?container=api&follow=true&timestamps=true",
+	}
+	if got := api.served("/api/v1/namespaces/"); !slices.Equal(got, wantReqs) {
+		t.Errorf("Logs requests = %q, want %q", got, wantReqs)
 	}
 }

@@ -39,22 +39,22 @@ type Pod struct {
 // leaves exited containers out.
 func (c *Client) PS(ctx context.Context, project string, all bool, now time.Time) ([]Pod, error) {
 	sel := ProjectSelector(project)
-	pods, err := c.typed.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	pods, _, err := c.listPods(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, fmt.Errorf("list pods of project %s: %w", project, err)
 	}
-	svcs, err := c.typed.CoreV1().Services(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	svcs, _, err := listAll[corev1.Service](ctx, c, gvrService, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, fmt.Errorf("list services of project %s: %w", project, err)
 	}
 	var out []Pod
-	for i := range pods.Items {
-		p := &pods.Items[i]
+	for i := range pods {
+		p := &pods[i]
 		terminated := p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
 		if terminated && !all {
 			continue
 		}
-		out = append(out, describePod(p, svcs.Items, now))
+		out = append(out, describePod(p, svcs, now))
 	}
 	slices.SortFunc(out, func(a, b Pod) int {
 		return strings.Compare(a.Service+"\x00"+a.Name, b.Service+"\x00"+b.Name)

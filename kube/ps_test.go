@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -33,7 +32,7 @@ func TestPS(t *testing.T) {
 	svc := &corev1.Service{ObjectMeta: objMeta("demo", "api-published", "demo", "api"), Spec: corev1.ServiceSpec{
 		Type: corev1.ServiceTypeNodePort, Selector: map[string]string{"com.docker.compose.service": "api"},
 		Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080), NodePort: 30080, Protocol: corev1.ProtocolTCP}}}}
-	c, _, _, _ := testClient(t, nil, []runtime.Object{api, starting, exited, pull, svc})
+	c, _, _, _ := testClient(t, api, starting, exited, pull, svc)
 	for _, tc := range []struct {
 		all  bool
 		want []Pod

@@ -81,31 +81,30 @@ func (c *Client) WaitReady(ctx context.Context, project string, progress Progres
 // readiness judges each service of project by its workloads.
 func (c *Client) readiness(ctx context.Context, project string) (map[string]readiness, error) {
 	lo := metav1.ListOptions{LabelSelector: ProjectSelector(project)}
-	all := metav1.NamespaceAll
-	deps, err := c.typed.AppsV1().Deployments(all).List(ctx, lo)
+	deps, _, err := listAll[appsv1.Deployment](ctx, c, gvrDeployment, lo)
 	if err != nil {
 		return nil, fmt.Errorf("list deployments: %w", err)
 	}
-	sets, err := c.typed.AppsV1().StatefulSets(all).List(ctx, lo)
+	sets, _, err := listAll[appsv1.StatefulSet](ctx, c, gvrStatefulSet, lo)
 	if err != nil {
 		return nil, fmt.Errorf("list statefulsets: %w", err)
 	}
-	jobs, err := c.typed.BatchV1().Jobs(all).List(ctx, lo)
+	jobs, _, err := listAll[batchv1.Job](ctx, c, gvrJob, lo)
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
-	pods, err := c.typed.CoreV1().Pods(all).List(ctx, lo)
+	pods, _, err := c.listPods(ctx, lo)
 	if err != nil {
 		return nil, fmt.Errorf("list pods: %w", err)
 	}
 	out := map[string]readiness{}
-	for _, d := range deps.Items {
-		out[serviceOf(d.Labels)] = podsReady(deploymentReady(&d), d.Spec.Template.Spec, serviceOf(d.Labels), pods.Items)
+	for _, d := range deps {
+		out[serviceOf(d.Labels)] = podsReady(deploymentReady(&d), d.Spec.Template.Spec, serviceOf(d.Labels), pods)
 	}
-	for _, s := range sets.Items {
-		out[serviceOf(s.Labels)] = podsReady(statefulSetReady(&s), s.Spec.Template.Spec, serviceOf(s.Labels), pods.Items)
+	for _, s := range sets {
+		out[serviceOf(s.Labels)] = podsReady(statefulSetReady(&s), s.Spec.Template.Spec, serviceOf(s.Labels), pods)
 	}
-	for _, j := range jobs.Items {
+	for _, j := range jobs {
 		out[serviceOf(j.Labels)] = jobReadiness(&j)
 	}
 	return out, nil
@@ -171,7 +170,7 @@ func jobReadiness(j *batchv1.Job) readiness {
 // notReady is the error of a wait that ended with services not ready: one
 // line per service, with what its pods wait for.
 func (c *Client) notReady(ctx context.Context, project string, states map[string]readiness) error {
-	pods, err := c.typed.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: ProjectSelector(project)})
+	pods, _, err := c.listPods(ctx, metav1.ListOptions{LabelSelector: ProjectSelector(project)})
 	if err != nil {
 		return fmt.Errorf("list pods of project %s: %w", project, err)
 	}
@@ -183,7 +182,7 @@ func (c *Client) notReady(ctx context.Context, project string, states map[string
 		}
 		why := st.failed
 		if why == "" {
-			why = c.podReasons(ctx, svc, pods.Items)
+			why = c.podReasons(ctx, svc, pods)
 		}
 		lines = append(lines, fmt.Sprintf("service %s is not ready: %s", svc, why))
 	}
@@ -245,7 +244,11 @@ func (c *Client) podReason(ctx context.Context, p *corev1.Pod) string {
 // lastLines is ", last lines: ..." of the container's previous run.
 func (c *Client) lastLines(ctx context.Context, p *corev1.Pod, container string) string {
 	n := int64(crashLogLines)
-	b, err := c.typed.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: container, Previous: true, TailLines: &n}).DoRaw(ctx)
+	req, err := c.podLogs(p.Namespace, p.Name, &corev1.PodLogOptions{Container: container, Previous: true, TailLines: &n})
+	if err != nil {
+		return ""
+	}
+	b, err := req.DoRaw(ctx)
 	if err != nil || len(strings.TrimSpace(string(b))) == 0 {
 		return ""
 	}

@@ -43,15 +43,13 @@ func waiting(container, reason, msg string) corev1.PodStatus {
 func TestWaitReady(t *testing.T) {
 	job := &batchv1.Job{ObjectMeta: objMeta("demo", "migrate", "demo", "migrate")}
 	job.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
-	c, _, typed, tk := testClient(t, nil, []runtime.Object{deployment("api", 0, true), deployment("worker", 1, false), job})
+	c, dyn, _, tk := testClient(t, deployment("api", 0, true), deployment("worker", 1, false), job)
 	var rec recorder
 	done := make(chan error, 1)
 	go func() { done <- c.WaitReady(context.Background(), "demo", rec.add) }()
 	<-tk.started
 	tk.c <- now0 // api is not ready yet: WaitReady looks again
-	if _, err := typed.AppsV1().Deployments("demo").Update(context.Background(), deployment("api", 1, true), metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	updateObj(t, dyn, deployment("api", 1, true))
 	for waitingFor := true; waitingFor; {
 		select {
 		case tk.c <- now0:
@@ -98,8 +96,7 @@ func TestWaitReadyFails(t *testing.T) {
 			want: []string{"service api is not ready: pod api-7c9-x: ErrImageNeverPull: image not present"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, _, typed, _ := testClient(t, nil, tc.objs)
-			reactLogs(typed)
+			c, _, _, _ := testClient(t, tc.objs...)
 			ctx, cancel := context.WithCancel(context.Background())
 			if tc.timeout {
 				cancel()
@@ -128,7 +125,7 @@ func TestWaitExit(t *testing.T) {
 		Name: "migrate", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 2, FinishedAt: metav1.NewTime(now0)}}}}}
 	running := corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{
 		Name: "api", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}
-	c, _, typed, tk := testClient(t, nil, []runtime.Object{podOf("api", "api-1", running)})
+	c, dyn, _, tk := testClient(t, podOf("api", "api-1", running))
 	type result struct {
 		e   *Exit
 		err error
@@ -139,9 +136,7 @@ func TestWaitExit(t *testing.T) {
 		done <- result{e, err}
 	}()
 	<-tk.started
-	if _, err := typed.CoreV1().Pods("demo").Create(context.Background(), podOf("migrate", "migrate-x", exited), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createObj(t, dyn, podOf("migrate", "migrate-x", exited))
 	for {
 		select {
 		case tk.c <- now0:
