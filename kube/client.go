@@ -38,7 +38,8 @@ type Client struct {
 	// Server is the API server's URL, for messages.
 	Server string
 	dyn    dynamic.Interface
-	// core is the REST client of the core group (/api/v1): pod logs.
+	// core is the REST client of the core group (/api/v1): pod logs,
+	// the server's version, discovery (mapper asks through it).
 	core   rest.Interface
 	mapper resourceMapper
 	// ticker makes the waits' tickers; tests give a fake one.
