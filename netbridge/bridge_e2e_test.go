@@ -4,8 +4,10 @@ package netbridge
 
 import (
 	"context"
+	"encoding/hex"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -205,4 +207,147 @@ func runIn(t *testing.T, nsPath string, name string, args ...string) string {
 		t.Fatalf("%s in %s: %v: %s", name, nsPath, err, out)
 	}
 	return string(out)
+}
+
+// TestBridgeKeepsMACWhenPortsLeave: a bridge keeps the MAC address it was
+// made with whatever its ports, so that a container that learnt the
+// gateway's address keeps reaching it (and berth's DNS server on it) when
+// another container leaves. A bridge left to pick its own address takes
+// its lowest port's, and when that port went, the others lost their
+// gateway for the 5 to 8 s their neighbour entries took to be probed
+// again: a wide30 down sometimes took 10 s.
+func TestBridgeKeepsMACWhenPortsLeave(t *testing.T) {
+	ctx := context.Background()
+	ipam := NewIPAM(filepath.Join(t.TempDir(), "ipam.json"), netip.MustParsePrefix("10.248.0.0/16"), 24, HostRoutes)
+	b := &Bridges{IPAM: ipam}
+	nss := Namespaces{}
+	paths := map[string]string{}
+	for _, name := range []string{"brmac-a", "brmac-b"} {
+		p, err := nss.CreateNamespace(ctx, "t", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nss.DeleteNamespace(ctx, "t", name) })
+		paths[name] = p
+	}
+	def, err := b.EnsureNetwork(NetworkConfig{Name: "brmac_default"})
+	if err != nil {
+		t.Fatalf("EnsureNetwork: %v", err)
+	}
+	t.Cleanup(func() { b.RemoveNetwork("brmac_default") })
+	bridgeAddr := func() string {
+		t.Helper()
+		l, err := netlink.LinkByName(def.Bridge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Attrs().HardwareAddr.String()
+	}
+	made := bridgeAddr()
+	if want := bridgeMAC(def.Bridge).String(); made != want {
+		t.Errorf("bridge made with MAC %s, want %s", made, want)
+	}
+	eps := map[string]Endpoint{}
+	for name, p := range paths {
+		ep, err := b.Attach(EndpointConfig{Network: def.Name, Container: name, NetNS: p, IfName: "eth0", DefaultRoute: true})
+		if err != nil {
+			t.Fatalf("Attach %s: %v", name, err)
+		}
+		eps[name] = ep
+	}
+	// The container whose host-side veth has the lowest address leaves;
+	// the other one reached the gateway before, and must still.
+	leaving, staying := "brmac-a", "brmac-b"
+	if portMAC(t, eps["brmac-b"].HostVeth) < portMAC(t, eps["brmac-a"].HostVeth) {
+		leaving, staying = staying, leaving
+	}
+	l, err := net.Listen("tcp4", def.Subnet.Gateway.String()+":0") // the host's end, as berth's DNS server
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	gw := l.Addr().String()
+	// A fresh veth takes a moment to carry: the first reach is awaited.
+	for i := 0; ; i++ {
+		err := dialFrom(paths[staying], gw)
+		if err == nil {
+			break
+		}
+		if i == 10 {
+			t.Fatalf("%s cannot reach the gateway %s: %v", staying, gw, err)
+		}
+	}
+	if err := b.Detach(def.Name, leaving); err != nil {
+		t.Fatalf("Detach %s: %v", leaving, err)
+	}
+	if got := bridgeAddr(); got != made {
+		t.Errorf("bridge MAC %s after its ports changed, want %s as made", got, made)
+	}
+	if err := dialFrom(paths[staying], gw); err != nil {
+		t.Errorf("%s lost its gateway %s when %s left: %v", staying, gw, leaving, err)
+	}
+	if err := b.Detach(def.Name, staying); err != nil {
+		t.Errorf("Detach %s: %v", staying, err)
+	}
+}
+
+// portMAC is the address of a host-side veth, in a form that sorts as
+// the kernel compares addresses.
+func portMAC(t *testing.T, name string) string {
+	t.Helper()
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(l.Attrs().HardwareAddr)
+}
+
+// TestBridgeOfOlderBerthKeepsMAC: a bridge made by a berth that let its
+// address follow its ports keeps the address it has from the next
+// EnsureNetwork on (see TestBridgeKeepsMACWhenPortsLeave).
+func TestBridgeOfOlderBerthKeepsMAC(t *testing.T) {
+	ipam := NewIPAM(filepath.Join(t.TempDir(), "ipam.json"), netip.MustParsePrefix("10.248.0.0/16"), 24, HostRoutes)
+	b := &Bridges{IPAM: ipam}
+	name := BridgeName("brmac_old")
+	if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.RemoveNetwork("brmac_old") })
+	assigned := func() string {
+		t.Helper()
+		out, err := os.ReadFile("/sys/class/net/" + name + "/addr_assign_type")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if got := assigned(); got == netAddrSet {
+		t.Skipf("this kernel marks a new bridge's address as set (addr_assign_type %s)", got)
+	}
+	before, err := netlink.LinkByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.EnsureNetwork(NetworkConfig{Name: "brmac_old"}); err != nil {
+		t.Fatalf("EnsureNetwork: %v", err)
+	}
+	after, err := netlink.LinkByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := assigned(); got != netAddrSet {
+		t.Errorf("addr_assign_type %s after EnsureNetwork, want %s (set)", got, netAddrSet)
+	}
+	if a, b := after.Attrs().HardwareAddr.String(), before.Attrs().HardwareAddr.String(); a != b {
+		t.Errorf("MAC %s after EnsureNetwork, want %s as it was", a, b)
+	}
 }

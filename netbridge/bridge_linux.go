@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
@@ -92,7 +93,7 @@ func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
 	var notFound netlink.LinkNotFoundError
 	switch {
 	case errors.As(err, &notFound):
-		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}); err != nil {
+		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name, HardwareAddr: bridgeMAC(name)}}); err != nil {
 			return Network{}, fmt.Errorf("network %s: create bridge %s: %w", cfg.Name, name, err)
 		}
 		defer func() {
@@ -107,6 +108,12 @@ func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
 		}
 	case err != nil:
 		return Network{}, fmt.Errorf("network %s: bridge %s: %w", cfg.Name, name, err)
+	default:
+		// Made by a berth that let its address follow its ports: kept as
+		// it is now, and from now on.
+		if err := pinBridgeMAC(br); err != nil {
+			return Network{}, fmt.Errorf("network %s: bridge %s: %w", cfg.Name, name, err)
+		}
 	}
 	gw := &netlink.Addr{IPNet: &net.IPNet{IP: net.IP(subnet.Gateway.AsSlice()), Mask: net.CIDRMask(subnet.Prefix.Bits(), 32)}}
 	if err := netlink.AddrReplace(br, gw); err != nil {
@@ -135,6 +142,41 @@ func (b *Bridges) EnsureNetwork(cfg NetworkConfig) (_ Network, retErr error) {
 		return Network{}, err
 	}
 	return Network{Name: cfg.Name, Bridge: name, Subnet: subnet, Internal: cfg.Internal}, nil
+}
+
+// bridgeMAC is the MAC address a bridge is made with: locally
+// administered, unicast, derived from its name. A bridge given no address
+// takes the lowest of its ports' and changes it as ports come and go: when
+// the container whose veth had the lowest address leaves, the others'
+// frames to the address they learnt for the gateway are no longer the
+// bridge's, and every one of them loses its gateway, berth's DNS server
+// included, until its neighbour entry is probed again (5 to 8 s). A
+// container then resolving a name hangs that long: in a down, one whose
+// main process was in such a lookup when its stop signal came was killed
+// at the end of its stop timeout (about 2 wide30 downs in 25 took 10 s).
+// Docker's bridge driver sets its bridges' addresses for the same reason.
+func bridgeMAC(name string) net.HardwareAddr {
+	sum := sha256.Sum256([]byte("bridge-mac/" + name))
+	mac := net.HardwareAddr(sum[:6])
+	mac[0] = mac[0]&^0x01 | 0x02 // unicast, locally administered
+	return mac
+}
+
+// netAddrSet is the kernel's NET_ADDR_SET in a link's addr_assign_type:
+// its address was set, and a bridge then keeps it whatever its ports.
+const netAddrSet = "3"
+
+// pinBridgeMAC makes an existing bridge keep the address it has now (see
+// bridgeMAC), when it was not set: setting a link's address marks it set.
+func pinBridgeMAC(br netlink.Link) error {
+	b, err := os.ReadFile("/sys/class/net/" + br.Attrs().Name + "/addr_assign_type")
+	if err != nil || strings.TrimSpace(string(b)) == netAddrSet {
+		return nil // a kernel that does not tell: left as it is
+	}
+	if err := netlink.LinkSetHardwareAddr(br, br.Attrs().HardwareAddr); err != nil {
+		return fmt.Errorf("keep its MAC address: %w", err)
+	}
+	return nil
 }
 
 // RemoveNetwork deletes the network's rules, bridge and allocation. A
