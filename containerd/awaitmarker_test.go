@@ -2,6 +2,7 @@ package containerd
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -37,11 +38,30 @@ func TestAwaitMarkerPublishesAgain(t *testing.T) {
 		}
 		return nil
 	}
-	pending, seen := awaitMarker(context.Background(), envs, "ns", "m1", publish, time.Millisecond, time.Minute)
+	pending, seen := awaitMarker(context.Background(), envs, "ns", "m1", publish, retryBackoff{first: time.Millisecond, most: time.Millisecond}, time.Minute)
 	if !seen {
 		t.Fatalf("the marker published again was not seen (%d publishes)", publishes)
 	}
 	if len(pending) != 1 || pending[0].Kind != scheduler.EventStarted || pending[0].Container != "p-web-1" {
 		t.Errorf("pending = %+v, want the task start of namespace ns only", pending)
+	}
+}
+
+// TestMarkerRetriesBackOff: a lost marker is published again soon (a
+// project process counts as started only once its own comes back), then
+// less and less often, up to every subscribeRetry.
+func TestMarkerRetriesBackOff(t *testing.T) {
+	var got []time.Duration
+	var prev time.Duration
+	for range 8 {
+		prev = markerRetries.next(prev)
+		got = append(got, prev)
+	}
+	want := []time.Duration{2, 4, 8, 16, 32, 50, 50, 50}
+	for i := range want {
+		want[i] *= time.Millisecond
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("marker retries after %v, want %v", got, want)
 	}
 }

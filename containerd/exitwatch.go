@@ -145,7 +145,7 @@ func (c *Client) followExits(subCtx context.Context, live chan struct{}) {
 	envs, errs := c.client.Subscribe(subCtx, `topic=="/tasks/exit"`, `topic==`+strconv.Quote(topicSync))
 	id := "exits-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	publish := func() error { return c.client.EventService().Publish(subCtx, topicSync, &subscribed{ID: id}) }
-	pending, ok := awaitMarker(subCtx, envs, c.namespace, id, publish, subscribeRetry, subscribeWait)
+	pending, ok := awaitMarker(subCtx, envs, c.namespace, id, publish, markerRetries, subscribeWait)
 	for _, ev := range pending {
 		if ev.Kind == scheduler.EventExited {
 			w.record(ev.Container, time.Now())

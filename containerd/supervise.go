@@ -232,10 +232,16 @@ func (c *Client) Events(ctx context.Context) (<-chan scheduler.RuntimeEvent, <-c
 }
 
 // subscribeWait bounds how long Events waits for its own marker event;
-// subscribeRetry is how often it publishes the marker again meanwhile.
+// meanwhile it publishes the marker again after subscribeRetryFirst, then
+// after twice as long each time, up to every subscribeRetry. containerd
+// registers a subscription within a few milliseconds of its call, most
+// often just after the first marker: with a first retry after 50 ms, a
+// project process counted as started (up waits for that before it
+// creates containers) 40 to 70 ms later than it could.
 const (
-	subscribeWait  = 2 * time.Second
-	subscribeRetry = 50 * time.Millisecond
+	subscribeWait       = 2 * time.Second
+	subscribeRetryFirst = 2 * time.Millisecond
+	subscribeRetry      = 50 * time.Millisecond
 )
 
 // awaitSubscribed publishes a marker event and waits (a while at most) for
@@ -246,21 +252,37 @@ const (
 func (c *Client) awaitSubscribed(ctx context.Context, envs <-chan *events.Envelope) []scheduler.RuntimeEvent {
 	id := strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + strconv.Itoa(os.Getpid())
 	publish := func() error { return c.client.EventService().Publish(ctx, topicSync, &subscribed{ID: id}) }
-	pending, _ := awaitMarker(ctx, envs, c.namespace, id, publish, subscribeRetry, subscribeWait)
+	pending, _ := awaitMarker(ctx, envs, c.namespace, id, publish, markerRetries, subscribeWait)
 	return pending
 }
 
+// retryBackoff is when a marker is published again: first after first,
+// then after twice as long each time, up to every most.
+type retryBackoff struct{ first, most time.Duration }
+
+// markerRetries are the retries of awaitSubscribed and followExits.
+var markerRetries = retryBackoff{first: subscribeRetryFirst, most: subscribeRetry}
+
+// next is the wait after the one of prev (0: the first).
+func (b retryBackoff) next(prev time.Duration) time.Duration {
+	if prev == 0 {
+		return min(b.first, b.most)
+	}
+	return min(2*prev, b.most)
+}
+
 // awaitMarker is awaitSubscribed's wait: it publishes the marker, and
-// again every retry, since one published before containerd registered the
-// subscription never comes back (every attached up and logs -f then
+// again as retry says, since one published before containerd registered
+// the subscription never comes back (every attached up and logs -f then
 // waited the whole 2 s). seen tells whether the marker came back.
-func awaitMarker(ctx context.Context, envs <-chan *events.Envelope, namespace, id string, publish func() error, retry, wait time.Duration) (pending []scheduler.RuntimeEvent, seen bool) {
+func awaitMarker(ctx context.Context, envs <-chan *events.Envelope, namespace, id string, publish func() error, retry retryBackoff, wait time.Duration) (pending []scheduler.RuntimeEvent, seen bool) {
 	if err := publish(); err != nil {
 		return nil, false // the stream reports what is wrong
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	again := time.NewTicker(retry)
+	pause := retry.next(0)
+	again := time.NewTimer(pause)
 	defer again.Stop()
 	for {
 		select {
@@ -270,6 +292,8 @@ func awaitMarker(ctx context.Context, envs <-chan *events.Envelope, namespace, i
 			return pending, false
 		case <-again.C:
 			publish() //nolint:errcheck // the first one worked; the stream reports a broken one
+			pause = retry.next(pause)
+			again.Reset(pause)
 		case env := <-envs:
 			if env == nil {
 				return pending, false
