@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth/berth/compose"
+	"github.com/berth/berth/scheduler"
 )
 
 // annotationShimGroup is the OCI annotation by which containerd's runc v2
@@ -294,4 +295,28 @@ func (c *Client) removeShimAnchor(ctx context.Context, anchor, project string) e
 		return fmt.Errorf("remove shim anchor %s: %w", anchor, err)
 	}
 	return nil
+}
+
+var _ scheduler.ShimStarter = (*Client)(nil)
+
+// StartShim implements scheduler.ShimStarter: it makes the project's
+// anchor, and with it the shim its containers share, when it is not up
+// (see ensureShimAnchor); nothing when they get a shim each.
+func (c *Client) StartShim(ctx context.Context, project string) error {
+	anchor := c.shimAnchor(project)
+	if anchor == "" {
+		return nil
+	}
+	return c.ensureShimAnchor(ctx, anchor, project)
+}
+
+// DropShim implements scheduler.ShimStarter: it removes the project's
+// anchor when no container of the project is in its sandbox (see
+// dropShimAnchor).
+func (c *Client) DropShim(ctx context.Context, project string) error {
+	anchor := c.shimAnchor(project)
+	if anchor == "" {
+		return nil
+	}
+	return c.dropShimAnchor(ctx, anchor, project)
 }

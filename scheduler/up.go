@@ -89,6 +89,10 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 	if err != nil {
 		return nil, err
 	}
+	// The project's shim starts while its networks and containers are
+	// made; a failed up that leaves no container stops it again.
+	shim := startShimAhead(ctx, p.Name, rt, observed, plan, opts)
+	defer func() { retErr = shim.finish(ctx, p.Name, retErr) }()
 	warn(ev, plan)
 	if vm, ok := rt.(VolumeMaker); ok && p.AllResources {
 		if err := vm.EnsureVolumes(ctx, p); err != nil {
