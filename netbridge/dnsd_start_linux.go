@@ -37,63 +37,86 @@ func DNSLogPath(runDir, project string) string {
 // supervision of its containers) unless it runs, and waits until it
 // serves. A lock keeps two berth processes from starting two.
 func (n *Networks) ensureDNS(project string) error {
+	started, err := n.startDNS(project)
+	if err != nil {
+		return err
+	}
+	return started()
+}
+
+// dnsPoll is how often a daemon's start is checked for.
+const dnsPoll = 5 * time.Millisecond
+
+// startDNS is ensureDNS up to the start of the process: started waits
+// until it serves. It holds the lock until started is called, which it
+// must be (once).
+func (n *Networks) startDNS(project string) (started func() error, retErr error) {
 	dir := dnsDir(n.runDir, project)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("dns daemon: %w", err)
+		return nil, fmt.Errorf("dns daemon: %w", err)
 	}
 	lock, err := os.OpenFile(filepath.Join(dir, "dns.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return fmt.Errorf("dns daemon: %w", err)
+		return nil, fmt.Errorf("dns daemon: %w", err)
 	}
-	defer lock.Close()
+	unlocked := func() error { return lock.Close() }
+	defer func() {
+		if retErr != nil {
+			lock.Close()
+		}
+	}()
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return fmt.Errorf("dns daemon: lock: %w", err)
+		return nil, fmt.Errorf("dns daemon: lock: %w", err)
 	}
 	pidFile := filepath.Join(dir, "dns.pid")
 	if pid, ok := runningDaemon(pidFile, project); ok && pid > 0 {
 		if !staleExecutable(pid, n.exe) {
-			return nil
+			return unlocked, nil
 		}
 		// Started by another berth binary, since removed or replaced (an
 		// upgrade, another checkout): its restarts would name a log
 		// driver that is gone. The new one takes the containers over, as
 		// after a crash of the old.
 		if err := stopProcess(pid, project); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	os.Remove(pidFile)
 	logf, err := os.OpenFile(DNSLogPath(n.runDir, project), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return fmt.Errorf("dns daemon: %w", err)
+		return nil, fmt.Errorf("dns daemon: %w", err)
 	}
-	defer logf.Close()
+	defer logf.Close() // the process has its own
 	cmd := exec.Command(n.exe, DNSCommand, project)
 	cmd.Env = append(os.Environ(), n.DaemonEnv...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start the dns daemon of project %s: %w", project, err)
+		return nil, fmt.Errorf("start the dns daemon of project %s: %w", project, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("the dns daemon of project %s exited at start (%v): see %s", project, err, DNSLogPath(n.runDir, project))
-		case <-deadline.C:
-			return fmt.Errorf("the dns daemon of project %s did not start within 10s: see %s", project, DNSLogPath(n.runDir, project))
-		case <-tick.C:
-			if pid, ok := runningDaemon(pidFile, project); ok && pid == cmd.Process.Pid {
-				return nil
+	begun := time.Now()
+	return func() error {
+		defer lock.Close()
+		deadline := time.NewTimer(10*time.Second - time.Since(begun))
+		defer deadline.Stop()
+		tick := time.NewTicker(dnsPoll)
+		defer tick.Stop()
+		for {
+			select {
+			case err := <-exited:
+				return fmt.Errorf("the dns daemon of project %s exited at start (%v): see %s", project, err, DNSLogPath(n.runDir, project))
+			case <-deadline.C:
+				return fmt.Errorf("the dns daemon of project %s did not start within 10s: see %s", project, DNSLogPath(n.runDir, project))
+			case <-tick.C:
+				if pid, ok := runningDaemon(pidFile, project); ok && pid == cmd.Process.Pid {
+					return nil
+				}
 			}
 		}
-	}
+	}, nil
 }
 
 // waitDNSGone waits (briefly) for the project's DNS daemon to exit, then

@@ -31,6 +31,7 @@ type Networks struct {
 var (
 	_ scheduler.Network         = (*Networks)(nil)
 	_ scheduler.NetworkObserver = (*Networks)(nil)
+	_ scheduler.NetworkStarter  = (*Networks)(nil)
 )
 
 // NewNetworks keeps its address allocations under dataDir/network, taking
@@ -87,6 +88,24 @@ func newProjectIPAM(dataDir string) *IPAM {
 // services' fixed host ports, so that a taken port fails up before any
 // container starts.
 func (n *Networks) EnsureNetworks(_ context.Context, p *compose.Project) error {
+	if err := n.ensureBridges(p); err != nil {
+		return err
+	}
+	// Started even without networks: it also supervises the containers.
+	return n.ensureDNS(p.Name)
+}
+
+// StartNetworks implements scheduler.NetworkStarter: EnsureNetworks up to
+// the start of the project's process, which started waits for.
+func (n *Networks) StartNetworks(_ context.Context, p *compose.Project) (started func() error, err error) {
+	if err := n.ensureBridges(p); err != nil {
+		return nil, err
+	}
+	return n.startDNS(p.Name)
+}
+
+// ensureBridges is EnsureNetworks without the project's process.
+func (n *Networks) ensureBridges(p *compose.Project) error {
 	if err := n.bridges.IPAM.CheckPorts(p.Name, p.Services); err != nil {
 		return err
 	}
@@ -136,8 +155,7 @@ func (n *Networks) EnsureNetworks(_ context.Context, p *compose.Project) error {
 			return err
 		}
 	}
-	// Started even without networks: it also supervises the containers.
-	return n.ensureDNS(p.Name)
+	return nil
 }
 
 // Connect implements scheduler.Network: the service's networks become

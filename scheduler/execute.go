@@ -32,8 +32,19 @@ type Executor struct {
 	RenewAnonVolumes bool
 	// networksAhead, when set, is making the project's networks already
 	// (Up starts it while images build): the create-networks op waits for
-	// it instead.
+	// it instead, and then hands it over to projectProcess.
 	networksAhead *networksAhead
+	// projectProcess, when set, is the start of the project's process,
+	// which every task's making waits for (see NetworkStarter).
+	projectProcess *networksAhead
+}
+
+// startTask is Runtime.Start once the project's process is ready.
+func (e *Executor) startTask(ctx context.Context, c Container) error {
+	if err := e.projectProcess.ready(ctx); err != nil {
+		return err
+	}
+	return e.Runtime.Start(ctx, c)
 }
 
 // Execute runs the plan: the services' ops along the dependency graph, then
@@ -173,7 +184,7 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 			if err := e.holdPorts(ctx, *c); err != nil {
 				return err
 			}
-			return e.Runtime.Start(ctx, e.withHooks(*c))
+			return e.startTask(ctx, e.withHooks(*c))
 		})
 	case OpCreate:
 		return e.create(ctx, op)
@@ -207,7 +218,7 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 			if err := e.holdPorts(ctx, *c); err != nil {
 				return err
 			}
-			return e.Runtime.Start(ctx, e.withHooks(*c))
+			return e.startTask(ctx, e.withHooks(*c))
 		})
 	case OpRestartDependent:
 		if err := e.step(KindContainer, op.Name, "Stopping", "Stopped", op.Reason, func() error {
@@ -215,7 +226,7 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 		}); err != nil {
 			return err
 		}
-		return e.step(KindContainer, op.Name, "Starting", "Started", "", func() error { return e.Runtime.Start(ctx, e.withHooks(*c)) })
+		return e.step(KindContainer, op.Name, "Starting", "Started", "", func() error { return e.startTask(ctx, e.withHooks(*c)) })
 	case OpKill:
 		return e.step(KindContainer, op.Name, "Killing", "Killed", op.Reason, func() error { return e.Runtime.Kill(ctx, *c, op.Reason) })
 	case OpPause:
@@ -257,6 +268,7 @@ func (e *Executor) run(ctx context.Context, op Op) error {
 func (e *Executor) createNetworks(ctx context.Context, project string) error {
 	if a := e.networksAhead; a != nil {
 		e.networksAhead = nil // a second op makes them again, as without it
+		e.projectProcess = a
 		return e.networkSteps(a.names, "Creating", "Created", func() error { return a.wait(ctx) })
 	}
 	no, ok := e.Network.(NetworkObserver)
@@ -435,7 +447,7 @@ func (e *Executor) createContainer(ctx context.Context, op Op) (_ Container, ret
 // startNew starts a container this run created (prepared or not); one
 // that fails is removed again with its namespace.
 func (e *Executor) startNew(ctx context.Context, op Op, c Container) error {
-	err := e.step(KindContainer, op.Name, "Starting", "Started", "", func() error { return e.Runtime.Start(ctx, c) })
+	err := e.step(KindContainer, op.Name, "Starting", "Started", "", func() error { return e.startTask(ctx, c) })
 	if err != nil {
 		if rerr := e.discard(ctx, c); rerr != nil {
 			return fmt.Errorf("%w (and removing the container failed: %v)", err, rerr)

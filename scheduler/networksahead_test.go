@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -135,5 +136,70 @@ func TestUpFailedBuildRemovesNetworksMadeAhead(t *testing.T) {
 	}
 	if len(ev.lines) != 0 {
 		t.Errorf("a failed build printed %v", ev.lines)
+	}
+}
+
+// startingNetworks is a NetworkStarter whose project process is ready
+// only once a container was created (with a guard against a wait for
+// ever); it records its readiness and how often started was called.
+type startingNetworks struct {
+	namedNetworks
+	rt      *fakeRuntime
+	smu     sync.Mutex // guards the fields below
+	ready   bool
+	waits   int
+	readyAt int // how many runtime calls were made when it was ready
+}
+
+func (n *startingNetworks) StartNetworks(ctx context.Context, p *compose.Project) (func() error, error) {
+	if err := n.namedNetworks.EnsureNetworks(ctx, p); err != nil {
+		return nil, err
+	}
+	return func() error {
+		n.smu.Lock()
+		n.waits++
+		n.smu.Unlock()
+		guard := time.After(10 * time.Second)
+		for !strings.Contains(n.rt.callList(), "create ") {
+			select {
+			case <-n.rt.called:
+			case <-guard:
+				return errors.New("no container was created while the project's process started")
+			}
+		}
+		n.smu.Lock()
+		defer n.smu.Unlock()
+		n.ready = true
+		n.readyAt = len(strings.Split(n.rt.callList(), "\n"))
+		return nil
+	}, nil
+}
+
+// TestUpCreatesWhileProjectProcessStarts: with a NetworkStarter, up
+// creates containers while the project's process starts, and makes no
+// task (start or prepare) before it is ready; it waits for it once, also
+// when it starts nothing.
+func TestUpCreatesWhileProjectProcessStarts(t *testing.T) {
+	for _, noStart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("no-start=%v", noStart), func(t *testing.T) {
+			p := networkedBuildProject()
+			rt := newFakeRuntime()
+			n := &startingNetworks{namedNetworks: namedNetworks{made: map[string]bool{}}, rt: rt}
+			b := &fakeBuilder{rt: rt}
+			if _, err := Up(context.Background(), p, rt, n, nil, UpOptions{Builder: b, Build: true, NoStart: noStart}); err != nil {
+				t.Fatalf("Up: %v", err)
+			}
+			n.smu.Lock()
+			defer n.smu.Unlock()
+			if !n.ready || n.waits != 1 {
+				t.Fatalf("project process ready %v after %d waits, want ready after 1", n.ready, n.waits)
+			}
+			calls := strings.Split(rt.callList(), "\n")
+			for i, call := range calls {
+				if (strings.HasPrefix(call, "start ") || strings.HasPrefix(call, "prepare ")) && i < n.readyAt {
+					t.Errorf("%q (call %d) before the project's process was ready (after call %d):\n%s", call, i+1, n.readyAt, strings.Join(calls, "\n"))
+				}
+			}
+		})
 	}
 }

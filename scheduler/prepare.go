@@ -190,6 +190,9 @@ func (e *Executor) prepareService(ctx context.Context, ops []Op, created func())
 		// Not cut short once begun: a task create abandoned half-way goes
 		// on in containerd (its shim then makes the log file of a
 		// container already removed); preparing is quick.
+		if err := e.projectProcess.ready(ctx); err != nil {
+			return cs, err
+		}
 		if err := e.Runtime.Prepare(context.WithoutCancel(ctx), c); err != nil {
 			e.emit(KindContainer, c.Name, StatusError, "Error", "")
 			return cs, err

@@ -58,8 +58,8 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 		case ahead == nil:
 		case retErr != nil:
 			retErr = ahead.abandon(ctx, p, rt, nw, retErr)
-		default:
-			<-ahead.done // a plan without networks to make (none is up)
+		default: // a plan without networks to make (none is up)
+			retErr = ahead.ready(context.WithoutCancel(ctx))
 		}
 	}()
 	if opts.Builder != nil && !opts.NoBuild {
@@ -106,6 +106,11 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 		ahead = nil // the executor's now, and the failure's cleanup below
 	}
 	err = ex.Execute(ctx, plan, g)
+	if rerr := handed.ready(context.WithoutCancel(ctx)); err == nil {
+		// The project's process is up once up is done, even when no
+		// container started (up --no-start) to wait for it.
+		err = rerr
+	}
 	if err != nil {
 		// Named volumes are made with the first container that mounts
 		// them: those this up made for containers it removed again go too.
