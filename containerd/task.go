@@ -111,8 +111,13 @@ func (c *Client) prepare(ctx context.Context, sc scheduler.Container) (ctr conta
 	}
 	// Started again: its restart policy applies again, and the health of
 	// its last run is not this run's (up waiting on it must not see it).
-	if _, err := ctr.SetLabels(ctx, map[string]string{compose.LabelManualStop: "", compose.LabelHealth: ""}); err != nil {
-		return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
+	// A container with neither label (a new one) is left as it is: each
+	// update is a write to containerd's database, one at a time, on the
+	// way of every start.
+	if info, err := ctr.Info(ctx, containerd.WithoutRefreshedMetadata); err != nil || info.Labels[compose.LabelManualStop] != "" || info.Labels[compose.LabelHealth] != "" {
+		if _, err := ctr.SetLabels(ctx, map[string]string{compose.LabelManualStop: "", compose.LabelHealth: ""}); err != nil {
+			return nil, nil, false, fmt.Errorf("start container %s: %w", sc.Name, err)
+		}
 	}
 	if err := c.rejoin(ctx, ctr, sc); err != nil {
 		return nil, nil, false, err
