@@ -350,4 +350,42 @@ func TestBridgeOfOlderBerthKeepsMAC(t *testing.T) {
 	if a, b := after.Attrs().HardwareAddr.String(), before.Attrs().HardwareAddr.String(); a != b {
 		t.Errorf("MAC %s after EnsureNetwork, want %s as it was", a, b)
 	}
+
+	// An older bridge whose ports have all left has no address (all
+	// zeros, which cannot be set): it gets berth's.
+	if err := b.RemoveNetwork("brmac_old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}); err != nil {
+		t.Fatal(err)
+	}
+	br, err := netlink.LinkByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "brmacold0", MasterIndex: br.Attrs().Index}, PeerName: "brmacold1"}
+	if err := netlink.LinkAdd(port); err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.LinkDel(port); err != nil {
+		t.Fatal(err)
+	}
+	if br, err = netlink.LinkByName(name); err != nil {
+		t.Fatal(err)
+	}
+	if mac := br.Attrs().HardwareAddr.String(); mac != "00:00:00:00:00:00" && mac != "" {
+		t.Logf("a bridge whose last port left has address %s on this kernel, not zeros", mac)
+	}
+	if _, err := b.EnsureNetwork(NetworkConfig{Name: "brmac_old"}); err != nil {
+		t.Fatalf("EnsureNetwork of an older bridge whose ports left: %v", err)
+	}
+	if br, err = netlink.LinkByName(name); err != nil {
+		t.Fatal(err)
+	}
+	if got := assigned(); got != netAddrSet {
+		t.Errorf("addr_assign_type %s after EnsureNetwork of a bridge whose ports left, want %s (set)", got, netAddrSet)
+	}
+	if mac := br.Attrs().HardwareAddr; mac.String() == "00:00:00:00:00:00" {
+		t.Errorf("the bridge has no address after EnsureNetwork")
+	}
 }

@@ -1,6 +1,7 @@
 package netbridge
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -168,15 +169,28 @@ const netAddrSet = "3"
 
 // pinBridgeMAC makes an existing bridge keep the address it has now (see
 // bridgeMAC), when it was not set: setting a link's address marks it set.
+// A bridge whose ports have all left has no address (all zeros, which
+// cannot be set): with no port, no container has learnt one, and it gets
+// the address berth makes bridges with.
 func pinBridgeMAC(br netlink.Link) error {
 	b, err := os.ReadFile("/sys/class/net/" + br.Attrs().Name + "/addr_assign_type")
 	if err != nil || strings.TrimSpace(string(b)) == netAddrSet {
 		return nil // a kernel that does not tell: left as it is
 	}
-	if err := netlink.LinkSetHardwareAddr(br, br.Attrs().HardwareAddr); err != nil {
+	if err := netlink.LinkSetHardwareAddr(br, pinnedMAC(br.Attrs().Name, br.Attrs().HardwareAddr)); err != nil {
 		return fmt.Errorf("keep its MAC address: %w", err)
 	}
 	return nil
+}
+
+// pinnedMAC is the address pinBridgeMAC gives bridge name, whose address
+// is now current: current itself when it is a unicast address, else
+// bridgeMAC's.
+func pinnedMAC(name string, current net.HardwareAddr) net.HardwareAddr {
+	if len(current) == 6 && current[0]&0x01 == 0 && !bytes.Equal(current, make(net.HardwareAddr, 6)) {
+		return current
+	}
+	return bridgeMAC(name)
 }
 
 // RemoveNetwork deletes the network's rules, bridge and allocation. A
