@@ -76,6 +76,7 @@ const stdinWait = 2 * time.Second
 // keepsStdin reports whether a container's command line starts with
 // berth's init holding standard input open (initPrefix).
 func keepsStdin(args []string) bool {
+	args = withoutLauncher(args)
 	return len(args) > 1 && args[0] == InitPath && args[1] == "--keep-stdin"
 }
 

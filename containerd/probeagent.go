@@ -18,10 +18,10 @@ import (
 
 // ProbeAgentPath is where a container with a healthcheck finds berth's
 // probe agent (probeagent/agent.c), bound read-only from beside berth's
-// executable. berth starts it once per container through exec, so that it
-// has exactly an exec's confinement, and has it fork each probe: a fork
-// costs a fraction of the runc exec through the shim each probe otherwise
-// is.
+// executable. The container's process launches it (see ProbeRunPath), or
+// berth starts it once per container through exec, so that it has
+// exactly an exec's confinement, and has it fork each probe: a fork costs
+// a fraction of the runc exec through the shim each probe otherwise is.
 const ProbeAgentPath = "/.berth/probe"
 
 // ProbeAgentName is the agent's executable's name beside berth's.
@@ -191,14 +191,17 @@ type agentConn struct {
 	// replies has the agent's replies; it is closed when its output ends
 	// or breaks.
 	replies chan agentReply
+	// done is closed when the agent's output ended or broke.
+	done chan struct{}
 
 	mu sync.Mutex // serializes requests
 }
 
 // newAgentConn starts reading the agent's replies from r.
 func newAgentConn(w io.Writer, r io.Reader) *agentConn {
-	a := &agentConn{w: w, replies: make(chan agentReply, 1)}
+	a := &agentConn{w: w, replies: make(chan agentReply, 1), done: make(chan struct{})}
 	go func() {
+		defer close(a.done)
 		defer close(a.replies)
 		for {
 			rep, err := readAgentReply(r)

@@ -18,17 +18,25 @@ import (
 	"github.com/berth/berth/scheduler"
 )
 
-// runningAgent is a container's probe agent, an exec process of its task.
+// runningAgent is a container's probe agent: an exec process of its
+// task, or the one its own process launched (launchedAgent), reached
+// through its socket.
 type runningAgent struct {
 	conn *agentConn
-	// taskPid is the pid of the task it runs in: a restarted container
-	// has a new task, and needs a new agent.
+	// taskPid is the pid of the task an exec agent runs in: a restarted
+	// container has a new task, and needs a new agent. (A launched agent
+	// ends with its task, and its connection with it.)
 	taskPid uint32
-	proc    containerd.Process
-	// stdin is the agent's standard input: closing it ends the agent.
-	stdin *io.PipeWriter
-	// exited is closed once the agent's process ended and was deleted.
-	exited chan struct{}
+	// exited is closed once the agent's process ended and was deleted
+	// (an exec agent), or its connection ended (a launched one).
+	exited <-chan struct{}
+	// end ends the agent, which must not be used again: an exec agent is
+	// killed, the connection to a launched one closed (it lives on with
+	// its container, for the next berth process).
+	end func()
+	// release lets the agent go when the client closes: an exec agent's
+	// input is closed, and it exits.
+	release func(ctx context.Context)
 }
 
 // agentRetry is how long after an agent could not be started (no binary
@@ -47,6 +55,9 @@ type probeAgents struct {
 	mu      sync.Mutex // guards following
 	running map[string]*runningAgent
 	failed  map[string]agentFailure
+	// dialFailed is when a container's launched agent could not be
+	// reached (see launchedAgent).
+	dialFailed map[string]launchFailure
 }
 
 // hasProbeAgent reports whether a container's spec mounts the agent: one
@@ -159,8 +170,7 @@ func (c *Client) dropAgent(ctx context.Context, id string, ag *runningAgent) {
 		delete(c.agents.running, id)
 	}
 	c.agents.mu.Unlock()
-	ag.stdin.Close()                                          //nolint:errcheck // an io.PipeWriter's Close does not fail
-	ag.proc.Kill(context.WithoutCancel(ctx), syscall.SIGKILL) //nolint:errcheck // it may have ended; its watcher deletes it
+	ag.end()
 }
 
 // agentCloseWait bounds how long closeAgents waits for containerd.
@@ -179,8 +189,11 @@ func (c *Client) closeAgents() {
 	ctx, cancel := context.WithTimeout(context.Background(), agentCloseWait)
 	defer cancel()
 	for _, ag := range running {
-		ag.stdin.Close()                                 //nolint:errcheck // an io.PipeWriter's Close does not fail
-		ag.proc.CloseIO(ctx, containerd.WithStdinCloser) //nolint:errcheck // it may have exited
+		if ag.release != nil {
+			ag.release(ctx)
+		} else {
+			ag.end()
+		}
 	}
 }
 
@@ -249,7 +262,16 @@ func (c *Client) startAgent(ctx context.Context, sc scheduler.Container, task co
 		return nil, fmt.Errorf("start probe agent: %w", runcReason(err))
 	}
 	watched = true
-	ag := &runningAgent{conn: newAgentConn(stdinW, stdoutR), taskPid: task.Pid(), proc: p, stdin: stdinW, exited: make(chan struct{})}
+	exited := make(chan struct{})
+	ag := &runningAgent{conn: newAgentConn(stdinW, stdoutR), taskPid: task.Pid(), exited: exited,
+		end: func() {
+			stdinW.Close()              //nolint:errcheck // an io.PipeWriter's Close does not fail
+			p.Kill(bg, syscall.SIGKILL) //nolint:errcheck // it may have ended; its watcher deletes it
+		},
+		release: func(ctx context.Context) {
+			stdinW.Close()                             //nolint:errcheck // an io.PipeWriter's Close does not fail
+			p.CloseIO(ctx, containerd.WithStdinCloser) //nolint:errcheck // it may have exited
+		}}
 	go func() {
 		<-exit
 		// Its last reply may still be on its way.
@@ -265,7 +287,7 @@ func (c *Client) startAgent(ctx context.Context, sc scheduler.Container, task co
 		stdinR.CloseWithError(errAgentGone)
 		p.Delete(bg) //nolint:errcheck // its task may be gone with it
 		fifos.release()
-		close(ag.exited)
+		close(exited)
 	}()
 	if err := ag.conn.awaitHello(ctx, agentHelloWait); err != nil {
 		stdinW.Close()              //nolint:errcheck // an io.PipeWriter's Close does not fail

@@ -34,6 +34,10 @@ type specInput struct {
 	// ProbeAgent is the probe agent to bind at ProbeAgentPath; "" binds
 	// none (the container has no healthcheck, or berth no agent).
 	ProbeAgent string
+	// ProbeRun is the host directory bound at ProbeRunPath, where the
+	// agent the container's process starts (see launchPrefix) listens;
+	// "" starts none (probes then start an agent by exec).
+	ProbeRun string
 	// Joined are the other containers' namespaces it joins.
 	Joined Joined
 	// Cgroups is what the host's cgroups can do.
@@ -60,10 +64,12 @@ func initPrefix(s *compose.Service) []string {
 	return nil
 }
 
-// withoutInit is a container's command line without the init berth runs
-// it under (init: true, stdin_open): what ps shows, as docker does (its
-// init is not in the container's command line).
+// withoutInit is a container's command line without the probe agent's
+// launcher (launchPrefix) and the init berth runs it under (init: true,
+// stdin_open): what ps shows, as docker does (its init is not in the
+// container's command line).
 func withoutInit(args []string) []string {
+	args = withoutLauncher(args)
 	if len(args) == 0 || args[0] != InitPath {
 		return args
 	}
@@ -165,6 +171,9 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 		}
 		args = append(initArgs, args...)
 		initMount = []specs.Mount{{Destination: InitPath, Type: "bind", Source: in.InitBinary, Options: []string{"rbind", "rprivate", "ro"}}}
+	}
+	if in.ProbeAgent != "" && in.ProbeRun != "" {
+		args = append(launchPrefix(), args...)
 	}
 	imageEnv := in.Image.Env
 	if len(imageEnv) == 0 {
@@ -271,7 +280,7 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 		etcMount(in.EtcDir, "hosts", s.ReadOnly),
 		etcMount(in.EtcDir, "hostname", s.ReadOnly),
 		etcMount(in.EtcDir, "resolv.conf", s.ReadOnly),
-	}, in.Mounts...), append(initMount, probeAgentMount(in.ProbeAgent)...)...)))
+	}, in.Mounts...), append(initMount, probeAgentMounts(in.ProbeAgent, in.ProbeRun)...)...)))
 	return opts, nil
 }
 
@@ -289,13 +298,19 @@ func confinement(seccompProfile, noNewPrivileges bool) []oci.SpecOpts {
 	return opts
 }
 
-// probeAgentMount binds the probe agent read-only at ProbeAgentPath, as
-// Docker binds its init; none when agent is "".
-func probeAgentMount(agent string) []specs.Mount {
+// probeAgentMounts bind the probe agent read-only at ProbeAgentPath, as
+// Docker binds its init, and the directory run at ProbeRunPath, where
+// the agent the container's process starts listens; none when agent is
+// "", and no directory when run is "".
+func probeAgentMounts(agent, run string) []specs.Mount {
 	if agent == "" {
 		return nil
 	}
-	return []specs.Mount{{Destination: ProbeAgentPath, Type: "bind", Source: agent, Options: []string{"rbind", "rprivate", "ro", "nosuid", "nodev"}}}
+	m := []specs.Mount{{Destination: ProbeAgentPath, Type: "bind", Source: agent, Options: []string{"rbind", "rprivate", "ro", "nosuid", "nodev"}}}
+	if run != "" {
+		m = append(m, specs.Mount{Destination: ProbeRunPath, Type: "bind", Source: run, Options: []string{"rbind", "rprivate", "nosuid", "nodev", "noexec"}})
+	}
+	return m
 }
 
 func etcMount(dir, name string, ro bool) specs.Mount {

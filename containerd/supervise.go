@@ -33,9 +33,10 @@ const probeOutputLimit = 4096
 
 // Probe runs a healthcheck test in the container's task, with the
 // container's environment, user and working directory, and kills it when
-// timeout passes: through the container's probe agent when it has one
-// bound (see ProbeAgentPath), else (or when the agent cannot be started,
-// or went away) as an exec process of its own.
+// timeout passes: through the agent the container's process launched
+// (see ProbeRunPath), else through one started by exec when it has the
+// agent bound (see ProbeAgentPath), else (or when no agent can be
+// started, or it went away) as an exec process of its own.
 func (c *Client) Probe(ctx context.Context, sc scheduler.Container, test []string, timeout time.Duration) scheduler.ProbeResult {
 	r := scheduler.ProbeResult{Start: time.Now(), ExitCode: -1}
 	fail := func(msg string) scheduler.ProbeResult {
@@ -56,6 +57,16 @@ func (c *Client) Probe(ctx context.Context, sc scheduler.Container, test []strin
 	if ag != nil {
 		if res, ok := c.askAgent(ctx, sc.ID, ag, args, timeout, r); ok {
 			return res
+		}
+	}
+	// The agent the container's own process launched, when it has one:
+	// after one that went away too (the container was restarted, and
+	// its new process launched another).
+	if ag == nil || ag.taskPid == 0 {
+		if la, err := c.launchedAgent(ctx, sc.ID); err == nil {
+			if res, ok := c.askAgent(ctx, sc.ID, la, args, timeout, r); ok {
+				return res
+			}
 		}
 	}
 	task, _, spec, err := c.execTarget(ctx, sc)

@@ -143,10 +143,12 @@ services:
 		t.Errorf("missing: last probe exit %d output %q; want runc's not-found message", code, out)
 	}
 
-	// The agent is in the container's process list, as the docs say.
+	// The agent is in the container's process list, as the docs say:
+	// the one the container's process launched ("/.berth/probe serve"),
+	// or one started by exec ("/.berth/probe").
 	agentPid := func() string {
 		for _, line := range strings.Split(p.must("exec", "ok", "ps", "-o", "pid,args").stdout, "\n") {
-			if f := strings.Fields(line); len(f) == 2 && f[1] == "/.berth/probe" {
+			if f := strings.Fields(line); len(f) >= 2 && f[1] == "/.berth/probe" {
 				return f[0]
 			}
 		}
@@ -169,7 +171,9 @@ services:
 
 	// The project process killed, its agents live on (the shim holds
 	// their input open); the next project process replaces them and
-	// probes through its own.
+	// probes through its own. (The launched agent was killed above: the
+	// next project process finds its socket refusing, and starts one by
+	// exec too.)
 	pid = agentPid()
 	b, err := os.ReadFile(filepath.Join(berthRunDir(), "projects", p.name, "dns.pid"))
 	if err != nil {
@@ -230,4 +234,155 @@ services:
 	if r := p.berthEnv([]string{"BERTH_PROBE_AGENT=/nonexistent/berth-probe"}, "ps"); r.code == 0 || !strings.Contains(r.stderr, "/nonexistent/berth-probe") {
 		t.Errorf("a BERTH_PROBE_AGENT that does not exist: want a failure naming it; %s", r)
 	}
+}
+
+// launchedAgents are the lines of a container's process list that are
+// probe agents: launched ones ("/.berth/probe serve") and ones started
+// by exec ("/.berth/probe"), as "ppid args".
+func launchedAgents(p *project, service string) (launched, byExec []string) {
+	p.t.Helper()
+	for _, line := range strings.Split(p.must("exec", service, "ps", "-o", "ppid,args").stdout, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 3 && f[1] == "/.berth/probe" && f[2] == "serve":
+			launched = append(launched, f[0])
+		case len(f) == 2 && f[1] == "/.berth/probe":
+			byExec = append(byExec, f[0])
+		}
+	}
+	return launched, byExec
+}
+
+// TestLaunchedProbeAgent: a container with a healthcheck and a pid
+// namespace of its own has its agent started by its own process, no
+// exec: the command stays pid 1 (also under init: true, and read-only,
+// non-root and without capabilities), ps and inspect show the command,
+// exit codes are the command's, a restarted container's new process
+// launches a new agent, and a project process that is replaced probes
+// through the same agent. One that shares another's pid namespace is
+// probed by an agent started by exec.
+func TestLaunchedProbeAgent(t *testing.T) {
+	t.Parallel()
+	p := newProject(t, `
+services:
+  ok:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    healthcheck:
+      test: `+agentProbe+`
+      interval: 1s
+  init:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    init: true
+    healthcheck:
+      test: `+agentProbe+`
+      interval: 1s
+  flaky:
+    image: `+testImage+`
+    command: ["sh", "-c", "sleep 4; exit 3"]
+    restart: on-failure
+    stop_signal: SIGKILL
+    healthcheck:
+      test: `+agentProbe+`
+      interval: 1s
+  target:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+  joined:
+    image: `+testImage+`
+    command: ["sleep", "600"]
+    pid: "service:target"
+    stop_signal: SIGKILL
+    healthcheck:
+      test: `+agentProbe+`
+      interval: 1s
+`+fmt.Sprintf(confinedService, testImage), nil)
+	p.must("up", "-d", "--wait", "ok", "init", "confined", "joined")
+	name := func(s string) string { return p.name + "-" + s + "-1" }
+	logs := p.healthLogs()
+	for _, s := range []string{"ok", "init", "joined"} {
+		l := logs[name(s)].HealthLog
+		if logs[name(s)].Health != "healthy" || len(l) == 0 || l[len(l)-1].Output != "parent=probe\nto-stderr\n" {
+			t.Errorf("%s: %+v, want healthy, probed by an agent", s, logs[name(s)])
+		}
+	}
+	if l := logs[name("confined")].HealthLog; len(l) == 0 || l[len(l)-1].Output != "parent=probe\n"+confinedOutput {
+		t.Errorf("confined: health log %+v, want the agent's probe with the container's confinement", l)
+	}
+	// The command is pid 1; the agent is its child, launched, not exec'd.
+	for s, want := range map[string]string{"ok": "sleep 600", "init": "/sbin/docker-init -- sleep 600", "confined": "sleep 600"} {
+		if got := strings.ReplaceAll(strings.TrimRight(p.must("exec", s, "cat", "/proc/1/cmdline").stdout, "\x00"), "\x00", " "); got != want {
+			t.Errorf("%s: pid 1 is %q, want %q", s, got, want)
+		}
+		launched, byExec := launchedAgents(p, s)
+		if len(launched) != 1 || len(byExec) != 0 || launched[0] != "1" {
+			t.Errorf("%s: launched agents (by parent) %q, by exec %q; want one, pid 1's child, and none by exec", s, launched, byExec)
+		}
+	}
+	// One in another's pid namespace has its agent by exec.
+	if _, byExec := launchedAgents(p, "joined"); len(byExec) == 0 {
+		t.Errorf("joined: no agent started by exec:\n%s", p.must("exec", "joined", "ps", "-o", "pid,ppid,args").stdout)
+	}
+	// ps and inspect show the command, not the launcher.
+	if out := p.must("ps", "--format", "{{.Command}}", "ok").stdout; !strings.Contains(out, "sleep 600") || strings.Contains(out, "/.berth") {
+		t.Errorf("ps shows %q, want the service's command", out)
+	}
+	if out := p.must("container", "inspect", name("ok")).stdout; strings.Contains(out, "/.berth") || !strings.Contains(out, "600") {
+		t.Errorf("inspect shows the launcher:\n%s", out)
+	}
+
+	// A restarted container's new process launches a new agent; its exit
+	// code is the command's.
+	p.must("up", "-d", "flaky")
+	p.waitFor("flaky restarted and probed again", 90*time.Second, func() bool {
+		for _, e := range p.ps(true) {
+			if e.Service == "flaky" && e.RestartCount >= 1 && e.State == "running" {
+				l := p.healthLogs()[name("flaky")].HealthLog
+				launched, _ := launchedAgents(p, "flaky")
+				return len(l) > 0 && l[len(l)-1].Output == "parent=probe\nto-stderr\n" && len(launched) == 1
+			}
+		}
+		return false
+	})
+	if _, byExec := launchedAgents(p, "flaky"); len(byExec) != 0 {
+		t.Errorf("flaky after its restart: an agent by exec %q, want the launched one only", byExec)
+	}
+	p.must("stop", "flaky")
+
+	// The project process replaced, the next probes through the same
+	// launched agent.
+	agentLines := func() string {
+		var out []string
+		for _, line := range strings.Split(p.must("exec", "ok", "ps", "-o", "pid,args").stdout, "\n") {
+			if strings.Contains(line, "/.berth/probe") {
+				out = append(out, strings.TrimSpace(line))
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	before := agentLines()
+	b, err := os.ReadFile(filepath.Join(berthRunDir(), "projects", p.name, "dns.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	daemon, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if daemon <= 0 {
+		t.Fatalf("project process pid %q", b)
+	}
+	syscall.Kill(daemon, syscall.SIGKILL) //nolint:errcheck // waitGone checks
+	waitGone(t, daemon)
+	p.must("up", "-d", "ok")
+	restartedAt := time.Now()
+	p.waitFor("the new project process's probe", 60*time.Second, func() bool {
+		l := p.healthLogs()[name("ok")].HealthLog
+		return len(l) > 0 && l[len(l)-1].Start.After(restartedAt) && l[len(l)-1].Output == "parent=probe\nto-stderr\n"
+	})
+	if after := agentLines(); after != before || !strings.HasSuffix(after, "/.berth/probe serve") {
+		t.Errorf("agents changed with the project process:\nbefore\n%s\nafter\n%s", before, after)
+	}
+	p.must("down")
+	p.assertNothingLeft()
 }

@@ -2,8 +2,9 @@
  * berth-probe: berth's healthcheck probe agent.
  *
  * berth bind-mounts this static binary read-only into a container that has a
- * healthcheck (at /.berth/probe) and starts it ONCE through containerd's exec,
- * so that it runs with exactly the confinement of an exec: the container's
+ * healthcheck (at /.berth/probe); the container's own process starts it
+ * (launch, below), or berth starts it ONCE through containerd's exec, so
+ * that it runs with exactly the confinement of an exec: the container's
  * namespaces, cgroup, capabilities, seccomp profile, user, no_new_privs,
  * environment and working directory. Every probe is then a vfork and exec of
  * this process instead of a runc exec through the shim (tens of milliseconds
@@ -43,6 +44,17 @@
  * then still ends, or is killed, at its timeout first). One request is
  * served at a time.
  *
+ * "berth-probe launch -- CMD..." is how a container with a healthcheck and
+ * a pid namespace of its own starts (containerd/probelaunch.go): it forks
+ * "berth-probe serve" and executes CMD in its own place, so that CMD is
+ * still pid 1, with its signals and exit status, and the agent, a fork of
+ * the container's process, has its confinement exactly, with no runc exec
+ * at all. The serve mode speaks the same protocol over the unix socket
+ * SOCKET_PATH, in a directory berth binds from the host: each connection
+ * is greeted, up to MAX_CONNS are served (a new one replaces the oldest),
+ * one request at a time. It leaves the terminal's session and holds none
+ * of the container's streams; it ends with the container's pid namespace.
+ *
  * "berth-probe pause" is something else: the process of the container that
  * holds a compose project's shared runc shim (containerd/shimgroup.go). It
  * does nothing until SIGTERM, SIGINT or SIGHUP ends it, reaping any child.
@@ -59,7 +71,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,6 +83,17 @@
 #define MAX_REQUEST (1u << 20)
 #define MAX_OUTPUT 4096
 #define LINGER_MS 1000
+/* AGENT_PATH is where berth binds this program; SOCKET_PATH where the
+ * serve mode listens, in the directory berth binds for it (the unit tests
+ * build it with paths of their own). */
+#ifndef AGENT_PATH
+#define AGENT_PATH "/.berth/probe"
+#endif
+#ifndef SOCKET_PATH
+#define SOCKET_PATH "/.berth/run/probe.sock"
+#endif
+#define MAX_CONNS 4
+#define IO_TIMEOUT_S 5
 
 enum { EXITED = 0, TIMEOUT = 1, NOSTART = 2, BADREQ = 3, HELLO = 4 };
 
@@ -135,15 +162,16 @@ static int write_full(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-/* reply writes one reply frame; the agent exits when it cannot. */
-static void reply(int kind, uint32_t code, const char *out, size_t n)
+/* reply writes one reply frame to fd: -1 when it cannot. */
+static int reply(int fd, int kind, uint32_t code, const char *out, size_t n)
 {
 	unsigned char head[9];
 	put_u32(head, 5 + n);
 	head[4] = kind;
 	put_u32(head + 5, code);
-	if (write_full(1, head, sizeof head) < 0 || write_full(1, out, n) < 0)
-		_exit(0);
+	if (write_full(fd, head, sizeof head) < 0 || write_full(fd, out, n) < 0)
+		return -1;
+	return 0;
 }
 
 /* exec_path executes argv[0] as runc does: as it is when it holds a slash,
@@ -284,21 +312,21 @@ static uint32_t code_of(int ws)
 	return WEXITSTATUS(ws);
 }
 
-static void run(char **argv, uint32_t timeout_ms)
+/* run runs one request's argv and replies to fd: -1 when the reply could
+ * not be written. */
+static int run(int fd, char **argv, uint32_t timeout_ms)
 {
 	static char out[MAX_OUTPUT];
 	size_t kept = 0;
 	int outp[2], statusp[2];
 	if (pipe2(outp, O_CLOEXEC) < 0) {
-		reply(NOSTART, errno, "pipe: ", 6);
-		return;
+		return reply(fd, NOSTART, errno, "pipe: ", 6);
 	}
 	if (pipe2(statusp, O_CLOEXEC) < 0) {
 		int e = errno;
 		close(outp[0]);
 		close(outp[1]);
-		reply(NOSTART, e, "pipe: ", 6);
-		return;
+		return reply(fd, NOSTART, e, "pipe: ", 6);
 	}
 	int64_t start = now_ms();
 	drain_sigchld();
@@ -310,8 +338,7 @@ static void run(char **argv, uint32_t timeout_ms)
 		close(statusp[0]);
 		close(statusp[1]);
 		const char *msg = strerror(e);
-		reply(NOSTART, e, msg, strlen(msg));
-		return;
+		return reply(fd, NOSTART, e, msg, strlen(msg));
 	}
 	setpgid(pid, pid); /* also here: kill(-pid) must find the group at once */
 	close(outp[1]);
@@ -327,8 +354,7 @@ static void run(char **argv, uint32_t timeout_ms)
 			;
 		close(outp[0]);
 		const char *msg = strerror(err);
-		reply(NOSTART, err, msg, strlen(msg));
-		return;
+		return reply(fd, NOSTART, err, msg, strlen(msg));
 	}
 
 	int exited = 0, ws = 0, open_out = 1;
@@ -350,8 +376,7 @@ static void run(char **argv, uint32_t timeout_ms)
 				;
 			if (open_out)
 				close(outp[0]);
-			reply(TIMEOUT, 0, NULL, 0);
-			return;
+			return reply(fd, TIMEOUT, 0, NULL, 0);
 		}
 		if (exited && t >= linger)
 			break;
@@ -388,7 +413,7 @@ static void run(char **argv, uint32_t timeout_ms)
 		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 			;
 	}
-	reply(EXITED, code_of(ws), out, kept);
+	return reply(fd, EXITED, code_of(ws), out, kept);
 }
 
 static void on_stop(int sig)
@@ -415,10 +440,61 @@ __attribute__((noreturn)) static void pause_forever(void)
 	}
 }
 
-int main(int argc, char **argv)
+/* serve_one reads one request from in and replies to out: 1 when it did,
+ * 0 at the end of the input, -1 when the stream cannot be used any more
+ * (a malformed request, a reply that could not be written). */
+static int serve_one(int in, int out)
 {
-	if (argc == 2 && strcmp(argv[1], "pause") == 0)
-		pause_forever();
+	unsigned char head[4];
+	int r = read_full(in, head, sizeof head);
+	if (r <= 0)
+		return r;
+	uint32_t len = get_u32(head);
+	if (len < 6 || len > MAX_REQUEST) {
+		reply(out, BADREQ, 0, "bad length", 10);
+		return -1;
+	}
+	char *req = malloc(len + 1);
+	if (!req) {
+		reply(out, BADREQ, ENOMEM, "out of memory", 13);
+		return -1;
+	}
+	if (read_full(in, req, len) != 1) {
+		free(req);
+		return -1;
+	}
+	req[len] = 0;
+	uint32_t timeout_ms = get_u32((unsigned char *)req);
+	char *args = req + 4;
+	size_t alen = len - 4;
+	if (args[alen - 1] != 0 || args[0] == 0) {
+		free(req);
+		reply(out, BADREQ, 0, "bad arguments", 13);
+		return -1;
+	}
+	size_t argc = 0;
+	for (size_t i = 0; i < alen; i++)
+		argc += args[i] == 0;
+	char **argv = calloc(argc + 1, sizeof *argv);
+	if (!argv) {
+		free(req);
+		reply(out, BADREQ, ENOMEM, "out of memory", 13);
+		return -1;
+	}
+	char *p = args;
+	for (size_t i = 0; i < argc; i++) {
+		argv[i] = p;
+		p += strlen(p) + 1;
+	}
+	r = run(out, argv, timeout_ms) < 0 ? -1 : 1;
+	free(argv);
+	free(req);
+	return r;
+}
+
+/* setup installs the SIGCHLD handler that wakes run's poll. */
+static int setup(void)
+{
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_sigchld;
@@ -426,54 +502,150 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	signal(SIGPIPE, SIG_IGN);
 	if (pipe2(sigchld_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		return 1;
+		return -1;
 	sigaction(SIGCHLD, &sa, NULL);
+	return 0;
+}
 
-	reply(HELLO, 0, hello, sizeof hello - 1);
+/* put_str writes s to fd, for launch's one error message. */
+static void put_str(int fd, const char *s)
+{
+	(void)write_full(fd, s, strlen(s));
+}
+
+/* launch is the launch mode, the container's process itself: it starts
+ * the agent in serve mode as a child, then executes argv in its own place
+ * (searched in $PATH as runc does), so that the command keeps the pid
+ * (1), the signals and the exit status it would have had. The agent is a
+ * fork of this process before it executes anything of the image's: it has
+ * exactly the container process's confinement. It execs itself again as
+ * "serve" so that it holds nothing of this process and shows as such in
+ * ps. Whatever becomes of the agent (it could not be started), argv runs:
+ * berth then probes by exec. When argv cannot be executed, it says so as
+ * runc would and exits 127 (not found) or 126, as Docker's shell does. */
+__attribute__((noreturn)) static void launch(char **argv)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *self[] = {(char *)AGENT_PATH, (char *)"serve", NULL};
+		execv(AGENT_PATH, self);
+		_exit(127);
+	}
+	int err = exec_path(argv);
+	put_str(2, "exec: \"");
+	put_str(2, argv[0]);
+	if (err == ENOENT && !strchr(argv[0], '/')) {
+		put_str(2, "\": executable file not found in $PATH\n");
+	} else {
+		put_str(2, "\": ");
+		put_str(2, strerror(err));
+		put_str(2, "\n");
+	}
+	_exit(err == ENOENT ? 127 : 126);
+}
+
+/* set_timeouts bounds how long a connection's read or write may block:
+ * a client that stalls half-way must not stop the agent for good. */
+static void set_timeouts(int fd)
+{
+	struct timeval tv = {.tv_sec = IO_TIMEOUT_S};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+/* serve is the serve mode: the agent launch started. It listens on
+ * SOCKET_PATH (in the directory berth binds for it) and serves the
+ * connections there, up to MAX_CONNS at once (a newer one replaces the
+ * oldest: a berth process that went away without closing must not lock
+ * out its successor), one request at a time, each greeted with HELLO. It
+ * lives as long as the container's pid namespace: the end of the
+ * container's process ends it. */
+__attribute__((noreturn)) static void serve(void)
+{
+	setsid(); /* out of the terminal's process group: ^C is not for it */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		/* It holds none of the container's streams open. */
+		dup3(null, 0, 0);
+		dup3(null, 1, 0);
+		dup3(null, 2, 0);
+	}
+	if (setup() < 0)
+		_exit(1);
+	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ls < 0)
+		_exit(1);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path, SOCKET_PATH, sizeof SOCKET_PATH);
+	unlink(SOCKET_PATH); /* the previous task's */
+	if (bind(ls, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(SOCKET_PATH, 0600) < 0 || listen(ls, MAX_CONNS) < 0)
+		_exit(1);
+	int conns[MAX_CONNS];
+	for (int i = 0; i < MAX_CONNS; i++)
+		conns[i] = -1;
+	int next = 0; /* the oldest connection's slot, once all are taken */
 	for (;;) {
-		unsigned char head[4];
-		int r = read_full(0, head, sizeof head);
-		if (r == 0)
-			return 0;
-		if (r < 0)
-			return 1;
-		uint32_t len = get_u32(head);
-		if (len < 6 || len > MAX_REQUEST) {
-			reply(BADREQ, 0, "bad length", 10);
-			return 1;
+		struct pollfd fds[MAX_CONNS + 1];
+		fds[0] = (struct pollfd){.fd = ls, .events = POLLIN};
+		for (int i = 0; i < MAX_CONNS; i++)
+			fds[i + 1] = (struct pollfd){.fd = conns[i], .events = POLLIN};
+		if (poll(fds, MAX_CONNS + 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
 		}
-		char *req = malloc(len + 1);
-		if (!req) {
-			reply(BADREQ, ENOMEM, "out of memory", 13);
-			return 1;
+		drain_sigchld();
+		for (int i = 0; i < MAX_CONNS; i++) {
+			if (conns[i] < 0 || !fds[i + 1].revents)
+				continue;
+			if (serve_one(conns[i], conns[i]) <= 0) {
+				close(conns[i]);
+				conns[i] = -1;
+			}
 		}
-		if (read_full(0, req, len) != 1)
-			return 1;
-		req[len] = 0;
-		uint32_t timeout_ms = get_u32((unsigned char *)req);
-		char *args = req + 4;
-		size_t alen = len - 4;
-		if (args[alen - 1] != 0 || args[0] == 0) {
-			free(req);
-			reply(BADREQ, 0, "bad arguments", 13);
-			return 1;
+		if (fds[0].revents & POLLIN) {
+			int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+			if (c < 0)
+				continue;
+			set_timeouts(c);
+			int slot = -1;
+			for (int i = 0; i < MAX_CONNS && slot < 0; i++)
+				if (conns[i] < 0)
+					slot = i;
+			if (slot < 0) {
+				slot = next;
+				next = (next + 1) % MAX_CONNS;
+				close(conns[slot]);
+			}
+			conns[slot] = c;
+			if (reply(c, HELLO, 0, hello, sizeof hello - 1) < 0) {
+				close(c);
+				conns[slot] = -1;
+			}
 		}
-		size_t argc = 0;
-		for (size_t i = 0; i < alen; i++)
-			argc += args[i] == 0;
-		char **argv = calloc(argc + 1, sizeof *argv);
-		if (!argv) {
-			free(req);
-			reply(BADREQ, ENOMEM, "out of memory", 13);
-			return 1;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "pause") == 0)
+		pause_forever();
+	if (argc >= 3 && strcmp(argv[1], "launch") == 0 && strcmp(argv[2], "--") == 0) {
+		if (argc == 3) {
+			put_str(2, "berth-probe launch: no command to run\n");
+			return 127;
 		}
-		char *p = args;
-		for (size_t i = 0; i < argc; i++) {
-			argv[i] = p;
-			p += strlen(p) + 1;
-		}
-		run(argv, timeout_ms);
-		free(argv);
-		free(req);
+		launch(argv + 3);
+	}
+	if (argc == 2 && strcmp(argv[1], "serve") == 0)
+		serve();
+	if (setup() < 0)
+		return 1;
+	if (reply(1, HELLO, 0, hello, sizeof hello - 1) < 0)
+		return 0;
+	for (;;) {
+		int r = serve_one(0, 1);
+		if (r <= 0)
+			return r < 0;
 	}
 }

@@ -1,0 +1,345 @@
+package containerd
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/compose"
+)
+
+func TestLaunchSpec(t *testing.T) {
+	yes := true
+	tests := []struct {
+		name          string
+		agent, run    string
+		init          bool
+		wantArgs      string
+		wantRunMount  bool
+		wantAgentBind bool
+	}{
+		{"no healthcheck", "", "", false, "sleep 1", false, false},
+		{"agent by exec (pid namespace shared)", "/b/berth-probe", "", false, "sleep 1", false, true},
+		{"launched", "/b/berth-probe", "/d/probe", false, ProbeAgentPath + " launch -- sleep 1", true, true},
+		{"launched before init", "/b/berth-probe", "/d/probe", true, ProbeAgentPath + " launch -- " + InitPath + " -- sleep 1", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := compose.Service{Name: "a", Command: []string{"sleep", "1"}}
+			if tt.init {
+				svc.Init = &yes
+			}
+			s := genSpec(t, specInput{Name: "a-1", Image: v1.ImageConfig{Cmd: []string{"sh"}}, Service: &svc, ProbeAgent: tt.agent, ProbeRun: tt.run, InitBinary: "/b/berth"})
+			if got := strings.Join(s.Process.Args, " "); got != tt.wantArgs {
+				t.Errorf("args %q, want %q", got, tt.wantArgs)
+			}
+			if got := strings.Join(withoutInit(s.Process.Args), " "); got != "sleep 1" {
+				t.Errorf("withoutInit(%q) = %q, want the service's command", s.Process.Args, got)
+			}
+			i := slices.IndexFunc(s.Mounts, func(m specs.Mount) bool { return m.Destination == ProbeRunPath })
+			if (i >= 0) != tt.wantRunMount {
+				t.Fatalf("mount at %s: %v, want %v: %+v", ProbeRunPath, i >= 0, tt.wantRunMount, s.Mounts)
+			}
+			if i >= 0 {
+				m := s.Mounts[i]
+				if m.Source != tt.run || slices.Contains(m.Options, "ro") || !slices.Contains(m.Options, "noexec") || !slices.Contains(m.Options, "nosuid") {
+					t.Errorf("mount %+v, want %s read-write, noexec, nosuid", m, tt.run)
+				}
+			}
+			if hasProbeAgent(s) != tt.wantAgentBind {
+				t.Errorf("hasProbeAgent = %v, want %v", hasProbeAgent(s), tt.wantAgentBind)
+			}
+		})
+	}
+}
+
+func TestWithoutLauncher(t *testing.T) {
+	tests := []struct{ args, want string }{
+		{"sleep 10", "sleep 10"},
+		{ProbeAgentPath + " launch -- sleep 10", "sleep 10"},
+		{ProbeAgentPath + " launch -- " + InitPath + " --keep-stdin -- cat", InitPath + " --keep-stdin -- cat"},
+		{ProbeAgentPath + " serve", ProbeAgentPath + " serve"},
+		{ProbeAgentPath + " launch", ProbeAgentPath + " launch"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(withoutLauncher(strings.Fields(tt.args)), " "); got != tt.want {
+			t.Errorf("withoutLauncher(%q) = %q, want %q", tt.args, got, tt.want)
+		}
+	}
+	if !keepsStdin(strings.Fields(ProbeAgentPath + " launch -- " + InitPath + " --keep-stdin -- cat")) {
+		t.Errorf("keepsStdin of a launched command with init --keep-stdin = false")
+	}
+}
+
+func TestOwnPIDNamespace(t *testing.T) {
+	for mode, want := range map[compose.NamespaceMode]bool{"": true, "private": true, "shareable": true, "host": false, "service:db": false, "container:x": false} {
+		if got := ownPIDNamespace(mode); got != want {
+			t.Errorf("ownPIDNamespace(%q) = %v, want %v", mode, got, want)
+		}
+	}
+}
+
+// launchAgent builds the agent with its paths in a directory of the
+// test's (the real ones are the container's), and returns it and the
+// directory of its socket.
+func launchAgent(t *testing.T) (bin, run string) {
+	t.Helper()
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Skip("no C compiler (cc): the probe agent's tests need one (apt-get install gcc libc6-dev)")
+	}
+	dir := t.TempDir()
+	bin, run = filepath.Join(dir, ProbeAgentName), filepath.Join(dir, "run")
+	if err := makeProbeRunDir(run); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(run, probeSocketName)
+	if len(sock) >= 100 {
+		t.Skipf("temporary directory %s too deep for a socket's path", dir)
+	}
+	args := []string{"-Os", "-Wall", "-Wextra", "-Werror", `-DAGENT_PATH="` + bin + `"`, `-DSOCKET_PATH="` + sock + `"`, "-o", bin, filepath.Join("..", "probeagent", "agent.c")}
+	if b, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
+		t.Fatalf("cc: %v: %s", err, b)
+	}
+	return bin, run
+}
+
+// peerPid is the pid of the process at the other end of a unix socket.
+func peerPid(t *testing.T, c net.Conn) int {
+	t.Helper()
+	raw, err := c.(*net.UnixConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cred *unix.Ucred
+	var serr error
+	if err := raw.Control(func(fd uintptr) { cred, serr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) }); err != nil || serr != nil {
+		t.Fatalf("SO_PEERCRED: %v %v", err, serr)
+	}
+	return int(cred.Pid)
+}
+
+// killAndWait kills pid and waits until it is gone: the next test's
+// agent binds the same socket, and must not find this one's.
+func killAndWait(t *testing.T, pid int) {
+	t.Helper()
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return // gone already
+	}
+	defer unix.Close(fd) //nolint:errcheck // read-only use
+	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
+		return
+	}
+	// A pidfd turns readable when its process has exited.
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		if _, err := unix.Poll(fds, 10_000); err != unix.EINTR {
+			if err != nil || fds[0].Revents == 0 {
+				t.Errorf("agent %d did not end: %v", pid, err)
+			}
+			return
+		}
+	}
+}
+
+// dialAgent connects to the launched agent in run and waits for its
+// greeting; the agent is killed at the test's end (on the host it has no
+// pid namespace to end with its launcher).
+func dialAgent(t *testing.T, run string) (*agentConn, int) {
+	t.Helper()
+	conn, err := dialLaunched(context.Background(), run, 10*time.Second, time.Millisecond)
+	if err != nil {
+		t.Fatalf("dialLaunched: %v", err)
+	}
+	pid := peerPid(t, conn)
+	t.Cleanup(func() {
+		conn.Close() //nolint:errcheck // done with it
+		killAndWait(t, pid)
+	})
+	ac := newAgentConn(conn, conn)
+	if err := ac.awaitHello(context.Background(), time.Minute); err != nil {
+		t.Fatalf("launched agent's greeting: %v", err)
+	}
+	return ac, pid
+}
+
+// TestLaunchedAgent: launch runs the command in its own place (its pid,
+// exit status, signals) and leaves an agent behind it that serves probes
+// over its socket, to more than one client, with none of the command's
+// streams.
+func TestLaunchedAgent(t *testing.T) {
+	bin, run := launchAgent(t)
+	// A stale socket (the previous task's) is replaced: until then it
+	// refuses, and the dial tries again.
+	stale, err := net.Listen("unix", filepath.Join(run, probeSocketName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.(*net.UnixListener).SetUnlinkOnClose(false)
+	stale.Close() //nolint:errcheck // leaves the socket file behind, refusing
+
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	cmd := exec.Command(bin, "launch", "--", "sh", "-c", `echo $$ > "$0"; read x; exit 7`, pidFile)
+	// The command's output is a file: the agent must not hold it.
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill() //nolint:errcheck // it may have exited
+	agent, agentPid := dialAgent(t, run)
+	rep, err := agent.run(context.Background(), []string{"sh", "-c", `echo ppid=$PPID; echo err >&2; exit 3`}, 10*time.Second, time.Minute)
+	if err != nil || rep.Kind != agentExited || rep.Code != 3 || string(rep.Output) != "ppid="+strconv.Itoa(agentPid)+"\nerr\n" {
+		t.Errorf("probe through the launched agent: %+v %q %v; want exit 3 from the agent's child with its output", rep, rep.Output, err)
+	}
+	// The agent is the command's child, out of its session, with none of
+	// its streams, and shows as the agent's serve mode.
+	stat, _ := os.ReadFile("/proc/" + strconv.Itoa(agentPid) + "/stat")
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	if len(f) < 4 || f[1] != strconv.Itoa(cmd.Process.Pid) || f[3] != strconv.Itoa(agentPid) {
+		t.Errorf("agent's stat %q: want its parent %d (the command) and a session of its own", stat, cmd.Process.Pid)
+	}
+	for _, fd := range []string{"0", "1", "2"} {
+		if l, _ := os.Readlink("/proc/" + strconv.Itoa(agentPid) + "/fd/" + fd); l != "/dev/null" {
+			t.Errorf("agent's fd %s is %q, want /dev/null", fd, l)
+		}
+	}
+	if b, _ := os.ReadFile("/proc/" + strconv.Itoa(agentPid) + "/cmdline"); string(b) != bin+"\x00serve\x00" {
+		t.Errorf("agent's command line %q, want %q serve", b, bin)
+	}
+	// A second client (the next project process) is served beside the
+	// first.
+	second, pid2 := dialAgent(t, run)
+	if pid2 != agentPid {
+		t.Errorf("second connection reached pid %d, want the agent %d", pid2, agentPid)
+	}
+	for i, c := range []*agentConn{second, agent} {
+		if rep, err := c.run(context.Background(), []string{"true"}, 10*time.Second, time.Minute); err != nil || rep.Kind != agentExited || rep.Code != 0 {
+			t.Errorf("client %d: %+v %v, want exit 0", i, rep, err)
+		}
+	}
+	// The command kept the launcher's pid, and its exit status is the
+	// launcher's.
+	b, err := os.ReadFile(pidFile)
+	if err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(cmd.Process.Pid) {
+		t.Errorf("command's pid %q (%v), want the launcher's %d", b, err, cmd.Process.Pid)
+	}
+	stdin.Close() //nolint:errcheck // ends the command's read
+	var ee *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 7 {
+		t.Errorf("launched command ended with %v, want exit status 7", err)
+	}
+}
+
+// TestLaunchExit: the launched command's end is the launcher's, signals
+// included; a command that cannot run fails as runc says.
+func TestLaunchExit(t *testing.T) {
+	bin, run := launchAgent(t)
+	tests := []struct {
+		name     string
+		args     []string
+		signal   syscall.Signal
+		wantCode int
+		wantSig  syscall.Signal
+		wantErr  string
+	}{
+		{"exit status", []string{"sh", "-c", "exit 5"}, 0, 5, 0, ""},
+		{"signal", []string{"sleep", "60"}, syscall.SIGTERM, -1, syscall.SIGTERM, ""},
+		{"not found", []string{"no-such-command"}, 0, 127, 0, `exec: "no-such-command": executable file not found in $PATH`},
+		{"not executable", []string{"/dev/null"}, 0, 126, 0, `exec: "/dev/null": Permission denied`},
+		{"no command", nil, 0, 127, 0, "no command to run"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bin, append([]string{"launch", "--"}, tt.args...)...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if tt.args != nil {
+				// Its agent; killed at the end (no pid namespace here).
+				dialAgent(t, run)
+				if tt.signal != 0 {
+					cmd.Process.Signal(tt.signal) //nolint:errcheck // Wait says
+				}
+			}
+			err := cmd.Wait()
+			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if tt.wantSig != 0 {
+				if !ws.Signaled() || ws.Signal() != tt.wantSig {
+					t.Errorf("ended %v, want killed by %v", err, tt.wantSig)
+				}
+				return
+			}
+			if ws.ExitStatus() != tt.wantCode || !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Errorf("ended %v with %q, want exit %d and %q", err, stderr.String(), tt.wantCode, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestDialLaunched(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := dialLaunched(context.Background(), filepath.Join(dir, "none"), time.Second, time.Millisecond); !errors.Is(err, errNotLaunched) {
+		t.Errorf("no directory: %v, want errNotLaunched", err)
+	}
+	// A directory, and no agent in it: tried until the wait ends.
+	if _, err := dialLaunched(context.Background(), dir, 20*time.Millisecond, time.Millisecond); err == nil || !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("no socket: %v, want ENOENT at the wait's end", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := dialLaunched(ctx, dir, time.Hour, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v, want its context's error", err)
+	}
+	// A path past a socket address's 108 bytes is reached through the
+	// directory's descriptor.
+	deep := filepath.Join(dir, strings.Repeat("d", 60), strings.Repeat("e", 60))
+	if err := os.MkdirAll(deep, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(deep, unix.O_PATH|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", "/proc/self/fd/"+strconv.Itoa(fd)+"/"+probeSocketName)
+	unix.Close(fd) //nolint:errcheck // the listener holds the socket
+	if err != nil {
+		t.Skipf("cannot bind through /proc/self/fd: %v", err)
+	}
+	defer l.Close()
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			c.Close() //nolint:errcheck // only the connection counts
+		}
+	}()
+	c, err := dialLaunched(context.Background(), deep, time.Second, time.Millisecond)
+	if err != nil {
+		t.Fatalf("deep directory (%d bytes): %v", len(deep), err)
+	}
+	c.Close() //nolint:errcheck // done
+}
