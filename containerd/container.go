@@ -325,17 +325,11 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		shimGroup = c.shimGroup(req.Project.Name)
 	}
 	hc := scheduler.EffectiveHealth(s.Healthcheck, c.imageHealthcheck(ctx, img))
-	probeAgent, probeRun := "", ""
+	probeAgent := ""
 	if hc != nil {
 		probeAgent = c.probeAgent
 	}
-	if probeAgent != "" && ownPIDNamespace(s.Namespaces.PID) {
-		probeRun = c.probeRunDir(req.Name)
-		if err := makeProbeRunDir(probeRun); err != nil {
-			return scheduler.Container{}, fmt.Errorf("service %q: %w", s.Name, err)
-		}
-	}
-	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir, Mounts: mounts, InitBinary: c.logDriver, CheckInit: c.checkInit, ProbeAgent: probeAgent, ProbeRun: probeRun,
+	opts, err := specOpts(specInput{Name: req.Name, Image: ociImage.Config, Service: s, NetNS: req.NetNS, EtcDir: etcDir, Mounts: mounts, InitBinary: c.logDriver, CheckInit: c.checkInit, ProbeAgent: probeAgent, LaunchAgent: ownPIDNamespace(s.Namespaces.PID),
 		Joined: joined, Cgroups: hostCgroups("/sys/fs/cgroup"), ShimGroup: shimGroup})
 	if err != nil {
 		return scheduler.Container{}, err

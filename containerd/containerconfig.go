@@ -67,7 +67,7 @@ func (c *Client) ContainerConfig(ctx context.Context, sc scheduler.Container) (C
 	}
 	root := c.volumesRoot()
 	for _, m := range spec.Mounts {
-		if m.Type != "bind" || !filepath.IsAbs(m.Source) || slices.Contains(ownMounts, m.Destination) || m.Destination == InitPath || m.Destination == ProbeAgentPath || m.Destination == ProbeRunPath {
+		if m.Type != "bind" || !filepath.IsAbs(m.Source) || slices.Contains(ownMounts, m.Destination) || m.Destination == InitPath || m.Destination == ProbeAgentPath {
 			continue
 		}
 		cm := ContainerMount{Type: "bind", Source: m.Source, Destination: m.Destination, RW: !slices.Contains(m.Options, "ro")}

@@ -25,16 +25,17 @@ func TestLaunchSpec(t *testing.T) {
 	yes := true
 	tests := []struct {
 		name          string
-		agent, run    string
+		agent         string
+		launch        bool
 		init          bool
 		wantArgs      string
 		wantRunMount  bool
 		wantAgentBind bool
 	}{
-		{"no healthcheck", "", "", false, "sleep 1", false, false},
-		{"agent by exec (pid namespace shared)", "/b/berth-probe", "", false, "sleep 1", false, true},
-		{"launched", "/b/berth-probe", "/d/probe", false, ProbeAgentPath + " launch -- sleep 1", true, true},
-		{"launched before init", "/b/berth-probe", "/d/probe", true, ProbeAgentPath + " launch -- " + InitPath + " -- sleep 1", true, true},
+		{"no healthcheck", "", true, false, "sleep 1", false, false},
+		{"agent by exec (pid namespace shared)", "/b/berth-probe", false, false, "sleep 1", false, true},
+		{"launched", "/b/berth-probe", true, false, ProbeAgentPath + " launch -- sleep 1", true, true},
+		{"launched before init", "/b/berth-probe", true, true, ProbeAgentPath + " launch -- " + InitPath + " -- sleep 1", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -42,7 +43,7 @@ func TestLaunchSpec(t *testing.T) {
 			if tt.init {
 				svc.Init = &yes
 			}
-			s := genSpec(t, specInput{Name: "a-1", Image: v1.ImageConfig{Cmd: []string{"sh"}}, Service: &svc, ProbeAgent: tt.agent, ProbeRun: tt.run, InitBinary: "/b/berth"})
+			s := genSpec(t, specInput{Name: "a-1", Image: v1.ImageConfig{Cmd: []string{"sh"}}, Service: &svc, ProbeAgent: tt.agent, LaunchAgent: tt.launch, InitBinary: "/b/berth"})
 			if got := strings.Join(s.Process.Args, " "); got != tt.wantArgs {
 				t.Errorf("args %q, want %q", got, tt.wantArgs)
 			}
@@ -55,9 +56,12 @@ func TestLaunchSpec(t *testing.T) {
 			}
 			if i >= 0 {
 				m := s.Mounts[i]
-				if m.Source != tt.run || slices.Contains(m.Options, "ro") || !slices.Contains(m.Options, "noexec") || !slices.Contains(m.Options, "nosuid") {
-					t.Errorf("mount %+v, want %s read-write, noexec, nosuid", m, tt.run)
+				if m.Type != "tmpfs" || !slices.Contains(m.Options, "noexec") || !slices.Contains(m.Options, "nosuid") || !slices.Contains(m.Options, "size=64k") {
+					t.Errorf("mount %+v, want a small tmpfs, noexec, nosuid", m)
 				}
+			}
+			if hasLaunchedAgent(s) != tt.wantRunMount {
+				t.Errorf("hasLaunchedAgent = %v, want %v", hasLaunchedAgent(s), tt.wantRunMount)
 			}
 			if hasProbeAgent(s) != tt.wantAgentBind {
 				t.Errorf("hasProbeAgent = %v, want %v", hasProbeAgent(s), tt.wantAgentBind)
@@ -104,7 +108,7 @@ func launchAgent(t *testing.T) (bin, run string) {
 	}
 	dir := t.TempDir()
 	bin, run = filepath.Join(dir, ProbeAgentName), filepath.Join(dir, "run")
-	if err := makeProbeRunDir(run); err != nil {
+	if err := os.Mkdir(run, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(run, probeSocketName)
@@ -162,7 +166,7 @@ func killAndWait(t *testing.T, pid int) {
 // pid namespace to end with its launcher).
 func dialAgent(t *testing.T, run string) (*agentConn, int) {
 	t.Helper()
-	conn, err := dialLaunched(context.Background(), run, 10*time.Second, time.Millisecond)
+	conn, err := dialLaunched(context.Background(), filepath.Join(run, probeSocketName), 10*time.Second, time.Millisecond)
 	if err != nil {
 		t.Fatalf("dialLaunched: %v", err)
 	}
@@ -303,43 +307,21 @@ func TestLaunchExit(t *testing.T) {
 }
 
 func TestDialLaunched(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := dialLaunched(context.Background(), filepath.Join(dir, "none"), time.Second, time.Millisecond); !errors.Is(err, errNotLaunched) {
-		t.Errorf("no directory: %v, want errNotLaunched", err)
-	}
-	// A directory, and no agent in it: tried until the wait ends.
-	if _, err := dialLaunched(context.Background(), dir, 20*time.Millisecond, time.Millisecond); err == nil || !errors.Is(err, syscall.ENOENT) {
+	sock := filepath.Join(t.TempDir(), probeSocketName)
+	// No agent: tried until the wait ends.
+	if _, err := dialLaunched(context.Background(), sock, 20*time.Millisecond, time.Millisecond); err == nil || !errors.Is(err, syscall.ENOENT) {
 		t.Errorf("no socket: %v, want ENOENT at the wait's end", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := dialLaunched(ctx, dir, time.Hour, time.Hour); !errors.Is(err, context.Canceled) {
+	if _, err := dialLaunched(ctx, sock, time.Hour, time.Hour); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v, want its context's error", err)
 	}
-	// A path past a socket address's 108 bytes is reached through the
-	// directory's descriptor.
-	deep := filepath.Join(dir, strings.Repeat("d", 60), strings.Repeat("e", 60))
-	if err := os.MkdirAll(deep, 0o700); err != nil {
-		t.Fatal(err)
+	// Any other error: no waiting.
+	if _, err := dialLaunched(context.Background(), strings.Repeat("x", 200), time.Hour, time.Hour); err == nil {
+		t.Errorf("a path too long for a socket: no error")
 	}
-	fd, err := unix.Open(deep, unix.O_PATH|unix.O_DIRECTORY, 0)
-	if err != nil {
-		t.Fatal(err)
+	if got, want := launchedSocket(42), "/proc/42/root/.berth/run/probe.sock"; got != want {
+		t.Errorf("launchedSocket(42) = %q, want %q", got, want)
 	}
-	l, err := net.Listen("unix", "/proc/self/fd/"+strconv.Itoa(fd)+"/"+probeSocketName)
-	unix.Close(fd) //nolint:errcheck // the listener holds the socket
-	if err != nil {
-		t.Skipf("cannot bind through /proc/self/fd: %v", err)
-	}
-	defer l.Close()
-	go func() {
-		if c, err := l.Accept(); err == nil {
-			c.Close() //nolint:errcheck // only the connection counts
-		}
-	}()
-	c, err := dialLaunched(context.Background(), deep, time.Second, time.Millisecond)
-	if err != nil {
-		t.Fatalf("deep directory (%d bytes): %v", len(deep), err)
-	}
-	c.Close() //nolint:errcheck // done
 }

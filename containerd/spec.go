@@ -34,10 +34,10 @@ type specInput struct {
 	// ProbeAgent is the probe agent to bind at ProbeAgentPath; "" binds
 	// none (the container has no healthcheck, or berth no agent).
 	ProbeAgent string
-	// ProbeRun is the host directory bound at ProbeRunPath, where the
-	// agent the container's process starts (see launchPrefix) listens;
-	// "" starts none (probes then start an agent by exec).
-	ProbeRun string
+	// LaunchAgent has the container's process start the agent (see
+	// launchPrefix), with ProbeAgent bound; else probes start an agent by
+	// exec.
+	LaunchAgent bool
 	// Joined are the other containers' namespaces it joins.
 	Joined Joined
 	// Cgroups is what the host's cgroups can do.
@@ -172,7 +172,7 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 		args = append(initArgs, args...)
 		initMount = []specs.Mount{{Destination: InitPath, Type: "bind", Source: in.InitBinary, Options: []string{"rbind", "rprivate", "ro"}}}
 	}
-	if in.ProbeAgent != "" && in.ProbeRun != "" {
+	if in.ProbeAgent != "" && in.LaunchAgent {
 		args = append(launchPrefix(), args...)
 	}
 	imageEnv := in.Image.Env
@@ -280,7 +280,7 @@ func specOpts(in specInput) ([]oci.SpecOpts, error) {
 		etcMount(in.EtcDir, "hosts", s.ReadOnly),
 		etcMount(in.EtcDir, "hostname", s.ReadOnly),
 		etcMount(in.EtcDir, "resolv.conf", s.ReadOnly),
-	}, in.Mounts...), append(initMount, probeAgentMounts(in.ProbeAgent, in.ProbeRun)...)...)))
+	}, in.Mounts...), append(initMount, probeAgentMounts(in.ProbeAgent, in.LaunchAgent)...)...)))
 	return opts, nil
 }
 
@@ -299,16 +299,15 @@ func confinement(seccompProfile, noNewPrivileges bool) []oci.SpecOpts {
 }
 
 // probeAgentMounts bind the probe agent read-only at ProbeAgentPath, as
-// Docker binds its init, and the directory run at ProbeRunPath, where
-// the agent the container's process starts listens; none when agent is
-// "", and no directory when run is "".
-func probeAgentMounts(agent, run string) []specs.Mount {
+// Docker binds its init, and, when the container's process launches it,
+// the tmpfs where it listens (probeRunMount); none when agent is "".
+func probeAgentMounts(agent string, launch bool) []specs.Mount {
 	if agent == "" {
 		return nil
 	}
 	m := []specs.Mount{{Destination: ProbeAgentPath, Type: "bind", Source: agent, Options: []string{"rbind", "rprivate", "ro", "nosuid", "nodev"}}}
-	if run != "" {
-		m = append(m, specs.Mount{Destination: ProbeRunPath, Type: "bind", Source: run, Options: []string{"rbind", "rprivate", "nosuid", "nodev", "noexec"}})
+	if launch {
+		m = append(m, probeRunMount())
 	}
 	return m
 }

@@ -59,19 +59,19 @@ func (c *Client) Probe(ctx context.Context, sc scheduler.Container, test []strin
 			return res
 		}
 	}
+	task, _, spec, err := c.execTarget(ctx, sc)
+	if err != nil {
+		return fail(err.Error())
+	}
 	// The agent the container's own process launched, when it has one:
 	// after one that went away too (the container was restarted, and
 	// its new process launched another).
-	if ag == nil || ag.taskPid == 0 {
-		if la, err := c.launchedAgent(ctx, sc.ID); err == nil {
+	if (ag == nil || ag.taskPid == 0) && hasLaunchedAgent(spec) {
+		if la, err := c.launchedAgent(ctx, sc.ID, task.Pid()); err == nil {
 			if res, ok := c.askAgent(ctx, sc.ID, la, args, timeout, r); ok {
 				return res
 			}
 		}
-	}
-	task, _, spec, err := c.execTarget(ctx, sc)
-	if err != nil {
-		return fail(err.Error())
 	}
 	// An agent that went away is started again at the next probe, not
 	// now: this probe may be what kills it.

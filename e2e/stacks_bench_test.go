@@ -255,13 +255,21 @@ func (s *benchStack) timed(b *testing.B, args ...string) float64 {
 // then a timed down; it reports the median and spread of both.
 func (s *benchStack) upDown(b *testing.B, rep *benchReport, what string, before func(i int), up ...string) {
 	b.Helper()
-	var ups, downs []float64
+	var ups, downs, upCPU []float64
+	berth := resolvedBerth()
 	// No b.ResetTimer here: it would drop the metrics reported before.
 	for i := range b.N {
 		if before != nil {
 			before(i)
 		}
+		ticks0 := s.d.ticksByGroup(berth)
 		ups = append(ups, s.timed(b, up...))
+		ticks1 := s.d.ticksByGroup(berth)
+		var t int64
+		for _, g := range allGroups {
+			t += ticks1[g] - ticks0[g]
+		}
+		upCPU = append(upCPU, float64(t)/clockTicks)
 		downs = append(downs, s.timed(b, "down"))
 	}
 	metric := strings.ReplaceAll(strings.TrimPrefix(what, s.name), " ", "") // "", "cold", "cached"
@@ -270,6 +278,10 @@ func (s *benchStack) upDown(b *testing.B, rep *benchReport, what string, before 
 	}
 	rep.seconds(b, what+" `"+strings.Join(up, " ")+"`", ups, metric+"up")
 	rep.seconds(b, what+" `down`", downs, metric+"down")
+	// The CPU the up cost the engine and the containers (runc's and the
+	// probes' included, reaped by the shims), berth's command line not
+	// counted; the stack's processes are all new, so nothing else is.
+	rep.seconds(b, what+" `"+strings.Join(up, " ")+"`: CPU of berth's project process, containerd, the shims and all under them", upCPU, metric+"up-cpu")
 	b.ReportMetric(0, "ns/op")
 }
 

@@ -50,7 +50,8 @@
  * still pid 1, with its signals and exit status, and the agent, a fork of
  * the container's process, has its confinement exactly, with no runc exec
  * at all. The serve mode speaks the same protocol over the unix socket
- * SOCKET_PATH, in a directory berth binds from the host: each connection
+ * SOCKET_PATH, on a small tmpfs of the container's own, which berth
+ * reaches through /proc/PID/root of the container's process: each connection
  * is greeted, up to MAX_CONNS are served (a new one replaces the oldest),
  * one request at a time. It leaves the terminal's session and holds none
  * of the container's streams; it ends with the container's pid namespace.
