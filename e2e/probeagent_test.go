@@ -287,6 +287,12 @@ services:
     healthcheck:
       test: `+agentProbe+`
       interval: 1s
+  waiter:
+    image: `+testImage+`
+    command: ["sh", "-c", "sleep 3 & wait; exit 4"]
+    healthcheck:
+      test: `+agentProbe+`
+      interval: 1s
   target:
     image: `+testImage+`
     command: ["sleep", "600"]
@@ -351,6 +357,21 @@ services:
 		t.Errorf("flaky after its restart: an agent by exec %q, want the launched one only", byExec)
 	}
 	p.must("stop", "flaky")
+
+	// A shell that waits for its jobs is not held up by the agent, its
+	// child, and its exit status is its own.
+	p.must("up", "-d", "waiter")
+	p.waitFor("waiter exited", 60*time.Second, func() bool {
+		for _, e := range p.ps(true) {
+			if e.Service == "waiter" && e.State == "exited" {
+				if e.ExitCode != 4 {
+					t.Errorf("waiter exited %d, want 4", e.ExitCode)
+				}
+				return true
+			}
+		}
+		return false
+	})
 
 	// The project process replaced, the next probes through the same
 	// launched agent.
