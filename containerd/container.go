@@ -414,6 +414,8 @@ func (c *Client) Create(ctx context.Context, req scheduler.CreateRequest) (_ sch
 		labels[compose.LabelStopSignal] = ociImage.Config.StopSignal
 	}
 
+	// Last: it reads the process's arguments, environment and directory.
+	opts = append(opts, withLaunchableCommand())
 	newOpts := []containerd.NewContainerOpts{
 		containerd.WithImage(img),
 		containerd.WithSnapshotter(c.snapshotter),

@@ -5,10 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/core/mount"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	cfs "github.com/containerd/continuity/fs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berth/berth/compose"
@@ -166,4 +172,80 @@ func (c *Client) launchedAgent(ctx context.Context, id string, pid uint32) (*run
 	c.agents.dialFailed[id] = launchFailure{at: time.Now(), taskPid: pid}
 	c.agents.mu.Unlock()
 	return nil, err
+}
+
+// withLaunchableCommand keeps launchPrefix only where the command it is
+// to execute is an executable file of the image: the launcher could only
+// fail later, at its exec, where runc fails the start itself with its
+// message. A command it cannot find in the image (not there, or on a
+// volume or bind mount, which are not mounted yet) runs without the
+// launcher, its agent then started by exec. It reads the container's
+// snapshot, mounted read-only for the call, so it comes after every
+// option that sets the process's arguments, environment and working
+// directory.
+func withLaunchableCommand() oci.SpecOpts {
+	return func(ctx context.Context, client oci.Client, ctr *containers.Container, s *oci.Spec) error {
+		if s.Process == nil || len(withoutLauncher(s.Process.Args)) == len(s.Process.Args) {
+			return nil
+		}
+		args := withoutLauncher(s.Process.Args)
+		if len(args) > 0 && args[0] == InitPath {
+			return nil // berth's init, bound; it says itself what it cannot run
+		}
+		found := false
+		if len(args) > 0 && ctr.SnapshotKey != "" {
+			mounts, err := client.SnapshotService(ctr.Snapshotter).Mounts(ctx, ctr.SnapshotKey)
+			if err != nil {
+				return err
+			}
+			if err := mount.WithReadonlyTempMount(ctx, mounts, func(root string) error {
+				found = findExecutable(root, args[0], s.Process.Env, s.Process.Cwd)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if !found {
+			s.Process.Args = args
+			s.Mounts = slices.DeleteFunc(s.Mounts, func(m specs.Mount) bool { return m.Destination == ProbeRunPath })
+		}
+		return nil
+	}
+}
+
+// findExecutable reports whether name resolves to an executable regular
+// file in the filesystem at root as runc resolves a command: as it is
+// (from cwd when relative) when it holds a slash, else in the PATH of
+// env (an empty entry is cwd).
+func findExecutable(root, name string, env []string, cwd string) bool {
+	var candidates []string
+	if strings.Contains(name, "/") {
+		candidates = []string{name}
+	} else {
+		path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+				path = v
+			}
+		}
+		for _, dir := range strings.Split(path, ":") {
+			if dir == "" {
+				dir = "."
+			}
+			candidates = append(candidates, dir+"/"+name)
+		}
+	}
+	for _, c := range candidates {
+		if !strings.HasPrefix(c, "/") {
+			c = cwd + "/" + c
+		}
+		host, err := cfs.RootPath(root, c)
+		if err != nil {
+			continue
+		}
+		if st, err := os.Stat(host); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -325,3 +325,56 @@ func TestDialLaunched(t *testing.T) {
 		t.Errorf("launchedSocket(42) = %q, want %q", got, want)
 	}
 }
+
+func TestFindExecutable(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"bin", "usr/bin", "app", "opt"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(p string, mode os.FileMode) {
+		if err := os.WriteFile(filepath.Join(root, p), []byte("x"), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("bin/busybox", 0o755)
+	write("app/run", 0o755)
+	write("usr/bin/data", 0o644)
+	// An absolute link resolves inside the root, not on the host.
+	if err := os.Symlink("/bin/busybox", filepath.Join(root, "bin/sh")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/nonexistent-on-the-host-too", filepath.Join(root, "bin/dangling")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/bin", filepath.Join(root, "opt/bin")); err != nil {
+		t.Fatal(err)
+	}
+	path := []string{"PATH=/usr/bin:/bin"}
+	tests := []struct {
+		name, cmd string
+		env       []string
+		cwd       string
+		want      bool
+	}{
+		{"in PATH", "busybox", path, "/", true},
+		{"link in PATH", "sh", path, "/", true},
+		{"dangling link", "dangling", path, "/", false},
+		{"not executable", "data", path, "/", false},
+		{"missing", "nope", path, "/", false},
+		{"not in PATH", "run", path, "/", false},
+		{"absolute", "/app/run", path, "/", true},
+		{"relative to cwd", "./run", path, "/app", true},
+		{"empty PATH entry is cwd", "run", []string{"PATH=/usr/bin:"}, "/app", true},
+		{"default PATH", "busybox", nil, "/", true},
+		{"through a linked directory", "/opt/bin/busybox", path, "/", true},
+		{"a directory", "/app", path, "/", false},
+		{"escape attempt", "../../../../bin/busybox", path, "/app", true}, // resolved inside the root
+	}
+	for _, tt := range tests {
+		if got := findExecutable(root, tt.cmd, tt.env, tt.cwd); got != tt.want {
+			t.Errorf("findExecutable(%q, env %q, cwd %q) = %v, want %v", tt.cmd, tt.env, tt.cwd, got, tt.want)
+		}
+	}
+}

@@ -293,6 +293,12 @@ services:
     healthcheck:
       test: `+agentProbe+`
       interval: 1s
+  badcmd:
+    image: `+testImage+`
+    command: ["no-such-cmd"]
+    healthcheck:
+      test: `+agentProbe+`
+      interval: 1s
   target:
     image: `+testImage+`
     command: ["sleep", "600"]
@@ -357,6 +363,12 @@ services:
 		t.Errorf("flaky after its restart: an agent by exec %q, want the launched one only", byExec)
 	}
 	p.must("stop", "flaky")
+
+	// A command that is not in the image fails the start as runc says,
+	// as without the launcher.
+	if r := p.berth("up", "-d", "badcmd"); r.code == 0 || !strings.Contains(r.stderr, `start container `+name("badcmd")+`: exec: "no-such-cmd": executable file not found in $PATH`) {
+		t.Errorf("up of a service whose command is missing: want runc's start error; %s", r)
+	}
 
 	// A shell that waits for its jobs is not held up by the agent, its
 	// child, and its exit status is its own.
