@@ -71,7 +71,7 @@ func TestKubeClusterServesDeployment(t *testing.T) {
 	waitKube(t, "the NodePort on 127.0.0.1:"+nodePort, 30*time.Second, hostGet)
 
 	// Another pod, through the ClusterIP (kube-proxy's DNAT on the pod bridge),
-	// then by the Service's short and full names (cluster-dns, through the
+	// then by the Service's short and full names (CoreDNS, through the
 	// search path the kubelet writes). busybox's wget -T crashes (Debian's
 	// busybox-static), hence timeout.
 	script := "set -e; for u in http://" + clusterIP + "/ http://web/ http://web." + ns + ".svc.cluster.local/; do " +

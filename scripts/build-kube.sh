@@ -39,9 +39,9 @@ fi
 
 dir="${BERTH_KUBE_DIR:-/usr/local/lib/berth/kube-$release}"
 bin="$dir/berth-kube"
-commands=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
+commands=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl coredns)
 if [ "${1:-}" != -f ] && [ -x "$bin" ] && "$bin" kube-apiserver --version >/dev/null 2>&1 &&
-	"$bin" kubectl version --client >/dev/null 2>&1; then
+	"$bin" kubectl version --client >/dev/null 2>&1 && "$bin" coredns -version >/dev/null 2>&1; then
 	echo "build-kube.sh: $bin is built ($release); -f rebuilds"
 	exit 0
 fi

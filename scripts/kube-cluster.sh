@@ -14,7 +14,7 @@
 # KUBE_CLUSTER_KEEP is set, to inspect) and exits 1. KUBE_CLUSTER_TIMEOUT bounds each component's start.
 #
 # Only one cluster runs on a machine at a time (fixed ports). Everything listens on 127.0.0.1, except
-# the kube-apiserver, the kubelet and cluster-dns, which listen on the node IP: the gateway address of
+# the kube-apiserver, the kubelet and CoreDNS, which listen on the node IP: the gateway address of
 # the cluster's own bridge, which up makes first (nothing binds 0.0.0.0, the machine's outside
 # interfaces). The apiserver is there so that pods reach it: the default `kubernetes` Service
 # (10.237.0.1:443, kubernetes.default.svc) has the node IP as its endpoint (the default lease
@@ -23,7 +23,7 @@
 #   etcd 127.0.0.1:23790 (peer 23800)     kube-apiserver https://10.236.0.1:16443
 #   controller-manager :10457, scheduler :10459, kube-proxy healthz :10356 metrics :10349
 #   kubelet NODE_IP:10350, healthz 127.0.0.1:10348    NodePorts on 127.0.0.1 and NODE_IP (30000-32767)
-#   cluster-dns NODE_IP:53 (UDP)
+#   coredns NODE_IP:53 (UDP and TCP), health 127.0.0.1:10351, ready 127.0.0.1:10352
 #   bridge bkube0, pods 10.236.0.0/24 (node IP 10.236.0.1), services 10.237.0.0/24; berth's own networks
 #   are in 10.89.0.0/16 (netbridge.DefaultPool), so the two never overlap.
 # Volumes: PersistentVolumeClaims bind through the default StorageClass "hostpath" (up applies it),
@@ -36,15 +36,19 @@
 # KUBE_CLUSTER_IMAGES="a.tar b.tar". Pods must use imagePullPolicy IfNotPresent or Never for them.
 # The kubectl image is the Job waiters' of kube/doc.go (`kubectl wait`): its /usr/local/bin/kubectl
 # is berth-kube, which answers to the name it is called by; it is assembled once per berth-kube into
-# BERTH_KUBE_DIR/kubectl-image.tar (about 11 s here), then only imported.
+# BERTH_KUBE_DIR/kubectl-image.tar (about 11 s here), then only imported. KUBE_CLUSTER_KUBECTL_IMAGES="REF ..."
+# gives it more names (a converter's default Job waiter image of another release).
 # Registries: the CRI containerd reads its registry hosts from DIR/containerd/certs.d (not the host's
 # /etc/containerd/certs.d), where a registry on a loopback port (127.0.0.1:PORT, as berth push uses
 # them) is plain HTTP by default; KUBE_CLUSTER_REGISTRY="HOST:PORT ..." declares more plain-HTTP
 # registries (HOST a loopback address or the node IP, which pods reach too).
-# DNS: CoreDNS has no image here (no registry), so berth-kube's cluster-dns (scripts/kube/clusterdns.go)
-# runs on the host at NODE_IP:53 and the kubelet's clusterDNS points at it: pods resolve SVC,
-# SVC.NS, SVC.NS.svc.cluster.local and HOST.SVC.NS.svc.cluster.local from the API's Services and
-# EndpointSlices. Other names are refused unless KUBE_CLUSTER_DNS_UPSTREAM=ADDR:PORT is set.
+# DNS: CoreDNS, built into berth-kube as its coredns command (scripts/kube/coredns.go; no registry
+# serves its image here), runs on the host at NODE_IP:53 with the Corefile up writes to DIR/Corefile,
+# and the kubelet's clusterDNS points at it. Its kubernetes plugin answers cluster.local (Services,
+# headless Services' ready endpoints, HOST.SVC.NS.svc.cluster.local of StatefulSet pods, pod A
+# records) and the reverse zones. Other names are REFUSED (there is no server block for them: tests
+# must never query outside), unless KUBE_CLUSTER_DNS_UPSTREAM=ADDR:PORT is set, which adds a "." block
+# that forwards there (with the loop plugin).
 #
 # Measured here (2 cores, cgroup v1, Debian 12, beside other e2e runs): up 20-50 s (about half of it
 # the kubelet's first node status; 11 s more the first time, to assemble the kubectl image), down
@@ -54,7 +58,9 @@
 set -euo pipefail
 
 self="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-kube_dir="${BERTH_KUBE_DIR:-/usr/local/lib/berth/kube-v1.36.3}"
+# The release is the one scripts/kube/go.mod names, whose build-kube.sh cache directory this is.
+release="$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v1\./ { print $2; exit }' "$self/kube/go.mod")"
+kube_dir="${BERTH_KUBE_DIR:-/usr/local/lib/berth/kube-$release}"
 ctrd_dir="${BERTH_KUBE_CONTAINERD_DIR:-/usr/local/lib/berth/containerd-v2.4.2}"
 runc_bin="${BERTH_KUBE_RUNC:-/usr/sbin/runc}"
 cni_bin="/usr/lib/cni"
@@ -67,6 +73,7 @@ svc_cidr="10.237.0.0/24"
 svc_ip="10.237.0.1"
 etcd_port=23790 etcd_peer=23800 api_port=16443 cm_port=10457 sched_port=10459
 kubelet_port=10350 kubelet_healthz=10348 proxy_healthz=10356 proxy_metrics=10349
+dns_health=10351 dns_ready=10352
 pause_image="berth.local/pause:1"
 hostpath_pv=/tmp/hostpath_pv # where the hostpath provisioner puts volumes (fixed in its code)
 timeout="${KUBE_CLUSTER_TIMEOUT:-120}"
@@ -282,7 +289,7 @@ kubelet_config() {
 	cat >"$dir/kubelet/config.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-# cgroup v1 host: kubelet 1.36 refuses it unless told not to.
+# cgroup v1 host: the kubelet refuses it when failCgroupV1 is set; say so, whatever the default.
 failCgroupV1: false
 cgroupDriver: cgroupfs
 cgroupRoot: /berth-kube
@@ -331,6 +338,38 @@ metricsBindAddress: 127.0.0.1:$proxy_metrics
 nodePortAddresses: ["127.0.0.0/8", "$node_ip/32"]
 iptables: {localhostNodePorts: true, masqueradeAll: false}
 conntrack: {maxPerCore: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+EOF
+}
+
+# corefile: CoreDNS's configuration, kubeadm's default Corefile less prometheus, reload and
+# loadbalance, bound to the node IP (bind) with health and ready on loopback. The cluster zones
+# have a block of their own so that, without KUBE_CLUSTER_DNS_UPSTREAM, no other name is served
+# (REFUSED) and nothing is forwarded off the machine.
+corefile() {
+	cat >"$dir/Corefile" <<EOF
+# Written by scripts/kube-cluster.sh: the cluster DNS (berth-kube coredns).
+cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
+    bind $node_ip
+    errors
+    health 127.0.0.1:$dns_health
+    ready 127.0.0.1:$dns_ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig $dir/kubeconfig berth-kube
+        pods insecure
+        ttl 5
+    }
+    cache 5
+}
+EOF
+	[ -n "${KUBE_CLUSTER_DNS_UPSTREAM:-}" ] || return 0
+	cat >>"$dir/Corefile" <<EOF
+.:53 {
+    bind $node_ip
+    errors
+    cache 30
+    loop
+    forward . $KUBE_CLUSTER_DNS_UPSTREAM
+}
 EOF
 }
 
@@ -384,6 +423,12 @@ import_images() {
 		"${ctr[@]}" images import --no-unpack=false "$t" >>"$logs/images.log" 2>&1 ||
 			{ rm -rf "$work"; name=images; fail "importing $t into the CRI containerd failed"; }
 	done
+	# More names for the kubectl image: the Job waiters' image a converter names when it is not this
+	# release's (kube.DefaultJobWaitImage, which the e2e harness passes).
+	for t in ${KUBE_CLUSTER_KUBECTL_IMAGES:-}; do
+		"${ctr[@]}" images tag --force "$kubectl_ref" "$t" >>"$logs/images.log" 2>&1 ||
+			{ rm -rf "$work"; name=images; fail "tagging the kubectl image as $t failed"; }
+	done
 	# The kubelet's image GC must never take the sandbox image: CRI pins it by this label.
 	"${ctr[@]}" images label "$pause_image" io.cri-containerd.pinned=pinned >>"$logs/images.log" 2>&1 || true
 	rm -rf "$work"
@@ -411,14 +456,15 @@ EOF
 # kubectl_image: BERTH_KUBE_DIR/kubectl-image.tar, registry.k8s.io/kubectl:<release> as the converter
 # names the Job waiters' image, with berth-kube as /usr/local/bin/kubectl (static: nothing else is
 # needed; kubectl wait finds the API through the pod's ServiceAccount). Remade when berth-kube is newer;
-# made in DIR, each time, when BERTH_KUBE_DIR is not writable. Sets kubectl_tar.
+# made in DIR, each time, when BERTH_KUBE_DIR is not writable. Sets kubectl_tar and kubectl_ref.
 kubectl_image() {
 	local out="$kube_dir/kubectl-image.tar" release root
 	[ -w "$kube_dir" ] || out="$dir/kubectl-image.tar"
 	kubectl_tar="$out"
-	[ -s "$out" ] && [ ! "$kube_dir/berth-kube" -nt "$out" ] && return 0
 	release="$("$kube_dir/berth-kube" kubectl version --client -o json | sed -n 's/^ *"gitVersion": "\(v[^"]*\)".*/\1/p')"
 	[ -n "$release" ] || { echo "kubectl version gave no gitVersion" >>"$logs/images.log"; return 1; }
+	kubectl_ref="registry.k8s.io/kubectl:$release"
+	[ -s "$out" ] && [ ! "$kube_dir/berth-kube" -nt "$out" ] && return 0
 	root="$work/kubectl"
 	mkdir -p "$root/usr/local/bin" "$root/root" "$root/etc" "$root/tmp"
 	chmod 1777 "$root/tmp"
@@ -430,7 +476,7 @@ kubectl_image() {
 		exec >>"$logs/images.log" 2>&1
 		. "$self/lib/oci-archive.sh"
 		tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$root" -cf "$work/kubectl-layer.tar" .
-		oci_archive "$work/kubectl-layer.tar" "$out" "registry.k8s.io/kubectl:$release" \
+		oci_archive "$work/kubectl-layer.tar" "$out" "$kubectl_ref" \
 			'{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["/usr/local/bin/kubectl"]}' \
 			"scripts/kube-cluster.sh (berth-kube as kubectl)"
 	) || return 1
@@ -462,15 +508,15 @@ up() {
 		die "a cluster is up already (bridge $bridge or $dir/host.before exists); run kube-cluster.sh down DIR first"
 	fi
 	local p
-	for p in $etcd_port $etcd_peer $api_port $cm_port $sched_port $kubelet_port $kubelet_healthz $proxy_healthz $proxy_metrics; do
+	for p in $etcd_port $etcd_peer $api_port $cm_port $sched_port $kubelet_port $kubelet_healthz $proxy_healthz $proxy_metrics $dns_health $dns_ready; do
 		if ss -Hltn "sport = :$p" | grep -q .; then die "port $p is in use; another cluster or program holds it"; fi
 	done
 	# A symlink there is an earlier cluster's (only up makes one), left by a crash; a directory is not ours.
 	if [ -e "$hostpath_pv" ] && [ ! -L "$hostpath_pv" ]; then
 		die "$hostpath_pv exists and is not this script's symlink (another hostpath provisioner's volumes?); move it away first"
 	fi
-	if ss -Hlun "sport = :53" | grep -qE "(0\.0\.0\.0|\*|$node_ip):53 "; then
-		die "UDP port 53 on $node_ip is taken (a DNS server listens on all addresses); stop it first"
+	if ss -Hlntu "sport = :53" | grep -qE "(0\.0\.0\.0|\*|$node_ip):53 "; then
+		die "port 53 on $node_ip is taken (a DNS server listens on all addresses); stop it first"
 	fi
 	# Pods reach Services on the bridge only through kube-proxy's iptables rules, which bridged traffic meets
 	# only with br_netfilter (a module on most kernels, built in on some).
@@ -542,10 +588,11 @@ up() {
 		--bind-address 127.0.0.1 --secure-port "$sched_port" --leader-elect=false
 	wait_for kube-scheduler curl -fsSk --max-time 3 "https://127.0.0.1:$sched_port/healthz"
 
-	name=cluster-dns
-	start cluster-dns "$k" cluster-dns --kubeconfig "$dir/kubeconfig" --listen "$node_ip:53" \
-		--domain cluster.local --upstream "${KUBE_CLUSTER_DNS_UPSTREAM:-}"
-	wait_for cluster-dns grep -q "serving" "$logs/cluster-dns.log"
+	name=coredns
+	corefile
+	start coredns "$k" coredns -conf "$dir/Corefile"
+	# ready answers 200 once the kubernetes plugin has synced Services and EndpointSlices.
+	wait_for coredns curl -fsS --max-time 3 "http://127.0.0.1:$dns_ready/ready"
 
 	name=containerd
 	containerd_config
@@ -602,7 +649,7 @@ down() {
 		[ -z "$(find /sys/fs/cgroup/*/berth-kube -name cgroup.procs -exec cat {} + 2>/dev/null)" ] && break
 		sleep 0.1
 	done
-	stop cluster-dns
+	stop coredns
 	stop kube-apiserver
 	stop etcd
 	# Clients of this cluster that outlive their caller (a kubectl a killed test had started) name its

@@ -1,7 +1,8 @@
 // Command berth-kube is a multi-call binary holding a single-node Kubernetes
 // control plane: etcd and the kube-apiserver, kube-controller-manager,
 // kube-scheduler, kubelet, kube-proxy and kubectl commands of one Kubernetes
-// release, and cluster-dns (clusterdns.go), the cluster's Service resolver.
+// release, and coredns (coredns.go), the cluster's DNS: CoreDNS with the
+// plugins a cluster's Corefile uses.
 // Packages that the commands share compile once, which is what makes the
 // build fit a 2-core CI machine; it is what hyperkube did until Kubernetes
 // removed it (kubernetes/kubernetes#83093).
@@ -52,8 +53,8 @@ func main() {
 		os.Exit(runEtcd(args))
 	case "kubectl":
 		os.Exit(runKubectl(args))
-	case "cluster-dns":
-		os.Exit(runClusterDNS(args))
+	case "coredns":
+		os.Exit(runCoreDNS(args))
 	}
 	newCommand, ok := commands[name]
 	if !ok {
@@ -67,11 +68,11 @@ func main() {
 
 func known(name string) bool {
 	_, ok := commands[name]
-	return ok || name == "etcd" || name == "kubectl" || name == "cluster-dns"
+	return ok || name == "etcd" || name == "kubectl" || name == "coredns"
 }
 
 func names() []string {
-	out := []string{"cluster-dns", "etcd", "kubectl"}
+	out := []string{"coredns", "etcd", "kubectl"}
 	for n := range commands {
 		out = append(out, n)
 	}
