@@ -10,12 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berth/berth/kube"
 )
 
 // kubeCluster is the single-node Kubernetes of scripts/kube-cluster.sh. The
@@ -67,19 +68,28 @@ func takeKubeCluster() error {
 	return nil
 }
 
-// kubeBinDir is where scripts/build-kube.sh puts berth-kube (BERTH_KUBE_DIR
-// overrides, as for the scripts).
+// kubeBinDir is where scripts/build-kube.sh puts berth-kube for the
+// Kubernetes release scripts/kube/go.mod names, as kube-cluster.sh finds it
+// (BERTH_KUBE_DIR overrides, as for the scripts). The cache of another
+// release (an older build left on the machine) is never used: its commands
+// are not the ones the scripts of this tree start.
 func kubeBinDir() string {
 	if d := os.Getenv("BERTH_KUBE_DIR"); d != "" {
 		return d
 	}
-	matches, _ := filepath.Glob("/usr/local/lib/berth/kube-v*/berth-kube")
-	if len(matches) == 0 {
+	gomod, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "kube", "go.mod"))
+	if err != nil {
 		return ""
 	}
-	sort.Strings(matches)
-	return filepath.Dir(matches[len(matches)-1])
+	m := kubeRelease.FindSubmatch(gomod)
+	if m == nil {
+		return ""
+	}
+	return "/usr/local/lib/berth/kube-" + string(m[1])
 }
+
+// kubeRelease finds the k8s.io/kubernetes requirement of scripts/kube/go.mod.
+var kubeRelease = regexp.MustCompile(`(?m)^\s*k8s\.io/kubernetes (v1\.[0-9]+\.[0-9]+)\s*$`)
 
 // needKubeCluster returns the running cluster, starting it on first use. It
 // skips the test when berth-kube is not built (make kube) and fails it when
@@ -100,7 +110,7 @@ func needKubeCluster(t testing.TB) *kubeCluster {
 func startKubeCluster() {
 	bin := kubeBinDir()
 	if bin == "" || exec.Command(filepath.Join(bin, "berth-kube"), "kubectl", "version", "--client").Run() != nil {
-		kubeState.skip = "berth-kube with kubectl is not built: run `make kube` (scripts/build-kube.sh) first"
+		kubeState.skip = "berth-kube with kubectl is not built in " + bin + ": run `make kube` (scripts/build-kube.sh) first"
 		return
 	}
 	if err := takeKubeCluster(); err != nil {
@@ -150,7 +160,10 @@ func kubeScript(verb, dir string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(repoRoot, "scripts", "kube-cluster.sh"), verb, dir)
-	cmd.Env = append(os.Environ(), "BERTH_KUBE_DIR="+kubeBinDir())
+	// The converter's default Job waiter image may name another kubectl
+	// release than the cluster's; the cluster's kubectl image answers to
+	// that name too.
+	cmd.Env = append(os.Environ(), "BERTH_KUBE_DIR="+kubeBinDir(), "KUBE_CLUSTER_KUBECTL_IMAGES="+kube.DefaultJobWaitImage)
 	return cmd.CombinedOutput()
 }
 
