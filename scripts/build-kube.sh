@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # build-kube.sh [-f] [--replaces]: build the single-node Kubernetes control plane for the cluster e2e.
 #
-# Builds scripts/kube (its own Go module: etcd through go.etcd.io/etcd/server/v3/embed, and the
+# Builds scripts/kube (its own Go module: etcd through go.etcd.io/etcd/server/v3/embed, the
 # kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy and kubectl commands of
-# the k8s.io/kubernetes release its go.mod names) as one multi-call binary, berth-kube, into
+# the k8s.io/kubernetes release its go.mod names, and CoreDNS as coredns) as one multi-call binary, berth-kube, into
 # $BERTH_KUBE_DIR (default /usr/local/lib/berth/kube-<release>/) with a symlink per command.
-# Skips the build when that binary is already there and answers --version and kubectl; -f rebuilds.
-# Prints the build's wall time. GOCACHE is honoured: a fresh GOCACHE gives a cold build.
-# Measured (k8s v1.36.3, etcd v3.6.8, Go 1.26.8, 2 cores, nice 19, beside a running CI e2e):
-# cold build 1243 s wall (984 s user + 357 s sys), 2.3 GiB peak RSS (the link), 129 MiB binary;
-# with a warm GOCACHE 15 s. The CI job gets about one core of the two when it is this busy.
-# Adding kubectl (k8s.io/kubectl/pkg/cmd) cost 318 s more on top of a warm cache (its own packages)
-# and 9 MiB (138 MiB binary); a cold build is that much longer.
+# Skips the build when that binary is already there and answers --version, kubectl and coredns;
+# -f rebuilds. Prints the build's wall time. GOCACHE is honoured: a fresh GOCACHE gives a cold build.
+# Measured (k8s v1.37.2, etcd v3.7.3, CoreDNS v1.15.0, Go 1.26.8, 2 cores, nice 19, module cache
+# filled, beside other e2e runs and builds, load average 14-18): cold build (fresh GOCACHE) 755 s
+# wall (622 s user + 130 s sys), 3.3 GiB peak RSS (the link), 159 MiB binary; with a warm GOCACHE
+# 10 s (7 s user). Over a GOCACHE warm with v1.36.3 only (most modules moved): 1127 s wall under
+# the lead's CI run (645 s user + 119 s sys).
+# Before (k8s v1.36.3, etcd v3.6.8, cluster-dns instead of CoreDNS): cold 412 s on an idle machine,
+# 1243 s wall (984 s user + 357 s sys) beside a CI e2e, 138 MiB with kubectl (129 MiB without).
 # --replaces prints the replace block that go.mod needs for its k8s.io/kubernetes release (each
 # staging module at its published v0.Y.Z tag), for moving to another release.
 set -euo pipefail

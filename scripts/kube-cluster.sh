@@ -50,11 +50,12 @@
 # must never query outside), unless KUBE_CLUSTER_DNS_UPSTREAM=ADDR:PORT is set, which adds a "." block
 # that forwards there (with the loop plugin).
 #
-# Measured here (2 cores, cgroup v1, Debian 12, beside other e2e runs): up 20-50 s (about half of it
-# the kubelet's first node status; 11 s more the first time, to assemble the kubectl image), down
-# 19-33 s with pods running (the kubelet tears their sandboxes down through CNI first), 3-4 s when
-# nothing runs; down after kill -9 of kubelet, containerd and apiserver cleans up too (shims,
-# container processes, veths, CNI chains: checked). The e2e harness prints both times on each run.
+# Measured here (k8s v1.37.2 with CoreDNS; 2 cores, cgroup v1, Debian 12, beside other e2e runs and
+# builds): up 14-31 s (CoreDNS ready 1 s after the scheduler; 11 s more the first time, to assemble
+# the kubectl image), down 19-20 s with pods running, 17-22 s when nothing runs (each component takes
+# about 2 s to stop on SIGTERM); down after kill -9 of coredns, kubelet, containerd and apiserver
+# cleans up too (9 s; links, mounts, KUBE-/CNI- chains, nft tables, CNI state, cgroups, sysctls,
+# processes and listeners compared before and after: the same). The e2e harness prints both times.
 set -euo pipefail
 
 self="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
