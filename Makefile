@@ -43,9 +43,9 @@ release:
 deps:
 	scripts/install-deps.sh
 
-## kube: build the single-node Kubernetes (etcd, control plane, kubelet, kube-proxy, kubectl) that the
+## kube: build the single-node Kubernetes (etcd, control plane, kubelet, kube-proxy, kubectl, CoreDNS) that the
 ## cluster e2e tests start with scripts/kube-cluster.sh; cached in /usr/local/lib/berth/kube-<release>
-## (cold ~20 min on 2 cores, then skipped; scripts/build-kube.sh -f rebuilds)
+## (cold ~9-13 min on 2 cores, then skipped; scripts/build-kube.sh -f rebuilds)
 kube:
 	scripts/build-kube.sh
 

@@ -8,10 +8,10 @@
 # Skips the build when that binary is already there and answers --version, kubectl and coredns;
 # -f rebuilds. Prints the build's wall time. GOCACHE is honoured: a fresh GOCACHE gives a cold build.
 # Measured (k8s v1.37.2, etcd v3.7.3, CoreDNS v1.15.0, Go 1.26.8, 2 cores, nice 19, module cache
-# filled, beside other e2e runs and builds, load average 14-18): cold build (fresh GOCACHE) 755 s
-# wall (622 s user + 130 s sys), 3.3 GiB peak RSS (the link), 159 MiB binary; with a warm GOCACHE
-# 10 s (7 s user). Over a GOCACHE warm with v1.36.3 only (most modules moved): 1127 s wall under
-# the lead's CI run (645 s user + 119 s sys).
+# filled, beside other e2e runs and builds): cold build (fresh GOCACHE) 507 s wall (594 s user +
+# 119 s sys) at load average 3.5-6.8, 755 s wall (622 s user + 130 s sys) at 14-18; 3.3 GiB peak
+# RSS (the link), 159 MiB binary; with a warm GOCACHE 10 s (7 s user). Over a GOCACHE warm with
+# v1.36.3 only (most modules moved): 1127 s wall under the lead's CI run (645 s user + 119 s sys).
 # Before (k8s v1.36.3, etcd v3.6.8, cluster-dns instead of CoreDNS): cold 412 s on an idle machine,
 # 1243 s wall (984 s user + 357 s sys) beside a CI e2e, 138 MiB with kubectl (129 MiB without).
 # --replaces prints the replace block that go.mod needs for its k8s.io/kubernetes release (each
