@@ -31,7 +31,7 @@ const DefaultWaitImage = "busybox:latest"
 
 // DefaultJobWaitImage runs the init containers that wait for a Job to
 // complete: kubectl at the release of the test cluster.
-const DefaultJobWaitImage = "registry.k8s.io/kubectl:v1.36.3"
+const DefaultJobWaitImage = "registry.k8s.io/kubectl:v1.37.2"
 
 // DefaultVolumeSize is the storage a named volume's claim requests.
 const DefaultVolumeSize = "1Gi"
