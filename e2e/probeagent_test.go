@@ -175,22 +175,7 @@ services:
 	// next project process finds its socket refusing, and starts one by
 	// exec too.)
 	pid = agentPid()
-	b, err := os.ReadFile(filepath.Join(berthRunDir(), "projects", p.name, "dns.pid"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	daemon, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	if daemon <= 0 {
-		t.Fatalf("project process pid %q", b)
-	}
-	syscall.Kill(daemon, syscall.SIGKILL) //nolint:errcheck // waitGone checks
-	waitGone(t, daemon)
-	p.must("up", "-d", "ok")
-	restartedAt := time.Now()
-	p.waitFor("the new project process's agent", 60*time.Second, func() bool {
-		l := p.healthLogs()[name("ok")].HealthLog
-		return len(l) > 0 && l[len(l)-1].Start.After(restartedAt) && l[len(l)-1].Output == "parent=probe\nto-stderr\n"
-	})
+	replaceProjectProcess(t, p, "ok", name("ok"), "parent=probe\nto-stderr\n")
 	ps := p.must("exec", "ok", "ps", "-o", "pid,args").stdout
 	if n := strings.Count(ps, "/.berth/probe"); n != 1 || agentPid() == pid {
 		t.Errorf("after the project process was replaced: %d agents, want one new one (the old was %s):\n%s", n, pid, ps)
@@ -397,6 +382,19 @@ services:
 		return strings.Join(out, "\n")
 	}
 	before := agentLines()
+	replaceProjectProcess(t, p, "ok", name("ok"), "parent=probe\nto-stderr\n")
+	if after := agentLines(); after != before || !strings.HasSuffix(after, "/.berth/probe serve") {
+		t.Errorf("agents changed with the project process:\nbefore\n%s\nafter\n%s", before, after)
+	}
+	p.must("down")
+	p.assertNothingLeft()
+}
+
+// replaceProjectProcess kills the project's long-lived process, has up
+// start a new one, and waits until service's container (named container)
+// was probed by it with output want.
+func replaceProjectProcess(t *testing.T, p *project, service, container, want string) {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join(berthRunDir(), "projects", p.name, "dns.pid"))
 	if err != nil {
 		t.Fatal(err)
@@ -407,15 +405,10 @@ services:
 	}
 	syscall.Kill(daemon, syscall.SIGKILL) //nolint:errcheck // waitGone checks
 	waitGone(t, daemon)
-	p.must("up", "-d", "ok")
+	p.must("up", "-d", service)
 	restartedAt := time.Now()
-	p.waitFor("the new project process's probe", 60*time.Second, func() bool {
-		l := p.healthLogs()[name("ok")].HealthLog
-		return len(l) > 0 && l[len(l)-1].Start.After(restartedAt) && l[len(l)-1].Output == "parent=probe\nto-stderr\n"
+	p.waitFor("a probe by the new project process", 60*time.Second, func() bool {
+		l := p.healthLogs()[container].HealthLog
+		return len(l) > 0 && l[len(l)-1].Start.After(restartedAt) && l[len(l)-1].Output == want
 	})
-	if after := agentLines(); after != before || !strings.HasSuffix(after, "/.berth/probe serve") {
-		t.Errorf("agents changed with the project process:\nbefore\n%s\nafter\n%s", before, after)
-	}
-	p.must("down")
-	p.assertNothingLeft()
 }

@@ -18,23 +18,7 @@ func TestDialErrors(t *testing.T) {
 	closed := "https://" + l.Addr().String()
 	l.Close()
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config")
-	kubeconfig := `apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster: {server: "` + closed + `", insecure-skip-tls-verify: true}
-users:
-- name: u
-  user: {token: t}
-contexts:
-- name: here
-  context: {cluster: c, user: u}
-current-context: here
-`
-	if err := os.WriteFile(cfg, []byte(kubeconfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeKubeconfig(t, dir, `{server: "`+closed+`", insecure-skip-tls-verify: true}`)
 	for _, tc := range []struct {
 		name string
 		k    Kubeconfig
@@ -70,4 +54,28 @@ func TestKubeconfigEnabled(t *testing.T) {
 			t.Errorf("%+v.Enabled() = %v, want %v", tc.k, got, tc.want)
 		}
 	}
+}
+
+// writeKubeconfig writes dir/config: one context, "here", current, on a
+// cluster of the given YAML flow mapping ({server: ...}) with a token user.
+func writeKubeconfig(t *testing.T, dir, cluster string) string {
+	t.Helper()
+	cfg := filepath.Join(dir, "config")
+	kubeconfig := `apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: ` + cluster + `
+users:
+- name: u
+  user: {token: t}
+contexts:
+- name: here
+  context: {cluster: c, user: u}
+current-context: here
+`
+	if err := os.WriteFile(cfg, []byte(kubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -110,23 +108,7 @@ func TestDialServes(t *testing.T) {
 	api := &fakeAPI{}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	cfg := filepath.Join(t.TempDir(), "config")
-	kubeconfig := `apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster: {server: "` + srv.URL + `"}
-users:
-- name: u
-  user: {token: t}
-contexts:
-- name: here
-  context: {cluster: c, user: u}
-current-context: here
-`
-	if err := os.WriteFile(cfg, []byte(kubeconfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeKubeconfig(t, t.TempDir(), `{server: "`+srv.URL+`"}`)
 	ctx := context.Background()
 	c, err := Dial(ctx, Kubeconfig{Path: cfg})
 	if err != nil {
