@@ -53,8 +53,13 @@ func takeKubeCluster() error {
 		return err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return fmt.Errorf("another go test process runs the test cluster (it holds %s): run the TestKube tests of one process at a time", kubeLockPath)
+		// Another go test process (another worktree's) has its cluster up:
+		// this one waits for it to end (go test's -timeout bounds it).
+		fmt.Printf("e2e: waiting for another go test process's test cluster to end (it holds %s)\n", kubeLockPath)
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return fmt.Errorf("lock %s: %w", kubeLockPath, err)
+		}
 	}
 	kubeState.lock = f // held until the process exits
 	stale, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-e2e-kube*"))
