@@ -312,9 +312,10 @@ RUN sleep $WAIT; echo ` + t.Name() + `
 		t.Errorf("build --sbom true: %s", r)
 	}
 	// The RUN step's cgroup, seen from the host while it runs, has the
-	// limit (cgroup v1 or v2).
+	// limit (cgroup v1 or v2). --no-cache: the step must run, whatever
+	// an earlier run of this test left in the machine's build cache.
 	p.must("build", "--provenance=false")
-	cmd, out := p.start("build", "--memory", "67m", "--build-arg", "WAIT=15")
+	cmd, out := p.start("build", "--no-cache", "--memory", "67m", "--build-arg", "WAIT=15")
 	limited := func() bool {
 		for _, pattern := range []string{"/sys/fs/cgroup/memory/berth/berth-build-*/memory.limit_in_bytes", "/sys/fs/cgroup/berth/berth-build-*/memory.max"} {
 			files, _ := filepath.Glob(pattern)
