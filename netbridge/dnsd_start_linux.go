@@ -104,19 +104,51 @@ func (n *Networks) startDNS(project string) (started func() error, retErr error)
 		defer deadline.Stop()
 		tick := time.NewTicker(dnsPoll)
 		defer tick.Stop()
-		for {
-			select {
-			case err := <-exited:
-				return fmt.Errorf("the dns daemon of project %s exited at start (%v): see %s", project, err, DNSLogPath(n.runDir, project))
-			case <-deadline.C:
-				return fmt.Errorf("the dns daemon of project %s did not start within 10s: see %s", project, DNSLogPath(n.runDir, project))
-			case <-tick.C:
-				if pid, ok := runningDaemon(pidFile, project); ok && pid == cmd.Process.Pid {
-					return nil
-				}
-			}
+		running := func() bool {
+			pid, ok := runningDaemon(pidFile, project)
+			return ok && pid == cmd.Process.Pid
 		}
+		switch err := awaitStart(exited, running, deadline.C, tick.C); {
+		case errors.Is(err, errNotStarted):
+			return fmt.Errorf("the dns daemon of project %s did not start within 10s: see %s", project, DNSLogPath(n.runDir, project))
+		case err != nil:
+			return fmt.Errorf("the dns daemon of project %s exited at start (%v): see %s", project, err, DNSLogPath(n.runDir, project))
+		}
+		return nil
 	}, nil
+}
+
+// errNotStarted is awaitStart's error for a daemon not running by the
+// deadline.
+var errNotStarted = errors.New("not started")
+
+// awaitStart waits until running reports the daemon serving, looking at
+// once and at each tick; it returns the daemon's exit error if it exited
+// first, errNotStarted if it is not running when the deadline comes. The
+// deadline counts from the daemon's start, and the wait may begin long
+// after it (up starts the project process ahead, then builds): a deadline
+// already past fails only a daemon that is not running by then.
+func awaitStart(exited <-chan error, running func() bool, deadline, tick <-chan time.Time) error {
+	for {
+		select {
+		case err := <-exited:
+			return err
+		default:
+		}
+		if running() {
+			return nil
+		}
+		select {
+		case err := <-exited:
+			return err
+		case <-deadline:
+			if running() {
+				return nil
+			}
+			return errNotStarted
+		case <-tick:
+		}
+	}
 }
 
 // waitDNSGone waits (briefly) for the project's DNS daemon to exit, then
