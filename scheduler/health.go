@@ -183,25 +183,30 @@ func (p Pace) String() string {
 
 // Prober schedules one container's probes and judges their results.
 //
-// A probe earlier than Docker's first (one interval after the start, or
-// one start interval when there is a start period) counts only when it
-// succeeds: a success marks the container healthy at once, a failure
-// counts for nothing. From Docker's first probe on it judges as Docker
-// does: failures in the start period not counting until a probe has
-// succeeded, and Retries failures in a row making the container
-// unhealthy. Its probes come no earlier than Docker's would once they
-// count (see Pace for when the first one comes); the phase may make them
-// later, by less than one interval. So berth never calls a container
-// unhealthy earlier than Docker would, and calls it healthy as soon as a
-// probe shows it.
+// Docker probes one interval after the start (one start interval when
+// there is a start period), then one interval (start interval) after the
+// end of each probe. The prober judges those probes, its counted ones, as
+// Docker does: failures in the start period not counting until a probe
+// has succeeded, and Retries failures in a row making the container
+// unhealthy. Its counted probes come no earlier than Docker's would (the
+// phase may make them later, by less than one interval). Probes between
+// them (see Pace and Press) count only when they succeed: a success marks
+// the container healthy at once, a failure counts for nothing. So berth
+// never calls a container unhealthy earlier than Docker would, and calls
+// it healthy as soon as a probe shows it.
 type Prober struct {
 	cfg     HealthConfig
 	pace    Pace
 	started time.Time
 	// dockerFirst is when Docker's first probe would run.
 	dockerFirst time.Time
-	gap         time.Duration
-	next        time.Time
+	// counted is when the next counted probe is due: a probe that starts
+	// earlier is an extra one.
+	counted time.Time
+	gap     time.Duration
+	next    time.Time
+	// pressed is set while a command waits on the container's health.
+	pressed bool
 	// phase, in [0, 1), is where in its interval this container's probes
 	// fall; phased is set once it has moved the probes (PaceSpread: from
 	// the start; PaceEager: at the first probe on the interval).
@@ -226,6 +231,7 @@ func NewProber(cfg HealthConfig, started time.Time, pace Pace, phase float64) *P
 		pace:        pace,
 		started:     started,
 		dockerFirst: started.Add(first),
+		counted:     started.Add(first),
 		gap:         firstEagerGap,
 		next:        started,
 		phase:       phase,
@@ -255,12 +261,11 @@ func (p *Prober) Health() Health {
 }
 
 // Hurry turns a spread prober eager at now, when something starts to wait
-// on its container: it probes at once, then eagerly, as long as Docker's
-// first probe has not come and no probe has passed (later, its probes
-// count, and coming sooner would call it unhealthy sooner than Docker
-// does). It reports whether it changed the schedule.
+// on its container: it probes at once, then eagerly, as long as no probe
+// has passed and either Docker's first probe has not come or a command
+// presses (see Press). It reports whether it changed the schedule.
 func (p *Prober) Hurry(now time.Time) bool {
-	if p.pace == PaceEager || p.succeeded || !now.Before(p.dockerFirst) {
+	if p.pace == PaceEager || p.succeeded || (!now.Before(p.dockerFirst) && !p.pressed) {
 		return false
 	}
 	p.pace = PaceEager
@@ -270,6 +275,22 @@ func (p *Prober) Hurry(now time.Time) bool {
 		p.next = now
 	}
 	return true
+}
+
+// Press says whether a command waits on the container's health now (up
+// --wait, an up or run starting a service that needs it healthy). While
+// one does and no probe has passed, an eager prober goes on probing
+// between the counted probes too, at gaps of 50 ms, 100 ms, 200 ms ...
+// from each counted one: a dependency that comes up just after a failed
+// counted probe is seen within a fraction of the interval, not one
+// interval later, and a failure still counts no sooner than in Docker.
+// Without a command waiting, only the probes before Docker's first are
+// extra. A prober no longer pressed probes next at its counted time.
+func (p *Prober) Press(waited bool) {
+	if p.pressed && !waited && p.next.Before(p.counted) && !p.next.Before(p.dockerFirst) {
+		p.next = p.counted
+	}
+	p.pressed = waited
 }
 
 // adopt takes over the health a container had under an earlier
@@ -292,14 +313,14 @@ func (p *Prober) Record(r ProbeResult) bool {
 	if len(p.health.Log) > healthLogSize {
 		p.health.Log = p.health.Log[len(p.health.Log)-healthLogSize:]
 	}
-	early := r.Start.Before(p.dockerFirst)
+	counts := !r.Start.Before(p.counted)
 	inStart := r.Start.Before(p.started.Add(p.cfg.StartPeriod))
 	switch {
 	case r.ExitCode == 0:
 		p.health.Status = HealthHealthy
 		p.health.FailingStreak = 0
 		p.succeeded = true
-	case early:
+	case !counts:
 		// Docker would not have probed yet: nothing to count.
 	case inStart && !p.succeeded:
 		// Failures in the start period do not count.
@@ -310,23 +331,28 @@ func (p *Prober) Record(r ProbeResult) bool {
 		}
 	}
 
-	switch {
-	case p.pace == PaceEager && early && !p.succeeded:
-		p.next = r.End.Add(p.gap)
-		p.gap *= 2
-		if p.next.After(p.dockerFirst) {
-			p.next = p.dockerFirst
+	if counts || p.succeeded || p.pace != PaceEager {
+		// When Docker would probe next (a spread prober's uncounted first
+		// probe keeps its phase: the next comes one interval after it).
+		if inStart && !p.succeeded {
+			p.counted = r.End.Add(p.cfg.StartInterval)
+		} else {
+			p.counted = r.End.Add(p.cfg.Interval)
+			if !p.phased {
+				// The first probe on the interval after eager ones: moved
+				// by the phase, once, so that containers that turned
+				// healthy together do not go on probing together.
+				p.counted = p.counted.Add(time.Duration(p.phase * float64(p.cfg.Interval)))
+				p.phased = true
+			}
 		}
-	case inStart && !p.succeeded:
-		p.next = r.End.Add(p.cfg.StartInterval)
-	default:
-		p.next = r.End.Add(p.cfg.Interval)
-		if !p.phased {
-			// The first probe on the interval after eager ones: moved by
-			// the phase, once, so that containers that turned healthy
-			// together do not go on probing together.
-			p.next = p.next.Add(time.Duration(p.phase * float64(p.cfg.Interval)))
-			p.phased = true
+		p.gap = firstEagerGap
+	}
+	p.next = p.counted
+	if p.pace == PaceEager && !p.succeeded && (r.Start.Before(p.dockerFirst) || p.pressed) {
+		if extra := r.End.Add(p.gap); extra.Before(p.counted) {
+			p.next = extra
+			p.gap *= 2
 		}
 	}
 	return p.health.Status != before.Status || p.health.FailingStreak != before.FailingStreak

@@ -295,3 +295,96 @@ func TestProberHurry(t *testing.T) {
 		}
 	}
 }
+
+// TestProberPressed: while a command waits, an eager prober also probes
+// between its counted probes, at gaps from each counted one; only the
+// counted probes' failures count, so it turns unhealthy when Docker
+// would, and healthy at the first extra probe that passes.
+func TestProberPressed(t *testing.T) {
+	ms := time.Millisecond
+	second := HealthConfig{Test: []string{"CMD", "x"}, Interval: time.Second, Timeout: time.Second, StartInterval: 5 * time.Second, Retries: 2}
+	startPeriod := HealthConfig{Test: []string{"CMD", "x"}, Interval: 10 * time.Second, Timeout: time.Second, StartPeriod: 3 * time.Second, StartInterval: time.Second, Retries: 1}
+	S, H, U := HealthStarting, HealthHealthy, HealthUnhealthy
+	// Before Docker's first probe as when not pressed: 0, 55, 160, 365,
+	// 770; the counted one at 1 s; then extras again from it.
+	early := []time.Duration{0, 55 * ms, 160 * ms, 365 * ms, 770 * ms, 1000 * ms}
+	tests := []struct {
+		name      string
+		cfg       HealthConfig
+		pace      Pace
+		ok        []bool
+		wantTimes []time.Duration
+		want      []HealthStatus
+	}{
+		{"failing: extras between the counted probes", second, PaceEager,
+			[]bool{false, false, false, false, false, false, false, false, false, false, false, false},
+			append(early, 1055*ms, 1160*ms, 1365*ms, 1770*ms, 2005*ms, 2060*ms),
+			[]HealthStatus{S, S, S, S, S, S, S, S, S, S, U, U}},
+		{"healthy at an extra after a counted failure", second, PaceEager,
+			[]bool{false, false, false, false, false, false, false, true, true},
+			append(early, 1055*ms, 1160*ms, 2165*ms),
+			[]HealthStatus{S, S, S, S, S, S, S, H, H}},
+		// In the start period the counted probes come every start
+		// interval and their failures do not count; extras between them.
+		{"start period", startPeriod, PaceEager,
+			[]bool{false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false},
+			append(early, 1055*ms, 1160*ms, 1365*ms, 1770*ms, 2005*ms, 2060*ms, 2165*ms, 2370*ms, 2775*ms, 3010*ms),
+			[]HealthStatus{S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, U}},
+		// A spread prober is not eager: pressing alone adds no probes.
+		{"spread", second, PaceSpread, []bool{false, false, false},
+			[]time.Duration{0, 1005 * ms, 2010 * ms}, []HealthStatus{S, S, U}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := NewProber(tt.cfg, time.Unix(100, 0), tt.pace, 0)
+			p.Press(true)
+			times, statuses := probeRun(p, tt.ok)
+			if !reflect.DeepEqual(times, tt.wantTimes) {
+				t.Errorf("probe times %v, want %v", times, tt.wantTimes)
+			}
+			if !reflect.DeepEqual(statuses, tt.want) {
+				t.Errorf("statuses %v, want %v", statuses, tt.want)
+			}
+		})
+	}
+}
+
+// TestProberReleased: when the command waiting goes, the next probe is
+// the counted one; extras before Docker's first probe stay.
+func TestProberReleased(t *testing.T) {
+	ms := time.Millisecond
+	cfg := HealthConfig{Test: []string{"CMD", "x"}, Interval: time.Second, Timeout: time.Second, StartInterval: 5 * time.Second, Retries: 2}
+	start := time.Unix(100, 0)
+
+	p := NewProber(cfg, start, PaceEager, 0)
+	p.Press(true)
+	probeRun(p, []bool{false, false, false, false, false, false, false}) // ... 1000, 1055
+	if got := p.Next().Sub(start); got != 1160*ms {
+		t.Fatalf("pressed: next probe at %v, want 1.16s", got)
+	}
+	p.Press(false)
+	if got := p.Next().Sub(start); got != 2005*ms {
+		t.Errorf("released: next probe at %v, want the counted one at 2.005s", got)
+	}
+	times, _ := probeRun(p, []bool{false})
+	if times[0] != 2005*ms || p.Next().Sub(start) != 3010*ms {
+		t.Errorf("released: probe at %v, next at %v; want 2.005s, then 3.01s", times[0], p.Next().Sub(start))
+	}
+
+	p = NewProber(cfg, start, PaceEager, 0)
+	p.Press(true)
+	probeRun(p, []bool{false, false}) // 0, 55
+	p.Press(false)
+	if got := p.Next().Sub(start); got != 160*ms {
+		t.Errorf("released before Docker's first probe: next at %v, want 160ms (still early)", got)
+	}
+
+	// Pressed, a spread prober past Docker's first probe can still be
+	// hurried: a command waits on it.
+	p = NewProber(cfg, start, PaceSpread, 0.5)
+	probeRun(p, []bool{false, false}) // 500, 1505
+	p.Press(true)
+	if !p.Hurry(start.Add(1600*ms)) || p.Next().Sub(start) != 1600*ms {
+		t.Errorf("pressed spread prober past its first counted probe: Hurry did not probe at once (next %v)", p.Next().Sub(start))
+	}
+}

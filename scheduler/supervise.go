@@ -177,8 +177,11 @@ type Supervisor struct {
 	// wait on the health of (up --wait, an up whose services wait on
 	// others; see runstate.AnnounceWait). Those, and the services a
 	// container's depends_on needs healthy, are probed eagerly when they
-	// start (PaceEager); the others are spread (PaceSpread). It is asked
-	// at each listing of the project and at each start.
+	// start (PaceEager); the others are spread (PaceSpread). While a
+	// command announces it waits on a service that is not healthy yet,
+	// the service is also probed between its counted probes (see
+	// Prober.Press). It is asked at each listing of the project, at each
+	// start, and while such probes fail, at most every announceEvery.
 	Awaited func() map[string]bool
 	// ProbeLimit bounds how many probes run at once, so that probes never
 	// starve the starts of containers of the CPU; < 1 is four per CPU: a
@@ -216,7 +219,13 @@ type Supervisor struct {
 	// dependedOn are the services a container's depends_on needs
 	// healthy, as the last listing said; announced those of Awaited.
 	dependedOn, announced map[string]bool
+	// announcedAt is when announced was read.
+	announcedAt time.Time
 }
+
+// announceEvery is how often, at most, the announcements are read again
+// while a pressed probe fails: the commands waiting may have gone.
+const announceEvery = 100 * time.Millisecond
 
 // subscription is one following of the runtime's events.
 type subscription struct {
@@ -501,6 +510,9 @@ func (s *Supervisor) noteWaits(cs []Container) {
 	s.readAnnounced()
 	now := s.Clock.Now()
 	for _, w := range s.watched {
+		if w.prober != nil {
+			w.prober.Press(s.announced[w.c.Labels.Service()])
+		}
 		if w.prober != nil && s.awaited(w.c) && w.prober.Hurry(now) && s.Debug {
 			s.Log.Printf("%s is waited on: probed eagerly", w.c.Name)
 		}
@@ -510,6 +522,7 @@ func (s *Supervisor) noteWaits(cs []Container) {
 func (s *Supervisor) readAnnounced() {
 	if s.Awaited != nil {
 		s.announced = s.Awaited()
+		s.announcedAt = s.Clock.Now()
 	}
 }
 
@@ -562,6 +575,7 @@ func (s *Supervisor) startProbing(w *watched, started time.Time, adopting bool) 
 		pace = PaceEager
 	}
 	w.prober = NewProber(*cfg, started, pace, s.Phase(w.c.ID))
+	w.prober.Press(s.announced[w.c.Labels.Service()])
 	if h, ok := HealthOf(w.c.Labels); adopting && ok {
 		w.prober.adopt(h)
 	}
@@ -806,6 +820,10 @@ func (s *Supervisor) recordProbe(ctx context.Context, d probeDone) {
 		return
 	}
 	w.probing, w.probe = false, 0
+	if w.prober.pressed && d.result.ExitCode != 0 && s.Clock.Now().Sub(s.announcedAt) >= announceEvery {
+		s.readAnnounced() // the command waiting may have gone
+	}
+	w.prober.Press(s.announced[w.c.Labels.Service()])
 	before := w.prober.Health().Status
 	w.prober.Record(d.result)
 	h := w.prober.Health()

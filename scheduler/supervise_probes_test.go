@@ -3,8 +3,10 @@ package scheduler
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -225,4 +227,85 @@ func TestSupervisorQuiesce(t *testing.T) {
 	rt.expect(t, "probe web")
 	rt.let("web")
 	rt.expect(t, "record web healthy restarts=0")
+}
+
+// timedRuntime fails every probe, and says when each ran.
+type timedRuntime struct {
+	*supRuntime
+	base time.Time
+}
+
+func (r *timedRuntime) Probe(_ context.Context, c Container, _ []string, _ time.Duration) ProbeResult {
+	now := r.clock.Now()
+	r.calls <- fmt.Sprintf("probe %s at %v", c.Name, now.Sub(r.base))
+	return ProbeResult{Start: now, End: now, ExitCode: 1}
+}
+
+// awaitLater blocks until someone waits on the clock for a time to come,
+// and returns the earliest such time.
+func (c *fakeClock) awaitLater(t *testing.T) time.Time {
+	t.Helper()
+	for {
+		c.mu.Lock()
+		var next time.Time
+		for _, w := range c.waiters {
+			if w.at.After(c.now) && (next.IsZero() || w.at.Before(next)) {
+				next = w.at
+			}
+		}
+		c.mu.Unlock()
+		if !next.IsZero() {
+			return next
+		}
+		select {
+		case <-c.added:
+		case <-time.After(5 * time.Second):
+			t.Fatal("nothing waits on the clock for a time to come")
+		}
+	}
+}
+
+// TestSupervisorPressedWhileAnnounced: a service a command announced it
+// waits on, failing, is probed between its counted probes too; once the
+// command has gone, only at the counted ones (Docker's interval).
+func TestSupervisorPressedWhileAnnounced(t *testing.T) {
+	clock := newTestClock()
+	rt := &timedRuntime{supRuntime: newSupRuntime(clock), base: clock.Now()}
+	hc := map[string]string{compose.LabelHealthcheck: healthLabel(t, HealthConfig{Test: []string{"CMD", "ok"}, Interval: time.Second, Timeout: time.Second, Retries: 60})}
+	rt.add("db", StateRunning, hc)
+	var mu sync.Mutex
+	announced := map[string]bool{"db": true}
+	runSupervisor(t, &Supervisor{Project: "demo", Runtime: rt, Clock: clock, Log: log.New(io.Discard, "", 0),
+		Phase: phases(nil),
+		Awaited: func() map[string]bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return maps.Clone(announced)
+		}})
+
+	rt.expect(t, "probe db at 0s")
+	rt.expect(t, "record db starting restarts=0")
+	// Before Docker's first probe (1 s), then from each counted one: gaps
+	// of 50, 100, 200, 400 ms until the next counted one.
+	probeAt := func(ms time.Duration) {
+		t.Helper()
+		want := rt.base.Add(ms * time.Millisecond)
+		if next := clock.awaitLater(t); !next.Equal(want) {
+			t.Fatalf("next probe at %v, want %v", next.Sub(rt.base), want.Sub(rt.base))
+		}
+		clock.Advance(want.Sub(clock.Now()))
+		rt.expect(t, fmt.Sprintf("probe db at %v", want.Sub(rt.base)))
+		rt.expect(t, "record db starting restarts=0")
+	}
+	for _, ms := range []time.Duration{50, 150, 350, 750, 1000, 1050, 1150, 1350, 1750, 2000, 2050} {
+		probeAt(ms)
+	}
+	// The extra probe due next learns the command has gone: the next one
+	// is the counted one, and no more extras.
+	mu.Lock()
+	delete(announced, "db")
+	mu.Unlock()
+	probeAt(2150)
+	probeAt(3000)
+	probeAt(4000)
 }
