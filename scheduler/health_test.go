@@ -50,6 +50,19 @@ func probeRun(p *Prober, ok []bool) (times []time.Duration, statuses []HealthSta
 	return times, statuses
 }
 
+// checkProbeRun runs p's probes (see probeRun) and checks when they came
+// and the health after each.
+func checkProbeRun(t *testing.T, p *Prober, ok []bool, wantTimes []time.Duration, want []HealthStatus) {
+	t.Helper()
+	times, statuses := probeRun(p, ok)
+	if !reflect.DeepEqual(times, wantTimes) {
+		t.Errorf("probe times %v, want %v", times, wantTimes)
+	}
+	if !reflect.DeepEqual(statuses, want) {
+		t.Errorf("statuses %v, want %v", statuses, want)
+	}
+}
+
 func TestProberEagerThenDocker(t *testing.T) {
 	cfg := HealthConfig{Test: []string{"CMD", "x"}, Interval: time.Second, Timeout: time.Second, StartInterval: 5 * time.Second, Retries: 2}
 	p := NewProber(cfg, time.Unix(100, 0), PaceEager, 0)
@@ -242,14 +255,7 @@ func TestProberPace(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := NewProber(tt.cfg, time.Unix(100, 0), tt.pace, tt.phase)
-			times, statuses := probeRun(p, tt.ok)
-			if !reflect.DeepEqual(times, tt.wantTimes) {
-				t.Errorf("probe times %v, want %v", times, tt.wantTimes)
-			}
-			if !reflect.DeepEqual(statuses, tt.want) {
-				t.Errorf("statuses %v, want %v", statuses, tt.want)
-			}
+			checkProbeRun(t, NewProber(tt.cfg, time.Unix(100, 0), tt.pace, tt.phase), tt.ok, tt.wantTimes, tt.want)
 		})
 	}
 }
@@ -338,13 +344,7 @@ func TestProberPressed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := NewProber(tt.cfg, time.Unix(100, 0), tt.pace, 0)
 			p.Press(true)
-			times, statuses := probeRun(p, tt.ok)
-			if !reflect.DeepEqual(times, tt.wantTimes) {
-				t.Errorf("probe times %v, want %v", times, tt.wantTimes)
-			}
-			if !reflect.DeepEqual(statuses, tt.want) {
-				t.Errorf("statuses %v, want %v", statuses, tt.want)
-			}
+			checkProbeRun(t, p, tt.ok, tt.wantTimes, tt.want)
 		})
 	}
 }
