@@ -259,9 +259,28 @@ func TestLaunchedAgent(t *testing.T) {
 }
 
 // TestLaunchExit: the launched command's end is the launcher's, signals
-// included; a command that cannot run fails as runc says.
+// included; a command that cannot run fails as runc says: one it cannot
+// find as runc's start fails (127 or 126), one found that the kernel
+// cannot execute as runc's init fails after the start (status 1).
 func TestLaunchExit(t *testing.T) {
 	bin, run := launchAgent(t)
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"garbage": "not\x01an\x02executable\n",
+		"script":  "#!/no/such/interpreter\necho hi\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// In $PATH, one that is not executable is passed over, as by runc.
+	if err := os.Mkdir(filepath.Join(dir, "a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a", "garbage"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	garbage, script := filepath.Join(dir, "garbage"), filepath.Join(dir, "script")
 	tests := []struct {
 		name     string
 		args     []string
@@ -273,12 +292,18 @@ func TestLaunchExit(t *testing.T) {
 		{"exit status", []string{"sh", "-c", "exit 5"}, 0, 5, 0, ""},
 		{"signal", []string{"sleep", "60"}, syscall.SIGTERM, -1, syscall.SIGTERM, ""},
 		{"not found", []string{"no-such-command"}, 0, 127, 0, `exec: "no-such-command": executable file not found in $PATH`},
-		{"not executable", []string{"/dev/null"}, 0, 126, 0, `exec: "/dev/null": Permission denied`},
+		{"path not found", []string{"/no/such/command"}, 0, 127, 0, `exec: "/no/such/command": stat /no/such/command: no such file or directory`},
+		{"not executable", []string{"/dev/null"}, 0, 126, 0, `exec: "/dev/null": permission denied`},
+		{"a directory", []string{"/"}, 0, 126, 0, `exec: "/": is a directory`},
+		{"exec format error", []string{garbage}, 0, 1, 0, "exec " + garbage + ": exec format error\n"},
+		{"exec format error in PATH", []string{"garbage"}, 0, 1, 0, "exec " + garbage + ": exec format error\n"},
+		{"no interpreter", []string{script}, 0, 1, 0, "exec " + script + ": no such file or directory\n"},
 		{"no command", nil, 0, 127, 0, "no command to run"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(bin, append([]string{"launch", "--"}, tt.args...)...)
+			cmd.Env = append(os.Environ(), "PATH="+filepath.Join(dir, "a")+":"+dir+":/usr/bin:/bin")
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {

@@ -64,12 +64,14 @@
  * static, since it runs in images that have no C library.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -514,6 +516,69 @@ static void put_str(int fd, const char *s)
 	(void)write_full(fd, s, strlen(s));
 }
 
+/* put_errno writes the message of errno e as Go spells it (glibc's with
+ * a lower-case first letter), as runc's messages have it. */
+static void put_errno(int fd, int e)
+{
+	char msg[256];
+	const char *m = strerror(e);
+	size_t n = strlen(m);
+	if (n >= sizeof msg)
+		n = sizeof msg - 1;
+	memcpy(msg, m, n);
+	msg[n] = 0;
+	msg[0] = tolower((unsigned char)msg[0]);
+	put_str(fd, msg);
+}
+
+/* executable is Go's findExecutable, which runc's exec.LookPath uses: 0
+ * when path is a file that is no directory and has an execute bit, else
+ * the errno (ENOENT, EISDIR, EACCES ...). */
+static int executable(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return errno;
+	if (S_ISDIR(st.st_mode))
+		return EISDIR;
+	return st.st_mode & 0111 ? 0 : EACCES;
+}
+
+/* lookup resolves name as runc does before it starts a container's
+ * process (Go's exec.LookPath): as it is when it holds a slash, else the
+ * first entry of $PATH (an empty one is the working directory) where it
+ * is executable. It returns the path in buf, or NULL with *err set. */
+static const char *lookup(const char *name, char *buf, size_t size, int *err)
+{
+	if (strchr(name, '/')) {
+		*err = executable(name);
+		return *err ? NULL : name;
+	}
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	size_t nlen = strlen(name);
+	for (const char *p = path;; p++) {
+		const char *end = strchr(p, ':');
+		size_t dlen = end ? (size_t)(end - p) : strlen(p);
+		const char *dir = dlen ? p : ".";
+		if (!dlen)
+			dlen = 1;
+		if (dlen + 1 + nlen + 1 <= size) {
+			memcpy(buf, dir, dlen);
+			buf[dlen] = '/';
+			memcpy(buf + dlen + 1, name, nlen + 1);
+			if (executable(buf) == 0)
+				return buf;
+		}
+		if (!end)
+			break;
+		p = end;
+	}
+	*err = ENOENT;
+	return NULL;
+}
+
 /* launch is the launch mode, the container's process itself: it starts
  * the agent in serve mode as a child, then executes argv in its own place
  * (searched in $PATH as runc does), so that the command keeps the pid
@@ -522,8 +587,16 @@ static void put_str(int fd, const char *s)
  * exactly the container process's confinement. It execs itself again as
  * "serve" so that it holds nothing of this process and shows as such in
  * ps. Whatever becomes of the agent (it could not be started), argv runs:
- * berth then probes by exec. When argv cannot be executed, it says so as
- * runc would and exits 127 (not found) or 126, as Docker's shell does. */
+ * berth then probes by exec.
+ *
+ * A command it cannot find fails with runc's message of that (which runc
+ * gives before the start, as the start's error) and 127 (not found) or
+ * 126, as Docker's shell does; berth runs a command its image does not
+ * have without the launcher, so this is for one that went away since.
+ * One that is found but cannot be executed (an exec format error: garbage,
+ * or a binary of another architecture that no emulator is registered for;
+ * a script whose interpreter is missing) fails as runc's init does when
+ * its last exec fails, after the start: "exec PATH: reason" and status 1. */
 __attribute__((noreturn)) static void launch(char **argv)
 {
 	pid_t pid = fork();
@@ -532,17 +605,34 @@ __attribute__((noreturn)) static void launch(char **argv)
 		execv(AGENT_PATH, self);
 		_exit(127);
 	}
-	int err = exec_path(argv);
+	char buf[4096];
+	int err = 0;
+	const char *name = lookup(argv[0], buf, sizeof buf, &err);
+	if (name) {
+		execv(name, argv);
+		err = errno;
+		put_str(2, "exec ");
+		put_str(2, name);
+		put_str(2, ": ");
+		put_errno(2, err);
+		put_str(2, "\n");
+		_exit(1);
+	}
 	put_str(2, "exec: \"");
 	put_str(2, argv[0]);
-	if (err == ENOENT && !strchr(argv[0], '/')) {
+	if (!strchr(argv[0], '/')) {
 		put_str(2, "\": executable file not found in $PATH\n");
 	} else {
 		put_str(2, "\": ");
-		put_str(2, strerror(err));
+		if (err == ENOENT || err == ENOTDIR) {
+			put_str(2, "stat ");
+			put_str(2, argv[0]);
+			put_str(2, ": ");
+		}
+		put_errno(2, err);
 		put_str(2, "\n");
 	}
-	_exit(err == ENOENT ? 127 : 126);
+	_exit(err == ENOENT || err == ENOTDIR ? 127 : 126);
 }
 
 /* set_timeouts bounds how long a connection's read or write may block:
