@@ -331,6 +331,78 @@ func TestLaunchExit(t *testing.T) {
 	}
 }
 
+// TestLaunchedAgentLastChild: a launched command that waits for all of
+// its children until there is none (a reaper) is not held up by the
+// agent, its child: the agent stays while the command waits for another
+// child (and watches that child's end), and exits once the command waits
+// for it alone, whether the children ended by themselves or the reaper
+// ended them on a signal. A command that does not wait keeps its agent
+// (TestLaunchedAgent).
+func TestLaunchedAgentLastChild(t *testing.T) {
+	perl, err := exec.LookPath("perl")
+	if err != nil {
+		t.Skip("no perl: the reapers of this test are perl")
+	}
+	bin, run := launchAgent(t)
+	tests := []struct {
+		name   string
+		script string
+		term   bool
+		want   int
+	}{
+		{"children end", `for (1..2) { exec "true" unless fork } 1 while wait() != -1; exit 5`, false, 5},
+		{"ended on TERM", `$SIG{TERM} = sub { kill "TERM", @k }; for (1..2) { my $c = fork; exec "sleep", "600" unless $c; push @k, $c } 1 while wait() != -1; exit 7`, true, 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bin, "launch", "--", perl, "-e", tt.script)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill() //nolint:errcheck // it may have exited
+			agent, agentPid := dialAgent(t, run)
+			if tt.term {
+				// While the reaper waits for its children, the agent
+				// serves, and watches one of them (a pidfd) for its end.
+				if rep, err := agent.run(context.Background(), []string{"true"}, 10*time.Second, time.Minute); err != nil || rep.Kind != agentExited {
+					t.Fatalf("probe while the reaper waits for its children: %+v %v", rep, err)
+				}
+				waitPidfd(t, agentPid)
+				cmd.Process.Signal(syscall.SIGTERM) //nolint:errcheck // Wait says
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(time.Minute): // only a fail-safe: it ends in a second or two
+				cmd.Process.Kill() //nolint:errcheck // it is stuck
+				<-done
+				t.Fatalf("the reaper did not end: its agent %d held it up", agentPid)
+			}
+			if code := cmd.ProcessState.ExitCode(); code != tt.want {
+				t.Errorf("reaper ended %v (%q), want exit %d", cmd.ProcessState, stderr.String(), tt.want)
+			}
+		})
+	}
+}
+
+// waitPidfd waits until process pid holds a pidfd.
+func waitPidfd(t *testing.T, pid int) {
+	t.Helper()
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		fds, _ := os.ReadDir(dir)
+		for _, fd := range fds {
+			if l, _ := os.Readlink(filepath.Join(dir, fd.Name())); l == "anon_inode:[pidfd]" {
+				return
+			}
+		}
+	}
+	t.Fatalf("agent %d holds no pidfd of its parent's other child", pid)
+}
+
 func TestDialLaunched(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), probeSocketName)
 	// No agent: tried until the wait ends.

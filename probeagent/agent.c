@@ -54,7 +54,9 @@
  * reaches through /proc/PID/root of the container's process: each connection
  * is greeted, up to MAX_CONNS are served (a new one replaces the oldest),
  * one request at a time. It leaves the terminal's session and holds none
- * of the container's streams; it ends with the container's pid namespace.
+ * of the container's streams; it ends with the container's pid namespace,
+ * or before, when it is the last child of a pid 1 that waits for all of
+ * its children (see watch): without it that wait would have ended.
  *
  * "berth-probe pause" is something else: the process of the container that
  * holds a compose project's shared runc shim (containerd/shimgroup.go). It
@@ -65,6 +67,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -76,6 +79,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -97,6 +101,13 @@
 #endif
 #define MAX_CONNS 4
 #define IO_TIMEOUT_S 5
+/* WATCH_MS is how often the launched agent looks whether its parent
+ * waits for it alone (see watch); after a sibling it watched ended, it
+ * looks again after WATCH_FIRST_MS, then twice as long each time up to
+ * WATCH_MS. CONFIRM_MS is the pause before it looks a second time. */
+#define WATCH_MS 1000
+#define WATCH_FIRST_MS 1
+#define CONFIRM_MS 10
 
 enum { EXITED = 0, TIMEOUT = 1, NOSTART = 2, BADREQ = 3, HELLO = 4 };
 
@@ -644,13 +655,184 @@ static void set_timeouts(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
+/* read_small reads the small file at path into buf (n bytes at most,
+ * NUL-terminated, a trailing newline dropped): its length, or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t r, got = 0;
+	while ((size_t)got < n - 1 && (r = read(fd, buf + got, n - 1 - got)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			close(fd);
+			return -1;
+		}
+		got += r;
+	}
+	close(fd);
+	if (got > 0 && buf[got - 1] == '\n')
+		got--;
+	buf[got] = 0;
+	return got;
+}
+
+/* ended reports whether process pid has ended (a zombie, or gone). */
+static int ended(long pid)
+{
+	char path[64], st[512];
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	if (read_small(path, st, sizeof st) < 0)
+		return 1;
+	const char *p = strrchr(st, ')');
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
+enum { WAITS_FOR_US = 1, NOT_NOW = 0, CANNOT_TELL = -1 };
+
+/* look tells whether parent waits for a child (a thread of it sleeps in
+ * the kernel's do_wait) and has no child but self: WAITS_FOR_US; else
+ * NOT_NOW, with *live a child of parent that has not ended (0 when
+ * none), so that the caller may watch for its end; CANNOT_TELL when the
+ * kernel does not say who parent's children are (no
+ * /proc/PID/task/TID/children) or what it waits in. */
+static int look(pid_t parent, pid_t self, long *live)
+{
+	char path[96], buf[4096];
+	*live = 0;
+	snprintf(path, sizeof path, "/proc/%d/task", (int)parent);
+	DIR *d = opendir(path);
+	if (!d)
+		return CANNOT_TELL;
+	int waits = 0, known = 0, others = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		long tid = strtol(e->d_name, NULL, 10);
+		snprintf(path, sizeof path, "/proc/%d/task/%ld/wchan", (int)parent, tid);
+		if (read_small(path, buf, sizeof buf) > 0 && strcmp(buf, "do_wait") == 0)
+			waits = 1;
+		snprintf(path, sizeof path, "/proc/%d/task/%ld/children", (int)parent, tid);
+		if (read_small(path, buf, sizeof buf) < 0)
+			continue;
+		known = 1;
+		for (char *p = buf, *end;; p = end) {
+			long c = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			if (c == self)
+				continue;
+			others++;
+			if (!*live && !ended(c))
+				*live = c;
+		}
+	}
+	closedir(d);
+	if (!known)
+		return CANNOT_TELL;
+	return waits && !others ? WAITS_FOR_US : NOT_NOW;
+}
+
+/* watch is what the launched agent knows of its parent, the container's
+ * pid 1. A pid 1 that waits for all of its children before it exits (a
+ * reaper looping on wait until ECHILD, say on its way out after stop's
+ * TERM) would wait for the agent, its child, for ever: nothing ends the
+ * agent but the end of the pid namespace, which is that pid 1's. So the
+ * agent exits when its parent waits and it is the parent's only child:
+ * a wait that, without the agent, would have failed with ECHILD at once.
+ * The parent then reaps it and goes on as it would have (berth probes
+ * through an agent started by exec from then on). It looks every
+ * WATCH_MS and, while its parent waits for other children, holds a pidfd
+ * of one of them, to look again soon after it ends (the moment the
+ * parent is left with the agent alone); it exits when it sees the same
+ * twice, CONFIRM_MS apart (a child that ends while the kernel lists the
+ * parent's children may hide another). A parent that is gone (only
+ * outside a pid namespace) ends it too. Where the kernel cannot tell,
+ * it stops looking and lives on, as before. */
+struct watch {
+	pid_t parent, self;
+	int fd;       /* the pidfd of a child of the parent's, or -1 */
+	int64_t next; /* when to look next (now_ms), or 0: never */
+	int64_t step; /* the pause after the next look, from WATCH_FIRST_MS to WATCH_MS */
+	int seen;     /* the last look saw the parent wait for the agent alone */
+};
+
+static void watch_start(struct watch *w)
+{
+	w->parent = getppid();
+	w->self = getpid();
+	w->fd = -1;
+	w->next = now_ms() + WATCH_MS;
+	w->step = WATCH_MS;
+	w->seen = 0;
+}
+
+/* watch_timeout is poll's timeout until the next look. */
+static int watch_timeout(const struct watch *w)
+{
+	if (!w->next)
+		return -1;
+	int64_t t = w->next - now_ms();
+	return t < 0 ? 0 : t > WATCH_MS ? WATCH_MS : (int)t;
+}
+
+/* watch_ended is called when the watched child's pidfd turned readable:
+ * look again at once, and soon after. */
+static void watch_ended(struct watch *w)
+{
+	close(w->fd);
+	w->fd = -1;
+	w->next = now_ms();
+	w->step = WATCH_FIRST_MS;
+}
+
+/* watch_look looks when it is time to, and ends the agent when its
+ * parent waits for it alone (seen twice) or is gone. */
+static void watch_look(struct watch *w)
+{
+	if (!w->next || now_ms() < w->next)
+		return;
+	if (getppid() != w->parent)
+		_exit(0);
+	long live = 0;
+	int r = look(w->parent, w->self, &live);
+	if (r == CANNOT_TELL) {
+		if (w->fd >= 0)
+			close(w->fd);
+		w->fd = -1;
+		w->next = 0;
+		return;
+	}
+	if (r == WAITS_FOR_US) {
+		if (w->seen)
+			_exit(0);
+		w->seen = 1;
+		w->next = now_ms() + CONFIRM_MS;
+		return;
+	}
+	w->seen = 0;
+	if (w->fd < 0 && live) {
+		/* No pidfd (a kernel before 5.3, a seccomp profile without it):
+		 * only the periodic look. */
+		w->fd = syscall(SYS_pidfd_open, (pid_t)live, 0);
+		if (w->fd >= 0)
+			fcntl(w->fd, F_SETFD, FD_CLOEXEC);
+	}
+	w->next = now_ms() + w->step;
+	w->step = w->step * 2 > WATCH_MS ? WATCH_MS : w->step * 2;
+}
+
 /* serve is the serve mode: the agent launch started. It listens on
  * SOCKET_PATH (in the directory berth binds for it) and serves the
  * connections there, up to MAX_CONNS at once (a newer one replaces the
  * oldest: a berth process that went away without closing must not lock
  * out its successor), one request at a time, each greeted with HELLO. It
- * lives as long as the container's pid namespace: the end of the
- * container's process ends it. */
+ * lives as long as the container's pid namespace (the end of the
+ * container's process ends it), unless its parent waits for it alone
+ * (see watch). */
 __attribute__((noreturn)) static void serve(void)
 {
 	setsid(); /* out of the terminal's process group: ^C is not for it */
@@ -675,17 +857,23 @@ __attribute__((noreturn)) static void serve(void)
 	for (int i = 0; i < MAX_CONNS; i++)
 		conns[i] = -1;
 	int next = 0; /* the oldest connection's slot, once all are taken */
+	struct watch w;
+	watch_start(&w);
 	for (;;) {
-		struct pollfd fds[MAX_CONNS + 1];
+		struct pollfd fds[MAX_CONNS + 2];
 		fds[0] = (struct pollfd){.fd = ls, .events = POLLIN};
 		for (int i = 0; i < MAX_CONNS; i++)
 			fds[i + 1] = (struct pollfd){.fd = conns[i], .events = POLLIN};
-		if (poll(fds, MAX_CONNS + 1, -1) < 0) {
+		fds[MAX_CONNS + 1] = (struct pollfd){.fd = w.fd, .events = POLLIN};
+		if (poll(fds, MAX_CONNS + 2, watch_timeout(&w)) < 0) {
 			if (errno == EINTR)
 				continue;
 			_exit(1);
 		}
 		drain_sigchld();
+		if (w.fd >= 0 && fds[MAX_CONNS + 1].revents)
+			watch_ended(&w);
+		watch_look(&w);
 		for (int i = 0; i < MAX_CONNS; i++) {
 			if (conns[i] < 0 || !fds[i + 1].revents)
 				continue;
