@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/containerd/v2/pkg/rootfs"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
@@ -53,7 +54,8 @@ func CheckChanges(changes []string) error {
 // (computed by containerd's diff service from its snapshot and the
 // snapshot's parent), its config as the changes say, named req.Image and
 // unpacked, so that it can run at once. It returns the image's ID (its
-// config's digest). Volumes, bind mounts and tmpfs are not part of it.
+// config's digest). Volumes, bind mounts and tmpfs are not part of it,
+// nor ReservedDir (the mount points of berth's probe agent).
 // The image is of the platform the container runs (a container of an
 // arm64 image, emulated, commits an arm64 image), whatever the host's.
 func (c *Client) Commit(ctx context.Context, sc scheduler.Container, req CommitRequest) (string, error) {
@@ -102,6 +104,12 @@ func (c *Client) Commit(ctx context.Context, sc scheduler.Container, req CommitR
 	if err != nil {
 		return fail(err)
 	}
+	spec, specErr := ctr.Spec(ctx)
+	if specErr == nil && hasProbeAgent(spec) {
+		if layer, err = withoutReserved(ctx, cs, layer); err != nil {
+			return fail(err)
+		}
+	}
 	diffID, err := images.GetDiffID(ctx, cs, layer)
 	if err != nil {
 		return fail(fmt.Errorf("its changes: %w", err))
@@ -116,7 +124,7 @@ func (c *Client) Commit(ctx context.Context, sc scheduler.Container, req CommitR
 	img.Author = req.Author
 	img.RootFS.DiffIDs = append(img.RootFS.DiffIDs, diffID)
 	img.History = append(img.History, ocispec.History{
-		Created: &now, Author: req.Author, Comment: req.Message, CreatedBy: strings.Join(processArgsOf(ctx, ctr), " "),
+		Created: &now, Author: req.Author, Comment: req.Message, CreatedBy: strings.Join(commandOf(spec, specErr), " "),
 	})
 	cfgBytes, err := json.Marshal(img)
 	if err != nil {
@@ -219,13 +227,13 @@ func (c *Client) containerDiff(ctx context.Context, ctr containerd.Container, in
 	return desc, nil
 }
 
-// processArgsOf is the container's command line, for the image history
-// (docker commit records the container's command there); nil when its
-// spec cannot be read.
-func processArgsOf(ctx context.Context, ctr containerd.Container) []string {
-	spec, err := ctr.Spec(ctx)
+// commandOf is the container's command line, for the image history
+// (docker commit records the container's command there): without the
+// probe agent's launcher and berth's init, as ps shows it; nil when its
+// spec could not be read.
+func commandOf(spec *oci.Spec, err error) []string {
 	if err != nil || spec.Process == nil {
 		return nil
 	}
-	return spec.Process.Args
+	return withoutInit(spec.Process.Args)
 }

@@ -16,13 +16,21 @@ import (
 	"time"
 )
 
+// ReservedDir is the directory of a container's root filesystem under
+// which berth mounts what it adds to a container (ProbeAgentPath,
+// ProbeRunPath). The runtime makes the mount points there in the
+// container's snapshot; they are berth's, not the container's: commit
+// and export leave the directory and all under it out, as Docker once
+// kept its init's mount point out of commits with a layer of its own.
+const ReservedDir = "/.berth"
+
 // ProbeAgentPath is where a container with a healthcheck finds berth's
 // probe agent (probeagent/agent.c), bound read-only from beside berth's
 // executable. The container's process launches it (see ProbeRunPath), or
 // berth starts it once per container through exec, so that it has
 // exactly an exec's confinement, and has it fork each probe: a fork costs
 // a fraction of the runc exec through the shim each probe otherwise is.
-const ProbeAgentPath = "/.berth/probe"
+const ProbeAgentPath = ReservedDir + "/probe"
 
 // ProbeAgentName is the agent's executable's name beside berth's.
 const ProbeAgentName = "berth-probe"

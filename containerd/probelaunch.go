@@ -31,7 +31,7 @@ import (
 // other host user can reach it. A container without the tmpfs (created
 // by an older berth, or one sharing another's pid namespace) starts its
 // agent by exec at its first probe, as before.
-const ProbeRunPath = "/.berth/run"
+const ProbeRunPath = ReservedDir + "/run"
 
 // probeSocketName is the agent's socket in ProbeRunPath (the agent's
 // SOCKET_PATH).

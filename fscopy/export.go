@@ -11,8 +11,10 @@ import (
 // one tar stream, as docker export does: entries named from the root
 // ("etc/passwd", no leading "/" or "./"), owners, modes and times kept,
 // symlinks archived as symlinks, files with several names as hard links.
-// The contents of kernel filesystems (/proc, /sys) are left out.
-func Export(root string, w io.Writer) error {
+// The contents of kernel filesystems (/proc, /sys) are left out, and so
+// are the entries of root named in exclude, with all under them (the
+// mount points of what the runtime adds to a container).
+func Export(root string, w io.Writer, exclude ...string) error {
 	t, err := openTree(root, "in the container")
 	if err != nil {
 		return err
@@ -31,6 +33,9 @@ func Export(root string, w io.Writer) error {
 	tw := &tarWriter{tw: tar.NewWriter(w)}
 	wk := &walker{t: t, to: tw, seen: map[fileID]string{}}
 	for _, n := range names {
+		if slices.Contains(exclude, n) {
+			continue
+		}
 		if err := wk.walk(n, n); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}

@@ -12,7 +12,9 @@ import (
 
 func TestExport(t *testing.T) {
 	root := t.TempDir()
-	for _, d := range []string{"etc", "bin", "empty"} {
+	// .berth (excluded below) is left out with all under it; .berthy,
+	// another name, is not.
+	for _, d := range []string{"etc", "bin", "empty", ".berth", ".berth/run"} {
 		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -29,8 +31,13 @@ func TestExport(t *testing.T) {
 	if err := os.Symlink("/etc/hostname", filepath.Join(root, "name")); err != nil {
 		t.Fatal(err)
 	}
+	for _, f := range []string{".berth/probe", ".berthy"} {
+		if err := os.WriteFile(filepath.Join(root, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var buf bytes.Buffer
-	if err := Export(root, &buf); err != nil {
+	if err := Export(root, &buf, ".berth"); err != nil {
 		t.Fatalf("Export = %v", err)
 	}
 	var got []string
@@ -56,7 +63,7 @@ func TestExport(t *testing.T) {
 		got = append(got, line)
 	}
 	want := []string{
-		"bin/", "bin/busybox elf -rwxr-xr-x", "bin/sh link bin/busybox",
+		".berthy  -rw-r--r--", "bin/", "bin/busybox elf -rwxr-xr-x", "bin/sh link bin/busybox",
 		"empty/", "etc/", "etc/hostname box -rw-r-----", "name -> /etc/hostname",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

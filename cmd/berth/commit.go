@@ -28,7 +28,8 @@ func newCommitCmd(g *globalOptions) *cobra.Command {
 what changed in the container's filesystem, and its config changed by the
 Dockerfile instructions of -c (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL,
 ONBUILD, USER, VOLUME, WORKDIR, STOPSIGNAL, HEALTHCHECK, SHELL).
-Volumes, bind mounts and tmpfs are not part of it. A running container
+Volumes, bind mounts and tmpfs are not part of it, nor /.berth, where
+berth mounts its healthcheck probe agent. A running container
 is paused while its changes are read unless --pause=false.
 
 berth keeps no unnamed images: give the new image's name. It works from

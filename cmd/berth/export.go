@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth/berth/containerd"
 	"github.com/berth/berth/fscopy"
 	"github.com/berth/berth/scheduler"
 )
@@ -26,7 +28,7 @@ func newExportCmd(g *globalOptions) *cobra.Command {
 		Long: `Write the filesystem of a service's container (the replica --index names),
 running or not, as a tar archive: its image with the changes made in the
 container, as "docker export" does. Volumes, bind mounts and tmpfs are not
-part of it. The archive goes to the file -o names, else to standard
+part of it, nor /.berth, where berth mounts its healthcheck probe agent. The archive goes to the file -o names, else to standard
 output (which must not be a terminal). It works from -p NAME alone, with
 no compose file.`,
 		Args: cobra.ExactArgs(1),
@@ -81,7 +83,9 @@ func runExport(cmd *cobra.Command, g *globalOptions, opts exportOptions, service
 		}()
 		w = tmp
 	}
-	if err := rt.WithFilesystem(ctx, c, func(root string) error { return fscopy.Export(root, w) }); err != nil {
+	// berth's own mount points (the probe agent's) are not the container's.
+	reserved := strings.TrimPrefix(containerd.ReservedDir, "/")
+	if err := rt.WithFilesystem(ctx, c, func(root string) error { return fscopy.Export(root, w, reserved) }); err != nil {
 		return fmt.Errorf("export %s (container %s): %w", service, c.Name, err)
 	}
 	if tmp == nil {
