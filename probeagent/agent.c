@@ -102,10 +102,11 @@
 #define MAX_CONNS 4
 #define IO_TIMEOUT_S 5
 /* WATCH_MS is how often the launched agent looks whether its parent
- * waits for it alone (see watch); after a sibling it watched ended, it
- * looks again after WATCH_FIRST_MS, then twice as long each time up to
- * WATCH_MS. CONFIRM_MS is the pause before it looks a second time. */
-#define WATCH_MS 1000
+ * waits for it alone (see watch), when no request woke it meanwhile; after
+ * a sibling it watched ended, it looks again after WATCH_FIRST_MS, then
+ * twice as long each time up to WATCH_MS. CONFIRM_MS is the pause before
+ * it looks a second time. */
+#define WATCH_MS 2000
 #define WATCH_FIRST_MS 1
 #define CONFIRM_MS 10
 
@@ -692,29 +693,34 @@ static int ended(long pid)
 
 enum { WAITS_FOR_US = 1, NOT_NOW = 0, CANNOT_TELL = -1 };
 
-/* look tells whether parent waits for a child (a thread of it sleeps in
- * the kernel's do_wait) and has no child but self: WAITS_FOR_US; else
- * NOT_NOW, with *live a child of parent that has not ended (0 when
- * none), so that the caller may watch for its end; CANNOT_TELL when the
- * kernel does not say who parent's children are (no
- * /proc/PID/task/TID/children) or what it waits in. */
+/* look tells whether parent waits for a child (its main thread sleeps
+ * in the kernel's do_wait) and has no child but self: WAITS_FOR_US; else
+ * NOT_NOW, with *live a child of parent that has not ended (0 when none
+ * or when parent does not wait), so that the caller may watch for its
+ * end; CANNOT_TELL when the kernel does not say who parent's children
+ * are (no /proc/PID/task/TID/children). While parent does not wait, it
+ * costs one read of a small file: a look at a pid 1 that serves is
+ * cheap. A wait in another thread than the main one is not seen. */
 static int look(pid_t parent, pid_t self, long *live)
 {
 	char path[96], buf[4096];
 	*live = 0;
+	snprintf(path, sizeof path, "/proc/%d/wchan", (int)parent);
+	if (read_small(path, buf, sizeof buf) < 0)
+		return CANNOT_TELL;
+	if (strcmp(buf, "do_wait") != 0)
+		return NOT_NOW;
+	/* The children of all of its threads: a wait is for any of them. */
 	snprintf(path, sizeof path, "/proc/%d/task", (int)parent);
 	DIR *d = opendir(path);
 	if (!d)
 		return CANNOT_TELL;
-	int waits = 0, known = 0, others = 0;
+	int known = 0, others = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
 		long tid = strtol(e->d_name, NULL, 10);
-		snprintf(path, sizeof path, "/proc/%d/task/%ld/wchan", (int)parent, tid);
-		if (read_small(path, buf, sizeof buf) > 0 && strcmp(buf, "do_wait") == 0)
-			waits = 1;
 		snprintf(path, sizeof path, "/proc/%d/task/%ld/children", (int)parent, tid);
 		if (read_small(path, buf, sizeof buf) < 0)
 			continue;
@@ -733,7 +739,7 @@ static int look(pid_t parent, pid_t self, long *live)
 	closedir(d);
 	if (!known)
 		return CANNOT_TELL;
-	return waits && !others ? WAITS_FOR_US : NOT_NOW;
+	return others ? NOT_NOW : WAITS_FOR_US;
 }
 
 /* watch is what the launched agent knows of its parent, the container's
@@ -744,8 +750,11 @@ static int look(pid_t parent, pid_t self, long *live)
  * agent exits when its parent waits and it is the parent's only child:
  * a wait that, without the agent, would have failed with ECHILD at once.
  * The parent then reaps it and goes on as it would have (berth probes
- * through an agent started by exec from then on). It looks every
- * WATCH_MS and, while its parent waits for other children, holds a pidfd
+ * through an agent started by exec from then on). It looks after a request
+ * it served (awake anyway: that look costs a few microseconds, where a
+ * wake-up for it costs a hundred or more on a virtual machine) when the
+ * last look is WATCH_MS/2 old, else every WATCH_MS, and, while its parent
+ * waits for other children, holds a pidfd
  * of one of them, to look again soon after it ends (the moment the
  * parent is left with the agent alone); it exits when it sees the same
  * twice, CONFIRM_MS apart (a child that ends while the kernel lists the
@@ -756,6 +765,7 @@ struct watch {
 	pid_t parent, self;
 	int fd;       /* the pidfd of a child of the parent's, or -1 */
 	int64_t next; /* when to look next (now_ms), or 0: never */
+	int64_t last; /* when it looked last */
 	int64_t step; /* the pause after the next look, from WATCH_FIRST_MS to WATCH_MS */
 	int seen;     /* the last look saw the parent wait for the agent alone */
 };
@@ -765,9 +775,18 @@ static void watch_start(struct watch *w)
 	w->parent = getppid();
 	w->self = getpid();
 	w->fd = -1;
-	w->next = now_ms() + WATCH_MS;
+	w->last = now_ms();
+	w->next = w->last + WATCH_MS;
 	w->step = WATCH_MS;
 	w->seen = 0;
+}
+
+/* watch_served is called after the agent served a request: look now if
+ * the last look is old enough, and spare the wake-up of the next. */
+static void watch_served(struct watch *w)
+{
+	if (w->next && now_ms() - w->last >= WATCH_MS / 2)
+		w->next = now_ms();
 }
 
 /* watch_timeout is poll's timeout until the next look. */
@@ -795,6 +814,7 @@ static void watch_look(struct watch *w)
 {
 	if (!w->next || now_ms() < w->next)
 		return;
+	w->last = now_ms();
 	if (getppid() != w->parent)
 		_exit(0);
 	long live = 0;
@@ -873,15 +893,18 @@ __attribute__((noreturn)) static void serve(void)
 		drain_sigchld();
 		if (w.fd >= 0 && fds[MAX_CONNS + 1].revents)
 			watch_ended(&w);
-		watch_look(&w);
 		for (int i = 0; i < MAX_CONNS; i++) {
 			if (conns[i] < 0 || !fds[i + 1].revents)
 				continue;
-			if (serve_one(conns[i], conns[i]) <= 0) {
+			int r = serve_one(conns[i], conns[i]);
+			if (r > 0)
+				watch_served(&w);
+			if (r <= 0) {
 				close(conns[i]);
 				conns[i] = -1;
 			}
 		}
+		watch_look(&w);
 		if (fds[0].revents & POLLIN) {
 			int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
 			if (c < 0)
