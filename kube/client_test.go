@@ -151,6 +151,9 @@ type fakeAPI struct {
 	// logStatus, when set, answers a log request instead, with that
 	// Status (its code as the HTTP status).
 	logStatus *metav1.Status
+	// logText, when set, is every container's log instead of the two
+	// lines, "{pod}" replaced by the pod's name.
+	logText string
 }
 
 // fakeDiscovery is the fake cluster's resources, by group version path.
@@ -181,7 +184,7 @@ var fakeDiscovery = map[string][]metav1.APIResource{
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.requests = append(f.requests, r.Method+" "+r.URL.RequestURI())
-	logStatus := f.logStatus
+	logStatus, logText := f.logStatus, f.logText
 	f.mu.Unlock()
 	path := r.URL.Path
 	writeJSON := func(code int, v any) {
@@ -211,6 +214,9 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	text := fmt.Sprintf("2026-12-06T10:00:00Z hello from %s\nno time %s\n", q.Get("container"), q.Get("container"))
 	if q.Get("previous") == "true" {
 		text = "panic: db unreachable\n"
+	}
+	if logText != "" {
+		text = strings.ReplaceAll(logText, "{pod}", parts[2])
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = io.WriteString(w, text)

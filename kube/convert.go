@@ -71,6 +71,9 @@ type Manifests struct {
 	// Warnings name what runs differently on the cluster, one line each,
 	// starting with the service.
 	Warnings []string
+	// warnedServices[i] is the service Warnings[i] is about, "" for the
+	// project as a whole (ForServices keeps the warnings of its services).
+	warnedServices []string
 }
 
 // Label keys of Kubernetes' recommended labels.
@@ -135,7 +138,9 @@ type converter struct {
 
 	objects  []runtime.Object
 	warnings []string
-	refusals []string
+	// warnedServices[i] is the service of warnings[i], or "".
+	warnedServices []string
+	refusals       []string
 }
 
 func (c *converter) warnf(service, format string, args ...any) {
@@ -144,6 +149,7 @@ func (c *converter) warnf(service, format string, args ...any) {
 		prefix = fmt.Sprintf("service %q: ", service)
 	}
 	c.warnings = append(c.warnings, prefix+fmt.Sprintf(format, args...))
+	c.warnedServices = append(c.warnedServices, service)
 }
 
 func (c *converter) refusef(service, format string, args ...any) {
@@ -272,7 +278,7 @@ var kindOrder = map[string]int{
 }
 
 func (c *converter) manifests() (*Manifests, error) {
-	m := &Manifests{Namespace: c.ns, Warnings: c.warnings}
+	m := &Manifests{Namespace: c.ns, Warnings: c.warnings, warnedServices: c.warnedServices}
 	for _, obj := range c.objects {
 		u, err := toUnstructured(obj)
 		if err != nil {

@@ -45,16 +45,32 @@ var kindOf = map[schema.GroupVersionResource]string{
 
 // DownOptions say what down removes besides the workloads and what they use.
 type DownOptions struct {
-	// Volumes also removes the PersistentVolumeClaims (the data).
+	// Volumes also removes the PersistentVolumeClaims (the data): with
+	// Services, those of these services only.
 	Volumes bool
+	// Services, when set, limits down to the objects labelled for these
+	// compose services: their workloads (and so their pods), their
+	// Services, their own ConfigMaps (environment, files), their Jobs.
+	// The Namespace, the objects of other services and the project's
+	// shared ones (the ConfigMaps and Secrets of configs and secrets, the
+	// Job waiters' account) stay, as docker compose's down SERVICE leaves
+	// the project's networks to the containers still on them.
+	Services []string
 }
 
 // Down deletes everything labelled for project, in every namespace, and
 // waits until it is gone (until ctx ends). A Namespace labelled for the
 // project goes too when berth made it and nothing else is left in it;
-// otherwise it is kept and said why.
+// otherwise it is kept and said why. With o.Services it deletes only those
+// services' objects (see DownOptions), and no Namespace.
 func (c *Client) Down(ctx context.Context, project string, o DownOptions, progress ProgressFunc) error {
 	sel := ProjectSelector(project)
+	if o.Services != nil {
+		var err error
+		if sel, err = servicesSelector(project, o.Services); err != nil {
+			return err
+		}
+	}
 	gvrs := downOrder
 	if o.Volumes {
 		gvrs = append(gvrs[:len(gvrs):len(gvrs)], gvrClaim)
@@ -89,6 +105,9 @@ func (c *Client) Down(ctx context.Context, project string, o DownOptions, progre
 			return err
 		}
 		progress.emit(Progress{Kind: kindOf[gone[i]], Name: objectName(u), Text: "Removed", Done: true})
+	}
+	if o.Services != nil {
+		return nil // the Namespace stays for the other services
 	}
 	return c.downNamespaces(ctx, sel, progress)
 }

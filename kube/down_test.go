@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -128,5 +129,64 @@ func TestDownWaits(t *testing.T) {
 			}
 		}
 		return
+	}
+}
+
+// TestDownServices: down SERVICE... deletes only those services' objects
+// (with -v their claims too), and keeps the Namespace, the other
+// services' objects and the project's shared ones.
+func TestDownServices(t *testing.T) {
+	type obj struct {
+		gvr      schemaGVR
+		ns, name string
+	}
+	api := []obj{{gvrDeployment, "demo", "api"}, {gvrConfigMap, "demo", "api-env"}, {gvrPod, "demo", "api-5d8f-x1"}}
+	db := []obj{{gvrStatefulSet, "demo", "db"}, {gvrService, "demo", "db"}, {gvrPod, "demo", "db-0"}}
+	dbClaim := obj{gvrClaim, "demo", "data-db-0"}
+	shared := []obj{{gvrNamespace, "", "demo"}, {gvrSecret, "demo", "secret-token"}, {gvrConfigMap, "other", "cfg"}}
+	for _, tc := range []struct {
+		name     string
+		services []string
+		volumes  bool
+		gone     []obj
+	}{
+		{"api", []string{"api"}, false, api},
+		{"db keeps its data", []string{"db"}, false, db},
+		{"db -v", []string{"db"}, true, append(slices.Clone(db), dbClaim)},
+		{"both -v", []string{"db", "api"}, true, append(append(slices.Clone(db), dbClaim), api...)},
+		{"a service with nothing", []string{"nope"}, true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			objs := []runtime.Object{
+				&corev1.Namespace{ObjectMeta: objMeta("", "demo", "demo", "")},
+				&corev1.Secret{ObjectMeta: objMeta("demo", "secret-token", "demo", "")},
+				&corev1.ConfigMap{ObjectMeta: objMeta("other", "cfg", "other", "api")}, // another project's api
+				&corev1.PersistentVolumeClaim{ObjectMeta: objMeta("demo", "data-db-0", "demo", "db")},
+				&corev1.Pod{ObjectMeta: objMeta("demo", "api-5d8f-x1", "demo", "api")},
+				&corev1.Pod{ObjectMeta: objMeta("demo", "db-0", "demo", "db")},
+			}
+			for _, u := range standInManifests(t, "demo", "demo") {
+				if u.GetKind() != "Namespace" {
+					objs = append(objs, u)
+				}
+			}
+			c, dyn, _, _ := testClient(t, objs...)
+			var rec recorder
+			ctx := context.Background()
+			if err := c.Down(ctx, "demo", DownOptions{Volumes: tc.volumes, Services: tc.services}, rec.add); err != nil {
+				t.Fatalf("Down: %v", err)
+			}
+			for _, o := range slices.Concat(api, db, []obj{dbClaim}, shared) {
+				_, err := dyn.Resource(o.gvr).Namespace(o.ns).Get(ctx, o.name, metav1.GetOptions{})
+				if left, want := err == nil, !slices.Contains(tc.gone, o); left != want {
+					t.Errorf("after Down(%q, -v %v), %s %s/%s left = %v, want %v", tc.services, tc.volumes, o.gvr.Resource, o.ns, o.name, left, want)
+				}
+			}
+			for _, s := range rec.get() {
+				if strings.HasPrefix(s, "Namespace") {
+					t.Errorf("Down(%q) step %q: the namespace is not down's to judge with services", tc.services, s)
+				}
+			}
+		})
 	}
 }

@@ -10,8 +10,10 @@ import (
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 )
 
@@ -39,20 +41,42 @@ type LogOptions struct {
 	// prefixes of the pods there are at the start, by service and number,
 	// so that a printer aligns them from the first line.
 	Sources func([]string)
+	// Since and Until keep the lines whose time (the kubelet's timestamp)
+	// is within [Since, Until]; zero is unbounded. Since is also sent to
+	// the API (sinceTime, whole seconds: its precision) so that the
+	// kubelet skips what is older; the lines are judged here to the
+	// nanosecond. Without Follow, a container's stream ends at its first
+	// line past Until.
+	Since, Until time.Time
+	// SinceSeconds, when positive, asks the API for the lines of the last
+	// SinceSeconds seconds by the kubelet's clock (sinceSeconds), the one
+	// that timestamps them: what a --since duration means, whatever the
+	// skew between this machine and the node. Since is then ignored.
+	SinceSeconds int64
+	// Index, when positive, keeps only replica Index of the one service
+	// Services names, numbered from 1 as compose numbers containers: for a
+	// StatefulSet its pod of ordinal Index-1. A Deployment's or a Job's
+	// pods have no stable number (a replaced pod has another name, and
+	// berth numbers pods in the order it sees them), so Logs refuses an
+	// Index for them rather than pick a pod that another run would not.
+	Index int
 }
 
 // Logs streams the project's pods' logs to out, which must be safe for
 // concurrent use when following. A pod's containers that have not started
 // yet have no logs, and are followed once they start.
 func (c *Client) Logs(ctx context.Context, project string, o LogOptions, out func(LogLine)) error {
+	if o.Index > 0 {
+		if err := c.checkIndex(ctx, project, o); err != nil {
+			return err
+		}
+	}
 	lo := metav1.ListOptions{LabelSelector: ProjectSelector(project)}
 	pods, rv, err := c.listPods(ctx, lo)
 	if err != nil {
 		return fmt.Errorf("list pods of project %s: %w", project, err)
 	}
-	items := slices.DeleteFunc(pods, func(p corev1.Pod) bool {
-		return len(o.Services) > 0 && !slices.Contains(o.Services, serviceOf(p.Labels))
-	})
+	items := slices.DeleteFunc(pods, func(p corev1.Pod) bool { return !o.keep(&p) })
 	slices.SortFunc(items, func(a, b corev1.Pod) int {
 		if d := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); d != 0 {
 			return d
@@ -105,7 +129,7 @@ func (c *Client) Logs(ctx context.Context, project string, o LogOptions, out fun
 				return fmt.Errorf("watch pods of project %s: the cluster ended the watch", project)
 			}
 			p := eventPod(ev)
-			if p == nil || len(o.Services) > 0 && !slices.Contains(o.Services, serviceOf(p.Labels)) {
+			if p == nil || !o.keep(p) {
 				continue
 			}
 			switch ev.Type {
@@ -124,6 +148,55 @@ func (c *Client) Logs(ctx context.Context, project string, o LogOptions, out fun
 			}
 		}
 	}
+}
+
+// keep reports whether the logs of pod p are shown: a pod of Services,
+// and of replica Index when given.
+func (o *LogOptions) keep(p *corev1.Pod) bool {
+	if len(o.Services) > 0 && !slices.Contains(o.Services, serviceOf(p.Labels)) {
+		return false
+	}
+	return o.Index <= 0 || ordinal(p) == o.Index
+}
+
+// checkIndex refuses o.Index unless it names a replica of the one service
+// o names that has a stable number: a StatefulSet's pod (see
+// LogOptions.Index). A service with no workload on the cluster passes: it
+// has no logs to show, as on one machine.
+func (c *Client) checkIndex(ctx context.Context, project string, o LogOptions) error {
+	if len(o.Services) != 1 {
+		return fmt.Errorf("replica %d: name one service whose replica it is", o.Index)
+	}
+	svc := o.Services[0]
+	sel, err := servicesSelector(project, o.Services)
+	if err != nil {
+		return err
+	}
+	lo := metav1.ListOptions{LabelSelector: sel}
+	sets, _, err := listAll[appsv1.StatefulSet](ctx, c, gvrStatefulSet, lo)
+	if err != nil {
+		return fmt.Errorf("list statefulsets of service %s: %w", svc, err)
+	}
+	if len(sets) > 0 {
+		s := sets[0]
+		if n := replicas(s.Spec.Replicas); int64(o.Index) > int64(n) {
+			return fmt.Errorf("service %s has no replica %d: its StatefulSet %s/%s has %d", svc, o.Index, s.Namespace, s.Name, n)
+		}
+		return nil
+	}
+	for _, kind := range []struct {
+		gvr  schema.GroupVersionResource
+		name string
+	}{{gvrDeployment, "Deployment"}, {gvrJob, "Job"}} {
+		list, err := c.dyn.Resource(kind.gvr).Namespace(metav1.NamespaceAll).List(ctx, lo)
+		if err != nil {
+			return fmt.Errorf("list %s of service %s: %w", kind.gvr.Resource, svc, err)
+		}
+		if len(list.Items) > 0 {
+			return fmt.Errorf("service %s runs as a %s on the cluster, whose pods have no stable replica number (a replaced pod gets another name and number): there is no replica %d to pick; show all of the service's logs, or a StatefulSet's (a service with a named volume) by --index", svc, kind.name, o.Index)
+		}
+	}
+	return nil
 }
 
 // follower streams the containers of pods, each run once.
@@ -188,6 +261,13 @@ func (f *follower) stream(ctx context.Context, p *corev1.Pod, container string, 
 	if tail >= 0 {
 		plo.TailLines = &tail
 	}
+	switch {
+	case f.o.SinceSeconds > 0:
+		plo.SinceSeconds = &f.o.SinceSeconds
+	case !f.o.Since.IsZero():
+		since := metav1.NewTime(f.o.Since.Truncate(time.Second))
+		plo.SinceTime = &since
+	}
 	req, err := f.c.podLogs(p.Namespace, p.Name, plo)
 	if err != nil {
 		return err
@@ -205,12 +285,44 @@ func (f *follower) stream(ctx context.Context, p *corev1.Pod, container string, 
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		t, line := splitTimestamp(sc.Text())
+		switch f.o.window(t) {
+		case before:
+			continue
+		case after:
+			if !follow {
+				return nil // the lines are in time order: none comes back into the window
+			}
+			continue
+		}
 		f.out(LogLine{Source: source, Service: serviceOf(p.Labels), Pod: p.Name, Container: container, Time: t, Line: line})
 	}
 	if err := sc.Err(); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("logs of pod %s/%s: %w", p.Namespace, p.Name, err)
 	}
 	return nil
+}
+
+// inWindow, before and after place a line's time against LogOptions'
+// Since and Until.
+const (
+	inWindow = iota
+	before
+	after
+)
+
+// window places t against o.Since (unless SinceSeconds, which the kubelet
+// applied) and o.Until. A line whose time could not be read (zero) is
+// shown: there is nothing to judge it by.
+func (o *LogOptions) window(t time.Time) int {
+	switch {
+	case t.IsZero():
+		return inWindow
+	case o.SinceSeconds <= 0 && !o.Since.IsZero() && t.Before(o.Since):
+		return before
+	case !o.Until.IsZero() && t.After(o.Until):
+		return after
+	}
+	return inWindow
 }
 
 // splitTimestamp parses the RFC 3339 time the kubelet puts before each

@@ -37,12 +37,19 @@ var permanentReasons = []string{"ErrImageNeverPull", "InvalidImageName"}
 // not ready and why, from its pods: the waiting reason (ImagePullBackOff,
 // CrashLoopBackOff with the last log lines), an unschedulable pod.
 func (c *Client) WaitReady(ctx context.Context, project string, progress ProgressFunc) error {
+	return c.WaitServicesReady(ctx, project, nil, progress)
+}
+
+// WaitServicesReady is WaitReady for services only (nil is every service),
+// as up SERVICE... --wait waits for the services it applied: the
+// workloads of other services are neither waited for nor reported.
+func (c *Client) WaitServicesReady(ctx context.Context, project string, services []string, progress ProgressFunc) error {
 	shown := map[string]string{}
 	var states map[string]readiness
 	failed := false
 	err := c.poll(ctx, func() (bool, error) {
 		var err error
-		if states, err = c.readiness(ctx, project); err != nil {
+		if states, err = c.readiness(ctx, project, services); err != nil {
 			return false, err
 		}
 		allReady := true
@@ -71,15 +78,16 @@ func (c *Client) WaitReady(ctx context.Context, project string, progress Progres
 	// Explaining needs the cluster once more, after the wait's deadline.
 	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dialTimeout)
 	defer cancel()
-	states, err = c.readiness(ectx, project)
+	states, err = c.readiness(ectx, project, services)
 	if err != nil {
 		return fmt.Errorf("wait for project %s: %w", project, ctx.Err())
 	}
 	return c.notReady(ectx, project, states)
 }
 
-// readiness judges each service of project by its workloads.
-func (c *Client) readiness(ctx context.Context, project string) (map[string]readiness, error) {
+// readiness judges each service of project by its workloads: those of
+// services only, unless nil.
+func (c *Client) readiness(ctx context.Context, project string, services []string) (map[string]readiness, error) {
 	lo := metav1.ListOptions{LabelSelector: ProjectSelector(project)}
 	deps, _, err := listAll[appsv1.Deployment](ctx, c, gvrDeployment, lo)
 	if err != nil {
@@ -106,6 +114,9 @@ func (c *Client) readiness(ctx context.Context, project string) (map[string]read
 	}
 	for _, j := range jobs {
 		out[serviceOf(j.Labels)] = jobReadiness(&j)
+	}
+	if services != nil {
+		maps.DeleteFunc(out, func(svc string, _ readiness) bool { return !slices.Contains(services, svc) })
 	}
 	return out, nil
 }

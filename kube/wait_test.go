@@ -125,7 +125,9 @@ func TestWaitExit(t *testing.T) {
 		Name: "migrate", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 2, FinishedAt: metav1.NewTime(now0)}}}}}
 	running := corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{
 		Name: "api", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}
-	c, dyn, _, tk := testClient(t, podOf("api", "api-1", running))
+	// The Job is there, its pod not yet.
+	job := &batchv1.Job{ObjectMeta: objMeta("demo", "migrate", "demo", "migrate")}
+	c, dyn, _, tk := testClient(t, podOf("api", "api-1", running), job)
 	type result struct {
 		e   *Exit
 		err error
@@ -135,7 +137,11 @@ func TestWaitExit(t *testing.T) {
 		e, err := c.WaitExit(context.Background(), "demo", []string{"migrate"})
 		done <- result{e, err}
 	}()
-	<-tk.started
+	select {
+	case <-tk.started:
+	case r := <-done:
+		t.Fatalf("WaitExit = %+v, %v before its first tick, want it to wait for migrate's pod", r.e, r.err)
+	}
 	createObj(t, dyn, podOf("migrate", "migrate-x", exited))
 	for {
 		select {
@@ -147,5 +153,62 @@ func TestWaitExit(t *testing.T) {
 			}
 		}
 		return
+	}
+}
+
+// TestWaitExitNothingDeployed: a service that has nothing on the cluster
+// (a typo, a service not up) fails at once, naming it, instead of waiting
+// for an exit that never comes.
+func TestWaitExitNothingDeployed(t *testing.T) {
+	running := corev1.PodStatus{Phase: corev1.PodRunning}
+	for _, tc := range []struct {
+		name     string
+		services []string
+		want     string
+	}{
+		{"not up", []string{"api", "worker"}, "service worker has nothing on the cluster: run berth up -d worker first"},
+		{"another project's", []string{"other"}, "service other has nothing on the cluster"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			other := podOf("other", "other-1", running)
+			other.Labels = projectLabels("elsewhere", "other")
+			c, _, _, _ := testClient(t, podOf("api", "api-1", running), other)
+			e, err := c.WaitExit(context.Background(), "demo", tc.services)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("WaitExit(%q) = %+v, %v, want %q", tc.services, e, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestWaitServicesReady: up SERVICE... --wait waits for those services
+// only: another service that never gets ready (or whose Job failed) is
+// neither waited for, nor reported, nor blamed.
+func TestWaitServicesReady(t *testing.T) {
+	failedJob := &batchv1.Job{ObjectMeta: objMeta("demo", "migrate", "demo", "migrate")}
+	failedJob.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded"}}
+	for _, tc := range []struct {
+		name     string
+		services []string
+		want     []string
+		err      string
+	}{
+		{"ready ones", []string{"api", "worker"}, []string{"Service api Healthy", "Service worker Running"}, ""},
+		{"one", []string{"worker"}, []string{"Service worker Running"}, ""},
+		{"a failed one", []string{"worker", "migrate"}, []string{"Service migrate Error: job migrate failed: BackoffLimitExceeded: ", "Service worker Running"},
+			"service migrate is not ready: job migrate failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, _, _ := testClient(t, deployment("api", 1, true), deployment("worker", 1, false), deployment("web", 0, false), failedJob)
+			var rec recorder
+			// Ready or failed at the first look: no tick is needed.
+			err := c.WaitServicesReady(context.Background(), "demo", tc.services, rec.add)
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || strings.Contains(err.Error(), "web")) {
+				t.Errorf("WaitServicesReady(%q) = %v, want %q", tc.services, err, tc.err)
+			}
+			if got := rec.get(); !slices.Equal(got, tc.want) {
+				t.Errorf("WaitServicesReady(%q) steps = %q, want %q", tc.services, got, tc.want)
+			}
+		})
 	}
 }
