@@ -31,7 +31,16 @@ services that depend on them) go; the networks, and with -v the volumes,
 stay while other containers of the project use them.
 
 Works with only -p NAME when the compose file is gone (or does not load):
-the services are then those the containers' labels name.`,
+the services are then those the containers' labels name.
+
+On a cluster (--kubeconfig, --kube), down deletes everything up made for the
+project, and the Namespace when berth made it and nothing else is in it;
+the PersistentVolumeClaims (the data) only with -v. With SERVICE names it
+deletes those services' workloads, Services, own ConfigMaps and Jobs (with
+-v their claims too) and keeps the Namespace, the project's shared Secrets
+and ConfigMaps, and every other service's objects, those of the services
+that depend on the named ones too: docker compose down SERVICE, reading
+the compose file, removes the named services' containers only.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDown(cmd, g, opts, args)
 		},

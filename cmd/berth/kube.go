@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth/berth/compose"
 	"github.com/berth/berth/kube"
 	"github.com/berth/berth/scheduler"
 )
@@ -45,15 +46,7 @@ func (o *globalOptions) dialKube(ctx context.Context) (*kube.Client, error) {
 // kubeProject is the name of the project a command acts on in the cluster
 // (from the compose files, or -p) and the cluster's client.
 func (o *globalOptions) kubeProject(ctx context.Context) (string, *kube.Client, error) {
-	p, err := o.projectOrName(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	c, err := o.dialKube(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	return p.Name, c, nil
+	return o.kubeServiceProject(ctx, nil)
 }
 
 // kubeProgress shows the cluster commands' steps with the progress writer
@@ -71,11 +64,68 @@ func kubeProgress(pw *progressWriter) kube.ProgressFunc {
 	}
 }
 
-// refuseKubeArgs refuses service names for a command that acts on the
-// whole project on a cluster.
-func refuseKubeArgs(command string, services []string) error {
+// loadKubeProject loads the whole project for a command on a cluster, with
+// services checked and enabled as up SERVICE... checks them on one machine
+// (an unknown name is an error naming the project's services; a service of
+// an inactive profile is enabled by naming it), but not restricted to
+// them: up SERVICE... applies objects of the whole project's conversion
+// (see kube.Manifests.ForServices).
+func (o *globalOptions) loadKubeProject(ctx context.Context, services []string) (*compose.Project, error) {
+	if err := o.refuseContainersProject(); err != nil {
+		return nil, err
+	}
+	lo := o.composeOptions()
+	lo.Services = services
+	lo.KeepUnselected = true
+	return compose.Load(ctx, lo)
+}
+
+// kubeServiceProject is kubeProject for a command given service names:
+// with a compose file the names are checked against it, as on one machine;
+// without one (-p NAME) any name passes, as on one machine, where the
+// project is then known by name only.
+func (o *globalOptions) kubeServiceProject(ctx context.Context, services []string) (string, *kube.Client, error) {
+	p, err := o.projectOrName(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if !p.FromLabels && len(services) > 0 {
+		if p, err = o.loadKubeProject(ctx, services); err != nil {
+			return "", nil, err
+		}
+	}
+	c, err := o.dialKube(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return p.Name, c, nil
+}
+
+// kubeSelection are the services up SERVICE... applies on a cluster: the
+// named ones and, unless noDeps, everything they depend on, transitively,
+// by the graph local up walks (depends_on, network_mode service:,
+// volumes_from); nil without names (the whole project).
+func kubeSelection(p *compose.Project, services []string, noDeps bool) ([]string, error) {
+	if len(services) == 0 {
+		return nil, nil
+	}
+	if noDeps {
+		out := slices.Clone(services)
+		slices.Sort(out)
+		return slices.Compact(out), nil
+	}
+	g, err := scheduler.NewGraph(p)
+	if err != nil {
+		return nil, err
+	}
+	return g.WithDependencies(services), nil
+}
+
+// namesOrNil is services, or nil for none: kube's options take nil for the
+// whole project.
+func namesOrNil(services []string) []string {
 	if len(services) == 0 {
 		return nil
 	}
-	return fmt.Errorf("berth %s %s on a cluster: %s acts on the whole project there; drop the service names", command, services[0], command)
+	return services
 }

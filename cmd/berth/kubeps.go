@@ -12,13 +12,15 @@ import (
 )
 
 // runKubePs is ps on a cluster: the project's pods in docker compose's
-// columns, or one JSON object a line with --format json.
+// columns, or one JSON object a line with --format json; with SERVICE
+// names, those services' pods (the names checked against the compose
+// file, as on one machine).
 func runKubePs(cmd *cobra.Command, g *globalOptions, opts psOptions, services []string) error {
 	if opts.format != "table" && opts.format != "json" {
 		return fmt.Errorf("ps --format %q on a cluster: use table or json", opts.format)
 	}
 	ctx := cmd.Context()
-	project, c, err := g.kubeProject(ctx)
+	project, c, err := g.kubeServiceProject(ctx, services)
 	if err != nil {
 		return err
 	}

@@ -7,10 +7,12 @@ import (
 )
 
 // runKubeWait is wait on a cluster: wait until a container of the
-// services' pods exits, print its exit code and exit with it.
+// services' pods exits, print its exit code and exit with it. A name the
+// compose file does not have, or a service with nothing on the cluster,
+// is an error rather than a wait that never ends.
 func runKubeWait(cmd *cobra.Command, g *globalOptions, opts waitOptions, services []string) error {
 	ctx := cmd.Context()
-	project, c, err := g.kubeProject(ctx)
+	project, c, err := g.kubeServiceProject(ctx, services)
 	if err != nil {
 		return err
 	}

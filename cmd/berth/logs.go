@@ -41,7 +41,14 @@ func newLogsCmd(g *globalOptions) *cobra.Command {
 prefixed with the container's service and replica number ("web-1  | "), as
 docker compose does. With -f, keep following the output, across restarts of
 the containers and of containers created meanwhile (a service scaled up or
-recreated), with a line when one exits ("web-1 exited with code 0").`,
+recreated), with a line when one exits ("web-1 exited with code 0").
+
+On a cluster (--kubeconfig, --kube), logs shows the project's pods: --since
+and --until hold the kubelet's timestamps to the window (a --since duration
+is measured by the node's clock); --index N with one SERVICE is the pod of
+ordinal N-1 of a StatefulSet (a service with a named volume), and is
+refused for a Deployment's pods, which have no stable number; --system is
+refused (the cluster's DNS is its own).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLogs(cmd, g, opts, args)
 		},
@@ -54,7 +61,7 @@ recreated), with a line when one exits ("web-1 exited with code 0").`,
 	f.BoolVar(&opts.noPrefix, "no-log-prefix", false, "Do not print the container name before each line")
 	f.StringVar(&opts.since, "since", "", "Show lines since a time (2006-01-02T15:04:05Z) or a duration ago (42m)")
 	f.StringVar(&opts.until, "until", "", "Show lines before a time (2006-01-02T15:04:05Z) or a duration ago (42m)")
-	f.IntVar(&opts.index, "index", 0, "Only the container with this replica number")
+	f.IntVar(&opts.index, "index", 0, "Only the container with this replica number (on a cluster: one SERVICE's StatefulSet pod of ordinal N-1)")
 	f.BoolVar(&opts.system, "system", false, "Show the log of the project's DNS daemon instead")
 	return cmd
 }
@@ -76,10 +83,10 @@ func runLogs(cmd *cobra.Command, g *globalOptions, opts logsOptions, services []
 	}
 	var err error
 	now := time.Now()
-	if lo.Since, err = parseTime(opts.since, now); err != nil {
+	if lo.Since, _, err = parseTime(opts.since, now); err != nil {
 		return fmt.Errorf("logs --since: %w", err)
 	}
-	if lo.Until, err = parseTime(opts.until, now); err != nil {
+	if lo.Until, _, err = parseTime(opts.until, now); err != nil {
 		return fmt.Errorf("logs --until: %w", err)
 	}
 
@@ -107,23 +114,26 @@ func runLogs(cmd *cobra.Command, g *globalOptions, opts logsOptions, services []
 	return err
 }
 
-// parseTime reads an absolute time or a duration before now; "" is zero.
-func parseTime(s string, now time.Time) (time.Time, error) {
+// parseTime reads logs' --since and --until: an absolute time, or a
+// duration before now, which it also returns (ago, else 0); "" is zero.
+// On a cluster a --since duration goes to the API as it is (see
+// runKubeLogs).
+func parseTime(s string, now time.Time) (t time.Time, ago time.Duration, err error) {
 	if s == "" {
-		return time.Time{}, nil
+		return time.Time{}, 0, nil
 	}
 	if d, err := time.ParseDuration(s); err == nil {
-		return now.Add(-d), nil
+		return now.Add(-d), d, nil
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
+			return t, 0, nil
 		}
 	}
 	if secs, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.Unix(secs, 0), nil
+		return time.Unix(secs, 0), 0, nil
 	}
-	return time.Time{}, fmt.Errorf("%q is neither a time (2006-01-02T15:04:05Z) nor a duration (10m)", s)
+	return time.Time{}, 0, fmt.Errorf("%q is neither a time (2006-01-02T15:04:05Z) nor a duration (10m)", s)
 }
 
 func isTerminal(w io.Writer) bool {

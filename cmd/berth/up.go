@@ -79,7 +79,14 @@ configuration changed has its containers recreated.
 
 Without -d, up stays attached: it prints the containers' output with
 "name | " prefixes until they have all exited; Ctrl-C stops them
-gracefully, a second Ctrl-C kills them.`,
+gracefully, a second Ctrl-C kills them.
+
+On a cluster (--kubeconfig, --kube), up converts the whole project and
+applies it. With SERVICE names it applies the objects of those services
+and of the services they depend on (only the named ones with --no-deps),
+with the Namespace and the Secrets, ConfigMaps and Job waiters' account
+their pods use; other services' objects on the cluster stay as they are.
+--wait waits for these services only.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runUp(cmd, g, opts, args)
 		},
@@ -97,7 +104,7 @@ gracefully, a second Ctrl-C kills them.`,
 	f.BoolVar(&opts.forceRecreate, "force-recreate", false, "Recreate containers even if their configuration has not changed")
 	f.BoolVar(&opts.noRecreate, "no-recreate", false, "Keep existing containers even if their configuration changed")
 	f.BoolVar(&opts.removeOrphans, "remove-orphans", false, "Remove containers of services that are no longer in the compose file, and one-offs that exited (default: $COMPOSE_REMOVE_ORPHANS, also read from .env)")
-	f.BoolVar(&opts.noDeps, "no-deps", false, "Do not start the named services' dependencies, nor wait for them")
+	f.BoolVar(&opts.noDeps, "no-deps", false, "Do not start the named services' dependencies, nor wait for them (on a cluster: do not apply their objects)")
 	f.BoolVar(&opts.noStart, "no-start", false, "Create the containers without starting them")
 	f.BoolVar(&opts.build, "build", false, "Build images before starting containers (by default only missing images are built)")
 	f.BoolVar(&opts.noBuild, "no-build", false, "Do not build images, even missing ones")
