@@ -85,20 +85,51 @@ func (o *globalOptions) loadKubeProject(ctx context.Context, services []string) 
 // without one (-p NAME) any name passes, as on one machine, where the
 // project is then known by name only.
 func (o *globalOptions) kubeServiceProject(ctx context.Context, services []string) (string, *kube.Client, error) {
-	p, err := o.projectOrName(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	if !p.FromLabels && len(services) > 0 {
-		if p, err = o.loadKubeProject(ctx, services); err != nil {
-			return "", nil, err
-		}
-	}
-	c, err := o.dialKube(ctx)
+	p, c, err := o.kubeLoadedProject(ctx, services)
 	if err != nil {
 		return "", nil, err
 	}
 	return p.Name, c, nil
+}
+
+// kubeLoadedProject is kubeServiceProject with the project as loaded
+// (only its name when it is known by -p NAME only: FromLabels).
+func (o *globalOptions) kubeLoadedProject(ctx context.Context, services []string) (*compose.Project, *kube.Client, error) {
+	p, err := o.projectOrName(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !p.FromLabels && len(services) > 0 {
+		if p, err = o.loadKubeProject(ctx, services); err != nil {
+			return nil, nil, err
+		}
+	}
+	c, err := o.dialKube(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, c, nil
+}
+
+// kubeDownSelection are the services down SERVICE... deletes on a
+// cluster: the named ones and the services that depend on them,
+// transitively, as down SERVICE... does on one machine (a dependent left
+// without what it needs would be broken); nil without names. A project
+// known by -p NAME only has no graph here: the named ones.
+func kubeDownSelection(p *compose.Project, services []string) ([]string, error) {
+	if len(services) == 0 {
+		return nil, nil
+	}
+	if p.FromLabels {
+		out := slices.Clone(services)
+		slices.Sort(out)
+		return slices.Compact(out), nil
+	}
+	g, err := scheduler.NewGraph(p)
+	if err != nil {
+		return nil, err
+	}
+	return g.WithDependents(services), nil
 }
 
 // kubeSelection are the services up SERVICE... applies on a cluster: the

@@ -138,6 +138,36 @@ func TestKubeSelection(t *testing.T) {
 	}
 }
 
+// TestKubeDownSelection: down SERVICE... on a cluster takes the named
+// services and those that depend on them, as on one machine; a project
+// known by -p NAME only, the named ones.
+func TestKubeDownSelection(t *testing.T) {
+	p := &compose.Project{Name: "demo", Services: []*compose.Service{
+		{Name: "db"},
+		{Name: "cache"},
+		{Name: "api", DependsOn: map[string]compose.Dependency{"db": {Condition: compose.ConditionHealthy}, "cache": {}}},
+		{Name: "web", DependsOn: map[string]compose.Dependency{"api": {}}},
+		{Name: "lone"},
+	}}
+	byName := &compose.Project{Name: "demo", FromLabels: true}
+	for _, tc := range []struct {
+		p     *compose.Project
+		named []string
+		want  []string
+	}{
+		{p, nil, nil},
+		{p, []string{"web"}, []string{"web"}},
+		{p, []string{"db"}, []string{"api", "db", "web"}},
+		{p, []string{"cache", "lone"}, []string{"api", "cache", "lone", "web"}},
+		{byName, []string{"db", "api", "db"}, []string{"api", "db"}},
+	} {
+		got, err := kubeDownSelection(tc.p, tc.named)
+		if err != nil || !slices.Equal(got, tc.want) || (got == nil) != (tc.want == nil) {
+			t.Errorf("kubeDownSelection(%q, by name %v) = %q, %v, want %q", tc.named, tc.p.FromLabels, got, err, tc.want)
+		}
+	}
+}
+
 // TestKubeLogWindow: --since and --until are read by the local logs'
 // parser at the same now; a --since duration goes to the API as whole
 // seconds (rounded up), a time as Since.

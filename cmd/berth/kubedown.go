@@ -9,16 +9,17 @@ import (
 // runKubeDown is down on a cluster: delete everything up made for the
 // project (its claims too with -v), and wait until it is gone.
 //
-// With SERVICE names it deletes only those services' objects (their
-// claims too with -v) and keeps the Namespace, the other services' objects
-// and the project's shared ones, as docker compose's down SERVICE run with
-// its compose file removes the named services' containers only: it loads
-// the project restricted to them and their dependencies, so their
-// dependents are not in its model and stay, and the networks (and with -v
-// the volumes) that remaining containers use are kept "still in use".
+// With SERVICE names it deletes only the objects of those services and of
+// the services that depend on them (their claims too with -v), as down
+// SERVICE... does on one machine, and keeps the Namespace, the other
+// services' objects and the project's shared ones.
 func runKubeDown(cmd *cobra.Command, g *globalOptions, opts downOptions, services []string) error {
 	ctx := cmd.Context()
-	project, c, err := g.kubeServiceProject(ctx, services)
+	p, c, err := g.kubeLoadedProject(ctx, services)
+	if err != nil {
+		return err
+	}
+	selected, err := kubeDownSelection(p, services)
 	if err != nil {
 		return err
 	}
@@ -27,5 +28,5 @@ func runKubeDown(cmd *cobra.Command, g *globalOptions, opts downOptions, service
 		return err
 	}
 	pw.w = cmd.ErrOrStderr()
-	return c.Down(ctx, project, kube.DownOptions{Volumes: opts.volumes, Services: namesOrNil(services)}, kubeProgress(pw))
+	return c.Down(ctx, p.Name, kube.DownOptions{Volumes: opts.volumes, Services: selected}, kubeProgress(pw))
 }
