@@ -49,9 +49,9 @@ secrets:
 // applies it and its dependencies only (again: nothing changes; --no-deps:
 // the named one only), ps SERVICE, logs windows (--since/--until against
 // the lines' own timestamps) and --index (a StatefulSet's ordinal; refused
-// for a Deployment), down SERVICE (it and its dependents go, the others
-// and the Namespace stay; -v takes their claims), and down -v leaving
-// nothing.
+// for a Deployment), down SERVICE (it alone goes, its dependents, the
+// others and the Namespace stay; -v takes its claims), and down -v
+// leaving nothing.
 func TestKubeClientServices(t *testing.T) {
 	c := needKubeCluster(t)
 	dir := t.TempDir()
@@ -159,14 +159,14 @@ func TestKubeClientServices(t *testing.T) {
 		t.Errorf("logs --index 1 web: want one line refusing it\n%s", r)
 	}
 
-	// down SERVICE takes the services that depend on it too (web needs
-	// db), as on one machine; -v their claims.
+	// down SERVICE takes that service only (web, which needs db, stays),
+	// as docker compose's with its file; -v its claims.
 	r = berth("down", "-v", "db")
 	if r.code != 0 || strings.Contains(r.stderr, "Namespace") {
 		t.Fatalf("down -v db\n%s", r)
 	}
 	want("down -v db", map[string]bool{"statefulset/db": false, "service/db": false, "pvc/data-db-0": false, "pvc/data-db-1": false,
-		"deployment/web": false, "service/web": false, "configmap/web-env": false,
+		"deployment/web": true, "service/web": true, "configmap/web-env": true,
 		"deployment/worker": true, "secret/secret-token": true})
 	if out, err := c.kubectl("get", "namespace", ns, "-o", "name"); err != nil || strings.TrimSpace(out) == "" {
 		t.Errorf("after down of some services, namespace %s = %q, %v, want it kept", ns, out, err)

@@ -174,8 +174,10 @@ func TestInvalidFileByName(t *testing.T) {
 	}
 }
 
-// TestDownService removes one service and its dependents; the rest, and
-// the networks and volumes they use, stay.
+// TestDownService: down SERVICE with the compose file removes that
+// service only, as docker compose's (services that depend on it keep
+// running); by name (-p, no file) it takes the services that depend on it
+// too. The rest, and the networks and volumes they use, stay.
 func TestDownService(t *testing.T) {
 	t.Parallel()
 	withCache := strings.Replace(pair, "volumes:\n  data:\n", `  cache:
@@ -187,20 +189,21 @@ volumes:
 	p := newProject(t, withCache, nil)
 	p.must("up", "-d")
 
-	p.must("down", "-v", "web")
-	p.wantStates("after down web", map[string]string{"db-1": "running", "cache-1": "running", "web-1": "", "web-2": ""})
-	vols := p.must("volume", "ls", "-q").stdout
-	if !strings.Contains(vols, p.name+"_data") || strings.Contains(vols, p.name+"_scratch") {
-		t.Errorf("volumes after down -v web = %q, want data (db uses it) and not scratch", vols)
-	}
-	// The network stays: cache still finds db by name.
-	if r := p.berth("exec", "-T", "cache", "nslookup", "db"); r.code != 0 {
-		t.Errorf("db does not resolve from cache after down web: %s", r)
-	}
-
-	// down db takes its dependents with it (none left) and leaves cache.
+	// By name, down db takes web (which depends on it) with it.
 	p.mustByName("down", "db")
-	p.wantStates("after down db by name", map[string]string{"db-1": "", "cache-1": "running"})
+	p.wantStates("after down db by name", map[string]string{"db-1": "", "web-1": "", "web-2": "", "cache-1": "running"})
+
+	p.must("up", "-d")
+	p.must("down", "-v", "db")
+	p.wantStates("after down db", map[string]string{"db-1": "", "web-1": "running", "web-2": "running", "cache-1": "running"})
+	vols := p.must("volume", "ls", "-q").stdout
+	if strings.Contains(vols, p.name+"_data") || !strings.Contains(vols, p.name+"_scratch") {
+		t.Errorf("volumes after down -v db = %q, want scratch (web uses it) and not data", vols)
+	}
+	// The network stays: cache still finds web by name.
+	if r := p.berth("exec", "-T", "cache", "nslookup", "web"); r.code != 0 {
+		t.Errorf("web does not resolve from cache after down db: %s", r)
+	}
 	if r := p.berth("down", "nope"); r.code == 0 || !strings.Contains(r.stderr, `no such service: nope`) {
 		t.Errorf("down nope with the file: %s", r)
 	}

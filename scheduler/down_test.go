@@ -423,3 +423,35 @@ func TestDownPreparedHalts(t *testing.T) {
 		t.Errorf("a prepared container halted again without its preparation:\n%s", r.callList())
 	}
 }
+
+// TestDownServices: down SERVICE... with the compose file removes the
+// named services only, as docker compose's; for a project known by name
+// only, their dependents too.
+func TestDownServices(t *testing.T) {
+	services := []*compose.Service{
+		{Name: "db"},
+		{Name: "cache"},
+		{Name: "api", DependsOn: map[string]compose.Dependency{"db": {Condition: compose.ConditionHealthy}, "cache": {}}},
+		{Name: "web", DependsOn: map[string]compose.Dependency{"api": {}}},
+	}
+	file := &compose.Project{Name: "demo", Services: services}
+	byName := &compose.Project{Name: "demo", Services: services, FromLabels: true}
+	for _, tt := range []struct {
+		p     *compose.Project
+		named []string
+		want  []string
+	}{
+		{file, []string{"db"}, []string{"db"}},
+		{file, []string{"web", "db", "web"}, []string{"db", "web"}},
+		{byName, []string{"db"}, []string{"api", "db", "web"}},
+		{byName, []string{"cache", "web"}, []string{"api", "cache", "web"}},
+	} {
+		g, err := NewGraph(tt.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := DownServices(tt.p, g, tt.named); !slices.Equal(got, tt.want) {
+			t.Errorf("DownServices(%q, by name %v) = %q, want %q", tt.named, tt.p.FromLabels, got, tt.want)
+		}
+	}
+}

@@ -423,10 +423,10 @@ type DownOptions struct {
 	// may not declare (run -v made them, or a service since removed): with
 	// Volumes they go too.
 	LabelledVolumes []string
-	// Services limits down to these services and those that depend on
-	// them (nil: the whole project), as docker compose's down SERVICE:
-	// the networks, and with Volumes the volumes, then stay while other
-	// containers use them.
+	// Services limits down to these services (nil: the whole project);
+	// see DownServices for which a down SERVICE... names. The networks,
+	// and with Volumes the volumes, then stay while other containers use
+	// them.
 	Services []string
 	// Images are the images to remove once the containers are gone
 	// (down --rmi, see DownImages).
@@ -440,6 +440,23 @@ func imageChanged(c *Container, now string) bool {
 	return now != "" && was != "" && was != now
 }
 
+// DownServices are the services down SERVICE... removes, as docker
+// compose's down does: with the compose file, the named ones only (compose
+// loads the project restricted to them and their dependencies, so the
+// services that depend on them are not in its model, and stay); for a
+// project known by name only (from its containers' labels), the named ones
+// and the services that depend on them, transitively, as compose then
+// walks the containers' graph from the named services up. Sorted, each
+// once.
+func DownServices(p *compose.Project, g *Graph, services []string) []string {
+	if p.FromLabels && g != nil {
+		return g.WithDependents(services)
+	}
+	out := slices.Clone(services)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // PlanDown returns the plan that removes the project's containers, in
 // reverse dependency order. p may have no services (only a project name was
 // given): then every container of the project goes.
@@ -447,9 +464,9 @@ func PlanDown(p *compose.Project, observed []Container, g *Graph, opts DownOptio
 	plan := &Plan{Services: map[string][]Op{}, Order: DependentsFirst}
 	known := knownServices(p)
 	var selected map[string]bool
-	if opts.Services != nil && g != nil {
+	if opts.Services != nil {
 		selected = map[string]bool{}
-		for _, s := range g.WithDependents(opts.Services) {
+		for _, s := range opts.Services {
 			selected[s] = true
 		}
 	}

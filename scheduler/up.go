@@ -196,7 +196,7 @@ func planDown(ctx context.Context, p *compose.Project, rt Observer, req DownRequ
 		}
 	}
 	if len(opts.Services) > 0 {
-		opts.Services = g.WithDependents(opts.Services)
+		opts.Services = DownServices(p, g, opts.Services)
 	}
 	for _, img := range DownImages(p, req.Images, opts.Services) {
 		// Only those present: a build service never built has none.

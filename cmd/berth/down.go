@@ -26,12 +26,15 @@ func newDownCmd(g *globalOptions) *cobra.Command {
 network namespaces, then the project's networks. With -v also remove the
 named volumes the compose file declares; with --rmi the services' images.
 
-With SERVICE names, only the containers of those services (and of the
-services that depend on them) go; the networks, and with -v the volumes,
-stay while other containers of the project use them.
+With SERVICE names, only the containers of those services go, as with
+docker compose: services that depend on them keep running; the networks,
+and with -v the volumes, stay while other containers of the project use
+them.
 
 Works with only -p NAME when the compose file is gone (or does not load):
-the services are then those the containers' labels name.
+the services are then those the containers' labels name, and down SERVICE
+also removes the services that depend on it (as docker compose does
+without its file).
 
 On a cluster (--kubeconfig, --kube), down deletes everything up made for the
 project, and the Namespace when berth made it and nothing else is in it;

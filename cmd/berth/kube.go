@@ -112,24 +112,16 @@ func (o *globalOptions) kubeLoadedProject(ctx context.Context, services []string
 }
 
 // kubeDownSelection are the services down SERVICE... deletes on a
-// cluster: the named ones and the services that depend on them,
-// transitively, as down SERVICE... does on one machine (a dependent left
-// without what it needs would be broken); nil without names. A project
-// known by -p NAME only has no graph here: the named ones.
-func kubeDownSelection(p *compose.Project, services []string) ([]string, error) {
+// cluster: the named ones, as docker compose's down SERVICE with its
+// compose file, and berth's on one machine (scheduler.DownServices). A
+// project known by -p NAME only has no graph here (one machine takes the
+// dependents from the containers' labels): the named ones too. nil
+// without names.
+func kubeDownSelection(p *compose.Project, services []string) []string {
 	if len(services) == 0 {
-		return nil, nil
+		return nil
 	}
-	if p.FromLabels {
-		out := slices.Clone(services)
-		slices.Sort(out)
-		return slices.Compact(out), nil
-	}
-	g, err := scheduler.NewGraph(p)
-	if err != nil {
-		return nil, err
-	}
-	return g.WithDependents(services), nil
+	return scheduler.DownServices(p, nil, services)
 }
 
 // kubeSelection are the services up SERVICE... applies on a cluster: the

@@ -139,14 +139,11 @@ func TestKubeSelection(t *testing.T) {
 }
 
 // TestKubeDownSelection: down SERVICE... on a cluster takes the named
-// services and those that depend on them, as on one machine; a project
-// known by -p NAME only, the named ones.
+// services only, as docker compose's with its compose file.
 func TestKubeDownSelection(t *testing.T) {
 	p := &compose.Project{Name: "demo", Services: []*compose.Service{
 		{Name: "db"},
-		{Name: "cache"},
-		{Name: "api", DependsOn: map[string]compose.Dependency{"db": {Condition: compose.ConditionHealthy}, "cache": {}}},
-		{Name: "web", DependsOn: map[string]compose.Dependency{"api": {}}},
+		{Name: "api", DependsOn: map[string]compose.Dependency{"db": {Condition: compose.ConditionHealthy}}},
 		{Name: "lone"},
 	}}
 	byName := &compose.Project{Name: "demo", FromLabels: true}
@@ -156,14 +153,13 @@ func TestKubeDownSelection(t *testing.T) {
 		want  []string
 	}{
 		{p, nil, nil},
-		{p, []string{"web"}, []string{"web"}},
-		{p, []string{"db"}, []string{"api", "db", "web"}},
-		{p, []string{"cache", "lone"}, []string{"api", "cache", "lone", "web"}},
+		{p, []string{"db"}, []string{"db"}},
+		{p, []string{"lone", "db", "lone"}, []string{"db", "lone"}},
 		{byName, []string{"db", "api", "db"}, []string{"api", "db"}},
 	} {
-		got, err := kubeDownSelection(tc.p, tc.named)
-		if err != nil || !slices.Equal(got, tc.want) || (got == nil) != (tc.want == nil) {
-			t.Errorf("kubeDownSelection(%q, by name %v) = %q, %v, want %q", tc.named, tc.p.FromLabels, got, err, tc.want)
+		got := kubeDownSelection(tc.p, tc.named)
+		if !slices.Equal(got, tc.want) || (got == nil) != (tc.want == nil) {
+			t.Errorf("kubeDownSelection(%q, by name %v) = %q, want %q", tc.named, tc.p.FromLabels, got, tc.want)
 		}
 	}
 }

@@ -9,9 +9,9 @@ import (
 // runKubeDown is down on a cluster: delete everything up made for the
 // project (its claims too with -v), and wait until it is gone.
 //
-// With SERVICE names it deletes only the objects of those services and of
-// the services that depend on them (their claims too with -v), as down
-// SERVICE... does on one machine, and keeps the Namespace, the other
+// With SERVICE names it deletes only the objects of those services (their
+// claims too with -v), as down SERVICE... does with the compose file on
+// one machine and in docker compose, and keeps the Namespace, the other
 // services' objects and the project's shared ones.
 func runKubeDown(cmd *cobra.Command, g *globalOptions, opts downOptions, services []string) error {
 	ctx := cmd.Context()
@@ -19,10 +19,7 @@ func runKubeDown(cmd *cobra.Command, g *globalOptions, opts downOptions, service
 	if err != nil {
 		return err
 	}
-	selected, err := kubeDownSelection(p, services)
-	if err != nil {
-		return err
-	}
+	selected := kubeDownSelection(p, services)
 	pw, err := g.progressWriter()
 	if err != nil {
 		return err
