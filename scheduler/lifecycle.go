@@ -231,15 +231,18 @@ type (
 
 // RemoveExited removes a container that has exited, with its network
 // namespace: what the project's supervisor does with a one-off of
-// run --rm -d once it exits.
+// run --rm -d once it exits. The container goes last, as docker's: once
+// it is no longer listed, nothing of it is left (a script that waits for
+// it to go may then check its ports, addresses and namespaces), and a
+// failure leaves it listed for rm to finish.
 func RemoveExited(ctx context.Context, rt containerRemover, nw namespaceRemover, c Container) error {
-	if err := rt.Remove(ctx, c); err != nil {
-		return err
-	}
 	if err := nw.Disconnect(ctx, c.Labels.Project(), c.ID); err != nil {
 		return err
 	}
-	return nw.DeleteNamespace(ctx, c.Labels.Project(), c.ID)
+	if err := nw.DeleteNamespace(ctx, c.Labels.Project(), c.ID); err != nil {
+		return err
+	}
+	return rt.Remove(ctx, c)
 }
 
 // ServiceContainer finds replica index (from 1) of a service among the

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -178,6 +179,53 @@ func TestRestart(t *testing.T) {
 			}
 			if p.Service("web").DependsOn["db"].Condition != compose.ConditionHealthy {
 				t.Errorf("restart changed the caller's project")
+			}
+		})
+	}
+}
+
+// removeLog records the calls RemoveExited makes, failing the one named.
+type removeLog struct {
+	calls []string
+	fail  string
+}
+
+func (r *removeLog) call(name string) error {
+	r.calls = append(r.calls, name)
+	if name == r.fail {
+		return errors.New(name + " failed")
+	}
+	return nil
+}
+
+func (r *removeLog) Remove(context.Context, Container) error { return r.call("remove") }
+func (r *removeLog) Disconnect(context.Context, string, string) error {
+	return r.call("disconnect")
+}
+func (r *removeLog) DeleteNamespace(context.Context, string, string) error {
+	return r.call("netns")
+}
+
+func TestRemoveExitedOrder(t *testing.T) {
+	tests := []struct {
+		name, fail string
+		want       string
+	}{
+		// The container is removed last: once it is not listed, its
+		// addresses, ports and namespace are gone too.
+		{"all", "", "disconnect netns remove"},
+		{"disconnect fails", "disconnect", "disconnect"},
+		{"namespace fails", "netns", "disconnect netns"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &removeLog{fail: tt.fail}
+			err := RemoveExited(context.Background(), r, r, Container{ID: "demo-web-1-run"})
+			if (err != nil) != (tt.fail != "") {
+				t.Errorf("err = %v, want a failure: %v", err, tt.fail != "")
+			}
+			if got := strings.Join(r.calls, " "); got != tt.want {
+				t.Errorf("calls = %s, want %s", got, tt.want)
 			}
 		})
 	}
