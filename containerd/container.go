@@ -489,11 +489,14 @@ func anonVolumesOf(s *compose.Service) map[string]string {
 }
 
 // Remove deletes a container with its task, snapshot, generated files,
-// FIFOs and log. A container that does not exist is not an error.
+// FIFOs and log. A container that does not exist is not an error. Its
+// record goes last, as docker's: once it is no longer listed nothing of it
+// is left, and a failure before leaves it listed for another rm to finish.
 func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 	ctr, err := c.client.LoadContainer(ctx, sc.ID)
 	switch {
 	case errdefs.IsNotFound(err):
+		ctr = nil
 	case err != nil:
 		return fmt.Errorf("remove container %s: %w", sc.Name, err)
 	default:
@@ -513,15 +516,6 @@ func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 		} else {
 			return fmt.Errorf("remove container %s: %w", sc.Name, err)
 		}
-		if err := ctr.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("remove container %s: %w", sc.Name, err)
-		}
-		// Its project's shim goes with the last container it serves.
-		if anchor := sc.Labels[labelShimAnchor]; anchor != "" {
-			if err := c.dropShimAnchor(ctx, anchor, sc.Labels.Project()); err != nil {
-				return fmt.Errorf("remove container %s: %w", sc.Name, err)
-			}
-		}
 		// Its image volumes' views, which the garbage collector would
 		// otherwise take on its next pass only.
 		for k, key := range sc.Labels {
@@ -532,6 +526,30 @@ func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 			}
 		}
 	}
+	if err := c.removeFiles(sc); err != nil {
+		return fmt.Errorf("remove container %s: %w", sc.Name, err)
+	}
+	if ctr == nil {
+		return nil
+	}
+	if err := ctr.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("remove container %s: %w", sc.Name, err)
+	}
+	if err := c.removeHealth(sc.ID); err != nil {
+		return fmt.Errorf("remove container %s: health: %w", sc.Name, err)
+	}
+	// Its project's shim goes with the last container it serves.
+	if anchor := sc.Labels[labelShimAnchor]; anchor != "" {
+		if err := c.dropShimAnchor(ctx, anchor, sc.Labels.Project()); err != nil {
+			return fmt.Errorf("remove container %s: %w", sc.Name, err)
+		}
+	}
+	return nil
+}
+
+// removeFiles removes what berth keeps of a container beside containerd:
+// its /dev/shm mount, generated files, FIFOs, logs and health log.
+func (c *Client) removeFiles(sc scheduler.Container) error {
 	var errs []error
 	if dir := sc.Labels[labelShm]; dir != "" {
 		errs = append(errs, unmountShm(dir))
@@ -548,10 +566,7 @@ func (c *Client) Remove(ctx context.Context, sc scheduler.Container) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("remove container %s: %w", sc.Name, err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // namedVolumes are the names of the named volumes the service mounts, each

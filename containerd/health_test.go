@@ -18,6 +18,11 @@ func TestHealthFile(t *testing.T) {
 	c := &Client{runDir: t.TempDir(), namespace: "berth"}
 	sc := scheduler.Container{ID: "demo-db-1", Name: "demo-db-1"}
 	h := scheduler.Health{Status: scheduler.HealthHealthy, Log: []scheduler.ProbeResult{{ExitCode: 0, Output: "second"}}}
+	// Record makes the file with the run's first health; RecordProbe
+	// rewrites it.
+	if err := c.writeHealth(sc.ID, []byte(`{"Status":"healthy","FailingStreak":0,"Log":[]}`)); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.RecordProbe(context.Background(), sc, h); err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +42,30 @@ func TestHealthFile(t *testing.T) {
 	}
 	if _, err := os.Stat(c.healthPath(sc.ID)); err != nil {
 		t.Errorf("no health file: %v", err)
+	}
+}
+
+// TestHealthFileRemoved: once a removal took a container's health file, a
+// probe of it that ends later does not make the file again (a down would
+// leave it behind).
+func TestHealthFileRemoved(t *testing.T) {
+	c := &Client{runDir: t.TempDir(), namespace: "berth"}
+	sc := scheduler.Container{ID: "demo-db-1", Name: "demo-db-1"}
+	h := scheduler.Health{Status: scheduler.HealthHealthy}
+	if err := c.writeHealth(sc.ID, []byte(`{"Status":"healthy","FailingStreak":0,"Log":[]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.removeHealth(sc.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RecordProbe(context.Background(), sc, h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(c.healthPath(sc.ID)); !os.IsNotExist(err) {
+		t.Errorf("a probe after the removal made the health file again: %v", err)
+	}
+	if err := c.removeHealth(sc.ID); err != nil {
+		t.Errorf("removeHealth of a file that is gone: %v", err)
 	}
 }
 

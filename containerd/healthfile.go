@@ -87,13 +87,18 @@ func writeHealthFile(path string, js []byte) error {
 	if err != nil {
 		return fmt.Errorf("record health: %w", err)
 	}
+	return writeOpenHealthFile(f, js)
+}
+
+// writeOpenHealthFile writes js over the health file f and closes it.
+func writeOpenHealthFile(f *os.File, js []byte) error {
 	var size int64
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
 	// One write: spaces over what is left of a longer earlier health,
 	// so that the file never grows past the longest health it held.
-	_, err = f.WriteAt(encodeHealthFile(js, size), 0)
+	_, err := f.WriteAt(encodeHealthFile(js, size), 0)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -101,6 +106,19 @@ func writeHealthFile(path string, js []byte) error {
 		return fmt.Errorf("record health: %w", err)
 	}
 	return nil
+}
+
+// rewriteHealthFile rewrites the health file at path in place with js;
+// a file that is not there is not made.
+func rewriteHealthFile(path string, js []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("record health: %w", err)
+	}
+	return writeOpenHealthFile(f, js)
 }
 
 // readHealthFile is the JSON of the health file at path; ok is false when

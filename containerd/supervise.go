@@ -158,7 +158,25 @@ func runProbe(ctx context.Context, task execer, proc *specs.Process, fifoDir str
 // also written to the container's health file (see RecordProbe), first,
 // so that a reader woken by the labels' update finds both alike.
 func (c *Client) Record(ctx context.Context, sc scheduler.Container, h *scheduler.Health, restarts int) error {
+	var js []byte
+	if h != nil {
+		var err error
+		if js, err = json.Marshal(h); err != nil {
+			return err
+		}
+	}
+	// The container is looked up and its health file made under the lock
+	// its removal takes (removeHealth): a probe that ends while a down
+	// removes the container never makes the file again after it.
+	unlock, err := c.lockHealth(syscall.LOCK_SH)
+	if err != nil {
+		return err
+	}
 	ctr, err := c.client.LoadContainer(ctx, sc.ID)
+	if err == nil && h != nil {
+		err = c.writeHealth(sc.ID, js)
+	}
+	unlock()
 	if errdefs.IsNotFound(err) {
 		return nil
 	}
@@ -167,14 +185,7 @@ func (c *Client) Record(ctx context.Context, sc scheduler.Container, h *schedule
 	}
 	labels := map[string]string{compose.LabelHealth: "", compose.LabelRestartCount: strconv.Itoa(restarts)}
 	if h != nil {
-		b, err := json.Marshal(h)
-		if err != nil {
-			return err
-		}
-		labels[compose.LabelHealth] = string(b)
-		if err := c.writeHealth(sc.ID, b); err != nil {
-			return err
-		}
+		labels[compose.LabelHealth] = string(js)
 	} else if err := os.Remove(c.healthPath(sc.ID)); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("container %s: %w", sc.Name, err)
 	}
@@ -428,12 +439,48 @@ func (b *limitedBuffer) String() string {
 // under berth's run directory, which readers of the container lay over
 // its label (observe). No write to containerd's store, no update event,
 // and no new file: the file is rewritten in place (see healthFileMagic).
+// A file that is gone is not made again: the container is being removed
+// (Record makes the file of a container's first health).
 func (c *Client) RecordProbe(_ context.Context, sc scheduler.Container, h scheduler.Health) error {
 	b, err := json.Marshal(h)
 	if err != nil {
 		return err
 	}
-	return c.writeHealth(sc.ID, b)
+	return rewriteHealthFile(c.healthPath(sc.ID), b)
+}
+
+// lockHealth locks the health files of the namespace (flock how: shared
+// for a writer that may make one, exclusive for a removal); unlock
+// releases it.
+func (c *Client) lockHealth(how int) (unlock func(), err error) {
+	dir := namespacedDir(c.runDir, c.namespace, "health")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("record health: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_RDONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("record health: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("record health: lock %s: %w", f.Name(), err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// removeHealth removes a container's health file once its record is gone,
+// under the lock Record makes the file under: no probe of it that ends
+// later makes the file again.
+func (c *Client) removeHealth(id string) error {
+	unlock, err := c.lockHealth(syscall.LOCK_EX)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := os.Remove(c.healthPath(id)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
 }
 
 // healthPath is the file of a container's latest health.
