@@ -75,6 +75,12 @@ func TestReleaseBinariesRunUnderQemu(t *testing.T) {
 					t.Errorf("%s has an interpreter: not static", bin)
 				}
 			}
+			// Stripped for the small boxes it is carried to.
+			for _, name := range []string{".symtab", ".debug_info"} {
+				if f.Section(name) != nil {
+					t.Errorf("%s has a %s section: not built with -s -w", bin, name)
+				}
+			}
 			if tt.handler != "" {
 				if _, err := os.Stat(filepath.Join("/proc/sys/fs/binfmt_misc", tt.handler)); err != nil {
 					t.Skipf("no binfmt_misc handler %s (qemu-user-static) registered on this machine: %v", tt.handler, err)

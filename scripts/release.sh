@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # release.sh VERSION [ARCH...]: what `make release` runs. For each architecture (amd64, arm64,
 # armv7 by default) it writes into dist/:
-#   berth-VERSION-linux-ARCH          berth, static (CGO_ENABLED=0), version stamped as make build does
+#   berth-VERSION-linux-ARCH          berth, static (CGO_ENABLED=0), version stamped as make build does,
+#                                     without the symbol table and DWARF (-s -w: 38 MB instead of 54 on
+#                                     amd64; panics and goroutine dumps still name functions and lines)
 #   berth-VERSION-linux-ARCH.tar.gz   the offline install archive: berth, its probe agent and
 #                                     berth-shim (where a static gcc for ARCH is installed),
 #                                     containerd and its runc shim (cross-built at go.mod's
@@ -58,7 +60,7 @@ for arch in "${arches[@]}"; do
 	bin="$dist/berth-$version-linux-$arch"
 	say "berth $version for linux/$arch"
 	CGO_ENABLED=0 GOOS=linux GOARCH="$goarch" GOARM="$goarm" \
-		"$GO" build -trimpath -ldflags "-X main.version=$version" -o "$bin" ./cmd/berth
+		"$GO" build -trimpath -ldflags "-s -w -X main.version=$version" -o "$bin" ./cmd/berth
 	probe= shim=
 	cc="$(probe_cc "$arch")"
 	if command -v "$cc" >/dev/null; then
