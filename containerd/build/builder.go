@@ -563,7 +563,15 @@ func (bd *build) layerStep(ctx context.Context, l *layers, key string, apply fun
 			committed = true
 		}
 	}
-	if e, err = b.cache.put(key, e, func(old CacheEntry) bool { return b.usable(ctx, old) }); err != nil {
+	// A build that runs every step (--no-cache) takes what its steps
+	// made, never a result an earlier build recorded for the same step
+	// (RUN date, apt-get update: the user asked for them to run again).
+	if bd.req.NoCache {
+		err = b.cache.set(key, e)
+	} else {
+		e, err = b.cache.put(key, e, func(old CacheEntry) bool { return b.usable(ctx, old) })
+	}
+	if err != nil {
 		return false, err
 	}
 	// The step is pinned as soon as it is done, not when the build is: a

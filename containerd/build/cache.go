@@ -108,6 +108,25 @@ func (c *cacheIndex) put(key string, e CacheEntry, usable func(CacheEntry) bool)
 	return e, err
 }
 
+// set records a step's result and writes the index, over any entry the
+// step had: a build that did not look in the cache (--no-cache) gives
+// what it ran, and later builds take that.
+func (c *cacheIndex) set(key string, e CacheEntry) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.locked(unix.LOCK_EX, func() error {
+		disk, err := c.read()
+		if err != nil {
+			return err
+		}
+		disk[key] = e
+		for k, v := range disk {
+			c.entries[k] = v
+		}
+		return c.write(disk)
+	})
+}
+
 // drop forgets entries (whose blob or snapshot is gone).
 func (c *cacheIndex) drop(keys ...string) error {
 	c.mu.Lock()

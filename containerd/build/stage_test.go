@@ -102,6 +102,23 @@ func TestCacheIndexSharedAndSurvives(t *testing.T) {
 	if got, _ := b.put("k1", e1, gone); !reflect.DeepEqual(got, e1) {
 		t.Errorf("replacing put = %+v", got)
 	}
+	// A step run again on purpose (--no-cache) replaces it, for this
+	// process and those that read the index after.
+	e3 := CacheEntry{DiffID: digest.FromString("3"), Chain: digest.FromString("c3"), Created: time.Unix(3, 0).UTC()}
+	if err := b.set("k1", e3); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := b.get("k1"); !ok || !reflect.DeepEqual(got, e3) {
+		t.Errorf("k1 after set = %+v, %v; want %+v", got, ok, e3)
+	}
+	if fresh, err := openCache(path); err != nil {
+		t.Fatal(err)
+	} else if got, ok := fresh.get("k1"); !ok || !reflect.DeepEqual(got, e3) {
+		t.Errorf("k1 after set = %+v, %v; want %+v", got, ok, e3)
+	}
+	if err := b.set("k1", e1); err != nil {
+		t.Fatal(err)
+	}
 	c, err := openCache(path)
 	if err != nil {
 		t.Fatal(err)
