@@ -735,6 +735,11 @@ func (b *syncBuffer) String() string {
 // TestBuildParallelStages: two stages that do not depend on each other
 // build at the same time. Stage a waits for a connection that only stage
 // b makes, so built one after the other they would never finish.
+//
+// b's message comes from a file, not a pipe: the listener's stdin is
+// /dev/null (as under docker build), so busybox nc half-closes the
+// connection at once, and a client nc that sees that before echo wrote to
+// its pipe exits having sent nothing (seen on a loaded machine).
 func TestBuildParallelStages(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -745,7 +750,7 @@ func TestBuildParallelStages(t *testing.T) {
 	p := newProject(t, "services:\n  app:\n    build: .\n", map[string]string{"Dockerfile": fmt.Sprintf(`FROM %[1]s AS a
 RUN timeout 30 nc -l -p %[2]d > /got.txt
 FROM %[1]s AS b
-RUN for i in $(seq 1 200); do echo hello-from-b | nc -w 2 127.0.0.1 %[2]d && exit 0; sleep 0.1; done; exit 1
+RUN echo hello-from-b > /msg; for i in $(seq 1 200); do nc -w 2 127.0.0.1 %[2]d < /msg && exit 0; sleep 0.1; done; exit 1
 FROM %[1]s
 COPY --from=a /got.txt /got.txt
 COPY --from=b /etc/passwd /b-passwd
@@ -754,7 +759,40 @@ CMD ["cat", "/got.txt"]
 	removeImages(t, "docker.io/library/"+p.name+"-app:latest")
 	p.must("build")
 	p.must("up", "-d")
+	var logs string
+	defer func() {
+		if t.Failed() {
+			t.Logf("logs of app: %q\nps: %s", logs, p.berth("ps", "-a"))
+		}
+	}()
 	p.waitFor("the image to show what stage b sent", 30*time.Second, func() bool {
-		return strings.Contains(p.must("logs", "app").stdout, "hello-from-b")
+		logs = p.must("logs", "app").stdout
+		return strings.Contains(logs, "hello-from-b")
 	})
+}
+
+// TestBuildNoCacheFresh: build --no-cache gives the image of the steps it
+// ran, not an earlier build's result of the same step (a RUN date, an
+// apt-get update), and a later cached build takes the new result.
+func TestBuildNoCacheFresh(t *testing.T) {
+	p := newProject(t, "services:\n  app:\n    build: .\n", map[string]string{"Dockerfile": "FROM " + testImage + "\nRUN cat /proc/sys/kernel/random/uuid > /stamp\nCMD [\"cat\", \"/stamp\"]\n"})
+	removeImages(t, "docker.io/library/"+p.name+"-app:latest")
+	stamp := func() string {
+		out := strings.TrimSpace(p.must("run", "--rm", "app").stdout)
+		if out == "" {
+			t.Fatal("the image has no /stamp")
+		}
+		return out
+	}
+	p.must("build")
+	first := stamp()
+	p.must("build", "--no-cache")
+	second := stamp()
+	if second == first {
+		t.Errorf("build --no-cache gave the earlier build's /stamp %s", first)
+	}
+	p.must("build")
+	if third := stamp(); third != second {
+		t.Errorf("a cached build after --no-cache gave /stamp %s, want the --no-cache build's %s", third, second)
+	}
 }
