@@ -89,21 +89,11 @@ func (c *cacheIndex) get(key string) (CacheEntry, bool) {
 // running side by side end with the same layers. It returns the entry
 // that is recorded.
 func (c *cacheIndex) put(key string, e CacheEntry, usable func(CacheEntry) bool) (CacheEntry, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	err := c.locked(unix.LOCK_EX, func() error {
-		disk, err := c.read()
-		if err != nil {
-			return err
-		}
+	err := c.record(func(disk map[string]CacheEntry) {
 		if old, ok := disk[key]; ok && usable(old) {
 			e = old
 		}
 		disk[key] = e
-		for k, v := range disk {
-			c.entries[k] = v
-		}
-		return c.write(disk)
 	})
 	return e, err
 }
@@ -112,6 +102,12 @@ func (c *cacheIndex) put(key string, e CacheEntry, usable func(CacheEntry) bool)
 // step had: a build that did not look in the cache (--no-cache) gives
 // what it ran, and later builds take that.
 func (c *cacheIndex) set(key string, e CacheEntry) error {
+	return c.record(func(disk map[string]CacheEntry) { disk[key] = e })
+}
+
+// record applies change to the index as the file has it, under its lock,
+// and writes it back; this process then knows every entry of it.
+func (c *cacheIndex) record(change func(disk map[string]CacheEntry)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.locked(unix.LOCK_EX, func() error {
@@ -119,7 +115,7 @@ func (c *cacheIndex) set(key string, e CacheEntry) error {
 		if err != nil {
 			return err
 		}
-		disk[key] = e
+		change(disk)
 		for k, v := range disk {
 			c.entries[k] = v
 		}
